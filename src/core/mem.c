@@ -1,0 +1,93 @@
+/*
+ * mem.c - counting allocator with fault injection; see mem.h.
+ *
+ * Each block carries a 16-byte header holding its size so that rn_free can
+ * keep the live-byte count exact without malloc_usable_size.
+ */
+#include "core/mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RN_MEM_HEADER 16
+
+static _Atomic size_t mem_used;
+static _Atomic size_t mem_peak;
+static _Atomic long mem_fail_countdown = -1;
+
+static int mem_should_fail(void)
+{
+    long n = atomic_load(&mem_fail_countdown);
+    if (n < 0) return 0;
+    if (n == 0) return 1;
+    atomic_fetch_sub(&mem_fail_countdown, 1);
+    return 0;
+}
+
+static void mem_account(size_t add, size_t sub)
+{
+    size_t now = atomic_fetch_add(&mem_used, add) + add;
+    atomic_fetch_sub(&mem_used, sub);
+    now -= sub;
+    size_t peak = atomic_load(&mem_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
+    }
+}
+
+void *rn_malloc(size_t size)
+{
+    if (mem_should_fail()) return NULL;
+    unsigned char *p = malloc(size + RN_MEM_HEADER);
+    if (!p) return NULL;
+    memcpy(p, &size, sizeof size);
+    mem_account(size, 0);
+    return p + RN_MEM_HEADER;
+}
+
+void *rn_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    void *p = rn_malloc(n * size);
+    if (p) memset(p, 0, n * size);
+    return p;
+}
+
+void *rn_realloc(void *ptr, size_t size)
+{
+    if (!ptr) return rn_malloc(size);
+    if (mem_should_fail()) return NULL;
+    unsigned char *base = (unsigned char *)ptr - RN_MEM_HEADER;
+    size_t old;
+    memcpy(&old, base, sizeof old);
+    unsigned char *p = realloc(base, size + RN_MEM_HEADER);
+    if (!p) return NULL;
+    memcpy(p, &size, sizeof size);
+    mem_account(size, old);
+    return p + RN_MEM_HEADER;
+}
+
+void rn_free(void *ptr)
+{
+    if (!ptr) return;
+    unsigned char *base = (unsigned char *)ptr - RN_MEM_HEADER;
+    size_t old;
+    memcpy(&old, base, sizeof old);
+    atomic_fetch_sub(&mem_used, old);
+    free(base);
+}
+
+char *rn_strndup(const char *s, size_t len)
+{
+    char *p = rn_malloc(len + 1);
+    if (!p) return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *rn_strdup(const char *s) { return rn_strndup(s, strlen(s)); }
+
+size_t rn_mem_used(void) { return atomic_load(&mem_used); }
+size_t rn_mem_peak(void) { return atomic_load(&mem_peak); }
+void rn_mem_fail_after(long n) { atomic_store(&mem_fail_countdown, n); }

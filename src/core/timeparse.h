@@ -1,0 +1,30 @@
+/*
+ * timeparse.h - parsing and formatting of timestamps.
+ *
+ * Inputs carry ISO-8601 strings ("2023-10-01T12:00:00Z", with or without
+ * zone and fraction), 'yyyy-MM-dd HH:mm:ss[.fff]' strings (UTC unless the
+ * string has a zone), or epoch seconds. Internally a timestamp is epoch
+ * milliseconds (int64).
+ */
+#ifndef RN_TIMEPARSE_H
+#define RN_TIMEPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses an ISO-8601 / SQL timestamp string into epoch milliseconds.
+ * Accepts "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.fraction]]" followed by
+ * optional "Z" or "+HH[:MM]"/"-HH[:MM]". Returns false if s is not such a
+ * string (nothing is written to *ms then). */
+bool rn_time_parse(const char *s, size_t len, int64_t *ms /* out */);
+
+/* Converts epoch seconds (possibly fractional) to epoch milliseconds,
+ * rounding to the nearest millisecond. */
+int64_t rn_time_from_epoch_seconds(double seconds);
+
+/* Writes "YYYY-MM-DD HH:MM:SS.mmm" (UTC) for ms into buf (>= 24 bytes);
+ * returns the length written. */
+int rn_time_format(int64_t ms, char *buf, size_t bufsize);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * expr.h - bound, typed scalar expressions and their vectorized evaluator.
+ *
+ * The analyzer turns AST expressions into rn_expr_t trees in which every
+ * column is an index into the input batch, every function is resolved to
+ * an rn_func_id, and every argument already has the type the function
+ * expects (the analyzer inserts RN_FN_CAST nodes for implicit widening,
+ * e.g. INT + DOUBLE becomes CAST(INT AS DOUBLE) + DOUBLE). The evaluator
+ * therefore dispatches on args[i]->type->id and never coerces.
+ *
+ * Evaluation is a batch at a time: rn_expr_eval computes one column of
+ * in->nrows values. Temporaries and result strings come from the arena.
+ * SQL semantics: NULL in, NULL out (except AND/OR/IS/COALESCE/CASE, which
+ * follow three-valued logic); integer division by zero and failed CASTs
+ * yield NULL rather than stopping the pipeline (documented in docs/sql.md).
+ */
+#ifndef RN_EXPR_H
+#define RN_EXPR_H
+
+#include <stdbool.h>
+
+#include "core/arena.h"
+#include "core/value.h"
+#include "runnel.h"
+
+typedef enum rn_expr_kind {
+    RN_EXPR_CONST,   /* value (strings owned by the expression) */
+    RN_EXPR_COLUMN,  /* input column `col` */
+    RN_EXPR_FUNC,    /* fn(args) */
+} rn_expr_kind;
+
+typedef enum rn_func_id {
+    /* arithmetic; args and result share one numeric type */
+    RN_FN_ADD, RN_FN_SUB, RN_FN_MUL, RN_FN_DIV, RN_FN_MOD, RN_FN_NEG,
+    /* comparison of two args of the same type; result BOOLEAN */
+    RN_FN_EQ, RN_FN_NE, RN_FN_LT, RN_FN_LE, RN_FN_GT, RN_FN_GE,
+    /* logic over BOOLEAN, three-valued */
+    RN_FN_AND, RN_FN_OR, RN_FN_NOT,
+    /* IS predicates: one arg of any type (TRUE/FALSE forms take BOOLEAN) */
+    RN_FN_IS_NULL, RN_FN_IS_NOT_NULL, RN_FN_IS_TRUE, RN_FN_IS_NOT_TRUE,
+    RN_FN_IS_FALSE, RN_FN_IS_NOT_FALSE,
+    /* args[0] BETWEEN args[1] AND args[2]; all one type */
+    RN_FN_BETWEEN, RN_FN_NOT_BETWEEN,
+    /* args[0] IN (args[1..]); all one type; NULL per SQL rules */
+    RN_FN_IN, RN_FN_NOT_IN,
+    /* STRING LIKE STRING [ESCAPE STRING]: % and _ wildcards */
+    RN_FN_LIKE, RN_FN_NOT_LIKE,
+    /* CASE: args = cond1, then1, cond2, then2, ..., [else]; nargs odd if
+     * there is an ELSE. Conditions are BOOLEAN, results share the type. */
+    RN_FN_CASE,
+    /* CAST(args[0] AS type): any scalar to any scalar; failure -> NULL */
+    RN_FN_CAST,
+    /* first non-NULL argument; all one type */
+    RN_FN_COALESCE,
+    /* NULLIF(a, b): NULL if a = b else a */
+    RN_FN_NULLIF,
+    /* IF(cond, a, b) */
+    RN_FN_IF,
+    /* strings */
+    RN_FN_LOWER, RN_FN_UPPER,          /* ASCII and UTF-8 Cyrillic/Latin-1 aware */
+    RN_FN_CONCAT,                      /* CONCAT(s, ...) and ||: NULL if any NULL */
+    RN_FN_SUBSTRING,                   /* SUBSTRING(s, start [, len]): 1-based, in characters */
+    RN_FN_CHAR_LENGTH,                 /* characters (UTF-8 code points) -> INT */
+    RN_FN_TRIM,                        /* TRIM(s): spaces both sides */
+    RN_FN_POSITION,                    /* POSITION(needle IN s) -> INT, 1-based, 0 if absent */
+    RN_FN_REPLACE,                     /* REPLACE(s, from, to) */
+    /* numbers */
+    RN_FN_ABS, RN_FN_FLOOR, RN_FN_CEIL, /* same type as the arg */
+    RN_FN_ROUND,                        /* ROUND(x [, digits INT]) */
+    RN_FN_POWER, RN_FN_SQRT,            /* DOUBLE */
+    RN_FN__COUNT
+} rn_func_id;
+
+typedef struct rn_expr rn_expr_t;
+struct rn_expr {
+    rn_expr_kind kind;
+    const rn_type_t *type;  /* result type (never NULL) */
+    rn_func_id fn;          /* FUNC: which function */
+    int col;                /* COLUMN: input column index */
+    rn_value_t value;       /* CONST: the value */
+    int nargs;              /* FUNC: number of args */
+    rn_expr_t **args;       /* FUNC: args */
+};
+
+/* Name of a function for explain output ("+", "LOWER", ...). */
+const char *rn_func_name(rn_func_id fn);
+
+/* Evaluates e for every row of in, writing in->nrows values to out.
+ * Strings in out may point into the input batch, into e's constants, or
+ * into arena. Returns RN_OK, or RN_ERR_NOMEM if the arena is exhausted. */
+rn_err_t rn_expr_eval(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *arena,
+                      rn_value_t *out);
+
+/* Evaluates the BOOLEAN predicate e over in and writes the indices of the
+ * rows where it is TRUE (not FALSE, not NULL) to sel, in order. Returns the
+ * number of such rows, or -1 on out-of-memory. */
+int rn_expr_select(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *arena, int *sel);
+
+/* Casts one value between scalar types; returns false (and NULL in *out)
+ * when the value cannot be represented. Strings produced go to arena. */
+bool rn_value_cast(rn_type_id from, rn_type_id to, const rn_value_t *in, rn_arena_t *arena,
+                   rn_value_t *out);
+
+/* Appends a readable rendering of e ("(views + 1)") using the input
+ * schema's column names. */
+struct rn_buf;
+void rn_expr_explain(const rn_expr_t *e, const rn_schema_t *input, struct rn_buf *out);
+
+#endif

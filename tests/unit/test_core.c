@@ -1,0 +1,106 @@
+/*
+ * test_core.c - unit tests for the core layer: allocator, arena, buffer,
+ * hashing, values and schemas.
+ */
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/mem.h"
+#include "core/value.h"
+#include "rn_test.h"
+
+static void test_mem_counts_and_fails_on_demand(void)
+{
+    size_t before = rn_mem_used();
+    void *p = rn_malloc(1000);
+    RN_REQUIRE(p != NULL);
+    RN_CHECK(rn_mem_used() == before + 1000);
+    p = rn_realloc(p, 5000);
+    RN_REQUIRE(p != NULL);
+    RN_CHECK(rn_mem_used() == before + 5000);
+    rn_free(p);
+    RN_CHECK(rn_mem_used() == before);
+    rn_mem_fail_after(1);
+    void *a = rn_malloc(10);
+    void *b = rn_malloc(10);
+    rn_mem_fail_after(-1);
+    RN_CHECK(a != NULL);
+    RN_CHECK(b == NULL);
+    rn_free(a);
+}
+
+static void test_arena_reuses_chunks(void)
+{
+    rn_arena_t a;
+    rn_arena_init(&a, 4096);
+    char *first = rn_arena_alloc(&a, 100);
+    for (int i = 0; i < 200; i++) RN_REQUIRE(rn_arena_alloc(&a, 100) != NULL);
+    char *big = rn_arena_alloc(&a, 100000);
+    RN_REQUIRE(big != NULL);
+    memset(big, 1, 100000);
+    size_t mem_after_fill = rn_mem_used();
+    rn_arena_reset(&a);
+    char *again = rn_arena_alloc(&a, 100);
+    RN_CHECK(again == first);
+    for (int i = 0; i < 200; i++) RN_REQUIRE(rn_arena_alloc(&a, 100) != NULL);
+    RN_REQUIRE(rn_arena_alloc(&a, 100000) != NULL);
+    RN_CHECK(rn_mem_used() == mem_after_fill); /* steady state: no new chunks */
+    RN_CHECK(((uintptr_t)rn_arena_alloc(&a, 3) & 7) == 0);
+    rn_arena_free(&a);
+}
+
+static void test_buf_appends(void)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_buf_appends(&b, "x=");
+    rn_buf_append_i64(&b, -9223372036854775807LL - 1);
+    rn_buf_appendf(&b, " %s %d", "y", 42);
+    RN_CHECK_EQ_STR(b.data, "x=-9223372036854775808 y 42");
+    RN_CHECK(!b.oom);
+    rn_buf_free(&b);
+}
+
+static void test_hash_distinguishes(void)
+{
+    RN_CHECK(rn_hash_bytes("abc", 3, 0) == rn_hash_bytes("abc", 3, 0));
+    RN_CHECK(rn_hash_bytes("abc", 3, 0) != rn_hash_bytes("abd", 3, 0));
+    RN_CHECK(rn_hash_bytes("abc", 3, 0) != rn_hash_bytes("abc", 3, 1));
+    const char *long1 = "a fairly long key that crosses sixteen bytes";
+    const char *long2 = "a fairly long key that crosses sixteen bytez";
+    RN_CHECK(rn_hash_bytes(long1, strlen(long1), 0) != rn_hash_bytes(long2, strlen(long2), 0));
+}
+
+static void test_value_compare_and_schema(void)
+{
+    rn_value_t a = rn_value_str("abc", 3), b = rn_value_str("abd", 3), c = rn_value_str("ab", 2);
+    RN_CHECK(rn_value_compare(RN_TYPE_STRING, &a, &b) < 0);
+    RN_CHECK(rn_value_compare(RN_TYPE_STRING, &c, &a) < 0);
+    RN_CHECK(rn_value_equal(RN_TYPE_STRING, &a, &a));
+    rn_value_t z = rn_value_double(0.0), nz = rn_value_double(-0.0);
+    RN_CHECK(rn_value_hash(RN_TYPE_DOUBLE, &z, 0) == rn_value_hash(RN_TYPE_DOUBLE, &nz, 0));
+    rn_schema_t *s = rn_schema_new(2);
+    RN_REQUIRE(s != NULL);
+    RN_CHECK(rn_schema_set(s, 0, "page_id", &rn_type_int) == 0);
+    RN_CHECK(rn_schema_set(s, 1, "views", &rn_type_bigint) == 0);
+    RN_CHECK(rn_schema_find(s, "views") == 1);
+    RN_CHECK(rn_schema_find(s, "nope") == -1);
+    rn_arena_t ar;
+    rn_arena_init(&ar, 0);
+    rn_batch_t *bt = rn_batch_new(&ar, s, RN_BATCH_MAX);
+    RN_REQUIRE(bt != NULL);
+    bt->cols[1][RN_BATCH_MAX - 1] = rn_value_int(7);
+    RN_CHECK(bt->cols[1][RN_BATCH_MAX - 1].i == 7);
+    rn_arena_free(&ar);
+    rn_schema_unref(s);
+}
+
+int main(void)
+{
+    RN_RUN(test_mem_counts_and_fails_on_demand);
+    RN_RUN(test_arena_reuses_chunks);
+    RN_RUN(test_buf_appends);
+    RN_RUN(test_hash_distinguishes);
+    RN_RUN(test_value_compare_and_schema);
+    return rn_test_summary();
+}
