@@ -1,17 +1,302 @@
 /*
- * main.c - the runnel command line: gen, test, run, explain, demo.
+ * main.c - the runnel command line.
+ *
+ *   runnel gen s1..s5 [--count N] [--seed S] [--rate R] [--out DIR]
+ *   runnel test PIPELINE.sql --input DIR --output DIR [--now EPOCH_S]
+ *   runnel run PIPELINE.sql [--brokers LIST] [--dlq FILE] [--console]
+ *   runnel explain PIPELINE.sql
+ *   runnel demo [--rate R] [--seconds N]
+ *
+ * Exit status: 0 success, 1 the pipeline failed while running, 2 bad usage
+ * or an invalid pipeline (nothing ran).
  */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "gen/gen.h"
+#include "plan/pipeline.h"
 #include "runnel.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: runnel <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  gen s1|s2|s3|s4|s5 [--count N] [--seed S] [--rate R] [--out DIR]\n"
+            "                      write realistic scenario data (see docs/generator.md)\n"
+            "  test FILE.sql --input DIR --output DIR [--now EPOCH_S]\n"
+            "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
+            "  run FILE.sql [--brokers LIST] [--dlq FILE] [--console]\n"
+            "                      run a pipeline against its real connectors\n"
+            "  explain FILE.sql    print the operator graph\n"
+            "  demo [--rate R] [--seconds N]\n"
+            "                      a live console view of a pipeline over generated data\n"
+            "  version             print the version\n");
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int load_or_report(const char *path, rn_pipeline_t **p)
+{
+    char err[4096] = "";
+    rn_err_t rc = rn_pipeline_load(path, p, err, sizeof err);
+    if (rc == RN_OK) return 0;
+    fprintf(stderr, "%s\n", err);
+    return 2;
+}
+
+/* Prints per-source and per-sink counts to stderr. */
+static void report_counts(const rn_pipeline_t *p, double seconds)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < rn_pipeline_nsources(p); i++) {
+        const rn_op_t *s = rn_pipeline_source(p, i);
+        total += rn_source_records(s);
+        fprintf(stderr, "runnel: source %s: %llu records, %llu undecodable\n", rn_source_label(s),
+                (unsigned long long)rn_source_records(s), (unsigned long long)rn_source_errors(s));
+    }
+    for (int i = 0; i < rn_pipeline_nsinks(p); i++)
+        fprintf(stderr, "runnel: sink %s: %llu records written\n", rn_pipeline_sink_name(p, i),
+                (unsigned long long)rn_sink_records(rn_pipeline_sink(p, i)));
+    if (seconds > 0)
+        fprintf(stderr, "runnel: %.3f s, %.0f records/s, peak memory %.1f MiB\n", seconds,
+                (double)total / seconds, (double)rn_mem_peak() / (1 << 20));
+}
+
+static int cmd_test(int argc, char **argv)
+{
+    const char *file = NULL, *in = NULL, *out = NULL;
+    int64_t now_ms = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
+        else if (!strcmp(argv[i], "--output") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc) now_ms = (int64_t)(atof(argv[++i]) * 1000.0);
+        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else {
+            fprintf(stderr, "runnel test: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!file || !in || !out) {
+        fprintf(stderr, "usage: runnel test FILE.sql --input DIR --output DIR [--now EPOCH_S]\n");
+        return 2;
+    }
+    rn_pipeline_t *p;
+    int rc = load_or_report(file, &p);
+    if (rc) return rc;
+    rn_run_opts_t opts = {.mode = RN_MODE_TEST, .input_dir = in, .output_dir = out, .now_ms = now_ms};
+    char err[4096] = "";
+    double t0 = now_seconds();
+    rn_err_t e = rn_pipeline_run(p, &opts, err, sizeof err);
+    double secs = now_seconds() - t0;
+    if (e != RN_OK) {
+        fprintf(stderr, "runnel test: %s\n", err[0] ? err : rn_err2str(e));
+        rn_pipeline_free(p);
+        return 1;
+    }
+    report_counts(p, secs);
+    if (rn_pipeline_dlq_count(p))
+        fprintf(stderr, "runnel: %llu undecodable records written to %s/dlq.jsonl\n",
+                (unsigned long long)rn_pipeline_dlq_count(p), out);
+    rn_pipeline_free(p);
+    return 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: runnel explain FILE.sql\n");
+        return 2;
+    }
+    rn_pipeline_t *p;
+    int rc = load_or_report(argv[1], &p);
+    if (rc) return rc;
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_pipeline_explain(p, &b);
+    fputs(b.data ? b.data : "", stdout);
+    rn_buf_free(&b);
+    rn_pipeline_free(p);
+    return 0;
+}
+
+/* ---- live console view (run --console, demo) ---------------------------- */
+
+typedef struct console {
+    double t0, last_t;
+    uint64_t last_records;
+} console_t;
+
+static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
+{
+    console_t *c = opaque;
+    double t = now_seconds();
+    uint64_t records = 0, bad = 0;
+    for (int i = 0; i < rn_pipeline_nsources(p); i++) {
+        records += rn_source_records(rn_pipeline_source(p, i));
+        bad += rn_source_errors(rn_pipeline_source(p, i));
+    }
+    double rate = t > c->last_t ? (double)(records - c->last_records) / (t - c->last_t) : 0;
+    c->last_t = t;
+    c->last_records = records;
+    if (isatty(1)) fputs("\033[H\033[2J", stdout);
+    printf("runnel %s  %s  up %.0f s\n\n", RN_VERSION_STRING, final ? "finished" : "running", t - c->t0);
+    printf("  input records   %12llu   (%.0f/s now)\n", (unsigned long long)records, rate);
+    printf("  undecodable     %12llu\n", (unsigned long long)bad);
+    printf("  memory          %12.1f MiB\n\n", (double)rn_mem_used() / (1 << 20));
+    printf("  %-4s %-16s %12s %12s\n", "id", "operator", "rows in", "rows out");
+    for (int i = 0; i < rn_pipeline_nops(p); i++) {
+        const rn_op_t *op = rn_pipeline_op(p, i);
+        printf("  %-4d %-16s %12llu %12llu", op->id, op->vt->kind, (unsigned long long)op->rows_in,
+               (unsigned long long)op->rows_out);
+        if (!strcmp(op->vt->kind, "GroupAggregate")) printf("   %zu groups", rn_aggregate_groups(op));
+        if (!strcmp(op->vt->kind, "Source")) printf("   %s", rn_source_label(op));
+        printf("\n");
+    }
+    printf("\n  Ctrl-C stops.\n");
+    fflush(stdout);
+}
+
+static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    console_t con = {.t0 = now_seconds()};
+    con.last_t = con.t0;
+    rn_run_opts_t opts = {
+        .mode = RN_MODE_RUN,
+        .dlq_path = dlq,
+        .now_ms = -1,
+        .stop = &stop_requested,
+        .progress = console ? console_progress : NULL,
+        .progress_opaque = &con,
+        .progress_ms = 1000,
+    };
+    char err[4096] = "";
+    double t0 = now_seconds();
+    rn_err_t e = rn_pipeline_run(p, &opts, err, sizeof err);
+    if (e != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
+        return 1;
+    }
+    if (!console) report_counts(p, now_seconds() - t0);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *file = NULL, *dlq = NULL;
+    bool console = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--brokers") && i + 1 < argc) setenv("RUNNEL_BROKERS", argv[++i], 1);
+        else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
+        else if (!strcmp(argv[i], "--console")) console = true;
+        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else {
+            fprintf(stderr, "runnel run: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST] [--dlq FILE] [--console]\n");
+        return 2;
+    }
+    rn_pipeline_t *p;
+    int rc = load_or_report(file, &p);
+    if (rc) return rc;
+    rc = run_pipeline(p, console, dlq);
+    rn_pipeline_free(p);
+    return rc;
+}
+
+/* The demo: the page_views pipeline of examples/page_views.sql over a
+ * generated S5 stream, with the console view. Needs no files or services. */
+static const char demo_sql[] =
+    "-- runnel demo: page views and distinct users per page over generated S5 events\n"
+    "CREATE TABLE user_events (\n"
+    "  event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE\n"
+    ") WITH ('connector' = 'datagen', 'scenario' = 's5', 'topic' = 'user-events',\n"
+    "        'seed' = '7', 'rows-per-second' = '%lld', 'number-of-rows' = '%lld');\n"
+    "CREATE TABLE page_views (\n"
+    "  page_id INT, views BIGINT, users BIGINT, PRIMARY KEY (page_id) NOT ENFORCED\n"
+    ") WITH ('connector' = 'blackhole');\n"
+    "CREATE TABLE purchases_by_user (\n"
+    "  user_id INT, purchases BIGINT\n"
+    ") WITH ('connector' = 'blackhole');\n"
+    "INSERT INTO page_views\n"
+    "SELECT page_id, COUNT(*) AS views, COUNT(DISTINCT user_id) AS users\n"
+    "FROM user_events WHERE event_type = 'page-view' GROUP BY page_id;\n"
+    "INSERT INTO purchases_by_user\n"
+    "SELECT user_id, COUNT(*) FROM user_events WHERE event_type = 'purchase' GROUP BY user_id;\n";
+
+static int cmd_demo(int argc, char **argv)
+{
+    long long rate = 50000, seconds = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atoll(argv[++i]);
+        else {
+            fprintf(stderr, "usage: runnel demo [--rate R] [--seconds N]\n");
+            return 2;
+        }
+    }
+    long long rows = seconds > 0 ? rate * seconds : -1;
+    char sql[sizeof demo_sql + 64];
+    snprintf(sql, sizeof sql, demo_sql, rate, rows);
+    char err[4096] = "";
+    rn_pipeline_t *p;
+    if (rn_pipeline_compile(sql, strlen(sql), "demo.sql", &p, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    printf("%s\n", sql);
+    int rc = run_pipeline(p, true, "/dev/null");
+    rn_pipeline_free(p);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "version")) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "gen")) return rn_gen_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "test")) return cmd_test(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain")) return cmd_explain(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("runnel %s\n", RN_VERSION_STRING);
         return 0;
     }
-    fprintf(stderr, "usage: runnel gen|test|run|explain|demo ...\n");
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "runnel: unknown command '%s'\n", cmd);
+    usage(stderr);
     return 2;
 }

@@ -101,6 +101,13 @@ int rn_expr_select(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *arena, 
 bool rn_value_cast(rn_type_id from, rn_type_id to, const rn_value_t *in, rn_arena_t *arena,
                    rn_value_t *out);
 
+/* Writes the text CAST(DOUBLE AS STRING) produces for d: the shortest
+ * digits that read back to d, laid out like Python's repr ("5.0", "0.1",
+ * "1e+20", "1.5e-05", "-0.0"), with "NaN", "Infinity" and "-Infinity"
+ * for the non-finite values. buf must hold at least 32 bytes. Returns the
+ * length written (NUL-terminated). */
+int rn_expr_format_double(double d, char *buf, size_t bufsize);
+
 /* Appends a readable rendering of e ("(views + 1)") using the input
  * schema's column names. */
 struct rn_buf;

@@ -1,0 +1,333 @@
+/*
+ * file.c - the 'filesystem' (alias 'file'), 'print' and 'blackhole'
+ * connectors, and the JSON-lines file reader and writer every connector
+ * uses in `runnel test`.
+ *
+ * The reader fills a large buffer with read(2), keeps RN_JSON_PADDING
+ * spare bytes after the data for simdjson, and hands out lines that point
+ * straight into the buffer (zero copy). Records handed out stay valid until
+ * the next call, so a batch never spans a refill: the unfinished tail line
+ * is moved to the front before reading more.
+ */
+#include "connectors/connector.h"
+#include "core/mem.h"
+#include "json/json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FILE_READ_CHUNK (4u << 20)
+
+typedef struct file_reader {
+    rn_reader_t base;
+    int fd;
+    char *path;
+    char *buf;                  /* data + RN_JSON_PADDING spare bytes */
+    size_t cap;                 /* usable bytes (without padding) */
+    size_t start, end;          /* unread data is buf[start..end) */
+    int64_t line;               /* line number of the next line */
+    bool eof;                   /* read(2) returned 0 */
+} file_reader_t;
+
+static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_size)
+{
+    if (f->start > 0) {
+        memmove(f->buf, f->buf + f->start, f->end - f->start);
+        f->end -= f->start;
+        f->start = 0;
+    }
+    if (f->end == f->cap) { /* a single line longer than the buffer: grow */
+        size_t ncap = f->cap * 2;
+        char *nb = rn_realloc(f->buf, ncap + RN_JSON_PADDING);
+        if (!nb) return RN_ERR_NOMEM;
+        f->buf = nb;
+        f->cap = ncap;
+    }
+    while (f->end < f->cap && !f->eof) {
+        ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            snprintf(errbuf, errbuf_size, "%s: read failed: %s", f->path, strerror(errno));
+            return RN_ERR_IO;
+        }
+        if (n == 0) f->eof = true;
+        f->end += (size_t)n;
+        if (f->fd == 0 && n > 0) break; /* stdin: hand out what we have */
+    }
+    memset(f->buf + f->end, 0, RN_JSON_PADDING);
+    return RN_OK;
+}
+
+static rn_err_t file_reader_next(rn_reader_t *r, rn_record_t *recs, int max, int *n, bool *eof,
+                                 char *errbuf, size_t errbuf_size)
+{
+    file_reader_t *f = (file_reader_t *)r;
+    *n = 0;
+    *eof = false;
+    for (;;) {
+        while (*n < max && f->start < f->end) {
+            char *p = f->buf + f->start;
+            size_t avail = f->end - f->start;
+            char *nl = memchr(p, '\n', avail);
+            if (!nl && !f->eof) break; /* partial line: needs a refill */
+            size_t len = nl ? (size_t)(nl - p) : avail;
+            f->start += len + (nl ? 1 : 0);
+            int64_t lineno = f->line++;
+            if (len && p[len - 1] == '\r') len--;
+            size_t i = 0;
+            while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+            if (i == len) continue; /* blank line */
+            recs[*n].data = p;
+            recs[*n].len = len;
+            recs[*n].position = lineno;
+            (*n)++;
+        }
+        if (*n > 0) return RN_OK;
+        if (f->eof && f->start == f->end) {
+            *eof = true;
+            return RN_OK;
+        }
+        /* Nothing complete is buffered and nothing was handed out in this
+         * call, so moving the buffer invalidates no live record. */
+        rn_err_t err = file_reader_fill(f, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+}
+
+static void file_reader_close(rn_reader_t *r)
+{
+    file_reader_t *f = (file_reader_t *)r;
+    if (f->fd > 0) close(f->fd);
+    rn_free(f->buf);
+    rn_free(f->path);
+    rn_free(f);
+}
+
+rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, size_t errbuf_size)
+{
+    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+    if (fd < 0) {
+        snprintf(errbuf, errbuf_size, "cannot open %s: %s", path, strerror(errno));
+        return RN_ERR_IO;
+    }
+    file_reader_t *f = rn_calloc(1, sizeof *f);
+    if (f) {
+        f->path = rn_strdup(path);
+        f->cap = FILE_READ_CHUNK;
+        f->buf = rn_malloc(f->cap + RN_JSON_PADDING);
+    }
+    if (!f || !f->path || !f->buf) {
+        if (f) {
+            rn_free(f->path);
+            rn_free(f->buf);
+            rn_free(f);
+        }
+        if (fd > 0) close(fd);
+        snprintf(errbuf, errbuf_size, "out of memory opening %s", path);
+        return RN_ERR_NOMEM;
+    }
+    f->fd = fd;
+    f->line = 1;
+    f->base.next = file_reader_next;
+    f->base.close = file_reader_close;
+    f->base.where = f->path;
+    *out = &f->base;
+    return RN_OK;
+}
+
+/* ---- JSON-lines writer ------------------------------------------------ */
+
+typedef struct file_sink {
+    rn_sink_io_t base;
+    FILE *fp;                   /* NULL discards */
+    bool own;                   /* fclose at the end */
+    char *path;
+    rn_line_format format;
+    rn_buf_t line;
+} file_sink_t;
+
+static rn_err_t file_sink_write(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
+                                size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size)
+{
+    file_sink_t *s = (file_sink_t *)io;
+    if (!s->fp) return RN_OK;
+    rn_buf_clear(&s->line);
+    switch (s->format) {
+    case RN_LINES_VALUE:
+        if (!value) return RN_OK;
+        rn_buf_append(&s->line, value, vlen);
+        break;
+    case RN_LINES_KEYED:
+        rn_buf_appends(&s->line, "{\"key\":");
+        if (key) rn_buf_append(&s->line, key, klen);
+        else rn_buf_appends(&s->line, "null");
+        rn_buf_appends(&s->line, ",\"value\":");
+        if (value) rn_buf_append(&s->line, value, vlen);
+        else rn_buf_appends(&s->line, "null");
+        rn_buf_appendc(&s->line, '}');
+        break;
+    case RN_LINES_CHANGELOG:
+        rn_buf_appendf(&s->line, "{\"op\":\"%s\",\"value\":", rn_rowkind_str(kind));
+        if (value) rn_buf_append(&s->line, value, vlen);
+        else rn_buf_appends(&s->line, "null");
+        rn_buf_appendc(&s->line, '}');
+        break;
+    }
+    rn_buf_appendc(&s->line, '\n');
+    if (s->line.oom) return RN_ERR_NOMEM;
+    if (fwrite(s->line.data, 1, s->line.len, s->fp) != s->line.len) {
+        snprintf(errbuf, errbuf_size, "%s: write failed: %s", s->path, strerror(errno));
+        return RN_ERR_IO;
+    }
+    return RN_OK;
+}
+
+static rn_err_t file_sink_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    file_sink_t *s = (file_sink_t *)io;
+    if (s->fp == stdout && fflush(s->fp) != 0) {
+        snprintf(errbuf, errbuf_size, "stdout: write failed: %s", strerror(errno));
+        return RN_ERR_IO;
+    }
+    return RN_OK;
+}
+
+static void file_sink_close(rn_sink_io_t *io)
+{
+    file_sink_t *s = (file_sink_t *)io;
+    if (s->fp && s->own) fclose(s->fp);
+    else if (s->fp) fflush(s->fp);
+    rn_buf_free(&s->line);
+    rn_free(s->path);
+    rn_free(s);
+}
+
+rn_err_t rn_file_sink_open(const char *path, rn_line_format format, rn_sink_io_t **out,
+                           char *errbuf, size_t errbuf_size)
+{
+    file_sink_t *s = rn_calloc(1, sizeof *s);
+    if (!s) return RN_ERR_NOMEM;
+    s->path = rn_strdup(path ? path : "(discard)");
+    if (!s->path) {
+        rn_free(s);
+        return RN_ERR_NOMEM;
+    }
+    if (path && !strcmp(path, "-")) {
+        s->fp = stdout;
+    } else if (path) {
+        s->fp = fopen(path, "w");
+        if (!s->fp) {
+            snprintf(errbuf, errbuf_size, "cannot create %s: %s", path, strerror(errno));
+            rn_free(s->path);
+            rn_free(s);
+            return RN_ERR_IO;
+        }
+        setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+        s->own = true;
+    }
+    s->format = format;
+    rn_buf_init(&s->line);
+    s->base.write = file_sink_write;
+    s->base.flush = file_sink_flush;
+    s->base.close = file_sink_close;
+    *out = &s->base;
+    return RN_OK;
+}
+
+/* ---- connectors ------------------------------------------------------- */
+
+typedef struct fs_conf {
+    const char *path;           /* file path ('-' = stdin/stdout) */
+    const char *format;         /* json */
+} fs_conf_t;
+
+static const rn_option_spec_t fs_options[] = {
+    {"path", RN_OPT_STRING, NULL, offsetof(fs_conf_t, path), NULL, true, "file of JSON lines"},
+    {"format", RN_OPT_ENUM, "json", offsetof(fs_conf_t, format), "json", false, "record format"},
+    {NULL},
+};
+
+static rn_err_t fs_open_reader(const void *conf, const char *table, rn_reader_t **out, char *errbuf,
+                               size_t errbuf_size)
+{
+    return rn_file_reader_open(((const fs_conf_t *)conf)->path, out, errbuf, errbuf_size);
+}
+
+static rn_err_t fs_open_sink(const void *conf, const char *table, rn_sink_io_t **out, char *errbuf,
+                             size_t errbuf_size)
+{
+    return rn_file_sink_open(((const fs_conf_t *)conf)->path, RN_LINES_VALUE, out, errbuf, errbuf_size);
+}
+
+static void fs_describe(const void *conf, rn_buf_t *out)
+{
+    const fs_conf_t *c = conf;
+    rn_buf_appendf(out, "path=%s, format=%s", c->path, c->format);
+}
+
+const rn_connector_t rn_connector_filesystem = {
+    .name = "filesystem",
+    .alias = "file",
+    .roles = RN_ROLE_SOURCE | RN_ROLE_SINK,
+    .sink_mode = RN_SINK_APPEND,
+    .forbids_pk = true,
+    .options = fs_options,
+    .conf_size = sizeof(fs_conf_t),
+    .open_reader = fs_open_reader,
+    .open_sink = fs_open_sink,
+    .describe = fs_describe,
+};
+
+typedef struct print_conf {
+    const char *prefix;         /* 'print-identifier' */
+    bool standard_error;        /* 'standard-error' */
+} print_conf_t;
+
+static const rn_option_spec_t print_options[] = {
+    {"print-identifier", RN_OPT_STRING, NULL, offsetof(print_conf_t, prefix), NULL, false,
+     "accepted for Flink compatibility"},
+    {"standard-error", RN_OPT_BOOL, "false", offsetof(print_conf_t, standard_error), NULL, false,
+     "print to stderr instead of stdout"},
+    {NULL},
+};
+
+static rn_err_t print_open_sink(const void *conf, const char *table, rn_sink_io_t **out,
+                                char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = rn_file_sink_open("-", RN_LINES_CHANGELOG, out, errbuf, errbuf_size);
+    if (err == RN_OK && ((const print_conf_t *)conf)->standard_error) ((file_sink_t *)*out)->fp = stderr;
+    return err;
+}
+
+const rn_connector_t rn_connector_print = {
+    .name = "print",
+    .roles = RN_ROLE_SINK,
+    .sink_mode = RN_SINK_CHANGELOG,
+    .options = print_options,
+    .conf_size = sizeof(print_conf_t),
+    .open_sink = print_open_sink,
+};
+
+typedef struct blackhole_conf {
+    int unused;
+} blackhole_conf_t;
+
+static const rn_option_spec_t blackhole_options[] = {{NULL}};
+
+static rn_err_t blackhole_open_sink(const void *conf, const char *table, rn_sink_io_t **out,
+                                    char *errbuf, size_t errbuf_size)
+{
+    return rn_file_sink_open(NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
+}
+
+const rn_connector_t rn_connector_blackhole = {
+    .name = "blackhole",
+    .roles = RN_ROLE_SINK,
+    .sink_mode = RN_SINK_CHANGELOG,
+    .options = blackhole_options,
+    .conf_size = sizeof(blackhole_conf_t),
+    .open_sink = blackhole_open_sink,
+};

@@ -1,0 +1,137 @@
+/*
+ * registry.c - the table of connectors and the generic option parser.
+ */
+#include "connectors/connector.h"
+#include "core/mem.h"
+#include "core/text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const rn_connector_t rn_connector_filesystem, rn_connector_print, rn_connector_blackhole,
+    rn_connector_datagen, rn_connector_kafka, rn_connector_upsert_kafka;
+
+static const rn_connector_t *const connectors[] = {
+    &rn_connector_kafka,  &rn_connector_upsert_kafka, &rn_connector_filesystem,
+    &rn_connector_print,  &rn_connector_blackhole,    &rn_connector_datagen,
+};
+
+const rn_connector_t *rn_connector_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof connectors / sizeof *connectors; i++) {
+        const rn_connector_t *c = connectors[i];
+        if (!strcmp(c->name, name) || (c->alias && !strcmp(c->alias, name))) return c;
+    }
+    return NULL;
+}
+
+void rn_connector_list(rn_buf_t *out)
+{
+    for (size_t i = 0; i < sizeof connectors / sizeof *connectors; i++)
+        rn_buf_appendf(out, "%s'%s'", i ? ", " : "", connectors[i]->name);
+}
+
+static bool opt_choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n)) return true;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return false;
+}
+
+static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf, char *errbuf,
+                        size_t errbuf_size)
+{
+    char *field = (char *)conf + o->offset;
+    switch (o->type) {
+    case RN_OPT_STRING:
+        *(const char **)field = value;
+        return RN_OK;
+    case RN_OPT_ENUM:
+        if (!opt_choice_ok(o->choices, value)) {
+            snprintf(errbuf, errbuf_size, "option '%s' must be one of %s, not '%s'", o->key,
+                     o->choices, value);
+            return RN_ERR_CONFIG;
+        }
+        *(const char **)field = value;
+        return RN_OK;
+    case RN_OPT_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || end == value || *end) {
+            snprintf(errbuf, errbuf_size, "option '%s' must be an integer, not '%s'", o->key, value);
+            return RN_ERR_CONFIG;
+        }
+        *(int64_t *)field = v;
+        return RN_OK;
+    }
+    case RN_OPT_BOOL:
+        if (!strcasecmp(value, "true")) *(bool *)field = true;
+        else if (!strcasecmp(value, "false")) *(bool *)field = false;
+        else {
+            snprintf(errbuf, errbuf_size, "option '%s' must be 'true' or 'false', not '%s'", o->key,
+                     value);
+            return RN_ERR_CONFIG;
+        }
+        return RN_OK;
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, int nopts,
+                          void *conf, int *bad, char *errbuf, size_t errbuf_size)
+{
+    *bad = -1;
+    /* defaults first */
+    for (const rn_option_spec_t *o = c->options; o && o->key; o++)
+        if (o->def && opt_set(o, o->def, conf, errbuf, errbuf_size) != RN_OK) return RN_ERR_CONFIG;
+    for (int i = 0; i < nopts; i++) {
+        const char *key = opts[i].key;
+        if (!strcmp(key, "connector")) continue;
+        if (c->passthrough && !strncmp(key, c->passthrough, strlen(c->passthrough))) continue;
+        const rn_option_spec_t *o = c->options;
+        while (o && o->key && strcmp(o->key, key)) o++;
+        if (!o || !o->key) {
+            *bad = i;
+            const rn_option_spec_t *best = NULL;
+            int bestd = 4;
+            for (const rn_option_spec_t *p = c->options; p && p->key; p++) {
+                int d = rn_text_distance(key, p->key);
+                if (d < bestd) {
+                    bestd = d;
+                    best = p;
+                }
+            }
+            if (best)
+                snprintf(errbuf, errbuf_size, "unknown option '%s' for connector '%s'; did you mean '%s'?",
+                         key, c->name, best->key);
+            else
+                snprintf(errbuf, errbuf_size, "unknown option '%s' for connector '%s'", key, c->name);
+            return RN_ERR_CONFIG;
+        }
+        if (opt_set(o, opts[i].value, conf, errbuf, errbuf_size) != RN_OK) {
+            *bad = i;
+            return RN_ERR_CONFIG;
+        }
+    }
+    for (const rn_option_spec_t *o = c->options; o && o->key; o++) {
+        if (!o->required) continue;
+        bool given = false;
+        for (int i = 0; i < nopts && !given; i++) given = !strcmp(opts[i].key, o->key);
+        if (!given) {
+            snprintf(errbuf, errbuf_size, "connector '%s' needs option '%s' (%s)", c->name, o->key,
+                     o->help);
+            return RN_ERR_CONFIG;
+        }
+    }
+    return RN_OK;
+}

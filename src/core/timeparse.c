@@ -1,0 +1,167 @@
+/*
+ * timeparse.c - timestamp strings and epoch conversions; see timeparse.h.
+ *
+ * Inputs name their instants in a handful of ISO-8601 / SQL spellings. We
+ * parse them by hand with a fixed grammar (no strptime, no locale, no
+ * timegm: those depend on the process environment) and turn the civil
+ * date into a day number with Howard Hinnant's days_from_civil algorithm,
+ * which is exact for every proleptic Gregorian date. Ranges are checked
+ * strictly, so "2023-02-29" or "24:00" are rejections, not silent
+ * normalizations; a leap second ":60" is accepted and lands on the next
+ * minute, as epoch arithmetic has no other place for it.
+ *
+ *   timestamp = date [ ("T" | "t" | " ") time [ zone ] ]
+ *   date      = YYYY "-" MM "-" DD                 (year 0000..9999)
+ *   time      = HH ":" MM [ ":" SS [ "." 1*9DIGIT ] ]
+ *   zone      = "Z" | "z" | ("+" | "-") HH [ [":"] MM ]
+ */
+#include "core/timeparse.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#define MS_PER_DAY 86400000LL
+
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Reads exactly n decimal digits at s[*i]; returns -1 if they are not all
+ * digits or the string ends first. */
+static int digits(const char *s, size_t len, size_t *i, int n)
+{
+    int v = 0;
+    if (*i + (size_t)n > len) return -1;
+    for (int k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[*i + k];
+        if (c < '0' || c > '9') return -1;
+        v = v * 10 + (c - '0');
+    }
+    *i += (size_t)n;
+    return v;
+}
+
+/* Returns true if s[*i] is c, consuming it. */
+static bool accept(const char *s, size_t len, size_t *i, char c)
+{
+    if (*i < len && s[*i] == c) {
+        (*i)++;
+        return true;
+    }
+    return false;
+}
+
+bool rn_time_parse(const char *s, size_t len, int64_t *ms)
+{
+    size_t i = 0;
+    int hh = 0, mi = 0, ss = 0, frac_ms = 0, off_min = 0;
+    int y = digits(s, len, &i, 4);
+    if (y < 0 || !accept(s, len, &i, '-')) return false;
+    int mo = digits(s, len, &i, 2);
+    if (mo < 1 || mo > 12 || !accept(s, len, &i, '-')) return false;
+    int d = digits(s, len, &i, 2);
+    if (d < 1 || d > days_in_month(y, mo)) return false;
+    if (i < len) {
+        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return false;
+        i++;
+        hh = digits(s, len, &i, 2);
+        if (hh < 0 || hh > 23 || !accept(s, len, &i, ':')) return false;
+        mi = digits(s, len, &i, 2);
+        if (mi < 0 || mi > 59) return false;
+        if (accept(s, len, &i, ':')) {
+            ss = digits(s, len, &i, 2);
+            if (ss < 0 || ss > 60) return false;
+            if (accept(s, len, &i, '.')) {
+                int nd = 0;
+                while (i < len && s[i] >= '0' && s[i] <= '9') {
+                    if (nd < 3) frac_ms = frac_ms * 10 + (s[i] - '0');
+                    nd++;
+                    i++;
+                }
+                if (nd < 1 || nd > 9) return false;
+                for (int k = nd; k < 3; k++) frac_ms *= 10;
+            }
+        }
+        if (i < len) {
+            char z = s[i++];
+            if (z == 'Z' || z == 'z') {
+                /* UTC */
+            } else if (z == '+' || z == '-') {
+                int oh = digits(s, len, &i, 2), om = 0;
+                if (oh < 0 || oh > 23) return false;
+                if (i < len) {
+                    accept(s, len, &i, ':');
+                    om = digits(s, len, &i, 2);
+                    if (om < 0 || om > 59) return false;
+                }
+                off_min = (oh * 60 + om) * (z == '-' ? -1 : 1);
+            } else {
+                return false;
+            }
+        }
+    }
+    if (i != len) return false;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t secs = (int64_t)hh * 3600 + mi * 60 + ss - (int64_t)off_min * 60;
+    *ms = days * MS_PER_DAY + secs * 1000 + frac_ms;
+    return true;
+}
+
+int64_t rn_time_from_epoch_seconds(double seconds)
+{
+    double v = round(seconds * 1000.0);
+    if (isnan(v)) return 0;
+    if (v >= 9223372036854775807.0) return INT64_MAX;
+    if (v <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+}
+
+int rn_time_format(int64_t ms, char *buf, size_t bufsize)
+{
+    if (bufsize == 0) return 0;
+    int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
+    if (rem < 0) {
+        rem += MS_PER_DAY;
+        days--;
+    }
+    int64_t y;
+    unsigned mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    int n = snprintf(buf, bufsize, "%04lld-%02u-%02u %02d:%02d:%02d.%03d", (long long)y, mo, d,
+                     (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+                     (int)(rem % 1000));
+    if (n < 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return (size_t)n < bufsize ? n : (int)bufsize - 1;
+}

@@ -1,0 +1,154 @@
+/*
+ * json_write.c - JSON encoding of values and rows; see json.h.
+ *
+ * Output is compact ({"a":1,"b":"x"}, no spaces) and always valid JSON and
+ * valid UTF-8, whatever bytes a STRING holds: control characters are
+ * escaped, valid multi-byte UTF-8 is copied as is, and each byte that does
+ * not start a well-formed UTF-8 sequence becomes \ufffd. DOUBLE uses the
+ * shortest %.15g/%.16g/%.17g spelling that reads back to the same bits,
+ * with ".0" added to integral values so that they stay floats for a
+ * reader (Python's repr does the same); NaN and infinities, which JSON
+ * cannot express, are written as null. Timestamps are epoch milliseconds.
+ * Everything appends to an rn_buf_t, whose oom flag reports allocation
+ * failure once for a whole line.
+ */
+#include "json/json.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the well-formed UTF-8 sequence starting at s[0] (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && s[1] < 0xA0) return 0; /* overlong */
+        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0; /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90) return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+void rn_json_write_string(rn_buf_t *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0; /* s[run..i) is pending plain output */
+    rn_buf_appendc(out, '"');
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq_len(p + i, len - i);
+            if (n) {
+                i += n;
+                continue;
+            }
+        }
+        if (i > run) rn_buf_append(out, s + run, i - run);
+        switch (c) {
+        case '"': rn_buf_append(out, "\\\"", 2); break;
+        case '\\': rn_buf_append(out, "\\\\", 2); break;
+        case '\n': rn_buf_append(out, "\\n", 2); break;
+        case '\t': rn_buf_append(out, "\\t", 2); break;
+        case '\r': rn_buf_append(out, "\\r", 2); break;
+        case '\b': rn_buf_append(out, "\\b", 2); break;
+        case '\f': rn_buf_append(out, "\\f", 2); break;
+        default:
+            if (c < 0x20) {
+                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                rn_buf_append(out, u, 6);
+            } else {
+                rn_buf_append(out, "\\ufffd", 6); /* invalid UTF-8 byte */
+            }
+        }
+        i++;
+        run = i;
+    }
+    if (i > run) rn_buf_append(out, s + run, i - run);
+    rn_buf_appendc(out, '"');
+}
+
+/* Appends the shortest decimal spelling of a finite d that strtod reads
+ * back to d, with ".0" added when it would otherwise read as an integer. */
+static void write_double(rn_buf_t *out, double d)
+{
+    char tmp[40];
+    static const char *fmts[] = {"%.15g", "%.16g", "%.17g"};
+    int n = 0;
+    for (int k = 0; k < 3; k++) {
+        n = snprintf(tmp, sizeof tmp, fmts[k], d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    if (d != 0 && fabs(d) < DBL_MIN) {
+        /* Subnormals carry fewer digits: 5e-324, not 4.94065645841247e-324. */
+        for (int p = 1; p < 15; p++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", p, d);
+            if (strtod(tmp, NULL) == d) break;
+        }
+    }
+    if (n < 0) n = 0;
+    rn_buf_append(out, tmp, (size_t)n);
+    if (!strpbrk(tmp, ".eni")) rn_buf_append(out, ".0", 2);
+}
+
+void rn_json_write_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
+{
+    if (v->null) {
+        rn_buf_append(out, "null", 4);
+        return;
+    }
+    switch (t) {
+    case RN_TYPE_BOOLEAN:
+        if (v->i)
+            rn_buf_append(out, "true", 4);
+        else
+            rn_buf_append(out, "false", 5);
+        break;
+    case RN_TYPE_INT:
+    case RN_TYPE_BIGINT:
+    case RN_TYPE_TIMESTAMP:
+    case RN_TYPE_TIMESTAMP_LTZ: rn_buf_append_i64(out, v->i); break;
+    case RN_TYPE_DOUBLE:
+        if (isfinite(v->d))
+            write_double(out, v->d);
+        else
+            rn_buf_append(out, "null", 4);
+        break;
+    case RN_TYPE_STRING: rn_json_write_string(out, v->s, v->len); break;
+    default: rn_buf_append(out, "null", 4); break;
+    }
+}
+
+void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
+                       const int *col_idx, int n)
+{
+    if (!col_idx) n = schema->ncols;
+    rn_buf_appendc(out, '{');
+    for (int k = 0; k < n; k++) {
+        int c = col_idx ? col_idx[k] : k;
+        const rn_column_t *col = &schema->cols[c];
+        if (k) rn_buf_appendc(out, ',');
+        rn_json_write_string(out, col->name, strlen(col->name));
+        rn_buf_appendc(out, ':');
+        rn_json_write_value(out, col->type->id, &cols[c][row]);
+    }
+    rn_buf_appendc(out, '}');
+}

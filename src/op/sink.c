@@ -1,0 +1,185 @@
+/*
+ * sink.c - the operator at the end of every INSERT: encodes rows as JSON
+ * and hands them to the connector's rn_sink_io.
+ *
+ * Append sinks write each row. Upsert sinks coalesce the changes of one
+ * batch per primary key (the last change wins; -U/-D become a delete), in
+ * the order keys were first touched, then write one record per key: this
+ * is what keeps an upsert topic from seeing a burst of intermediate counts.
+ * Changelog sinks (print) write every change with its kind.
+ */
+#include "core/hash.h"
+#include "core/mem.h"
+#include "json/json.h"
+#include "op/op.h"
+#include "state/store.h"
+
+#include <string.h>
+
+typedef struct sink {
+    char *label;                /* "page_views (upsert-kafka topic=page-views)" */
+    rn_sink_mode mode;
+    int npk;                    /* upsert key columns */
+    int *pk;
+    rn_sink_io_t *io;           /* owned */
+    rn_buf_t key, value, scratch;
+} sink_t;
+
+typedef struct sink_slot {
+    uint64_t hash;
+    int first;                  /* row that first touched the key; -1 = empty */
+    int last;                   /* row of the last change */
+} sink_slot_t;
+
+static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int r, bool with_key,
+                               bool as_delete, rn_ctx_t *ctx)
+{
+    rn_buf_clear(&s->key);
+    rn_buf_clear(&s->value);
+    if (with_key) rn_json_write_row(&s->key, op->schema, in->cols, r, s->pk, s->npk);
+    if (!as_delete) rn_json_write_row(&s->value, op->schema, in->cols, r, NULL, op->schema->ncols);
+    if (s->key.oom || s->value.oom) return RN_ERR_NOMEM;
+    rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
+                                as_delete ? NULL : s->value.data, s->value.len,
+                                (rn_rowkind_t)in->kinds[r], ctx->errbuf, ctx->errbuf_size);
+    if (err == RN_OK) s->io->records++;
+    return err;
+}
+
+static rn_err_t sink_process_upsert(rn_op_t *op, sink_t *s, const rn_batch_t *in, rn_ctx_t *ctx)
+{
+    int n = in->nrows;
+    size_t cap = 16;
+    while (cap < (size_t)n * 2) cap *= 2;
+    sink_slot_t *slots = rn_arena_alloc(ctx->arena, sizeof *slots * cap);
+    int *order = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)n);
+    /* per-row key bytes so equal keys can be compared */
+    uint32_t *koff = rn_arena_alloc(ctx->arena, sizeof(uint32_t) * (size_t)(n + 1));
+    if (!slots || !order || !koff) return RN_ERR_NOMEM;
+    for (size_t i = 0; i < cap; i++) slots[i].first = -1;
+    rn_buf_clear(&s->scratch);
+    int norder = 0;
+    for (int r = 0; r < n; r++) {
+        koff[r] = (uint32_t)s->scratch.len;
+        for (int k = 0; k < s->npk; k++)
+            rn_key_append(&s->scratch, op->schema->cols[s->pk[k]].type->id, &in->cols[s->pk[k]][r]);
+        if (s->scratch.oom) return RN_ERR_NOMEM;
+        koff[r + 1] = (uint32_t)s->scratch.len;
+        const char *kb = s->scratch.data + koff[r];
+        uint32_t kl = koff[r + 1] - koff[r];
+        uint64_t h = rn_hash_bytes(kb, kl, 7);
+        size_t i = h & (cap - 1);
+        for (;; i = (i + 1) & (cap - 1)) {
+            sink_slot_t *sl = &slots[i];
+            if (sl->first < 0) {
+                sl->hash = h;
+                sl->first = sl->last = r;
+                order[norder++] = (int)i;
+                break;
+            }
+            uint32_t ol = koff[sl->first + 1] - koff[sl->first];
+            if (sl->hash == h && ol == kl && !memcmp(s->scratch.data + koff[sl->first], kb, kl)) {
+                sl->last = r;
+                break;
+            }
+        }
+    }
+    for (int j = 0; j < norder; j++) {
+        int r = slots[order[j]].last;
+        bool del = rn_rowkind_is_retract((rn_rowkind_t)in->kinds[r]);
+        rn_err_t err = sink_write_row(op, s, in, r, true, del, ctx);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
+{
+    sink_t *s = op->priv;
+    rn_err_t err = RN_OK;
+    if (s->mode == RN_SINK_UPSERT) err = sink_process_upsert(op, s, in, ctx);
+    else
+        for (int r = 0; r < in->nrows && err == RN_OK; r++)
+            err = sink_write_row(op, s, in, r, false, false, ctx);
+    if (err == RN_OK) err = s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size);
+    op->rows_out += (uint64_t)in->nrows;
+    return err;
+}
+
+static rn_err_t sink_finish(rn_op_t *op, rn_ctx_t *ctx)
+{
+    sink_t *s = op->priv;
+    return s->io ? s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size) : RN_OK;
+}
+
+static void sink_explain(const rn_op_t *op, rn_buf_t *out)
+{
+    const sink_t *s = op->priv;
+    rn_buf_appends(out, s->label);
+    static const char *modes[] = {"append", "upsert", "changelog"};
+    rn_buf_appendf(out, ", %s", modes[s->mode]);
+    if (s->mode == RN_SINK_UPSERT) {
+        rn_buf_appends(out, " key [");
+        for (int k = 0; k < s->npk; k++)
+            rn_buf_appendf(out, "%s%s", k ? ", " : "", op->schema->cols[s->pk[k]].name);
+        rn_buf_appends(out, "]");
+    }
+}
+
+static void sink_destroy(rn_op_t *op)
+{
+    sink_t *s = op->priv;
+    if (s->io) s->io->close(s->io);
+    rn_buf_free(&s->key);
+    rn_buf_free(&s->value);
+    rn_buf_free(&s->scratch);
+    rn_free(s->pk);
+    rn_free(s->label);
+    rn_free(s);
+}
+
+static const rn_op_vtable_t sink_vtable = {
+    .kind = "Sink",
+    .process = sink_process,
+    .finish = sink_finish,
+    .explain = sink_explain,
+    .destroy = sink_destroy,
+};
+
+rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int npk, const int *pk,
+                     rn_sink_io_t *io)
+{
+    sink_t *s = rn_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->label = rn_strdup(label);
+    s->pk = rn_calloc((size_t)(npk ? npk : 1), sizeof(int));
+    rn_op_t *op = s->label && s->pk ? rn_op_new(&sink_vtable, input->schema, input) : NULL;
+    if (!op) {
+        rn_free(s->label);
+        rn_free(s->pk);
+        rn_free(s);
+        return NULL;
+    }
+    if (npk) memcpy(s->pk, pk, sizeof(int) * (size_t)npk);
+    s->mode = mode;
+    s->npk = npk;
+    s->io = io;
+    rn_buf_init(&s->key);
+    rn_buf_init(&s->value);
+    rn_buf_init(&s->scratch);
+    op->priv = s;
+    return op;
+}
+
+void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io)
+{
+    sink_t *s = op->priv;
+    if (s->io) s->io->close(s->io);
+    s->io = io;
+}
+
+uint64_t rn_sink_records(const rn_op_t *op)
+{
+    const sink_t *s = op->priv;
+    return s->io ? s->io->records : 0;
+}

@@ -1,0 +1,257 @@
+/*
+ * pipeline.c - loading, explaining and running a compiled pipeline.
+ *
+ * The run loop is deliberately simple and deterministic: sources are polled
+ * round-robin, one batch each; a batch flows depth-first through the graph
+ * to the sinks; then the per-batch arena is reset. With files as inputs
+ * (`runnel test`) the same input therefore always gives the same output,
+ * byte for byte.
+ */
+#include "plan/plan_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "lang/parser.h"
+
+rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, rn_pipeline_t **out,
+                             char *errbuf, size_t errbuf_size)
+{
+    *out = NULL;
+    rn_pipeline_t *p = rn_calloc(1, sizeof *p);
+    if (!p) goto oom;
+    rn_arena_init(&p->ast_arena, 64 << 10);
+    rn_arena_init(&p->plan_arena, 64 << 10);
+    p->filename = rn_strdup(filename ? filename : "<sql>");
+    p->src = rn_strndup(src, len);
+    if (!p->filename || !p->src) goto oom;
+    p->srclen = len;
+    rn_err_t err = rn_parse_script(p->src, len, p->filename, &p->ast_arena, &p->script, errbuf, errbuf_size);
+    if (err == RN_OK) err = rn_analyze(p, errbuf, errbuf_size);
+    if (err != RN_OK) {
+        rn_pipeline_free(p);
+        return err;
+    }
+    *out = p;
+    return RN_OK;
+oom:
+    rn_pipeline_free(p);
+    snprintf(errbuf, errbuf_size, "out of memory loading %s", filename ? filename : "pipeline");
+    return RN_ERR_NOMEM;
+}
+
+rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(errbuf, errbuf_size, "cannot open %s: %s", path, strerror(errno));
+        return RN_ERR_IO;
+    }
+    rn_buf_t b;
+    rn_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) rn_buf_append(&b, chunk, n);
+    bool failed = ferror(fp) || b.oom;
+    fclose(fp);
+    if (failed) {
+        rn_buf_free(&b);
+        snprintf(errbuf, errbuf_size, "cannot read %s", path);
+        return RN_ERR_IO;
+    }
+    rn_err_t err = rn_pipeline_compile(b.data ? b.data : "", b.len, path, out, errbuf, errbuf_size);
+    rn_buf_free(&b);
+    return err;
+}
+
+void rn_pipeline_free(rn_pipeline_t *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->nops; i++) rn_op_free(p->ops[i]);
+    for (int i = 0; i < p->ntables; i++) rn_schema_unref(p->tables[i].schema);
+    rn_free(p->ops);
+    rn_free(p->sources);
+    rn_free(p->sinks);
+    rn_free(p->tables);
+    rn_free(p->views);
+    rn_dlq_free(p->dlq);
+    rn_arena_free(&p->ast_arena);
+    rn_arena_free(&p->plan_arena);
+    rn_free(p->filename);
+    rn_free(p->src);
+    rn_free(p);
+}
+
+static void explain_op(const rn_op_t *op, int depth, rn_buf_t *out)
+{
+    for (int i = 0; i < depth; i++) rn_buf_appends(out, i == depth - 1 ? "└─ " : "   ");
+    rn_buf_appendf(out, "%s", op->vt->kind);
+    if (op->vt->explain) {
+        rn_buf_appends(out, ": ");
+        op->vt->explain(op, out);
+    }
+    if (op->updating) rn_buf_appends(out, "  [changelog]");
+    rn_buf_appendc(out, '\n');
+    if (op->input) explain_op(op->input, depth + 1, out);
+}
+
+void rn_pipeline_explain(const rn_pipeline_t *p, rn_buf_t *out)
+{
+    for (int i = 0; i < p->nsinks; i++) {
+        if (i) rn_buf_appendc(out, '\n');
+        explain_op(p->sinks[i].op, 0, out);
+    }
+    rn_buf_appendf(out, "\n%d source scan%s, %d sink%s, %d operators\n", p->nsources,
+                   p->nsources == 1 ? "" : "s", p->nsinks, p->nsinks == 1 ? "" : "s", p->nops);
+}
+
+int rn_pipeline_nsources(const rn_pipeline_t *p) { return p->nsources; }
+rn_op_t *rn_pipeline_source(const rn_pipeline_t *p, int i) { return p->sources[i]; }
+int rn_pipeline_nsinks(const rn_pipeline_t *p) { return p->nsinks; }
+rn_op_t *rn_pipeline_sink(const rn_pipeline_t *p, int i) { return p->sinks[i].op; }
+const char *rn_pipeline_sink_name(const rn_pipeline_t *p, int i) { return p->sinks[i].table->name; }
+int rn_pipeline_nops(const rn_pipeline_t *p) { return p->nops; }
+rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
+uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p) { return rn_dlq_count(p->dlq); }
+
+static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
+{
+    for (int i = 0; i < p->ntables; i++)
+        if (p->tables[i].source == src) return &p->tables[i];
+    return NULL;
+}
+
+/* The file standing for table t in `runnel test`: <dir>/<topic or name>.jsonl */
+static void test_path(const table_def_t *t, const char *dir, char *buf, size_t size)
+{
+    const char *name = t->conn->test_name ? t->conn->test_name(t->conf) : NULL;
+    snprintf(buf, size, "%s/%s.jsonl", dir, name ? name : t->name);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
+{
+    bool test = o->mode == RN_MODE_TEST;
+    char path[4096];
+    if (test && mkdir_p(o->output_dir) != 0) {
+        snprintf(errbuf, errbuf_size, "cannot create output directory %s: %s", o->output_dir, strerror(errno));
+        return RN_ERR_IO;
+    }
+    if (test) {
+        snprintf(path, sizeof path, "%s/dlq.jsonl", o->output_dir);
+        unlink(path); /* a stale file from an earlier run would mislead */
+    } else {
+        snprintf(path, sizeof path, "%s", o->dlq_path ? o->dlq_path : "dlq.jsonl");
+    }
+    if (!(p->dlq = rn_dlq_new(path))) return RN_ERR_NOMEM;
+    for (int i = 0; i < p->nsources; i++) {
+        table_def_t *t = table_of_source(p, p->sources[i]);
+        rn_reader_t *r = NULL;
+        rn_err_t err;
+        if (test && !t->conn->self_contained) {
+            test_path(t, o->input_dir, path, sizeof path);
+            err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
+            if (err != RN_OK) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", errbuf);
+                snprintf(errbuf, errbuf_size, "table '%s': no input: %s", t->name, why);
+            }
+        } else if (t->conn->open_reader) {
+            err = t->conn->open_reader(t->conf, t->name, &r, errbuf, errbuf_size);
+        } else {
+            snprintf(errbuf, errbuf_size, "connector '%s' cannot be read", t->conn->name);
+            err = RN_ERR_CONFIG;
+        }
+        if (err != RN_OK) return err;
+        err = rn_source_open(p->sources[i], r, p->dlq, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+    for (int i = 0; i < p->nsinks; i++) {
+        table_def_t *t = p->sinks[i].table;
+        rn_sink_io_t *io = NULL;
+        rn_err_t err;
+        if (test) {
+            rn_line_format fmt = RN_LINES_VALUE;
+            if (t->conn->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
+            else if (t->conn->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)
+                fmt = RN_LINES_CHANGELOG;
+            bool discard = !strcmp(t->conn->name, "blackhole");
+            test_path(t, o->output_dir, path, sizeof path);
+            err = rn_file_sink_open(discard ? NULL : path, fmt, &io, errbuf, errbuf_size);
+        } else {
+            err = t->conn->open_sink(t->conf, t->name, &io, errbuf, errbuf_size);
+        }
+        if (err != RN_OK) return err;
+        rn_sink_set_io(p->sinks[i].op, io);
+    }
+    return RN_OK;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = pipeline_open(p, o, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    rn_arena_t arena;
+    rn_arena_init(&arena, 1 << 20);
+    rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
+    bool *done = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(bool));
+    if (!done) {
+        rn_arena_free(&arena);
+        return RN_ERR_NOMEM;
+    }
+    int active = p->nsources;
+    int64_t next_progress = wall_ms() + o->progress_ms;
+    while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
+        for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+            if (done[i]) continue;
+            ctx.now_ms = o->now_ms >= 0 ? o->now_ms : wall_ms();
+            bool eof = false;
+            err = rn_source_poll(p->sources[i], &ctx, &eof);
+            rn_arena_reset(&arena);
+            if (eof) {
+                done[i] = true;
+                active--;
+            }
+        }
+        if (o->progress && wall_ms() >= next_progress) {
+            o->progress(p, false, o->progress_opaque);
+            next_progress = wall_ms() + o->progress_ms;
+        }
+    }
+    /* End of input (or stop): flush what operators hold. */
+    for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+        err = rn_op_finish(p->sources[i], &ctx);
+        rn_arena_reset(&arena);
+    }
+    if (err == RN_ERR_NOMEM && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+    if (o->progress) o->progress(p, true, o->progress_opaque);
+    rn_free(done);
+    rn_arena_free(&arena);
+    return err;
+}

@@ -1,0 +1,119 @@
+/*
+ * plan_int.h - private structures of the planner (analyze.c, pipeline.c).
+ */
+#ifndef RN_PLAN_INT_H
+#define RN_PLAN_INT_H
+
+#include <stdbool.h>
+
+#include "connectors/connector.h"
+#include "core/arena.h"
+#include "lang/ast.h"
+#include "op/op.h"
+#include "plan/expr.h"
+#include "plan/pipeline.h"
+
+#define RN_MAX_AGGS 64          /* aggregates in one SELECT */
+#define RN_MAX_GROUP 32         /* GROUP BY expressions */
+#define RN_MAX_CTES 32          /* WITH queries in scope */
+
+/* A CREATE TABLE. Strings point into the script or plan arena. */
+typedef struct table_def {
+    const char *name;
+    rn_pos_t pos;
+    const rn_connector_t *conn;
+    void *conf;                 /* the connector's config struct */
+    rn_schema_t *schema;        /* flattened columns (ROW fields as "a.b"), owned */
+    int ncols;                  /* while building */
+    char **col_names;
+    const rn_type_t **col_types;
+    int *nparts;                /* JSON path per column */
+    char ***parts;
+    int npk;                    /* PRIMARY KEY columns */
+    int *pk;
+    rn_op_t *source;            /* the shared scan, once a query reads the table */
+} table_def_t;
+
+/* A CREATE VIEW or a WITH query. */
+typedef struct view_def {
+    const char *name;
+    rn_pos_t pos;
+    const rn_ast_query_t *query;
+    int ncols;                  /* optional column names */
+    char **cols;
+    bool compiling;             /* guards against self-reference */
+    bool used;                  /* some statement reads it */
+} view_def_t;
+
+typedef struct sink_def {
+    rn_op_t *op;                /* the Sink operator */
+    table_def_t *table;
+} sink_def_t;
+
+struct rn_pipeline {
+    char *filename;             /* for messages */
+    char *src;                  /* SQL text, owned */
+    size_t srclen;
+    rn_arena_t ast_arena;       /* syntax tree */
+    rn_arena_t plan_arena;      /* bound expressions, names, configs */
+    rn_ast_script_t *script;
+    table_def_t *tables;
+    int ntables;
+    view_def_t *views;
+    int nviews;
+    rn_op_t **ops;              /* every operator, owned */
+    int nops;
+    rn_op_t **sources;          /* shared scans that are fed at run time */
+    int nsources;
+    sink_def_t *sinks;
+    int nsinks;
+    rn_dlq_t *dlq;              /* while running */
+};
+
+/* One column of a relation in scope. */
+typedef struct rel_col {
+    const char *qualifier;      /* table alias, or NULL */
+    const char *name;
+    const rn_type_t *type;
+    int src_col;                /* column of rel->source it passes through, or -1 */
+} rel_col_t;
+
+/* What a FROM clause (or a compiled query) yields: an operator and its
+ * named columns. */
+typedef struct rel {
+    rn_op_t *op;
+    int ncols;
+    rel_col_t *cols;
+    rn_op_t *source;            /* source scan that plain columns come from (for pushdown) */
+    bool updating;              /* carries retractions */
+} rel_t;
+
+/* Name resolution context of one expression. */
+typedef struct scope {
+    rel_t *rel;                 /* columns in scope */
+    const char *where_clause;   /* "in WHERE" for aggregate errors */
+    bool agg_mode;              /* binding over an aggregate's output */
+    int ngroup;
+    const rn_ast_expr_t *group_asts[RN_MAX_GROUP];
+    int group_cols[RN_MAX_GROUP]; /* rel column of a plain-column key, else -1 */
+    int naggs;
+    const rn_ast_expr_t *agg_calls[RN_MAX_AGGS];
+    const rn_schema_t *out_schema; /* the aggregate's output */
+} scope_t;
+
+typedef struct analyzer {
+    rn_pipeline_t *p;
+    char *errbuf;
+    size_t errbuf_size;
+    bool failed;
+    rn_err_t err;
+    bool check_only;            /* compiling an unused view: private scans */
+    int nselects;               /* bare SELECTs so far */
+    view_def_t ctes[RN_MAX_CTES];
+    int nctes;
+} analyzer_t;
+
+/* Builds the operator graph of p->script. */
+rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size);
+
+#endif

@@ -1,0 +1,1 @@
+SELECT COUNT(a FROM t WHERE x = 'abc

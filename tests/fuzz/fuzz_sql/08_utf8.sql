@@ -1,0 +1,1 @@
+SELECT 'Сделайте покупку!' AS message, имя FROM t WHERE a <> b AND c != d AND e >= f

@@ -1,0 +1,22 @@
+-- Error case: INSERT with fewer columns than the sink has.
+CREATE TABLE events (
+    event_type STRING,
+    user_id INT,
+    page_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'events',
+    'format' = 'json'
+);
+
+CREATE TABLE out_rows (
+    page_id INT,
+    user_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'out',
+    'format' = 'json'
+);
+
+INSERT INTO out_rows
+SELECT page_id FROM events;

@@ -1,0 +1,22 @@
+-- Error case: a function runnel does not know.
+CREATE TABLE events (
+    event_type STRING,
+    user_id INT,
+    page_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'events',
+    'format' = 'json'
+);
+
+CREATE TABLE out_rows (
+    page_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'out',
+    'format' = 'json'
+);
+
+INSERT INTO out_rows
+SELECT NO_SUCH_FN(page_id)
+FROM events;

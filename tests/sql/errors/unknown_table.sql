@@ -1,0 +1,22 @@
+-- Error case: FROM names a table that was never created.
+CREATE TABLE events (
+    event_type STRING,
+    user_id INT,
+    page_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'events',
+    'format' = 'json'
+);
+
+CREATE TABLE out_rows (
+    page_id INT
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'out',
+    'format' = 'json'
+);
+
+INSERT INTO out_rows
+SELECT page_id
+FROM no_such_table;
