@@ -1,0 +1,89 @@
+# tests/tests.cmake - everything beyond the unit tests, included by the root
+# CMakeLists.txt. Labels (run one group with `ctest -L <label>`):
+#   sql.golden  one test per tests/sql/cases/<name>/: hand-computed outputs
+#   sql.errors  one test per tests/sql/errors/<name>.sql: rejected pipelines
+#   oracle      random queries checked against a Python batch computation
+#               (and the oracle's own self-test against SQLite)
+#   cli         runnel gen determinism, runnel explain
+# None of them needs Kafka, Redis or PostgreSQL.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+
+set(RUNNEL_BIN ${CMAKE_BINARY_DIR}/runnel)
+set(RUNNEL_TESTS ${CMAKE_SOURCE_DIR}/tests)
+set(RUNNEL_PYENV "PYTHONDONTWRITEBYTECODE=1")
+
+# ---- SQL golden cases ----------------------------------------------------
+file(GLOB RUNNEL_GOLDEN_CASES CONFIGURE_DEPENDS ${RUNNEL_TESTS}/sql/cases/*/pipeline.sql)
+foreach(sql ${RUNNEL_GOLDEN_CASES})
+  get_filename_component(dir ${sql} DIRECTORY)
+  get_filename_component(name ${dir} NAME)
+  add_test(NAME sql.golden.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/sql/run_golden.py ${dir} ${RUNNEL_BIN})
+  set_tests_properties(sql.golden.${name} PROPERTIES
+                       LABELS "sql.golden" TIMEOUT 120 ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- SQL error cases -----------------------------------------------------
+file(GLOB RUNNEL_ERROR_CASES CONFIGURE_DEPENDS ${RUNNEL_TESTS}/sql/errors/*.sql)
+foreach(sql ${RUNNEL_ERROR_CASES})
+  get_filename_component(name ${sql} NAME_WE)
+  add_test(NAME sql.errors.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/sql/run_golden.py --errors ${sql}
+                   ${RUNNEL_BIN})
+  set_tests_properties(sql.errors.${name} PROPERTIES
+                       LABELS "sql.errors" TIMEOUT 60 ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- oracle ----------------------------------------------------------------
+add_test(NAME oracle.selftest
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/oracle/run_oracle.py --self-test
+                 --seed 7 --queries 150)
+set_tests_properties(oracle.selftest PROPERTIES
+                     LABELS "oracle" TIMEOUT 120 ENVIRONMENT "${RUNNEL_PYENV}")
+foreach(seed 1 2 3)
+  add_test(NAME oracle.seed${seed}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/oracle/run_oracle.py ${RUNNEL_BIN}
+                   --seed ${seed} --queries 25 --count 3000)
+  set_tests_properties(oracle.seed${seed} PROPERTIES
+                       LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- command line ----------------------------------------------------------
+# runnel gen: the same seed gives the same bytes, a different seed different
+# ones; every line is a JSON object; --count is honoured for the main topic.
+foreach(scen s1 s2 s3 s4 s5)
+  add_test(NAME cli.gen_deterministic.${scen}
+           COMMAND sh -c "set -e
+d=$(mktemp -d)
+trap 'rm -rf \"$d\"' EXIT
+\"$0\" gen ${scen} --count 500 --seed 42 --out \"$d/a\"
+\"$0\" gen ${scen} --count 500 --seed 42 --out \"$d/b\"
+\"$0\" gen ${scen} --count 500 --seed 43 --out \"$d/c\"
+ls \"$d/a\"/*.jsonl >/dev/null
+diff -r \"$d/a\" \"$d/b\" || { echo 'FAIL: same seed, different output'; exit 1; }
+if diff -r -q \"$d/a\" \"$d/c\" >/dev/null; then echo 'FAIL: seeds 42 and 43 gave identical output'; exit 1; fi
+\"$1\" -c 'import json, sys
+for f in sys.argv[1:]:
+    n = 0
+    for i, l in enumerate(open(f, encoding=\"utf-8\"), 1):
+        assert isinstance(json.loads(l), dict), \"%s:%d: not a JSON object\" % (f, i)
+        n += 1
+    assert n > 0, f + \": empty\"
+    print(f, n, \"lines\")' \"$d/a\"/*.jsonl
+echo ok"
+                   ${RUNNEL_BIN} ${Python3_EXECUTABLE})
+  set_tests_properties(cli.gen_deterministic.${scen} PROPERTIES LABELS "cli" TIMEOUT 60)
+endforeach()
+
+# runnel explain prints the plan of the page_views example: its source, the
+# filter, the aggregation and the sink must all be named.
+add_test(NAME cli.explain_page_views
+         COMMAND sh -c "set -e
+out=$(\"$0\" explain \"$1\") || { echo \"FAIL: runnel explain exited $?\"; exit 1; }
+printf '%s\\n' \"$out\"
+for w in 'user.events' 'filter|where' 'agg' 'page.views'; do
+  printf '%s\\n' \"$out\" | grep -Eqi \"$w\" || { echo \"FAIL: explain output does not mention /$w/\"; exit 1; }
+done
+echo ok"
+                 ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/page_views.sql)
+set_tests_properties(cli.explain_page_views PROPERTIES LABELS "cli" TIMEOUT 30)
