@@ -99,9 +99,14 @@ static void write_double(rn_buf_t *out, double d)
     }
     if (d != 0 && fabs(d) < DBL_MIN) {
         /* Subnormals carry fewer digits: 5e-324, not 4.94065645841247e-324. */
+        char t2[40];
         for (int p = 1; p < 15; p++) {
-            n = snprintf(tmp, sizeof tmp, "%.*g", p, d);
-            if (strtod(tmp, NULL) == d) break;
+            int m = snprintf(t2, sizeof t2, "%.*g", p, d);
+            if (m > 0 && m < n && strtod(t2, NULL) == d) {
+                memcpy(tmp, t2, (size_t)m + 1);
+                n = m;
+                break;
+            }
         }
     }
     if (n < 0) n = 0;

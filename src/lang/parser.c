@@ -15,7 +15,10 @@
  * the way out, and a failed arena allocation is just another error
  * (RN_ERR_NOMEM). Nesting depth is bounded by RN_PARSE_MAX_DEPTH so hostile
  * input cannot overflow the C stack, and input length by
- * RN_PARSE_MAX_INPUT.
+ * RN_PARSE_MAX_INPUT. Left-associative chains (a + b + ..., joins, UNIONs)
+ * are parsed by loops but build left-deep trees, so later passes that
+ * recurse over the tree would still be exposed; RN_PARSE_MAX_OPS bounds
+ * such nodes per statement, which bounds the depth of every tree.
  */
 #include "lang/parser.h"
 
@@ -30,6 +33,9 @@
 #include "lang/diag.h"
 #include "lang/lexer.h"
 
+/* Most binary operators, predicates, joins and UNIONs in one statement. */
+#define RN_PARSE_MAX_OPS 5000
+
 typedef struct parser {
     rn_lexer_t lx;          /* stands just after tok */
     rn_token_t tok;         /* current (look-ahead) token */
@@ -41,6 +47,7 @@ typedef struct parser {
     char *errbuf;           /* caller's message buffer */
     size_t errbuf_size;     /* its size */
     int depth;              /* current nesting depth */
+    int ops;                /* chain nodes in this statement, see RN_PARSE_MAX_OPS */
     rn_err_t err;           /* set before unwinding */
     jmp_buf jb;             /* where errors unwind to */
 } parser_t;
@@ -272,6 +279,14 @@ static void p_enter(parser_t *p)
 }
 
 static void p_leave(parser_t *p) { p->depth--; }
+
+/* Counts one node of a left-deep chain (operator, join, UNION). */
+static void p_count_op(parser_t *p, rn_pos_t pos)
+{
+    if (++p->ops > RN_PARSE_MAX_OPS)
+        p_error_at(p, pos, "statement is too complex (more than %d operators, joins and UNIONs)",
+                   RN_PARSE_MAX_OPS);
+}
 
 /* ---- names and literals ------------------------------------------------ */
 
@@ -520,6 +535,7 @@ static rn_ast_expr_t *new_expr(parser_t *p, rn_ast_expr_kind kind, rn_pos_t pos)
 
 static rn_ast_expr_t *new_binary(parser_t *p, rn_ast_op op, rn_ast_expr_t *lhs, rn_ast_expr_t *rhs)
 {
+    p_count_op(p, p->prev);
     rn_ast_expr_t *e = new_expr(p, RN_AST_BINARY, p_span(p, lhs->pos));
     e->binary.op = op;
     e->binary.lhs = lhs;
@@ -1026,6 +1042,7 @@ static rn_ast_expr_t *pred_expr(parser_t *p)
             continue;
         }
         if (p_iskw(p, RN_KW_IS)) {
+            p_count_op(p, p->tok.pos);
             p_next(p);
             rn_ast_expr_t *is = new_expr(p, RN_AST_IS, e->pos);
             is->is.negated = testnextkw(p, RN_KW_NOT);
@@ -1056,6 +1073,8 @@ static rn_ast_expr_t *pred_expr(parser_t *p)
             p_next(p);
             negated = true;
         }
+        if (p_iskw(p, RN_KW_BETWEEN) || p_iskw(p, RN_KW_IN) || p_iskw(p, RN_KW_LIKE))
+            p_count_op(p, p->tok.pos);
         if (testnextkw(p, RN_KW_BETWEEN)) {
             rn_ast_expr_t *b = new_expr(p, RN_AST_BETWEEN, e->pos);
             b->between.negated = negated;
@@ -1225,6 +1244,7 @@ static rn_ast_from_t *from_clause(parser_t *p)
         } else {
             return left;
         }
+        p_count_op(p, p->prev);
         rn_ast_from_t *j = p_alloc(p, sizeof *j);
         j->kind = RN_FROM_JOIN;
         j->join.type = type;
@@ -1357,7 +1377,9 @@ static rn_ast_query_t *query(parser_t *p)
             p_error_at(p, p->tok.pos, "%.*s is not supported", p->tok.pos.len,
                        p->src + p->tok.pos.offset);
         }
-        if (!testnextkw(p, RN_KW_UNION)) break;
+        if (!p_iskw(p, RN_KW_UNION)) break;
+        p_count_op(p, p->tok.pos);
+        p_next(p);
         rn_ast_query_t *u = new_query(p, RN_QUERY_UNION, start);
         if (testnextkw(p, RN_KW_ALL))
             u->set_op.all = true;
@@ -1724,6 +1746,7 @@ static void stmt(parser_t *p, vec_t *out)
     }
     rn_ast_stmt_t *s = p_alloc(p, sizeof *s);
     s->pos = start;
+    p->ops = 0;
     if (p_iskw(p, RN_KW_CREATE)) {
         p_next(p);
         bool temporary = testnextkw(p, RN_KW_TEMPORARY);

@@ -1161,6 +1161,17 @@ static bool select_list(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, in
     return !an->failed;
 }
 
+/* Name of aggregate a's output column: the select item's alias (or
+ * EXPR$i) when the item is exactly that call, else agg$a. */
+static const char *agg_column_name(analyzer_t *an, const rn_ast_query_t *q, const rn_ast_expr_t *call, int a)
+{
+    for (int i = 0; i < q->select.nitems; i++)
+        if (ast_equal(q->select.items[i].expr, call)) return item_name(an, &q->select.items[i], i);
+    char buf[32];
+    snprintf(buf, sizeof buf, "agg$%d", a);
+    return an_strdup(an, buf);
+}
+
 static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
 {
     if (!q->select.from) {
@@ -1317,10 +1328,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         case RN_AGG_AVG: s->result_type = RN_TYPE_DOUBLE; break;
         default: s->result_type = t; break;
         }
-        char buf[32];
-        snprintf(buf, sizeof buf, "agg$%d", a);
         pre[npre_used] = x;
-        pre_names[npre_used++] = an_strdup(an, buf);
+        pre_names[npre_used++] = x->kind == RN_EXPR_COLUMN ? rel->cols[x->col].name : agg_column_name(an, q, call, a);
     }
     /* Names and GROUP BY expressions keep resolving against the FROM
      * relation; what they resolve to are the aggregate's output columns. */
@@ -1334,11 +1343,9 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     for (int g = 0; g < ngroup; g++) rn_schema_set(aschema, g, pre_names[g], pre[g]->type);
-    for (int a = 0; a < sc.naggs; a++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "agg$%d", a);
-        rn_schema_set(aschema, ngroup + a, buf, rn_type_scalar(specs[a].result_type));
-    }
+    for (int a = 0; a < sc.naggs; a++)
+        rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
+                      rn_type_scalar(specs[a].result_type));
     rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
     sc.out_schema = aschema;
     if (!aop || !an_connect(an, rel->op, aop)) {
@@ -1372,7 +1379,10 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     if (!ok) return false;
     *rel = grel;
     if (having && !rel_calc(an, rel, having, 0, NULL, NULL)) return false;
-    return rel_calc(an, rel, NULL, n, exprs, names);
+    bool identity = n == rel->ncols;
+    for (int i = 0; identity && i < n; i++)
+        identity = exprs[i]->kind == RN_EXPR_COLUMN && exprs[i]->col == i && !strcmp(names[i], rel->cols[i].name);
+    return identity || rel_calc(an, rel, NULL, n, exprs, names);
 }
 
 static bool compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out)

@@ -571,7 +571,8 @@ static void test_write_row_and_round_trip(void)
     RN_CHECK_EQ_STR(b.data, "{\"d\":0.1,\"i\":-5}");
     /* Doubles survive the round trip bit for bit. */
     static const double ds[] = {0.1, 1.0 / 3, 1e20, 5e-324, 1.7976931348623157e308, -2.5, 1e-7,
-                                123456.789e-3, 0.30000000000000004};
+                                123456.789e-3, 0.30000000000000004, 1.0000000000003374e-308,
+                                2.2250738585072014e-308, 1e-310};
     const char *dp[] = {"d"};
     rn_type_id dty[] = {RN_TYPE_DOUBLE};
     rn_json_decoder_t *dd = mk(1, dp, dty);

@@ -938,6 +938,7 @@ static void test_depth_limit(void)
 {
     size_t n = 100000;
     char *sql = rn_malloc(2 * n + 16);
+    RN_REQUIRE(2 * n > 6000 * 16);
     RN_REQUIRE(sql != NULL);
     /* Deeply nested parentheses fail cleanly. */
     memcpy(sql, "SELECT ", 7);
@@ -962,10 +963,22 @@ static void test_depth_limit(void)
     for (int i = 0; i < 150; i++) sql[off++] = ')';
     sql[off] = '\0';
     RN_CHECK_EQ_STR(parse_dump(sql), "(SELECT 1)");
-    /* Long flat lists are not nesting. */
+    /* Long chains are not nesting, but they build deep trees: allowed up
+     * to a bound per statement, so later passes can recurse safely. */
     off = (size_t)sprintf(sql, "SELECT 1");
-    for (int i = 0; i < 5000; i++) off += (size_t)sprintf(sql + off, " + 1");
+    for (int i = 0; i < 4000; i++) off += (size_t)sprintf(sql + off, " + 1");
     RN_CHECK(strncmp(parse_dump(sql), "(SELECT (+ (+", 13) == 0);
+    off += (size_t)sprintf(sql + off, "; SELECT 1");
+    for (int i = 0; i < 4000; i++) off += (size_t)sprintf(sql + off, " OR 1");
+    RN_CHECK(strncmp(parse_dump(sql), "(SELECT (+ (+", 13) == 0); /* the count is per statement */
+    for (int i = 0; i < 4000; i++) off += (size_t)sprintf(sql + off, " IS NULL");
+    RN_CHECK(strstr(parse_dump(sql), "statement is too complex (more than 5000") != NULL);
+    off = (size_t)sprintf(sql, "SELECT * FROM t");
+    for (int i = 0; i < 6000; i++) off += (size_t)sprintf(sql + off, ", t");
+    RN_CHECK(strstr(parse_dump(sql), "statement is too complex") != NULL);
+    off = (size_t)sprintf(sql, "SELECT 1");
+    for (int i = 0; i < 6000; i++) off += (size_t)sprintf(sql + off, " UNION SELECT 1");
+    RN_CHECK(strstr(parse_dump(sql), "statement is too complex") != NULL);
     rn_free(sql);
 }
 
