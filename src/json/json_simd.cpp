@@ -77,6 +77,8 @@ struct jnode {
     int nleaf;        /* number of fields ending at this node */
     int desc_first;   /* fields strictly below: dec->desc_idx[desc_first..+ndesc) */
     int ndesc;        /* number of fields strictly below this node */
+    int leaf0;        /* the first field ending here (valid when nleaf > 0) */
+    rn_type_id type0; /* its type, kept here for the fast path */
     int hint_first;   /* child that matched first last time (learned), -1 */
     int hint_next;    /* sibling that matched after this one last time, -1 */
 };
@@ -489,14 +491,14 @@ static rn_err_t convert(jctx *c, int f, od::value &v, od::json_type t, std::stri
     switch (ty) {
     case RN_TYPE_INT:
     case RN_TYPE_BIGINT: {
-        int64_t iv;
+        int64_t iv = 0;
         if ((rc = to_integer(c, f, v, t, &iv))) return rc;
         *dst = rn_value_int(iv);
         return RN_OK;
     }
     case RN_TYPE_TIMESTAMP:
     case RN_TYPE_TIMESTAMP_LTZ: {
-        int64_t ms;
+        int64_t ms = 0;
         if ((rc = to_timestamp(c, f, v, t, &ms))) return rc;
         *dst = rn_value_int(ms);
         return RN_OK;
@@ -617,8 +619,8 @@ static rn_err_t visit(jctx *c, int k, od::value &v)
         /* Fast paths for the common cases: a number into an integer, a
          * string without escapes into a STRING. Anything else falls
          * through to the general code below. */
-        int f = dec->leaf_idx[n.leaf_first];
-        rn_type_id ty = dec->types[f];
+        int f = n.leaf0;
+        rn_type_id ty = n.type0;
         std::string_view tok = v.raw_json_token();
         unsigned char ch = (unsigned char)tok[0];
         if ((ty == RN_TYPE_INT || ty == RN_TYPE_BIGINT) && (ch == '-' || (ch >= '0' && ch <= '9'))) {
@@ -627,6 +629,19 @@ static rn_err_t visit(jctx *c, int k, od::value &v)
                 (ty == RN_TYPE_BIGINT || (iv >= INT32_MIN && iv <= INT32_MAX))) {
                 c->cols[f][c->row] = rn_value_int(iv);
                 return RN_OK;
+            }
+        } else if ((ty == RN_TYPE_TIMESTAMP || ty == RN_TYPE_TIMESTAMP_LTZ || ty == RN_TYPE_DOUBLE) &&
+                   (ch == '-' || (ch >= '0' && ch <= '9'))) {
+            double dv;
+            if (v.get_double().get(dv) == simdjson::SUCCESS) {
+                if (ty == RN_TYPE_DOUBLE) {
+                    c->cols[f][c->row] = rn_value_double(dv);
+                    return RN_OK;
+                }
+                if (dv > -9e12 && dv < 9e12) { /* exact in a double, ms and all */
+                    c->cols[f][c->row] = rn_value_int(rn_time_from_epoch_seconds(dv));
+                    return RN_OK;
+                }
             }
         } else if (ty == RN_TYPE_STRING && ch == '"') {
             tok = trim_ws(tok);
@@ -917,6 +932,10 @@ static rn_json_decoder_t *decoder_new(const rn_json_field_t *fields, int nfields
         for (int i = 0, off = 0; i < nfields; i++) {
             off += fields[i].nparts;
             jnode &n = dec->nodes[ids[off - 1]];
+            if (n.nleaf == 0) {
+                n.leaf0 = i;
+                n.type0 = fields[i].type;
+            }
             dec->leaf_idx[n.leaf_first + n.nleaf++] = i;
         }
         /* Descendant lists: field i is below every node on its path but the last. */

@@ -926,6 +926,21 @@ static void test_diag_format(void)
     /* No source: just the first line. */
     rn_diag_format(buf, sizeof buf, "f", NULL, 0, p1, "m%d", 1);
     RN_CHECK_EQ_STR(buf, "f:1:1: error: m1");
+    /* A very long line is shown as a window around the caret. */
+    char longsrc[1000];
+    memset(longsrc, 'x', sizeof longsrc);
+    memcpy(longsrc + 500, " bad ", 5);
+    rn_pos_t mid = {1, 502, 501, 3};
+    char big[1024];
+    rn_diag_format(big, sizeof big, "f", longsrc, sizeof longsrc, mid, "m");
+    const char *line2 = strchr(big, '\n');
+    RN_REQUIRE(line2 != NULL);
+    RN_CHECK(strncmp(line2, "\n    1 | ...xxx", 15) == 0);
+    RN_CHECK(strstr(big, "x bad x") != NULL);
+    RN_CHECK(strstr(big, "xxx...\n      |    ") != NULL);
+    const char *caret = strrchr(big, '\n') + 1;
+    RN_CHECK_EQ_INT(strlen(caret), 8 + 3 + 60 + 3); /* prefix, "...", 60 columns, "^~~" */
+    RN_CHECK(strlen(big) < 400);
     /* Offsets past the end are clamped. */
     rn_pos_t far = {3, 9, 999, 3};
     rn_diag_format(buf, sizeof buf, "f", src, strlen(src), far, "eof");
