@@ -12,9 +12,11 @@
  * Build (from the repository root; also built by CMake with RUNNEL_FUZZ=ON):
  *   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -c -Iinclude -Isrc \
  *     src/json/json_simd.cpp -o /tmp/json/simd_f.o && clang -std=c11 -D_GNU_SOURCE -g -O1 \
- *     -fsanitize=fuzzer,address,undefined -Iinclude -Isrc src/core/[a-z]*.c \
- *     src/json/json_write.c fuzz/fuzz_json.c /tmp/json/simd_f.o -o /tmp/json/fuzz_json \
+ *     -fsanitize=fuzzer,address,undefined -fsanitize-link-c++-runtime -Iinclude -Isrc \
+ *     src/core/[a-z]*.c src/json/json_write.c fuzz/fuzz_json.c /tmp/json/simd_f.o -o /tmp/json/fuzz_json \
  *     -lsimdjson -lstdc++ -lm
+ * (-fsanitize-link-c++-runtime: the clang C driver does not otherwise link
+ * UBSan's C++ part that the simdjson code needs.)
  * Run: cp -r tests/fuzz/fuzz_json /tmp/corpus && /tmp/json/fuzz_json -max_total_time=60 /tmp/corpus
  */
 #include <stdint.h>

@@ -12,6 +12,13 @@
  * nested object, and a key that ends a path converts its value into the
  * field's column. Nothing is materialized: no DOM, no std::string.
  *
+ * Speed: records of one stream nearly always share a key order, so each
+ * trie node remembers which child matched after which (hint_first,
+ * hint_next) and tries that child first; a name is compared as one or two
+ * masked 8-byte words (name plus closing quote), never with strcmp. A
+ * value is converted on a fast path (number -> integer/double/timestamp,
+ * unescaped string -> STRING) before the general conversion code.
+ *
  * Keys are compared raw (bytes between the quotes) against the requested
  * names; only a key that contains a backslash is unescaped (into a small
  * scratch buffer owned by the decoder) and compared again, so "\u0075ser"

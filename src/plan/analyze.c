@@ -955,6 +955,11 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
         an_error(an, pos, "table '%s' uses connector '%s', which can only be written to", t->name, t->conn->name);
         return NULL;
     }
+    if (t->conn->sink_mode == RN_SINK_UPSERT) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, pos, "reading upsert table '%s' (connector '%s') is not supported yet", t->name, t->conn->name);
+        return NULL;
+    }
     rn_buf_t d;
     rn_buf_init(&d);
     rn_buf_appendf(&d, "%s", t->conn->name);
