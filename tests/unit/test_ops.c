@@ -1,0 +1,723 @@
+/*
+ * test_ops.c - unit tests for the operators of op/op.h, driven directly:
+ * hand-built schemas and batches go into an operator whose input is a
+ * do-nothing "feeder", and a capturing operator downstream records what it
+ * emits. Covers GroupAggregate (every aggregate kind, its per-batch
+ * changelog, retractions and MIN/MAX/COUNT DISTINCT multisets), Calc
+ * (filter keeps row kinds, projection) and Sink (upsert coalescing, append,
+ * JSON shapes).
+ */
+#include "core/mem.h"
+#include "op/op.h"
+#include "rn_test.h"
+
+#include <stdarg.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static rn_value_t I(int64_t v) { return rn_value_int(v); }
+static rn_value_t D(double v) { return rn_value_double(v); }
+static rn_value_t S(const char *s) { return rn_value_str(s, (uint32_t)strlen(s)); }
+#define N RN_VALUE_NULL
+
+/* Builds a schema from "name:TYPE" items; TYPE one of BIGINT INT DOUBLE STRING BOOLEAN. */
+static rn_schema_t *schema_of(int ncols, ...)
+{
+    rn_schema_t *s = rn_schema_new(ncols);
+    va_list ap;
+    va_start(ap, ncols);
+    for (int i = 0; i < ncols; i++) {
+        const char *item = va_arg(ap, const char *);
+        const char *colon = strchr(item, ':');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - item), item);
+        const char *t = colon + 1;
+        const rn_type_t *type = !strcmp(t, "BIGINT")   ? &rn_type_bigint
+                                : !strcmp(t, "INT")    ? &rn_type_int
+                                : !strcmp(t, "DOUBLE") ? &rn_type_double
+                                : !strcmp(t, "STRING") ? &rn_type_string
+                                                       : &rn_type_boolean;
+        rn_schema_set(s, i, name, type);
+    }
+    va_end(ap);
+    return s;
+}
+
+/* Appends one row (kind, then one value per schema column) to b. */
+static void add_row(rn_batch_t *b, rn_rowkind_t kind, const rn_value_t *vals)
+{
+    int r = b->nrows++;
+    for (int c = 0; c < b->schema->ncols; c++) b->cols[c][r] = vals[c];
+    b->kinds[r] = (uint8_t)kind;
+}
+#define ROW(b, kind, ...) add_row((b), (kind), (rn_value_t[]){__VA_ARGS__})
+
+/* The feeder: an upstream operator that only exists to be an input. */
+static rn_err_t feeder_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    return RN_OK;
+}
+static const rn_op_vtable_t feeder_vt = {.kind = "Feeder", .process = feeder_process};
+
+/* The capture: records each row it receives as text, "+I(a,1,2.5,null)". */
+typedef struct capture {
+    rn_buf_t text;              /* rows separated by spaces */
+    int rows;
+    int batches;
+} capture_t;
+
+static void format_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
+{
+    if (v->null) {
+        rn_buf_appends(out, "null");
+        return;
+    }
+    switch (t) {
+    case RN_TYPE_STRING: rn_buf_append(out, v->s, v->len); break;
+    case RN_TYPE_DOUBLE: rn_buf_appendf(out, "%g", v->d); break;
+    case RN_TYPE_BOOLEAN: rn_buf_appends(out, v->i ? "true" : "false"); break;
+    default: rn_buf_append_i64(out, v->i); break;
+    }
+}
+
+static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    capture_t *c = op->priv;
+    c->batches++;
+    for (int r = 0; r < b->nrows; r++) {
+        if (c->text.len) rn_buf_appendc(&c->text, ' ');
+        rn_buf_appends(&c->text, rn_rowkind_str((rn_rowkind_t)b->kinds[r]));
+        rn_buf_appendc(&c->text, '(');
+        for (int col = 0; col < b->schema->ncols; col++) {
+            if (col) rn_buf_appendc(&c->text, ',');
+            format_value(&c->text, b->schema->cols[col].type->id, &b->cols[col][r]);
+        }
+        rn_buf_appendc(&c->text, ')');
+        c->rows++;
+    }
+    return RN_OK;
+}
+static void capture_destroy(rn_op_t *op)
+{
+    capture_t *c = op->priv;
+    rn_buf_free(&c->text);
+    free(c);
+}
+static const rn_op_vtable_t capture_vt = {
+    .kind = "Capture", .process = capture_process, .destroy = capture_destroy};
+
+static rn_op_t *capture_new(rn_op_t *upstream)
+{
+    rn_op_t *op = rn_op_new(&capture_vt, upstream->schema, upstream);
+    capture_t *c = calloc(1, sizeof *c);
+    rn_buf_init(&c->text);
+    op->priv = c;
+    rn_op_connect(upstream, op);
+    return op;
+}
+
+/* Returns what the capture saw since the last call ("" if nothing) and forgets it. */
+static char taken[8192];
+static const char *take(rn_op_t *cap)
+{
+    capture_t *c = cap->priv;
+    snprintf(taken, sizeof taken, "%s", c->text.data ? c->text.data : "");
+    rn_buf_clear(&c->text);
+    return taken;
+}
+
+/* Test fixture: feeder + arena + context. */
+typedef struct fix {
+    rn_arena_t arena;
+    rn_ctx_t ctx;
+    char errbuf[256];
+    rn_schema_t *in;
+    rn_op_t *feeder;
+} fix_t;
+
+static void fix_init(fix_t *f, rn_schema_t *in, bool updating)
+{
+    memset(f, 0, sizeof *f);
+    rn_arena_init(&f->arena, 0);
+    f->ctx.arena = &f->arena;
+    f->ctx.errbuf = f->errbuf;
+    f->ctx.errbuf_size = sizeof f->errbuf;
+    f->in = in;
+    f->feeder = rn_op_new(&feeder_vt, in, NULL);
+    f->feeder->updating = updating; /* set before creating the operator under test */
+}
+
+static rn_batch_t *fix_batch(fix_t *f)
+{
+    rn_arena_reset(&f->arena);
+    return rn_batch_new(&f->arena, f->in, 64);
+}
+
+static rn_err_t fix_push(fix_t *f, rn_op_t *op, rn_batch_t *b)
+{
+    return op->vt->process(op, 0, b, &f->ctx);
+}
+
+static void fix_free(fix_t *f)
+{
+    rn_op_free(f->feeder);
+    rn_schema_unref(f->in);
+    rn_arena_free(&f->arena);
+}
+
+/* ---- GroupAggregate ----------------------------------------------------- */
+
+static void test_aggregate_all_kinds(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(4, "k:STRING", "x:BIGINT", "d:DOUBLE", "s:STRING"), false);
+    rn_agg_spec_t aggs[] = {
+        {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_SUM, 2, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE},
+        {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MIN, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_MAX, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_AVG, 1, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+    };
+    rn_schema_t *out = schema_of(11, "k:STRING", "cnt:BIGINT", "cx:BIGINT", "cd:BIGINT", "sx:BIGINT",
+                                 "sd:DOUBLE", "mnx:BIGINT", "mxx:BIGINT", "mns:STRING", "mxs:STRING",
+                                 "av:DOUBLE");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 10, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    RN_CHECK(agg->updating);
+    rn_op_t *cap = capture_new(agg);
+
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("a"), I(1), D(1.5), S("m"));
+    ROW(b, RN_ROW_INSERT, S("a"), N, N, N);
+    ROW(b, RN_ROW_INSERT, S("b"), N, N, N);
+    ROW(b, RN_ROW_INSERT, S("a"), I(3), D(2.5), S("z"));
+    ROW(b, RN_ROW_INSERT, S("a"), I(2), D(0.25), S("b"));
+    ROW(b, RN_ROW_INSERT, S("a"), I(3), N, S("m"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(a,5,4,3,9,4.25,1,3,b,z,2.25) "
+                               "+I(b,1,0,0,null,null,null,null,null,null,null)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 2);
+
+    /* b's first value: -U/+U pair. A string extreme replaced by a longer
+     * and a shorter one. */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("b"), I(-7), D(-1), S("q"));
+    ROW(b, RN_ROW_INSERT, S("a"), I(0), N, S("zz"));
+    ROW(b, RN_ROW_INSERT, S("a"), N, N, S("a"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(b,1,0,0,null,null,null,null,null,null,null) "
+                               "+U(b,2,1,1,-7,-1,-7,-7,q,q,-7) "
+                               "-U(a,5,4,3,9,4.25,1,3,b,z,2.25) "
+                               "+U(a,7,5,4,9,4.25,0,3,a,zz,1.8)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* A batch that leaves a group's result unchanged emits nothing for it. */
+static void test_aggregate_unchanged_emits_nothing(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), false);
+    rn_agg_spec_t aggs[] = {{RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:BIGINT", "mx:BIGINT", "cd:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(10));
+    ROW(b, RN_ROW_INSERT, I(2), I(20));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,10,1) +I(2,20,1)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(10)); /* same max, same distinct count */
+    ROW(b, RN_ROW_INSERT, I(2), N);     /* NULL changes neither */
+    ROW(b, RN_ROW_INSERT, I(1), I(10));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(2), I(5)); /* max unchanged, distinct count +1 */
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(2,20,1) +U(2,20,2)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* One key touched many times within a batch yields exactly one change. */
+static void test_aggregate_coalesces_per_batch(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "x:BIGINT"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:STRING", "n:BIGINT", "s:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    for (int i = 1; i <= 50; i++) ROW(b, RN_ROW_INSERT, S("k"), I(i));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(k,50,1275)");
+    b = fix_batch(&f);
+    for (int i = 1; i <= 20; i++) {
+        ROW(b, RN_ROW_UPDATE_BEFORE, S("k"), I(i));
+        ROW(b, RN_ROW_UPDATE_AFTER, S("k"), I(i * 2));
+    }
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(k,50,1275) +U(k,50,1485)");
+    /* Insert and retract a new key in one batch: never seen downstream. */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("tmp"), I(1));
+    ROW(b, RN_ROW_DELETE, S("tmp"), I(1));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 1);
+    /* Retract every row: -D with the last emitted result; group dropped. */
+    b = fix_batch(&f);
+    for (int i = 1; i <= 50; i++) ROW(b, RN_ROW_DELETE, S("k"), I(i <= 20 ? i * 2 : i));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(k,50,1485)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 0);
+    /* The key comes back as a new group. */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("k"), N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(k,1,null)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Retractions as input: MIN/MAX keep a multiset, so retracting the current
+ * extreme finds the next one; COUNT DISTINCT drops a value with its last copy. */
+static void test_aggregate_retract_extremes(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "g:BIGINT", "x:BIGINT", "s:STRING"), true);
+    rn_agg_spec_t aggs[] = {
+        {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MIN, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_MAX, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_STRING, RN_TYPE_BIGINT},
+        {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    };
+    rn_schema_t *out = schema_of(8, "g:BIGINT", "mn:BIGINT", "mx:BIGINT", "mns:STRING", "mxs:STRING",
+                                 "cd:BIGINT", "cds:BIGINT", "sum:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 7, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(5), S("mm"));
+    ROW(b, RN_ROW_INSERT, I(1), I(1), S("a"));
+    ROW(b, RN_ROW_INSERT, I(1), I(9), S("zzz"));
+    ROW(b, RN_ROW_INSERT, I(1), I(9), S("zzz"));
+    ROW(b, RN_ROW_INSERT, I(1), I(3), S("c"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,1,9,a,zzz,4,4,27)");
+
+    /* one of two copies of the maximum: extremes stay */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(1), I(9), S("zzz"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,1,9,a,zzz,4,4,27) +U(1,1,9,a,zzz,4,4,18)");
+
+    /* the last copy of the maximum: next maximum, one distinct value fewer */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(1), I(9), S("zzz"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,1,9,a,zzz,4,4,18) +U(1,1,5,a,mm,3,3,9)");
+
+    /* the minimum */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(1), I(1), S("a"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,1,5,a,mm,3,3,9) +U(1,3,5,c,mm,2,2,8)");
+
+    /* a new extreme and its retraction in one batch: unchanged, nothing */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(100), S("~~~~"));
+    ROW(b, RN_ROW_INSERT, I(1), I(-100), S(""));
+    ROW(b, RN_ROW_DELETE, I(1), I(100), S("~~~~"));
+    ROW(b, RN_ROW_DELETE, I(1), I(-100), S(""));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+
+    /* NULL values do not count; retracting the non-NULL ones leaves NULLs */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), N, N);
+    ROW(b, RN_ROW_DELETE, I(1), I(5), S("mm"));
+    ROW(b, RN_ROW_DELETE, I(1), I(3), S("c"));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,3,5,c,mm,2,2,8) +U(1,null,null,null,null,0,0,null)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(1), N, N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(1,null,null,null,null,0,0,null)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 0);
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Random changelog against a brute-force recomputation of MIN/MAX/COUNT
+ * DISTINCT over the live rows. */
+static void test_aggregate_retract_random(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "g:BIGINT", "x:BIGINT", "s:STRING"), true);
+    rn_agg_spec_t aggs[] = {
+        {RN_AGG_MIN, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_MAX, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    };
+    rn_schema_t *out = schema_of(5, "g:BIGINT", "mns:STRING", "mxs:STRING", "mn:BIGINT", "cd:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    enum { MAXLIVE = 64 };
+    int live[MAXLIVE];
+    int nlive = 0;
+    static const char *strs[] = {"", "a", "ab", "b", "ba", "bb", "c", "zz"};
+    unsigned seed = 7;
+    int bad = 0;
+    for (int batch = 0; batch < 300; batch++) {
+        rn_batch_t *b = fix_batch(&f);
+        int nrows = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 5;
+        for (int r = 0; r < nrows; r++) {
+            seed = seed * 1103515245 + 12345;
+            bool ins = nlive == 0 || (nlive < MAXLIVE && ((seed >> 16) & 1));
+            if (ins) {
+                int v = (int)((seed >> 18) % 8);
+                live[nlive++] = v;
+                ROW(b, RN_ROW_INSERT, I(7), I(v), S(strs[v]));
+            } else {
+                int j = (int)((seed >> 18) % (unsigned)nlive);
+                int v = live[j];
+                live[j] = live[--nlive];
+                ROW(b, RN_ROW_DELETE, I(7), I(v), S(strs[v]));
+            }
+        }
+        RN_REQUIRE(fix_push(&f, agg, b) == RN_OK);
+        const char *got = take(cap);
+        if (nlive == 0) continue;
+        int mn = 99, mx = -1, distinct = 0;
+        bool seen[8] = {0};
+        for (int j = 0; j < nlive; j++) {
+            if (live[j] < mn) mn = live[j];
+            if (live[j] > mx) mx = live[j];
+            if (!seen[live[j]]) distinct++;
+            seen[live[j]] = true;
+        }
+        char want[128];
+        snprintf(want, sizeof want, "(7,%s,%s,%d,%d)", strs[mn], strs[mx], mn, distinct);
+        /* the last emitted row (if any) must be the current result */
+        const char *last = strrchr(got, ' ');
+        last = last ? last + 1 : got;
+        if (*last && strcmp(last + 2, want) != 0) {
+            fprintf(stderr, "batch %d: got %s, want %s\n", batch, last, want);
+            bad++;
+        }
+    }
+    RN_CHECK_EQ_INT(bad, 0);
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- Calc --------------------------------------------------------------- */
+
+static void test_calc_filter_keeps_kinds(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "a:BIGINT", "s:STRING"), true);
+    rn_expr_t col_a = {.kind = RN_EXPR_COLUMN, .type = &rn_type_bigint, .col = 0};
+    rn_expr_t two = {.kind = RN_EXPR_CONST, .type = &rn_type_bigint, .value = {.i = 2}};
+    rn_expr_t *gt_args[] = {&col_a, &two};
+    rn_expr_t gt = {.kind = RN_EXPR_FUNC, .type = &rn_type_boolean, .fn = RN_FN_GT, .nargs = 2,
+                    .args = gt_args};
+    rn_op_t *calc = rn_calc_new(f.feeder, &gt, 0, NULL, NULL);
+    RN_REQUIRE(calc != NULL);
+    RN_CHECK(calc->updating);
+    RN_CHECK(calc->schema == f.in);
+    rn_op_t *cap = capture_new(calc);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"));
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(3), S("y"));
+    ROW(b, RN_ROW_UPDATE_AFTER, I(5), S("z"));
+    ROW(b, RN_ROW_DELETE, I(2), S("w"));
+    ROW(b, RN_ROW_INSERT, N, S("n"));
+    ROW(b, RN_ROW_DELETE, I(4), N);
+    RN_CHECK_EQ_INT(fix_push(&f, calc, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(3,y) +U(5,z) -D(4,null)");
+    /* nothing passes: nothing emitted */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(0), S("x"));
+    RN_CHECK_EQ_INT(fix_push(&f, calc, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(((capture_t *)cap->priv)->batches, 1);
+    /* everything passes */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(10), S("p"));
+    ROW(b, RN_ROW_INSERT, I(11), S("q"));
+    RN_CHECK_EQ_INT(fix_push(&f, calc, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(10,p) +I(11,q)");
+    rn_op_free(cap);
+    rn_op_free(calc);
+    fix_free(&f);
+}
+
+static void test_calc_projection(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "a:BIGINT", "s:STRING"), false);
+    rn_expr_t col_a = {.kind = RN_EXPR_COLUMN, .type = &rn_type_bigint, .col = 0};
+    rn_expr_t col_s = {.kind = RN_EXPR_COLUMN, .type = &rn_type_string, .col = 1};
+    rn_expr_t ten = {.kind = RN_EXPR_CONST, .type = &rn_type_bigint, .value = {.i = 10}};
+    rn_expr_t *mul_args[] = {&col_a, &ten};
+    rn_expr_t mul = {.kind = RN_EXPR_FUNC, .type = &rn_type_bigint, .fn = RN_FN_MUL, .nargs = 2,
+                     .args = mul_args};
+    rn_expr_t *nn_args[] = {&col_s};
+    rn_expr_t notnull = {.kind = RN_EXPR_FUNC, .type = &rn_type_boolean, .fn = RN_FN_IS_NOT_NULL,
+                         .nargs = 1, .args = nn_args};
+    const rn_expr_t *exprs[] = {&col_s, &mul};
+    rn_schema_t *out = schema_of(2, "s:STRING", "a10:BIGINT");
+    rn_op_t *calc = rn_calc_new(f.feeder, &notnull, 2, exprs, out);
+    RN_REQUIRE(calc != NULL);
+    RN_CHECK(!calc->updating);
+    rn_op_t *cap = capture_new(calc);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"));
+    ROW(b, RN_ROW_INSERT, I(2), N);
+    ROW(b, RN_ROW_INSERT, N, S("y"));
+    ROW(b, RN_ROW_INSERT, I(-3), S("z"));
+    RN_CHECK_EQ_INT(fix_push(&f, calc, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(x,10) +I(y,null) +I(z,-30)");
+    rn_buf_t ex;
+    rn_buf_init(&ex);
+    calc->vt->explain(calc, &ex);
+    RN_CHECK(ex.data && strstr(ex.data, "AS a10") != NULL);
+    rn_buf_free(&ex);
+    rn_op_free(cap);
+    rn_op_free(calc);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- Sink --------------------------------------------------------------- */
+
+typedef struct test_io {
+    rn_sink_io_t base;
+    rn_buf_t log;               /* "key|value|kind" per write, separated by newlines */
+    int flushes;
+    int *closed;
+} test_io_t;
+
+static rn_err_t tio_write(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
+                          size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size)
+{
+    test_io_t *t = (test_io_t *)io;
+    if (key) rn_buf_append(&t->log, key, klen);
+    else rn_buf_appends(&t->log, "-");
+    rn_buf_appendc(&t->log, '|');
+    if (value) rn_buf_append(&t->log, value, vlen);
+    else rn_buf_appends(&t->log, "NULL");
+    rn_buf_appendf(&t->log, "|%s\n", rn_rowkind_str(kind));
+    return RN_OK;
+}
+static rn_err_t tio_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    ((test_io_t *)io)->flushes++;
+    return RN_OK;
+}
+static void tio_close(rn_sink_io_t *io)
+{
+    test_io_t *t = (test_io_t *)io;
+    (*t->closed)++;
+    rn_buf_free(&t->log);
+    free(t);
+}
+static test_io_t *tio_new(int *closed)
+{
+    test_io_t *t = calloc(1, sizeof *t);
+    t->base.write = tio_write;
+    t->base.flush = tio_flush;
+    t->base.close = tio_close;
+    t->closed = closed;
+    rn_buf_init(&t->log);
+    return t;
+}
+static char logged[65536];
+static const char *tio_take(test_io_t *t)
+{
+    snprintf(logged, sizeof logged, "%s", t->log.data ? t->log.data : "");
+    rn_buf_clear(&t->log);
+    return logged;
+}
+
+static void test_sink_upsert_coalesces(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "a:BIGINT", "s:STRING", "d:DOUBLE"), true);
+    int closed = 0;
+    test_io_t *io = tio_new(&closed);
+    int pk[] = {1}; /* keyed by s */
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 1, pk, &io->base);
+    RN_REQUIRE(sink != NULL);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"), D(0.5));
+    ROW(b, RN_ROW_INSERT, I(2), S("y"), N);
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(1), S("x"), D(0.5));
+    ROW(b, RN_ROW_UPDATE_AFTER, I(3), S("x"), D(2));
+    ROW(b, RN_ROW_INSERT, I(4), S("q\"\n"), D(-1e20));
+    ROW(b, RN_ROW_DELETE, I(2), S("y"), N);
+    ROW(b, RN_ROW_INSERT, I(5), S("z"), D(1));
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(5), S("z"), D(1)); /* trailing -U: a delete */
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "{\"s\":\"x\"}|{\"a\":3,\"s\":\"x\",\"d\":2.0}|+U\n"
+                                  "{\"s\":\"y\"}|NULL|-D\n"
+                                  "{\"s\":\"q\\\"\\n\"}|{\"a\":4,\"s\":\"q\\\"\\n\",\"d\":-1e+20}|+I\n"
+                                  "{\"s\":\"z\"}|NULL|-U\n");
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 4);
+    RN_CHECK(io->flushes >= 1);
+    /* NULL keys and many keys per batch (the slot table grows past 16) */
+    b = fix_batch(&f);
+    for (int i = 0; i < 40; i++) ROW(b, RN_ROW_INSERT, I(i), i % 2 ? S("odd") : N, N);
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "{\"s\":null}|{\"a\":38,\"s\":null,\"d\":null}|+I\n"
+                                  "{\"s\":\"odd\"}|{\"a\":39,\"s\":\"odd\",\"d\":null}|+I\n");
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 1);
+    fix_free(&f);
+}
+
+static void test_sink_upsert_composite_key_order(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "a:BIGINT", "b:STRING", "n:BIGINT"), true);
+    int closed = 0;
+    test_io_t *io = tio_new(&closed);
+    int pk[] = {1, 0};
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 2, pk, &io->base);
+    RN_REQUIRE(sink != NULL);
+    /* 300 rows over 100 keys; each key's last change is +U with n = 200 + i */
+    rn_arena_reset(&f.arena);
+    rn_batch_t *b = rn_batch_new(&f.arena, f.in, 300);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 100; i++)
+            ROW(b, round ? RN_ROW_UPDATE_AFTER : RN_ROW_INSERT, I(i / 2), S(i % 2 ? "p" : "q"),
+                I(round * 100 + i));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    const char *got = tio_take(io);
+    rn_buf_t want;
+    rn_buf_init(&want);
+    for (int i = 0; i < 100; i++)
+        rn_buf_appendf(&want, "{\"b\":\"%s\",\"a\":%d}|{\"a\":%d,\"b\":\"%s\",\"n\":%d}|+U\n",
+                       i % 2 ? "p" : "q", i / 2, i / 2, i % 2 ? "p" : "q", 200 + i);
+    RN_CHECK_EQ_STR(got, want.data);
+    rn_buf_free(&want);
+    rn_op_free(sink);
+    fix_free(&f);
+}
+
+static void test_sink_append_writes_every_row(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(4, "a:INT", "s:STRING", "ok:BOOLEAN", "d:DOUBLE"), false);
+    int closed = 0;
+    test_io_t *io = tio_new(&closed);
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &io->base);
+    RN_REQUIRE(sink != NULL);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"), rn_value_bool(true), D(1.5));
+    ROW(b, RN_ROW_INSERT, I(1), S("x"), rn_value_bool(true), D(1.5));
+    ROW(b, RN_ROW_INSERT, N, N, rn_value_bool(false), D(0.1));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "-|{\"a\":1,\"s\":\"x\",\"ok\":true,\"d\":1.5}|+I\n"
+                                  "-|{\"a\":1,\"s\":\"x\",\"ok\":true,\"d\":1.5}|+I\n"
+                                  "-|{\"a\":null,\"s\":null,\"ok\":false,\"d\":0.1}|+I\n");
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 3);
+    RN_CHECK_EQ_INT(rn_op_finish(sink, &f.ctx), RN_OK);
+    rn_buf_t ex;
+    rn_buf_init(&ex);
+    sink->vt->explain(sink, &ex);
+    RN_CHECK_EQ_STR(ex.data, "t, append");
+    rn_buf_free(&ex);
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 1);
+    fix_free(&f);
+}
+
+/* Operators fail cleanly (and leak nothing) when allocations fail. */
+static void test_aggregate_allocation_failures(void)
+{
+    bool completed = false;
+    for (long fail = 0; fail < 5000 && !completed; fail++) {
+        fix_t f;
+        fix_init(&f, schema_of(2, "k:STRING", "s:STRING"), true);
+        rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_STRING, RN_TYPE_BIGINT},
+                                {RN_AGG_MAX, 1, RN_TYPE_STRING, RN_TYPE_STRING}};
+        rn_schema_t *out = schema_of(3, "k:STRING", "cd:BIGINT", "mx:STRING");
+        rn_mem_fail_after(fail);
+        rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+        rn_err_t err = agg ? RN_OK : RN_ERR_NOMEM;
+        for (int batch = 0; batch < 3 && err == RN_OK; batch++) {
+            rn_batch_t *b = fix_batch(&f);
+            if (!b) {
+                err = RN_ERR_NOMEM;
+                break;
+            }
+            char k[8], s[8];
+            for (int i = 0; i < 20; i++) {
+                snprintf(k, sizeof k, "k%d", i % 7);
+                snprintf(s, sizeof s, "v%d", (i * batch) % 5);
+                char *kc = rn_arena_strndup(&f.arena, k, strlen(k));
+                char *sc = rn_arena_strndup(&f.arena, s, strlen(s));
+                if (!kc || !sc) {
+                    err = RN_ERR_NOMEM;
+                    break;
+                }
+                ROW(b, batch == 2 && i < 10 ? RN_ROW_DELETE : RN_ROW_INSERT,
+                    rn_value_str(kc, (uint32_t)strlen(kc)), rn_value_str(sc, (uint32_t)strlen(sc)));
+            }
+            if (err == RN_OK) err = fix_push(&f, agg, b);
+        }
+        rn_mem_fail_after(-1);
+        RN_CHECK(err == RN_OK || err == RN_ERR_NOMEM);
+        completed = err == RN_OK;
+        rn_op_free(agg);
+        rn_schema_unref(out);
+        fix_free(&f);
+    }
+    RN_CHECK(completed);
+}
+
+int main(void)
+{
+    RN_RUN(test_aggregate_all_kinds);
+    RN_RUN(test_aggregate_unchanged_emits_nothing);
+    RN_RUN(test_aggregate_coalesces_per_batch);
+    RN_RUN(test_aggregate_retract_extremes);
+    RN_RUN(test_aggregate_retract_random);
+    RN_RUN(test_calc_filter_keeps_kinds);
+    RN_RUN(test_calc_projection);
+    RN_RUN(test_sink_upsert_coalesces);
+    RN_RUN(test_sink_upsert_composite_key_order);
+    RN_RUN(test_sink_append_writes_every_row);
+    RN_RUN(test_aggregate_allocation_failures);
+    return rn_test_summary();
+}
