@@ -18,6 +18,7 @@ void rn_buf_free(rn_buf_t *b)
 void rn_buf_clear(rn_buf_t *b)
 {
     b->len = 0;
+    b->oom = 0; /* a new sequence of appends: an earlier failure must not stick */
     if (b->data) b->data[0] = '\0';
 }
 

@@ -22,7 +22,7 @@ typedef struct rn_buf {
 
 void rn_buf_init(rn_buf_t *b);
 void rn_buf_free(rn_buf_t *b);
-/* Empties the buffer, keeping its memory. */
+/* Empties the buffer, keeping its memory, and clears oom. */
 void rn_buf_clear(rn_buf_t *b);
 /* Makes room for at least extra more bytes; 0 on success, -1 on OOM. */
 int rn_buf_reserve(rn_buf_t *b, size_t extra);

@@ -72,8 +72,11 @@ static void agg_group_free(void *value, void *opaque)
     }
 }
 
+#define AGG_UNSEEN (-2) /* a retracted value that was never added */
+
 /* Adds sign (+1/-1) copies of v to the multiset of acc; returns the
- * value's new multiplicity, or -1 on OOM. */
+ * value's new multiplicity, AGG_UNSEEN for the retraction of a value not
+ * in the multiset (ignored), or -1 on OOM. */
 static int64_t agg_multiset_add(aggregate_t *a, agg_acc_t *acc, rn_type_id t, const rn_value_t *v,
                                 int sign)
 {
@@ -92,7 +95,7 @@ static int64_t agg_multiset_add(aggregate_t *a, agg_acc_t *acc, rn_type_id t, co
         return ++*cnt;
     }
     int64_t *cnt = rn_store_find(acc->aux, a->vkey.data, (uint32_t)a->vkey.len, h);
-    if (!cnt) return 0; /* retraction of a value never seen: ignore */
+    if (!cnt) return AGG_UNSEEN; /* retraction of a value never seen: ignore */
     if (--*cnt <= 0) {
         rn_store_remove(acc->aux, a->vkey.data, (uint32_t)a->vkey.len, h);
         return 0;
@@ -138,6 +141,7 @@ static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *ac
         if (v->null) return RN_OK;
         int64_t before_n = acc->n;
         int64_t m = agg_multiset_add(a, acc, s->arg_type, v, sign);
+        if (m == AGG_UNSEEN) return RN_OK;
         if (m < 0) return RN_ERR_NOMEM;
         if (sign > 0 && m == 1) acc->n = before_n + 1;
         if (sign < 0 && m == 0) acc->n = before_n - 1;
@@ -166,6 +170,10 @@ static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *ac
             bool was_extreme = !acc->v.null && acc->n - sign > 0 &&
                                rn_value_equal(s->arg_type, v, &acc->v);
             int64_t m = agg_multiset_add(a, acc, s->arg_type, v, sign);
+            if (m == AGG_UNSEEN) {
+                acc->n -= sign;
+                return RN_OK;
+            }
             if (m < 0) return RN_ERR_NOMEM;
             /* Cheap paths: a new better value, or a retraction that leaves the
              * extreme in place; otherwise rescan. */

@@ -215,14 +215,19 @@ static int64_t wall_ms(void)
 
 rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
+    if (errbuf_size) errbuf[0] = '\0'; /* so a silent out-of-memory can be told apart */
     rn_err_t err = pipeline_open(p, o, errbuf, errbuf_size);
-    if (err != RN_OK) return err;
+    if (err != RN_OK) {
+        if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+        return err;
+    }
     rn_arena_t arena;
     rn_arena_init(&arena, 1 << 20);
     rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
     bool *done = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(bool));
     if (!done) {
         rn_arena_free(&arena);
+        snprintf(errbuf, errbuf_size, "out of memory");
         return RN_ERR_NOMEM;
     }
     int active = p->nsources;
@@ -249,7 +254,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         err = rn_op_finish(p->sources[i], &ctx);
         rn_arena_reset(&arena);
     }
-    if (err == RN_ERR_NOMEM && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+    if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
     if (o->progress) o->progress(p, true, o->progress_opaque);
     rn_free(done);
     rn_arena_free(&arena);

@@ -71,8 +71,9 @@ void rn_store_free(rn_store_t *st)
 static inline bool store_entry_matches(const rn_store_t *st, const store_slot_t *s, const void *key,
                                        uint32_t klen, uint64_t hash)
 {
+    /* klen 0 (a global aggregate's key) may come with key NULL: no memcmp then */
     return s->hash == hash && s->entry->klen == klen &&
-           memcmp(s->entry->data + st->value_stride, key, klen) == 0;
+           (klen == 0 || memcmp(s->entry->data + st->value_stride, key, klen) == 0);
 }
 
 void *rn_store_find(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash)
@@ -125,7 +126,7 @@ void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t h
     if (!e) return NULL;
     e->klen = klen;
     memset(e->data, 0, st->value_stride);
-    memcpy(e->data + st->value_stride, key, klen);
+    if (klen) memcpy(e->data + st->value_stride, key, klen);
     st->slots[i].hash = hash;
     st->slots[i].entry = e;
     st->count++;

@@ -439,6 +439,44 @@ static void test_aggregate_retract_random(void)
     fix_free(&f);
 }
 
+/* No group keys: one global group (empty key). */
+static void test_aggregate_global_group(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(1, "x:DOUBLE"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_AVG, 0, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE},
+                            {RN_AGG_MAX, 0, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE}};
+    rn_schema_t *out = schema_of(3, "n:BIGINT", "av:DOUBLE", "mx:DOUBLE");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 0, 3, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, D(1));
+    ROW(b, RN_ROW_INSERT, D(-0.0));
+    ROW(b, RN_ROW_INSERT, D(2));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(3,1,2)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, D(2));
+    ROW(b, RN_ROW_DELETE, D(0.0)); /* retracts the -0.0: the same key */
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(3,1,2) +U(1,1,1)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, D(1));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(1,1,1)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 0);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,null,null)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 /* ---- Calc --------------------------------------------------------------- */
 
 static void test_calc_filter_keeps_kinds(void)
@@ -706,6 +744,40 @@ static void test_aggregate_allocation_failures(void)
     RN_CHECK(completed);
 }
 
+
+/* An allocation failure fails one batch, not every later one: scratch
+ * buffers recover once memory is back. */
+static void test_operators_recover_after_allocation_failure(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "x:BIGINT"), false);
+    int closed = 0;
+    test_io_t *io = tio_new(&closed);
+    int pk[] = {0};
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 1, pk, &io->base);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(2, "k:STRING", "n:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 1, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(sink != NULL && agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("a-key-long-enough-to-need-a-bigger-buffer-than-the-first-64-bytes"), I(1));
+    rn_mem_fail_after(0); /* the batch is in the arena already; the scratch buffers are not */
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_ERR_NOMEM);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_ERR_NOMEM);
+    rn_mem_fail_after(-1);
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "{\"k\":\"a-key-long-enough-to-need-a-bigger-buffer-than-the-first-64-bytes\"}|"
+                                  "{\"k\":\"a-key-long-enough-to-need-a-bigger-buffer-than-the-first-64-bytes\",\"x\":1}|+I\n");
+    RN_CHECK_EQ_STR(take(cap), "+I(a-key-long-enough-to-need-a-bigger-buffer-than-the-first-64-bytes,1)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_op_free(sink);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 int main(void)
 {
     RN_RUN(test_aggregate_all_kinds);
@@ -713,11 +785,13 @@ int main(void)
     RN_RUN(test_aggregate_coalesces_per_batch);
     RN_RUN(test_aggregate_retract_extremes);
     RN_RUN(test_aggregate_retract_random);
+    RN_RUN(test_aggregate_global_group);
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);
     RN_RUN(test_sink_upsert_composite_key_order);
     RN_RUN(test_sink_append_writes_every_row);
     RN_RUN(test_aggregate_allocation_failures);
+    RN_RUN(test_operators_recover_after_allocation_failure);
     return rn_test_summary();
 }

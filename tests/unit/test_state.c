@@ -158,6 +158,13 @@ static void test_store_key_length_matters(void)
         RN_CHECK_EQ_INT(*v, len + 100);
     }
     RN_CHECK_EQ_INT(rn_store_count(st), 7);
+    /* the empty key may be passed as NULL (a global aggregate's key buffer) */
+    RN_CHECK(rn_store_find(st, NULL, 0, 7) == rn_store_find(st, k, 0, 7));
+    int *v0 = rn_store_upsert(st, NULL, 0, 7, &created);
+    RN_CHECK(v0 != NULL && !created && *v0 == 100);
+    rn_store_remove(st, NULL, 0, 7);
+    RN_CHECK(rn_store_find(st, NULL, 0, 7) == NULL);
+    RN_CHECK_EQ_INT(rn_store_count(st), 6);
     rn_store_free(st);
 }
 
