@@ -1113,6 +1113,17 @@ static bool rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr
     return true;
 }
 
+/* True if projecting exprs/names over rel would change nothing: each
+ * output column is the input column at the same position, same name. */
+static bool is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names)
+{
+    if (n != rel->ncols) return false;
+    for (int i = 0; i < n; i++)
+        if (exprs[i]->kind != RN_EXPR_COLUMN || exprs[i]->col != i || strcmp(names[i], rel->cols[i].name))
+            return false;
+    return true;
+}
+
 /* Output name of a select item: alias, column name, or EXPR$i. */
 static const char *item_name(analyzer_t *an, const rn_ast_select_item_t *it, int i)
 {
@@ -1208,10 +1219,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         const char **names;
         if (!select_list(an, &sc, q, &n, &exprs, &names)) return false;
         /* Skip an identity projection. */
-        bool identity = n == rel->ncols;
-        for (int i = 0; identity && i < n; i++)
-            identity = exprs[i]->kind == RN_EXPR_COLUMN && exprs[i]->col == i && !strcmp(names[i], rel->cols[i].name);
-        if (identity && !rel_is_source(rel)) return true;
+        if (is_identity(rel, n, exprs, names) && !rel_is_source(rel)) return true;
         return rel_calc(an, rel, NULL, n, exprs, names);
     }
 
@@ -1384,10 +1392,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     if (!ok) return false;
     *rel = grel;
     if (having && !rel_calc(an, rel, having, 0, NULL, NULL)) return false;
-    bool identity = n == rel->ncols;
-    for (int i = 0; identity && i < n; i++)
-        identity = exprs[i]->kind == RN_EXPR_COLUMN && exprs[i]->col == i && !strcmp(names[i], rel->cols[i].name);
-    return identity || rel_calc(an, rel, NULL, n, exprs, names);
+    return is_identity(rel, n, exprs, names) || rel_calc(an, rel, NULL, n, exprs, names);
 }
 
 static bool compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out)
@@ -1650,10 +1655,7 @@ static bool insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, 
                  t->name, t->conn->name);
         return false;
     }
-    bool identity = n == rel->ncols;
-    for (int c = 0; identity && c < n; c++)
-        identity = exprs[c]->kind == RN_EXPR_COLUMN && exprs[c]->col == c && !strcmp(rel->cols[c].name, names[c]);
-    if (!identity || rel_is_source(rel)) {
+    if (!is_identity(rel, n, exprs, names) || rel_is_source(rel)) {
         if (!rel_calc(an, rel, NULL, n, exprs, names)) return false;
     }
     rn_buf_t label;

@@ -566,13 +566,12 @@ static rn_err_t eval_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a,
 /* ------------------------------------------------------------------ */
 /* CAST                                                                 */
 
-int rn_expr_format_double(double d, char *buf, size_t bufsize)
+/* The shortest decimal digits that read back as d (finite, nonzero):
+ * digits[0..*nd) with the decimal point after the first digit, times
+ * 10^*exp. digits needs 24 bytes. Returns whether d is negative. */
+static bool shortest_digits(double d, char *digits, int *nd, int *exp)
 {
-    char tmp[40], digits[24];
-    int len;
-    if (isnan(d)) return snprintf(buf, bufsize, "NaN");
-    if (isinf(d)) return snprintf(buf, bufsize, d < 0 ? "-Infinity" : "Infinity");
-    if (d == 0) return snprintf(buf, bufsize, signbit(d) ? "-0.0" : "0.0");
+    char tmp[40];
     for (int p = 1; p <= 17; p++) {
         snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
         if (p == 17 || strtod(tmp, NULL) == d) break;
@@ -581,10 +580,22 @@ int rn_expr_format_double(double d, char *buf, size_t bufsize)
     const char *t = tmp;
     bool neg = *t == '-';
     if (neg) t++;
-    int nd = 0;
+    *nd = 0;
     for (; *t && *t != 'e'; t++)
-        if (*t != '.') digits[nd++] = *t;
-    int exp = atoi(t + 1);
+        if (*t != '.') digits[(*nd)++] = *t;
+    *exp = atoi(t + 1);
+    return neg;
+}
+
+int rn_expr_format_double(double d, char *buf, size_t bufsize)
+{
+    char digits[24];
+    int len;
+    if (isnan(d)) return snprintf(buf, bufsize, "NaN");
+    if (isinf(d)) return snprintf(buf, bufsize, d < 0 ? "-Infinity" : "Infinity");
+    if (d == 0) return snprintf(buf, bufsize, signbit(d) ? "-0.0" : "0.0");
+    int nd, exp;
+    bool neg = shortest_digits(d, digits, &nd, &exp);
     while (nd > 1 && digits[nd - 1] == '0') nd--;
     digits[nd] = '\0';
     char out[48];
@@ -1039,19 +1050,9 @@ static double round_double(double x, int64_t d)
     if (d == 0) return round(x);
     if (d > 400) return x;
     if (d < -400) return 0.0;
-    char tmp[40], digits[24], buf[64];
-    int p;
-    for (p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, x);
-        if (p == 17 || strtod(tmp, NULL) == x) break;
-    }
-    const char *t = tmp;
-    bool neg = *t == '-';
-    if (neg) t++;
-    int nd = 0;
-    for (; *t && *t != 'e'; t++)
-        if (*t != '.') digits[nd++] = *t;
-    int exp = atoi(t + 1);
+    char digits[24], buf[64];
+    int nd, exp;
+    bool neg = shortest_digits(x, digits, &nd, &exp);
     /* digit k has weight 10^(exp - k); keep those with weight >= 10^-d */
     int64_t keep = exp + d + 1;
     if (keep >= nd) return x;
