@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "lang/ast.h"
 #include "op/op.h"
@@ -44,20 +45,74 @@ typedef struct rn_option_spec {
 
 /* One raw input record handed out by a reader. */
 typedef struct rn_record {
-    const char *data;           /* document bytes; RN_JSON_PADDING readable bytes follow */
+    const char *data;           /* value bytes; RN_JSON_PADDING readable bytes follow.
+                                 * NULL (len 0) for a Kafka tombstone */
     size_t len;
     int64_t position;           /* line number (files) or offset (Kafka) */
+    const char *key;            /* Kafka key bytes (padded like data), or NULL */
+    size_t klen;
+    const char *topic;          /* Kafka topic, NULL for files */
+    int32_t partition;          /* Kafka partition, -1 for files */
+    int64_t timestamp_ms;       /* Kafka record timestamp, RN_NO_TIMESTAMP if none */
+    const char *headers;        /* headers as a JSON object text ({"name":"value"}),
+                                 * only when the reader was asked for them; else NULL */
+    size_t hlen;
 } rn_record_t;
+
+#define RN_NO_TIMESTAMP INT64_MIN
+
+/* Sets a record of a plain file or generator: value bytes and position,
+ * no key, topic, partition, timestamp or headers. */
+static inline void rn_record_set(rn_record_t *rec, const char *data, size_t len, int64_t position)
+{
+    *rec = (rn_record_t){.data = data, .len = len, .position = position, .partition = -1,
+                         .timestamp_ms = RN_NO_TIMESTAMP};
+}
 
 typedef struct rn_reader rn_reader_t;
 struct rn_reader {
     /* Fills up to max records valid until the next call; *n = 0 and *eof =
-     * true at the end of a bounded input. */
+     * true at the end of a bounded input. *n = 0 with *eof false means
+     * "nothing right now" (an unbounded source waits at most ~50 ms). */
     rn_err_t (*next)(rn_reader_t *r, rn_record_t *recs, int max, int *n /* out */,
                      bool *eof /* out */, char *errbuf, size_t errbuf_size);
     void (*close)(rn_reader_t *r);
     const char *where;          /* "data/user-events.jsonl" for messages */
+    /* Optional (NULL for files). Every record handed out so far has been
+     * processed and everything derived from it acknowledged by the sinks:
+     * commit their positions. final: the last call before close, waits
+     * for the commit to complete. */
+    rn_err_t (*commit)(rn_reader_t *r, bool final, char *errbuf, size_t errbuf_size);
+    /* Optional. Sends an undecodable record, unchanged, to the reader's own
+     * dead-letter destination (Kafka: the 'dlq.topic' topic, with headers
+     * naming the error, source topic, partition and offset). When NULL the
+     * pipeline's dead-letter file is used. */
+    rn_err_t (*dead_letter)(rn_reader_t *r, const rn_record_t *rec, const char *error,
+                            char *errbuf, size_t errbuf_size);
+    /* Set by the pipeline before the first next(): makes every sink deliver
+     * what it was given and wait for the acknowledgements. A reader calls it
+     * before it commits outside commit(), e.g. when a rebalance revokes
+     * partitions (records already handed out were fully processed). */
+    rn_err_t (*sync_outputs)(void *opaque, char *errbuf, size_t errbuf_size);
+    void *sync_opaque;
 };
+
+/* What a connector is told when a table is opened in `runnel run`. */
+typedef struct rn_open_ctx {
+    const char *pipeline;       /* pipeline name: file base name without .sql */
+    const char *table;          /* table name */
+    const rn_ast_option_t *options; /* the table's WITH clause as written */
+    int noptions;               /* (for pass-through keys such as 'properties.*') */
+    bool want_key;              /* reader: some column is read from the record key */
+    bool want_headers;          /* reader: the 'headers' metadata column is read */
+} rn_open_ctx_t;
+
+/* A metadata column a connector offers ("partition" INT, ...). */
+typedef struct rn_metadata_spec {
+    const char *key;
+    rn_type_id type;
+    rn_col_origin origin;
+} rn_metadata_spec_t;
 
 typedef enum rn_conn_role { RN_ROLE_SOURCE = 1, RN_ROLE_SINK = 2 } rn_conn_role;
 
@@ -72,10 +127,10 @@ typedef struct rn_connector {
     const rn_option_spec_t *options; /* terminated by a {NULL} row */
     size_t conf_size;           /* size of the config struct */
     /* Opens a reader for a source table in `runnel run`. May be NULL. */
-    rn_err_t (*open_reader)(const void *conf, const char *table, rn_reader_t **out,
+    rn_err_t (*open_reader)(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out,
                             char *errbuf, size_t errbuf_size);
     /* Opens the writer for a sink table in `runnel run`. May be NULL. */
-    rn_err_t (*open_sink)(const void *conf, const char *table, rn_sink_io_t **out,
+    rn_err_t (*open_sink)(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                           char *errbuf, size_t errbuf_size);
     /* Appends "topic=page-views, format=json" for explain. */
     void (*describe)(const void *conf, rn_buf_t *out);
@@ -87,6 +142,14 @@ typedef struct rn_connector {
     /* The base name of the file standing for this table in `runnel test`
      * (the topic for Kafka tables); NULL means the table name. */
     const char *(*test_name)(const void *conf);
+    /* Metadata columns it offers, terminated by a {NULL} row; NULL = none. */
+    const rn_metadata_spec_t *metadata;
+    /* Columns read from / written to the record key, ';'-separated
+     * ('key.fields'), or NULL. May be NULL. */
+    const char *(*key_fields)(const void *conf);
+    /* True when key columns are left out of the value ('value.fields-include'
+     * = 'EXCEPT_KEY'). May be NULL. */
+    bool (*value_excludes_key)(const void *conf);
 } rn_connector_t;
 
 /* Looks a connector up by name or alias; NULL if unknown. */
@@ -95,11 +158,16 @@ const rn_connector_t *rn_connector_find(const char *name);
 void rn_connector_list(rn_buf_t *out);
 
 /* Validates opts (except 'connector') against c's option table and fills
- * conf (c->conf_size bytes, zeroed by the caller). On error returns
+ * conf (c->conf_size bytes, zeroed by the caller). ${VAR} references in
+ * declared options are replaced by environment variables (core/env.h);
+ * expanded strings are allocated in arena. Pass-through options (e.g.
+ * 'properties.*') are left as written: the connector expands them when it
+ * connects, so `runnel test` does not need secrets. On error returns
  * RN_ERR_CONFIG, writes a message to errbuf and the index of the offending
  * option to *bad (-1 when the problem is a missing option). */
 rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, int nopts,
-                          void *conf, int *bad /* out */, char *errbuf, size_t errbuf_size);
+                          void *conf, rn_arena_t *arena, int *bad /* out */, char *errbuf,
+                          size_t errbuf_size);
 
 /* ---- readers and writers shared by connectors -------------------------- */
 

@@ -108,9 +108,8 @@ static rn_err_t gen_reader_next(rn_reader_t *r, rn_record_t *recs, int max, int 
     if (rn_buf_reserve(&g->buf, RN_JSON_PADDING) != 0 || g->buf.oom) return RN_ERR_NOMEM;
     memset(g->buf.data + g->buf.len, 0, RN_JSON_PADDING);
     for (int i = 0; i < count; i++) {
-        recs[i].data = g->buf.data + g->offsets[i];
-        recs[i].len = g->lens[i];
-        recs[i].position = (int64_t)(g->produced + (uint64_t)i + 1);
+        rn_record_set(&recs[i], g->buf.data + g->offsets[i], g->lens[i],
+                      (int64_t)(g->produced + (uint64_t)i + 1));
     }
     g->produced += (uint64_t)count;
     *n = count;
@@ -170,7 +169,7 @@ rn_err_t rn_gen_reader_open(const char *scenario, const char *topic, uint64_t se
     return RN_OK;
 }
 
-static rn_err_t datagen_open_reader(const void *conf, const char *table, rn_reader_t **out,
+static rn_err_t datagen_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out,
                                     char *errbuf, size_t errbuf_size)
 {
     const datagen_conf_t *c = conf;

@@ -80,9 +80,7 @@ static rn_err_t file_reader_next(rn_reader_t *r, rn_record_t *recs, int max, int
             size_t i = 0;
             while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
             if (i == len) continue; /* blank line */
-            recs[*n].data = p;
-            recs[*n].len = len;
-            recs[*n].position = lineno;
+            rn_record_set(&recs[*n], p, len, lineno);
             (*n)++;
         }
         if (*n > 0) return RN_OK;
@@ -250,13 +248,13 @@ static const rn_option_spec_t fs_options[] = {
     {NULL},
 };
 
-static rn_err_t fs_open_reader(const void *conf, const char *table, rn_reader_t **out, char *errbuf,
+static rn_err_t fs_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out, char *errbuf,
                                size_t errbuf_size)
 {
     return rn_file_reader_open(((const fs_conf_t *)conf)->path, out, errbuf, errbuf_size);
 }
 
-static rn_err_t fs_open_sink(const void *conf, const char *table, rn_sink_io_t **out, char *errbuf,
+static rn_err_t fs_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out, char *errbuf,
                              size_t errbuf_size)
 {
     return rn_file_sink_open(((const fs_conf_t *)conf)->path, RN_LINES_VALUE, out, errbuf, errbuf_size);
@@ -294,7 +292,7 @@ static const rn_option_spec_t print_options[] = {
     {NULL},
 };
 
-static rn_err_t print_open_sink(const void *conf, const char *table, rn_sink_io_t **out,
+static rn_err_t print_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                 char *errbuf, size_t errbuf_size)
 {
     rn_err_t err = rn_file_sink_open("-", RN_LINES_CHANGELOG, out, errbuf, errbuf_size);
@@ -317,7 +315,7 @@ typedef struct blackhole_conf {
 
 static const rn_option_spec_t blackhole_options[] = {{NULL}};
 
-static rn_err_t blackhole_open_sink(const void *conf, const char *table, rn_sink_io_t **out,
+static rn_err_t blackhole_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                     char *errbuf, size_t errbuf_size)
 {
     return rn_file_sink_open(NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);

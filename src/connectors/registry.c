@@ -2,6 +2,7 @@
  * registry.c - the table of connectors and the generic option parser.
  */
 #include "connectors/connector.h"
+#include "core/env.h"
 #include "core/mem.h"
 #include "core/text.h"
 
@@ -88,7 +89,7 @@ static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf
 }
 
 rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, int nopts,
-                          void *conf, int *bad, char *errbuf, size_t errbuf_size)
+                          void *conf, rn_arena_t *arena, int *bad, char *errbuf, size_t errbuf_size)
 {
     *bad = -1;
     /* defaults first */
@@ -118,7 +119,22 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, 
                 snprintf(errbuf, errbuf_size, "unknown option '%s' for connector '%s'", key, c->name);
             return RN_ERR_CONFIG;
         }
-        if (opt_set(o, opts[i].value, conf, errbuf, errbuf_size) != RN_OK) {
+        const char *value = opts[i].value;
+        if (rn_env_has_refs(value)) {
+            rn_buf_t b;
+            rn_buf_init(&b);
+            char why[256];
+            rn_err_t err = rn_env_expand(value, &b, why, sizeof why);
+            if (err == RN_OK && !(value = rn_arena_strndup(arena, b.data, b.len))) err = RN_ERR_NOMEM;
+            rn_buf_free(&b);
+            if (err != RN_OK) {
+                *bad = i;
+                if (err == RN_ERR_NOMEM) snprintf(errbuf, errbuf_size, "out of memory");
+                else snprintf(errbuf, errbuf_size, "option '%s': %s", key, why);
+                return err;
+            }
+        }
+        if (opt_set(o, value, conf, errbuf, errbuf_size) != RN_OK) {
             *bad = i;
             return RN_ERR_CONFIG;
         }

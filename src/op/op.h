@@ -116,6 +116,9 @@ struct rn_sink_io {
      * NULL means a delete (tombstone). kind is the row kind of the change. */
     rn_err_t (*write)(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
                       size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size);
+    /* Delivers everything written so far and waits until it is
+     * acknowledged (a file: written to the OS; Kafka: acked by the
+     * brokers). Fails if any record could not be delivered. */
     rn_err_t (*flush)(rn_sink_io_t *io, char *errbuf, size_t errbuf_size);
     void (*close)(rn_sink_io_t *io);
     uint64_t records;           /* records written */
@@ -127,13 +130,16 @@ typedef enum rn_sink_mode {
     RN_SINK_CHANGELOG,          /* every change with its kind (print) */
 } rn_sink_mode;
 
-/* A sink writing input rows as JSON to io (takes ownership of io). For
- * RN_SINK_UPSERT, pk lists the npk key columns; changes to one key within
- * a batch are coalesced to the last one. label names the sink in explain. */
+/* A sink writing input rows as JSON to io (takes ownership of io). pk lists
+ * the npk key columns written as the record key (the PRIMARY KEY of an
+ * upsert sink, 'key.fields' of an append one; npk = 0: no key). For
+ * RN_SINK_UPSERT, changes to one key within a batch are coalesced to the
+ * last one. Writes are not flushed per batch: the runtime calls
+ * rn_sink_sync when it commits and when input is idle. label names the
+ * sink in explain. */
 rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int npk,
                      const int *pk, rn_sink_io_t *io);
 
-#endif
 
 /* ---- sources and the dead-letter output -------------------------------- */
 
@@ -153,6 +159,17 @@ rn_err_t rn_dlq_write(rn_dlq_t *dlq, const char *table, const char *where, int64
 uint64_t rn_dlq_count(const rn_dlq_t *dlq);
 void rn_dlq_free(rn_dlq_t *dlq);
 
+/* Where a source column's value comes from. */
+typedef enum rn_col_origin {
+    RN_FROM_VALUE = 0,          /* a field of the value document */
+    RN_FROM_KEY,                /* a field of the key document ('key.fields') */
+    RN_FROM_TOPIC,              /* metadata: STRING */
+    RN_FROM_PARTITION,          /* metadata: INT */
+    RN_FROM_OFFSET,             /* metadata: BIGINT */
+    RN_FROM_TIMESTAMP,          /* metadata: TIMESTAMP_LTZ(3) */
+    RN_FROM_HEADERS,            /* metadata: STRING holding a JSON object */
+} rn_col_origin;
+
 /* A source scan of a table with the given (flattened) schema. Columns are
  * decoded only if marked with rn_source_use_column (projection pushdown);
  * the others stay NULL arrays in emitted batches. label names the table. */
@@ -161,6 +178,15 @@ rn_op_t *rn_source_new(rn_schema_t *schema, const char *label, const char *descr
  * copied. */
 rn_err_t rn_source_set_path(rn_op_t *op, int col, int nparts, const char *const *parts);
 void rn_source_use_column(rn_op_t *op, int col);
+/* Sets where column col comes from (default RN_FROM_VALUE). */
+void rn_source_set_origin(rn_op_t *op, int col, rn_col_origin origin);
+/* True if a used column comes from origin (e.g. the record key). */
+bool rn_source_reads(const rn_op_t *op, rn_col_origin origin);
+/* `runnel test`: read key columns from the value document (files carry
+ * values only). Call before rn_source_open. */
+void rn_source_keys_from_value(rn_op_t *op);
+/* The attached reader, or NULL before rn_source_open. */
+struct rn_reader *rn_source_reader(const rn_op_t *op);
 bool rn_source_column_used(const rn_op_t *op, int col);
 const char *rn_source_label(const rn_op_t *op);
 /* Attaches the reader (owned) and the dead-letter output (not owned) and
@@ -177,5 +203,14 @@ uint64_t rn_source_errors(const rn_op_t *op);
 
 /* Attaches the writer of a sink created with io NULL (takes ownership). */
 void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io);
+/* Writes only the n listed columns to the value (default: all columns;
+ * metadata columns and, with 'value.fields-include' = 'EXCEPT_KEY', key
+ * columns are left out). Returns RN_ERR_NOMEM on OOM. */
+rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols);
+/* Makes the sink's writer deliver everything written so far and wait for
+ * the acknowledgement (io->flush). */
+rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size);
 /* Records written by a sink so far. */
 uint64_t rn_sink_records(const rn_op_t *op);
+
+#endif

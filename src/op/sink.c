@@ -19,8 +19,10 @@
 typedef struct sink {
     char *label;                /* "page_views (upsert-kafka topic=page-views)" */
     rn_sink_mode mode;
-    int npk;                    /* upsert key columns */
+    int npk;                    /* key columns (upsert key, or 'key.fields') */
     int *pk;
+    int nvalue;                 /* columns written to the value, -1 = all */
+    int *value_cols;
     rn_sink_io_t *io;           /* owned */
     rn_buf_t key, value, scratch;
 } sink_t;
@@ -37,7 +39,9 @@ static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int
     rn_buf_clear(&s->key);
     rn_buf_clear(&s->value);
     if (with_key) rn_json_write_row(&s->key, op->schema, in->cols, r, s->pk, s->npk);
-    if (!as_delete) rn_json_write_row(&s->value, op->schema, in->cols, r, NULL, op->schema->ncols);
+    if (!as_delete)
+        rn_json_write_row(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
+                          s->nvalue >= 0 ? s->nvalue : op->schema->ncols);
     if (s->key.oom || s->value.oom) return RN_ERR_NOMEM;
     rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
                                 as_delete ? NULL : s->value.data, s->value.len,
@@ -100,8 +104,7 @@ static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
     if (s->mode == RN_SINK_UPSERT) err = sink_process_upsert(op, s, in, ctx);
     else
         for (int r = 0; r < in->nrows && err == RN_OK; r++)
-            err = sink_write_row(op, s, in, r, false, false, ctx);
-    if (err == RN_OK) err = s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size);
+            err = sink_write_row(op, s, in, r, s->npk > 0, false, ctx);
     op->rows_out += (uint64_t)in->nrows;
     return err;
 }
@@ -118,7 +121,7 @@ static void sink_explain(const rn_op_t *op, rn_buf_t *out)
     rn_buf_appends(out, s->label);
     static const char *modes[] = {"append", "upsert", "changelog"};
     rn_buf_appendf(out, ", %s", modes[s->mode]);
-    if (s->mode == RN_SINK_UPSERT) {
+    if (s->npk) {
         rn_buf_appends(out, " key [");
         for (int k = 0; k < s->npk; k++)
             rn_buf_appendf(out, "%s%s", k ? ", " : "", op->schema->cols[s->pk[k]].name);
@@ -134,6 +137,7 @@ static void sink_destroy(rn_op_t *op)
     rn_buf_free(&s->value);
     rn_buf_free(&s->scratch);
     rn_free(s->pk);
+    rn_free(s->value_cols);
     rn_free(s->label);
     rn_free(s);
 }
@@ -163,6 +167,7 @@ rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int n
     if (npk) memcpy(s->pk, pk, sizeof(int) * (size_t)npk);
     s->mode = mode;
     s->npk = npk;
+    s->nvalue = -1;
     s->io = io;
     rn_buf_init(&s->key);
     rn_buf_init(&s->value);
@@ -176,6 +181,23 @@ void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io)
     sink_t *s = op->priv;
     if (s->io) s->io->close(s->io);
     s->io = io;
+}
+
+rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
+{
+    sink_t *s = op->priv;
+    rn_free(s->value_cols);
+    s->value_cols = rn_calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!s->value_cols) return RN_ERR_NOMEM;
+    if (n) memcpy(s->value_cols, cols, sizeof(int) * (size_t)n);
+    s->nvalue = n;
+    return RN_OK;
+}
+
+rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size)
+{
+    sink_t *s = op->priv;
+    return s->io ? s->io->flush(s->io, errbuf, errbuf_size) : RN_OK;
 }
 
 uint64_t rn_sink_records(const rn_op_t *op)

@@ -975,6 +975,8 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             an_oom(an);
             return NULL;
         }
+    for (int c = 0; c < t->schema->ncols; c++)
+        if (t->origin) rn_source_set_origin(op, c, t->origin[c]);
     if (an->check_only) return op; /* a private scan that is never fed */
     t->source = op;
     rn_op_t **s = rn_realloc(an->p->sources, sizeof *s * (size_t)(an->p->nsources + 1));
@@ -1456,6 +1458,71 @@ static int count_leaves(const rn_type_t *t)
     return n;
 }
 
+/* Binds a METADATA column to what the connector offers, checking its type. */
+static bool table_metadata_column(analyzer_t *an, table_def_t *t, const rn_ast_column_def_t *cd)
+{
+    const char *key = cd->metadata_key ? cd->metadata_key : cd->name;
+    const rn_metadata_spec_t *m = t->conn->metadata;
+    while (m && m->key && strcmp(m->key, key)) m++;
+    if (!m || !m->key) {
+        rn_buf_t known;
+        rn_buf_init(&known);
+        for (m = t->conn->metadata; m && m->key; m++) rn_buf_appendf(&known, "%s'%s'", known.len ? ", " : "", m->key);
+        an_error(an, cd->pos, "connector '%s' has no metadata '%s'%s%s", t->conn->name, key,
+                 known.len ? "; it offers " : "", known.len ? known.data : "");
+        rn_buf_free(&known);
+        return false;
+    }
+    int c = rn_schema_find(t->schema, cd->name);
+    if (c < 0) {
+        an_error(an, cd->pos, "metadata column '%s' (from '%s') must be %s", cd->name, key, rn_type_name(m->type));
+        return false;
+    }
+    rn_type_id want = m->type, got = t->schema->cols[c].type->id;
+    bool ok = got == want || (want == RN_TYPE_TIMESTAMP_LTZ && got == RN_TYPE_TIMESTAMP) ||
+              (want == RN_TYPE_INT && got == RN_TYPE_BIGINT);
+    if (!ok) {
+        an_error(an, cd->pos, "metadata column '%s' (from '%s') must be %s, not %s", cd->name, key,
+                 rn_type_name(want), rn_type_name(got));
+        return false;
+    }
+    t->origin[c] = m->origin;
+    return true;
+}
+
+/* Marks the columns named in the connector's 'key.fields' as read from and
+ * written to the record key. */
+static bool table_key_fields(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t *st)
+{
+    const char *list = t->conn->key_fields ? t->conn->key_fields(t->conf) : NULL;
+    if (!list) return true;
+    rn_pos_t pos = t->pos;
+    for (int i = 0; i < st->create_table.noptions; i++)
+        if (!strcmp(st->create_table.options[i].key, "key.fields")) pos = st->create_table.options[i].value_pos;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ';') p++;
+        const char *end = p;
+        while (*end && *end != ';') end++;
+        size_t len = (size_t)(end - p);
+        while (len && p[len - 1] == ' ') len--;
+        if (len) {
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)len, p);
+            int c = rn_schema_find(t->schema, name);
+            if (c < 0 || t->origin[c] != RN_FROM_VALUE) {
+                an->err = RN_ERR_CONFIG;
+                an_error(an, pos, "table '%s': 'key.fields' names '%s', which is not a physical column of the table",
+                         t->name, name);
+                return false;
+            }
+            t->origin[c] = RN_FROM_KEY;
+            t->key[t->nkey++] = c;
+        }
+        p = end;
+    }
+    return true;
+}
+
 static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
 {
     rn_pipeline_t *p = an->p;
@@ -1482,11 +1549,6 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
         if (cd->computed) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, cd->pos, "computed column '%s' is not supported yet (it arrives with event time)", cd->name);
-            return false;
-        }
-        if (cd->is_metadata) {
-            an->err = RN_ERR_UNSUPPORTED;
-            an_error(an, cd->pos, "metadata column '%s' is not supported yet (it arrives with the Kafka connector)", cd->name);
             return false;
         }
         for (int j = 0; j < i; j++)
@@ -1519,6 +1581,12 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
             an_oom(an);
             return false;
         }
+    t->options = st->create_table.options;
+    t->noptions = st->create_table.noptions;
+    t->origin = an_alloc(an, sizeof(rn_col_origin) * (size_t)(t->ncols + 1));
+    t->key = an_alloc(an, sizeof(int) * (size_t)(t->ncols + 1));
+    if (!t->origin || !t->key) return false;
+    for (int c = 0; c < t->ncols; c++) t->origin[c] = RN_FROM_VALUE;
     /* primary key: table-level list or inline markers */
     int npk = st->create_table.npk;
     for (int i = 0; i < st->create_table.ncolumns; i++) npk += st->create_table.columns[i].primary_key;
@@ -1566,7 +1634,8 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     if (!t->conf) return false;
     char msg[512];
     int bad;
-    if (rn_options_apply(t->conn, st->create_table.options, st->create_table.noptions, t->conf, &bad, msg,
+    if (rn_options_apply(t->conn, st->create_table.options, st->create_table.noptions, t->conf,
+                         &p->plan_arena, &bad, msg,
                          sizeof msg) != RN_OK ||
         (t->conn->validate && t->conn->validate(t->conf, msg, sizeof msg) != RN_OK)) {
         an->err = RN_ERR_CONFIG;
@@ -1587,7 +1656,10 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
                  t->conn->name);
         return false;
     }
-    return true;
+    for (int i = 0; i < st->create_table.ncolumns; i++)
+        if (st->create_table.columns[i].is_metadata && !table_metadata_column(an, t, &st->create_table.columns[i]))
+            return false;
+    return table_key_fields(an, t, st);
 }
 
 static bool create_view(analyzer_t *an, const rn_ast_stmt_t *st)
@@ -1609,6 +1681,29 @@ static bool create_view(analyzer_t *an, const rn_ast_stmt_t *st)
     /* Check the view now, so errors point at it even if nothing uses it.
      * The operators built here stay unconnected to any sink and are never
      * fed (sources only feed what is connected). */
+    return true;
+}
+
+/* Leaves metadata columns (and, with 'value.fields-include' = 'EXCEPT_KEY',
+ * the key columns) out of the records' values. */
+static bool sink_value_columns(analyzer_t *an, const table_def_t *t, rn_op_t *sink, int nkey, const int *key)
+{
+    if (!t->origin) return true;
+    bool except_key = t->conn->value_excludes_key && t->conn->value_excludes_key(t->conf);
+    int n = t->schema->ncols, nvalue = 0;
+    int *cols = an_alloc(an, sizeof(int) * (size_t)(n ? n : 1));
+    if (!cols) return false;
+    for (int c = 0; c < n; c++) {
+        bool in_key = false;
+        for (int k = 0; k < nkey; k++) in_key |= key[k] == c;
+        if (t->origin[c] > RN_FROM_KEY || (except_key && in_key)) continue;
+        cols[nvalue++] = c;
+    }
+    if (nvalue == n) return true;
+    if (rn_sink_set_value_columns(sink, nvalue, cols) != RN_OK) {
+        an_oom(an);
+        return false;
+    }
     return true;
 }
 
@@ -1666,10 +1761,14 @@ static bool insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, 
         t->conn->describe(t->conf, &label);
     }
     rn_buf_appends(&label, ")");
+    /* the record key: the PRIMARY KEY of an upsert table, else 'key.fields' */
+    int nkey = t->conn->sink_mode == RN_SINK_UPSERT ? t->npk : t->nkey;
+    const int *key = t->conn->sink_mode == RN_SINK_UPSERT ? t->pk : t->key;
     rn_op_t *sink = an_track(an, rn_sink_new(rel->op, label.data ? label.data : t->name, t->conn->sink_mode,
-                                             t->npk, t->pk, NULL));
+                                             nkey, key, NULL));
     rn_buf_free(&label);
     if (!sink || !an_connect(an, rel->op, sink)) return false;
+    if (!sink_value_columns(an, t, sink, nkey, key)) return false;
     sink_def_t *sd = rn_realloc(an->p->sinks, sizeof *sd * (size_t)(an->p->nsinks + 1));
     if (!sd) {
         an_oom(an);
@@ -1698,14 +1797,20 @@ static bool insert_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
     int ntarget = st->insert.ncols ? st->insert.ncols : t->schema->ncols;
     int *target = an_alloc(an, sizeof(int) * (size_t)(ntarget ? ntarget : 1));
     if (!target) return false;
-    for (int i = 0; i < ntarget; i++) {
-        if (!st->insert.ncols) {
-            target[i] = i;
-            continue;
-        }
+    if (!st->insert.ncols) { /* metadata columns are not written */
+        ntarget = 0;
+        for (int c = 0; c < t->schema->ncols; c++)
+            if (!t->origin || t->origin[c] <= RN_FROM_KEY) target[ntarget++] = c;
+    }
+    for (int i = 0; i < st->insert.ncols; i++) {
         target[i] = rn_schema_find(t->schema, st->insert.cols[i]);
         if (target[i] < 0) {
             an_error(an, st->insert.table_pos, "table '%s' has no column '%s'", t->name, st->insert.cols[i]);
+            return false;
+        }
+        if (t->origin && t->origin[target[i]] > RN_FROM_KEY) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, st->insert.table_pos, "metadata column '%s' of '%s' cannot be written yet", st->insert.cols[i], t->name);
             return false;
         }
     }
@@ -1736,7 +1841,7 @@ static bool select_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
     p->ntables++;
     int bad;
     char msg[128];
-    rn_options_apply(t->conn, NULL, 0, t->conf, &bad, msg, sizeof msg);
+    rn_options_apply(t->conn, NULL, 0, t->conf, &p->plan_arena, &bad, msg, sizeof msg);
     int *target = an_alloc(an, sizeof(int) * (size_t)(rel.ncols ? rel.ncols : 1));
     if (!target) return false;
     for (int i = 0; i < rel.ncols; i++) {

@@ -6,6 +6,15 @@
  * to the sinks; then the per-batch arena is reset. With files as inputs
  * (`runnel test`) the same input therefore always gives the same output,
  * byte for byte.
+ *
+ * At-least-once delivery: because a batch is fully processed before the
+ * next is read, every record a reader has handed out is reflected in what
+ * the sinks were given. A commit therefore first syncs every sink (waits
+ * until the brokers or files acknowledge everything written), then lets
+ * each reader commit its positions. Commits happen every commit_ms, when
+ * the input goes idle, on a rebalance (the reader calls sync_outputs) and
+ * at the end. A crash loses at most the uncommitted tail, which is read
+ * again: never skipped.
  */
 #include "plan/plan_int.h"
 
@@ -148,8 +157,43 @@ static int mkdir_p(const char *dir)
     return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* rn_reader_t.sync_outputs: makes every sink deliver and wait for acks. */
+static rn_err_t pipeline_sync_outputs(void *opaque, char *errbuf, size_t errbuf_size)
+{
+    rn_pipeline_t *p = opaque;
+    for (int i = 0; i < p->nsinks; i++) {
+        rn_err_t err = rn_sink_sync(p->sinks[i].op, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* Syncs the sinks, then commits every reader's positions. */
+static rn_err_t pipeline_commit(rn_pipeline_t *p, bool final, char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = pipeline_sync_outputs(p, errbuf, errbuf_size);
+    for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+        rn_reader_t *r = rn_source_reader(p->sources[i]);
+        if (r && r->commit) err = r->commit(r, final, errbuf, errbuf_size);
+    }
+    return err;
+}
+
+/* The pipeline's name for connector defaults (Kafka group ids): the file
+ * name without directory and ".sql". */
+static void pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
+{
+    const char *base = strrchr(p->filename, '/');
+    base = base ? base + 1 : p->filename;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".sql")) len -= 4;
+    snprintf(buf, size, "%.*s", (int)len, base);
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
+    char name[256];
+    pipeline_name(p, name, sizeof name);
     bool test = o->mode == RN_MODE_TEST;
     char path[4096];
     if (test && mkdir_p(o->output_dir) != 0) {
@@ -176,12 +220,19 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
                 snprintf(errbuf, errbuf_size, "table '%s': no input: %s", t->name, why);
             }
         } else if (t->conn->open_reader) {
-            err = t->conn->open_reader(t->conf, t->name, &r, errbuf, errbuf_size);
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions,
+                                 .want_key = rn_source_reads(p->sources[i], RN_FROM_KEY),
+                                 .want_headers = rn_source_reads(p->sources[i], RN_FROM_HEADERS)};
+            err = t->conn->open_reader(t->conf, &ctx, &r, errbuf, errbuf_size);
         } else {
             snprintf(errbuf, errbuf_size, "connector '%s' cannot be read", t->conn->name);
             err = RN_ERR_CONFIG;
         }
         if (err != RN_OK) return err;
+        r->sync_outputs = pipeline_sync_outputs;
+        r->sync_opaque = p;
+        if (test) rn_source_keys_from_value(p->sources[i]);
         err = rn_source_open(p->sources[i], r, p->dlq, errbuf, errbuf_size);
         if (err != RN_OK) return err;
     }
@@ -198,13 +249,17 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             test_path(t, o->output_dir, path, sizeof path);
             err = rn_file_sink_open(discard ? NULL : path, fmt, &io, errbuf, errbuf_size);
         } else {
-            err = t->conn->open_sink(t->conf, t->name, &io, errbuf, errbuf_size);
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions};
+            err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;
         rn_sink_set_io(p->sinks[i].op, io);
     }
     return RN_OK;
 }
+
+static bool test_mode(const rn_run_opts_t *o) { return o->mode == RN_MODE_TEST; }
 
 static int64_t wall_ms(void)
 {
@@ -231,8 +286,12 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         return RN_ERR_NOMEM;
     }
     int active = p->nsources;
-    int64_t next_progress = wall_ms() + o->progress_ms;
+    int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
+    int64_t next_progress = wall_ms() + o->progress_ms, next_commit = wall_ms() + commit_ms;
+    bool dirty = false; /* records read since the last commit */
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
+        uint64_t before = 0, after = 0;
+        for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
         for (int i = 0; i < p->nsources && err == RN_OK; i++) {
             if (done[i]) continue;
             ctx.now_ms = o->now_ms >= 0 ? o->now_ms : wall_ms();
@@ -244,16 +303,26 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
                 active--;
             }
         }
+        for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
+        dirty |= after != before;
+        /* Commit on the interval, or as soon as the input goes quiet. */
+        if (err == RN_OK && !test_mode(o) && dirty && (after == before || wall_ms() >= next_commit)) {
+            err = pipeline_commit(p, false, errbuf, errbuf_size);
+            dirty = false;
+            next_commit = wall_ms() + commit_ms;
+        }
         if (o->progress && wall_ms() >= next_progress) {
             o->progress(p, false, o->progress_opaque);
             next_progress = wall_ms() + o->progress_ms;
         }
     }
-    /* End of input (or stop): flush what operators hold. */
+    /* End of input (or stop): flush what operators hold, then deliver and
+     * commit everything. */
     for (int i = 0; i < p->nsources && err == RN_OK; i++) {
         err = rn_op_finish(p->sources[i], &ctx);
         rn_arena_reset(&arena);
     }
+    if (err == RN_OK) err = pipeline_commit(p, true, errbuf, errbuf_size);
     if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
     if (o->progress) o->progress(p, true, o->progress_opaque);
     rn_free(done);

@@ -54,6 +54,7 @@ typedef struct rn_run_opts {
     void (*progress)(const rn_pipeline_t *p, bool final, void *opaque);
     void *progress_opaque;
     int64_t progress_ms;
+    int64_t commit_ms;          /* RUN: commit interval (0 = default 1000 ms) */
 } rn_run_opts_t;
 
 /* Runs the pipeline until every source is exhausted (or *stop is set),

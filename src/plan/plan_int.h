@@ -31,6 +31,11 @@ typedef struct table_def {
     char ***parts;
     int npk;                    /* PRIMARY KEY columns */
     int *pk;
+    rn_col_origin *origin;      /* per column: value or key field, or metadata */
+    int nkey;                   /* columns of the record key ('key.fields') */
+    int *key;
+    const rn_ast_option_t *options; /* the WITH clause as written */
+    int noptions;
     rn_op_t *source;            /* the shared scan, once a query reads the table */
 } table_def_t;
 

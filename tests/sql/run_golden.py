@@ -13,6 +13,8 @@ A case directory holds:
     input/<topic>.jsonl source files
     expected/*.jsonl    the outputs, hand-computed
     args (optional)     extra arguments for `runnel test`, e.g. "--now 1714557600"
+    env (optional)      NAME=VALUE lines added to runnel's environment (for ${NAME}
+                        references in options)
 
 The case runs as `runnel test pipeline.sql --input input --output TMP` with
 CASE_DIR as the working directory, so paths in messages are "input/<file>".
@@ -125,10 +127,15 @@ def run_case(case_dir, runnel, update):
     if os.path.exists(args_file):
         with open(args_file) as f:
             cmd += f.read().split()
+    env = dict(os.environ)
+    env_file = os.path.join(case_dir, "env")
+    if os.path.exists(env_file):
+        with open(env_file) as f:
+            env.update(line.strip().split("=", 1) for line in f if "=" in line)
     print("$ (cd %s && %s)" % (case_dir, " ".join(cmd)))
     try:
         p = subprocess.run(cmd, cwd=case_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=TIMEOUT_S)
+                           timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         print("FAIL %s: runnel did not finish in %d s" % (name, TIMEOUT_S))
         return 1
