@@ -5,7 +5,10 @@
 #   oracle      random queries checked against a Python batch computation
 #               (and the oracle's own self-test against SQLite)
 #   cli         runnel gen determinism, runnel explain
-# None of them needs Kafka, Redis or PostgreSQL.
+#   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
+#               fixture starts with scripts/kafka and stops at the end; needs
+#               Java and fetches Kafka's jars from Maven Central once
+# Only the 'kafka' label needs external services; it starts them itself.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
 set(RUNNEL_BIN ${CMAKE_BINARY_DIR}/runnel)
@@ -90,3 +93,23 @@ done
 echo ok"
                  ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/page_views.sql)
 set_tests_properties(cli.explain_page_views PROPERTIES LABELS "cli" TIMEOUT 30)
+
+# ---- real Apache Kafka -----------------------------------------------------
+# One 3-broker cluster (with a SASL_SSL listener) for all Kafka tests: the
+# fixture starts it before the first and stops it after the last. The tests
+# share it, so they hold one resource lock and run one at a time.
+add_test(NAME kafka.cluster.start
+         COMMAND sh -c "\"$0\"/scripts/pyenv && \"$0\"/scripts/kafka start --brokers 3 --sasl"
+                 ${CMAKE_SOURCE_DIR})
+add_test(NAME kafka.cluster.stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/kafka stop)
+set_tests_properties(kafka.cluster.start PROPERTIES FIXTURES_SETUP kafka_cluster LABELS "kafka"
+                     TIMEOUT 600 RESOURCE_LOCK kafka_cluster)
+set_tests_properties(kafka.cluster.stop PROPERTIES FIXTURES_CLEANUP kafka_cluster LABELS "kafka"
+                     TIMEOUT 120 RESOURCE_LOCK kafka_cluster)
+foreach(name s5_oracle group broker_restart dlq sasl errors)
+  add_test(NAME kafka.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/kafka/test_${name}.py)
+  set_tests_properties(kafka.${name} PROPERTIES LABELS "kafka" TIMEOUT 600
+                       FIXTURES_REQUIRED kafka_cluster RESOURCE_LOCK kafka_cluster
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()

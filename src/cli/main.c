@@ -3,7 +3,8 @@
  *
  *   runnel gen s1..s5 [--count N] [--seed S] [--rate R] [--out DIR]
  *   runnel test PIPELINE.sql --input DIR --output DIR [--now EPOCH_S]
- *   runnel run PIPELINE.sql [--brokers LIST] [--dlq FILE] [--console]
+ *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--dlq FILE] [--console]
+ *                           [--commit-interval MS]
  *   runnel explain PIPELINE.sql
  *   runnel demo [--rate R] [--seconds N]
  *
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connectors/kafka_client.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -42,7 +44,7 @@ static void usage(FILE *fp)
             "                      write realistic scenario data (see docs/generator.md)\n"
             "  test FILE.sql --input DIR --output DIR [--now EPOCH_S]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
-            "  run FILE.sql [--brokers LIST] [--dlq FILE] [--console]\n"
+            "  run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] [--commit-interval MS]\n"
             "                      run a pipeline against its real connectors\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
@@ -178,7 +180,7 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     fflush(stdout);
 }
 
-static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq)
+static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms)
 {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -192,6 +194,7 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq)
         .progress = console ? console_progress : NULL,
         .progress_opaque = &con,
         .progress_ms = 1000,
+        .commit_ms = commit_ms,
     };
     char err[4096] = "";
     double t0 = now_seconds();
@@ -206,10 +209,12 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq)
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *file = NULL, *dlq = NULL;
+    const char *file = NULL, *dlq = NULL, *brokers = NULL;
     bool console = false;
+    int64_t commit_ms = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--brokers") && i + 1 < argc) setenv("RUNNEL_BROKERS", argv[++i], 1);
+        if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = argv[++i];
+        else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) commit_ms = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
         else if (argv[i][0] != '-' && !file) file = argv[i];
@@ -219,14 +224,30 @@ static int cmd_run(int argc, char **argv)
         }
     }
     if (!file) {
-        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST] [--dlq FILE] [--console]\n");
+        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] "
+                        "[--commit-interval MS]\n");
         return 2;
     }
     rn_pipeline_t *p;
     int rc = load_or_report(file, &p);
     if (rc) return rc;
-    rc = run_pipeline(p, console, dlq);
+    if (brokers && !strcmp(brokers, "embedded")) {
+        /* an in-process cluster other processes can reach while this runs */
+        char list[512], err[512];
+        if (rn_kafka_embedded_start(RN_KAFKA_EMBEDDED_BROKERS, list, sizeof list, err, sizeof err) != RN_OK) {
+            fprintf(stderr, "runnel run: %s\n", err);
+            rn_pipeline_free(p);
+            return 1;
+        }
+        fprintf(stderr, "runnel: embedded Kafka at %s (in memory, gone when runnel exits; see docs/kafka.md)\n",
+                list);
+        setenv("RUNNEL_BROKERS", list, 1);
+    } else if (brokers) {
+        setenv("RUNNEL_BROKERS", brokers, 1);
+    }
+    rc = run_pipeline(p, console, dlq, commit_ms);
     rn_pipeline_free(p);
+    rn_kafka_embedded_stop();
     return rc;
 }
 
@@ -271,7 +292,7 @@ static int cmd_demo(int argc, char **argv)
         return 1;
     }
     printf("%s\n", sql);
-    int rc = run_pipeline(p, true, "/dev/null");
+    int rc = run_pipeline(p, true, "/dev/null", 0);
     rn_pipeline_free(p);
     return rc;
 }

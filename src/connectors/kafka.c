@@ -1,24 +1,62 @@
 /*
- * kafka.c - the 'kafka' and 'upsert-kafka' connectors' options, as in
- * Flink's Kafka SQL connector.
+ * kafka.c - the 'kafka' and 'upsert-kafka' connectors, as in Flink's Kafka
+ * SQL connector, on librdkafka (plumbing in kafka_client.c).
  *
- * Options are parsed and validated now, so pipelines written for Kafka can
- * be explained and replayed from files with `runnel test`. Producing and
- * consuming through librdkafka arrives with the Kafka issue; until then
- * `runnel run` reports that clearly instead of pretending.
+ * Reader. A consumer in group 'properties.group.id' (default
+ * runnel.<pipeline>.<table>) subscribes to 'topic' (a ';'-separated list)
+ * or 'topic-pattern' (a regular expression that must match whole topic
+ * names, as in Flink). Messages are taken from the consumer queue in
+ * batches; keys, values and (when asked) headers are copied into one
+ * reusable buffer with RN_JSON_PADDING bytes after the last one, so the
+ * JSON decoder may read ahead, and the messages themselves are kept until
+ * the next call so topic names stay valid. Keys are always handed out
+ * (dead letters forward them).
+ *
+ * Offsets. Nothing is committed automatically. The reader tracks, per
+ * owned partition, the offset after the last record handed out; commit()
+ * commits those. The runtime is synchronous, so when commit() or a
+ * rebalance happens every record handed out earlier has been processed.
+ * When partitions are revoked the sinks are synced (sync_outputs), dead
+ * letters flushed, and the revoked partitions' positions committed before
+ * they are given up. Records of a revoked partition that a batch still
+ * holds are handed out but never committed: duplicates are possible, loss
+ * is not. 'scan.startup.mode' applies the first time this process is
+ * assigned a partition; when a partition comes back after a rebalance it
+ * resumes from the group's committed offset. For 'latest-offset' and
+ * 'timestamp' the resolved start offset is committed like a position, so
+ * that a re-assignment does not fall back to the earliest offset.
+ *
+ * Bounded reading ('scan.bounded.mode' = 'latest-offset') is per process:
+ * the reader ends once every partition it owns has reached the high
+ * watermark that partition had when this process was first assigned it.
+ * Records past that mark are not handed out and the partition is paused.
+ *
+ * Sink. One idempotent producer (acks=all) per sink table; keyed records
+ * go where Java clients would put them (murmur2), unless 'sink.partitioner'
+ * says 'fixed' (partition 0) or 'round-robin'. A delete of 'upsert-kafka'
+ * is a tombstone. Delivery failures stop the pipeline (kafka_client.c).
  */
 #include "connectors/connector.h"
+#include "connectors/kafka_client.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "json/json.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#define KAFKA_IDLE_WAIT_MS 50   /* longest wait in next() when nothing is available */
+#define KAFKA_DLQ_LOG_MAX 20    /* dead letters reported on stderr one by one */
+#define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
 
 typedef struct kafka_conf {
     const char *topic;          /* 'topic' (a ';'-separated list for sources) */
     const char *topic_pattern;  /* 'topic-pattern' */
-    const char *bootstrap;      /* 'properties.bootstrap.servers' (pass-through) */
-    const char *group_id;       /* 'properties.group.id' (pass-through) */
     const char *startup_mode;   /* 'scan.startup.mode' */
     int64_t startup_ts;         /* 'scan.startup.timestamp-millis' */
+    const char *bounded_mode;   /* 'scan.bounded.mode' */
     const char *format;         /* 'format' */
     const char *key_format;     /* 'key.format' */
     const char *key_fields;     /* 'key.fields' */
@@ -34,6 +72,8 @@ static const rn_option_spec_t kafka_options[] = {
     {"scan.startup.mode", RN_OPT_ENUM, "group-offsets", offsetof(kafka_conf_t, startup_mode),
      "earliest-offset|latest-offset|group-offsets|timestamp", false, "where a new consumer group starts"},
     {"scan.startup.timestamp-millis", RN_OPT_INT, "0", offsetof(kafka_conf_t, startup_ts), NULL, false, "start time for 'timestamp' mode"},
+    {"scan.bounded.mode", RN_OPT_ENUM, "unbounded", offsetof(kafka_conf_t, bounded_mode), "unbounded|latest-offset", false,
+     "stop at the offsets that were latest when reading started"},
     {"format", RN_OPT_ENUM, "json", offsetof(kafka_conf_t, format), "json", false, "value format"},
     {"key.format", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, key_format), "json|raw", false, "key format"},
     {"key.fields", RN_OPT_STRING, NULL, offsetof(kafka_conf_t, key_fields), NULL, false, "columns read from the key, ';'-separated"},
@@ -44,25 +84,829 @@ static const rn_option_spec_t kafka_options[] = {
     {NULL},
 };
 
-static rn_err_t kafka_not_yet(char *errbuf, size_t errbuf_size)
+static const rn_metadata_spec_t kafka_metadata[] = {
+    {"topic", RN_TYPE_STRING, RN_FROM_TOPIC},
+    {"partition", RN_TYPE_INT, RN_FROM_PARTITION},
+    {"offset", RN_TYPE_BIGINT, RN_FROM_OFFSET},
+    {"timestamp", RN_TYPE_TIMESTAMP_LTZ, RN_FROM_TIMESTAMP},
+    {"headers", RN_TYPE_STRING, RN_FROM_HEADERS},
+    {NULL},
+};
+
+/* ---- reader ------------------------------------------------------------- */
+
+typedef enum kafka_start { START_GROUP, START_EARLIEST, START_LATEST, START_TIMESTAMP } kafka_start;
+
+/* A partition this reader has been assigned at some point. */
+typedef struct kafka_part {
+    char *topic;
+    int32_t partition;
+    const rd_kafka_topic_t *rkt; /* handle last seen for topic (lookup shortcut), or NULL */
+    bool assigned;              /* owned now */
+    int64_t next;               /* offset after the last record handed out, -1 = none */
+    int64_t committed;          /* last position the group confirmed, -1 = unknown */
+    int64_t end;                /* bounded: high watermark when first assigned */
+    bool done;                  /* bounded: reached end (the partition is paused) */
+} kafka_part_t;
+
+/* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
+typedef struct kafka_span {
+    size_t key, value, headers; /* offsets, or KAFKA_NO_OFFSET */
+} kafka_span_t;
+
+typedef struct kafka_reader {
+    rn_reader_t base;
+    rn_kafka_t *k;              /* the consumer */
+    rd_kafka_queue_t *queue;    /* its consumer queue */
+    char *table;                /* table name */
+    char *label;                /* "table 'x'" */
+    char *where;                /* "kafka topic x" */
+    bool pattern;               /* subscribed to 'topic-pattern' */
+    kafka_start start;          /* 'scan.startup.mode' */
+    int64_t start_ts;           /* 'scan.startup.timestamp-millis' */
+    bool bounded;               /* 'scan.bounded.mode' = 'latest-offset' */
+    bool want_headers;          /* build the headers JSON */
+    bool closing;               /* close(): rebalances only give partitions up */
+    bool commit_at_close;       /* the final commit met a rebalance: retry when closing */
+    bool assigned;              /* the last rebalance event was an assignment */
+    kafka_part_t *parts;        /* every partition assigned so far */
+    int nparts, capparts;
+    int hint;                   /* index of the last part looked up */
+    rd_kafka_message_t **msgs;  /* messages of the last batch (destroyed by the next call) */
+    kafka_span_t *spans;        /* per handed-out record */
+    int nmsgs, capmsgs;
+    rn_buf_t bytes;             /* keys, values and headers of the last batch, then padding */
+    rn_err_t pending;           /* error raised in a rebalance, returned by next() */
+    char pending_msg[512];
+    rn_ast_option_t *props;     /* copies of the 'properties.*' options, for the DLQ producer */
+    int nprops;
+    char *dlq_topic;            /* 'dlq.topic' */
+    rn_kafka_t *dlq;            /* dead-letter producer, created on first use */
+    rd_kafka_topic_t *dlq_rkt;
+    uint64_t dead;              /* dead letters sent */
+} kafka_reader_t;
+
+/* Remembers the first error raised inside a rebalance callback. */
+static void kr_set_pending(kafka_reader_t *r, rn_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void kr_set_pending(kafka_reader_t *r, rn_err_t err, const char *fmt, ...)
 {
-    snprintf(errbuf, errbuf_size,
-             "the Kafka connector can be explained and replayed with `runnel test` but does not "
-             "run against a broker in this version");
-    return RN_ERR_UNSUPPORTED;
+    if (r->pending != RN_OK) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->pending_msg, sizeof r->pending_msg, fmt, ap);
+    va_end(ap);
+    r->pending = err;
 }
 
-static rn_err_t kafka_open_reader(const void *conf, const char *table, rn_reader_t **out,
+/* Finds the part of (topic, partition), adding it when add is set.
+ * Returns NULL if absent (or on OOM, then the error is pending). */
+static kafka_part_t *kr_find(kafka_reader_t *r, const char *topic, int32_t partition, bool add)
+{
+    for (int i = 0; i < r->nparts; i++) {
+        kafka_part_t *p = &r->parts[(r->hint + i) % r->nparts];
+        if (p->partition == partition && !strcmp(p->topic, topic)) {
+            r->hint = (int)(p - r->parts);
+            return p;
+        }
+    }
+    if (!add) return NULL;
+    if (r->nparts == r->capparts) {
+        int cap = r->capparts ? r->capparts * 2 : 16;
+        kafka_part_t *np = rn_realloc(r->parts, (size_t)cap * sizeof *np);
+        if (!np) {
+            kr_set_pending(r, RN_ERR_NOMEM, "%s: out of memory", r->label);
+            return NULL;
+        }
+        r->parts = np;
+        r->capparts = cap;
+    }
+    kafka_part_t *p = &r->parts[r->nparts];
+    memset(p, 0, sizeof *p);
+    if (!(p->topic = rn_strdup(topic))) {
+        kr_set_pending(r, RN_ERR_NOMEM, "%s: out of memory", r->label);
+        return NULL;
+    }
+    p->partition = partition;
+    p->next = p->committed = -1;
+    r->hint = r->nparts++;
+    return p;
+}
+
+/* The part a consumed message belongs to, or NULL if not tracked. Batches
+ * hold long runs of one partition, so the last hit is tried first and
+ * topics are compared by handle before by name. */
+static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
+{
+    if (r->nparts) {
+        kafka_part_t *p = &r->parts[r->hint];
+        if (p->rkt == m->rkt && p->partition == m->partition) return p;
+    }
+    kafka_part_t *p = kr_find(r, rd_kafka_topic_name(m->rkt), m->partition, false);
+    if (p) p->rkt = m->rkt;
+    return p;
+}
+
+/* Bounded mode: marks p as finished and stops fetching it. */
+static void kr_finish(kafka_reader_t *r, kafka_part_t *p)
+{
+    p->done = true;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    rd_kafka_pause_partitions(r->k->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Bounded mode: true once the reader owns its assignment and every owned
+ * partition is done. */
+static bool kr_finished(const kafka_reader_t *r)
+{
+    if (!r->assigned) return false;
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].assigned && !r->parts[i].done) return false;
+    return true;
+}
+
+/* Looks up, for each partition of l, the offset of the first record at or
+ * after timestamp ts (RD_KAFKA_OFFSET_END: the high watermark). Returns a
+ * new list with the offsets (-1 where none), or NULL with the error
+ * pending. */
+static rd_kafka_topic_partition_list_t *kr_offsets_at(kafka_reader_t *r,
+                                                      const rd_kafka_topic_partition_list_t *l,
+                                                      int64_t ts)
+{
+    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_copy(l);
+    for (int i = 0; i < q->cnt; i++) q->elems[i].offset = ts;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->k->rk, q, r->k->connect_timeout_ms);
+    for (int i = 0; i < q->cnt && !e; i++) e = q->elems[i].err;
+    if (!e) return q;
+    kr_set_pending(r, RN_ERR_IO, "%s: cannot look up offsets on %s: %s", r->label, r->k->brokers,
+                   rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(q);
+    return NULL;
+}
+
+/* Sets the start offsets in parts (about to be assigned): the group's
+ * committed offsets for partitions owned before, the startup mode's for
+ * the first-time ones (fresh); and for bounded mode their end marks. */
+static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts,
+                       const rd_kafka_topic_partition_list_t *fresh)
+{
+    rd_kafka_topic_partition_list_t *ends = NULL, *starts = NULL;
+    if (r->bounded || r->start == START_LATEST || r->start == START_TIMESTAMP)
+        if (!(ends = kr_offsets_at(r, fresh, RD_KAFKA_OFFSET_END))) return;
+    if (r->start == START_TIMESTAMP && !(starts = kr_offsets_at(r, fresh, r->start_ts))) goto done;
+    for (int i = 0; i < fresh->cnt; i++) {
+        const rd_kafka_topic_partition_t *f = &fresh->elems[i];
+        kafka_part_t *p = kr_find(r, f->topic, f->partition, false);
+        rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, f->topic, f->partition);
+        int64_t end = ends ? ends->elems[i].offset : -1;
+        int64_t at = starts && starts->elems[i].offset >= 0 ? starts->elems[i].offset : end;
+        if (r->start == START_EARLIEST) a->offset = RD_KAFKA_OFFSET_BEGINNING;
+        else if (r->start != START_GROUP) a->offset = p->next = at;
+        if (r->bounded) {
+            p->end = end;
+            if (end <= 0 || (p->next >= 0 && p->next >= end)) p->done = true;
+        }
+    }
+done:
+    if (ends) rd_kafka_topic_partition_list_destroy(ends);
+    if (starts) rd_kafka_topic_partition_list_destroy(starts);
+}
+
+/* Rebalance: parts are being assigned to this reader. */
+static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *a = &parts->elems[i];
+        kafka_part_t *p = kr_find(r, a->topic, a->partition, false);
+        if (!p) {
+            if (!(p = kr_find(r, a->topic, a->partition, true))) break;
+            rd_kafka_topic_partition_list_add(fresh, a->topic, a->partition);
+        }
+        p->assigned = true;
+        p->next = p->committed = -1;
+        a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
+    }
+    if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
+    rd_kafka_topic_partition_list_destroy(fresh);
+}
+
+/* True for commit errors that mean "the group is moving on": the
+ * positions are lost to this member, and their records will be read again
+ * (by whoever owns them next), which is a duplicate, not a loss. */
+static bool kr_group_moved(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID ||
+           e == RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST;
+}
+
+/* Warns that positions could not be committed because of e. */
+static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e)
+{
+    rn_log_warn("%s: could not commit the last positions (%s); the records after them will be read "
+                "again", r->label, rd_kafka_err2str(e));
+}
+
+/* Commits the tracked positions of owned partitions (only those in filter
+ * when it is not NULL), waiting for the result unless async. An
+ * asynchronous commit skips positions the group already confirmed; a
+ * synchronous one sends them all, so one still in flight cannot hide a
+ * position. Returns the librdkafka error. */
+static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r,
+                                           const rd_kafka_topic_partition_list_t *filter, bool async)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    for (int i = 0; i < r->nparts; i++) {
+        kafka_part_t *p = &r->parts[i];
+        if (!p->assigned || p->next < 0 || (async && p->next == p->committed)) continue;
+        if (filter && !rd_kafka_topic_partition_list_find(filter, p->topic, p->partition)) continue;
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (l->cnt) e = rd_kafka_commit(r->k->rk, l, async);
+    for (int i = 0; i < l->cnt && !e && !async; i++) e = l->elems[i].err;
+    for (int i = 0; i < l->cnt && !e && !async; i++) {
+        kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
+        p->committed = l->elems[i].offset;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return e;
+}
+
+/* Rebalance: parts are being taken from this reader. Unless the assignment
+ * was lost (then committing would fail), what was handed out is delivered
+ * and committed. When closing, the outputs were synced by the final
+ * commit, whose own commit could not get through if commit_at_close is set. */
+static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts, bool lost)
+{
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (lost) {
+        /* nothing can be committed */
+    } else if (r->closing) {
+        if (r->commit_at_close) e = kr_commit_parts(r, parts, false);
+    } else if (r->pending == RN_OK) {
+        char why[512] = "";
+        rn_err_t err = RN_OK;
+        if (r->base.sync_outputs) err = r->base.sync_outputs(r->base.sync_opaque, why, sizeof why);
+        if (err == RN_OK && r->dlq) err = rn_kafka_flush(r->dlq, why, sizeof why);
+        if (err != RN_OK) kr_set_pending(r, err, "%s", why);
+        else e = kr_commit_parts(r, parts, false);
+    }
+    if (e) kr_warn_uncommitted(r, e);
+    for (int i = 0; i < parts->cnt; i++) {
+        kafka_part_t *p = kr_find(r, parts->elems[i].topic, parts->elems[i].partition, false);
+        if (!p) continue;
+        p->assigned = false;
+        p->next = p->committed = -1;
+    }
+}
+
+/* rebalance_cb, served on the application thread inside next() and close(). */
+static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kafka_reader_t *r = ((rn_kafka_t *)opaque)->owner;
+    bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < r->nparts; i++) r->parts[i].rkt = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (!r->closing) kr_assign(r, parts);
+        if (coop) error = rd_kafka_incremental_assign(rk, parts);
+        else e = rd_kafka_assign(rk, parts);
+        r->assigned = true;
+        for (int i = 0; i < r->nparts; i++)
+            if (r->parts[i].assigned && r->parts[i].done) kr_finish(r, &r->parts[i]);
+    } else {
+        kr_revoke(r, parts, rd_kafka_assignment_lost(rk));
+        if (coop) error = rd_kafka_incremental_unassign(rk, parts);
+        else e = rd_kafka_assign(rk, NULL);
+        r->assigned = false;
+    }
+    if (error) {
+        e = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+    }
+    if (e && !r->closing)
+        kr_set_pending(r, RN_ERR_IO, "%s: cannot change the partition assignment: %s", r->label,
+                       rd_kafka_err2str(e));
+}
+
+/* offset_commit_cb: records what the group confirmed. A failed
+ * asynchronous commit is retried by the next commit; it is only worth a
+ * (rate-limited) warning. */
+static void kr_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    rn_kafka_t *k = opaque;
+    kafka_reader_t *r = k->owner;
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *o = &offsets->elems[i];
+        kafka_part_t *p = kr_find(r, o->topic, o->partition, false);
+        if (p && p->assigned && !err && !o->err && o->offset > p->committed) p->committed = o->offset;
+    }
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET && err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+        char why[256];
+        snprintf(why, sizeof why, "offset commit failed: %s", rd_kafka_err2str(err));
+        rn_kafka_note_error(k, err, why);
+    }
+}
+
+static void kr_setup(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_rebalance_cb(conf, kr_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, kr_commit_cb);
+}
+
+/* Destroys the messages of the last batch. */
+static void kr_release(kafka_reader_t *r)
+{
+    for (int i = 0; i < r->nmsgs; i++) rd_kafka_message_destroy(r->msgs[i]);
+    r->nmsgs = 0;
+}
+
+/* Appends len bytes to the batch buffer; returns their offset, or
+ * KAFKA_NO_OFFSET for data NULL. */
+static size_t kr_copy(kafka_reader_t *r, const void *data, size_t len)
+{
+    if (!data) return KAFKA_NO_OFFSET;
+    size_t at = r->bytes.len;
+    rn_buf_append(&r->bytes, data, len);
+    return at;
+}
+
+/* Appends m's headers as a JSON object; returns its offset, *len its length. */
+static size_t kr_headers(kafka_reader_t *r, rd_kafka_message_t *m, size_t *len)
+{
+    size_t at = r->bytes.len;
+    rd_kafka_headers_t *h;
+    rn_buf_appendc(&r->bytes, '{');
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; !rd_kafka_header_get_all(h, i, &name, &val, &size); i++) {
+            if (i) rn_buf_appendc(&r->bytes, ',');
+            rn_json_write_string(&r->bytes, name, strlen(name));
+            rn_buf_appendc(&r->bytes, ':');
+            if (val) rn_json_write_string(&r->bytes, val, size);
+            else rn_buf_appends(&r->bytes, "null");
+        }
+    }
+    rn_buf_appendc(&r->bytes, '}');
+    *len = r->bytes.len - at;
+    return at;
+}
+
+/* Handles a consumer event (a message with err set). Returns an error for
+ * what must stop the pipeline. */
+static rn_err_t kr_event(kafka_reader_t *r, rd_kafka_message_t *m, kafka_part_t *p, char *errbuf,
+                         size_t errbuf_size)
+{
+    switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        if (r->bounded && p && p->assigned && !p->done && m->offset >= p->end) kr_finish(r, p);
+        return RN_OK;
+    case RD_KAFKA_RESP_ERR__FATAL:
+        if (rn_kafka_check(r->k, errbuf, errbuf_size) != RN_OK) return RN_ERR_IO;
+        break;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        if (r->pattern) break;
+        snprintf(errbuf, errbuf_size, "%s: topic '%s' on %s: %s", r->label,
+                 m->rkt ? rd_kafka_topic_name(m->rkt) : "?", r->k->brokers, rd_kafka_message_errstr(m));
+        return RN_ERR_IO;
+    default:
+        break;
+    }
+    rn_kafka_note_error(r->k, m->err, rd_kafka_message_errstr(m));
+    return RN_OK;
+}
+
+/* Turns the messages of the batch into records and advances the positions
+ * of owned partitions. A position only moves forward: a partition's
+ * messages come in order without gaps, so after a rebalance that gave a
+ * partition back, messages fetched before it (which librdkafka may still
+ * deliver) continue exactly where the handed-out ones stopped, and the
+ * re-fetch from the committed offset repeats them (duplicates, no loss). */
+static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errbuf,
+                        size_t errbuf_size)
+{
+    static const char padding[RN_JSON_PADDING];
+    int out = 0;
+    rn_buf_clear(&r->bytes);
+    for (int i = 0; i < r->nmsgs; i++) {
+        rd_kafka_message_t *m = r->msgs[i];
+        kafka_part_t *p = kr_part_of(r, m);
+        if (m->err) {
+            rn_err_t err = kr_event(r, m, p, errbuf, errbuf_size);
+            if (err != RN_OK) return err;
+            continue;
+        }
+        if (r->bounded) {
+            if (!p || !p->assigned || p->done) continue;
+            if (m->offset >= p->end) {
+                kr_finish(r, p);
+                continue;
+            }
+        }
+        kafka_span_t *s = &r->spans[out];
+        rn_record_t *rec = &recs[out++];
+        s->key = kr_copy(r, m->key, m->key_len);
+        s->value = kr_copy(r, m->payload, m->len);
+        s->headers = r->want_headers ? kr_headers(r, m, &rec->hlen) : KAFKA_NO_OFFSET;
+        rec->klen = m->key ? m->key_len : 0;
+        rec->len = m->payload ? m->len : 0;
+        if (!r->want_headers) rec->hlen = 0;
+        rec->topic = rd_kafka_topic_name(m->rkt);
+        rec->partition = m->partition;
+        rec->position = m->offset;
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+        rec->timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? RN_NO_TIMESTAMP : ts;
+        if (p && p->assigned && m->offset + 1 > p->next) p->next = m->offset + 1;
+        if (r->bounded && m->offset + 1 >= p->end) kr_finish(r, p);
+    }
+    rn_buf_append(&r->bytes, padding, sizeof padding);
+    if (r->bytes.oom) {
+        snprintf(errbuf, errbuf_size, "%s: out of memory", r->label);
+        return RN_ERR_NOMEM;
+    }
+    for (int i = 0; i < out; i++) {
+        const kafka_span_t *s = &r->spans[i];
+        recs[i].key = s->key == KAFKA_NO_OFFSET ? NULL : r->bytes.data + s->key;
+        recs[i].data = s->value == KAFKA_NO_OFFSET ? NULL : r->bytes.data + s->value;
+        recs[i].headers = s->headers == KAFKA_NO_OFFSET ? NULL : r->bytes.data + s->headers;
+    }
+    *n = out;
+    return RN_OK;
+}
+
+static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof,
+                        char *errbuf, size_t errbuf_size)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    *n = 0;
+    *eof = false;
+    kr_release(r);
+    if (max > r->capmsgs) {
+        rd_kafka_message_t **msgs = rn_realloc(r->msgs, (size_t)max * sizeof *msgs);
+        if (msgs) r->msgs = msgs;
+        kafka_span_t *spans = rn_realloc(r->spans, (size_t)max * sizeof *spans);
+        if (spans) r->spans = spans;
+        if (!msgs || !spans) {
+            snprintf(errbuf, errbuf_size, "%s: out of memory", r->label);
+            return RN_ERR_NOMEM;
+        }
+        r->capmsgs = max;
+    }
+    ssize_t got = rd_kafka_consume_batch_queue(r->queue, 0, r->msgs, (size_t)max);
+    if (got == 0) {
+        /* Nothing queued: wait for one message, then take what came with it. */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->k->rk, KAFKA_IDLE_WAIT_MS);
+        if (m) {
+            r->msgs[0] = m;
+            got = 1;
+            ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(r->queue, 0, r->msgs + 1, (size_t)max - 1) : 0;
+            if (more > 0) got += more;
+        }
+    }
+    if (got < 0) {
+        snprintf(errbuf, errbuf_size, "%s: cannot consume from %s: %s", r->label, r->k->brokers,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return RN_ERR_IO;
+    }
+    r->nmsgs = (int)got;
+    if (r->pending != RN_OK) {
+        snprintf(errbuf, errbuf_size, "%s", r->pending_msg);
+        return r->pending;
+    }
+    rn_err_t err = kr_fill(r, recs, n, errbuf, errbuf_size);
+    if (err == RN_OK && *n == 0 && r->bounded) *eof = kr_finished(r);
+    return err;
+}
+
+/* Opens the dead-letter producer and makes sure its topic exists. */
+static rn_err_t kr_dlq_open(kafka_reader_t *r, char *errbuf, size_t errbuf_size)
+{
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = r->label, .options = r->props,
+                            .noptions = r->nprops, .owner = r};
+    const char *topics[] = {r->dlq_topic};
+    rn_err_t err = rn_kafka_open(&spec, &r->dlq, errbuf, errbuf_size);
+    if (err == RN_OK)
+        err = rn_kafka_connect(r->dlq, topics, 1, RN_KAFKA_BROKER_DEFAULT, NULL, errbuf, errbuf_size);
+    if (err == RN_OK && !(r->dlq_rkt = rd_kafka_topic_new(r->dlq->rk, r->dlq_topic, NULL))) {
+        snprintf(errbuf, errbuf_size, "%s: dead-letter topic '%s': %s", r->label, r->dlq_topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        err = RN_ERR_IO;
+    }
+    if (err != RN_OK) {
+        rn_kafka_close(r->dlq);
+        r->dlq = NULL;
+    }
+    return err;
+}
+
+static rn_err_t kr_dead_letter(rn_reader_t *base, const rn_record_t *rec, const char *error,
+                               char *errbuf, size_t errbuf_size)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    rn_err_t err;
+    if (!r->dlq_rkt && (err = kr_dlq_open(r, errbuf, errbuf_size)) != RN_OK) return err;
+    char partition[16], offset[32];
+    snprintf(partition, sizeof partition, "%d", (int)rec->partition);
+    snprintf(offset, sizeof offset, "%lld", (long long)rec->position);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    rd_kafka_header_add(h, "error", -1, error, -1);
+    rd_kafka_header_add(h, "source.topic", -1, rec->topic ? rec->topic : "", -1);
+    rd_kafka_header_add(h, "source.partition", -1, partition, -1);
+    rd_kafka_header_add(h, "source.offset", -1, offset, -1);
+    rd_kafka_header_add(h, "source.table", -1, r->table, -1);
+    err = rn_kafka_produce(r->dlq, r->dlq_rkt, RD_KAFKA_PARTITION_UA, rec->key, rec->klen, rec->data,
+                           rec->len, h, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    if (++r->dead <= KAFKA_DLQ_LOG_MAX)
+        rn_log_error("%s[%d]@%lld: %s (record sent to topic %s)", rec->topic ? rec->topic : "?",
+                     (int)rec->partition, (long long)rec->position, error, r->dlq_topic);
+    else if (r->dead == KAFKA_DLQ_LOG_MAX + 1)
+        rn_log_error("more undecodable records follow; see topic %s", r->dlq_topic);
+    return RN_OK;
+}
+
+static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t errbuf_size)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    rn_err_t err;
+    if (r->pending != RN_OK) {
+        snprintf(errbuf, errbuf_size, "%s", r->pending_msg);
+        return r->pending;
+    }
+    if (r->dlq && (err = rn_kafka_flush(r->dlq, errbuf, errbuf_size)) != RN_OK) return err;
+    rd_kafka_resp_err_t e = kr_commit_parts(r, NULL, !final);
+    if (!e) return RN_OK;
+    if (kr_group_moved(e)) {
+        /* Asynchronous commits are retried by the next one; the final one
+         * is retried when close() gives the partitions up. */
+        r->commit_at_close |= final;
+        return RN_OK;
+    }
+    snprintf(errbuf, errbuf_size, "%s: cannot commit offsets to %s: %s", r->label, r->k->brokers,
+             rd_kafka_err2str(e));
+    return RN_ERR_IO;
+}
+
+static void kr_close(rn_reader_t *base)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    r->closing = true;
+    kr_release(r);
+    if (r->queue) rd_kafka_queue_destroy(r->queue);
+    rn_kafka_close(r->k);
+    if (r->dlq_rkt) rd_kafka_topic_destroy(r->dlq_rkt);
+    rn_kafka_close(r->dlq);
+    for (int i = 0; i < r->nparts; i++) rn_free(r->parts[i].topic);
+    for (int i = 0; i < r->nprops; i++) {
+        rn_free(r->props[i].key);
+        rn_free(r->props[i].value);
+    }
+    rn_free(r->props);
+    rn_free(r->parts);
+    rn_free(r->msgs);
+    rn_free(r->spans);
+    rn_buf_free(&r->bytes);
+    rn_free(r->table);
+    rn_free(r->label);
+    rn_free(r->where);
+    rn_free(r->dlq_topic);
+    rn_free(r);
+}
+
+/* Splits the ';'-separated list s into *out (trimmed, empty items
+ * skipped). Returns the count, or -1 on OOM. The caller frees each item
+ * and the array. */
+static int kafka_split_topics(const char *s, char ***out)
+{
+    int n = 0, cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ';';
+    char **items = rn_calloc((size_t)cap, sizeof *items);
+    if (!items) return -1;
+    for (const char *p = s;;) {
+        const char *end = strchr(p, ';');
+        if (!end) end = p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t')) a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+        if (b > a && !(items[n++] = rn_strndup(a, (size_t)(b - a)))) {
+            while (n > 0) rn_free(items[--n]);
+            rn_free(items);
+            return -1;
+        }
+        if (!*end) break;
+        p = end + 1;
+    }
+    *out = items;
+    return n;
+}
+
+static void kafka_free_topics(char **topics, int n)
+{
+    for (int i = 0; i < n; i++) rn_free(topics[i]);
+    rn_free(topics);
+}
+
+/* Copies the 'properties.*' options of ctx (for producers opened later). */
+static bool kr_copy_props(kafka_reader_t *r, const rn_open_ctx_t *ctx)
+{
+    if (!(r->props = rn_calloc((size_t)(ctx->noptions ? ctx->noptions : 1), sizeof *r->props))) return false;
+    for (int i = 0; i < ctx->noptions; i++) {
+        if (strncmp(ctx->options[i].key, "properties.", 11)) continue;
+        rn_ast_option_t *o = &r->props[r->nprops++];
+        o->key = rn_strdup(ctx->options[i].key);
+        o->value = rn_strdup(ctx->options[i].value);
+        if (!o->key || !o->value) return false;
+    }
+    return true;
+}
+
+/* Subscribes to the topics, or to the pattern as a regular expression
+ * matching whole topic names. */
+static rn_err_t kr_subscribe(kafka_reader_t *r, char **topics, int ntopics, const char *pattern,
+                             char *errbuf, size_t errbuf_size)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(ntopics ? ntopics : 1);
+    rn_buf_t re;
+    rn_buf_init(&re);
+    if (pattern) {
+        rn_buf_appendf(&re, "^(%s)$", pattern);
+        if (re.oom) {
+            rd_kafka_topic_partition_list_destroy(l);
+            snprintf(errbuf, errbuf_size, "%s: out of memory", r->label);
+            return RN_ERR_NOMEM;
+        }
+        rd_kafka_topic_partition_list_add(l, re.data, RD_KAFKA_PARTITION_UA);
+    }
+    for (int i = 0; i < ntopics; i++) rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(r->k->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    rn_buf_free(&re);
+    if (!e) return RN_OK;
+    snprintf(errbuf, errbuf_size, "%s: cannot subscribe to %s: %s", r->label, r->where + 6,
+             rd_kafka_err2str(e));
+    return RN_ERR_CONFIG;
+}
+
+static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out,
                                   char *errbuf, size_t errbuf_size)
 {
-    return kafka_not_yet(errbuf, errbuf_size);
+    const kafka_conf_t *c = conf;
+    char **topics = NULL;
+    int ntopics = 0;
+    rn_err_t err = RN_ERR_NOMEM;
+    rn_buf_t b;
+    rn_buf_init(&b);
+    kafka_reader_t *r = rn_calloc(1, sizeof *r);
+    if (!r) goto fail;
+    rn_buf_init(&r->bytes);
+    r->pattern = !c->topic;
+    r->start = !strcmp(c->startup_mode, "earliest-offset") ? START_EARLIEST
+               : !strcmp(c->startup_mode, "latest-offset") ? START_LATEST
+               : !strcmp(c->startup_mode, "timestamp")     ? START_TIMESTAMP
+                                                           : START_GROUP;
+    r->start_ts = c->startup_ts;
+    r->bounded = !strcmp(c->bounded_mode, "latest-offset");
+    r->want_headers = ctx->want_headers;
+    if (c->topic && (ntopics = kafka_split_topics(c->topic, &topics)) < 0) goto fail;
+    if (c->topic) {
+        rn_buf_appendf(&b, "kafka topic%s ", ntopics > 1 ? "s" : "");
+        for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);
+    } else {
+        rn_buf_appendf(&b, "kafka topic-pattern %s", c->topic_pattern);
+    }
+    if (b.oom) goto fail;
+    r->where = b.data;
+    rn_buf_init(&b);
+    rn_buf_appendf(&b, "table '%s'", ctx->table);
+    if (b.oom) goto fail;
+    r->label = b.data;
+    rn_buf_init(&b);
+    rn_buf_appendf(&b, "runnel.%s.%s", ctx->pipeline, ctx->table);
+    if (b.oom || !(r->table = rn_strdup(ctx->table)) || !(r->dlq_topic = rn_strdup(c->dlq_topic)) ||
+        !kr_copy_props(r, ctx))
+        goto fail;
+    r->base.next = kr_next;
+    r->base.close = kr_close;
+    r->base.where = r->where;
+    r->base.commit = kr_commit;
+    r->base.dead_letter = kr_dead_letter;
+
+    const char *const defaults[] = {"group.id", b.data, "enable.partition.eof", r->bounded ? "true" : "false",
+                                    NULL};
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_CONSUMER, .label = r->label, .options = ctx->options,
+                            .noptions = ctx->noptions, .defaults = defaults, .setup = kr_setup,
+                            .owner = r};
+    if ((err = rn_kafka_open(&spec, &r->k, errbuf, errbuf_size)) != RN_OK ||
+        (err = rn_kafka_connect(r->k, (const char *const *)topics, ntopics, RN_KAFKA_NO_CREATE, NULL,
+                                errbuf, errbuf_size)) != RN_OK)
+        goto fail;
+    rd_kafka_poll_set_consumer(r->k->rk);
+    r->queue = rd_kafka_queue_get_consumer(r->k->rk);
+    if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) != RN_OK)
+        goto fail;
+    rn_buf_free(&b);
+    kafka_free_topics(topics, ntopics);
+    *out = &r->base;
+    return RN_OK;
+
+fail:
+    if (err == RN_ERR_NOMEM) snprintf(errbuf, errbuf_size, "table '%s': out of memory", ctx->table);
+    rn_buf_free(&b);
+    kafka_free_topics(topics, ntopics);
+    if (r) kr_close(&r->base);
+    return err;
 }
 
-static rn_err_t kafka_open_sink(const void *conf, const char *table, rn_sink_io_t **out,
+/* ---- sink --------------------------------------------------------------- */
+
+typedef struct kafka_sink {
+    rn_sink_io_t base;
+    rn_kafka_t *k;              /* the producer */
+    rd_kafka_topic_t *rkt;      /* 'topic' */
+    bool fixed;                 /* 'sink.partitioner' = 'fixed': everything to partition 0 */
+    bool round_robin;           /* 'sink.partitioner' = 'round-robin' */
+    int32_t npartitions;        /* partitions of the topic (round-robin) */
+    uint32_t turn;              /* round-robin: records written */
+} kafka_sink_t;
+
+static rn_err_t ks_write(rn_sink_io_t *io, const char *key, size_t klen, const char *value, size_t vlen,
+                         rn_rowkind_t kind, char *errbuf, size_t errbuf_size)
+{
+    kafka_sink_t *s = (kafka_sink_t *)io;
+    int32_t partition = s->fixed         ? 0
+                        : s->round_robin ? (int32_t)(s->turn++ % (uint32_t)s->npartitions)
+                                         : RD_KAFKA_PARTITION_UA;
+    return rn_kafka_produce(s->k, s->rkt, partition, key, key ? klen : 0, value, value ? vlen : 0, NULL,
+                            errbuf, errbuf_size);
+}
+
+static rn_err_t ks_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    kafka_sink_t *s = (kafka_sink_t *)io;
+    return rn_kafka_flush(s->k, errbuf, errbuf_size);
+}
+
+static void ks_close(rn_sink_io_t *io)
+{
+    kafka_sink_t *s = (kafka_sink_t *)io;
+    if (s->rkt) rd_kafka_topic_destroy(s->rkt);
+    rn_kafka_close(s->k);
+    rn_free(s);
+}
+
+static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                 char *errbuf, size_t errbuf_size)
 {
-    return kafka_not_yet(errbuf, errbuf_size);
+    const kafka_conf_t *c = conf;
+    if (!c->topic || strchr(c->topic, ';')) {
+        snprintf(errbuf, errbuf_size, "table '%s': a Kafka sink writes to one 'topic'%s", ctx->table,
+                 c->topic ? ", not a list" : " (not 'topic-pattern')");
+        return RN_ERR_CONFIG;
+    }
+    char label[300], runtime_label[300];
+    snprintf(label, sizeof label, "table '%s'", ctx->table);
+    snprintf(runtime_label, sizeof runtime_label, "sink '%s'", ctx->table);
+    kafka_sink_t *s = rn_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errbuf, errbuf_size, "%s: out of memory", label);
+        return RN_ERR_NOMEM;
+    }
+    s->base.write = ks_write;
+    s->base.flush = ks_flush;
+    s->base.close = ks_close;
+    s->fixed = !strcmp(c->sink_partitioner, "fixed");
+    s->round_robin = !strcmp(c->sink_partitioner, "round-robin");
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = label, .runtime_label = runtime_label,
+                            .options = ctx->options, .noptions = ctx->noptions, .owner = s};
+    const char *topics[] = {c->topic};
+    rn_err_t err = rn_kafka_open(&spec, &s->k, errbuf, errbuf_size);
+    if (err == RN_OK)
+        err = rn_kafka_connect(s->k, topics, 1, RN_KAFKA_NO_CREATE, &s->npartitions, errbuf, errbuf_size);
+    if (err == RN_OK && !(s->rkt = rd_kafka_topic_new(s->k->rk, c->topic, NULL))) {
+        snprintf(errbuf, errbuf_size, "%s: topic '%s': %s", label, c->topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        err = RN_ERR_IO;
+    }
+    if (err != RN_OK) {
+        ks_close(&s->base);
+        return err;
+    }
+    *out = &s->base;
+    return RN_OK;
 }
+
+/* ---- the connectors ----------------------------------------------------- */
 
 static void kafka_describe(const void *conf, rn_buf_t *out)
 {
@@ -75,15 +919,38 @@ static void kafka_describe(const void *conf, rn_buf_t *out)
 static rn_err_t kafka_validate(const void *conf, char *errbuf, size_t errbuf_size)
 {
     const kafka_conf_t *c = conf;
-    if (c->topic || c->topic_pattern) return RN_OK;
-    snprintf(errbuf, errbuf_size, "a Kafka table needs option 'topic' (or 'topic-pattern')");
-    return RN_ERR_CONFIG;
+    if (!c->topic && !c->topic_pattern) {
+        snprintf(errbuf, errbuf_size, "a Kafka table needs option 'topic' (or 'topic-pattern')");
+        return RN_ERR_CONFIG;
+    }
+    if (c->topic && c->topic_pattern) {
+        snprintf(errbuf, errbuf_size, "options 'topic' and 'topic-pattern' exclude each other");
+        return RN_ERR_CONFIG;
+    }
+    if (!strcmp(c->startup_mode, "timestamp") && c->startup_ts <= 0) {
+        snprintf(errbuf, errbuf_size,
+                 "'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis' (epoch ms)");
+        return RN_ERR_CONFIG;
+    }
+    return RN_OK;
 }
 
 static const char *kafka_test_name(const void *conf)
 {
     const kafka_conf_t *c = conf;
     return c->topic;
+}
+
+static const char *kafka_key_fields(const void *conf)
+{
+    const kafka_conf_t *c = conf;
+    return c->key_fields;
+}
+
+static bool kafka_value_excludes_key(const void *conf)
+{
+    const kafka_conf_t *c = conf;
+    return !strcmp(c->fields_include, "EXCEPT_KEY");
 }
 
 const rn_connector_t rn_connector_kafka = {
@@ -99,6 +966,9 @@ const rn_connector_t rn_connector_kafka = {
     .describe = kafka_describe,
     .validate = kafka_validate,
     .test_name = kafka_test_name,
+    .metadata = kafka_metadata,
+    .key_fields = kafka_key_fields,
+    .value_excludes_key = kafka_value_excludes_key,
 };
 
 const rn_connector_t rn_connector_upsert_kafka = {
@@ -114,5 +984,7 @@ const rn_connector_t rn_connector_upsert_kafka = {
     .describe = kafka_describe,
     .validate = kafka_validate,
     .test_name = kafka_test_name,
+    .metadata = kafka_metadata,
+    .key_fields = kafka_key_fields,
+    .value_excludes_key = kafka_value_excludes_key,
 };
-

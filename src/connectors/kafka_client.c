@@ -1,0 +1,651 @@
+/*
+ * kafka_client.c - Kafka plumbing shared by the Kafka connectors and
+ * `runnel gen --brokers`; see kafka_client.h.
+ *
+ * Configuration is layered: runnel's defaults for the role (idempotent
+ * producers, manual commits for consumers), then the caller's, then the
+ * user's 'properties.*', so whatever the user writes wins. librdkafka
+ * reports trouble through three channels, all routed here: the log
+ * callback (from its own threads: kept as the handle's last error, printed
+ * raw only with RUNNEL_KAFKA_DEBUG), the error callback and, for consumers,
+ * error events (from the application thread: remembered, and once the
+ * handle is connected, turned into at most one warning every 10 s). So a
+ * broker outage yields a readable line now and then, not a log flood.
+ *
+ * Delivery reports are requested for failures only; the first failure is
+ * kept and reported by every later produce, check and flush, so a pipeline
+ * stops loudly instead of losing records.
+ */
+#include "connectors/kafka_client.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/env.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#define KAFKA_WARN_EVERY_MS 10000   /* runtime warnings and flush waits */
+#define KAFKA_POLL_EVERY 256        /* produce calls between serving callbacks */
+
+static int64_t kafka_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* RUNNEL_KAFKA_DEBUG, or NULL when unset or empty. */
+static const char *kafka_debug(void)
+{
+    const char *d = getenv("RUNNEL_KAFKA_DEBUG");
+    return d && *d ? d : NULL;
+}
+
+bool rn_kafka_sensitive(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "sasl.jaas", "key.pem", "ssl.key"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcasestr(key, words[i])) return true;
+    return false;
+}
+
+/* Copies librdkafka's reason to out without the broker name it starts
+ * with ("127.0.0.1:9092/bootstrap: ", "host:9093/2: ") and the state
+ * details it ends with (" (after 0ms in state CONNECT)"). */
+static void kafka_clean_reason(const char *in, char *out, size_t size)
+{
+    const char *colon = strstr(in, ": ");
+    if (colon) {
+        const char *slash = NULL;
+        bool space = false;
+        for (const char *p = in; p < colon; p++) {
+            if (*p == ' ') space = true;
+            if (*p == '/') slash = p;
+        }
+        if (!space && slash) {
+            const char *id = slash + 1;
+            bool named = (size_t)(colon - id) == 9 && !strncmp(id, "bootstrap", 9);
+            bool numbered = colon > id;
+            for (const char *p = id; p < colon; p++) numbered &= isdigit((unsigned char)*p) != 0;
+            if (named || numbered) in = colon + 2;
+        }
+    }
+    snprintf(out, size, "%s", in);
+    char *after = strstr(out, " (after ");
+    if (after) *after = '\0';
+}
+
+/* Copies the handle's last error to out ("" if none). */
+static void kafka_last_error(rn_kafka_t *k, char *out, size_t size)
+{
+    pthread_mutex_lock(&k->lock);
+    snprintf(out, size, "%s", k->last_error);
+    pthread_mutex_unlock(&k->lock);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+/* log_cb, called from librdkafka's threads. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (kafka_debug()) {
+        fprintf(stderr, "rdkafka: %s: %d %s: %s\n", rd_kafka_name(rk), level, fac, buf);
+        return;
+    }
+    rn_kafka_t *k = rd_kafka_opaque(rk);
+    if (!k || level > LOG_ERR) return;
+    char clean[sizeof k->last_error];
+    kafka_clean_reason(buf, clean, sizeof clean);
+    pthread_mutex_lock(&k->lock);
+    snprintf(k->last_error, sizeof k->last_error, "%s", clean);
+    pthread_mutex_unlock(&k->lock);
+}
+
+void rn_kafka_note_error(rn_kafka_t *k, rd_kafka_resp_err_t err, const char *reason)
+{
+    char clean[sizeof k->last_error];
+    kafka_clean_reason(reason, clean, sizeof clean);
+    pthread_mutex_lock(&k->lock);
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) k->auth_failed = true;
+    /* "1/1 brokers are down" says less than the error that took them down */
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || !k->last_error[0])
+        snprintf(k->last_error, sizeof k->last_error, "%s", clean);
+    pthread_mutex_unlock(&k->lock);
+    if (!k->connected || err == RD_KAFKA_RESP_ERR__FATAL) return; /* fatal: reported by check */
+    int64_t now = kafka_now_ms();
+    if (k->warned_ms && now - k->warned_ms < KAFKA_WARN_EVERY_MS) return;
+    k->warned_ms = now;
+    rn_log_warn("%s: Kafka at %s: %s", k->runtime_label, k->brokers, clean);
+}
+
+/* error_cb, served on the application thread. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    rn_kafka_note_error(opaque, (rd_kafka_resp_err_t)err, reason);
+}
+
+/* dr_msg_cb (failures only), served on the application thread. */
+static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    rn_kafka_t *k = opaque;
+    if (!m->err || k->delivery_error[0]) return;
+    snprintf(k->delivery_error, sizeof k->delivery_error, "delivery to topic '%s' failed: %s",
+             rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    if (m->partition >= 0) {
+        size_t n = strlen(k->delivery_error);
+        snprintf(k->delivery_error + n, sizeof k->delivery_error - n, " (partition %d)",
+                 (int)m->partition);
+    }
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* Sets key = value on conf. option is the key as the user wrote it (for
+ * messages). Returns RN_ERR_CONFIG with a message that never shows a
+ * sensitive value. */
+static rn_err_t kafka_set(rd_kafka_conf_t *conf, const char *label, const char *option,
+                          const char *key, const char *value, char *errbuf, size_t errbuf_size)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK) return RN_OK;
+    if (rn_kafka_sensitive(key))
+        snprintf(errbuf, errbuf_size, "%s: option '%s' was not accepted by librdkafka (value not shown)",
+                 label, option);
+    else
+        snprintf(errbuf, errbuf_size, "%s: option '%s': %s", label, option, why);
+    return RN_ERR_CONFIG;
+}
+
+/* Sets every "key", "value" pair of the NULL-terminated list kv. */
+static rn_err_t kafka_set_all(rd_kafka_conf_t *conf, const char *label, const char *const *kv,
+                              char *errbuf, size_t errbuf_size)
+{
+    for (; kv && kv[0]; kv += 2) {
+        rn_err_t err = kafka_set(conf, label, kv[0], kv[0], kv[1], errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* RUNNEL_KAFKA_CONNECT_TIMEOUT_MS, default 10000. */
+static int kafka_connect_timeout(void)
+{
+    const char *s = getenv("RUNNEL_KAFKA_CONNECT_TIMEOUT_MS");
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 && v <= 3600000 ? (int)v : 10000;
+}
+
+/* Fills k->auth from conf's SASL settings ("mechanism SCRAM-SHA-256, user
+ * 'bob'"); leaves it NULL when SASL is not used. Returns false on OOM. */
+static bool kafka_describe_auth(rn_kafka_t *k, rd_kafka_conf_t *conf)
+{
+    char proto[64] = "", mech[64] = "", user[256] = "";
+    size_t n = sizeof proto;
+    if (rd_kafka_conf_get(conf, "security.protocol", proto, &n) != RD_KAFKA_CONF_OK ||
+        strncasecmp(proto, "sasl", 4))
+        return true;
+    n = sizeof mech;
+    if (rd_kafka_conf_get(conf, "sasl.mechanisms", mech, &n) != RD_KAFKA_CONF_OK) mech[0] = '\0';
+    n = sizeof user;
+    if (rd_kafka_conf_get(conf, "sasl.username", user, &n) != RD_KAFKA_CONF_OK) user[0] = '\0';
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_buf_appendf(&b, "mechanism %s", mech);
+    if (user[0]) rn_buf_appendf(&b, ", user '%s'", user);
+    if (b.oom) return false;
+    k->auth = b.data;
+    return true;
+}
+
+static bool kafka_embedded_is(const char *bootstrap);
+
+rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errbuf, size_t errbuf_size)
+{
+    static const char *const common[] = {"client.id", "runnel", "log.connection.close", "false", NULL};
+    static const char *const producer[] = {"enable.idempotence", "true", "acks", "all",
+                                           "partitioner", "murmur2_random",
+                                           "delivery.report.only.error", "true", NULL};
+    static const char *const consumer[] = {"enable.auto.commit", "false",
+                                           "enable.auto.offset.store", "false",
+                                           "auto.offset.reset", "earliest",
+                                           "queued.min.messages", "1000000", NULL};
+    *out = NULL;
+    rn_err_t err = RN_ERR_NOMEM;
+    rd_kafka_conf_t *conf = NULL;
+    char *bootstrap = NULL; /* from 'properties.bootstrap.servers' */
+    rn_buf_t val;
+    rn_buf_init(&val);
+    rn_kafka_t *k = rn_calloc(1, sizeof *k);
+    if (!k) goto fail;
+    pthread_mutex_init(&k->lock, NULL);
+    k->role = spec->role;
+    k->owner = spec->owner;
+    k->connect_timeout_ms = kafka_connect_timeout();
+    k->label = rn_strdup(spec->label);
+    k->runtime_label = rn_strdup(spec->runtime_label ? spec->runtime_label : spec->label);
+    if (!k->label || !k->runtime_label || !(conf = rd_kafka_conf_new())) goto fail;
+
+    const char *debug = kafka_debug();
+    const char *const quiet[] = {"log_level", "3", NULL};
+    const char *const contexts[] = {"debug", debug, NULL};
+    const char *const *logging = !debug ? quiet : strcmp(debug, "1") ? contexts : NULL;
+    if ((err = kafka_set_all(conf, spec->label, common, errbuf, errbuf_size)) != RN_OK ||
+        (err = kafka_set_all(conf, spec->label, logging, errbuf, errbuf_size)) != RN_OK ||
+        (err = kafka_set_all(conf, spec->label, spec->role == RN_KAFKA_PRODUCER ? producer : consumer,
+                             errbuf, errbuf_size)) != RN_OK ||
+        (err = kafka_set_all(conf, spec->label, spec->defaults, errbuf, errbuf_size)) != RN_OK)
+        goto fail;
+    for (int i = 0; i < spec->noptions; i++) {
+        const rn_ast_option_t *o = &spec->options[i];
+        if (strncmp(o->key, "properties.", 11)) continue;
+        const char *key = o->key + 11;
+        char why[256];
+        rn_buf_clear(&val);
+        rn_buf_appends(&val, "");
+        if ((err = rn_env_expand(o->value, &val, why, sizeof why)) != RN_OK) {
+            if (err == RN_ERR_CONFIG)
+                snprintf(errbuf, errbuf_size, "%s: option '%s': %s", spec->label, o->key, why);
+            goto fail;
+        }
+        if (!strcmp(key, "bootstrap.servers")) {
+            rn_free(bootstrap);
+            err = RN_ERR_NOMEM;
+            if (!(bootstrap = rn_strdup(val.data))) goto fail;
+            continue;
+        }
+        if ((err = kafka_set(conf, spec->label, o->key, key, val.data, errbuf, errbuf_size)) != RN_OK)
+            goto fail;
+    }
+
+    const char *bs = bootstrap ? bootstrap : spec->brokers ? spec->brokers : getenv("RUNNEL_BROKERS");
+    char embedded[1024];
+    if (!bs || !*bs) {
+        snprintf(errbuf, errbuf_size,
+                 "%s: no Kafka brokers: give --brokers, RUNNEL_BROKERS or 'properties.bootstrap.servers'",
+                 spec->label);
+        err = RN_ERR_CONFIG;
+        goto fail;
+    }
+    if (!strcmp(bs, "embedded")) {
+        err = rn_kafka_embedded_start(RN_KAFKA_EMBEDDED_BROKERS, embedded, sizeof embedded, errbuf,
+                                      errbuf_size);
+        if (err != RN_OK) goto fail;
+        bs = embedded;
+    }
+    k->embedded = kafka_embedded_is(bs);
+    err = RN_ERR_NOMEM;
+    if (!(k->brokers = rn_strdup(bs)) || !kafka_describe_auth(k, conf)) goto fail;
+    if ((err = kafka_set(conf, spec->label, "properties.bootstrap.servers", "bootstrap.servers", bs,
+                         errbuf, errbuf_size)) != RN_OK)
+        goto fail;
+
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    if (spec->role == RN_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+    if (spec->setup) spec->setup(conf);
+    char why[512];
+    k->rk = rd_kafka_new(spec->role == RN_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf,
+                         why, sizeof why);
+    if (!k->rk) {
+        snprintf(errbuf, errbuf_size, "%s: cannot create the Kafka client: %s", spec->label, why);
+        err = RN_ERR_CONFIG;
+        goto fail;
+    }
+    rn_buf_free(&val);
+    rn_free(bootstrap);
+    *out = k;
+    return RN_OK;
+
+fail:
+    if (err == RN_ERR_NOMEM) snprintf(errbuf, errbuf_size, "%s: out of memory", spec->label);
+    if (conf) rd_kafka_conf_destroy(conf);
+    rn_buf_free(&val);
+    rn_free(bootstrap);
+    rn_kafka_close(k);
+    return err;
+}
+
+/* ---- connecting and topics -------------------------------------------- */
+
+static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf,
+                                      size_t errbuf_size);
+
+/* Creates topic through the Admin API with the given partitions and
+ * replication factor (-1: broker defaults). *retry is set when the broker
+ * rejected -1 (older than Kafka 2.4). */
+static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partitions, int replication,
+                                   bool *retry, char *errbuf, size_t errbuf_size)
+{
+    char why[512];
+    *retry = false;
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, why, sizeof why);
+    if (!nt) {
+        snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s': %s", k->label, topic, why);
+        return RN_ERR_CONFIG;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, k->connect_timeout_ms, why, sizeof why);
+    rd_kafka_AdminOptions_set_request_timeout(opts, k->connect_timeout_ms, why, sizeof why);
+    rd_kafka_CreateTopics(k->rk, &nt, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, k->connect_timeout_ms + 1000);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    const char *msg = NULL;
+    if (ev && (e = rd_kafka_event_error(ev))) {
+        msg = rd_kafka_event_error_string(ev);
+    } else if (ev) {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+        if (cnt > 0 && (e = rd_kafka_topic_result_error(res[0])))
+            msg = rd_kafka_topic_result_error_string(res[0]);
+    }
+    rn_err_t err = RN_OK;
+    if (e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS || e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+        e == RD_KAFKA_RESP_ERR_INVALID_REQUEST || e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)
+        *retry = partitions < 0 || replication < 0;
+    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && !*retry) {
+        snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s' on %s: %s", k->label, topic,
+                 k->brokers, msg && *msg ? msg : rd_kafka_err2str(e));
+        err = RN_ERR_IO;
+    } else if (!e) {
+        rn_log_info("%s: created topic '%s' on %s", k->label, topic, k->brokers);
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return err;
+}
+
+/* Creates a missing topic: on the embedded cluster directly, else with the
+ * Admin API, asking for the broker's defaults first and, on brokers older
+ * than 2.4, 1 partition (or the number asked for) and a replication factor
+ * of min(3, brokers). */
+static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, int nbrokers,
+                             char *errbuf, size_t errbuf_size)
+{
+    if (k->embedded) return kafka_embedded_create(topic, partitions, errbuf, errbuf_size);
+    bool retry;
+    rn_err_t err = kafka_admin_create(k, topic, partitions, -1, &retry, errbuf, errbuf_size);
+    if (err == RN_OK && retry)
+        err = kafka_admin_create(k, topic, partitions > 0 ? partitions : 1, nbrokers < 3 ? nbrokers : 3,
+                                 &retry, errbuf, errbuf_size);
+    return err;
+}
+
+/* Looks topic up in md: its partition count, 0 if it does not exist (yet),
+ * -1 with errbuf filled if the broker refuses to describe it. */
+static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata *md,
+                                  const char *topic, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < md->topic_cnt; i++) {
+        const struct rd_kafka_metadata_topic *t = &md->topics[i];
+        if (strcmp(t->topic, topic)) continue;
+        if (t->err && t->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+            t->err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+            snprintf(errbuf, errbuf_size, "%s: topic '%s' on %s: %s", k->label, topic, k->brokers,
+                     rd_kafka_err2str(t->err));
+            return -1;
+        }
+        return t->partition_cnt;
+    }
+    return 0;
+}
+
+/* "10 s" or "1.5 s". */
+static void kafka_format_secs(int ms, char *out, size_t size)
+{
+    if (ms % 1000 == 0) snprintf(out, size, "%d s", ms / 1000);
+    else snprintf(out, size, "%.1f s", ms / 1000.0);
+}
+
+rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
+                          int32_t *partitions, char *errbuf, size_t errbuf_size)
+{
+    int64_t deadline = kafka_now_ms() + k->connect_timeout_ms;
+    bool created = false;
+    rd_kafka_resp_err_t err;
+    char last[sizeof k->last_error];
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int64_t left = deadline - kafka_now_ms();
+        err = rd_kafka_metadata(k->rk, 1, NULL, &md, (int)(left < 100 ? 100 : left > 500 ? 500 : left));
+        rd_kafka_poll(k->rk, err ? 100 : 0); /* serves the error callback */
+        pthread_mutex_lock(&k->lock);
+        bool auth_failed = k->auth_failed;
+        pthread_mutex_unlock(&k->lock);
+        if (auth_failed) {
+            if (md) rd_kafka_metadata_destroy(md);
+            kafka_last_error(k, last, sizeof last);
+            snprintf(errbuf, errbuf_size, "%s: Kafka authentication failed at %s (%s): %s", k->label,
+                     k->brokers, k->auth ? k->auth : "no SASL configured", last);
+            return RN_ERR_IO;
+        }
+        if (!err) {
+            int missing = -1;
+            for (int i = 0; i < ntopics && missing < 0; i++) {
+                int n = kafka_topic_partitions(k, md, topics[i], errbuf, errbuf_size);
+                if (n < 0) {
+                    rd_kafka_metadata_destroy(md);
+                    return RN_ERR_IO;
+                }
+                if (partitions) partitions[i] = n;
+                if (n == 0) missing = i;
+            }
+            int nbrokers = md->broker_cnt;
+            rd_kafka_metadata_destroy(md);
+            if (missing < 0) {
+                k->connected = true;
+                return RN_OK;
+            }
+            if (!created && (create != RN_KAFKA_NO_CREATE || k->embedded)) {
+                for (int i = missing; i < ntopics; i++) {
+                    rn_err_t cerr = kafka_create(k, topics[i], create, nbrokers, errbuf, errbuf_size);
+                    if (cerr != RN_OK) return cerr;
+                }
+                created = true;
+                continue; /* and wait until the new topics show in the metadata */
+            }
+            if (!created) {
+                snprintf(errbuf, errbuf_size, "%s: topic '%s' does not exist on %s", k->label,
+                         topics[missing], k->brokers);
+                return RN_ERR_IO;
+            }
+            if (kafka_now_ms() >= deadline) {
+                snprintf(errbuf, errbuf_size, "%s: topic '%s' was created on %s but did not show up",
+                         k->label, topics[missing], k->brokers);
+                return RN_ERR_IO;
+            }
+            rd_kafka_poll(k->rk, 100);
+            continue;
+        }
+        if (kafka_now_ms() >= deadline) break;
+    }
+    char secs[32];
+    kafka_format_secs(k->connect_timeout_ms, secs, sizeof secs);
+    kafka_last_error(k, last, sizeof last);
+    snprintf(errbuf, errbuf_size, "%s: cannot reach Kafka at %s (tried for %s: %s)", k->label,
+             k->brokers, secs, last[0] ? last : rd_kafka_err2str(err));
+    return RN_ERR_IO;
+}
+
+/* ---- producing -------------------------------------------------------- */
+
+rn_err_t rn_kafka_check(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
+{
+    char why[512];
+    if (k->role == RN_KAFKA_PRODUCER) rd_kafka_poll(k->rk, 0);
+    if (k->delivery_error[0]) {
+        snprintf(errbuf, errbuf_size, "%s: %s", k->runtime_label, k->delivery_error);
+        return RN_ERR_IO;
+    }
+    if (rd_kafka_fatal_error(k->rk, why, sizeof why)) {
+        snprintf(errbuf, errbuf_size, "%s: Kafka client failed: %s", k->runtime_label, why);
+        return RN_ERR_IO;
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_kafka_produce(rn_kafka_t *k, rd_kafka_topic_t *rkt, int32_t partition, const void *key,
+                          size_t klen, const void *value, size_t vlen, rd_kafka_headers_t *headers,
+                          char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = RN_OK;
+    if (k->delivery_error[0] || ++k->unpolled >= KAFKA_POLL_EVERY) {
+        k->unpolled = 0;
+        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) goto fail;
+    }
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)key, klen),
+            RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        if (!e) return RN_OK;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            snprintf(errbuf, errbuf_size, "%s: cannot produce to topic '%s': %s", k->runtime_label,
+                     rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
+            err = RN_ERR_IO;
+            goto fail;
+        }
+        /* Backpressure: let librdkafka deliver, then try again. */
+        rd_kafka_poll(k->rk, 100);
+        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) goto fail;
+    }
+fail:
+    if (headers) rd_kafka_headers_destroy(headers);
+    return err;
+}
+
+rn_err_t rn_kafka_flush(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
+{
+    for (;;) {
+        rd_kafka_flush(k->rk, KAFKA_WARN_EVERY_MS);
+        int left = rd_kafka_outq_len(k->rk);
+        rn_err_t err = rn_kafka_check(k, errbuf, errbuf_size);
+        if (left == 0 || err != RN_OK) return err;
+        char last[sizeof k->last_error];
+        kafka_last_error(k, last, sizeof last);
+        rn_log_warn("%s: still waiting for Kafka at %s to acknowledge %d records%s%s%s",
+                    k->runtime_label, k->brokers, left, last[0] ? " (last error: " : "", last,
+                    last[0] ? ")" : "");
+    }
+}
+
+void rn_kafka_close(rn_kafka_t *k)
+{
+    if (!k) return;
+    if (k->rk && k->role == RN_KAFKA_PRODUCER) {
+        rd_kafka_flush(k->rk, k->connect_timeout_ms);
+        int left = rd_kafka_outq_len(k->rk);
+        if (left > 0) {
+            rn_log_error("%s: %d records were not acknowledged by Kafka at %s before closing",
+                         k->runtime_label, left, k->brokers);
+            rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_poll(k->rk, 0);
+        }
+    } else if (k->rk) {
+        rd_kafka_consumer_close(k->rk);
+    }
+    if (k->rk) rd_kafka_destroy(k->rk);
+    pthread_mutex_destroy(&k->lock);
+    rn_free(k->label);
+    rn_free(k->runtime_label);
+    rn_free(k->brokers);
+    rn_free(k->auth);
+    rn_free(k);
+}
+
+/* ---- the embedded cluster --------------------------------------------- */
+
+static struct {
+    pthread_mutex_t lock;       /* guards the fields below */
+    rd_kafka_t *rk;             /* the handle owning the cluster */
+    rd_kafka_mock_cluster_t *mc;
+    int nbrokers;
+    char bootstrap[1024];       /* its bootstrap list */
+} kafka_embedded = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf,
+                                 size_t errbuf_size)
+{
+    rn_err_t err = RN_OK;
+    pthread_mutex_lock(&kafka_embedded.lock);
+    if (!kafka_embedded.mc) {
+        char why[256];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+        if (!kafka_debug()) rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+        rd_kafka_mock_cluster_t *mc = NULL;
+        if (!rk) rd_kafka_conf_destroy(conf);
+        else if (!(mc = rd_kafka_mock_cluster_new(rk, nbrokers))) rd_kafka_destroy(rk);
+        if (!mc) {
+            snprintf(errbuf, errbuf_size, "cannot start the embedded Kafka cluster%s%s",
+                     rk ? "" : ": ", rk ? "" : why);
+            err = RN_ERR_IO;
+        } else {
+            kafka_embedded.rk = rk;
+            kafka_embedded.mc = mc;
+            kafka_embedded.nbrokers = nbrokers;
+            snprintf(kafka_embedded.bootstrap, sizeof kafka_embedded.bootstrap, "%s",
+                     rd_kafka_mock_cluster_bootstraps(mc));
+        }
+    }
+    if (err == RN_OK) snprintf(bootstrap, size, "%s", kafka_embedded.bootstrap);
+    pthread_mutex_unlock(&kafka_embedded.lock);
+    return err;
+}
+
+void rn_kafka_embedded_stop(void)
+{
+    pthread_mutex_lock(&kafka_embedded.lock);
+    if (kafka_embedded.mc) {
+        rd_kafka_mock_cluster_destroy(kafka_embedded.mc);
+        rd_kafka_destroy(kafka_embedded.rk);
+        kafka_embedded.mc = NULL;
+        kafka_embedded.rk = NULL;
+        kafka_embedded.bootstrap[0] = '\0';
+    }
+    pthread_mutex_unlock(&kafka_embedded.lock);
+}
+
+/* True if bootstrap is the running embedded cluster's list. */
+static bool kafka_embedded_is(const char *bootstrap)
+{
+    pthread_mutex_lock(&kafka_embedded.lock);
+    bool is = kafka_embedded.mc && !strcmp(bootstrap, kafka_embedded.bootstrap);
+    pthread_mutex_unlock(&kafka_embedded.lock);
+    return is;
+}
+
+/* Creates topic on the embedded cluster (partitions <= 0: the embedded
+ * default); an existing topic is left alone. */
+static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf,
+                                      size_t errbuf_size)
+{
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__STATE;
+    pthread_mutex_lock(&kafka_embedded.lock);
+    if (kafka_embedded.mc) {
+        int n = kafka_embedded.nbrokers;
+        e = rd_kafka_mock_topic_create(kafka_embedded.mc, topic,
+                                       partitions > 0 ? partitions : RN_KAFKA_EMBEDDED_PARTITIONS,
+                                       n < 3 ? n : 3);
+    }
+    pthread_mutex_unlock(&kafka_embedded.lock);
+    if (!e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return RN_OK;
+    snprintf(errbuf, errbuf_size, "cannot create topic '%s' on the embedded Kafka cluster: %s", topic,
+             rd_kafka_err2str(e));
+    return RN_ERR_IO;
+}
