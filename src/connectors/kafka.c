@@ -26,6 +26,10 @@
  * 'timestamp' the resolved start offset is committed like a position, so
  * that a re-assignment does not fall back to the earliest offset.
  *
+ * Each assignment and revocation is reported on stderr in one line
+ * ("table 'x': assigned user-events[0-3]"): rare, and what an operator
+ * watching a group wants to see.
+ *
  * Bounded reading ('scan.bounded.mode' = 'latest-offset') is per process:
  * the reader ends once every partition it owns has reached the high
  * watermark that partition had when this process was first assigned it.
@@ -47,25 +51,26 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KAFKA_IDLE_WAIT_MS 50   /* longest wait in next() when nothing is available */
-#define KAFKA_DLQ_LOG_MAX 20    /* dead letters reported on stderr one by one */
+#define KAFKA_IDLE_WAIT_MS 50    /* longest wait in next() when nothing is available */
+#define KAFKA_DLQ_LOG_MAX 20     /* dead letters reported on stderr one by one */
 #define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
 
 typedef struct kafka_conf {
-    const char *topic;          /* 'topic' (a ';'-separated list for sources) */
-    const char *topic_pattern;  /* 'topic-pattern' */
-    const char *startup_mode;   /* 'scan.startup.mode' */
-    int64_t startup_ts;         /* 'scan.startup.timestamp-millis' */
-    const char *bounded_mode;   /* 'scan.bounded.mode' */
-    const char *format;         /* 'format' */
-    const char *key_format;     /* 'key.format' */
-    const char *key_fields;     /* 'key.fields' */
-    const char *value_format;   /* 'value.format' */
-    const char *fields_include; /* 'value.fields-include' */
-    const char *dlq_topic;      /* 'dlq.topic' */
+    const char *topic;            /* 'topic' (a ';'-separated list for sources) */
+    const char *topic_pattern;    /* 'topic-pattern' */
+    const char *startup_mode;     /* 'scan.startup.mode' */
+    int64_t startup_ts;           /* 'scan.startup.timestamp-millis' */
+    const char *bounded_mode;     /* 'scan.bounded.mode' */
+    const char *format;           /* 'format' */
+    const char *key_format;       /* 'key.format' */
+    const char *key_fields;       /* 'key.fields' */
+    const char *value_format;     /* 'value.format' */
+    const char *fields_include;   /* 'value.fields-include' */
+    const char *dlq_topic;        /* 'dlq.topic' */
     const char *sink_partitioner; /* 'sink.partitioner' */
 } kafka_conf_t;
 
+/* clang-format off */
 static const rn_option_spec_t kafka_options[] = {
     {"topic", RN_OPT_STRING, NULL, offsetof(kafka_conf_t, topic), NULL, false, "topic name(s), ';'-separated"},
     {"topic-pattern", RN_OPT_STRING, NULL, offsetof(kafka_conf_t, topic_pattern), NULL, false, "regular expression of topics to read"},
@@ -92,6 +97,7 @@ static const rn_metadata_spec_t kafka_metadata[] = {
     {"headers", RN_TYPE_STRING, RN_FROM_HEADERS},
     {NULL},
 };
+/* clang-format on */
 
 /* ---- reader ------------------------------------------------------------- */
 
@@ -99,14 +105,14 @@ typedef enum kafka_start { START_GROUP, START_EARLIEST, START_LATEST, START_TIME
 
 /* A partition this reader has been assigned at some point. */
 typedef struct kafka_part {
-    char *topic;
-    int32_t partition;
+    char *topic;                 /* topic name (owned) */
+    int32_t partition;           /* partition number */
     const rd_kafka_topic_t *rkt; /* handle last seen for topic (lookup shortcut), or NULL */
-    bool assigned;              /* owned now */
-    int64_t next;               /* offset after the last record handed out, -1 = none */
-    int64_t committed;          /* last position the group confirmed, -1 = unknown */
-    int64_t end;                /* bounded: high watermark when first assigned */
-    bool done;                  /* bounded: reached end (the partition is paused) */
+    bool assigned;               /* owned now */
+    int64_t next;                /* offset after the last record handed out, -1 = none */
+    int64_t committed;           /* last position the group confirmed, -1 = unknown */
+    int64_t end;                 /* bounded: high watermark when first assigned */
+    bool done;                   /* bounded: reached end (the partition is paused) */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -115,41 +121,40 @@ typedef struct kafka_span {
 } kafka_span_t;
 
 typedef struct kafka_reader {
-    rn_reader_t base;
-    rn_kafka_t *k;              /* the consumer */
-    rd_kafka_queue_t *queue;    /* its consumer queue */
-    char *table;                /* table name */
-    char *label;                /* "table 'x'" */
-    char *where;                /* "kafka topic x" */
-    bool pattern;               /* subscribed to 'topic-pattern' */
-    kafka_start start;          /* 'scan.startup.mode' */
-    int64_t start_ts;           /* 'scan.startup.timestamp-millis' */
-    bool bounded;               /* 'scan.bounded.mode' = 'latest-offset' */
-    bool want_headers;          /* build the headers JSON */
-    bool closing;               /* close(): rebalances only give partitions up */
-    bool commit_at_close;       /* the final commit met a rebalance: retry when closing */
-    bool assigned;              /* the last rebalance event was an assignment */
-    kafka_part_t *parts;        /* every partition assigned so far */
-    int nparts, capparts;
-    int hint;                   /* index of the last part looked up */
-    rd_kafka_message_t **msgs;  /* messages of the last batch (destroyed by the next call) */
-    kafka_span_t *spans;        /* per handed-out record */
-    int nmsgs, capmsgs;
-    rn_buf_t bytes;             /* keys, values and headers of the last batch, then padding */
-    rn_err_t pending;           /* error raised in a rebalance, returned by next() */
-    char pending_msg[512];
-    rn_ast_option_t *props;     /* copies of the 'properties.*' options, for the DLQ producer */
-    int nprops;
-    char *dlq_topic;            /* 'dlq.topic' */
-    rn_kafka_t *dlq;            /* dead-letter producer, created on first use */
-    rd_kafka_topic_t *dlq_rkt;
-    uint64_t dead;              /* dead letters sent */
+    rn_reader_t base;          /* the interface (first: the reader is cast to it) */
+    rn_kafka_t *k;             /* the consumer */
+    rd_kafka_queue_t *queue;   /* its consumer queue */
+    char *table;               /* table name */
+    char *label;               /* "table 'x'" */
+    char *where;               /* "kafka topic x" */
+    bool pattern;              /* subscribed to 'topic-pattern' */
+    kafka_start start;         /* 'scan.startup.mode' */
+    int64_t start_ts;          /* 'scan.startup.timestamp-millis' */
+    bool bounded;              /* 'scan.bounded.mode' = 'latest-offset' */
+    bool want_headers;         /* build the headers JSON */
+    bool closing;              /* close(): rebalances only give partitions up */
+    bool commit_at_close;      /* the final commit met a rebalance: retry when closing */
+    bool assigned;             /* the last rebalance event was an assignment */
+    kafka_part_t *parts;       /* every partition assigned so far */
+    int nparts, capparts;      /* used / allocated parts */
+    int hint;                  /* index of the last part looked up */
+    rd_kafka_message_t **msgs; /* messages of the last batch (destroyed by the next call) */
+    kafka_span_t *spans;       /* per handed-out record */
+    int nmsgs, capmsgs;        /* messages held / room for msgs and spans */
+    rn_buf_t bytes;            /* keys, values and headers of the last batch, then padding */
+    rn_err_t pending;          /* error raised in a rebalance or a batch: next() and commit() fail */
+    char pending_msg[512];     /* its message */
+    rn_ast_option_t *props;    /* copies of the 'properties.*' options, for the DLQ producer */
+    int nprops;                /* entries of props */
+    char *dlq_topic;           /* 'dlq.topic' */
+    rn_kafka_t *dlq;           /* dead-letter producer, created on first use */
+    rd_kafka_topic_t *dlq_rkt; /* its topic handle */
+    uint64_t dead;             /* dead letters sent */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
-static void kr_set_pending(kafka_reader_t *r, rn_err_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void kr_set_pending(kafka_reader_t *r, rn_err_t err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void kr_set_pending(kafka_reader_t *r, rn_err_t err,
+                                                                 const char *fmt, ...)
 {
     if (r->pending != RN_OK) return;
     va_list ap;
@@ -232,8 +237,7 @@ static bool kr_finished(const kafka_reader_t *r)
  * new list with the offsets (-1 where none), or NULL with the error
  * pending. */
 static rd_kafka_topic_partition_list_t *kr_offsets_at(kafka_reader_t *r,
-                                                      const rd_kafka_topic_partition_list_t *l,
-                                                      int64_t ts)
+                                                      const rd_kafka_topic_partition_list_t *l, int64_t ts)
 {
     rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_copy(l);
     for (int i = 0; i < q->cnt; i++) q->elems[i].offset = ts;
@@ -262,8 +266,10 @@ static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts
         rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, f->topic, f->partition);
         int64_t end = ends ? ends->elems[i].offset : -1;
         int64_t at = starts && starts->elems[i].offset >= 0 ? starts->elems[i].offset : end;
-        if (r->start == START_EARLIEST) a->offset = RD_KAFKA_OFFSET_BEGINNING;
-        else if (r->start != START_GROUP) a->offset = p->next = at;
+        if (r->start == START_EARLIEST)
+            a->offset = RD_KAFKA_OFFSET_BEGINNING;
+        else if (r->start != START_GROUP)
+            a->offset = p->next = at;
         if (r->bounded) {
             p->end = end;
             if (end <= 0 || (p->next >= 0 && p->next >= end)) p->done = true;
@@ -307,7 +313,8 @@ static bool kr_group_moved(rd_kafka_resp_err_t e)
 static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e)
 {
     rn_log_warn("%s: could not commit the last positions (%s); the records after them will be read "
-                "again", r->label, rd_kafka_err2str(e));
+                "again",
+                r->label, rd_kafka_err2str(e));
 }
 
 /* Commits the tracked positions of owned partitions (only those in filter
@@ -315,8 +322,8 @@ static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e)
  * asynchronous commit skips positions the group already confirmed; a
  * synchronous one sends them all, so one still in flight cannot hide a
  * position. Returns the librdkafka error. */
-static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r,
-                                           const rd_kafka_topic_partition_list_t *filter, bool async)
+static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *filter,
+                                           bool async)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
     for (int i = 0; i < r->nparts; i++) {
@@ -352,8 +359,10 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
         rn_err_t err = RN_OK;
         if (r->base.sync_outputs) err = r->base.sync_outputs(r->base.sync_opaque, why, sizeof why);
         if (err == RN_OK && r->dlq) err = rn_kafka_flush(r->dlq, why, sizeof why);
-        if (err != RN_OK) kr_set_pending(r, err, "%s", why);
-        else e = kr_commit_parts(r, parts, false);
+        if (err != RN_OK)
+            kr_set_pending(r, err, "%s", why);
+        else
+            e = kr_commit_parts(r, parts, false);
     }
     if (e) kr_warn_uncommitted(r, e);
     for (int i = 0; i < parts->cnt; i++) {
@@ -364,9 +373,40 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
     }
 }
 
+/* Appends parts as "topic[0-3,6], other[1]" to out. */
+static void kr_describe_parts(const rd_kafka_topic_partition_list_t *parts, rn_buf_t *out)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_sort(l, NULL, NULL);
+    for (int i = 0; i < l->cnt;) {
+        const char *topic = l->elems[i].topic;
+        rn_buf_appendf(out, "%s%s[", i ? ", " : "", topic);
+        for (bool first = true; i < l->cnt && !strcmp(l->elems[i].topic, topic); first = false) {
+            int32_t lo = l->elems[i].partition, hi = lo;
+            while (++i < l->cnt && !strcmp(l->elems[i].topic, topic) && l->elems[i].partition == hi + 1) hi++;
+            rn_buf_appendf(out, first ? "%d" : ",%d", (int)lo);
+            if (hi > lo) rn_buf_appendf(out, "-%d", (int)hi);
+        }
+        rn_buf_appendc(out, ']');
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Says on stderr which partitions this process took or gave up (not with
+ * RUNNEL_LOG=error). */
+static void kr_report(const kafka_reader_t *r, const char *what, const rd_kafka_topic_partition_list_t *parts)
+{
+    if (!parts->cnt || rn_log_get_level() < RN_LOG_WARN) return;
+    rn_buf_t b;
+    rn_buf_init(&b);
+    kr_describe_parts(parts, &b);
+    if (!b.oom) fprintf(stderr, "runnel: %s: %s %s\n", r->label, what, b.data);
+    rn_buf_free(&b);
+}
+
 /* rebalance_cb, served on the application thread inside next() and close(). */
-static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                            void *opaque)
 {
     kafka_reader_t *r = ((rn_kafka_t *)opaque)->owner;
     bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
@@ -374,16 +414,24 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int i = 0; i < r->nparts; i++) r->parts[i].rkt = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (!r->closing) kr_assign(r, parts);
-        if (coop) error = rd_kafka_incremental_assign(rk, parts);
-        else e = rd_kafka_assign(rk, parts);
+        if (!r->closing) {
+            kr_report(r, "assigned", parts);
+            kr_assign(r, parts);
+        }
+        if (coop)
+            error = rd_kafka_incremental_assign(rk, parts);
+        else
+            e = rd_kafka_assign(rk, parts);
         r->assigned = true;
         for (int i = 0; i < r->nparts; i++)
             if (r->parts[i].assigned && r->parts[i].done) kr_finish(r, &r->parts[i]);
     } else {
+        if (!r->closing) kr_report(r, rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts);
         kr_revoke(r, parts, rd_kafka_assignment_lost(rk));
-        if (coop) error = rd_kafka_incremental_unassign(rk, parts);
-        else e = rd_kafka_assign(rk, NULL);
+        if (coop)
+            error = rd_kafka_incremental_unassign(rk, parts);
+        else
+            e = rd_kafka_assign(rk, NULL);
         r->assigned = false;
     }
     if (error) {
@@ -398,8 +446,8 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* offset_commit_cb: records what the group confirmed. A failed
  * asynchronous commit is retried by the next commit; it is only worth a
  * (rate-limited) warning. */
-static void kr_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+static void kr_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                         void *opaque)
 {
     rn_kafka_t *k = opaque;
     kafka_reader_t *r = k->owner;
@@ -452,8 +500,10 @@ static size_t kr_headers(kafka_reader_t *r, rd_kafka_message_t *m, size_t *len)
             if (i) rn_buf_appendc(&r->bytes, ',');
             rn_json_write_string(&r->bytes, name, strlen(name));
             rn_buf_appendc(&r->bytes, ':');
-            if (val) rn_json_write_string(&r->bytes, val, size);
-            else rn_buf_appends(&r->bytes, "null");
+            if (val)
+                rn_json_write_string(&r->bytes, val, size);
+            else
+                rn_buf_appends(&r->bytes, "null");
         }
     }
     rn_buf_appendc(&r->bytes, '}');
@@ -492,8 +542,7 @@ static rn_err_t kr_event(kafka_reader_t *r, rd_kafka_message_t *m, kafka_part_t 
  * partition back, messages fetched before it (which librdkafka may still
  * deliver) continue exactly where the handed-out ones stopped, and the
  * re-fetch from the committed offset repeats them (duplicates, no loss). */
-static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errbuf,
-                        size_t errbuf_size)
+static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errbuf, size_t errbuf_size)
 {
     static const char padding[RN_JSON_PADDING];
     int out = 0;
@@ -503,7 +552,11 @@ static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errb
         kafka_part_t *p = kr_part_of(r, m);
         if (m->err) {
             rn_err_t err = kr_event(r, m, p, errbuf, errbuf_size);
-            if (err != RN_OK) return err;
+            if (err != RN_OK) {
+                /* positions moved past records never handed out: no commit */
+                kr_set_pending(r, err, "%s", errbuf);
+                return err;
+            }
             continue;
         }
         if (r->bounded) {
@@ -545,8 +598,8 @@ static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errb
     return RN_OK;
 }
 
-static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof,
-                        char *errbuf, size_t errbuf_size)
+static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof, char *errbuf,
+                        size_t errbuf_size)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
     *n = 0;
@@ -570,7 +623,8 @@ static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, b
         if (m) {
             r->msgs[0] = m;
             got = 1;
-            ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(r->queue, 0, r->msgs + 1, (size_t)max - 1) : 0;
+            ssize_t more =
+                max > 1 ? rd_kafka_consume_batch_queue(r->queue, 0, r->msgs + 1, (size_t)max - 1) : 0;
             if (more > 0) got += more;
         }
     }
@@ -592,8 +646,8 @@ static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, b
 /* Opens the dead-letter producer and makes sure its topic exists. */
 static rn_err_t kr_dlq_open(kafka_reader_t *r, char *errbuf, size_t errbuf_size)
 {
-    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = r->label, .options = r->props,
-                            .noptions = r->nprops, .owner = r};
+    rn_kafka_spec_t spec = {
+        .role = RN_KAFKA_PRODUCER, .label = r->label, .options = r->props, .noptions = r->nprops, .owner = r};
     const char *topics[] = {r->dlq_topic};
     rn_err_t err = rn_kafka_open(&spec, &r->dlq, errbuf, errbuf_size);
     if (err == RN_OK)
@@ -610,8 +664,8 @@ static rn_err_t kr_dlq_open(kafka_reader_t *r, char *errbuf, size_t errbuf_size)
     return err;
 }
 
-static rn_err_t kr_dead_letter(rn_reader_t *base, const rn_record_t *rec, const char *error,
-                               char *errbuf, size_t errbuf_size)
+static rn_err_t kr_dead_letter(rn_reader_t *base, const rn_record_t *rec, const char *error, char *errbuf,
+                               size_t errbuf_size)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
     rn_err_t err;
@@ -733,8 +787,8 @@ static bool kr_copy_props(kafka_reader_t *r, const rn_open_ctx_t *ctx)
 
 /* Subscribes to the topics, or to the pattern as a regular expression
  * matching whole topic names. */
-static rn_err_t kr_subscribe(kafka_reader_t *r, char **topics, int ntopics, const char *pattern,
-                             char *errbuf, size_t errbuf_size)
+static rn_err_t kr_subscribe(kafka_reader_t *r, char **topics, int ntopics, const char *pattern, char *errbuf,
+                             size_t errbuf_size)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(ntopics ? ntopics : 1);
     rn_buf_t re;
@@ -753,13 +807,12 @@ static rn_err_t kr_subscribe(kafka_reader_t *r, char **topics, int ntopics, cons
     rd_kafka_topic_partition_list_destroy(l);
     rn_buf_free(&re);
     if (!e) return RN_OK;
-    snprintf(errbuf, errbuf_size, "%s: cannot subscribe to %s: %s", r->label, r->where + 6,
-             rd_kafka_err2str(e));
+    snprintf(errbuf, errbuf_size, "%s: cannot subscribe (%s): %s", r->label, r->where, rd_kafka_err2str(e));
     return RN_ERR_CONFIG;
 }
 
-static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out,
-                                  char *errbuf, size_t errbuf_size)
+static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out, char *errbuf,
+                                  size_t errbuf_size)
 {
     const kafka_conf_t *c = conf;
     char **topics = NULL;
@@ -779,6 +832,11 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
     r->bounded = !strcmp(c->bounded_mode, "latest-offset");
     r->want_headers = ctx->want_headers;
     if (c->topic && (ntopics = kafka_split_topics(c->topic, &topics)) < 0) goto fail;
+    if (c->topic && ntopics == 0) {
+        snprintf(errbuf, errbuf_size, "table '%s': option 'topic' names no topic", ctx->table);
+        err = RN_ERR_CONFIG;
+        goto fail;
+    }
     if (c->topic) {
         rn_buf_appendf(&b, "kafka topic%s ", ntopics > 1 ? "s" : "");
         for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);
@@ -804,16 +862,21 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
 
     const char *const defaults[] = {"group.id", b.data, "enable.partition.eof", r->bounded ? "true" : "false",
                                     NULL};
-    rn_kafka_spec_t spec = {.role = RN_KAFKA_CONSUMER, .label = r->label, .options = ctx->options,
-                            .noptions = ctx->noptions, .defaults = defaults, .setup = kr_setup,
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_CONSUMER,
+                            .label = r->label,
+                            .options = ctx->options,
+                            .noptions = ctx->noptions,
+                            .defaults = defaults,
+                            .setup = kr_setup,
                             .owner = r};
     if ((err = rn_kafka_open(&spec, &r->k, errbuf, errbuf_size)) != RN_OK ||
-        (err = rn_kafka_connect(r->k, (const char *const *)topics, ntopics, RN_KAFKA_NO_CREATE, NULL,
-                                errbuf, errbuf_size)) != RN_OK)
+        (err = rn_kafka_connect(r->k, (const char *const *)topics, ntopics, RN_KAFKA_NO_CREATE, NULL, errbuf,
+                                errbuf_size)) != RN_OK)
         goto fail;
     rd_kafka_poll_set_consumer(r->k->rk);
     r->queue = rd_kafka_queue_get_consumer(r->k->rk);
-    if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) != RN_OK)
+    if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
+        RN_OK)
         goto fail;
     rn_buf_free(&b);
     kafka_free_topics(topics, ntopics);
@@ -831,13 +894,13 @@ fail:
 /* ---- sink --------------------------------------------------------------- */
 
 typedef struct kafka_sink {
-    rn_sink_io_t base;
-    rn_kafka_t *k;              /* the producer */
-    rd_kafka_topic_t *rkt;      /* 'topic' */
-    bool fixed;                 /* 'sink.partitioner' = 'fixed': everything to partition 0 */
-    bool round_robin;           /* 'sink.partitioner' = 'round-robin' */
-    int32_t npartitions;        /* partitions of the topic (round-robin) */
-    uint32_t turn;              /* round-robin: records written */
+    rn_sink_io_t base;     /* the interface (first: the sink is cast to it) */
+    rn_kafka_t *k;         /* the producer */
+    rd_kafka_topic_t *rkt; /* 'topic' */
+    bool fixed;            /* 'sink.partitioner' = 'fixed': everything to partition 0 */
+    bool round_robin;      /* 'sink.partitioner' = 'round-robin' */
+    int32_t npartitions;   /* partitions of the topic (round-robin) */
+    uint32_t turn;         /* round-robin: records written */
 } kafka_sink_t;
 
 static rn_err_t ks_write(rn_sink_io_t *io, const char *key, size_t klen, const char *value, size_t vlen,
@@ -865,8 +928,8 @@ static void ks_close(rn_sink_io_t *io)
     rn_free(s);
 }
 
-static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
-                                char *errbuf, size_t errbuf_size)
+static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out, char *errbuf,
+                                size_t errbuf_size)
 {
     const kafka_conf_t *c = conf;
     if (!c->topic || strchr(c->topic, ';')) {
@@ -887,8 +950,12 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
     s->base.close = ks_close;
     s->fixed = !strcmp(c->sink_partitioner, "fixed");
     s->round_robin = !strcmp(c->sink_partitioner, "round-robin");
-    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = label, .runtime_label = runtime_label,
-                            .options = ctx->options, .noptions = ctx->noptions, .owner = s};
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER,
+                            .label = label,
+                            .runtime_label = runtime_label,
+                            .options = ctx->options,
+                            .noptions = ctx->noptions,
+                            .owner = s};
     const char *topics[] = {c->topic};
     rn_err_t err = rn_kafka_open(&spec, &s->k, errbuf, errbuf_size);
     if (err == RN_OK)
@@ -911,8 +978,10 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
 static void kafka_describe(const void *conf, rn_buf_t *out)
 {
     const kafka_conf_t *c = conf;
-    if (c->topic) rn_buf_appendf(out, "topic=%s", c->topic);
-    else if (c->topic_pattern) rn_buf_appendf(out, "topic-pattern=%s", c->topic_pattern);
+    if (c->topic)
+        rn_buf_appendf(out, "topic=%s", c->topic);
+    else if (c->topic_pattern)
+        rn_buf_appendf(out, "topic-pattern=%s", c->topic_pattern);
     rn_buf_appendf(out, ", format=%s", c->value_format ? c->value_format : c->format);
 }
 

@@ -33,8 +33,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-#define KAFKA_WARN_EVERY_MS 10000   /* runtime warnings and flush waits */
-#define KAFKA_POLL_EVERY 256        /* produce calls between serving callbacks */
+#define KAFKA_WARN_EVERY_MS 10000 /* runtime warnings and flush waits */
+#define KAFKA_POLL_EVERY 256      /* produce calls between serving callbacks */
 
 static int64_t kafka_now_ms(void)
 {
@@ -142,8 +142,7 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
              rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
     if (m->partition >= 0) {
         size_t n = strlen(k->delivery_error);
-        snprintf(k->delivery_error + n, sizeof k->delivery_error - n, " (partition %d)",
-                 (int)m->partition);
+        snprintf(k->delivery_error + n, sizeof k->delivery_error - n, " (partition %d)", (int)m->partition);
     }
 }
 
@@ -152,8 +151,8 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 /* Sets key = value on conf. option is the key as the user wrote it (for
  * messages). Returns RN_ERR_CONFIG with a message that never shows a
  * sensitive value. */
-static rn_err_t kafka_set(rd_kafka_conf_t *conf, const char *label, const char *option,
-                          const char *key, const char *value, char *errbuf, size_t errbuf_size)
+static rn_err_t kafka_set(rd_kafka_conf_t *conf, const char *label, const char *option, const char *key,
+                          const char *value, char *errbuf, size_t errbuf_size)
 {
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK) return RN_OK;
@@ -166,8 +165,8 @@ static rn_err_t kafka_set(rd_kafka_conf_t *conf, const char *label, const char *
 }
 
 /* Sets every "key", "value" pair of the NULL-terminated list kv. */
-static rn_err_t kafka_set_all(rd_kafka_conf_t *conf, const char *label, const char *const *kv,
-                              char *errbuf, size_t errbuf_size)
+static rn_err_t kafka_set_all(rd_kafka_conf_t *conf, const char *label, const char *const *kv, char *errbuf,
+                              size_t errbuf_size)
 {
     for (; kv && kv[0]; kv += 2) {
         rn_err_t err = kafka_set(conf, label, kv[0], kv[0], kv[1], errbuf, errbuf_size);
@@ -211,14 +210,24 @@ static bool kafka_embedded_is(const char *bootstrap);
 
 rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errbuf, size_t errbuf_size)
 {
-    static const char *const common[] = {"client.id", "runnel", "log.connection.close", "false", NULL};
-    static const char *const producer[] = {"enable.idempotence", "true", "acks", "all",
-                                           "partitioner", "murmur2_random",
-                                           "delivery.report.only.error", "true", NULL};
-    static const char *const consumer[] = {"enable.auto.commit", "false",
-                                           "enable.auto.offset.store", "false",
-                                           "auto.offset.reset", "earliest",
-                                           "queued.min.messages", "1000000", NULL};
+    /* clang-format off */
+    static const char *const common[] = {
+        "client.id", "runnel",
+        "log.connection.close", "false",
+        NULL};
+    static const char *const producer[] = {
+        "enable.idempotence", "true",
+        "acks", "all",
+        "partitioner", "murmur2_random",           /* keyed records land where Java puts them */
+        "delivery.report.only.error", "true",
+        NULL};
+    static const char *const consumer[] = {
+        "enable.auto.commit", "false",              /* positions are committed by commit() */
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",            /* 'group-offsets' without offsets */
+        "queued.min.messages", "1000000",           /* prefetch deeper: > 3M records/s */
+        NULL};
+    /* clang-format on */
     *out = NULL;
     rn_err_t err = RN_ERR_NOMEM;
     rd_kafka_conf_t *conf = NULL;
@@ -241,8 +250,8 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
     const char *const *logging = !debug ? quiet : strcmp(debug, "1") ? contexts : NULL;
     if ((err = kafka_set_all(conf, spec->label, common, errbuf, errbuf_size)) != RN_OK ||
         (err = kafka_set_all(conf, spec->label, logging, errbuf, errbuf_size)) != RN_OK ||
-        (err = kafka_set_all(conf, spec->label, spec->role == RN_KAFKA_PRODUCER ? producer : consumer,
-                             errbuf, errbuf_size)) != RN_OK ||
+        (err = kafka_set_all(conf, spec->label, spec->role == RN_KAFKA_PRODUCER ? producer : consumer, errbuf,
+                             errbuf_size)) != RN_OK ||
         (err = kafka_set_all(conf, spec->label, spec->defaults, errbuf, errbuf_size)) != RN_OK)
         goto fail;
     for (int i = 0; i < spec->noptions; i++) {
@@ -251,7 +260,7 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         const char *key = o->key + 11;
         char why[256];
         rn_buf_clear(&val);
-        rn_buf_appends(&val, "");
+        rn_buf_appends(&val, ""); /* a C string even when the value is empty */
         if ((err = rn_env_expand(o->value, &val, why, sizeof why)) != RN_OK) {
             if (err == RN_ERR_CONFIG)
                 snprintf(errbuf, errbuf_size, "%s: option '%s': %s", spec->label, o->key, why);
@@ -285,8 +294,8 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
     k->embedded = kafka_embedded_is(bs);
     err = RN_ERR_NOMEM;
     if (!(k->brokers = rn_strdup(bs)) || !kafka_describe_auth(k, conf)) goto fail;
-    if ((err = kafka_set(conf, spec->label, "properties.bootstrap.servers", "bootstrap.servers", bs,
-                         errbuf, errbuf_size)) != RN_OK)
+    if ((err = kafka_set(conf, spec->label, "properties.bootstrap.servers", "bootstrap.servers", bs, errbuf,
+                         errbuf_size)) != RN_OK)
         goto fail;
 
     rd_kafka_conf_set_opaque(conf, k);
@@ -295,8 +304,8 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
     if (spec->role == RN_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
     if (spec->setup) spec->setup(conf);
     char why[512];
-    k->rk = rd_kafka_new(spec->role == RN_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf,
-                         why, sizeof why);
+    k->rk = rd_kafka_new(spec->role == RN_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, why,
+                         sizeof why);
     if (!k->rk) {
         snprintf(errbuf, errbuf_size, "%s: cannot create the Kafka client: %s", spec->label, why);
         err = RN_ERR_CONFIG;
@@ -318,8 +327,7 @@ fail:
 
 /* ---- connecting and topics -------------------------------------------- */
 
-static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf,
-                                      size_t errbuf_size);
+static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf, size_t errbuf_size);
 
 /* Creates topic through the Admin API with the given partitions and
  * replication factor (-1: broker defaults). *retry is set when the broker
@@ -356,8 +364,8 @@ static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partiti
         e == RD_KAFKA_RESP_ERR_INVALID_REQUEST || e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)
         *retry = partitions < 0 || replication < 0;
     if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && !*retry) {
-        snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s' on %s: %s", k->label, topic,
-                 k->brokers, msg && *msg ? msg : rd_kafka_err2str(e));
+        snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s' on %s: %s", k->label, topic, k->brokers,
+                 msg && *msg ? msg : rd_kafka_err2str(e));
         err = RN_ERR_IO;
     } else if (!e) {
         rn_log_info("%s: created topic '%s' on %s", k->label, topic, k->brokers);
@@ -373,8 +381,8 @@ static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partiti
  * Admin API, asking for the broker's defaults first and, on brokers older
  * than 2.4, 1 partition (or the number asked for) and a replication factor
  * of min(3, brokers). */
-static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, int nbrokers,
-                             char *errbuf, size_t errbuf_size)
+static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, int nbrokers, char *errbuf,
+                             size_t errbuf_size)
 {
     if (k->embedded) return kafka_embedded_create(topic, partitions, errbuf, errbuf_size);
     bool retry;
@@ -387,8 +395,8 @@ static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, i
 
 /* Looks topic up in md: its partition count, 0 if it does not exist (yet),
  * -1 with errbuf filled if the broker refuses to describe it. */
-static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata *md,
-                                  const char *topic, char *errbuf, size_t errbuf_size)
+static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata *md, const char *topic,
+                                  char *errbuf, size_t errbuf_size)
 {
     for (int i = 0; i < md->topic_cnt; i++) {
         const struct rd_kafka_metadata_topic *t = &md->topics[i];
@@ -407,8 +415,10 @@ static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata 
 /* "10 s" or "1.5 s". */
 static void kafka_format_secs(int ms, char *out, size_t size)
 {
-    if (ms % 1000 == 0) snprintf(out, size, "%d s", ms / 1000);
-    else snprintf(out, size, "%.1f s", ms / 1000.0);
+    if (ms % 1000 == 0)
+        snprintf(out, size, "%d s", ms / 1000);
+    else
+        snprintf(out, size, "%.1f s", ms / 1000.0);
 }
 
 rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
@@ -476,8 +486,8 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
     char secs[32];
     kafka_format_secs(k->connect_timeout_ms, secs, sizeof secs);
     kafka_last_error(k, last, sizeof last);
-    snprintf(errbuf, errbuf_size, "%s: cannot reach Kafka at %s (tried for %s: %s)", k->label,
-             k->brokers, secs, last[0] ? last : rd_kafka_err2str(err));
+    snprintf(errbuf, errbuf_size, "%s: cannot reach Kafka at %s (tried for %s: %s)", k->label, k->brokers,
+             secs, last[0] ? last : rd_kafka_err2str(err));
     return RN_ERR_IO;
 }
 
@@ -537,9 +547,8 @@ rn_err_t rn_kafka_flush(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
         if (left == 0 || err != RN_OK) return err;
         char last[sizeof k->last_error];
         kafka_last_error(k, last, sizeof last);
-        rn_log_warn("%s: still waiting for Kafka at %s to acknowledge %d records%s%s%s",
-                    k->runtime_label, k->brokers, left, last[0] ? " (last error: " : "", last,
-                    last[0] ? ")" : "");
+        rn_log_warn("%s: still waiting for Kafka at %s to acknowledge %d records%s%s%s", k->runtime_label,
+                    k->brokers, left, last[0] ? " (last error: " : "", last, last[0] ? ")" : "");
     }
 }
 
@@ -570,15 +579,14 @@ void rn_kafka_close(rn_kafka_t *k)
 /* ---- the embedded cluster --------------------------------------------- */
 
 static struct {
-    pthread_mutex_t lock;       /* guards the fields below */
-    rd_kafka_t *rk;             /* the handle owning the cluster */
-    rd_kafka_mock_cluster_t *mc;
-    int nbrokers;
-    char bootstrap[1024];       /* its bootstrap list */
+    pthread_mutex_t lock;        /* guards the fields below */
+    rd_kafka_t *rk;              /* the handle owning the cluster */
+    rd_kafka_mock_cluster_t *mc; /* the cluster, NULL when not running */
+    int nbrokers;                /* its brokers */
+    char bootstrap[1024];        /* its bootstrap list */
 } kafka_embedded = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf,
-                                 size_t errbuf_size)
+rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf, size_t errbuf_size)
 {
     rn_err_t err = RN_OK;
     pthread_mutex_lock(&kafka_embedded.lock);
@@ -589,11 +597,13 @@ rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, cha
         if (!kafka_debug()) rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
         rd_kafka_mock_cluster_t *mc = NULL;
-        if (!rk) rd_kafka_conf_destroy(conf);
-        else if (!(mc = rd_kafka_mock_cluster_new(rk, nbrokers))) rd_kafka_destroy(rk);
+        if (!rk)
+            rd_kafka_conf_destroy(conf);
+        else if (!(mc = rd_kafka_mock_cluster_new(rk, nbrokers)))
+            rd_kafka_destroy(rk);
         if (!mc) {
-            snprintf(errbuf, errbuf_size, "cannot start the embedded Kafka cluster%s%s",
-                     rk ? "" : ": ", rk ? "" : why);
+            snprintf(errbuf, errbuf_size, "cannot start the embedded Kafka cluster%s%s", rk ? "" : ": ",
+                     rk ? "" : why);
             err = RN_ERR_IO;
         } else {
             kafka_embedded.rk = rk;
@@ -632,8 +642,7 @@ static bool kafka_embedded_is(const char *bootstrap)
 
 /* Creates topic on the embedded cluster (partitions <= 0: the embedded
  * default); an existing topic is left alone. */
-static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf,
-                                      size_t errbuf_size)
+static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf, size_t errbuf_size)
 {
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__STATE;
     pthread_mutex_lock(&kafka_embedded.lock);

@@ -5,7 +5,8 @@
  *
  * An rn_kafka_t wraps one librdkafka handle with what every user of it
  * needs: the configuration built from a table's 'properties.*' options
- * (passed to librdkafka unchanged, with ${ENV_VAR} substitution), the
+ * (passed to librdkafka unchanged, after ${ENV_VAR} substitution by
+ * core/env.h), the
  * bootstrap list (option, caller, RUNNEL_BROKERS, or "embedded"), quiet
  * logging (librdkafka's logs are kept as "the last error" of the handle and
  * shown raw only when RUNNEL_KAFKA_DEBUG is set), a bounded connectivity
@@ -44,46 +45,46 @@
 #include "lang/ast.h"
 #include "runnel.h"
 
-#define RN_KAFKA_EMBEDDED_BROKERS 3     /* brokers of an embedded cluster started on demand */
-#define RN_KAFKA_EMBEDDED_PARTITIONS 8  /* partitions of topics created on it */
-#define RN_KAFKA_NO_CREATE 0            /* rn_kafka_connect: a missing topic is an error */
-#define RN_KAFKA_BROKER_DEFAULT (-1)    /* rn_kafka_connect: create with the broker's default */
+#define RN_KAFKA_EMBEDDED_BROKERS 3    /* brokers of an embedded cluster started on demand */
+#define RN_KAFKA_EMBEDDED_PARTITIONS 8 /* partitions of topics created on it */
+#define RN_KAFKA_NO_CREATE 0           /* rn_kafka_connect: a missing topic is an error */
+#define RN_KAFKA_BROKER_DEFAULT (-1)   /* rn_kafka_connect: create with the broker's default */
 
 typedef enum rn_kafka_role { RN_KAFKA_PRODUCER, RN_KAFKA_CONSUMER } rn_kafka_role;
 
 /* What to open. Only 'properties.*' keys of options are read. */
 typedef struct rn_kafka_spec {
-    rn_kafka_role role;
-    const char *label;              /* starts open-time messages: "table 'clicks'" */
-    const char *runtime_label;      /* starts later messages ("sink 'out'"); NULL = label */
-    const rn_ast_option_t *options; /* a table's WITH clause, or NULL */
-    int noptions;
-    const char *brokers;            /* bootstrap list used when no option gives one, or NULL */
-    const char *const *defaults;    /* "key", "value", ..., NULL: set before the user's
-                                     * properties, which override them; may be NULL */
+    rn_kafka_role role;                   /* producer or consumer */
+    const char *label;                    /* starts open-time messages: "table 'clicks'" */
+    const char *runtime_label;            /* starts later messages ("sink 'out'"); NULL = label */
+    const rn_ast_option_t *options;       /* a table's WITH clause, or NULL */
+    int noptions;                         /* entries of options */
+    const char *brokers;                  /* bootstrap list used when no option gives one, or NULL */
+    const char *const *defaults;          /* "key", "value", ..., NULL: set before the user's
+                                           * properties, which override them; may be NULL */
     void (*setup)(rd_kafka_conf_t *conf); /* adds role-specific callbacks; may be NULL */
-    void *owner;                    /* the reader or sink, for those callbacks */
+    void *owner;                          /* the reader or sink, for those callbacks */
 } rn_kafka_spec_t;
 
 /* One librdkafka handle and what is known about it. The configuration's
  * opaque is the rn_kafka_t, so callbacks reach the owner through it. */
 typedef struct rn_kafka {
-    rd_kafka_t *rk;                 /* the handle (owned) */
-    rn_kafka_role role;
-    char *label;                    /* see rn_kafka_spec_t */
-    char *runtime_label;
-    char *brokers;                  /* bootstrap list, for messages */
-    char *auth;                     /* "mechanism PLAIN, user 'bob'" when SASL is used, or NULL */
-    bool embedded;                  /* brokers are this process's embedded cluster */
-    bool connected;                 /* rn_kafka_connect succeeded: errors now warn */
-    int connect_timeout_ms;         /* open-time wait */
-    void *owner;                    /* rn_kafka_spec_t.owner */
-    int64_t warned_ms;              /* when the last runtime warning was printed */
-    unsigned unpolled;              /* produce calls since callbacks were last served */
-    char delivery_error[512];       /* first failed delivery ("delivery to topic ..."), or "" */
-    pthread_mutex_t lock;           /* guards the fields below (librdkafka threads log) */
-    char last_error[512];           /* last meaningful librdkafka error, cleaned up */
-    bool auth_failed;               /* an authentication error was reported */
+    rd_kafka_t *rk;           /* the handle (owned) */
+    rn_kafka_role role;       /* producer or consumer */
+    char *label;              /* see rn_kafka_spec_t */
+    char *runtime_label;      /* see rn_kafka_spec_t */
+    char *brokers;            /* bootstrap list, for messages */
+    char *auth;               /* "mechanism PLAIN, user 'bob'" when SASL is used, or NULL */
+    bool embedded;            /* brokers are this process's embedded cluster */
+    bool connected;           /* rn_kafka_connect succeeded: errors now warn */
+    int connect_timeout_ms;   /* open-time wait */
+    void *owner;              /* rn_kafka_spec_t.owner */
+    int64_t warned_ms;        /* when the last runtime warning was printed */
+    unsigned unpolled;        /* produce calls since callbacks were last served */
+    char delivery_error[512]; /* first failed delivery ("delivery to topic ..."), or "" */
+    pthread_mutex_t lock;     /* guards the fields below (librdkafka threads log) */
+    char last_error[512];     /* last meaningful librdkafka error, cleaned up */
+    bool auth_failed;         /* an authentication error was reported */
 } rn_kafka_t;
 
 /* Builds the configuration from spec and creates the librdkafka handle.
@@ -140,9 +141,15 @@ void rn_kafka_close(rn_kafka_t *k);
 /* True if the option key's value must never be shown. */
 bool rn_kafka_sensitive(const char *key);
 
-/* Starts an in-process Kafka-protocol cluster (librdkafka's mock cluster) with nbrokers brokers on loopback and writes its bootstrap list to bootstrap. Idempotent: a second call returns the running one's list. */
-rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf, size_t errbuf_size);
-/* Stops it (no-op if not running). */
+/* Starts an in-process Kafka-protocol cluster (librdkafka's mock cluster)
+ * with nbrokers brokers on loopback and writes its bootstrap list to
+ * bootstrap. Idempotent: a second call returns the running one's list.
+ * Returns RN_ERR_IO with a message if the cluster cannot start. Limits:
+ * see the top of this file. */
+rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf,
+                                 size_t errbuf_size);
+/* Stops it (no-op if not running). Clients using it should be closed
+ * first. */
 void rn_kafka_embedded_stop(void);
 
 #endif

@@ -1112,6 +1112,7 @@ static int gen_kafka(rn_gen_t *g, const char *scenario, const char *brokers, int
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = gen_on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C stops at once */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 

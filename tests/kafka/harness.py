@@ -7,6 +7,7 @@ Python confluent-kafka client: an independent implementation), and drive
 `runnel run` as a user would. Every wait polls a condition with a
 deadline; nothing sleeps for a fixed time to synchronize.
 """
+import collections
 import json
 import os
 import signal
@@ -200,3 +201,38 @@ def main(test):
         print("FAIL: %s" % e, flush=True)
         sys.exit(1)
     print("PASS", flush=True)
+
+
+def fresh_topics(bootstrap, topics, partitions=8, replication=3):
+    """Deletes and re-creates topics, so a re-run starts from nothing."""
+    for t in topics:
+        ktool("delete", t, "--bootstrap", bootstrap, check_rc=False)
+    for t in topics:
+        create_topic(bootstrap, t, partitions=partitions, replication=replication)
+
+
+def gen_user_events(seed, count):
+    """The user-events lines of `runnel gen s5` with this seed and count."""
+    d = tempfile.mkdtemp(prefix="runnel-gen-")
+    subprocess.run([os.path.join(ROOT, "build", "runnel"), "gen", "s5", "--seed", str(seed),
+                    "--count", str(count), "--out", d], check=True, stderr=subprocess.DEVNULL)
+    with open(os.path.join(d, "user-events.jsonl")) as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def passthrough_expected(lines):
+    """What tests/kafka/pipelines/passthrough.sql makes of these events."""
+    out = collections.Counter()
+    for line in lines:
+        e = json.loads(line)
+        if e["event_type"] != "page-view":
+            out[canon({"user_id": e["user_id"], "page_id": e["page_id"],
+                       "event_type": e["event_type"], "timestamp": e["timestamp"]})] += 1
+    return out
+
+
+def output_covers(bootstrap, topic, want):
+    """The records of topic (a Counter of canonical values) if it holds
+    every wanted record at least as often as wanted, else None."""
+    got = collections.Counter(canon(json.loads(m["value"])) for m in consume(bootstrap, topic))
+    return got if all(got[k] >= n for k, n in want.items()) else None

@@ -6,12 +6,8 @@ the survivor, more input arrives, and still nothing is lost: every expected
 output record is present (duplicates are allowed until checkpoints arrive)
 and nothing unexpected is.
 """
-import collections
 import json
-import os
 import signal
-import subprocess
-import tempfile
 
 import harness
 from harness import check, log
@@ -19,38 +15,10 @@ from harness import check, log
 IN, OUT, GROUP = "grp-in", "grp-out", "grp-test"
 
 
-def expected(lines):
-    out = collections.Counter()
-    for line in lines:
-        e = json.loads(line)
-        if e["event_type"] != "page-view":
-            out[harness.canon({"user_id": e["user_id"], "page_id": e["page_id"],
-                               "event_type": e["event_type"], "timestamp": e["timestamp"]})] += 1
-    return out
-
-
-def output(b):
-    return collections.Counter(harness.canon(json.loads(m["value"]))
-                               for m in harness.consume(b, OUT))
-
-
-def covers(b, want):
-    got = output(b)
-    missing = sum(1 for k in want if got[k] < want[k])
-    return got if missing == 0 else None
-
-
 def test(env):
     b = env["KAFKA_BOOTSTRAP"]
-    for t in (IN, OUT, "grp-dlq"):
-        harness.ktool("delete", t, "--bootstrap", b, check_rc=False)
-    for t in (IN, OUT, "grp-dlq"):
-        harness.create_topic(b, t, partitions=8, replication=3)
-    d = tempfile.mkdtemp(prefix="runnel-grp-")
-    subprocess.run([os.path.join(harness.ROOT, "build", "runnel"), "gen", "s5", "--seed", "5",
-                    "--count", "12000", "--out", d], check=True)
-    with open(os.path.join(d, "user-events.jsonl")) as f:
-        lines = [line.rstrip("\n") for line in f if line.strip()]
+    harness.fresh_topics(b, (IN, OUT, "grp-dlq"))
+    lines = harness.gen_user_events(seed=5, count=12000)
     first, second = lines[: len(lines) // 2], lines[len(lines) // 2:]
     harness.produce(b, IN, first, key_field="user_id")
 
@@ -59,18 +27,19 @@ def test(env):
     a = harness.Runnel("group-a", "passthrough.sql", env_run, ["--brokers", b])
     c = harness.Runnel("group-b", "passthrough.sql", env_run, ["--brokers", b])
     try:
-        want = expected(first)
-        harness.wait_for(lambda: covers(b, want), 120, "the first half's %d records" % sum(want.values()))
+        want = harness.passthrough_expected(first)
+        harness.wait_for(lambda: harness.output_covers(b, OUT, want), 120,
+                         "the first half's %d records" % sum(want.values()))
         for r in (a, c):
             check(r.running(), "runnel %s stopped early:\n%s" % (r.name, r.output()))
-        # both members own partitions: each one committed offsets of its own
-        owners = harness.wait_for(lambda: all("assigned" in r.output() for r in (a, c)), 30,
+        # both members own partitions (each says so when it is assigned some)
+        harness.wait_for(lambda: all("assigned" in r.output() for r in (a, c)), 30,
                                   "both processes to report an assignment")
         log("both members got partitions; killing group-b")
         c.stop(signal.SIGKILL)
         harness.produce(b, IN, second, key_field="user_id")
-        want = expected(lines)
-        got = harness.wait_for(lambda: covers(b, want), 120,
+        want = harness.passthrough_expected(lines)
+        got = harness.wait_for(lambda: harness.output_covers(b, OUT, want), 120,
                                "all %d records after group-b died" % sum(want.values()))
         extra = [k for k in got if k not in want]
         check(not extra, "%d unexpected output records, e.g. %s" % (len(extra), extra[:1]))
