@@ -303,6 +303,10 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     if (spec->role == RN_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
     if (spec->setup) spec->setup(conf);
+    if (spec->role == RN_KAFKA_PRODUCER && !(k->probe_conf = rd_kafka_conf_dup(conf))) {
+        err = RN_ERR_NOMEM;
+        goto fail;
+    }
     char why[512];
     k->rk = rd_kafka_new(spec->role == RN_KAFKA_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, why,
                          sizeof why);
@@ -393,8 +397,11 @@ static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, i
     return err;
 }
 
+#define KAFKA_TOPIC_NOT_READY (-2)
+
 /* Looks topic up in md: its partition count, 0 if it does not exist (yet),
- * -1 with errbuf filled if the broker refuses to describe it. */
+ * KAFKA_TOPIC_NOT_READY while a partition has no leader, -1 with errbuf
+ * filled if the broker refuses to describe it. */
 static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata *md, const char *topic,
                                   char *errbuf, size_t errbuf_size)
 {
@@ -407,6 +414,14 @@ static int kafka_topic_partitions(rn_kafka_t *k, const struct rd_kafka_metadata 
                      rd_kafka_err2str(t->err));
             return -1;
         }
+        /* A topic counts once every partition has a leader: right after
+         * a topic is created the brokers may list it before that, and a
+         * producer that sees such metadata fails records with "unknown
+         * partition". */
+        if (t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+        if (t->err || !t->partition_cnt) return KAFKA_TOPIC_NOT_READY;
+        for (int p = 0; p < t->partition_cnt; p++)
+            if (t->partitions[p].err || t->partitions[p].leader < 0) return KAFKA_TOPIC_NOT_READY;
         return t->partition_cnt;
     }
     return 0;
@@ -419,6 +434,65 @@ static void kafka_format_secs(int ms, char *out, size_t size)
         snprintf(out, size, "%d s", ms / 1000);
     else
         snprintf(out, size, "%.1f s", ms / 1000.0);
+}
+
+#define KAFKA_PROPAGATION_MS 30000 /* how long a new topic may take to reach every broker */
+
+/* True when the broker at addr itself lists every topic with leaders. A
+ * fresh client bootstrapped with that one address sends its first metadata
+ * request there. */
+static bool kafka_broker_lists(rn_kafka_t *k, const char *addr, const char *const *topics, int ntopics)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->probe_conf);
+    char why[256];
+    if (!conf) return false;
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", addr, why, sizeof why) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return false;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return false;
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    bool ok = rd_kafka_metadata(rk, 1, NULL, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    char ignored[256];
+    for (int i = 0; ok && i < ntopics; i++) ok = kafka_topic_partitions(k, md, topics[i], ignored, sizeof ignored) > 0;
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return ok;
+}
+
+/* After creating topics, waits until every broker lists them. Kafka tells
+ * the brokers about a new topic one by one, and librdkafka (2.0) treats a
+ * topic it already knows as deleted, failing the records queued for it with
+ * "unknown partition", when a broker that has not heard of it yet answers a
+ * metadata request (librdkafka issue #4904). */
+static rn_err_t kafka_wait_propagated(rn_kafka_t *k, const char *const *topics, int ntopics, char *errbuf,
+                                      size_t errbuf_size)
+{
+    if (k->embedded || !k->probe_conf) return RN_OK;
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(k->rk, 0, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return RN_OK;
+    int64_t deadline = kafka_now_ms() + KAFKA_PROPAGATION_MS;
+    rn_err_t err = RN_OK;
+    for (int b = 0; b < md->broker_cnt && err == RN_OK; b++) {
+        char addr[300];
+        snprintf(addr, sizeof addr, "%s:%d", md->brokers[b].host, md->brokers[b].port);
+        while (!kafka_broker_lists(k, addr, topics, ntopics)) {
+            if (kafka_now_ms() >= deadline) {
+                snprintf(errbuf, errbuf_size, "%s: topic '%s' was created on %s but broker %s does not list it",
+                         k->label, topics[0], k->brokers, addr);
+                err = RN_ERR_IO;
+                break;
+            }
+            struct timespec pause = {0, 100 * 1000 * 1000};
+            nanosleep(&pause, NULL); /* the next poll of the broker's metadata */
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return err;
 }
 
 rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
@@ -444,21 +518,35 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
             return RN_ERR_IO;
         }
         if (!err) {
-            int missing = -1;
+            int missing = -1, not_ready = -1;
             for (int i = 0; i < ntopics && missing < 0; i++) {
                 int n = kafka_topic_partitions(k, md, topics[i], errbuf, errbuf_size);
-                if (n < 0) {
+                if (n == -1) {
                     rd_kafka_metadata_destroy(md);
                     return RN_ERR_IO;
                 }
-                if (partitions) partitions[i] = n;
+                if (partitions) partitions[i] = n > 0 ? n : 0;
                 if (n == 0) missing = i;
+                if (n == KAFKA_TOPIC_NOT_READY && not_ready < 0) not_ready = i;
             }
             int nbrokers = md->broker_cnt;
             rd_kafka_metadata_destroy(md);
-            if (missing < 0) {
+            if (missing < 0 && not_ready < 0) {
+                if (created) {
+                    rn_err_t perr = kafka_wait_propagated(k, topics, ntopics, errbuf, errbuf_size);
+                    if (perr != RN_OK) return perr;
+                }
                 k->connected = true;
                 return RN_OK;
+            }
+            if (missing < 0) { /* exists, but a partition has no leader yet */
+                if (kafka_now_ms() >= deadline) {
+                    snprintf(errbuf, errbuf_size, "%s: topic '%s' on %s has partitions without a leader",
+                             k->label, topics[not_ready], k->brokers);
+                    return RN_ERR_IO;
+                }
+                rd_kafka_poll(k->rk, 100);
+                continue;
             }
             if (!created && (create != RN_KAFKA_NO_CREATE || k->embedded)) {
                 for (int i = missing; i < ntopics; i++) {
@@ -568,6 +656,7 @@ void rn_kafka_close(rn_kafka_t *k)
         rd_kafka_consumer_close(k->rk);
     }
     if (k->rk) rd_kafka_destroy(k->rk);
+    if (k->probe_conf) rd_kafka_conf_destroy(k->probe_conf);
     pthread_mutex_destroy(&k->lock);
     rn_free(k->label);
     rn_free(k->runtime_label);

@@ -85,6 +85,8 @@ typedef struct rn_kafka {
     pthread_mutex_t lock;     /* guards the fields below (librdkafka threads log) */
     char last_error[512];     /* last meaningful librdkafka error, cleaned up */
     bool auth_failed;         /* an authentication error was reported */
+    rd_kafka_conf_t *probe_conf; /* producers: a copy of the configuration for the
+                                  * per-broker checks after creating a topic */
 } rn_kafka_t;
 
 /* Builds the configuration from spec and creates the librdkafka handle.
