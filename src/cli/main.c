@@ -239,6 +239,17 @@ static int cmd_run(int argc, char **argv)
             rn_pipeline_free(p);
             return 1;
         }
+        /* the scenario topics, so `runnel gen --brokers LIST` finds them */
+        static const char *const scenarios[] = {"s1", "s2", "s3", "s4", "s5"};
+        for (size_t s = 0; s < sizeof scenarios / sizeof *scenarios; s++) {
+            rn_gen_opts_t gopts;
+            rn_gen_opts_default(&gopts);
+            rn_gen_t *g = rn_gen_new(scenarios[s], &gopts, err, sizeof err);
+            for (int t = 0; g && t < rn_gen_ntopics(g); t++)
+                if (rn_kafka_embedded_topic(rn_gen_topic(g, t), 0, err, sizeof err) != RN_OK)
+                    fprintf(stderr, "runnel run: %s\n", err);
+            rn_gen_free(g);
+        }
         fprintf(stderr, "runnel: embedded Kafka at %s (in memory, gone when runnel exits; see docs/kafka.md)\n",
                 list);
         setenv("RUNNEL_BROKERS", list, 1);

@@ -731,6 +731,11 @@ static bool kafka_embedded_is(const char *bootstrap)
 
 /* Creates topic on the embedded cluster (partitions <= 0: the embedded
  * default); an existing topic is left alone. */
+rn_err_t rn_kafka_embedded_topic(const char *topic, int partitions, char *errbuf, size_t errbuf_size)
+{
+    return kafka_embedded_create(topic, partitions, errbuf, errbuf_size);
+}
+
 static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf, size_t errbuf_size)
 {
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__STATE;

@@ -153,5 +153,10 @@ rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, cha
 /* Stops it (no-op if not running). Clients using it should be closed
  * first. */
 void rn_kafka_embedded_stop(void);
+/* Creates topic on the running embedded cluster (partitions <= 0: the
+ * default); an existing topic is fine. Its Admin API cannot create topics
+ * for other processes, so `runnel run --brokers embedded` creates the
+ * scenario topics up front for `runnel gen --brokers`. */
+rn_err_t rn_kafka_embedded_topic(const char *topic, int partitions, char *errbuf, size_t errbuf_size);
 
 #endif
