@@ -207,6 +207,33 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t
     return 0;
 }
 
+/* `--brokers embedded`: starts an in-process Kafka cluster that other
+ * processes can reach while this one runs, creates the scenario topics on
+ * it (its Admin API cannot create them for `runnel gen --brokers`), prints
+ * its address and makes it every table's default. Returns 0, or 1 after
+ * reporting why it could not start. */
+static int start_embedded_kafka(void)
+{
+    char list[512], err[512];
+    if (rn_kafka_embedded_start(RN_KAFKA_EMBEDDED_BROKERS, list, sizeof list, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err);
+        return 1;
+    }
+    static const char *const scenarios[] = {"s1", "s2", "s3", "s4", "s5"};
+    for (size_t s = 0; s < sizeof scenarios / sizeof *scenarios; s++) {
+        rn_gen_opts_t gopts;
+        rn_gen_opts_default(&gopts);
+        rn_gen_t *g = rn_gen_new(scenarios[s], &gopts, err, sizeof err);
+        for (int t = 0; g && t < rn_gen_ntopics(g); t++)
+            if (rn_kafka_embedded_topic(rn_gen_topic(g, t), 0, err, sizeof err) != RN_OK)
+                fprintf(stderr, "runnel run: %s\n", err);
+        rn_gen_free(g);
+    }
+    fprintf(stderr, "runnel: embedded Kafka at %s (in memory, gone when runnel exits; see docs/kafka.md)\n", list);
+    setenv("RUNNEL_BROKERS", list, 1);
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *dlq = NULL, *brokers = NULL;
@@ -232,27 +259,10 @@ static int cmd_run(int argc, char **argv)
     int rc = load_or_report(file, &p);
     if (rc) return rc;
     if (brokers && !strcmp(brokers, "embedded")) {
-        /* an in-process cluster other processes can reach while this runs */
-        char list[512], err[512];
-        if (rn_kafka_embedded_start(RN_KAFKA_EMBEDDED_BROKERS, list, sizeof list, err, sizeof err) != RN_OK) {
-            fprintf(stderr, "runnel run: %s\n", err);
+        if (start_embedded_kafka() != 0) {
             rn_pipeline_free(p);
             return 1;
         }
-        /* the scenario topics, so `runnel gen --brokers LIST` finds them */
-        static const char *const scenarios[] = {"s1", "s2", "s3", "s4", "s5"};
-        for (size_t s = 0; s < sizeof scenarios / sizeof *scenarios; s++) {
-            rn_gen_opts_t gopts;
-            rn_gen_opts_default(&gopts);
-            rn_gen_t *g = rn_gen_new(scenarios[s], &gopts, err, sizeof err);
-            for (int t = 0; g && t < rn_gen_ntopics(g); t++)
-                if (rn_kafka_embedded_topic(rn_gen_topic(g, t), 0, err, sizeof err) != RN_OK)
-                    fprintf(stderr, "runnel run: %s\n", err);
-            rn_gen_free(g);
-        }
-        fprintf(stderr, "runnel: embedded Kafka at %s (in memory, gone when runnel exits; see docs/kafka.md)\n",
-                list);
-        setenv("RUNNEL_BROKERS", list, 1);
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }

@@ -52,7 +52,6 @@
 #include <string.h>
 
 #define KAFKA_IDLE_WAIT_MS 50    /* longest wait in next() when nothing is available */
-#define KAFKA_DLQ_LOG_MAX 20     /* dead letters reported on stderr one by one */
 #define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
 
 typedef struct kafka_conf {
@@ -682,11 +681,11 @@ static rn_err_t kr_dead_letter(rn_reader_t *base, const rn_record_t *rec, const 
     err = rn_kafka_produce(r->dlq, r->dlq_rkt, RD_KAFKA_PARTITION_UA, rec->key, rec->klen, rec->data,
                            rec->len, h, errbuf, errbuf_size);
     if (err != RN_OK) return err;
-    if (++r->dead <= KAFKA_DLQ_LOG_MAX)
-        rn_log_error("%s[%d]@%lld: %s (record sent to topic %s)", rec->topic ? rec->topic : "?",
-                     (int)rec->partition, (long long)rec->position, error, r->dlq_topic);
-    else if (r->dead == KAFKA_DLQ_LOG_MAX + 1)
-        rn_log_error("more undecodable records follow; see topic %s", r->dlq_topic);
+    char at[512], dest[300];
+    snprintf(at, sizeof at, "%s[%d]@%lld", rec->topic ? rec->topic : "?", (int)rec->partition,
+             (long long)rec->position);
+    snprintf(dest, sizeof dest, "topic %s", r->dlq_topic);
+    rn_log_dead_letter(++r->dead, at, error, dest);
     return RN_OK;
 }
 

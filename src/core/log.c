@@ -39,3 +39,11 @@ void rn_log(rn_log_level_t level, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "runnel: %s: %s\n", names[level], line);
 }
+
+void rn_log_dead_letter(uint64_t nth, const char *at, const char *error, const char *dest)
+{
+    if (nth <= RN_LOG_DEAD_LETTERS_MAX)
+        rn_log_error("%s: %s (record sent to %s)", at, error, dest);
+    else if (nth == RN_LOG_DEAD_LETTERS_MAX + 1)
+        rn_log_error("more undecodable records follow; see %s", dest);
+}

@@ -18,8 +18,6 @@
 
 /* ---- dead-letter output ------------------------------------------------ */
 
-#define DLQ_STDERR_MAX 20
-
 struct rn_dlq {
     char *path;                 /* file, created on first record */
     FILE *fp;
@@ -43,11 +41,9 @@ rn_dlq_t *rn_dlq_new(const char *path)
 rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t position,
                       const char *error, const char *raw, size_t rawlen)
 {
-    d->count++;
-    if (d->count <= DLQ_STDERR_MAX)
-        rn_log_error("%s:%lld: %s (record sent to %s)", where, (long long)position, error, d->path);
-    else if (d->count == DLQ_STDERR_MAX + 1)
-        rn_log_error("more undecodable records follow; see %s", d->path);
+    char at[512];
+    snprintf(at, sizeof at, "%s:%lld", where, (long long)position);
+    rn_log_dead_letter(++d->count, at, error, d->path);
     if (!d->fp) {
         d->fp = fopen(d->path, "w");
         if (!d->fp) {
@@ -111,7 +107,7 @@ typedef struct source {
     int nmeta;
     int *meta;                  /* used metadata columns */
     rn_record_t recs[RN_BATCH_MAX];
-    uint64_t records, errors, tombstones;
+    uint64_t records, errors;
 } source_t;
 
 static void source_explain(const rn_op_t *op, rn_buf_t *out)
@@ -268,7 +264,7 @@ rn_err_t rn_source_open(rn_op_t *op, rn_reader_t *reader, rn_dlq_t *dlq, char *e
 /* Fills the metadata columns of row `row` from the record. Records of
  * files have no topic, partition, timestamp or headers: those are NULL,
  * and the offset is the line number. */
-static void source_fill_meta(const source_t *s, const rn_op_t *op, rn_batch_t *b, int row,
+static void source_fill_meta(const source_t *s, rn_batch_t *b, int row,
                              const rn_record_t *r)
 {
     for (int j = 0; j < s->nmeta; j++) {
@@ -348,10 +344,7 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
     char msg[512];
     for (int i = 0; i < n; i++) {
         const rn_record_t *r = &s->recs[i];
-        if (!r->data) { /* a tombstone: nothing to insert into an append table */
-            s->tombstones++;
-            continue;
-        }
+        if (!r->data) continue; /* a tombstone: nothing to insert into an append table */
         err = rn_json_decode(s->value.decoder, r->data, r->len, s->value.dst, b->nrows, ctx->arena,
                              msg, sizeof msg);
         if (err == RN_OK && s->key.decoder) {
@@ -365,7 +358,7 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
             }
         }
         if (err == RN_OK) {
-            source_fill_meta(s, op, b, b->nrows, r);
+            source_fill_meta(s, b, b->nrows, r);
             b->nrows++;
             continue;
         }

@@ -975,8 +975,7 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             an_oom(an);
             return NULL;
         }
-    for (int c = 0; c < t->schema->ncols; c++)
-        if (t->origin) rn_source_set_origin(op, c, t->origin[c]);
+    for (int c = 0; t->origin && c < t->schema->ncols; c++) rn_source_set_origin(op, c, t->origin[c]);
     if (an->check_only) return op; /* a private scan that is never fed */
     t->source = op;
     rn_op_t **s = rn_realloc(an->p->sources, sizeof *s * (size_t)(an->p->nsources + 1));

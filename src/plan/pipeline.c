@@ -259,8 +259,6 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     return RN_OK;
 }
 
-static bool test_mode(const rn_run_opts_t *o) { return o->mode == RN_MODE_TEST; }
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -288,7 +286,8 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     int active = p->nsources;
     int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
     int64_t next_progress = wall_ms() + o->progress_ms, next_commit = wall_ms() + commit_ms;
-    bool dirty = false; /* records read since the last commit */
+    bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
+    bool dirty = false;                     /* records read since the last commit */
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
         uint64_t before = 0, after = 0;
         for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
@@ -306,7 +305,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
         /* Commit on the interval, or as soon as the input goes quiet. */
-        if (err == RN_OK && !test_mode(o) && dirty && (after == before || wall_ms() >= next_commit)) {
+        if (err == RN_OK && commits && dirty && (after == before || wall_ms() >= next_commit)) {
             err = pipeline_commit(p, false, errbuf, errbuf_size);
             dirty = false;
             next_commit = wall_ms() + commit_ms;
