@@ -4,6 +4,9 @@
 #   sql.errors  one test per tests/sql/errors/<name>.sql: rejected pipelines
 #   oracle      random queries checked against a Python batch computation
 #               (and the oracle's own self-test against SQLite)
+#   window      event time: window aggregates and late rows over out-of-order
+#               events checked against a Python batch computation (and the
+#               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -52,6 +55,24 @@ foreach(seed 1 2 3)
                    --seed ${seed} --queries 25 --count 3000 --dlq-unread-ok)
   set_tests_properties(oracle.seed${seed} PROPERTIES
                        LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- event time and windows --------------------------------------------------
+# tests/window/README.md: TUMBLE/HOP/SESSION aggregates, late rows (routed to
+# late-rows tables) and NULL rowtimes (dead letters) over generated
+# out-of-order events, compared with a batch computation of
+# docs/event-time.md; each seed also runs its pipelines twice and requires
+# byte-identical output. About 5 s per seed.
+add_test(NAME window.oracle.selftest
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/window/run_window_oracle.py --self-test)
+set_tests_properties(window.oracle.selftest PROPERTIES
+                     LABELS "window" TIMEOUT 120 ENVIRONMENT "${RUNNEL_PYENV}")
+foreach(seed 1 2 3)
+  add_test(NAME window.oracle.seed${seed}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/window/run_window_oracle.py ${RUNNEL_BIN}
+                   --seed ${seed})
+  set_tests_properties(window.oracle.seed${seed} PROPERTIES
+                       LABELS "window" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
 # ---- command line ----------------------------------------------------------
@@ -106,7 +127,7 @@ set_tests_properties(kafka.cluster.start PROPERTIES FIXTURES_SETUP kafka_cluster
                      TIMEOUT 600 RESOURCE_LOCK kafka_cluster)
 set_tests_properties(kafka.cluster.stop PROPERTIES FIXTURES_CLEANUP kafka_cluster LABELS "kafka"
                      TIMEOUT 120 RESOURCE_LOCK kafka_cluster)
-foreach(name s5_oracle group broker_restart dlq sasl errors)
+foreach(name s5_oracle group broker_restart dlq sasl errors idle_partitions quiet_topic)
   add_test(NAME kafka.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/kafka/test_${name}.py)
   set_tests_properties(kafka.${name} PROPERTIES LABELS "kafka" TIMEOUT 600

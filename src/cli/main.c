@@ -78,6 +78,12 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
         fprintf(stderr, "runnel: source %s: %llu records, %llu undecodable\n", rn_source_label(s),
                 (unsigned long long)rn_source_records(s), (unsigned long long)rn_source_errors(s));
     }
+    for (int i = 0; i < rn_pipeline_nops(p); i++) {
+        const rn_op_t *op = rn_pipeline_op(p, i);
+        if (strcmp(op->vt->kind, "WindowAggregate")) continue;
+        fprintf(stderr, "runnel: window #%d: %llu late rows, %zu windows still open\n", op->id,
+                (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op));
+    }
     for (int i = 0; i < rn_pipeline_nsinks(p); i++)
         fprintf(stderr, "runnel: sink %s: %llu records written\n", rn_pipeline_sink_name(p, i),
                 (unsigned long long)rn_sink_records(rn_pipeline_sink(p, i)));
@@ -173,8 +179,20 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
         printf("  %-4d %-16s %12llu %12llu", op->id, op->vt->kind, (unsigned long long)op->rows_in,
                (unsigned long long)op->rows_out);
         if (!strcmp(op->vt->kind, "GroupAggregate")) printf("   %zu groups", rn_aggregate_groups(op));
+        if (!strcmp(op->vt->kind, "WindowAggregate"))
+            printf("   %zu windows, %llu late", rn_window_open_windows(op),
+                   (unsigned long long)rn_window_late_rows(op));
         if (!strcmp(op->vt->kind, "Source")) printf("   %s", rn_source_label(op));
         printf("\n");
+    }
+    for (int i = 0; i < rn_pipeline_nsources(p); i++) {
+        const rn_op_t *s = rn_pipeline_source(p, i);
+        if (!rn_source_has_watermark(s)) continue;
+        rn_buf_t b;
+        rn_buf_init(&b);
+        rn_source_describe_watermark(s, &b);
+        printf("%s  watermark of %s: %s\n", i ? "" : "\n", rn_source_label(s), b.data ? b.data : "");
+        rn_buf_free(&b);
     }
     printf("\n  Ctrl-C stops.\n");
     fflush(stdout);

@@ -95,6 +95,18 @@ struct rn_reader {
      * partitions (records already handed out were fully processed). */
     rn_err_t (*sync_outputs)(void *opaque, char *errbuf, size_t errbuf_size);
     void *sync_opaque;
+    /* Set by the pipeline for a table with event time: the first position
+     * of partition (topic, partition) whose record a window still holds
+     * (its results are not emitted yet), INT64_MAX if none. commit() and
+     * commits on rebalance must not commit past it. May be NULL. */
+    int64_t (*commit_limit)(void *opaque, const char *topic, int32_t partition);
+    void *limit_opaque;
+    /* Optional: the partitions assigned to this process now, as (topic,
+     * partition) pairs; writes at most max and returns how many there
+     * are. Topic strings stay valid until the next rebalance. A reader
+     * that has it bumps assignment_version on every change. */
+    int (*assignment)(rn_reader_t *r, const char **topics, int32_t *partitions, int max);
+    uint64_t assignment_version;
 };
 
 /* What a connector is told when a table is opened in `runnel run`. */

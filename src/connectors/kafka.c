@@ -294,6 +294,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->next = p->committed = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
     }
+    r->base.assignment_version++;
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
     rd_kafka_topic_partition_list_destroy(fresh);
 }
@@ -327,9 +328,16 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
     for (int i = 0; i < r->nparts; i++) {
         kafka_part_t *p = &r->parts[i];
-        if (!p->assigned || p->next < 0 || (async && p->next == p->committed)) continue;
+        if (!p->assigned || p->next < 0) continue;
         if (filter && !rd_kafka_topic_partition_list_find(filter, p->topic, p->partition)) continue;
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+        int64_t at = p->next;
+        if (r->base.commit_limit) { /* not past rows of windows still open */
+            int64_t limit = r->base.commit_limit(r->base.limit_opaque, p->topic, p->partition);
+            if (limit < at) at = limit;
+            if (at <= p->committed) continue;
+        }
+        if (async && at == p->committed) continue;
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = at;
     }
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (l->cnt) e = rd_kafka_commit(r->k->rk, l, async);
@@ -370,6 +378,23 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
         p->assigned = false;
         p->next = p->committed = -1;
     }
+    r->base.assignment_version++;
+}
+
+/* rn_reader_t.assignment: the partitions owned now. */
+static int kr_assignment(rn_reader_t *base, const char **topics, int32_t *partitions, int max)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    int n = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        if (!r->parts[i].assigned) continue;
+        if (n < max) {
+            topics[n] = r->parts[i].topic;
+            partitions[n] = r->parts[i].partition;
+        }
+        n++;
+    }
+    return n;
 }
 
 /* Appends parts as "topic[0-3,6], other[1]" to out. */
@@ -858,6 +883,7 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
     r->base.where = r->where;
     r->base.commit = kr_commit;
     r->base.dead_letter = kr_dead_letter;
+    r->base.assignment = kr_assignment;
 
     const char *const defaults[] = {"group.id", b.data, "enable.partition.eof", r->bounded ? "true" : "false",
                                     NULL};

@@ -19,6 +19,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #define MS_PER_DAY 86400000LL
 
@@ -164,4 +166,41 @@ int rn_time_format(int64_t ms, char *buf, size_t bufsize)
         return 0;
     }
     return (size_t)n < bufsize ? n : (int)bufsize - 1;
+}
+
+bool rn_duration_parse(const char *s, int64_t *ms)
+{
+    while (*s == ' ') s++;
+    if (*s < '0' || *s > '9') return false;
+    double v = 0;
+    int frac_digits = -1;
+    for (; (*s >= '0' && *s <= '9') || *s == '.'; s++) {
+        if (*s == '.') {
+            if (frac_digits >= 0) return false;
+            frac_digits = 0;
+            continue;
+        }
+        v = v * 10 + (*s - '0');
+        if (frac_digits >= 0) frac_digits++;
+        if (v > 1e15) return false;
+    }
+    for (; frac_digits > 0; frac_digits--) v /= 10;
+    while (*s == ' ') s++;
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ') n--;
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1},         {"ms", 1},         {"milli", 1},      {"millis", 1},
+                 {"millisecond", 1}, {"milliseconds", 1}, {"s", 1000},  {"sec", 1000},
+                 {"secs", 1000},  {"second", 1000},  {"seconds", 1000}, {"min", 60000},
+                 {"mins", 60000}, {"minute", 60000}, {"minutes", 60000}, {"h", 3600000},
+                 {"hour", 3600000}, {"hours", 3600000}, {"d", 86400000}, {"day", 86400000},
+                 {"days", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (strlen(units[i].unit) == n && !strncasecmp(s, units[i].unit, n)) {
+            *ms = (int64_t)(v * units[i].ms + 0.5);
+            return true;
+        }
+    return false;
 }

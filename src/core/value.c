@@ -137,6 +137,7 @@ rn_batch_t *rn_batch_new(rn_arena_t *arena, const rn_schema_t *schema, int cap)
     b->nrows = 0;
     b->cap = cap;
     b->rowtime = NULL;
+    b->rowwm = NULL;
     b->cols = rn_arena_alloc(arena, sizeof(rn_value_t *) * (size_t)(schema->ncols ? schema->ncols : 1));
     b->kinds = rn_arena_calloc(arena, (size_t)cap, 1);
     if (!b->cols || !b->kinds) return NULL;

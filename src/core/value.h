@@ -146,6 +146,9 @@ typedef struct rn_batch {
     rn_value_t **cols;          /* schema->ncols arrays of cap values */
     uint8_t *kinds;             /* cap row kinds (rn_rowkind_t) */
     int64_t *rowtime;           /* cap event times in ms, or NULL */
+    int64_t *rowwm;             /* cap watermarks: the one in force when each row
+                                 * arrived (docs/event-time.md), or NULL: no row
+                                 * is late */
 } rn_batch_t;
 
 /* Allocates a batch for cap rows of schema in arena; NULL on OOM. */

@@ -6,7 +6,9 @@
  * COUNT(DISTINCT x) keeps, per group, a store of distinct values with their
  * multiplicity; MIN/MAX over an updating input keep the same multiset so a
  * retracted extreme can be replaced (the multiset is rescanned only when the
- * current extreme's last copy is retracted).
+ * current extreme's last copy is retracted). FIRST_VALUE/LAST_VALUE keep
+ * the first/last non-NULL value in arrival order and are accepted only over
+ * an insert-only input (a retraction could not restore the previous one).
  *
  * Emission: a batch is processed in one go. The first time a group is
  * touched in a batch its current result is snapshotted ("before"); after
@@ -27,7 +29,8 @@
 typedef struct agg_acc {
     rn_value_t v;               /* SUM/COUNT/AVG running value; MIN/MAX current extreme */
     int64_t n;                  /* non-NULL inputs counted (net of retractions) */
-    void *aux;                  /* distinct-value multiset (rn_store_t), or owned MIN/MAX string */
+    void *aux;                  /* distinct-value multiset (rn_store_t), or owned string
+                                 * (MIN/MAX/FIRST_VALUE/LAST_VALUE) */
 } agg_acc_t;
 
 typedef struct agg_group {
@@ -125,6 +128,23 @@ static void agg_multiset_extreme(agg_acc_t *acc, const rn_agg_spec_t *s)
     }
 }
 
+/* Makes v the accumulator's current value; a string is copied into an
+ * owned buffer (acc->aux) that replaces the previous one. Returns RN_OK or
+ * RN_ERR_NOMEM (acc unchanged). */
+static rn_err_t agg_keep_value(const rn_agg_spec_t *s, agg_acc_t *acc, const rn_value_t *v)
+{
+    if (s->arg_type != RN_TYPE_STRING) {
+        acc->v = *v;
+        return RN_OK;
+    }
+    char *copy = rn_strndup(v->s ? v->s : "", v->len);
+    if (!copy) return RN_ERR_NOMEM;
+    rn_free(acc->aux);
+    acc->aux = copy;
+    acc->v = rn_value_str(copy, v->len);
+    return RN_OK;
+}
+
 /* Applies one input value with sign to an accumulator. Returns RN_OK or
  * RN_ERR_NOMEM. */
 static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *acc,
@@ -200,17 +220,16 @@ static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *ac
             better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
         }
         if (!better) return RN_OK;
-        if (s->arg_type == RN_TYPE_STRING) {
-            char *copy = rn_strndup(v->s ? v->s : "", v->len);
-            if (!copy) return RN_ERR_NOMEM;
-            rn_free(acc->aux);
-            acc->aux = copy;
-            acc->v = rn_value_str(copy, v->len);
-        } else {
-            acc->v = *v;
-        }
-        return RN_OK;
+        return agg_keep_value(s, acc, v);
     }
+    case RN_AGG_FIRST_VALUE:
+    case RN_AGG_LAST_VALUE:
+        /* Insert-only input (checked by rn_aggregate_new): arrival order. */
+        if (v->null || sign < 0) return RN_OK;
+        if (s->kind == RN_AGG_FIRST_VALUE && acc->n > 0) return RN_OK;
+        if (agg_keep_value(s, acc, v) != RN_OK) return RN_ERR_NOMEM;
+        acc->n++;
+        return RN_OK;
     }
     return RN_OK;
 }
@@ -235,6 +254,8 @@ static rn_err_t agg_result(const rn_agg_spec_t *s, const agg_acc_t *acc, rn_aren
         return RN_OK;
     case RN_AGG_MIN:
     case RN_AGG_MAX:
+    case RN_AGG_FIRST_VALUE:
+    case RN_AGG_LAST_VALUE:
         if (acc->n <= 0 || acc->v.null) {
             *out = RN_VALUE_NULL;
             return RN_OK;
@@ -368,8 +389,9 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
 
 static const char *agg_kind_name(rn_agg_kind k)
 {
-    static const char *names[] = {"COUNT(*)", "COUNT", "COUNT DISTINCT", "SUM", "MIN", "MAX", "AVG"};
-    return names[k];
+    static const char *names[] = {"COUNT(*)", "COUNT", "COUNT DISTINCT", "SUM",       "MIN",
+                                  "MAX",      "AVG",   "FIRST_VALUE",    "LAST_VALUE"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 static void aggregate_explain(const rn_op_t *op, rn_buf_t *out)
@@ -412,6 +434,14 @@ static const rn_op_vtable_t aggregate_vtable = {
 rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,
                           rn_schema_t *out_schema, char *errbuf, size_t errbuf_size)
 {
+    for (int i = 0; i < naggs; i++) {
+        if (input->updating &&
+            (aggs[i].kind == RN_AGG_FIRST_VALUE || aggs[i].kind == RN_AGG_LAST_VALUE)) {
+            snprintf(errbuf, errbuf_size,
+                     "FIRST_VALUE/LAST_VALUE over an updating input is not supported");
+            return NULL;
+        }
+    }
     aggregate_t *a = rn_calloc(1, sizeof *a);
     if (!a) goto oom;
     a->nkeys = nkeys;

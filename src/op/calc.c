@@ -48,6 +48,11 @@ static rn_batch_t *calc_gather(const rn_batch_t *in, const int *sel, int n, rn_a
         if (!out->rowtime) return NULL;
         for (int i = 0; i < n; i++) out->rowtime[i] = in->rowtime[sel[i]];
     }
+    if (in->rowwm) {
+        out->rowwm = rn_arena_alloc(arena, sizeof(int64_t) * (size_t)out->cap);
+        if (!out->rowwm) return NULL;
+        for (int i = 0; i < n; i++) out->rowwm[i] = in->rowwm[sel[i]];
+    }
     return out;
 }
 
@@ -75,6 +80,7 @@ static rn_err_t calc_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
     out->cap = rows->nrows;
     out->kinds = rows->kinds;
     out->rowtime = rows->rowtime;
+    out->rowwm = rows->rowwm;
     out->cols = rn_arena_alloc(ctx->arena, sizeof(rn_value_t *) * (size_t)(c->nexprs ? c->nexprs : 1));
     if (!out->cols) return RN_ERR_NOMEM;
     for (int i = 0; i < c->nexprs; i++) {

@@ -11,6 +11,7 @@ rn_op_t *rn_op_new(const rn_op_vtable_t *vt, rn_schema_t *schema, rn_op_t *input
     op->vt = vt;
     op->schema = rn_schema_ref(schema);
     op->input = input;
+    op->watermark = RN_WM_MIN;
     return op;
 }
 
@@ -34,6 +35,32 @@ rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
         if (err != RN_OK) return err;
     }
     return RN_OK;
+}
+
+rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
+{
+    for (int i = 0; i < op->noutputs; i++) {
+        rn_op_t *d = op->outputs[i];
+        rn_err_t err;
+        if (d->vt->watermark) {
+            err = d->vt->watermark(d, wm, ctx);
+        } else {
+            d->watermark = wm;
+            err = rn_op_watermark(d, wm, ctx);
+        }
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+int64_t rn_op_held_since(const rn_op_t *op)
+{
+    int64_t held = op->vt->held_since ? op->vt->held_since(op) : INT64_MAX;
+    for (int i = 0; i < op->noutputs; i++) {
+        int64_t h = rn_op_held_since(op->outputs[i]);
+        if (h < held) held = h;
+    }
+    return held;
 }
 
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx)

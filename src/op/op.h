@@ -12,6 +12,15 @@
  * Rows carry a change kind (+I/-U/+U/-D). `updating` on an operator says
  * whether its output may contain anything but +I; the analyzer uses it to
  * reject append-only sinks for updating queries, as Flink does.
+ *
+ * Event time (docs/event-time.md): a source with a WATERMARK stamps each
+ * row with the watermark in force when it arrived (batch->rowwm) and,
+ * after each batch or idle poll that moves it, delivers its new watermark
+ * downstream with rn_op_watermark. An operator that keeps time-based state
+ * (windows) implements `watermark` to fire what the watermark closes,
+ * emitting results before it forwards the watermark; other operators
+ * forward it unchanged. Every operator remembers the last watermark it saw
+ * (op->watermark) for the status line.
  */
 #ifndef RN_OP_H
 #define RN_OP_H
@@ -26,6 +35,9 @@
 #include "runnel.h"
 
 typedef struct rn_op rn_op_t;
+
+#define RN_WM_MIN INT64_MIN     /* no watermark yet */
+#define RN_WM_MAX INT64_MAX     /* end of input: everything may fire */
 
 /* What an operator sees of the runtime while it runs. */
 typedef struct rn_ctx {
@@ -46,6 +58,16 @@ typedef struct rn_op_vtable {
     void (*explain)(const rn_op_t *op, rn_buf_t *out);
     /* Releases the operator's private data (not the rn_op_t). May be NULL. */
     void (*destroy)(rn_op_t *op);
+    /* The input's watermark advanced to wm (or, with ctx->now_ms, only
+     * processing time moved: wm is then the unchanged watermark). Fires
+     * and emits what wm closes, then forwards with rn_op_watermark. NULL:
+     * forward unchanged. Called after every poll of the source. */
+    rn_err_t (*watermark)(rn_op_t *op, int64_t wm, rn_ctx_t *ctx);
+    /* The smallest rowtime among input rows whose effect the operator
+     * holds back (rows of windows not emitted yet), or INT64_MAX when it
+     * holds nothing. The commit cycle does not commit past such rows.
+     * NULL: holds nothing. */
+    int64_t (*held_since)(const rn_op_t *op);
 } rn_op_vtable_t;
 
 struct rn_op {
@@ -58,6 +80,7 @@ struct rn_op {
     int noutputs;
     uint64_t rows_in;           /* rows received */
     uint64_t rows_out;          /* rows emitted */
+    int64_t watermark;          /* last watermark received (RN_WM_MIN: none) */
     void *priv;                 /* operator-specific data */
 };
 
@@ -68,6 +91,11 @@ rn_op_t *rn_op_new(const rn_op_vtable_t *vt, rn_schema_t *schema, rn_op_t *input
 rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream);
 /* Pushes batch to every output of op. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
+/* Delivers watermark wm from op to each of its outputs: calls their
+ * `watermark` callback, or records wm and forwards it for those without. */
+rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx);
+/* The minimum held_since over op and everything downstream of it. */
+int64_t rn_op_held_since(const rn_op_t *op);
 /* Calls finish on op (if any) and then on its outputs, depth first. */
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx);
 /* Destroys op (its private data, schema reference and output list). */
@@ -90,6 +118,8 @@ typedef enum rn_agg_kind {
     RN_AGG_MIN,
     RN_AGG_MAX,
     RN_AGG_AVG,                 /* DOUBLE */
+    RN_AGG_FIRST_VALUE,         /* first non-NULL value in arrival order */
+    RN_AGG_LAST_VALUE,          /* last non-NULL value in arrival order */
 } rn_agg_kind;
 
 typedef struct rn_agg_spec {
@@ -108,6 +138,46 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
                           rn_schema_t *out_schema, char *errbuf, size_t errbuf_size);
 /* Number of groups held (for metrics and tests). */
 size_t rn_aggregate_groups(const rn_op_t *op);
+
+/* ---- window aggregates (docs/event-time.md) ----------------------------- */
+
+typedef enum rn_window_kind {
+    RN_WINDOW_TUMBLE,
+    RN_WINDOW_HOP,
+    RN_WINDOW_SESSION,
+} rn_window_kind;
+
+typedef struct rn_window_spec {
+    rn_window_kind kind;
+    int time_col;               /* input column holding the rowtime (epoch ms, never NULL) */
+    int64_t size_ms;            /* TUMBLE/HOP: window size; SESSION: the gap */
+    int64_t slide_ms;           /* HOP: slide (size is a multiple of it) */
+    int64_t offset_ms;          /* TUMBLE/HOP: offset of window starts (usually 0) */
+    int64_t lateness_ms;        /* allowed lateness L: rows with rowtime < rowwm - L are
+                                 * late; windows stay (for updates) until wm >= end + L */
+    int64_t early_fire_ms;      /* > 0: every this many ms of processing time, emit the
+                                 * changed results of open windows */
+} rn_window_spec_t;
+
+/* A window aggregate. Input columns 0..nkeys-1 are the GROUP BY keys other
+ * than the window columns (for SESSION: the PARTITION BY columns); aggs
+ * read their arguments from other input columns; w->time_col is the
+ * rowtime. Input must be insert-only. Output (out_schema, 3 + nkeys +
+ * naggs columns): window_start, window_end, window_time (TIMESTAMP, =
+ * window_end - 1), the keys, then one column per aggregate. Results are
+ * emitted when the watermark reaches window_end (plus early firings and
+ * late updates as w asks); output is updating iff lateness_ms > 0 or
+ * early_fire_ms > 0. Output batches carry no rowwm (results are never late
+ * downstream). */
+rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, int naggs,
+                                 const rn_agg_spec_t *aggs, rn_schema_t *out_schema, char *errbuf,
+                                 size_t errbuf_size);
+/* Sends late input rows (as batches of the input schema) to late, which
+ * is not connected as an output. */
+void rn_window_set_late_output(rn_op_t *op, rn_op_t *late);
+/* Late rows seen so far, and windows (or sessions) currently held. */
+uint64_t rn_window_late_rows(const rn_op_t *op);
+size_t rn_window_open_windows(const rn_op_t *op);
 
 /* Where a sink's encoded rows go: a file, stdout, nothing, Kafka later. */
 typedef struct rn_sink_io rn_sink_io_t;
@@ -168,6 +238,7 @@ typedef enum rn_col_origin {
     RN_FROM_OFFSET,             /* metadata: BIGINT */
     RN_FROM_TIMESTAMP,          /* metadata: TIMESTAMP_LTZ(3) */
     RN_FROM_HEADERS,            /* metadata: STRING holding a JSON object */
+    RN_FROM_COMPUTED,           /* a computed column (`name AS expr`) */
 } rn_col_origin;
 
 /* A source scan of a table with the given (flattened) schema. Columns are
@@ -200,6 +271,36 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof /* out */);
 /* Records read and records sent to the dead-letter output so far. */
 uint64_t rn_source_records(const rn_op_t *op);
 uint64_t rn_source_errors(const rn_op_t *op);
+
+/* Makes column col a computed column (`name AS expr`): the source
+ * evaluates expr, bound over the table's columns, after decoding a batch.
+ * Using col uses the columns expr reads. expr belongs to the plan. */
+void rn_source_set_computed(rn_op_t *op, int col, const rn_expr_t *expr);
+
+/* The event-time attribute of a table (docs/event-time.md). */
+typedef struct rn_watermark_spec {
+    int rowtime_col;            /* WATERMARK FOR column (TIMESTAMP or TIMESTAMP_LTZ) */
+    const rn_expr_t *expr;      /* the WATERMARK expression, bound over the table */
+    int64_t idle_timeout_ms;    /* a partition silent this long stops holding back; 0 = never */
+    int64_t quiet_timeout_ms;   /* no data at all this long: follow the wall clock; 0 = never */
+} rn_watermark_spec_t;
+
+/* Gives the source a rowtime and watermark: rows with a NULL rowtime go
+ * to the dead-letter output, every emitted row carries the watermark in
+ * force when it arrived (batch->rowwm), and after every poll the source
+ * delivers its watermark downstream (rn_op_watermark). */
+void rn_source_set_watermark(rn_op_t *op, const rn_watermark_spec_t *w);
+bool rn_source_has_watermark(const rn_op_t *op);
+/* Whether idle and quiet timeouts may use the wall clock (`runnel run`);
+ * off in `runnel test`, whose output must depend on its input only. */
+void rn_source_use_wall_clock(rn_op_t *op, bool on);
+/* The table's current watermark (RN_WM_MIN before any). */
+int64_t rn_source_watermark(const rn_op_t *op);
+/* Appends "2024-05-01 10:00:05.000 (waiting on user-events[3])": the
+ * watermark and why it is there. */
+void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out);
+/* rn_reader_t.commit_limit for this source's reader (opaque = the op). */
+int64_t rn_source_commit_limit(void *op, const char *topic, int32_t partition);
 
 /* Attaches the writer of a sink created with io NULL (takes ownership). */
 void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io);

@@ -3,18 +3,29 @@
  *
  * A source pulls raw records from its reader, decodes the JSON of each
  * straight into the columns of a batch (only the columns the plan uses),
- * and emits the batch. A record that does not decode is not dropped: it is
- * written, untouched, to the dead-letter output with the reason, and the
- * batch is compacted so the rows stay dense.
+ * computes the computed columns, and emits the batch. A record that does
+ * not decode is not dropped: it is written, untouched, to the dead-letter
+ * output with the reason, and the batch is compacted so the rows stay
+ * dense.
+ *
+ * A table with a WATERMARK also generates event time here (see
+ * docs/event-time.md): one watermark per partition ("split"), the table's
+ * being the minimum over the active ones; idle partitions stop holding it
+ * back, and a quiet table follows the wall clock. Each row is stamped with
+ * the watermark in force when it arrived, and the source remembers, per
+ * partition, where rows of not yet emitted windows begin so that commits
+ * never pass them.
  */
 #include "connectors/connector.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "json/json.h"
+#include "core/timeparse.h"
 #include "op/op.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- dead-letter output ------------------------------------------------ */
 
@@ -86,7 +97,47 @@ typedef struct source_col {
     rn_col_origin origin;       /* value field, key field or metadata */
     int nparts;                 /* JSON path */
     char **parts;
+    const rn_expr_t *computed;  /* a computed column's expression, or NULL */
 } source_col_t;
+
+/* Where the rows of a partition that a window may still hold begin: the
+ * first position of a batch's rows of that partition and the highest
+ * rowtime among them and all earlier ones. Entries rise strictly in
+ * rowtime; a commit stops at the first entry a window still holds. */
+typedef struct held_mark {
+    int64_t position;
+    int64_t max_rowtime;
+} held_mark_t;
+
+/* Event-time state of one partition (a file is one). */
+typedef struct wm_split {
+    char *topic;                /* NULL for files */
+    int32_t partition;
+    bool assigned;              /* owned now (always true without assignment tracking) */
+    bool idle;                  /* silent for idle_timeout: not holding the watermark */
+    int64_t wm;                 /* max of the WATERMARK expression so far */
+    int64_t last_ms;            /* wall clock of the last record (or of the assignment) */
+    held_mark_t *marks;         /* commit marks (see held_mark_t) */
+    int nmarks, capmarks;
+    uint64_t epoch;             /* batch in which batch_first/batch_max were set */
+    int64_t batch_first;        /* first position of its rows in that batch */
+    int64_t batch_max;          /* their highest rowtime */
+} wm_split_t;
+
+typedef struct source_time {
+    bool on;                    /* the table has a WATERMARK */
+    rn_watermark_spec_t spec;
+    bool wall;                  /* idle/quiet timeouts use the wall clock */
+    wm_split_t *splits;
+    int nsplits, capsplits;
+    int hint;                   /* split of the last record */
+    uint64_t assignment_version;
+    uint64_t batch_epoch;       /* batches stamped so far */
+    int64_t wm;                 /* the table's watermark */
+    int64_t last_any_ms;        /* wall clock of the last record of any split, 0 = none */
+    bool quiet;                 /* following the wall clock */
+    bool eof;
+} source_time_t;
 
 /* The columns one JSON document (value or key) fills. */
 typedef struct source_doc {
@@ -106,7 +157,11 @@ typedef struct source {
     source_doc_t value, key;
     int nmeta;
     int *meta;                  /* used metadata columns */
+    int ncomputed;
+    int *computed;              /* used computed columns, in column order */
+    source_time_t time;
     rn_record_t recs[RN_BATCH_MAX];
+    int rec_of_row[RN_BATCH_MAX]; /* record index of each decoded row */
     uint64_t records, errors;
 } source_t;
 
@@ -137,6 +192,12 @@ static void source_destroy(rn_op_t *op)
     if (s->reader) s->reader->close(s->reader);
     source_doc_free(&s->value);
     source_doc_free(&s->key);
+    for (int i = 0; i < s->time.nsplits; i++) {
+        rn_free(s->time.splits[i].topic);
+        rn_free(s->time.splits[i].marks);
+    }
+    rn_free(s->time.splits);
+    rn_free(s->computed);
     rn_free(s->meta);
     rn_free(s->cols);
     rn_free(s->label);
@@ -192,7 +253,40 @@ void rn_source_set_origin(rn_op_t *op, int col, rn_col_origin origin)
     ((source_t *)op->priv)->cols[col].origin = origin;
 }
 
-void rn_source_use_column(rn_op_t *op, int col) { ((source_t *)op->priv)->cols[col].used = true; }
+/* Marks the columns e reads as used. */
+static void source_use_expr(rn_op_t *op, const rn_expr_t *e)
+{
+    if (!e) return;
+    if (e->kind == RN_EXPR_COLUMN) rn_source_use_column(op, e->col);
+    for (int i = 0; e->kind == RN_EXPR_FUNC && i < e->nargs; i++) source_use_expr(op, e->args[i]);
+}
+
+void rn_source_use_column(rn_op_t *op, int col)
+{
+    source_col_t *c = &((source_t *)op->priv)->cols[col];
+    if (c->used) return;
+    c->used = true;
+    source_use_expr(op, c->computed);
+}
+
+void rn_source_set_computed(rn_op_t *op, int col, const rn_expr_t *expr)
+{
+    ((source_t *)op->priv)->cols[col].computed = expr;
+}
+
+void rn_source_set_watermark(rn_op_t *op, const rn_watermark_spec_t *w)
+{
+    source_t *s = op->priv;
+    s->time.on = true;
+    s->time.spec = *w;
+    s->time.wm = RN_WM_MIN;
+    rn_source_use_column(op, w->rowtime_col);
+    source_use_expr(op, w->expr);
+}
+
+bool rn_source_has_watermark(const rn_op_t *op) { return ((source_t *)op->priv)->time.on; }
+void rn_source_use_wall_clock(rn_op_t *op, bool on) { ((source_t *)op->priv)->time.wall = on; }
+int64_t rn_source_watermark(const rn_op_t *op) { return ((source_t *)op->priv)->time.wm; }
 bool rn_source_column_used(const rn_op_t *op, int col) { return ((source_t *)op->priv)->cols[col].used; }
 const char *rn_source_label(const rn_op_t *op) { return ((source_t *)op->priv)->label; }
 uint64_t rn_source_records(const rn_op_t *op) { return ((source_t *)op->priv)->records; }
@@ -223,7 +317,7 @@ static rn_err_t source_doc_open(rn_op_t *op, source_doc_t *d, bool key, char *er
     for (int c = 0; c < ncols; c++) {
         source_col_t *sc = &s->cols[c];
         rn_col_origin o = sc->origin == RN_FROM_KEY && s->keys_from_value ? RN_FROM_VALUE : sc->origin;
-        if (!sc->used || o != (key ? RN_FROM_KEY : RN_FROM_VALUE)) continue;
+        if (!sc->used || sc->computed || o != (key ? RN_FROM_KEY : RN_FROM_VALUE)) continue;
         if (!sc->nparts) {
             name_parts[0] = op->schema->cols[c].name;
             if (rn_source_set_path(op, c, 1, name_parts) != RN_OK) goto oom;
@@ -255,9 +349,17 @@ rn_err_t rn_source_open(rn_op_t *op, rn_reader_t *reader, rn_dlq_t *dlq, char *e
         err = source_doc_open(op, &s->key, true, errbuf, errbuf_size);
     if (err != RN_OK) return err;
     s->meta = rn_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
-    if (!s->meta) return RN_ERR_NOMEM;
-    for (int c = 0; c < ncols; c++)
-        if (s->cols[c].used && s->cols[c].origin > RN_FROM_KEY) s->meta[s->nmeta++] = c;
+    s->computed = rn_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    if (!s->meta || !s->computed) return RN_ERR_NOMEM;
+    for (int c = 0; c < ncols; c++) {
+        if (!s->cols[c].used) continue;
+        if (s->cols[c].computed) s->computed[s->ncomputed++] = c;
+        else if (s->cols[c].origin > RN_FROM_KEY) s->meta[s->nmeta++] = c;
+    }
+    if (s->time.on) {
+        reader->commit_limit = rn_source_commit_limit;
+        reader->limit_opaque = op;
+    }
     return RN_OK;
 }
 
@@ -318,19 +420,322 @@ static rn_err_t source_doc_bind(source_doc_t *d, rn_batch_t *b, int n, rn_arena_
     return RN_OK;
 }
 
+/* ---- event time ---------------------------------------------------------- */
+
+static int64_t source_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "user-events[3]", or the reader's name for a file. */
+static void split_name(const source_t *s, const wm_split_t *sp, char *buf, size_t size)
+{
+    if (sp->topic) snprintf(buf, size, "%s[%d]", sp->topic, (int)sp->partition);
+    else snprintf(buf, size, "%s", s->reader ? s->reader->where : s->label);
+}
+
+/* The split of (topic, partition), created on first sight. NULL on OOM. */
+static wm_split_t *split_find(source_t *s, const char *topic, int32_t partition, int64_t now)
+{
+    source_time_t *t = &s->time;
+    if (t->hint < t->nsplits) {
+        wm_split_t *h = &t->splits[t->hint];
+        if (h->partition == partition && (h->topic == topic || (h->topic && topic && !strcmp(h->topic, topic))))
+            return h;
+    }
+    for (int i = 0; i < t->nsplits; i++) {
+        wm_split_t *sp = &t->splits[i];
+        if (sp->partition == partition && ((!sp->topic && !topic) || (sp->topic && topic && !strcmp(sp->topic, topic)))) {
+            t->hint = i;
+            return sp;
+        }
+    }
+    if (t->nsplits == t->capsplits) {
+        int cap = t->capsplits ? t->capsplits * 2 : 8;
+        wm_split_t *n = rn_realloc(t->splits, sizeof *n * (size_t)cap);
+        if (!n) return NULL;
+        t->splits = n;
+        t->capsplits = cap;
+    }
+    wm_split_t *sp = &t->splits[t->nsplits];
+    memset(sp, 0, sizeof *sp);
+    if (topic && !(sp->topic = rn_strdup(topic))) return NULL;
+    sp->partition = partition;
+    sp->assigned = true;
+    sp->wm = RN_WM_MIN;
+    sp->last_ms = now;
+    t->hint = t->nsplits++;
+    return sp;
+}
+
+/* Follows the reader's assignment: new partitions are added (holding the
+ * watermark back until they deliver or go idle), revoked ones stop
+ * counting. */
+static rn_err_t source_sync_assignment(source_t *s, int64_t now)
+{
+    rn_reader_t *r = s->reader;
+    if (!r->assignment || r->assignment_version == s->time.assignment_version) return RN_OK;
+    s->time.assignment_version = r->assignment_version;
+    enum { MAXP = 4096 };
+    static const char *topics[MAXP];
+    static int32_t parts[MAXP];
+    int n = r->assignment(r, topics, parts, MAXP);
+    if (n > MAXP) n = MAXP;
+    for (int i = 0; i < s->time.nsplits; i++) s->time.splits[i].assigned = false;
+    for (int i = 0; i < n; i++) {
+        wm_split_t *sp = split_find(s, topics[i], parts[i], now);
+        if (!sp) return RN_ERR_NOMEM;
+        if (!sp->assigned) sp->last_ms = now;
+        sp->assigned = true;
+        sp->idle = false;
+    }
+    return RN_OK;
+}
+
+/* The minimum watermark over the active splits, and the split holding
+ * it; *none when no split is active. */
+static int64_t source_min_active(const source_t *s, int *argmin, bool *none)
+{
+    int64_t m = RN_WM_MAX;
+    *none = true;
+    *argmin = -1;
+    for (int i = 0; i < s->time.nsplits; i++) {
+        const wm_split_t *sp = &s->time.splits[i];
+        if (!sp->assigned || sp->idle) continue;
+        if (*none || sp->wm < m) {
+            m = sp->wm;
+            *argmin = i;
+        }
+        *none = false;
+    }
+    return m;
+}
+
+/* Recomputes the table watermark after splits changed (idle, assignment,
+ * wall clock). Never moves it backwards. */
+static void source_update_wm(source_t *s, int64_t now)
+{
+    source_time_t *t = &s->time;
+    if (t->eof) return;
+    int argmin;
+    bool none;
+    int64_t m = source_min_active(s, &argmin, &none);
+    if (!none && m > t->wm) t->wm = m;
+    if (t->wall && t->spec.quiet_timeout_ms > 0 && t->last_any_ms && now - t->last_any_ms >= t->spec.quiet_timeout_ms) {
+        int64_t top = RN_WM_MIN;
+        for (int i = 0; i < t->nsplits; i++)
+            if (t->splits[i].wm > top) top = t->splits[i].wm;
+        if (top != RN_WM_MIN) {
+            if (!t->quiet)
+                fprintf(stderr, "runnel: table '%s': no data for %lld ms; event time follows the wall clock\n", s->label,
+                            (long long)(now - t->last_any_ms));
+            t->quiet = true;
+            int64_t w = top + (now - t->last_any_ms);
+            if (w > t->wm) t->wm = w;
+        }
+    }
+}
+
+/* Marks splits silent for the idle timeout as idle (wall clock only). */
+static void source_check_idle(source_t *s, int64_t now)
+{
+    source_time_t *t = &s->time;
+    if (!t->wall || t->spec.idle_timeout_ms <= 0) return;
+    for (int i = 0; i < t->nsplits; i++) {
+        wm_split_t *sp = &t->splits[i];
+        if (!sp->assigned || sp->idle || now - sp->last_ms < t->spec.idle_timeout_ms) continue;
+        sp->idle = true;
+        char name[256];
+        split_name(s, sp, name, sizeof name);
+        fprintf(stderr, "runnel: table '%s': %s has been idle for %lld ms; it no longer holds the watermark back\n", s->label,
+                    name, (long long)(now - sp->last_ms));
+    }
+}
+
+/* Records that the rows of split sp in this batch start at position and
+ * reach max_rowtime (see held_mark_t). */
+static rn_err_t split_mark(wm_split_t *sp, int64_t position, int64_t max_rowtime)
+{
+    if (sp->nmarks && sp->marks[sp->nmarks - 1].max_rowtime >= max_rowtime) return RN_OK;
+    if (sp->nmarks == sp->capmarks) {
+        int cap = sp->capmarks ? sp->capmarks * 2 : 16;
+        held_mark_t *m = rn_realloc(sp->marks, sizeof *m * (size_t)cap);
+        if (!m) return RN_ERR_NOMEM;
+        sp->marks = m;
+        sp->capmarks = cap;
+    }
+    sp->marks[sp->nmarks++] = (held_mark_t){position, max_rowtime};
+    return RN_OK;
+}
+
+int64_t rn_source_commit_limit(void *opaque, const char *topic, int32_t partition)
+{
+    rn_op_t *op = opaque;
+    source_t *s = op->priv;
+    int64_t held = rn_op_held_since(op);
+    for (int i = 0; i < s->time.nsplits; i++) {
+        wm_split_t *sp = &s->time.splits[i];
+        if (sp->partition != partition || !((!sp->topic && !topic) || (sp->topic && topic && !strcmp(sp->topic, topic))))
+            continue;
+        /* Marks whose rows all lie before every held window are released. */
+        int k = 0;
+        while (k < sp->nmarks && sp->marks[k].max_rowtime < held) k++;
+        if (k) {
+            memmove(sp->marks, sp->marks + k, sizeof *sp->marks * (size_t)(sp->nmarks - k));
+            sp->nmarks -= k;
+        }
+        return sp->nmarks ? sp->marks[0].position : INT64_MAX;
+    }
+    return INT64_MAX;
+}
+
+void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out)
+{
+    const source_t *s = op->priv;
+    const source_time_t *t = &s->time;
+    char ts[40], name[256];
+    if (t->wm == RN_WM_MIN) rn_buf_appends(out, "none");
+    else if (t->wm == RN_WM_MAX) rn_buf_appends(out, "end");
+    else {
+        rn_time_format(t->wm, ts, sizeof ts);
+        rn_buf_appends(out, ts);
+    }
+    int argmin;
+    bool none;
+    source_min_active(s, &argmin, &none);
+    int idle = 0;
+    for (int i = 0; i < t->nsplits; i++) idle += t->splits[i].assigned && t->splits[i].idle;
+    if (t->eof) rn_buf_appends(out, " (end of input)");
+    else if (t->quiet) rn_buf_appends(out, " (quiet, following the wall clock)");
+    else if (t->nsplits == 0) rn_buf_appends(out, " (no data yet)");
+    else if (none) rn_buf_appends(out, " (all partitions idle)");
+    else {
+        const wm_split_t *sp = &t->splits[argmin];
+        split_name(s, sp, name, sizeof name);
+        if (sp->wm == RN_WM_MIN) rn_buf_appendf(out, " (waiting for data on %s", name);
+        else rn_buf_appendf(out, " (waiting on %s", name);
+        if (idle) rn_buf_appendf(out, "; %d idle", idle);
+        rn_buf_appends(out, ")");
+    }
+}
+
+/* Stamps every row of b with the watermark in force when it arrived,
+ * advances the split and table watermarks, and records the commit marks;
+ * rows with a NULL rowtime have already been removed. */
+static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, int64_t now)
+{
+    source_time_t *t = &s->time;
+    int n = b->nrows;
+    b->rowwm = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)(n ? n : 1));
+    rn_value_t *wmv = rn_arena_alloc(ctx->arena, sizeof(rn_value_t) * (size_t)(n ? n : 1));
+    if (!b->rowwm || !wmv) return RN_ERR_NOMEM;
+    rn_err_t err = rn_expr_eval(t->spec.expr, b, ctx->arena, wmv);
+    if (err != RN_OK) return err;
+    const rn_value_t *rt = b->cols[t->spec.rowtime_col];
+    t->batch_epoch++;
+    for (int r = 0; r < n; r++) {
+        const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
+        wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
+        if (!sp) return RN_ERR_NOMEM;
+        b->rowwm[r] = t->wm;
+        if (!s->reader->assignment) sp->assigned = true;
+        sp->last_ms = now;
+        if (sp->idle) {
+            sp->idle = false;
+            char name[256];
+            split_name(s, sp, name, sizeof name);
+            if (t->wall) fprintf(stderr, "runnel: table '%s': %s delivers again; it holds the watermark again\n", s->label, name);
+        }
+        if (sp->epoch != t->batch_epoch) {
+            sp->epoch = t->batch_epoch;
+            sp->batch_first = rec->position;
+            sp->batch_max = rt[r].i;
+        } else if (rt[r].i > sp->batch_max) {
+            sp->batch_max = rt[r].i;
+        }
+        if (!wmv[r].null && wmv[r].i > sp->wm) {
+            bool was_holding = sp->wm <= t->wm;
+            sp->wm = wmv[r].i;
+            if (was_holding) {
+                int argmin;
+                bool none;
+                int64_t m = source_min_active(s, &argmin, &none);
+                if (!none && m > t->wm) t->wm = m;
+            }
+        }
+    }
+    for (int i = 0; i < t->nsplits; i++) {
+        wm_split_t *sp = &t->splits[i];
+        if (sp->epoch == t->batch_epoch && (err = split_mark(sp, sp->batch_first, sp->batch_max)) != RN_OK)
+            return err;
+    }
+    t->last_any_ms = now;
+    t->quiet = false;
+    return RN_OK;
+}
+
+/* Removes rows whose rowtime is NULL, sending their records to the
+ * dead-letter output. */
+static rn_err_t source_check_rowtime(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx)
+{
+    int col = s->time.spec.rowtime_col;
+    const rn_value_t *rt = b->cols[col];
+    int keep = 0;
+    for (int r = 0; r < b->nrows; r++) {
+        if (!rt[r].null) {
+            if (keep != r) {
+                for (int c = 0; c < op->schema->ncols; c++)
+                    if (b->cols[c]) b->cols[c][keep] = b->cols[c][r];
+                s->rec_of_row[keep] = s->rec_of_row[r];
+            }
+            keep++;
+            continue;
+        }
+        char msg[300];
+        snprintf(msg, sizeof msg, "event time column '%s' is NULL", op->schema->cols[col].name);
+        rn_err_t err = source_dead_letter(s, &s->recs[s->rec_of_row[r]], msg, ctx);
+        if (err != RN_OK) return err;
+    }
+    b->nrows = keep;
+    return RN_OK;
+}
+
+/* After a poll: follow idle partitions and the wall clock, and deliver the
+ * watermark downstream (also when only processing time moved). */
+static rn_err_t source_tick(rn_op_t *op, source_t *s, rn_ctx_t *ctx, int64_t now, bool eof)
+{
+    if (!s->time.on) return RN_OK;
+    if (eof) {
+        s->time.eof = true;
+        s->time.wm = RN_WM_MAX;
+    } else {
+        rn_err_t err = source_sync_assignment(s, now);
+        if (err != RN_OK) return err;
+        source_check_idle(s, now);
+        source_update_wm(s, now);
+    }
+    op->watermark = s->time.wm;
+    return rn_op_watermark(op, s->time.wm, ctx);
+}
+
 rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
 {
     source_t *s = op->priv;
     int n = 0;
     rn_err_t err = s->reader->next(s->reader, s->recs, RN_BATCH_MAX, &n, eof, ctx->errbuf,
                                    ctx->errbuf_size);
-    if (err != RN_OK || n == 0) return err;
+    if (err != RN_OK) return err;
+    int64_t now = s->time.on ? source_wall_ms() : 0;
+    if (n == 0) return source_tick(op, s, ctx, now, *eof);
     rn_batch_t *b = rn_arena_alloc(ctx->arena, sizeof *b);
     if (!b) return RN_ERR_NOMEM;
     b->schema = op->schema;
     b->nrows = 0;
     b->cap = n;
     b->rowtime = NULL;
+    b->rowwm = NULL;
     b->kinds = rn_arena_calloc(ctx->arena, (size_t)n, 1);
     b->cols = rn_arena_calloc(ctx->arena, (size_t)(op->schema->ncols ? op->schema->ncols : 1),
                               sizeof(rn_value_t *));
@@ -359,12 +764,23 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
         }
         if (err == RN_OK) {
             source_fill_meta(s, b, b->nrows, r);
-            b->nrows++;
+            s->rec_of_row[b->nrows++] = i;
             continue;
         }
         if (err != RN_ERR_DECODE) return err;
         if ((err = source_dead_letter(s, r, msg, ctx)) != RN_OK) return err;
     }
     s->records += (uint64_t)n;
-    return b->nrows ? rn_op_emit(op, b, ctx) : RN_OK;
+    for (int j = 0; j < s->ncomputed && b->nrows; j++) {
+        int c = s->computed[j];
+        b->cols[c] = rn_arena_alloc(ctx->arena, sizeof(rn_value_t) * (size_t)b->nrows);
+        if (!b->cols[c]) return RN_ERR_NOMEM;
+        if ((err = rn_expr_eval(s->cols[c].computed, b, ctx->arena, b->cols[c])) != RN_OK) return err;
+    }
+    if (s->time.on && b->nrows) {
+        if ((err = source_check_rowtime(op, s, b, ctx)) != RN_OK) return err;
+        if (b->nrows && (err = source_assign_time(s, b, ctx, now)) != RN_OK) return err;
+    }
+    if (b->nrows && (err = rn_op_emit(op, b, ctx)) != RN_OK) return err;
+    return source_tick(op, s, ctx, now, *eof);
 }

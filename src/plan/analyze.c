@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "core/text.h"
 #include "lang/diag.h"
 
@@ -281,14 +282,14 @@ static rn_agg_kind agg_kind_of(const char *name, bool *is_agg)
         const char *name;
         rn_agg_kind kind;
     } aggs[] = {{"COUNT", RN_AGG_COUNT}, {"SUM", RN_AGG_SUM}, {"MIN", RN_AGG_MIN},
-                {"MAX", RN_AGG_MAX},     {"AVG", RN_AGG_AVG}};
+                {"MAX", RN_AGG_MAX},     {"AVG", RN_AGG_AVG}, {"FIRST_VALUE", RN_AGG_FIRST_VALUE},
+                {"LAST_VALUE", RN_AGG_LAST_VALUE}};
     for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
         if (!strcasecmp(name, aggs[i].name)) {
             *is_agg = true;
             return aggs[i].kind;
         }
-    *is_agg = !strcasecmp(name, "FIRST_VALUE") || !strcasecmp(name, "LAST_VALUE") ||
-              !strcasecmp(name, "COLLECT") || !strcasecmp(name, "LISTAGG") ||
+    *is_agg = !strcasecmp(name, "COLLECT") || !strcasecmp(name, "LISTAGG") ||
               !strcasecmp(name, "STDDEV_POP") || !strcasecmp(name, "VAR_POP");
     return RN_AGG_COUNT;
 }
@@ -322,6 +323,7 @@ static bool ast_equal(const rn_ast_expr_t *a, const rn_ast_expr_t *b)
             if (strcmp(a->column.parts[i], b->column.parts[i])) return false;
         return true;
     case RN_AST_STAR: return false;
+    case RN_AST_INTERVAL: return a->interval.ms == b->interval.ms;
     case RN_AST_UNARY: return a->unary.op == b->unary.op && ast_equal(a->unary.arg, b->unary.arg);
     case RN_AST_BINARY:
         return a->binary.op == b->binary.op && ast_equal(a->binary.lhs, b->binary.lhs) &&
@@ -530,6 +532,36 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
         }
         return f;
     }
+    if ((op == RN_OP_ADD || op == RN_OP_SUB) &&
+        (e->binary.lhs->kind == RN_AST_INTERVAL || e->binary.rhs->kind == RN_AST_INTERVAL)) {
+        /* ts + INTERVAL, INTERVAL + ts, ts - INTERVAL: the interval becomes
+         * a BIGINT millisecond constant, the result has ts's type. */
+        bool ileft = e->binary.lhs->kind == RN_AST_INTERVAL;
+        const rn_ast_expr_t *iv = ileft ? e->binary.lhs : e->binary.rhs;
+        const rn_ast_expr_t *other = ileft ? e->binary.rhs : e->binary.lhs;
+        if (other->kind == RN_AST_INTERVAL || (ileft && op == RN_OP_SUB)) {
+            an_error(an, e->pos, "an INTERVAL can only be added to or subtracted from a timestamp%s",
+                     other->kind == RN_AST_INTERVAL ? ""
+                                                    : " (write ts - INTERVAL ..., not INTERVAL ... - ts)");
+            return NULL;
+        }
+        rn_expr_t *ts = bind(an, sc, other);
+        if (!ts) return NULL;
+        rn_type_id tid = ts->type->id;
+        if (tid == RN_TYPE_NULL) {
+            ts = coerce(an, ts, &rn_type_timestamp);
+        } else if (tid != RN_TYPE_TIMESTAMP && tid != RN_TYPE_TIMESTAMP_LTZ) {
+            an_error(an, other->pos,
+                     "an INTERVAL can only be added to or subtracted from a timestamp, not %s", rn_type_name(tid));
+            return NULL;
+        }
+        rn_func_id fn = op == RN_OP_ADD ? RN_FN_TS_ADD_MS : RN_FN_TS_SUB_MS;
+        rn_expr_t *f = ts ? mk_func(an, fn, ts->type, 2) : NULL;
+        if (!f) return NULL;
+        f->args[0] = ts;
+        f->args[1] = mk_const(an, &rn_type_bigint, rn_value_int(iv->interval.ms));
+        return f->args[1] ? f : NULL;
+    }
     rn_expr_t *args[2];
     const rn_type_t *t;
     const rn_ast_expr_t *sides[2] = {e->binary.lhs, e->binary.rhs};
@@ -560,7 +592,13 @@ typedef struct scalar_fn {
     rn_func_id fn;
     int min, max;               /* argument count */
     enum { SIG_STRING1, SIG_CONCAT, SIG_SUBSTRING, SIG_CHARLEN, SIG_POSITION, SIG_REPLACE,
-           SIG_COMMON, SIG_NULLIF, SIG_IF, SIG_NUMERIC_SAME, SIG_ROUND, SIG_DOUBLE, SIG_MOD } sig;
+           SIG_COMMON, SIG_NULLIF, SIG_IF, SIG_NUMERIC_SAME, SIG_ROUND, SIG_DOUBLE, SIG_MOD,
+           SIG_TO_TS_LTZ,       /* (numeric n [, precision literal 0|3]) */
+           SIG_PARSE_TIME,      /* (STRING s [, format literal]) */
+           SIG_FROM_UNIXTIME,   /* (numeric seconds [, format literal]) */
+           SIG_DATE_FORMAT,     /* (ts or STRING, format literal) */
+           SIG_NOW,             /* () */
+           SIG_EXTRACT } sig;   /* ('UNIT', ts) from EXTRACT(unit FROM ts) */
 } scalar_fn_t;
 
 static const scalar_fn_t scalar_fns[] = {
@@ -585,6 +623,16 @@ static const scalar_fn_t scalar_fns[] = {
     {"POWER", RN_FN_POWER, 2, 2, SIG_DOUBLE},
     {"SQRT", RN_FN_SQRT, 1, 1, SIG_DOUBLE},
     {"MOD", RN_FN_MOD, 2, 2, SIG_MOD},
+    {"TO_TIMESTAMP_LTZ", RN_FN_TO_TIMESTAMP_LTZ, 1, 2, SIG_TO_TS_LTZ},
+    {"TO_TIMESTAMP", RN_FN_TO_TIMESTAMP, 1, 2, SIG_PARSE_TIME},
+    {"UNIX_TIMESTAMP", RN_FN_UNIX_TIMESTAMP, 0, 2, SIG_PARSE_TIME},
+    {"FROM_UNIXTIME", RN_FN_FROM_UNIXTIME, 1, 2, SIG_FROM_UNIXTIME},
+    {"DATE_FORMAT", RN_FN_DATE_FORMAT, 2, 2, SIG_DATE_FORMAT},
+    {"PROCTIME", RN_FN_PROCTIME, 0, 0, SIG_NOW},
+    {"NOW", RN_FN_CURRENT_TIMESTAMP, 0, 0, SIG_NOW},
+    {"CURRENT_TIMESTAMP", RN_FN_CURRENT_TIMESTAMP, 0, 0, SIG_NOW},
+    {"LOCALTIMESTAMP", RN_FN_LOCALTIMESTAMP, 0, 0, SIG_NOW},
+    {"EXTRACT", RN_FN_EXTRACT, 2, 2, SIG_EXTRACT},
 };
 
 static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
@@ -606,16 +654,19 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
     for (size_t i = 0; i < sizeof scalar_fns / sizeof *scalar_fns; i++)
         if (!strcasecmp(name, scalar_fns[i].name)) f = &scalar_fns[i];
     if (!f) {
-        static const char *later[] = {"TO_TIMESTAMP", "TO_TIMESTAMP_LTZ", "PROCTIME", "NOW",
-                                      "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "DATE_FORMAT",
-                                      "TUMBLE", "HOP", "SESSION", "CUMULATE", "EXTRACT",
-                                      "UNIX_TIMESTAMP", "FROM_UNIXTIME", "TIMESTAMPDIFF"};
-        for (size_t i = 0; i < sizeof later / sizeof *later; i++)
-            if (!strcasecmp(name, later[i])) {
-                an->err = RN_ERR_UNSUPPORTED;
-                an_error(an, e->pos, "function %s is not supported yet (time functions arrive with event-time support)", name);
+        static const char *tvfs[] = {"TUMBLE", "HOP", "SESSION", "CUMULATE"};
+        for (size_t i = 0; i < sizeof tvfs / sizeof *tvfs; i++)
+            if (!strcasecmp(name, tvfs[i])) {
+                an_error(an, e->pos,
+                         "%s is a window table function: use it in FROM TABLE(%s(TABLE t, DESCRIPTOR(ts), ...))",
+                         tvfs[i], tvfs[i]);
                 return NULL;
             }
+        if (!strcasecmp(name, "TIMESTAMPDIFF")) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, e->pos, "function %s is not supported yet", name);
+            return NULL;
+        }
         an_error(an, e->pos, "unknown function %s", name);
         return NULL;
     }
@@ -719,6 +770,76 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         result = c;
         break;
     }
+    case SIG_TO_TS_LTZ: {
+        const rn_type_t *nt = args[0]->type->id == RN_TYPE_DOUBLE ? &rn_type_double : &rn_type_bigint;
+        ARG_AS(0, rn_type_is_numeric(id_), nt, "numeric (epoch seconds or milliseconds)");
+        const rn_expr_t *p = n > 1 ? args[1] : NULL;
+        if (p && !(p->kind == RN_EXPR_CONST && rn_type_is_integer(p->type->id) && !p->value.null &&
+                   (p->value.i == 0 || p->value.i == 3))) {
+            an_error(an, e->call.args[1]->pos, "the precision of TO_TIMESTAMP_LTZ must be the literal 0 "
+                                               "(epoch seconds) or 3 (epoch milliseconds)");
+            return NULL;
+        }
+        /* TO_TIMESTAMP_LTZ(n) means milliseconds, as in Flink */
+        args[1] = mk_const(an, &rn_type_int, rn_value_int(p ? p->value.i : 3));
+        if (!args[1]) return NULL;
+        n = 2;
+        result = &rn_type_timestamp_ltz;
+        break;
+    }
+    case SIG_PARSE_TIME:
+    case SIG_FROM_UNIXTIME:
+    case SIG_DATE_FORMAT: {
+        if (f->sig == SIG_PARSE_TIME && n > 0) ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
+        if (f->sig == SIG_FROM_UNIXTIME)
+            ARG_AS(0, rn_type_is_numeric(id_), &rn_type_bigint, "numeric (epoch seconds)");
+        if (f->sig == SIG_DATE_FORMAT) {
+            /* a STRING is read as CAST(s AS TIMESTAMP) reads it */
+            ARG_AS(0, id_ == RN_TYPE_TIMESTAMP || id_ == RN_TYPE_TIMESTAMP_LTZ || id_ == RN_TYPE_STRING, NULL,
+                   "a timestamp or STRING");
+            rn_type_id t0 = args[0]->type->id;
+            if (t0 != RN_TYPE_TIMESTAMP && t0 != RN_TYPE_TIMESTAMP_LTZ &&
+                !(args[0] = coerce(an, args[0], &rn_type_timestamp)))
+                return NULL;
+        }
+        if (n > 1) {
+            /* the format is compiled once per batch, so it must be a literal */
+            const rn_expr_t *fmt = args[1];
+            bool lit = fmt->kind == RN_EXPR_CONST && (fmt->type->id == RN_TYPE_STRING || fmt->value.null);
+            if (!lit) {
+                an_error(an, e->call.args[1]->pos, "the format of %s must be a string literal", f->name);
+                return NULL;
+            }
+            char why[128];
+            bool valid = fmt->value.null || rn_expr_time_pattern_check(fmt->value.s, fmt->value.len, why, sizeof why);
+            if (!valid) {
+                an_error(an, e->call.args[1]->pos, "invalid %s format '%.*s': %s", f->name,
+                         (int)(fmt->value.len > 64 ? 64 : fmt->value.len), fmt->value.s, why);
+                return NULL;
+            }
+            if (!(args[1] = coerce(an, args[1], &rn_type_string))) return NULL;
+        }
+        result = f->fn == RN_FN_TO_TIMESTAMP    ? &rn_type_timestamp
+                 : f->fn == RN_FN_UNIX_TIMESTAMP ? &rn_type_bigint
+                                                 : &rn_type_string;
+        break;
+    }
+    case SIG_NOW:
+        result = f->fn == RN_FN_LOCALTIMESTAMP ? &rn_type_timestamp : &rn_type_timestamp_ltz;
+        break;
+    case SIG_EXTRACT: {
+        const rn_expr_t *u = args[0];
+        if (!(u->kind == RN_EXPR_CONST && u->type->id == RN_TYPE_STRING &&
+              rn_expr_extract_unit_valid(u->value.s, u->value.len))) {
+            an_error(an, e->call.args[0]->pos, "EXTRACT: unsupported unit (use YEAR, QUARTER, MONTH, WEEK, "
+                                               "DAY, HOUR, MINUTE, SECOND, MILLISECOND, DOW or DOY)");
+            return NULL;
+        }
+        ARG_AS(1, id_ == RN_TYPE_TIMESTAMP || id_ == RN_TYPE_TIMESTAMP_LTZ,
+               id_ == RN_TYPE_NULL ? &rn_type_timestamp : NULL, "a timestamp");
+        result = &rn_type_bigint;
+        break;
+    }
     }
 #undef ARG_AS
     if (result->id == RN_TYPE_NULL) result = &rn_type_string;
@@ -794,6 +915,12 @@ static rn_expr_t *bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
     case RN_AST_COLUMN: {
         int c = rel_resolve(an, sc->rel, e);
         if (c < 0) return NULL;
+        if (sc->rel->cols[c].window_col) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, e->pos, "%s can only be used as a GROUP BY key of a window aggregate "
+                     "(GROUP BY window_start, window_end, ...)", sc->rel->cols[c].name);
+            return NULL;
+        }
         if (sc->agg_mode) {
             an_error(an, e->pos, "column '%s' must appear in GROUP BY or be used in an aggregate function",
                      sc->rel->cols[c].name);
@@ -916,9 +1043,8 @@ static rn_expr_t *bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         return f;
     }
     case RN_AST_CALL: return bind_call(an, sc, e);
-    case RN_AST_INTERVAL:
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, e->pos, "INTERVAL values are not supported yet (they arrive with event-time windows)");
+    case RN_AST_INTERVAL: /* ts +/- INTERVAL is bound by bind_binary */
+        an_error(an, e->pos, "an INTERVAL can only be added to or subtracted from a timestamp");
         return NULL;
     case RN_AST_TABLE_ARG:
         an_error(an, e->pos, "TABLE arguments are only allowed in window functions");
@@ -976,6 +1102,13 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             return NULL;
         }
     for (int c = 0; t->origin && c < t->schema->ncols; c++) rn_source_set_origin(op, c, t->origin[c]);
+    for (int c = 0; t->computed && c < t->schema->ncols; c++)
+        if (t->computed[c]) rn_source_set_computed(op, c, t->computed[c]);
+    if (t->rowtime >= 0 && t->wm_expr) {
+        rn_watermark_spec_t w = {.rowtime_col = t->rowtime, .expr = t->wm_expr,
+                                 .idle_timeout_ms = t->idle_timeout_ms, .quiet_timeout_ms = t->quiet_timeout_ms};
+        rn_source_set_watermark(op, &w);
+    }
     if (an->check_only) return op; /* a private scan that is never fed */
     t->source = op;
     rn_op_t **s = rn_realloc(an->p->sources, sizeof *s * (size_t)(an->p->nsources + 1));
@@ -1007,7 +1140,150 @@ static bool rel_from_schema(analyzer_t *an, rel_t *rel, rn_op_t *op, const char 
         rel->cols[i].src_col = -1;
     }
     rel->source = NULL;
+    rel->window = NULL;
     return true;
+}
+
+static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
+
+/* Appends the virtual window_start, window_end and window_time columns of
+ * a window TVF to rel. */
+static bool rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w)
+{
+    rel_col_t *cols = an_alloc(an, sizeof *cols * (size_t)(rel->ncols + 3));
+    if (!cols) return false;
+    memcpy(cols, rel->cols, sizeof *cols * (size_t)rel->ncols);
+    static const char *names[] = {"window_start", "window_end", "window_time"};
+    const char *q = rel->ncols ? rel->cols[0].qualifier : NULL;
+    for (int i = 0; i < 3; i++) {
+        rel_col_t *c = &cols[rel->ncols + i];
+        memset(c, 0, sizeof *c);
+        c->qualifier = q;
+        c->name = names[i];
+        c->type = &rn_type_timestamp;
+        c->src_col = -1;
+        c->window_col = i + 1;
+        c->rowtime = i == 2;
+    }
+    rel->cols = cols;
+    rel->ncols += 3;
+    rel->window = w;
+    return true;
+}
+
+/* An INTERVAL argument of a window TVF, in ms (> 0 unless zero_ok). */
+static bool tvf_interval(analyzer_t *an, const rn_ast_expr_t *fn, int i, bool zero_ok, const char *what, int64_t *ms)
+{
+    const rn_ast_expr_t *a = fn->call.args[i];
+    if (a->kind != RN_AST_INTERVAL) {
+        an_error(an, a->pos, "argument %d of %s (the %s) must be an INTERVAL, e.g. INTERVAL '10' SECOND", i + 1,
+                 fn->call.name, what);
+        return false;
+    }
+    if (a->interval.ms < 0 || (a->interval.ms == 0 && !zero_ok)) {
+        an_error(an, a->pos, "the %s of %s must be positive", what, fn->call.name);
+        return false;
+    }
+    *ms = a->interval.ms;
+    return true;
+}
+
+/* TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])), HOP(..., slide,
+ * size [, offset]), SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap):
+ * t's columns plus the virtual window columns (docs/event-time.md). */
+static bool compile_window_tvf(analyzer_t *an, const rn_ast_expr_t *fn, rel_t *out)
+{
+    const char *name = fn->call.name;
+    rel_window_t *w = an_alloc(an, sizeof *w);
+    if (!w) return false;
+    w->pos = fn->pos;
+    int min, max;
+    if (!strcasecmp(name, "TUMBLE")) w->kind = RN_WINDOW_TUMBLE, w->fn = "TUMBLE", min = 3, max = 4;
+    else if (!strcasecmp(name, "HOP")) w->kind = RN_WINDOW_HOP, w->fn = "HOP", min = 4, max = 5;
+    else if (!strcasecmp(name, "SESSION")) w->kind = RN_WINDOW_SESSION, w->fn = "SESSION", min = 3, max = 3;
+    else {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, fn->pos, "window function %s is not supported (runnel has TUMBLE, HOP and SESSION)", name);
+        return false;
+    }
+    int n = fn->call.nargs;
+    if (n < min || n > max) {
+        an_error(an, fn->pos, "%s takes %d%s arguments: %s", w->fn, min, max > min ? " or more" : "",
+                 w->kind == RN_WINDOW_TUMBLE ? "TABLE t, DESCRIPTOR(time_col), size [, offset]"
+                 : w->kind == RN_WINDOW_HOP  ? "TABLE t, DESCRIPTOR(time_col), slide, size [, offset]"
+                                             : "TABLE t [PARTITION BY cols], DESCRIPTOR(time_col), gap");
+        return false;
+    }
+    const rn_ast_expr_t *targ = fn->call.args[0];
+    if (targ->kind != RN_AST_TABLE_ARG) {
+        an_error(an, targ->pos, "the first argument of %s must be TABLE name", w->fn);
+        return false;
+    }
+    if (targ->table_arg.npartition && w->kind != RN_WINDOW_SESSION) {
+        an_error(an, targ->pos, "PARTITION BY is only for SESSION windows");
+        return false;
+    }
+    rn_ast_from_t from = {.kind = RN_FROM_TABLE, .pos = targ->pos};
+    from.table.name = targ->table_arg.table;
+    if (!compile_from(an, &from, out)) return false;
+    if (out->updating) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, targ->pos, "%s needs an insert-only input; '%s' carries updates", w->fn, targ->table_arg.table);
+        return false;
+    }
+    const rn_ast_expr_t *d = fn->call.args[1];
+    if (d->kind != RN_AST_CALL || strcasecmp(d->call.name, "DESCRIPTOR") || d->call.nargs != 1 ||
+        d->call.args[0]->kind != RN_AST_COLUMN) {
+        an_error(an, d->pos, "the second argument of %s must be DESCRIPTOR(time_column)", w->fn);
+        return false;
+    }
+    int c = rel_resolve(an, out, d->call.args[0]);
+    if (c < 0) return false;
+    if (!out->cols[c].rowtime) {
+        an_error(an, d->call.args[0]->pos,
+                 "column '%s' is not an event-time attribute of '%s'; declare WATERMARK FOR %s AS ... in its table",
+                 out->cols[c].name, targ->table_arg.table, out->cols[c].name);
+        return false;
+    }
+    rel_use(out, c);
+    w->time_col = c;
+    bool ok;
+    switch (w->kind) {
+    case RN_WINDOW_TUMBLE:
+        ok = tvf_interval(an, fn, 2, false, "size", &w->size_ms) &&
+             (n < 4 || tvf_interval(an, fn, 3, true, "offset", &w->offset_ms));
+        break;
+    case RN_WINDOW_HOP:
+        ok = tvf_interval(an, fn, 2, false, "slide", &w->slide_ms) &&
+             tvf_interval(an, fn, 3, false, "size", &w->size_ms) &&
+             (n < 5 || tvf_interval(an, fn, 4, true, "offset", &w->offset_ms));
+        if (ok && w->size_ms % w->slide_ms) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, fn->call.args[3]->pos, "the size of HOP must be a multiple of its slide");
+            ok = false;
+        }
+        break;
+    default:
+        ok = tvf_interval(an, fn, 2, false, "gap", &w->size_ms);
+        break;
+    }
+    if (!ok) return false;
+    if (targ->table_arg.npartition > RN_MAX_GROUP) {
+        an_error(an, targ->pos, "too many PARTITION BY columns");
+        return false;
+    }
+    for (int i = 0; i < targ->table_arg.npartition; i++) {
+        const rn_ast_expr_t *k = targ->table_arg.partition_by[i];
+        if (k->kind != RN_AST_COLUMN) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, k->pos, "PARTITION BY takes column names");
+            return false;
+        }
+        int kc = rel_resolve(an, out, k);
+        if (kc < 0) return false;
+        w->partition[w->npartition++] = kc;
+    }
+    return rel_add_window_cols(an, out, w);
 }
 
 static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
@@ -1052,6 +1328,7 @@ static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         if (!src || !rel_from_schema(an, out, src, q)) return false;
         out->source = src;
         for (int i = 0; i < out->ncols; i++) out->cols[i].src_col = i;
+        if (t->rowtime >= 0 && t->wm_expr) out->cols[t->rowtime].rowtime = true;
         out->updating = false;
         return true;
     }
@@ -1064,9 +1341,9 @@ static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         an_error(an, f->pos, "joins are not supported yet");
         return false;
     case RN_FROM_TVF:
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, f->pos, "window table functions (TUMBLE, HOP, SESSION) are not supported yet");
-        return false;
+        if (!compile_window_tvf(an, f->tvf, out)) return false;
+        if (f->alias) rel_qualify(out, f->alias);
+        return true;
     }
     return false;
 }
@@ -1097,7 +1374,8 @@ static bool rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr
     if (!op || !an_connect(an, rel->op, op)) return false;
     bool updating = rel->updating;
     const rel_col_t *old = rel->cols;
-    int oldn = rel->ncols;
+    rel_window_t *window = rel->window;
+    int oldn = rel->ncols - (window ? 3 : 0); /* window columns are virtual */
     rn_op_t *source = rel->source;
     if (!rel_from_schema(an, rel, op, NULL)) return false;
     rel->source = source;
@@ -1105,10 +1383,15 @@ static bool rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr
         for (int i = 0; i < oldn; i++) {
             rel->cols[i].qualifier = old[i].qualifier;
             rel->cols[i].src_col = old[i].src_col;
+            rel->cols[i].rowtime = old[i].rowtime;
         }
+        if (window && !rel_add_window_cols(an, rel, window)) return false;
     } else {
         for (int i = 0; i < n; i++)
-            if (exprs[i]->kind == RN_EXPR_COLUMN) rel->cols[i].src_col = old[exprs[i]->col].src_col;
+            if (exprs[i]->kind == RN_EXPR_COLUMN) {
+                rel->cols[i].src_col = old[exprs[i]->col].src_col;
+                rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
+            }
     }
     rel->updating = updating;
     return true;
@@ -1189,6 +1472,141 @@ static const char *agg_column_name(analyzer_t *an, const rn_ast_query_t *q, cons
     return an_strdup(an, buf);
 }
 
+static bool insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int ntarget, rel_t *rel,
+                        rn_pos_t pos, rn_pos_t query_pos);
+
+/* Sends the late rows of window operator wop to the table named by SET
+ * 'runnel.late-rows.table': its columns are taken by name from the
+ * window's FROM columns, which sit in wop's input from column `first`. */
+static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_rel, int first, int nfrom)
+{
+    table_def_t *t = find_table(an->p, an->late_table);
+    if (!t) {
+        an_error(an, an->late_table_pos, "'runnel.late-rows.table' names '%s', which is not a table", an->late_table);
+        return false;
+    }
+    if (t->conn->sink_mode == RN_SINK_UPSERT) {
+        an_error(an, an->late_table_pos, "late rows go to an append table; '%s' is an upsert table", t->name);
+        return false;
+    }
+    /* A pass-through port fed only by the window operator's late rows. */
+    rn_op_t *port = an_track(an, rn_calc_new(wop->input, NULL, 0, NULL, NULL));
+    if (!port) return false;
+    rn_window_set_late_output(wop, port);
+    int n = t->schema->ncols;
+    rn_expr_t **exprs = an_alloc(an, sizeof *exprs * (size_t)(n + 1));
+    const char **names = an_alloc(an, sizeof *names * (size_t)(n + 1));
+    if (!exprs || !names) return false;
+    int ntarget = 0;
+    for (int c = 0; c < n; c++) {
+        if (t->origin && t->origin[c] > RN_FROM_KEY) continue;
+        const rn_type_t *to = t->schema->cols[c].type;
+        rn_expr_t *x = NULL;
+        for (int i = 0; i < nfrom && !x; i++)
+            if (!strcmp(from_rel->cols[i].name, t->schema->cols[c].name)) {
+                if (!assignable(from_rel->cols[i].type, to)) {
+                    an_error(an, an->late_table_pos, "late rows: column '%s' (%s) cannot be written to '%s' (%s) of '%s'",
+                             from_rel->cols[i].name, rn_type_name(from_rel->cols[i].type->id), t->schema->cols[c].name,
+                             rn_type_name(to->id), t->name);
+                    return false;
+                }
+                x = coerce(an, mk_column(an, first + i, from_rel->cols[i].type), to);
+                if (!x) return false;
+            }
+        exprs[ntarget] = x ? x : mk_const(an, to, RN_VALUE_NULL);
+        names[ntarget] = t->schema->cols[c].name;
+        if (!exprs[ntarget++]) return false;
+    }
+    rel_t lrel = {0};
+    if (!rel_from_schema(an, &lrel, port, NULL)) return false;
+    if (!rel_calc(an, &lrel, NULL, ntarget, exprs, names)) return false;
+    int *target = an_alloc(an, sizeof(int) * (size_t)(ntarget + 1));
+    if (!target) return false;
+    for (int i = 0, k = 0; i < n; i++)
+        if (!t->origin || t->origin[i] <= RN_FROM_KEY) target[k++] = i;
+    return insert_into(an, t, target, ntarget, &lrel, an->late_table_pos, an->late_table_pos);
+}
+
+/* The windowed GROUP BY of a window TVF: pre-projects [other keys, agg
+ * arguments, rowtime (, the FROM columns for late rows)], runs a
+ * WindowAggregate, then reorders its [window_start, window_end,
+ * window_time, keys, aggregates] into [GROUP BY items, aggregates] so the
+ * select list binds as for any aggregate. */
+static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, rel_t *rel,
+                             const rel_t *from_rel, rn_expr_t **pre, const char **pre_names, int npre, int nkeys,
+                             const rn_agg_spec_t *specs, int ngroup, const int *wcol, const int *key_of,
+                             const char **gnames, rn_schema_t **out_schema, rel_t *grel)
+{
+    rel_window_t *win = rel->window;
+    int nfrom = rel->ncols - 3; /* the TVF's real columns */
+    bool late = an->late_table != NULL && !an->check_only; /* unused views run nowhere */
+    int total = npre + 1 + (late ? nfrom : 0);
+    rn_expr_t **all = an_alloc(an, sizeof *all * (size_t)total);
+    const char **all_names = an_alloc(an, sizeof *all_names * (size_t)total);
+    if (!all || !all_names) return false;
+    memcpy(all, pre, sizeof *all * (size_t)npre);
+    memcpy(all_names, pre_names, sizeof *all_names * (size_t)npre);
+    int time_col = npre;
+    rel_use(rel, win->time_col);
+    all[time_col] = mk_column(an, win->time_col, rel->cols[win->time_col].type);
+    all_names[time_col] = rel->cols[win->time_col].name;
+    for (int i = 0; late && i < nfrom; i++) {
+        rel_use(rel, i);
+        all[npre + 1 + i] = mk_column(an, i, rel->cols[i].type);
+        all_names[npre + 1 + i] = rel->cols[i].name;
+    }
+    for (int i = 0; i < total; i++)
+        if (!all[i]) return false;
+    if (!rel_calc(an, rel, NULL, total, all, all_names)) return false;
+
+    int naggs = sc->naggs;
+    rn_schema_t *wschema = rn_schema_new(3 + nkeys + naggs);
+    if (!wschema) {
+        an_oom(an);
+        return false;
+    }
+    rn_schema_set(wschema, 0, "window_start", &rn_type_timestamp);
+    rn_schema_set(wschema, 1, "window_end", &rn_type_timestamp);
+    rn_schema_set(wschema, 2, "window_time", &rn_type_timestamp);
+    for (int k = 0; k < nkeys; k++) rn_schema_set(wschema, 3 + k, pre_names[k], pre[k]->type);
+    for (int a = 0; a < naggs; a++)
+        rn_schema_set(wschema, 3 + nkeys + a, agg_column_name(an, q, sc->agg_calls[a], a),
+                      rn_type_scalar(specs[a].result_type));
+    rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms,
+                          .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
+                          .lateness_ms = an->allow_lateness_ms,
+                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0};
+    rn_op_t *wop = an_track(an, rn_window_aggregate_new(rel->op, &w, nkeys, naggs, specs, wschema, an->errbuf,
+                                                        an->errbuf_size));
+    rn_schema_unref(wschema);
+    if (!wop || !an_connect(an, rel->op, wop)) return false;
+    if (late && !window_late_output(an, wop, from_rel, npre + 1, nfrom)) return false;
+
+    /* [GROUP BY items..., aggregates...] */
+    int nout = ngroup + naggs;
+    rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)(nout + 1));
+    const char **names = an_alloc(an, sizeof *names * (size_t)(nout + 1));
+    if (!ex || !names) return false;
+    for (int g = 0; g < ngroup; g++) {
+        int c = wcol[g] ? wcol[g] - 1 : 3 + key_of[g];
+        ex[g] = mk_column(an, c, wop->schema->cols[c].type);
+        names[g] = gnames[g];
+    }
+    for (int a = 0; a < naggs; a++) {
+        int c = 3 + nkeys + a;
+        ex[ngroup + a] = mk_column(an, c, wop->schema->cols[c].type);
+        names[ngroup + a] = wop->schema->cols[c].name;
+    }
+    for (int i = 0; i < nout; i++)
+        if (!ex[i]) return false;
+    if (!rel_from_schema(an, grel, wop, NULL)) return false;
+    grel->updating = wop->updating;
+    if (!rel_calc(an, grel, NULL, nout, ex, names)) return false;
+    for (int g = 0; g < ngroup; g++) grel->cols[g].rowtime = wcol[g] == 3;
+    *out_schema = rn_schema_ref(grel->op->schema);
+    return true;
+}
+
 static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
 {
     if (!q->select.from) {
@@ -1213,6 +1631,13 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     if (an->failed) return false;
     bool distinct = q->select.distinct;
     bool agg = sc.naggs > 0 || q->select.ngroup > 0 || distinct;
+    rel_window_t *win = rel->window;
+    if (win && (!agg || distinct)) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, win->pos, "%s without GROUP BY window_start, window_end is not supported yet: "
+                 "aggregate the window (see docs/event-time.md)", win->fn);
+        return false;
+    }
 
     if (!agg) {
         int n;
@@ -1258,9 +1683,40 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     rn_agg_spec_t specs[RN_MAX_AGGS];
     if (!pre || !pre_names) return false;
     int npre_used = 0;
+    int wcol[RN_MAX_GROUP];     /* per GROUP BY item: its window column (1..3), or 0 */
+    int key_of[RN_MAX_GROUP];   /* per GROUP BY item: its index among the other keys */
+    const char *gnames[RN_MAX_GROUP];
     for (int g = 0; g < ngroup; g++) {
         if (contains_agg(group[g])) {
             an_error(an, group[g]->pos, "aggregate functions are not allowed in GROUP BY");
+            return false;
+        }
+        wcol[g] = 0;
+        key_of[g] = npre_used;
+        if (win && group[g]->kind == RN_AST_COLUMN) {
+            int c = rel_resolve(an, rel, group[g]);
+            if (c < 0) return false;
+            if (rel->cols[c].window_col) {
+                wcol[g] = rel->cols[c].window_col;
+                gnames[g] = rel->cols[c].name;
+                sc.group_asts[g] = group[g];
+                sc.group_cols[g] = c;
+                continue;
+            }
+            if (win->kind == RN_WINDOW_SESSION) {
+                bool in_partition = false;
+                for (int k = 0; k < win->npartition; k++) in_partition |= win->partition[k] == c;
+                if (!in_partition) {
+                    an->err = RN_ERR_UNSUPPORTED;
+                    an_error(an, group[g]->pos, "GROUP BY of a SESSION window takes window_start, window_end and "
+                             "exactly its PARTITION BY columns; '%s' is not one of them", rel->cols[c].name);
+                    return false;
+                }
+            }
+        } else if (win && win->kind == RN_WINDOW_SESSION) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, group[g]->pos, "GROUP BY of a SESSION window takes window_start, window_end and "
+                     "exactly its PARTITION BY columns");
             return false;
         }
         if (group[g]->kind == RN_AST_LITERAL && group[g]->lit.kind == RN_LIT_INT && !distinct) {
@@ -1281,7 +1737,24 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
             snprintf(buf, sizeof buf, "EXPR$%d", g);
             pre_names[npre_used] = an_strdup(an, buf);
         }
+        gnames[g] = pre_names[npre_used];
         npre_used++;
+    }
+    int nkeys = npre_used;
+    if (win) {
+        bool has_start = false, has_end = false;
+        for (int g = 0; g < ngroup; g++) has_start |= wcol[g] == 1, has_end |= wcol[g] == 2;
+        if (!has_start || !has_end) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->pos, "a %s aggregate must GROUP BY window_start and window_end", win->fn);
+            return false;
+        }
+        if (win->kind == RN_WINDOW_SESSION && nkeys != win->npartition) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->pos, "GROUP BY of a SESSION window takes window_start, window_end and exactly its "
+                     "PARTITION BY columns (%d of them)", win->npartition);
+            return false;
+        }
     }
     sc.ngroup = ngroup;
     for (int a = 0; a < sc.naggs; a++) {
@@ -1292,7 +1765,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         memset(s, 0, sizeof *s);
         if (strcasecmp(call->call.name, "COUNT") && strcasecmp(call->call.name, "SUM") &&
             strcasecmp(call->call.name, "MIN") && strcasecmp(call->call.name, "MAX") &&
-            strcasecmp(call->call.name, "AVG")) {
+            strcasecmp(call->call.name, "AVG") && strcasecmp(call->call.name, "FIRST_VALUE") &&
+            strcasecmp(call->call.name, "LAST_VALUE")) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, call->pos, "aggregate function %s is not supported yet", call->call.name);
             return false;
@@ -1348,30 +1822,33 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     /* Names and GROUP BY expressions keep resolving against the FROM
      * relation; what they resolve to are the aggregate's output columns. */
     rel_t from_rel = *rel;
-    if (an->failed || !rel_calc(an, rel, NULL, npre_used, pre, pre_names)) return false;
-
-    /* the aggregate */
-    rn_schema_t *aschema = rn_schema_new(ngroup + sc.naggs);
-    if (!aschema) {
-        an_oom(an);
-        return false;
-    }
-    for (int g = 0; g < ngroup; g++) rn_schema_set(aschema, g, pre_names[g], pre[g]->type);
-    for (int a = 0; a < sc.naggs; a++)
-        rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
-                      rn_type_scalar(specs[a].result_type));
-    rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
-    sc.out_schema = aschema;
-    if (!aop || !an_connect(an, rel->op, aop)) {
-        rn_schema_unref(aschema);
-        return false;
-    }
+    if (an->failed) return false;
+    rn_schema_t *aschema = NULL;
     rel_t grel;
-    if (!rel_from_schema(an, &grel, aop, NULL)) {
-        rn_schema_unref(aschema);
-        return false;
+    if (win) {
+        if (!window_aggregate(an, &sc, q, rel, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup, wcol,
+                              key_of, gnames, &aschema, &grel))
+            return false;
+    } else {
+        if (!rel_calc(an, rel, NULL, npre_used, pre, pre_names)) return false;
+        /* the aggregate */
+        aschema = rn_schema_new(ngroup + sc.naggs);
+        if (!aschema) {
+            an_oom(an);
+            return false;
+        }
+        for (int g = 0; g < ngroup; g++) rn_schema_set(aschema, g, pre_names[g], pre[g]->type);
+        for (int a = 0; a < sc.naggs; a++)
+            rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
+                          rn_type_scalar(specs[a].result_type));
+        rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
+        if (!aop || !an_connect(an, rel->op, aop) || !rel_from_schema(an, &grel, aop, NULL)) {
+            rn_schema_unref(aschema);
+            return false;
+        }
+        grel.updating = true;
     }
-    grel.updating = true;
+    sc.out_schema = aschema;
 
     /* HAVING and the select list, over the aggregate's output */
     sc.agg_mode = true;
@@ -1522,6 +1999,125 @@ static bool table_key_fields(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t
     return true;
 }
 
+/* A relation over a table's columns, for binding computed columns and the
+ * WATERMARK expression. Computed columns are hidden when hide_computed. */
+static bool table_rel(analyzer_t *an, const table_def_t *t, bool hide_computed, rel_t *rel)
+{
+    memset(rel, 0, sizeof *rel);
+    rel->ncols = t->ncols;
+    rel->cols = an_alloc(an, sizeof(rel_col_t) * (size_t)(t->ncols + 1));
+    if (!rel->cols) return false;
+    for (int c = 0; c < t->ncols; c++) {
+        rel->cols[c].name = hide_computed && t->computed[c] ? "" : t->col_names[c];
+        rel->cols[c].type = t->col_types[c];
+        rel->cols[c].src_col = -1;
+    }
+    return true;
+}
+
+/* Binds the computed columns (`name AS expr`) over the other columns and
+ * gives them the expressions' types. */
+static bool table_computed_columns(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t *st)
+{
+    t->computed = an_alloc(an, sizeof(rn_expr_t *) * (size_t)(t->ncols + 1));
+    if (!t->computed) return false;
+    for (int i = 0; i < st->create_table.ncolumns; i++) {
+        const rn_ast_column_def_t *cd = &st->create_table.columns[i];
+        if (!cd->computed) continue;
+        int c = -1;
+        for (int k = 0; k < t->ncols && c < 0; k++)
+            if (!strcmp(t->col_names[k], cd->name)) c = k;
+        t->computed[c] = (rn_expr_t *)cd; /* marks it until bound */
+    }
+    rel_t rel;
+    if (!table_rel(an, t, true, &rel)) return false;
+    for (int c = 0; c < t->ncols; c++) {
+        if (!t->computed[c]) continue;
+        const rn_ast_column_def_t *cd = (const rn_ast_column_def_t *)t->computed[c];
+        scope_t sc = {.rel = &rel, .where_clause = "in a computed column"};
+        rn_expr_t *x = bind(an, &sc, cd->computed);
+        if (!x) return false;
+        if (x->type->id == RN_TYPE_NULL) x = coerce(an, x, &rn_type_string);
+        if (!x) return false;
+        if (x->type->id == RN_TYPE_ROW) {
+            an_error(an, cd->computed->pos, "computed column '%s' cannot be a ROW", cd->name);
+            return false;
+        }
+        t->computed[c] = x;
+        t->col_types[c] = x->type;
+    }
+    return true;
+}
+
+/* WATERMARK FOR col AS expr: col becomes the rowtime attribute. */
+static bool table_watermark(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t *st)
+{
+    t->rowtime = -1;
+    const rn_ast_watermark_t *w = st->create_table.watermark;
+    if (!w) return true;
+    int c = rn_schema_find(t->schema, w->column);
+    if (c < 0) {
+        an_error(an, w->pos, "WATERMARK FOR '%s': '%s' has no such column", w->column, t->name);
+        return false;
+    }
+    rn_type_id id = t->schema->cols[c].type->id;
+    if (id != RN_TYPE_TIMESTAMP && id != RN_TYPE_TIMESTAMP_LTZ) {
+        an_error(an, w->pos,
+                 "WATERMARK FOR '%s': an event-time column must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not %s; "
+                 "derive one with a computed column, e.g. ts AS TO_TIMESTAMP_LTZ(epoch_ms, 3)",
+                 w->column, rn_type_name(id));
+        return false;
+    }
+    rel_t rel;
+    if (!table_rel(an, t, false, &rel)) return false;
+    scope_t sc = {.rel = &rel, .where_clause = "in a WATERMARK"};
+    rn_expr_t *x = bind(an, &sc, w->expr);
+    if (!x) return false;
+    if (x->type->id != RN_TYPE_TIMESTAMP && x->type->id != RN_TYPE_TIMESTAMP_LTZ) {
+        an_error(an, w->expr->pos, "the WATERMARK expression must be a timestamp (e.g. %s - INTERVAL '5' SECOND), not %s",
+                 w->column, rn_type_name(x->type->id));
+        return false;
+    }
+    t->rowtime = c;
+    t->wm_expr = x;
+    return true;
+}
+
+/* Takes the event-time options out of the WITH clause (every connector
+ * accepts them) into t, leaving the connector's own in t->options. */
+static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t *st)
+{
+    t->idle_timeout_ms = 5000;
+    t->quiet_timeout_ms = 10000;
+    int n = st->create_table.noptions;
+    rn_ast_option_t *kept = an_alloc(an, sizeof *kept * (size_t)(n + 1));
+    if (!kept) return false;
+    t->noptions = 0;
+    for (int i = 0; i < n; i++) {
+        const rn_ast_option_t *o = &st->create_table.options[i];
+        int64_t *dst = !strcmp(o->key, "scan.watermark.idle-timeout")    ? &t->idle_timeout_ms
+                       : !strcmp(o->key, "scan.watermark.quiet-timeout") ? &t->quiet_timeout_ms
+                                                                         : NULL;
+        if (!dst) {
+            kept[t->noptions++] = *o;
+            continue;
+        }
+        if (!rn_duration_parse(o->value, dst)) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, o->value_pos, "table '%s': '%s' must be a duration such as '5 s' or '500 ms', not '%s'",
+                     t->name, o->key, o->value);
+            return false;
+        }
+        if (!st->create_table.watermark) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, o->key_pos, "table '%s': '%s' needs a WATERMARK in the table", t->name, o->key);
+            return false;
+        }
+    }
+    t->options = kept;
+    return true;
+}
+
 static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
 {
     rn_pipeline_t *p = an->p;
@@ -1529,11 +2125,6 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     if (find_table(p, name) || find_view(an, name)) {
         if (st->create_table.if_not_exists) return true;
         an_error(an, st->create_table.name_pos, "table or view '%s' is already defined", name);
-        return false;
-    }
-    if (st->create_table.watermark) {
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, st->create_table.watermark->pos, "WATERMARK is not supported yet (it arrives with event time)");
         return false;
     }
     table_def_t *t = &p->tables[p->ntables];
@@ -1545,17 +2136,13 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     int nleaves = 0;
     for (int i = 0; i < st->create_table.ncolumns; i++) {
         const rn_ast_column_def_t *cd = &st->create_table.columns[i];
-        if (cd->computed) {
-            an->err = RN_ERR_UNSUPPORTED;
-            an_error(an, cd->pos, "computed column '%s' is not supported yet (it arrives with event time)", cd->name);
-            return false;
-        }
         for (int j = 0; j < i; j++)
             if (!strcmp(st->create_table.columns[j].name, cd->name)) {
                 an_error(an, cd->pos, "column '%s' is defined twice", cd->name);
                 return false;
             }
-        if (!(types[i] = an_type(an, cd->type))) return false;
+        /* a computed column's type comes from its expression, bound below */
+        if (!(types[i] = cd->computed ? &rn_type_null : an_type(an, cd->type))) return false;
         nleaves += count_leaves(types[i]);
     }
     t->col_names = an_alloc(an, sizeof(char *) * (size_t)(nleaves + 1));
@@ -1569,6 +2156,7 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
             if (!an->failed) an_error(an, st->create_table.columns[i].pos, "ROW nesting is too deep");
             return false;
         }
+    if (!table_computed_columns(an, t, st)) return false;
     t->schema = rn_schema_new(t->ncols);
     if (!t->schema) {
         an_oom(an);
@@ -1580,12 +2168,11 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
             an_oom(an);
             return false;
         }
-    t->options = st->create_table.options;
-    t->noptions = st->create_table.noptions;
     t->origin = an_alloc(an, sizeof(rn_col_origin) * (size_t)(t->ncols + 1));
     t->key = an_alloc(an, sizeof(int) * (size_t)(t->ncols + 1));
     if (!t->origin || !t->key) return false;
-    for (int c = 0; c < t->ncols; c++) t->origin[c] = RN_FROM_VALUE;
+    for (int c = 0; c < t->ncols; c++) t->origin[c] = t->computed[c] ? RN_FROM_COMPUTED : RN_FROM_VALUE;
+    if (!table_watermark(an, t, st)) return false;
     /* primary key: table-level list or inline markers */
     int npk = st->create_table.npk;
     for (int i = 0; i < st->create_table.ncolumns; i++) npk += st->create_table.columns[i].primary_key;
@@ -1633,12 +2220,12 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     if (!t->conf) return false;
     char msg[512];
     int bad;
-    if (rn_options_apply(t->conn, st->create_table.options, st->create_table.noptions, t->conf,
-                         &p->plan_arena, &bad, msg,
+    if (!table_time_options(an, t, st)) return false;
+    if (rn_options_apply(t->conn, t->options, t->noptions, t->conf, &p->plan_arena, &bad, msg,
                          sizeof msg) != RN_OK ||
         (t->conn->validate && t->conn->validate(t->conf, msg, sizeof msg) != RN_OK)) {
         an->err = RN_ERR_CONFIG;
-        rn_pos_t pos = bad >= 0 ? st->create_table.options[bad].key_pos : t->pos;
+        rn_pos_t pos = bad >= 0 ? t->options[bad].key_pos : t->pos;
         an_error(an, pos, "table '%s': %s", name, msg);
         return false;
     }
@@ -1807,6 +2394,10 @@ static bool insert_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
             an_error(an, st->insert.table_pos, "table '%s' has no column '%s'", t->name, st->insert.cols[i]);
             return false;
         }
+        if (t->origin && t->origin[target[i]] == RN_FROM_COMPUTED) {
+            an_error(an, st->insert.table_pos, "computed column '%s' of '%s' cannot be written", st->insert.cols[i], t->name);
+            return false;
+        }
         if (t->origin && t->origin[target[i]] > RN_FROM_KEY) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, st->insert.table_pos, "metadata column '%s' of '%s' cannot be written yet", st->insert.cols[i], t->name);
@@ -1850,6 +2441,40 @@ static bool select_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
     return insert_into(an, t, target, rel.ncols, &rel, st->pos, st->select->pos);
 }
 
+/* SET 'key' = 'value': the settings runnel reads apply to the statements
+ * after them (docs/event-time.md); other Flink settings are accepted and
+ * ignored, unknown 'runnel.*' ones are errors. */
+static bool set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
+{
+    const char *k = st->set.key, *v = st->set.value;
+    if (!strcmp(k, "table.exec.emit.allow-lateness") || !strcmp(k, "table.exec.emit.early-fire.delay")) {
+        int64_t ms;
+        if (!rn_duration_parse(v, &ms)) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': '%s' is not a duration such as '5 s' or '500 ms'", k, v);
+            return false;
+        }
+        if (!strcmp(k, "table.exec.emit.allow-lateness")) an->allow_lateness_ms = ms;
+        else an->early_fire_ms = ms;
+    } else if (!strcmp(k, "table.exec.emit.early-fire.enabled")) {
+        if (strcasecmp(v, "true") && strcasecmp(v, "false")) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': expected 'true' or 'false', not '%s'", k, v);
+            return false;
+        }
+        an->early_fire = !strcasecmp(v, "true");
+        if (an->early_fire && an->early_fire_ms <= 0) an->early_fire_ms = 1000;
+    } else if (!strcmp(k, "runnel.late-rows.table")) {
+        an->late_table = *v ? v : NULL;
+        an->late_table_pos = st->pos;
+    } else if (!strncmp(k, "runnel.", 7)) {
+        an->err = RN_ERR_CONFIG;
+        an_error(an, st->pos, "unknown setting '%s' (runnel reads 'runnel.late-rows.table')", k);
+        return false;
+    }
+    return true;
+}
+
 rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
 {
     analyzer_t an = {.p = p, .errbuf = errbuf, .errbuf_size = errbuf_size};
@@ -1873,7 +2498,7 @@ rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
         case RN_STMT_CREATE_VIEW: create_view(&an, st); break;
         case RN_STMT_INSERT: insert_stmt(&an, st); ninserts++; break;
         case RN_STMT_SELECT: select_stmt(&an, st); ninserts++; break;
-        case RN_STMT_SET: break;
+        case RN_STMT_SET: set_stmt(&an, st); break;
         }
     }
     if (!an.failed && ninserts == 0) {

@@ -68,6 +68,25 @@ typedef enum rn_func_id {
     RN_FN_ABS, RN_FN_FLOOR, RN_FN_CEIL, /* same type as the arg */
     RN_FN_ROUND,                        /* ROUND(x [, digits INT]) */
     RN_FN_POWER, RN_FN_SQRT,            /* DOUBLE */
+    /* time (all in UTC; "ts" is TIMESTAMP or TIMESTAMP_LTZ; formats are
+     * DateTimeFormatter patterns, see rn_expr_time_pattern_check) */
+    RN_FN_TS_ADD_MS, RN_FN_TS_SUB_MS,   /* (ts, BIGINT ms) -> ts's type: ts +/- INTERVAL;
+                                         * saturates at the int64 range */
+    RN_FN_TO_TIMESTAMP_LTZ,             /* (BIGINT|DOUBLE n, INT precision 0|3) -> TIMESTAMP_LTZ:
+                                         * epoch seconds (0) or ms (3); outside years
+                                         * 0001..9999 or another precision -> NULL */
+    RN_FN_TO_TIMESTAMP,                 /* (STRING s [, STRING format]) -> TIMESTAMP; an
+                                         * unparsable s -> NULL */
+    RN_FN_UNIX_TIMESTAMP,               /* () -> now, or (STRING s [, STRING format]) -> BIGINT
+                                         * epoch seconds (floor) */
+    RN_FN_FROM_UNIXTIME,                /* (BIGINT seconds [, STRING format]) -> STRING,
+                                         * default format 'yyyy-MM-dd HH:mm:ss' */
+    RN_FN_DATE_FORMAT,                  /* (ts, STRING format) -> STRING */
+    RN_FN_PROCTIME,                     /* () -> TIMESTAMP_LTZ: rn_clock_now_ms() */
+    RN_FN_CURRENT_TIMESTAMP,            /* () -> TIMESTAMP_LTZ (also NOW()) */
+    RN_FN_LOCALTIMESTAMP,               /* () -> TIMESTAMP */
+    RN_FN_EXTRACT,                      /* (STRING unit, ts) -> BIGINT; units in
+                                         * rn_expr_extract_unit_valid */
     RN_FN__COUNT
 } rn_func_id;
 
@@ -100,6 +119,22 @@ int rn_expr_select(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *arena, 
  * when the value cannot be represented. Strings produced go to arena. */
 bool rn_value_cast(rn_type_id from, rn_type_id to, const rn_value_t *in, rn_arena_t *arena,
                    rn_value_t *out);
+
+/* Checks a date-time format for TO_TIMESTAMP, UNIX_TIMESTAMP,
+ * FROM_UNIXTIME and DATE_FORMAT: Java DateTimeFormatter letters y/u
+ * (year; yy is 2000..2099), M (MM 2 digits, MMM "Jan", MMMM "January"),
+ * d, H (0-23), h (1-12) with a (AM/PM), m, s, S..SSSSSSSSS (fraction),
+ * E/EEEE (day name, ignored when parsing), X and Z (the zone: output is
+ * always UTC, "Z" or "+0000"; parsing applies the offset), text in single
+ * quotes ('' is a quote), and any other non-letter as itself. Returns
+ * false and writes a message to err when the pattern has another letter,
+ * too many repetitions or an unclosed quote. */
+bool rn_expr_time_pattern_check(const char *fmt, size_t len, char *err, size_t errsize);
+
+/* True if unit (upper case) is an EXTRACT unit: YEAR, QUARTER, MONTH,
+ * WEEK (ISO 8601), DAY, HOUR, MINUTE, SECOND, MILLISECOND, DOW (1 Sunday
+ * .. 7 Saturday), DOY (1..366). */
+bool rn_expr_extract_unit_valid(const char *unit, size_t len);
 
 /* Writes the text CAST(DOUBLE AS STRING) produces for d: the shortest
  * digits that read back to d, laid out like Python's repr ("5.0", "0.1",

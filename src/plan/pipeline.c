@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "lang/parser.h"
@@ -235,6 +236,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         if (test) rn_source_keys_from_value(p->sources[i]);
         err = rn_source_open(p->sources[i], r, p->dlq, errbuf, errbuf_size);
         if (err != RN_OK) return err;
+        rn_source_use_wall_clock(p->sources[i], !test);
     }
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
@@ -259,6 +261,23 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     return RN_OK;
 }
 
+/* `runnel run`: logs each event-time table's watermark and why it is
+ * there, when it changed since the last report. */
+static void log_watermarks(rn_pipeline_t *p, int64_t *last)
+{
+    for (int i = 0; i < p->nsources; i++) {
+        if (!rn_source_has_watermark(p->sources[i])) continue;
+        int64_t wm = rn_source_watermark(p->sources[i]);
+        if (wm == last[i]) continue;
+        last[i] = wm;
+        rn_buf_t b;
+        rn_buf_init(&b);
+        rn_source_describe_watermark(p->sources[i], &b);
+        rn_log_info("table '%s': watermark %s", rn_source_label(p->sources[i]), b.data ? b.data : "");
+        rn_buf_free(&b);
+    }
+}
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -277,8 +296,12 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     rn_arena_t arena;
     rn_arena_init(&arena, 1 << 20);
     rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
+    rn_clock_fix(o->now_ms); /* PROCTIME(), NOW(): fixed in `runnel test` */
     bool *done = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(bool));
-    if (!done) {
+    int64_t *logged_wm = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(int64_t));
+    if (!done || !logged_wm) {
+        rn_free(done);
+        rn_free(logged_wm);
         rn_arena_free(&arena);
         snprintf(errbuf, errbuf_size, "out of memory");
         return RN_ERR_NOMEM;
@@ -286,6 +309,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     int active = p->nsources;
     int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
     int64_t next_progress = wall_ms() + o->progress_ms, next_commit = wall_ms() + commit_ms;
+    int64_t next_wm_log = wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
     bool dirty = false;                     /* records read since the last commit */
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
@@ -310,6 +334,10 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
             dirty = false;
             next_commit = wall_ms() + commit_ms;
         }
+        if (commits && wall_ms() >= next_wm_log) {
+            log_watermarks(p, logged_wm);
+            next_wm_log = wall_ms() + 10000;
+        }
         if (o->progress && wall_ms() >= next_progress) {
             o->progress(p, false, o->progress_opaque);
             next_progress = wall_ms() + o->progress_ms;
@@ -325,6 +353,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
     if (o->progress) o->progress(p, true, o->progress_opaque);
     rn_free(done);
+    rn_free(logged_wm);
     rn_arena_free(&arena);
     return err;
 }

@@ -36,6 +36,11 @@ typedef struct table_def {
     int *key;
     const rn_ast_option_t *options; /* the WITH clause as written */
     int noptions;
+    rn_expr_t **computed;       /* per column: the expression of a computed column, or NULL */
+    int rowtime;                /* WATERMARK FOR column, or -1 */
+    rn_expr_t *wm_expr;         /* the WATERMARK expression */
+    int64_t idle_timeout_ms;    /* 'scan.watermark.idle-timeout' */
+    int64_t quiet_timeout_ms;   /* 'scan.watermark.quiet-timeout' */
     rn_op_t *source;            /* the shared scan, once a query reads the table */
 } table_def_t;
 
@@ -81,7 +86,21 @@ typedef struct rel_col {
     const char *name;
     const rn_type_t *type;
     int src_col;                /* column of rel->source it passes through, or -1 */
+    bool rowtime;               /* an event-time attribute (WATERMARK FOR, window_time) */
+    int window_col;             /* a window TVF's column: 1 window_start, 2 window_end,
+                                 * 3 window_time (not in rel->op's rows); 0 otherwise */
 } rel_col_t;
+
+/* What a window TVF (TUMBLE/HOP/SESSION) asked for. */
+typedef struct rel_window {
+    rn_window_kind kind;
+    const char *fn;             /* "TUMBLE", ... for messages */
+    rn_pos_t pos;
+    int time_col;               /* rel column named by DESCRIPTOR */
+    int64_t size_ms, slide_ms, offset_ms;
+    int npartition;             /* SESSION PARTITION BY columns (rel columns) */
+    int partition[RN_MAX_GROUP];
+} rel_window_t;
 
 /* What a FROM clause (or a compiled query) yields: an operator and its
  * named columns. */
@@ -91,6 +110,8 @@ typedef struct rel {
     rel_col_t *cols;
     rn_op_t *source;            /* source scan that plain columns come from (for pushdown) */
     bool updating;              /* carries retractions */
+    rel_window_t *window;       /* the output of a window TVF: its window columns are
+                                 * virtual and only usable in a windowed GROUP BY */
 } rel_t;
 
 /* Name resolution context of one expression. */
@@ -116,6 +137,12 @@ typedef struct analyzer {
     int nselects;               /* bare SELECTs so far */
     view_def_t ctes[RN_MAX_CTES];
     int nctes;
+    /* SET options in force at the current statement (docs/event-time.md) */
+    int64_t allow_lateness_ms;  /* 'table.exec.emit.allow-lateness' */
+    bool early_fire;            /* 'table.exec.emit.early-fire.enabled' */
+    int64_t early_fire_ms;      /* 'table.exec.emit.early-fire.delay' */
+    const char *late_table;     /* 'runnel.late-rows.table', or NULL */
+    rn_pos_t late_table_pos;
 } analyzer_t;
 
 /* Builds the operator graph of p->script. */

@@ -2,8 +2,9 @@
  * test_expr.c - unit tests for the vectorized expression evaluator
  * (src/plan/expr.c): every function with its NULL rules, three-valued
  * logic, integer wrap-around, LIKE, CAST, string functions on UTF-8,
- * rn_expr_select, rn_expr_explain, and a randomized comparison of the
- * vectorized arithmetic against a scalar reference.
+ * rn_expr_select, rn_expr_explain, the time functions (clock, INTERVAL
+ * arithmetic, parsing and formatting patterns, EXTRACT), and a randomized
+ * comparison of the vectorized arithmetic against a scalar reference.
  *
  * Scalar checks build a tree whose leaves are constants and evaluate it
  * three ways: all constants (broadcast), every constant moved into a batch
@@ -13,9 +14,11 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/value.h"
 #include "plan/expr.h"
@@ -851,6 +854,285 @@ static void test_explain(void)
 }
 
 /* ---------------------------------------------------------------- */
+/* time: clock, INTERVAL arithmetic, time functions, patterns         */
+
+#define T_0501 1714557600000LL /* 2024-05-01T10:00:00Z, from Python's calendar.timegm */
+
+static rn_expr_t *C_ltz(int64_t v)
+{
+    rn_expr_t *e = mk(RN_EXPR_CONST, &rn_type_timestamp_ltz);
+    e->value = rn_value_int(v);
+    return e;
+}
+static rn_expr_t *F1(rn_func_id fn, const rn_type_t *t, rn_expr_t *a) { return F(fn, t, 1, a); }
+static rn_expr_t *F2(rn_func_id fn, const rn_type_t *t, rn_expr_t *a, rn_expr_t *b) { return F(fn, t, 2, a, b); }
+#define TO_TS(s) F1(RN_FN_TO_TIMESTAMP, &rn_type_timestamp, C_str(s))
+#define TO_TS_F(s, f) F2(RN_FN_TO_TIMESTAMP, &rn_type_timestamp, C_str(s), C_str(f))
+#define DFMT(ms, f) F2(RN_FN_DATE_FORMAT, &rn_type_string, C_ts(ms), C_str(f))
+#define LTZ_OF(n, p) F2(RN_FN_TO_TIMESTAMP_LTZ, &rn_type_timestamp_ltz, n, C_int(p))
+#define EXTRACT(u, ms) F2(RN_FN_EXTRACT, &rn_type_bigint, C_str(u), C_ts(ms))
+
+static void test_clock(void)
+{
+    rn_clock_fix(T_0501);
+    RN_CHECK_EQ_INT(rn_clock_now_ms(), T_0501);
+    RN_CHECK_EQ_INT(rn_clock_now_ms(), T_0501);
+    rn_clock_fix(0); /* the epoch itself is a valid fixed time */
+    RN_CHECK_EQ_INT(rn_clock_now_ms(), 0);
+    rn_clock_fix(-1);
+    int64_t wall = (int64_t)time(NULL) * 1000, now = rn_clock_now_ms();
+    RN_CHECK(now > 1700000000000LL);
+    RN_CHECK(now >= wall - 5000 && now <= wall + 5000);
+    rn_clock_fix(T_0501 + 999);
+    const rn_type_t *LTZ = &rn_type_timestamp_ltz, *TS = &rn_type_timestamp, *L = &rn_type_bigint;
+    CHK_I(F(RN_FN_PROCTIME, LTZ, 0), T_0501 + 999);
+    CHK_I(F(RN_FN_CURRENT_TIMESTAMP, LTZ, 0), T_0501 + 999);
+    CHK_I(F(RN_FN_LOCALTIMESTAMP, TS, 0), T_0501 + 999);
+    CHK_I(F(RN_FN_UNIX_TIMESTAMP, L, 0), T_0501 / 1000);
+    rn_clock_fix(-1000); /* 1969-12-31T23:59:59Z cannot be fixed: negative unfixes */
+    RN_CHECK(rn_clock_now_ms() > 1700000000000LL);
+    rn_clock_fix(-1);
+}
+
+static void test_interval_arith(void)
+{
+    const rn_type_t *TS = &rn_type_timestamp, *LTZ = &rn_type_timestamp_ltz;
+    CHK_I(F2(RN_FN_TS_ADD_MS, TS, C_ts(T_0501), C_big(5000)), T_0501 + 5000);
+    CHK_I(F2(RN_FN_TS_SUB_MS, TS, C_ts(T_0501), C_big(5000)), T_0501 - 5000);
+    CHK_I(F2(RN_FN_TS_SUB_MS, LTZ, C_ltz(T_0501), C_big(86400000)), 1714471200000LL);
+    CHK_I(F2(RN_FN_TS_ADD_MS, TS, C_ts(T_0501), C_big(-3600000)), T_0501 - 3600000);
+    CHK_I(F2(RN_FN_TS_SUB_MS, TS, C_ts(0), C_big(1)), -1);
+    CHK_NULL(F2(RN_FN_TS_ADD_MS, TS, C_null(TS), C_big(5000)));
+    CHK_NULL(F2(RN_FN_TS_SUB_MS, LTZ, C_null(LTZ), C_big(5000)));
+    /* saturates instead of wrapping */
+    CHK_I(F2(RN_FN_TS_ADD_MS, TS, C_ts(INT64_MAX - 1), C_big(10)), INT64_MAX);
+    CHK_I(F2(RN_FN_TS_SUB_MS, TS, C_ts(INT64_MIN + 1), C_big(10)), INT64_MIN);
+    CHK_I(F2(RN_FN_TS_SUB_MS, TS, C_ts(0), C_big(INT64_MIN)), INT64_MAX);
+    /* what the analyzer builds for ts_ltz < ts and BETWEEN over both types */
+    CHK_3(B(RN_FN_LT, C_ltz(T_0501), CAST(C_ts(T_0501 + 1), LTZ)), 1);
+    CHK_3(B(RN_FN_EQ, CAST(C_ts(T_0501), LTZ), C_ltz(T_0501)), 1);
+    CHK_3(F(RN_FN_BETWEEN, &rn_type_boolean, 3, C_ltz(T_0501), CAST(C_ts(T_0501 - 1), LTZ), C_ltz(T_0501)), 1);
+    CHK_3(B(RN_FN_GE, F2(RN_FN_TS_SUB_MS, TS, C_ts(T_0501), C_big(1000)), C_ts(T_0501)), 0);
+}
+
+static void test_to_timestamp_ltz(void)
+{
+    const rn_type_t *D = &rn_type_double, *L = &rn_type_bigint;
+    CHK_I(LTZ_OF(C_big(1714557600), 0), T_0501);
+    CHK_I(LTZ_OF(C_big(1714557600123LL), 3), T_0501 + 123);
+    CHK_I(LTZ_OF(C_big(-1), 0), -1000);
+    CHK_I(LTZ_OF(C_dbl(1714557600.1234), 0), T_0501 + 123);
+    CHK_I(LTZ_OF(C_dbl(1714557600.0005), 0), T_0501 + 1); /* rounds half up like rn_time_from_epoch_seconds */
+    CHK_I(LTZ_OF(C_dbl(1714557600123.6), 3), T_0501 + 124);
+    CHK_I(LTZ_OF(C_dbl(-0.25), 0), -250);
+    /* years 0001 .. 9999 only */
+    CHK_I(LTZ_OF(C_big(253402300799LL), 0), 253402300799000LL);
+    CHK_NULL(LTZ_OF(C_big(253402300800LL), 0));
+    CHK_I(LTZ_OF(C_big(-62135596800LL), 0), -62135596800000LL);
+    CHK_NULL(LTZ_OF(C_big(-62135596801LL), 0));
+    CHK_I(LTZ_OF(C_big(253402300799999LL), 3), 253402300799999LL);
+    CHK_NULL(LTZ_OF(C_big(253402300800000LL), 3));
+    CHK_NULL(LTZ_OF(C_big(INT64_MAX), 0)); /* would overflow when scaled */
+    CHK_NULL(LTZ_OF(C_dbl(1e300), 0));
+    CHK_NULL(LTZ_OF(C_dbl(NAN), 3));
+    CHK_NULL(LTZ_OF(C_null(L), 0));
+    CHK_NULL(LTZ_OF(C_null(D), 3));
+    CHK_NULL(F2(RN_FN_TO_TIMESTAMP_LTZ, &rn_type_timestamp_ltz, C_big(1), C_null(&rn_type_int)));
+    CHK_NULL(LTZ_OF(C_big(1714557600), 6)); /* the analyzer rejects it; the evaluator gives NULL */
+}
+
+static void test_to_timestamp(void)
+{
+    const rn_type_t *TS = &rn_type_timestamp, *S = &rn_type_string;
+    /* without a format: what CAST(s AS TIMESTAMP) accepts */
+    CHK_I(TO_TS("2024-05-01 10:00:00"), T_0501);
+    CHK_I(TO_TS("2024-05-01T10:00:00Z"), T_0501);
+    CHK_I(TO_TS("2024-05-01T12:00:00.250+02:00"), T_0501 + 250);
+    CHK_I(TO_TS(" 2024-05-01 "), 1714521600000LL);
+    CHK_NULL(TO_TS("garbage"));
+    CHK_NULL(TO_TS("2024-02-30 00:00:00"));
+    CHK_NULL(TO_TS(""));
+    CHK_NULL(F1(RN_FN_TO_TIMESTAMP, TS, C_null(S)));
+    /* with a format */
+    CHK_I(TO_TS_F("01/05/2024 10:00", "dd/MM/yyyy HH:mm"), T_0501);
+    CHK_I(TO_TS_F("2024-05-01T10:00:00.250", "yyyy-MM-dd'T'HH:mm:ss.SSS"), T_0501 + 250);
+    CHK_I(TO_TS_F("2024-05-01 10:00:00.5", "yyyy-MM-dd HH:mm:ss.S"), T_0501 + 500);
+    CHK_I(TO_TS_F("2024-05-01 10:00:00.123456", "yyyy-MM-dd HH:mm:ss.SSSSSS"), T_0501 + 123);
+    CHK_I(TO_TS_F("20240501100000", "yyyyMMddHHmmss"), T_0501);
+    CHK_I(TO_TS_F("2024-5-1 10:0:0", "yyyy-M-d H:m:s"), T_0501);
+    CHK_I(TO_TS_F("2024-05-01", "yyyy-MM-dd"), 1714521600000LL);
+    CHK_I(TO_TS_F("10:30", "HH:mm"), 37800000); /* 1970-01-01 by default */
+    CHK_I(TO_TS_F("May 1, 2024 10:00 AM", "MMM d, yyyy hh:mm a"), T_0501);
+    CHK_I(TO_TS_F("01-may-24 10:00 pm", "dd-MMM-yy hh:mm a"), 1714600800000LL);
+    CHK_I(TO_TS_F("1 September 2024", "d MMMM yyyy"), 1725148800000LL);
+    CHK_I(TO_TS_F("2024-05-01 12:00 AM", "yyyy-MM-dd hh:mm a"), 1714521600000LL);
+    CHK_I(TO_TS_F("2024-05-01 12:00 PM", "yyyy-MM-dd hh:mm a"), 1714521600000LL + 12 * 3600000);
+    CHK_I(TO_TS_F("Wed 2024-05-01", "EEE yyyy-MM-dd"), 1714521600000LL);
+    CHK_I(TO_TS_F("2024-05-01 12:00 +0200", "yyyy-MM-dd HH:mm Z"), T_0501);
+    CHK_I(TO_TS_F("2024-05-01T05:30:00-04:30", "yyyy-MM-dd'T'HH:mm:ssXXX"), T_0501);
+    CHK_I(TO_TS_F("2024-05-01T10:00:00Z", "yyyy-MM-dd'T'HH:mm:ssX"), T_0501);
+    CHK_I(TO_TS_F("it's 2024", "'it''s' yyyy"), 1704067200000LL);
+    CHK_I(TO_TS_F("2024-02-29", "yyyy-MM-dd"), 1709164800000LL);
+    CHK_NULL(TO_TS_F("2023-02-29", "yyyy-MM-dd"));   /* no such day */
+    CHK_NULL(TO_TS_F("2024-05-01 24:00", "yyyy-MM-dd HH:mm"));
+    CHK_NULL(TO_TS_F("2024-05-01 10:00x", "yyyy-MM-dd HH:mm")); /* trailing text */
+    CHK_NULL(TO_TS_F("2024-05-01", "yyyy-MM-dd HH:mm"));        /* missing text */
+    CHK_NULL(TO_TS_F("24-05-01", "yyyy-MM-dd"));
+    CHK_NULL(TO_TS_F("2024-05-01 13:00 PM", "yyyy-MM-dd hh:mm a"));
+    CHK_NULL(TO_TS_F("2024/05/01", "yyyy-MM-dd"));
+    CHK_NULL(TO_TS_F("2024-05-01 10:00 +02:", "yyyy-MM-dd HH:mm XXX"));
+    CHK_NULL(TO_TS_F("2024-05-01", "yyyy-QQ")); /* invalid pattern: NULL, never a crash */
+    CHK_NULL(F2(RN_FN_TO_TIMESTAMP, TS, C_null(S), C_str("yyyy")));
+    CHK_NULL(F2(RN_FN_TO_TIMESTAMP, TS, C_str("2024"), C_null(S)));
+}
+
+static void test_unix_time(void)
+{
+    const rn_type_t *L = &rn_type_bigint, *S = &rn_type_string;
+    CHK_I(F1(RN_FN_UNIX_TIMESTAMP, L, C_str("2024-05-01 10:00:00")), T_0501 / 1000);
+    CHK_I(F1(RN_FN_UNIX_TIMESTAMP, L, C_str("2024-05-01 10:00:00.999")), T_0501 / 1000);
+    CHK_I(F1(RN_FN_UNIX_TIMESTAMP, L, C_str("1969-12-31 23:59:59.500")), -1); /* floor */
+    CHK_I(F2(RN_FN_UNIX_TIMESTAMP, L, C_str("01.05.2024"), C_str("dd.MM.yyyy")), 1714521600LL);
+    CHK_NULL(F1(RN_FN_UNIX_TIMESTAMP, L, C_str("not a time")));
+    CHK_NULL(F2(RN_FN_UNIX_TIMESTAMP, L, C_str("2024-05-01"), C_str("dd.MM.yyyy")));
+    CHK_NULL(F1(RN_FN_UNIX_TIMESTAMP, L, C_null(S)));
+    CHK_S(F1(RN_FN_FROM_UNIXTIME, S, C_big(1714557600)), "2024-05-01 10:00:00");
+    CHK_S(F1(RN_FN_FROM_UNIXTIME, S, C_big(-1)), "1969-12-31 23:59:59");
+    CHK_S(F1(RN_FN_FROM_UNIXTIME, S, C_big(0)), "1970-01-01 00:00:00");
+    CHK_S(F2(RN_FN_FROM_UNIXTIME, S, C_big(1714557600), C_str("yyyy/MM/dd")), "2024/05/01");
+    CHK_NULL(F1(RN_FN_FROM_UNIXTIME, S, C_null(L)));
+    CHK_NULL(F1(RN_FN_FROM_UNIXTIME, S, C_big(INT64_MAX))); /* not representable in ms */
+    CHK_NULL(F2(RN_FN_FROM_UNIXTIME, S, C_big(0), C_null(S)));
+}
+
+static void test_date_format(void)
+{
+    const rn_type_t *S = &rn_type_string, *TS = &rn_type_timestamp;
+    int64_t t = T_0501 + 123;
+    CHK_S(DFMT(t, "yyyy-MM-dd HH:mm:ss.SSS"), "2024-05-01 10:00:00.123");
+    CHK_S(DFMT(t, "yyyy-MM-dd HH:mm:ss"), "2024-05-01 10:00:00");
+    CHK_S(DFMT(t, "EEEE, MMMM d, yyyy h:mm a"), "Wednesday, May 1, 2024 10:00 AM");
+    CHK_S(DFMT(t, "EEE dd MMM yy"), "Wed 01 May 24");
+    CHK_S(DFMT(t, "yy-M-d H:m:s"), "24-5-1 10:0:0");
+    CHK_S(DFMT(t, "yyyy-MM-dd'T'HH:mm:ss.SSSX"), "2024-05-01T10:00:00.123Z");
+    CHK_S(DFMT(t, "HHmm Z"), "1000 +0000");
+    CHK_S(DFMT(t, "S|SS|SSSSSS"), "1|12|123000");
+    CHK_S(DFMT(t, "'o''clock' h"), "o'clock 10");
+    CHK_S(DFMT(t, "''"), "'");
+    CHK_S(DFMT(t, ""), "");
+    CHK_S(DFMT(1714600800000LL, "hh a"), "10 PM");
+    CHK_S(DFMT(1714521600000LL, "h:mm a"), "12:00 AM");
+    CHK_S(DFMT(1714564800000LL, "h a"), "12 PM");
+    CHK_S(DFMT(-1, "yyyy-MM-dd HH:mm:ss.SSS"), "1969-12-31 23:59:59.999");
+    CHK_S(DFMT(1725148800000LL, "MMMM MMM"), "September Sep");
+    CHK_S(DFMT(-62135596800000LL, "yyyy-MM-dd y"), "0001-01-01 1");
+    CHK_S(F2(RN_FN_DATE_FORMAT, S, C_ltz(T_0501), C_str("yyyy-MM-dd HH:mm")), "2024-05-01 10:00");
+    /* a STRING argument arrives as CAST(s AS TIMESTAMP) */
+    CHK_S(F2(RN_FN_DATE_FORMAT, S, CAST(C_str("2024-05-01T12:00:00+02:00"), TS), C_str("HH:mm")), "10:00");
+    CHK_NULL(F2(RN_FN_DATE_FORMAT, S, CAST(C_str("nope"), TS), C_str("HH:mm")));
+    CHK_NULL(F2(RN_FN_DATE_FORMAT, S, C_null(TS), C_str("yyyy")));
+    CHK_NULL(F2(RN_FN_DATE_FORMAT, S, C_ts(0), C_null(S)));
+    CHK_NULL(DFMT(0, "yyyy-QQ"));
+}
+
+static void test_extract(void)
+{
+    int64_t t = 1714558830456LL; /* 2024-05-01T10:20:30.456Z, a Wednesday */
+    CHK_I(EXTRACT("YEAR", t), 2024);
+    CHK_I(EXTRACT("QUARTER", t), 2);
+    CHK_I(EXTRACT("MONTH", t), 5);
+    CHK_I(EXTRACT("WEEK", t), 18);
+    CHK_I(EXTRACT("DAY", t), 1);
+    CHK_I(EXTRACT("HOUR", t), 10);
+    CHK_I(EXTRACT("MINUTE", t), 20);
+    CHK_I(EXTRACT("SECOND", t), 30);
+    CHK_I(EXTRACT("MILLISECOND", t), 456);
+    CHK_I(EXTRACT("DOW", t), 4); /* Sunday is 1 */
+    CHK_I(EXTRACT("DOY", t), 122);
+    CHK_I(EXTRACT("DOY", 1709164800000LL), 60); /* 2024-02-29 */
+    CHK_I(EXTRACT("QUARTER", 1709164800000LL), 1);
+    CHK_I(EXTRACT("DOY", 1735516800000LL), 365); /* 2024-12-30 */
+    /* ISO weeks at year boundaries */
+    CHK_I(EXTRACT("WEEK", 1609459200000LL), 53); /* 2021-01-01 belongs to 2020-W53 */
+    CHK_I(EXTRACT("WEEK", 1735516800000LL), 1);  /* 2024-12-30 is 2025-W01 */
+    CHK_I(EXTRACT("WEEK", 1798675200000LL), 53); /* 2026-12-31 */
+    CHK_I(EXTRACT("WEEK", 1798761600000LL), 53); /* 2027-01-01 */
+    CHK_I(EXTRACT("DOW", 1798761600000LL), 6);   /* a Friday */
+    /* before the epoch */
+    CHK_I(EXTRACT("YEAR", -1), 1969);
+    CHK_I(EXTRACT("HOUR", -1), 23);
+    CHK_I(EXTRACT("SECOND", -1), 59);
+    CHK_I(EXTRACT("MILLISECOND", -1), 999);
+    CHK_I(EXTRACT("DOW", -1), 4); /* 1969-12-31 was a Wednesday */
+    CHK_I(EXTRACT("MONTH", -2203891200000LL), 3); /* 1900-03-01 */
+    CHK_I(EXTRACT("DAY", -2203891200000LL - 1), 28); /* 1900 is no leap year */
+    CHK_NULL(F2(RN_FN_EXTRACT, &rn_type_bigint, C_str("HOUR"), C_null(&rn_type_timestamp)));
+    CHK_NULL(EXTRACT("FORTNIGHT", t));
+    RN_CHECK(rn_expr_extract_unit_valid("DOY", 3));
+    RN_CHECK(!rn_expr_extract_unit_valid("doy", 3));
+    RN_CHECK(!rn_expr_extract_unit_valid("DO", 2));
+}
+
+static void test_time_patterns(void)
+{
+    char err[128] = "";
+    RN_CHECK(rn_expr_time_pattern_check("yyyy-MM-dd HH:mm:ss.SSS", 23, err, sizeof err));
+    RN_CHECK(rn_expr_time_pattern_check("", 0, err, sizeof err));
+    RN_CHECK(rn_expr_time_pattern_check("'at' h a, EEEE", 14, err, sizeof err));
+    RN_CHECK(!rn_expr_time_pattern_check("yyyy-QQ", 7, err, sizeof err));
+    RN_CHECK_EQ_STR(err, "pattern letter 'Q' is not supported");
+    RN_CHECK(!rn_expr_time_pattern_check("dddd", 4, err, sizeof err));
+    RN_CHECK_EQ_STR(err, "too many pattern letters 'd' (at most 2)");
+    RN_CHECK(!rn_expr_time_pattern_check("yyyy 'T", 7, err, sizeof err));
+    RN_CHECK_EQ_STR(err, "unclosed quote in pattern");
+    /* long patterns take the heap path */
+    const char *lng = "yyyy-MM-dd'T'HH:mm:ss.SSS 'and a long literal that goes on and on and on'";
+    RN_CHECK(rn_expr_time_pattern_check(lng, strlen(lng), err, sizeof err));
+    const char *bad = "yyyy-MM-dd'T'HH:mm:ss.SSS 'and a long literal that goes on and on and on' W";
+    RN_CHECK(!rn_expr_time_pattern_check(bad, strlen(bad), err, sizeof err));
+    RN_CHECK_EQ_STR(err, "pattern letter 'W' is not supported");
+    /* format then parse returns the instant, for instants around the calendar */
+    static const int64_t inst[] = {0, -1, T_0501 + 7, 951868800000LL - 1, 1709164800000LL, 253402300799999LL,
+                                   -62135596800000LL, 4102444800000LL};
+    const char *fmt = "yyyy-MM-dd HH:mm:ss.SSS";
+    for (size_t k = 0; k < sizeof inst / sizeof inst[0]; k++) {
+        rn_value_t s = ev(DFMT(inst[k], fmt));
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.*s", (int)s.len, s.s);
+        CHK_I(TO_TS_F(buf, fmt), inst[k]);
+    }
+}
+
+static void test_time_explain(void)
+{
+    rn_schema_t *s = rn_schema_new(2);
+    rn_schema_set(s, 0, "ts", &rn_type_timestamp_ltz);
+    rn_schema_set(s, 1, "n", &rn_type_bigint);
+    const rn_type_t *LTZ = &rn_type_timestamp_ltz, *S = &rn_type_string, *L = &rn_type_bigint;
+    rn_expr_t *ts = COL(0, LTZ), *n = COL(1, L);
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_SUB_MS, LTZ, ts, C_big(5000)), s), "(ts - INTERVAL '5' SECOND)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, C_big(300000)), s), "(ts + INTERVAL '5' MINUTE)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, C_big(172800000)), s), "(ts + INTERVAL '2' DAY)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, C_big(-3600000)), s), "(ts + INTERVAL '-1' HOUR)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, C_big(1500)), s),
+                    "(ts + INTERVAL '1500' MILLISECOND)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, C_big(0)), s), "(ts + INTERVAL '0' SECOND)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_TS_ADD_MS, LTZ, ts, n), s), "(ts + INTERVAL n MILLISECOND)");
+    RN_CHECK_EQ_STR(explain(LTZ_OF(n, 3), s), "TO_TIMESTAMP_LTZ(n, 3)");
+    RN_CHECK_EQ_STR(explain(F(RN_FN_CURRENT_TIMESTAMP, LTZ, 0), s), "CURRENT_TIMESTAMP");
+    RN_CHECK_EQ_STR(explain(F(RN_FN_LOCALTIMESTAMP, &rn_type_timestamp, 0), s), "LOCALTIMESTAMP");
+    RN_CHECK_EQ_STR(explain(F(RN_FN_PROCTIME, LTZ, 0), s), "PROCTIME()");
+    RN_CHECK_EQ_STR(explain(F(RN_FN_UNIX_TIMESTAMP, L, 0), s), "UNIX_TIMESTAMP()");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_EXTRACT, L, C_str("HOUR"), ts), s), "EXTRACT(HOUR FROM ts)");
+    RN_CHECK_EQ_STR(explain(F2(RN_FN_DATE_FORMAT, S, ts, C_str("yyyy-MM-dd")), s),
+                    "DATE_FORMAT(ts, 'yyyy-MM-dd')");
+    RN_CHECK_EQ_STR(explain(F1(RN_FN_FROM_UNIXTIME, S, n), s), "FROM_UNIXTIME(n)");
+    RN_CHECK_EQ_STR(explain(F1(RN_FN_TO_TIMESTAMP, &rn_type_timestamp, C_str("x")), s), "TO_TIMESTAMP('x')");
+    explain(C_null(L), s);
+    rn_schema_unref(s);
+}
+
+/* ---------------------------------------------------------------- */
 /* randomized: vectorized vs scalar reference                         */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -961,6 +1243,15 @@ int main(void)
     RN_RUN(test_columns_and_select);
     RN_RUN(test_out_of_memory);
     RN_RUN(test_explain);
+    RN_RUN(test_clock);
+    RN_RUN(test_interval_arith);
+    RN_RUN(test_to_timestamp_ltz);
+    RN_RUN(test_to_timestamp);
+    RN_RUN(test_unix_time);
+    RN_RUN(test_date_format);
+    RN_RUN(test_extract);
+    RN_RUN(test_time_patterns);
+    RN_RUN(test_time_explain);
     RN_RUN(test_random_consistency);
     rn_arena_free(&T);
     return rn_test_summary();

@@ -369,8 +369,8 @@ static void test_compile_diagnostics(void)
                                 "FROM @events a JOIN events b ON a.user_id = b.user_id;\n",
                RN_ERR_UNSUPPORTED, "joins are not supported");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT page_id\n"
-                                "FROM @TABLE(TUMBLE(TABLE events, DESCRIPTOR(big), INTERVAL '1' MINUTE));\n",
-               RN_ERR_UNSUPPORTED, "window");
+                                "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(@big), INTERVAL '1' MINUTE));\n",
+               RN_ERR_ANALYZE, "not an event-time attribute");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows\n@SELECT big FROM events;\n", RN_ERR_ANALYZE,
                "use CAST");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT page_id,@, user_id FROM events;\n",

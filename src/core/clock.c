@@ -1,0 +1,21 @@
+/*
+ * clock.c - the processing-time clock; see clock.h.
+ *
+ * Single-threaded by design (like the rest of the engine): the pinned
+ * value is an ordinary static variable.
+ */
+#include "core/clock.h"
+
+#include <time.h>
+
+static int64_t fixed_ms = -1; /* pinned time, or -1 for the wall clock */
+
+int64_t rn_clock_now_ms(void)
+{
+    if (fixed_ms >= 0) return fixed_ms;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rn_clock_fix(int64_t ms) { fixed_ms = ms >= 0 ? ms : -1; }

@@ -1,0 +1,24 @@
+/*
+ * clock.h - the processing-time clock.
+ *
+ * Everything that asks "what time is it now" (PROCTIME(), NOW(),
+ * CURRENT_TIMESTAMP, LOCALTIMESTAMP, UNIX_TIMESTAMP()) reads this clock
+ * instead of calling clock_gettime itself, so `runnel test --now` can pin
+ * it to one instant and make such queries reproducible. The engine runs a
+ * pipeline on one thread; the fixed value is a plain global, neither
+ * locked nor atomic, and must be set before the pipeline starts.
+ */
+#ifndef RN_CLOCK_H
+#define RN_CLOCK_H
+
+#include <stdint.h>
+
+/* The processing time in epoch milliseconds: the value given to
+ * rn_clock_fix if one is in force, else the wall clock (CLOCK_REALTIME). */
+int64_t rn_clock_now_ms(void);
+
+/* Pins the clock to ms (>= 0) epoch milliseconds; a negative ms unpins
+ * it so rn_clock_now_ms reads the wall clock again. */
+void rn_clock_fix(int64_t ms);
+
+#endif

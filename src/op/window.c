@@ -1,0 +1,1221 @@
+/*
+ * window.c - window aggregates over event time: TUMBLE, HOP and SESSION
+ * (Flink's WindowAggregate), as specified in docs/event-time.md.
+ *
+ * State. A TUMBLE or HOP window is one rn_store entry keyed by the
+ * serialized (window_start, group key); its slot holds a win_t with one
+ * accumulator per aggregate. Sessions are per key: one rn_store entry per
+ * serialized PARTITION BY key holds the key's sessions as an array sorted
+ * by start (sessions of a key are disjoint, so it is sorted by end too);
+ * each session is one allocation. A new window or session costs one
+ * allocation; rows for existing ones cost none (amortized scratch buffers
+ * only), except where an aggregate itself must grow (a new distinct value,
+ * a longer string).
+ *
+ * Firing order. Windows that have not fired sit in an indexed min-heap
+ * ordered by (end, creation sequence), so results come out by window_end
+ * and then in creation order, never in hash-table order. Fired windows
+ * kept for late updates (allowed lateness L > 0) sit in a second heap by
+ * end until the watermark passes end + L; with L = 0 a window is freed as
+ * soon as it fires. Sessions also sit in a heap by (start, creation) while
+ * unfired, which answers held_since. Each window knows its position in
+ * every heap, so a session whose bounds move is re-sifted in place and a
+ * merged-away session is removed at once (no lazy invalidation).
+ *
+ * Rows. A row is late when batch->rowwm is set and rowtime < rowwm - L (a
+ * NULL rowtime, which the source should have sent to the dead-letter
+ * output, is treated as late too: counted and routed, never dropped
+ * silently). Late rows touch no window; they are counted and, if a late
+ * output is set, passed to it as a batch of the input schema. Accepted
+ * rows get an arrival sequence number, so FIRST_VALUE/LAST_VALUE keep
+ * arrival order across session merges.
+ *
+ * Emission (output is updating iff L > 0 or early firing is on; an
+ * updating window keeps its last emitted result serialized, for -U and for
+ * detecting "unchanged"):
+ *  - Final firing, when the watermark reaches end: +I, or -U/+U if an early
+ *    firing already emitted a different result, or nothing if unchanged.
+ *  - Early firing, every early_fire_ms of processing time (measured from
+ *    the first call the operator sees): each unfired window changed since
+ *    its last emission emits +I the first time, -U/+U afterwards.
+ *  - Late updates: a fired window not yet freed that accepts rows emits, at
+ *    the end of the input batch, one -U(old)/+U(new) pair if its result
+ *    changed. A window first created behind the watermark (an accepted row
+ *    with W - L <= rowtime, its window already closed) fires at the end of
+ *    that batch with +I.
+ *  - Sessions with lateness or early firing. The emitted row of a session
+ *    is identified by its (window_start, window_end), the key of an upsert
+ *    sink. When a session whose row is out downstream changes its bounds
+ *    (a row extends it, or a bridging row merges it with others), that row
+ *    is retracted with -D (a merged-away session's -D is emitted when the
+ *    merge happens; the surviving session's at the end of the batch) and
+ *    the session becomes unfired again: the merged session is emitted with
+ *    +I when the watermark reaches its new end, at the end of the batch if
+ *    it already has. A row that changes an emitted session's aggregates but
+ *    not its bounds gives -U/+U as for other windows. So an upsert sink
+ *    keyed by (window_start, window_end, keys) always holds exactly the
+ *    current sessions.
+ * Rows are emitted in batches of growing size (16 rows, doubling up to
+ * RN_BATCH_MAX) from ctx->arena.
+ */
+#include "core/hash.h"
+#include "core/mem.h"
+#include "op/op.h"
+#include "state/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WIN_NOWHERE SIZE_MAX    /* hidx of a window not in that heap */
+
+enum { WIN_PENDING, WIN_RETAINED, WIN_BY_START, WIN_NHEAPS };
+
+typedef struct win_acc {
+    rn_value_t v;               /* counts, sums; MIN/MAX/FIRST/LAST: the value held */
+    int64_t n;                  /* non-NULL inputs (SUM, AVG, MIN, MAX, FIRST, LAST) */
+    void *aux;                  /* COUNT DISTINCT: rn_store_t of values; strings: owned bytes */
+    uint64_t seq;               /* FIRST/LAST: arrival sequence of the value held */
+    uint32_t cap;               /* bytes allocated at aux for an owned string */
+} win_acc_t;
+
+typedef struct sess_key sess_key_t;
+
+typedef struct win {
+    int64_t start;              /* window_start; SESSION: first rowtime */
+    int64_t end;                /* window_end; SESSION: last rowtime + gap */
+    int64_t pstart, pend;       /* bounds of the row out downstream (while emitted) */
+    uint64_t created;           /* creation sequence: breaks ties in firing order */
+    uint64_t epoch;             /* input batch in which it was put on the touched list */
+    uint64_t hash;              /* TUMBLE/HOP: hash of its store key */
+    size_t hidx[WIN_NHEAPS];    /* position in each heap, WIN_NOWHERE when not in it */
+    size_t touched_at;          /* index in the touched list while epoch is current */
+    sess_key_t *owner;          /* SESSION: the key entry listing it */
+    uint8_t fired;              /* final result emitted; only late updates from now on */
+    uint8_t emitted;            /* a row for it is out downstream, not retracted */
+    uint8_t dirty;              /* accumulators changed since the last emission */
+    rn_buf_t prev;              /* last emitted result, serialized (updating output only) */
+    win_acc_t acc[];            /* one per aggregate */
+} win_t;
+
+struct sess_key {
+    win_t **s;                  /* sessions of the key by start (disjoint, so by end too) */
+    int n;                      /* sessions held */
+    int cap;                    /* room in s */
+};
+
+typedef struct win_heap {
+    win_t **a;                  /* the heap array */
+    size_t n;                   /* entries */
+    size_t cap;                 /* room */
+    int which;                  /* index into win_t.hidx */
+    bool by_start;              /* ordered by (start, created) rather than (end, created) */
+} win_heap_t;
+
+typedef struct win_agg {
+    rn_window_spec_t w;         /* kind, sizes, lateness, early firing */
+    int nkeys;                  /* key columns: input columns 0..nkeys-1 */
+    int naggs;
+    rn_agg_spec_t *aggs;        /* naggs specs (owned copy) */
+    const rn_schema_t *in_schema;
+    bool updating;              /* output carries -U/+U/-D: keep emitted results */
+    rn_op_t *late;              /* where late rows go (not owned), or NULL */
+    uint64_t late_rows;         /* late rows seen */
+    rn_store_t *windows;        /* TUMBLE/HOP: (start, key) -> win_t */
+    rn_store_t *keys;           /* SESSION: key -> sess_key_t */
+    size_t nsessions;           /* SESSION: sessions held */
+    size_t win_size;            /* bytes of a win_t with its accumulators */
+    win_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) by end, retained (fired) by end,
+                                   * unfired sessions by start */
+    uint64_t seq;               /* arrival sequence of accepted rows */
+    uint64_t created;           /* windows created so far */
+    uint64_t epoch;             /* input batches processed */
+    win_t **touched;            /* emitted windows changed in the current batch */
+    size_t ntouched;
+    size_t touched_cap;
+    bool early_started;         /* last_early is set */
+    int64_t last_early;         /* processing time of the last early firing */
+    rn_buf_t key;               /* scratch: serialized group key of the current row */
+    rn_buf_t wkey;              /* scratch: window store key; copy of a key being removed */
+    rn_buf_t res;               /* scratch: serialized result (swapped with win_t.prev) */
+    rn_buf_t vkey;              /* scratch: serialized distinct value */
+} win_agg_t;
+
+/* Output under construction: rows go into arena batches pushed downstream
+ * as they fill up. */
+typedef struct win_out {
+    rn_op_t *op;
+    rn_ctx_t *ctx;
+    rn_batch_t *b;              /* batch being filled, or NULL */
+    int next_cap;               /* capacity of the next batch */
+} win_out_t;
+
+/* ---- arithmetic ------------------------------------------------------- */
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t sub_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+/* floor(a / b) for b > 0. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if (a % b != 0 && a < 0) q--;
+    return q;
+}
+
+/* The largest window start <= t on the grid k * step + offset. */
+static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
+{
+    int64_t q = floor_div(sub_sat(t, offset), step);
+    int64_t r;
+    if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
+    return add_sat(r, offset);
+}
+
+/* Whether a row with rowtime t, arriving under watermark rowwm, is late. */
+static bool row_is_late(int64_t t, int64_t rowwm, int64_t lateness)
+{
+    return rowwm >= INT64_MIN + lateness && t < rowwm - lateness;
+}
+
+/* Whether a fired window ending at end may be freed under watermark wm. */
+static bool win_freeable(const win_agg_t *a, int64_t end, int64_t wm)
+{
+    return wm >= INT64_MIN + a->w.lateness_ms && end <= wm - a->w.lateness_ms;
+}
+
+/* ---- indexed heaps ------------------------------------------------------ */
+
+static bool heap_less(const win_heap_t *h, const win_t *x, const win_t *y)
+{
+    int64_t kx = h->by_start ? x->start : x->end;
+    int64_t ky = h->by_start ? y->start : y->end;
+    if (kx != ky) return kx < ky;
+    return x->created < y->created;
+}
+
+static void heap_put(win_heap_t *h, size_t i, win_t *w)
+{
+    h->a[i] = w;
+    w->hidx[h->which] = i;
+}
+
+static void heap_up(win_heap_t *h, size_t i)
+{
+    win_t *w = h->a[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!heap_less(h, w, h->a[p])) break;
+        heap_put(h, i, h->a[p]);
+        i = p;
+    }
+    heap_put(h, i, w);
+}
+
+static void heap_down(win_heap_t *h, size_t i)
+{
+    win_t *w = h->a[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && heap_less(h, h->a[c + 1], h->a[c])) c++;
+        if (!heap_less(h, h->a[c], w)) break;
+        heap_put(h, i, h->a[c]);
+        i = c;
+    }
+    heap_put(h, i, w);
+}
+
+/* Makes room for one more entry. Returns RN_OK or RN_ERR_NOMEM. */
+static rn_err_t heap_reserve(win_heap_t *h)
+{
+    if (h->n < h->cap) return RN_OK;
+    size_t cap = h->cap ? h->cap * 2 : 64;
+    win_t **a = rn_realloc(h->a, cap * sizeof *a);
+    if (!a) return RN_ERR_NOMEM;
+    h->a = a;
+    h->cap = cap;
+    return RN_OK;
+}
+
+/* Inserts w; room must have been reserved. */
+static void heap_push(win_heap_t *h, win_t *w)
+{
+    h->a[h->n] = w;
+    w->hidx[h->which] = h->n;
+    h->n++;
+    heap_up(h, h->n - 1);
+}
+
+static void heap_remove(win_heap_t *h, win_t *w)
+{
+    size_t i = w->hidx[h->which];
+    if (i == WIN_NOWHERE) return;
+    w->hidx[h->which] = WIN_NOWHERE;
+    h->n--;
+    if (i == h->n) return;
+    win_t *m = h->a[h->n];
+    heap_put(h, i, m);
+    heap_up(h, i);
+    heap_down(h, m->hidx[h->which]);
+}
+
+/* Restores the order after w's key changed. */
+static void heap_fix(win_heap_t *h, win_t *w)
+{
+    size_t i = w->hidx[h->which];
+    if (i == WIN_NOWHERE) return;
+    heap_up(h, i);
+    heap_down(h, w->hidx[h->which]);
+}
+
+/* ---- accumulators ------------------------------------------------------- */
+
+/* The type a result is represented (and serialized) as. */
+static rn_type_id agg_value_type(const rn_agg_spec_t *s)
+{
+    switch (s->kind) {
+    case RN_AGG_COUNT_STAR:
+    case RN_AGG_COUNT:
+    case RN_AGG_COUNT_DISTINCT: return RN_TYPE_BIGINT;
+    case RN_AGG_SUM: return s->arg_type == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT;
+    case RN_AGG_AVG: return RN_TYPE_DOUBLE;
+    case RN_AGG_MIN:
+    case RN_AGG_MAX:
+    case RN_AGG_FIRST_VALUE:
+    case RN_AGG_LAST_VALUE: return s->arg_type;
+    }
+    return s->result_type;
+}
+
+/* Releases the side structures of naggs accumulators. */
+static void acc_free(const win_agg_t *a, win_acc_t *acc)
+{
+    for (int i = 0; i < a->naggs; i++) {
+        if (!acc[i].aux) continue;
+        if (a->aggs[i].kind == RN_AGG_COUNT_DISTINCT) rn_store_free(acc[i].aux);
+        else rn_free(acc[i].aux);
+        acc[i].aux = NULL;
+    }
+}
+
+/* Makes v the value held; a string is copied into the accumulator's own
+ * buffer (grown when too small). Returns RN_OK or RN_ERR_NOMEM (acc
+ * unchanged). */
+static rn_err_t acc_set(win_acc_t *acc, rn_type_id t, const rn_value_t *v)
+{
+    if (t != RN_TYPE_STRING) {
+        acc->v = *v;
+        return RN_OK;
+    }
+    if (!acc->aux || v->len > acc->cap) {
+        uint32_t cap = acc->cap ? acc->cap : 16;
+        while (cap < v->len) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+        char *p = rn_realloc(acc->aux, cap);
+        if (!p) return RN_ERR_NOMEM;
+        acc->aux = p;
+        acc->cap = cap;
+    }
+    if (v->len) memcpy(acc->aux, v->s, v->len);
+    acc->v = rn_value_str(acc->aux, v->len);
+    return RN_OK;
+}
+
+/* Adds the serialized distinct value key[0..klen) to acc's set. Returns
+ * RN_OK or RN_ERR_NOMEM. */
+static rn_err_t acc_distinct_add(win_acc_t *acc, const void *key, uint32_t klen)
+{
+    if (!acc->aux) {
+        acc->aux = rn_store_new("window-distinct", sizeof(int64_t), NULL, NULL);
+        if (!acc->aux) return RN_ERR_NOMEM;
+    }
+    bool created;
+    if (!rn_store_upsert(acc->aux, key, klen, rn_hash_bytes(key, klen, 0x9e3779b9), &created))
+        return RN_ERR_NOMEM;
+    acc->v.i = (int64_t)rn_store_count(acc->aux);
+    return RN_OK;
+}
+
+/* Adds one input value (NULL for COUNT(*)'s none) with arrival sequence
+ * seq. Returns RN_OK or RN_ERR_NOMEM. */
+static rn_err_t acc_add(win_agg_t *a, const rn_agg_spec_t *s, win_acc_t *acc, const rn_value_t *v,
+                        uint64_t seq)
+{
+    switch (s->kind) {
+    case RN_AGG_COUNT_STAR:
+        acc->v.i++;
+        return RN_OK;
+    case RN_AGG_COUNT:
+        if (!v->null) acc->v.i++;
+        return RN_OK;
+    case RN_AGG_COUNT_DISTINCT:
+        if (v->null) return RN_OK;
+        rn_buf_clear(&a->vkey);
+        rn_key_append(&a->vkey, s->arg_type, v);
+        if (a->vkey.oom) return RN_ERR_NOMEM;
+        return acc_distinct_add(acc, a->vkey.data, (uint32_t)a->vkey.len);
+    case RN_AGG_SUM:
+    case RN_AGG_AVG:
+        if (v->null) return RN_OK;
+        acc->n++;
+        if (s->arg_type == RN_TYPE_DOUBLE) acc->v.d += v->d;
+        else if (s->kind == RN_AGG_AVG) acc->v.d += (double)v->i;
+        else acc->v.i = (int64_t)((uint64_t)acc->v.i + (uint64_t)v->i);
+        return RN_OK;
+    case RN_AGG_MIN:
+    case RN_AGG_MAX: {
+        if (v->null) return RN_OK;
+        bool better = acc->n == 0;
+        if (!better) {
+            int c = rn_value_compare(s->arg_type, v, &acc->v);
+            better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
+        }
+        if (better && acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
+        acc->n++;
+        return RN_OK;
+    }
+    case RN_AGG_FIRST_VALUE:
+    case RN_AGG_LAST_VALUE:
+        if (v->null) return RN_OK;
+        if (s->kind == RN_AGG_LAST_VALUE || acc->n == 0) {
+            if (acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
+            acc->seq = seq;
+        }
+        acc->n++;
+        return RN_OK;
+    }
+    return RN_OK;
+}
+
+/* First half of merging src into dst: the COUNT DISTINCT sets, the only
+ * part that can fail. Returns RN_OK or RN_ERR_NOMEM (dst may then hold
+ * part of src's values; nothing is freed twice). */
+static rn_err_t acc_merge_distinct(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
+{
+    for (int i = 0; i < a->naggs; i++) {
+        if (a->aggs[i].kind != RN_AGG_COUNT_DISTINCT || !src[i].aux) continue;
+        if (!dst[i].aux || rn_store_count(src[i].aux) > rn_store_count(dst[i].aux)) {
+            void *t = dst[i].aux;
+            dst[i].aux = src[i].aux;
+            src[i].aux = t;
+        }
+        if (src[i].aux) {
+            size_t pos = 0;
+            void *slot;
+            while ((slot = rn_store_next(src[i].aux, &pos))) {
+                uint32_t klen;
+                const void *k = rn_store_key_of(src[i].aux, slot, &klen);
+                if (acc_distinct_add(&dst[i], k, klen) != RN_OK) return RN_ERR_NOMEM;
+            }
+        }
+        dst[i].v.i = (int64_t)rn_store_count(dst[i].aux);
+    }
+    return RN_OK;
+}
+
+/* Second half of merging src into dst: everything but COUNT DISTINCT.
+ * Cannot fail; values dst takes over are swapped, so src's buffers still
+ * get freed with src. */
+static void acc_merge_rest(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
+{
+    for (int i = 0; i < a->naggs; i++) {
+        const rn_agg_spec_t *s = &a->aggs[i];
+        win_acc_t *d = &dst[i], *o = &src[i];
+        bool take; /* MIN/MAX/FIRST/LAST: src holds the value to keep */
+        switch (s->kind) {
+        case RN_AGG_COUNT_STAR:
+        case RN_AGG_COUNT:
+            d->v.i += o->v.i;
+            continue;
+        case RN_AGG_COUNT_DISTINCT:
+            continue;
+        case RN_AGG_SUM:
+        case RN_AGG_AVG:
+            d->n += o->n;
+            if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE) d->v.d += o->v.d;
+            else d->v.i = (int64_t)((uint64_t)d->v.i + (uint64_t)o->v.i);
+            continue;
+        case RN_AGG_MIN:
+        case RN_AGG_MAX:
+            take = o->n > 0 && d->n == 0;
+            if (o->n > 0 && d->n > 0) {
+                int c = rn_value_compare(s->arg_type, &o->v, &d->v);
+                take = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
+            }
+            break;
+        case RN_AGG_FIRST_VALUE:
+            take = o->n > 0 && (d->n == 0 || o->seq < d->seq);
+            break;
+        case RN_AGG_LAST_VALUE:
+            take = o->n > 0 && (d->n == 0 || o->seq > d->seq);
+            break;
+        default:
+            continue;
+        }
+        int64_t n = d->n + o->n;
+        if (take) {
+            win_acc_t t = *d; /* swap, so src's buffers still die with src */
+            *d = *o;
+            *o = t;
+        }
+        d->n = n;
+    }
+}
+
+/* The current result of one aggregate; strings point into the state. */
+static rn_value_t acc_result(const rn_agg_spec_t *s, const win_acc_t *acc)
+{
+    switch (s->kind) {
+    case RN_AGG_COUNT_STAR:
+    case RN_AGG_COUNT:
+    case RN_AGG_COUNT_DISTINCT: return rn_value_int(acc->v.i);
+    case RN_AGG_SUM:
+        if (acc->n == 0) return RN_VALUE_NULL;
+        return acc->v;
+    case RN_AGG_AVG:
+        if (acc->n == 0) return RN_VALUE_NULL;
+        return rn_value_double(acc->v.d / (double)acc->n);
+    case RN_AGG_MIN:
+    case RN_AGG_MAX:
+    case RN_AGG_FIRST_VALUE:
+    case RN_AGG_LAST_VALUE:
+        if (acc->n == 0) return RN_VALUE_NULL;
+        return acc->v;
+    }
+    return RN_VALUE_NULL;
+}
+
+/* Serializes w's current result into out. Returns RN_OK or RN_ERR_NOMEM. */
+static rn_err_t win_serialize(const win_agg_t *a, const win_t *w, rn_buf_t *out)
+{
+    rn_buf_clear(out);
+    for (int i = 0; i < a->naggs; i++) {
+        rn_value_t v = acc_result(&a->aggs[i], &w->acc[i]);
+        rn_key_append(out, agg_value_type(&a->aggs[i]), &v);
+    }
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* ---- window lifecycle --------------------------------------------------- */
+
+static void win_init(win_agg_t *a, win_t *w, int64_t start, int64_t end)
+{
+    w->start = start;
+    w->end = end;
+    w->created = a->created++;
+    for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = WIN_NOWHERE;
+    rn_buf_init(&w->prev);
+}
+
+/* Store callback: releases a TUMBLE/HOP window's side structures. */
+static void win_value_free(void *value, void *opaque)
+{
+    win_agg_t *a = opaque;
+    win_t *w = value;
+    acc_free(a, w->acc);
+    rn_buf_free(&w->prev);
+}
+
+static void win_unheap(win_agg_t *a, win_t *w)
+{
+    for (int h = 0; h < WIN_NHEAPS; h++) heap_remove(&a->heaps[h], w);
+}
+
+/* Frees a session (after it left its key's array). */
+static void session_release(win_agg_t *a, win_t *w)
+{
+    win_unheap(a, w);
+    acc_free(a, w->acc);
+    rn_buf_free(&w->prev);
+    rn_free(w);
+    a->nsessions--;
+}
+
+/* Store callback: frees a key's sessions. */
+static void sess_key_free(void *value, void *opaque)
+{
+    win_agg_t *a = opaque;
+    sess_key_t *sk = value;
+    for (int i = 0; i < sk->n; i++) session_release(a, sk->s[i]);
+    rn_free(sk->s);
+}
+
+/* Removes a key entry whose last session has gone. Uses a->key as
+ * scratch, so not while a row is being added. */
+static void sess_key_drop(win_agg_t *a, sess_key_t *sk)
+{
+    uint32_t klen;
+    const void *key = rn_store_key_of(a->keys, sk, &klen);
+    /* The key lives inside the entry being removed: copy it first. a->key
+     * has held every session key, so it has room and the copy cannot fail. */
+    rn_buf_clear(&a->key);
+    if (klen) rn_buf_append(&a->key, key, klen);
+    if (a->key.oom) return; /* keep the empty entry */
+    rn_store_remove(a->keys, a->key.data, klen, rn_hash_bytes(a->key.data, klen, 0));
+}
+
+/* Frees any window, removing it from every structure. */
+static void win_drop(win_agg_t *a, win_t *w)
+{
+    if (a->w.kind == RN_WINDOW_SESSION) {
+        sess_key_t *sk = w->owner;
+        int lo = 0, hi = sk->n;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (sk->s[mid]->start < w->start) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < sk->n && sk->s[lo] == w) {
+            memmove(&sk->s[lo], &sk->s[lo + 1], sizeof *sk->s * (size_t)(sk->n - lo - 1));
+            sk->n--;
+        }
+        session_release(a, w);
+        if (sk->n == 0) sess_key_drop(a, sk);
+        return;
+    }
+    win_unheap(a, w);
+    uint32_t klen;
+    const void *key = rn_store_key_of(a->windows, w, &klen);
+    rn_buf_clear(&a->wkey);
+    rn_buf_append(&a->wkey, key, klen);
+    if (a->wkey.oom) return;
+    rn_store_remove(a->windows, a->wkey.data, klen, w->hash);
+}
+
+/* Puts w on the list of emitted windows changed in this batch. Returns
+ * RN_OK or RN_ERR_NOMEM. */
+static rn_err_t win_touch(win_agg_t *a, win_t *w)
+{
+    if (w->epoch == a->epoch) return RN_OK;
+    if (a->ntouched == a->touched_cap) {
+        size_t cap = a->touched_cap ? a->touched_cap * 2 : 64;
+        win_t **t = rn_realloc(a->touched, cap * sizeof *t);
+        if (!t) return RN_ERR_NOMEM;
+        a->touched = t;
+        a->touched_cap = cap;
+    }
+    w->epoch = a->epoch;
+    w->touched_at = a->ntouched;
+    a->touched[a->ntouched++] = w;
+    return RN_OK;
+}
+
+/* Adds input row r (arrival sequence seq) to w. Returns RN_OK or
+ * RN_ERR_NOMEM. */
+static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r, uint64_t seq)
+{
+    if (w->emitted && win_touch(a, w) != RN_OK) return RN_ERR_NOMEM;
+    w->dirty = 1;
+    for (int i = 0; i < a->naggs; i++) {
+        const rn_agg_spec_t *s = &a->aggs[i];
+        rn_value_t none = RN_VALUE_NULL;
+        const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : &none;
+        if (acc_add(a, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
+    }
+    return RN_OK;
+}
+
+/* The TUMBLE/HOP window [start, start + size) of the current row's key
+ * (a->key), created if new. Returns NULL on OOM. */
+static win_t *win_get(win_agg_t *a, int64_t start)
+{
+    rn_buf_clear(&a->wkey);
+    rn_value_t sv = rn_value_int(start);
+    rn_key_append(&a->wkey, RN_TYPE_BIGINT, &sv);
+    if (a->key.len) rn_buf_append(&a->wkey, a->key.data, a->key.len);
+    if (a->wkey.oom) return NULL;
+    uint64_t h = rn_hash_bytes(a->wkey.data, a->wkey.len, 0);
+    bool created;
+    win_t *w = rn_store_upsert(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h, &created);
+    if (!w || !created) return w;
+    if (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK) {
+        rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
+        return NULL;
+    }
+    win_init(a, w, start, add_sat(start, a->w.size_ms));
+    w->hash = h;
+    heap_push(&a->heaps[WIN_PENDING], w);
+    return w;
+}
+
+/* Creates a session [t, end) for key entry sk at index i of its array.
+ * Returns NULL on OOM (nothing changed). */
+static win_t *session_new(win_agg_t *a, sess_key_t *sk, int i, int64_t t, int64_t end)
+{
+    if (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK ||
+        heap_reserve(&a->heaps[WIN_BY_START]) != RN_OK)
+        return NULL;
+    if (sk->n == sk->cap) {
+        int cap = sk->cap ? sk->cap * 2 : 2;
+        win_t **s = rn_realloc(sk->s, sizeof *s * (size_t)cap);
+        if (!s) return NULL;
+        sk->s = s;
+        sk->cap = cap;
+    }
+    win_t *w = rn_calloc(1, a->win_size);
+    if (!w) return NULL;
+    win_init(a, w, t, end);
+    w->owner = sk;
+    memmove(&sk->s[i + 1], &sk->s[i], sizeof *sk->s * (size_t)(sk->n - i));
+    sk->s[i] = w;
+    sk->n++;
+    a->nsessions++;
+    heap_push(&a->heaps[WIN_PENDING], w);
+    heap_push(&a->heaps[WIN_BY_START], w);
+    return w;
+}
+
+static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w);
+
+/* Adds row r with rowtime t to its session of the current key (a->key):
+ * a new session, or the one it extends, or the merge of every session it
+ * bridges. Returns RN_OK or RN_ERR_NOMEM. */
+static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t,
+                           uint64_t seq)
+{
+    uint64_t h = rn_hash_bytes(a->key.data, a->key.len, 0);
+    bool created;
+    sess_key_t *sk = rn_store_upsert(a->keys, a->key.data, (uint32_t)a->key.len, h, &created);
+    if (!sk) return RN_ERR_NOMEM;
+    int64_t lo = t, hi = add_sat(t, a->w.size_ms);
+    /* Sessions overlapping [lo, hi): a run i..j-1 of the array. */
+    int n = sk->n, i = 0, u = n;
+    while (i < u) {
+        int mid = i + (u - i) / 2;
+        if (sk->s[mid]->end <= lo) i = mid + 1;
+        else u = mid;
+    }
+    int j = i;
+    while (j < n && sk->s[j]->start < hi) j++;
+
+    win_t *w;
+    if (i == j) {
+        w = session_new(a, sk, i, lo, hi);
+        if (!w) {
+            if (sk->n == 0) rn_store_remove(a->keys, a->key.data, (uint32_t)a->key.len, h);
+            return RN_ERR_NOMEM;
+        }
+        return win_add_row(a, w, in, r, seq);
+    }
+
+    w = sk->s[i];
+    int64_t nstart = w->start < lo ? w->start : lo;
+    int64_t nend = sk->s[j - 1]->end > hi ? sk->s[j - 1]->end : hi;
+    bool moved = nstart != w->start || nend != w->end;
+    /* Everything that can fail first. */
+    if (moved && w->fired &&
+        (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK ||
+         heap_reserve(&a->heaps[WIN_BY_START]) != RN_OK))
+        return RN_ERR_NOMEM;
+    if (moved && w->emitted && win_touch(a, w) != RN_OK) return RN_ERR_NOMEM;
+    for (int m = i + 1; m < j; m++) {
+        win_t *x = sk->s[m];
+        if (x->emitted && win_emit_delete(a, o, x) != RN_OK) return RN_ERR_NOMEM;
+        if (acc_merge_distinct(a, w->acc, x->acc) != RN_OK) return RN_ERR_NOMEM;
+    }
+    /* Then the merge proper. */
+    for (int m = i + 1; m < j; m++) {
+        win_t *x = sk->s[m];
+        acc_merge_rest(a, w->acc, x->acc);
+        if (x->created < w->created) w->created = x->created;
+        w->dirty = 1;
+        if (x->epoch == a->epoch) a->touched[x->touched_at] = NULL;
+        session_release(a, x);
+    }
+    if (j - i > 1) {
+        memmove(&sk->s[i + 1], &sk->s[j], sizeof *sk->s * (size_t)(n - j));
+        sk->n -= j - i - 1;
+    }
+    if (moved) {
+        w->start = nstart;
+        w->end = nend;
+        if (w->fired) {
+            /* Its emitted row is retracted at the end of the batch; the
+             * merged session fires anew. */
+            heap_remove(&a->heaps[WIN_RETAINED], w);
+            w->fired = 0;
+            heap_push(&a->heaps[WIN_PENDING], w);
+            heap_push(&a->heaps[WIN_BY_START], w);
+        }
+    }
+    heap_fix(&a->heaps[WIN_PENDING], w);
+    heap_fix(&a->heaps[WIN_BY_START], w);
+    return win_add_row(a, w, in, r, seq);
+}
+
+/* ---- emission ----------------------------------------------------------- */
+
+/* Reserves the next output row. Returns RN_OK or an error. */
+static rn_err_t out_row(win_out_t *o, int *r /* out */)
+{
+    if (o->b && o->b->nrows == o->b->cap) {
+        rn_err_t err = rn_op_emit(o->op, o->b, o->ctx);
+        o->b = NULL;
+        if (err != RN_OK) return err;
+    }
+    if (!o->b) {
+        int cap = o->next_cap ? o->next_cap : 16;
+        o->b = rn_batch_new(o->ctx->arena, o->op->schema, cap);
+        if (!o->b) return RN_ERR_NOMEM;
+        o->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
+    }
+    *r = o->b->nrows++;
+    return RN_OK;
+}
+
+static rn_err_t out_flush(win_out_t *o)
+{
+    rn_batch_t *b = o->b;
+    o->b = NULL;
+    return b ? rn_op_emit(o->op, b, o->ctx) : RN_OK;
+}
+
+static rn_err_t out_copy_string(win_out_t *o, rn_value_t *v)
+{
+    char *p = rn_arena_strndup(o->ctx->arena, v->s ? v->s : "", v->len);
+    if (!p) return RN_ERR_NOMEM;
+    v->s = p;
+    return RN_OK;
+}
+
+/* Appends one output row for w: its current result and bounds (cur) or
+ * the last emitted ones. Strings are copied into the arena. */
+static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind, bool cur)
+{
+    int r;
+    rn_err_t err = out_row(o, &r);
+    if (err != RN_OK) return err;
+    rn_batch_t *b = o->b;
+    int64_t start = cur ? w->start : w->pstart, end = cur ? w->end : w->pend;
+    b->cols[0][r] = rn_value_int(start);
+    b->cols[1][r] = rn_value_int(end);
+    b->cols[2][r] = rn_value_int(end - 1);
+    uint32_t klen, off = 0;
+    const void *key;
+    if (a->w.kind == RN_WINDOW_SESSION) {
+        key = rn_store_key_of(a->keys, w->owner, &klen);
+    } else {
+        rn_value_t skip;
+        key = rn_store_key_of(a->windows, w, &klen);
+        rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &skip);
+    }
+    for (int k = 0; k < a->nkeys; k++) {
+        rn_type_id t = a->in_schema->cols[k].type->id;
+        rn_value_t v = RN_VALUE_NULL;
+        rn_key_read(key, klen, &off, t, &v);
+        if (!v.null && t == RN_TYPE_STRING && out_copy_string(o, &v) != RN_OK) return RN_ERR_NOMEM;
+        b->cols[3 + k][r] = v;
+    }
+    off = 0;
+    for (int i = 0; i < a->naggs; i++) {
+        rn_type_id t = agg_value_type(&a->aggs[i]);
+        rn_value_t v = RN_VALUE_NULL;
+        if (cur) v = acc_result(&a->aggs[i], &w->acc[i]);
+        else rn_key_read(w->prev.data, (uint32_t)w->prev.len, &off, t, &v);
+        if (!v.null && t == RN_TYPE_STRING && out_copy_string(o, &v) != RN_OK) return RN_ERR_NOMEM;
+        b->cols[3 + a->nkeys + i][r] = v;
+    }
+    b->kinds[r] = (uint8_t)kind;
+    return RN_OK;
+}
+
+/* First emission of w: +I of its current result. */
+static rn_err_t win_emit_insert(win_agg_t *a, win_out_t *o, win_t *w)
+{
+    rn_err_t err = win_emit(a, o, w, RN_ROW_INSERT, true);
+    if (err != RN_OK) return err;
+    if (a->updating && win_serialize(a, w, &w->prev) != RN_OK) return RN_ERR_NOMEM;
+    w->pstart = w->start;
+    w->pend = w->end;
+    w->emitted = 1;
+    w->dirty = 0;
+    return RN_OK;
+}
+
+/* -U(last emitted) +U(current) if the result changed; nothing if not. */
+static rn_err_t win_emit_update(win_agg_t *a, win_out_t *o, win_t *w)
+{
+    w->dirty = 0;
+    if (win_serialize(a, w, &a->res) != RN_OK) return RN_ERR_NOMEM;
+    if (a->res.len == w->prev.len && (a->res.len == 0 || !memcmp(a->res.data, w->prev.data, a->res.len)))
+        return RN_OK;
+    rn_err_t err = win_emit(a, o, w, RN_ROW_UPDATE_BEFORE, false);
+    if (err == RN_OK) err = win_emit(a, o, w, RN_ROW_UPDATE_AFTER, true);
+    if (err != RN_OK) return err;
+    rn_buf_t t = w->prev; /* keep the new result; reuse the old buffer as scratch */
+    w->prev = a->res;
+    a->res = t;
+    return RN_OK;
+}
+
+/* -D of w's emitted row (its bounds are about to change or it merged away). */
+static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w)
+{
+    rn_err_t err = win_emit(a, o, w, RN_ROW_DELETE, false);
+    if (err != RN_OK) return err;
+    w->emitted = 0;
+    return RN_OK;
+}
+
+/* Emits w's current result as the next change of its row. */
+static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
+{
+    if (w->emitted && (w->pstart != w->start || w->pend != w->end)) {
+        rn_err_t err = win_emit_delete(a, o, w);
+        if (err != RN_OK) return err;
+    }
+    if (!w->emitted) return win_emit_insert(a, o, w);
+    if (w->dirty) return win_emit_update(a, o, w);
+    return RN_OK;
+}
+
+/* Fires every unfired window with end <= wm (by end, then creation) and
+ * frees fired windows with end + L <= wm. */
+static rn_err_t win_advance(win_agg_t *a, win_out_t *o, int64_t wm)
+{
+    win_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
+    while (pending->n && pending->a[0]->end <= wm) {
+        win_t *w = pending->a[0];
+        bool freeable = win_freeable(a, w->end, wm);
+        if (!freeable && heap_reserve(retained) != RN_OK) return RN_ERR_NOMEM;
+        rn_err_t err = win_emit_current(a, o, w);
+        if (err != RN_OK) return err;
+        w->fired = 1;
+        heap_remove(pending, w);
+        heap_remove(&a->heaps[WIN_BY_START], w);
+        if (freeable) win_drop(a, w);
+        else heap_push(retained, w);
+    }
+    while (retained->n && win_freeable(a, retained->a[0]->end, wm)) win_drop(a, retained->a[0]);
+    return RN_OK;
+}
+
+static int win_cmp_end(const void *x, const void *y)
+{
+    const win_t *a = *(win_t *const *)x, *b = *(win_t *const *)y;
+    if (a->end != b->end) return a->end < b->end ? -1 : 1;
+    return a->created < b->created ? -1 : a->created > b->created;
+}
+
+/* Early firing: when early_fire_ms of processing time have passed since
+ * the last one, emits the changed results of unfired windows. */
+static rn_err_t win_early_fire(win_agg_t *a, win_out_t *o)
+{
+    if (a->w.early_fire_ms <= 0) return RN_OK;
+    int64_t now = o->ctx->now_ms;
+    if (!a->early_started) {
+        a->early_started = true;
+        a->last_early = now;
+        return RN_OK;
+    }
+    if (now < a->last_early || (uint64_t)now - (uint64_t)a->last_early < (uint64_t)a->w.early_fire_ms)
+        return RN_OK;
+    a->last_early = now;
+    win_heap_t *pending = &a->heaps[WIN_PENDING];
+    size_t n = 0;
+    win_t **c = rn_arena_alloc(o->ctx->arena, sizeof *c * (pending->n ? pending->n : 1));
+    if (!c) return RN_ERR_NOMEM;
+    for (size_t i = 0; i < pending->n; i++)
+        if (pending->a[i]->dirty) c[n++] = pending->a[i];
+    qsort(c, n, sizeof *c, win_cmp_end);
+    for (size_t i = 0; i < n; i++) {
+        rn_err_t err = win_emit_current(a, o, c[i]);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* ---- operator ----------------------------------------------------------- */
+
+/* Sends the late rows listed in idx to the late output. */
+static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *idx, int n,
+                               rn_ctx_t *ctx)
+{
+    rn_op_t *late = a->late;
+    rn_batch_t *b = rn_batch_new(ctx->arena, in->schema, n);
+    if (!b) return RN_ERR_NOMEM;
+    if (in->rowtime) {
+        b->rowtime = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)n);
+        if (!b->rowtime) return RN_ERR_NOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        int r = idx[i];
+        for (int c = 0; c < in->schema->ncols; c++) b->cols[c][i] = in->cols[c][r];
+        b->kinds[i] = in->kinds[r];
+        if (in->rowtime) b->rowtime[i] = in->rowtime[r];
+    }
+    b->nrows = n;
+    late->rows_in += (uint64_t)n;
+    return late->vt->process(late, 0, b, ctx);
+}
+
+/* Adds one accepted row (its key already in a->key) to its windows. */
+static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t)
+{
+    uint64_t seq = a->seq++;
+    switch (a->w.kind) {
+    case RN_WINDOW_TUMBLE: {
+        win_t *w = win_get(a, grid_start(t, a->w.size_ms, a->w.offset_ms));
+        if (!w) return RN_ERR_NOMEM;
+        return win_add_row(a, w, in, r, seq);
+    }
+    case RN_WINDOW_HOP: {
+        int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
+        int64_t nwin = a->w.size_ms / a->w.slide_ms;
+        for (int64_t k = nwin - 1; k >= 0; k--) {
+            int64_t start = sub_sat(last, k * a->w.slide_ms);
+            win_t *w = win_get(a, start);
+            if (!w) return RN_ERR_NOMEM;
+            rn_err_t err = win_add_row(a, w, in, r, seq);
+            if (err != RN_OK) return err;
+        }
+        return RN_OK;
+    }
+    case RN_WINDOW_SESSION:
+        return session_add(a, o, in, r, t, seq);
+    }
+    return RN_OK;
+}
+
+static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
+{
+    win_agg_t *a = op->priv;
+    win_out_t o = {.op = op, .ctx = ctx};
+    int *late = NULL, nlate = 0;
+    rn_err_t err;
+    a->epoch++;
+    a->ntouched = 0;
+
+    for (int r = 0; r < in->nrows; r++) {
+        const rn_value_t *tv = &in->cols[a->w.time_col][r];
+        if (tv->null || (in->rowwm && row_is_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
+            if (!late) {
+                late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows);
+                if (!late) return RN_ERR_NOMEM;
+            }
+            late[nlate++] = r;
+            continue;
+        }
+        rn_buf_clear(&a->key);
+        for (int k = 0; k < a->nkeys; k++)
+            rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
+        if (a->key.oom) return RN_ERR_NOMEM;
+        err = win_accept(a, &o, in, r, tv->i);
+        if (err != RN_OK) return err;
+    }
+
+    /* Late updates of emitted windows, coalesced per batch. */
+    for (size_t i = 0; i < a->ntouched; i++) {
+        win_t *w = a->touched[i];
+        if (!w) continue;
+        if (w->emitted && (w->pstart != w->start || w->pend != w->end)) err = win_emit_delete(a, &o, w);
+        else if (w->fired && w->dirty) err = win_emit_update(a, &o, w);
+        else err = RN_OK;
+        if (err != RN_OK) return err;
+    }
+    a->ntouched = 0;
+    /* Windows created (or re-opened) behind the watermark fire now. */
+    err = win_advance(a, &o, op->watermark);
+    if (err == RN_OK) err = win_early_fire(a, &o);
+    if (err == RN_OK) err = out_flush(&o);
+    if (err != RN_OK) return err;
+
+    a->late_rows += (uint64_t)nlate;
+    if (nlate && a->late) return win_route_late(a, in, late, nlate, ctx);
+    return RN_OK;
+}
+
+static rn_err_t window_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
+{
+    win_agg_t *a = op->priv;
+    win_out_t o = {.op = op, .ctx = ctx};
+    op->watermark = wm;
+    rn_err_t err = win_advance(a, &o, wm);
+    if (err == RN_OK) err = win_early_fire(a, &o);
+    if (err == RN_OK) err = out_flush(&o);
+    if (err != RN_OK) return err;
+    return rn_op_watermark(op, wm, ctx);
+}
+
+static int64_t window_held_since(const rn_op_t *op)
+{
+    const win_agg_t *a = op->priv;
+    /* TUMBLE/HOP windows all have one size: the earliest end has the
+     * earliest start. */
+    const win_heap_t *h = &a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING];
+    return h->n ? h->a[0]->start : INT64_MAX;
+}
+
+/* Appends a duration the way the docs write them: "10 s", "2 min", "500 ms". */
+static void append_duration(rn_buf_t *out, int64_t ms)
+{
+    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
+    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
+    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
+    else rn_buf_appendf(out, "%lld ms", (long long)ms);
+}
+
+static const char *agg_name(rn_agg_kind k)
+{
+    static const char *names[] = {"COUNT", "COUNT", "COUNT", "SUM",        "MIN",
+                                  "MAX",   "AVG",   "FIRST_VALUE", "LAST_VALUE"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+static void window_explain(const rn_op_t *op, rn_buf_t *out)
+{
+    const win_agg_t *a = op->priv;
+    const rn_window_spec_t *w = &a->w;
+    static const char *kinds[] = {"TUMBLE", "HOP", "SESSION"};
+    rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
+    if (w->kind == RN_WINDOW_HOP) {
+        append_duration(out, w->slide_ms);
+        rn_buf_appends(out, ", ");
+    }
+    append_duration(out, w->size_ms);
+    if (w->kind != RN_WINDOW_SESSION && w->offset_ms) {
+        rn_buf_appends(out, ", offset ");
+        append_duration(out, w->offset_ms);
+    }
+    rn_buf_appends(out, w->kind == RN_WINDOW_SESSION ? ") partition by [" : ") group by [");
+    for (int k = 0; k < a->nkeys; k++)
+        rn_buf_appendf(out, "%s%s", k ? ", " : "", a->in_schema->cols[k].name);
+    rn_buf_appends(out, "], aggregates [");
+    for (int i = 0; i < a->naggs; i++) {
+        const rn_agg_spec_t *s = &a->aggs[i];
+        rn_buf_appends(out, i ? ", " : "");
+        if (s->kind == RN_AGG_COUNT_STAR) rn_buf_appends(out, "COUNT(*)");
+        else if (s->kind == RN_AGG_COUNT_DISTINCT)
+            rn_buf_appendf(out, "COUNT(DISTINCT %s)", a->in_schema->cols[s->arg].name);
+        else rn_buf_appendf(out, "%s(%s)", agg_name(s->kind), a->in_schema->cols[s->arg].name);
+        rn_buf_appendf(out, " AS %s", op->schema->cols[3 + a->nkeys + i].name);
+    }
+    rn_buf_appends(out, "], lateness ");
+    append_duration(out, w->lateness_ms);
+    if (w->early_fire_ms > 0) {
+        rn_buf_appends(out, ", early fire every ");
+        append_duration(out, w->early_fire_ms);
+    }
+}
+
+static void win_agg_free(win_agg_t *a)
+{
+    if (!a) return;
+    rn_store_free(a->windows);
+    rn_store_free(a->keys);
+    for (int h = 0; h < WIN_NHEAPS; h++) rn_free(a->heaps[h].a);
+    rn_free(a->touched);
+    rn_buf_free(&a->key);
+    rn_buf_free(&a->wkey);
+    rn_buf_free(&a->res);
+    rn_buf_free(&a->vkey);
+    rn_free(a->aggs);
+    rn_free(a);
+}
+
+static void window_destroy(rn_op_t *op) { win_agg_free(op->priv); }
+
+static const rn_op_vtable_t window_vtable = {
+    .kind = "WindowAggregate",
+    .process = window_process,
+    .explain = window_explain,
+    .destroy = window_destroy,
+    .watermark = window_watermark,
+    .held_since = window_held_since,
+};
+
+/* Checks the spec; returns an error message or NULL. */
+static const char *window_check(const rn_op_t *input, const rn_window_spec_t *w, int nkeys,
+                                int naggs, const rn_agg_spec_t *aggs, const rn_schema_t *out)
+{
+    int ncols = input->schema->ncols;
+    if (input->updating) return "a window aggregate over an updating input is not supported";
+    if (nkeys < 0 || naggs < 0 || nkeys > ncols) return "bad number of window keys or aggregates";
+    if (!out || out->ncols != 3 + nkeys + naggs)
+        return "window aggregate output must have 3 + keys + aggregates columns";
+    if (w->time_col < 0 || w->time_col >= ncols) return "window time column out of range";
+    if ((unsigned)w->kind > RN_WINDOW_SESSION) return "unknown window kind";
+    if (w->size_ms <= 0)
+        return w->kind == RN_WINDOW_SESSION ? "session gap must be positive"
+                                            : "window size must be positive";
+    if (w->kind == RN_WINDOW_HOP && (w->slide_ms <= 0 || w->size_ms % w->slide_ms != 0))
+        return "HOP size must be a positive multiple of the slide";
+    if (w->lateness_ms < 0) return "allowed lateness must not be negative";
+    if (w->early_fire_ms < 0) return "early-fire delay must not be negative";
+    for (int i = 0; i < naggs; i++) {
+        if ((unsigned)aggs[i].kind > RN_AGG_LAST_VALUE) return "unknown aggregate kind";
+        if (aggs[i].kind == RN_AGG_COUNT_STAR ? aggs[i].arg != -1
+                                              : aggs[i].arg < 0 || aggs[i].arg >= ncols)
+            return "aggregate argument column out of range";
+    }
+    return NULL;
+}
+
+rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, int naggs,
+                                 const rn_agg_spec_t *aggs, rn_schema_t *out_schema, char *errbuf,
+                                 size_t errbuf_size)
+{
+    const char *bad = window_check(input, w, nkeys, naggs, aggs, out_schema);
+    if (bad) {
+        snprintf(errbuf, errbuf_size, "%s", bad);
+        return NULL;
+    }
+    win_agg_t *a = rn_calloc(1, sizeof *a);
+    if (!a) goto oom;
+    a->w = *w;
+    a->nkeys = nkeys;
+    a->naggs = naggs;
+    a->in_schema = input->schema;
+    a->updating = w->lateness_ms > 0 || w->early_fire_ms > 0;
+    a->win_size = sizeof(win_t) + sizeof(win_acc_t) * (size_t)naggs;
+    a->aggs = rn_calloc((size_t)(naggs ? naggs : 1), sizeof *a->aggs);
+    if (!a->aggs) goto oom;
+    memcpy(a->aggs, aggs, sizeof *aggs * (size_t)naggs);
+    rn_buf_init(&a->key);
+    rn_buf_init(&a->wkey);
+    rn_buf_init(&a->res);
+    rn_buf_init(&a->vkey);
+    for (int h = 0; h < WIN_NHEAPS; h++) a->heaps[h].which = h;
+    a->heaps[WIN_BY_START].by_start = true;
+    if (w->kind == RN_WINDOW_SESSION) a->keys = rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a);
+    else a->windows = rn_store_new("window", a->win_size, win_value_free, a);
+    if (!a->keys && !a->windows) goto oom;
+    rn_op_t *op = rn_op_new(&window_vtable, out_schema, input);
+    if (!op) goto oom;
+    op->priv = a;
+    op->updating = a->updating;
+    return op;
+oom:
+    win_agg_free(a);
+    snprintf(errbuf, errbuf_size, "out of memory creating a window aggregate");
+    return NULL;
+}
+
+void rn_window_set_late_output(rn_op_t *op, rn_op_t *late)
+{
+    win_agg_t *a = op->priv;
+    a->late = late;
+}
+
+uint64_t rn_window_late_rows(const rn_op_t *op)
+{
+    const win_agg_t *a = op->priv;
+    return a->late_rows;
+}
+
+size_t rn_window_open_windows(const rn_op_t *op)
+{
+    const win_agg_t *a = op->priv;
+    return a->w.kind == RN_WINDOW_SESSION ? a->nsessions : rn_store_count(a->windows);
+}

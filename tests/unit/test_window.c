@@ -1,0 +1,1340 @@
+/*
+ * test_window.c - unit tests for the window aggregate (op/window.c) and
+ * the FIRST_VALUE/LAST_VALUE aggregates of GroupAggregate.
+ *
+ * Operators are driven directly, as in test_ops.c: hand-built batches (with
+ * per-row watermarks, batch->rowwm) go into the operator under test, whose
+ * input is a do-nothing feeder; watermarks are delivered by calling its
+ * `watermark` callback; a capturing operator downstream records what it
+ * emits (and the watermark forwarded to it). A randomized test feeds a few
+ * thousand out-of-order rows in random batches and checks the changelog the
+ * operator emits, applied like an upsert sink would, against a brute-force
+ * computation of every window from the accepted rows.
+ */
+#include "core/mem.h"
+#include "op/op.h"
+#include "rn_test.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static rn_value_t I(int64_t v) { return rn_value_int(v); }
+static rn_value_t S(const char *s) { return rn_value_str(s, (uint32_t)strlen(s)); }
+#define N RN_VALUE_NULL
+
+/* Builds a schema from "name:TYPE" items; TYPE one of BIGINT INT DOUBLE STRING BOOLEAN. */
+static rn_schema_t *schema_of(int ncols, ...)
+{
+    rn_schema_t *s = rn_schema_new(ncols);
+    va_list ap;
+    va_start(ap, ncols);
+    for (int i = 0; i < ncols; i++) {
+        const char *item = va_arg(ap, const char *);
+        const char *colon = strchr(item, ':');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - item), item);
+        const char *t = colon + 1;
+        const rn_type_t *type = !strcmp(t, "BIGINT")   ? &rn_type_bigint
+                                : !strcmp(t, "INT")    ? &rn_type_int
+                                : !strcmp(t, "DOUBLE") ? &rn_type_double
+                                : !strcmp(t, "STRING") ? &rn_type_string
+                                : !strcmp(t, "TS")     ? &rn_type_timestamp
+                                                       : &rn_type_boolean;
+        rn_schema_set(s, i, name, type);
+    }
+    va_end(ap);
+    return s;
+}
+
+/* Appends one row (+I, watermark in force wm, one value per column) to b. */
+static void add_row(rn_batch_t *b, int64_t wm, const rn_value_t *vals)
+{
+    int r = b->nrows++;
+    for (int c = 0; c < b->schema->ncols; c++) b->cols[c][r] = vals[c];
+    b->kinds[r] = RN_ROW_INSERT;
+    if (b->rowwm) b->rowwm[r] = wm;
+}
+#define ROW(b, wm, ...) add_row((b), (wm), (rn_value_t[]){__VA_ARGS__})
+
+static rn_err_t feeder_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    return RN_OK;
+}
+static const rn_op_vtable_t feeder_vt = {.kind = "Feeder", .process = feeder_process};
+
+/* The capture: records each row as text, "+I(0,10,9,a,2)", and, for the
+ * randomized test, as (kind, upsert key, value) with the first nkey
+ * columns as the key. */
+typedef struct cap_row {
+    int kind;
+    char *key;                  /* first nkey columns, comma-separated */
+    char *val;                  /* the others */
+} cap_row_t;
+
+typedef struct capture {
+    rn_buf_t text;              /* rows separated by spaces, since the last take() */
+    int nkey;                   /* key columns of the structured rows */
+    cap_row_t *rows;            /* every row received */
+    int nrows, cap;
+    int batches;
+} capture_t;
+
+static void format_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
+{
+    if (v->null) {
+        rn_buf_appends(out, "null");
+        return;
+    }
+    switch (t) {
+    case RN_TYPE_STRING: rn_buf_append(out, v->s, v->len); break;
+    case RN_TYPE_DOUBLE: rn_buf_appendf(out, "%g", v->d); break;
+    case RN_TYPE_BOOLEAN: rn_buf_appends(out, v->i ? "true" : "false"); break;
+    default: rn_buf_append_i64(out, v->i); break;
+    }
+}
+
+static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    capture_t *c = op->priv;
+    c->batches++;
+    for (int r = 0; r < b->nrows; r++) {
+        rn_buf_t k, v;
+        rn_buf_init(&k);
+        rn_buf_init(&v);
+        for (int col = 0; col < b->schema->ncols; col++) {
+            rn_buf_t *into = col < c->nkey ? &k : &v;
+            if (into->len) rn_buf_appendc(into, ',');
+            format_value(into, b->schema->cols[col].type->id, &b->cols[col][r]);
+        }
+        if (c->text.len) rn_buf_appendc(&c->text, ' ');
+        rn_buf_appendf(&c->text, "%s(%s%s%s)", rn_rowkind_str((rn_rowkind_t)b->kinds[r]),
+                       k.data ? k.data : "", k.len && v.len ? "," : "", v.data ? v.data : "");
+        if (c->nrows == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 64;
+            c->rows = realloc(c->rows, sizeof *c->rows * (size_t)c->cap);
+        }
+        c->rows[c->nrows].kind = b->kinds[r];
+        c->rows[c->nrows].key = strdup(k.data ? k.data : "");
+        c->rows[c->nrows].val = strdup(v.data ? v.data : "");
+        c->nrows++;
+        rn_buf_free(&k);
+        rn_buf_free(&v);
+    }
+    return RN_OK;
+}
+
+static void capture_destroy(rn_op_t *op)
+{
+    capture_t *c = op->priv;
+    rn_buf_free(&c->text);
+    for (int i = 0; i < c->nrows; i++) {
+        free(c->rows[i].key);
+        free(c->rows[i].val);
+    }
+    free(c->rows);
+    free(c);
+}
+static const rn_op_vtable_t capture_vt = {
+    .kind = "Capture", .process = capture_process, .destroy = capture_destroy};
+
+/* A capture of upstream's output (connected), or of nothing (for late rows)
+ * when connect is false. */
+static rn_op_t *capture_new(rn_op_t *upstream, int nkey, bool connect)
+{
+    rn_op_t *op = rn_op_new(&capture_vt, upstream->schema, upstream);
+    capture_t *c = calloc(1, sizeof *c);
+    rn_buf_init(&c->text);
+    c->nkey = nkey;
+    op->priv = c;
+    if (connect) rn_op_connect(upstream, op);
+    return op;
+}
+
+/* Returns what the capture saw since the last call ("" if nothing) and forgets it. */
+static char taken[16384];
+static const char *take(rn_op_t *cap)
+{
+    capture_t *c = cap->priv;
+    snprintf(taken, sizeof taken, "%s", c->text.data ? c->text.data : "");
+    rn_buf_clear(&c->text);
+    return taken;
+}
+
+/* Test fixture: feeder + arena + context. */
+typedef struct fix {
+    rn_arena_t arena;
+    rn_ctx_t ctx;
+    char errbuf[256];
+    rn_schema_t *in;
+    rn_op_t *feeder;
+} fix_t;
+
+static void fix_init(fix_t *f, rn_schema_t *in)
+{
+    memset(f, 0, sizeof *f);
+    rn_arena_init(&f->arena, 0);
+    f->ctx.arena = &f->arena;
+    f->ctx.errbuf = f->errbuf;
+    f->ctx.errbuf_size = sizeof f->errbuf;
+    f->in = in;
+    f->feeder = rn_op_new(&feeder_vt, in, NULL);
+}
+
+/* A fresh batch (the arena is reset first); with_wm: rows carry rowwm. */
+static rn_batch_t *fix_batch(fix_t *f, bool with_wm)
+{
+    rn_arena_reset(&f->arena);
+    rn_batch_t *b = rn_batch_new(&f->arena, f->in, RN_BATCH_MAX);
+    if (with_wm) b->rowwm = rn_arena_alloc(&f->arena, sizeof(int64_t) * RN_BATCH_MAX);
+    return b;
+}
+
+static rn_err_t fix_push(fix_t *f, rn_op_t *op, rn_batch_t *b)
+{
+    return op->vt->process(op, 0, b, &f->ctx);
+}
+
+/* Delivers watermark wm at processing time now. */
+static rn_err_t fix_wm(fix_t *f, rn_op_t *op, int64_t wm, int64_t now)
+{
+    f->ctx.now_ms = now;
+    rn_arena_reset(&f->arena);
+    return op->vt->watermark(op, wm, &f->ctx);
+}
+
+static void fix_free(fix_t *f)
+{
+    rn_op_free(f->feeder);
+    rn_schema_unref(f->in);
+    rn_arena_free(&f->arena);
+}
+
+static rn_window_spec_t tumble(int64_t size, int time_col)
+{
+    return (rn_window_spec_t){.kind = RN_WINDOW_TUMBLE, .time_col = time_col, .size_ms = size};
+}
+
+static const rn_agg_spec_t COUNT_STAR = {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT};
+
+/* ---- TUMBLE / HOP / SESSION basics --------------------------------------- */
+
+static void test_tumble_counts(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = tumble(10, 1);
+    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(6, "window_start:TS", "window_end:TS", "window_time:TS", "k:STRING",
+                                 "n:BIGINT", "s:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    RN_CHECK(!op->updating);
+    RN_CHECK_EQ_STR(op->vt->kind, "WindowAggregate");
+    rn_op_t *cap = capture_new(op, 0, true);
+
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(1), I(1));
+    ROW(b, RN_WM_MIN, S("b"), I(3), I(2));
+    ROW(b, RN_WM_MIN, S("a"), I(12), I(3));
+    ROW(b, RN_WM_MIN, S("a"), I(5), N); /* out of order, not late; NULL not summed */
+    ROW(b, RN_WM_MIN, S("c"), I(-3), I(7)); /* negative time: window [-10, 0) */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 4);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), -10);
+
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 9, 0), RN_OK); /* W = 9 < 10: [0,10) stays open */
+    RN_CHECK_EQ_STR(take(cap), "+I(-10,0,-1,c,1,7)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 10, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,10,9,a,2,1) +I(0,10,9,b,1,2)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 10);
+    RN_CHECK_EQ_INT(cap->watermark, 10); /* forwarded */
+
+    b = fix_batch(&f, true);
+    ROW(b, 10, S("a"), I(19), I(4));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 25, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(10,20,19,a,2,7)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 0);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+static void test_tumble_offset(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(1, "ts:TS"));
+    rn_window_spec_t w = tumble(10, 0);
+    w.offset_ms = 3;
+    rn_schema_t *out = schema_of(4, "ws:TS", "we:TS", "wt:TS", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 0, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_batch_t *b = fix_batch(&f, false);
+    ROW(b, 0, I(2));
+    ROW(b, 0, I(3));
+    ROW(b, 0, I(12));
+    ROW(b, 0, I(13));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(-7,3,2,1) +I(3,13,12,2) +I(13,23,22,1)");
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+static void test_hop_counts(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = {.kind = RN_WINDOW_HOP, .time_col = 0, .size_ms = 10, .slide_ms = 5};
+    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "n:BIGINT", "mx:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 0, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, I(7), I(70));
+    ROW(b, RN_WM_MIN, I(1), I(10)); /* out of order */
+    ROW(b, RN_WM_MIN, I(12), I(120));
+    ROW(b, RN_WM_MIN, I(10), I(100)); /* on a boundary: [5,15) and [10,20) */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 4);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), -5);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 10, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(-5,5,4,1,10) +I(0,10,9,2,70)");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(5,15,14,3,120) +I(10,20,19,2,120)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Sessions: chaining, a bridging row merging two sessions (with arrival
+ * order kept for FIRST/LAST), touching rows staying apart. */
+static void test_session_merge(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "s:STRING"));
+    rn_window_spec_t w = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 10};
+    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_FIRST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_LAST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_STRING, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(8, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT", "f:STRING",
+                                 "l:STRING", "d:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(0), S("p"));
+    ROW(b, RN_WM_MIN, S("a"), I(15), S("q"));
+    ROW(b, RN_WM_MIN, S("b"), I(5), S("r"));
+    ROW(b, RN_WM_MIN, S("a"), I(17), S("q"));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 3); /* a:[0,10) a:[15,27) b:[5,15) */
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0);
+
+    b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(8), S("z")); /* [8,18) bridges a's sessions */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 2);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 26, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(5,15,14,b,1,r,r,1)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 27, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,27,26,a,4,p,z,3)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+
+    /* Exactly gap apart: two sessions that touch are not one. Then a row
+     * before both that reaches only the first. */
+    b = fix_batch(&f, true);
+    ROW(b, 27, S("a"), I(40), S("x"));
+    ROW(b, 27, S("a"), I(50), S("y"));
+    ROW(b, 27, S("a"), I(31), S("w"));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 2);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 31);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(31,50,49,a,2,x,w,2) +I(50,60,59,a,1,y,y,1)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    RN_CHECK_EQ_INT(cap->watermark, RN_WM_MAX);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* One merge swallowing several sessions, each with accumulators to keep. */
+static void test_session_merge_many(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = {.kind = RN_WINDOW_SESSION, .time_col = 0, .size_ms = 10};
+    rn_agg_spec_t aggs[] = {COUNT_STAR,
+                            {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_AVG, 1, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_FIRST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_LAST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(11, "ws:TS", "we:TS", "wt:TS", "n:BIGINT", "s:BIGINT", "mn:BIGINT",
+                                 "mx:BIGINT", "av:DOUBLE", "cd:BIGINT", "f:BIGINT", "l:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 0, 8, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_batch_t *b = fix_batch(&f, false);
+    ROW(b, 0, I(100), I(5));
+    ROW(b, 0, I(40), I(1));
+    ROW(b, 0, I(60), I(9));
+    ROW(b, 0, I(80), I(1));
+    ROW(b, 0, I(20), I(3));
+    ROW(b, 0, I(0), N);
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 6);
+    b = fix_batch(&f, false);
+    for (int t = 9; t < 100; t += 9) ROW(b, 0, I(t), N); /* bridges all of them */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,110,109,17,19,1,9,3.8,4,5,3)");
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- late rows, allowed lateness ---------------------------------------- */
+
+static void test_late_rows_routed(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = tumble(10, 1);
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_op_t *late = capture_new(f.feeder, 0, false);
+    rn_window_set_late_output(op, late);
+
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(5), I(1));
+    ROW(b, 4, S("a"), I(3), I(2)); /* 3 < 4: late */
+    ROW(b, 4, S("a"), I(4), I(3)); /* equal to the watermark: accepted */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(late), "+I(a,3,2)");
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 1);
+    RN_CHECK_EQ_INT(late->rows_in, 1);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 10, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,10,9,a,2)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+
+    /* After the window fired and was freed: its rows are late, counted,
+     * routed, and create nothing. */
+    b = fix_batch(&f, true);
+    ROW(b, 10, S("b"), I(9), I(4));
+    ROW(b, 10, S("a"), I(10), I(5));
+    ROW(b, 11, S("a"), I(0), I(6));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(late), "+I(b,9,4) +I(a,0,6)");
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 3);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_STR(take(cap), "");
+
+    /* Without a late output rows are still counted. */
+    rn_window_set_late_output(op, NULL);
+    b = fix_batch(&f, true);
+    ROW(b, 100, S("a"), I(1), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 4);
+    RN_CHECK_EQ_STR(take(late), "");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(10,20,19,a,1)");
+    rn_op_free(late);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+static void test_allowed_lateness_updates(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = tumble(10, 0);
+    w.lateness_ms = 10;
+    rn_agg_spec_t aggs[] = {{RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "mx:BIGINT", "cd:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 0, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    RN_CHECK(op->updating);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_op_t *late = capture_new(f.feeder, 0, false);
+    rn_window_set_late_output(op, late);
+
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, I(1), I(10));
+    ROW(b, RN_WM_MIN, I(2), I(20));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 10, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,10,9,20,2)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1); /* kept until W >= 20 */
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX); /* fired: holds nothing back */
+
+    /* Two accepted rows in one batch: one -U/+U pair. */
+    b = fix_batch(&f, true);
+    ROW(b, 10, I(5), I(30));
+    ROW(b, 10, I(7), I(40));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(0,10,9,20,2) +U(0,10,9,40,4)");
+    /* A row that changes nothing: no output. */
+    b = fix_batch(&f, true);
+    ROW(b, 12, I(6), I(30));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 15, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+
+    /* 3 < 15 - 10: late. 9 >= 5: accepted. */
+    b = fix_batch(&f, true);
+    ROW(b, 15, I(3), I(99));
+    ROW(b, 15, I(9), I(50));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(late), "+I(3,99)");
+    RN_CHECK_EQ_STR(take(cap), "-U(0,10,9,40,4) +U(0,10,9,50,5)");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 20, 0), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0); /* freed at 10 + 10 */
+    /* A window first seen behind the watermark fires at once. */
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 28, 0), RN_OK);
+    b = fix_batch(&f, true);
+    ROW(b, 28, I(19), I(1));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(10,20,19,1,1)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 29, 0), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 30, 0), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 1);
+    rn_op_free(late);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Sessions with lateness: bounds that move retract the old row (-D) and
+ * emit the new session when it fires; merges retract every merged row. */
+static void test_session_lateness(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "ts:TS"));
+    rn_window_spec_t w = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 10, .lateness_ms = 100};
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    RN_CHECK(op->updating);
+    rn_op_t *cap = capture_new(op, 0, true);
+
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(0));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 10, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,10,9,a,1)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+
+    /* Extends the fired session past the watermark: -D now, +I when it fires. */
+    b = fix_batch(&f, true);
+    ROW(b, 10, S("a"), I(5));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(0,10,9,a,1)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 15, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,15,14,a,2)");
+
+    /* Inside the bounds: an update. */
+    b = fix_batch(&f, true);
+    ROW(b, 15, S("a"), I(3));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(0,15,14,a,2) +U(0,15,14,a,3)");
+
+    b = fix_batch(&f, true);
+    ROW(b, 15, S("a"), I(40));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 60, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(40,50,49,a,1)");
+    /* A new session behind the watermark fires at once. */
+    b = fix_batch(&f, true);
+    ROW(b, 60, S("a"), I(24));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(24,34,33,a,1)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 3);
+    /* A bridging row merges two fired sessions: both rows retracted, the
+     * merged one (already closed) emitted at once. */
+    b = fix_batch(&f, true);
+    ROW(b, 60, S("a"), I(32));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(40,50,49,a,1) -D(24,34,33,a,1) +I(24,50,49,a,3)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 2);
+    /* Merges within one batch retract only what was emitted, once. */
+    b = fix_batch(&f, true);
+    ROW(b, 60, S("a"), I(55)); /* new, [55,65): not fired */
+    ROW(b, 60, S("a"), I(49)); /* merges [24,50) and [55,65) */
+    ROW(b, 60, S("a"), I(14)); /* extends [0,15) to [0,24): touches [24,65) */
+    ROW(b, 60, S("a"), I(20)); /* merges them */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(24,50,49,a,3) -D(0,15,14,a,3)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 70, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,65,64,a,10)");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 165, 0), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- early firing ------------------------------------------------------- */
+
+static void test_early_fire(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "ts:TS"));
+    rn_window_spec_t w = tumble(100, 1);
+    w.early_fire_ms = 1000;
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    RN_CHECK(op->updating);
+    rn_op_t *cap = capture_new(op, 0, true);
+
+    f.ctx.now_ms = 5000; /* the first call starts the clock */
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(1));
+    ROW(b, RN_WM_MIN, S("b"), I(150));
+    ROW(b, RN_WM_MIN, S("c"), I(10));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    f.ctx.now_ms = 5500;
+    b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(2));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    f.ctx.now_ms = 6000;
+    b = fix_batch(&f, true);
+    ROW(b, RN_WM_MIN, S("a"), I(3));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,100,99,a,3) +I(0,100,99,c,1) +I(100,200,199,b,1)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 0); /* early results are not final */
+
+    /* Processing time only: nothing changed, nothing emitted. */
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 50, 7000), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+    b = fix_batch(&f, true);
+    ROW(b, 50, S("a"), I(60));
+    f.ctx.now_ms = 7100;
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), ""); /* not a delay since the last firing */
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 50, 8000), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(0,100,99,a,3) +U(0,100,99,a,4)");
+
+    /* Final firing: -U/+U only if changed since the early result. */
+    b = fix_batch(&f, true);
+    ROW(b, 50, S("a"), I(70));
+    f.ctx.now_ms = 8100;
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 100, 8200), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(0,100,99,a,4) +U(0,100,99,a,5)");
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
+    b = fix_batch(&f, true);
+    ROW(b, 100, S("d"), I(110));
+    f.ctx.now_ms = 8300;
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 8400), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(100,200,199,d,1)"); /* b unchanged: nothing */
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- strings, order, flush ---------------------------------------------- */
+
+/* Strings kept by MIN/MAX/FIRST_VALUE/LAST_VALUE and key strings must
+ * survive the batch arena being reset and overwritten. */
+static void test_strings_survive_arena(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "s:STRING"));
+    rn_window_spec_t w = tumble(100, 1);
+    rn_agg_spec_t aggs[] = {{RN_AGG_MIN, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_MAX, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_FIRST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_LAST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING}};
+    rn_schema_t *out = schema_of(8, "ws:TS", "we:TS", "wt:TS", "k:STRING", "mn:STRING", "mx:STRING",
+                                 "f:STRING", "l:STRING");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    static const char *vals[] = {"mango", "kiwi", "a-very-long-string-that-needs-a-bigger-buffer",
+                                 "apple", "zucchini-and-more"};
+    for (int i = 0; i < 6; i++) {
+        rn_batch_t *b = fix_batch(&f, false);
+        char *k = rn_arena_strndup(&f.arena, "key-in-arena", 12);
+        if (i == 5) {
+            ROW(b, 0, S(k), I(i), N); /* NULL: ignored by all four */
+        } else {
+            char *s = rn_arena_strndup(&f.arena, vals[i], strlen(vals[i]));
+            ROW(b, 0, S(k), I(i), S(s));
+        }
+        RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+        /* scribble over everything the batch pointed to */
+        memset(k, 'X', 12);
+        if (b->cols[2][0].s) memset((char *)b->cols[2][0].s, '#', b->cols[2][0].len);
+    }
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(0,100,99,key-in-arena,a-very-long-string-that-needs-a-bigger-buffer,"
+                               "zucchini-and-more,mango,zucchini-and-more)");
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Results come out by window_end, then in the order windows were created,
+ * whatever the hash order of their keys. */
+static void test_deterministic_order(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "ts:TS"));
+    rn_window_spec_t w = tumble(10, 1);
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "n:BIGINT");
+    for (int kind = 0; kind < 2; kind++) {
+        rn_window_spec_t ws = w;
+        if (kind == 1) ws = (rn_window_spec_t){.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 5};
+        rn_op_t *op =
+            rn_window_aggregate_new(f.feeder, &ws, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(op != NULL);
+        rn_op_t *cap = capture_new(op, 0, true);
+        rn_batch_t *b = fix_batch(&f, false);
+        char want[16384] = "";
+        /* keys created in a scrambled order; window [10,20) rows first */
+        for (int i = 0; i < 200; i++) ROW(b, 0, I((i * 7919) % 200), I(15));
+        for (int i = 0; i < 200; i++) ROW(b, 0, I((i * 104729 + 13) % 200), I(5));
+        RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+        RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+        size_t len = 0;
+        for (int i = 0; i < 200; i++)
+            len += (size_t)snprintf(want + len, sizeof want - len, "%s+I(%s,%d,1)", len ? " " : "",
+                                    kind ? "5,10,9" : "0,10,9", (i * 104729 + 13) % 200);
+        for (int i = 0; i < 200; i++)
+            len += (size_t)snprintf(want + len, sizeof want - len, " +I(%s,%d,1)",
+                                    kind ? "15,20,19" : "10,20,19", (i * 7919) % 200);
+        RN_CHECK_EQ_STR(take(cap), want);
+        rn_op_free(cap);
+        rn_op_free(op);
+    }
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* A merged session was created when its earliest part was: it fires
+ * before a session of another key created in between, at the same end. */
+static void test_merged_session_order(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "ts:TS"));
+    rn_window_spec_t w = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 10};
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+    rn_batch_t *b = fix_batch(&f, false);
+    ROW(b, 0, S("a"), I(20)); /* a:[20,30), created first */
+    ROW(b, 0, S("b"), I(12)); /* b:[12,22) */
+    ROW(b, 0, S("a"), I(8));  /* a:[8,18), created last */
+    ROW(b, 0, S("a"), I(15)); /* a:[8,30) */
+    ROW(b, 0, S("b"), I(20)); /* b:[12,30) */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 30, 0), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(8,30,29,a,3) +I(12,30,29,b,2)");
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* RN_WM_MAX fires and frees everything, whatever the lateness. */
+static void test_flush_at_end(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "ts:TS"));
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "n:BIGINT");
+    rn_window_spec_t specs[] = {
+        {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 1000, .lateness_ms = INT64_MAX / 2},
+        {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 1000, .slide_ms = 250, .lateness_ms = 5000},
+        {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 300, .lateness_ms = 7},
+    };
+    for (int s = 0; s < 3; s++) {
+        rn_op_t *op =
+            rn_window_aggregate_new(f.feeder, &specs[s], 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(op != NULL);
+        rn_op_t *cap = capture_new(op, 0, true);
+        rn_batch_t *b = fix_batch(&f, true);
+        for (int i = 0; i < 100; i++) ROW(b, RN_WM_MIN, I(i % 3), I(i * 400 + (i % 5) * 70));
+        RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+        RN_CHECK(rn_window_open_windows(op) > 0);
+        RN_CHECK_EQ_INT(fix_wm(&f, op, 20000, 0), RN_OK);
+        RN_CHECK(rn_window_open_windows(op) > 0);
+        RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
+        RN_CHECK_EQ_INT(rn_window_open_windows(op), 0);
+        RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+        capture_t *c = cap->priv;
+        int total = 0;
+        for (int i = 0; i < c->nrows; i++) total += atoi(strrchr(c->rows[i].val, ',') ? strrchr(c->rows[i].val, ',') + 1 : c->rows[i].val);
+        RN_CHECK_EQ_INT(total, s == 1 ? 400 : 100); /* HOP: every row in 4 windows */
+        RN_CHECK_EQ_INT(cap->watermark, RN_WM_MAX);
+        rn_op_free(cap);
+        rn_op_free(op);
+    }
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* held_since: the earliest start among unfired windows. */
+static void test_held_since(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "ts:TS"));
+    rn_schema_t *out = schema_of(5, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "n:BIGINT");
+    rn_window_spec_t hop = {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 30, .slide_ms = 10};
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &hop, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+    RN_CHECK_EQ_INT(rn_op_held_since(op), INT64_MAX);
+    rn_batch_t *b = fix_batch(&f, false);
+    ROW(b, 0, I(1), I(45));
+    ROW(b, 0, I(2), I(52));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 20); /* [20,50) holds row 45 */
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 50, 0), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 30);
+    RN_CHECK_EQ_INT(rn_op_held_since(f.feeder), INT64_MAX); /* not connected: not downstream */
+    rn_op_free(op);
+
+    rn_window_spec_t ses = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 10};
+    op = rn_window_aggregate_new(f.feeder, &ses, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    b = fix_batch(&f, false);
+    ROW(b, 0, I(1), I(100)); /* [100,110) */
+    ROW(b, 0, I(2), I(50));  /* [50,60) */
+    ROW(b, 0, I(2), I(58));  /* [50,68) */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 50);
+    b = fix_batch(&f, false);
+    ROW(b, 0, I(1), I(45)); /* a new first session start */
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 45);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 67, 0), RN_OK); /* fires [45,55) only */
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 50);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 68, 0), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), 100);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 110, 0), RN_OK);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+static void test_explain_and_errors(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "user_id:BIGINT", "ts:TS", "x:DOUBLE"));
+    rn_schema_t *out = schema_of(5, "window_start:TS", "window_end:TS", "window_time:TS",
+                                 "user_id:BIGINT", "n:BIGINT");
+    rn_window_spec_t w = tumble(10000, 1);
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_buf_t e;
+    rn_buf_init(&e);
+    op->vt->explain(op, &e);
+    RN_CHECK_EQ_STR(e.data, "TUMBLE(ts, 10 s) group by [user_id], aggregates [COUNT(*) AS n], lateness 0 ms");
+    rn_op_free(op);
+
+    rn_window_spec_t s = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 1500,
+                          .lateness_ms = 120000, .early_fire_ms = 1000};
+    rn_agg_spec_t avg = {RN_AGG_AVG, 2, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE};
+    op = rn_window_aggregate_new(f.feeder, &s, 1, 1, &avg, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_buf_clear(&e);
+    op->vt->explain(op, &e);
+    RN_CHECK_EQ_STR(e.data, "SESSION(ts, 1500 ms) partition by [user_id], aggregates [AVG(x) AS n], "
+                            "lateness 2 min, early fire every 1 s");
+    rn_op_free(op);
+    rn_buf_free(&e);
+
+    rn_window_spec_t hop = {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 10, .slide_ms = 4};
+    RN_CHECK(rn_window_aggregate_new(f.feeder, &hop, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(strstr(f.errbuf, "multiple of the slide") != NULL);
+    rn_window_spec_t zero = tumble(0, 1);
+    RN_CHECK(rn_window_aggregate_new(f.feeder, &zero, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(rn_window_aggregate_new(f.feeder, &w, 0, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(strstr(f.errbuf, "columns") != NULL);
+    f.feeder->updating = true;
+    RN_CHECK(rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(strstr(f.errbuf, "updating input") != NULL);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Out of memory anywhere in processing or firing: an error, never a crash
+ * or a leak (ASan checks the latter). */
+static void test_out_of_memory(void)
+{
+    int failures = 0;
+    for (long n = 0; n < 1400; n += 5) {
+        fix_t f;
+        fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "s:STRING"));
+        rn_window_spec_t w = {.kind = n % 2 ? RN_WINDOW_SESSION : RN_WINDOW_HOP, .time_col = 1,
+                              .size_ms = 20, .slide_ms = 10, .lateness_ms = 50, .early_fire_ms = 1};
+        rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_STRING, RN_TYPE_BIGINT},
+                                {RN_AGG_LAST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                                {RN_AGG_MAX, 2, RN_TYPE_STRING, RN_TYPE_STRING}};
+        rn_schema_t *out = schema_of(7, "ws:TS", "we:TS", "wt:TS", "k:STRING", "cd:BIGINT", "l:STRING",
+                                     "mx:STRING");
+        rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 3, aggs, out, f.errbuf, sizeof f.errbuf);
+        rn_op_t *cap = op ? capture_new(op, 0, true) : NULL;
+        rn_batch_t *b = fix_batch(&f, true); /* the arena's chunk exists before failures start */
+        rn_mem_fail_after(n);
+        rn_err_t err = RN_OK;
+        for (int round = 0; op && round < 6 && err == RN_OK; round++) {
+            b = fix_batch(&f, true);
+            static const char *strs[] = {"a", "bb", "a string long enough to need a buffer of its own"};
+            for (int i = 0; i < 40; i++)
+                ROW(b, round * 40, S(strs[i % 3]), I(round * 40 + (i * 37) % 60), S(strs[(i / 3) % 3]));
+            f.ctx.now_ms = round;
+            err = fix_push(&f, op, b);
+            if (err == RN_OK) err = fix_wm(&f, op, round * 40, round);
+            if (err != RN_OK && err != RN_ERR_NOMEM) failures++;
+        }
+        if (op && err == RN_OK) fix_wm(&f, op, RN_WM_MAX, 99);
+        rn_mem_fail_after(-1);
+        rn_op_free(cap);
+        rn_op_free(op);
+        rn_schema_unref(out);
+        fix_free(&f);
+    }
+    RN_CHECK_EQ_INT(failures, 0);
+}
+
+/* ---- FIRST_VALUE / LAST_VALUE in GroupAggregate -------------------------- */
+
+static void test_group_first_last(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:BIGINT", "x:BIGINT", "s:STRING"));
+    rn_agg_spec_t aggs[] = {{RN_AGG_FIRST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_LAST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_FIRST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_LAST_VALUE, 2, RN_TYPE_STRING, RN_TYPE_STRING}};
+    rn_schema_t *out = schema_of(5, "k:BIGINT", "fx:BIGINT", "lx:BIGINT", "fs:STRING", "ls:STRING");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg, 0, true);
+    rn_batch_t *b = fix_batch(&f, false);
+    ROW(b, 0, I(1), N, N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,null,null,null,null)");
+    b = fix_batch(&f, false);
+    char *s1 = rn_arena_strndup(&f.arena, "first", 5);
+    ROW(b, 0, I(1), I(5), S(s1));
+    ROW(b, 0, I(1), I(3), N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    memset(s1, 'X', 5);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,null,null,null,null) +U(1,5,3,first,first)");
+    b = fix_batch(&f, false);
+    ROW(b, 0, I(1), N, S("last"));
+    ROW(b, 0, I(1), I(9), S("later"));
+    ROW(b, 0, I(1), N, N);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,5,3,first,first) +U(1,5,9,first,later)");
+    rn_buf_t e;
+    rn_buf_init(&e);
+    agg->vt->explain(agg, &e);
+    RN_CHECK(strstr(e.data, "FIRST_VALUE(x) AS fx, LAST_VALUE(x) AS lx") != NULL);
+    rn_buf_free(&e);
+    rn_op_free(cap);
+    rn_op_free(agg);
+
+    f.feeder->updating = true;
+    f.errbuf[0] = '\0';
+    RN_CHECK(rn_aggregate_new(f.feeder, 1, 4, aggs, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK_EQ_STR(f.errbuf, "FIRST_VALUE/LAST_VALUE over an updating input is not supported");
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- randomized comparison with a brute-force computation ---------------- */
+
+typedef struct rrow {
+    int64_t k, t, wm;           /* key, rowtime, watermark in force on arrival */
+    int64_t x;                  /* value, or -1 for NULL */
+    int s;                      /* index into rstr, or -1 for NULL */
+    bool late;
+} rrow_t;
+
+static const char *rstr[] = {"", "m", "zz", "apple", "b", "a-rather-long-string-value"};
+
+static uint64_t rnd_state;
+static uint32_t rnd(void)
+{
+    rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rnd_state >> 33);
+}
+
+/* The aggregates of the randomized test, formatted like the capture. */
+static void brute_aggs(const rrow_t *rows, const int *idx, int n, char *out, size_t outsz)
+{
+    int64_t cnt = n, cx = 0, sum = 0, mn = 0, first_s = -1, last_x = -1;
+    int mx_s = -1;
+    bool seen[100] = {0};
+    int distinct = 0;
+    for (int j = 0; j < n; j++) {
+        const rrow_t *r = &rows[idx[j]]; /* idx is in arrival order */
+        if (r->x >= 0) {
+            if (!cx || r->x < mn) mn = r->x;
+            cx++;
+            sum += r->x;
+            if (!seen[r->x]) distinct++;
+            seen[r->x] = true;
+            last_x = r->x;
+        }
+        if (r->s >= 0) {
+            if (first_s < 0) first_s = r->s;
+            if (mx_s < 0 || strcmp(rstr[r->s], rstr[mx_s]) > 0) mx_s = r->s;
+        }
+    }
+    char avg[32], sums[32], mns[32], lx[32];
+    snprintf(sums, sizeof sums, "%lld", (long long)sum);
+    snprintf(mns, sizeof mns, "%lld", (long long)mn);
+    snprintf(avg, sizeof avg, "%g", cx ? (double)sum / (double)cx : 0.0);
+    snprintf(lx, sizeof lx, "%lld", (long long)last_x);
+    snprintf(out, outsz, "%lld,%lld,%d,%s,%s,%s,%s,%s,%s", (long long)cnt, (long long)cx, distinct,
+             cx ? sums : "null", cx ? mns : "null", mx_s >= 0 ? rstr[mx_s] : "null", cx ? avg : "null",
+             first_s >= 0 ? rstr[first_s] : "null", last_x >= 0 ? lx : "null");
+}
+
+typedef struct kv {
+    char *key;
+    char *val;
+} kv_t;
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const kv_t *)a)->key, ((const kv_t *)b)->key);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && a < 0); }
+
+/* Brute force: every window of the accepted rows, as sorted (key, value). */
+static int brute_windows(const rrow_t *rows, int nrows, const rn_window_spec_t *w, kv_t **out)
+{
+    int cap = 64, n = 0;
+    kv_t *res = malloc(sizeof *res * (size_t)cap);
+    int *idx = malloc(sizeof *idx * (size_t)nrows);
+    /* candidate windows: (key, start, end) */
+    int ncand = 0, candcap = 1024;
+    int64_t(*cand)[3] = malloc(sizeof *cand * (size_t)candcap);
+    for (int i = 0; i < nrows; i++) {
+        const rrow_t *r = &rows[i];
+        if (r->late) continue;
+        if (w->kind == RN_WINDOW_SESSION) continue;
+        int64_t step = w->kind == RN_WINDOW_HOP ? w->slide_ms : w->size_ms;
+        int64_t last = floor_div(r->t - w->offset_ms, step) * step + w->offset_ms;
+        for (int64_t s = last; s > r->t - w->size_ms; s -= step) {
+            bool dup = false;
+            for (int c = ncand - 1; c >= 0 && !dup; c--)
+                dup = cand[c][0] == r->k && cand[c][1] == s;
+            if (dup) continue;
+            if (ncand == candcap) cand = realloc(cand, sizeof *cand * (size_t)(candcap *= 2));
+            cand[ncand][0] = r->k;
+            cand[ncand][1] = s;
+            cand[ncand][2] = s + w->size_ms;
+            ncand++;
+        }
+    }
+    if (w->kind == RN_WINDOW_SESSION) {
+        /* per key: sort accepted rowtimes, chain while < gap apart */
+        for (int64_t k = 0; k < 8; k++) {
+            int m = 0;
+            int64_t *ts = malloc(sizeof *ts * (size_t)(nrows + 1));
+            for (int i = 0; i < nrows; i++)
+                if (!rows[i].late && rows[i].k == k) ts[m++] = rows[i].t;
+            for (int a = 1; a < m; a++) /* insertion sort */
+                for (int b = a; b > 0 && ts[b - 1] > ts[b]; b--) {
+                    int64_t t = ts[b];
+                    ts[b] = ts[b - 1];
+                    ts[b - 1] = t;
+                }
+            for (int a = 0; a < m;) {
+                int b = a;
+                while (b + 1 < m && ts[b + 1] - ts[b] < w->size_ms) b++;
+                if (ncand == candcap) cand = realloc(cand, sizeof *cand * (size_t)(candcap *= 2));
+                cand[ncand][0] = k;
+                cand[ncand][1] = ts[a];
+                cand[ncand][2] = ts[b] + w->size_ms;
+                ncand++;
+                a = b + 1;
+            }
+            free(ts);
+        }
+    }
+    for (int c = 0; c < ncand; c++) {
+        int m = 0;
+        for (int i = 0; i < nrows; i++)
+            if (!rows[i].late && rows[i].k == cand[c][0] && rows[i].t >= cand[c][1] && rows[i].t < cand[c][2])
+                idx[m++] = i;
+        char key[128], val[256];
+        snprintf(key, sizeof key, "%lld,%lld,%lld,%lld", (long long)cand[c][1], (long long)cand[c][2],
+                 (long long)cand[c][2] - 1, (long long)cand[c][0]);
+        brute_aggs(rows, idx, m, val, sizeof val);
+        if (n == cap) res = realloc(res, sizeof *res * (size_t)(cap *= 2));
+        res[n].key = strdup(key);
+        res[n].val = strdup(val);
+        n++;
+    }
+    free(cand);
+    free(idx);
+    qsort(res, (size_t)n, sizeof *res, kv_cmp);
+    *out = res;
+    return n;
+}
+
+/* Feeds random out-of-order rows to one window configuration and checks
+ * the changelog (applied as an upsert sink would) against brute force.
+ * Returns the number of mismatches. */
+static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64_t delay)
+{
+    int bad = 0;
+    rnd_state = seed;
+    fix_t f;
+    fix_init(&f, schema_of(5, "k:BIGINT", "ts:TS", "x:BIGINT", "s:STRING", "pad:BOOLEAN"));
+    rn_agg_spec_t aggs[] = {COUNT_STAR,
+                            {RN_AGG_COUNT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MIN, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MAX, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+                            {RN_AGG_FIRST_VALUE, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+                            {RN_AGG_LAST_VALUE, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(13, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "n:BIGINT", "cx:BIGINT",
+                                 "cd:BIGINT", "sum:BIGINT", "mn:BIGINT", "mxs:STRING", "av:DOUBLE",
+                                 "fs:STRING", "lx:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, w, 1, 9, aggs, out, f.errbuf, sizeof f.errbuf);
+    if (!op) {
+        fprintf(stderr, "random_run: %s\n", f.errbuf);
+        return 1;
+    }
+    rn_op_t *cap = capture_new(op, 4, true);
+    rn_op_t *late = capture_new(f.feeder, 0, false);
+    rn_window_set_late_output(op, late);
+
+    /* rows: bursts with quiet gaps, jittered out of order */
+    rrow_t *rows = calloc((size_t)nrows, sizeof *rows);
+    int64_t maxt = INT64_MIN, nlate = 0;
+    for (int i = 0; i < nrows; i++) {
+        rrow_t *r = &rows[i];
+        r->k = rnd() % 5;
+        r->t = (int64_t)i * 5 + (i / 150) * 700 + (int64_t)(rnd() % 300) - 100;
+        r->x = rnd() % 10 == 0 ? -1 : (int64_t)(rnd() % 60);
+        r->s = rnd() % 8 == 0 ? -1 : (int)(rnd() % 6);
+        r->wm = maxt == INT64_MIN ? RN_WM_MIN : maxt - delay;
+        r->late = r->wm != RN_WM_MIN && r->t < r->wm - w->lateness_ms;
+        nlate += r->late;
+        if (r->t > maxt) maxt = r->t;
+    }
+    /* feed in random batches; the watermark after each; processing time moves */
+    int64_t now = 1000000, maxseen = INT64_MIN, prev_end = INT64_MIN;
+    bool monotone = true;
+    for (int i = 0; i < nrows && !bad;) {
+        int n = 1 + (int)(rnd() % (rnd() % 4 == 0 ? 300 : 40));
+        if (n > nrows - i) n = nrows - i;
+        rn_batch_t *b = fix_batch(&f, true);
+        for (int j = 0; j < n; j++, i++) {
+            rrow_t *r = &rows[i];
+            rn_value_t s = N;
+            if (r->s >= 0) {
+                char *p = rn_arena_strndup(&f.arena, rstr[r->s], strlen(rstr[r->s]));
+                s = rn_value_str(p, (uint32_t)strlen(p));
+            }
+            ROW(b, r->wm, I(r->k), I(r->t), r->x >= 0 ? I(r->x) : N, s, I(1));
+            if (r->t > maxseen) maxseen = r->t;
+        }
+        now += rnd() % 400;
+        f.ctx.now_ms = now;
+        if (fix_push(&f, op, b) != RN_OK) bad++;
+        int64_t wm = maxseen - delay; /* what the next row's rowwm will be */
+        if (fix_wm(&f, op, wm, now) != RN_OK) bad++;
+        if (rnd() % 3 == 0 && fix_wm(&f, op, wm, now += 700) != RN_OK) bad++; /* time only */
+    }
+    if (fix_wm(&f, op, RN_WM_MAX, now) != RN_OK) bad++;
+    if (rn_window_open_windows(op) != 0) {
+        fprintf(stderr, "random_run: %zu windows left\n", rn_window_open_windows(op));
+        bad++;
+    }
+    if ((int64_t)rn_window_late_rows(op) != nlate || (int64_t)late->rows_in != nlate) {
+        fprintf(stderr, "random_run: late %llu (routed %llu), want %lld\n",
+                (unsigned long long)rn_window_late_rows(op), (unsigned long long)late->rows_in,
+                (long long)nlate);
+        bad++;
+    }
+
+    /* apply the changelog as an upsert sink keyed by (start, end, time, k) */
+    capture_t *c = cap->priv;
+    bool updating = w->lateness_ms > 0 || w->early_fire_ms > 0;
+    kv_t *sink = calloc((size_t)c->nrows + 1, sizeof *sink);
+    int nsink = 0;
+    for (int i = 0; i < c->nrows && bad < 10; i++) {
+        cap_row_t *r = &c->rows[i];
+        int at = -1;
+        for (int j = 0; j < nsink; j++)
+            if (!strcmp(sink[j].key, r->key)) at = j;
+        if (!updating && r->kind != RN_ROW_INSERT) {
+            fprintf(stderr, "random_run: %s in an append-only output\n", rn_rowkind_str(r->kind));
+            bad++;
+        }
+        if (!updating) {
+            int64_t end = strtoll(strchr(r->key, ',') + 1, NULL, 10);
+            if (end < prev_end) monotone = false;
+            prev_end = end;
+        }
+        if (r->kind == RN_ROW_INSERT || r->kind == RN_ROW_UPDATE_AFTER) {
+            if (at >= 0) {
+                fprintf(stderr, "random_run: %s(%s) over a live row\n", rn_rowkind_str(r->kind), r->key);
+                bad++;
+                continue;
+            }
+            sink[nsink].key = r->key;
+            sink[nsink].val = r->val;
+            nsink++;
+        } else {
+            if (at < 0 || strcmp(sink[at].val, r->val) != 0) {
+                fprintf(stderr, "random_run: %s(%s,%s) retracts %s\n", rn_rowkind_str(r->kind), r->key,
+                        r->val, at < 0 ? "nothing" : sink[at].val);
+                bad++;
+                continue;
+            }
+            sink[at] = sink[--nsink];
+        }
+    }
+    if (!monotone) {
+        fprintf(stderr, "random_run: final results not in window_end order\n");
+        bad++;
+    }
+    qsort(sink, (size_t)nsink, sizeof *sink, kv_cmp);
+    kv_t *want;
+    int nwant = brute_windows(rows, nrows, w, &want);
+    int i = 0, j = 0;
+    while ((i < nsink || j < nwant) && bad < 10) {
+        int cmp = i >= nsink ? 1 : j >= nwant ? -1 : strcmp(sink[i].key, want[j].key);
+        if (cmp == 0 && strcmp(sink[i].val, want[j].val) != 0) {
+            fprintf(stderr, "random_run: window %s: got %s, want %s\n", sink[i].key, sink[i].val, want[j].val);
+            bad++;
+        } else if (cmp < 0) {
+            fprintf(stderr, "random_run: unexpected window %s = %s\n", sink[i].key, sink[i].val);
+            bad++;
+        } else if (cmp > 0) {
+            fprintf(stderr, "random_run: missing window %s = %s\n", want[j].key, want[j].val);
+            bad++;
+        }
+        if (cmp <= 0) i++;
+        if (cmp >= 0) j++;
+    }
+    if (nwant < 20 || nlate == 0) {
+        fprintf(stderr, "random_run: degenerate data (%d windows, %lld late)\n", nwant, (long long)nlate);
+        bad++;
+    }
+    for (int k = 0; k < nwant; k++) {
+        free(want[k].key);
+        free(want[k].val);
+    }
+    free(want);
+    free(sink);
+    free(rows);
+    rn_op_free(late);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return bad;
+}
+
+static void test_random_against_brute_force(void)
+{
+    rn_window_spec_t kinds[] = {
+        {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 100, .offset_ms = 30},
+        {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 120, .slide_ms = 40},
+        {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 30},
+    };
+    struct {
+        int64_t lateness, early;
+    } modes[] = {{0, 0}, {80, 0}, {0, 500}, {60, 300}};
+    for (int k = 0; k < 3; k++) {
+        for (int m = 0; m < 4; m++) {
+            for (uint64_t seed = 1; seed <= 2; seed++) {
+                rn_window_spec_t w = kinds[k];
+                w.lateness_ms = modes[m].lateness;
+                w.early_fire_ms = modes[m].early;
+                int bad = random_run(&w, seed * 1000 + (uint64_t)(k * 10 + m), 3000, 120);
+                if (bad) fprintf(stderr, "  (kind %d, lateness %lld, early %lld, seed %llu)\n", k,
+                                 (long long)w.lateness_ms, (long long)w.early_fire_ms,
+                                 (unsigned long long)seed);
+                RN_CHECK_EQ_INT(bad, 0);
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    RN_RUN(test_tumble_counts);
+    RN_RUN(test_tumble_offset);
+    RN_RUN(test_hop_counts);
+    RN_RUN(test_session_merge);
+    RN_RUN(test_session_merge_many);
+    RN_RUN(test_late_rows_routed);
+    RN_RUN(test_allowed_lateness_updates);
+    RN_RUN(test_session_lateness);
+    RN_RUN(test_early_fire);
+    RN_RUN(test_strings_survive_arena);
+    RN_RUN(test_deterministic_order);
+    RN_RUN(test_merged_session_order);
+    RN_RUN(test_flush_at_end);
+    RN_RUN(test_held_since);
+    RN_RUN(test_explain_and_errors);
+    RN_RUN(test_out_of_memory);
+    RN_RUN(test_group_first_last);
+    RN_RUN(test_random_against_brute_force);
+    return rn_test_summary();
+}
