@@ -22,6 +22,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "gen/gen.h"
 #include "plan/pipeline.h"
 #include "runnel.h"
@@ -173,11 +174,14 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     printf("  input records   %12llu   (%.0f/s now)\n", (unsigned long long)records, rate);
     printf("  undecodable     %12llu\n", (unsigned long long)bad);
     printf("  memory          %12.1f MiB\n\n", (double)rn_mem_used() / (1 << 20));
-    printf("  %-4s %-16s %12s %12s\n", "id", "operator", "rows in", "rows out");
+    printf("  %-4s %-16s %12s %12s  %-23s\n", "id", "operator", "rows in", "rows out", "watermark");
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);
-        printf("  %-4d %-16s %12llu %12llu", op->id, op->vt->kind, (unsigned long long)op->rows_in,
-               (unsigned long long)op->rows_out);
+        char wm[40] = "-";
+        if (op->watermark == RN_WM_MAX) snprintf(wm, sizeof wm, "end");
+        else if (op->watermark != RN_WM_MIN) rn_time_format(op->watermark, wm, sizeof wm);
+        printf("  %-4d %-16s %12llu %12llu  %-23s", op->id, op->vt->kind, (unsigned long long)op->rows_in,
+               (unsigned long long)op->rows_out, wm);
         if (!strcmp(op->vt->kind, "GroupAggregate")) printf("   %zu groups", rn_aggregate_groups(op));
         if (!strcmp(op->vt->kind, "WindowAggregate"))
             printf("   %zu windows, %llu late", rn_window_open_windows(op),
@@ -192,6 +196,13 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
         rn_buf_init(&b);
         rn_source_describe_watermark(s, &b);
         printf("%s  watermark of %s: %s\n", i ? "" : "\n", rn_source_label(s), b.data ? b.data : "");
+        rn_buf_clear(&b);
+        rn_source_describe_partitions(s, &b);
+        for (const char *line = b.data; line && *line;) {
+            const char *end = strchr(line, '\n');
+            printf("      %.*s\n", (int)(end ? end - line : (long)strlen(line)), line);
+            line = end ? end + 1 : line + strlen(line);
+        }
         rn_buf_free(&b);
     }
     printf("\n  Ctrl-C stops.\n");

@@ -299,6 +299,9 @@ int64_t rn_source_watermark(const rn_op_t *op);
 /* Appends "2024-05-01 10:00:05.000 (waiting on user-events[3])": the
  * watermark and why it is there. */
 void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out);
+/* Appends one line per assigned partition: "user-events[3] 2024-05-01
+ * 10:00:05.000 (idle)". */
+void rn_source_describe_partitions(const rn_op_t *op, rn_buf_t *out);
 /* rn_reader_t.commit_limit for this source's reader (opaque = the op). */
 int64_t rn_source_commit_limit(void *op, const char *topic, int32_t partition);
 

@@ -100,14 +100,24 @@ typedef struct source_col {
     const rn_expr_t *computed;  /* a computed column's expression, or NULL */
 } source_col_t;
 
-/* Where the rows of a partition that a window may still hold begin: the
- * first position of a batch's rows of that partition and the highest
- * rowtime among them and all earlier ones. Entries rise strictly in
- * rowtime; a commit stops at the first entry a window still holds. */
+/* Where the rows of a partition that a window may still hold begin. A
+ * mark is a record whose rowtime is higher than every earlier one of its
+ * partition and the first to reach a new second (RN_MARK_GRAIN_MS) of
+ * event time: every record before it is earlier than its rowtime. A commit
+ * stops at the first record that may belong to a window not yet emitted,
+ * found from the marks (rn_source_commit_limit). One mark per second of
+ * event time and partition, whatever the rate. */
 typedef struct held_mark {
     int64_t position;
-    int64_t max_rowtime;
+    int64_t rowtime;
 } held_mark_t;
+
+#define RN_MARK_GRAIN_MS 1000
+
+static int64_t mark_grain(int64_t t)
+{
+    return t >= 0 ? t / RN_MARK_GRAIN_MS : -((-t + RN_MARK_GRAIN_MS - 1) / RN_MARK_GRAIN_MS);
+}
 
 /* Event-time state of one partition (a file is one). */
 typedef struct wm_split {
@@ -119,9 +129,7 @@ typedef struct wm_split {
     int64_t last_ms;            /* wall clock of the last record (or of the assignment) */
     held_mark_t *marks;         /* commit marks (see held_mark_t) */
     int nmarks, capmarks;
-    uint64_t epoch;             /* batch in which batch_first/batch_max were set */
-    int64_t batch_first;        /* first position of its rows in that batch */
-    int64_t batch_max;          /* their highest rowtime */
+    int64_t max_rowtime;        /* highest rowtime so far (RN_WM_MIN: none) */
 } wm_split_t;
 
 typedef struct source_time {
@@ -132,7 +140,6 @@ typedef struct source_time {
     int nsplits, capsplits;
     int hint;                   /* split of the last record */
     uint64_t assignment_version;
-    uint64_t batch_epoch;       /* batches stamped so far */
     int64_t wm;                 /* the table's watermark */
     int64_t last_any_ms;        /* wall clock of the last record of any split, 0 = none */
     bool quiet;                 /* following the wall clock */
@@ -465,6 +472,7 @@ static wm_split_t *split_find(source_t *s, const char *topic, int32_t partition,
     sp->partition = partition;
     sp->assigned = true;
     sp->wm = RN_WM_MIN;
+    sp->max_rowtime = RN_WM_MIN;
     sp->last_ms = now;
     t->hint = t->nsplits++;
     return sp;
@@ -522,7 +530,12 @@ static void source_update_wm(source_t *s, int64_t now)
     int argmin;
     bool none;
     int64_t m = source_min_active(s, &argmin, &none);
-    if (!none && m > t->wm) t->wm = m;
+    if (none) { /* every partition idle: none holds back, the highest one leads */
+        m = RN_WM_MIN;
+        for (int i = 0; i < t->nsplits; i++)
+            if (t->splits[i].assigned && t->splits[i].wm > m) m = t->splits[i].wm;
+    }
+    if (m != RN_WM_MIN && m > t->wm) t->wm = m;
     if (t->wall && t->spec.quiet_timeout_ms > 0 && t->last_any_ms && now - t->last_any_ms >= t->spec.quiet_timeout_ms) {
         int64_t top = RN_WM_MIN;
         for (int i = 0; i < t->nsplits; i++)
@@ -554,11 +567,15 @@ static void source_check_idle(source_t *s, int64_t now)
     }
 }
 
-/* Records that the rows of split sp in this batch start at position and
- * reach max_rowtime (see held_mark_t). */
-static rn_err_t split_mark(wm_split_t *sp, int64_t position, int64_t max_rowtime)
+/* Notes record (position, rowtime) of split sp for the commit marks. */
+static rn_err_t split_mark(wm_split_t *sp, int64_t position, int64_t rowtime)
 {
-    if (sp->nmarks && sp->marks[sp->nmarks - 1].max_rowtime >= max_rowtime) return RN_OK;
+    /* The first record since everything was released starts the marks
+     * (and the running maximum) afresh. */
+    if (sp->nmarks && rowtime <= sp->max_rowtime) return RN_OK;
+    bool new_grain = !sp->nmarks || mark_grain(rowtime) != mark_grain(sp->max_rowtime);
+    sp->max_rowtime = rowtime;
+    if (!new_grain) return RN_OK;
     if (sp->nmarks == sp->capmarks) {
         int cap = sp->capmarks ? sp->capmarks * 2 : 16;
         held_mark_t *m = rn_realloc(sp->marks, sizeof *m * (size_t)cap);
@@ -566,7 +583,7 @@ static rn_err_t split_mark(wm_split_t *sp, int64_t position, int64_t max_rowtime
         sp->marks = m;
         sp->capmarks = cap;
     }
-    sp->marks[sp->nmarks++] = (held_mark_t){position, max_rowtime};
+    sp->marks[sp->nmarks++] = (held_mark_t){position, rowtime};
     return RN_OK;
 }
 
@@ -579,14 +596,22 @@ int64_t rn_source_commit_limit(void *opaque, const char *topic, int32_t partitio
         wm_split_t *sp = &s->time.splits[i];
         if (sp->partition != partition || !((!sp->topic && !topic) || (sp->topic && topic && !strcmp(sp->topic, topic))))
             continue;
-        /* Marks whose rows all lie before every held window are released. */
+        /* The first mark at or past the oldest held rowtime; records
+         * before it are earlier, unless the mark before it shares that
+         * rowtime's second (its later records were not marked): then that
+         * one. */
         int k = 0;
-        while (k < sp->nmarks && sp->marks[k].max_rowtime < held) k++;
+        while (k < sp->nmarks && sp->marks[k].rowtime < held) k++;
+        if (k > 0 && held != INT64_MAX && mark_grain(sp->marks[k - 1].rowtime) == mark_grain(held)) k--;
+        if (k == sp->nmarks) { /* every record read so far is released */
+            sp->nmarks = 0;
+            return INT64_MAX;
+        }
         if (k) {
             memmove(sp->marks, sp->marks + k, sizeof *sp->marks * (size_t)(sp->nmarks - k));
             sp->nmarks -= k;
         }
-        return sp->nmarks ? sp->marks[0].position : INT64_MAX;
+        return sp->marks[0].position;
     }
     return INT64_MAX;
 }
@@ -610,7 +635,7 @@ void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out)
     if (t->eof) rn_buf_appends(out, " (end of input)");
     else if (t->quiet) rn_buf_appends(out, " (quiet, following the wall clock)");
     else if (t->nsplits == 0) rn_buf_appends(out, " (no data yet)");
-    else if (none) rn_buf_appends(out, " (all partitions idle)");
+    else if (none) rn_buf_appends(out, " (all partitions idle: the most advanced one leads)");
     else {
         const wm_split_t *sp = &t->splits[argmin];
         split_name(s, sp, name, sizeof name);
@@ -618,6 +643,20 @@ void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out)
         else rn_buf_appendf(out, " (waiting on %s", name);
         if (idle) rn_buf_appendf(out, "; %d idle", idle);
         rn_buf_appends(out, ")");
+    }
+}
+
+void rn_source_describe_partitions(const rn_op_t *op, rn_buf_t *out)
+{
+    const source_t *s = op->priv;
+    for (int i = 0; i < s->time.nsplits; i++) {
+        const wm_split_t *sp = &s->time.splits[i];
+        if (!sp->assigned) continue;
+        char name[256], ts[40];
+        split_name(s, sp, name, sizeof name);
+        if (sp->wm == RN_WM_MIN) snprintf(ts, sizeof ts, "none");
+        else rn_time_format(sp->wm, ts, sizeof ts);
+        rn_buf_appendf(out, "%s %s%s\n", name, ts, sp->idle ? " (idle)" : "");
     }
 }
 
@@ -634,7 +673,6 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
     rn_err_t err = rn_expr_eval(t->spec.expr, b, ctx->arena, wmv);
     if (err != RN_OK) return err;
     const rn_value_t *rt = b->cols[t->spec.rowtime_col];
-    t->batch_epoch++;
     for (int r = 0; r < n; r++) {
         const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
         wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
@@ -648,13 +686,7 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
             split_name(s, sp, name, sizeof name);
             if (t->wall) fprintf(stderr, "runnel: table '%s': %s delivers again; it holds the watermark again\n", s->label, name);
         }
-        if (sp->epoch != t->batch_epoch) {
-            sp->epoch = t->batch_epoch;
-            sp->batch_first = rec->position;
-            sp->batch_max = rt[r].i;
-        } else if (rt[r].i > sp->batch_max) {
-            sp->batch_max = rt[r].i;
-        }
+        if ((err = split_mark(sp, rec->position, rt[r].i)) != RN_OK) return err;
         if (!wmv[r].null && wmv[r].i > sp->wm) {
             bool was_holding = sp->wm <= t->wm;
             sp->wm = wmv[r].i;
@@ -665,11 +697,6 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
                 if (!none && m > t->wm) t->wm = m;
             }
         }
-    }
-    for (int i = 0; i < t->nsplits; i++) {
-        wm_split_t *sp = &t->splits[i];
-        if (sp->epoch == t->batch_epoch && (err = split_mark(sp, sp->batch_first, sp->batch_max)) != RN_OK)
-            return err;
     }
     t->last_any_ms = now;
     t->quiet = false;

@@ -1188,7 +1188,8 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
     rn_buf_init(&a->vkey);
     for (int h = 0; h < WIN_NHEAPS; h++) a->heaps[h].which = h;
     a->heaps[WIN_BY_START].by_start = true;
-    if (w->kind == RN_WINDOW_SESSION) a->keys = rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a);
+    if (w->kind == RN_WINDOW_SESSION)
+        a->keys = rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a);
     else a->windows = rn_store_new("window", a->win_size, win_value_free, a);
     if (!a->keys && !a->windows) goto oom;
     rn_op_t *op = rn_op_new(&window_vtable, out_schema, input);

@@ -16,10 +16,11 @@ has read a record.
    idle: the three windows (and the warm-up's) must be on the output topic
    within idle-timeout + 3 s of the last produce, with the right counts.
 3. A partition counts again as soon as it delivers: one event (B+33 s) in
-   partition 3, and once runnel has read it, one at B+42 s in partition 0.
-   Window [B+30, B+40) may be emitted only after partition 3 has been idle
-   for 2 s again (not before 2 s after its event was produced), and within
-   idle-timeout + 3 s of the last produce.
+   partition 3, and once runnel has read it, one at B+42 s in partition 0,
+   which then gets a keep-alive event (in window [B+40, B+50)) every 0.5 s
+   so that it stays active. Window [B+30, B+40) may be emitted only after
+   partition 3 has been idle for 2 s again (not before 2 s after its event
+   was produced), and within idle-timeout + 3 s of the B+42 s event.
 Window [B+40, B+50) must never be emitted (no quiet timeout, no end of
 input). Arrival times are measured by a consumer that runs for the whole
 test (Tail), not by sleeping.
@@ -87,6 +88,55 @@ while True:
 """
 
 
+# A producer that stays up for the whole test, so a produce takes
+# milliseconds, not a Python start: reads [[partition, value], ...] lines on
+# stdin, produces them in order, flushes, answers one JSON line.
+PRODUCER_SRC = r"""
+import json, sys
+from confluent_kafka import Producer
+bootstrap, topic = sys.argv[1], sys.argv[2]
+p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+              "linger.ms": 0})
+errors = []
+def done(err, msg):
+    if err is not None:
+        errors.append(str(err))
+for line in sys.stdin:
+    for part, value in json.loads(line):
+        p.produce(topic, value=value.encode(), partition=part, on_delivery=done)
+    left = p.flush(30)
+    print(json.dumps({"errors": errors + (["%d not delivered" % left] if left else [])}),
+          flush=True)
+    del errors[:]
+"""
+
+
+class KProducer:
+    """Produces to explicit partitions of one topic through a long-lived
+    confluent-kafka producer; send() returns once the brokers acknowledged."""
+
+    def __init__(self, bootstrap, topic):
+        self.topic = topic
+        self.proc = subprocess.Popen([harness.PYTHON, "-u", "-c", PRODUCER_SRC, bootstrap, topic],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def send(self, values, partition):
+        self.proc.stdin.write(json.dumps([[partition, v] for v in values]) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        check(reply, "the producer for %s died" % self.topic)
+        errors = json.loads(reply)["errors"]
+        check(not errors, "producing to %s[%d] failed: %s" % (self.topic, partition, errors))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 class Tail:
     """Every message of a topic, each with the wall-clock time it reached
     this test (time.time()), read by a consumer running in the background."""
@@ -144,18 +194,20 @@ def window_rows(tail, start_ms, end_ms):
     return out
 
 
+def windows_seen(tail, want):
+    """The time the last of want's (start, end, user) windows arrived on
+    the output topic, or None while some are missing."""
+    times = []
+    for (s, e, u) in want:
+        rows = window_rows(tail, s, e).get(u)
+        if not rows:
+            return None
+        times.append(rows[0][0])
+    return max(times)
+
+
 def wait_windows(tail, want, timeout, what):
-    """Waits until every (start, end, user) of want is on the output topic;
-    returns the time the last of them arrived."""
-    def done():
-        got = {}
-        for (s, e, u) in want:
-            rows = window_rows(tail, s, e).get(u)
-            if not rows:
-                return None
-            got[(s, e, u)] = rows[0][0]
-        return max(got.values())
-    return harness.wait_for(done, timeout, what, interval=0.05)
+    return harness.wait_for(lambda: windows_seen(tail, want), timeout, what, interval=0.05)
 
 
 def echoed(tail, ts):
@@ -172,16 +224,15 @@ def test(env):
     with open(sql, "w") as f:
         f.write(PIPELINE % {"in": IN, "out": OUT, "echo": ECHO, "dlq": DLQ})
 
-    out, echo = Tail(b, OUT), Tail(b, ECHO)
+    out, echo, prod = Tail(b, OUT), Tail(b, ECHO), KProducer(b, IN)
     r = harness.Runnel("idle-partitions", sql, {}, ["--brokers", b])
-    p0, p3 = ["--partition", "0"], ["--partition", "3"]
     try:
         base = (int(time.time()) // 10) * 10 - 30          # B, in seconds
         W = lambda k: ((base + 10 * k) * 1000, (base + 10 * k + 10) * 1000)  # noqa: E731
 
         # 1. warm-up: runnel is up and reading
         warm = base - 15.0
-        harness.produce(b, IN, [event(9, warm)], extra=p0)
+        prod.send([event(9, warm)], 0)
         harness.wait_for(lambda: echoed(echo, warm), 60, "runnel to read the warm-up event "
                          "(echo topic)\n" + r.output())
         check(r.running(), "runnel stopped:\n" + r.output())
@@ -195,9 +246,9 @@ def test(env):
                 for _ in range(plan[k][u]):
                     i += 1
                     lines.append(event(u, round(base + 10 * k + 0.7 * i + 0.123, 3)))
-        harness.produce(b, IN, lines, extra=p0)
+        prod.send(lines, 0)
         adv = base + 31.5
-        harness.produce(b, IN, [event(1, adv)], extra=p0)
+        prod.send([event(1, adv)], 0)
         t_last = time.time()
         want = {(W(k)[0], W(k)[1], u): n for k in plan for u, n in plan[k].items()}
         want[(W(-2)[0], W(-2)[1], 9)] = 1
@@ -213,30 +264,44 @@ def test(env):
         check(not window_rows(out, *W(3)), "window [B+30, B+40) was emitted, but the "
               "watermark (B+30.5 s) has not reached its end")
 
-        # 3. partition 3 delivers: it holds the watermark back again until idle
+        # 3. partition 3 delivers: it holds the watermark back again until idle.
+        # Partition 0 keeps delivering (events in the open window [B+40, B+50))
+        # so that it is not idle itself when partition 3 goes idle.
         t3 = time.time()
         ev3 = base + 33.0
-        harness.produce(b, IN, [event(2, ev3)], extra=p3)
-        harness.wait_for(lambda: echoed(echo, ev3), 30, "runnel to read the event in partition 3")
-        ev0 = base + 42.0
-        harness.produce(b, IN, [event(1, ev0)], extra=p0)
-        t_last = time.time()
-        if t_last >= t3 + IDLE_S:
+        prod.send([event(2, ev3)], 3)
+        harness.wait_for(lambda: echoed(echo, ev3), 30, "runnel to read the event in partition 3",
+                         interval=0.02)
+        prod.send([event(1, base + 42.0)], 0)
+        t_p0 = time.time()
+        if t_p0 >= t3 + IDLE_S:
             log("note: partition 0's event came %.2f s after partition 3's, when partition 3 "
                 "could already be idle again; the hold-back check below is inconclusive"
-                % (t_last - t3))
+                % (t_p0 - t3))
         want4 = {(W(3)[0], W(3)[1], 1): 1, (W(3)[0], W(3)[1], 2): 1}
-        seen4 = wait_windows(out, want4, 60, "window [B+30, B+40)\n" + r.output())
+        keep = {"n": 0, "next": t_p0 + 0.5}
+
+        def window4_with_keepalive():
+            seen = windows_seen(out, want4)
+            if not seen and time.time() >= keep["next"] and keep["n"] < 100:
+                keep["n"] += 1
+                prod.send([event(5, round(base + 42.0 + 0.05 * keep["n"], 3), "/keep")], 0)
+                keep["next"] = time.time() + 0.5
+            return seen
+        seen4 = harness.wait_for(window4_with_keepalive, 60, "window [B+30, B+40)\n" + r.output(),
+                                 interval=0.05)
         first4 = min(t for rows in window_rows(out, *W(3)).values() for t, _ in rows)
         log("window [B+30, B+40) arrived %.2f s after partition 3's event was produced, %.2f s "
-            "after the last produce" % (first4 - t3, seen4 - t_last))
+            "after partition 0's event at B+42 s (%d keep-alive events in partition 0)"
+            % (first4 - t3, seen4 - t_p0, keep["n"]))
         check(first4 >= t3 + IDLE_S,
               "window [B+30, B+40) arrived %.2f s after partition 3 delivered an event at B+33 "
               "s; while partition 3 is active (for %.0f s after it delivers) the watermark "
               "cannot pass B+32" % (first4 - t3, IDLE_S))
-        check(seen4 - t_last <= IDLE_S + MARGIN_S,
-              "window [B+30, B+40) arrived %.2f s after the last produce (limit %.0f s)"
-              % (seen4 - t_last, IDLE_S + MARGIN_S))
+        check(seen4 - t_p0 <= IDLE_S + MARGIN_S,
+              "window [B+30, B+40) arrived %.2f s after partition 0's event at B+42 s (limit "
+              "%.0f s)" % (seen4 - t_p0, IDLE_S + MARGIN_S))
+        keepalive = [(W(4)[0], W(4)[1], 1)] + ([(W(4)[0], W(4)[1], 5)] if keep["n"] else [])
 
         # everything, exactly once; nothing of the open window [B+40, B+50)
         want.update(want4)
@@ -244,6 +309,8 @@ def test(env):
         for _, v in out.values():
             k = (v.get("window_start"), v.get("window_end"), v.get("user_id"))
             got.setdefault(k, []).append(v.get("n"))
+        check(not any(k in got for k in keepalive),
+              "window [B+40, B+50) was emitted, but the watermark has not reached its end")
         bad = {k: v for k, v in got.items() if k not in want or v != [want[k]]}
         missing = [k for k in want if k not in got]
         check(not bad and not missing,
@@ -260,6 +327,7 @@ def test(env):
             r.stop(timeout=30)
         out.close()
         echo.close()
+        prod.close()
         for t in (out, echo):
             if t.stderr().strip():
                 log("tail %s stderr: %s" % (t.topic, t.stderr().strip()[-2000:]))

@@ -27,7 +27,7 @@ import time
 
 import harness
 from harness import check, log
-from test_idle_partitions import Tail, echoed, event, rowtime
+from test_idle_partitions import KProducer, Tail, echoed, event, rowtime
 
 IN, OUT, ECHO, DLQ = "wm-quiet-in", "wm-quiet-out", "wm-quiet-echo", "wm-quiet-dlq"
 GAP_S, DELAY_S, QUIET_S, MARGIN_S = 2.0, 1.0, 1.0, 3.0
@@ -73,11 +73,11 @@ def test(env):
     with open(sql, "w") as f:
         f.write(PIPELINE % {"in": IN, "out": OUT, "echo": ECHO, "dlq": DLQ})
 
-    out, echo = Tail(b, OUT), Tail(b, ECHO)
+    out, echo, prod = Tail(b, OUT), Tail(b, ECHO), KProducer(b, IN)
     r = harness.Runnel("quiet-topic", sql, {}, ["--brokers", b])
     try:
         warm = round(time.time() - 60, 3)
-        harness.produce(b, IN, [event(99, warm, "/warm")])
+        prod.send([event(99, warm, "/warm")], 0)
         harness.wait_for(lambda: echoed(echo, warm), 60, "runnel to read the warm-up event "
                          "(echo topic)\n" + r.output())
         check(r.running(), "runnel stopped:\n" + r.output())
@@ -85,7 +85,7 @@ def test(env):
         t0 = time.time()
         evs = [(round(t0 - 1.2, 3), "/a"), (round(t0 - 0.8, 3), "/b"),
                (round(t0 - 0.4, 3), "/a"), (round(t0, 3), "/d")]
-        harness.produce(b, IN, [event(7, ts, page) for ts, page in evs])
+        prod.send([event(7, ts, page) for ts, page in evs], 0)
         t_last = time.time()
         limit = GAP_S + DELAY_S + QUIET_S + MARGIN_S
         got = harness.wait_for(lambda: sessions_of(out, 7), 60,
@@ -123,6 +123,7 @@ def test(env):
             r.stop(timeout=30)
         out.close()
         echo.close()
+        prod.close()
 
 
 if __name__ == "__main__":

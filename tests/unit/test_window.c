@@ -811,7 +811,10 @@ static void test_flush_at_end(void)
         RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
         capture_t *c = cap->priv;
         int total = 0;
-        for (int i = 0; i < c->nrows; i++) total += atoi(strrchr(c->rows[i].val, ',') ? strrchr(c->rows[i].val, ',') + 1 : c->rows[i].val);
+        for (int i = 0; i < c->nrows; i++) {
+            const char *n = strrchr(c->rows[i].val, ',');
+            total += atoi(n ? n + 1 : c->rows[i].val);
+        }
         RN_CHECK_EQ_INT(total, s == 1 ? 400 : 100); /* HOP: every row in 4 windows */
         RN_CHECK_EQ_INT(cap->watermark, RN_WM_MAX);
         rn_op_free(cap);
@@ -894,14 +897,14 @@ static void test_explain_and_errors(void)
     rn_buf_free(&e);
 
     rn_window_spec_t hop = {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 10, .slide_ms = 4};
-    RN_CHECK(rn_window_aggregate_new(f.feeder, &hop, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(!rn_window_aggregate_new(f.feeder, &hop, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf));
     RN_CHECK(strstr(f.errbuf, "multiple of the slide") != NULL);
     rn_window_spec_t zero = tumble(0, 1);
-    RN_CHECK(rn_window_aggregate_new(f.feeder, &zero, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
-    RN_CHECK(rn_window_aggregate_new(f.feeder, &w, 0, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(!rn_window_aggregate_new(f.feeder, &zero, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf));
+    RN_CHECK(!rn_window_aggregate_new(f.feeder, &w, 0, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf));
     RN_CHECK(strstr(f.errbuf, "columns") != NULL);
     f.feeder->updating = true;
-    RN_CHECK(rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    RN_CHECK(!rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf));
     RN_CHECK(strstr(f.errbuf, "updating input") != NULL);
     rn_schema_unref(out);
     fix_free(&f);
@@ -1259,7 +1262,8 @@ static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64
     while ((i < nsink || j < nwant) && bad < 10) {
         int cmp = i >= nsink ? 1 : j >= nwant ? -1 : strcmp(sink[i].key, want[j].key);
         if (cmp == 0 && strcmp(sink[i].val, want[j].val) != 0) {
-            fprintf(stderr, "random_run: window %s: got %s, want %s\n", sink[i].key, sink[i].val, want[j].val);
+            fprintf(stderr, "random_run: window %s: got %s, want %s\n", sink[i].key, sink[i].val,
+                    want[j].val);
             bad++;
         } else if (cmp < 0) {
             fprintf(stderr, "random_run: unexpected window %s = %s\n", sink[i].key, sink[i].val);
