@@ -57,7 +57,7 @@ foreach(seed 1 2 3)
                        LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
-# ---- event time and windows --------------------------------------------------
+# ---- event time and windows ------------------------------------------------
 # tests/window/README.md: TUMBLE/HOP/SESSION aggregates, late rows (routed to
 # late-rows tables) and NULL rowtimes (dead letters) over generated
 # out-of-order events, compared with a batch computation of

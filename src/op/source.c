@@ -443,22 +443,23 @@ static void split_name(const source_t *s, const wm_split_t *sp, char *buf, size_
     else snprintf(buf, size, "%s", s->reader ? s->reader->where : s->label);
 }
 
+/* True if sp is partition `partition` of topic (NULL: a file). */
+static bool split_is(const wm_split_t *sp, const char *topic, int32_t partition)
+{
+    return sp->partition == partition &&
+           (sp->topic == topic || (sp->topic && topic && !strcmp(sp->topic, topic)));
+}
+
 /* The split of (topic, partition), created on first sight. NULL on OOM. */
 static wm_split_t *split_find(source_t *s, const char *topic, int32_t partition, int64_t now)
 {
     source_time_t *t = &s->time;
-    if (t->hint < t->nsplits) {
-        wm_split_t *h = &t->splits[t->hint];
-        if (h->partition == partition && (h->topic == topic || (h->topic && topic && !strcmp(h->topic, topic))))
-            return h;
-    }
-    for (int i = 0; i < t->nsplits; i++) {
-        wm_split_t *sp = &t->splits[i];
-        if (sp->partition == partition && ((!sp->topic && !topic) || (sp->topic && topic && !strcmp(sp->topic, topic)))) {
+    if (t->hint < t->nsplits && split_is(&t->splits[t->hint], topic, partition)) return &t->splits[t->hint];
+    for (int i = 0; i < t->nsplits; i++)
+        if (split_is(&t->splits[i], topic, partition)) {
             t->hint = i;
-            return sp;
+            return &t->splits[i];
         }
-    }
     if (t->nsplits == t->capsplits) {
         int cap = t->capsplits ? t->capsplits * 2 : 8;
         wm_split_t *n = rn_realloc(t->splits, sizeof *n * (size_t)cap);
@@ -594,8 +595,7 @@ int64_t rn_source_commit_limit(void *opaque, const char *topic, int32_t partitio
     int64_t held = rn_op_held_since(op);
     for (int i = 0; i < s->time.nsplits; i++) {
         wm_split_t *sp = &s->time.splits[i];
-        if (sp->partition != partition || !((!sp->topic && !topic) || (sp->topic && topic && !strcmp(sp->topic, topic))))
-            continue;
+        if (!split_is(sp, topic, partition)) continue;
         /* The first mark at or past the oldest held rowtime; records
          * before it are earlier, unless the mark before it shares that
          * rowtime's second (its later records were not marked): then that

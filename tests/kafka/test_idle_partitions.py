@@ -21,12 +21,18 @@ has read a record.
    so that it stays active. Window [B+30, B+40) may be emitted only after
    partition 3 has been idle for 2 s again (not before 2 s after its event
    was produced), and within idle-timeout + 3 s of the B+42 s event.
-Window [B+40, B+50) must never be emitted (no quiet timeout, no end of
+4. When every partition is idle, the most advanced one leads: partition 3
+   delivers B+55 s while partition 0 keeps delivering for idle-timeout + 1
+   s; window [B+40, B+50) must stay open while partition 0 is active, and
+   be emitted within idle-timeout + 3 s once partition 0 stops (watermark
+   B+54 s), but not before partition 0 can be idle.
+Window [B+50, B+60) must never be emitted (no quiet timeout, no end of
 input). Arrival times are measured by a consumer that runs for the whole
 test (Tail), not by sleeping.
 """
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -234,8 +240,8 @@ def test(env):
         warm = base - 15.0
         prod.send([event(9, warm)], 0)
         harness.wait_for(lambda: echoed(echo, warm), 60, "runnel to read the warm-up event "
-                         "(echo topic)\n" + r.output())
-        check(r.running(), "runnel stopped:\n" + r.output())
+                         "(echo topic)")
+        check(r.running(), "runnel stopped")
 
         # 2. three windows in partition 0, then an event past their ends
         plan = {0: {1: 3, 2: 2}, 1: {1: 1, 3: 4}, 2: {2: 2}}  # window -> user -> events
@@ -252,8 +258,7 @@ def test(env):
         t_last = time.time()
         want = {(W(k)[0], W(k)[1], u): n for k in plan for u, n in plan[k].items()}
         want[(W(-2)[0], W(-2)[1], 9)] = 1
-        seen = wait_windows(out, want, 60, "windows [B, B+30) after the last produce\n"
-                            + r.output())
+        seen = wait_windows(out, want, 60, "windows [B, B+30) after the last produce")
         delay = seen - t_last
         log("windows [B, B+30) arrived %.2f s after the last produce (limit %.0f s)"
             % (delay, IDLE_S + MARGIN_S))
@@ -288,7 +293,7 @@ def test(env):
                 prod.send([event(5, round(base + 42.0 + 0.05 * keep["n"], 3), "/keep")], 0)
                 keep["next"] = time.time() + 0.5
             return seen
-        seen4 = harness.wait_for(window4_with_keepalive, 60, "window [B+30, B+40)\n" + r.output(),
+        seen4 = harness.wait_for(window4_with_keepalive, 60, "window [B+30, B+40)",
                                  interval=0.05)
         first4 = min(t for rows in window_rows(out, *W(3)).values() for t, _ in rows)
         log("window [B+30, B+40) arrived %.2f s after partition 3's event was produced, %.2f s "
@@ -301,16 +306,53 @@ def test(env):
         check(seen4 - t_p0 <= IDLE_S + MARGIN_S,
               "window [B+30, B+40) arrived %.2f s after partition 0's event at B+42 s (limit "
               "%.0f s)" % (seen4 - t_p0, IDLE_S + MARGIN_S))
-        keepalive = [(W(4)[0], W(4)[1], 1)] + ([(W(4)[0], W(4)[1], 5)] if keep["n"] else [])
 
-        # everything, exactly once; nothing of the open window [B+40, B+50)
+        def keepalive():
+            keep["n"] += 1
+            prod.send([event(5, round(base + 42.0 + 0.05 * keep["n"], 3), "/keep")], 0)
+
+        # 4. every partition idle: the most advanced one leads. Partition 3
+        # delivers B+55 s while partition 0 (watermark about B+41 s) stays
+        # active for idle-timeout + 1 s: partition 3 goes idle, yet while
+        # partition 0 is active the watermark follows partition 0 and window
+        # [B+40, B+50) stays open. Then partition 0 stops: once it is idle
+        # too, the watermark moves up to B+54 s and the window fires.
+        keepalive()
+        ev3b = base + 55.0
+        prod.send([event(3, ev3b)], 3)
+        harness.wait_for(lambda: echoed(echo, ev3b), 30, "runnel to read partition 3's B+55 s "
+                         "event", interval=0.02)
+        keep_until = time.time() + IDLE_S + 1.0
+        while time.time() < keep_until:
+            t_ka = time.time()
+            keepalive()
+            check(not window_rows(out, *W(4)), "window [B+40, B+50) was emitted while partition "
+                  "0 (watermark about B+41 s) was active; an idle partition must not pull the "
+                  "watermark up while another one is active")
+            time.sleep(0.3)   # pacing the keep-alive events, not a synchronization
+        t_stop = time.time()
+        want5 = {(W(4)[0], W(4)[1], 1): 1, (W(4)[0], W(4)[1], 5): keep["n"]}
+        seen5 = wait_windows(out, want5, 60, "window [B+40, B+50) once every partition is idle")
+        first5 = min(t for rows in window_rows(out, *W(4)).values() for t, _ in rows)
+        log("window [B+40, B+50) arrived %.2f s after partition 0's last event (limit %.0f s)"
+            % (seen5 - t_stop, IDLE_S + MARGIN_S))
+        check(first5 >= t_ka + IDLE_S,
+              "window [B+40, B+50) arrived %.2f s after partition 0's last event, before "
+              "partition 0 (watermark about B+41 s) could be idle" % (first5 - t_ka))
+        check(seen5 - t_stop <= IDLE_S + MARGIN_S,
+              "window [B+40, B+50) arrived %.2f s after partition 0's last event; once every "
+              "partition is idle the watermark must move up to the highest partition watermark "
+              "(B+54 s) within %.0f s + %.0f s" % (seen5 - t_stop, IDLE_S, MARGIN_S))
+
+        # everything, exactly once; nothing of the open window [B+50, B+60)
         want.update(want4)
+        want.update(want5)
         got = {}
         for _, v in out.values():
             k = (v.get("window_start"), v.get("window_end"), v.get("user_id"))
             got.setdefault(k, []).append(v.get("n"))
-        check(not any(k in got for k in keepalive),
-              "window [B+40, B+50) was emitted, but the watermark has not reached its end")
+        check(not any(k[0] == W(5)[0] for k in got),
+              "window [B+50, B+60) was emitted, but the watermark (B+54 s) has not reached its end")
         bad = {k: v for k, v in got.items() if k not in want or v != [want[k]]}
         missing = [k for k in want if k not in got]
         check(not bad and not missing,
@@ -318,16 +360,20 @@ def test(env):
               % (base, {(s // 1000 - base, e // 1000 - base, u): v
                         for (s, e, u), v in bad.items()},
                  [(s // 1000 - base, e // 1000 - base, u) for (s, e, u) in missing]))
-        check(r.running(), "runnel stopped:\n" + r.output())
+        check(r.running(), "runnel stopped")
         rc = r.stop()
-        check(rc == 0, "runnel exited with %d after SIGTERM:\n%s" % (rc, r.output()))
+        check(rc == 0, "runnel exited with %d after SIGTERM" % rc)
         log("%d windows, all as expected" % len(want))
+    except harness.TestFailure:
+        log("runnel's log (%s), last lines:\n%s" % (r.log_path, r.output()[-6000:]))
+        raise
     finally:
         if r.running():
             r.stop(timeout=30)
         out.close()
         echo.close()
         prod.close()
+        shutil.rmtree(work, ignore_errors=True)
         for t in (out, echo):
             if t.stderr().strip():
                 log("tail %s stderr: %s" % (t.topic, t.stderr().strip()[-2000:]))
