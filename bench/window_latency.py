@@ -7,12 +7,12 @@ it needs confluent-kafka).
     window_latency.py BOOTSTRAP IN_TOPIC OUT_TOPIC [--rate R] [--seconds S]
         [--warmup S0] [--keys K] [--window-ms W] [--delay-ms D] [--json FILE]
 
-Produces R events/s (default 2000) for S seconds (default 30), after a
-warm-up of --warmup seconds (default 2) whose windows are reported apart, to IN_TOPIC,
-round-robin over its partitions, values {"user_id": k, "ts_ms": now} with
-k cycling over K keys (default 8) and the Kafka timestamp (CreateTime) set
-to the same ts_ms: event time is the wall clock at the moment of producing.
-The producer sends at once (linger.ms=0) so it adds no batching delay.
+Produces R events/s (default 2000) to IN_TOPIC for --warmup S0 seconds
+(default 2; their windows are reported apart) and then S seconds (default
+30), round-robin over its partitions, values {"user_id": k, "ts_ms": now}
+with k cycling over K keys (default 8) and the Kafka timestamp (CreateTime)
+set to the same ts_ms: event time is the wall clock at the moment of
+producing. The producer sends at once (linger.ms=0): no batching delay.
 
 Each window [start, end) of W ms (default 1000) is due when the table
 watermark reaches end. A partition's watermark passes end at its first
@@ -33,7 +33,9 @@ For each result row read from OUT_TOPIC:
 Windows whose trigger record was never produced (the last one) do not count.
 Checks every result's count against what was produced and that every
 due window has a row for each key that had events in it; exit 1 if not.
-Prints percentiles per window (the time its last row left) and per row.
+Prints percentiles per window (the time its last row left) and per row,
+and, to tell the broker's part from runnel's, the delay from CreateTime to a
+plain consumer of IN_TOPIC receiving each input record.
 """
 import argparse
 import bisect
