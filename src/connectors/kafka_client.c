@@ -500,6 +500,7 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
 {
     int64_t deadline = kafka_now_ms() + k->connect_timeout_ms;
     bool created = false;
+    int64_t missing_until = 0; /* when a missing topic is taken as missing */
     rd_kafka_resp_err_t err;
     char last[sizeof k->last_error];
     for (;;) {
@@ -557,6 +558,14 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
                 continue; /* and wait until the new topics show in the metadata */
             }
             if (!created) {
+                /* A broker that lags behind a topic created a moment ago
+                 * answers "unknown topic": ask again for a few seconds
+                 * before calling it missing. */
+                if (!missing_until) missing_until = kafka_now_ms() + 3000;
+                if (kafka_now_ms() < missing_until) {
+                    rd_kafka_poll(k->rk, 200);
+                    continue;
+                }
                 snprintf(errbuf, errbuf_size, "%s: topic '%s' does not exist on %s", k->label,
                          topics[missing], k->brokers);
                 return RN_ERR_IO;
