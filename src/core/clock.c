@@ -10,12 +10,13 @@
 
 static int64_t fixed_ms = -1; /* pinned time, or -1 for the wall clock */
 
-int64_t rn_clock_now_ms(void)
+int64_t rn_clock_wall_ms(void)
 {
-    if (fixed_ms >= 0) return fixed_ms;
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t rn_clock_now_ms(void) { return fixed_ms >= 0 ? fixed_ms : rn_clock_wall_ms(); }
 
 void rn_clock_fix(int64_t ms) { fixed_ms = ms >= 0 ? ms : -1; }

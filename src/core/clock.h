@@ -17,6 +17,11 @@
  * rn_clock_fix if one is in force, else the wall clock (CLOCK_REALTIME). */
 int64_t rn_clock_now_ms(void);
 
+/* The wall clock (CLOCK_REALTIME) in epoch milliseconds, pinned or not:
+ * for timeouts and intervals of the runtime itself (commit cycle, idle
+ * partitions), which follow real time even in a pinned run. */
+int64_t rn_clock_wall_ms(void);
+
 /* Pins the clock to ms (>= 0) epoch milliseconds; a negative ms unpins
  * it so rn_clock_now_ms reads the wall clock again. */
 void rn_clock_fix(int64_t ms);

@@ -17,15 +17,15 @@
  * never pass them.
  */
 #include "connectors/connector.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "json/json.h"
 #include "core/timeparse.h"
+#include "json/json.h"
 #include "op/op.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- dead-letter output ------------------------------------------------ */
 
@@ -429,13 +429,6 @@ static rn_err_t source_doc_bind(source_doc_t *d, rn_batch_t *b, int n, rn_arena_
 
 /* ---- event time ---------------------------------------------------------- */
 
-static int64_t source_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "user-events[3]", or the reader's name for a file. */
 static void split_name(const source_t *s, const wm_split_t *sp, char *buf, size_t size)
 {
@@ -754,7 +747,7 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
     rn_err_t err = s->reader->next(s->reader, s->recs, RN_BATCH_MAX, &n, eof, ctx->errbuf,
                                    ctx->errbuf_size);
     if (err != RN_OK) return err;
-    int64_t now = s->time.on ? source_wall_ms() : 0;
+    int64_t now = s->time.on ? rn_clock_wall_ms() : 0;
     if (n == 0) return source_tick(op, s, ctx, now, *eof);
     rn_batch_t *b = rn_arena_alloc(ctx->arena, sizeof *b);
     if (!b) return RN_ERR_NOMEM;

@@ -1496,7 +1496,8 @@ static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_r
     int n = t->schema->ncols;
     rn_expr_t **exprs = an_alloc(an, sizeof *exprs * (size_t)(n + 1));
     const char **names = an_alloc(an, sizeof *names * (size_t)(n + 1));
-    if (!exprs || !names) return false;
+    int *target = an_alloc(an, sizeof(int) * (size_t)(n + 1));
+    if (!exprs || !names || !target) return false;
     int ntarget = 0;
     for (int c = 0; c < n; c++) {
         if (t->origin && t->origin[c] > RN_FROM_KEY) continue;
@@ -1515,15 +1516,12 @@ static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_r
             }
         exprs[ntarget] = x ? x : mk_const(an, to, RN_VALUE_NULL);
         names[ntarget] = t->schema->cols[c].name;
+        target[ntarget] = c;
         if (!exprs[ntarget++]) return false;
     }
     rel_t lrel = {0};
     if (!rel_from_schema(an, &lrel, port, NULL)) return false;
     if (!rel_calc(an, &lrel, NULL, ntarget, exprs, names)) return false;
-    int *target = an_alloc(an, sizeof(int) * (size_t)(ntarget + 1));
-    if (!target) return false;
-    for (int i = 0, k = 0; i < n; i++)
-        if (!t->origin || t->origin[i] <= RN_FROM_KEY) target[k++] = i;
     return insert_into(an, t, target, ntarget, &lrel, an->late_table_pos, an->late_table_pos);
 }
 
@@ -2000,15 +1998,16 @@ static bool table_key_fields(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t
 }
 
 /* A relation over a table's columns, for binding computed columns and the
- * WATERMARK expression. Computed columns are hidden when hide_computed. */
-static bool table_rel(analyzer_t *an, const table_def_t *t, bool hide_computed, rel_t *rel)
+ * WATERMARK expression. The computed columns (hidden[c] set) cannot be
+ * named when hidden is not NULL. */
+static bool table_rel(analyzer_t *an, const table_def_t *t, const rn_ast_column_def_t *const *hidden, rel_t *rel)
 {
     memset(rel, 0, sizeof *rel);
     rel->ncols = t->ncols;
     rel->cols = an_alloc(an, sizeof(rel_col_t) * (size_t)(t->ncols + 1));
     if (!rel->cols) return false;
     for (int c = 0; c < t->ncols; c++) {
-        rel->cols[c].name = hide_computed && t->computed[c] ? "" : t->col_names[c];
+        rel->cols[c].name = hidden && hidden[c] ? "" : t->col_names[c];
         rel->cols[c].type = t->col_types[c];
         rel->cols[c].src_col = -1;
     }
@@ -2020,20 +2019,18 @@ static bool table_rel(analyzer_t *an, const table_def_t *t, bool hide_computed, 
 static bool table_computed_columns(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t *st)
 {
     t->computed = an_alloc(an, sizeof(rn_expr_t *) * (size_t)(t->ncols + 1));
-    if (!t->computed) return false;
+    const rn_ast_column_def_t **def = an_alloc(an, sizeof *def * (size_t)(t->ncols + 1));
+    if (!t->computed || !def) return false;
     for (int i = 0; i < st->create_table.ncolumns; i++) {
         const rn_ast_column_def_t *cd = &st->create_table.columns[i];
-        if (!cd->computed) continue;
-        int c = -1;
-        for (int k = 0; k < t->ncols && c < 0; k++)
-            if (!strcmp(t->col_names[k], cd->name)) c = k;
-        t->computed[c] = (rn_expr_t *)cd; /* marks it until bound */
+        for (int k = 0; cd->computed && k < t->ncols; k++)
+            if (!strcmp(t->col_names[k], cd->name)) def[k] = cd;
     }
     rel_t rel;
-    if (!table_rel(an, t, true, &rel)) return false;
+    if (!table_rel(an, t, def, &rel)) return false;
     for (int c = 0; c < t->ncols; c++) {
-        if (!t->computed[c]) continue;
-        const rn_ast_column_def_t *cd = (const rn_ast_column_def_t *)t->computed[c];
+        const rn_ast_column_def_t *cd = def[c];
+        if (!cd) continue;
         scope_t sc = {.rel = &rel, .where_clause = "in a computed column"};
         rn_expr_t *x = bind(an, &sc, cd->computed);
         if (!x) return false;
@@ -2069,7 +2066,7 @@ static bool table_watermark(analyzer_t *an, table_def_t *t, const rn_ast_stmt_t 
         return false;
     }
     rel_t rel;
-    if (!table_rel(an, t, false, &rel)) return false;
+    if (!table_rel(an, t, NULL, &rel)) return false;
     scope_t sc = {.rel = &rel, .where_clause = "in a WATERMARK"};
     rn_expr_t *x = bind(an, &sc, w->expr);
     if (!x) return false;

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -278,13 +277,6 @@ static void log_watermarks(rn_pipeline_t *p, int64_t *last)
     }
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     if (errbuf_size) errbuf[0] = '\0'; /* so a silent out-of-memory can be told apart */
@@ -308,8 +300,8 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     }
     int active = p->nsources;
     int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
-    int64_t next_progress = wall_ms() + o->progress_ms, next_commit = wall_ms() + commit_ms;
-    int64_t next_wm_log = wall_ms() + 10000;
+    int64_t next_progress = rn_clock_wall_ms() + o->progress_ms, next_commit = rn_clock_wall_ms() + commit_ms;
+    int64_t next_wm_log = rn_clock_wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
     bool dirty = false;                     /* records read since the last commit */
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
@@ -317,7 +309,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
         for (int i = 0; i < p->nsources && err == RN_OK; i++) {
             if (done[i]) continue;
-            ctx.now_ms = o->now_ms >= 0 ? o->now_ms : wall_ms();
+            ctx.now_ms = rn_clock_now_ms(); /* pinned to o->now_ms when given */
             bool eof = false;
             err = rn_source_poll(p->sources[i], &ctx, &eof);
             rn_arena_reset(&arena);
@@ -329,18 +321,18 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
         /* Commit on the interval, or as soon as the input goes quiet. */
-        if (err == RN_OK && commits && dirty && (after == before || wall_ms() >= next_commit)) {
+        if (err == RN_OK && commits && dirty && (after == before || rn_clock_wall_ms() >= next_commit)) {
             err = pipeline_commit(p, false, errbuf, errbuf_size);
             dirty = false;
-            next_commit = wall_ms() + commit_ms;
+            next_commit = rn_clock_wall_ms() + commit_ms;
         }
-        if (commits && wall_ms() >= next_wm_log) {
+        if (commits && rn_clock_wall_ms() >= next_wm_log) {
             log_watermarks(p, logged_wm);
-            next_wm_log = wall_ms() + 10000;
+            next_wm_log = rn_clock_wall_ms() + 10000;
         }
-        if (o->progress && wall_ms() >= next_progress) {
+        if (o->progress && rn_clock_wall_ms() >= next_progress) {
             o->progress(p, false, o->progress_opaque);
-            next_progress = wall_ms() + o->progress_ms;
+            next_progress = rn_clock_wall_ms() + o->progress_ms;
         }
     }
     /* End of input (or stop): flush what operators hold, then deliver and
