@@ -130,6 +130,7 @@ typedef struct wm_split {
     held_mark_t *marks;         /* commit marks (see held_mark_t) */
     int nmarks, capmarks;
     int64_t max_rowtime;        /* highest rowtime so far (RN_WM_MIN: none) */
+    uint64_t listed;            /* assignment_version that last listed it */
 } wm_split_t;
 
 typedef struct source_time {
@@ -474,7 +475,7 @@ static wm_split_t *split_find(source_t *s, const char *topic, int32_t partition,
 
 /* Follows the reader's assignment: new partitions are added (holding the
  * watermark back until they deliver or go idle), revoked ones stop
- * counting. */
+ * counting, and kept ones keep their idle clocks. */
 static rn_err_t source_sync_assignment(source_t *s, int64_t now)
 {
     rn_reader_t *r = s->reader;
@@ -485,14 +486,17 @@ static rn_err_t source_sync_assignment(source_t *s, int64_t now)
     static int32_t parts[MAXP];
     int n = r->assignment(r, topics, parts, MAXP);
     if (n > MAXP) n = MAXP;
-    for (int i = 0; i < s->time.nsplits; i++) s->time.splits[i].assigned = false;
     for (int i = 0; i < n; i++) {
         wm_split_t *sp = split_find(s, topics[i], parts[i], now);
         if (!sp) return RN_ERR_NOMEM;
-        if (!sp->assigned) sp->last_ms = now;
-        sp->assigned = true;
-        sp->idle = false;
+        if (!sp->assigned) { /* (again) */
+            sp->last_ms = now;
+            sp->idle = false;
+        }
+        sp->listed = r->assignment_version;
     }
+    for (int i = 0; i < s->time.nsplits; i++)
+        s->time.splits[i].assigned = s->time.splits[i].listed == r->assignment_version;
     return RN_OK;
 }
 
@@ -731,8 +735,6 @@ static rn_err_t source_tick(rn_op_t *op, source_t *s, rn_ctx_t *ctx, int64_t now
         s->time.eof = true;
         s->time.wm = RN_WM_MAX;
     } else {
-        rn_err_t err = source_sync_assignment(s, now);
-        if (err != RN_OK) return err;
         source_check_idle(s, now);
         source_update_wm(s, now);
     }
@@ -748,6 +750,9 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
                                    ctx->errbuf_size);
     if (err != RN_OK) return err;
     int64_t now = s->time.on ? rn_clock_wall_ms() : 0;
+    /* Partitions assigned by this very read must count before its rows
+     * move the watermark. */
+    if (s->time.on && (err = source_sync_assignment(s, now)) != RN_OK) return err;
     if (n == 0) return source_tick(op, s, ctx, now, *eof);
     rn_batch_t *b = rn_arena_alloc(ctx->arena, sizeof *b);
     if (!b) return RN_ERR_NOMEM;
