@@ -319,18 +319,31 @@ def cmd_consume(args):
 
 # ---------------------------------------------------------------- admin
 
-def wait_topic(client, topic, partitions, deadline, watch=None):
-    """Until the topic has its partitions, each with a leader (or is gone when partitions == 0)."""
+def topic_ready(md, topic, partitions):
+    """True if md shows topic with its partitions, each with a leader (or
+    shows it gone when partitions == 0)."""
+    t = md.topics.get(topic)
+    if partitions == 0:
+        return t is None
+    return t is not None and t.error is None and bool(t.partitions) and \
+        (partitions < 0 or len(t.partitions) >= partitions) and \
+        all(p.leader >= 0 for p in t.partitions.values())
+
+
+def wait_topic(args, client, topic, partitions, deadline, watch=None):
+    """Until the topic has its partitions, each with a leader (or is gone
+    when partitions == 0), as every broker answers: a broker that lags
+    behind a change would otherwise tell the next client "unknown topic"."""
     while True:
         md = metadata(client, None, timeout=5, watch=watch)
-        t = md.topics.get(topic)
-        if partitions == 0:
-            if t is None:
+        if topic_ready(md, topic, partitions):
+            lagging = []
+            for b in md.brokers.values():
+                one = AdminClient(client_conf(args, **{"bootstrap.servers": "%s:%d" % (b.host, b.port)}))
+                if not topic_ready(metadata(one, None, timeout=5, watch=watch), topic, partitions):
+                    lagging.append(b.id)
+            if not lagging:
                 return True
-        elif t is not None and t.error is None and t.partitions and \
-                (partitions < 0 or len(t.partitions) >= partitions) and \
-                all(p.leader >= 0 for p in t.partitions.values()):
-            return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
@@ -355,7 +368,7 @@ def cmd_create(args):
         if err.code() != KafkaError.TOPIC_ALREADY_EXISTS:
             die("create %s: %s" % (args.topic, err.str()))
     watch.check()
-    if not wait_topic(a, args.topic, args.partitions, time.monotonic() + args.timeout, watch):
+    if not wait_topic(args, a, args.topic, args.partitions, time.monotonic() + args.timeout, watch):
         die("create %s: partitions have no leader after %.0fs" % (args.topic, args.timeout))
 
 
@@ -371,7 +384,7 @@ def cmd_delete(args):
         err = e.args[0]
         if err.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
             die("delete %s: %s" % (args.topic, err.str()))
-    if not wait_topic(a, args.topic, 0, time.monotonic() + args.timeout, watch):
+    if not wait_topic(args, a, args.topic, 0, time.monotonic() + args.timeout, watch):
         die("delete %s: still in metadata after %.0fs" % (args.topic, args.timeout))
 
 
