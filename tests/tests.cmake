@@ -115,6 +115,19 @@ echo ok"
                  ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/page_views.sql)
 set_tests_properties(cli.explain_page_views PROPERTIES LABELS "cli" TIMEOUT 30)
 
+# Hardening regressions (tests/cli/test_hardening.py): a run that would
+# destroy its input, sinks sharing a file, topic names that escape the
+# output directory, --now parsing, dead letters that keep their bytes,
+# over-long lines, secrets in diagnostics.
+foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate_before_start
+             two_sinks_one_topic sink_on_topic_dlq topic_names now_strict dlq_keeps_bytes long_line
+             secrets_masked unknown_set_keys)
+  add_test(NAME cli.hardening.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_hardening.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(cli.hardening.${name} PROPERTIES LABELS "cli" TIMEOUT 120
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
 # ---- real Apache Kafka -----------------------------------------------------
 # One 3-broker cluster (with a SASL_SSL listener) for all Kafka tests: the
 # fixture starts it before the first and stops it after the last. The tests

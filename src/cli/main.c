@@ -100,7 +100,15 @@ static int cmd_test(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
         else if (!strcmp(argv[i], "--output") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(argv[i], "--now") && i + 1 < argc) now_ms = (int64_t)(atof(argv[++i]) * 1000.0);
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
+            if (!rn_epoch_seconds_parse(argv[++i], &now_ms)) {
+                fprintf(stderr,
+                        "runnel test: --now '%s' is not epoch seconds: expected an integer or decimal "
+                        "number such as 1714550400 or -86400.5, between the years 1 and 9999\n",
+                        argv[i]);
+                return 2;
+            }
+        }
         else if (argv[i][0] != '-' && !file) file = argv[i];
         else {
             fprintf(stderr, "runnel test: unexpected argument '%s'\n", argv[i]);
@@ -126,8 +134,8 @@ static int cmd_test(int argc, char **argv)
     }
     report_counts(p, secs);
     if (rn_pipeline_dlq_count(p))
-        fprintf(stderr, "runnel: %llu undecodable records written to %s/dlq.jsonl\n",
-                (unsigned long long)rn_pipeline_dlq_count(p), out);
+        fprintf(stderr, "runnel: %llu undecodable records written to %s/%s\n",
+                (unsigned long long)rn_pipeline_dlq_count(p), out, RN_TEST_DLQ_FILE);
     rn_pipeline_free(p);
     return 0;
 }
@@ -218,7 +226,6 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t
     rn_run_opts_t opts = {
         .mode = RN_MODE_RUN,
         .dlq_path = dlq,
-        .now_ms = -1,
         .stop = &stop_requested,
         .progress = console ? console_progress : NULL,
         .progress_opaque = &con,

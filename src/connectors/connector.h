@@ -109,6 +109,8 @@ struct rn_reader {
     uint64_t assignment_version;
 };
 
+typedef struct rn_file_outs rn_file_outs_t;
+
 /* What a connector is told when a table is opened in `runnel run`. */
 typedef struct rn_open_ctx {
     const char *pipeline;       /* pipeline name: file base name without .sql */
@@ -117,6 +119,7 @@ typedef struct rn_open_ctx {
     int noptions;               /* (for pass-through keys such as 'properties.*') */
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
+    rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */
@@ -162,6 +165,10 @@ typedef struct rn_connector {
     /* True when key columns are left out of the value ('value.fields-include'
      * = 'EXCEPT_KEY'). May be NULL. */
     bool (*value_excludes_key)(const void *conf);
+    /* The local file the table reads or writes in `runnel run` (the
+     * 'filesystem' connector), or NULL: the runtime checks that no sink
+     * writes a file a source reads. May be NULL. */
+    const char *(*file_path)(const void *conf);
 } rn_connector_t;
 
 /* Looks a connector up by name or alias; NULL if unknown. */
@@ -183,6 +190,10 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, 
 
 /* ---- readers and writers shared by connectors -------------------------- */
 
+/* The longest line a file reader accepts: a longer one stops the run with
+ * an error naming the file and line (it is not a JSON-lines file). */
+#define RN_FILE_MAX_LINE (64 << 20)
+
 /* A reader of JSON lines from a file ("-" = stdin). Blank lines are
  * skipped; positions are 1-based line numbers. */
 rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf,
@@ -198,8 +209,23 @@ typedef enum rn_line_format {
     RN_LINES_CHANGELOG,         /* {"op":"+I","value":V} per line */
 } rn_line_format;
 
-/* A sink writing lines to path ("-" = stdout, NULL = discard). */
-rn_err_t rn_file_sink_open(const char *path, rn_line_format format, rn_sink_io_t **out,
-                           char *errbuf, size_t errbuf_size);
+/* The output files of one run: every sink writing a file gets it from
+ * here, so sinks naming the same file (under any spelling) share one
+ * writer and their lines never mix inside a line. Files are opened
+ * without truncating them; rn_file_outs_start truncates them all once the
+ * whole pipeline has opened, so a run that fails to start destroys no
+ * file (and removes the empty files it created). */
+rn_file_outs_t *rn_file_outs_new(void);
+rn_err_t rn_file_outs_start(rn_file_outs_t *files, char *errbuf, size_t errbuf_size);
+void rn_file_outs_free(rn_file_outs_t *files);
+
+/* A sink writing lines to path ("-" = stdout, NULL = discard), through
+ * files (which must not be NULL for a real path). */
+rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_format format,
+                           rn_sink_io_t **out, char *errbuf, size_t errbuf_size);
+
+/* True if a and b name the same file (same path, or both exist and are
+ * the same inode). */
+bool rn_file_same(const char *a, const char *b);
 
 #endif

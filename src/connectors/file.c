@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FILE_READ_CHUNK (4u << 20)
@@ -40,6 +41,13 @@ static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_s
         f->start = 0;
     }
     if (f->end == f->cap) { /* a single line longer than the buffer: grow */
+        if (f->cap >= RN_FILE_MAX_LINE) {
+            snprintf(errbuf, errbuf_size,
+                     "%s:%lld: line longer than %d MiB, the most one record may have "
+                     "(is this a file of JSON lines?)",
+                     f->path, (long long)f->line, RN_FILE_MAX_LINE >> 20);
+            return RN_ERR_IO;
+        }
         size_t ncap = f->cap * 2;
         char *nb = rn_realloc(f->buf, ncap + RN_JSON_PADDING);
         if (!nb) return RN_ERR_NOMEM;
@@ -136,12 +144,110 @@ rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, 
     return RN_OK;
 }
 
+/* ---- output files, one writer per file ------------------------------- */
+
+/* One open output file, shared by every sink that writes to it. */
+typedef struct file_out {
+    struct file_out *next;
+    char *path;
+    FILE *fp;
+    dev_t dev;                  /* identity, to find the same file under */
+    ino_t ino;                  /* another spelling of its path */
+    bool created;               /* did not exist before the run */
+    int refs;                   /* sinks using it, plus one for the registry */
+} file_out_t;
+
+struct rn_file_outs {
+    file_out_t *list;
+    bool started;               /* rn_file_outs_start done: files were truncated */
+};
+
+rn_file_outs_t *rn_file_outs_new(void) { return rn_calloc(1, sizeof(rn_file_outs_t)); }
+
+static void file_out_unref(file_out_t *f)
+{
+    if (--f->refs > 0) return;
+    if (f->fp) fclose(f->fp);
+    rn_free(f->path);
+    rn_free(f);
+}
+
+rn_err_t rn_file_outs_start(rn_file_outs_t *files, char *errbuf, size_t errbuf_size)
+{
+    for (file_out_t *f = files->list; f; f = f->next) {
+        if (ftruncate(fileno(f->fp), 0) != 0 || fseeko(f->fp, 0, SEEK_SET) != 0) {
+            snprintf(errbuf, errbuf_size, "cannot truncate %s: %s", f->path, strerror(errno));
+            return RN_ERR_IO;
+        }
+    }
+    files->started = true;
+    return RN_OK;
+}
+
+void rn_file_outs_free(rn_file_outs_t *files)
+{
+    if (!files) return;
+    file_out_t *next;
+    for (file_out_t *f = files->list; f; f = next) {
+        next = f->next;
+        /* A run that never started leaves no empty file behind it. */
+        if (!files->started && f->created) unlink(f->path);
+        file_out_unref(f);
+    }
+    rn_free(files);
+}
+
+/* Opens path for writing without truncating it (that waits for
+ * rn_file_outs_start), or finds it already open under any spelling. */
+static rn_err_t file_out_get(rn_file_outs_t *files, const char *path, file_out_t **out, char *errbuf,
+                             size_t errbuf_size)
+{
+    struct stat st;
+    bool existed = stat(path, &st) == 0;
+    if (existed) {
+        for (file_out_t *f = files->list; f; f = f->next) {
+            if (f->dev == st.st_dev && f->ino == st.st_ino) {
+                f->refs++;
+                *out = f;
+                return RN_OK;
+            }
+        }
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (files->started ? O_TRUNC : 0), 0666);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(errbuf, errbuf_size, "cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return RN_ERR_IO;
+    }
+    file_out_t *f = rn_calloc(1, sizeof *f);
+    if (f && !(f->path = rn_strdup(path))) {
+        rn_free(f);
+        f = NULL;
+    }
+    if (!f || !(f->fp = fdopen(fd, "w"))) {
+        if (f) rn_free(f->path);
+        rn_free(f);
+        close(fd);
+        if (!existed) unlink(path);
+        return RN_ERR_NOMEM;
+    }
+    setvbuf(f->fp, NULL, _IOFBF, 1 << 20);
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->created = !existed;
+    f->refs = 2; /* the registry's and the caller's */
+    f->next = files->list;
+    files->list = f;
+    *out = f;
+    return RN_OK;
+}
+
 /* ---- JSON-lines writer ------------------------------------------------ */
 
 typedef struct file_sink {
     rn_sink_io_t base;
     FILE *fp;                   /* NULL discards */
-    bool own;                   /* fclose at the end */
+    file_out_t *out;            /* the shared file, or NULL (stdout, stderr, discard) */
     char *path;
     rn_line_format format;
     rn_buf_t line;
@@ -176,6 +282,8 @@ static rn_err_t file_sink_write(rn_sink_io_t *io, const char *key, size_t klen, 
     }
     rn_buf_appendc(&s->line, '\n');
     if (s->line.oom) return RN_ERR_NOMEM;
+    /* One fwrite per line: sinks sharing the file never interleave inside
+     * a line, and lines keep the order the sinks were given them in. */
     if (fwrite(s->line.data, 1, s->line.len, s->fp) != s->line.len) {
         snprintf(errbuf, errbuf_size, "%s: write failed: %s", s->path, strerror(errno));
         return RN_ERR_IO;
@@ -186,8 +294,8 @@ static rn_err_t file_sink_write(rn_sink_io_t *io, const char *key, size_t klen, 
 static rn_err_t file_sink_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
 {
     file_sink_t *s = (file_sink_t *)io;
-    if (s->fp == stdout && fflush(s->fp) != 0) {
-        snprintf(errbuf, errbuf_size, "stdout: write failed: %s", strerror(errno));
+    if (s->fp && (s->fp == stdout || s->out) && fflush(s->fp) != 0) {
+        snprintf(errbuf, errbuf_size, "%s: write failed: %s", s->path, strerror(errno));
         return RN_ERR_IO;
     }
     return RN_OK;
@@ -196,15 +304,15 @@ static rn_err_t file_sink_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_si
 static void file_sink_close(rn_sink_io_t *io)
 {
     file_sink_t *s = (file_sink_t *)io;
-    if (s->fp && s->own) fclose(s->fp);
+    if (s->out) file_out_unref(s->out);
     else if (s->fp) fflush(s->fp);
     rn_buf_free(&s->line);
     rn_free(s->path);
     rn_free(s);
 }
 
-rn_err_t rn_file_sink_open(const char *path, rn_line_format format, rn_sink_io_t **out,
-                           char *errbuf, size_t errbuf_size)
+rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_format format,
+                           rn_sink_io_t **out, char *errbuf, size_t errbuf_size)
 {
     file_sink_t *s = rn_calloc(1, sizeof *s);
     if (!s) return RN_ERR_NOMEM;
@@ -216,15 +324,13 @@ rn_err_t rn_file_sink_open(const char *path, rn_line_format format, rn_sink_io_t
     if (path && !strcmp(path, "-")) {
         s->fp = stdout;
     } else if (path) {
-        s->fp = fopen(path, "w");
-        if (!s->fp) {
-            snprintf(errbuf, errbuf_size, "cannot create %s: %s", path, strerror(errno));
+        rn_err_t err = file_out_get(files, path, &s->out, errbuf, errbuf_size);
+        if (err != RN_OK) {
             rn_free(s->path);
             rn_free(s);
-            return RN_ERR_IO;
+            return err;
         }
-        setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
-        s->own = true;
+        s->fp = s->out->fp;
     }
     s->format = format;
     rn_buf_init(&s->line);
@@ -233,6 +339,13 @@ rn_err_t rn_file_sink_open(const char *path, rn_line_format format, rn_sink_io_t
     s->base.close = file_sink_close;
     *out = &s->base;
     return RN_OK;
+}
+
+bool rn_file_same(const char *a, const char *b)
+{
+    if (!strcmp(a, b)) return true;
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* ---- connectors ------------------------------------------------------- */
@@ -257,7 +370,14 @@ static rn_err_t fs_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_re
 static rn_err_t fs_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out, char *errbuf,
                              size_t errbuf_size)
 {
-    return rn_file_sink_open(((const fs_conf_t *)conf)->path, RN_LINES_VALUE, out, errbuf, errbuf_size);
+    return rn_file_sink_open(ctx->files, ((const fs_conf_t *)conf)->path, RN_LINES_VALUE, out, errbuf,
+                             errbuf_size);
+}
+
+static const char *fs_file_path(const void *conf)
+{
+    const char *path = ((const fs_conf_t *)conf)->path;
+    return strcmp(path, "-") ? path : NULL;
 }
 
 static void fs_describe(const void *conf, rn_buf_t *out)
@@ -277,6 +397,7 @@ const rn_connector_t rn_connector_filesystem = {
     .open_reader = fs_open_reader,
     .open_sink = fs_open_sink,
     .describe = fs_describe,
+    .file_path = fs_file_path,
 };
 
 typedef struct print_conf {
@@ -295,7 +416,7 @@ static const rn_option_spec_t print_options[] = {
 static rn_err_t print_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                 char *errbuf, size_t errbuf_size)
 {
-    rn_err_t err = rn_file_sink_open("-", RN_LINES_CHANGELOG, out, errbuf, errbuf_size);
+    rn_err_t err = rn_file_sink_open(NULL, "-", RN_LINES_CHANGELOG, out, errbuf, errbuf_size);
     if (err == RN_OK && ((const print_conf_t *)conf)->standard_error) ((file_sink_t *)*out)->fp = stderr;
     return err;
 }
@@ -318,7 +439,7 @@ static const rn_option_spec_t blackhole_options[] = {{NULL}};
 static rn_err_t blackhole_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                     char *errbuf, size_t errbuf_size)
 {
-    return rn_file_sink_open(NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
+    return rn_file_sink_open(NULL, NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
 }
 
 const rn_connector_t rn_connector_blackhole = {

@@ -44,6 +44,7 @@
 #include "connectors/kafka_client.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "json/json.h"
 
 #include <stdarg.h>
@@ -1019,6 +1020,28 @@ static rn_err_t kafka_validate(const void *conf, char *errbuf, size_t errbuf_siz
     }
     if (c->topic && c->topic_pattern) {
         snprintf(errbuf, errbuf_size, "options 'topic' and 'topic-pattern' exclude each other");
+        return RN_ERR_CONFIG;
+    }
+    /* Topic names are checked as Kafka checks them: they also name files
+     * in `runnel test`, so nothing like '../x' may get through. */
+    if (c->topic) {
+        for (const char *t = c->topic;;) {
+            const char *end = strchr(t, ';');
+            size_t n = end ? (size_t)(end - t) : strlen(t);
+            const char *why = rn_text_topic_invalid(t, n);
+            if (why) {
+                snprintf(errbuf, errbuf_size, "option 'topic': '%.*s' is not a valid topic name: %s",
+                         (int)(n > 300 ? 300 : n), t, why);
+                return RN_ERR_CONFIG;
+            }
+            if (!end) break;
+            t = end + 1;
+        }
+    }
+    const char *why = rn_text_topic_invalid(c->dlq_topic, strlen(c->dlq_topic));
+    if (why) {
+        snprintf(errbuf, errbuf_size, "option 'dlq.topic': '%.300s' is not a valid topic name: %s",
+                 c->dlq_topic, why);
         return RN_ERR_CONFIG;
     }
     if (!strcmp(c->startup_mode, "timestamp") && c->startup_ts <= 0) {

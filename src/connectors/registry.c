@@ -48,8 +48,11 @@ static bool opt_choice_ok(const char *choices, const char *v)
     return false;
 }
 
-static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf, char *errbuf,
-                        size_t errbuf_size)
+/* Sets option o from value. shown is how errors quote the value: the text
+ * quoted, as written when it came from ${VAR}, so that an expanded environment
+ * variable is never printed. */
+static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, const char *shown, void *conf,
+                        char *errbuf, size_t errbuf_size)
 {
     char *field = (char *)conf + o->offset;
     switch (o->type) {
@@ -58,8 +61,8 @@ static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf
         return RN_OK;
     case RN_OPT_ENUM:
         if (!opt_choice_ok(o->choices, value)) {
-            snprintf(errbuf, errbuf_size, "option '%s' must be one of %s, not '%s'", o->key,
-                     o->choices, value);
+            snprintf(errbuf, errbuf_size, "option '%s' must be one of %s, not %s", o->key,
+                     o->choices, shown);
             return RN_ERR_CONFIG;
         }
         *(const char **)field = value;
@@ -69,7 +72,7 @@ static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (errno || end == value || *end) {
-            snprintf(errbuf, errbuf_size, "option '%s' must be an integer, not '%s'", o->key, value);
+            snprintf(errbuf, errbuf_size, "option '%s' must be an integer, not %s", o->key, shown);
             return RN_ERR_CONFIG;
         }
         *(int64_t *)field = v;
@@ -79,8 +82,8 @@ static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, void *conf
         if (!strcasecmp(value, "true")) *(bool *)field = true;
         else if (!strcasecmp(value, "false")) *(bool *)field = false;
         else {
-            snprintf(errbuf, errbuf_size, "option '%s' must be 'true' or 'false', not '%s'", o->key,
-                     value);
+            snprintf(errbuf, errbuf_size, "option '%s' must be 'true' or 'false', not %s", o->key,
+                     shown);
             return RN_ERR_CONFIG;
         }
         return RN_OK;
@@ -94,7 +97,7 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, 
     *bad = -1;
     /* defaults first */
     for (const rn_option_spec_t *o = c->options; o && o->key; o++)
-        if (o->def && opt_set(o, o->def, conf, errbuf, errbuf_size) != RN_OK) return RN_ERR_CONFIG;
+        if (o->def && opt_set(o, o->def, "its default", conf, errbuf, errbuf_size) != RN_OK) return RN_ERR_CONFIG;
     for (int i = 0; i < nopts; i++) {
         const char *key = opts[i].key;
         if (!strcmp(key, "connector")) continue;
@@ -134,7 +137,10 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, 
                 return err;
             }
         }
-        if (opt_set(o, value, conf, errbuf, errbuf_size) != RN_OK) {
+        char shown[300];
+        if (value == opts[i].value) snprintf(shown, sizeof shown, "'%s'", value);
+        else snprintf(shown, sizeof shown, "'%s' (from the environment, value not shown)", opts[i].value);
+        if (opt_set(o, value, shown, conf, errbuf, errbuf_size) != RN_OK) {
             *bad = i;
             return RN_ERR_CONFIG;
         }

@@ -8,7 +8,10 @@
 
 #include <time.h>
 
-static int64_t fixed_ms = -1; /* pinned time, or -1 for the wall clock */
+#include <stdbool.h>
+
+static bool fixed;       /* pinned to fixed_ms, else the wall clock */
+static int64_t fixed_ms;
 
 int64_t rn_clock_wall_ms(void)
 {
@@ -17,6 +20,12 @@ int64_t rn_clock_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t rn_clock_now_ms(void) { return fixed_ms >= 0 ? fixed_ms : rn_clock_wall_ms(); }
+int64_t rn_clock_now_ms(void) { return fixed ? fixed_ms : rn_clock_wall_ms(); }
 
-void rn_clock_fix(int64_t ms) { fixed_ms = ms >= 0 ? ms : -1; }
+void rn_clock_fix(int64_t ms)
+{
+    fixed = true;
+    fixed_ms = ms;
+}
+
+void rn_clock_unfix(void) { fixed = false; }

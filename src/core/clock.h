@@ -22,8 +22,9 @@ int64_t rn_clock_now_ms(void);
  * partitions), which follow real time even in a pinned run. */
 int64_t rn_clock_wall_ms(void);
 
-/* Pins the clock to ms (>= 0) epoch milliseconds; a negative ms unpins
- * it so rn_clock_now_ms reads the wall clock again. */
+/* Pins the clock to ms epoch milliseconds (before 1970 too). */
 void rn_clock_fix(int64_t ms);
+/* Unpins it: rn_clock_now_ms reads the wall clock again. */
+void rn_clock_unfix(void);
 
 #endif

@@ -204,3 +204,36 @@ bool rn_duration_parse(const char *s, int64_t *ms)
         }
     return false;
 }
+
+bool rn_epoch_seconds_parse(const char *s, int64_t *ms)
+{
+    /* 0001-01-01 and 9999-12-31T23:59:59 in epoch seconds */
+    const int64_t lo = -62135596800LL, hi = 253402300799LL;
+    bool neg = *s == '-';
+    const char *p = s + neg;
+    int64_t secs = 0;
+    int ndigits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, ndigits++) {
+        secs = secs * 10 + (*p - '0');
+        if (secs > hi + 1) return false; /* far out of range; also stops overflow */
+    }
+    if (!ndigits) return false;
+    int64_t frac = 0; /* milliseconds */
+    bool cut = false; /* non-zero digits past the millisecond */
+    if (*p == '.') {
+        p++;
+        int nfrac = 0;
+        for (; *p >= '0' && *p <= '9'; p++, nfrac++) {
+            if (nfrac < 3) frac = frac * 10 + (*p - '0');
+            else cut |= *p != '0';
+        }
+        if (!nfrac) return false;
+        for (; nfrac < 3; nfrac++) frac *= 10;
+    }
+    if (*p) return false;
+    int64_t v = secs * 1000 + frac;
+    if (neg) v = -v - (cut ? 1 : 0);
+    if (v < lo * 1000 || v > hi * 1000 + 999) return false;
+    *ms = v;
+    return true;
+}

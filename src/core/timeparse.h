@@ -23,6 +23,13 @@ bool rn_time_parse(const char *s, size_t len, int64_t *ms /* out */);
  * rounding to the nearest millisecond. */
 int64_t rn_time_from_epoch_seconds(double seconds);
 
+/* Parses epoch seconds written as an integer or a decimal ("1714550400",
+ * "-86400", "1714550400.250"), negative allowed, between the years 1 and
+ * 9999, into epoch milliseconds (digits past the millisecond are cut,
+ * toward earlier times). The whole string must be the number. Returns
+ * false otherwise. */
+bool rn_epoch_seconds_parse(const char *s, int64_t *ms /* out */);
+
 /* Writes "YYYY-MM-DD HH:MM:SS.mmm" (UTC) for ms into buf (>= 24 bytes);
  * returns the length written. */
 int rn_time_format(int64_t ms, char *buf, size_t bufsize);

@@ -25,6 +25,7 @@
 #ifndef RN_JSON_H
 #define RN_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,12 @@ rn_err_t rn_json_decode(rn_json_decoder_t *dec, const char *doc, size_t len, rn_
 /* Appends s as a JSON string literal (quotes added, escaped as needed;
  * invalid UTF-8 bytes are replaced by U+FFFD). */
 void rn_json_write_string(rn_buf_t *out, const char *s, size_t len);
+/* True if s[0..len) is well-formed UTF-8 (so rn_json_write_string keeps
+ * every byte). */
+bool rn_json_utf8_valid(const char *s, size_t len);
+/* Appends data as a JSON string holding its standard base64 (RFC 4648,
+ * padded): bytes that are not UTF-8 survive a round trip. */
+void rn_json_write_base64(rn_buf_t *out, const void *data, size_t len);
 /* Appends one value of type t as JSON: NULL as null, BOOLEAN as true/false,
  * integers and timestamps (epoch ms) as integers, DOUBLE in the shortest
  * form that round-trips (NaN/Inf as null). */

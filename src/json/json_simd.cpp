@@ -132,11 +132,46 @@ static void set_err(jctx *c, const char *fmt, ...)
 
 /* Reports a simdjson error as "invalid JSON: ..."; returns RN_ERR_DECODE
  * (RN_ERR_NOMEM for MEMALLOC). */
+/* Where non-blank content starts after the object that opens buf closes
+ * (strings and escapes respected), or SIZE_MAX if the object does not close
+ * before the end or nothing follows it. Only used to explain an error:
+ * simdjson calls "{...} x" a document that "ended early". */
+static size_t trailing_after_object(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')) i++;
+    if (i == len || buf[i] != '{') return SIZE_MAX;
+    int depth = 0;
+    bool in_string = false;
+    for (; i < len; i++) {
+        char ch = buf[i];
+        if (in_string) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_string = false;
+            continue;
+        }
+        if (ch == '"') in_string = true;
+        else if (ch == '{' || ch == '[') depth++;
+        else if ((ch == '}' || ch == ']') && --depth == 0) break;
+    }
+    if (i >= len) return SIZE_MAX;
+    for (i++; i < len; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') return i;
+    return SIZE_MAX;
+}
+
 static rn_err_t json_error(jctx *c, simdjson::error_code err)
 {
     if (err == simdjson::MEMALLOC) {
         set_err(c, "out of memory");
         return RN_ERR_NOMEM;
+    }
+    if (err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || err == simdjson::TAPE_ERROR) {
+        size_t at = trailing_after_object(c->buf, c->len);
+        if (at != SIZE_MAX) {
+            set_err(c, "invalid JSON: trailing content after the document (at byte %zu)", at);
+            return RN_ERR_DECODE;
+        }
     }
     const char *loc = nullptr;
     if (c->doc && c->doc->current_location().get(loc) == simdjson::SUCCESS && loc >= c->buf &&

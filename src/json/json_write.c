@@ -43,6 +43,33 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
+bool rn_json_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
+void rn_json_write_base64(rn_buf_t *out, const void *data, size_t len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    rn_buf_appendc(out, '"');
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < len) v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < len) v |= p[i + 2];
+        char q[4] = {alphabet[v >> 18], alphabet[(v >> 12) & 63], i + 1 < len ? alphabet[(v >> 6) & 63] : '=',
+                     i + 2 < len ? alphabet[v & 63] : '='};
+        rn_buf_append(out, q, 4);
+    }
+    rn_buf_appendc(out, '"');
+}
+
 void rn_json_write_string(rn_buf_t *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";

@@ -8,9 +8,11 @@
  * but the caret line counts characters: UTF-8 continuation bytes take no
  * room, and tabs in the source are copied so the caret lines up whatever
  * the terminal's tab width. A very long line is cut to a window around
- * the caret, marked with "...".
+ * the caret, marked with "...". The values of secret options on the
+ * quoted line ('properties.sasl.password' = '...') are shown as '*'.
  */
 #include "lang/diag.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +52,58 @@ static void diag_printf(diag_out_t *o, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Byte ranges of secret option values on the quoted line. */
+#define DIAG_MAX_SECRETS 16
+typedef struct diag_secrets {
+    size_t lo[DIAG_MAX_SECRETS], hi[DIAG_MAX_SECRETS];
+    int n;
+} diag_secrets_t;
+
+/* Finds the values of secret options ('properties.sasl.password' = '...',
+ * any key rn_text_secret_key calls secret) that overlap src[from..to), by
+ * a small scan from the start of the text that knows string literals,
+ * quoted identifiers and comments. A quoted line never shows them. */
+static void diag_find_secrets(const char *src, size_t srclen, size_t from, size_t to, diag_secrets_t *out)
+{
+    int state = 0; /* 1: after a secret key literal, 2: after its '=' */
+    out->n = 0;
+    for (size_t i = 0; i < to && i < srclen;) {
+        char c = src[i];
+        if (c == '-' && i + 1 < srclen && src[i + 1] == '-') {
+            while (i < srclen && src[i] != '\n') i++;
+        } else if (c == '/' && i + 1 < srclen && src[i + 1] == '*') {
+            for (i += 2; i < srclen && !(src[i] == '*' && i + 1 < srclen && src[i + 1] == '/'); i++) {}
+            i += 2;
+        } else if (c == '\'' || c == '`') {
+            size_t j = i + 1;
+            for (; j < srclen; j++) {
+                if (src[j] != c) continue;
+                if (j + 1 < srclen && src[j + 1] == c) j++; /* doubled quote */
+                else break;
+            }
+            if (c == '\'' && state == 2 && j > from && out->n < DIAG_MAX_SECRETS) {
+                out->lo[out->n] = i + 1;
+                out->hi[out->n++] = j;
+            }
+            state = c == '\'' && state == 0 && rn_text_secret_key(src + i + 1, j - i - 1) ? 1 : 0;
+            i = j + 1;
+            continue;
+        } else if (c == '=' && state == 1) {
+            state = 2;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            state = 0;
+        }
+        i++;
+    }
+}
+
+static bool diag_is_secret(const diag_secrets_t *s, size_t i)
+{
+    for (int k = 0; k < s->n; k++)
+        if (i >= s->lo[k] && i < s->hi[k]) return true;
+    return false;
+}
+
 /* True for a UTF-8 continuation byte (10xxxxxx). */
 static int diag_is_cont(unsigned char c) { return (c & 0xc0) == 0x80; }
 
@@ -86,9 +140,16 @@ void rn_diag_format(char *errbuf, size_t errbuf_size, const char *filename, cons
         while (we > off + 1 && diag_is_cont((unsigned char)src[we])) we--;
     }
 
+    diag_secrets_t secrets;
+    diag_find_secrets(src, srclen, ws, we, &secrets);
     diag_printf(&o, "\n%5d | %s", pos.line, ws > bol ? "..." : "");
     for (size_t i = ws; i < we; i++) {
         unsigned char c = (unsigned char)src[i];
+        /* A secret shows as '*' per character, so the caret still lines up. */
+        if (diag_is_secret(&secrets, i)) {
+            if (!diag_is_cont(c)) diag_putc(&o, '*');
+            continue;
+        }
         /* Control bytes would garble a terminal; show them as '?'. */
         diag_putc(&o, (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c);
     }

@@ -24,8 +24,10 @@
 #include "json/json.h"
 #include "op/op.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- dead-letter output ------------------------------------------------ */
 
@@ -57,6 +59,15 @@ rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t
     rn_log_dead_letter(++d->count, at, error, d->path);
     if (!d->fp) {
         d->fp = fopen(d->path, "w");
+        if (!d->fp && errno == ENOENT) { /* `runnel test`: OUT/_runnel/ on first use */
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", d->path);
+            char *slash = strrchr(dir, '/');
+            if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0777) == 0 || errno == EEXIST) d->fp = fopen(d->path, "w");
+            }
+        }
         if (!d->fp) {
             rn_log_error("cannot create dead-letter file %s", d->path);
             return RN_ERR_IO;
@@ -71,8 +82,15 @@ rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t
     rn_buf_append_i64(&d->line, position);
     rn_buf_appends(&d->line, ",\"error\":");
     rn_json_write_string(&d->line, error, strlen(error));
-    rn_buf_appends(&d->line, ",\"value\":");
-    rn_json_write_string(&d->line, raw, rawlen);
+    /* The record as it was: bytes that are not UTF-8 would not survive a
+     * JSON string, so such a record is kept as base64 instead. */
+    if (rn_json_utf8_valid(raw, rawlen)) {
+        rn_buf_appends(&d->line, ",\"value\":");
+        rn_json_write_string(&d->line, raw, rawlen);
+    } else {
+        rn_buf_appends(&d->line, ",\"value_base64\":");
+        rn_json_write_base64(&d->line, raw, rawlen);
+    }
     rn_buf_appends(&d->line, "}\n");
     if (d->line.oom) return RN_ERR_NOMEM;
     if (fwrite(d->line.data, 1, d->line.len, d->fp) != d->line.len) return RN_ERR_IO;

@@ -2222,6 +2222,12 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
                          sizeof msg) != RN_OK ||
         (t->conn->validate && t->conn->validate(t->conf, msg, sizeof msg) != RN_OK)) {
         an->err = RN_ERR_CONFIG;
+        /* A connector's check that names "option 'key'" points there. */
+        if (bad < 0 && !strncmp(msg, "option '", 8))
+            for (int i = 0; i < t->noptions; i++) {
+                size_t n = strlen(t->options[i].key);
+                if (!strncmp(msg + 8, t->options[i].key, n) && msg[8 + n] == '\'') bad = i;
+            }
         rn_pos_t pos = bad >= 0 ? t->options[bad].key_pos : t->pos;
         an_error(an, pos, "table '%s': %s", name, msg);
         return false;
@@ -2438,9 +2444,20 @@ static bool select_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
     return insert_into(an, t, target, rel.ncols, &rel, st->pos, st->select->pos);
 }
 
+/* Every SET key runnel implements; anything else is an error, so that a
+ * setting that would do nothing is never accepted silently. */
+static const char *const set_keys[] = {
+    "table.exec.emit.allow-lateness",
+    "table.exec.emit.early-fire.enabled",
+    "table.exec.emit.early-fire.delay",
+    "runnel.late-rows.table",
+    "execution.runtime-mode",
+    "table.local-time-zone",
+};
+
 /* SET 'key' = 'value': the settings runnel reads apply to the statements
- * after them (docs/event-time.md); other Flink settings are accepted and
- * ignored, unknown 'runnel.*' ones are errors. */
+ * after them (docs/sql.md lists them); an unknown key is an error with a
+ * "did you mean". */
 static bool set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
 {
     const char *k = st->set.key, *v = st->set.value;
@@ -2464,9 +2481,42 @@ static bool set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
     } else if (!strcmp(k, "runnel.late-rows.table")) {
         an->late_table = *v ? v : NULL;
         an->late_table_pos = st->pos;
-    } else if (!strncmp(k, "runnel.", 7)) {
+    } else if (!strcmp(k, "execution.runtime-mode")) {
+        /* Accepted for Flink scripts: runnel always runs as a stream. */
+        if (strcasecmp(v, "streaming")) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, st->pos, "SET '%s' = '%s': runnel runs pipelines as streams only ('streaming')",
+                     k, v);
+            return false;
+        }
+    } else if (!strcmp(k, "table.local-time-zone")) {
+        /* Accepted for Flink scripts: every time is UTC (docs/event-time.md). */
+        if (strcmp(v, "UTC") && strcmp(v, "Z") && strcmp(v, "Etc/UTC") && strcmp(v, "GMT")) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, st->pos, "SET '%s' = '%s': runnel computes every time in UTC ('UTC')", k, v);
+            return false;
+        }
+    } else {
+        const char *best = NULL;
+        int bestd = 5;
+        for (size_t i = 0; i < sizeof set_keys / sizeof *set_keys; i++) {
+            int d = rn_text_distance(k, set_keys[i]);
+            if (!strncmp(set_keys[i], k, strlen(k)) && strlen(k) >= 8) d = 1; /* a cut-off key */
+            if (d < bestd) {
+                bestd = d;
+                best = set_keys[i];
+            }
+        }
         an->err = RN_ERR_CONFIG;
-        an_error(an, st->pos, "unknown setting '%s' (runnel reads 'runnel.late-rows.table')", k);
+        if (best) {
+            an_error(an, st->pos, "unknown setting '%s'; did you mean '%s'?", k, best);
+        } else {
+            char known[512] = "";
+            size_t len = 0;
+            for (size_t i = 0; i < sizeof set_keys / sizeof *set_keys && len < sizeof known; i++)
+                len += (size_t)snprintf(known + len, sizeof known - len, "%s'%s'", i ? ", " : "", set_keys[i]);
+            an_error(an, st->pos, "unknown setting '%s' (runnel implements %s)", k, known);
+        }
         return false;
     }
     return true;

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "lang/parser.h"
 
 rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, rn_pipeline_t **out,
@@ -91,6 +92,7 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p->tables);
     rn_free(p->views);
     rn_dlq_free(p->dlq);
+    rn_file_outs_free(p->files); /* after the sinks (ops), which share its files */
     rn_arena_free(&p->ast_arena);
     rn_arena_free(&p->plan_arena);
     rn_free(p->filename);
@@ -190,27 +192,106 @@ static void pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
     snprintf(buf, size, "%.*s", (int)len, base);
 }
 
+/* The file that table t reads (source) or writes (sink) in this run, or
+ * NULL when it is not a local file (Kafka, stdin/stdout, a generator, a
+ * blackhole). */
+static const char *table_file(const table_def_t *t, const rn_run_opts_t *o, bool sink, char *buf,
+                              size_t size)
+{
+    if (o->mode == RN_MODE_TEST) {
+        if (t->conn->self_contained || (sink && !strcmp(t->conn->name, "blackhole"))) return NULL;
+        test_path(t, sink ? o->output_dir : o->input_dir, buf, size);
+        return buf;
+    }
+    return t->conn->file_path ? t->conn->file_path(t->conf) : NULL;
+}
+
+/* Refuses, before anything is opened, a run that would destroy its own
+ * input: a sink (or the dead-letter file) writing a file that a source of
+ * the same run reads, or the dead-letter file being a sink's file. */
+static rn_err_t pipeline_check_files(rn_pipeline_t *p, const rn_run_opts_t *o, const char *dlq_path,
+                                     char *errbuf, size_t errbuf_size)
+{
+    char in[4096], out[4096];
+    for (int i = 0; i < p->nsources; i++) {
+        const table_def_t *src = table_of_source(p, p->sources[i]);
+        const char *ip = table_file(src, o, false, in, sizeof in);
+        if (!ip) continue;
+        for (int j = 0; j < p->nsinks; j++) {
+            const table_def_t *dst = p->sinks[j].table;
+            const char *op = table_file(dst, o, true, out, sizeof out);
+            if (op && rn_file_same(ip, op)) {
+                snprintf(errbuf, errbuf_size,
+                         "table '%s' would write %s, which table '%s' reads: writing it would destroy "
+                         "the input before it is read (%s)",
+                         dst->name, op, src->name,
+                         o->mode == RN_MODE_TEST ? "use another --output directory or topic"
+                                                 : "write to another 'path'");
+                return RN_ERR_CONFIG;
+            }
+        }
+        if (rn_file_same(ip, dlq_path)) {
+            snprintf(errbuf, errbuf_size,
+                     "the dead-letter file %s is read by table '%s': choose another one with --dlq", dlq_path,
+                     src->name);
+            return RN_ERR_CONFIG;
+        }
+    }
+    for (int j = 0; j < p->nsinks; j++) {
+        const table_def_t *dst = p->sinks[j].table;
+        const char *op = table_file(dst, o, true, out, sizeof out);
+        if (op && rn_file_same(op, dlq_path)) {
+            snprintf(errbuf, errbuf_size,
+                     "the dead-letter file %s is also written by table '%s': choose another one with --dlq",
+                     dlq_path, dst->name);
+            return RN_ERR_CONFIG;
+        }
+    }
+    return RN_OK;
+}
+
+/* `runnel test` names files after topics and tables: a name that is not a
+ * plain file name (a table called `../x`) is refused before anything is
+ * opened. Kafka topics were already checked by the connector. */
+static rn_err_t pipeline_check_test_names(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < p->ntables; i++) {
+        const table_def_t *t = &p->tables[i];
+        if (!t->conn || t->conn->self_contained) continue;
+        const char *name = t->conn->test_name ? t->conn->test_name(t->conf) : NULL;
+        if (!name) name = t->name;
+        const char *why = rn_text_topic_invalid(name, strlen(name));
+        if (why) {
+            snprintf(errbuf, errbuf_size,
+                     "table '%s': `runnel test` cannot name a file after '%s': %s", t->name, name, why);
+            return RN_ERR_CONFIG;
+        }
+    }
+    return RN_OK;
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
     pipeline_name(p, name, sizeof name);
     bool test = o->mode == RN_MODE_TEST;
-    char path[4096];
+    char path[4096], dlq_path[4096];
+    rn_err_t err;
+    if (test && (err = pipeline_check_test_names(p, errbuf, errbuf_size)) != RN_OK) return err;
+    if (test) /* a directory no topic file can be: OUT/_runnel/ */
+        snprintf(dlq_path, sizeof dlq_path, "%s/%s", o->output_dir, RN_TEST_DLQ_FILE);
+    else
+        snprintf(dlq_path, sizeof dlq_path, "%s", o->dlq_path ? o->dlq_path : "dlq.jsonl");
+    if ((err = pipeline_check_files(p, o, dlq_path, errbuf, errbuf_size)) != RN_OK) return err;
     if (test && mkdir_p(o->output_dir) != 0) {
         snprintf(errbuf, errbuf_size, "cannot create output directory %s: %s", o->output_dir, strerror(errno));
         return RN_ERR_IO;
     }
-    if (test) {
-        snprintf(path, sizeof path, "%s/dlq.jsonl", o->output_dir);
-        unlink(path); /* a stale file from an earlier run would mislead */
-    } else {
-        snprintf(path, sizeof path, "%s", o->dlq_path ? o->dlq_path : "dlq.jsonl");
-    }
-    if (!(p->dlq = rn_dlq_new(path))) return RN_ERR_NOMEM;
+    if (test) unlink(dlq_path); /* a stale file from an earlier run would mislead */
+    if (!(p->dlq = rn_dlq_new(dlq_path)) || !(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);
         rn_reader_t *r = NULL;
-        rn_err_t err;
         if (test && !t->conn->self_contained) {
             test_path(t, o->input_dir, path, sizeof path);
             err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
@@ -240,24 +321,23 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
         rn_sink_io_t *io = NULL;
-        rn_err_t err;
         if (test) {
             rn_line_format fmt = RN_LINES_VALUE;
             if (t->conn->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
             else if (t->conn->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)
                 fmt = RN_LINES_CHANGELOG;
-            bool discard = !strcmp(t->conn->name, "blackhole");
-            test_path(t, o->output_dir, path, sizeof path);
-            err = rn_file_sink_open(discard ? NULL : path, fmt, &io, errbuf, errbuf_size);
+            const char *file = table_file(t, o, true, path, sizeof path);
+            err = rn_file_sink_open(p->files, file, fmt, &io, errbuf, errbuf_size);
         } else {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions};
+                                 .noptions = t->noptions, .files = p->files};
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;
         rn_sink_set_io(p->sinks[i].op, io);
     }
-    return RN_OK;
+    /* Everything opened: only now are existing output files emptied. */
+    return rn_file_outs_start(p->files, errbuf, errbuf_size);
 }
 
 /* `runnel run`: logs each event-time table's watermark and why it is
@@ -288,7 +368,9 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     rn_arena_t arena;
     rn_arena_init(&arena, 1 << 20);
     rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
-    rn_clock_fix(o->now_ms); /* PROCTIME(), NOW(): fixed in `runnel test` */
+    /* PROCTIME(), NOW(): fixed in `runnel test` */
+    if (o->mode == RN_MODE_TEST) rn_clock_fix(o->now_ms);
+    else rn_clock_unfix();
     bool *done = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(bool));
     int64_t *logged_wm = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(int64_t));
     if (!done || !logged_wm) {

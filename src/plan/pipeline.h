@@ -37,6 +37,10 @@ void rn_pipeline_free(rn_pipeline_t *p);
 /* Appends the operator graph, one tree per sink, for `runnel explain`. */
 void rn_pipeline_explain(const rn_pipeline_t *p, rn_buf_t *out);
 
+/* Where `runnel test` writes undecodable records, under its output
+ * directory: a subdirectory, so no topic's file can be the same file. */
+#define RN_TEST_DLQ_FILE "_runnel/dead-letters.jsonl"
+
 typedef enum rn_run_mode {
     RN_MODE_RUN,                /* connectors for real */
     RN_MODE_TEST,               /* files in input_dir/output_dir, deterministic */
@@ -45,9 +49,9 @@ typedef enum rn_run_mode {
 typedef struct rn_run_opts {
     rn_run_mode mode;
     const char *input_dir;      /* TEST: where <name>.jsonl inputs are */
-    const char *output_dir;     /* TEST: where outputs and dlq.jsonl go (created) */
+    const char *output_dir;     /* TEST: where outputs and RN_TEST_DLQ_FILE go (created) */
     const char *dlq_path;       /* RUN: dead-letter file (default "dlq.jsonl") */
-    int64_t now_ms;             /* fixed processing time, or -1 for the clock */
+    int64_t now_ms;             /* TEST: the fixed processing time (epoch ms, may be < 0) */
     volatile sig_atomic_t *stop; /* set to stop an unbounded run, may be NULL */
     /* Called about every progress_ms of wall-clock time while running, and
      * once at the end. May be NULL. */

@@ -78,6 +78,7 @@ struct rn_pipeline {
     sink_def_t *sinks;
     int nsinks;
     rn_dlq_t *dlq;              /* while running */
+    rn_file_outs_t *files;      /* output files of the run, shared by sinks */
 };
 
 /* One column of a relation in scope. */

@@ -138,7 +138,7 @@ def run_with_runnel(args):
             else:
                 lines = read_lines(os.path.join(out, q.SINK_TOPIC + ".jsonl"))
                 problems += oracle.check_output(q, expected, lines)
-                dlq = check_dlq(q, qbad, read_lines(os.path.join(out, "dlq.jsonl")))
+                dlq = check_dlq(q, qbad, read_lines(os.path.join(out, "_runnel", "dead-letters.jsonl")))
                 if dlq and not args.dlq_unread_ok:
                     unread = {c for c, _ in q.source.columns} - q.source_columns()
                     _, lenient = oracle.load_rows(

@@ -20,11 +20,12 @@ The case runs as `runnel test pipeline.sql --input input --output TMP` with
 CASE_DIR as the working directory, so paths in messages are "input/<file>".
 
 Comparison rules:
-  * every file in expected/ must equal TMP/<same name> byte for byte, except
-    dlq.jsonl (see below); an empty expected file also matches a missing one;
+  * every file in expected/ (subdirectories included) must equal TMP/<same
+    path> byte for byte, except the dead letters (see below); an empty
+    expected file also matches a missing one;
   * TMP must hold no other non-empty .jsonl file (an unexpected empty file,
-    e.g. a sink that got no rows or an empty dlq.jsonl, is ignored);
-  * dlq.jsonl is compared line by line as JSON: "source", "line" and "value"
+    e.g. a sink that got no rows, is ignored);
+  * the dead letters, _runnel/dead-letters.jsonl, are compared line by line as JSON: "source", "line" and "value"
     exactly, "file" by its last path component, and the expected "error" is
     a substring the actual error must contain ("" = any non-empty text);
     every dead-lettered line must also be reported on stderr as
@@ -47,6 +48,7 @@ import sys
 import tempfile
 
 TIMEOUT_S = 120
+DEAD_LETTERS = "_runnel/dead-letters.jsonl"  # where `runnel test` writes undecodable lines
 
 
 def read_lines(path):
@@ -86,7 +88,7 @@ def compare_dlq(expected_path, actual_path, stderr):
     if problems:
         return problems
     if len(exp) != len(act):
-        problems.append("dlq.jsonl: expected %d entries, got %d" % (len(exp), len(act)))
+        problems.append(DEAD_LETTERS + ": expected %d entries, got %d" % (len(exp), len(act)))
     for i, (e, a) in enumerate(zip(exp, act), 1):
         keys = ["source", "file", "line", "error", "value"]
         missing = [k for k in keys if k not in a]
@@ -145,7 +147,7 @@ def run_case(case_dir, runnel, update):
                                                                             stderr))
         return 1
 
-    actual = sorted(f for f in os.listdir(out_dir) if f.endswith(".jsonl"))
+    actual = sorted(f for f in walk(out_dir) if f.endswith(".jsonl"))
     if update:
         if os.path.isdir(exp_dir):
             shutil.rmtree(exp_dir)
@@ -153,18 +155,19 @@ def run_case(case_dir, runnel, update):
         for f in actual:
             src = os.path.join(out_dir, f)
             if os.path.getsize(src) > 0:
+                os.makedirs(os.path.dirname(os.path.join(exp_dir, f)), exist_ok=True)
                 shutil.copyfile(src, os.path.join(exp_dir, f))
                 print("updated expected/%s" % f)
         shutil.rmtree(out_dir)
         return 0
 
     problems = []
-    expected = sorted(os.listdir(exp_dir)) if os.path.isdir(exp_dir) else []
+    expected = sorted(walk(exp_dir)) if os.path.isdir(exp_dir) else []
     if not expected:
         problems.append("the case has no expected/ files")
     for f in expected:
         ep, ap = os.path.join(exp_dir, f), os.path.join(out_dir, f)
-        if f == "dlq.jsonl":
+        if f == DEAD_LETTERS:
             problems += compare_dlq(ep, ap, stderr)
             continue
         with open(ep, "rb") as fh:
@@ -192,6 +195,13 @@ def run_case(case_dir, runnel, update):
     shutil.rmtree(out_dir)
     print("ok %s" % name)
     return 0
+
+
+def walk(top):
+    """Every file under top, as a path relative to it ('/'-separated)."""
+    for d, _, files in os.walk(top):
+        for f in files:
+            yield os.path.relpath(os.path.join(d, f), top).replace(os.sep, "/")
 
 
 def run_error(sql_file, runnel):

@@ -316,6 +316,21 @@ static void test_invalid_documents(void)
     }
     RN_CHECK_EQ_INT(dec(d, "{\"a\": 1}{}"), RN_ERR_DECODE);
     RN_CHECK(strstr(errbuf, "trailing content") != NULL);
+    /* A complete object followed by anything is trailing content, at the
+     * byte where it starts, not a document that "ended early". */
+    static const struct {
+        const char *doc;
+        const char *msg;
+    } trailing[] = {
+        {"{\"a\":1} x", "invalid JSON: trailing content after the document (at byte 8)"},
+        {"{\"a\":1}  3", "invalid JSON: trailing content after the document (at byte 9)"},
+        {"{\"z\":\"}\"} ]", "invalid JSON: trailing content after the document (at byte 10)"},
+        {"{\"a\":[1,{}]} \"s\"", "invalid JSON: trailing content after the document (at byte 13)"},
+    };
+    for (size_t i = 0; i < sizeof trailing / sizeof trailing[0]; i++) {
+        RN_CHECK_EQ_INT(dec(d, trailing[i].doc), RN_ERR_DECODE);
+        RN_CHECK_EQ_STR(errbuf, trailing[i].msg);
+    }
     static const struct {
         const char *doc, *msg;
     } notobj[] = {

@@ -442,7 +442,7 @@ static void test_run_small_pipeline(void)
                          "{\"key\":{\"page\":\"b\"},\"value\":{\"page\":\"b\",\"cnt\":2,\"total\":1}}\n"
                          "{\"key\":{\"page\":\"a\xc3\xa9\"},\"value\":{\"page\":\"a\xc3\xa9\",\"cnt\":1,\"total\":7}}\n");
     free(got);
-    snprintf(path, sizeof path, "%s/dlq.jsonl", out);
+    snprintf(path, sizeof path, "%s/" RN_TEST_DLQ_FILE, out);
     got = read_file(path);
     RN_REQUIRE(got != NULL);
     /* two lines: line 3 (not JSON) and line 6 (user_id not an INT) */
@@ -465,7 +465,7 @@ static void test_run_small_pipeline(void)
     const char *one = "{\"user_id\":9,\"page\":\"z\",\"n\":0}\n";
     write_file(path, one, strlen(one));
     RN_REQUIRE(run_sql(RUN_SQL, in, out, errbuf, sizeof errbuf) == RN_OK);
-    snprintf(path, sizeof path, "%s/dlq.jsonl", out);
+    snprintf(path, sizeof path, "%s/" RN_TEST_DLQ_FILE, out);
     RN_CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/big_rows.jsonl", out);
     got = read_file(path);

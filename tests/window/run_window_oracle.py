@@ -23,7 +23,7 @@ and checks, per query:
     delete) must equal the oracle's windows;
   * the late-rows table holds exactly the oracle's late rows (as a multiset;
     arrival order is only noted);
-and per configuration: dlq.jsonl lists exactly the lines whose rowtime is
+and per configuration: _runnel/dead-letters.jsonl lists exactly the lines whose rowtime is
 NULL, and out1 and out2 are byte for byte the same. Exits 1 on any failure,
 printing the first differing windows and keeping the work directory.
 
@@ -276,8 +276,10 @@ def check_dlq(dead, lines, src_lines):
 
 
 def compare_dirs(a, b):
-    fa = sorted(os.listdir(a)) if os.path.isdir(a) else []
-    fb = sorted(os.listdir(b)) if os.path.isdir(b) else []
+    def files(top):
+        return sorted(os.path.relpath(os.path.join(d, f), top)
+                      for d, _, fs in os.walk(top) for f in fs)
+    fa, fb = files(a), files(b)
     if fa != fb:
         return ["determinism: the two runs wrote different files: %s vs %s" % (fa, fb)]
     problems = []
@@ -329,7 +331,7 @@ def run_config(args, runnel, work, cfg, queries):
                 report += ["    " + p for p in qp]
             report += ["  query %s: %s" % (q.name, n) for n in notes]
             problems += qp
-        dp = check_dlq(dead, read_lines(os.path.join(out1, "dlq.jsonl")), lines)
+        dp = check_dlq(dead, read_lines(os.path.join(out1, "_runnel", "dead-letters.jsonl")), lines)
         report += ["  " + p for p in dp]
         problems += dp
         _, p2 = run_runnel(runnel, sql_path, in_dir, out2)
