@@ -11,7 +11,9 @@
  * Exit status: 0 success, 1 the pipeline failed while running, 2 bad usage
  * or an invalid pipeline (nothing ran).
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "core/timeparse.h"
 #include "gen/gen.h"
 #include "plan/pipeline.h"
@@ -43,9 +46,10 @@ static void usage(FILE *fp)
             "commands:\n"
             "  gen s1|s2|s3|s4|s5 [--count N] [--seed S] [--rate R] [--out DIR]\n"
             "                      write realistic scenario data (see docs/generator.md)\n"
-            "  test FILE.sql --input DIR --output DIR [--now EPOCH_S]\n"
+            "  test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
             "  run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] [--commit-interval MS]\n"
+            "               [--max-memory SIZE]\n"
             "                      run a pipeline against its real connectors\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
@@ -58,6 +62,30 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parses a whole-number option value in [lo, hi]; on anything else says
+ * which option and what it expects, and returns false. */
+static bool parse_count(const char *cmd, const char *opt, const char *s, long long lo, long long hi,
+                        long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi || (*s < '0' || *s > '9')) {
+        fprintf(stderr, "runnel %s: %s '%s' must be a whole number from %lld to %lld\n", cmd, opt, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* --max-memory SIZE */
+static bool parse_memory(const char *cmd, const char *s, size_t *out)
+{
+    if (rn_text_parse_size(s, out)) return true;
+    fprintf(stderr, "runnel %s: --max-memory '%s' is not a size such as 512m, 2g or 1.5GiB\n", cmd, s);
+    return false;
 }
 
 static int load_or_report(const char *path, rn_pipeline_t **p)
@@ -88,17 +116,22 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
     for (int i = 0; i < rn_pipeline_nsinks(p); i++)
         fprintf(stderr, "runnel: sink %s: %llu records written\n", rn_pipeline_sink_name(p, i),
                 (unsigned long long)rn_sink_records(rn_pipeline_sink(p, i)));
+    /* Peak memory is the process's peak resident size, what `ps` and the
+     * OOM killer see; state is part of it (see --max-memory). */
     if (seconds > 0)
         fprintf(stderr, "runnel: %.3f s, %.0f records/s, peak memory %.1f MiB\n", seconds,
-                (double)total / seconds, (double)rn_mem_peak() / (1 << 20));
+                (double)total / seconds, (double)rn_mem_rss_peak() / (1 << 20));
 }
 
 static int cmd_test(int argc, char **argv)
 {
     const char *file = NULL, *in = NULL, *out = NULL;
     int64_t now_ms = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
+        if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
+            if (!parse_memory("test", argv[++i], &max_memory)) return 2;
+        } else if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
         else if (!strcmp(argv[i], "--output") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
             if (!rn_epoch_seconds_parse(argv[++i], &now_ms)) {
@@ -116,13 +149,14 @@ static int cmd_test(int argc, char **argv)
         }
     }
     if (!file || !in || !out) {
-        fprintf(stderr, "usage: runnel test FILE.sql --input DIR --output DIR [--now EPOCH_S]\n");
+        fprintf(stderr, "usage: runnel test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n");
         return 2;
     }
     rn_pipeline_t *p;
     int rc = load_or_report(file, &p);
     if (rc) return rc;
-    rn_run_opts_t opts = {.mode = RN_MODE_TEST, .input_dir = in, .output_dir = out, .now_ms = now_ms};
+    rn_run_opts_t opts = {.mode = RN_MODE_TEST, .input_dir = in, .output_dir = out, .now_ms = now_ms,
+                          .max_memory = max_memory};
     char err[4096] = "";
     double t0 = now_seconds();
     rn_err_t e = rn_pipeline_run(p, &opts, err, sizeof err);
@@ -217,7 +251,8 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     fflush(stdout);
 }
 
-static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms)
+static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms,
+                        size_t max_memory)
 {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -231,6 +266,7 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t
         .progress_opaque = &con,
         .progress_ms = 1000,
         .commit_ms = commit_ms,
+        .max_memory = max_memory,
     };
     char err[4096] = "";
     double t0 = now_seconds();
@@ -274,10 +310,15 @@ static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *dlq = NULL, *brokers = NULL;
     bool console = false;
-    int64_t commit_ms = 0;
+    long long commit_ms = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = argv[++i];
-        else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) commit_ms = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
+            if (!parse_memory("run", argv[++i], &max_memory)) return 2;
+        } else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) {
+            if (!parse_count("run", "--commit-interval", argv[++i], 1, 86400000, &commit_ms)) return 2;
+        }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
         else if (argv[i][0] != '-' && !file) file = argv[i];
@@ -288,7 +329,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!file) {
         fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] "
-                        "[--commit-interval MS]\n");
+                        "[--commit-interval MS] [--max-memory SIZE]\n");
         return 2;
     }
     rn_pipeline_t *p;
@@ -302,7 +343,7 @@ static int cmd_run(int argc, char **argv)
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = run_pipeline(p, console, dlq, commit_ms);
+    rc = run_pipeline(p, console, dlq, commit_ms, max_memory);
     rn_pipeline_free(p);
     rn_kafka_embedded_stop();
     return rc;
@@ -332,9 +373,11 @@ static int cmd_demo(int argc, char **argv)
 {
     long long rate = 50000, seconds = -1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atoll(argv[++i]);
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atoll(argv[++i]);
-        else {
+        if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
+            if (!parse_count("demo", "--rate", argv[++i], 1, 100000000, &rate)) return 2;
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            if (!parse_count("demo", "--seconds", argv[++i], 1, 100000000, &seconds)) return 2;
+        } else {
             fprintf(stderr, "usage: runnel demo [--rate R] [--seconds N]\n");
             return 2;
         }
@@ -349,7 +392,7 @@ static int cmd_demo(int argc, char **argv)
         return 1;
     }
     printf("%s\n", sql);
-    int rc = run_pipeline(p, true, "/dev/null", 0);
+    int rc = run_pipeline(p, true, "/dev/null", 0, 0);
     rn_pipeline_free(p);
     return rc;
 }

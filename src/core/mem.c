@@ -7,8 +7,11 @@
 #include "core/mem.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define RN_MEM_HEADER 16
 
@@ -91,3 +94,21 @@ char *rn_strdup(const char *s) { return rn_strndup(s, strlen(s)); }
 size_t rn_mem_used(void) { return atomic_load(&mem_used); }
 size_t rn_mem_peak(void) { return atomic_load(&mem_peak); }
 void rn_mem_fail_after(long n) { atomic_store(&mem_fail_countdown, n); }
+
+size_t rn_mem_rss(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (!fp) return 0;
+    unsigned long long size, resident;
+    int n = fscanf(fp, "%llu %llu", &size, &resident);
+    fclose(fp);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (size_t)resident * (size_t)page : 0;
+}
+
+size_t rn_mem_rss_peak(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (size_t)ru.ru_maxrss * 1024; /* Linux: KiB */
+}

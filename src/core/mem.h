@@ -25,6 +25,12 @@ char *rn_strdup(const char *s);
 size_t rn_mem_used(void);
 size_t rn_mem_peak(void);
 
+/* The process's resident memory as the kernel counts it (everything:
+ * state, buffers, the Kafka client, the binary): now (/proc/self/statm)
+ * and the peak so far (getrusage ru_maxrss). 0 if unknown. */
+size_t rn_mem_rss(void);
+size_t rn_mem_rss_peak(void);
+
 /* Test hook: the next n allocations succeed, every later one fails, until
  * rn_mem_fail_after(-1) turns failure injection off. */
 void rn_mem_fail_after(long n);

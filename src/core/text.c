@@ -49,3 +49,32 @@ bool rn_text_secret_key(const char *key, size_t n)
     }
     return false;
 }
+
+bool rn_text_parse_size(const char *s, size_t *bytes)
+{
+    const char *p = s;
+    double v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
+    if (*p == '.') {
+        double scale = 0.1;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++, scale /= 10) v += (*p - '0') * scale;
+    }
+    if (!digits) return false;
+    while (*p == ' ') p++;
+    static const struct {
+        const char *unit;
+        double factor;
+    } units[] = {{"", 1}, {"b", 1}, {"k", 1024.0}, {"kb", 1024.0}, {"kib", 1024.0},
+                 {"m", 1048576.0}, {"mb", 1048576.0}, {"mib", 1048576.0}, {"g", 1073741824.0},
+                 {"gb", 1073741824.0}, {"gib", 1073741824.0}, {"t", 1099511627776.0},
+                 {"tb", 1099511627776.0}, {"tib", 1099511627776.0}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (strcasecmp(p, units[i].unit)) continue;
+        double b = v * units[i].factor;
+        if (b < 1 || b > 1e18) return false;
+        *bytes = (size_t)b;
+        return true;
+    }
+    return false;
+}

@@ -19,6 +19,12 @@ int rn_text_distance(const char *a, const char *b);
  * terminated). Returns NULL when valid, else why it is not. */
 const char *rn_text_topic_invalid(const char *name, size_t n);
 
+/* Parses a memory size: a number, optionally with a decimal part, then an
+ * optional unit: B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (any case,
+ * blanks allowed before it; all binary multiples, as the JVM's -Xmx), e.g.
+ * "512m", "1.5 GiB", "1048576". Returns false otherwise or for 0. */
+bool rn_text_parse_size(const char *s, size_t *bytes /* out */);
+
 /* True if an option key names a secret ("password", "secret",
  * "sasl.jaas", "key.pem", "ssl.key" anywhere in it, any case): its value
  * is never printed, and diagnostics that quote the SQL mask it. */

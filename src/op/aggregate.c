@@ -424,11 +424,19 @@ static void aggregate_destroy(rn_op_t *op)
     rn_free(a);
 }
 
+static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
+{
+    const aggregate_t *a = op->priv;
+    *keys = rn_store_count(a->groups);
+    return rn_store_bytes(a->groups);
+}
+
 static const rn_op_vtable_t aggregate_vtable = {
     .kind = "GroupAggregate",
     .process = aggregate_process,
     .explain = aggregate_explain,
     .destroy = aggregate_destroy,
+    .state_size = aggregate_state_size,
 };
 
 rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,

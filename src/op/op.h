@@ -68,6 +68,9 @@ typedef struct rn_op_vtable {
      * holds nothing. The commit cycle does not commit past such rows.
      * NULL: holds nothing. */
     int64_t (*held_since)(const rn_op_t *op);
+    /* Bytes of state the operator holds (its stores and what their
+     * entries own), and in *keys how many keys or windows. NULL: none. */
+    size_t (*state_size)(const rn_op_t *op, size_t *keys /* out */);
 } rn_op_vtable_t;
 
 struct rn_op {

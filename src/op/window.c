@@ -1126,6 +1126,14 @@ static void win_agg_free(win_agg_t *a)
 
 static void window_destroy(rn_op_t *op) { win_agg_free(op->priv); }
 
+static size_t window_state_size(const rn_op_t *op, size_t *keys)
+{
+    const win_agg_t *a = op->priv;
+    const rn_store_t *st = a->windows ? a->windows : a->keys;
+    *keys = st ? rn_store_count(st) : 0;
+    return st ? rn_store_bytes(st) : 0;
+}
+
 static const rn_op_vtable_t window_vtable = {
     .kind = "WindowAggregate",
     .process = window_process,
@@ -1133,6 +1141,7 @@ static const rn_op_vtable_t window_vtable = {
     .destroy = window_destroy,
     .watermark = window_watermark,
     .held_since = window_held_since,
+    .state_size = window_state_size,
 };
 
 /* Checks the spec; returns an error message or NULL. */

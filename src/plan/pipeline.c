@@ -340,6 +340,40 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     return rn_file_outs_start(p->files, errbuf, errbuf_size);
 }
 
+/* --max-memory: fails the run when the process holds more than limit
+ * bytes, naming the operator with the largest state. rss is 0 when only
+ * the counted heap was compared. */
+static rn_err_t pipeline_memory_limit(rn_pipeline_t *p, size_t limit, size_t used, char *errbuf,
+                                      size_t errbuf_size)
+{
+    const rn_op_t *big = NULL;
+    size_t big_bytes = 0, big_keys = 0;
+    for (int i = 0; i < p->nops; i++) {
+        const rn_op_t *op = p->ops[i];
+        size_t keys = 0, bytes = op->vt->state_size ? op->vt->state_size(op, &keys) : 0;
+        if (bytes > big_bytes) {
+            big = op;
+            big_bytes = bytes;
+            big_keys = keys;
+        }
+    }
+    double mib = 1 << 20;
+    int n = snprintf(errbuf, errbuf_size, "memory limit reached: the process holds %.1f MiB, over --max-memory %.1f MiB",
+                     (double)used / mib, (double)limit / mib);
+    if (n < 0 || (size_t)n >= errbuf_size) return RN_ERR_NOMEM;
+    if (big) {
+        rn_buf_t b;
+        rn_buf_init(&b);
+        if (big->vt->explain) big->vt->explain(big, &b);
+        snprintf(errbuf + n, errbuf_size - (size_t)n,
+                 "; the largest state is operator #%d %s (%s) with %.1f MiB for %zu keys. Raise "
+                 "--max-memory, or bound the state (SET 'table.exec.state.ttl', smaller windows)",
+                 big->id, big->vt->kind, b.data ? b.data : "", (double)big_bytes / mib, big_keys);
+        rn_buf_free(&b);
+    }
+    return RN_ERR_NOMEM;
+}
+
 /* `runnel run`: logs each event-time table's watermark and why it is
  * there, when it changed since the last report. */
 static void log_watermarks(rn_pipeline_t *p, int64_t *last)
@@ -386,7 +420,22 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     int64_t next_wm_log = rn_clock_wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
     bool dirty = false;                     /* records read since the last commit */
+    int64_t next_rss_check = 0;
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
+        /* The memory limit: the counted heap after every round (cheap),
+         * the resident size as the kernel sees it every 100 ms. */
+        if (o->max_memory && rn_mem_used() > o->max_memory) {
+            err = pipeline_memory_limit(p, o->max_memory, rn_mem_used(), errbuf, errbuf_size);
+            break;
+        }
+        if (o->max_memory && rn_clock_wall_ms() >= next_rss_check) {
+            size_t rss = rn_mem_rss();
+            if (rss > o->max_memory) {
+                err = pipeline_memory_limit(p, o->max_memory, rss, errbuf, errbuf_size);
+                break;
+            }
+            next_rss_check = rn_clock_wall_ms() + 100;
+        }
         uint64_t before = 0, after = 0;
         for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
         for (int i = 0; i < p->nsources && err == RN_OK; i++) {

@@ -341,6 +341,54 @@ INSERT INTO o SELECT n FROM s;
         check(rc == 0, "SET %r = %r refused: %r" % (key, value, err))
 
 
+def keyed_input(d, nkeys):
+    inp = os.path.join(d, "in")
+    os.makedirs(inp, exist_ok=True)
+    with open(os.path.join(inp, "ev.jsonl"), "w") as f:
+        for i in range(nkeys):
+            f.write('{"k":%d}\n' % i)
+    sql = os.path.join(d, "p.sql")
+    write(sql, """
+CREATE TABLE ev (k BIGINT) WITH ('connector' = 'kafka', 'topic' = 'ev');
+CREATE TABLE o (k BIGINT, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'o');
+INSERT INTO o SELECT k, COUNT(*) AS n FROM ev GROUP BY k;
+""")
+    return sql, inp
+
+
+def test_peak_memory_is_rss(d):
+    """The printed peak memory was the counted heap only, 37-60% under the
+    process's real peak: it must be the peak resident size."""
+    import resource
+    sql, inp = keyed_input(d, 300000)
+    rc, _, err = run(["test", sql, "--input", inp, "--output", os.path.join(d, "out")])
+    check(rc == 0, "runnel test failed: %s" % err)
+    maxrss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    import re
+    m = re.search(r"peak memory ([0-9.]+) MiB", err)
+    check(m, "no peak memory line: %r" % err)
+    printed = float(m.group(1))
+    check(abs(printed - maxrss_mib) <= 0.05 * maxrss_mib + 0.2,
+          "printed peak %.1f MiB, the kernel measured %.1f MiB" % (printed, maxrss_mib))
+
+
+def test_max_memory(d):
+    """There was no memory limit: a state that outgrows --max-memory must
+    stop the run with a message naming the operator and its state size."""
+    sql, inp = keyed_input(d, 1500000)
+    out = os.path.join(d, "out")
+    rc, _, err = run(["test", sql, "--input", inp, "--output", out, "--max-memory", "40m"])
+    check(rc == 1, "exit %d with a 40 MiB limit, want 1: %s" % (rc, err[-500:]))
+    check("memory limit reached" in err and "over --max-memory 40.0 MiB" in err, "unclear: %r" % err)
+    check("operator #" in err and "GroupAggregate (group by [k]" in err and " keys" in err,
+          "does not name the operator and its state: %r" % err)
+    rc, _, err = run(["test", sql, "--input", inp, "--output", out, "--max-memory", "2g"])
+    check(rc == 0, "failed under a 2 GiB limit: %s" % err[-500:])
+    for bad in ["", "abc", "0", "-5m", "12x", "1e9"]:
+        rc, _, err = run(["test", sql, "--input", inp, "--output", out, "--max-memory", bad])
+        check(rc == 2 and "--max-memory" in err, "--max-memory %r: rc %d %r" % (bad, rc, err))
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
