@@ -1,13 +1,18 @@
 /*
  * test_core.c - unit tests for the core layer: allocator, arena, buffer,
- * hashing, values and schemas.
+ * hashing, values and schemas, text helpers (topic names, secret keys,
+ * sizes) and strict epoch-seconds parsing.
  */
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/text.h"
+#include "core/timeparse.h"
 #include "core/value.h"
 #include "rn_test.h"
+
+#include <string.h>
 
 static void test_mem_counts_and_fails_on_demand(void)
 {
@@ -95,6 +100,62 @@ static void test_value_compare_and_schema(void)
     rn_schema_unref(s);
 }
 
+static void test_topic_names(void)
+{
+    static const char *const good[] = {"user-events", "a", "dlq", "_x.y-Z9", "..."};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        RN_CHECK(rn_text_topic_invalid(good[i], strlen(good[i])) == NULL);
+    static const char *const bad[] = {"", ".", "..", "../x", "/abs", "a b", "t\xc3\xa9", "a;b", "a\\b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        RN_CHECK(rn_text_topic_invalid(bad[i], strlen(bad[i])) != NULL);
+    char long_name[251];
+    memset(long_name, 'x', sizeof long_name);
+    RN_CHECK(rn_text_topic_invalid(long_name, 249) == NULL);
+    RN_CHECK(rn_text_topic_invalid(long_name, 250) != NULL);
+    /* the length counts, not a terminator: "ab;cd" holds two names */
+    RN_CHECK(rn_text_topic_invalid("ab;cd", 2) == NULL);
+}
+
+static void test_secret_keys(void)
+{
+    RN_CHECK(rn_text_secret_key("properties.sasl.password", 24));
+    RN_CHECK(rn_text_secret_key("properties.SSL.KEY.PASSWORD", 27));
+    RN_CHECK(rn_text_secret_key("properties.sasl.jaas.config", 27));
+    RN_CHECK(rn_text_secret_key("client-secret", 13));
+    RN_CHECK(!rn_text_secret_key("properties.bootstrap.servers", 28));
+    RN_CHECK(!rn_text_secret_key("properties.sasl.password", 18)); /* only the first n bytes */
+}
+
+static void test_parse_size(void)
+{
+    size_t b;
+    RN_CHECK(rn_text_parse_size("1048576", &b) && b == 1048576);
+    RN_CHECK(rn_text_parse_size("512m", &b) && b == 512u << 20);
+    RN_CHECK(rn_text_parse_size("1.5 GiB", &b) && b == 3u << 29);
+    RN_CHECK(rn_text_parse_size("2G", &b) && b == 2ull << 30);
+    RN_CHECK(rn_text_parse_size("64kb", &b) && b == 64u << 10);
+    static const char *const bad[] = {"", "m", "0", "-1m", "12x", "1e9", "1..2m", " 5m", "5 m b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) RN_CHECK(!rn_text_parse_size(bad[i], &b));
+}
+
+static void test_epoch_seconds(void)
+{
+    int64_t ms = 7;
+    RN_CHECK(rn_epoch_seconds_parse("0", &ms) && ms == 0);
+    RN_CHECK(rn_epoch_seconds_parse("1714550400", &ms) && ms == 1714550400000LL);
+    RN_CHECK(rn_epoch_seconds_parse("1714550400.25", &ms) && ms == 1714550400250LL);
+    RN_CHECK(rn_epoch_seconds_parse("1.0009", &ms) && ms == 1000);
+    RN_CHECK(rn_epoch_seconds_parse("-1", &ms) && ms == -1000);
+    RN_CHECK(rn_epoch_seconds_parse("-0.0015", &ms) && ms == -2); /* toward earlier times */
+    RN_CHECK(rn_epoch_seconds_parse("-62135596800", &ms) && ms == -62135596800000LL);
+    RN_CHECK(rn_epoch_seconds_parse("253402300799.999", &ms) && ms == 253402300799999LL);
+    ms = 7;
+    static const char *const bad[] = {"", "abc", "12abc", "1e3", "0x10", "1.", ".5", "-", "--1", "+5",
+                                      " 1", "1 ", "253402300800", "-62135596801", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) RN_CHECK(!rn_epoch_seconds_parse(bad[i], &ms));
+    RN_CHECK(ms == 7); /* untouched on failure */
+}
+
 int main(void)
 {
     RN_RUN(test_mem_counts_and_fails_on_demand);
@@ -102,5 +163,9 @@ int main(void)
     RN_RUN(test_buf_appends);
     RN_RUN(test_hash_distinguishes);
     RN_RUN(test_value_compare_and_schema);
+    RN_RUN(test_topic_names);
+    RN_RUN(test_secret_keys);
+    RN_RUN(test_parse_size);
+    RN_RUN(test_epoch_seconds);
     return rn_test_summary();
 }
