@@ -11,7 +11,8 @@
  *      groups of 8 control bytes read as one 64-bit word (portable SWAR, no
  *      SIMD), triangular steps between groups, at most 7/8 full. Deletion
  *      leaves a DELETED mark only where a probe could have passed the slot
- *      full; a rehash drops the marks.
+ *      full; a rehash drops the marks. Growing reallocates the arrays
+ *      and re-places entries in place, so the peak is the new table only.
  *   3. the keyed API, with the optional TTL: a last-access time in the
  *      entry header, checked on access and by the incremental sweep.
  *
@@ -204,25 +205,48 @@ static size_t table_find(const rn_store_t *st, const void *key, uint32_t klen, u
     }
 }
 
-/* Moves every entry into a table of ncap slots (drops DELETED marks). */
-static int table_rehash(rn_store_t *st, size_t ncap)
+/* Resizes the table to ncap (>= cap) slots in place and re-places every
+ * entry, dropping DELETED marks (abseil's drop_deletes_without_resize,
+ * after a realloc that for large tables moves pages instead of copying
+ * them, so old and new table never both occupy memory). Returns -1 on OOM
+ * (the table is unchanged). */
+static int table_resize(rn_store_t *st, size_t ncap)
 {
-    unsigned char *block = rn_malloc(ncap * sizeof(entry_hdr_t *) + ncap + GROUP);
-    if (!block) return -1;
-    entry_hdr_t **nents = (entry_hdr_t **)block;
-    unsigned char *nctrl = block + ncap * sizeof(entry_hdr_t *);
-    memset(nctrl, CTRL_EMPTY, ncap + GROUP);
-    for (size_t i = 0; i < st->cap; i++) {
-        if (!ctrl_full(st->ctrl[i])) continue;
-        entry_hdr_t *e = st->ents[i];
-        size_t j = table_free_slot(nctrl, ncap, e->h32);
-        set_ctrl(nctrl, ncap, j, hash_tag(e->h32));
-        nents[j] = e;
+    size_t oc = st->cap;
+    if (ncap != oc) {
+        entry_hdr_t **ne = rn_realloc(st->ents, ncap * sizeof *ne);
+        if (!ne) return -1;
+        st->ents = ne;
+        unsigned char *nc = rn_realloc(st->ctrl, ncap + GROUP);
+        if (!nc) return -1; /* ents is larger than needed; harmless */
+        st->ctrl = nc;
     }
-    rn_free(st->ents); /* the block holding ents and ctrl */
-    st->ents = nents;
-    st->ctrl = nctrl;
+    unsigned char *ctrl = st->ctrl;
+    /* Full slots become DELETED ("to be placed"), the others EMPTY. */
+    for (size_t i = 0; i < oc; i++) ctrl[i] = ctrl_full(ctrl[i]) ? CTRL_DELETED : CTRL_EMPTY;
+    memset(ctrl + oc, CTRL_EMPTY, ncap - oc + GROUP);
+    for (size_t i = 0; i < GROUP; i++) ctrl[ncap + i] = ctrl[i];
     st->cap = ncap;
+    size_t mask = ncap - 1;
+    for (size_t i = 0; i < ncap; i++) {
+        if (ctrl[i] != CTRL_DELETED) continue;
+        entry_hdr_t *e = st->ents[i];
+        size_t start = e->h32 & mask;
+        size_t target = table_free_slot(ctrl, ncap, e->h32);
+        unsigned char tag = hash_tag(e->h32);
+        if (((i - start) & mask) / GROUP == ((target - start) & mask) / GROUP) {
+            set_ctrl(ctrl, ncap, i, tag); /* already in the right probe group */
+        } else if (ctrl[target] == CTRL_EMPTY) {
+            set_ctrl(ctrl, ncap, target, tag);
+            st->ents[target] = e;
+            set_ctrl(ctrl, ncap, i, CTRL_EMPTY);
+        } else { /* target holds an entry not placed yet: swap, then place that one */
+            set_ctrl(ctrl, ncap, target, tag);
+            st->ents[i] = st->ents[target];
+            st->ents[target] = e;
+            i--;
+        }
+    }
     st->growth_left = max_load(ncap) - st->count;
     st->sweep_pos = 0;
     return 0;
@@ -274,8 +298,8 @@ rn_store_t *rn_store_new(const char *name, size_t value_size, rn_store_value_fre
     st->next_chunk = CHUNK_MIN;
     st->value_free = value_free;
     st->opaque = opaque;
-    st->cap = 0;
-    if (table_rehash(st, GROUP) != 0) {
+    if (table_resize(st, GROUP) != 0) {
+        rn_free(st->ents);
         rn_free(st->name);
         rn_free(st);
         return NULL;
@@ -300,6 +324,7 @@ void rn_store_free(rn_store_t *st)
         rn_free(c);
     }
     rn_free(st->free_lists);
+    rn_free(st->ctrl);
     rn_free(st->ents);
     rn_free(st->name);
     rn_free(st);
@@ -346,7 +371,7 @@ void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t h
         /* Full of entries and DELETED marks: drop the marks in place when
          * they are many, else double. */
         size_t ncap = st->count * 2 < max_load(st->cap) ? st->cap : st->cap * 2;
-        if (table_rehash(st, ncap) != 0) return NULL;
+        if (table_resize(st, ncap) != 0) return NULL;
         i = table_free_slot(st->ctrl, st->cap, h32);
     }
     size_t size = entry_size(st, klen);

@@ -703,6 +703,49 @@ static void test_sink_append_writes_every_row(void)
     fix_free(&f);
 }
 
+/* COUNT(DISTINCT) keeps one store of (group key, value) per aggregate: a
+ * value counted for a group that was then dropped (its rows netted to zero
+ * through retractions that did not match) does not count for a later group
+ * of the same key. */
+static void test_aggregate_distinct_outlives_no_group(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:BIGINT", "n:BIGINT", "cd:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(1), I(5)); /* an update of a row this operator never saw */
+    ROW(b, RN_ROW_UPDATE_AFTER, I(1), I(7));
+    ROW(b, RN_ROW_INSERT, I(2), I(7));
+    ROW(b, RN_ROW_INSERT, I(2), I(8));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(2,2,2)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 1);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(7));
+    ROW(b, RN_ROW_INSERT, I(1), I(9));
+    ROW(b, RN_ROW_DELETE, I(2), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,2,2) -U(2,2,2) +U(2,1,1)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(2), I(8)); /* group 2 empties and goes */
+    ROW(b, RN_ROW_INSERT, I(1), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(2,1,1) -U(1,2,2) +U(1,3,2)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(2), I(8)); /* a new group 2 */
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(2,1,1)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 /* Operators fail cleanly (and leak nothing) when allocations fail. */
 static void test_aggregate_allocation_failures(void)
 {
@@ -789,6 +832,7 @@ int main(void)
     RN_RUN(test_aggregate_retract_extremes);
     RN_RUN(test_aggregate_retract_random);
     RN_RUN(test_aggregate_global_group);
+    RN_RUN(test_aggregate_distinct_outlives_no_group);
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);
