@@ -646,6 +646,8 @@ static void aggregate_explain(const rn_op_t *op, rn_buf_t *out)
     }
     rn_buf_appends(out, "]");
     if (a->input_updating) rn_buf_appends(out, ", consumes retractions");
+    if (rn_store_ttl(a->groups) > 0)
+        rn_buf_appendf(out, ", state ttl %lld ms", (long long)rn_store_ttl(a->groups));
 }
 
 static void aggregate_destroy(rn_op_t *op)
