@@ -99,6 +99,8 @@ struct aggregate {
     rn_store_t *groups;         /* group key -> value slot */
     rn_buf_t key;               /* scratch for serializing keys */
     rn_buf_t vkey;              /* scratch for serializing (group key, distinct value) */
+    const uint64_t *row_hashes; /* while processing a row: hash of its group key, then of
+                                 * its distinct key per aggregate (aggregate i at [i + 1]) */
     const rn_schema_t *in_schema;
 };
 
@@ -213,6 +215,15 @@ static bool agg_owns_memory(const aggregate_t *a, const rn_agg_spec_t *s)
 
 #define AGG_UNSEEN (-2) /* a retracted value that was never added */
 
+/* Serializes (group key in a->key, v) into a->vkey; false on OOM. */
+static bool agg_distinct_key(aggregate_t *a, int i, const rn_value_t *v)
+{
+    rn_buf_clear(&a->vkey);
+    rn_buf_append(&a->vkey, a->key.data, a->key.len);
+    rn_key_append(&a->vkey, a->aggs[i].arg_type, v);
+    return !a->vkey.oom;
+}
+
 /* Adds sign (+1/-1) copies of v to the distinct values of aggregate i for
  * the group whose key is in a->key and whose incarnation is gen; returns
  * the value's new multiplicity, AGG_UNSEEN for the retraction of a value
@@ -220,12 +231,9 @@ static bool agg_owns_memory(const aggregate_t *a, const rn_agg_spec_t *s)
 static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, const rn_value_t *v, int sign)
 {
     rn_store_t *ds = a->distinct[i].st;
-    rn_buf_clear(&a->vkey);
-    rn_buf_append(&a->vkey, a->key.data, a->key.len);
-    rn_key_append(&a->vkey, a->aggs[i].arg_type, v);
-    if (a->vkey.oom) return -1;
+    if (!agg_distinct_key(a, i, v)) return -1;
     uint32_t klen = (uint32_t)a->vkey.len;
-    uint64_t h = rn_hash_bytes(a->vkey.data, klen, 0x9e3779b9);
+    uint64_t h = a->row_hashes ? a->row_hashes[i + 1] : rn_hash_bytes(a->vkey.data, klen, 0x9e3779b9);
     if (sign > 0) {
         bool created;
         agg_distinct_t *d = rn_store_upsert(ds, a->vkey.data, klen, h, &created);
@@ -476,6 +484,15 @@ static rn_err_t agg_emit_row(aggregate_t *a, rn_op_t *op, agg_group_t *g, const 
     return RN_OK;
 }
 
+/* Serializes the group key of row r of in into a->key; false on OOM. */
+static bool agg_group_key(aggregate_t *a, const rn_batch_t *in, int r)
+{
+    rn_buf_clear(&a->key);
+    for (int k = 0; k < a->nkeys; k++)
+        rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
+    return !a->key.oom;
+}
+
 /* The results of all aggregates of g into res (naggs values). */
 static rn_err_t agg_results(const aggregate_t *a, agg_group_t *g, rn_arena_t *arena, rn_value_t *res)
 {
@@ -523,14 +540,29 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
     int ntouched = 0, t = 0;
     agg_expire(a, ctx->now_ms, in->nrows);
     agg_touched_t *touched = rn_arena_alloc(arena, sizeof *touched * (size_t)(in->nrows ? in->nrows : 1));
-    if (!touched) return RN_ERR_NOMEM;
+    size_t stride = (size_t)a->naggs + 1;
+    uint64_t *hashes = rn_arena_alloc(arena, sizeof *hashes * stride * (size_t)(in->nrows ? in->nrows : 1));
+    if (!touched || !hashes) return RN_ERR_NOMEM;
+
+    /* First pass: hash every key and prefetch where its lookups start, so
+     * the cache misses of a large state overlap instead of queueing. */
+    for (int r = 0; r < in->nrows; r++) {
+        if (!agg_group_key(a, in, r)) return RN_ERR_NOMEM;
+        uint64_t *hr = hashes + stride * (size_t)r;
+        hr[0] = rn_hash_bytes(a->key.data, a->key.len, 0);
+        rn_store_prefetch(a->groups, hr[0]);
+        for (int i = 0; i < a->naggs; i++) {
+            if (!a->distinct[i].st) continue;
+            if (!agg_distinct_key(a, i, &in->cols[a->aggs[i].arg][r])) return RN_ERR_NOMEM;
+            hr[i + 1] = rn_hash_bytes(a->vkey.data, a->vkey.len, 0x9e3779b9);
+            rn_store_prefetch(a->distinct[i].st, hr[i + 1]);
+        }
+    }
 
     for (int r = 0; r < in->nrows; r++) {
-        rn_buf_clear(&a->key);
-        for (int k = 0; k < a->nkeys; k++)
-            rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
-        if (a->key.oom) goto nomem;
-        uint64_t h = rn_hash_bytes(a->key.data, a->key.len, 0);
+        if (!agg_group_key(a, in, r)) goto nomem;
+        a->row_hashes = hashes + stride * (size_t)r;
+        uint64_t h = a->row_hashes[0];
         bool created;
         agg_group_t *g = rn_store_upsert(a->groups, a->key.data, (uint32_t)a->key.len, h, &created);
         if (!g) goto nomem;
@@ -611,11 +643,13 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
             goto fail;
         }
     }
+    a->row_hashes = NULL;
     return rn_op_emit(op, out, ctx);
 
 nomem:
     err = RN_ERR_NOMEM;
 fail:
+    a->row_hashes = NULL;
     /* Groups not reached by the emission loop keep no touched mark. */
     for (; t < ntouched; t++) group_set_flag(touched[t].group, GROUP_TOUCHED, false);
     return err;

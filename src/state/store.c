@@ -391,6 +391,13 @@ void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t h
     return v;
 }
 
+void rn_store_prefetch(const rn_store_t *st, uint64_t hash)
+{
+    size_t i = fold_hash(hash) & (st->cap - 1);
+    __builtin_prefetch(st->ctrl + i);
+    __builtin_prefetch(st->ents + i);
+}
+
 void rn_store_remove(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash)
 {
     size_t i = table_find(st, key, klen, fold_hash(hash));

@@ -64,6 +64,10 @@ void *rn_store_peek(const rn_store_t *st, const void *key, uint32_t klen, uint64
  * except that an expired entry for key may have been removed). */
 void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash,
                       bool *created /* out */);
+/* A hint that key with this hash is looked up soon: prefetches the table
+ * slots where the lookup starts. Issued for a batch of keys before their
+ * lookups, it overlaps their cache misses. */
+void rn_store_prefetch(const rn_store_t *st, uint64_t hash);
 /* Removes key if present (calling value_free on its slot). */
 void rn_store_remove(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash);
 /* The key bytes of the entry owning value slot v (valid while the entry lives). */
