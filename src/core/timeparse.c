@@ -193,7 +193,7 @@ bool rn_duration_parse(const char *s, int64_t *ms)
         double ms;
     } units[] = {{"", 1},         {"ms", 1},         {"milli", 1},      {"millis", 1},
                  {"millisecond", 1}, {"milliseconds", 1}, {"s", 1000},  {"sec", 1000},
-                 {"secs", 1000},  {"second", 1000},  {"seconds", 1000}, {"min", 60000},
+                 {"secs", 1000},  {"second", 1000},  {"seconds", 1000}, {"m", 60000}, {"min", 60000},
                  {"mins", 60000}, {"minute", 60000}, {"minutes", 60000}, {"h", 3600000},
                  {"hour", 3600000}, {"hours", 3600000}, {"d", 86400000}, {"day", 86400000},
                  {"days", 86400000}};

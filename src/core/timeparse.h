@@ -34,9 +34,11 @@ bool rn_epoch_seconds_parse(const char *s, int64_t *ms /* out */);
  * returns the length written. */
 int rn_time_format(int64_t ms, char *buf, size_t bufsize);
 
-/* Parses a duration: a number followed by a unit (ms, s, sec, second(s),
- * min, minute(s), h, hour(s), d, day(s)), blanks allowed between, as in
- * '500 ms', '5 s', '2 min'; a bare number is milliseconds. Returns false
+/* Parses a duration: a number followed by a unit (ms, milli(s),
+ * millisecond(s), s, sec(s), second(s), m, min(s), minute(s), h, hour(s),
+ * d, day(s): Flink's TimeUtils.parseDuration units from ms up), blanks
+ * allowed between, as in '500 ms', '5 s', '2 min', '1 h'; a bare number is
+ * milliseconds. Returns false
  * on anything else or a negative value. */
 bool rn_duration_parse(const char *s, int64_t *ms /* out */);
 

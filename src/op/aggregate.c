@@ -1,14 +1,36 @@
 /*
  * aggregate.c - unbounded GROUP BY with retraction (Flink's GroupAggregate).
  *
- * State: one rn_store entry per group, keyed by the serialized group key,
- * holding the group's row count and one accumulator per aggregate.
- * COUNT(DISTINCT x) keeps, per group, a store of distinct values with their
- * multiplicity; MIN/MAX over an updating input keep the same multiset so a
- * retracted extreme can be replaced (the multiset is rescanned only when the
- * current extreme's last copy is retracted). FIRST_VALUE/LAST_VALUE keep
- * the first/last non-NULL value in arrival order and are accepted only over
- * an insert-only input (a retraction could not restore the previous one).
+ * State: one rn_store entry per group, keyed by the serialized group key.
+ * Its value slot is laid out per operator, sized by the aggregates:
+ *   uint64 rt      net row count * 4 + two flags (touched in this batch,
+ *                  result emitted); COUNT(*) is the row count itself
+ *   accumulators   COUNT, COUNT(DISTINCT): 8 bytes; SUM, AVG: 16 (value and
+ *                  non-NULL count); MIN/MAX/FIRST_VALUE/LAST_VALUE: a full
+ *                  agg_acc_t (32), which may own a string or a multiset
+ *   uint32 gen     with COUNT(DISTINCT): the group's incarnation
+ * so `GROUP BY k COUNT(*)` over an INT key costs a 32-byte entry plus its
+ * table slot. COUNT(DISTINCT x) keeps ONE store per such aggregate, keyed by
+ * (group key, x), holding x's multiplicity in the group and the group's
+ * incarnation (as Flink keeps a MapState per key): an entry left behind by
+ * an earlier group of the same key (dropped by the TTL, or emptied by
+ * retractions that did not match) is recognised by its stale incarnation
+ * and counts as absent. MIN/MAX over an updating input keep, per group, a
+ * multiset store of their values so a retracted extreme can be replaced
+ * (rescanned only when the current extreme's last copy is retracted).
+ * FIRST_VALUE/LAST_VALUE keep the first/last non-NULL value in arrival
+ * order and are accepted only over an insert-only input (a retraction could
+ * not restore the previous one). Only aggregates that own strings or
+ * multisets give the group store a value_free callback, so freeing the
+ * others releases slab chunks wholesale.
+ *
+ * State TTL ('table.exec.state.ttl', rn_aggregate_set_ttl): the group
+ * store gets rn_store's TTL, with the runtime's processing time
+ * (ctx->now_ms) as its clock. A group not read or written for the TTL is
+ * dropped silently, on access or by a sweep of a bounded number of table
+ * slots per batch; a later row for its key starts a new group, emitted as
+ * +I, as Flink's GroupAggregate does with state TTL. The same sweep drops
+ * distinct-value entries whose group is gone.
  *
  * Emission: a batch is processed in one go. The first time a group is
  * touched in a batch its current result is snapshotted ("before"); after
@@ -29,39 +51,146 @@
 typedef struct agg_acc {
     rn_value_t v;               /* SUM/COUNT/AVG running value; MIN/MAX current extreme */
     int64_t n;                  /* non-NULL inputs counted (net of retractions) */
-    void *aux;                  /* distinct-value multiset (rn_store_t), or owned string
+    void *aux;                  /* MIN/MAX multiset (rn_store_t), or owned string
                                  * (MIN/MAX/FIRST_VALUE/LAST_VALUE) */
 } agg_acc_t;
 
-typedef struct agg_group {
-    int64_t rows;               /* net row count of the group */
-    uint64_t epoch;             /* batch in which the group was last touched */
-    int64_t emitted;            /* 1 once a result has been sent downstream */
-    int64_t pad;
-    agg_acc_t acc[];            /* one per aggregate */
-} agg_group_t;
+/* How an aggregate's accumulator is kept in the group's value slot. */
+typedef enum agg_layout {
+    ACC_ROWS,                   /* COUNT(*): nothing, the group's row count */
+    ACC_COUNT,                  /* COUNT, COUNT(DISTINCT): int64 */
+    ACC_SUM,                    /* SUM, AVG: int64/double value, int64 non-NULL count */
+    ACC_FULL,                   /* the others: an agg_acc_t in place */
+} agg_layout;
+
+#define GROUP_TOUCHED 1u        /* rt flag: touched in the current batch */
+#define GROUP_EMITTED 2u        /* rt flag: a result has been sent downstream */
+#define GROUP_FLAGS 3u
+
+typedef unsigned char agg_group_t; /* a group's value slot; see the layout above */
+
+typedef struct agg_distinct {
+    int64_t m;                  /* multiplicity of the value in the group */
+    uint32_t gen;               /* the group's incarnation when it was counted */
+} agg_distinct_t;
 
 typedef struct agg_touched {
     agg_group_t *group;         /* group touched in this batch */
     rn_value_t *before;         /* its result before the batch (naggs), or NULL if none emitted */
 } agg_touched_t;
 
-typedef struct aggregate {
+typedef struct aggregate aggregate_t;
+
+typedef struct agg_dstore {
+    aggregate_t *a;             /* owner (sweep callback) */
+    rn_store_t *st;             /* (group key, value) -> agg_distinct_t */
+} agg_dstore_t;
+
+struct aggregate {
     int nkeys;                  /* group key columns: input columns 0..nkeys-1 */
     int naggs;
     rn_agg_spec_t *aggs;        /* naggs specs */
+    uint8_t *layout;            /* naggs agg_layout */
+    uint32_t *off;              /* naggs offsets of the accumulators in the value slot */
+    agg_dstore_t *distinct;     /* naggs; .st set for COUNT(DISTINCT) */
+    size_t gen_off;             /* offset of the incarnation (with COUNT(DISTINCT)), else 0 */
+    uint32_t next_gen;          /* last incarnation handed out */
     bool input_updating;        /* input carries retractions */
-    rn_store_t *groups;         /* group key -> agg_group_t */
-    uint64_t epoch;             /* current batch number */
+    rn_store_t *groups;         /* group key -> value slot */
     rn_buf_t key;               /* scratch for serializing keys */
-    rn_buf_t vkey;              /* scratch for serializing distinct values */
+    rn_buf_t vkey;              /* scratch for serializing (group key, distinct value) */
+    const uint64_t *row_hashes; /* while processing a row: hash of its group key, then of
+                                 * its distinct key per aggregate (aggregate i at [i + 1]) */
     const rn_schema_t *in_schema;
-} aggregate_t;
+};
 
+/* ---- the group's value slot ---------------------------------------------- */
+
+static inline uint64_t group_rt(const agg_group_t *g)
+{
+    uint64_t w;
+    memcpy(&w, g, sizeof w);
+    return w;
+}
+static inline int64_t group_rows(const agg_group_t *g)
+{
+    return (int64_t)(group_rt(g) & ~(uint64_t)GROUP_FLAGS) / 4;
+}
+static inline bool group_flag(const agg_group_t *g, unsigned f) { return (group_rt(g) & f) != 0; }
+static inline void group_set(agg_group_t *g, int64_t rows, unsigned flags)
+{
+    uint64_t w = ((uint64_t)rows << 2) | flags;
+    memcpy(g, &w, sizeof w);
+}
+static inline void group_add_rows(agg_group_t *g, int sign)
+{
+    group_set(g, group_rows(g) + sign, (unsigned)(group_rt(g) & GROUP_FLAGS));
+}
+static inline void group_set_flag(agg_group_t *g, unsigned f, bool on)
+{
+    unsigned flags = (unsigned)(group_rt(g) & GROUP_FLAGS);
+    group_set(g, group_rows(g), on ? flags | f : flags & ~f);
+}
+static inline uint32_t group_gen(const aggregate_t *a, const agg_group_t *g)
+{
+    uint32_t gen = 0;
+    if (a->gen_off) memcpy(&gen, g + a->gen_off, sizeof gen);
+    return gen;
+}
+
+/* The accumulator of aggregate i in g: in place (ACC_FULL) or unpacked
+ * into tmp; acc_store writes tmp back. */
+static agg_acc_t *acc_load(const aggregate_t *a, int i, agg_group_t *g, agg_acc_t *tmp)
+{
+    unsigned char *p = g + a->off[i];
+    memset(tmp, 0, sizeof *tmp);
+    switch ((agg_layout)a->layout[i]) {
+    case ACC_FULL: return (agg_acc_t *)p;
+    case ACC_ROWS: tmp->v.i = tmp->n = group_rows(g); break;
+    case ACC_COUNT:
+        memcpy(&tmp->v.i, p, 8);
+        tmp->n = tmp->v.i;
+        break;
+    case ACC_SUM:
+        memcpy(&tmp->v.i, p, 8); /* the bits of an int64 or a double */
+        memcpy(&tmp->n, p + 8, 8);
+        break;
+    }
+    return tmp;
+}
+
+static void acc_store(const aggregate_t *a, int i, agg_group_t *g, const agg_acc_t *acc)
+{
+    unsigned char *p = g + a->off[i];
+    switch ((agg_layout)a->layout[i]) {
+    case ACC_FULL:
+    case ACC_ROWS: break;
+    case ACC_COUNT: memcpy(p, &acc->v.i, 8); break;
+    case ACC_SUM:
+        memcpy(p, &acc->v.i, 8);
+        memcpy(p + 8, &acc->n, 8);
+        break;
+    }
+}
+
+static agg_layout agg_layout_of(rn_agg_kind k)
+{
+    switch (k) {
+    case RN_AGG_COUNT_STAR: return ACC_ROWS;
+    case RN_AGG_COUNT:
+    case RN_AGG_COUNT_DISTINCT: return ACC_COUNT;
+    case RN_AGG_SUM:
+    case RN_AGG_AVG: return ACC_SUM;
+    default: return ACC_FULL;
+    }
+}
+
+static const size_t agg_layout_size[] = {0, 8, 16, sizeof(agg_acc_t)};
+
+/* MIN/MAX over a retracting input keep a per-group multiset. */
 static bool agg_uses_multiset(const aggregate_t *a, const rn_agg_spec_t *s)
 {
-    return s->kind == RN_AGG_COUNT_DISTINCT ||
-           (a->input_updating && (s->kind == RN_AGG_MIN || s->kind == RN_AGG_MAX));
+    return a->input_updating && (s->kind == RN_AGG_MIN || s->kind == RN_AGG_MAX);
 }
 
 static void agg_group_free(void *value, void *opaque)
@@ -69,13 +198,64 @@ static void agg_group_free(void *value, void *opaque)
     aggregate_t *a = opaque;
     agg_group_t *g = value;
     for (int i = 0; i < a->naggs; i++) {
-        if (!g->acc[i].aux) continue;
-        if (agg_uses_multiset(a, &a->aggs[i])) rn_store_free(g->acc[i].aux);
-        else rn_free(g->acc[i].aux);
+        if (a->layout[i] != ACC_FULL) continue;
+        agg_acc_t *acc = (agg_acc_t *)(g + a->off[i]);
+        if (!acc->aux) continue;
+        if (agg_uses_multiset(a, &a->aggs[i])) rn_store_free(acc->aux);
+        else rn_free(acc->aux);
     }
 }
 
+/* Whether a group may own memory outside its slot (strings, multisets). */
+static bool agg_owns_memory(const aggregate_t *a, const rn_agg_spec_t *s)
+{
+    if (agg_uses_multiset(a, s)) return true;
+    return agg_layout_of(s->kind) == ACC_FULL && s->arg_type == RN_TYPE_STRING;
+}
+
 #define AGG_UNSEEN (-2) /* a retracted value that was never added */
+
+/* Serializes (group key in a->key, v) into a->vkey; false on OOM. */
+static bool agg_distinct_key(aggregate_t *a, int i, const rn_value_t *v)
+{
+    rn_buf_clear(&a->vkey);
+    rn_buf_append(&a->vkey, a->key.data, a->key.len);
+    rn_key_append(&a->vkey, a->aggs[i].arg_type, v);
+    return !a->vkey.oom;
+}
+
+/* Adds sign (+1/-1) copies of v to the distinct values of aggregate i for
+ * the group whose key is in a->key and whose incarnation is gen; returns
+ * the value's new multiplicity, AGG_UNSEEN for the retraction of a value
+ * not counted (ignored), or -1 on OOM. */
+static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, const rn_value_t *v, int sign)
+{
+    rn_store_t *ds = a->distinct[i].st;
+    if (!agg_distinct_key(a, i, v)) return -1;
+    uint32_t klen = (uint32_t)a->vkey.len;
+    uint64_t h = a->row_hashes ? a->row_hashes[i + 1] : rn_hash_bytes(a->vkey.data, klen, 0x9e3779b9);
+    if (sign > 0) {
+        bool created;
+        agg_distinct_t *d = rn_store_upsert(ds, a->vkey.data, klen, h, &created);
+        if (!d) return -1;
+        if (d->gen != gen) { /* new, or left by an earlier group of this key */
+            d->gen = gen;
+            d->m = 0;
+        }
+        return ++d->m;
+    }
+    agg_distinct_t *d = rn_store_find(ds, a->vkey.data, klen, h);
+    if (!d) return AGG_UNSEEN;
+    if (d->gen != gen) {
+        rn_store_remove(ds, a->vkey.data, klen, h);
+        return AGG_UNSEEN;
+    }
+    if (--d->m <= 0) {
+        rn_store_remove(ds, a->vkey.data, klen, h);
+        return 0;
+    }
+    return d->m;
+}
 
 /* Adds sign (+1/-1) copies of v to the multiset of acc; returns the
  * value's new multiplicity, AGG_UNSEEN for the retraction of a value not
@@ -147,9 +327,10 @@ static rn_err_t agg_keep_value(const rn_agg_spec_t *s, agg_acc_t *acc, const rn_
 
 /* Applies one input value with sign to an accumulator. Returns RN_OK or
  * RN_ERR_NOMEM. */
-static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *acc,
+static rn_err_t agg_update(aggregate_t *a, int i, const agg_group_t *g, agg_acc_t *acc,
                            const rn_value_t *v, int sign)
 {
+    const rn_agg_spec_t *s = &a->aggs[i];
     switch (s->kind) {
     case RN_AGG_COUNT_STAR:
         acc->v.i += sign;
@@ -160,7 +341,7 @@ static rn_err_t agg_update(aggregate_t *a, const rn_agg_spec_t *s, agg_acc_t *ac
     case RN_AGG_COUNT_DISTINCT: {
         if (v->null) return RN_OK;
         int64_t before_n = acc->n;
-        int64_t m = agg_multiset_add(a, acc, s->arg_type, v, sign);
+        int64_t m = agg_distinct_add(a, i, group_gen(a, g), v, sign);
         if (m == AGG_UNSEEN) return RN_OK;
         if (m < 0) return RN_ERR_NOMEM;
         if (sign > 0 && m == 1) acc->n = before_n + 1;
@@ -303,88 +484,175 @@ static rn_err_t agg_emit_row(aggregate_t *a, rn_op_t *op, agg_group_t *g, const 
     return RN_OK;
 }
 
+/* Serializes the group key of row r of in into a->key; false on OOM. */
+static bool agg_group_key(aggregate_t *a, const rn_batch_t *in, int r)
+{
+    rn_buf_clear(&a->key);
+    for (int k = 0; k < a->nkeys; k++)
+        rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
+    return !a->key.oom;
+}
+
+/* The results of all aggregates of g into res (naggs values). */
+static rn_err_t agg_results(const aggregate_t *a, agg_group_t *g, rn_arena_t *arena, rn_value_t *res)
+{
+    for (int i = 0; i < a->naggs; i++) {
+        agg_acc_t tmp;
+        rn_err_t err = agg_result(&a->aggs[i], acc_load(a, i, g, &tmp), arena, &res[i]);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* Sweep callback for a distinct store: keeps an entry while the group it
+ * was counted for lives (same key, same incarnation). */
+static bool agg_distinct_keep(void *value, void *opaque)
+{
+    const agg_dstore_t *d = opaque;
+    const aggregate_t *a = d->a;
+    uint32_t klen, off = 0;
+    const unsigned char *key = rn_store_key_of(d->st, value, &klen);
+    for (int k = 0; k < a->nkeys; k++) {
+        rn_value_t v;
+        if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
+    }
+    const agg_group_t *g = rn_store_peek(a->groups, key, off, rn_hash_bytes(key, off, 0));
+    return g && group_gen(a, g) == ((const agg_distinct_t *)value)->gen;
+}
+
+/* With a TTL: moves the clock to now and drops, within a bounded number of
+ * table slots, expired groups and distinct values of groups gone. */
+static void agg_expire(aggregate_t *a, int64_t now_ms, int nrows)
+{
+    if (rn_store_ttl(a->groups) <= 0) return;
+    rn_store_set_now(a->groups, now_ms);
+    size_t budget = 2 * (size_t)nrows + 64;
+    rn_store_sweep(a->groups, budget, NULL, NULL);
+    for (int i = 0; i < a->naggs; i++)
+        if (a->distinct[i].st) rn_store_sweep(a->distinct[i].st, budget, agg_distinct_keep, &a->distinct[i]);
+}
+
 static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
 {
     aggregate_t *a = op->priv;
     rn_arena_t *arena = ctx->arena;
-    a->epoch++;
-    agg_touched_t *touched = rn_arena_alloc(arena, sizeof *touched * (size_t)in->nrows);
-    if (!touched) return RN_ERR_NOMEM;
-    int ntouched = 0;
+    rn_err_t err = RN_OK;
+    int ntouched = 0, t = 0;
+    agg_expire(a, ctx->now_ms, in->nrows);
+    agg_touched_t *touched = rn_arena_alloc(arena, sizeof *touched * (size_t)(in->nrows ? in->nrows : 1));
+    size_t stride = (size_t)a->naggs + 1;
+    uint64_t *hashes = rn_arena_alloc(arena, sizeof *hashes * stride * (size_t)(in->nrows ? in->nrows : 1));
+    if (!touched || !hashes) return RN_ERR_NOMEM;
+
+    /* First pass: hash every key and prefetch where its lookups start, so
+     * the cache misses of a large state overlap instead of queueing. */
+    for (int r = 0; r < in->nrows; r++) {
+        if (!agg_group_key(a, in, r)) return RN_ERR_NOMEM;
+        uint64_t *hr = hashes + stride * (size_t)r;
+        hr[0] = rn_hash_bytes(a->key.data, a->key.len, 0);
+        rn_store_prefetch(a->groups, hr[0]);
+        for (int i = 0; i < a->naggs; i++) {
+            if (!a->distinct[i].st) continue;
+            if (!agg_distinct_key(a, i, &in->cols[a->aggs[i].arg][r])) return RN_ERR_NOMEM;
+            hr[i + 1] = rn_hash_bytes(a->vkey.data, a->vkey.len, 0x9e3779b9);
+            rn_store_prefetch(a->distinct[i].st, hr[i + 1]);
+        }
+    }
 
     for (int r = 0; r < in->nrows; r++) {
-        rn_buf_clear(&a->key);
-        for (int k = 0; k < a->nkeys; k++)
-            rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
-        if (a->key.oom) return RN_ERR_NOMEM;
-        uint64_t h = rn_hash_bytes(a->key.data, a->key.len, 0);
+        if (!agg_group_key(a, in, r)) goto nomem;
+        a->row_hashes = hashes + stride * (size_t)r;
+        uint64_t h = a->row_hashes[0];
         bool created;
         agg_group_t *g = rn_store_upsert(a->groups, a->key.data, (uint32_t)a->key.len, h, &created);
-        if (!g) return RN_ERR_NOMEM;
-        if (g->epoch != a->epoch) {
-            g->epoch = a->epoch;
-            agg_touched_t *t = &touched[ntouched++];
-            t->group = g;
-            t->before = NULL;
-            if (g->emitted) {
-                t->before = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)(a->naggs ? a->naggs : 1));
-                if (!t->before) return RN_ERR_NOMEM;
-                for (int i = 0; i < a->naggs; i++) {
-                    rn_err_t err = agg_result(&a->aggs[i], &g->acc[i], arena, &t->before[i]);
-                    if (err != RN_OK) return err;
-                }
+        if (!g) goto nomem;
+        if (created && a->gen_off) {
+            if (++a->next_gen == 0) a->next_gen = 1; /* 0 marks a fresh distinct entry */
+            memcpy(g + a->gen_off, &a->next_gen, sizeof a->next_gen);
+        }
+        if (!group_flag(g, GROUP_TOUCHED)) {
+            group_set_flag(g, GROUP_TOUCHED, true);
+            agg_touched_t *tg = &touched[ntouched++];
+            tg->group = g;
+            tg->before = NULL;
+            if (group_flag(g, GROUP_EMITTED)) {
+                tg->before = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)(a->naggs ? a->naggs : 1));
+                if (!tg->before) goto nomem;
+                if ((err = agg_results(a, g, arena, tg->before)) != RN_OK) goto fail;
             }
         }
         int sign = rn_rowkind_is_retract((rn_rowkind_t)in->kinds[r]) ? -1 : 1;
-        g->rows += sign;
+        group_add_rows(g, sign);
         for (int i = 0; i < a->naggs; i++) {
             const rn_agg_spec_t *s = &a->aggs[i];
+            if (s->kind == RN_AGG_COUNT_STAR) continue; /* the row count */
             const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : NULL;
             rn_value_t none = RN_VALUE_NULL;
-            rn_err_t err = agg_update(a, s, &g->acc[i], v ? v : &none, sign);
-            if (err != RN_OK) return err;
+            agg_acc_t tmp;
+            agg_acc_t *acc = acc_load(a, i, g, &tmp);
+            err = agg_update(a, i, g, acc, v ? v : &none, sign);
+            acc_store(a, i, g, acc);
+            if (err != RN_OK) goto fail;
         }
     }
 
     rn_batch_t *out = rn_batch_new(arena, op->schema, ntouched * 2 + 1);
-    if (!out) return RN_ERR_NOMEM;
     rn_value_t *after = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)(a->naggs ? a->naggs : 1));
-    if (!after) return RN_ERR_NOMEM;
-    for (int t = 0; t < ntouched; t++) {
+    if (!out || !after) goto nomem;
+    for (; t < ntouched; t++) {
         agg_group_t *g = touched[t].group;
         const rn_value_t *before = touched[t].before;
-        rn_err_t err = RN_OK;
-        if (g->rows <= 0) {
-            if (before) err = agg_emit_row(a, op, g, before, RN_ROW_DELETE, out, arena);
-            if (err != RN_OK) return err;
+        group_set_flag(g, GROUP_TOUCHED, false);
+        if (group_rows(g) <= 0) {
+            if (before && (err = agg_emit_row(a, op, g, before, RN_ROW_DELETE, out, arena)) != RN_OK) {
+                t++;
+                goto fail;
+            }
             uint32_t klen;
             const void *key = rn_store_key_of(a->groups, g, &klen);
             /* The key lives inside the entry being removed: copy it first. */
             void *kcopy = rn_arena_alloc(arena, klen ? klen : 1);
-            if (!kcopy) return RN_ERR_NOMEM;
+            if (!kcopy) {
+                t++;
+                goto nomem;
+            }
             memcpy(kcopy, key, klen);
             rn_store_remove(a->groups, kcopy, klen, rn_hash_bytes(kcopy, klen, 0));
             continue;
         }
-        for (int i = 0; i < a->naggs; i++) {
-            err = agg_result(&a->aggs[i], &g->acc[i], arena, &after[i]);
-            if (err != RN_OK) return err;
+        if ((err = agg_results(a, g, arena, after)) != RN_OK) {
+            t++;
+            goto fail;
         }
         if (!before) {
             err = agg_emit_row(a, op, g, after, RN_ROW_INSERT, out, arena);
-            g->emitted = 1;
+            group_set_flag(g, GROUP_EMITTED, true);
         } else if (!agg_results_equal(a, before, after)) {
             err = agg_emit_row(a, op, g, before, RN_ROW_UPDATE_BEFORE, out, arena);
             if (err == RN_OK) {
                 rn_value_t *copy = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)a->naggs);
-                if (!copy) return RN_ERR_NOMEM;
-                memcpy(copy, after, sizeof(rn_value_t) * (size_t)a->naggs);
-                err = agg_emit_row(a, op, g, copy, RN_ROW_UPDATE_AFTER, out, arena);
+                if (!copy) err = RN_ERR_NOMEM;
+                else {
+                    memcpy(copy, after, sizeof(rn_value_t) * (size_t)a->naggs);
+                    err = agg_emit_row(a, op, g, copy, RN_ROW_UPDATE_AFTER, out, arena);
+                }
             }
         }
-        if (err != RN_OK) return err;
+        if (err != RN_OK) {
+            t++;
+            goto fail;
+        }
     }
+    a->row_hashes = NULL;
     return rn_op_emit(op, out, ctx);
+
+nomem:
+    err = RN_ERR_NOMEM;
+fail:
+    a->row_hashes = NULL;
+    /* Groups not reached by the emission loop keep no touched mark. */
+    for (; t < ntouched; t++) group_set_flag(touched[t].group, GROUP_TOUCHED, false);
+    return err;
 }
 
 static const char *agg_kind_name(rn_agg_kind k)
@@ -412,14 +680,20 @@ static void aggregate_explain(const rn_op_t *op, rn_buf_t *out)
     }
     rn_buf_appends(out, "]");
     if (a->input_updating) rn_buf_appends(out, ", consumes retractions");
+    if (rn_store_ttl(a->groups) > 0)
+        rn_buf_appendf(out, ", state ttl %lld ms", (long long)rn_store_ttl(a->groups));
 }
 
 static void aggregate_destroy(rn_op_t *op)
 {
     aggregate_t *a = op->priv;
     rn_store_free(a->groups);
+    for (int i = 0; a->distinct && i < a->naggs; i++) rn_store_free(a->distinct[i].st);
     rn_buf_free(&a->key);
     rn_buf_free(&a->vkey);
+    rn_free(a->distinct);
+    rn_free(a->off);
+    rn_free(a->layout);
     rn_free(a->aggs);
     rn_free(a);
 }
@@ -428,7 +702,10 @@ static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
 {
     const aggregate_t *a = op->priv;
     *keys = rn_store_count(a->groups);
-    return rn_store_bytes(a->groups);
+    size_t bytes = rn_store_bytes(a->groups);
+    for (int i = 0; i < a->naggs; i++)
+        if (a->distinct[i].st) bytes += rn_store_bytes(a->distinct[i].st);
+    return bytes;
 }
 
 static const rn_op_vtable_t aggregate_vtable = {
@@ -456,11 +733,34 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
     a->naggs = naggs;
     a->input_updating = input->updating;
     a->in_schema = input->schema;
-    a->aggs = rn_calloc((size_t)(naggs ? naggs : 1), sizeof *a->aggs);
-    if (!a->aggs) goto oom;
+    size_t n = (size_t)(naggs ? naggs : 1);
+    a->aggs = rn_calloc(n, sizeof *a->aggs);
+    a->layout = rn_calloc(n, sizeof *a->layout);
+    a->off = rn_calloc(n, sizeof *a->off);
+    a->distinct = rn_calloc(n, sizeof *a->distinct);
+    if (!a->aggs || !a->layout || !a->off || !a->distinct) goto oom;
     memcpy(a->aggs, aggs, sizeof *aggs * (size_t)naggs);
-    a->groups = rn_store_new("group-aggregate",
-                             sizeof(agg_group_t) + sizeof(agg_acc_t) * (size_t)naggs, agg_group_free, a);
+    /* The value slot: rt, then accumulators sized by kind (8-byte ones
+     * stay 8-byte aligned), then the incarnation if anything is distinct. */
+    size_t size = sizeof(uint64_t);
+    bool owns = false, distinct = false;
+    for (int i = 0; i < naggs; i++) {
+        a->layout[i] = (uint8_t)agg_layout_of(aggs[i].kind);
+        a->off[i] = (uint32_t)size;
+        size += agg_layout_size[a->layout[i]];
+        owns |= agg_owns_memory(a, &aggs[i]);
+        if (aggs[i].kind == RN_AGG_COUNT_DISTINCT) {
+            distinct = true;
+            a->distinct[i].a = a;
+            a->distinct[i].st = rn_store_new("distinct", sizeof(agg_distinct_t), NULL, NULL);
+            if (!a->distinct[i].st) goto oom;
+        }
+    }
+    if (distinct) {
+        a->gen_off = size;
+        size += sizeof(uint32_t);
+    }
+    a->groups = rn_store_new("group-aggregate", size, owns ? agg_group_free : NULL, a);
     if (!a->groups) goto oom;
     rn_buf_init(&a->key);
     rn_buf_init(&a->vkey);
@@ -472,11 +772,21 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
 oom:
     if (a) {
         rn_store_free(a->groups);
+        for (int i = 0; a->distinct && i < naggs; i++) rn_store_free(a->distinct[i].st);
+        rn_free(a->distinct);
+        rn_free(a->off);
+        rn_free(a->layout);
         rn_free(a->aggs);
         rn_free(a);
     }
     snprintf(errbuf, errbuf_size, "out of memory creating an aggregate");
     return NULL;
+}
+
+bool rn_aggregate_set_ttl(rn_op_t *op, int64_t ttl_ms)
+{
+    aggregate_t *a = op->priv;
+    return rn_store_set_ttl(a->groups, ttl_ms);
 }
 
 size_t rn_aggregate_groups(const rn_op_t *op)

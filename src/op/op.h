@@ -139,8 +139,15 @@ typedef struct rn_agg_spec {
  * group's row count drops to zero; nothing when the result is unchanged. */
 rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,
                           rn_schema_t *out_schema, char *errbuf, size_t errbuf_size);
-/* Number of groups held (for metrics and tests). */
+/* Number of groups held (for metrics and tests; with a TTL, expired groups
+ * not dropped yet included). */
 size_t rn_aggregate_groups(const rn_op_t *op);
+/* State TTL ('table.exec.state.ttl'): a group neither read nor written for
+ * ttl_ms of processing time (ctx->now_ms) is dropped without a retraction;
+ * a later row for its key starts a new group (+I). Call before the first
+ * batch; returns false otherwise. Cleanup is incremental (bounded work per
+ * batch) plus removal on access. */
+bool rn_aggregate_set_ttl(rn_op_t *op, int64_t ttl_ms);
 
 /* ---- window aggregates (docs/event-time.md) ----------------------------- */
 

@@ -1840,6 +1840,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
             rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
                           rn_type_scalar(specs[a].result_type));
         rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
+        if (aop && an->state_ttl_ms > 0) rn_aggregate_set_ttl(aop, an->state_ttl_ms);
         if (!aop || !an_connect(an, rel->op, aop) || !rel_from_schema(an, &grel, aop, NULL)) {
             rn_schema_unref(aschema);
             return false;
@@ -2451,6 +2452,7 @@ static const char *const set_keys[] = {
     "table.exec.emit.early-fire.enabled",
     "table.exec.emit.early-fire.delay",
     "runnel.late-rows.table",
+    "table.exec.state.ttl",
     "execution.runtime-mode",
     "table.local-time-zone",
 };
@@ -2461,7 +2463,8 @@ static const char *const set_keys[] = {
 static bool set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
 {
     const char *k = st->set.key, *v = st->set.value;
-    if (!strcmp(k, "table.exec.emit.allow-lateness") || !strcmp(k, "table.exec.emit.early-fire.delay")) {
+    if (!strcmp(k, "table.exec.emit.allow-lateness") || !strcmp(k, "table.exec.emit.early-fire.delay") ||
+        !strcmp(k, "table.exec.state.ttl")) {
         int64_t ms;
         if (!rn_duration_parse(v, &ms)) {
             an->err = RN_ERR_CONFIG;
@@ -2469,6 +2472,7 @@ static bool set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
             return false;
         }
         if (!strcmp(k, "table.exec.emit.allow-lateness")) an->allow_lateness_ms = ms;
+        else if (!strcmp(k, "table.exec.state.ttl")) an->state_ttl_ms = ms;
         else an->early_fire_ms = ms;
     } else if (!strcmp(k, "table.exec.emit.early-fire.enabled")) {
         if (strcasecmp(v, "true") && strcasecmp(v, "false")) {

@@ -142,6 +142,7 @@ typedef struct analyzer {
     int64_t allow_lateness_ms;  /* 'table.exec.emit.allow-lateness' */
     bool early_fire;            /* 'table.exec.emit.early-fire.enabled' */
     int64_t early_fire_ms;      /* 'table.exec.emit.early-fire.delay' */
+    int64_t state_ttl_ms;       /* 'table.exec.state.ttl' (GROUP BY state), 0 = none */
     const char *late_table;     /* 'runnel.late-rows.table', or NULL */
     rn_pos_t late_table_pos;
 } analyzer_t;

@@ -5,14 +5,30 @@
  * serialize their key (rn_key_*) and keep accumulators in the slot. All
  * keyed state goes through this one interface so that a checkpoint can
  * enumerate, snapshot and restore it without knowing the operator: the
- * iteration API yields (key, value) pairs, and a value may reference
- * side structures (e.g. the distinct-value counts of COUNT(DISTINCT)) that
- * the owning operator serializes through its own snapshot hook.
+ * iteration API yields value slots and rn_store_key_of their key bytes, and
+ * a value may reference side structures (e.g. the value multiset of MIN over
+ * a retracting input) that the owning operator serializes through its own
+ * snapshot hook.
  *
- * Implementation: open addressing with linear probing over (hash, entry)
- * pairs; each entry is one allocation holding the value slot followed by
- * the key bytes, so slot addresses stay stable while the table grows. A new
- * key costs one allocation; lookups and updates of existing keys cost none.
+ * What holds:
+ * - A value slot is value_size bytes, zero-filled on insert, 8-byte aligned,
+ *   and stays at the same address until its key is removed (or expires):
+ *   growing the table never moves entries, so operators may hold slot
+ *   pointers across other inserts within a batch.
+ * - Entries (an 8-byte header, 16 with a TTL, then the value slot, then the
+ *   key bytes, rounded up to 8) are carved from slab chunks, not one malloc
+ *   each; removed entries are reused by later entries of the same size, and
+ *   rn_store_free releases the chunks wholesale. It visits entries one by
+ *   one only if the store has a value_free callback or holds entries too
+ *   large for the slabs.
+ * - The table is SwissTable-like: one control byte per slot (empty,
+ *   deleted, or 7 bits of the key's hash) next to an 8-byte entry pointer,
+ *   probed 8 slots at a time, at most 7/8 full. A lookup reads control
+ *   bytes and touches an entry only on a 7-bit match.
+ * - Optional time-to-live (rn_store_set_ttl): each entry remembers when it
+ *   was last found or upserted (the time given by rn_store_set_now); an
+ *   entry not accessed for ttl ms is expired: lookups treat it as absent and
+ *   remove it, and rn_store_sweep removes expired entries incrementally.
  */
 #ifndef RN_STORE_H
 #define RN_STORE_H
@@ -26,35 +42,67 @@
 
 typedef struct rn_store rn_store_t;
 
-/* Called for each value slot when it is removed or the store is freed,
- * so side structures can be released. */
+/* Called for each value slot when it is removed (explicitly, expired or
+ * swept) or the store is freed, so side structures can be released. */
 typedef void rn_store_value_free_fn(void *value, void *opaque);
 
 /* Creates a store for values of value_size bytes (zero-filled on insert).
- * name shows in metrics. Returns NULL on OOM. */
+ * name shows in metrics. value_free may be NULL (then freeing the store
+ * does not visit its entries). Returns NULL on OOM. */
 rn_store_t *rn_store_new(const char *name, size_t value_size, rn_store_value_free_fn *value_free,
                          void *opaque);
+/* Frees the store, calling value_free (if any) on every remaining slot. */
 void rn_store_free(rn_store_t *st);
 
-/* Returns the value slot for key, or NULL if absent. */
+/* Returns the value slot for key, or NULL if absent. With a TTL an expired
+ * entry is removed and NULL returned; a live one counts as accessed now. */
 void *rn_store_find(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash);
-/* Returns the value slot for key, creating a zeroed one if absent
- * (*created tells which). NULL on OOM. */
+/* As rn_store_find, but never removes and never counts as an access. */
+void *rn_store_peek(const rn_store_t *st, const void *key, uint32_t klen, uint64_t hash);
+/* Returns the value slot for key, creating a zeroed one if absent or
+ * expired (*created tells which). NULL on OOM (the store is unchanged,
+ * except that an expired entry for key may have been removed). */
 void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash,
                       bool *created /* out */);
+/* A hint that key with this hash is looked up soon: prefetches the table
+ * slots where the lookup starts. Issued for a batch of keys before their
+ * lookups, it overlaps their cache misses. */
+void rn_store_prefetch(const rn_store_t *st, uint64_t hash);
 /* Removes key if present (calling value_free on its slot). */
 void rn_store_remove(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash);
 /* The key bytes of the entry owning value slot v (valid while the entry lives). */
 const void *rn_store_key_of(const rn_store_t *st, const void *v, uint32_t *klen /* out */);
 
+/* Entries held, including expired ones not removed yet. */
 size_t rn_store_count(const rn_store_t *st);
-/* Bytes held by entries and the table (not side structures). */
+/* Bytes held by slab chunks, large entries and the table (not side
+ * structures). */
 size_t rn_store_bytes(const rn_store_t *st);
 const char *rn_store_name(const rn_store_t *st);
 
 /* Iteration: pos starts at 0; returns the next value slot or NULL at the
- * end. The store must not be modified during iteration. */
+ * end (expired entries not removed yet included). The store must not be
+ * modified during iteration, except that the slot just returned may be
+ * removed. */
 void *rn_store_next(const rn_store_t *st, size_t *pos);
+
+/* ---- time-to-live ------------------------------------------------------
+ * Gives entries a last-access time (8 more bytes each): an entry not found
+ * or upserted for ttl_ms (> 0) of the time set with rn_store_set_now is
+ * expired, and is dropped without further notice than value_free. Only on
+ * an empty store; returns false otherwise. */
+bool rn_store_set_ttl(rn_store_t *st, int64_t ttl_ms);
+int64_t rn_store_ttl(const rn_store_t *st);
+/* Sets the current time (processing time, ms) for accesses and expiry. */
+void rn_store_set_now(rn_store_t *st, int64_t now_ms);
+
+/* Decides whether a swept entry stays (true) or is removed (false). */
+typedef bool rn_store_keep_fn(void *value, void *opaque);
+/* Incremental cleanup: examines the next max_slots table slots after
+ * where the previous sweep stopped (wrapping around) and removes the
+ * entries that are expired or that keep (may be NULL) rejects. Bounded
+ * work, so it can run once per batch. Returns the entries removed. */
+size_t rn_store_sweep(rn_store_t *st, size_t max_slots, rn_store_keep_fn *keep, void *opaque);
 
 /* ---- key serialization ----------------------------------------------
  * A composite key is the concatenation of its columns, each a tag byte

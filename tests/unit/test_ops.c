@@ -703,6 +703,159 @@ static void test_sink_append_writes_every_row(void)
     fix_free(&f);
 }
 
+/* COUNT(DISTINCT) keeps one store of (group key, value) per aggregate: a
+ * value counted for a group that was then dropped (its rows netted to zero
+ * through retractions that did not match) does not count for a later group
+ * of the same key. */
+static void test_aggregate_distinct_outlives_no_group(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:BIGINT", "n:BIGINT", "cd:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(1), I(5)); /* an update of a row this operator never saw */
+    ROW(b, RN_ROW_UPDATE_AFTER, I(1), I(7));
+    ROW(b, RN_ROW_INSERT, I(2), I(7));
+    ROW(b, RN_ROW_INSERT, I(2), I(8));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(2,2,2)");
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 1);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(7));
+    ROW(b, RN_ROW_INSERT, I(1), I(9));
+    ROW(b, RN_ROW_DELETE, I(2), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,2,2) -U(2,2,2) +U(2,1,1)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(2), I(8)); /* group 2 empties and goes */
+    ROW(b, RN_ROW_INSERT, I(1), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-D(2,1,1) -U(1,2,2) +U(1,3,2)");
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(2), I(8)); /* a new group 2 */
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(2,1,1)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* State TTL with an injected processing time (ctx.now_ms): a group not
+ * read or written for the TTL is dropped without a retraction and a later
+ * row starts a new group (+I, distinct values counted afresh); access
+ * keeps a group alive; the per-batch sweep drops idle groups without input
+ * for their keys. */
+static void test_aggregate_state_ttl(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(4, "k:BIGINT", "n:BIGINT", "cd:BIGINT", "s:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 3, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    RN_CHECK(rn_aggregate_set_ttl(agg, 1000));
+    rn_op_t *cap = capture_new(agg);
+
+    f.ctx.now_ms = 10000;
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(5));
+    ROW(b, RN_ROW_INSERT, I(2), I(6));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,1,1,5) +I(2,1,1,6)");
+    RN_CHECK(!rn_aggregate_set_ttl(agg, 5)); /* not after the first group */
+
+    f.ctx.now_ms = 10600; /* key 1 written: alive until 11600 */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(5));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,1,1,5) +U(1,2,1,10)");
+
+    f.ctx.now_ms = 10999; /* key 2 idle for 999 ms: still there */
+    b = fix_batch(&f);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 2);
+
+    f.ctx.now_ms = 11000; /* key 2 idle for 1000 ms: expired, dropped silently */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(2), I(6));
+    ROW(b, RN_ROW_INSERT, I(1), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(2,1,1,6) -U(1,2,1,10) +U(1,3,2,17)");
+
+    f.ctx.now_ms = 11999; /* key 1 idle for 999 ms: a retraction for it counts */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(1), I(7));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "-U(1,3,2,17) +U(1,2,1,10)");
+
+    f.ctx.now_ms = 13500; /* both idle past the TTL: a retraction finds nothing to retract */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_DELETE, I(1), I(5));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "");
+
+    /* no input for key 2: the sweep of an empty batch drops it */
+    b = fix_batch(&f);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 0);
+    RN_CHECK_EQ_STR(take(cap), "");
+
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(5));
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,1,1,5)");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* The TTL sweep does bounded work per batch: with many idle groups, one
+ * small batch drops only some of them, and enough batches drop them all. */
+static void test_aggregate_state_ttl_sweep_is_incremental(void)
+{
+    enum { GROUPS = 20000 };
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), false);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:BIGINT", "n:BIGINT", "cd:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL);
+    RN_CHECK(rn_aggregate_set_ttl(agg, 60000));
+    f.ctx.now_ms = 0;
+    for (int k = 0; k < GROUPS; k += 64) {
+        rn_batch_t *b = fix_batch(&f);
+        for (int i = k; i < k + 64 && i < GROUPS; i++) ROW(b, RN_ROW_INSERT, I(i), I(i % 3));
+        RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    }
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), GROUPS);
+    f.ctx.now_ms = 60000;
+    rn_batch_t *b = fix_batch(&f);
+    RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+    size_t left = rn_aggregate_groups(agg);
+    RN_CHECK(left < GROUPS && left > GROUPS - 200); /* one empty batch: at most 64 slots examined */
+    int batches = 1;
+    while (rn_aggregate_groups(agg) > 0 && batches < 100000) {
+        b = fix_batch(&f);
+        RN_CHECK_EQ_INT(fix_push(&f, agg, b), RN_OK);
+        batches++;
+    }
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 0);
+    RN_CHECK(batches > 100);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 /* Operators fail cleanly (and leak nothing) when allocations fail. */
 static void test_aggregate_allocation_failures(void)
 {
@@ -789,6 +942,9 @@ int main(void)
     RN_RUN(test_aggregate_retract_extremes);
     RN_RUN(test_aggregate_retract_random);
     RN_RUN(test_aggregate_global_group);
+    RN_RUN(test_aggregate_distinct_outlives_no_group);
+    RN_RUN(test_aggregate_state_ttl);
+    RN_RUN(test_aggregate_state_ttl_sweep_is_incremental);
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);

@@ -1,9 +1,10 @@
 /*
  * test_state.c - unit tests for the keyed state store (state/store.h):
- * insert/find/remove against a reference array, backward-shift deletion
+ * insert/find/remove against a reference array, deletion
  * under forced collisions, iteration, zeroed and address-stable value
- * slots, value_free calls, key serialization round trips and allocation
- * failure injection.
+ * slots, value_free calls, key serialization round trips, allocation
+ * failure injection, TTL expiry and the incremental sweep, removal during
+ * iteration, memory reuse under churn and entries too large for the slabs.
  */
 #include "core/hash.h"
 #include "core/mem.h"
@@ -208,7 +209,7 @@ static void test_store_iteration_visits_each_once(void)
     rn_store_free(st);
 }
 
-/* Slots are zeroed, 16-byte aligned, and do not move when the table grows. */
+/* Slots are zeroed, 8-byte aligned, and do not move when the table grows. */
 static void test_store_slots_zeroed_and_stable(void)
 {
     enum { N = 20000, VSIZE = 40 };
@@ -223,7 +224,7 @@ static void test_store_slots_zeroed_and_stable(void)
         RN_REQUIRE(v != NULL);
         for (int b = 0; b < VSIZE; b++)
             if (v[b] != 0) bad++;
-        if (((uintptr_t)v & 15) != 0) bad++;
+        if (((uintptr_t)v & 7) != 0) bad++;
         memset(v, 0xAB, VSIZE);
         addr[i] = v;
     }
@@ -422,6 +423,192 @@ static void test_store_allocation_failures(void)
     RN_CHECK(completed);
 }
 
+
+/* TTL: an entry not found or upserted for ttl ms is gone; find and upsert
+ * refresh it, peek does not; expiry calls value_free. */
+static void test_store_ttl_expiry(void)
+{
+    free_log_t log = {0};
+    rn_store_t *st = rn_store_new("ttl", sizeof(int64_t), log_free, &log);
+    RN_REQUIRE(st != NULL);
+    RN_CHECK(rn_store_set_ttl(st, 100));
+    RN_CHECK_EQ_INT(rn_store_ttl(st), 100);
+    rn_store_set_now(st, 1000);
+    for (int64_t i = 1; i <= 3; i++) {
+        bool created;
+        int64_t *v = rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created);
+        RN_REQUIRE(v != NULL);
+        RN_CHECK(created);
+        RN_CHECK(((uintptr_t)v & 7) == 0);
+        *v = i;
+    }
+    RN_CHECK(!rn_store_set_ttl(st, 5)); /* only on an empty store */
+    int64_t k1 = 1, k2 = 2, k3 = 3;
+    rn_store_set_now(st, 1050);
+    RN_CHECK(rn_store_find(st, &k1, sizeof k1, rn_hash_u64(1)) != NULL);  /* refreshed at 1050 */
+    RN_CHECK(rn_store_peek(st, &k2, sizeof k2, rn_hash_u64(2)) != NULL);  /* not refreshed */
+    rn_store_set_now(st, 1099);
+    RN_CHECK(rn_store_peek(st, &k3, sizeof k3, rn_hash_u64(3)) != NULL);  /* 99 ms: still live */
+    rn_store_set_now(st, 1100);
+    RN_CHECK(rn_store_peek(st, &k2, sizeof k2, rn_hash_u64(2)) == NULL);  /* 100 ms: expired */
+    RN_CHECK_EQ_INT(rn_store_count(st), 3);                               /* peek removes nothing */
+    RN_CHECK(rn_store_find(st, &k2, sizeof k2, rn_hash_u64(2)) == NULL);
+    RN_CHECK_EQ_INT(rn_store_count(st), 2);
+    RN_CHECK_EQ_INT(log.calls, 1);
+    RN_CHECK_EQ_INT(log.sum, 2);
+    bool created = false;
+    int64_t *v3 = rn_store_upsert(st, &k3, sizeof k3, rn_hash_u64(3), &created);
+    RN_REQUIRE(v3 != NULL);
+    RN_CHECK(created);          /* expired: a fresh zeroed slot */
+    RN_CHECK_EQ_INT(*v3, 0);
+    RN_CHECK_EQ_INT(log.calls, 2);
+    int64_t *v1 = rn_store_upsert(st, &k1, sizeof k1, rn_hash_u64(1), &created);
+    RN_REQUIRE(v1 != NULL);
+    RN_CHECK(!created);         /* accessed at 1050: live until 1150 */
+    RN_CHECK_EQ_INT(*v1, 1);
+    rn_store_free(st);
+    RN_CHECK_EQ_INT(log.calls, 4);
+}
+
+static bool keep_even(void *value, void *opaque)
+{
+    (void)opaque;
+    return *(int64_t *)value % 2 == 0;
+}
+
+/* The sweep examines a bounded number of slots per call, resumes where it
+ * stopped, and removes expired entries and those keep rejects. */
+static void test_store_sweep_incremental(void)
+{
+    enum { N = 5000 };
+    rn_store_t *st = rn_store_new("sweep", sizeof(int64_t), NULL, NULL);
+    RN_REQUIRE(st != NULL);
+    RN_CHECK_EQ_INT(rn_store_sweep(st, 100, NULL, NULL), 0); /* no TTL, no keep: nothing */
+    RN_CHECK(rn_store_set_ttl(st, 10));
+    rn_store_set_now(st, 0);
+    for (int64_t i = 0; i < N; i++) {
+        bool created;
+        int64_t *v = rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created);
+        RN_REQUIRE(v != NULL);
+        *v = i;
+    }
+    rn_store_set_now(st, 5);
+    RN_CHECK_EQ_INT(rn_store_sweep(st, (size_t)-1, NULL, NULL), 0); /* none expired yet */
+    /* keep: odd values go, at most 64 slots per call */
+    size_t total = 0, calls = 0, r;
+    do {
+        r = rn_store_sweep(st, 64, keep_even, NULL);
+        RN_CHECK(r <= 64);
+        total += r;
+        calls++;
+    } while (calls < 100000 && rn_store_count(st) > N / 2);
+    RN_CHECK_EQ_INT(total, N / 2);
+    RN_CHECK_EQ_INT(rn_store_count(st), N / 2);
+    /* then everything expires; the sweep removes it a bounded piece at a time */
+    rn_store_set_now(st, 10);
+    r = rn_store_sweep(st, 100, NULL, NULL);
+    RN_CHECK(r > 0 && r <= 100);
+    for (calls = 0; rn_store_count(st) > 0 && calls < 100000; calls++) rn_store_sweep(st, 100, NULL, NULL);
+    RN_CHECK_EQ_INT(rn_store_count(st), 0);
+    rn_store_free(st);
+}
+
+/* Removing the slot just returned by rn_store_next is allowed and the
+ * iteration still visits every other entry once. */
+static void test_store_remove_during_iteration(void)
+{
+    enum { N = 3000 };
+    rn_store_t *st = rn_store_new("iter", sizeof(int64_t), NULL, NULL);
+    RN_REQUIRE(st != NULL);
+    for (int64_t i = 0; i < N; i++) {
+        bool created;
+        int64_t *v = rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created);
+        RN_REQUIRE(v != NULL);
+        *v = i;
+    }
+    size_t pos = 0, seen = 0;
+    int64_t *v;
+    while ((v = rn_store_next(st, &pos))) {
+        seen++;
+        if (*v % 3 == 0) {
+            int64_t k = *v;
+            rn_store_remove(st, &k, sizeof k, rn_hash_u64((uint64_t)k));
+        }
+    }
+    RN_CHECK_EQ_INT(seen, N);
+    RN_CHECK_EQ_INT(rn_store_count(st), N - (N + 2) / 3);
+    for (int64_t i = 0; i < N; i++)
+        RN_CHECK((rn_store_find(st, &i, sizeof i, rn_hash_u64((uint64_t)i)) != NULL) == (i % 3 != 0));
+    rn_store_free(st);
+}
+
+/* A sliding window of live keys (insert one, remove the oldest) reuses the
+ * removed entries' bytes and the DELETED table slots: memory stays flat. */
+static void test_store_churn_memory_flat(void)
+{
+    enum { LIVE = 100, N = 200000 };
+    rn_store_t *st = rn_store_new("churn", 24, NULL, NULL);
+    RN_REQUIRE(st != NULL);
+    size_t bytes_at_live = 0;
+    for (int64_t i = 0; i < N; i++) {
+        bool created;
+        RN_REQUIRE(rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created) != NULL);
+        if (i >= LIVE) {
+            int64_t old = i - LIVE;
+            rn_store_remove(st, &old, sizeof old, rn_hash_u64((uint64_t)old));
+        }
+        if (i == 2 * LIVE) bytes_at_live = rn_store_bytes(st);
+    }
+    RN_CHECK_EQ_INT(rn_store_count(st), LIVE);
+    RN_CHECK(rn_store_bytes(st) <= bytes_at_live * 2);
+    for (int64_t i = N - LIVE; i < N; i++)
+        RN_CHECK(rn_store_find(st, &i, sizeof i, rn_hash_u64((uint64_t)i)) != NULL);
+    rn_store_free(st);
+}
+
+/* Keys too large for the slabs get their own allocation, mixed with slab
+ * entries; removal and free release them (ASan checks for leaks). */
+static void test_store_large_entries(void)
+{
+    enum { N = 300, BIG = 1000 };
+    rn_store_t *st = rn_store_new("big", sizeof(int64_t), NULL, NULL);
+    RN_REQUIRE(st != NULL);
+    size_t mem0 = rn_mem_used();
+    unsigned char key[BIG];
+    for (int i = 0; i < N; i++) {
+        uint32_t klen = i % 2 ? BIG : 8;
+        memset(key, 0, sizeof key);
+        memcpy(key, &i, sizeof i);
+        bool created;
+        int64_t *v = rn_store_upsert(st, key, klen, rn_hash_bytes(key, klen, 0), &created);
+        RN_REQUIRE(v != NULL);
+        *v = i;
+    }
+    for (int i = 0; i < N; i += 4) {
+        uint32_t klen = i % 2 ? BIG : 8;
+        memset(key, 0, sizeof key);
+        memcpy(key, &i, sizeof i);
+        rn_store_remove(st, key, klen, rn_hash_bytes(key, klen, 0));
+        i++;
+        klen = i % 2 ? BIG : 8;
+        memset(key, 0, sizeof key);
+        memcpy(key, &i, sizeof i);
+        rn_store_remove(st, key, klen, rn_hash_bytes(key, klen, 0));
+        i--;
+    }
+    RN_CHECK_EQ_INT(rn_store_count(st), N / 2);
+    for (int i = 0; i < N; i++) {
+        uint32_t klen = i % 2 ? BIG : 8;
+        memset(key, 0, sizeof key);
+        memcpy(key, &i, sizeof i);
+        int64_t *v = rn_store_find(st, key, klen, rn_hash_bytes(key, klen, 0));
+        RN_CHECK((v != NULL) == (i % 4 >= 2));
+        if (v) RN_CHECK_EQ_INT(*v, i);
+    }
+    RN_CHECK(rn_mem_used() > mem0);
+    rn_store_free(st);
+}
+
 int main(void)
 {
     RN_RUN(test_store_random_ops_match_reference);
@@ -433,5 +620,10 @@ int main(void)
     RN_RUN(test_key_round_trip_all_types);
     RN_RUN(test_key_negative_zero_equals_zero);
     RN_RUN(test_store_allocation_failures);
+    RN_RUN(test_store_ttl_expiry);
+    RN_RUN(test_store_sweep_incremental);
+    RN_RUN(test_store_remove_during_iteration);
+    RN_RUN(test_store_churn_memory_flat);
+    RN_RUN(test_store_large_entries);
     return rn_test_summary();
 }

@@ -144,8 +144,32 @@ static void test_format(void)
     RN_CHECK_EQ_STR(small, "1970-01");
 }
 
+/* Durations as Flink's TimeUtils.parseDuration writes them (ms and up);
+ * a bare number is milliseconds. */
+static void test_duration_parse(void)
+{
+    static const struct {
+        const char *s;
+        bool ok;
+        int64_t ms;
+    } cases[] = {
+        {"1 h", true, 3600000},      {"3600000 ms", true, 3600000}, {"10 min", true, 600000},
+        {"1 d", true, 86400000},     {"3600000", true, 3600000},    {"5 m", true, 300000},
+        {"2 hours", true, 7200000},  {"30s", true, 30000},          {"0", true, 0},
+        {"1.5 s", true, 1500},       {"", false, 0},                {"h", false, 0},
+        {"-1 s", false, 0},          {"1 fortnight", false, 0},     {"1 h 2", false, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t ms = -7;
+        bool ok = rn_duration_parse(cases[i].s, &ms);
+        RN_CHECK(ok == cases[i].ok);
+        if (ok && cases[i].ok) RN_CHECK_EQ_INT(ms, cases[i].ms);
+    }
+}
+
 int main(void)
 {
+    RN_RUN(test_duration_parse);
     RN_RUN(test_accepted_forms);
     RN_RUN(test_zones);
     RN_RUN(test_rejections);
