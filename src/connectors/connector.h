@@ -107,6 +107,14 @@ struct rn_reader {
      * that has it bumps assignment_version on every change. */
     int (*assignment)(rn_reader_t *r, const char **topics, int32_t *partitions, int max);
     uint64_t assignment_version;
+    /* Set by the pipeline before the first next(), may be NULL: called at
+     * most once, when the reader first starts partitions from positions
+     * committed earlier by its consumer group (a restart, or partitions
+     * taken over from another member) rather than from its startup mode.
+     * what says whose and which ("group 'g', user-events[0-7]"); valid
+     * during the call only. */
+    void (*resumed)(void *opaque, const char *what);
+    void *resumed_opaque;
 };
 
 typedef struct rn_file_outs rn_file_outs_t;

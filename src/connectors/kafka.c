@@ -34,6 +34,16 @@
  * the reader ends once every partition it owns has reached the high
  * watermark that partition had when this process was first assigned it.
  * Records past that mark are not handed out and the partition is paused.
+ * It does not end while other partitions of its topics are left unread,
+ * though: a member that died while it waited for the group still gets a
+ * share of the next generation, which nobody reads until its session
+ * expires. So it also waits until the group has committed the other
+ * partitions up to their marks, or until its assignment has been stable
+ * longer than a dead member can stay (kr_group_done).
+ *
+ * Until the group assigns it partitions, the reader says so at once and
+ * every 5 s, with the usual cause: a killed member holds them until its
+ * session times out.
  *
  * Sink. One idempotent producer (acks=all) per sink table; keyed records
  * go where Java clients would put them (murmur2), unless 'sink.partitioner'
@@ -50,10 +60,24 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KAFKA_IDLE_WAIT_MS 50    /* longest wait in next() when nothing is available */
 #define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
+#define KAFKA_NOTE_EVERY_MS 5000 /* "waiting for the group" lines */
+#define KAFKA_GROUP_CHECK_MS 1000 /* bounded: how often the group's offsets are looked at */
+
+static void kafka_free_topics(char **topics, int n);
+static void kr_describe_parts(const rd_kafka_topic_partition_list_t *parts, rn_buf_t *out);
+
+static int64_t kr_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct kafka_conf {
     const char *topic;            /* 'topic' (a ';'-separated list for sources) */
@@ -113,6 +137,8 @@ typedef struct kafka_part {
     int64_t committed;           /* last position the group confirmed, -1 = unknown */
     int64_t end;                 /* bounded: high watermark when first assigned */
     bool done;                   /* bounded: reached end (the partition is paused) */
+    bool seen;                   /* assigned to this process at some point (else only watched) */
+    bool marked;                 /* bounded: end holds the mark of a partition never assigned */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -150,6 +176,18 @@ typedef struct kafka_reader {
     rn_kafka_t *dlq;           /* dead-letter producer, created on first use */
     rd_kafka_topic_t *dlq_rkt; /* its topic handle */
     uint64_t dead;             /* dead letters sent */
+    char **topics;             /* 'topic' split, or NULL for a pattern */
+    int ntopics;               /* entries of topics */
+    char group[256];           /* the consumer group id, for messages */
+    int settle_ms;             /* session.timeout.ms + slack: a member that died before our
+                                * assignment has been expelled (and a rebalance begun) by then */
+    int64_t unassigned_ms;     /* since when the reader has had no assignment (subscribe(), revocation) */
+    int64_t assigned_ms;       /* when the last assignment arrived, 0 = none yet */
+    int64_t wait_noted_ms;     /* when the last "waiting for the group" line was printed */
+    int64_t group_checked_ms;  /* bounded: when the group's offsets were last looked at */
+    bool marks_taken;          /* bounded: end marks of partitions never assigned are known */
+    bool group_done;           /* bounded: kr_group_done said so (it stays so) */
+    bool resume_told;          /* rn_reader_t.resumed was called */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
@@ -203,6 +241,7 @@ static kafka_part_t *kr_find(kafka_reader_t *r, const char *topic, int32_t parti
  * topics are compared by handle before by name. */
 static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
 {
+    if (!m->rkt) return NULL; /* an error of the consumer or group, not of a partition */
     if (r->nparts) {
         kafka_part_t *p = &r->parts[r->hint];
         if (p->rkt == m->rkt && p->partition == m->partition) return p;
@@ -280,6 +319,34 @@ done:
     if (starts) rd_kafka_topic_partition_list_destroy(starts);
 }
 
+/* With 'group-offsets', partitions first assigned here (fresh) start from
+ * the group's committed positions where it has some: the first time that
+ * happens, rn_reader_t.resumed hears which. A lookup that fails is
+ * skipped: the warning is advice, not a condition to stop. */
+static void kr_tell_resumed(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *fresh)
+{
+    if (!r->base.resumed || r->resume_told || r->start != START_GROUP) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(fresh);
+    rd_kafka_topic_partition_list_t *had = rd_kafka_topic_partition_list_new(l->cnt);
+    if (rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < l->cnt; i++)
+            if (!l->elems[i].err && l->elems[i].offset >= 0)
+                rd_kafka_topic_partition_list_add(had, l->elems[i].topic, l->elems[i].partition);
+    if (had->cnt) {
+        rn_buf_t b;
+        rn_buf_init(&b);
+        rn_buf_appendf(&b, "group '%s', ", r->group);
+        kr_describe_parts(had, &b);
+        if (!b.oom) {
+            r->resume_told = true;
+            r->base.resumed(r->base.resumed_opaque, b.data);
+        }
+        rn_buf_free(&b);
+    }
+    rd_kafka_topic_partition_list_destroy(had);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
@@ -287,9 +354,11 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *a = &parts->elems[i];
         kafka_part_t *p = kr_find(r, a->topic, a->partition, false);
-        if (!p) {
-            if (!(p = kr_find(r, a->topic, a->partition, true))) break;
+        if (!p && !(p = kr_find(r, a->topic, a->partition, true))) break;
+        if (!p->seen) { /* first time here (maybe watched before: see kr_group_done) */
             rd_kafka_topic_partition_list_add(fresh, a->topic, a->partition);
+            p->seen = true;
+            p->marked = false;
         }
         p->assigned = true;
         p->next = p->committed = -1;
@@ -297,6 +366,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     }
     r->base.assignment_version++;
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
+    if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
     rd_kafka_topic_partition_list_destroy(fresh);
 }
 
@@ -310,21 +380,37 @@ static bool kr_group_moved(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST;
 }
 
-/* Warns that positions could not be committed because of e. */
-static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e)
+/* Appends the positions of l as "topic[0]@12,[3]@40, other[1]@7" to out
+ * (only the elements with an error when errors_only is set). */
+static void kr_describe_positions(const rd_kafka_topic_partition_list_t *l, bool errors_only, rn_buf_t *out)
 {
-    rn_log_warn("%s: could not commit the last positions (%s); the records after them will be read "
-                "again",
-                r->label, rd_kafka_err2str(e));
+    const char *topic = NULL;
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &l->elems[i];
+        if (errors_only && !e->err) continue;
+        bool same = topic && !strcmp(topic, e->topic);
+        rn_buf_appendf(out, "%s%s[%d]@%lld", !topic ? "" : same ? "," : ", ", same ? "" : e->topic,
+                       (int)e->partition, (long long)e->offset);
+        topic = e->topic;
+    }
+}
+
+/* Warns that the positions in what ("topic[0]@12,...") could not be
+ * committed because of e. */
+static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e, const char *what)
+{
+    rn_log_warn("%s: could not commit %s (%s); the records after them will be read again", r->label,
+                what && *what ? what : "the last positions", rd_kafka_err2str(e));
 }
 
 /* Commits the tracked positions of owned partitions (only those in filter
  * when it is not NULL), waiting for the result unless async. An
  * asynchronous commit skips positions the group already confirmed; a
  * synchronous one sends them all, so one still in flight cannot hide a
- * position. Returns the librdkafka error. */
+ * position. Returns the librdkafka error; then, for a synchronous commit,
+ * appends the positions that were not committed to failed (may be NULL). */
 static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *filter,
-                                           bool async)
+                                           bool async, rn_buf_t *failed)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
     for (int i = 0; i < r->nparts; i++) {
@@ -342,7 +428,9 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
     }
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (l->cnt) e = rd_kafka_commit(r->k->rk, l, async);
+    bool whole = e != RD_KAFKA_RESP_ERR_NO_ERROR; /* the request failed, not single partitions */
     for (int i = 0; i < l->cnt && !e && !async; i++) e = l->elems[i].err;
+    if (e && !async && failed) kr_describe_positions(l, !whole, failed);
     for (int i = 0; i < l->cnt && !e && !async; i++) {
         kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
         p->committed = l->elems[i].offset;
@@ -358,10 +446,12 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
 static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts, bool lost)
 {
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rn_buf_t failed;
+    rn_buf_init(&failed);
     if (lost) {
         /* nothing can be committed */
     } else if (r->closing) {
-        if (r->commit_at_close) e = kr_commit_parts(r, parts, false);
+        if (r->commit_at_close) e = kr_commit_parts(r, parts, false, &failed);
     } else if (r->pending == RN_OK) {
         char why[512] = "";
         rn_err_t err = RN_OK;
@@ -370,9 +460,10 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
         if (err != RN_OK)
             kr_set_pending(r, err, "%s", why);
         else
-            e = kr_commit_parts(r, parts, false);
+            e = kr_commit_parts(r, parts, false, &failed);
     }
-    if (e) kr_warn_uncommitted(r, e);
+    if (e) kr_warn_uncommitted(r, e, failed.data);
+    rn_buf_free(&failed);
     for (int i = 0; i < parts->cnt; i++) {
         kafka_part_t *p = kr_find(r, parts->elems[i].topic, parts->elems[i].partition, false);
         if (!p) continue;
@@ -448,6 +539,7 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
         else
             e = rd_kafka_assign(rk, parts);
         r->assigned = true;
+        if (!r->closing) r->assigned_ms = kr_now_ms();
         for (int i = 0; i < r->nparts; i++)
             if (r->parts[i].assigned && r->parts[i].done) kr_finish(r, &r->parts[i]);
     } else {
@@ -458,6 +550,7 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
         else
             e = rd_kafka_assign(rk, NULL);
         r->assigned = false;
+        r->unassigned_ms = kr_now_ms();
     }
     if (error) {
         e = rd_kafka_error_code(error);
@@ -623,6 +716,123 @@ static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errb
     return RN_OK;
 }
 
+/* Prints one line on stderr (not with RUNNEL_LOG=error). */
+__attribute__((format(printf, 2, 3))) static void kr_notice(const kafka_reader_t *r, const char *fmt, ...)
+{
+    if (rn_log_get_level() < RN_LOG_WARN) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "runnel: %s: %s\n", r->label, line);
+}
+
+/* True if the reader owns a partition now (a cooperative rebalance may
+ * revoke some and keep others). */
+static bool kr_owns_any(const kafka_reader_t *r)
+{
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].assigned) return true;
+    return false;
+}
+
+/* While the group has not assigned this reader its partitions: says so at
+ * once and every KAFKA_NOTE_EVERY_MS, with the usual reason. */
+static void kr_note_waiting(kafka_reader_t *r)
+{
+    int64_t now = kr_now_ms();
+    if (r->wait_noted_ms && now - r->wait_noted_ms < KAFKA_NOTE_EVERY_MS) return;
+    r->wait_noted_ms = now;
+    kr_notice(r,
+              "waiting for consumer group '%s' to assign partitions of %s (%lld s so far): a member "
+              "that stopped without leaving the group (killed) keeps its partitions until its "
+              "session.timeout.ms (45 s by default) expires; 'properties.group.instance.id' lets a "
+              "restarted process take them over at once",
+              r->group, r->where, (long long)((now - r->unassigned_ms) / 1000));
+}
+
+/* Bounded mode: adds every partition of the reader's topics that it was
+ * never assigned as a watched part, with the high watermark of now as
+ * its end mark. Returns false if the cluster could not be asked (the
+ * caller tries again later). */
+static bool kr_take_marks(kafka_reader_t *r)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(r->k->rk, 1, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+        bool ours = false;
+        for (int i = 0; i < r->ntopics && !ours; i++) ours = !strcmp(r->topics[i], mt->topic);
+        for (int i = 0; i < r->nparts && !ours && !r->topics; i++) ours = !strcmp(r->parts[i].topic, mt->topic);
+        for (int p = 0; ours && !mt->err && p < mt->partition_cnt; p++)
+            if (!kr_find(r, mt->topic, mt->partitions[p].id, false))
+                rd_kafka_topic_partition_list_add(l, mt->topic, mt->partitions[p].id)->offset =
+                    RD_KAFKA_OFFSET_END;
+    }
+    rd_kafka_metadata_destroy(md);
+    bool ok = true;
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->k->rk, l, 5000);
+        for (int i = 0; i < l->cnt && !e; i++) e = l->elems[i].err;
+        ok = !e;
+        for (int i = 0; ok && i < l->cnt; i++) {
+            kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, true);
+            if (!p) break;
+            p->marked = true;
+            p->end = l->elems[i].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return ok && r->pending == RN_OK;
+}
+
+/* Bounded mode, once every partition this reader owns is done: true when
+ * it may end. That is when every other partition of its topics has been
+ * committed by the group up to its end mark, or when the assignment has
+ * been stable for settle_ms. Until then a member that died before this
+ * process was assigned its share (one killed while it waited for the
+ * group, say) may still hold partitions that nobody reads: once its
+ * session expires the group rebalances and hands them over here. */
+static bool kr_group_done(kafka_reader_t *r)
+{
+    int64_t now = kr_now_ms();
+    if (r->group_done || now - r->assigned_ms >= r->settle_ms) return r->group_done = true;
+    if (r->group_checked_ms && now - r->group_checked_ms < KAFKA_GROUP_CHECK_MS) return false;
+    r->group_checked_ms = now;
+    if (!r->marks_taken && !(r->marks_taken = kr_take_marks(r))) return false;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    for (int i = 0; i < r->nparts; i++)
+        if (!r->parts[i].assigned && r->parts[i].marked && r->parts[i].end > 0)
+            rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition);
+    bool done = true;
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_committed(r->k->rk, l, 5000);
+        rn_buf_t behind;
+        rn_buf_init(&behind);
+        for (int i = 0; i < l->cnt; i++) {
+            kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
+            if (!e && !l->elems[i].err && p && l->elems[i].offset >= p->end) continue;
+            done = false;
+            l->elems[i].offset = p ? p->end : -1;
+            l->elems[i].err = RD_KAFKA_RESP_ERR__IN_PROGRESS; /* marks it for the description */
+        }
+        if (!done && (!r->wait_noted_ms || now - r->wait_noted_ms >= KAFKA_NOTE_EVERY_MS)) {
+            r->wait_noted_ms = now;
+            kr_describe_positions(l, true, &behind);
+            kr_notice(r,
+                      "read its partitions to the end; waiting (up to %lld s more) until group '%s' has "
+                      "read up to %s too, or a member that died holding them expires and they come here",
+                      (long long)((r->settle_ms - (now - r->assigned_ms)) / 1000 + 1), r->group,
+                      behind.data ? behind.data : "?");
+        }
+        rn_buf_free(&behind);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return r->group_done = done;
+}
+
 static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof, char *errbuf,
                         size_t errbuf_size)
 {
@@ -664,7 +874,8 @@ static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, b
         return r->pending;
     }
     rn_err_t err = kr_fill(r, recs, n, errbuf, errbuf_size);
-    if (err == RN_OK && *n == 0 && r->bounded) *eof = kr_finished(r);
+    if (err == RN_OK && !r->assigned && !kr_owns_any(r)) kr_note_waiting(r);
+    if (err == RN_OK && *n == 0 && r->bounded && kr_finished(r)) *eof = kr_group_done(r);
     return err;
 }
 
@@ -724,16 +935,24 @@ static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t er
         return r->pending;
     }
     if (r->dlq && (err = rn_kafka_flush(r->dlq, errbuf, errbuf_size)) != RN_OK) return err;
-    rd_kafka_resp_err_t e = kr_commit_parts(r, NULL, !final);
-    if (!e) return RN_OK;
-    if (kr_group_moved(e)) {
+    rn_buf_t failed;
+    rn_buf_init(&failed);
+    rd_kafka_resp_err_t e = kr_commit_parts(r, NULL, !final, &failed);
+    if (!e || kr_group_moved(e)) {
         /* Asynchronous commits are retried by the next one; the final one
          * is retried when close() gives the partitions up. */
-        r->commit_at_close |= final;
+        r->commit_at_close |= e && final;
+        rn_buf_free(&failed);
         return RN_OK;
     }
-    snprintf(errbuf, errbuf_size, "%s: cannot commit offsets to %s: %s", r->label, r->k->brokers,
-             rd_kafka_err2str(e));
+    if (failed.data && *failed.data)
+        snprintf(errbuf, errbuf_size,
+                 "%s: could not commit %s to %s: %s; the records after these positions will be read again",
+                 r->label, failed.data, r->k->brokers, rd_kafka_err2str(e));
+    else
+        snprintf(errbuf, errbuf_size, "%s: cannot commit offsets to %s: %s", r->label, r->k->brokers,
+                 rd_kafka_err2str(e));
+    rn_buf_free(&failed);
     return RN_ERR_IO;
 }
 
@@ -760,6 +979,7 @@ static void kr_close(rn_reader_t *base)
     rn_free(r->label);
     rn_free(r->where);
     rn_free(r->dlq_topic);
+    kafka_free_topics(r->topics, r->ntopics);
     rn_free(r);
 }
 
@@ -836,6 +1056,23 @@ static rn_err_t kr_subscribe(kafka_reader_t *r, char **topics, int ntopics, cons
     return RN_ERR_CONFIG;
 }
 
+/* Reads the group id and the timeouts that bound how long a dead member
+ * holds partitions from the consumer's configuration. */
+static void kr_group_settings(kafka_reader_t *r)
+{
+    const rd_kafka_conf_t *conf = rd_kafka_conf(r->k->rk);
+    char v[64];
+    size_t n = sizeof r->group;
+    if (rd_kafka_conf_get(conf, "group.id", r->group, &n) != RD_KAFKA_CONF_OK) r->group[0] = '\0';
+    long session = 45000, heartbeat = 3000;
+    n = sizeof v;
+    if (rd_kafka_conf_get(conf, "session.timeout.ms", v, &n) == RD_KAFKA_CONF_OK) session = atol(v);
+    n = sizeof v;
+    if (rd_kafka_conf_get(conf, "heartbeat.interval.ms", v, &n) == RD_KAFKA_CONF_OK) heartbeat = atol(v);
+    /* the coordinator notices the expiry, the others hear of it at their next heartbeat */
+    r->settle_ms = (int)(session + 2 * heartbeat + 2000);
+}
+
 static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out, char *errbuf,
                                   size_t errbuf_size)
 {
@@ -901,11 +1138,15 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
         goto fail;
     rd_kafka_poll_set_consumer(r->k->rk);
     r->queue = rd_kafka_queue_get_consumer(r->k->rk);
+    kr_group_settings(r);
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)
         goto fail;
+    r->unassigned_ms = kr_now_ms();
+    kr_note_waiting(r);
     rn_buf_free(&b);
-    kafka_free_topics(topics, ntopics);
+    r->topics = topics;
+    r->ntopics = ntopics;
     *out = &r->base;
     return RN_OK;
 

@@ -15,6 +15,12 @@
  * Delivery reports are requested for failures only; the first failure is
  * kept and reported by every later produce, check and flush, so a pipeline
  * stops loudly instead of losing records.
+ *
+ * Closing is bounded: a consumer leaves its group through
+ * rd_kafka_consumer_close_queue() for at most KAFKA_CLOSE_MS, and every
+ * handle is destroyed by a helper thread that the caller waits for at most
+ * KAFKA_DESTROY_MS, because librdkafka 2.0's rd_kafka_destroy() never
+ * returns for a consumer whose subscribed topic was deleted.
  */
 #include "connectors/kafka_client.h"
 
@@ -32,9 +38,12 @@
 #include "core/env.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/text.h"
 
 #define KAFKA_WARN_EVERY_MS 10000 /* runtime warnings and flush waits */
 #define KAFKA_POLL_EVERY 256      /* produce calls between serving callbacks */
+#define KAFKA_CLOSE_MS 10000      /* longest wait for a consumer to leave its group */
+#define KAFKA_DESTROY_MS 5000     /* longest wait for librdkafka to release a handle */
 
 static int64_t kafka_now_ms(void)
 {
@@ -50,13 +59,7 @@ static const char *kafka_debug(void)
     return d && *d ? d : NULL;
 }
 
-bool rn_kafka_sensitive(const char *key)
-{
-    static const char *const words[] = {"password", "secret", "sasl.jaas", "key.pem", "ssl.key"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcasestr(key, words[i])) return true;
-    return false;
-}
+bool rn_kafka_sensitive(const char *key) { return rn_text_secret_key(key, strlen(key)); }
 
 /* Copies librdkafka's reason to out without the broker name it starts
  * with ("127.0.0.1:9092/bootstrap: ", "host:9093/2: ") and the state
@@ -649,9 +652,108 @@ rn_err_t rn_kafka_flush(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
     }
 }
 
+/* Leaves the consumer group, serving the rebalance and commit callbacks
+ * that closing triggers, for at most KAFKA_CLOSE_MS. Returns false (after
+ * saying so) if the group could not be left in time. */
+static bool kafka_leave_group(rn_kafka_t *k)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(k->rk, q);
+    bool closed = true;
+    if (error) {
+        rn_log_warn("%s: cannot leave the consumer group at %s: %s", k->runtime_label, k->brokers,
+                    rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        closed = false;
+    } else {
+        /* The consumer queue, prefetched messages and all, now leads to q.
+         * Serving it like rd_kafka_consumer_close() does calls the
+         * callbacks and returns messages and consumer errors, which are
+         * dropped (rd_kafka_queue_poll_callback() would abort on them). */
+        int64_t deadline = kafka_now_ms() + KAFKA_CLOSE_MS;
+        while (!(closed = rd_kafka_consumer_closed(k->rk)) && kafka_now_ms() < deadline) {
+            rd_kafka_message_t *m = rd_kafka_consume_queue(q, 100);
+            if (m) rd_kafka_message_destroy(m);
+        }
+        if (!closed)
+            rn_log_warn("%s: leaving the consumer group at %s did not finish within %d s; closing anyway",
+                        k->runtime_label, k->brokers, KAFKA_CLOSE_MS / 1000);
+    }
+    rd_kafka_queue_destroy(q);
+    return closed;
+}
+
+/* rd_kafka_destroy in a thread of its own, so that the caller can stop
+ * waiting for it. */
+typedef struct kafka_destroyer {
+    pthread_mutex_t lock; /* guards done */
+    pthread_cond_t cond;  /* signalled when done is set */
+    bool done;            /* rd_kafka_destroy_flags returned */
+    bool abandoned;       /* the caller gave up: the thread frees this struct */
+    rd_kafka_t *rk;       /* the handle to destroy */
+    int flags;            /* rd_kafka_destroy_flags flags */
+} kafka_destroyer_t;
+
+static void *kafka_destroy_thread(void *arg)
+{
+    kafka_destroyer_t *d = arg;
+    rd_kafka_destroy_flags(d->rk, d->flags);
+    pthread_mutex_lock(&d->lock);
+    d->done = true;
+    bool abandoned = d->abandoned;
+    pthread_cond_signal(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    if (abandoned) {
+        pthread_mutex_destroy(&d->lock);
+        pthread_cond_destroy(&d->cond);
+        free(d);
+    }
+    return NULL;
+}
+
+/* Destroys rk, waiting at most KAFKA_DESTROY_MS. librdkafka's destroy
+ * blocks until every reference to the handle's objects is gone, and
+ * librdkafka 2.0 itself keeps one forever after a subscribed topic was
+ * deleted (librdkafka issues #4187, #4362, #4724): then the handle is
+ * left behind, still being destroyed, and false is returned. */
+static bool kafka_destroy_bounded(rd_kafka_t *rk, int flags)
+{
+    kafka_destroyer_t *d = calloc(1, sizeof *d); /* may outlive this call: not counted by rn_malloc */
+    pthread_t thread;
+    if (!d) {
+        rd_kafka_destroy_flags(rk, flags);
+        return true;
+    }
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    d->rk = rk;
+    d->flags = flags;
+    if (pthread_create(&thread, NULL, kafka_destroy_thread, d) != 0) {
+        rd_kafka_destroy_flags(rk, flags);
+        d->done = true;
+    } else {
+        pthread_detach(thread);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += KAFKA_DESTROY_MS / 1000;
+    pthread_mutex_lock(&d->lock);
+    while (!d->done && pthread_cond_timedwait(&d->cond, &d->lock, &until) == 0) continue;
+    bool done = d->done;
+    d->abandoned = !done;
+    pthread_mutex_unlock(&d->lock);
+    if (done) {
+        pthread_mutex_destroy(&d->lock);
+        pthread_cond_destroy(&d->cond);
+        free(d);
+    }
+    return done;
+}
+
 void rn_kafka_close(rn_kafka_t *k)
 {
     if (!k) return;
+    int flags = 0;
     if (k->rk && k->role == RN_KAFKA_PRODUCER) {
         rd_kafka_flush(k->rk, k->connect_timeout_ms);
         int left = rd_kafka_outq_len(k->rk);
@@ -662,9 +764,16 @@ void rn_kafka_close(rn_kafka_t *k)
             rd_kafka_poll(k->rk, 0);
         }
     } else if (k->rk) {
-        rd_kafka_consumer_close(k->rk);
+        kafka_leave_group(k);
+        flags = RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE; /* done above, within a bound */
     }
-    if (k->rk) rd_kafka_destroy(k->rk);
+    if (k->rk && !kafka_destroy_bounded(k->rk, flags)) {
+        /* librdkafka's threads may still call back with k: leave it be. */
+        rn_log_warn("%s: the Kafka client did not shut down within %d s (a known librdkafka %s bug after a "
+                    "topic is deleted); exiting without waiting for it",
+                    k->runtime_label, KAFKA_DESTROY_MS / 1000, rd_kafka_version_str());
+        return;
+    }
     if (k->probe_conf) rd_kafka_conf_destroy(k->probe_conf);
     pthread_mutex_destroy(&k->lock);
     rn_free(k->label);

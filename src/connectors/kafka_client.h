@@ -134,10 +134,15 @@ rn_err_t rn_kafka_check(rn_kafka_t *k, char *errbuf, size_t errbuf_size);
  * 10 s. */
 void rn_kafka_note_error(rn_kafka_t *k, rd_kafka_resp_err_t err, const char *reason);
 
-/* Releases k: a producer first waits a bounded time for unacknowledged
- * records (and says how many were lost if any remain); a consumer leaves
- * its group. Topic handles and queues of k must be destroyed before.
- * NULL is a no-op. */
+/* Releases k within a bounded time: a producer first waits up to the
+ * connect timeout for unacknowledged records (and says how many were lost
+ * if any remain); a consumer leaves its group, serving the rebalance
+ * callbacks, for at most 10 s. Then the librdkafka handle is destroyed,
+ * waiting at most 5 s: librdkafka 2.0 never finishes destroying a consumer
+ * after one of its subscribed topics was deleted, and then the handle (and
+ * k, which its threads may still call back with) is left behind with a
+ * warning, to go with the process. Topic handles, queues, messages and
+ * events of k must be released before. NULL is a no-op. */
 void rn_kafka_close(rn_kafka_t *k);
 
 /* True if the option key's value must never be shown. */

@@ -93,6 +93,8 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p->views);
     rn_dlq_free(p->dlq);
     rn_file_outs_free(p->files); /* after the sinks (ops), which share its files */
+    for (int i = 0; p->resume_notes && i < p->nsources; i++) rn_free(p->resume_notes[i].sinks);
+    rn_free(p->resume_notes);
     rn_arena_free(&p->ast_arena);
     rn_arena_free(&p->plan_arena);
     rn_free(p->filename);
@@ -270,6 +272,44 @@ static rn_err_t pipeline_check_test_names(rn_pipeline_t *p, char *errbuf, size_t
     return RN_OK;
 }
 
+/* rn_reader_t.resumed: the source restarts from committed positions, but
+ * the state of the aggregates it feeds starts empty (no checkpoints yet). */
+static void pipeline_resumed(void *opaque, const char *what)
+{
+    const struct resume_note *n = opaque;
+    rn_log_warn("table '%s' resumes from positions committed earlier (%s), but aggregate state is not restored "
+                "(no checkpoints yet): the results of %s start again from zero, and a key seen "
+                "before the restart gets values counted from the resume point only, replacing "
+                "its earlier results",
+                n->table, what, n->sinks);
+}
+
+/* Fills p->resume_notes: for each source, the sinks that get updates (from
+ * a GROUP BY or another stateful operator) computed from its rows. Sink
+ * chains have one input each, so a sink's source is at the chain's end.
+ * Returns false on OOM. */
+static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
+{
+    if (!(p->resume_notes = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof *p->resume_notes)))
+        return false;
+    for (int i = 0; i < p->nsources; i++) {
+        table_def_t *t = table_of_source(p, p->sources[i]);
+        p->resume_notes[i].table = t ? t->name : rn_source_label(p->sources[i]);
+        rn_buf_t b;
+        rn_buf_init(&b);
+        for (int j = 0; j < p->nsinks; j++) {
+            const rn_op_t *in = p->sinks[j].op->input;
+            if (!in || !in->updating) continue;
+            const rn_op_t *src = in;
+            while (src->input) src = src->input;
+            if (src == p->sources[i]) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
+        }
+        if (b.oom) return false;
+        p->resume_notes[i].sinks = b.data;
+    }
+    return true;
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
@@ -289,6 +329,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     }
     if (test) unlink(dlq_path); /* a stale file from an earlier run would mislead */
     if (!(p->dlq = rn_dlq_new(dlq_path)) || !(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
+    if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);
         rn_reader_t *r = NULL;
@@ -313,6 +354,10 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         if (err != RN_OK) return err;
         r->sync_outputs = pipeline_sync_outputs;
         r->sync_opaque = p;
+        if (p->resume_notes[i].sinks) {
+            r->resumed = pipeline_resumed;
+            r->resumed_opaque = &p->resume_notes[i];
+        }
         if (test) rn_source_keys_from_value(p->sources[i]);
         err = rn_source_open(p->sources[i], r, p->dlq, errbuf, errbuf_size);
         if (err != RN_OK) return err;

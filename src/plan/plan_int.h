@@ -60,6 +60,12 @@ typedef struct sink_def {
     table_def_t *table;
 } sink_def_t;
 
+/* What rn_reader_t.resumed needs to warn about one source (pipeline.c). */
+struct resume_note {
+    const char *table;          /* the source table */
+    char *sinks;                /* "sink 'a', sink 'b'": updating sinks fed by it (owned), or NULL */
+};
+
 struct rn_pipeline {
     char *filename;             /* for messages */
     char *src;                  /* SQL text, owned */
@@ -79,6 +85,7 @@ struct rn_pipeline {
     int nsinks;
     rn_dlq_t *dlq;              /* while running */
     rn_file_outs_t *files;      /* output files of the run, shared by sinks */
+    struct resume_note *resume_notes; /* per source, for rn_reader_t.resumed (owned) */
 };
 
 /* One column of a relation in scope. */

@@ -167,6 +167,7 @@ class Runnel:
         self.log_path = os.path.join(tempfile.gettempdir(), "runnel-kafka-test-%s.log" % name)
         self.log = open(self.log_path, "wb")
         full_env = dict(os.environ)
+        full_env["INSTANCE"] = "runnel-" + name  # static membership: pipelines may use ${INSTANCE}
         full_env.update(env)
         cmd = [os.path.join(ROOT, "build", "runnel"), "run", os.path.join(PIPELINES, pipeline)]
         cmd += list(args)

@@ -406,6 +406,18 @@ def cmd_offsets(args):
     print(compact(dict(sorted(out.items(), key=lambda kv: int(kv[0])))))
 
 
+def cmd_group(args):
+    watch = ErrorWatch()
+    a = admin(args, watch)
+    try:
+        d = a.describe_consumer_groups([args.group], request_timeout=args.timeout)[args.group].result()
+    except KafkaException as e:
+        die("group %s: %s" % (args.group, e.args[0].str()))
+    state = getattr(d.state, "name", str(d.state))
+    coordinator = d.coordinator.id if d.coordinator is not None else None
+    print(compact({"state": state, "members": len(d.members), "coordinator": coordinator}))
+
+
 def cmd_brokers(args):
     watch = ErrorWatch()
     a = admin(args, watch)
@@ -548,6 +560,11 @@ def main(argv=None):
     p.add_argument("topic")
     p.add_argument("--timeout", type=float, default=30.0)
     p.set_defaults(fn=cmd_offsets)
+
+    p = sub.add_parser("group", parents=[conn], help="state, member count and coordinator broker id of GROUP as {\"state\": s, \"members\": n, \"coordinator\": id}")
+    p.add_argument("group")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.set_defaults(fn=cmd_group)
 
     p = sub.add_parser("brokers", parents=[conn], help="print the number of live brokers")
     p.add_argument("--timeout", type=float, default=10.0)

@@ -1,7 +1,8 @@
 -- Kafka integration test: 10-second tumbling counts per user from
 -- ${IN_TOPIC} to ${OUT_TOPIC} in consumer group ${GROUP}. No idle or quiet
 -- timeouts: only data moves event time, so the test decides which windows
--- are open when runnel stops.
+-- are open when runnel stops. Static membership (${INSTANCE}): the restart
+-- takes the partition back at once.
 CREATE TABLE events (
   user_id INT, `timestamp` DOUBLE,
   ts AS TO_TIMESTAMP_LTZ(CAST(`timestamp` * 1000 AS BIGINT), 3),
@@ -10,6 +11,7 @@ CREATE TABLE events (
         'scan.startup.mode' = 'group-offsets',
         'scan.watermark.idle-timeout' = '0', 'scan.watermark.quiet-timeout' = '0',
         'properties.group.id' = '${GROUP}',
+        'properties.group.instance.id' = '${INSTANCE}',
         'properties.session.timeout.ms' = '6000',
         'properties.heartbeat.interval.ms' = '1000');
 CREATE TABLE counts (
