@@ -32,10 +32,33 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first SIGINT/SIGTERM asks for a clean stop: finish the batch,
+ * deliver, commit. Waiting for acknowledgements can take long when a broker
+ * is down; a second signal stops at once, committing nothing more (what was
+ * not committed is read again on restart: nothing is lost). */
 static void on_signal(int sig)
 {
     (void)sig;
+    if (stop_requested) {
+        static const char msg[] = "runnel: second stop signal: exiting at once; positions after the last "
+                                  "commit are not committed and will be read again\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
     stop_requested = 1;
+}
+
+/* Installs on_signal for SIGINT and SIGTERM without SA_RESTART, so a
+ * blocking system call returns and the run loop sees the request. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 static void usage(FILE *fp)
@@ -254,8 +277,7 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
 static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms,
                         size_t max_memory)
 {
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    catch_stop_signals();
     console_t con = {.t0 = now_seconds()};
     con.last_t = con.t0;
     rn_run_opts_t opts = {

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ typedef struct file_reader {
     size_t start, end;          /* unread data is buf[start..end) */
     int64_t line;               /* line number of the next line */
     bool eof;                   /* read(2) returned 0 */
+    bool stream;                /* a pipe, FIFO or terminal (stdin): may block */
 } file_reader_t;
 
 static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_size)
@@ -55,6 +57,18 @@ static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_s
         f->cap = ncap;
     }
     while (f->end < f->cap && !f->eof) {
+        /* A stream that has nothing now must not block the run loop (it
+         * would never see a stop request): wait at most 50 ms, then hand
+         * back "nothing right now". */
+        if (f->stream) {
+            struct pollfd pfd = {.fd = f->fd, .events = POLLIN};
+            int ready = poll(&pfd, 1, 50);
+            if (ready < 0 && errno != EINTR) {
+                snprintf(errbuf, errbuf_size, "%s: poll failed: %s", f->path, strerror(errno));
+                return RN_ERR_IO;
+            }
+            if (ready <= 0) break;
+        }
         ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -63,7 +77,7 @@ static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_s
         }
         if (n == 0) f->eof = true;
         f->end += (size_t)n;
-        if (f->fd == 0 && n > 0) break; /* stdin: hand out what we have */
+        if (f->stream && n > 0) break; /* hand out what we have */
     }
     memset(f->buf + f->end, 0, RN_JSON_PADDING);
     return RN_OK;
@@ -98,8 +112,10 @@ static rn_err_t file_reader_next(rn_reader_t *r, rn_record_t *recs, int max, int
         }
         /* Nothing complete is buffered and nothing was handed out in this
          * call, so moving the buffer invalidates no live record. */
+        size_t pending = f->end - f->start;
         rn_err_t err = file_reader_fill(f, errbuf, errbuf_size);
         if (err != RN_OK) return err;
+        if (f->end - f->start == pending && !f->eof) return RN_OK; /* a stream with nothing new */
     }
 }
 
@@ -136,6 +152,8 @@ rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, 
         return RN_ERR_NOMEM;
     }
     f->fd = fd;
+    struct stat st;
+    f->stream = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
     f->line = 1;
     f->base.next = file_reader_next;
     f->base.close = file_reader_close;

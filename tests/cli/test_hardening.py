@@ -389,6 +389,44 @@ def test_max_memory(d):
         check(rc == 2 and "--max-memory" in err, "--max-memory %r: rc %d %r" % (bad, rc, err))
 
 
+def test_stdin_stop(d):
+    """`runnel run` reading stdin ignored SIGTERM until more input came (the
+    read restarted after the signal): a stop must be prompt and clean."""
+    import select
+    import signal
+    import time
+    sql = os.path.join(d, "p.sql")
+    write(sql, """
+CREATE TABLE s (a INT) WITH ('connector' = 'filesystem', 'path' = '-');
+CREATE TABLE o (a INT) WITH ('connector' = 'print');
+INSERT INTO o SELECT a FROM s;
+""")
+    p = subprocess.Popen([RUNNEL, "run", sql, "--dlq", os.path.join(d, "dlq.jsonl")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(b'{"a": 41}\n')
+        p.stdin.flush()
+        # Wait for the row to come out: runnel is then idle, blocked on stdin.
+        ready, _, _ = select.select([p.stdout], [], [], 20)
+        check(ready, "no output for the first line within 20 s")
+        line = p.stdout.readline()
+        check(json.loads(line) == {"op": "+I", "value": {"a": 41}}, "printed %r" % line)
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise Fail("runnel did not stop within 10 s of SIGTERM while waiting on stdin")
+        err = p.stderr.read().decode()
+        check(rc == 0, "exit %d after SIGTERM: %s" % (rc, err))
+        check("source s: 1 records" in err, "final report missing: %r" % err)
+        check(time.time() - t0 < 5, "stopping took %.1f s" % (time.time() - t0))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
