@@ -2556,6 +2556,23 @@ rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
         rn_pos_t pos = {1, 1, 0, 1};
         an_error(&an, pos, "the pipeline has no INSERT INTO or SELECT statement, so it would do nothing");
     }
+    /* A sink may not write the file a source reads (the 'filesystem'
+     * connector): it would be emptied before it is read. `runnel test`
+     * checks its own files when it opens them. */
+    for (int j = 0; j < p->nsinks && !an.failed; j++) {
+        const table_def_t *dst = p->sinks[j].table;
+        const char *out = dst->conn->file_path ? dst->conn->file_path(dst->conf) : NULL;
+        for (int i = 0; out && i < p->ntables && !an.failed; i++) {
+            const table_def_t *src = &p->tables[i];
+            const char *in = src->source && src->conn->file_path ? src->conn->file_path(src->conf) : NULL;
+            if (!in || !rn_file_same(in, out)) continue;
+            an.err = RN_ERR_CONFIG;
+            an_error(&an, dst->pos,
+                     "table '%s' writes %s, which table '%s' reads: it would be emptied before it is read; "
+                     "write to another 'path'",
+                     dst->name, out, src->name);
+        }
+    }
     if (!an.failed) {
         /* Unused views are still checked, compiled over private scans that
          * no source feeds, so their mistakes are reported too. */

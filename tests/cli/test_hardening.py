@@ -64,9 +64,21 @@ CREATE TABLE dst (user_id INT, page STRING) WITH ('connector' = 'filesystem', 'p
 INSERT INTO dst SELECT user_id, page FROM src;
 """ % (data, d))
     rc, _, err = run(["run", sql, "--dlq", os.path.join(d, "dlq.jsonl")])
-    check(rc != 0, "runnel run exited 0 writing the file it reads")
-    check("would write" in err and "'src' reads" in err, "no clear error: %r" % err)
+    check(rc == 2, "runnel run exited %d writing the file it reads, want 2 (refused at analysis)" % rc)
+    check("p.sql:3:" in err and "which table 'src' reads" in err, "no clear error: %r" % err)
     check(read(data) == events(1000), "the input file was changed")
+    rc, _, err = run(["explain", sql])
+    check(rc == 2 and "which table 'src' reads" in err, "explain accepts it: %r" % err)
+    # The dead-letter file may not be the input either (replaying a DLQ).
+    write(sql, """
+CREATE TABLE src (user_id INT, page STRING) WITH ('connector' = 'filesystem', 'path' = '%s');
+CREATE TABLE dst (user_id INT, page STRING) WITH ('connector' = 'print');
+INSERT INTO dst SELECT user_id, page FROM src;
+""" % data)
+    write(data, events(10) + "not json\n")
+    rc, _, err = run(["run", sql, "--dlq", data])
+    check(rc != 0 and "dead-letter file" in err and "read by table 'src'" in err, "rc %d %r" % (rc, err))
+    check(read(data) == events(10) + "not json\n", "the input was overwritten by dead letters")
 
 
 def test_test_mode_same_dir_same_topic(d):
