@@ -43,8 +43,4 @@ const char *rn_gen_topic(const rn_gen_t *g, int i);
  * record, or RN_ERR_NOMEM. */
 rn_err_t rn_gen_next(rn_gen_t *g, int *topic /* out */, rn_buf_t *line /* out */);
 
-/* The `runnel gen` command: argv[0] is "gen". Returns a process exit
- * status. */
-int rn_gen_main(int argc, char **argv);
-
 #endif

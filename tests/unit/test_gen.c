@@ -22,6 +22,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "cli/cli.h"
 #include "gen/gen.h"
 #include "rn_test.h"
 
@@ -718,7 +719,7 @@ static int run_main(const char *a0, ...)
     for (const char *a = a0; a && argc < 31; a = va_arg(ap, const char *)) argv[argc++] = (char *)a;
     va_end(ap);
     argv[argc] = NULL;
-    return rn_gen_main(argc, argv);
+    return rn_cli_gen(argc, argv);
 }
 
 static char *slurp(const char *path, size_t *len)

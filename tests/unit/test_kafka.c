@@ -24,6 +24,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "cli/cli.h"
 #include "gen/gen.h"
 #include "json/json.h"
 #include "rn_test.h"
@@ -707,7 +708,7 @@ static void test_missing_topic(void)
 static void test_gen_brokers(void)
 {
     char *argv[] = {"gen", "s5", "--count", "300", "--seed", "7", "--brokers", bs, NULL};
-    RN_REQUIRE(rn_gen_main(8, argv) == 0);
+    RN_REQUIRE(rn_cli_gen(8, argv) == 0);
     enum { N = 300 };
     static raw_t raw;
     consume_raw("user-events", 8, N, &raw);
