@@ -2,9 +2,10 @@
  * runnel.h - the public face of the runnel stream-processing engine.
  *
  * runnel runs declarative pipelines written in a Flink-SQL dialect over
- * batches of rows. This header is deliberately narrow: error codes, the
- * version, and the opaque pipeline handle used by the command-line driver
- * and by tests. Everything else lives in per-subsystem headers under src/.
+ * batches of rows. This header is deliberately narrow: the error codes
+ * every layer returns and the version. Everything else lives in the
+ * headers of its layer under src/ (docs/architecture.md); the pipeline
+ * handle, for example, is src/plan/pipeline.h.
  */
 #ifndef RUNNEL_H
 #define RUNNEL_H

@@ -147,3 +147,11 @@ rn_batch_t *rn_batch_new(rn_arena_t *arena, const rn_schema_t *schema, int cap)
     }
     return b;
 }
+
+bool rn_batch_valid(const rn_batch_t *b)
+{
+    if (b->nrows < 0 || b->nrows > b->cap) return false;
+    for (int r = 0; r < b->nrows; r++)
+        if (b->kinds[r] > RN_ROW_DELETE) return false;
+    return true;
+}

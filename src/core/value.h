@@ -151,6 +151,10 @@ typedef struct rn_batch {
                                  * is late */
 } rn_batch_t;
 
+/* True if b's row count is within its capacity and every row kind is one
+ * of rn_rowkind_t (for RN_ASSERT). */
+bool rn_batch_valid(const rn_batch_t *b);
+
 /* Allocates a batch for cap rows of schema in arena; NULL on OOM. */
 rn_batch_t *rn_batch_new(rn_arena_t *arena, const rn_schema_t *schema, int cap);
 

@@ -20,6 +20,7 @@
  * value slot (value_size bytes), key bytes; size rounded up to 8.
  */
 #include "state/store.h"
+#include "core/assert.h"
 #include "core/mem.h"
 
 #include <string.h>
@@ -247,6 +248,7 @@ static int table_resize(rn_store_t *st, size_t ncap)
             i--;
         }
     }
+    RN_ASSERT(st->count <= max_load(ncap));
     st->growth_left = max_load(ncap) - st->count;
     st->sweep_pos = 0;
     return 0;
@@ -387,6 +389,7 @@ void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t h
     set_ctrl(st->ctrl, st->cap, i, hash_tag(h32));
     st->ents[i] = e;
     st->count++;
+    RN_ASSERT(st->count <= max_load(st->cap) && ((uintptr_t)v & 7) == 0);
     *created = true;
     return v;
 }

@@ -4,6 +4,7 @@
  * sizes) and strict epoch-seconds parsing.
  */
 #include "core/arena.h"
+#include "core/assert.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -12,7 +13,11 @@
 #include "core/value.h"
 #include "rn_test.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_mem_counts_and_fails_on_demand(void)
 {
@@ -156,6 +161,43 @@ static void test_epoch_seconds(void)
     RN_CHECK(ms == 7); /* untouched on failure */
 }
 
+static void test_batch_valid_and_assert(void)
+{
+    rn_schema_t *s = rn_schema_new(1);
+    RN_REQUIRE(s != NULL);
+    RN_CHECK(rn_schema_set(s, 0, "x", &rn_type_bigint) == 0);
+    rn_arena_t ar;
+    rn_arena_init(&ar, 0);
+    rn_batch_t *b = rn_batch_new(&ar, s, 4);
+    RN_REQUIRE(b != NULL);
+    b->nrows = 4;
+    b->kinds[3] = RN_ROW_DELETE;
+    RN_CHECK(rn_batch_valid(b));
+    b->kinds[3] = RN_ROW_DELETE + 1;
+    RN_CHECK(!rn_batch_valid(b));
+    b->kinds[3] = RN_ROW_INSERT;
+    b->nrows = 5;
+    RN_CHECK(!rn_batch_valid(b));
+    rn_arena_free(&ar);
+    rn_schema_unref(s);
+#if defined(RN_ASSERTS) && RN_ASSERTS
+    /* In Debug and sanitizer builds a broken invariant aborts at once. */
+    fflush(NULL);
+    pid_t pid = fork();
+    RN_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        RN_ASSERT(1 + 1 == 3);
+        _exit(0);
+    }
+    int status = 0;
+    RN_REQUIRE(waitpid(pid, &status, 0) == pid);
+    RN_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#else
+    RN_ASSERT(1 + 1 == 3); /* compiled out: no effect */
+#endif
+}
+
 int main(void)
 {
     RN_RUN(test_mem_counts_and_fails_on_demand);
@@ -167,5 +209,6 @@ int main(void)
     RN_RUN(test_secret_keys);
     RN_RUN(test_parse_size);
     RN_RUN(test_epoch_seconds);
+    RN_RUN(test_batch_valid_and_assert);
     return rn_test_summary();
 }
