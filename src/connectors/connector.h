@@ -22,7 +22,6 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
-#include "lang/ast.h"
 #include "op/op.h"
 #include "runnel.h"
 
@@ -32,6 +31,13 @@ typedef enum rn_opt_type {
     RN_OPT_BOOL,                /* bool: 'true' / 'false' */
     RN_OPT_ENUM,                /* char *, one of choices "a|b|c" */
 } rn_opt_type;
+
+/* One option of a table's WITH clause, as written ('key' = 'value'):
+ * connectors see options as plain strings, not as syntax. */
+typedef struct rn_option {
+    const char *key;
+    const char *value;
+} rn_option_t;
 
 typedef struct rn_option_spec {
     const char *key;            /* option key as written in WITH */
@@ -123,7 +129,7 @@ typedef struct rn_file_outs rn_file_outs_t;
 typedef struct rn_open_ctx {
     const char *pipeline;       /* pipeline name: file base name without .sql */
     const char *table;          /* table name */
-    const rn_ast_option_t *options; /* the table's WITH clause as written */
+    const rn_option_t *options; /* the table's WITH clause as written */
     int noptions;               /* (for pass-through keys such as 'properties.*') */
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
@@ -192,7 +198,7 @@ void rn_connector_list(rn_buf_t *out);
  * connects, so `runnel test` does not need secrets. On error returns
  * RN_ERR_CONFIG, writes a message to errbuf and the index of the offending
  * option to *bad (-1 when the problem is a missing option). */
-rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, int nopts,
+rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int nopts,
                           void *conf, rn_arena_t *arena, int *bad /* out */, char *errbuf,
                           size_t errbuf_size);
 

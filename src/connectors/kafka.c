@@ -170,7 +170,7 @@ typedef struct kafka_reader {
     rn_buf_t bytes;            /* keys, values and headers of the last batch, then padding */
     rn_err_t pending;          /* error raised in a rebalance or a batch: next() and commit() fail */
     char pending_msg[512];     /* its message */
-    rn_ast_option_t *props;    /* copies of the 'properties.*' options, for the DLQ producer */
+    rn_option_t *props;        /* copies of the 'properties.*' options, for the DLQ producer */
     int nprops;                /* entries of props */
     char *dlq_topic;           /* 'dlq.topic' */
     rn_kafka_t *dlq;           /* dead-letter producer, created on first use */
@@ -967,8 +967,8 @@ static void kr_close(rn_reader_t *base)
     rn_kafka_close(r->dlq);
     for (int i = 0; i < r->nparts; i++) rn_free(r->parts[i].topic);
     for (int i = 0; i < r->nprops; i++) {
-        rn_free(r->props[i].key);
-        rn_free(r->props[i].value);
+        rn_free((char *)r->props[i].key);
+        rn_free((char *)r->props[i].value);
     }
     rn_free(r->props);
     rn_free(r->parts);
@@ -1022,7 +1022,7 @@ static bool kr_copy_props(kafka_reader_t *r, const rn_open_ctx_t *ctx)
     if (!(r->props = rn_calloc((size_t)(ctx->noptions ? ctx->noptions : 1), sizeof *r->props))) return false;
     for (int i = 0; i < ctx->noptions; i++) {
         if (strncmp(ctx->options[i].key, "properties.", 11)) continue;
-        rn_ast_option_t *o = &r->props[r->nprops++];
+        rn_option_t *o = &r->props[r->nprops++];
         o->key = rn_strdup(ctx->options[i].key);
         o->value = rn_strdup(ctx->options[i].value);
         if (!o->key || !o->value) return false;

@@ -258,7 +258,7 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         (err = kafka_set_all(conf, spec->label, spec->defaults, errbuf, errbuf_size)) != RN_OK)
         goto fail;
     for (int i = 0; i < spec->noptions; i++) {
-        const rn_ast_option_t *o = &spec->options[i];
+        const rn_option_t *o = &spec->options[i];
         if (strncmp(o->key, "properties.", 11)) continue;
         const char *key = o->key + 11;
         char why[256];

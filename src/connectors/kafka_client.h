@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lang/ast.h"
+#include "connectors/connector.h"
 #include "runnel.h"
 
 #define RN_KAFKA_EMBEDDED_BROKERS 3    /* brokers of an embedded cluster started on demand */
@@ -57,7 +57,7 @@ typedef struct rn_kafka_spec {
     rn_kafka_role role;                   /* producer or consumer */
     const char *label;                    /* starts open-time messages: "table 'clicks'" */
     const char *runtime_label;            /* starts later messages ("sink 'out'"); NULL = label */
-    const rn_ast_option_t *options;       /* a table's WITH clause, or NULL */
+    const rn_option_t *options;           /* a table's WITH clause, or NULL */
     int noptions;                         /* entries of options */
     const char *brokers;                  /* bootstrap list used when no option gives one, or NULL */
     const char *const *defaults;          /* "key", "value", ..., NULL: set before the user's

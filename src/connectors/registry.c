@@ -91,7 +91,7 @@ static rn_err_t opt_set(const rn_option_spec_t *o, const char *value, const char
     return RN_OK;
 }
 
-rn_err_t rn_options_apply(const rn_connector_t *c, const rn_ast_option_t *opts, int nopts,
+rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int nopts,
                           void *conf, rn_arena_t *arena, int *bad, char *errbuf, size_t errbuf_size)
 {
     *bad = -1;

@@ -2088,8 +2088,9 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
     t->idle_timeout_ms = 5000;
     t->quiet_timeout_ms = 10000;
     int n = st->create_table.noptions;
-    rn_ast_option_t *kept = an_alloc(an, sizeof *kept * (size_t)(n + 1));
-    if (!kept) return false;
+    rn_option_t *kept = an_alloc(an, sizeof *kept * (size_t)(n + 1));
+    const rn_ast_option_t **asts = an_alloc(an, sizeof *asts * (size_t)(n + 1));
+    if (!kept || !asts) return false;
     t->noptions = 0;
     for (int i = 0; i < n; i++) {
         const rn_ast_option_t *o = &st->create_table.options[i];
@@ -2097,7 +2098,8 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
                        : !strcmp(o->key, "scan.watermark.quiet-timeout") ? &t->quiet_timeout_ms
                                                                          : NULL;
         if (!dst) {
-            kept[t->noptions++] = *o;
+            asts[t->noptions] = o;
+            kept[t->noptions++] = (rn_option_t){.key = o->key, .value = o->value};
             continue;
         }
         if (!rn_duration_parse(o->value, dst)) {
@@ -2113,6 +2115,7 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
         }
     }
     t->options = kept;
+    t->option_asts = asts;
     return true;
 }
 
@@ -2229,7 +2232,7 @@ static bool create_table(analyzer_t *an, const rn_ast_stmt_t *st)
                 size_t n = strlen(t->options[i].key);
                 if (!strncmp(msg + 8, t->options[i].key, n) && msg[8 + n] == '\'') bad = i;
             }
-        rn_pos_t pos = bad >= 0 ? t->options[bad].key_pos : t->pos;
+        rn_pos_t pos = bad >= 0 ? t->option_asts[bad]->key_pos : t->pos;
         an_error(an, pos, "table '%s': %s", name, msg);
         return false;
     }

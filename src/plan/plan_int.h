@@ -34,7 +34,9 @@ typedef struct table_def {
     rn_col_origin *origin;      /* per column: value or key field, or metadata */
     int nkey;                   /* columns of the record key ('key.fields') */
     int *key;
-    const rn_ast_option_t *options; /* the WITH clause as written */
+    rn_option_t *options;       /* the WITH clause as written, for the connector (without
+                                 * the event-time options every table takes) */
+    const rn_ast_option_t **option_asts; /* the same options' syntax, for positions */
     int noptions;
     rn_expr_t **computed;       /* per column: the expression of a computed column, or NULL */
     int rowtime;                /* WATERMARK FOR column, or -1 */

@@ -31,7 +31,7 @@
 
 extern const rn_connector_t rn_connector_kafka, rn_connector_upsert_kafka;
 
-#define OPT(k, v) {.key = (char *)(k), .value = (char *)(v)}
+#define OPT(k, v) {.key = (k), .value = (v)}
 #define WAIT_MS 30000 /* deadline of every wait */
 /* The mock cluster waits session.timeout.ms - 1 s after a member leaves
  * before a new one can join (real Kafka does not): keep it short, and let
@@ -94,7 +94,7 @@ static int32_t java_partition(const void *key, size_t len, int n)
 
 /* Validates opts for connector c and opens a reader (sync_outputs counts
  * into syncs). */
-static rn_err_t open_reader(const rn_connector_t *c, rn_ast_option_t *opts, int n, const char *table,
+static rn_err_t open_reader(const rn_connector_t *c, rn_option_t *opts, int n, const char *table,
                             bool headers, rn_reader_t **out, char *err, size_t errsz)
 {
     void *conf = rn_calloc(1, c->conf_size);
@@ -115,7 +115,7 @@ static rn_err_t open_reader(const rn_connector_t *c, rn_ast_option_t *opts, int 
     return e;
 }
 
-static rn_err_t open_sink(const rn_connector_t *c, rn_ast_option_t *opts, int n, const char *table,
+static rn_err_t open_sink(const rn_connector_t *c, rn_option_t *opts, int n, const char *table,
                           rn_sink_io_t **out, char *err, size_t errsz)
 {
     void *conf = rn_calloc(1, c->conf_size);
@@ -199,7 +199,7 @@ static void raw_free(raw_t *raw)
 static void test_sink_keys_and_tombstone(void)
 {
     char err[512];
-    rn_ast_option_t opts[] = {OPT("topic", "t-sink"), OPT("properties.bootstrap.servers", bs)};
+    rn_option_t opts[] = {OPT("topic", "t-sink"), OPT("properties.bootstrap.servers", bs)};
     rn_sink_io_t *io = NULL;
     rn_err_t e = open_sink(&rn_connector_upsert_kafka, opts, 2, "out", &io, err, sizeof err);
     if (e != RN_OK) fprintf(stderr, "%s\n", err);
@@ -290,7 +290,7 @@ static void test_reader_earliest_bounded(void)
     RN_CHECK(rn_kafka_flush(k, err, sizeof err) == RN_OK);
     rn_kafka_close(k);
 
-    rn_ast_option_t opts[] = {OPT("topic", READ_TOPIC), OPT("properties.bootstrap.servers", bs),
+    rn_option_t opts[] = {OPT("topic", READ_TOPIC), OPT("properties.bootstrap.servers", bs),
                               OPT("scan.startup.mode", "earliest-offset"),
                               OPT("scan.bounded.mode", "latest-offset"), MOCK_GROUP_TIMING};
     const int nopts = (int)(sizeof opts / sizeof *opts);
@@ -435,7 +435,7 @@ static void group_resume(const char *topic, const char *group, const char *strat
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
     produce_round_robin(k, rkt, 0, N);
 
-    rn_ast_option_t opts[] = {OPT("topic", topic),
+    rn_option_t opts[] = {OPT("topic", topic),
                               OPT("properties.bootstrap.servers", bs),
                               OPT("properties.group.id", group),
                               OPT("properties.partition.assignment.strategy", strategy),
@@ -497,7 +497,7 @@ static void test_sync_failure_stops(void)
     produce_round_robin(k, rkt, 0, N);
     rd_kafka_topic_destroy(rkt);
     rn_kafka_close(k);
-    rn_ast_option_t opts[] = {OPT("topic", "t-syncfail"), OPT("properties.bootstrap.servers", bs),
+    rn_option_t opts[] = {OPT("topic", "t-syncfail"), OPT("properties.bootstrap.servers", bs),
                               OPT("properties.group.id", "g-syncfail"),
                               OPT("properties.partition.assignment.strategy", "cooperative-sticky"),
                               MOCK_GROUP_TIMING};
@@ -563,7 +563,7 @@ static void test_dead_letter(void)
     rd_kafka_topic_destroy(rkt);
     rn_kafka_close(k);
 
-    rn_ast_option_t opts[] = {OPT("topic", "t-dlq-src"), OPT("properties.bootstrap.servers", bs),
+    rn_option_t opts[] = {OPT("topic", "t-dlq-src"), OPT("properties.bootstrap.servers", bs),
                               OPT("scan.startup.mode", "earliest-offset"),
                               OPT("scan.bounded.mode", "latest-offset"), OPT("dlq.topic", "t-dlq")};
     rn_reader_t *r = NULL;
@@ -614,7 +614,7 @@ static void test_env_substitution(void)
     char err[512], val[128];
     setenv("RN_TEST_ID", "abc", 1);
     unsetenv("RN_TEST_UNSET");
-    rn_ast_option_t ok[] = {OPT("properties.client.id", "${RN_TEST_ID}-x$${LIT}")};
+    rn_option_t ok[] = {OPT("properties.client.id", "${RN_TEST_ID}-x$${LIT}")};
     rn_kafka_spec_t spec = {
         .role = RN_KAFKA_PRODUCER, .label = "table 't'", .options = ok, .noptions = 1, .brokers = bs};
     rn_kafka_t *k = NULL;
@@ -624,18 +624,18 @@ static void test_env_substitution(void)
     RN_CHECK_EQ_STR(val, "abc-x${LIT}");
     rn_kafka_close(k);
 
-    rn_ast_option_t unset[] = {OPT("properties.sasl.password", "${RN_TEST_UNSET}")};
+    rn_option_t unset[] = {OPT("properties.sasl.password", "${RN_TEST_UNSET}")};
     spec.options = unset;
     RN_CHECK(rn_kafka_open(&spec, &k, err, sizeof err) == RN_ERR_CONFIG && k == NULL);
     RN_CHECK(strstr(err, "'RN_TEST_UNSET'") && strstr(err, "'properties.sasl.password'") &&
              strstr(err, "table 't'"));
 
-    rn_ast_option_t secret[] = {OPT("properties.my.secret", "hunter2")};
+    rn_option_t secret[] = {OPT("properties.my.secret", "hunter2")};
     spec.options = secret;
     RN_CHECK(rn_kafka_open(&spec, &k, err, sizeof err) == RN_ERR_CONFIG);
     RN_CHECK(strstr(err, "properties.my.secret") && !strstr(err, "hunter2"));
 
-    rn_ast_option_t bad[] = {OPT("properties.acks", "sometimes")};
+    rn_option_t bad[] = {OPT("properties.acks", "sometimes")};
     spec.options = bad;
     RN_CHECK(rn_kafka_open(&spec, &k, err, sizeof err) == RN_ERR_CONFIG);
     RN_CHECK(strstr(err, "properties.acks") != NULL);
@@ -645,7 +645,7 @@ static void test_no_brokers(void)
 {
     char err[512];
     unsetenv("RUNNEL_BROKERS");
-    rn_ast_option_t opts[] = {OPT("topic", "x")};
+    rn_option_t opts[] = {OPT("topic", "x")};
     rn_reader_t *r = NULL;
     RN_CHECK(open_reader(&rn_connector_kafka, opts, 1, "x", false, &r, err, sizeof err) == RN_ERR_CONFIG);
     RN_CHECK_EQ_STR(err, "table 'x': no Kafka brokers: give --brokers, RUNNEL_BROKERS or "
@@ -653,7 +653,7 @@ static void test_no_brokers(void)
     /* RUNNEL_BROKERS is the fallback */
     setenv("RUNNEL_BROKERS", bs, 1);
     rn_sink_io_t *io = NULL;
-    rn_ast_option_t sopts[] = {OPT("topic", "t-env")};
+    rn_option_t sopts[] = {OPT("topic", "t-env")};
     RN_CHECK(open_sink(&rn_connector_kafka, sopts, 1, "x", &io, err, sizeof err) == RN_OK);
     if (io) io->close(io);
     unsetenv("RUNNEL_BROKERS");
@@ -663,7 +663,7 @@ static void test_unreachable(void)
 {
     char err[512];
     setenv("RUNNEL_KAFKA_CONNECT_TIMEOUT_MS", "1000", 1);
-    rn_ast_option_t opts[] = {OPT("topic", "x"), OPT("properties.bootstrap.servers", "127.0.0.1:1")};
+    rn_option_t opts[] = {OPT("topic", "x"), OPT("properties.bootstrap.servers", "127.0.0.1:1")};
     rn_reader_t *r = NULL;
     int64_t t0 = now_ms();
     RN_CHECK(open_reader(&rn_connector_kafka, opts, 2, "x", false, &r, err, sizeof err) == RN_ERR_IO);
@@ -688,7 +688,7 @@ static void test_missing_topic(void)
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
     RN_REQUIRE(mc != NULL);
     const char *mbs = rd_kafka_mock_cluster_bootstraps(mc);
-    rn_ast_option_t opts[] = {OPT("topic", "absent"), OPT("properties.bootstrap.servers", mbs)};
+    rn_option_t opts[] = {OPT("topic", "absent"), OPT("properties.bootstrap.servers", mbs)};
     char want[1200];
     snprintf(want, sizeof want, "table 'x': topic 'absent' does not exist on %s", mbs);
     rn_reader_t *r = NULL;
@@ -697,7 +697,7 @@ static void test_missing_topic(void)
     rn_sink_io_t *io = NULL;
     RN_CHECK(open_sink(&rn_connector_upsert_kafka, opts, 2, "x", &io, err, sizeof err) == RN_ERR_IO);
     RN_CHECK_EQ_STR(err, want);
-    rn_ast_option_t list[] = {OPT("topic", "a;b"), OPT("properties.bootstrap.servers", mbs)};
+    rn_option_t list[] = {OPT("topic", "a;b"), OPT("properties.bootstrap.servers", mbs)};
     RN_CHECK(open_sink(&rn_connector_kafka, list, 2, "x", &io, err, sizeof err) == RN_ERR_CONFIG);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
