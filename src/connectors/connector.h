@@ -10,7 +10,7 @@
  *
  * At run time a source table becomes an rn_reader_t that yields raw
  * records (JSON documents followed by RN_JSON_PADDING readable bytes), and
- * a sink table an rn_sink_io_t (op/op.h). In `runnel test` every connector
+ * a sink table an rn_sink_io_t (both declared in op/io.h). In `runnel test` every connector
  * except 'datagen' is replaced by files: see rn_connector_test_name.
  */
 #ifndef RN_CONNECTOR_H
@@ -22,6 +22,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "op/io.h"
 #include "op/op.h"
 #include "runnel.h"
 
@@ -48,80 +49,6 @@ typedef struct rn_option_spec {
     bool required;
     const char *help;           /* one line for docs and errors */
 } rn_option_spec_t;
-
-/* One raw input record handed out by a reader. */
-typedef struct rn_record {
-    const char *data;           /* value bytes; RN_JSON_PADDING readable bytes follow.
-                                 * NULL (len 0) for a Kafka tombstone */
-    size_t len;
-    int64_t position;           /* line number (files) or offset (Kafka) */
-    const char *key;            /* Kafka key bytes (padded like data), or NULL */
-    size_t klen;
-    const char *topic;          /* Kafka topic, NULL for files */
-    int32_t partition;          /* Kafka partition, -1 for files */
-    int64_t timestamp_ms;       /* Kafka record timestamp, RN_NO_TIMESTAMP if none */
-    const char *headers;        /* headers as a JSON object text ({"name":"value"}),
-                                 * only when the reader was asked for them; else NULL */
-    size_t hlen;
-} rn_record_t;
-
-#define RN_NO_TIMESTAMP INT64_MIN
-
-/* Sets a record of a plain file or generator: value bytes and position,
- * no key, topic, partition, timestamp or headers. */
-static inline void rn_record_set(rn_record_t *rec, const char *data, size_t len, int64_t position)
-{
-    *rec = (rn_record_t){.data = data, .len = len, .position = position, .partition = -1,
-                         .timestamp_ms = RN_NO_TIMESTAMP};
-}
-
-typedef struct rn_reader rn_reader_t;
-struct rn_reader {
-    /* Fills up to max records valid until the next call; *n = 0 and *eof =
-     * true at the end of a bounded input. *n = 0 with *eof false means
-     * "nothing right now" (an unbounded source waits at most ~50 ms). */
-    rn_err_t (*next)(rn_reader_t *r, rn_record_t *recs, int max, int *n /* out */,
-                     bool *eof /* out */, char *errbuf, size_t errbuf_size);
-    void (*close)(rn_reader_t *r);
-    const char *where;          /* "data/user-events.jsonl" for messages */
-    /* Optional (NULL for files). Every record handed out so far has been
-     * processed and everything derived from it acknowledged by the sinks:
-     * commit their positions. final: the last call before close, waits
-     * for the commit to complete. */
-    rn_err_t (*commit)(rn_reader_t *r, bool final, char *errbuf, size_t errbuf_size);
-    /* Optional. Sends an undecodable record, unchanged, to the reader's own
-     * dead-letter destination (Kafka: the 'dlq.topic' topic, with headers
-     * naming the error, source topic, partition and offset). When NULL the
-     * pipeline's dead-letter file is used. */
-    rn_err_t (*dead_letter)(rn_reader_t *r, const rn_record_t *rec, const char *error,
-                            char *errbuf, size_t errbuf_size);
-    /* Set by the pipeline before the first next(): makes every sink deliver
-     * what it was given and wait for the acknowledgements. A reader calls it
-     * before it commits outside commit(), e.g. when a rebalance revokes
-     * partitions (records already handed out were fully processed). */
-    rn_err_t (*sync_outputs)(void *opaque, char *errbuf, size_t errbuf_size);
-    void *sync_opaque;
-    /* Set by the pipeline for a table with event time: the first position
-     * of partition (topic, partition) whose record a window still holds
-     * (its results are not emitted yet), INT64_MAX if none. commit() and
-     * commits on rebalance must not commit past it. May be NULL. */
-    int64_t (*commit_limit)(void *opaque, const char *topic, int32_t partition);
-    void *limit_opaque;
-    /* Optional: the partitions assigned to this process now, as (topic,
-     * partition) pairs; writes at most max and returns how many there
-     * are. Topic strings stay valid until the next rebalance. A reader
-     * that has it bumps assignment_version on every change. */
-    int (*assignment)(rn_reader_t *r, const char **topics, int32_t *partitions, int max);
-    uint64_t assignment_version;
-    /* Set by the pipeline before the first next(), may be NULL: called at
-     * most once, when the reader first starts partitions from positions
-     * committed earlier by its consumer group (a restart, or partitions
-     * taken over from another member) rather than from its startup mode.
-     * what says whose and which ("group 'g', user-events[0-7]"); valid
-     * during the call only. */
-    void (*resumed)(void *opaque, const char *what);
-    void *resumed_opaque;
-};
 
 typedef struct rn_file_outs rn_file_outs_t;
 

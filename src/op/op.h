@@ -31,6 +31,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/value.h"
+#include "op/io.h"
 #include "plan/expr.h"
 #include "runnel.h"
 
@@ -188,27 +189,6 @@ void rn_window_set_late_output(rn_op_t *op, rn_op_t *late);
 /* Late rows seen so far, and windows (or sessions) currently held. */
 uint64_t rn_window_late_rows(const rn_op_t *op);
 size_t rn_window_open_windows(const rn_op_t *op);
-
-/* Where a sink's encoded rows go: a file, stdout, nothing, Kafka later. */
-typedef struct rn_sink_io rn_sink_io_t;
-struct rn_sink_io {
-    /* Writes one record. key is the key JSON (upsert sinks) or NULL; value
-     * NULL means a delete (tombstone). kind is the row kind of the change. */
-    rn_err_t (*write)(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
-                      size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size);
-    /* Delivers everything written so far and waits until it is
-     * acknowledged (a file: written to the OS; Kafka: acked by the
-     * brokers). Fails if any record could not be delivered. */
-    rn_err_t (*flush)(rn_sink_io_t *io, char *errbuf, size_t errbuf_size);
-    void (*close)(rn_sink_io_t *io);
-    uint64_t records;           /* records written */
-};
-
-typedef enum rn_sink_mode {
-    RN_SINK_APPEND,             /* every row is a record; input must be insert-only */
-    RN_SINK_UPSERT,             /* keyed by npk columns; deletes become tombstones */
-    RN_SINK_CHANGELOG,          /* every change with its kind (print) */
-} rn_sink_mode;
 
 /* A sink writing input rows as JSON to io (takes ownership of io). pk lists
  * the npk key columns written as the record key (the PRIMARY KEY of an

@@ -7,6 +7,9 @@
  * the order keys were first touched, then write one record per key: this
  * is what keeps an upsert topic from seeing a burst of intermediate counts.
  * Changelog sinks (print) write every change with its kind.
+ *
+ * A writer with write_rows (a database, Redis) gets the same rows as values
+ * with their change kinds, one call per batch, instead of JSON records.
  */
 #include "core/hash.h"
 #include "core/mem.h"
@@ -32,6 +35,12 @@ typedef struct sink_slot {
     int first;                  /* row that first touched the key; -1 = empty */
     int last;                   /* row of the last change */
 } sink_slot_t;
+
+/* Hands rows[0..n) of in to the writer: typed when it takes rows
+ * (write_rows), else one JSON record per row. Upsert sinks pass the last
+ * change per key; a retraction there means delete. */
+static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const int *rows, int n,
+                             rn_ctx_t *ctx);
 
 static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int r, bool with_key,
                                bool as_delete, rn_ctx_t *ctx)
@@ -88,10 +97,32 @@ static rn_err_t sink_process_upsert(rn_op_t *op, sink_t *s, const rn_batch_t *in
             }
         }
     }
-    for (int j = 0; j < norder; j++) {
-        int r = slots[order[j]].last;
-        bool del = rn_rowkind_is_retract((rn_rowkind_t)in->kinds[r]);
-        rn_err_t err = sink_write_row(op, s, in, r, true, del, ctx);
+    for (int j = 0; j < norder; j++) order[j] = slots[order[j]].last;
+    return sink_deliver(op, s, in, order, norder, ctx);
+}
+
+static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const int *rows, int n,
+                             rn_ctx_t *ctx)
+{
+    if (s->io->write_rows) {
+        if (!rows) { /* every row in order */
+            int *all = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1));
+            if (!all) return RN_ERR_NOMEM;
+            for (int j = 0; j < n; j++) all[j] = j;
+            rows = all;
+        }
+        rn_sink_layout_t layout = {.schema = op->schema, .mode = s->mode, .npk = s->npk, .pk = s->pk,
+                                   .nvalue = s->nvalue >= 0 ? s->nvalue : op->schema->ncols,
+                                   .value_cols = s->nvalue >= 0 ? s->value_cols : NULL};
+        rn_err_t err = s->io->write_rows(s->io, in, rows, n, &layout, ctx->errbuf, ctx->errbuf_size);
+        if (err == RN_OK) s->io->records += (uint64_t)n;
+        return err;
+    }
+    bool upsert = s->mode == RN_SINK_UPSERT;
+    for (int j = 0; j < n; j++) {
+        int r = rows ? rows[j] : j;
+        bool del = upsert && rn_rowkind_is_retract((rn_rowkind_t)in->kinds[r]);
+        rn_err_t err = sink_write_row(op, s, in, r, upsert || s->npk > 0, del, ctx);
         if (err != RN_OK) return err;
     }
     return RN_OK;
@@ -100,11 +131,9 @@ static rn_err_t sink_process_upsert(rn_op_t *op, sink_t *s, const rn_batch_t *in
 static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
 {
     sink_t *s = op->priv;
-    rn_err_t err = RN_OK;
+    rn_err_t err;
     if (s->mode == RN_SINK_UPSERT) err = sink_process_upsert(op, s, in, ctx);
-    else
-        for (int r = 0; r < in->nrows && err == RN_OK; r++)
-            err = sink_write_row(op, s, in, r, s->npk > 0, false, ctx);
+    else err = sink_deliver(op, s, in, NULL, in->nrows, ctx); /* every row, in order */
     op->rows_out += (uint64_t)in->nrows;
     return err;
 }

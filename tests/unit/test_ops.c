@@ -646,6 +646,88 @@ static void test_sink_upsert_coalesces(void)
     fix_free(&f);
 }
 
+/* The typed path: a writer with write_rows gets values and change kinds,
+ * one call per batch, and its JSON write is never used. */
+static rn_err_t tio_write_rows(rn_sink_io_t *io, const rn_batch_t *b, const int *rows, int n,
+                               const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size)
+{
+    test_io_t *t = (test_io_t *)io;
+    rn_buf_appendf(&t->log, "call(%d rows, mode %d, key", n, (int)layout->mode);
+    for (int k = 0; k < layout->npk; k++) rn_buf_appendf(&t->log, " %s", layout->schema->cols[layout->pk[k]].name);
+    rn_buf_appends(&t->log, ")\n");
+    for (int j = 0; j < n; j++) {
+        int r = rows[j];
+        rn_buf_appendf(&t->log, "%s", rn_rowkind_str((rn_rowkind_t)b->kinds[r]));
+        for (int c = 0; c < layout->nvalue; c++) {
+            int col = layout->value_cols ? layout->value_cols[c] : c;
+            const rn_value_t *v = &b->cols[col][r];
+            rn_buf_appendc(&t->log, ' ');
+            if (v->null) rn_buf_appends(&t->log, "null");
+            else if (layout->schema->cols[col].type->id == RN_TYPE_STRING) rn_buf_append(&t->log, v->s, v->len);
+            else if (layout->schema->cols[col].type->id == RN_TYPE_DOUBLE) rn_buf_appendf(&t->log, "%g", v->d);
+            else rn_buf_appendf(&t->log, "%lld", (long long)v->i);
+        }
+        rn_buf_appendc(&t->log, '\n');
+    }
+    return RN_OK;
+}
+static rn_err_t tio_write_never(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
+                                size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size)
+{
+    snprintf(errbuf, errbuf_size, "JSON write used although write_rows is set");
+    return RN_ERR_FATAL;
+}
+
+static void test_sink_typed_rows(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "a:BIGINT", "s:STRING", "d:DOUBLE"), true);
+    int closed = 0;
+    test_io_t *io = tio_new(&closed);
+    io->base.write = tio_write_never;
+    io->base.write_rows = tio_write_rows;
+    int pk[] = {1};
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 1, pk, &io->base);
+    RN_REQUIRE(sink != NULL);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"), D(0.5));
+    ROW(b, RN_ROW_INSERT, I(2), S("y"), N);
+    ROW(b, RN_ROW_UPDATE_BEFORE, I(1), S("x"), D(0.5));
+    ROW(b, RN_ROW_UPDATE_AFTER, I(3), S("x"), D(2));
+    ROW(b, RN_ROW_DELETE, I(2), S("y"), N);
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    /* the last change per key, in first-touch order; -D stays a retraction */
+    RN_CHECK_EQ_STR(tio_take(io), "call(2 rows, mode 1, key s)\n+U 3 x 2\n-D 2 y null\n");
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 2);
+    /* value columns chosen by the table (e.g. EXCEPT_KEY) */
+    int vcols[] = {0, 2};
+    RN_CHECK_EQ_INT(rn_sink_set_value_columns(sink, 2, vcols), RN_OK);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(7), S("z"), D(1));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "call(1 rows, mode 1, key s)\n+I 7 1\n");
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 1);
+    fix_free(&f);
+
+    /* append: every row, in order */
+    fix_init(&f, schema_of(2, "a:INT", "s:STRING"), false);
+    io = tio_new(&closed);
+    io->base.write = tio_write_never;
+    io->base.write_rows = tio_write_rows;
+    sink = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &io->base);
+    RN_REQUIRE(sink != NULL);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("p"));
+    ROW(b, RN_ROW_INSERT, I(1), S("p"));
+    ROW(b, RN_ROW_INSERT, N, S("q"));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_STR(tio_take(io), "call(3 rows, mode 0, key)\n+I 1 p\n+I 1 p\n+I null q\n");
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 3);
+    rn_op_free(sink);
+    fix_free(&f);
+}
+
 static void test_sink_upsert_composite_key_order(void)
 {
     fix_t f;
@@ -948,6 +1030,7 @@ int main(void)
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);
+    RN_RUN(test_sink_typed_rows);
     RN_RUN(test_sink_upsert_composite_key_order);
     RN_RUN(test_sink_append_writes_every_row);
     RN_RUN(test_aggregate_allocation_failures);

@@ -1,0 +1,165 @@
+/*
+ * io.h - the interfaces between operators and the outside world, which
+ * connectors implement: a reader of raw records (sources), a writer of
+ * rows (sinks: JSON records or typed rows), and a lookup of rows by key
+ * (lookup joins). They sit in the operator layer so that an operator is
+ * written against them and a connector is only a client: Kafka, files, a
+ * database, Redis.
+ */
+#ifndef RN_IO_H
+#define RN_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/value.h"
+#include "runnel.h"
+
+/* ---- reading: records from a source ---------------------------------- */
+
+/* One raw input record handed out by a reader. */
+typedef struct rn_record {
+    const char *data;           /* value bytes; RN_JSON_PADDING readable bytes follow.
+                                 * NULL (len 0) for a Kafka tombstone */
+    size_t len;
+    int64_t position;           /* line number (files) or offset (Kafka) */
+    const char *key;            /* Kafka key bytes (padded like data), or NULL */
+    size_t klen;
+    const char *topic;          /* Kafka topic, NULL for files */
+    int32_t partition;          /* Kafka partition, -1 for files */
+    int64_t timestamp_ms;       /* Kafka record timestamp, RN_NO_TIMESTAMP if none */
+    const char *headers;        /* headers as a JSON object text ({"name":"value"}),
+                                 * only when the reader was asked for them; else NULL */
+    size_t hlen;
+} rn_record_t;
+
+#define RN_NO_TIMESTAMP INT64_MIN
+
+/* Sets a record of a plain file or generator: value bytes and position,
+ * no key, topic, partition, timestamp or headers. */
+static inline void rn_record_set(rn_record_t *rec, const char *data, size_t len, int64_t position)
+{
+    *rec = (rn_record_t){.data = data, .len = len, .position = position, .partition = -1,
+                         .timestamp_ms = RN_NO_TIMESTAMP};
+}
+
+typedef struct rn_reader rn_reader_t;
+struct rn_reader {
+    /* Fills up to max records valid until the next call; *n = 0 and *eof =
+     * true at the end of a bounded input. *n = 0 with *eof false means
+     * "nothing right now" (an unbounded source waits at most ~50 ms). */
+    rn_err_t (*next)(rn_reader_t *r, rn_record_t *recs, int max, int *n /* out */,
+                     bool *eof /* out */, char *errbuf, size_t errbuf_size);
+    void (*close)(rn_reader_t *r);
+    const char *where;          /* "data/user-events.jsonl" for messages */
+    /* Optional (NULL for files). Every record handed out so far has been
+     * processed and everything derived from it acknowledged by the sinks:
+     * commit their positions. final: the last call before close, waits
+     * for the commit to complete. */
+    rn_err_t (*commit)(rn_reader_t *r, bool final, char *errbuf, size_t errbuf_size);
+    /* Optional. Sends an undecodable record, unchanged, to the reader's own
+     * dead-letter destination (Kafka: the 'dlq.topic' topic, with headers
+     * naming the error, source topic, partition and offset). When NULL the
+     * pipeline's dead-letter file is used. */
+    rn_err_t (*dead_letter)(rn_reader_t *r, const rn_record_t *rec, const char *error,
+                            char *errbuf, size_t errbuf_size);
+    /* Set by the pipeline before the first next(): makes every sink deliver
+     * what it was given and wait for the acknowledgements. A reader calls it
+     * before it commits outside commit(), e.g. when a rebalance revokes
+     * partitions (records already handed out were fully processed). */
+    rn_err_t (*sync_outputs)(void *opaque, char *errbuf, size_t errbuf_size);
+    void *sync_opaque;
+    /* Set by the pipeline for a table with event time: the first position
+     * of partition (topic, partition) whose record a window still holds
+     * (its results are not emitted yet), INT64_MAX if none. commit() and
+     * commits on rebalance must not commit past it. May be NULL. */
+    int64_t (*commit_limit)(void *opaque, const char *topic, int32_t partition);
+    void *limit_opaque;
+    /* Optional: the partitions assigned to this process now, as (topic,
+     * partition) pairs; writes at most max and returns how many there
+     * are. Topic strings stay valid until the next rebalance. A reader
+     * that has it bumps assignment_version on every change. */
+    int (*assignment)(rn_reader_t *r, const char **topics, int32_t *partitions, int max);
+    uint64_t assignment_version;
+    /* Set by the pipeline before the first next(), may be NULL: called at
+     * most once, when the reader first starts partitions from positions
+     * committed earlier by its consumer group (a restart, or partitions
+     * taken over from another member) rather than from its startup mode.
+     * what says whose and which ("group 'g', user-events[0-7]"); valid
+     * during the call only. */
+    void (*resumed)(void *opaque, const char *what);
+    void *resumed_opaque;
+};
+
+/* ---- writing: rows to a sink ---------------------------------------- */
+
+typedef enum rn_sink_mode {
+    RN_SINK_APPEND,             /* every row is a record; input must be insert-only */
+    RN_SINK_UPSERT,             /* keyed by npk columns; deletes become tombstones */
+    RN_SINK_CHANGELOG,          /* every change with its kind (print) */
+} rn_sink_mode;
+
+/* What a typed writer is told about the rows it gets: the sink's schema,
+ * its mode, the key columns (the PRIMARY KEY of an upsert sink, 'key.fields'
+ * of an append one) and the columns that make the value. */
+typedef struct rn_sink_layout {
+    const rn_schema_t *schema;
+    rn_sink_mode mode;
+    int npk;
+    const int *pk;
+    int nvalue;
+    const int *value_cols;      /* nvalue columns, or NULL for all columns in order */
+} rn_sink_layout_t;
+
+/* Where a sink's rows go: a file, stdout, nothing, Kafka; later a
+ * database or Redis. A writer implements write (JSON records) or
+ * write_rows (typed rows), or both (then write_rows is used). */
+typedef struct rn_sink_io rn_sink_io_t;
+struct rn_sink_io {
+    /* Writes one record. key is the key JSON (upsert sinks) or NULL; value
+     * NULL means a delete (tombstone). kind is the row kind of the change. */
+    rn_err_t (*write)(rn_sink_io_t *io, const char *key, size_t klen, const char *value,
+                      size_t vlen, rn_rowkind_t kind, char *errbuf, size_t errbuf_size);
+    /* The typed path (may be NULL): writes rows[0..n) of batch, in that
+     * order, as values with their change kinds (batch->kinds). For an
+     * upsert sink these are the last change per key of the batch, and a
+     * retraction (-U, -D) means delete the key. Values (strings included)
+     * are valid only during the call. flush below is the transaction
+     * boundary: what was written since the last flush becomes durable
+     * together, or the flush fails. */
+    rn_err_t (*write_rows)(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
+                           const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size);
+    /* Delivers everything written so far and waits until it is
+     * acknowledged (a file: written to the OS; Kafka: acked by the
+     * brokers). Fails if any record could not be delivered. */
+    rn_err_t (*flush)(rn_sink_io_t *io, char *errbuf, size_t errbuf_size);
+    void (*close)(rn_sink_io_t *io);
+    uint64_t records;           /* records written */
+};
+
+/* ---- looking up: rows of a table by key -------------------------------- */
+
+/* A table that can be asked for the rows matching a batch of keys (a
+ * lookup join's dimension table: a database table, a cache of one). Opened
+ * by its connector; the join operator owns it. One call per input batch,
+ * so a client can ask for all keys at once (one query, not one per row). */
+typedef struct rn_lookup rn_lookup_t;
+struct rn_lookup {
+    /* keys: a batch whose columns are the key columns, rows 0..nrows-1.
+     * Appends to out (a batch of the table's schema, with room for
+     * out->cap rows) the rows matching each key, any number per key, in
+     * key order, and for each appended row the index of its key in
+     * key_of[]. A key with no match appends nothing. Returns RN_OK,
+     * RN_ERR_RETRY when the table cannot be reached now (the caller
+     * retries with backoff), or another error described in errbuf. When
+     * out fills up before every key was looked up, *done is set to the
+     * number of keys completed and the caller calls again for the rest. */
+    rn_err_t (*lookup)(rn_lookup_t *l, const rn_batch_t *keys, rn_batch_t *out, int *key_of,
+                       int *done /* out */, rn_arena_t *arena, char *errbuf, size_t errbuf_size);
+    void (*close)(rn_lookup_t *l);
+    const char *where;          /* "postgresql table subscribers" for messages */
+};
+
+#endif
