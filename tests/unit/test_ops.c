@@ -112,7 +112,7 @@ static rn_op_t *capture_new(rn_op_t *upstream)
     capture_t *c = calloc(1, sizeof *c);
     rn_buf_init(&c->text);
     op->priv = c;
-    rn_op_connect(upstream, op);
+    rn_op_connect(upstream, op, 0);
     return op;
 }
 
