@@ -147,6 +147,43 @@ rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx)
     return RN_OK;
 }
 
+#define OP_EXPLAIN_MAX_DEPTH 256
+
+/* Appends op's line and then, one level deeper, the subtree of each of its
+ * inputs in port order. more[i] says whether the ancestor at depth i + 1
+ * has later siblings (its column then shows "│"); the last (or only) input
+ * is drawn "└─ ", the others "├─ ", so a one-input chain prints as a plain
+ * "└─ " staircase. */
+static void op_explain(const rn_op_t *op, int depth, bool *more, rn_buf_t *out)
+{
+    for (int i = 0; i < depth; i++) {
+        if (i == depth - 1) rn_buf_appends(out, more[i] ? "├─ " : "└─ ");
+        else rn_buf_appends(out, more[i] ? "│  " : "   ");
+    }
+    rn_buf_appendf(out, "%s", op->vt->kind);
+    if (op->vt->explain) {
+        rn_buf_appends(out, ": ");
+        op->vt->explain(op, out);
+    }
+    if (op->updating) rn_buf_appends(out, "  [changelog]");
+    rn_buf_appendc(out, '\n');
+    if (depth >= OP_EXPLAIN_MAX_DEPTH) return;
+    int last = -1;
+    for (int i = 0; i < op->ninputs; i++)
+        if (op->inputs[i].op) last = i;
+    for (int i = 0; i <= last; i++) {
+        if (!op->inputs[i].op) continue;
+        more[depth] = i != last;
+        op_explain(op->inputs[i].op, depth + 1, more, out);
+    }
+}
+
+void rn_op_explain(const rn_op_t *op, rn_buf_t *out)
+{
+    bool more[OP_EXPLAIN_MAX_DEPTH + 1] = {false};
+    op_explain(op, 0, more, out);
+}
+
 void rn_op_free(rn_op_t *op)
 {
     if (!op) return;

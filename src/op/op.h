@@ -159,6 +159,9 @@ int64_t rn_op_held_since(const rn_op_t *op);
  * inputs have all ended is finished in turn, depth first. So each operator
  * is finished once, after its last input. Calling it again does nothing. */
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx);
+/* Appends op's line for `runnel explain` ("Kind: detail  [changelog]")
+ * and under it, indented, the tree of each of its inputs in port order. */
+void rn_op_explain(const rn_op_t *op, rn_buf_t *out);
 /* Destroys op (its private data, schema reference, inputs and outputs). */
 void rn_op_free(rn_op_t *op);
 

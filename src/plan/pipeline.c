@@ -102,43 +102,11 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p);
 }
 
-#define EXPLAIN_MAX_DEPTH 256
-
-/* Appends op's line and then, one level deeper, the subtree of each of its
- * inputs in port order. more[i] says whether the ancestor at depth i + 1
- * has later siblings (its column then shows "│"); the last (or only) input
- * is drawn "└─ ", the others "├─ ", so a one-input chain prints as a plain
- * "└─ " staircase. */
-static void explain_op(const rn_op_t *op, int depth, bool *more, rn_buf_t *out)
-{
-    for (int i = 0; i < depth; i++) {
-        if (i == depth - 1) rn_buf_appends(out, more[i] ? "├─ " : "└─ ");
-        else rn_buf_appends(out, more[i] ? "│  " : "   ");
-    }
-    rn_buf_appendf(out, "%s", op->vt->kind);
-    if (op->vt->explain) {
-        rn_buf_appends(out, ": ");
-        op->vt->explain(op, out);
-    }
-    if (op->updating) rn_buf_appends(out, "  [changelog]");
-    rn_buf_appendc(out, '\n');
-    if (depth >= EXPLAIN_MAX_DEPTH) return;
-    int last = -1;
-    for (int i = 0; i < op->ninputs; i++)
-        if (op->inputs[i].op) last = i;
-    for (int i = 0; i <= last; i++) {
-        if (!op->inputs[i].op) continue;
-        more[depth] = i != last;
-        explain_op(op->inputs[i].op, depth + 1, more, out);
-    }
-}
-
 void rn_pipeline_explain(const rn_pipeline_t *p, rn_buf_t *out)
 {
     for (int i = 0; i < p->nsinks; i++) {
         if (i) rn_buf_appendc(out, '\n');
-        bool more[EXPLAIN_MAX_DEPTH + 1] = {false};
-        explain_op(p->sinks[i].op, 0, more, out);
+        rn_op_explain(p->sinks[i].op, out);
     }
     rn_buf_appendf(out, "\n%d source scan%s, %d sink%s, %d operators\n", p->nsources,
                    p->nsources == 1 ? "" : "s", p->nsinks, p->nsinks == 1 ? "" : "s", p->nops);
