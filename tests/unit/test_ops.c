@@ -1160,6 +1160,44 @@ static void test_aggregate_snapshot_rejects_corrupt(void)
     fix_free(&f);
 }
 
+/* Allocation failures during restore give RN_ERR_NOMEM and leave the
+ * aggregate empty (the sanitizer build checks nothing leaks). */
+static void test_aggregate_restore_allocation_failures(void)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), true);
+    rn_schema_t *out = snap_out_schema(snap_aggs_retract, 10);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    snap_gen_t g = {.seed = 11};
+    for (int batch = 0; batch < 20; batch++) {
+        rn_batch_t *in = fix_batch(&f);
+        snap_fill(&g, in, true);
+        RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    }
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    bool completed = false;
+    int odd = 0;
+    for (long fail = 0; fail < 5000 && !completed; fail++) {
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        rn_mem_fail_after(fail);
+        rn_err_t err = b->vt->restore(b, snap.data, snap.len);
+        rn_mem_fail_after(-1);
+        if (err == RN_OK) completed = rn_aggregate_groups(b) == rn_aggregate_groups(a);
+        else if (err != RN_ERR_NOMEM || rn_aggregate_groups(b) != 0) odd++;
+        rn_op_free(b);
+    }
+    RN_CHECK(completed);
+    RN_CHECK_EQ_INT(odd, 0);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 int main(void)
 {
     RN_RUN(test_aggregate_all_kinds);
@@ -1180,5 +1218,6 @@ int main(void)
     RN_RUN(test_operators_recover_after_allocation_failure);
     RN_RUN(test_aggregate_snapshot_restore);
     RN_RUN(test_aggregate_snapshot_rejects_corrupt);
+    RN_RUN(test_aggregate_restore_allocation_failures);
     return rn_test_summary();
 }
