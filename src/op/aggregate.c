@@ -38,11 +38,32 @@
  * +U(after) when the result changed, nothing when it did not, -D(before)
  * when its row count reached zero (the group is then dropped). This is the
  * per-batch coalescing of updates to one key.
+ *
+ * Snapshot (aggregate_snapshot/aggregate_restore), little-endian and
+ * length-prefixed (state/snapshot.h), no pointers:
+ *   "RNGA", u32 version (1), u32 nkeys, u32 naggs, naggs x u8 kind,
+ *   u8 input_updating, u32 next_gen     (restore checks these match)
+ *   u64 ngroups, then per group:
+ *     bytes key          the serialized group key (rn_key_*)
+ *     u64 rows           net row count (> 0), u8 emitted (0/1)
+ *     u32 gen            only with COUNT(DISTINCT)
+ *     per aggregate, by layout: COUNT(*) nothing; COUNT, COUNT(DISTINCT)
+ *     u64 count; SUM, AVG u64 value bits + u64 non-NULL count; the others
+ *     u64 n + value (u8 null, then bytes for STRING, else u64 bits) and,
+ *     for MIN/MAX over a retracting input, the multiset: u64 entries, each
+ *     bytes key (the value, rn_key_*) + u64 multiplicity (> 0)
+ *   per COUNT(DISTINCT) aggregate: u64 entries, each bytes key (group key
+ *     then value) + u64 multiplicity + u32 incarnation
+ * Keys are checked to decode as their columns; any mismatch, short read,
+ * duplicate key or trailing byte fails with RN_ERR_DECODE. A TTL's access
+ * times are not written, so an aggregate with a TTL refuses restore
+ * (RN_ERR_UNSUPPORTED), as does one that already holds groups.
  */
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "op/op.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 #include <stdio.h>
@@ -94,6 +115,8 @@ struct aggregate {
     uint32_t *off;              /* naggs offsets of the accumulators in the value slot */
     agg_dstore_t *distinct;     /* naggs; .st set for COUNT(DISTINCT) */
     size_t gen_off;             /* offset of the incarnation (with COUNT(DISTINCT)), else 0 */
+    size_t slot_size;           /* bytes of a group's value slot */
+    bool owns;                  /* groups may own memory (the store has agg_group_free) */
     uint32_t next_gen;          /* last incarnation handed out */
     bool input_updating;        /* input carries retractions */
     rn_store_t *groups;         /* group key -> value slot */
@@ -708,12 +731,290 @@ static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
     return bytes;
 }
 
+/* ---- snapshot and restore (format in the note at the top) ------------------ */
+
+#define AGG_SNAP_MAGIC "RNGA"
+#define AGG_SNAP_VERSION 1u
+
+/* Appends an accumulator's value: u8 null, then bytes (STRING) or u64 bits. */
+static void agg_put_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
+{
+    rn_snap_put_u8(out, v->null ? 1 : 0);
+    if (v->null) return;
+    if (t == RN_TYPE_STRING) rn_snap_put_bytes(out, v->s, v->len);
+    else rn_snap_put_u64(out, (uint64_t)v->i);
+}
+
+/* Appends every entry of store st: u64 count, then per entry its key bytes
+ * and what put writes of its value. */
+static void agg_put_store(rn_buf_t *out, const rn_store_t *st,
+                          void (*put)(rn_buf_t *out, const void *value))
+{
+    rn_snap_put_u64(out, st ? (uint64_t)rn_store_count(st) : 0);
+    size_t pos = 0;
+    void *v;
+    while (st && (v = rn_store_next(st, &pos))) {
+        uint32_t klen;
+        const void *k = rn_store_key_of(st, v, &klen);
+        rn_snap_put_bytes(out, k, klen);
+        put(out, v);
+    }
+}
+
+static void agg_put_multiset_entry(rn_buf_t *out, const void *value)
+{
+    int64_t m;
+    memcpy(&m, value, sizeof m);
+    rn_snap_put_u64(out, (uint64_t)m);
+}
+
+static void agg_put_distinct_entry(rn_buf_t *out, const void *value)
+{
+    const agg_distinct_t *d = value;
+    rn_snap_put_u64(out, (uint64_t)d->m);
+    rn_snap_put_u32(out, d->gen);
+}
+
+static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
+{
+    const aggregate_t *a = op->priv;
+    rn_buf_append(out, AGG_SNAP_MAGIC, 4);
+    rn_snap_put_u32(out, AGG_SNAP_VERSION);
+    rn_snap_put_u32(out, (uint32_t)a->nkeys);
+    rn_snap_put_u32(out, (uint32_t)a->naggs);
+    for (int i = 0; i < a->naggs; i++) rn_snap_put_u8(out, (uint8_t)a->aggs[i].kind);
+    rn_snap_put_u8(out, a->input_updating ? 1 : 0);
+    rn_snap_put_u32(out, a->next_gen);
+    rn_snap_put_u64(out, (uint64_t)rn_store_count(a->groups));
+    size_t pos = 0;
+    agg_group_t *g;
+    while ((g = rn_store_next(a->groups, &pos))) {
+        uint32_t klen;
+        const void *k = rn_store_key_of(a->groups, g, &klen);
+        rn_snap_put_bytes(out, k, klen);
+        rn_snap_put_u64(out, (uint64_t)group_rows(g));
+        rn_snap_put_u8(out, group_flag(g, GROUP_EMITTED) ? 1 : 0);
+        if (a->gen_off) rn_snap_put_u32(out, group_gen(a, g));
+        for (int i = 0; i < a->naggs; i++) {
+            const rn_agg_spec_t *s = &a->aggs[i];
+            agg_acc_t tmp;
+            const agg_acc_t *acc = acc_load(a, i, g, &tmp);
+            switch ((agg_layout)a->layout[i]) {
+            case ACC_ROWS: break;
+            case ACC_COUNT: rn_snap_put_u64(out, (uint64_t)acc->v.i); break;
+            case ACC_SUM:
+                rn_snap_put_u64(out, (uint64_t)acc->v.i);
+                rn_snap_put_u64(out, (uint64_t)acc->n);
+                break;
+            case ACC_FULL:
+                rn_snap_put_u64(out, (uint64_t)acc->n);
+                agg_put_value(out, s->arg_type, &acc->v);
+                if (agg_uses_multiset(a, s)) agg_put_store(out, acc->aux, agg_put_multiset_entry);
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < a->naggs; i++)
+        if (a->distinct[i].st) agg_put_store(out, a->distinct[i].st, agg_put_distinct_entry);
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* Whether key[0..klen) decodes as the n group-key columns followed by
+ * (extra != RN_TYPE_NULL) one column of type extra, with nothing left. */
+static bool agg_key_valid(const aggregate_t *a, const void *key, uint32_t klen, int nkeys,
+                          bool with_extra, rn_type_id extra)
+{
+    uint32_t off = 0;
+    rn_value_t v;
+    for (int k = 0; k < nkeys; k++)
+        if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
+    if (with_extra && !rn_key_read(key, klen, &off, extra, &v)) return false;
+    return off == klen;
+}
+
+/* Reads an accumulator value written by agg_put_value into acc. A STRING
+ * not in a multiset is copied into acc->aux; one in a multiset is left
+ * for agg_multiset_extreme. Returns RN_OK, RN_ERR_DECODE or RN_ERR_NOMEM. */
+static rn_err_t agg_read_value(rn_snap_reader_t *r, const rn_agg_spec_t *s, bool multiset,
+                               agg_acc_t *acc)
+{
+    uint8_t null = rn_snap_u8(r);
+    if (r->bad || null > 1) return RN_ERR_DECODE;
+    if (null) {
+        acc->v = RN_VALUE_NULL;
+        return RN_OK;
+    }
+    if (s->arg_type != RN_TYPE_STRING) {
+        acc->v = rn_value_int((int64_t)rn_snap_u64(r));
+        return r->bad ? RN_ERR_DECODE : RN_OK;
+    }
+    uint32_t len;
+    const char *p = rn_snap_bytes(r, &len);
+    if (!p) return RN_ERR_DECODE;
+    if (multiset) return RN_OK;
+    char *copy = rn_strndup(p, len);
+    if (!copy) return RN_ERR_NOMEM;
+    acc->aux = copy;
+    acc->v = rn_value_str(copy, len);
+    return RN_OK;
+}
+
+/* Reads a multiset (u64 entries, each key + u64 multiplicity) into a new
+ * store in acc->aux. */
+static rn_err_t agg_read_multiset(aggregate_t *a, rn_snap_reader_t *r, const rn_agg_spec_t *s,
+                                  agg_acc_t *acc)
+{
+    uint64_t n = rn_snap_u64(r);
+    if (r->bad) return RN_ERR_DECODE;
+    acc->aux = rn_store_new("distinct", sizeof(int64_t), NULL, NULL);
+    if (!acc->aux) return RN_ERR_NOMEM;
+    for (uint64_t e = 0; e < n; e++) {
+        uint32_t klen;
+        const void *k = rn_snap_bytes(r, &klen);
+        int64_t m = (int64_t)rn_snap_u64(r);
+        if (r->bad || m <= 0 || !agg_key_valid(a, k, klen, 0, true, s->arg_type)) return RN_ERR_DECODE;
+        bool created;
+        int64_t *cnt = rn_store_upsert(acc->aux, k, klen, rn_hash_bytes(k, klen, 0x9e3779b9), &created);
+        if (!cnt) return RN_ERR_NOMEM;
+        if (!created) return RN_ERR_DECODE; /* duplicate value */
+        *cnt = m;
+    }
+    return RN_OK;
+}
+
+/* Reads one group into a fresh slot of groups. */
+static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *groups)
+{
+    uint32_t klen;
+    const void *k = rn_snap_bytes(r, &klen);
+    int64_t rows = (int64_t)rn_snap_u64(r);
+    uint8_t emitted = rn_snap_u8(r);
+    uint32_t gen = a->gen_off ? rn_snap_u32(r) : 0;
+    if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 ||
+        !agg_key_valid(a, k, klen, a->nkeys, false, RN_TYPE_NULL))
+        return RN_ERR_DECODE;
+    bool created;
+    agg_group_t *g = rn_store_upsert(groups, k, klen, rn_hash_bytes(k, klen, 0), &created);
+    if (!g) return RN_ERR_NOMEM;
+    if (!created) return RN_ERR_DECODE; /* duplicate group */
+    group_set(g, rows, emitted ? GROUP_EMITTED : 0);
+    if (a->gen_off) memcpy(g + a->gen_off, &gen, sizeof gen);
+    for (int i = 0; i < a->naggs; i++) {
+        const rn_agg_spec_t *s = &a->aggs[i];
+        agg_acc_t tmp;
+        agg_acc_t *acc = acc_load(a, i, g, &tmp);
+        rn_err_t err = RN_OK;
+        switch ((agg_layout)a->layout[i]) {
+        case ACC_ROWS: break;
+        case ACC_COUNT: acc->v.i = (int64_t)rn_snap_u64(r); break;
+        case ACC_SUM:
+            acc->v.i = (int64_t)rn_snap_u64(r);
+            acc->n = (int64_t)rn_snap_u64(r);
+            break;
+        case ACC_FULL: {
+            bool ms = agg_uses_multiset(a, s);
+            acc->n = (int64_t)rn_snap_u64(r);
+            if (r->bad) return RN_ERR_DECODE;
+            if ((err = agg_read_value(r, s, ms, acc)) != RN_OK) return err;
+            if (ms) {
+                rn_value_t v = acc->v;
+                if ((err = agg_read_multiset(a, r, s, acc)) != RN_OK) return err;
+                /* A string extreme points into the multiset's own copy. */
+                if (s->arg_type == RN_TYPE_STRING) agg_multiset_extreme(acc, s);
+                else acc->v = v;
+            }
+            break;
+        }
+        }
+        if (r->bad) return RN_ERR_DECODE;
+        acc_store(a, i, g, acc);
+    }
+    return RN_OK;
+}
+
+/* Reads the entries of distinct store i into st. */
+static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, rn_store_t *st)
+{
+    uint64_t n = rn_snap_u64(r);
+    if (r->bad) return RN_ERR_DECODE;
+    for (uint64_t e = 0; e < n; e++) {
+        uint32_t klen;
+        const void *k = rn_snap_bytes(r, &klen);
+        int64_t m = (int64_t)rn_snap_u64(r);
+        uint32_t gen = rn_snap_u32(r);
+        if (r->bad || m <= 0 || !agg_key_valid(a, k, klen, a->nkeys, true, a->aggs[i].arg_type))
+            return RN_ERR_DECODE;
+        bool created;
+        agg_distinct_t *d = rn_store_upsert(st, k, klen, rn_hash_bytes(k, klen, 0x9e3779b9), &created);
+        if (!d) return RN_ERR_NOMEM;
+        if (!created) return RN_ERR_DECODE;
+        d->m = m;
+        d->gen = gen;
+    }
+    return RN_OK;
+}
+
+/* Rebuilds the state into new stores and swaps them in only when all of
+ * the snapshot was read; on failure the new stores are freed and the
+ * operator keeps its (empty) state. */
+static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
+{
+    aggregate_t *a = op->priv;
+    if (rn_store_ttl(a->groups) > 0 || rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
+    rn_snap_reader_t r;
+    rn_snap_reader_init(&r, data, len);
+    rn_err_t err = RN_ERR_DECODE;
+    rn_store_t *groups = NULL;
+    rn_store_t **dst = rn_calloc((size_t)(a->naggs ? a->naggs : 1), sizeof *dst);
+    if (!dst) return RN_ERR_NOMEM;
+    if (!rn_snap_have(&r, 4) || memcmp(r.p, AGG_SNAP_MAGIC, 4) != 0) goto done;
+    r.off = 4;
+    if (rn_snap_u32(&r) != AGG_SNAP_VERSION || rn_snap_u32(&r) != (uint32_t)a->nkeys ||
+        rn_snap_u32(&r) != (uint32_t)a->naggs)
+        goto done;
+    for (int i = 0; i < a->naggs; i++)
+        if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) goto done;
+    if (rn_snap_u8(&r) != (a->input_updating ? 1 : 0)) goto done;
+    uint32_t next_gen = rn_snap_u32(&r);
+    uint64_t ngroups = rn_snap_u64(&r);
+    if (r.bad) goto done;
+    err = RN_ERR_NOMEM;
+    groups = rn_store_new("group-aggregate", a->slot_size, a->owns ? agg_group_free : NULL, a);
+    if (!groups) goto done;
+    for (int i = 0; i < a->naggs; i++)
+        if (a->distinct[i].st && !(dst[i] = rn_store_new("distinct", sizeof(agg_distinct_t), NULL, NULL)))
+            goto done;
+    for (uint64_t n = 0; n < ngroups; n++)
+        if ((err = agg_read_group(a, &r, groups)) != RN_OK) goto done;
+    for (int i = 0; i < a->naggs; i++)
+        if (dst[i] && (err = agg_read_distinct(a, &r, i, dst[i])) != RN_OK) goto done;
+    err = rn_snap_done(&r) ? RN_OK : RN_ERR_DECODE;
+    if (err != RN_OK) goto done;
+    rn_store_t *old = a->groups;
+    a->groups = groups;
+    groups = old; /* freed below */
+    for (int i = 0; i < a->naggs; i++) {
+        if (!dst[i]) continue;
+        rn_store_t *o = a->distinct[i].st;
+        a->distinct[i].st = dst[i];
+        dst[i] = o;
+    }
+    a->next_gen = next_gen;
+done:
+    rn_store_free(groups);
+    for (int i = 0; i < a->naggs; i++) rn_store_free(dst[i]);
+    rn_free(dst);
+    return err;
+}
+
 static const rn_op_vtable_t aggregate_vtable = {
     .kind = "GroupAggregate",
     .process = aggregate_process,
     .explain = aggregate_explain,
     .destroy = aggregate_destroy,
     .state_size = aggregate_state_size,
+    .snapshot = aggregate_snapshot,
+    .restore = aggregate_restore,
 };
 
 rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,
@@ -760,6 +1061,8 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
         a->gen_off = size;
         size += sizeof(uint32_t);
     }
+    a->slot_size = size;
+    a->owns = owns;
     a->groups = rn_store_new("group-aggregate", size, owns ? agg_group_free : NULL, a);
     if (!a->groups) goto oom;
     rn_buf_init(&a->key);

@@ -1,26 +1,53 @@
 /*
- * op.c - operator plumbing shared by all operators; see op.h.
+ * op.c - operator plumbing shared by all operators: edges with ports,
+ * batch and watermark delivery, finish-once; see op.h.
  */
 #include "op/op.h"
 #include "core/mem.h"
+
+/* Makes sure op has at least n ports. Returns false on OOM. */
+static bool op_grow_inputs(rn_op_t *op, int n)
+{
+    if (n <= op->ninputs) return true;
+    rn_op_input_t *in = rn_realloc(op->inputs, sizeof *in * (size_t)n);
+    if (!in) return false;
+    for (int i = op->ninputs; i < n; i++) in[i] = (rn_op_input_t){.op = NULL, .wm = RN_WM_MIN};
+    op->inputs = in;
+    op->ninputs = n;
+    return true;
+}
 
 rn_op_t *rn_op_new(const rn_op_vtable_t *vt, rn_schema_t *schema, rn_op_t *input)
 {
     rn_op_t *op = rn_calloc(1, sizeof *op);
     if (!op) return NULL;
     op->vt = vt;
-    op->schema = rn_schema_ref(schema);
-    op->input = input;
     op->watermark = RN_WM_MIN;
+    if (input) {
+        if (!op_grow_inputs(op, 1)) {
+            rn_free(op);
+            return NULL;
+        }
+        op->inputs[0].op = input;
+        op->input = input;
+    }
+    op->schema = rn_schema_ref(schema);
     return op;
 }
 
-rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream)
+rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port)
 {
-    rn_op_t **o = rn_realloc(op->outputs, sizeof *o * (size_t)(op->noutputs + 1));
+    if (port < 0) return RN_ERR_UNSUPPORTED;
+    if (port < downstream->ninputs && downstream->inputs[port].op &&
+        downstream->inputs[port].op != op)
+        return RN_ERR_UNSUPPORTED;
+    rn_op_output_t *o = rn_realloc(op->outputs, sizeof *o * (size_t)(op->noutputs + 1));
     if (!o) return RN_ERR_NOMEM;
-    o[op->noutputs++] = downstream;
     op->outputs = o;
+    if (!op_grow_inputs(downstream, port + 1)) return RN_ERR_NOMEM;
+    o[op->noutputs++] = (rn_op_output_t){.op = downstream, .port = port};
+    downstream->inputs[port].op = op;
+    if (port == 0) downstream->input = op;
     return RN_OK;
 }
 
@@ -29,24 +56,51 @@ rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
     if (batch->nrows == 0) return RN_OK;
     op->rows_out += (uint64_t)batch->nrows;
     for (int i = 0; i < op->noutputs; i++) {
-        rn_op_t *d = op->outputs[i];
+        rn_op_t *d = op->outputs[i].op;
         d->rows_in += (uint64_t)batch->nrows;
-        rn_err_t err = d->vt->process(d, 0, batch, ctx);
+        rn_err_t err = d->vt->process(d, op->outputs[i].port, batch, ctx);
         if (err != RN_OK) return err;
     }
     return RN_OK;
 }
 
+/* Whether every connected input of op has delivered a watermark or finished. */
+static bool op_inputs_have_wm(const rn_op_t *op)
+{
+    for (int i = 0; i < op->ninputs; i++)
+        if (op->inputs[i].op && !op->inputs[i].has_wm) return false;
+    return true;
+}
+
+int64_t rn_op_input_watermark(const rn_op_t *op)
+{
+    int64_t wm = RN_WM_MAX;
+    bool any = false;
+    for (int i = 0; i < op->ninputs; i++) {
+        const rn_op_input_t *in = &op->inputs[i];
+        if (!in->op) continue;
+        any = true;
+        int64_t w = in->has_wm ? in->wm : RN_WM_MIN;
+        if (w < wm) wm = w;
+    }
+    return any ? wm : RN_WM_MIN;
+}
+
 rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
 {
     for (int i = 0; i < op->noutputs; i++) {
-        rn_op_t *d = op->outputs[i];
+        rn_op_t *d = op->outputs[i].op;
+        rn_op_input_t *in = &d->inputs[op->outputs[i].port];
+        in->wm = wm;
+        in->has_wm = true;
+        if (!op_inputs_have_wm(d)) continue; /* another input holds it back */
+        int64_t dwm = rn_op_input_watermark(d);
         rn_err_t err;
         if (d->vt->watermark) {
-            err = d->vt->watermark(d, wm, ctx);
+            err = d->vt->watermark(d, dwm, ctx);
         } else {
-            d->watermark = wm;
-            err = rn_op_watermark(d, wm, ctx);
+            d->watermark = dwm;
+            err = rn_op_watermark(d, dwm, ctx);
         }
         if (err != RN_OK) return err;
     }
@@ -57,23 +111,77 @@ int64_t rn_op_held_since(const rn_op_t *op)
 {
     int64_t held = op->vt->held_since ? op->vt->held_since(op) : INT64_MAX;
     for (int i = 0; i < op->noutputs; i++) {
-        int64_t h = rn_op_held_since(op->outputs[i]);
+        int64_t h = rn_op_held_since(op->outputs[i].op);
         if (h < held) held = h;
     }
     return held;
 }
 
+/* Connected inputs of op. */
+static int op_connected_inputs(const rn_op_t *op)
+{
+    int n = 0;
+    for (int i = 0; i < op->ninputs; i++) n += op->inputs[i].op != NULL;
+    return n;
+}
+
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx)
 {
+    if (op->finished) return RN_OK;
+    op->finished = true;
     if (op->vt->finish) {
         rn_err_t err = op->vt->finish(op, ctx);
         if (err != RN_OK) return err;
     }
     for (int i = 0; i < op->noutputs; i++) {
-        rn_err_t err = rn_op_finish(op->outputs[i], ctx);
+        rn_op_t *d = op->outputs[i].op;
+        rn_op_input_t *in = &d->inputs[op->outputs[i].port];
+        if (in->finished) continue;
+        in->finished = true;
+        in->has_wm = true;
+        in->wm = RN_WM_MAX; /* an ended input no longer holds the watermark back */
+        if (++d->nfinished < op_connected_inputs(d)) continue;
+        rn_err_t err = rn_op_finish(d, ctx);
         if (err != RN_OK) return err;
     }
     return RN_OK;
+}
+
+#define OP_EXPLAIN_MAX_DEPTH 256
+
+/* Appends op's line and then, one level deeper, the subtree of each of its
+ * inputs in port order. more[i] says whether the ancestor at depth i + 1
+ * has later siblings (its column then shows "│"); the last (or only) input
+ * is drawn "└─ ", the others "├─ ", so a one-input chain prints as a plain
+ * "└─ " staircase. */
+static void op_explain(const rn_op_t *op, int depth, bool *more, rn_buf_t *out)
+{
+    for (int i = 0; i < depth; i++) {
+        if (i == depth - 1) rn_buf_appends(out, more[i] ? "├─ " : "└─ ");
+        else rn_buf_appends(out, more[i] ? "│  " : "   ");
+    }
+    rn_buf_appendf(out, "%s", op->vt->kind);
+    if (op->vt->explain) {
+        rn_buf_appends(out, ": ");
+        op->vt->explain(op, out);
+    }
+    if (op->updating) rn_buf_appends(out, "  [changelog]");
+    rn_buf_appendc(out, '\n');
+    if (depth >= OP_EXPLAIN_MAX_DEPTH) return;
+    int last = -1;
+    for (int i = 0; i < op->ninputs; i++)
+        if (op->inputs[i].op) last = i;
+    for (int i = 0; i <= last; i++) {
+        if (!op->inputs[i].op) continue;
+        more[depth] = i != last;
+        op_explain(op->inputs[i].op, depth + 1, more, out);
+    }
+}
+
+void rn_op_explain(const rn_op_t *op, rn_buf_t *out)
+{
+    bool more[OP_EXPLAIN_MAX_DEPTH + 1] = {false};
+    op_explain(op, 0, more, out);
 }
 
 void rn_op_free(rn_op_t *op)
@@ -81,6 +189,7 @@ void rn_op_free(rn_op_t *op)
     if (!op) return;
     if (op->vt->destroy) op->vt->destroy(op);
     rn_schema_unref(op->schema);
+    rn_free(op->inputs);
     rn_free(op->outputs);
     rn_free(op);
 }

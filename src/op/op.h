@@ -21,6 +21,23 @@
  * emitting results before it forwards the watermark; other operators
  * forward it unchanged. Every operator remembers the last watermark it saw
  * (op->watermark) for the status line.
+ *
+ * Edges and ports (docs/architecture.md, "The operator contract"): an edge
+ * goes from an operator to one input port of another (rn_op_connect); each
+ * port has exactly one upstream, op->inputs[port]. Batches arrive in
+ * process(op, port, ...). A multi-input operator keeps one watermark per
+ * input (inputs[port].wm); without a `watermark` callback it forwards the
+ * minimum over its inputs, and only once every input has delivered one (or
+ * finished): an input that never delivers a watermark holds the operator's
+ * watermark back until that input finishes. An operator is finished (its
+ * `finish` called, exactly once) when all its inputs have finished; a
+ * finished input no longer holds the watermark back. With one input all of
+ * this reduces to what it always was: every watermark is passed on as is.
+ *
+ * Snapshot/restore: a stateful operator writes its whole state with
+ * `snapshot` as self-contained bytes (no pointers; see each operator for
+ * its format) and `restore` rebuilds it in a fresh operator built with the
+ * same plan. Stateless operators leave both NULL.
  */
 #ifndef RN_OP_H
 #define RN_OP_H
@@ -72,15 +89,43 @@ typedef struct rn_op_vtable {
     /* Bytes of state the operator holds (its stores and what their
      * entries own), and in *keys how many keys or windows. NULL: none. */
     size_t (*state_size)(const rn_op_t *op, size_t *keys /* out */);
+    /* Appends the operator's state to out as self-contained bytes (no
+     * pointers). Returns RN_OK, or RN_ERR_NOMEM (out may then hold part
+     * of it). Between batches only. NULL: stateless. */
+    rn_err_t (*snapshot)(const rn_op_t *op, rn_buf_t *out);
+    /* Replaces the state of a fresh operator (built as the snapshotted one
+     * was, nothing processed yet) with what snapshot wrote. Does not keep
+     * data. Returns RN_OK, RN_ERR_DECODE on truncated, corrupt or foreign
+     * bytes, RN_ERR_NOMEM; on failure the operator holds no state. NULL:
+     * stateless. */
+    rn_err_t (*restore)(rn_op_t *op, const void *data, size_t len);
 } rn_op_vtable_t;
+
+/* One input port of an operator. */
+typedef struct rn_op_input {
+    rn_op_t *op;                /* upstream feeding this port; NULL: port not connected */
+    int64_t wm;                 /* last watermark from it (RN_WM_MIN: none; RN_WM_MAX once finished) */
+    bool has_wm;                /* it delivered a watermark, or finished */
+    bool finished;              /* it has finished */
+} rn_op_input_t;
+
+/* One outgoing edge: downstream operator and the port it enters. */
+typedef struct rn_op_output {
+    rn_op_t *op;                /* downstream operator */
+    int port;                   /* its input port */
+} rn_op_output_t;
 
 struct rn_op {
     const rn_op_vtable_t *vt;   /* behaviour */
     int id;                     /* position in the pipeline, for explain and metrics */
     rn_schema_t *schema;        /* output schema (owned reference) */
     bool updating;              /* output may carry -U/+U/-D */
-    rn_op_t *input;             /* main input, NULL for sources */
-    rn_op_t **outputs;          /* downstream operators */
+    rn_op_t *input;             /* port 0's upstream (== inputs[0].op), NULL for sources */
+    rn_op_input_t *inputs;      /* ninputs ports, indexed by port (owned) */
+    int ninputs;                /* ports, connected or not (highest port + 1) */
+    int nfinished;              /* connected inputs that have finished */
+    bool finished;              /* finish has run (it runs once) */
+    rn_op_output_t *outputs;    /* outgoing edges (owned) */
     int noutputs;
     uint64_t rows_in;           /* rows received */
     uint64_t rows_out;          /* rows emitted */
@@ -89,20 +134,36 @@ struct rn_op {
 };
 
 /* Allocates an operator with vtable vt and output schema (a reference is
- * taken). Returns NULL on OOM. */
+ * taken). input (may be NULL) becomes port 0's upstream; the edge itself
+ * is made by rn_op_connect(input, op, 0). Returns NULL on OOM. */
 rn_op_t *rn_op_new(const rn_op_vtable_t *vt, rn_schema_t *schema, rn_op_t *input);
-/* Connects op's output to downstream. Returns RN_OK or RN_ERR_NOMEM. */
-rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream);
-/* Pushes batch to every output of op. */
+/* Connects op's output to input port `port` (>= 0) of downstream, which
+ * gets op as inputs[port].op. Returns RN_OK, RN_ERR_NOMEM, or
+ * RN_ERR_UNSUPPORTED if that port already has another upstream (or is
+ * negative); the graph is unchanged on failure. */
+rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port);
+/* Pushes batch to every output of op, each on its edge's port. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
-/* Delivers watermark wm from op to each of its outputs: calls their
- * `watermark` callback, or records wm and forwards it for those without. */
+/* Delivers watermark wm from op to each of its outputs: records it as that
+ * input's watermark and, once every connected input of the output has
+ * delivered one (or finished), calls the output's `watermark` callback
+ * with the minimum over its inputs, or (no callback) records that minimum
+ * as its watermark and forwards it. With one input: wm itself, each time. */
 rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx);
+/* The minimum watermark over op's connected inputs (RN_WM_MIN if one has
+ * delivered none; RN_WM_MIN for an operator without inputs). */
+int64_t rn_op_input_watermark(const rn_op_t *op);
 /* The minimum held_since over op and everything downstream of it. */
 int64_t rn_op_held_since(const rn_op_t *op);
-/* Calls finish on op (if any) and then on its outputs, depth first. */
+/* Finishes op: calls its finish (if any, and only the first time), then
+ * tells each output that this input ended; an output whose connected
+ * inputs have all ended is finished in turn, depth first. So each operator
+ * is finished once, after its last input. Calling it again does nothing. */
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx);
-/* Destroys op (its private data, schema reference and output list). */
+/* Appends op's line for `runnel explain` ("Kind: detail  [changelog]")
+ * and under it, indented, the tree of each of its inputs in port order. */
+void rn_op_explain(const rn_op_t *op, rn_buf_t *out);
+/* Destroys op (its private data, schema reference, inputs and outputs). */
 void rn_op_free(rn_op_t *op);
 
 /* ---- operator constructors ------------------------------------------- */

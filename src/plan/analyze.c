@@ -89,7 +89,7 @@ static rn_op_t *an_track(analyzer_t *an, rn_op_t *op)
 
 static bool an_connect(analyzer_t *an, rn_op_t *from, rn_op_t *to)
 {
-    if (rn_op_connect(from, to) != RN_OK) {
+    if (rn_op_connect(from, to, 0) != RN_OK) {
         an_oom(an);
         return false;
     }

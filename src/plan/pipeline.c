@@ -102,24 +102,11 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p);
 }
 
-static void explain_op(const rn_op_t *op, int depth, rn_buf_t *out)
-{
-    for (int i = 0; i < depth; i++) rn_buf_appends(out, i == depth - 1 ? "└─ " : "   ");
-    rn_buf_appendf(out, "%s", op->vt->kind);
-    if (op->vt->explain) {
-        rn_buf_appends(out, ": ");
-        op->vt->explain(op, out);
-    }
-    if (op->updating) rn_buf_appends(out, "  [changelog]");
-    rn_buf_appendc(out, '\n');
-    if (op->input) explain_op(op->input, depth + 1, out);
-}
-
 void rn_pipeline_explain(const rn_pipeline_t *p, rn_buf_t *out)
 {
     for (int i = 0; i < p->nsinks; i++) {
         if (i) rn_buf_appendc(out, '\n');
-        explain_op(p->sinks[i].op, 0, out);
+        rn_op_explain(p->sinks[i].op, out);
     }
     rn_buf_appendf(out, "\n%d source scan%s, %d sink%s, %d operators\n", p->nsources,
                    p->nsources == 1 ? "" : "s", p->nsinks, p->nsinks == 1 ? "" : "s", p->nops);
@@ -284,6 +271,15 @@ static void pipeline_resumed(void *opaque, const char *what)
                 n->table, what, n->sinks);
 }
 
+/* Whether src is op or upstream of it, through any input. */
+static bool op_reads_from(const rn_op_t *op, const rn_op_t *src)
+{
+    if (op == src) return true;
+    for (int i = 0; i < op->ninputs; i++)
+        if (op->inputs[i].op && op_reads_from(op->inputs[i].op, src)) return true;
+    return false;
+}
+
 /* Fills p->resume_notes: for each source, the sinks that get updates (from
  * a GROUP BY or another stateful operator) computed from its rows. Sink
  * chains have one input each, so a sink's source is at the chain's end.
@@ -300,9 +296,7 @@ static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
         for (int j = 0; j < p->nsinks; j++) {
             const rn_op_t *in = p->sinks[j].op->input;
             if (!in || !in->updating) continue;
-            const rn_op_t *src = in;
-            while (src->input) src = src->input;
-            if (src == p->sources[i]) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
+            if (op_reads_from(in, p->sources[i])) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
         }
         if (b.oom) return false;
         p->resume_notes[i].sinks = b.data;

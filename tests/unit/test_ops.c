@@ -5,7 +5,8 @@
  * emits. Covers GroupAggregate (every aggregate kind, its per-batch
  * changelog, retractions and MIN/MAX/COUNT DISTINCT multisets), Calc
  * (filter keeps row kinds, projection) and Sink (upsert coalescing, append,
- * JSON shapes).
+ * JSON shapes), and GroupAggregate's snapshot/restore (a restored operator
+ * continues exactly as one that never stopped; damaged snapshots are refused).
  */
 #include "core/mem.h"
 #include "op/op.h"
@@ -112,7 +113,7 @@ static rn_op_t *capture_new(rn_op_t *upstream)
     capture_t *c = calloc(1, sizeof *c);
     rn_buf_init(&c->text);
     op->priv = c;
-    rn_op_connect(upstream, op);
+    rn_op_connect(upstream, op, 0);
     return op;
 }
 
@@ -1016,6 +1017,269 @@ static void test_operators_recover_after_allocation_failure(void)
     fix_free(&f);
 }
 
+/* ---- GroupAggregate snapshot / restore ----------------------------------- */
+
+/* Random rows over (g BIGINT, k STRING, x BIGINT, d DOUBLE, s STRING):
+ * inserts, and (when retract) deletes of rows inserted before, so the
+ * input is a valid changelog. live holds the rows not deleted yet. */
+typedef struct snap_gen {
+    unsigned seed;
+    int live[256][5];           /* indexes into the value pools, -1 = NULL */
+    int nlive;
+} snap_gen_t;
+
+static const char *snap_strs[] = {"", "a", "bb", "zz", "m"};
+static const double snap_dbls[] = {0.5, -0.0, 2.25, -3.0};
+
+static unsigned snap_rand(snap_gen_t *g, unsigned n)
+{
+    g->seed = g->seed * 1103515245u + 12345u;
+    return (g->seed >> 16) % n;
+}
+
+static void snap_row(rn_batch_t *b, rn_rowkind_t kind, const int *v)
+{
+    ROW(b, kind, v[0] < 0 ? N : I(v[0]), v[1] < 0 ? N : S(snap_strs[v[1]]), v[2] < 0 ? N : I(v[2]),
+        v[3] < 0 ? N : D(snap_dbls[v[3]]), v[4] < 0 ? N : S(snap_strs[v[4]]));
+}
+
+static void snap_fill(snap_gen_t *g, rn_batch_t *b, bool retract)
+{
+    int nrows = 1 + (int)snap_rand(g, 6);
+    for (int r = 0; r < nrows; r++) {
+        if (retract && g->nlive > 0 && (g->nlive == 256 || snap_rand(g, 3) == 0)) {
+            int j = (int)snap_rand(g, (unsigned)g->nlive);
+            snap_row(b, RN_ROW_DELETE, g->live[j]);
+            memcpy(g->live[j], g->live[--g->nlive], sizeof g->live[j]);
+            continue;
+        }
+        int v[5] = {(int)snap_rand(g, 4) - (snap_rand(g, 8) == 0), (int)snap_rand(g, 3),
+                    (int)snap_rand(g, 6) - 1, (int)snap_rand(g, 5) - 1, (int)snap_rand(g, 6) - 1};
+        snap_row(b, RN_ROW_INSERT, v);
+        if (retract && g->nlive < 256) memcpy(g->live[g->nlive++], v, sizeof v);
+    }
+}
+
+static rn_schema_t *snap_in_schema(void)
+{
+    return schema_of(5, "g:BIGINT", "k:STRING", "x:BIGINT", "d:DOUBLE", "s:STRING");
+}
+
+/* Aggregates over a retracting input (every layout: row count, counts,
+ * sums, multisets of strings and integers) and over an insert-only one
+ * (owned strings, FIRST/LAST_VALUE). */
+static const rn_agg_spec_t snap_aggs_retract[] = {
+    {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+    {RN_AGG_COUNT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_COUNT_DISTINCT, 4, RN_TYPE_STRING, RN_TYPE_BIGINT},
+    {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_SUM, 3, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE},
+    {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+    {RN_AGG_MIN, 4, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_MAX, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_MIN, 3, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE},
+};
+static const rn_agg_spec_t snap_aggs_insert[] = {
+    {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+    {RN_AGG_MIN, 4, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_MAX, 4, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_MIN, 3, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE},
+    {RN_AGG_FIRST_VALUE, 4, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_LAST_VALUE, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_COUNT_DISTINCT, 4, RN_TYPE_STRING, RN_TYPE_BIGINT},
+};
+
+static rn_schema_t *snap_out_schema(const rn_agg_spec_t *aggs, int naggs)
+{
+    rn_schema_t *s = rn_schema_new(2 + naggs);
+    rn_schema_set(s, 0, "g", &rn_type_bigint);
+    rn_schema_set(s, 1, "k", &rn_type_string);
+    for (int i = 0; i < naggs; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "a%d", i);
+        rn_type_id t = aggs[i].result_type;
+        rn_schema_set(s, 2 + i, name,
+                      t == RN_TYPE_STRING   ? &rn_type_string
+                      : t == RN_TYPE_DOUBLE ? &rn_type_double
+                                            : &rn_type_bigint);
+    }
+    return s;
+}
+
+/* Runs random batches into aggregate a; at batch `cut` snapshots it into a
+ * fresh aggregate b; from then on both get the same batches and must emit
+ * the same rows. Adds the number of batches whose outputs differed to
+ * *differ. */
+static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigned seed, int cut,
+                     int *differ)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), retract);
+    rn_schema_t *out = snap_out_schema(aggs, naggs);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    rn_op_t *capa = capture_new(a);
+    rn_op_t *b = NULL, *capb = NULL;
+    snap_gen_t g = {.seed = seed};
+    char want[8192];
+    for (int batch = 0; batch < 2 * cut; batch++) {
+        if (batch == cut) {
+            rn_buf_t snap;
+            rn_buf_init(&snap);
+            RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+            b = rn_aggregate_new(f.feeder, 2, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
+            RN_REQUIRE(b != NULL);
+            capb = capture_new(b);
+            RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
+            RN_CHECK_EQ_INT(rn_aggregate_groups(b), rn_aggregate_groups(a));
+            rn_buf_free(&snap);
+        }
+        rn_batch_t *in = fix_batch(&f);
+        snap_fill(&g, in, retract);
+        RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+        snprintf(want, sizeof want, "%s", take(capa));
+        if (!b) continue;
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        const char *got = take(capb);
+        if (strcmp(got, want) != 0) {
+            if ((*differ)++ < 3) fprintf(stderr, "batch %d:\n  restored %s\n  original %s\n", batch, got, want);
+        }
+    }
+    rn_op_free(capa);
+    rn_op_free(a);
+    rn_op_free(capb);
+    rn_op_free(b);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+static void test_aggregate_snapshot_restore(void)
+{
+    int differ = 0;
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        snap_run(snap_aggs_retract, 10, true, seed, 40 * (int)seed, &differ);
+        snap_run(snap_aggs_insert, 7, false, seed, 40 * (int)seed, &differ);
+    }
+    RN_CHECK_EQ_INT(differ, 0);
+}
+
+/* A restore that fails must leave the aggregate empty and usable. */
+static void snap_check_rejected(fix_t *f, rn_schema_t *out, const void *data, size_t len,
+                                int *bad)
+{
+    rn_op_t *b = rn_aggregate_new(f->feeder, 2, 10, snap_aggs_retract, out, f->errbuf, sizeof f->errbuf);
+    RN_REQUIRE(b != NULL);
+    rn_err_t err = b->vt->restore(b, data, len);
+    if (err != RN_ERR_DECODE || rn_aggregate_groups(b) != 0) {
+        if ((*bad)++ < 3) fprintf(stderr, "length %zu: restore gave %d\n", len, (int)err);
+    }
+    rn_op_free(b);
+}
+
+static void test_aggregate_snapshot_rejects_corrupt(void)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), true);
+    rn_schema_t *out = snap_out_schema(snap_aggs_retract, 10);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    rn_batch_t *in = fix_batch(&f);
+    int r1[5] = {1, 0, 3, 1, 2}, r2[5] = {1, 0, 4, 0, 3}, r3[5] = {-1, 2, -1, -1, -1};
+    snap_row(in, RN_ROW_INSERT, r1);
+    snap_row(in, RN_ROW_INSERT, r2);
+    snap_row(in, RN_ROW_INSERT, r3);
+    RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    RN_CHECK(snap.len > 40);
+
+    /* Every truncation is rejected. */
+    int bad = 0;
+    for (size_t len = 0; len < snap.len; len++) snap_check_rejected(&f, out, snap.data, len, &bad);
+    RN_CHECK_EQ_INT(bad, 0);
+    /* A trailing byte, a foreign magic, another version. */
+    unsigned char *copy = malloc(snap.len + 1);
+    memcpy(copy, snap.data, snap.len);
+    copy[snap.len] = 0;
+    snap_check_rejected(&f, out, copy, snap.len + 1, &bad);
+    copy[0] ^= 1;
+    snap_check_rejected(&f, out, copy, snap.len, &bad);
+    copy[0] ^= 1;
+    copy[4] ^= 2;
+    snap_check_rejected(&f, out, copy, snap.len, &bad);
+    copy[4] ^= 2;
+    RN_CHECK_EQ_INT(bad, 0);
+    /* An aggregate with other aggregates refuses it. */
+    rn_op_t *other = rn_aggregate_new(f.feeder, 2, 9, snap_aggs_retract + 1, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(other != NULL);
+    RN_CHECK_EQ_INT(other->vt->restore(other, snap.data, snap.len), RN_ERR_DECODE);
+    rn_op_free(other);
+    /* Any single flipped byte: either still a valid state or rejected,
+     * never a crash (the sanitizer build checks the reads). */
+    int odd = 0;
+    for (size_t i = 0; i < snap.len; i++) {
+        copy[i] ^= 0xff;
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        rn_err_t err = b->vt->restore(b, copy, snap.len);
+        if (err != RN_OK && err != RN_ERR_DECODE) odd++;
+        if (err != RN_OK && rn_aggregate_groups(b) != 0) odd++;
+        rn_op_free(b);
+        copy[i] ^= 0xff;
+    }
+    RN_CHECK_EQ_INT(odd, 0);
+    /* The intact snapshot still restores. */
+    rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+    RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(b), 2);
+    rn_op_free(b);
+    free(copy);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* Allocation failures during restore give RN_ERR_NOMEM and leave the
+ * aggregate empty (the sanitizer build checks nothing leaks). */
+static void test_aggregate_restore_allocation_failures(void)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), true);
+    rn_schema_t *out = snap_out_schema(snap_aggs_retract, 10);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    snap_gen_t g = {.seed = 11};
+    for (int batch = 0; batch < 20; batch++) {
+        rn_batch_t *in = fix_batch(&f);
+        snap_fill(&g, in, true);
+        RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    }
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    bool completed = false;
+    int odd = 0;
+    for (long fail = 0; fail < 5000 && !completed; fail++) {
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        rn_mem_fail_after(fail);
+        rn_err_t err = b->vt->restore(b, snap.data, snap.len);
+        rn_mem_fail_after(-1);
+        if (err == RN_OK) completed = rn_aggregate_groups(b) == rn_aggregate_groups(a);
+        else if (err != RN_ERR_NOMEM || rn_aggregate_groups(b) != 0) odd++;
+        rn_op_free(b);
+    }
+    RN_CHECK(completed);
+    RN_CHECK_EQ_INT(odd, 0);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 int main(void)
 {
     RN_RUN(test_aggregate_all_kinds);
@@ -1035,5 +1299,8 @@ int main(void)
     RN_RUN(test_sink_append_writes_every_row);
     RN_RUN(test_aggregate_allocation_failures);
     RN_RUN(test_operators_recover_after_allocation_failure);
+    RN_RUN(test_aggregate_snapshot_restore);
+    RN_RUN(test_aggregate_snapshot_rejects_corrupt);
+    RN_RUN(test_aggregate_restore_allocation_failures);
     return rn_test_summary();
 }

@@ -117,7 +117,7 @@ static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
     f->rowtime = (rn_expr_t){.kind = RN_EXPR_COLUMN, .type = &rn_type_timestamp, .col = 0};
     f->source = rn_source_new(f->schema, "events", "script");
     f->probe = rn_op_new(&probe_vtable, f->schema, f->source);
-    rn_op_connect(f->source, f->probe);
+    rn_op_connect(f->source, f->probe, 0);
     rn_watermark_spec_t w = {.rowtime_col = 0, .expr = &f->rowtime, .idle_timeout_ms = idle_ms};
     rn_source_set_watermark(f->source, &w);
     rn_source_use_wall_clock(f->source, true);

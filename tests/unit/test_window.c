@@ -148,7 +148,7 @@ static rn_op_t *capture_new(rn_op_t *upstream, int nkey, bool connect)
     rn_buf_init(&c->text);
     c->nkey = nkey;
     op->priv = c;
-    if (connect) rn_op_connect(upstream, op);
+    if (connect) rn_op_connect(upstream, op, 0);
     return op;
 }
 
