@@ -21,7 +21,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/value.h"
-#include "plan/expr.h"
+#include "expr/expr.h"
 
 static rn_expr_t nodes[64]; /* expression nodes of the current case */
 static rn_expr_t *argv_[64][4];

@@ -31,7 +31,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/value.h"
-#include "plan/expr.h"
+#include "expr/expr.h"
 #include "runnel.h"
 
 typedef struct rn_op rn_op_t;

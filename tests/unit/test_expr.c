@@ -1,6 +1,6 @@
 /*
  * test_expr.c - unit tests for the vectorized expression evaluator
- * (src/plan/expr.c): every function with its NULL rules, three-valued
+ * (src/expr/): every function with its NULL rules, three-valued
  * logic, integer wrap-around, LIKE, CAST, string functions on UTF-8,
  * rn_expr_select, rn_expr_explain, the time functions (clock, INTERVAL
  * arithmetic, parsing and formatting patterns, EXTRACT), and a randomized
@@ -21,7 +21,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/value.h"
-#include "plan/expr.h"
+#include "expr/expr.h"
 #include "rn_test.h"
 
 static rn_arena_t T; /* expression nodes and evaluation scratch */

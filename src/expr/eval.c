@@ -70,7 +70,7 @@
  *    a batch see the same instant. EXTRACT follows Calcite: WEEK is the ISO
  *    week, DOW is 1 (Sunday) .. 7 (Saturday).
  */
-#include "plan/expr.h"
+#include "expr/expr.h"
 
 #include <math.h>
 #include <stdio.h>
