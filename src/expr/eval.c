@@ -77,6 +77,7 @@
  */
 #include "expr/expr_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +492,8 @@ static void eval_is(rn_func_id fn, vec_t A, int n, rn_value_t *out)
 static rn_err_t eval_func(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *a,
                           rn_value_t *out)
 {
+    assert((unsigned)e->fn < RN_FN__COUNT && e->nargs >= rn_funcs[e->fn].min_args &&
+           e->nargs <= rn_funcs[e->fn].max_args);
     int n = in->nrows;
     vec_t *args;
     rn_err_t err = eval_args(e, in, a, &args);

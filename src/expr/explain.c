@@ -13,35 +13,7 @@
 #include "core/timeparse.h"
 
 /* ------------------------------------------------------------------ */
-/* names and explain                                                    */
-
-const char *rn_func_name(rn_func_id fn)
-{
-    static const char *const names[RN_FN__COUNT] = {
-        [RN_FN_ADD] = "+", [RN_FN_SUB] = "-", [RN_FN_MUL] = "*", [RN_FN_DIV] = "/",
-        [RN_FN_MOD] = "%", [RN_FN_NEG] = "-", [RN_FN_EQ] = "=", [RN_FN_NE] = "<>",
-        [RN_FN_LT] = "<", [RN_FN_LE] = "<=", [RN_FN_GT] = ">", [RN_FN_GE] = ">=",
-        [RN_FN_AND] = "AND", [RN_FN_OR] = "OR", [RN_FN_NOT] = "NOT",
-        [RN_FN_IS_NULL] = "IS NULL", [RN_FN_IS_NOT_NULL] = "IS NOT NULL",
-        [RN_FN_IS_TRUE] = "IS TRUE", [RN_FN_IS_NOT_TRUE] = "IS NOT TRUE",
-        [RN_FN_IS_FALSE] = "IS FALSE", [RN_FN_IS_NOT_FALSE] = "IS NOT FALSE",
-        [RN_FN_BETWEEN] = "BETWEEN", [RN_FN_NOT_BETWEEN] = "NOT BETWEEN",
-        [RN_FN_IN] = "IN", [RN_FN_NOT_IN] = "NOT IN", [RN_FN_LIKE] = "LIKE",
-        [RN_FN_NOT_LIKE] = "NOT LIKE", [RN_FN_CASE] = "CASE", [RN_FN_CAST] = "CAST",
-        [RN_FN_COALESCE] = "COALESCE", [RN_FN_NULLIF] = "NULLIF", [RN_FN_IF] = "IF",
-        [RN_FN_LOWER] = "LOWER", [RN_FN_UPPER] = "UPPER", [RN_FN_CONCAT] = "CONCAT",
-        [RN_FN_SUBSTRING] = "SUBSTRING", [RN_FN_CHAR_LENGTH] = "CHAR_LENGTH",
-        [RN_FN_TRIM] = "TRIM", [RN_FN_POSITION] = "POSITION", [RN_FN_REPLACE] = "REPLACE",
-        [RN_FN_ABS] = "ABS", [RN_FN_FLOOR] = "FLOOR", [RN_FN_CEIL] = "CEIL",
-        [RN_FN_ROUND] = "ROUND", [RN_FN_POWER] = "POWER", [RN_FN_SQRT] = "SQRT",
-        [RN_FN_TS_ADD_MS] = "+", [RN_FN_TS_SUB_MS] = "-", [RN_FN_TO_TIMESTAMP_LTZ] = "TO_TIMESTAMP_LTZ",
-        [RN_FN_TO_TIMESTAMP] = "TO_TIMESTAMP", [RN_FN_UNIX_TIMESTAMP] = "UNIX_TIMESTAMP",
-        [RN_FN_FROM_UNIXTIME] = "FROM_UNIXTIME", [RN_FN_DATE_FORMAT] = "DATE_FORMAT",
-        [RN_FN_PROCTIME] = "PROCTIME", [RN_FN_CURRENT_TIMESTAMP] = "CURRENT_TIMESTAMP",
-        [RN_FN_LOCALTIMESTAMP] = "LOCALTIMESTAMP", [RN_FN_EXTRACT] = "EXTRACT",
-    };
-    return (unsigned)fn < RN_FN__COUNT && names[fn] ? names[fn] : "?";
-}
+/* literals, identifiers, operators                                     */
 
 static void explain_str(rn_buf_t *b, const char *s, size_t len)
 {
