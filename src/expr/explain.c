@@ -132,10 +132,17 @@ static void explain_operand(const rn_expr_t *e, const rn_schema_t *sch, rn_buf_t
     if (wrap) rn_buf_appendc(b, ')');
 }
 
-static void explain_call(const rn_expr_t *e, const rn_schema_t *sch, rn_buf_t *b, int from)
+/* Appends the function's explain name and "(": the start of a call or
+ * of a syntax form such as SUBSTRING(s FROM i). */
+static void explain_open(const rn_expr_t *e, rn_buf_t *b)
 {
     rn_buf_appends(b, rn_func_name(e->fn));
     rn_buf_appendc(b, '(');
+}
+
+static void explain_call(const rn_expr_t *e, const rn_schema_t *sch, rn_buf_t *b, int from)
+{
+    explain_open(e, b);
     for (int k = from; k < e->nargs; k++) {
         if (k > from) rn_buf_appends(b, ", ");
         rn_expr_explain(e->args[k], sch, b);
@@ -255,12 +262,12 @@ void rn_expr_explain(const rn_expr_t *e, const rn_schema_t *input, rn_buf_t *out
         rn_buf_appends(out, " END");
         break;
     case RN_FN_CAST:
-        rn_buf_appends(out, "CAST(");
+        explain_open(e, out);
         rn_expr_explain(x[0], input, out);
         rn_buf_appendf(out, " AS %s)", rn_type_name(e->type->id));
         break;
     case RN_FN_SUBSTRING:
-        rn_buf_appends(out, "SUBSTRING(");
+        explain_open(e, out);
         rn_expr_explain(x[0], input, out);
         rn_buf_appends(out, " FROM ");
         rn_expr_explain(x[1], input, out);
@@ -271,7 +278,7 @@ void rn_expr_explain(const rn_expr_t *e, const rn_schema_t *input, rn_buf_t *out
         rn_buf_appendc(out, ')');
         break;
     case RN_FN_POSITION:
-        rn_buf_appends(out, "POSITION(");
+        explain_open(e, out);
         rn_expr_explain(x[0], input, out);
         rn_buf_appends(out, " IN ");
         rn_expr_explain(x[1], input, out);
@@ -288,7 +295,7 @@ void rn_expr_explain(const rn_expr_t *e, const rn_schema_t *input, rn_buf_t *out
     case RN_FN_CURRENT_TIMESTAMP:
     case RN_FN_LOCALTIMESTAMP: rn_buf_appends(out, rn_func_name(e->fn)); break;
     case RN_FN_EXTRACT:
-        rn_buf_appends(out, "EXTRACT(");
+        explain_open(e, out);
         if (x[0]->kind == RN_EXPR_CONST && !x[0]->value.null)
             rn_buf_append(out, x[0]->value.s, x[0]->value.len);
         else
