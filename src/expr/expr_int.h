@@ -5,10 +5,11 @@
  * whereInt.h): eval.c evaluates children and dispatches on the function,
  * and holds arithmetic, comparisons, logic, numbers and conditionals;
  * strings.c LIKE and the string functions; cast.c CAST and number
- * formatting; datetime.c the date-time functions and patterns; explain.c
- * the rendering for `runnel explain`. This header holds the argument view
- * (vec_t), the small inline helpers and stride-specialising loop macros,
- * and the per-kind evaluators that eval.c's dispatch calls.
+ * formatting; datetime.c the date-time functions and patterns. explain.c
+ * (rendering) and functions.c (the function table) need only expr.h.
+ * This header holds the argument view (vec_t), the small inline helpers
+ * and stride-specialising loop macros, and the per-kind evaluators that
+ * eval.c's dispatch calls.
  */
 #ifndef RN_EXPR_INT_H
 #define RN_EXPR_INT_H
@@ -153,7 +154,8 @@ static inline int64_t floor_div(int64_t a, int64_t b)
 /* ------------------------------------------------------------------ */
 /* evaluators of one function kind, defined in the file named; each gets
  * the arguments' views (vec_t) and writes n values to out. Those that
- * build strings take the arena and return RN_OK or RN_ERR_NOMEM.       */
+ * take the arena (for result strings or compiled patterns) return RN_OK
+ * or RN_ERR_NOMEM. */
 
 /* strings.c */
 rn_err_t rn_eval_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
