@@ -10,8 +10,8 @@
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -Isrc src/core/mem.c src/core/arena.c \
  *       src/core/buf.c src/core/value.c src/core/hash.c src/core/err.c \
- *       src/core/timeparse.c src/plan/expr.c bench/expr_eval.c -o /tmp/expr_eval -lm \
- *       && /tmp/expr_eval [seconds-per-case]
+ *       src/core/clock.c src/core/timeparse.c src/expr/*.c bench/expr_eval.c \
+ *       -o /tmp/expr_eval -lm && /tmp/expr_eval [seconds-per-case]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/value.h"
-#include "plan/expr.h"
+#include "expr/expr.h"
 
 static rn_expr_t nodes[64]; /* expression nodes of the current case */
 static rn_expr_t *argv_[64][4];

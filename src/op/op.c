@@ -3,6 +3,7 @@
  * batch and watermark delivery, finish-once; see op.h.
  */
 #include "op/op.h"
+#include "core/assert.h"
 #include "core/mem.h"
 
 /* Makes sure op has at least n ports. Returns false on OOM. */
@@ -53,6 +54,7 @@ rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port)
 
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
 {
+    RN_ASSERT(rn_batch_valid(batch));
     if (batch->nrows == 0) return RN_OK;
     op->rows_out += (uint64_t)batch->nrows;
     for (int i = 0; i < op->noutputs; i++) {
@@ -91,6 +93,7 @@ rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
     for (int i = 0; i < op->noutputs; i++) {
         rn_op_t *d = op->outputs[i].op;
         rn_op_input_t *in = &d->inputs[op->outputs[i].port];
+        RN_ASSERT(!in->has_wm || wm >= in->wm); /* watermarks only move forward */
         in->wm = wm;
         in->has_wm = true;
         if (!op_inputs_have_wm(d)) continue; /* another input holds it back */

@@ -48,8 +48,8 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/value.h"
+#include "expr/expr.h"
 #include "op/io.h"
-#include "plan/expr.h"
 #include "runnel.h"
 
 typedef struct rn_op rn_op_t;

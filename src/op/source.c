@@ -16,7 +16,7 @@
  * partition, where rows of not yet emitted windows begin so that commits
  * never pass them.
  */
-#include "connectors/connector.h"
+#include "op/io.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"

@@ -587,54 +587,6 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
     return f->args[0] && f->args[1] ? f : NULL;
 }
 
-typedef struct scalar_fn {
-    const char *name;
-    rn_func_id fn;
-    int min, max;               /* argument count */
-    enum { SIG_STRING1, SIG_CONCAT, SIG_SUBSTRING, SIG_CHARLEN, SIG_POSITION, SIG_REPLACE,
-           SIG_COMMON, SIG_NULLIF, SIG_IF, SIG_NUMERIC_SAME, SIG_ROUND, SIG_DOUBLE, SIG_MOD,
-           SIG_TO_TS_LTZ,       /* (numeric n [, precision literal 0|3]) */
-           SIG_PARSE_TIME,      /* (STRING s [, format literal]) */
-           SIG_FROM_UNIXTIME,   /* (numeric seconds [, format literal]) */
-           SIG_DATE_FORMAT,     /* (ts or STRING, format literal) */
-           SIG_NOW,             /* () */
-           SIG_EXTRACT } sig;   /* ('UNIT', ts) from EXTRACT(unit FROM ts) */
-} scalar_fn_t;
-
-static const scalar_fn_t scalar_fns[] = {
-    {"LOWER", RN_FN_LOWER, 1, 1, SIG_STRING1},
-    {"UPPER", RN_FN_UPPER, 1, 1, SIG_STRING1},
-    {"TRIM", RN_FN_TRIM, 1, 1, SIG_STRING1},
-    {"CONCAT", RN_FN_CONCAT, 1, 64, SIG_CONCAT},
-    {"SUBSTRING", RN_FN_SUBSTRING, 2, 3, SIG_SUBSTRING},
-    {"SUBSTR", RN_FN_SUBSTRING, 2, 3, SIG_SUBSTRING},
-    {"CHAR_LENGTH", RN_FN_CHAR_LENGTH, 1, 1, SIG_CHARLEN},
-    {"CHARACTER_LENGTH", RN_FN_CHAR_LENGTH, 1, 1, SIG_CHARLEN},
-    {"POSITION", RN_FN_POSITION, 2, 2, SIG_POSITION},
-    {"REPLACE", RN_FN_REPLACE, 3, 3, SIG_REPLACE},
-    {"COALESCE", RN_FN_COALESCE, 1, 64, SIG_COMMON},
-    {"NULLIF", RN_FN_NULLIF, 2, 2, SIG_NULLIF},
-    {"IF", RN_FN_IF, 3, 3, SIG_IF},
-    {"ABS", RN_FN_ABS, 1, 1, SIG_NUMERIC_SAME},
-    {"FLOOR", RN_FN_FLOOR, 1, 1, SIG_NUMERIC_SAME},
-    {"CEIL", RN_FN_CEIL, 1, 1, SIG_NUMERIC_SAME},
-    {"CEILING", RN_FN_CEIL, 1, 1, SIG_NUMERIC_SAME},
-    {"ROUND", RN_FN_ROUND, 1, 2, SIG_ROUND},
-    {"POWER", RN_FN_POWER, 2, 2, SIG_DOUBLE},
-    {"SQRT", RN_FN_SQRT, 1, 1, SIG_DOUBLE},
-    {"MOD", RN_FN_MOD, 2, 2, SIG_MOD},
-    {"TO_TIMESTAMP_LTZ", RN_FN_TO_TIMESTAMP_LTZ, 1, 2, SIG_TO_TS_LTZ},
-    {"TO_TIMESTAMP", RN_FN_TO_TIMESTAMP, 1, 2, SIG_PARSE_TIME},
-    {"UNIX_TIMESTAMP", RN_FN_UNIX_TIMESTAMP, 0, 2, SIG_PARSE_TIME},
-    {"FROM_UNIXTIME", RN_FN_FROM_UNIXTIME, 1, 2, SIG_FROM_UNIXTIME},
-    {"DATE_FORMAT", RN_FN_DATE_FORMAT, 2, 2, SIG_DATE_FORMAT},
-    {"PROCTIME", RN_FN_PROCTIME, 0, 0, SIG_NOW},
-    {"NOW", RN_FN_CURRENT_TIMESTAMP, 0, 0, SIG_NOW},
-    {"CURRENT_TIMESTAMP", RN_FN_CURRENT_TIMESTAMP, 0, 0, SIG_NOW},
-    {"LOCALTIMESTAMP", RN_FN_LOCALTIMESTAMP, 0, 0, SIG_NOW},
-    {"EXTRACT", RN_FN_EXTRACT, 2, 2, SIG_EXTRACT},
-};
-
 static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
 {
     const char *name = e->call.name;
@@ -650,9 +602,8 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
                  sc->where_clause ? sc->where_clause : "here");
         return NULL;
     }
-    const scalar_fn_t *f = NULL;
-    for (size_t i = 0; i < sizeof scalar_fns / sizeof *scalar_fns; i++)
-        if (!strcasecmp(name, scalar_fns[i].name)) f = &scalar_fns[i];
+    const char *fname = NULL; /* the table's spelling of the name */
+    const rn_func_def_t *f = rn_func_lookup(name, &fname);
     if (!f) {
         static const char *tvfs[] = {"TUMBLE", "HOP", "SESSION", "CUMULATE"};
         for (size_t i = 0; i < sizeof tvfs / sizeof *tvfs; i++)
@@ -675,19 +626,19 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         return NULL;
     }
     int n = e->call.nargs;
-    if (n < f->min || n > f->max) {
-        if (f->min == f->max) an_error(an, e->pos, "%s takes %d argument%s, not %d", f->name, f->min, f->min == 1 ? "" : "s", n);
-        else an_error(an, e->pos, "%s takes %d to %d arguments, not %d", f->name, f->min, f->max, n);
+    if (n < f->min_args || n > f->max_args) {
+        if (f->min_args == f->max_args) an_error(an, e->pos, "%s takes %d argument%s, not %d", fname, f->min_args, f->min_args == 1 ? "" : "s", n);
+        else an_error(an, e->pos, "%s takes %d to %d arguments, not %d", fname, f->min_args, f->max_args, n);
         return NULL;
     }
     rn_expr_t *args[64];
     const rn_type_t *t = NULL;
     switch (f->sig) {
-    case SIG_COMMON:
-    case SIG_NULLIF:
-        if (!bind_common(an, sc, n, (const rn_ast_expr_t *const *)e->call.args, args, &t, f->name)) return NULL;
+    case RN_SIG_COMMON:
+    case RN_SIG_NULLIF:
+        if (!bind_common(an, sc, n, (const rn_ast_expr_t *const *)e->call.args, args, &t, fname)) return NULL;
         break;
-    case SIG_IF: {
+    case RN_SIG_IF: {
         args[0] = bind_boolean(an, sc, e->call.args[0], "the condition of IF");
         if (!args[0]) return NULL;
         if (!bind_common(an, sc, 2, (const rn_ast_expr_t *const *)e->call.args + 1, args + 1, &t, "IF")) return NULL;
@@ -698,7 +649,8 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
             if (!(args[i] = bind(an, sc, e->call.args[i]))) return NULL;
         break;
     }
-    const rn_type_t *result = NULL;
+    /* fixed by the function table, or derived from the arguments below */
+    const rn_type_t *result = f->result != RN_TYPE_NULL ? rn_type_scalar(f->result) : NULL;
     /* Checks argument i has a type for which ok(type) holds, then casts it
      * to `to` (or leaves it when to is NULL). */
 #define ARG_AS(i, okexpr, to, desc)                                                              \
@@ -706,62 +658,54 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         rn_type_id id_ = args[i]->type->id;                                                      \
         if (id_ != RN_TYPE_NULL && !(okexpr)) {                                                  \
             an_error(an, e->call.args[i]->pos, "argument %d of %s must be %s, not %s", (i) + 1,  \
-                     f->name, desc, rn_type_name(id_));                                          \
+                     fname, desc, rn_type_name(id_));                                            \
             return NULL;                                                                         \
         }                                                                                        \
         const rn_type_t *to_ = (to);                                                             \
         if (to_ && !(args[i] = coerce(an, args[i], to_))) return NULL;                           \
     } while (0)
     switch (f->sig) {
-    case SIG_STRING1:
+    case RN_SIG_STRING1:
         ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
-        result = &rn_type_string;
         break;
-    case SIG_CONCAT:
+    case RN_SIG_CONCAT:
         for (int i = 0; i < n; i++) ARG_AS(i, id_ != RN_TYPE_ROW, &rn_type_string, "a scalar");
-        result = &rn_type_string;
         break;
-    case SIG_SUBSTRING:
+    case RN_SIG_SUBSTRING:
         ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
         for (int i = 1; i < n; i++) ARG_AS(i, rn_type_is_integer(id_), &rn_type_int, "an integer");
-        result = &rn_type_string;
         break;
-    case SIG_CHARLEN:
+    case RN_SIG_CHARLEN:
         ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
-        result = &rn_type_int;
         break;
-    case SIG_POSITION:
+    case RN_SIG_POSITION:
         for (int i = 0; i < 2; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
-        result = &rn_type_int;
         break;
-    case SIG_REPLACE:
+    case RN_SIG_REPLACE:
         for (int i = 0; i < 3; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
-        result = &rn_type_string;
         break;
-    case SIG_COMMON:
+    case RN_SIG_COMMON:
         result = t;
         break;
-    case SIG_NULLIF:
+    case RN_SIG_NULLIF:
         result = t;
         break;
-    case SIG_IF:
+    case RN_SIG_IF:
         result = t;
         break;
-    case SIG_NUMERIC_SAME:
+    case RN_SIG_NUMERIC_SAME:
         ARG_AS(0, rn_type_is_numeric(id_), NULL, "numeric");
         if (args[0]->type->id == RN_TYPE_NULL) args[0] = coerce(an, args[0], &rn_type_double);
         result = args[0]->type;
         break;
-    case SIG_ROUND:
+    case RN_SIG_ROUND:
         ARG_AS(0, rn_type_is_numeric(id_), &rn_type_double, "numeric");
         if (n == 2) ARG_AS(1, rn_type_is_integer(id_), &rn_type_int, "an integer");
-        result = &rn_type_double;
         break;
-    case SIG_DOUBLE:
+    case RN_SIG_DOUBLE:
         for (int i = 0; i < n; i++) ARG_AS(i, rn_type_is_numeric(id_), &rn_type_double, "numeric");
-        result = &rn_type_double;
         break;
-    case SIG_MOD: {
+    case RN_SIG_MOD: {
         for (int i = 0; i < 2; i++) ARG_AS(i, rn_type_is_numeric(id_), NULL, "numeric");
         const rn_type_t *c = common_type(args[0]->type, args[1]->type);
         if (c->id == RN_TYPE_NULL) c = &rn_type_int;
@@ -770,7 +714,7 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         result = c;
         break;
     }
-    case SIG_TO_TS_LTZ: {
+    case RN_SIG_TO_TS_LTZ: {
         const rn_type_t *nt = args[0]->type->id == RN_TYPE_DOUBLE ? &rn_type_double : &rn_type_bigint;
         ARG_AS(0, rn_type_is_numeric(id_), nt, "numeric (epoch seconds or milliseconds)");
         const rn_expr_t *p = n > 1 ? args[1] : NULL;
@@ -784,16 +728,15 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         args[1] = mk_const(an, &rn_type_int, rn_value_int(p ? p->value.i : 3));
         if (!args[1]) return NULL;
         n = 2;
-        result = &rn_type_timestamp_ltz;
         break;
     }
-    case SIG_PARSE_TIME:
-    case SIG_FROM_UNIXTIME:
-    case SIG_DATE_FORMAT: {
-        if (f->sig == SIG_PARSE_TIME && n > 0) ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
-        if (f->sig == SIG_FROM_UNIXTIME)
+    case RN_SIG_PARSE_TIME:
+    case RN_SIG_FROM_UNIXTIME:
+    case RN_SIG_DATE_FORMAT: {
+        if (f->sig == RN_SIG_PARSE_TIME && n > 0) ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
+        if (f->sig == RN_SIG_FROM_UNIXTIME)
             ARG_AS(0, rn_type_is_numeric(id_), &rn_type_bigint, "numeric (epoch seconds)");
-        if (f->sig == SIG_DATE_FORMAT) {
+        if (f->sig == RN_SIG_DATE_FORMAT) {
             /* a STRING is read as CAST(s AS TIMESTAMP) reads it */
             ARG_AS(0, id_ == RN_TYPE_TIMESTAMP || id_ == RN_TYPE_TIMESTAMP_LTZ || id_ == RN_TYPE_STRING, NULL,
                    "a timestamp or STRING");
@@ -807,27 +750,24 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
             const rn_expr_t *fmt = args[1];
             bool lit = fmt->kind == RN_EXPR_CONST && (fmt->type->id == RN_TYPE_STRING || fmt->value.null);
             if (!lit) {
-                an_error(an, e->call.args[1]->pos, "the format of %s must be a string literal", f->name);
+                an_error(an, e->call.args[1]->pos, "the format of %s must be a string literal", fname);
                 return NULL;
             }
             char why[128];
             bool valid = fmt->value.null || rn_expr_time_pattern_check(fmt->value.s, fmt->value.len, why, sizeof why);
             if (!valid) {
-                an_error(an, e->call.args[1]->pos, "invalid %s format '%.*s': %s", f->name,
+                an_error(an, e->call.args[1]->pos, "invalid %s format '%.*s': %s", fname,
                          (int)(fmt->value.len > 64 ? 64 : fmt->value.len), fmt->value.s, why);
                 return NULL;
             }
             if (!(args[1] = coerce(an, args[1], &rn_type_string))) return NULL;
         }
-        result = f->fn == RN_FN_TO_TIMESTAMP    ? &rn_type_timestamp
-                 : f->fn == RN_FN_UNIX_TIMESTAMP ? &rn_type_bigint
-                                                 : &rn_type_string;
         break;
     }
-    case SIG_NOW:
-        result = f->fn == RN_FN_LOCALTIMESTAMP ? &rn_type_timestamp : &rn_type_timestamp_ltz;
+    case RN_SIG_NOW:
+    case RN_SIG_NONE: /* operators: rn_func_lookup does not return them */
         break;
-    case SIG_EXTRACT: {
+    case RN_SIG_EXTRACT: {
         const rn_expr_t *u = args[0];
         if (!(u->kind == RN_EXPR_CONST && u->type->id == RN_TYPE_STRING &&
               rn_expr_extract_unit_valid(u->value.s, u->value.len))) {
@@ -837,7 +777,6 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         }
         ARG_AS(1, id_ == RN_TYPE_TIMESTAMP || id_ == RN_TYPE_TIMESTAMP_LTZ,
                id_ == RN_TYPE_NULL ? &rn_type_timestamp : NULL, "a timestamp");
-        result = &rn_type_bigint;
         break;
     }
     }

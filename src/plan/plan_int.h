@@ -8,9 +8,9 @@
 
 #include "connectors/connector.h"
 #include "core/arena.h"
+#include "expr/expr.h"
 #include "lang/ast.h"
 #include "op/op.h"
-#include "plan/expr.h"
 #include "plan/pipeline.h"
 
 #define RN_MAX_AGGS 64          /* aggregates in one SELECT */

@@ -1,6 +1,6 @@
 /*
  * test_expr.c - unit tests for the vectorized expression evaluator
- * (src/plan/expr.c): every function with its NULL rules, three-valued
+ * (src/expr/): every function with its NULL rules, three-valued
  * logic, integer wrap-around, LIKE, CAST, string functions on UTF-8,
  * rn_expr_select, rn_expr_explain, the time functions (clock, INTERVAL
  * arithmetic, parsing and formatting patterns, EXTRACT), and a randomized
@@ -21,7 +21,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/value.h"
-#include "plan/expr.h"
+#include "expr/expr.h"
 #include "rn_test.h"
 
 static rn_arena_t T; /* expression nodes and evaluation scratch */
@@ -804,6 +804,34 @@ static const char *explain(const rn_expr_t *e, const rn_schema_t *s)
     return b.data ? b.data : "";
 }
 
+/* The function table: one row per id, names unique, every function
+ * callable by name has a binding rule, aliases resolve to their row. */
+static void test_function_table(void)
+{
+    for (int k = 0; k < RN_FN__COUNT; k++) {
+        const rn_func_def_t *f = &rn_funcs[k];
+        RN_CHECK((int)f->fn == k);
+        RN_CHECK(f->explain != NULL);
+        RN_CHECK(f->min_args >= 0 && f->min_args <= f->max_args);
+        RN_CHECK((f->sql != NULL) == (f->sig != RN_SIG_NONE));
+        RN_CHECK(f->alias == NULL || f->sql != NULL);
+        const char *names[2] = {f->sql, f->alias};
+        for (int j = 0; j < 2; j++) {
+            const char *got = NULL;
+            if (names[j]) RN_CHECK(rn_func_lookup(names[j], &got) == f && got == names[j]);
+        }
+    }
+    const char *got = NULL;
+    RN_CHECK(rn_func_lookup("substr", &got) == &rn_funcs[RN_FN_SUBSTRING]);
+    RN_CHECK_EQ_STR(got, "SUBSTR");
+    RN_CHECK(rn_func_lookup("Now", NULL) == &rn_funcs[RN_FN_CURRENT_TIMESTAMP]);
+    RN_CHECK(rn_func_lookup("MOD", NULL) == &rn_funcs[RN_FN_MOD]);
+    RN_CHECK(rn_func_lookup("+", NULL) == NULL);
+    RN_CHECK(rn_func_lookup("TUMBLE", NULL) == NULL);
+    RN_CHECK_EQ_STR(rn_func_name(RN_FN_MOD), "%");
+    RN_CHECK_EQ_STR(rn_func_name(RN_FN__COUNT), "?");
+}
+
 static void test_explain(void)
 {
     rn_schema_t *s = events_schema();
@@ -1246,6 +1274,7 @@ int main(void)
     RN_RUN(test_string_functions);
     RN_RUN(test_columns_and_select);
     RN_RUN(test_out_of_memory);
+    RN_RUN(test_function_table);
     RN_RUN(test_explain);
     RN_RUN(test_clock);
     RN_RUN(test_interval_arith);

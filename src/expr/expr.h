@@ -13,6 +13,11 @@
  * SQL semantics: NULL in, NULL out (except AND/OR/IS/COALESCE/CASE, which
  * follow three-valued logic); integer division by zero and failed CASTs
  * yield NULL rather than stopping the pipeline (documented in docs/sql.md).
+ *
+ * Every function has one row in rn_funcs (expr/functions.c): its SQL name,
+ * argument count, binding rule, result type and explain name. This layer
+ * is run-time code: it includes only core/ and the public runnel.h; the
+ * binding (plan/analyze.c) and the operators (op/) build on it.
  */
 #ifndef RN_EXPR_H
 #define RN_EXPR_H
@@ -101,7 +106,55 @@ struct rn_expr {
     rn_expr_t **args;       /* FUNC: args */
 };
 
-/* Name of a function for explain output ("+", "LOWER", ...). */
+/* How the binder checks the arguments of a call by name and derives the
+ * result type when rn_func_def_t.result does not fix it. The checks
+ * themselves (and their error messages) are in plan/analyze.c. */
+typedef enum rn_func_sig {
+    RN_SIG_NONE,          /* not callable by name: an operator or syntax form */
+    RN_SIG_STRING1,       /* (STRING) */
+    RN_SIG_CONCAT,        /* (scalar, ...), each cast to STRING */
+    RN_SIG_SUBSTRING,     /* (STRING, integer [, integer]) */
+    RN_SIG_CHARLEN,       /* (STRING) */
+    RN_SIG_POSITION,      /* (STRING, STRING) */
+    RN_SIG_REPLACE,       /* (STRING, STRING, STRING) */
+    RN_SIG_COMMON,        /* args cast to their common type, the result type */
+    RN_SIG_NULLIF,        /* as RN_SIG_COMMON, two args */
+    RN_SIG_IF,            /* (BOOLEAN, a, b): a and b as RN_SIG_COMMON */
+    RN_SIG_NUMERIC_SAME,  /* (numeric) -> the same type (DOUBLE for NULL) */
+    RN_SIG_ROUND,         /* (numeric as DOUBLE [, integer as INT]) */
+    RN_SIG_DOUBLE,        /* (numeric, ...), each cast to DOUBLE */
+    RN_SIG_MOD,           /* (numeric, numeric) -> their common type (INT for NULLs) */
+    RN_SIG_TO_TS_LTZ,     /* (numeric n [, precision literal 0|3]) */
+    RN_SIG_PARSE_TIME,    /* (STRING s [, format literal]) */
+    RN_SIG_FROM_UNIXTIME, /* (numeric seconds [, format literal]) */
+    RN_SIG_DATE_FORMAT,   /* (ts or STRING, format literal) */
+    RN_SIG_NOW,           /* () */
+    RN_SIG_EXTRACT,       /* ('UNIT', ts) from EXTRACT(unit FROM ts) */
+} rn_func_sig;
+
+/* One scalar function: the row of rn_funcs for its rn_func_id. */
+typedef struct rn_func_def {
+    rn_func_id fn;          /* its id (the row's index) */
+    const char *sql;        /* name a SQL call uses (upper case), NULL if none */
+    const char *alias;      /* another SQL name (SUBSTR, NOW, ...), or NULL */
+    const char *explain;    /* name in explain output ("+", "LOWER", ...) */
+    int min_args, max_args; /* argument count of a call and of a bound node
+                             * (INT_MAX: no bound) */
+    rn_func_sig sig;        /* argument rule of a call by name */
+    rn_type_id result;      /* result type, or RN_TYPE_NULL when the
+                             * arguments (sig, or the operator) decide it */
+} rn_func_def_t;
+
+/* Every scalar function, indexed by rn_func_id (expr/functions.c). */
+extern const rn_func_def_t rn_funcs[RN_FN__COUNT];
+
+/* Finds the function SQL calls name (case-insensitive, by its name or
+ * alias). Returns its row and writes the table's spelling of the name that
+ * matched to *sqlname (when not NULL), or returns NULL if there is none. */
+const rn_func_def_t *rn_func_lookup(const char *name, const char **sqlname /* out */);
+
+/* Name of a function for explain output ("+", "LOWER", ...); "?" for an
+ * id outside the table. */
 const char *rn_func_name(rn_func_id fn);
 
 /* Evaluates e for every row of in, writing in->nrows values to out.

@@ -1,0 +1,185 @@
+/*
+ * expr_int.h - what the evaluator's files share, and nothing else includes.
+ *
+ * The evaluator is split by concern (as SQLite's where*.c behind
+ * whereInt.h): eval.c evaluates children and dispatches on the function,
+ * and holds arithmetic, comparisons, logic, numbers and conditionals;
+ * strings.c LIKE and the string functions; cast.c CAST and number
+ * formatting; datetime.c the date-time functions and patterns. explain.c
+ * (rendering) and functions.c (the function table) need only expr.h.
+ * This header holds the argument view (vec_t), the small inline helpers
+ * and stride-specialising loop macros, and the per-kind evaluators that
+ * eval.c's dispatch calls.
+ */
+#ifndef RN_EXPR_INT_H
+#define RN_EXPR_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "expr/expr.h"
+
+/* A read-only view of one argument's values for the current batch. */
+typedef struct vec {
+    const rn_value_t *v; /* values: nrows of them, or one when step is 0 */
+    int step;            /* 1 for a vector, 0 for a broadcast constant */
+} vec_t;
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                        */
+
+static inline int64_t wrap32(uint64_t x) { return (int64_t)(int32_t)(uint32_t)x; }
+
+static inline void mcpy(void *dst, const void *src, size_t n)
+{
+    if (n) memcpy(dst, src, n);
+}
+
+/* Length of the UTF-8 sequence started by lead byte c (1 for stray bytes). */
+static inline uint32_t u8len(unsigned char c)
+{
+    if (c < 0xC0) return 1;
+    if (c < 0xE0) return 2;
+    if (c < 0xF0) return 3;
+    return 4;
+}
+
+/* Number of code points in s[0..n). */
+static inline uint32_t u8count(const char *s, uint32_t n)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Byte offset of code point k (0-based) in s[0..n); n if k is past the end. */
+static inline uint32_t u8offset(const char *s, uint32_t n, uint64_t k)
+{
+    uint32_t off = 0;
+    while (k > 0 && off < n) {
+        uint32_t l = u8len((unsigned char)s[off]);
+        off = l > n - off ? n : off + l;
+        k--;
+    }
+    return off;
+}
+
+static inline bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Narrows s/len to its content without surrounding whitespace. */
+static inline void trim_ws(const char **s, uint32_t *len)
+{
+    const char *p = *s;
+    uint32_t n = *len;
+    while (n && is_ws(*p)) p++, n--;
+    while (n && is_ws(p[n - 1])) n--;
+    *s = p;
+    *len = n;
+}
+
+/* Classes of comparison: which member of rn_value_t carries the value. */
+enum { CLS_INT, CLS_DBL, CLS_STR };
+
+static inline int type_class(rn_type_id t)
+{
+    if (t == RN_TYPE_DOUBLE) return CLS_DBL;
+    if (t == RN_TYPE_STRING) return CLS_STR;
+    return CLS_INT;
+}
+
+static inline bool str_eq(const rn_value_t *x, const rn_value_t *y)
+{
+    return x->len == y->len && (x->len == 0 || memcmp(x->s, y->s, x->len) == 0);
+}
+
+static inline int str_cmp(const rn_value_t *x, const rn_value_t *y)
+{
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->s, y->s, n) : 0;
+    if (c) return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Writes the n values of v to out (a constant is repeated). */
+static inline void copy_vec(vec_t v, int n, rn_value_t *out)
+{
+    if (v.step) {
+        memcpy(out, v.v, sizeof(rn_value_t) * (size_t)n);
+    } else {
+        rn_value_t c = v.v[0];
+        for (int i = 0; i < n; i++) out[i] = c;
+    }
+}
+
+/* Expands the loop (which uses the constants sa and sb as strides for two
+ * vectors) once per stride combination so every loop has fixed strides. */
+#define STRIDE2(A, B, ...)                                                         \
+    do {                                                                           \
+        if ((A).step && (B).step) {                                                \
+            const int sa = 1, sb = 1;                                              \
+            __VA_ARGS__;                                                           \
+        } else if ((A).step) {                                                     \
+            const int sa = 1, sb = 0;                                              \
+            __VA_ARGS__;                                                           \
+        } else if ((B).step) {                                                     \
+            const int sa = 0, sb = 1;                                              \
+            __VA_ARGS__;                                                           \
+        } else {                                                                   \
+            const int sa = 0, sb = 0;                                              \
+            __VA_ARGS__;                                                           \
+        }                                                                          \
+    } while (0)
+
+/* Loop over n rows with x = A[i], y = B[i]; the body sets r (zeroed). */
+#define BINLOOP(A, B, ...)                                                         \
+    STRIDE2(A, B, for (int i = 0; i < n; i++) {                                    \
+        const rn_value_t *x = &(A).v[i * sa], *y = &(B).v[i * sb];                 \
+        rn_value_t r = {.i = 0};                                                   \
+        __VA_ARGS__;                                                               \
+        out[i] = r;                                                                \
+    })
+
+
+/* Integer division rounding toward negative infinity. */
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* ------------------------------------------------------------------ */
+/* evaluators of one function kind, defined in the file named; each gets
+ * the arguments' views (vec_t) and writes n values to out. Those that
+ * take the arena (for result strings or compiled patterns) return RN_OK
+ * or RN_ERR_NOMEM. */
+
+/* strings.c */
+rn_err_t rn_eval_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_eval_case_map(vec_t A, bool upper, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_eval_concat(vec_t *args, int nargs, int n, rn_arena_t *a, rn_value_t *out);
+void rn_eval_substring(vec_t *args, int nargs, int n, rn_value_t *out);
+void rn_eval_trim(vec_t A, int n, rn_value_t *out);
+void rn_eval_position(vec_t N, vec_t S, int n, rn_value_t *out);
+rn_err_t rn_eval_replace(vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+
+/* cast.c */
+/* The shortest decimal digits that read back as d (finite, nonzero):
+ * digits[0..*nd) with the decimal point after the first digit, times
+ * 10^*exp. digits needs 24 bytes. Returns whether d is negative. Also
+ * used by ROUND (eval.c). */
+bool rn_expr_shortest_digits(double d, char *digits, int *nd, int *exp);
+rn_err_t rn_eval_cast(rn_type_id from, rn_type_id to, vec_t A, int n, rn_arena_t *a, rn_value_t *out);
+
+/* datetime.c */
+void rn_eval_ts_add(bool sub, vec_t A, vec_t B, int n, rn_value_t *out);
+void rn_eval_to_timestamp_ltz(rn_type_id t0, vec_t N, vec_t P, int n, rn_value_t *out);
+rn_err_t rn_eval_parse_time(vec_t *args, int nargs, bool secs, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_eval_format_time(vec_t *args, int nargs, int64_t scale, int n, rn_arena_t *a,
+                             rn_value_t *out);
+void rn_eval_extract(vec_t U, vec_t T, int n, rn_value_t *out);
+
+#endif
