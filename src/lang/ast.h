@@ -62,24 +62,24 @@ typedef enum rn_ast_expr_kind {
 } rn_ast_expr_kind;
 
 typedef enum rn_ast_op {
-    RN_OP_ADD, RN_OP_SUB, RN_OP_MUL, RN_OP_DIV, RN_OP_MOD,
-    RN_OP_CONCAT,      /* || */
-    RN_OP_EQ, RN_OP_NE, RN_OP_LT, RN_OP_LE, RN_OP_GT, RN_OP_GE,
-    RN_OP_AND, RN_OP_OR,
-    RN_OP_NOT, RN_OP_NEG, RN_OP_PLUS, /* unary */
+    RN_AST_OP_ADD, RN_AST_OP_SUB, RN_AST_OP_MUL, RN_AST_OP_DIV, RN_AST_OP_MOD,
+    RN_AST_OP_CONCAT,      /* || */
+    RN_AST_OP_EQ, RN_AST_OP_NE, RN_AST_OP_LT, RN_AST_OP_LE, RN_AST_OP_GT, RN_AST_OP_GE,
+    RN_AST_OP_AND, RN_AST_OP_OR,
+    RN_AST_OP_NOT, RN_AST_OP_NEG, RN_AST_OP_PLUS, /* unary */
 } rn_ast_op;
 
-typedef enum rn_lit_kind {
+typedef enum rn_ast_lit_kind {
     RN_LIT_NULL, RN_LIT_BOOL, RN_LIT_INT, RN_LIT_DOUBLE, RN_LIT_STRING
-} rn_lit_kind;
+} rn_ast_lit_kind;
 
-typedef enum rn_is_what {
+typedef enum rn_ast_is_what {
     RN_IS_NULL, RN_IS_TRUE, RN_IS_FALSE, RN_IS_UNKNOWN
-} rn_is_what;
+} rn_ast_is_what;
 
-typedef enum rn_interval_unit {
+typedef enum rn_ast_interval_unit {
     RN_UNIT_MILLISECOND, RN_UNIT_SECOND, RN_UNIT_MINUTE, RN_UNIT_HOUR, RN_UNIT_DAY
-} rn_interval_unit;
+} rn_ast_interval_unit;
 
 typedef struct rn_ast_expr rn_ast_expr_t;
 
@@ -88,7 +88,7 @@ struct rn_ast_expr {
     rn_pos_t pos;              /* the whole expression's span */
     union {
         struct {
-            rn_lit_kind kind;
+            rn_ast_lit_kind kind;
             bool b;            /* RN_LIT_BOOL */
             int64_t i;         /* RN_LIT_INT (fits int64; larger is a parse error) */
             double d;          /* RN_LIT_DOUBLE (1.5, 1e3) */
@@ -126,7 +126,7 @@ struct rn_ast_expr {
         } like;
         struct {
             bool negated;
-            rn_is_what what;
+            rn_ast_is_what what;
             rn_ast_expr_t *arg;
         } is;
         struct {
@@ -150,7 +150,7 @@ struct rn_ast_expr {
         } call;
         struct {
             char *text;        /* the quoted number, e.g. "5" */
-            rn_interval_unit unit;
+            rn_ast_interval_unit unit;
             int64_t ms;        /* the interval in milliseconds */
         } interval;
         struct {
@@ -172,15 +172,15 @@ typedef struct rn_ast_select_item {
 } rn_ast_select_item_t;
 
 typedef enum rn_ast_from_kind {
-    RN_FROM_TABLE,             /* name [AS alias] */
-    RN_FROM_SUBQUERY,          /* ( query ) [AS alias] */
-    RN_FROM_JOIN,              /* left [INNER|LEFT|RIGHT|FULL] JOIN right ON cond */
-    RN_FROM_TVF,               /* TABLE(TUMBLE(...)) [AS alias] */
+    RN_AST_FROM_TABLE,             /* name [AS alias] */
+    RN_AST_FROM_SUBQUERY,          /* ( query ) [AS alias] */
+    RN_AST_FROM_JOIN,              /* left [INNER|LEFT|RIGHT|FULL] JOIN right ON cond */
+    RN_AST_FROM_TVF,               /* TABLE(TUMBLE(...)) [AS alias] */
 } rn_ast_from_kind;
 
-typedef enum rn_join_type {
+typedef enum rn_ast_join_type {
     RN_JOIN_INNER, RN_JOIN_LEFT, RN_JOIN_RIGHT, RN_JOIN_FULL, RN_JOIN_CROSS
-} rn_join_type;
+} rn_ast_join_type;
 
 typedef struct rn_ast_from rn_ast_from_t;
 struct rn_ast_from {
@@ -194,7 +194,7 @@ struct rn_ast_from {
         } table;
         rn_ast_query_t *subquery;
         struct {
-            rn_join_type type;
+            rn_ast_join_type type;
             rn_ast_from_t *left, *right;
             rn_ast_expr_t *on; /* NULL for CROSS JOIN / comma join */
         } join;

@@ -797,7 +797,7 @@ static rn_ast_expr_t *interval(parser_t *p)
     if (d == i || d != n || !p_parse_u64(text + i, n - i, &v) || v > (uint64_t)INT64_MAX)
         p_error_at(p, vpos, "invalid interval value: expected a whole number");
     int64_t factor;
-    rn_interval_unit unit;
+    rn_ast_interval_unit unit;
     switch (p->tok.type == RN_TK_IDENT ? p->tok.kw : RN_KW_NONE) {
     case RN_KW_MILLISECOND:
     case RN_KW_MILLISECONDS: unit = RN_UNIT_MILLISECOND; factor = 1; break;
@@ -960,9 +960,9 @@ static rn_ast_expr_t *unary_expr(parser_t *p)
 {
     if (!p_is(p, RN_TK_MINUS) && !p_is(p, RN_TK_PLUS)) return primary(p);
     rn_pos_t start = p->tok.pos;
-    rn_ast_op op = p_is(p, RN_TK_MINUS) ? RN_OP_NEG : RN_OP_PLUS;
+    rn_ast_op op = p_is(p, RN_TK_MINUS) ? RN_AST_OP_NEG : RN_AST_OP_PLUS;
     p_next(p);
-    if (op == RN_OP_NEG && p_is(p, RN_TK_INTEGER)) {
+    if (op == RN_AST_OP_NEG && p_is(p, RN_TK_INTEGER)) {
         /* Only INT64_MIN needs folding; other literals stay NEG(lit). */
         uint64_t v;
         if (p_parse_u64(p->src + p->tok.pos.offset, (size_t)p->tok.pos.len, &v) &&
@@ -985,11 +985,11 @@ static rn_ast_expr_t *mul_expr(parser_t *p)
     for (;;) {
         rn_ast_op op;
         if (p_is(p, RN_TK_STAR))
-            op = RN_OP_MUL;
+            op = RN_AST_OP_MUL;
         else if (p_is(p, RN_TK_SLASH))
-            op = RN_OP_DIV;
+            op = RN_AST_OP_DIV;
         else if (p_is(p, RN_TK_PERCENT))
-            op = RN_OP_MOD;
+            op = RN_AST_OP_MOD;
         else
             return e;
         p_next(p);
@@ -1004,11 +1004,11 @@ static rn_ast_expr_t *add_expr(parser_t *p)
     for (;;) {
         rn_ast_op op;
         if (p_is(p, RN_TK_PLUS))
-            op = RN_OP_ADD;
+            op = RN_AST_OP_ADD;
         else if (p_is(p, RN_TK_MINUS))
-            op = RN_OP_SUB;
+            op = RN_AST_OP_SUB;
         else if (p_is(p, RN_TK_CONCAT))
-            op = RN_OP_CONCAT;
+            op = RN_AST_OP_CONCAT;
         else
             return e;
         p_next(p);
@@ -1028,15 +1028,15 @@ static rn_ast_expr_t *pred_expr(parser_t *p)
     for (;;) {
         rn_ast_op op;
         switch (p->tok.type) {
-        case RN_TK_EQ: op = RN_OP_EQ; break;
-        case RN_TK_NE: op = RN_OP_NE; break;
-        case RN_TK_LT: op = RN_OP_LT; break;
-        case RN_TK_LE: op = RN_OP_LE; break;
-        case RN_TK_GT: op = RN_OP_GT; break;
-        case RN_TK_GE: op = RN_OP_GE; break;
-        default: op = RN_OP_NOT; break; /* none */
+        case RN_TK_EQ: op = RN_AST_OP_EQ; break;
+        case RN_TK_NE: op = RN_AST_OP_NE; break;
+        case RN_TK_LT: op = RN_AST_OP_LT; break;
+        case RN_TK_LE: op = RN_AST_OP_LE; break;
+        case RN_TK_GT: op = RN_AST_OP_GT; break;
+        case RN_TK_GE: op = RN_AST_OP_GE; break;
+        default: op = RN_AST_OP_NOT; break; /* none */
         }
-        if (op != RN_OP_NOT) {
+        if (op != RN_AST_OP_NOT) {
             p_next(p);
             e = new_binary(p, op, e, add_expr(p));
             continue;
@@ -1128,7 +1128,7 @@ static rn_ast_expr_t *not_expr(parser_t *p)
     rn_ast_expr_t *arg = not_expr(p);
     p_leave(p);
     rn_ast_expr_t *e = new_expr(p, RN_AST_UNARY, p_span(p, start));
-    e->unary.op = RN_OP_NOT;
+    e->unary.op = RN_AST_OP_NOT;
     e->unary.arg = arg;
     return e;
 }
@@ -1137,7 +1137,7 @@ static rn_ast_expr_t *not_expr(parser_t *p)
 static rn_ast_expr_t *and_expr(parser_t *p)
 {
     rn_ast_expr_t *e = not_expr(p);
-    while (testnextkw(p, RN_KW_AND)) e = new_binary(p, RN_OP_AND, e, not_expr(p));
+    while (testnextkw(p, RN_KW_AND)) e = new_binary(p, RN_AST_OP_AND, e, not_expr(p));
     return e;
 }
 
@@ -1146,7 +1146,7 @@ static rn_ast_expr_t *expr(parser_t *p)
 {
     p_enter(p);
     rn_ast_expr_t *e = and_expr(p);
-    while (testnextkw(p, RN_KW_OR)) e = new_binary(p, RN_OP_OR, e, and_expr(p));
+    while (testnextkw(p, RN_KW_OR)) e = new_binary(p, RN_AST_OP_OR, e, and_expr(p));
     p_leave(p);
     return e;
 }
@@ -1180,12 +1180,12 @@ static rn_ast_from_t *table_ref(parser_t *p)
     f->pos = start;
     if (p_is(p, RN_TK_LPAREN)) {
         p_next(p);
-        f->kind = RN_FROM_SUBQUERY;
+        f->kind = RN_AST_FROM_SUBQUERY;
         f->subquery = query(p);
         checknext(p, RN_TK_RPAREN, "')' after subquery");
     } else if (p_iskw(p, RN_KW_TABLE)) {
         p_next(p);
-        f->kind = RN_FROM_TVF;
+        f->kind = RN_AST_FROM_TVF;
         checknext(p, RN_TK_LPAREN, "'(' after TABLE");
         rn_token_t next = p_peek(p);
         if (!p_is_ident(p) || next.type != RN_TK_LPAREN)
@@ -1197,7 +1197,7 @@ static rn_ast_from_t *table_ref(parser_t *p)
     } else {
         if (p_is_word(p, "UNNEST")) p_unsupported(p, "UNNEST");
         rn_pos_t name_pos;
-        f->kind = RN_FROM_TABLE;
+        f->kind = RN_AST_FROM_TABLE;
         f->table.name = p_qualified_name(p, "a table name", &name_pos);
         if (p_is(p, RN_TK_LPAREN)) p_unsupported(p, "a table function outside TABLE(...)");
         if (testnextkw(p, RN_KW_FOR)) {
@@ -1221,7 +1221,7 @@ static rn_ast_from_t *from_clause(parser_t *p)
 {
     rn_ast_from_t *left = table_ref(p);
     for (;;) {
-        rn_join_type type;
+        rn_ast_join_type type;
         if (testnext(p, RN_TK_COMMA)) {
             type = RN_JOIN_CROSS;
         } else if (p_iskw(p, RN_KW_JOIN) || p_iskw(p, RN_KW_INNER)) {
@@ -1246,7 +1246,7 @@ static rn_ast_from_t *from_clause(parser_t *p)
         }
         p_count_op(p, p->prev);
         rn_ast_from_t *j = p_alloc(p, sizeof *j);
-        j->kind = RN_FROM_JOIN;
+        j->kind = RN_AST_FROM_JOIN;
         j->join.type = type;
         j->join.left = left;
         j->join.right = table_ref(p);
@@ -1344,7 +1344,7 @@ static rn_ast_query_t *wrap_query(parser_t *p, rn_ast_query_t *q)
     w->select.nitems = 1;
     w->select.items = item;
     w->select.from = p_alloc(p, sizeof *w->select.from);
-    w->select.from->kind = RN_FROM_SUBQUERY;
+    w->select.from->kind = RN_AST_FROM_SUBQUERY;
     w->select.from->pos = q->pos;
     w->select.from->subquery = q;
     return w;

@@ -515,14 +515,14 @@ static rn_expr_t *bind_literal(analyzer_t *an, const rn_ast_expr_t *e)
 static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
 {
     rn_ast_op op = e->binary.op;
-    if (op == RN_OP_AND || op == RN_OP_OR) {
-        rn_expr_t *f = mk_func(an, op == RN_OP_AND ? RN_FN_AND : RN_FN_OR, &rn_type_boolean, 2);
+    if (op == RN_AST_OP_AND || op == RN_AST_OP_OR) {
+        rn_expr_t *f = mk_func(an, op == RN_AST_OP_AND ? RN_FN_AND : RN_FN_OR, &rn_type_boolean, 2);
         if (!f) return NULL;
         f->args[0] = bind_boolean(an, sc, e->binary.lhs, "an operand of AND/OR");
         f->args[1] = f->args[0] ? bind_boolean(an, sc, e->binary.rhs, "an operand of AND/OR") : NULL;
         return f->args[1] ? f : NULL;
     }
-    if (op == RN_OP_CONCAT) {
+    if (op == RN_AST_OP_CONCAT) {
         rn_expr_t *f = mk_func(an, RN_FN_CONCAT, &rn_type_string, 2);
         if (!f) return NULL;
         const rn_ast_expr_t *sides[2] = {e->binary.lhs, e->binary.rhs};
@@ -532,14 +532,14 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
         }
         return f;
     }
-    if ((op == RN_OP_ADD || op == RN_OP_SUB) &&
+    if ((op == RN_AST_OP_ADD || op == RN_AST_OP_SUB) &&
         (e->binary.lhs->kind == RN_AST_INTERVAL || e->binary.rhs->kind == RN_AST_INTERVAL)) {
         /* ts + INTERVAL, INTERVAL + ts, ts - INTERVAL: the interval becomes
          * a BIGINT millisecond constant, the result has ts's type. */
         bool ileft = e->binary.lhs->kind == RN_AST_INTERVAL;
         const rn_ast_expr_t *iv = ileft ? e->binary.lhs : e->binary.rhs;
         const rn_ast_expr_t *other = ileft ? e->binary.rhs : e->binary.lhs;
-        if (other->kind == RN_AST_INTERVAL || (ileft && op == RN_OP_SUB)) {
+        if (other->kind == RN_AST_INTERVAL || (ileft && op == RN_AST_OP_SUB)) {
             an_error(an, e->pos, "an INTERVAL can only be added to or subtracted from a timestamp%s",
                      other->kind == RN_AST_INTERVAL ? ""
                                                     : " (write ts - INTERVAL ..., not INTERVAL ... - ts)");
@@ -555,7 +555,7 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
                      "an INTERVAL can only be added to or subtracted from a timestamp, not %s", rn_type_name(tid));
             return NULL;
         }
-        rn_func_id fn = op == RN_OP_ADD ? RN_FN_TS_ADD_MS : RN_FN_TS_SUB_MS;
+        rn_func_id fn = op == RN_AST_OP_ADD ? RN_FN_TS_ADD_MS : RN_FN_TS_SUB_MS;
         rn_expr_t *f = ts ? mk_func(an, fn, ts->type, 2) : NULL;
         if (!f) return NULL;
         f->args[0] = ts;
@@ -571,7 +571,7 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
     args[1] = args[0] ? bind(an, sc, sides[1]) : NULL;
     if (!args[1]) return NULL;
     t = common_type(args[0]->type, args[1]->type);
-    bool arith = op <= RN_OP_MOD;
+    bool arith = op <= RN_AST_OP_MOD;
     if (!t || (arith && t->id != RN_TYPE_NULL && !rn_type_is_numeric(t->id)) || t->id == RN_TYPE_ROW) {
         an_error(an, e->pos, "cannot apply '%s' to %s and %s", op_symbol(op),
                  rn_type_name(args[0]->type->id), rn_type_name(args[1]->type->id));
@@ -872,7 +872,7 @@ static rn_expr_t *bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         an_error(an, e->pos, "'*' is only allowed in a select list or COUNT(*)");
         return NULL;
     case RN_AST_UNARY: {
-        if (e->unary.op == RN_OP_NOT) {
+        if (e->unary.op == RN_AST_OP_NOT) {
             rn_expr_t *f = mk_func(an, RN_FN_NOT, &rn_type_boolean, 1);
             if (!f || !(f->args[0] = bind_boolean(an, sc, e->unary.arg, "the operand of NOT"))) return NULL;
             return f;
@@ -884,7 +884,7 @@ static rn_expr_t *bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
             an_error(an, e->pos, "cannot apply unary '%s' to %s", op_symbol(e->unary.op), rn_type_name(x->type->id));
             return NULL;
         }
-        if (e->unary.op == RN_OP_PLUS) return x;
+        if (e->unary.op == RN_AST_OP_PLUS) return x;
         rn_expr_t *f = mk_func(an, RN_FN_NEG, x->type, 1);
         if (f) f->args[0] = x;
         return f;
@@ -1162,7 +1162,7 @@ static bool compile_window_tvf(analyzer_t *an, const rn_ast_expr_t *fn, rel_t *o
         an_error(an, targ->pos, "PARTITION BY is only for SESSION windows");
         return false;
     }
-    rn_ast_from_t from = {.kind = RN_FROM_TABLE, .pos = targ->pos};
+    rn_ast_from_t from = {.kind = RN_AST_FROM_TABLE, .pos = targ->pos};
     from.table.name = targ->table_arg.table;
     if (!compile_from(an, &from, out)) return false;
     if (out->updating) {
@@ -1229,7 +1229,7 @@ static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
 {
     memset(out, 0, sizeof *out);
     switch (f->kind) {
-    case RN_FROM_TABLE: {
+    case RN_AST_FROM_TABLE: {
         if (f->table.system_time) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, f->pos, "FOR SYSTEM_TIME AS OF (lookup joins) is not supported yet");
@@ -1271,15 +1271,15 @@ static bool compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         out->updating = false;
         return true;
     }
-    case RN_FROM_SUBQUERY:
+    case RN_AST_FROM_SUBQUERY:
         if (!compile_query(an, f->subquery, out)) return false;
         rel_qualify(out, f->alias);
         return true;
-    case RN_FROM_JOIN:
+    case RN_AST_FROM_JOIN:
         an->err = RN_ERR_UNSUPPORTED;
         an_error(an, f->pos, "joins are not supported yet");
         return false;
-    case RN_FROM_TVF:
+    case RN_AST_FROM_TVF:
         if (!compile_window_tvf(an, f->tvf, out)) return false;
         if (f->alias) rel_qualify(out, f->alias);
         return true;

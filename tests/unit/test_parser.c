@@ -27,11 +27,11 @@ static void dump_query(rn_buf_t *b, const rn_ast_query_t *q);
 static const char *op_name(rn_ast_op op)
 {
     static const char *const names[] = {
-        [RN_OP_ADD] = "+",  [RN_OP_SUB] = "-",    [RN_OP_MUL] = "*",  [RN_OP_DIV] = "/",
-        [RN_OP_MOD] = "%",  [RN_OP_CONCAT] = "||", [RN_OP_EQ] = "=",  [RN_OP_NE] = "<>",
-        [RN_OP_LT] = "<",   [RN_OP_LE] = "<=",    [RN_OP_GT] = ">",  [RN_OP_GE] = ">=",
-        [RN_OP_AND] = "AND", [RN_OP_OR] = "OR",   [RN_OP_NOT] = "NOT", [RN_OP_NEG] = "-",
-        [RN_OP_PLUS] = "+",
+        [RN_AST_OP_ADD] = "+",  [RN_AST_OP_SUB] = "-",    [RN_AST_OP_MUL] = "*",  [RN_AST_OP_DIV] = "/",
+        [RN_AST_OP_MOD] = "%",  [RN_AST_OP_CONCAT] = "||", [RN_AST_OP_EQ] = "=",  [RN_AST_OP_NE] = "<>",
+        [RN_AST_OP_LT] = "<",   [RN_AST_OP_LE] = "<=",    [RN_AST_OP_GT] = ">",  [RN_AST_OP_GE] = ">=",
+        [RN_AST_OP_AND] = "AND", [RN_AST_OP_OR] = "OR",   [RN_AST_OP_NOT] = "NOT", [RN_AST_OP_NEG] = "-",
+        [RN_AST_OP_PLUS] = "+",
     };
     return names[op];
 }
@@ -192,7 +192,7 @@ static void dump_from(rn_buf_t *b, const rn_ast_from_t *f)
 {
     static const char *const joins[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS"};
     switch (f->kind) {
-    case RN_FROM_TABLE:
+    case RN_AST_FROM_TABLE:
         rn_buf_appends(b, f->table.name);
         if (f->table.system_time) {
             rn_buf_appends(b, " (AS OF ");
@@ -200,13 +200,13 @@ static void dump_from(rn_buf_t *b, const rn_ast_from_t *f)
             rn_buf_appends(b, ")");
         }
         break;
-    case RN_FROM_SUBQUERY: dump_query(b, f->subquery); break;
-    case RN_FROM_TVF:
+    case RN_AST_FROM_SUBQUERY: dump_query(b, f->subquery); break;
+    case RN_AST_FROM_TVF:
         rn_buf_appends(b, "(TVF ");
         dump_expr(b, f->tvf);
         rn_buf_appends(b, ")");
         break;
-    case RN_FROM_JOIN:
+    case RN_AST_FROM_JOIN:
         rn_buf_appendf(b, "(%s ", joins[f->join.type]);
         dump_from(b, f->join.left);
         rn_buf_appends(b, " ");
@@ -610,11 +610,11 @@ static void test_flink_example(void)
     RN_CHECK_EQ_INT(it[2].expr->pos.line, 8);
     RN_CHECK_EQ_INT(it[2].expr->pos.col, 36);
     RN_CHECK_EQ_INT(it[2].expr->pos.len, (int)strlen("COUNT(DISTINCT user_id)"));
-    RN_REQUIRE(q->select.from && q->select.from->kind == RN_FROM_TABLE);
+    RN_REQUIRE(q->select.from && q->select.from->kind == RN_AST_FROM_TABLE);
     RN_CHECK_EQ_STR(q->select.from->table.name, "user_events");
     RN_CHECK(q->select.from->alias == NULL);
     rn_ast_expr_t *w = q->select.where;
-    RN_REQUIRE(w && w->kind == RN_AST_BINARY && w->binary.op == RN_OP_EQ);
+    RN_REQUIRE(w && w->kind == RN_AST_BINARY && w->binary.op == RN_AST_OP_EQ);
     RN_CHECK(w->binary.rhs->kind == RN_AST_LITERAL && w->binary.rhs->lit.kind == RN_LIT_STRING);
     RN_CHECK_EQ_STR(w->binary.rhs->lit.s, "page-view");
     RN_CHECK_EQ_INT(w->binary.rhs->lit.len, 9);
