@@ -29,6 +29,7 @@
 #include "core/timeparse.h"
 #include "gen/gen.h"
 #include "plan/pipeline.h"
+#include "runtime/run.h"
 #include "runnel.h"
 
 static volatile sig_atomic_t stop_requested;

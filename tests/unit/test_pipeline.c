@@ -11,6 +11,7 @@
 #include "core/mem.h"
 #include "json/json.h"
 #include "plan/pipeline.h"
+#include "runtime/run.h"
 #include "rn_test.h"
 
 #include <dirent.h>

@@ -1,0 +1,94 @@
+/*
+ * compiled.h - a compiled pipeline as the planner leaves it and the
+ * runtime runs it: the catalog (tables with their connectors and options,
+ * views), the operator graph with its source scans and sinks, and what the
+ * runtime attaches while it runs (dead-letter output, output files).
+ * Written by plan/ (analyze.c builds it, pipeline.c frees and explains it),
+ * read by runtime/run.c; nothing else includes it.
+ */
+#ifndef RN_PLAN_COMPILED_H
+#define RN_PLAN_COMPILED_H
+
+#include <stdbool.h>
+
+#include "connectors/connector.h"
+#include "core/arena.h"
+#include "expr/expr.h"
+#include "lang/ast.h"
+#include "op/op.h"
+#include "plan/pipeline.h"
+
+/* A CREATE TABLE. Strings point into the script or plan arena. */
+typedef struct table_def {
+    const char *name;
+    rn_pos_t pos;
+    const rn_connector_t *conn;
+    void *conf;                 /* the connector's config struct */
+    rn_schema_t *schema;        /* flattened columns (ROW fields as "a.b"), owned */
+    int ncols;                  /* while building */
+    char **col_names;
+    const rn_type_t **col_types;
+    int *nparts;                /* JSON path per column */
+    char ***parts;
+    int npk;                    /* PRIMARY KEY columns */
+    int *pk;
+    rn_col_origin *origin;      /* per column: value or key field, or metadata */
+    int nkey;                   /* columns of the record key ('key.fields') */
+    int *key;
+    rn_option_t *options;       /* the WITH clause as written, for the connector (without
+                                 * the event-time options every table takes) */
+    const rn_ast_option_t **option_asts; /* the same options' syntax, for positions */
+    int noptions;
+    rn_expr_t **computed;       /* per column: the expression of a computed column, or NULL */
+    int rowtime;                /* WATERMARK FOR column, or -1 */
+    rn_expr_t *wm_expr;         /* the WATERMARK expression */
+    int64_t idle_timeout_ms;    /* 'scan.watermark.idle-timeout' */
+    int64_t quiet_timeout_ms;   /* 'scan.watermark.quiet-timeout' */
+    rn_op_t *source;            /* the shared scan, once a query reads the table */
+} table_def_t;
+
+/* A CREATE VIEW or a WITH query. */
+typedef struct view_def {
+    const char *name;
+    rn_pos_t pos;
+    const rn_ast_query_t *query;
+    int ncols;                  /* optional column names */
+    char **cols;
+    bool compiling;             /* guards against self-reference */
+    bool used;                  /* some statement reads it */
+} view_def_t;
+
+typedef struct sink_def {
+    rn_op_t *op;                /* the Sink operator */
+    table_def_t *table;
+} sink_def_t;
+
+/* What rn_reader_t.resumed needs to warn about one source (runtime/run.c). */
+struct resume_note {
+    const char *table;          /* the source table */
+    char *sinks;                /* "sink 'a', sink 'b'": updating sinks fed by it (owned), or NULL */
+};
+
+struct rn_pipeline {
+    char *filename;             /* for messages */
+    char *src;                  /* SQL text, owned */
+    size_t srclen;
+    rn_arena_t ast_arena;       /* syntax tree */
+    rn_arena_t plan_arena;      /* bound expressions, names, configs */
+    rn_ast_script_t *script;
+    table_def_t *tables;
+    int ntables;
+    view_def_t *views;
+    int nviews;
+    rn_op_t **ops;              /* every operator, owned */
+    int nops;
+    rn_op_t **sources;          /* shared scans that are fed at run time */
+    int nsources;
+    sink_def_t *sinks;
+    int nsinks;
+    rn_dlq_t *dlq;              /* while running */
+    rn_file_outs_t *files;      /* output files of the run, shared by sinks */
+    struct resume_note *resume_notes; /* per source, for rn_reader_t.resumed (owned) */
+};
+
+#endif

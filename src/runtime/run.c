@@ -1,0 +1,433 @@
+/*
+ * run.c - running a compiled pipeline: opening its connectors (or, in
+ * `runnel test`, the files standing for them), the run loop, the commit
+ * cycle, the memory limit.
+ *
+ * The run loop is deliberately simple and deterministic: sources are polled
+ * round-robin, one batch each; a batch flows depth-first through the graph
+ * to the sinks; then the per-batch arena is reset. With files as inputs
+ * (`runnel test`) the same input therefore always gives the same output,
+ * byte for byte.
+ *
+ * At-least-once delivery: because a batch is fully processed before the
+ * next is read, every record a reader has handed out is reflected in what
+ * the sinks were given. A commit therefore first syncs every sink (waits
+ * until the brokers or files acknowledge everything written), then lets
+ * each reader commit its positions. Commits happen every commit_ms, when
+ * the input goes idle, on a rebalance (the reader calls sync_outputs) and
+ * at the end. A crash loses at most the uncommitted tail, which is read
+ * again: never skipped.
+ */
+#include "runtime/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include "plan/compiled.h"
+
+static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
+{
+    for (int i = 0; i < p->ntables; i++)
+        if (p->tables[i].source == src) return &p->tables[i];
+    return NULL;
+}
+
+/* The file standing for table t in `runnel test`: <dir>/<topic or name>.jsonl */
+static void test_path(const table_def_t *t, const char *dir, char *buf, size_t size)
+{
+    const char *name = t->conn->test_name ? t->conn->test_name(t->conf) : NULL;
+    snprintf(buf, size, "%s/%s.jsonl", dir, name ? name : t->name);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* rn_reader_t.sync_outputs: makes every sink deliver and wait for acks. */
+static rn_err_t pipeline_sync_outputs(void *opaque, char *errbuf, size_t errbuf_size)
+{
+    rn_pipeline_t *p = opaque;
+    for (int i = 0; i < p->nsinks; i++) {
+        rn_err_t err = rn_sink_sync(p->sinks[i].op, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* Syncs the sinks, then commits every reader's positions. */
+static rn_err_t pipeline_commit(rn_pipeline_t *p, bool final, char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = pipeline_sync_outputs(p, errbuf, errbuf_size);
+    for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+        rn_reader_t *r = rn_source_reader(p->sources[i]);
+        if (r && r->commit) err = r->commit(r, final, errbuf, errbuf_size);
+    }
+    return err;
+}
+
+/* The pipeline's name for connector defaults (Kafka group ids): the file
+ * name without directory and ".sql". */
+static void pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
+{
+    const char *base = strrchr(p->filename, '/');
+    base = base ? base + 1 : p->filename;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".sql")) len -= 4;
+    snprintf(buf, size, "%.*s", (int)len, base);
+}
+
+/* The file that table t reads (source) or writes (sink) in this run, or
+ * NULL when it is not a local file (Kafka, stdin/stdout, a generator, a
+ * blackhole). */
+static const char *table_file(const table_def_t *t, const rn_run_opts_t *o, bool sink, char *buf,
+                              size_t size)
+{
+    if (o->mode == RN_MODE_TEST) {
+        if (t->conn->self_contained || (sink && !strcmp(t->conn->name, "blackhole"))) return NULL;
+        test_path(t, sink ? o->output_dir : o->input_dir, buf, size);
+        return buf;
+    }
+    return t->conn->file_path ? t->conn->file_path(t->conf) : NULL;
+}
+
+/* Refuses, before anything is opened, a run that would destroy its own
+ * input: a sink (or the dead-letter file) writing a file that a source of
+ * the same run reads, or the dead-letter file being a sink's file. */
+static rn_err_t pipeline_check_files(rn_pipeline_t *p, const rn_run_opts_t *o, const char *dlq_path,
+                                     char *errbuf, size_t errbuf_size)
+{
+    char in[4096], out[4096];
+    for (int i = 0; i < p->nsources; i++) {
+        const table_def_t *src = table_of_source(p, p->sources[i]);
+        const char *ip = table_file(src, o, false, in, sizeof in);
+        if (!ip) continue;
+        for (int j = 0; j < p->nsinks; j++) {
+            const table_def_t *dst = p->sinks[j].table;
+            const char *op = table_file(dst, o, true, out, sizeof out);
+            if (op && rn_file_same(ip, op)) {
+                snprintf(errbuf, errbuf_size,
+                         "table '%s' would write %s, which table '%s' reads: writing it would destroy "
+                         "the input before it is read (%s)",
+                         dst->name, op, src->name,
+                         o->mode == RN_MODE_TEST ? "use another --output directory or topic"
+                                                 : "write to another 'path'");
+                return RN_ERR_CONFIG;
+            }
+        }
+        if (rn_file_same(ip, dlq_path)) {
+            snprintf(errbuf, errbuf_size,
+                     "the dead-letter file %s is read by table '%s': choose another one with --dlq", dlq_path,
+                     src->name);
+            return RN_ERR_CONFIG;
+        }
+    }
+    for (int j = 0; j < p->nsinks; j++) {
+        const table_def_t *dst = p->sinks[j].table;
+        const char *op = table_file(dst, o, true, out, sizeof out);
+        if (op && rn_file_same(op, dlq_path)) {
+            snprintf(errbuf, errbuf_size,
+                     "the dead-letter file %s is also written by table '%s': choose another one with --dlq",
+                     dlq_path, dst->name);
+            return RN_ERR_CONFIG;
+        }
+    }
+    return RN_OK;
+}
+
+/* `runnel test` names files after topics and tables: a name that is not a
+ * plain file name (a table called `../x`) is refused before anything is
+ * opened. Kafka topics were already checked by the connector. */
+static rn_err_t pipeline_check_test_names(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < p->ntables; i++) {
+        const table_def_t *t = &p->tables[i];
+        if (!t->conn || t->conn->self_contained) continue;
+        const char *name = t->conn->test_name ? t->conn->test_name(t->conf) : NULL;
+        if (!name) name = t->name;
+        const char *why = rn_text_topic_invalid(name, strlen(name));
+        if (why) {
+            snprintf(errbuf, errbuf_size,
+                     "table '%s': `runnel test` cannot name a file after '%s': %s", t->name, name, why);
+            return RN_ERR_CONFIG;
+        }
+    }
+    return RN_OK;
+}
+
+/* rn_reader_t.resumed: the source restarts from committed positions, but
+ * the state of the aggregates it feeds starts empty (no checkpoints yet). */
+static void pipeline_resumed(void *opaque, const char *what)
+{
+    const struct resume_note *n = opaque;
+    rn_log_warn("table '%s' resumes from positions committed earlier (%s), but aggregate state is not restored "
+                "(no checkpoints yet): the results of %s start again from zero, and a key seen "
+                "before the restart gets values counted from the resume point only, replacing "
+                "its earlier results",
+                n->table, what, n->sinks);
+}
+
+/* Whether src is op or upstream of it, through any input. */
+static bool op_reads_from(const rn_op_t *op, const rn_op_t *src)
+{
+    if (op == src) return true;
+    for (int i = 0; i < op->ninputs; i++)
+        if (op->inputs[i].op && op_reads_from(op->inputs[i].op, src)) return true;
+    return false;
+}
+
+/* Fills p->resume_notes: for each source, the sinks that get updates (from
+ * a GROUP BY or another stateful operator) computed from its rows. Sink
+ * chains have one input each, so a sink's source is at the chain's end.
+ * Returns false on OOM. */
+static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
+{
+    if (!(p->resume_notes = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof *p->resume_notes)))
+        return false;
+    for (int i = 0; i < p->nsources; i++) {
+        table_def_t *t = table_of_source(p, p->sources[i]);
+        p->resume_notes[i].table = t ? t->name : rn_source_label(p->sources[i]);
+        rn_buf_t b;
+        rn_buf_init(&b);
+        for (int j = 0; j < p->nsinks; j++) {
+            const rn_op_t *in = p->sinks[j].op->input;
+            if (!in || !in->updating) continue;
+            if (op_reads_from(in, p->sources[i])) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
+        }
+        if (b.oom) return false;
+        p->resume_notes[i].sinks = b.data;
+    }
+    return true;
+}
+
+static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
+{
+    char name[256];
+    pipeline_name(p, name, sizeof name);
+    bool test = o->mode == RN_MODE_TEST;
+    char path[4096], dlq_path[4096];
+    rn_err_t err;
+    if (test && (err = pipeline_check_test_names(p, errbuf, errbuf_size)) != RN_OK) return err;
+    if (test) /* a directory no topic file can be: OUT/_runnel/ */
+        snprintf(dlq_path, sizeof dlq_path, "%s/%s", o->output_dir, RN_TEST_DLQ_FILE);
+    else
+        snprintf(dlq_path, sizeof dlq_path, "%s", o->dlq_path ? o->dlq_path : "dlq.jsonl");
+    if ((err = pipeline_check_files(p, o, dlq_path, errbuf, errbuf_size)) != RN_OK) return err;
+    if (test && mkdir_p(o->output_dir) != 0) {
+        snprintf(errbuf, errbuf_size, "cannot create output directory %s: %s", o->output_dir, strerror(errno));
+        return RN_ERR_IO;
+    }
+    if (test) unlink(dlq_path); /* a stale file from an earlier run would mislead */
+    if (!(p->dlq = rn_dlq_new(dlq_path)) || !(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
+    if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
+    for (int i = 0; i < p->nsources; i++) {
+        table_def_t *t = table_of_source(p, p->sources[i]);
+        rn_reader_t *r = NULL;
+        if (test && !t->conn->self_contained) {
+            test_path(t, o->input_dir, path, sizeof path);
+            err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
+            if (err != RN_OK) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", errbuf);
+                snprintf(errbuf, errbuf_size, "table '%s': no input: %s", t->name, why);
+            }
+        } else if (t->conn->open_reader) {
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions,
+                                 .want_key = rn_source_reads(p->sources[i], RN_FROM_KEY),
+                                 .want_headers = rn_source_reads(p->sources[i], RN_FROM_HEADERS)};
+            err = t->conn->open_reader(t->conf, &ctx, &r, errbuf, errbuf_size);
+        } else {
+            snprintf(errbuf, errbuf_size, "connector '%s' cannot be read", t->conn->name);
+            err = RN_ERR_CONFIG;
+        }
+        if (err != RN_OK) return err;
+        r->sync_outputs = pipeline_sync_outputs;
+        r->sync_opaque = p;
+        if (p->resume_notes[i].sinks) {
+            r->resumed = pipeline_resumed;
+            r->resumed_opaque = &p->resume_notes[i];
+        }
+        if (test) rn_source_keys_from_value(p->sources[i]);
+        err = rn_source_open(p->sources[i], r, p->dlq, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+        rn_source_use_wall_clock(p->sources[i], !test);
+    }
+    for (int i = 0; i < p->nsinks; i++) {
+        table_def_t *t = p->sinks[i].table;
+        rn_sink_io_t *io = NULL;
+        if (test) {
+            rn_line_format fmt = RN_LINES_VALUE;
+            if (t->conn->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
+            else if (t->conn->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)
+                fmt = RN_LINES_CHANGELOG;
+            const char *file = table_file(t, o, true, path, sizeof path);
+            err = rn_file_sink_open(p->files, file, fmt, &io, errbuf, errbuf_size);
+        } else {
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions, .files = p->files};
+            err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
+        }
+        if (err != RN_OK) return err;
+        rn_sink_set_io(p->sinks[i].op, io);
+    }
+    /* Everything opened: only now are existing output files emptied. */
+    return rn_file_outs_start(p->files, errbuf, errbuf_size);
+}
+
+/* --max-memory: fails the run when the process holds more than limit
+ * bytes, naming the operator with the largest state. rss is 0 when only
+ * the counted heap was compared. */
+static rn_err_t pipeline_memory_limit(rn_pipeline_t *p, size_t limit, size_t used, char *errbuf,
+                                      size_t errbuf_size)
+{
+    const rn_op_t *big = NULL;
+    size_t big_bytes = 0, big_keys = 0;
+    for (int i = 0; i < p->nops; i++) {
+        const rn_op_t *op = p->ops[i];
+        size_t keys = 0, bytes = op->vt->state_size ? op->vt->state_size(op, &keys) : 0;
+        if (bytes > big_bytes) {
+            big = op;
+            big_bytes = bytes;
+            big_keys = keys;
+        }
+    }
+    double mib = 1 << 20;
+    int n = snprintf(errbuf, errbuf_size, "memory limit reached: the process holds %.1f MiB, over --max-memory %.1f MiB",
+                     (double)used / mib, (double)limit / mib);
+    if (n < 0 || (size_t)n >= errbuf_size) return RN_ERR_NOMEM;
+    if (big) {
+        rn_buf_t b;
+        rn_buf_init(&b);
+        if (big->vt->explain) big->vt->explain(big, &b);
+        snprintf(errbuf + n, errbuf_size - (size_t)n,
+                 "; the largest state is operator #%d %s (%s) with %.1f MiB for %zu keys. Raise "
+                 "--max-memory, or bound the state (SET 'table.exec.state.ttl', smaller windows)",
+                 big->id, big->vt->kind, b.data ? b.data : "", (double)big_bytes / mib, big_keys);
+        rn_buf_free(&b);
+    }
+    return RN_ERR_NOMEM;
+}
+
+/* `runnel run`: logs each event-time table's watermark and why it is
+ * there, when it changed since the last report. */
+static void log_watermarks(rn_pipeline_t *p, int64_t *last)
+{
+    for (int i = 0; i < p->nsources; i++) {
+        if (!rn_source_has_watermark(p->sources[i])) continue;
+        int64_t wm = rn_source_watermark(p->sources[i]);
+        if (wm == last[i]) continue;
+        last[i] = wm;
+        rn_buf_t b;
+        rn_buf_init(&b);
+        rn_source_describe_watermark(p->sources[i], &b);
+        rn_log_info("table '%s': watermark %s", rn_source_label(p->sources[i]), b.data ? b.data : "");
+        rn_buf_free(&b);
+    }
+}
+
+rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
+{
+    if (errbuf_size) errbuf[0] = '\0'; /* so a silent out-of-memory can be told apart */
+    rn_err_t err = pipeline_open(p, o, errbuf, errbuf_size);
+    if (err != RN_OK) {
+        if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+        return err;
+    }
+    rn_arena_t arena;
+    rn_arena_init(&arena, 1 << 20);
+    rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
+    /* PROCTIME(), NOW(): fixed in `runnel test` */
+    if (o->mode == RN_MODE_TEST) rn_clock_fix(o->now_ms);
+    else rn_clock_unfix();
+    bool *done = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(bool));
+    int64_t *logged_wm = rn_calloc((size_t)(p->nsources ? p->nsources : 1), sizeof(int64_t));
+    if (!done || !logged_wm) {
+        rn_free(done);
+        rn_free(logged_wm);
+        rn_arena_free(&arena);
+        snprintf(errbuf, errbuf_size, "out of memory");
+        return RN_ERR_NOMEM;
+    }
+    int active = p->nsources;
+    int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
+    int64_t next_progress = rn_clock_wall_ms() + o->progress_ms, next_commit = rn_clock_wall_ms() + commit_ms;
+    int64_t next_wm_log = rn_clock_wall_ms() + 10000;
+    bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
+    bool dirty = false;                     /* records read since the last commit */
+    int64_t next_rss_check = 0;
+    while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
+        /* The memory limit: the counted heap after every round (cheap),
+         * the resident size as the kernel sees it every 100 ms. */
+        if (o->max_memory && rn_mem_used() > o->max_memory) {
+            err = pipeline_memory_limit(p, o->max_memory, rn_mem_used(), errbuf, errbuf_size);
+            break;
+        }
+        if (o->max_memory && rn_clock_wall_ms() >= next_rss_check) {
+            size_t rss = rn_mem_rss();
+            if (rss > o->max_memory) {
+                err = pipeline_memory_limit(p, o->max_memory, rss, errbuf, errbuf_size);
+                break;
+            }
+            next_rss_check = rn_clock_wall_ms() + 100;
+        }
+        uint64_t before = 0, after = 0;
+        for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
+        for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+            if (done[i]) continue;
+            ctx.now_ms = rn_clock_now_ms(); /* pinned to o->now_ms when given */
+            bool eof = false;
+            err = rn_source_poll(p->sources[i], &ctx, &eof);
+            rn_arena_reset(&arena);
+            if (eof) {
+                done[i] = true;
+                active--;
+            }
+        }
+        for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
+        dirty |= after != before;
+        /* Commit on the interval, or as soon as the input goes quiet. */
+        if (err == RN_OK && commits && dirty && (after == before || rn_clock_wall_ms() >= next_commit)) {
+            err = pipeline_commit(p, false, errbuf, errbuf_size);
+            dirty = false;
+            next_commit = rn_clock_wall_ms() + commit_ms;
+        }
+        if (commits && rn_clock_wall_ms() >= next_wm_log) {
+            log_watermarks(p, logged_wm);
+            next_wm_log = rn_clock_wall_ms() + 10000;
+        }
+        if (o->progress && rn_clock_wall_ms() >= next_progress) {
+            o->progress(p, false, o->progress_opaque);
+            next_progress = rn_clock_wall_ms() + o->progress_ms;
+        }
+    }
+    /* End of input (or stop): flush what operators hold, then deliver and
+     * commit everything. */
+    for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+        err = rn_op_finish(p->sources[i], &ctx);
+        rn_arena_reset(&arena);
+    }
+    if (err == RN_OK) err = pipeline_commit(p, true, errbuf, errbuf_size);
+    if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+    if (o->progress) o->progress(p, true, o->progress_opaque);
+    rn_free(done);
+    rn_free(logged_wm);
+    rn_arena_free(&arena);
+    return err;
+}
