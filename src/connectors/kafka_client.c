@@ -269,6 +269,10 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
                 snprintf(errbuf, errbuf_size, "%s: option '%s': %s", spec->label, o->key, why);
             goto fail;
         }
+        /* An empty group.instance.id (typically '${INSTANCE}' left unset
+         * on purpose) means dynamic membership, as if the option were not
+         * there: librdkafka would take "" as an instance id. */
+        if (!strcmp(key, "group.instance.id") && !val.data[0]) continue;
         if (!strcmp(key, "bootstrap.servers")) {
             rn_free(bootstrap);
             err = RN_ERR_NOMEM;
