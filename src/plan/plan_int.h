@@ -1,5 +1,6 @@
 /*
- * plan_int.h - private structures of the planner (analyze.c, pipeline.c).
+ * plan_int.h - private structures of the planner (the analyzer: analyze.c and
+ * the files of analyze_int.h; pipeline.c).
  */
 #ifndef RN_PLAN_INT_H
 #define RN_PLAN_INT_H
