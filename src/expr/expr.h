@@ -17,7 +17,7 @@
  * Every function has one row in rn_funcs (expr/functions.c): its SQL name,
  * argument count, binding rule, result type and explain name. This layer
  * is run-time code: it includes only core/ and the public runnel.h; the
- * binding (plan/analyze.c) and the operators (op/) build on it.
+ * binding (plan/bind.c) and the operators (op/) build on it.
  */
 #ifndef RN_EXPR_H
 #define RN_EXPR_H
@@ -108,7 +108,7 @@ struct rn_expr {
 
 /* How the binder checks the arguments of a call by name and derives the
  * result type when rn_func_def_t.result does not fix it. The checks
- * themselves (and their error messages) are in plan/analyze.c. */
+ * themselves (and their error messages) are in plan/bind.c. */
 typedef enum rn_func_sig {
     RN_SIG_NONE,          /* not callable by name: an operator or syntax form */
     RN_SIG_STRING1,       /* (STRING) */

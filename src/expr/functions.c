@@ -3,7 +3,7 @@
  * FuncDef: per rn_func_id its SQL name and alias (for functions called by
  * name), the argument count, the binding rule that checks the arguments
  * and derives the result type, the result type when it is fixed, and the
- * name `runnel explain` prints. The binder (plan/analyze.c) looks calls up
+ * name `runnel explain` prints. The binder (plan/bind.c) looks calls up
  * here, the evaluator (eval.c) checks node arity against it in debug and
  * sanitizer builds, and explain (explain.c) takes names from it. Adding a
  * SQL function means a row here, an RN_FN_* id, its evaluator, and a case

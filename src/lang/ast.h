@@ -2,7 +2,8 @@
  * ast.h - the syntax tree of a pipeline file.
  *
  * The parser (parser.c) turns SQL text into these nodes; the analyzer
- * (src/plan/analyze.c) binds names and types and builds the operator graph.
+ * (src/plan/analyze.c and the files beside it, see analyze_int.h) binds
+ * names and types and builds the operator graph.
  * Every node and every string lives in the arena passed to the parser, so a
  * whole script is freed by freeing that arena. Strings are NUL-terminated
  * copies; identifiers keep their case (identifiers are case-sensitive, as in

@@ -1,6 +1,7 @@
 /*
- * plan_int.h - private structures of the analyzer (relations, scopes, the
- * analyzer's state); the compiled pipeline itself is plan/compiled.h.
+ * plan_int.h - private structures of the analyzer (analyze.c and the files
+ * analyze_int.h lists): relations, scopes, the analyzer's state. The
+ * compiled pipeline itself is plan/compiled.h.
  */
 #ifndef RN_PLAN_INT_H
 #define RN_PLAN_INT_H

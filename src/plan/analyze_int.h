@@ -1,0 +1,71 @@
+/*
+ * analyze_int.h - private interface of the analyzer, split by concern as
+ * SQLite's where*.c share whereInt.h:
+ *   analyze.c  rn_analyze, error reporting, plan allocation, registering operators
+ *   bind.c     types, implicit casts, aggregate detection, binding expressions
+ *   from.c     relations and scopes, FROM, views, window TVFs
+ *   select.c   a SELECT block and queries with WITH
+ *   ddl.c      the statements: CREATE TABLE/VIEW, INSERT, bare SELECT, SET
+ * Only what one of these files uses from another is declared here; the rest
+ * stays static in its file. The structures are in plan_int.h.
+ */
+#ifndef RN_ANALYZE_INT_H
+#define RN_ANALYZE_INT_H
+
+#include "plan/plan_int.h"
+
+/* What an_collect_aggs gathers the aggregate calls of an expression into. */
+typedef struct agg_collect {
+    analyzer_t *an;
+    scope_t *sc;                /* its naggs/agg_calls receive the calls */
+    bool inside;                /* below an aggregate call */
+} agg_collect_t;
+
+/* analyze.c: errors (the first one is kept) and allocation in the plan arena */
+void an_error(analyzer_t *an, rn_pos_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void an_oom(analyzer_t *an);
+void *an_alloc(analyzer_t *an, size_t size);
+char *an_strdup(analyzer_t *an, const char *s);
+rn_op_t *an_track(analyzer_t *an, rn_op_t *op);
+bool an_connect(analyzer_t *an, rn_op_t *from, rn_op_t *to);
+
+/* bind.c */
+const rn_type_t *an_type(analyzer_t *an, const rn_ast_type_t *t);
+bool an_assignable(const rn_type_t *from, const rn_type_t *to);
+rn_expr_t *an_mk_column(analyzer_t *an, int col, const rn_type_t *type);
+rn_expr_t *an_mk_const(analyzer_t *an, const rn_type_t *type, rn_value_t v);
+rn_expr_t *an_coerce(analyzer_t *an, rn_expr_t *e, const rn_type_t *to);
+rn_agg_kind an_agg_kind_of(const char *name, bool *is_agg);
+bool an_ast_equal(const rn_ast_expr_t *a, const rn_ast_expr_t *b);
+void an_collect_aggs(void *ud, const rn_ast_expr_t *e);
+bool an_contains_agg(const rn_ast_expr_t *e);
+rn_expr_t *an_bind_boolean(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e, const char *what);
+rn_expr_t *an_bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e);
+
+/* from.c */
+const char *an_join_parts(analyzer_t *an, int n, char *const *parts);
+int an_rel_resolve(analyzer_t *an, const rel_t *rel, const rn_ast_expr_t *ref);
+void an_rel_use(rel_t *rel, int col);
+bool an_rel_is_source(const rel_t *rel);
+table_def_t *an_find_table(rn_pipeline_t *p, const char *name);
+view_def_t *an_find_view(analyzer_t *an, const char *name);
+bool an_rel_from_schema(analyzer_t *an, rel_t *rel, rn_op_t *op, const char *qualifier);
+bool an_rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w);
+bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
+
+/* select.c */
+bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t **exprs,
+                 const char **names);
+bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names);
+bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
+
+/* ddl.c */
+bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st);
+bool an_create_view(analyzer_t *an, const rn_ast_stmt_t *st);
+bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int ntarget, rel_t *rel,
+                    rn_pos_t pos, rn_pos_t query_pos);
+bool an_insert_stmt(analyzer_t *an, const rn_ast_stmt_t *st);
+bool an_select_stmt(analyzer_t *an, const rn_ast_stmt_t *st);
+bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st);
+
+#endif

@@ -1,0 +1,563 @@
+/*
+ * select.c - a SELECT block to operators: WHERE, the select list, GROUP BY
+ * and aggregates (GroupAggregate, or a window aggregate over a window TVF,
+ * with late rows sent to a table), HAVING, DISTINCT, and queries with WITH.
+ * The shape it builds is drawn at the top of analyze.c.
+ *
+ * Part of the analyzer (analyze_int.h).
+ */
+#include "plan/analyze_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- SELECT ------------------------------------------------------------ */
+
+/* Appends a Calc to rel (predicate and/or projection) and makes rel its
+ * output. names/types describe the projection (NULL: pass through). */
+bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t **exprs,
+                 const char **names)
+{
+    rn_schema_t *schema = NULL;
+    if (exprs) {
+        schema = rn_schema_new(n);
+        if (!schema) {
+            an_oom(an);
+            return false;
+        }
+        for (int i = 0; i < n; i++)
+            if (rn_schema_set(schema, i, names[i], exprs[i]->type) != 0) {
+                rn_schema_unref(schema);
+                an_oom(an);
+                return false;
+            }
+    }
+    rn_op_t *op = an_track(an, rn_calc_new(rel->op, pred, n, (const rn_expr_t *const *)exprs, schema));
+    rn_schema_unref(schema);
+    if (!op || !an_connect(an, rel->op, op)) return false;
+    bool updating = rel->updating;
+    const rel_col_t *old = rel->cols;
+    rel_window_t *window = rel->window;
+    int oldn = rel->ncols - (window ? 3 : 0); /* window columns are virtual */
+    rn_op_t *source = rel->source;
+    if (!an_rel_from_schema(an, rel, op, NULL)) return false;
+    rel->source = source;
+    if (!exprs) { /* a filter keeps qualifiers and the column lineage */
+        for (int i = 0; i < oldn; i++) {
+            rel->cols[i].qualifier = old[i].qualifier;
+            rel->cols[i].src_col = old[i].src_col;
+            rel->cols[i].rowtime = old[i].rowtime;
+        }
+        if (window && !an_rel_add_window_cols(an, rel, window)) return false;
+    } else {
+        for (int i = 0; i < n; i++)
+            if (exprs[i]->kind == RN_EXPR_COLUMN) {
+                rel->cols[i].src_col = old[exprs[i]->col].src_col;
+                rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
+            }
+    }
+    rel->updating = updating;
+    return true;
+}
+
+/* True if projecting exprs/names over rel would change nothing: each
+ * output column is the input column at the same position, same name. */
+bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names)
+{
+    if (n != rel->ncols) return false;
+    for (int i = 0; i < n; i++)
+        if (exprs[i]->kind != RN_EXPR_COLUMN || exprs[i]->col != i || strcmp(names[i], rel->cols[i].name))
+            return false;
+    return true;
+}
+
+/* Output name of a select item: alias, column name, or EXPR$i. */
+static const char *item_name(analyzer_t *an, const rn_ast_select_item_t *it, int i)
+{
+    if (it->alias) return it->alias;
+    if (it->expr->kind == RN_AST_COLUMN) return it->expr->column.parts[it->expr->column.nparts - 1];
+    char buf[32];
+    snprintf(buf, sizeof buf, "EXPR$%d", i);
+    return an_strdup(an, buf);
+}
+
+/* Expands the select list (stars) into expressions and names. */
+static bool select_list(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, int *n, rn_expr_t ***exprs,
+                        const char ***names)
+{
+    int cap = 0;
+    for (int i = 0; i < q->select.nitems; i++)
+        cap += q->select.items[i].expr->kind == RN_AST_STAR ? sc->rel->ncols : 1;
+    *exprs = an_alloc(an, sizeof(rn_expr_t *) * (size_t)(cap ? cap : 1));
+    *names = an_alloc(an, sizeof(char *) * (size_t)(cap ? cap : 1));
+    if (!*exprs || !*names) return false;
+    *n = 0;
+    for (int i = 0; i < q->select.nitems; i++) {
+        const rn_ast_select_item_t *it = &q->select.items[i];
+        if (it->expr->kind == RN_AST_STAR) {
+            if (sc->agg_mode) {
+                an_error(an, it->pos, "'*' cannot be used with GROUP BY or aggregates");
+                return false;
+            }
+            const char *qual = it->expr->star.qualifier;
+            int matched = 0;
+            for (int c = 0; c < sc->rel->ncols; c++) {
+                if (qual && (!sc->rel->cols[c].qualifier || strcmp(qual, sc->rel->cols[c].qualifier))) continue;
+                an_rel_use(sc->rel, c);
+                (*exprs)[*n] = an_mk_column(an, c, sc->rel->cols[c].type);
+                (*names)[(*n)++] = sc->rel->cols[c].name;
+                matched++;
+            }
+            if (qual && !matched) {
+                an_error(an, it->pos, "unknown table '%s' in '%s.*'", qual, qual);
+                return false;
+            }
+            continue;
+        }
+        rn_expr_t *x = an_bind(an, sc, it->expr);
+        if (!x) return false;
+        if (x->type->id == RN_TYPE_NULL) x = an_coerce(an, x, &rn_type_string);
+        (*exprs)[*n] = x;
+        (*names)[*n] = item_name(an, it, *n);
+        (*n)++;
+    }
+    return !an->failed;
+}
+
+/* Name of aggregate a's output column: the select item's alias (or
+ * EXPR$i) when the item is exactly that call, else agg$a. */
+static const char *agg_column_name(analyzer_t *an, const rn_ast_query_t *q, const rn_ast_expr_t *call, int a)
+{
+    for (int i = 0; i < q->select.nitems; i++)
+        if (an_ast_equal(q->select.items[i].expr, call)) return item_name(an, &q->select.items[i], i);
+    char buf[32];
+    snprintf(buf, sizeof buf, "agg$%d", a);
+    return an_strdup(an, buf);
+}
+
+/* Sends the late rows of window operator wop to the table named by SET
+ * 'runnel.late-rows.table': its columns are taken by name from the
+ * window's FROM columns, which sit in wop's input from column `first`. */
+static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_rel, int first, int nfrom)
+{
+    table_def_t *t = an_find_table(an->p, an->late_table);
+    if (!t) {
+        an_error(an, an->late_table_pos, "'runnel.late-rows.table' names '%s', which is not a table", an->late_table);
+        return false;
+    }
+    if (t->conn->sink_mode == RN_SINK_UPSERT) {
+        an_error(an, an->late_table_pos, "late rows go to an append table; '%s' is an upsert table", t->name);
+        return false;
+    }
+    /* A pass-through port fed only by the window operator's late rows. */
+    rn_op_t *port = an_track(an, rn_calc_new(wop->input, NULL, 0, NULL, NULL));
+    if (!port) return false;
+    rn_window_set_late_output(wop, port);
+    int n = t->schema->ncols;
+    rn_expr_t **exprs = an_alloc(an, sizeof *exprs * (size_t)(n + 1));
+    const char **names = an_alloc(an, sizeof *names * (size_t)(n + 1));
+    int *target = an_alloc(an, sizeof(int) * (size_t)(n + 1));
+    if (!exprs || !names || !target) return false;
+    int ntarget = 0;
+    for (int c = 0; c < n; c++) {
+        if (t->origin && t->origin[c] > RN_FROM_KEY) continue;
+        const rn_type_t *to = t->schema->cols[c].type;
+        rn_expr_t *x = NULL;
+        for (int i = 0; i < nfrom && !x; i++)
+            if (!strcmp(from_rel->cols[i].name, t->schema->cols[c].name)) {
+                if (!an_assignable(from_rel->cols[i].type, to)) {
+                    an_error(an, an->late_table_pos, "late rows: column '%s' (%s) cannot be written to '%s' (%s) of '%s'",
+                             from_rel->cols[i].name, rn_type_name(from_rel->cols[i].type->id), t->schema->cols[c].name,
+                             rn_type_name(to->id), t->name);
+                    return false;
+                }
+                x = an_coerce(an, an_mk_column(an, first + i, from_rel->cols[i].type), to);
+                if (!x) return false;
+            }
+        exprs[ntarget] = x ? x : an_mk_const(an, to, RN_VALUE_NULL);
+        names[ntarget] = t->schema->cols[c].name;
+        target[ntarget] = c;
+        if (!exprs[ntarget++]) return false;
+    }
+    rel_t lrel = {0};
+    if (!an_rel_from_schema(an, &lrel, port, NULL)) return false;
+    if (!an_rel_calc(an, &lrel, NULL, ntarget, exprs, names)) return false;
+    return an_insert_into(an, t, target, ntarget, &lrel, an->late_table_pos, an->late_table_pos);
+}
+
+/* The windowed GROUP BY of a window TVF: pre-projects [other keys, agg
+ * arguments, rowtime (, the FROM columns for late rows)], runs a
+ * WindowAggregate, then reorders its [window_start, window_end,
+ * window_time, keys, aggregates] into [GROUP BY items, aggregates] so the
+ * select list binds as for any aggregate. */
+static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, rel_t *rel,
+                             const rel_t *from_rel, rn_expr_t **pre, const char **pre_names, int npre, int nkeys,
+                             const rn_agg_spec_t *specs, int ngroup, const int *wcol, const int *key_of,
+                             const char **gnames, rn_schema_t **out_schema, rel_t *grel)
+{
+    rel_window_t *win = rel->window;
+    int nfrom = rel->ncols - 3; /* the TVF's real columns */
+    bool late = an->late_table != NULL && !an->check_only; /* unused views run nowhere */
+    int total = npre + 1 + (late ? nfrom : 0);
+    rn_expr_t **all = an_alloc(an, sizeof *all * (size_t)total);
+    const char **all_names = an_alloc(an, sizeof *all_names * (size_t)total);
+    if (!all || !all_names) return false;
+    memcpy(all, pre, sizeof *all * (size_t)npre);
+    memcpy(all_names, pre_names, sizeof *all_names * (size_t)npre);
+    int time_col = npre;
+    an_rel_use(rel, win->time_col);
+    all[time_col] = an_mk_column(an, win->time_col, rel->cols[win->time_col].type);
+    all_names[time_col] = rel->cols[win->time_col].name;
+    for (int i = 0; late && i < nfrom; i++) {
+        an_rel_use(rel, i);
+        all[npre + 1 + i] = an_mk_column(an, i, rel->cols[i].type);
+        all_names[npre + 1 + i] = rel->cols[i].name;
+    }
+    for (int i = 0; i < total; i++)
+        if (!all[i]) return false;
+    if (!an_rel_calc(an, rel, NULL, total, all, all_names)) return false;
+
+    int naggs = sc->naggs;
+    rn_schema_t *wschema = rn_schema_new(3 + nkeys + naggs);
+    if (!wschema) {
+        an_oom(an);
+        return false;
+    }
+    rn_schema_set(wschema, 0, "window_start", &rn_type_timestamp);
+    rn_schema_set(wschema, 1, "window_end", &rn_type_timestamp);
+    rn_schema_set(wschema, 2, "window_time", &rn_type_timestamp);
+    for (int k = 0; k < nkeys; k++) rn_schema_set(wschema, 3 + k, pre_names[k], pre[k]->type);
+    for (int a = 0; a < naggs; a++)
+        rn_schema_set(wschema, 3 + nkeys + a, agg_column_name(an, q, sc->agg_calls[a], a),
+                      rn_type_scalar(specs[a].result_type));
+    rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms,
+                          .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
+                          .lateness_ms = an->allow_lateness_ms,
+                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0};
+    rn_op_t *wop = an_track(an, rn_window_aggregate_new(rel->op, &w, nkeys, naggs, specs, wschema, an->errbuf,
+                                                        an->errbuf_size));
+    rn_schema_unref(wschema);
+    if (!wop || !an_connect(an, rel->op, wop)) return false;
+    if (late && !window_late_output(an, wop, from_rel, npre + 1, nfrom)) return false;
+
+    /* [GROUP BY items..., aggregates...] */
+    int nout = ngroup + naggs;
+    rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)(nout + 1));
+    const char **names = an_alloc(an, sizeof *names * (size_t)(nout + 1));
+    if (!ex || !names) return false;
+    for (int g = 0; g < ngroup; g++) {
+        int c = wcol[g] ? wcol[g] - 1 : 3 + key_of[g];
+        ex[g] = an_mk_column(an, c, wop->schema->cols[c].type);
+        names[g] = gnames[g];
+    }
+    for (int a = 0; a < naggs; a++) {
+        int c = 3 + nkeys + a;
+        ex[ngroup + a] = an_mk_column(an, c, wop->schema->cols[c].type);
+        names[ngroup + a] = wop->schema->cols[c].name;
+    }
+    for (int i = 0; i < nout; i++)
+        if (!ex[i]) return false;
+    if (!an_rel_from_schema(an, grel, wop, NULL)) return false;
+    grel->updating = wop->updating;
+    if (!an_rel_calc(an, grel, NULL, nout, ex, names)) return false;
+    for (int g = 0; g < ngroup; g++) grel->cols[g].rowtime = wcol[g] == 3;
+    *out_schema = rn_schema_ref(grel->op->schema);
+    return true;
+}
+
+static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
+{
+    if (!q->select.from) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, q->pos, "SELECT without FROM is not supported in a pipeline");
+        return false;
+    }
+    if (!an_compile_from(an, q->select.from, rel)) return false;
+    scope_t sc = {.rel = rel};
+    if (q->select.where) {
+        sc.where_clause = "in WHERE";
+        rn_expr_t *pred = an_bind_boolean(an, &sc, q->select.where, "the WHERE condition");
+        if (!pred || !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
+        sc.where_clause = NULL;
+    }
+
+    /* Is this an aggregate query? */
+    agg_collect_t col = {.an = an, .sc = &sc};
+    for (int i = 0; i < q->select.nitems; i++)
+        if (q->select.items[i].expr->kind != RN_AST_STAR) an_collect_aggs(&col, q->select.items[i].expr);
+    if (q->select.having) an_collect_aggs(&col, q->select.having);
+    if (an->failed) return false;
+    bool distinct = q->select.distinct;
+    bool agg = sc.naggs > 0 || q->select.ngroup > 0 || distinct;
+    rel_window_t *win = rel->window;
+    if (win && (!agg || distinct)) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, win->pos, "%s without GROUP BY window_start, window_end is not supported yet: "
+                 "aggregate the window (see docs/event-time.md)", win->fn);
+        return false;
+    }
+
+    if (!agg) {
+        int n;
+        rn_expr_t **exprs;
+        const char **names;
+        if (!select_list(an, &sc, q, &n, &exprs, &names)) return false;
+        /* Skip an identity projection. */
+        if (an_is_identity(rel, n, exprs, names) && !an_rel_is_source(rel)) return true;
+        return an_rel_calc(an, rel, NULL, n, exprs, names);
+    }
+
+    /* GROUP BY: keys (or, for DISTINCT, the select items) */
+    const rn_ast_expr_t **group = NULL;
+    int ngroup = q->select.ngroup;
+    if (distinct) {
+        if (ngroup || sc.naggs) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->pos, "SELECT DISTINCT with GROUP BY or aggregates is not supported; use GROUP BY");
+            return false;
+        }
+        ngroup = q->select.nitems;
+        group = an_alloc(an, sizeof *group * (size_t)(ngroup ? ngroup : 1));
+        if (!group) return false;
+        for (int i = 0; i < ngroup; i++) {
+            if (q->select.items[i].expr->kind == RN_AST_STAR) {
+                an->err = RN_ERR_UNSUPPORTED;
+                an_error(an, q->select.items[i].pos, "SELECT DISTINCT * is not supported; list the columns");
+                return false;
+            }
+            group[i] = q->select.items[i].expr;
+        }
+    } else {
+        group = (const rn_ast_expr_t **)q->select.group_by;
+    }
+    if (ngroup > RN_MAX_GROUP) {
+        an_error(an, q->pos, "too many GROUP BY expressions (at most %d)", RN_MAX_GROUP);
+        return false;
+    }
+    /* pre-projection: keys then aggregate arguments */
+    int npre = ngroup + sc.naggs;
+    rn_expr_t **pre = an_alloc(an, sizeof *pre * (size_t)(npre ? npre : 1));
+    const char **pre_names = an_alloc(an, sizeof *pre_names * (size_t)(npre ? npre : 1));
+    rn_agg_spec_t specs[RN_MAX_AGGS];
+    if (!pre || !pre_names) return false;
+    int npre_used = 0;
+    int wcol[RN_MAX_GROUP];     /* per GROUP BY item: its window column (1..3), or 0 */
+    int key_of[RN_MAX_GROUP];   /* per GROUP BY item: its index among the other keys */
+    const char *gnames[RN_MAX_GROUP];
+    for (int g = 0; g < ngroup; g++) {
+        if (an_contains_agg(group[g])) {
+            an_error(an, group[g]->pos, "aggregate functions are not allowed in GROUP BY");
+            return false;
+        }
+        wcol[g] = 0;
+        key_of[g] = npre_used;
+        if (win && group[g]->kind == RN_AST_COLUMN) {
+            int c = an_rel_resolve(an, rel, group[g]);
+            if (c < 0) return false;
+            if (rel->cols[c].window_col) {
+                wcol[g] = rel->cols[c].window_col;
+                gnames[g] = rel->cols[c].name;
+                sc.group_asts[g] = group[g];
+                sc.group_cols[g] = c;
+                continue;
+            }
+            if (win->kind == RN_WINDOW_SESSION) {
+                bool in_partition = false;
+                for (int k = 0; k < win->npartition; k++) in_partition |= win->partition[k] == c;
+                if (!in_partition) {
+                    an->err = RN_ERR_UNSUPPORTED;
+                    an_error(an, group[g]->pos, "GROUP BY of a SESSION window takes window_start, window_end and "
+                             "exactly its PARTITION BY columns; '%s' is not one of them", rel->cols[c].name);
+                    return false;
+                }
+            }
+        } else if (win && win->kind == RN_WINDOW_SESSION) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, group[g]->pos, "GROUP BY of a SESSION window takes window_start, window_end and "
+                     "exactly its PARTITION BY columns");
+            return false;
+        }
+        if (group[g]->kind == RN_AST_LITERAL && group[g]->lit.kind == RN_LIT_INT && !distinct) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, group[g]->pos, "GROUP BY by position is not supported; name the column");
+            return false;
+        }
+        rn_expr_t *x = an_bind(an, &sc, group[g]);
+        if (!x) return false;
+        if (x->type->id == RN_TYPE_NULL) x = an_coerce(an, x, &rn_type_string);
+        sc.group_asts[g] = group[g];
+        sc.group_cols[g] = group[g]->kind == RN_AST_COLUMN ? an_rel_resolve(an, rel, group[g]) : -1;
+        pre[npre_used] = x;
+        if (group[g]->kind == RN_AST_COLUMN) pre_names[npre_used] = rel->cols[sc.group_cols[g]].name;
+        else if (distinct) pre_names[npre_used] = item_name(an, &q->select.items[g], g);
+        else {
+            char buf[32];
+            snprintf(buf, sizeof buf, "EXPR$%d", g);
+            pre_names[npre_used] = an_strdup(an, buf);
+        }
+        gnames[g] = pre_names[npre_used];
+        npre_used++;
+    }
+    int nkeys = npre_used;
+    if (win) {
+        bool has_start = false, has_end = false;
+        for (int g = 0; g < ngroup; g++) has_start |= wcol[g] == 1, has_end |= wcol[g] == 2;
+        if (!has_start || !has_end) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->pos, "a %s aggregate must GROUP BY window_start and window_end", win->fn);
+            return false;
+        }
+        if (win->kind == RN_WINDOW_SESSION && nkeys != win->npartition) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->pos, "GROUP BY of a SESSION window takes window_start, window_end and exactly its "
+                     "PARTITION BY columns (%d of them)", win->npartition);
+            return false;
+        }
+    }
+    sc.ngroup = ngroup;
+    for (int a = 0; a < sc.naggs; a++) {
+        const rn_ast_expr_t *call = sc.agg_calls[a];
+        bool is_agg;
+        rn_agg_kind kind = an_agg_kind_of(call->call.name, &is_agg);
+        rn_agg_spec_t *s = &specs[a];
+        memset(s, 0, sizeof *s);
+        if (strcasecmp(call->call.name, "COUNT") && strcasecmp(call->call.name, "SUM") &&
+            strcasecmp(call->call.name, "MIN") && strcasecmp(call->call.name, "MAX") &&
+            strcasecmp(call->call.name, "AVG") && strcasecmp(call->call.name, "FIRST_VALUE") &&
+            strcasecmp(call->call.name, "LAST_VALUE")) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, call->pos, "aggregate function %s is not supported yet", call->call.name);
+            return false;
+        }
+        if (call->call.star) {
+            if (kind != RN_AGG_COUNT) {
+                an_error(an, call->pos, "only COUNT accepts '*'");
+                return false;
+            }
+            s->kind = RN_AGG_COUNT_STAR;
+            s->arg = -1;
+            s->result_type = RN_TYPE_BIGINT;
+            continue;
+        }
+        if (call->call.nargs != 1) {
+            an_error(an, call->pos, "%s takes exactly one argument", call->call.name);
+            return false;
+        }
+        if (call->call.distinct && kind != RN_AGG_COUNT) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, call->pos, "DISTINCT is supported in COUNT only");
+            return false;
+        }
+        scope_t argsc = {.rel = rel, .where_clause = "inside another aggregate"};
+        rn_expr_t *x = an_bind(an, &argsc, call->call.args[0]);
+        if (!x) return false;
+        rn_type_id t = x->type->id;
+        if (t == RN_TYPE_NULL) {
+            x = an_coerce(an, x, kind == RN_AGG_COUNT ? &rn_type_string : &rn_type_int);
+            t = x->type->id;
+        }
+        if ((kind == RN_AGG_SUM || kind == RN_AGG_AVG) && !rn_type_is_numeric(t)) {
+            an_error(an, call->call.args[0]->pos, "%s needs a numeric argument, not %s", call->call.name,
+                     rn_type_name(t));
+            return false;
+        }
+        if (t == RN_TYPE_ROW) {
+            an_error(an, call->call.args[0]->pos, "%s of a ROW is not supported", call->call.name);
+            return false;
+        }
+        s->kind = call->call.distinct ? RN_AGG_COUNT_DISTINCT : kind;
+        s->arg = npre_used;
+        s->arg_type = t;
+        switch (kind) {
+        case RN_AGG_COUNT: s->result_type = RN_TYPE_BIGINT; break;
+        case RN_AGG_SUM: s->result_type = t == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT; break;
+        case RN_AGG_AVG: s->result_type = RN_TYPE_DOUBLE; break;
+        default: s->result_type = t; break;
+        }
+        pre[npre_used] = x;
+        pre_names[npre_used++] = x->kind == RN_EXPR_COLUMN ? rel->cols[x->col].name : agg_column_name(an, q, call, a);
+    }
+    /* Names and GROUP BY expressions keep resolving against the FROM
+     * relation; what they resolve to are the aggregate's output columns. */
+    rel_t from_rel = *rel;
+    if (an->failed) return false;
+    rn_schema_t *aschema = NULL;
+    rel_t grel;
+    if (win) {
+        if (!window_aggregate(an, &sc, q, rel, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup, wcol,
+                              key_of, gnames, &aschema, &grel))
+            return false;
+    } else {
+        if (!an_rel_calc(an, rel, NULL, npre_used, pre, pre_names)) return false;
+        /* the aggregate */
+        aschema = rn_schema_new(ngroup + sc.naggs);
+        if (!aschema) {
+            an_oom(an);
+            return false;
+        }
+        for (int g = 0; g < ngroup; g++) rn_schema_set(aschema, g, pre_names[g], pre[g]->type);
+        for (int a = 0; a < sc.naggs; a++)
+            rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
+                          rn_type_scalar(specs[a].result_type));
+        rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
+        if (aop && an->state_ttl_ms > 0) rn_aggregate_set_ttl(aop, an->state_ttl_ms);
+        if (!aop || !an_connect(an, rel->op, aop) || !an_rel_from_schema(an, &grel, aop, NULL)) {
+            rn_schema_unref(aschema);
+            return false;
+        }
+        grel.updating = true;
+    }
+    sc.out_schema = aschema;
+
+    /* HAVING and the select list, over the aggregate's output */
+    sc.agg_mode = true;
+    sc.where_clause = NULL;
+    sc.rel = &from_rel;
+    rn_expr_t *having = NULL;
+    if (q->select.having) {
+        having = an_bind_boolean(an, &sc, q->select.having, "the HAVING condition");
+        if (!having) {
+            rn_schema_unref(aschema);
+            return false;
+        }
+    }
+    int n;
+    rn_expr_t **exprs;
+    const char **names;
+    bool ok = select_list(an, &sc, q, &n, &exprs, &names);
+    rn_schema_unref(aschema);
+    if (!ok) return false;
+    *rel = grel;
+    if (having && !an_rel_calc(an, rel, having, 0, NULL, NULL)) return false;
+    return an_is_identity(rel, n, exprs, names) || an_rel_calc(an, rel, NULL, n, exprs, names);
+}
+
+bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out)
+{
+    int saved = an->nctes;
+    for (int i = 0; i < q->nctes; i++) {
+        if (an->nctes == RN_MAX_CTES) {
+            an_error(an, q->ctes[i].pos, "too many WITH queries");
+            return false;
+        }
+        view_def_t *v = &an->ctes[an->nctes++];
+        memset(v, 0, sizeof *v);
+        v->name = q->ctes[i].name;
+        v->pos = q->ctes[i].pos;
+        v->query = q->ctes[i].query;
+    }
+    bool ok = false;
+    if (q->norder || q->limit) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, q->norder ? q->order_by[0].expr->pos : q->limit->pos,
+                 "ORDER BY and LIMIT are not supported on unbounded streams");
+    } else if (q->kind == RN_QUERY_UNION) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, q->pos, "UNION is not supported yet");
+    } else {
+        ok = compile_select(an, q, out);
+    }
+    an->nctes = saved;
+    return ok;
+}
