@@ -18,9 +18,10 @@
  * kept for late updates (allowed lateness L > 0) sit in a second heap by
  * end until the watermark passes end + L; with L = 0 a window is freed as
  * soon as it fires. Sessions also sit in a heap by (start, creation) while
- * unfired, which answers held_since. Each window knows its position in
- * every heap, so a session whose bounds move is re-sifted in place and a
- * merged-away session is removed at once (no lazy invalidation).
+ * unfired, which answers held_since. The heaps are core/heap.h's indexed
+ * heaps: each window keeps its position in every heap (win_t.hidx), so a
+ * session whose bounds move is re-sifted in place and a merged-away session
+ * is removed at once (no lazy invalidation).
  *
  * Rows. A row is late when batch->rowwm is set and rowtime < rowwm - L (a
  * NULL rowtime, which the source should have sent to the dead-letter
@@ -59,6 +60,7 @@
  * RN_BATCH_MAX) from ctx->arena.
  */
 #include "core/hash.h"
+#include "core/heap.h"
 #include "core/mem.h"
 #include "op/op.h"
 #include "state/store.h"
@@ -66,8 +68,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define WIN_NOWHERE SIZE_MAX    /* hidx of a window not in that heap */
 
 enum { WIN_PENDING, WIN_RETAINED, WIN_BY_START, WIN_NHEAPS };
 
@@ -88,7 +88,7 @@ typedef struct win {
     uint64_t created;           /* creation sequence: breaks ties in firing order */
     uint64_t epoch;             /* input batch in which it was put on the touched list */
     uint64_t hash;              /* TUMBLE/HOP: hash of its store key */
-    size_t hidx[WIN_NHEAPS];    /* position in each heap, WIN_NOWHERE when not in it */
+    size_t hidx[WIN_NHEAPS];    /* position in each heap, RN_HEAP_NOWHERE when not in it */
     size_t touched_at;          /* index in the touched list while epoch is current */
     sess_key_t *owner;          /* SESSION: the key entry listing it */
     uint8_t fired;              /* final result emitted; only late updates from now on */
@@ -104,14 +104,6 @@ struct sess_key {
     int cap;                    /* room in s */
 };
 
-typedef struct win_heap {
-    win_t **a;                  /* the heap array */
-    size_t n;                   /* entries */
-    size_t cap;                 /* room */
-    int which;                  /* index into win_t.hidx */
-    bool by_start;              /* ordered by (start, created) rather than (end, created) */
-} win_heap_t;
-
 typedef struct win_agg {
     rn_window_spec_t w;         /* kind, sizes, lateness, early firing */
     int nkeys;                  /* key columns: input columns 0..nkeys-1 */
@@ -125,7 +117,7 @@ typedef struct win_agg {
     rn_store_t *keys;           /* SESSION: key -> sess_key_t */
     size_t nsessions;           /* SESSION: sessions held */
     size_t win_size;            /* bytes of a win_t with its accumulators */
-    win_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) by end, retained (fired) by end,
+    rn_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) by end, retained (fired) by end,
                                    * unfired sessions by start */
     uint64_t seq;               /* arrival sequence of accepted rows */
     uint64_t created;           /* windows created so far */
@@ -195,89 +187,22 @@ static bool win_freeable(const win_agg_t *a, int64_t end, int64_t wm)
     return wm >= INT64_MIN + a->w.lateness_ms && end <= wm - a->w.lateness_ms;
 }
 
-/* ---- indexed heaps ------------------------------------------------------ */
+/* ---- firing heaps (core/heap.h) ---------------------------------------- */
 
-static bool heap_less(const win_heap_t *h, const win_t *x, const win_t *y)
+/* Pending and retained windows: by (end, creation). */
+static bool win_less_by_end(const void *x, const void *y)
 {
-    int64_t kx = h->by_start ? x->start : x->end;
-    int64_t ky = h->by_start ? y->start : y->end;
-    if (kx != ky) return kx < ky;
-    return x->created < y->created;
+    const win_t *a = x, *b = y;
+    if (a->end != b->end) return a->end < b->end;
+    return a->created < b->created;
 }
 
-static void heap_put(win_heap_t *h, size_t i, win_t *w)
+/* Unfired sessions: by (start, creation). */
+static bool win_less_by_start(const void *x, const void *y)
 {
-    h->a[i] = w;
-    w->hidx[h->which] = i;
-}
-
-static void heap_up(win_heap_t *h, size_t i)
-{
-    win_t *w = h->a[i];
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!heap_less(h, w, h->a[p])) break;
-        heap_put(h, i, h->a[p]);
-        i = p;
-    }
-    heap_put(h, i, w);
-}
-
-static void heap_down(win_heap_t *h, size_t i)
-{
-    win_t *w = h->a[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && heap_less(h, h->a[c + 1], h->a[c])) c++;
-        if (!heap_less(h, h->a[c], w)) break;
-        heap_put(h, i, h->a[c]);
-        i = c;
-    }
-    heap_put(h, i, w);
-}
-
-/* Makes room for one more entry. Returns RN_OK or RN_ERR_NOMEM. */
-static rn_err_t heap_reserve(win_heap_t *h)
-{
-    if (h->n < h->cap) return RN_OK;
-    size_t cap = h->cap ? h->cap * 2 : 64;
-    win_t **a = rn_realloc(h->a, cap * sizeof *a);
-    if (!a) return RN_ERR_NOMEM;
-    h->a = a;
-    h->cap = cap;
-    return RN_OK;
-}
-
-/* Inserts w; room must have been reserved. */
-static void heap_push(win_heap_t *h, win_t *w)
-{
-    h->a[h->n] = w;
-    w->hidx[h->which] = h->n;
-    h->n++;
-    heap_up(h, h->n - 1);
-}
-
-static void heap_remove(win_heap_t *h, win_t *w)
-{
-    size_t i = w->hidx[h->which];
-    if (i == WIN_NOWHERE) return;
-    w->hidx[h->which] = WIN_NOWHERE;
-    h->n--;
-    if (i == h->n) return;
-    win_t *m = h->a[h->n];
-    heap_put(h, i, m);
-    heap_up(h, i);
-    heap_down(h, m->hidx[h->which]);
-}
-
-/* Restores the order after w's key changed. */
-static void heap_fix(win_heap_t *h, win_t *w)
-{
-    size_t i = w->hidx[h->which];
-    if (i == WIN_NOWHERE) return;
-    heap_up(h, i);
-    heap_down(h, w->hidx[h->which]);
+    const win_t *a = x, *b = y;
+    if (a->start != b->start) return a->start < b->start;
+    return a->created < b->created;
 }
 
 /* ---- accumulators ------------------------------------------------------- */
@@ -514,7 +439,7 @@ static void win_init(win_agg_t *a, win_t *w, int64_t start, int64_t end)
     w->start = start;
     w->end = end;
     w->created = a->created++;
-    for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = WIN_NOWHERE;
+    for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = RN_HEAP_NOWHERE;
     rn_buf_init(&w->prev);
 }
 
@@ -529,7 +454,7 @@ static void win_value_free(void *value, void *opaque)
 
 static void win_unheap(win_agg_t *a, win_t *w)
 {
-    for (int h = 0; h < WIN_NHEAPS; h++) heap_remove(&a->heaps[h], w);
+    for (int h = 0; h < WIN_NHEAPS; h++) rn_heap_remove(&a->heaps[h], w);
 }
 
 /* Frees a session (after it left its key's array). */
@@ -639,13 +564,13 @@ static win_t *win_get(win_agg_t *a, int64_t start)
     bool created;
     win_t *w = rn_store_upsert(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h, &created);
     if (!w || !created) return w;
-    if (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK) {
+    if (rn_heap_reserve(&a->heaps[WIN_PENDING], 1) != RN_OK) {
         rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
         return NULL;
     }
     win_init(a, w, start, add_sat(start, a->w.size_ms));
     w->hash = h;
-    heap_push(&a->heaps[WIN_PENDING], w);
+    rn_heap_push(&a->heaps[WIN_PENDING], w);
     return w;
 }
 
@@ -653,8 +578,8 @@ static win_t *win_get(win_agg_t *a, int64_t start)
  * Returns NULL on OOM (nothing changed). */
 static win_t *session_new(win_agg_t *a, sess_key_t *sk, int i, int64_t t, int64_t end)
 {
-    if (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK ||
-        heap_reserve(&a->heaps[WIN_BY_START]) != RN_OK)
+    if (rn_heap_reserve(&a->heaps[WIN_PENDING], 1) != RN_OK ||
+        rn_heap_reserve(&a->heaps[WIN_BY_START], 1) != RN_OK)
         return NULL;
     if (sk->n == sk->cap) {
         int cap = sk->cap ? sk->cap * 2 : 2;
@@ -671,8 +596,8 @@ static win_t *session_new(win_agg_t *a, sess_key_t *sk, int i, int64_t t, int64_
     sk->s[i] = w;
     sk->n++;
     a->nsessions++;
-    heap_push(&a->heaps[WIN_PENDING], w);
-    heap_push(&a->heaps[WIN_BY_START], w);
+    rn_heap_push(&a->heaps[WIN_PENDING], w);
+    rn_heap_push(&a->heaps[WIN_BY_START], w);
     return w;
 }
 
@@ -715,8 +640,8 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
     bool moved = nstart != w->start || nend != w->end;
     /* Everything that can fail first. */
     if (moved && w->fired &&
-        (heap_reserve(&a->heaps[WIN_PENDING]) != RN_OK ||
-         heap_reserve(&a->heaps[WIN_BY_START]) != RN_OK))
+        (rn_heap_reserve(&a->heaps[WIN_PENDING], 1) != RN_OK ||
+         rn_heap_reserve(&a->heaps[WIN_BY_START], 1) != RN_OK))
         return RN_ERR_NOMEM;
     if (moved && w->emitted && win_touch(a, w) != RN_OK) return RN_ERR_NOMEM;
     for (int m = i + 1; m < j; m++) {
@@ -743,14 +668,14 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
         if (w->fired) {
             /* Its emitted row is retracted at the end of the batch; the
              * merged session fires anew. */
-            heap_remove(&a->heaps[WIN_RETAINED], w);
+            rn_heap_remove(&a->heaps[WIN_RETAINED], w);
             w->fired = 0;
-            heap_push(&a->heaps[WIN_PENDING], w);
-            heap_push(&a->heaps[WIN_BY_START], w);
+            rn_heap_push(&a->heaps[WIN_PENDING], w);
+            rn_heap_push(&a->heaps[WIN_BY_START], w);
         }
     }
-    heap_fix(&a->heaps[WIN_PENDING], w);
-    heap_fix(&a->heaps[WIN_BY_START], w);
+    rn_heap_fix(&a->heaps[WIN_PENDING], w);
+    rn_heap_fix(&a->heaps[WIN_BY_START], w);
     return win_add_row(a, w, in, r, seq);
 }
 
@@ -884,20 +809,20 @@ static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
  * frees fired windows with end + L <= wm. */
 static rn_err_t win_advance(win_agg_t *a, win_out_t *o, int64_t wm)
 {
-    win_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
-    while (pending->n && pending->a[0]->end <= wm) {
-        win_t *w = pending->a[0];
+    rn_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
+    win_t *w;
+    while ((w = rn_heap_top(pending)) && w->end <= wm) {
         bool freeable = win_freeable(a, w->end, wm);
-        if (!freeable && heap_reserve(retained) != RN_OK) return RN_ERR_NOMEM;
+        if (!freeable && rn_heap_reserve(retained, 1) != RN_OK) return RN_ERR_NOMEM;
         rn_err_t err = win_emit_current(a, o, w);
         if (err != RN_OK) return err;
         w->fired = 1;
-        heap_remove(pending, w);
-        heap_remove(&a->heaps[WIN_BY_START], w);
+        rn_heap_remove(pending, w);
+        rn_heap_remove(&a->heaps[WIN_BY_START], w);
         if (freeable) win_drop(a, w);
-        else heap_push(retained, w);
+        else rn_heap_push(retained, w);
     }
-    while (retained->n && win_freeable(a, retained->a[0]->end, wm)) win_drop(a, retained->a[0]);
+    while ((w = rn_heap_top(retained)) && win_freeable(a, w->end, wm)) win_drop(a, w);
     return RN_OK;
 }
 
@@ -922,12 +847,14 @@ static rn_err_t win_early_fire(win_agg_t *a, win_out_t *o)
     if (now < a->last_early || (uint64_t)now - (uint64_t)a->last_early < (uint64_t)a->w.early_fire_ms)
         return RN_OK;
     a->last_early = now;
-    win_heap_t *pending = &a->heaps[WIN_PENDING];
-    size_t n = 0;
-    win_t **c = rn_arena_alloc(o->ctx->arena, sizeof *c * (pending->n ? pending->n : 1));
+    const rn_heap_t *pending = &a->heaps[WIN_PENDING];
+    size_t n = 0, len = rn_heap_len(pending);
+    win_t **c = rn_arena_alloc(o->ctx->arena, sizeof *c * (len ? len : 1));
     if (!c) return RN_ERR_NOMEM;
-    for (size_t i = 0; i < pending->n; i++)
-        if (pending->a[i]->dirty) c[n++] = pending->a[i];
+    for (size_t i = 0; i < len; i++) {
+        win_t *w = rn_heap_at(pending, i);
+        if (w->dirty) c[n++] = w;
+    }
     qsort(c, n, sizeof *c, win_cmp_end);
     for (size_t i = 0; i < n; i++) {
         rn_err_t err = win_emit_current(a, o, c[i]);
@@ -1053,8 +980,8 @@ static int64_t window_held_since(const rn_op_t *op)
     const win_agg_t *a = op->priv;
     /* TUMBLE/HOP windows all have one size: the earliest end has the
      * earliest start. */
-    const win_heap_t *h = &a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING];
-    return h->n ? h->a[0]->start : INT64_MAX;
+    const win_t *w = rn_heap_top(&a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING]);
+    return w ? w->start : INT64_MAX;
 }
 
 /* Appends a duration the way the docs write them: "10 s", "2 min", "500 ms". */
@@ -1114,7 +1041,7 @@ static void win_agg_free(win_agg_t *a)
     if (!a) return;
     rn_store_free(a->windows);
     rn_store_free(a->keys);
-    for (int h = 0; h < WIN_NHEAPS; h++) rn_free(a->heaps[h].a);
+    for (int h = 0; h < WIN_NHEAPS; h++) rn_heap_free(&a->heaps[h]);
     rn_free(a->touched);
     rn_buf_free(&a->key);
     rn_buf_free(&a->wkey);
@@ -1195,8 +1122,9 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
     rn_buf_init(&a->wkey);
     rn_buf_init(&a->res);
     rn_buf_init(&a->vkey);
-    for (int h = 0; h < WIN_NHEAPS; h++) a->heaps[h].which = h;
-    a->heaps[WIN_BY_START].by_start = true;
+    for (int h = 0; h < WIN_NHEAPS; h++)
+        rn_heap_init(&a->heaps[h], h == WIN_BY_START ? win_less_by_start : win_less_by_end,
+                     offsetof(win_t, hidx) + (size_t)h * sizeof(size_t));
     if (w->kind == RN_WINDOW_SESSION)
         a->keys = rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a);
     else a->windows = rn_store_new("window", a->win_size, win_value_free, a);
