@@ -88,6 +88,16 @@ int64_t rn_op_input_watermark(const rn_op_t *op)
     return any ? wm : RN_WM_MIN;
 }
 
+/* Gives d the minimum watermark over its inputs: through its callback,
+ * or recorded and forwarded when it has none. */
+static rn_err_t op_deliver_watermark(rn_op_t *d, rn_ctx_t *ctx)
+{
+    int64_t dwm = rn_op_input_watermark(d);
+    if (d->vt->watermark) return d->vt->watermark(d, dwm, ctx);
+    d->watermark = dwm;
+    return rn_op_watermark(d, dwm, ctx);
+}
+
 rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
 {
     for (int i = 0; i < op->noutputs; i++) {
@@ -97,14 +107,7 @@ rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
         in->wm = wm;
         in->has_wm = true;
         if (!op_inputs_have_wm(d)) continue; /* another input holds it back */
-        int64_t dwm = rn_op_input_watermark(d);
-        rn_err_t err;
-        if (d->vt->watermark) {
-            err = d->vt->watermark(d, dwm, ctx);
-        } else {
-            d->watermark = dwm;
-            err = rn_op_watermark(d, dwm, ctx);
-        }
+        rn_err_t err = op_deliver_watermark(d, ctx);
         if (err != RN_OK) return err;
     }
     return RN_OK;
@@ -143,8 +146,15 @@ rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx)
         in->finished = true;
         in->has_wm = true;
         in->wm = RN_WM_MAX; /* an ended input no longer holds the watermark back */
-        if (++d->nfinished < op_connected_inputs(d)) continue;
-        rn_err_t err = rn_op_finish(d, ctx);
+        rn_err_t err;
+        if (++d->nfinished < op_connected_inputs(d)) {
+            /* d stays open: the inputs left may now allow a later watermark */
+            if (op_inputs_have_wm(d) && rn_op_input_watermark(d) > d->watermark &&
+                (err = op_deliver_watermark(d, ctx)) != RN_OK)
+                return err;
+            continue;
+        }
+        err = rn_op_finish(d, ctx);
         if (err != RN_OK) return err;
     }
     return RN_OK;

@@ -31,7 +31,9 @@
  * finished): an input that never delivers a watermark holds the operator's
  * watermark back until that input finishes. An operator is finished (its
  * `finish` called, exactly once) when all its inputs have finished; a
- * finished input no longer holds the watermark back. With one input all of
+ * finished input no longer holds the watermark back, and when an input
+ * finishes while others remain, the operator gets the minimum over the
+ * rest at once if that is later than what it had. With one input all of
  * this reduces to what it always was: every watermark is passed on as is.
  *
  * Snapshot/restore: a stateful operator writes its whole state with
@@ -157,8 +159,10 @@ int64_t rn_op_input_watermark(const rn_op_t *op);
 int64_t rn_op_held_since(const rn_op_t *op);
 /* Finishes op: calls its finish (if any, and only the first time), then
  * tells each output that this input ended; an output whose connected
- * inputs have all ended is finished in turn, depth first. So each operator
- * is finished once, after its last input. Calling it again does nothing. */
+ * inputs have all ended is finished in turn, depth first; one that stays
+ * open is given the (later) watermark of the inputs it has left. So each
+ * operator is finished once, after its last input. Calling it again does
+ * nothing. */
 rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx);
 /* Appends op's line for `runnel explain` ("Kind: detail  [changelog]")
  * and under it, indented, the tree of each of its inputs in port order. */

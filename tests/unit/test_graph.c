@@ -274,10 +274,13 @@ static void test_watermark_minimum(void)
     RN_CHECK_EQ_INT(f.u->inputs[0].wm, 20);
     RN_CHECK_EQ_INT(f.u->inputs[1].wm, 30);
     RN_CHECK_EQ_STR(cap_wms(f.cap), "5 5 20");
-    /* A finished input no longer holds the watermark back. */
+    /* A finished input no longer holds the watermark back: finishing a
+     * moves the union on to b's 30 at once, without waiting for b's next. */
     RN_CHECK_EQ_INT(rn_op_finish(f.a, &f.ctx), RN_OK);
+    RN_CHECK_EQ_STR(cap_wms(f.cap), "5 5 20 30");
+    RN_CHECK_EQ_INT(f.u->watermark, 30);
     RN_CHECK_EQ_INT(rn_op_watermark(f.b, 40, &f.ctx), RN_OK);
-    RN_CHECK_EQ_STR(cap_wms(f.cap), "5 5 20 40");
+    RN_CHECK_EQ_STR(cap_wms(f.cap), "5 5 20 30 40");
     RN_CHECK_EQ_INT(f.cap->watermark, 40);
     fix_free(&f);
 }
