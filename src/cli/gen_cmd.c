@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "connectors/kafka_client.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/timeparse.h"
 #include "gen/gen.h"
@@ -39,33 +39,6 @@ static const char gen_usage[] =
 static bool gen_parse_start(const char *s, int64_t *ms)
 {
     return rn_time_parse(s, strlen(s), ms) || rn_epoch_seconds_parse(s, ms);
-}
-
-/* Creates dir and its parents (mkdir -p). Returns 0 or -1 with errno. */
-static int gen_mkdir_p(const char *dir)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] == '/' || path[i] == '\0') {
-            char c = path[i];
-            path[i] = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-            path[i] = c;
-        }
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }
 
 static double gen_wall(void)
@@ -313,7 +286,7 @@ int rn_cli_gen(int argc, char **argv)
     rn_buf_t line; /* one record, before it joins its topic's buffer */
     rn_buf_init(&line);
     if (out) {
-        if (gen_mkdir_p(out) != 0) {
+        if (rn_mkdir_p(out) != 0) {
             fprintf(stderr, "runnel gen: cannot create %s: %s\n", out, strerror(errno));
             goto done;
         }

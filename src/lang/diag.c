@@ -13,6 +13,7 @@
  */
 #include "lang/diag.h"
 #include "core/text.h"
+#include "lang/lexer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,40 +61,33 @@ typedef struct diag_secrets {
 } diag_secrets_t;
 
 /* Finds the values of secret options ('properties.sasl.password' = '...',
- * any key rn_text_secret_key calls secret) that overlap src[from..to), by
- * a small scan from the start of the text that knows string literals,
- * quoted identifiers and comments. A quoted line never shows them. */
+ * any key rn_text_secret_key calls secret) that overlap src[from..to),
+ * with the SQL lexer (which never allocates), so string literals, quoted
+ * identifiers and comments are read exactly as the parser reads them. An
+ * unterminated value runs to the end of the text. A quoted line never
+ * shows them. */
 static void diag_find_secrets(const char *src, size_t srclen, size_t from, size_t to, diag_secrets_t *out)
 {
+    rn_lexer_t lx;
+    rn_lexer_init(&lx, src, srclen);
     int state = 0; /* 1: after a secret key literal, 2: after its '=' */
     out->n = 0;
-    for (size_t i = 0; i < to && i < srclen;) {
-        char c = src[i];
-        if (c == '-' && i + 1 < srclen && src[i + 1] == '-') {
-            while (i < srclen && src[i] != '\n') i++;
-        } else if (c == '/' && i + 1 < srclen && src[i + 1] == '*') {
-            for (i += 2; i < srclen && !(src[i] == '*' && i + 1 < srclen && src[i + 1] == '/'); i++) {}
-            i += 2;
-        } else if (c == '\'' || c == '`') {
-            size_t j = i + 1;
-            for (; j < srclen; j++) {
-                if (src[j] != c) continue;
-                if (j + 1 < srclen && src[j + 1] == c) j++; /* doubled quote */
-                else break;
+    for (;;) {
+        rn_token_t t;
+        rn_tok_type type = rn_lexer_next(&lx, &t);
+        size_t at = (size_t)t.pos.offset, len = (size_t)t.pos.len;
+        if (type == RN_TK_EOF || at >= to) break;
+        bool string = type == RN_TK_STRING, open = type == RN_TK_ERROR && src[at] == '\'';
+        if (state == 2 && (string || open)) {
+            size_t hi = string ? at + len - 1 : srclen;
+            if (hi > from && out->n < DIAG_MAX_SECRETS) {
+                out->lo[out->n] = at + 1;
+                out->hi[out->n++] = hi;
             }
-            if (c == '\'' && state == 2 && j > from && out->n < DIAG_MAX_SECRETS) {
-                out->lo[out->n] = i + 1;
-                out->hi[out->n++] = j;
-            }
-            state = c == '\'' && state == 0 && rn_text_secret_key(src + i + 1, j - i - 1) ? 1 : 0;
-            i = j + 1;
-            continue;
-        } else if (c == '=' && state == 1) {
-            state = 2;
-        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            state = 0;
         }
-        i++;
+        if (string && state == 0 && rn_text_secret_key(src + at + 1, len - 2)) state = 1;
+        else if (type == RN_TK_EQ && state == 1) state = 2;
+        else state = 0;
     }
 }
 

@@ -18,6 +18,7 @@
  */
 #include "op/io.h"
 #include "core/clock.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/timeparse.h"
@@ -27,7 +28,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ---- dead-letter output ------------------------------------------------ */
 
@@ -59,15 +59,8 @@ rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t
     rn_log_dead_letter(++d->count, at, error, d->path);
     if (!d->fp) {
         d->fp = fopen(d->path, "w");
-        if (!d->fp && errno == ENOENT) { /* `runnel test`: OUT/_runnel/ on first use */
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s", d->path);
-            char *slash = strrchr(dir, '/');
-            if (slash && slash != dir) {
-                *slash = '\0';
-                if (mkdir(dir, 0777) == 0 || errno == EEXIST) d->fp = fopen(d->path, "w");
-            }
-        }
+        /* its directory on first use (`runnel test`: OUT/_runnel/) */
+        if (!d->fp && errno == ENOENT && rn_mkdir_parent(d->path) == 0) d->fp = fopen(d->path, "w");
         if (!d->fp) {
             rn_log_error("cannot create dead-letter file %s", d->path);
             return RN_ERR_IO;

@@ -24,10 +24,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -45,19 +45,6 @@ static void test_path(const table_def_t *t, const char *dir, char *buf, size_t s
 {
     const char *name = t->conn->test_name ? t->conn->test_name(t->conf) : NULL;
     snprintf(buf, size, "%s/%s.jsonl", dir, name ? name : t->name);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* rn_reader_t.sync_outputs: makes every sink deliver and wait for acks. */
@@ -229,7 +216,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     else
         snprintf(dlq_path, sizeof dlq_path, "%s", o->dlq_path ? o->dlq_path : "dlq.jsonl");
     if ((err = pipeline_check_files(p, o, dlq_path, errbuf, errbuf_size)) != RN_OK) return err;
-    if (test && mkdir_p(o->output_dir) != 0) {
+    if (test && rn_mkdir_p(o->output_dir) != 0) {
         snprintf(errbuf, errbuf_size, "cannot create output directory %s: %s", o->output_dir, strerror(errno));
         return RN_ERR_IO;
     }

@@ -315,6 +315,10 @@ INSERT INTO o SELECT n FROM s;
 """)
     rc, _, err = run(["explain", sql])
     check(rc == 2 and "hunter2-pw" not in err, "password shown: %r" % err)
+    # An unterminated password is the error itself: still masked.
+    write(sql, "CREATE TABLE s (n BIGINT) WITH ('connector' = 'kafka', 'properties.sasl.password' = 'hunter2-pw);\n")
+    rc, _, err = run(["explain", sql])
+    check(rc == 2 and "unterminated string literal" in err and "hunter2-pw" not in err, "password shown: %r" % err)
     write(sql, """
 CREATE TABLE s (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'ev', 'scan.startup.mode' = '${START_MODE}');
 CREATE TABLE o (n BIGINT) WITH ('connector' = 'print');

@@ -5,6 +5,7 @@
  */
 #include "core/arena.h"
 #include "core/assert.h"
+#include "core/fs.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -13,7 +14,9 @@
 #include "core/value.h"
 #include "rn_test.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -198,6 +201,32 @@ static void test_batch_valid_and_assert(void)
 #endif
 }
 
+static void test_mkdir(void)
+{
+    char base[] = "/tmp/runnel-test-core-XXXXXX";
+    RN_REQUIRE(mkdtemp(base) != NULL);
+    char path[256], file[256];
+    snprintf(path, sizeof path, "%s/a/b/c", base);
+    RN_CHECK_EQ_INT(rn_mkdir_p(path), 0);
+    RN_CHECK_EQ_INT(rn_mkdir_p(path), 0); /* already there */
+    RN_CHECK_EQ_INT(access(path, F_OK), 0);
+    snprintf(file, sizeof file, "%s/x/y/dead-letters.jsonl", base);
+    RN_CHECK_EQ_INT(rn_mkdir_parent(file), 0);
+    snprintf(path, sizeof path, "%s/x/y", base);
+    RN_CHECK_EQ_INT(access(path, F_OK), 0);
+    RN_CHECK_EQ_INT(rn_mkdir_parent("bare-name.jsonl"), 0); /* nothing to create */
+    snprintf(file, sizeof file, "%s/plain", base);
+    FILE *fp = fopen(file, "w");
+    RN_REQUIRE(fp != NULL);
+    fclose(fp);
+    errno = 0;
+    RN_CHECK_EQ_INT(rn_mkdir_p(file), -1); /* a file, not a directory */
+    RN_CHECK_EQ_INT(errno, ENOTDIR);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    RN_CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     RN_RUN(test_mem_counts_and_fails_on_demand);
@@ -210,5 +239,6 @@ int main(void)
     RN_RUN(test_parse_size);
     RN_RUN(test_epoch_seconds);
     RN_RUN(test_batch_valid_and_assert);
+    RN_RUN(test_mkdir);
     return rn_test_summary();
 }
