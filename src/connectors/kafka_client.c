@@ -59,7 +59,6 @@ static const char *kafka_debug(void)
     return d && *d ? d : NULL;
 }
 
-bool rn_kafka_sensitive(const char *key) { return rn_text_secret_key(key, strlen(key)); }
 
 /* Copies librdkafka's reason to out without the broker name it starts
  * with ("127.0.0.1:9092/bootstrap: ", "host:9093/2: ") and the state
@@ -159,7 +158,7 @@ static rn_err_t kafka_set(rd_kafka_conf_t *conf, const char *label, const char *
 {
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK) return RN_OK;
-    if (rn_kafka_sensitive(key))
+    if (rn_text_secret_key(key, strlen(key)))
         snprintf(errbuf, errbuf_size, "%s: option '%s' was not accepted by librdkafka (value not shown)",
                  label, option);
     else

@@ -145,9 +145,6 @@ void rn_kafka_note_error(rn_kafka_t *k, rd_kafka_resp_err_t err, const char *rea
  * events of k must be released before. NULL is a no-op. */
 void rn_kafka_close(rn_kafka_t *k);
 
-/* True if the option key's value must never be shown. */
-bool rn_kafka_sensitive(const char *key);
-
 /* Starts an in-process Kafka-protocol cluster (librdkafka's mock cluster)
  * with nbrokers brokers on loopback and writes its bootstrap list to
  * bootstrap. Idempotent: a second call returns the running one's list.

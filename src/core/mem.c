@@ -16,7 +16,6 @@
 #define RN_MEM_HEADER 16
 
 static _Atomic size_t mem_used;
-static _Atomic size_t mem_peak;
 static _Atomic long mem_fail_countdown = -1;
 
 static int mem_should_fail(void)
@@ -30,12 +29,8 @@ static int mem_should_fail(void)
 
 static void mem_account(size_t add, size_t sub)
 {
-    size_t now = atomic_fetch_add(&mem_used, add) + add;
+    atomic_fetch_add(&mem_used, add);
     atomic_fetch_sub(&mem_used, sub);
-    now -= sub;
-    size_t peak = atomic_load(&mem_peak);
-    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
-    }
 }
 
 void *rn_malloc(size_t size)
@@ -92,7 +87,6 @@ char *rn_strndup(const char *s, size_t len)
 char *rn_strdup(const char *s) { return rn_strndup(s, strlen(s)); }
 
 size_t rn_mem_used(void) { return atomic_load(&mem_used); }
-size_t rn_mem_peak(void) { return atomic_load(&mem_peak); }
 void rn_mem_fail_after(long n) { atomic_store(&mem_fail_countdown, n); }
 
 size_t rn_mem_rss(void)

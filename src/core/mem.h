@@ -21,9 +21,9 @@ void rn_free(void *ptr);
 char *rn_strndup(const char *s, size_t len);
 char *rn_strdup(const char *s);
 
-/* Bytes currently allocated through this layer, and the peak. */
+/* Bytes currently allocated through this layer (the process's peak is
+ * rn_mem_rss_peak below). */
 size_t rn_mem_used(void);
-size_t rn_mem_peak(void);
 
 /* The process's resident memory as the kernel counts it (everything:
  * state, buffers, the Kafka client, the binary): now (/proc/self/statm)
