@@ -110,6 +110,22 @@ typedef struct rn_connector {
      * 'filesystem' connector), or NULL: the runtime checks that no sink
      * writes a file a source reads. May be NULL. */
     const char *(*file_path)(const void *conf);
+    /* Optional: opens the remote transport of an Exchange whose input is
+     * read from a table of this connector (conf is that table's), so that
+     * several processes in one group can share keyed state
+     * (docs/scale-out.md). name is the transport's topic and consumer
+     * group ("<pipeline>-<operator id>-repartition"); ctx describes the
+     * source table (its options give the brokers and security settings).
+     * Creates the topic when missing, with as many partitions as the
+     * source table's topic, and fails with a clear message when it exists
+     * with another count or the source reads several topics. Returns the
+     * writer (io) and a reader of the topic in group `name` that starts at
+     * the earliest offset, commits like any source, and deletes records
+     * the group has committed (both owned by the caller). NULL: rows stay
+     * in the process (one process only). */
+    rn_err_t (*open_exchange)(const void *conf, const rn_open_ctx_t *ctx, const char *name,
+                              rn_exchange_io_t **io /* out */, rn_reader_t **reader /* out */,
+                              char *errbuf, size_t errbuf_size);
 } rn_connector_t;
 
 /* Looks a connector up by name or alias; NULL if unknown. */

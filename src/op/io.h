@@ -162,4 +162,28 @@ struct rn_lookup {
     const char *where;          /* "postgresql table subscribers" for messages */
 };
 
+/* ---- exchanging: rows repartitioned by key between processes ---------- */
+
+/* The remote transport of an Exchange (docs/scale-out.md): a topic of
+ * nparts partitions that every process of the pipeline writes rows to, by
+ * the hash of their key, and reads back through a reader in one consumer
+ * group, so each key's rows meet in one process. The records' bytes are
+ * the Exchange's own (op/exchange.h); the transport only moves them. */
+typedef struct rn_exchange_io rn_exchange_io_t;
+struct rn_exchange_io {
+    int32_t nparts;             /* partitions of the topic */
+    int32_t ntasks;             /* upstream tasks: partitions of the source topic the
+                                 * Exchange's input is read from (watermarks are kept
+                                 * per task) */
+    const char *where;          /* "repartition topic page_views-3-repartition" for messages */
+    /* Queues one record for partition (0 <= partition < nparts); key may
+     * be NULL. Bytes are copied. Blocks while the producer's queue is
+     * full; fails (errbuf) when a record could not be delivered. */
+    rn_err_t (*send)(rn_exchange_io_t *io, int32_t partition, const void *key, size_t klen,
+                     const void *value, size_t vlen, char *errbuf, size_t errbuf_size);
+    /* Delivers everything sent so far and waits for the acknowledgements. */
+    rn_err_t (*flush)(rn_exchange_io_t *io, char *errbuf, size_t errbuf_size);
+    void (*close)(rn_exchange_io_t *io);
+};
+
 #endif
