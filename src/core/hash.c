@@ -59,3 +59,31 @@ uint64_t rn_hash_bytes(const void *data, size_t len, uint64_t seed)
     b = (uint64_t)(r >> 64);
     return hash_mix(a ^ s0 ^ len, b ^ s1 ^ s2);
 }
+
+uint32_t rn_hash_murmur2(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    const uint32_t m = 0x5bd1e995;
+    uint32_t h = 0x9747b28c ^ (uint32_t)len;
+    while (len >= 4) {
+        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        k *= m;
+        k ^= k >> 24;
+        k *= m;
+        h *= m;
+        h ^= k;
+        p += 4;
+        len -= 4;
+    }
+    switch (len) {
+    case 3: h ^= (uint32_t)p[2] << 16; /* fall through */
+    case 2: h ^= (uint32_t)p[1] << 8; /* fall through */
+    case 1:
+        h ^= p[0];
+        h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return h;
+}

@@ -146,3 +146,13 @@ rn_op_t *rn_calc_new(rn_op_t *input, const rn_expr_t *predicate, int nexprs,
     op->updating = input->updating;
     return op;
 }
+
+int rn_calc_passthrough(const rn_op_t *op, int out_col)
+{
+    const calc_t *c = op->priv;
+    if (!c->exprs) return out_col;
+    const rn_expr_t *e = c->exprs[out_col];
+    return e && e->kind == RN_EXPR_COLUMN ? e->col : -1;
+}
+
+bool rn_is_calc(const rn_op_t *op) { return op->vt == &calc_vtable; }

@@ -52,6 +52,22 @@ rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port)
     return RN_OK;
 }
 
+rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to)
+{
+    if (to->noutputs) return RN_ERR_UNSUPPORTED;
+    for (int i = 0; i < from->noutputs; i++) {
+        rn_op_t *d = from->outputs[i].op;
+        int port = from->outputs[i].port;
+        d->inputs[port].op = to;
+        if (port == 0) d->input = to;
+    }
+    to->outputs = from->outputs;
+    to->noutputs = from->noutputs;
+    from->outputs = NULL;
+    from->noutputs = 0;
+    return RN_OK;
+}
+
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
 {
     RN_ASSERT(rn_batch_valid(batch));

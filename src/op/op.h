@@ -144,6 +144,11 @@ rn_op_t *rn_op_new(const rn_op_vtable_t *vt, rn_schema_t *schema, rn_op_t *input
  * RN_ERR_UNSUPPORTED if that port already has another upstream (or is
  * negative); the graph is unchanged on failure. */
 rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port);
+/* Hands every outgoing edge of `from` to `to` (which must have none): the
+ * downstream operators get `to` as the upstream of those ports. Used when
+ * the runtime cuts the graph at a remote Exchange. Returns RN_OK or
+ * RN_ERR_UNSUPPORTED if `to` already has outputs. */
+rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to);
 /* Pushes batch to every output of op, each on its edge's port. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
 /* Delivers watermark wm from op to each of its outputs: records it as that
@@ -178,6 +183,11 @@ void rn_op_free(rn_op_t *op);
  * expressions must outlive the operator (they belong to the plan). */
 rn_op_t *rn_calc_new(rn_op_t *input, const rn_expr_t *predicate, int nexprs,
                      const rn_expr_t *const *exprs, rn_schema_t *out_schema);
+
+/* Whether op is a Calc, and the input column that output column out_col
+ * of a Calc passes through unchanged (-1: it is computed). */
+bool rn_is_calc(const rn_op_t *op);
+int rn_calc_passthrough(const rn_op_t *op, int out_col);
 
 typedef enum rn_agg_kind {
     RN_AGG_COUNT_STAR,          /* COUNT(*) */
@@ -346,6 +356,17 @@ typedef struct rn_watermark_spec {
  * delivers its watermark downstream (rn_op_watermark). */
 void rn_source_set_watermark(rn_op_t *op, const rn_watermark_spec_t *w);
 bool rn_source_has_watermark(const rn_op_t *op);
+/* Makes the source read the records of an Exchange's repartition topic
+ * (op/exchange.h) instead of JSON: every column is used, rows carry the
+ * watermark they arrived under upstream, and marks give each partition's
+ * watermark (the minimum over the upstream tasks). rowtime_col is the
+ * event-time column (commit marks for windows downstream), or -1: no
+ * event time. Call before rn_source_open. */
+void rn_source_set_exchange(rn_op_t *op, int rowtime_col);
+/* Whether the source's input ended (a bounded input read to its end; for
+ * a repartition topic: every upstream task ended), as opposed to a run
+ * that was stopped. */
+bool rn_source_exhausted(const rn_op_t *op);
 /* Whether idle and quiet timeouts may use the wall clock (`runnel run`);
  * off in `runnel test`, whose output must depend on its input only. */
 void rn_source_use_wall_clock(rn_op_t *op, bool on);

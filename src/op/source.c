@@ -23,6 +23,7 @@
 #include "core/mem.h"
 #include "core/timeparse.h"
 #include "json/json.h"
+#include "op/exchange.h"
 #include "op/op.h"
 
 #include <errno.h>
@@ -142,6 +143,12 @@ typedef struct wm_split {
     int nmarks, capmarks;
     int64_t max_rowtime;        /* highest rowtime so far (RN_WM_MIN: none) */
     uint64_t listed;            /* assignment_version that last listed it */
+    /* A repartition topic's partition (rn_source_set_exchange): the
+     * watermark each upstream task announced in it, and which ended. */
+    uint32_t ntasks;            /* 0 until the first mark */
+    int64_t *task_wm;           /* per task, RN_WM_MIN until announced */
+    uint8_t *task_end;          /* per task: its input ended */
+    uint32_t nended;            /* tasks ended */
 } wm_split_t;
 
 typedef struct source_time {
@@ -179,6 +186,8 @@ typedef struct source {
     int ncomputed;
     int *computed;              /* used computed columns, in column order */
     source_time_t time;
+    bool exchange;              /* reads a repartition topic (op/exchange.h), not JSON */
+    bool exhausted;             /* the input ended (not merely stopped) */
     rn_record_t recs[RN_BATCH_MAX];
     int rec_of_row[RN_BATCH_MAX]; /* record index of each decoded row */
     uint64_t records, errors;
@@ -214,6 +223,8 @@ static void source_destroy(rn_op_t *op)
     for (int i = 0; i < s->time.nsplits; i++) {
         rn_free(s->time.splits[i].topic);
         rn_free(s->time.splits[i].marks);
+        rn_free(s->time.splits[i].task_wm);
+        rn_free(s->time.splits[i].task_end);
     }
     rn_free(s->time.splits);
     rn_free(s->computed);
@@ -303,6 +314,18 @@ void rn_source_set_watermark(rn_op_t *op, const rn_watermark_spec_t *w)
     source_use_expr(op, w->expr);
 }
 
+void rn_source_set_exchange(rn_op_t *op, int rowtime_col)
+{
+    source_t *s = op->priv;
+    s->exchange = true;
+    for (int c = 0; c < op->schema->ncols; c++) s->cols[c].used = true;
+    if (rowtime_col < 0) return;
+    s->time.on = true;
+    s->time.spec = (rn_watermark_spec_t){.rowtime_col = rowtime_col};
+    s->time.wm = RN_WM_MIN;
+}
+
+bool rn_source_exhausted(const rn_op_t *op) { return ((source_t *)op->priv)->exhausted; }
 bool rn_source_has_watermark(const rn_op_t *op) { return ((source_t *)op->priv)->time.on; }
 void rn_source_use_wall_clock(rn_op_t *op, bool on) { ((source_t *)op->priv)->time.wall = on; }
 int64_t rn_source_watermark(const rn_op_t *op) { return ((source_t *)op->priv)->time.wm; }
@@ -363,14 +386,14 @@ rn_err_t rn_source_open(rn_op_t *op, rn_reader_t *reader, rn_dlq_t *dlq, char *e
     int ncols = op->schema->ncols;
     s->reader = reader;
     s->dlq = dlq;
-    rn_err_t err = source_doc_open(op, &s->value, false, errbuf, errbuf_size);
+    rn_err_t err = s->exchange ? RN_OK : source_doc_open(op, &s->value, false, errbuf, errbuf_size);
     if (err == RN_OK && rn_source_reads(op, RN_FROM_KEY) && !s->keys_from_value)
         err = source_doc_open(op, &s->key, true, errbuf, errbuf_size);
     if (err != RN_OK) return err;
     s->meta = rn_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
     s->computed = rn_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
     if (!s->meta || !s->computed) return RN_ERR_NOMEM;
-    for (int c = 0; c < ncols; c++) {
+    for (int c = 0; c < ncols && !s->exchange; c++) {
         if (!s->cols[c].used) continue;
         if (s->cols[c].computed) s->computed[s->ncomputed++] = c;
         else if (s->cols[c].origin > RN_FROM_KEY) s->meta[s->nmeta++] = c;
@@ -753,13 +776,144 @@ static rn_err_t source_tick(rn_op_t *op, source_t *s, rn_ctx_t *ctx, int64_t now
     return rn_op_watermark(op, s->time.wm, ctx);
 }
 
+/* ---- reading a repartition topic ------------------------------------------ */
+
+/* Applies a mark of an upstream task set (op/exchange.h) to split sp:
+ * each listed task's watermark only rises; the split's watermark is the
+ * minimum over all tasks once every task announced one. */
+static rn_err_t split_apply_mark(wm_split_t *sp, const rn_exchange_mark_t *m)
+{
+    if (sp->ntasks != m->ntasks) {
+        if (sp->ntasks) return RN_ERR_DECODE; /* senders disagree on the task count */
+        sp->task_wm = rn_malloc(sizeof(int64_t) * m->ntasks);
+        sp->task_end = rn_calloc(m->ntasks, 1);
+        if (!sp->task_wm || !sp->task_end) return RN_ERR_NOMEM;
+        for (uint32_t t = 0; t < m->ntasks; t++) sp->task_wm[t] = RN_WM_MIN;
+        sp->ntasks = m->ntasks;
+    }
+    for (uint32_t i = 0; i < m->ntask; i++) {
+        uint32_t t = rn_exchange_mark_task(m, i);
+        if (m->wm > sp->task_wm[t]) sp->task_wm[t] = m->wm;
+        if (m->end && !sp->task_end[t]) {
+            sp->task_end[t] = 1;
+            sp->nended++;
+        }
+    }
+    int64_t w = RN_WM_MAX;
+    for (uint32_t t = 0; t < sp->ntasks; t++)
+        if (sp->task_wm[t] < w) w = sp->task_wm[t];
+    if (w > sp->wm) sp->wm = w;
+    return RN_OK;
+}
+
+/* Whether every partition this process reads has heard the end of every
+ * upstream task: nothing more can come. */
+static bool source_exchange_ended(const source_t *s)
+{
+    int assigned = 0;
+    for (int i = 0; i < s->time.nsplits; i++) {
+        const wm_split_t *sp = &s->time.splits[i];
+        if (!sp->assigned) continue;
+        if (!sp->ntasks || sp->nended < sp->ntasks) return false;
+        assigned++;
+    }
+    return assigned > 0;
+}
+
+/* A fresh batch of all columns with room for cap rows, in the arena. */
+static rn_batch_t *source_exchange_batch(rn_op_t *op, rn_ctx_t *ctx, int cap)
+{
+    rn_batch_t *b = rn_batch_new(ctx->arena, op->schema, cap);
+    if (!b) return NULL;
+    b->rowwm = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)cap);
+    return b->rowwm ? b : NULL;
+}
+
+/* Stamps the rows of b (their carried watermarks), notes the commit
+ * marks, and emits b. */
+static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx, int64_t now)
+{
+    if (!b->nrows) return RN_OK;
+    source_time_t *t = &s->time;
+    if (t->on) {
+        const rn_value_t *rt = b->cols[t->spec.rowtime_col];
+        for (int r = 0; r < b->nrows; r++) {
+            const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
+            wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
+            if (!sp) return RN_ERR_NOMEM;
+            if (b->rowwm[r] < t->wm) b->rowwm[r] = t->wm;
+            rn_err_t err = rt[r].null ? RN_OK : split_mark(sp, rec->position, rt[r].i);
+            if (err != RN_OK) return err;
+        }
+        t->last_any_ms = now;
+    } else {
+        b->rowwm = NULL;
+    }
+    rn_err_t err = rn_op_emit(op, b, ctx);
+    b->nrows = 0;
+    return err;
+}
+
+/* rn_source_poll for a repartition topic: rows records are decoded into
+ * batches of at most RN_BATCH_MAX rows, marks move the partitions'
+ * watermarks, in record order. */
+static rn_err_t source_poll_exchange(rn_op_t *op, source_t *s, rn_ctx_t *ctx, bool *eof)
+{
+    int n = 0;
+    rn_err_t err = s->reader->next(s->reader, s->recs, RN_BATCH_MAX, &n, eof, ctx->errbuf, ctx->errbuf_size);
+    if (err != RN_OK) return err;
+    int64_t now = rn_clock_wall_ms();
+    if ((err = source_sync_assignment(s, now)) != RN_OK) return err;
+    rn_batch_t *b = NULL;
+    char msg[256];
+    for (int i = 0; i < n; i++) {
+        const rn_record_t *r = &s->recs[i];
+        const unsigned char *d = (const unsigned char *)r->data;
+        if (d && r->len && d[0] == RN_EXCHANGE_MARK) {
+            rn_exchange_mark_t m;
+            wm_split_t *sp = split_find(s, r->topic, r->partition, now);
+            if (!sp) return RN_ERR_NOMEM;
+            err = rn_exchange_decode_mark(r->data, r->len, &m, msg, sizeof msg);
+            if (err == RN_OK && (err = split_apply_mark(sp, &m)) == RN_ERR_DECODE)
+                snprintf(msg, sizeof msg, "repartition mark for %u tasks, others said %u", m.ntasks, sp->ntasks);
+            if (err == RN_ERR_DECODE) err = source_dead_letter(s, r, msg, ctx);
+            if (err != RN_OK) return err;
+            if (s->time.on && sp->wm > s->time.wm) {
+                int argmin;
+                bool none;
+                int64_t w = source_min_active(s, &argmin, &none);
+                if (!none && w > s->time.wm) s->time.wm = w;
+            }
+            continue;
+        }
+        int rows = rn_exchange_count_rows(r->data, r->len, op->schema);
+        if (rows < 0 || rows > RN_BATCH_MAX) {
+            if ((err = source_dead_letter(s, r, "corrupt repartition record", ctx)) != RN_OK) return err;
+            continue;
+        }
+        if (b && b->nrows + rows > RN_BATCH_MAX && (err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK)
+            return err;
+        if (!b && !(b = source_exchange_batch(op, ctx, RN_BATCH_MAX))) return RN_ERR_NOMEM;
+        int first = b->nrows;
+        if ((err = rn_exchange_decode_rows(r->data, r->len, b, b->rowwm, msg, sizeof msg)) != RN_OK) return err;
+        for (int k = first; k < b->nrows; k++) s->rec_of_row[k] = i;
+    }
+    s->records += (uint64_t)n;
+    if (b && (err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK) return err;
+    if (!*eof && source_exchange_ended(s)) *eof = true;
+    if (*eof) s->exhausted = true;
+    return source_tick(op, s, ctx, now, *eof);
+}
+
 rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
 {
     source_t *s = op->priv;
+    if (s->exchange) return source_poll_exchange(op, s, ctx, eof);
     int n = 0;
     rn_err_t err = s->reader->next(s->reader, s->recs, RN_BATCH_MAX, &n, eof, ctx->errbuf,
                                    ctx->errbuf_size);
     if (err != RN_OK) return err;
+    if (*eof) s->exhausted = true;
     int64_t now = s->time.on ? rn_clock_wall_ms() : 0;
     /* Partitions assigned by this very read must count before its rows
      * move the watermark. */

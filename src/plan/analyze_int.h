@@ -6,6 +6,7 @@
  *   from.c     relations and scopes, FROM, views, window TVFs
  *   select.c   a SELECT block and queries with WITH
  *   ddl.c      the statements: CREATE TABLE/VIEW, INSERT, bare SELECT, SET
+ *   partition.c how streams are partitioned, Exchanges before keyed state
  * Only what one of these files uses from another is declared here; the rest
  * stays static in its file. The structures are in plan_int.h.
  */
@@ -58,6 +59,12 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
                  const char **names);
 bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names);
 bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
+
+/* partition.c: the operator to feed a keyed stateful operator whose key
+ * is input columns 0..nkeys-1: input itself when its partitioning covers
+ * the key, else a new Exchange on input (rowtime_col: input's event-time
+ * column or -1). NULL on failure (an->failed is set). */
+rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col);
 
 /* ddl.c */
 bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st);

@@ -235,10 +235,12 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                           .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
                           .lateness_ms = an->allow_lateness_ms,
                           .early_fire_ms = an->early_fire ? an->early_fire_ms : 0};
-    rn_op_t *wop = an_track(an, rn_window_aggregate_new(rel->op, &w, nkeys, naggs, specs, wschema, an->errbuf,
-                                                        an->errbuf_size));
+    rn_op_t *in = an_exchange_for(an, rel->op, nkeys, time_col);
+    rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, specs, wschema, an->errbuf,
+                                                             an->errbuf_size))
+                      : NULL;
     rn_schema_unref(wschema);
-    if (!wop || !an_connect(an, rel->op, wop)) return false;
+    if (!wop || !an_connect(an, in, wop)) return false;
     if (late && !window_late_output(an, wop, from_rel, npre + 1, nfrom)) return false;
 
     /* [GROUP BY items..., aggregates...] */
@@ -500,9 +502,12 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         for (int a = 0; a < sc.naggs; a++)
             rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
                           rn_type_scalar(specs[a].result_type));
-        rn_op_t *aop = an_track(an, rn_aggregate_new(rel->op, ngroup, sc.naggs, specs, aschema, an->errbuf, an->errbuf_size));
+        rn_op_t *in = an_exchange_for(an, rel->op, ngroup, -1);
+        rn_op_t *aop = in ? an_track(an, rn_aggregate_new(in, ngroup, sc.naggs, specs, aschema, an->errbuf,
+                                                          an->errbuf_size))
+                          : NULL;
         if (aop && an->state_ttl_ms > 0) rn_aggregate_set_ttl(aop, an->state_ttl_ms);
-        if (!aop || !an_connect(an, rel->op, aop) || !an_rel_from_schema(an, &grel, aop, NULL)) {
+        if (!aop || !an_connect(an, in, aop) || !an_rel_from_schema(an, &grel, aop, NULL)) {
             rn_schema_unref(aschema);
             return false;
         }

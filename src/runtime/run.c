@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/text.h"
+#include "op/exchange.h"
 #include "plan/compiled.h"
 
 static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
@@ -47,10 +48,16 @@ static void test_path(const table_def_t *t, const char *dir, char *buf, size_t s
     snprintf(buf, size, "%s/%s.jsonl", dir, name ? name : t->name);
 }
 
-/* rn_reader_t.sync_outputs: makes every sink deliver and wait for acks. */
+/* rn_reader_t.sync_outputs: makes every sink, and every Exchange that
+ * sends to a repartition topic, deliver and wait for acks. */
 static rn_err_t pipeline_sync_outputs(void *opaque, char *errbuf, size_t errbuf_size)
 {
     rn_pipeline_t *p = opaque;
+    for (int i = 0; i < p->nops; i++) {
+        if (!rn_is_exchange(p->ops[i])) continue;
+        rn_err_t err = rn_exchange_sync(p->ops[i], errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
     for (int i = 0; i < p->nsinks; i++) {
         rn_err_t err = rn_sink_sync(p->sinks[i].op, errbuf, errbuf_size);
         if (err != RN_OK) return err;
@@ -203,6 +210,84 @@ static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
     return true;
 }
 
+/* The source scan at the start of op's chain (port 0 upstream), or NULL. */
+static rn_op_t *upstream_source(rn_op_t *op)
+{
+    while (op && op->ninputs) op = op->input;
+    return op;
+}
+
+/* Adds a source scan to the pipeline (its operators and its sources).
+ * Frees op on failure. */
+static rn_err_t pipeline_add_source(rn_pipeline_t *p, rn_op_t *op)
+{
+    rn_op_t **ops = rn_realloc(p->ops, sizeof *ops * (size_t)(p->nops + 1));
+    if (ops) p->ops = ops;
+    rn_op_t **srcs = ops ? rn_realloc(p->sources, sizeof *srcs * (size_t)(p->nsources + 1)) : NULL;
+    if (!srcs) {
+        rn_op_free(op);
+        return RN_ERR_NOMEM;
+    }
+    p->sources = srcs;
+    p->ops[p->nops++] = op;
+    op->id = p->nops;
+    p->sources[p->nsources++] = op;
+    return RN_OK;
+}
+
+/* `runnel run`: every Exchange whose rows come from a table that several
+ * processes can share (Kafka) sends them through a repartition topic
+ * (docs/scale-out.md). The graph is cut at the Exchange: its outputs move
+ * to a new source scan reading the topic back in the pipeline's consumer
+ * group. Exchanges are visited in plan order, so one fed by an earlier
+ * Exchange's receiving scan finds that scan, and the table behind it,
+ * upstream. */
+static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, char *errbuf, size_t errbuf_size)
+{
+    int nplan = p->nops;
+    /* per op id, for the receiving scans added below (ids past nplan): the table behind them */
+    table_def_t **origin = rn_calloc(2 * (size_t)nplan + 2, sizeof *origin);
+    if (!origin) return RN_ERR_NOMEM;
+    rn_err_t err = RN_OK;
+    for (int i = 0; i < nplan && err == RN_OK; i++) {
+        rn_op_t *x = p->ops[i];
+        if (!rn_is_exchange(x) || !x->noutputs) continue;
+        rn_op_t *up = upstream_source(x);
+        table_def_t *t = up ? table_of_source(p, up) : NULL;
+        if (!t && up && up->id > nplan && up->id <= 2 * nplan + 1) t = origin[up->id];
+        if (!t || !t->conn->open_exchange) continue; /* rows stay in this process */
+        char topic[512];
+        snprintf(topic, sizeof topic, "%s-%d-repartition", name, x->id);
+        rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions};
+        rn_exchange_io_t *io = NULL;
+        rn_reader_t *r = NULL;
+        if ((err = t->conn->open_exchange(t->conf, &ctx, topic, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
+        char describe[600];
+        snprintf(describe, sizeof describe, "repartition topic %s", topic);
+        rn_op_t *recv = rn_source_new(x->schema, topic, describe);
+        if (!recv || (err = pipeline_add_source(p, recv)) != RN_OK) {
+            if (!recv) err = RN_ERR_NOMEM;
+            io->close(io);
+            r->close(r);
+            break;
+        }
+        rn_source_set_exchange(recv, rn_exchange_rowtime_col(x));
+        r->sync_outputs = pipeline_sync_outputs;
+        r->sync_opaque = p;
+        if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, up)) != RN_OK) {
+            io->close(io);
+            r->close(r);
+            snprintf(errbuf, errbuf_size, "cannot send rows through %s", topic);
+            break;
+        }
+        if ((err = rn_source_open(recv, r, p->dlq, errbuf, errbuf_size)) != RN_OK) break;
+        rn_source_use_wall_clock(recv, true);
+        if (recv->id <= 2 * nplan + 1) origin[recv->id] = t;
+    }
+    rn_free(origin);
+    return err;
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
@@ -256,6 +341,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         if (err != RN_OK) return err;
         rn_source_use_wall_clock(p->sources[i], !test);
     }
+    if (!test && (err = pipeline_open_exchanges(p, name, errbuf, errbuf_size)) != RN_OK) return err;
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
         rn_sink_io_t *io = NULL;
@@ -382,9 +468,11 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
             bool eof = false;
             err = rn_source_poll(p->sources[i], &ctx, &eof);
             rn_arena_reset(&arena);
-            if (eof) {
+            if (eof) { /* what only this source fed can finish now (a remote Exchange ends its tasks) */
                 done[i] = true;
                 active--;
+                if (err == RN_OK) err = rn_op_finish(p->sources[i], &ctx);
+                rn_arena_reset(&arena);
             }
         }
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);

@@ -1,0 +1,87 @@
+/*
+ * partition.c - how each stream is partitioned, and the Exchanges that
+ * keyed state needs (docs/scale-out.md).
+ *
+ * Several processes (or workers) of one pipeline each read a share of the
+ * source partitions. A keyed stateful operator (GROUP BY, window
+ * aggregate) is only right when all rows of one key reach the same place,
+ * i.e. when its input is partitioned by (a subset of) its key. What the
+ * planner knows:
+ *   - a table whose connector cannot be shared by several processes
+ *     (files, stdin, a generator) is read by one process: "single";
+ *   - a Kafka table is partitioned by its record key when it has one
+ *     ('key.fields', or the PRIMARY KEY of 'upsert-kafka'), as producers
+ *     partition by key; otherwise nothing is known;
+ *   - a Calc keeps the partitioning when it passes every partitioning
+ *     column through unchanged; an Exchange establishes its keys;
+ *   - anything else (an aggregate's output) is not assumed to be
+ *     partitioned, so a GROUP BY over a GROUP BY exchanges again.
+ * an_exchange_for puts an Exchange in front of an operator whose key the
+ * partitioning does not cover; the runtime decides how it moves rows.
+ */
+#include <string.h>
+
+#include "op/exchange.h"
+#include "plan/analyze_int.h"
+
+#define PART_UNKNOWN (-1)       /* nothing known */
+#define PART_SINGLE (-2)        /* all rows in one place */
+
+/* The partitioning of op's output: PART_SINGLE, PART_UNKNOWN, or the
+ * number of columns (written to cols, at most max) rows are partitioned
+ * by. */
+static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
+{
+    if (!op) return PART_UNKNOWN;
+    if (!op->ninputs) { /* a source scan */
+        for (int i = 0; i < an->p->ntables; i++) {
+            const table_def_t *t = &an->p->tables[i];
+            if (t->source != op) continue;
+            if (!t->conn->open_exchange) return PART_SINGLE;
+            bool upsert = t->conn->sink_mode == RN_SINK_UPSERT;
+            int n = upsert ? t->npk : t->nkey;
+            const int *key = upsert ? t->pk : t->key;
+            if (n <= 0 || n > max) return PART_UNKNOWN;
+            memcpy(cols, key, sizeof(int) * (size_t)n);
+            return n;
+        }
+        return PART_UNKNOWN;
+    }
+    if (rn_is_exchange(op)) {
+        int n = rn_exchange_nkeys(op);
+        if (n == 0) return PART_SINGLE;
+        if (n > max) return PART_UNKNOWN;
+        memcpy(cols, rn_exchange_keys(op), sizeof(int) * (size_t)n);
+        return n;
+    }
+    if (rn_is_calc(op)) {
+        int in[RN_MAX_GROUP];
+        int n = partitioning(an, op->input, in, RN_MAX_GROUP);
+        if (n < 0) return n;
+        if (n > max) return PART_UNKNOWN;
+        for (int k = 0; k < n; k++) {
+            int found = -1;
+            for (int c = 0; c < op->schema->ncols && found < 0; c++)
+                if (rn_calc_passthrough(op, c) == in[k]) found = c;
+            if (found < 0) return PART_UNKNOWN;
+            cols[k] = found;
+        }
+        return n;
+    }
+    return PART_UNKNOWN;
+}
+
+rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col)
+{
+    int cols[RN_MAX_GROUP];
+    int n = partitioning(an, input, cols, RN_MAX_GROUP);
+    if (n == PART_SINGLE) return input;
+    bool covered = n > 0 && nkeys > 0;
+    for (int k = 0; covered && k < n; k++) covered = cols[k] < nkeys; /* keys are columns 0..nkeys-1 */
+    if (covered) return input;
+    int keys[RN_MAX_GROUP];
+    for (int k = 0; k < nkeys && k < RN_MAX_GROUP; k++) keys[k] = k;
+    rn_op_t *x = an_track(an, rn_exchange_new(input, nkeys, keys, rowtime_col));
+    if (!x || !an_connect(an, input, x)) return NULL;
+    return x;
+}
