@@ -95,6 +95,11 @@ typedef struct rn_connector {
     /* True if the connector produces its data itself (datagen), so that
      * `runnel test` runs it instead of reading a file. */
     bool self_contained;
+    /* True if several processes, or workers of one process, may read and
+     * write the table at once: a source's records are split among them
+     * (Kafka's consumer groups), a sink takes writes from all of them. A
+     * file or stdout is not shared. */
+    bool shared;
     /* The base name of the file standing for this table in `runnel test`
      * (the topic for Kafka tables); NULL means the table name. */
     const char *(*test_name)(const void *conf);

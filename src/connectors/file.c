@@ -462,6 +462,7 @@ static rn_err_t blackhole_open_sink(const void *conf, const rn_open_ctx_t *ctx, 
 
 const rn_connector_t rn_connector_blackhole = {
     .name = "blackhole",
+    .shared = true,
     .roles = RN_ROLE_SINK,
     .sink_mode = RN_SINK_CHANGELOG,
     .options = blackhole_options,

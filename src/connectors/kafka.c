@@ -1313,6 +1313,7 @@ static bool kafka_value_excludes_key(const void *conf)
 
 const rn_connector_t rn_connector_kafka = {
     .name = "kafka",
+    .shared = true,
     .roles = RN_ROLE_SOURCE | RN_ROLE_SINK,
     .sink_mode = RN_SINK_APPEND,
     .forbids_pk = true,
@@ -1331,6 +1332,7 @@ const rn_connector_t rn_connector_kafka = {
 
 const rn_connector_t rn_connector_upsert_kafka = {
     .name = "upsert-kafka",
+    .shared = true,
     .roles = RN_ROLE_SOURCE | RN_ROLE_SINK,
     .sink_mode = RN_SINK_UPSERT,
     .needs_pk = true,

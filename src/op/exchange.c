@@ -312,8 +312,8 @@ static rn_err_t exchange_process(rn_op_t *op, int port, const rn_batch_t *batch,
 static rn_err_t exchange_send_marks(exchange_t *x, int64_t wm, bool end, rn_ctx_t *ctx)
 {
     rn_reader_t *r = rn_source_reader(x->upstream);
-    static const char *topics[RN_EXCHANGE_MAX_OWNED];
-    static int32_t parts[RN_EXCHANGE_MAX_OWNED];
+    static _Thread_local const char *topics[RN_EXCHANGE_MAX_OWNED];
+    static _Thread_local int32_t parts[RN_EXCHANGE_MAX_OWNED];
     int n = r && r->assignment ? r->assignment(r, topics, parts, RN_EXCHANGE_MAX_OWNED) : 0;
     if (n > RN_EXCHANGE_MAX_OWNED) n = RN_EXCHANGE_MAX_OWNED;
     rn_buf_clear(&x->mark);

@@ -283,7 +283,8 @@ struct rn_reader;
 /* Where undecodable records go: one JSON line per record with the source
  * table, where it came from (file or topic), its position (line or
  * offset), the error and the raw record. The first few are also reported on
- * stderr as "where:position: error". */
+ * stderr as "where:position: error". Threads may share one (a lock guards
+ * each write). */
 typedef struct rn_dlq rn_dlq_t;
 
 /* Opens a dead-letter output writing to path (created on first use).

@@ -27,12 +27,14 @@
 #include "op/op.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 /* ---- dead-letter output ------------------------------------------------ */
 
 struct rn_dlq {
+    pthread_mutex_t lock;       /* workers of one process share it (runtime/workers.c) */
     char *path;                 /* file, created on first record */
     FILE *fp;
     uint64_t count;
@@ -49,11 +51,24 @@ rn_dlq_t *rn_dlq_new(const char *path)
         return NULL;
     }
     rn_buf_init(&d->line);
+    pthread_mutex_init(&d->lock, NULL);
     return d;
 }
 
+static rn_err_t dlq_write_locked(rn_dlq_t *d, const char *table, const char *where, int64_t position,
+                                 const char *error, const char *raw, size_t rawlen);
+
 rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t position,
                       const char *error, const char *raw, size_t rawlen)
+{
+    pthread_mutex_lock(&d->lock);
+    rn_err_t err = dlq_write_locked(d, table, where, position, error, raw, rawlen);
+    pthread_mutex_unlock(&d->lock);
+    return err;
+}
+
+static rn_err_t dlq_write_locked(rn_dlq_t *d, const char *table, const char *where, int64_t position,
+                                 const char *error, const char *raw, size_t rawlen)
 {
     char at[512];
     snprintf(at, sizeof at, "%s:%lld", where, (long long)position);
@@ -91,12 +106,20 @@ rn_err_t rn_dlq_write(rn_dlq_t *d, const char *table, const char *where, int64_t
     return RN_OK;
 }
 
-uint64_t rn_dlq_count(const rn_dlq_t *d) { return d ? d->count : 0; }
+uint64_t rn_dlq_count(const rn_dlq_t *d)
+{
+    if (!d) return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&d->lock);
+    uint64_t n = d->count;
+    pthread_mutex_unlock((pthread_mutex_t *)&d->lock);
+    return n;
+}
 
 void rn_dlq_free(rn_dlq_t *d)
 {
     if (!d) return;
     if (d->fp) fclose(d->fp);
+    pthread_mutex_destroy(&d->lock);
     rn_buf_free(&d->line);
     rn_free(d->path);
     rn_free(d);
@@ -516,8 +539,8 @@ static rn_err_t source_sync_assignment(source_t *s, int64_t now)
     if (!r->assignment || r->assignment_version == s->time.assignment_version) return RN_OK;
     s->time.assignment_version = r->assignment_version;
     enum { MAXP = 4096 };
-    static const char *topics[MAXP];
-    static int32_t parts[MAXP];
+    static _Thread_local const char *topics[MAXP]; /* per thread: workers (runtime/workers.c) */
+    static _Thread_local int32_t parts[MAXP];
     int n = r->assignment(r, topics, parts, MAXP);
     if (n > MAXP) n = MAXP;
     for (int i = 0; i < n; i++) {

@@ -87,6 +87,8 @@ struct rn_pipeline {
     sink_def_t *sinks;
     int nsinks;
     rn_dlq_t *dlq;              /* while running */
+    bool dlq_shared;            /* dlq belongs to the caller (workers share one) */
+    int parallelism;            /* SET 'parallelism.default': workers, 0 = not set */
     rn_file_outs_t *files;      /* output files of the run, shared by sinks */
     struct resume_note *resume_notes; /* per source, for rn_reader_t.resumed (owned) */
 };

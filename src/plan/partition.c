@@ -37,7 +37,7 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
         for (int i = 0; i < an->p->ntables; i++) {
             const table_def_t *t = &an->p->tables[i];
             if (t->source != op) continue;
-            if (!t->conn->open_exchange) return PART_SINGLE;
+            if (!t->conn->shared) return PART_SINGLE;
             bool upsert = t->conn->sink_mode == RN_SINK_UPSERT;
             int n = upsert ? t->npk : t->nkey;
             const int *key = upsert ? t->pk : t->key;

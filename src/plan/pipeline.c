@@ -71,7 +71,7 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p->sinks);
     rn_free(p->tables);
     rn_free(p->views);
-    rn_dlq_free(p->dlq);
+    if (!p->dlq_shared) rn_dlq_free(p->dlq);
     rn_file_outs_free(p->files); /* after the sinks (ops), which share its files */
     for (int i = 0; p->resume_notes && i < p->nsources; i++) rn_free(p->resume_notes[i].sinks);
     rn_free(p->resume_notes);

@@ -255,7 +255,13 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, char
         rn_op_t *up = upstream_source(x);
         table_def_t *t = up ? table_of_source(p, up) : NULL;
         if (!t && up && up->id > nplan && up->id <= 2 * nplan + 1) t = origin[up->id];
-        if (!t || !t->conn->open_exchange) continue; /* rows stay in this process */
+        if (!t || !t->conn->shared) continue; /* one process reads it all: rows stay here */
+        if (!t->conn->open_exchange) {
+            snprintf(errbuf, errbuf_size, "table '%s' (connector '%s') is read by several processes, but the "
+                     "connector cannot repartition rows for operator #%d", t->name, t->conn->name, x->id);
+            err = RN_ERR_UNSUPPORTED;
+            break;
+        }
         char topic[512];
         snprintf(topic, sizeof topic, "%s-%d-repartition", name, x->id);
         rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions};
@@ -306,7 +312,13 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         return RN_ERR_IO;
     }
     if (test) unlink(dlq_path); /* a stale file from an earlier run would mislead */
-    if (!(p->dlq = rn_dlq_new(dlq_path)) || !(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
+    if (!test && o->dlq) {
+        p->dlq = o->dlq;
+        p->dlq_shared = true;
+    } else if (!(p->dlq = rn_dlq_new(dlq_path))) {
+        return RN_ERR_NOMEM;
+    }
+    if (!(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
     if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);

@@ -38,6 +38,8 @@ typedef struct rn_run_opts {
     int64_t commit_ms;          /* RUN: commit interval (0 = default 1000 ms) */
     size_t max_memory;          /* stop with an error naming the largest state when the
                                  * process's memory passes this many bytes; 0 = no limit */
+    rn_dlq_t *dlq;              /* RUN: a dead-letter output shared with other workers (not
+                                 * owned; dlq_path is then unused), or NULL */
 } rn_run_opts_t;
 
 /* Runs the pipeline until every source is exhausted (or *stop is set),

@@ -1,0 +1,128 @@
+/*
+ * test_partition.c - which plans get an Exchange (plan/partition.c,
+ * docs/scale-out.md): a keyed stateful operator over a Kafka table gets
+ * one unless the table's record key is a subset of the operator's key and
+ * every step in between passes the key columns through; tables one
+ * process reads whole (files) never need one. Checked on `runnel explain`
+ * output of small pipelines.
+ */
+#include <string.h>
+
+#include "core/mem.h"
+#include "plan/pipeline.h"
+#include "rn_test.h"
+
+#define KAFKA_EVENTS(keyopts)                                                       \
+    "CREATE TABLE events (event_type STRING, user_id INT, page_id INT,\n"           \
+    "  ts AS TO_TIMESTAMP_LTZ(user_id, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n" \
+    "WITH ('connector' = 'kafka', 'topic' = 'events', 'format' = 'json'" keyopts ");\n"
+#define FILE_EVENTS                                                                 \
+    "CREATE TABLE events (event_type STRING, user_id INT, page_id INT,\n"           \
+    "  ts AS TO_TIMESTAMP_LTZ(user_id, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n" \
+    "WITH ('connector' = 'filesystem', 'path' = '/nonexistent/events.jsonl', 'format' = 'json');\n"
+#define SINK                                                                        \
+    "CREATE TABLE out_rows (a INT, b BIGINT) WITH ('connector' = 'blackhole');\n"
+#define WSINK                                                                       \
+    "CREATE TABLE out_w (s TIMESTAMP(3), a INT, b BIGINT) WITH ('connector' = 'blackhole');\n"
+
+/* Compiles sql and returns its explain text (caller frees), or NULL with
+ * the error printed. */
+static char *explain(const char *sql)
+{
+    rn_pipeline_t *p = NULL;
+    char err[1024];
+    if (rn_pipeline_compile(sql, strlen(sql), "t.sql", &p, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "compile failed: %s\n", err);
+        return NULL;
+    }
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_pipeline_explain(p, &b);
+    rn_pipeline_free(p);
+    return b.data;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Checks that sql plans with `want` Exchanges, and that the text contains
+ * `has` (when not NULL). */
+static void check_plan(int line, const char *sql, int want, const char *has)
+{
+    char *e = explain(sql);
+    if (!e) {
+        fprintf(stderr, "line %d: no plan\n", line);
+        RN_CHECK(e != NULL);
+        return;
+    }
+    int got = count(e, "Exchange: ");
+    if (got != want || (has && !strstr(e, has))) fprintf(stderr, "line %d: want %d Exchange(s)%s%s, got:\n%s\n", line,
+                                                          want, has ? " with " : "", has ? has : "", e);
+    RN_CHECK_EQ_INT(got, want);
+    RN_CHECK(!has || strstr(e, has));
+    rn_free(e);
+}
+
+static void test_group_by(void)
+{
+    /* unkeyed topic: GROUP BY page_id needs an Exchange by page_id */
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 1,
+               "Exchange: hash [page_id]");
+    /* keyed by page_id: none */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 0, NULL);
+    /* keyed by user_id, grouped by page_id: one */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 1,
+               "Exchange: hash [page_id]");
+    /* keyed by page_id, grouped by a superset of it: none */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id, user_id;", 0, NULL);
+    /* the key renamed and filtered through a view still counts */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "CREATE VIEW v AS SELECT page_id AS p, user_id FROM events WHERE event_type = 'x';\n"
+               "INSERT INTO out_rows SELECT p, COUNT(*) FROM v GROUP BY p;", 0, NULL);
+    /* ... a computed key does not */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT page_id + 1, COUNT(*) FROM events GROUP BY page_id + 1;", 1, NULL);
+    /* a global aggregate: every row to one place */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT 1, COUNT(*) FROM events;", 1, "Exchange: single");
+    /* a GROUP BY over a GROUP BY exchanges again */
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK
+               "CREATE VIEW per_page AS SELECT page_id, COUNT(*) AS n FROM events GROUP BY page_id;\n"
+               "INSERT INTO out_rows SELECT CAST(n AS INT), COUNT(*) FROM per_page GROUP BY n;", 2, NULL);
+    /* a file is read by one process: never */
+    check_plan(__LINE__, FILE_EVENTS SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 0, NULL);
+    /* no state, no Exchange */
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK
+               "INSERT INTO out_rows SELECT page_id, CAST(user_id AS BIGINT) FROM events;", 0, NULL);
+}
+
+static void test_windows(void)
+{
+    check_plan(__LINE__, KAFKA_EVENTS("") WSINK
+               "INSERT INTO out_w SELECT window_start, page_id, COUNT(*) FROM TABLE(TUMBLE(TABLE events, "
+               "DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, page_id;", 1,
+               "Exchange: hash [page_id]");
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") WSINK
+               "INSERT INTO out_w SELECT window_start, page_id, COUNT(*) FROM TABLE(TUMBLE(TABLE events, "
+               "DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, page_id;", 0, NULL);
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") WSINK
+               "INSERT INTO out_w SELECT window_start, user_id, COUNT(*) FROM TABLE(SESSION(TABLE events "
+               "PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, "
+               "user_id;", 1, "Exchange: hash [user_id]");
+}
+
+int main(void)
+{
+    RN_RUN(test_group_by);
+    RN_RUN(test_windows);
+    return rn_test_summary();
+}
