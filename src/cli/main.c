@@ -3,8 +3,8 @@
  *
  *   runnel gen s1..s5 [--count N] [--seed S] [--rate R] [--out DIR]
  *   runnel test PIPELINE.sql --input DIR --output DIR [--now EPOCH_S]
- *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--dlq FILE] [--console]
- *                           [--commit-interval MS]
+ *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE]
+ *                           [--console] [--commit-interval MS] [--max-memory SIZE]
  *   runnel explain PIPELINE.sql
  *   runnel demo [--rate R] [--seconds N]
  *
@@ -30,6 +30,7 @@
 #include "gen/gen.h"
 #include "plan/pipeline.h"
 #include "runtime/run.h"
+#include "runtime/workers.h"
 #include "runnel.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -73,8 +74,8 @@ static void usage(FILE *fp)
             "                      write realistic scenario data (see docs/generator.md)\n"
             "  test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
-            "  run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] [--commit-interval MS]\n"
-            "               [--max-memory SIZE]\n"
+            "  run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console]\n"
+            "               [--commit-interval MS] [--max-memory SIZE]\n"
             "                      run a pipeline against its real connectors\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
@@ -276,8 +277,8 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     fflush(stdout);
 }
 
-static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms,
-                        size_t max_memory)
+static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, const char *dlq, int64_t commit_ms,
+                         size_t max_memory)
 {
     catch_stop_signals();
     console_t con = {.t0 = now_seconds()};
@@ -294,13 +295,21 @@ static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t
     };
     char err[4096] = "";
     double t0 = now_seconds();
-    rn_err_t e = rn_pipeline_run(p, &opts, err, sizeof err);
+    rn_err_t e = rn_workers_run(ps, nworkers, &opts, err, sizeof err);
     if (e != RN_OK) {
         fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
         return 1;
     }
-    if (!console) report_counts(p, now_seconds() - t0);
+    for (int i = 0; i < nworkers && !console; i++) {
+        if (nworkers > 1) fprintf(stderr, "runnel: worker %d of %d:\n", i + 1, nworkers);
+        report_counts(ps[i], i == nworkers - 1 ? now_seconds() - t0 : 0);
+    }
     return 0;
+}
+
+static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms, size_t max_memory)
+{
+    return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory);
 }
 
 /* `--brokers embedded`: starts an in-process Kafka cluster that other
@@ -334,10 +343,13 @@ static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *dlq = NULL, *brokers = NULL;
     bool console = false;
-    long long commit_ms = 0;
+    long long commit_ms = 0, workers = 0;
     size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = argv[++i];
+        else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+            if (!parse_count("run", "--workers", argv[++i], 1, RN_MAX_WORKERS, &workers)) return 2;
+        }
         else if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
             if (!parse_memory("run", argv[++i], &max_memory)) return 2;
         } else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) {
@@ -345,6 +357,11 @@ static int cmd_run(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
+                   "[--commit-interval MS] [--max-memory SIZE]\n");
+            return 0;
+        }
         else if (argv[i][0] != '-' && !file) file = argv[i];
         else {
             fprintf(stderr, "runnel run: unexpected argument '%s'\n", argv[i]);
@@ -352,23 +369,36 @@ static int cmd_run(int argc, char **argv)
         }
     }
     if (!file) {
-        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--dlq FILE] [--console] "
+        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
                         "[--commit-interval MS] [--max-memory SIZE]\n");
         return 2;
     }
-    rn_pipeline_t *p;
-    int rc = load_or_report(file, &p);
+    rn_pipeline_t *ps[RN_MAX_WORKERS];
+    int rc = load_or_report(file, &ps[0]);
     if (rc) return rc;
+    int nworkers = workers ? (int)workers : rn_pipeline_parallelism(ps[0]) ? rn_pipeline_parallelism(ps[0]) : 1;
+    char err[1024];
+    if (rn_workers_check(ps, nworkers, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err);
+        rn_pipeline_free(ps[0]);
+        return 2;
+    }
+    int loaded = 1;
+    for (; loaded < nworkers && !rc; loaded++) rc = load_or_report(file, &ps[loaded]);
+    if (rc) {
+        for (int i = 0; i < loaded - 1; i++) rn_pipeline_free(ps[i]);
+        return rc;
+    }
     if (brokers && !strcmp(brokers, "embedded")) {
         if (start_embedded_kafka() != 0) {
-            rn_pipeline_free(p);
+            for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
             return 1;
         }
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = run_pipeline(p, console, dlq, commit_ms, max_memory);
-    rn_pipeline_free(p);
+    rc = run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory);
+    for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
     rn_kafka_embedded_stop();
     return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * clock.c - the processing-time clock; see clock.h.
  *
- * Single-threaded by design (like the rest of the engine): the pinned
- * value is an ordinary static variable.
+ * The pinned value is an ordinary static variable: set by `runnel test`
+ * before its one pipeline runs, only read otherwise.
  */
 #include "core/clock.h"
 
@@ -28,4 +28,7 @@ void rn_clock_fix(int64_t ms)
     fixed_ms = ms;
 }
 
-void rn_clock_unfix(void) { fixed = false; }
+void rn_clock_unfix(void)
+{
+    if (fixed) fixed = false;
+}

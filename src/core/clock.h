@@ -4,9 +4,10 @@
  * Everything that asks "what time is it now" (PROCTIME(), NOW(),
  * CURRENT_TIMESTAMP, LOCALTIMESTAMP, UNIX_TIMESTAMP()) reads this clock
  * instead of calling clock_gettime itself, so `runnel test --now` can pin
- * it to one instant and make such queries reproducible. The engine runs a
- * pipeline on one thread; the fixed value is a plain global, neither
- * locked nor atomic, and must be set before the pipeline starts.
+ * it to one instant and make such queries reproducible. The pinned value
+ * is one global for the process, set before a pipeline starts (`runnel
+ * test` runs one pipeline; workers, which run several on threads, never
+ * pin it).
  */
 #ifndef RN_CLOCK_H
 #define RN_CLOCK_H
@@ -24,7 +25,8 @@ int64_t rn_clock_wall_ms(void);
 
 /* Pins the clock to ms epoch milliseconds (before 1970 too). */
 void rn_clock_fix(int64_t ms);
-/* Unpins it: rn_clock_now_ms reads the wall clock again. */
+/* Unpins it: rn_clock_now_ms reads the wall clock again. Writes nothing
+ * when it is not pinned, so threads may call it at once. */
 void rn_clock_unfix(void);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "core/mem.h"
@@ -574,6 +575,7 @@ static const char *const set_keys[] = {
     "table.exec.state.ttl",
     "execution.runtime-mode",
     "table.local-time-zone",
+    "parallelism.default",
 };
 
 /* SET 'key' = 'value': the settings runnel reads apply to the statements
@@ -612,6 +614,17 @@ bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
                      k, v);
             return false;
         }
+    } else if (!strcmp(k, "parallelism.default")) {
+        /* Workers of `runnel run` (runtime/workers.c); --workers wins. */
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > RN_MAX_WORKERS) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': expected a number of workers from 1 to %d, not '%s'", k,
+                     RN_MAX_WORKERS, v);
+            return false;
+        }
+        an->p->parallelism = (int)n;
     } else if (!strcmp(k, "table.local-time-zone")) {
         /* Accepted for Flink scripts: every time is UTC (docs/event-time.md). */
         if (strcmp(v, "UTC") && strcmp(v, "Z") && strcmp(v, "Etc/UTC") && strcmp(v, "GMT")) {

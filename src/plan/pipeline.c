@@ -99,4 +99,5 @@ rn_op_t *rn_pipeline_sink(const rn_pipeline_t *p, int i) { return p->sinks[i].op
 const char *rn_pipeline_sink_name(const rn_pipeline_t *p, int i) { return p->sinks[i].table->name; }
 int rn_pipeline_nops(const rn_pipeline_t *p) { return p->nops; }
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
+int rn_pipeline_parallelism(const rn_pipeline_t *p) { return p->parallelism; }
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p) { return rn_dlq_count(p->dlq); }

@@ -44,5 +44,10 @@ const char *rn_pipeline_sink_name(const rn_pipeline_t *p, int i);
 int rn_pipeline_nops(const rn_pipeline_t *p);
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i);
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p);
+/* SET 'parallelism.default': how many workers `runnel run` starts when
+ * --workers does not say; 0 when not set. */
+int rn_pipeline_parallelism(const rn_pipeline_t *p);
+
+#define RN_MAX_WORKERS 256      /* --workers, 'parallelism.default' */
 
 #endif
