@@ -340,7 +340,9 @@ INSERT INTO o SELECT n FROM s;
 """
     for key, value, want in [
             ("table.exec.mini-batch.enabled", "true", "unknown setting 'table.exec.mini-batch.enabled'"),
-            ("parallelism.default", "4", "unknown setting 'parallelism.default'"),
+            ("parallelism.default", "0", "expected a number of workers from 1 to 256, not '0'"),
+            ("parallelism.default", "x4", "expected a number of workers"),
+            ("table.exec.resource.default-parallelism", "4", "unknown setting"),
             ("table.exec.emit.early-fire.enable", "true",
              "did you mean 'table.exec.emit.early-fire.enabled'?"),
             ("runnel.late-rows", "x", "did you mean 'runnel.late-rows.table'?"),
