@@ -319,10 +319,20 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         return RN_ERR_NOMEM;
     }
     if (!(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
+    /* Cut at remote Exchanges first, so that the resume warnings name the
+     * sinks each source (a repartition topic's included) really feeds. */
+    if (!test && (err = pipeline_open_exchanges(p, name, errbuf, errbuf_size)) != RN_OK) return err;
     if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);
-        rn_reader_t *r = NULL;
+        rn_reader_t *r = rn_source_reader(p->sources[i]); /* a repartition topic's: opened already */
+        if (r) {
+            if (p->resume_notes[i].sinks) {
+                r->resumed = pipeline_resumed;
+                r->resumed_opaque = &p->resume_notes[i];
+            }
+            continue;
+        }
         if (test && !t->conn->self_contained) {
             test_path(t, o->input_dir, path, sizeof path);
             err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
@@ -353,7 +363,6 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         if (err != RN_OK) return err;
         rn_source_use_wall_clock(p->sources[i], !test);
     }
-    if (!test && (err = pipeline_open_exchanges(p, name, errbuf, errbuf_size)) != RN_OK) return err;
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
         rn_sink_io_t *io = NULL;
