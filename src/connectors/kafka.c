@@ -49,6 +49,16 @@
  * go where Java clients would put them (murmur2), unless 'sink.partitioner'
  * says 'fixed' (partition 0) or 'round-robin'. A delete of 'upsert-kafka'
  * is a tombstone. Delivery failures stop the pipeline (kafka_client.c).
+ *
+ * Exchange (open_exchange). The remote transport of an Exchange is a
+ * repartition topic, as in Kafka Streams: created when missing with the
+ * source topic's partition count and Kafka Streams' topic configs, written
+ * by an idempotent producer to explicit partitions, and read back by the
+ * reader above (kr_open) in a consumer group named like the topic, which
+ * also purges: after a commit, at most every 10 s and at the final one, it
+ * deletes (DeleteRecords) the records before the positions the group has
+ * confirmed. Both clients take the source table's 'properties.*' except
+ * its group settings. docs/kafka.md ("Repartition topics") has the rest.
  */
 #include "connectors/connector.h"
 #include "connectors/kafka_client.h"
@@ -68,6 +78,7 @@
 #define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
 #define KAFKA_NOTE_EVERY_MS 5000 /* "waiting for the group" lines */
 #define KAFKA_GROUP_CHECK_MS 1000 /* bounded: how often the group's offsets are looked at */
+#define KAFKA_PURGE_EVERY_MS 10000 /* repartition topics: least time between two purges */
 
 static void kafka_free_topics(char **topics, int n);
 static void kr_describe_parts(const rd_kafka_topic_partition_list_t *parts, rn_buf_t *out);
@@ -139,6 +150,8 @@ typedef struct kafka_part {
     bool done;                   /* bounded: reached end (the partition is paused) */
     bool seen;                   /* assigned to this process at some point (else only watched) */
     bool marked;                 /* bounded: end holds the mark of a partition never assigned */
+    int64_t purged;              /* repartition topic: records before this offset were asked
+                                  * to be deleted (0 = none) */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -188,6 +201,12 @@ typedef struct kafka_reader {
     bool marks_taken;          /* bounded: end marks of partitions never assigned are known */
     bool group_done;           /* bounded: kr_group_done said so (it stays so) */
     bool resume_told;          /* rn_reader_t.resumed was called */
+    bool purge;                /* a repartition topic (not on the embedded cluster): delete
+                                * what the group committed (kr_purge) */
+    rd_kafka_queue_t *purge_q; /* results of DeleteRecords requests */
+    int purges;                /* requests in flight */
+    int64_t purged_ms;         /* when the last request was sent */
+    int64_t purge_warned_ms;   /* when a failed purge was last reported */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
@@ -926,6 +945,71 @@ static rn_err_t kr_dead_letter(rn_reader_t *base, const rn_record_t *rec, const 
     return RN_OK;
 }
 
+/* Handles the result of a DeleteRecords request. A failure is only a
+ * warning (at most one per KAFKA_PURGE_EVERY_MS): the records stay until
+ * a later purge, which deletes up to a newer offset, gets through. */
+static void kr_purged(kafka_reader_t *r, rd_kafka_event_t *ev)
+{
+    r->purges--;
+    rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+    const char *why = e ? rd_kafka_event_error_string(ev) : NULL;
+    const rd_kafka_DeleteRecords_result_t *res = rd_kafka_event_DeleteRecords_result(ev);
+    const rd_kafka_topic_partition_list_t *l = res && !e ? rd_kafka_DeleteRecords_result_offsets(res) : NULL;
+    for (int i = 0; l && i < l->cnt && !e; i++)
+        if ((e = l->elems[i].err)) why = rd_kafka_err2str(e);
+    if (!e) return;
+    int64_t now = kr_now_ms();
+    if (r->purge_warned_ms && now - r->purge_warned_ms < KAFKA_PURGE_EVERY_MS) return;
+    r->purge_warned_ms = now;
+    rn_log_warn("%s: could not delete records the group has committed (%s); they stay in the topic "
+                "until a later attempt succeeds",
+                r->label, why && *why ? why : rd_kafka_err2str(e));
+}
+
+/* Repartition topics: deletes (DeleteRecords) the records before the
+ * positions the group has confirmed, in owned partitions, at most every
+ * KAFKA_PURGE_EVERY_MS and at the final commit, so that the topic does
+ * not grow without bound. Requests are asynchronous; their results are
+ * served by the next call, which the final one waits for (at most the
+ * connect timeout). A failure is a warning, never an error. */
+static void kr_purge(kafka_reader_t *r, bool final)
+{
+    rd_kafka_event_t *ev;
+    while (r->purges > 0 && (ev = rd_kafka_queue_poll(r->purge_q, 0))) {
+        kr_purged(r, ev);
+        rd_kafka_event_destroy(ev);
+    }
+    int64_t now = kr_now_ms();
+    if (!final && r->purged_ms && now - r->purged_ms < KAFKA_PURGE_EVERY_MS) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    for (int i = 0; i < r->nparts; i++) {
+        kafka_part_t *p = &r->parts[i];
+        if (p->assigned && p->committed > p->purged)
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->committed;
+    }
+    if (l->cnt) {
+        char why[256];
+        rd_kafka_DeleteRecords_t *del = rd_kafka_DeleteRecords_new(l);
+        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(r->k->rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, r->k->connect_timeout_ms, why, sizeof why);
+        rd_kafka_AdminOptions_set_operation_timeout(opts, r->k->connect_timeout_ms, why, sizeof why);
+        rd_kafka_DeleteRecords(r->k->rk, &del, 1, opts, r->purge_q);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_DeleteRecords_destroy(del);
+        r->purges++;
+        r->purged_ms = now;
+        for (int i = 0; i < l->cnt; i++)
+            kr_find(r, l->elems[i].topic, l->elems[i].partition, false)->purged = l->elems[i].offset;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    int64_t deadline = now + r->k->connect_timeout_ms + 1000;
+    while (final && r->purges > 0 && (now = kr_now_ms()) < deadline) {
+        if (!(ev = rd_kafka_queue_poll(r->purge_q, (int)(deadline - now)))) break;
+        kr_purged(r, ev);
+        rd_kafka_event_destroy(ev);
+    }
+}
+
 static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t errbuf_size)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
@@ -943,6 +1027,7 @@ static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t er
          * is retried when close() gives the partitions up. */
         r->commit_at_close |= e && final;
         rn_buf_free(&failed);
+        if (!e && r->purge) kr_purge(r, final);
         return RN_OK;
     }
     if (failed.data && *failed.data)
@@ -962,6 +1047,7 @@ static void kr_close(rn_reader_t *base)
     r->closing = true;
     kr_release(r);
     if (r->queue) rd_kafka_queue_destroy(r->queue);
+    if (r->purge_q) rd_kafka_queue_destroy(r->purge_q); /* results still due are dropped */
     rn_kafka_close(r->k);
     if (r->dlq_rkt) rd_kafka_topic_destroy(r->dlq_rkt);
     rn_kafka_close(r->dlq);
@@ -1073,10 +1159,12 @@ static void kr_group_settings(kafka_reader_t *r)
     r->settle_ms = (int)(session + 2 * heartbeat + 2000);
 }
 
-static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out, char *errbuf,
-                                  size_t errbuf_size)
+/* Opens the reader of table ctx->table or, when repartition is set, of
+ * that repartition topic (c->topic), in the consumer group of the same
+ * name, purging what the group committed (see kafka_open_exchange). */
+static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const char *repartition,
+                        rn_reader_t **out, char *errbuf, size_t errbuf_size)
 {
-    const kafka_conf_t *c = conf;
     char **topics = NULL;
     int ntopics = 0;
     rn_err_t err = RN_ERR_NOMEM;
@@ -1099,7 +1187,9 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
         err = RN_ERR_CONFIG;
         goto fail;
     }
-    if (c->topic) {
+    if (repartition) {
+        rn_buf_appendf(&b, "repartition topic %s", repartition);
+    } else if (c->topic) {
         rn_buf_appendf(&b, "kafka topic%s ", ntopics > 1 ? "s" : "");
         for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);
     } else {
@@ -1108,11 +1198,17 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
     if (b.oom) goto fail;
     r->where = b.data;
     rn_buf_init(&b);
-    rn_buf_appendf(&b, "table '%s'", ctx->table);
+    if (repartition)
+        rn_buf_appends(&b, r->where);
+    else
+        rn_buf_appendf(&b, "table '%s'", ctx->table);
     if (b.oom) goto fail;
     r->label = b.data;
     rn_buf_init(&b);
-    rn_buf_appendf(&b, "runnel.%s.%s", ctx->pipeline, ctx->table);
+    if (repartition)
+        rn_buf_appends(&b, repartition);
+    else
+        rn_buf_appendf(&b, "runnel.%s.%s", ctx->pipeline, ctx->table);
     if (b.oom || !(r->table = rn_strdup(ctx->table)) || !(r->dlq_topic = rn_strdup(c->dlq_topic)) ||
         !kr_copy_props(r, ctx))
         goto fail;
@@ -1138,6 +1234,12 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
         goto fail;
     rd_kafka_poll_set_consumer(r->k->rk);
     r->queue = rd_kafka_queue_get_consumer(r->k->rk);
+    /* the embedded cluster has no DeleteRecords, and keeps little anyway */
+    r->purge = repartition && !r->k->embedded;
+    if (r->purge && !(r->purge_q = rd_kafka_queue_new(r->k->rk))) {
+        err = RN_ERR_NOMEM;
+        goto fail;
+    }
     kr_group_settings(r);
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)
@@ -1156,6 +1258,12 @@ fail:
     kafka_free_topics(topics, ntopics);
     if (r) kr_close(&r->base);
     return err;
+}
+
+static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn_reader_t **out, char *errbuf,
+                                  size_t errbuf_size)
+{
+    return kr_open(conf, ctx, NULL, out, errbuf, errbuf_size);
 }
 
 /* ---- sink --------------------------------------------------------------- */
@@ -1238,6 +1346,183 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
     }
     *out = &s->base;
     return RN_OK;
+}
+
+/* ---- exchange ----------------------------------------------------------- */
+
+typedef struct kafka_exchange {
+    rn_exchange_io_t base; /* the interface (first: the exchange is cast to it) */
+    rn_kafka_t *k;         /* the producer */
+    rd_kafka_topic_t *rkt; /* the repartition topic */
+    char *where;           /* "repartition topic x" */
+} kafka_exchange_t;
+
+/* clang-format off */
+/* Producer settings of a repartition topic, before the table's
+ * 'properties.*': batches that fill up in a few milliseconds, and lz4
+ * (the rows' bytes compress well, at little CPU cost). */
+static const char *const kx_producer[] = {
+    "linger.ms", "5",
+    "batch.num.messages", "100000",
+    "queue.buffering.max.messages", "1000000",
+    "compression.type", "lz4",
+    NULL,
+};
+
+/* Topic configs of a repartition topic, as Kafka Streams creates them:
+ * nothing is compacted or expires (the group's purge deletes what it has
+ * committed), and small segments so that deletion frees space soon. */
+static const char *const kx_topic_configs[] = {
+    "cleanup.policy", "delete",
+    "retention.ms", "-1",
+    "segment.bytes", "52428800",
+    "segment.ms", "600000",
+    NULL,
+};
+/* clang-format on */
+
+static rn_err_t kx_send(rn_exchange_io_t *io, int32_t partition, const void *key, size_t klen, const void *value,
+                        size_t vlen, char *errbuf, size_t errbuf_size)
+{
+    kafka_exchange_t *x = (kafka_exchange_t *)io;
+    if (partition < 0 || partition >= io->nparts) {
+        snprintf(errbuf, errbuf_size, "%s: no partition %d (the topic has %d)", x->where, (int)partition,
+                 (int)io->nparts);
+        return RN_ERR_FATAL;
+    }
+    return rn_kafka_produce(x->k, x->rkt, partition, key, key ? klen : 0, value, value ? vlen : 0, NULL, errbuf,
+                            errbuf_size);
+}
+
+static rn_err_t kx_flush(rn_exchange_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    kafka_exchange_t *x = (kafka_exchange_t *)io;
+    return rn_kafka_flush(x->k, errbuf, errbuf_size);
+}
+
+static void kx_close(rn_exchange_io_t *io)
+{
+    kafka_exchange_t *x = (kafka_exchange_t *)io;
+    if (x->rkt) rd_kafka_topic_destroy(x->rkt);
+    rn_kafka_close(x->k);
+    rn_free(x->where);
+    rn_free(x);
+}
+
+/* True for the table's options that must not reach the clients of a
+ * repartition topic: its consumer group and where a new group starts are
+ * the topic's own. */
+static bool kx_skip_option(const char *key)
+{
+    return !strcmp(key, "properties.group.id") || !strcmp(key, "properties.auto.offset.reset");
+}
+
+/* rn_connector_t.open_exchange. A producer (idempotent, acks=all, explicit
+ * partitions) writes to the repartition topic `name`, created when
+ * missing with the partitions of the table's one topic; a reader of the
+ * table's kind (kr_open) reads it back in consumer group `name`, from the
+ * earliest offset where the group has committed nothing, and purges what
+ * the group committed. Both use the table's 'properties.*' (brokers,
+ * security) except its group settings. */
+static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, const char *name,
+                                    rn_exchange_io_t **io, rn_reader_t **reader, char *errbuf,
+                                    size_t errbuf_size)
+{
+    const kafka_conf_t *c = conf;
+    *io = NULL;
+    *reader = NULL;
+    char **topics = NULL;
+    int ntopics = c->topic ? kafka_split_topics(c->topic, &topics) : 0;
+    if (ntopics < 0) {
+        snprintf(errbuf, errbuf_size, "table '%s': out of memory", ctx->table);
+        return RN_ERR_NOMEM;
+    }
+    if (ntopics != 1) {
+        kafka_free_topics(topics, ntopics);
+        snprintf(errbuf, errbuf_size, "table '%s' reads several topics%s: a GROUP BY over it cannot be "
+                 "repartitioned yet", ctx->table, c->topic ? "" : " ('topic-pattern')");
+        return RN_ERR_UNSUPPORTED;
+    }
+    const char *why = rn_text_topic_invalid(name, strlen(name));
+    if (why) {
+        kafka_free_topics(topics, ntopics);
+        snprintf(errbuf, errbuf_size, "table '%s': '%.300s' is not a valid name for a repartition topic: %s",
+                 ctx->table, name, why);
+        return RN_ERR_CONFIG;
+    }
+    rn_err_t err = RN_ERR_NOMEM;
+    char label[300];
+    snprintf(label, sizeof label, "table '%s'", ctx->table);
+    rn_option_t *opts = rn_calloc((size_t)(ctx->noptions ? ctx->noptions : 1), sizeof *opts);
+    kafka_exchange_t *x = rn_calloc(1, sizeof *x);
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_buf_appendf(&b, "repartition topic %s", name);
+    if (!opts || !x || b.oom) goto fail;
+    int nopts = 0;
+    for (int i = 0; i < ctx->noptions; i++)
+        if (!kx_skip_option(ctx->options[i].key)) opts[nopts++] = ctx->options[i];
+    x->where = b.data;
+    rn_buf_init(&b);
+    x->base.where = x->where;
+    x->base.send = kx_send;
+    x->base.flush = kx_flush;
+    x->base.close = kx_close;
+
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER,
+                            .label = label,
+                            .runtime_label = x->where,
+                            .options = opts,
+                            .noptions = nopts,
+                            .defaults = kx_producer,
+                            .owner = x};
+    const char *const source[] = {topics[0]};
+    int32_t ntasks = 0, nparts = 0;
+    if ((err = rn_kafka_open(&spec, &x->k, errbuf, errbuf_size)) != RN_OK ||
+        (err = rn_kafka_connect(x->k, source, 1, RN_KAFKA_NO_CREATE, &ntasks, errbuf, errbuf_size)) != RN_OK ||
+        (err = rn_kafka_ensure_topic(x->k, name, ntasks, kx_topic_configs, &nparts, errbuf, errbuf_size)) !=
+            RN_OK)
+        goto fail;
+    if (nparts != ntasks) {
+        snprintf(errbuf, errbuf_size,
+                 "%s: repartition topic '%s' has %d partitions but topic '%s' has %d, and they must be equal "
+                 "(was the topic's partition count changed?): delete the repartition topic while no process "
+                 "of the pipeline runs (kafka-topics.sh --bootstrap-server %s --delete --topic %s) and start "
+                 "again; it is created anew with %d partitions",
+                 label, name, (int)nparts, topics[0], (int)ntasks, x->k->brokers, name, (int)ntasks);
+        err = RN_ERR_CONFIG;
+        goto fail;
+    }
+    if (!(x->rkt = rd_kafka_topic_new(x->k->rk, name, NULL))) {
+        snprintf(errbuf, errbuf_size, "%s: topic '%s': %s", label, name, rd_kafka_err2str(rd_kafka_last_error()));
+        err = RN_ERR_IO;
+        goto fail;
+    }
+    x->base.ntasks = ntasks;
+    x->base.nparts = nparts;
+
+    kafka_conf_t rc = *c;
+    rc.topic = name;
+    rc.topic_pattern = NULL;
+    rc.startup_mode = "group-offsets"; /* auto.offset.reset = earliest without offsets */
+    rc.bounded_mode = "unbounded";
+    rn_open_ctx_t rctx = *ctx;
+    rctx.options = opts;
+    rctx.noptions = nopts;
+    rctx.want_headers = false;
+    if ((err = kr_open(&rc, &rctx, name, reader, errbuf, errbuf_size)) != RN_OK) goto fail;
+    rn_free(opts);
+    kafka_free_topics(topics, ntopics);
+    *io = &x->base;
+    return RN_OK;
+
+fail:
+    if (err == RN_ERR_NOMEM) snprintf(errbuf, errbuf_size, "%s: out of memory", label);
+    rn_buf_free(&b);
+    if (x) kx_close(&x->base);
+    rn_free(opts);
+    kafka_free_topics(topics, ntopics);
+    return err;
 }
 
 /* ---- the connectors ----------------------------------------------------- */
@@ -1328,6 +1613,7 @@ const rn_connector_t rn_connector_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .open_exchange = kafka_open_exchange,
 };
 
 const rn_connector_t rn_connector_upsert_kafka = {
@@ -1347,4 +1633,5 @@ const rn_connector_t rn_connector_upsert_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .open_exchange = kafka_open_exchange,
 };

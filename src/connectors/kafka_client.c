@@ -340,10 +340,11 @@ fail:
 static rn_err_t kafka_embedded_create(const char *topic, int partitions, char *errbuf, size_t errbuf_size);
 
 /* Creates topic through the Admin API with the given partitions and
- * replication factor (-1: broker defaults). *retry is set when the broker
+ * replication factor (-1: broker defaults) and topic configs ("key",
+ * "value", ..., NULL; may be NULL). *retry is set when the broker
  * rejected -1 (older than Kafka 2.4). */
 static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partitions, int replication,
-                                   bool *retry, char *errbuf, size_t errbuf_size)
+                                   const char *const *configs, bool *retry, char *errbuf, size_t errbuf_size)
 {
     char why[512];
     *retry = false;
@@ -351,6 +352,15 @@ static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partiti
     if (!nt) {
         snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s': %s", k->label, topic, why);
         return RN_ERR_CONFIG;
+    }
+    for (const char *const *kv = configs; kv && kv[0]; kv += 2) {
+        rd_kafka_resp_err_t ce = rd_kafka_NewTopic_set_config(nt, kv[0], kv[1]);
+        if (ce) {
+            snprintf(errbuf, errbuf_size, "%s: cannot create topic '%s': config '%s': %s", k->label, topic,
+                     kv[0], rd_kafka_err2str(ce));
+            rd_kafka_NewTopic_destroy(nt);
+            return RN_ERR_CONFIG;
+        }
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
     rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -387,19 +397,19 @@ static rn_err_t kafka_admin_create(rn_kafka_t *k, const char *topic, int partiti
     return err;
 }
 
-/* Creates a missing topic: on the embedded cluster directly, else with the
- * Admin API, asking for the broker's defaults first and, on brokers older
- * than 2.4, 1 partition (or the number asked for) and a replication factor
- * of min(3, brokers). */
-static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, int nbrokers, char *errbuf,
-                             size_t errbuf_size)
+/* Creates a missing topic: on the embedded cluster directly (configs are
+ * not applied there), else with the Admin API, asking for the broker's
+ * defaults first and, on brokers older than 2.4, 1 partition (or the
+ * number asked for) and a replication factor of min(3, brokers). */
+static rn_err_t kafka_create(rn_kafka_t *k, const char *topic, int partitions, int nbrokers,
+                             const char *const *configs, char *errbuf, size_t errbuf_size)
 {
     if (k->embedded) return kafka_embedded_create(topic, partitions, errbuf, errbuf_size);
     bool retry;
-    rn_err_t err = kafka_admin_create(k, topic, partitions, -1, &retry, errbuf, errbuf_size);
+    rn_err_t err = kafka_admin_create(k, topic, partitions, -1, configs, &retry, errbuf, errbuf_size);
     if (err == RN_OK && retry)
         err = kafka_admin_create(k, topic, partitions > 0 ? partitions : 1, nbrokers < 3 ? nbrokers : 3,
-                                 &retry, errbuf, errbuf_size);
+                                 configs, &retry, errbuf, errbuf_size);
     return err;
 }
 
@@ -501,8 +511,9 @@ static rn_err_t kafka_wait_propagated(rn_kafka_t *k, const char *const *topics, 
     return err;
 }
 
-rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
-                          int32_t *partitions, char *errbuf, size_t errbuf_size)
+/* rn_kafka_connect, creating missing topics with configs (may be NULL). */
+static rn_err_t kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
+                              const char *const *configs, int32_t *partitions, char *errbuf, size_t errbuf_size)
 {
     int64_t deadline = kafka_now_ms() + k->connect_timeout_ms;
     bool created = false;
@@ -557,7 +568,7 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
             }
             if (!created && (create != RN_KAFKA_NO_CREATE || k->embedded)) {
                 for (int i = missing; i < ntopics; i++) {
-                    rn_err_t cerr = kafka_create(k, topics[i], create, nbrokers, errbuf, errbuf_size);
+                    rn_err_t cerr = kafka_create(k, topics[i], create, nbrokers, configs, errbuf, errbuf_size);
                     if (cerr != RN_OK) return cerr;
                 }
                 created = true;
@@ -592,6 +603,18 @@ rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics,
     snprintf(errbuf, errbuf_size, "%s: cannot reach Kafka at %s (tried for %s: %s)", k->label, k->brokers,
              secs, last[0] ? last : rd_kafka_err2str(err));
     return RN_ERR_IO;
+}
+
+rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
+                          int32_t *partitions, char *errbuf, size_t errbuf_size)
+{
+    return kafka_connect(k, topics, ntopics, create, NULL, partitions, errbuf, errbuf_size);
+}
+
+rn_err_t rn_kafka_ensure_topic(rn_kafka_t *k, const char *topic, int partitions, const char *const *configs,
+                               int32_t *actual, char *errbuf, size_t errbuf_size)
+{
+    return kafka_connect(k, &topic, 1, partitions, configs, actual, errbuf, errbuf_size);
 }
 
 /* ---- producing -------------------------------------------------------- */

@@ -109,6 +109,18 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out /* out */, 
 rn_err_t rn_kafka_connect(rn_kafka_t *k, const char *const *topics, int ntopics, int create,
                           int32_t *partitions /* out */, char *errbuf, size_t errbuf_size);
 
+/* Like rn_kafka_connect for one topic, which, when missing, is created
+ * with partitions partitions (> 0), the broker's default replication
+ * factor and the topic configs ("key", "value", ..., NULL; may be NULL;
+ * not applied on the embedded cluster). Another client creating it at the
+ * same time is fine. Returns once every partition has a leader (and every
+ * broker lists a topic created here), with *actual set to the partition
+ * count the topic has, which differs from partitions when it existed
+ * before with another count: the caller decides whether that is an error.
+ * Errors as rn_kafka_connect. */
+rn_err_t rn_kafka_ensure_topic(rn_kafka_t *k, const char *topic, int partitions, const char *const *configs,
+                               int32_t *actual /* out */, char *errbuf, size_t errbuf_size);
+
 /* Producers: enqueues one record (copied) for topic rkt; partition may be
  * RD_KAFKA_PARTITION_UA (the configured partitioner decides). key NULL = no
  * key, value NULL = tombstone. headers (may be NULL) are taken over, also

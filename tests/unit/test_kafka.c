@@ -6,6 +6,10 @@
  * No real Kafka is needed. Waiting is always "poll until a condition holds
  * or a deadline passes", never a sleep. The mock cluster delays a group's
  * first assignment by 3 s, so each reader test takes a few seconds.
+ *
+ * With KAFKA_BOOTSTRAP set (scripts/kafka env), the repartition-topic test
+ * also runs against that real cluster, with unique topic names, and checks
+ * what the mock cluster lacks: topic configs and the purge (DeleteRecords).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "connectors/connector.h"
 #include "connectors/kafka_client.h"
@@ -703,6 +708,292 @@ static void test_missing_topic(void)
     rd_kafka_destroy(rk);
 }
 
+/* ---- repartition topics (open_exchange) --------------------------------- */
+
+#define XCH_PARTS 8 /* partitions of the source topic */
+#define XCH_PER 25  /* records sent to each partition */
+
+/* Validates opts for connector c and opens the exchange `name`. */
+static rn_err_t open_exchange(const rn_connector_t *c, rn_option_t *opts, int n, const char *table,
+                              const char *name, rn_exchange_io_t **io, rn_reader_t **r, char *err, size_t errsz)
+{
+    void *conf = rn_calloc(1, c->conf_size);
+    int bad;
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    rn_err_t e = rn_options_apply(c, opts, n, conf, &arena, &bad, err, errsz);
+    if (e == RN_OK) e = c->validate(conf, err, errsz);
+    rn_open_ctx_t ctx = {.pipeline = "test", .table = table, .options = opts, .noptions = n};
+    if (e == RN_OK) e = c->open_exchange(conf, &ctx, name, io, r, err, errsz);
+    rn_arena_free(&arena);
+    rn_free(conf);
+    if (e == RN_OK) {
+        (*r)->sync_outputs = count_sync;
+        (*r)->sync_opaque = &syncs;
+    }
+    return e;
+}
+
+/* Makes topic exist on brokers with npart partitions. */
+static bool make_topic(const char *brokers, const char *topic, int npart)
+{
+    char err[512];
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = "test", .brokers = brokers};
+    rn_kafka_t *k = NULL;
+    const char *topics[] = {topic};
+    int32_t got = 0;
+    bool ok = rn_kafka_open(&spec, &k, err, sizeof err) == RN_OK &&
+              rn_kafka_connect(k, topics, 1, npart, &got, err, sizeof err) == RN_OK && got == npart;
+    if (!ok) fprintf(stderr, "%s (partitions %d)\n", err, (int)got);
+    rn_kafka_close(k);
+    return ok;
+}
+
+/* A plain consumer of group on brokers, for looking at offsets. */
+static rd_kafka_t *offsets_client(const char *brokers, const char *group)
+{
+    char why[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers, why, sizeof why);
+    rd_kafka_conf_set(conf, "group.id", group, why, sizeof why);
+    rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!rk) rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+/* Sends XCH_PER records to each partition (record i: partition i % 8, key
+ * "k<base + i>" except every 50th, which has none, value "v<base + i>"),
+ * flushes, and reads them back through r: each where it was sent, at
+ * offset first + i / 8. */
+static void exchange_round(rn_exchange_io_t *io, rn_reader_t *r, const char *name, int base, int64_t first)
+{
+    char err[512];
+    enum { N = XCH_PARTS * XCH_PER };
+    for (int i = 0; i < N; i++) {
+        char key[16], value[16];
+        int kl = snprintf(key, sizeof key, "k%d", base + i), vl = snprintf(value, sizeof value, "v%d", base + i);
+        bool keyless = i % 50 == 0;
+        RN_CHECK(io->send(io, i % XCH_PARTS, keyless ? NULL : key, keyless ? 0 : (size_t)kl, value, (size_t)vl,
+                          err, sizeof err) == RN_OK);
+    }
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    RN_CHECK(io->send(io, XCH_PARTS, NULL, 0, "x", 1, err, sizeof err) == RN_ERR_FATAL);
+
+    static bool seen[N];
+    memset(seen, 0, sizeof seen);
+    int got = 0;
+    rn_record_t recs[64];
+    for (int64_t end = now_ms() + WAIT_MS; got < N && now_ms() < end;) {
+        int n = 0;
+        bool eof = false;
+        rn_err_t e = r->next(r, recs, 64, &n, &eof, err, sizeof err);
+        if (e != RN_OK) fprintf(stderr, "%s\n", err);
+        RN_REQUIRE(e == RN_OK && !eof);
+        for (int j = 0; j < n; j++) {
+            const rn_record_t *rec = &recs[j];
+            int v = -1;
+            char want_key[16];
+            RN_REQUIRE(rec->data && sscanf(rec->data, "v%d", &v) == 1 && v >= base && v < base + N);
+            int i = v - base;
+            RN_CHECK(!seen[i]);
+            seen[i] = true;
+            got++;
+            RN_CHECK_EQ_STR(rec->topic, name);
+            RN_CHECK_EQ_INT(rec->partition, i % XCH_PARTS);
+            RN_CHECK(rec->position == first + i / XCH_PARTS);
+            snprintf(want_key, sizeof want_key, "k%d", v);
+            if (i % 50 == 0)
+                RN_CHECK(rec->key == NULL);
+            else
+                RN_CHECK(rec->key && rec->klen == strlen(want_key) && !memcmp(rec->key, want_key, rec->klen));
+        }
+    }
+    RN_CHECK_EQ_INT(got, N);
+    const char *topics[16];
+    int32_t parts[16];
+    RN_CHECK_EQ_INT(r->assignment(r, topics, parts, 16), XCH_PARTS);
+}
+
+/* Builds a table's options in out: topic, the bootstrap list client_bs,
+ * then the nsec options of sec (security settings). Returns the count. */
+static int table_opts(rn_option_t *out, const char *topic_key, const char *topic, const char *client_bs,
+                      const rn_option_t *sec, int nsec)
+{
+    int n = 0;
+    out[n++] = (rn_option_t)OPT(topic_key, topic);
+    out[n++] = (rn_option_t)OPT("properties.bootstrap.servers", client_bs);
+    for (int i = 0; i < nsec; i++) out[n++] = sec[i];
+    return n;
+}
+
+/* The repartition topic of a source topic of 8 partitions on brokers
+ * (real: a real cluster, so also the topic's configs and the purge are
+ * checked), for a table that reaches the cluster at client_bs with the
+ * nsec options of sec (SASL, TLS; the test's own clients use brokers):
+ * created with 8 partitions, records go to the partition asked for and
+ * come back through the reader in group `name` (not the table's), which
+ * commits, resumes from its commits and (real) deletes what it committed;
+ * opening it for a source of another partition count, or for a table of
+ * several topics, fails with a message saying why. */
+static void exchange_on(const char *brokers, const char *client_bs, const rn_option_t *sec, int nsec, bool real)
+{
+    char err[1024], src[128], src4[128], name[160], where[200];
+    char tag[64] = "";
+    if (real) snprintf(tag, sizeof tag, "-%s%d-%lld", nsec ? "s" : "", (int)getpid(), (long long)time(NULL));
+    snprintf(src, sizeof src, "xk-src%s", tag);
+    snprintf(src4, sizeof src4, "xk-src4%s", tag);
+    snprintf(name, sizeof name, "xk-test%s-3-repartition", tag);
+    snprintf(where, sizeof where, "repartition topic %s", name);
+    RN_REQUIRE(make_topic(brokers, src, XCH_PARTS));
+    RN_REQUIRE(make_topic(brokers, src4, 4));
+
+    rn_option_t opts[16];
+    int nopts = table_opts(opts, "topic", src, client_bs, sec, nsec);
+    opts[nopts++] = (rn_option_t)OPT("properties.group.id", "xk-table-group");
+    opts[nopts++] = (rn_option_t)OPT("properties.auto.offset.reset", "latest");
+    if (!real) { /* real: Kafka's own timing */
+        rn_option_t timing[] = {MOCK_GROUP_TIMING};
+        opts[nopts++] = timing[0];
+        opts[nopts++] = timing[1];
+    }
+    for (int round = 0; round < 2; round++) {
+        rn_exchange_io_t *io = NULL;
+        rn_reader_t *r = NULL;
+        rn_err_t e = open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err);
+        if (e != RN_OK) fprintf(stderr, "%s\n", err);
+        RN_REQUIRE(e == RN_OK);
+        RN_CHECK_EQ_INT(io->ntasks, XCH_PARTS);
+        RN_CHECK_EQ_INT(io->nparts, XCH_PARTS);
+        RN_CHECK_EQ_STR(io->where, where);
+        RN_CHECK_EQ_STR(r->where, where);
+        /* the second round resumes where the first committed, in spite
+         * of the table's 'auto.offset.reset' */
+        exchange_round(io, r, name, round * 1000, round * XCH_PER);
+        RN_CHECK(r->commit(r, false, err, sizeof err) == RN_OK);
+        RN_CHECK(r->commit(r, true, err, sizeof err) == RN_OK);
+        r->close(r);
+        io->close(io);
+    }
+
+    /* group `name` committed everything; the table's group nothing */
+    rd_kafka_t *rk = offsets_client(brokers, name);
+    RN_REQUIRE(rk != NULL);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(XCH_PARTS);
+    for (int p = 0; p < XCH_PARTS; p++) rd_kafka_topic_partition_list_add(l, name, p);
+    RN_CHECK(rd_kafka_committed(rk, l, WAIT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int p = 0; p < XCH_PARTS; p++) RN_CHECK(l->elems[p].offset == 2 * XCH_PER);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (real) {
+        /* the final commit purged the partitions up to the committed offsets */
+        for (int p = 0; p < XCH_PARTS; p++) {
+            int64_t lo = -1, hi = -1;
+            RN_CHECK(rd_kafka_query_watermark_offsets(rk, name, p, &lo, &hi, WAIT_MS) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+            RN_CHECK(lo == 2 * XCH_PER && hi == 2 * XCH_PER);
+        }
+        /* created as Kafka Streams creates repartition topics */
+        rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
+        RN_REQUIRE(ev && !rd_kafka_event_error(ev));
+        size_t nres = 0, nconf = 0;
+        const rd_kafka_ConfigResource_t **got =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+        RN_REQUIRE(nres == 1);
+        const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(got[0], &nconf);
+        const char *want[] = {"cleanup.policy", "delete", "retention.ms", "-1", "segment.bytes", "52428800",
+                              "segment.ms", "600000"};
+        int found = 0;
+        for (size_t i = 0; i < nconf; i++)
+            for (int w = 0; w < 8; w += 2)
+                if (!strcmp(rd_kafka_ConfigEntry_name(entries[i]), want[w])) {
+                    RN_CHECK_EQ_STR(rd_kafka_ConfigEntry_value(entries[i]), want[w + 1]);
+                    found++;
+                }
+        RN_CHECK_EQ_INT(found, 4);
+        rd_kafka_event_destroy(ev);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_ConfigResource_destroy(res);
+    }
+    rd_kafka_destroy(rk);
+    rk = offsets_client(brokers, "xk-table-group");
+    RN_REQUIRE(rk != NULL);
+    l = rd_kafka_topic_partition_list_new(XCH_PARTS);
+    for (int p = 0; p < XCH_PARTS; p++) rd_kafka_topic_partition_list_add(l, name, p);
+    RN_CHECK(rd_kafka_committed(rk, l, WAIT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int p = 0; p < XCH_PARTS; p++) RN_CHECK(l->elems[p].offset < 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+
+    /* the topic exists with 8 partitions, the source now has 4 */
+    nopts = table_opts(opts, "topic", src4, client_bs, sec, nsec);
+    rn_exchange_io_t *io = NULL;
+    rn_reader_t *r = NULL;
+    char want[2048];
+    snprintf(want, sizeof want,
+             "table 'views': repartition topic '%s' has 8 partitions but topic '%s' has 4, and they must be "
+             "equal (was the topic's partition count changed?): delete the repartition topic while no process "
+             "of the pipeline runs (kafka-topics.sh --bootstrap-server %s --delete --topic %s) and start again; "
+             "it is created anew with 4 partitions",
+             name, src4, client_bs, name);
+    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+             RN_ERR_CONFIG);
+    RN_CHECK_EQ_STR(err, want);
+    RN_CHECK(io == NULL && r == NULL);
+
+    /* sources of several topics */
+    char list[300];
+    snprintf(list, sizeof list, "%s;%s", src, src4);
+    nopts = table_opts(opts, "topic", list, client_bs, sec, nsec);
+    RN_CHECK(open_exchange(&rn_connector_upsert_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+             RN_ERR_UNSUPPORTED);
+    RN_CHECK_EQ_STR(err, "table 'views' reads several topics: a GROUP BY over it cannot be repartitioned yet");
+    nopts = table_opts(opts, "topic-pattern", "xk-src.*", client_bs, sec, nsec);
+    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+             RN_ERR_UNSUPPORTED);
+    RN_CHECK_EQ_STR(err, "table 'views' reads several topics ('topic-pattern'): a GROUP BY over it cannot be "
+                         "repartitioned yet");
+    if (real) { /* leave the shared cluster as it was (the test's clients are closed) */
+        rk = offsets_client(brokers, "xk-cleanup");
+        RN_REQUIRE(rk != NULL);
+        const char *made[] = {src, src4, name};
+        rd_kafka_DeleteTopic_t *del[3];
+        for (int i = 0; i < 3; i++) del[i] = rd_kafka_DeleteTopic_new(made[i]);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_DeleteTopics(rk, del, 3, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
+        RN_CHECK(ev && !rd_kafka_event_error(ev));
+        if (ev) rd_kafka_event_destroy(ev);
+        rd_kafka_DeleteTopic_destroy_array(del, 3);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_destroy(rk);
+    }
+}
+
+static void test_exchange(void)
+{
+    exchange_on(bs, bs, NULL, 0, false);
+}
+
+/* Only with KAFKA_BOOTSTRAP: a real cluster; with KAFKA_SASL_BOOTSTRAP
+ * too (scripts/kafka start --sasl), also through its SASL_SSL listener. */
+static void test_exchange_real(void)
+{
+    const char *real = getenv("KAFKA_BOOTSTRAP"), *sasl = getenv("KAFKA_SASL_BOOTSTRAP");
+    if (!real || !*real) return;
+    exchange_on(real, real, NULL, 0, true);
+    if (!sasl || !*sasl) return;
+    const char *mech = getenv("KAFKA_SASL_MECHANISM"), *user = getenv("KAFKA_SASL_USER"),
+               *password = getenv("KAFKA_SASL_PASSWORD"), *ca = getenv("KAFKA_CA");
+    RN_REQUIRE(mech && user && password && ca);
+    rn_option_t sec[] = {OPT("properties.security.protocol", "SASL_SSL"), OPT("properties.sasl.mechanism", mech),
+                         OPT("properties.sasl.username", user), OPT("properties.sasl.password", password),
+                         OPT("properties.ssl.ca.location", ca)};
+    exchange_on(real, sasl, sec, (int)(sizeof sec / sizeof *sec), true);
+}
+
 /* ---- runnel gen --brokers ----------------------------------------------- */
 
 static void test_gen_brokers(void)
@@ -744,6 +1035,8 @@ int main(void)
         RN_RUN(test_sink_keys_and_tombstone);
         RN_RUN(test_reader_earliest_bounded);
         RN_RUN(test_dead_letter);
+        RN_RUN(test_exchange);
+        RN_RUN(test_exchange_real);
     }
     RN_RUN(test_group_eager);
     RN_RUN(test_group_cooperative);
