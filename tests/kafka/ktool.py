@@ -16,6 +16,7 @@ Subcommands:
   create TOPIC [--partitions P] [--replication R] [--config k=v]...
   delete TOPIC
   offsets GROUP TOPIC
+  topics [--prefix P]
   brokers
   wait-ready --brokers N [--timeout S] [--node ID] [--pid PID]...
 
@@ -425,6 +426,15 @@ def cmd_brokers(args):
     print(len(md.brokers))
 
 
+def cmd_topics(args):
+    watch = ErrorWatch()
+    a = admin(args, watch)
+    md = metadata(a, None, timeout=args.timeout, watch=watch)
+    for name in sorted(md.topics):
+        if name.startswith(args.prefix):
+            print(name)
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -565,6 +575,11 @@ def main(argv=None):
     p.add_argument("group")
     p.add_argument("--timeout", type=float, default=30.0)
     p.set_defaults(fn=cmd_group)
+
+    p = sub.add_parser("topics", parents=[conn], help="print the names of the topics, one a line")
+    p.add_argument("--prefix", default="", help="only the names that start with this")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.set_defaults(fn=cmd_topics)
 
     p = sub.add_parser("brokers", parents=[conn], help="print the number of live brokers")
     p.add_argument("--timeout", type=float, default=10.0)
