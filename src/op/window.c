@@ -10,7 +10,10 @@
  * each session is one allocation. A new window or session costs one
  * allocation; rows for existing ones cost none (amortized scratch buffers
  * only), except where an aggregate itself must grow (a new distinct value,
- * a longer string).
+ * a longer string). The accumulators are op/accum.h's, shared with
+ * GroupAggregate, in their mergeable form: COUNT(DISTINCT) keeps its set of
+ * values and FIRST_VALUE/LAST_VALUE the arrival sequence of their value, so
+ * that sessions merge.
  *
  * Firing order. Windows that have not fired sit in an indexed min-heap
  * ordered by (end, creation sequence), so results come out by window_end
@@ -62,6 +65,7 @@
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "op/accum.h"
 #include "op/op.h"
 #include "state/store.h"
 
@@ -70,14 +74,6 @@
 #include <string.h>
 
 enum { WIN_PENDING, WIN_RETAINED, WIN_BY_START, WIN_NHEAPS };
-
-typedef struct win_acc {
-    rn_value_t v;               /* counts, sums; MIN/MAX/FIRST/LAST: the value held */
-    int64_t n;                  /* non-NULL inputs (SUM, AVG, MIN, MAX, FIRST, LAST) */
-    void *aux;                  /* COUNT DISTINCT: rn_store_t of values; strings: owned bytes */
-    uint64_t seq;               /* FIRST/LAST: arrival sequence of the value held */
-    uint32_t cap;               /* bytes allocated at aux for an owned string */
-} win_acc_t;
 
 typedef struct sess_key sess_key_t;
 
@@ -95,7 +91,7 @@ typedef struct win {
     uint8_t emitted;            /* a row for it is out downstream, not retracted */
     uint8_t dirty;              /* accumulators changed since the last emission */
     rn_buf_t prev;              /* last emitted result, serialized (updating output only) */
-    win_acc_t acc[];            /* one per aggregate */
+    rn_accum_t acc[];           /* one per aggregate (op/accum.h) */
 } win_t;
 
 struct sess_key {
@@ -130,7 +126,7 @@ typedef struct win_agg {
     rn_buf_t key;               /* scratch: serialized group key of the current row */
     rn_buf_t wkey;              /* scratch: window store key; copy of a key being removed */
     rn_buf_t res;               /* scratch: serialized result (swapped with win_t.prev) */
-    rn_buf_t vkey;              /* scratch: serialized distinct value */
+    rn_accum_ctx_t acx;         /* accumulators: mergeable, no multisets */
 } win_agg_t;
 
 /* Output under construction: rows go into arena batches pushed downstream
@@ -205,220 +201,12 @@ static bool win_less_by_start(const void *x, const void *y)
     return a->created < b->created;
 }
 
-/* ---- accumulators ------------------------------------------------------- */
-
-/* The type a result is represented (and serialized) as. */
-static rn_type_id agg_value_type(const rn_agg_spec_t *s)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT: return RN_TYPE_BIGINT;
-    case RN_AGG_SUM: return s->arg_type == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT;
-    case RN_AGG_AVG: return RN_TYPE_DOUBLE;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX:
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE: return s->arg_type;
-    }
-    return s->result_type;
-}
+/* ---- accumulators (op/accum.h) ------------------------------------------ */
 
 /* Releases the side structures of naggs accumulators. */
-static void acc_free(const win_agg_t *a, win_acc_t *acc)
+static void acc_free(const win_agg_t *a, rn_accum_t *acc)
 {
-    for (int i = 0; i < a->naggs; i++) {
-        if (!acc[i].aux) continue;
-        if (a->aggs[i].kind == RN_AGG_COUNT_DISTINCT) rn_store_free(acc[i].aux);
-        else rn_free(acc[i].aux);
-        acc[i].aux = NULL;
-    }
-}
-
-/* Makes v the value held; a string is copied into the accumulator's own
- * buffer (grown when too small). Returns RN_OK or RN_ERR_NOMEM (acc
- * unchanged). */
-static rn_err_t acc_set(win_acc_t *acc, rn_type_id t, const rn_value_t *v)
-{
-    if (t != RN_TYPE_STRING) {
-        acc->v = *v;
-        return RN_OK;
-    }
-    if (!acc->aux || v->len > acc->cap) {
-        uint32_t cap = acc->cap ? acc->cap : 16;
-        while (cap < v->len) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
-        char *p = rn_realloc(acc->aux, cap);
-        if (!p) return RN_ERR_NOMEM;
-        acc->aux = p;
-        acc->cap = cap;
-    }
-    if (v->len) memcpy(acc->aux, v->s, v->len);
-    acc->v = rn_value_str(acc->aux, v->len);
-    return RN_OK;
-}
-
-/* Adds the serialized distinct value key[0..klen) to acc's set. Returns
- * RN_OK or RN_ERR_NOMEM. */
-static rn_err_t acc_distinct_add(win_acc_t *acc, const void *key, uint32_t klen)
-{
-    if (!acc->aux) {
-        acc->aux = rn_store_new("window-distinct", sizeof(int64_t), NULL, NULL);
-        if (!acc->aux) return RN_ERR_NOMEM;
-    }
-    bool created;
-    if (!rn_store_upsert(acc->aux, key, klen, rn_hash_bytes(key, klen, 0x9e3779b9), &created))
-        return RN_ERR_NOMEM;
-    acc->v.i = (int64_t)rn_store_count(acc->aux);
-    return RN_OK;
-}
-
-/* Adds one input value (NULL for COUNT(*)'s none) with arrival sequence
- * seq. Returns RN_OK or RN_ERR_NOMEM. */
-static rn_err_t acc_add(win_agg_t *a, const rn_agg_spec_t *s, win_acc_t *acc, const rn_value_t *v,
-                        uint64_t seq)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-        acc->v.i++;
-        return RN_OK;
-    case RN_AGG_COUNT:
-        if (!v->null) acc->v.i++;
-        return RN_OK;
-    case RN_AGG_COUNT_DISTINCT:
-        if (v->null) return RN_OK;
-        rn_buf_clear(&a->vkey);
-        rn_key_append(&a->vkey, s->arg_type, v);
-        if (a->vkey.oom) return RN_ERR_NOMEM;
-        return acc_distinct_add(acc, a->vkey.data, (uint32_t)a->vkey.len);
-    case RN_AGG_SUM:
-    case RN_AGG_AVG:
-        if (v->null) return RN_OK;
-        acc->n++;
-        if (s->arg_type == RN_TYPE_DOUBLE) acc->v.d += v->d;
-        else if (s->kind == RN_AGG_AVG) acc->v.d += (double)v->i;
-        else acc->v.i = (int64_t)((uint64_t)acc->v.i + (uint64_t)v->i);
-        return RN_OK;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX: {
-        if (v->null) return RN_OK;
-        bool better = acc->n == 0;
-        if (!better) {
-            int c = rn_value_compare(s->arg_type, v, &acc->v);
-            better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-        }
-        if (better && acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
-        acc->n++;
-        return RN_OK;
-    }
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        if (v->null) return RN_OK;
-        if (s->kind == RN_AGG_LAST_VALUE || acc->n == 0) {
-            if (acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
-            acc->seq = seq;
-        }
-        acc->n++;
-        return RN_OK;
-    }
-    return RN_OK;
-}
-
-/* First half of merging src into dst: the COUNT DISTINCT sets, the only
- * part that can fail. Returns RN_OK or RN_ERR_NOMEM (dst may then hold
- * part of src's values; nothing is freed twice). */
-static rn_err_t acc_merge_distinct(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
-{
-    for (int i = 0; i < a->naggs; i++) {
-        if (a->aggs[i].kind != RN_AGG_COUNT_DISTINCT || !src[i].aux) continue;
-        if (!dst[i].aux || rn_store_count(src[i].aux) > rn_store_count(dst[i].aux)) {
-            void *t = dst[i].aux;
-            dst[i].aux = src[i].aux;
-            src[i].aux = t;
-        }
-        if (src[i].aux) {
-            size_t pos = 0;
-            void *slot;
-            while ((slot = rn_store_next(src[i].aux, &pos))) {
-                uint32_t klen;
-                const void *k = rn_store_key_of(src[i].aux, slot, &klen);
-                if (acc_distinct_add(&dst[i], k, klen) != RN_OK) return RN_ERR_NOMEM;
-            }
-        }
-        dst[i].v.i = (int64_t)rn_store_count(dst[i].aux);
-    }
-    return RN_OK;
-}
-
-/* Second half of merging src into dst: everything but COUNT DISTINCT.
- * Cannot fail; values dst takes over are swapped, so src's buffers still
- * get freed with src. */
-static void acc_merge_rest(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
-{
-    for (int i = 0; i < a->naggs; i++) {
-        const rn_agg_spec_t *s = &a->aggs[i];
-        win_acc_t *d = &dst[i], *o = &src[i];
-        bool take; /* MIN/MAX/FIRST/LAST: src holds the value to keep */
-        switch (s->kind) {
-        case RN_AGG_COUNT_STAR:
-        case RN_AGG_COUNT:
-            d->v.i += o->v.i;
-            continue;
-        case RN_AGG_COUNT_DISTINCT:
-            continue;
-        case RN_AGG_SUM:
-        case RN_AGG_AVG:
-            d->n += o->n;
-            if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE) d->v.d += o->v.d;
-            else d->v.i = (int64_t)((uint64_t)d->v.i + (uint64_t)o->v.i);
-            continue;
-        case RN_AGG_MIN:
-        case RN_AGG_MAX:
-            take = o->n > 0 && d->n == 0;
-            if (o->n > 0 && d->n > 0) {
-                int c = rn_value_compare(s->arg_type, &o->v, &d->v);
-                take = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-            }
-            break;
-        case RN_AGG_FIRST_VALUE:
-            take = o->n > 0 && (d->n == 0 || o->seq < d->seq);
-            break;
-        case RN_AGG_LAST_VALUE:
-            take = o->n > 0 && (d->n == 0 || o->seq > d->seq);
-            break;
-        default:
-            continue;
-        }
-        int64_t n = d->n + o->n;
-        if (take) {
-            win_acc_t t = *d; /* swap, so src's buffers still die with src */
-            *d = *o;
-            *o = t;
-        }
-        d->n = n;
-    }
-}
-
-/* The current result of one aggregate; strings point into the state. */
-static rn_value_t acc_result(const rn_agg_spec_t *s, const win_acc_t *acc)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT: return rn_value_int(acc->v.i);
-    case RN_AGG_SUM:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return acc->v;
-    case RN_AGG_AVG:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return rn_value_double(acc->v.d / (double)acc->n);
-    case RN_AGG_MIN:
-    case RN_AGG_MAX:
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return acc->v;
-    }
-    return RN_VALUE_NULL;
+    for (int i = 0; i < a->naggs; i++) rn_accum_free(&a->acx, &a->aggs[i], &acc[i]);
 }
 
 /* Serializes w's current result into out. Returns RN_OK or RN_ERR_NOMEM. */
@@ -426,8 +214,8 @@ static rn_err_t win_serialize(const win_agg_t *a, const win_t *w, rn_buf_t *out)
 {
     rn_buf_clear(out);
     for (int i = 0; i < a->naggs; i++) {
-        rn_value_t v = acc_result(&a->aggs[i], &w->acc[i]);
-        rn_key_append(out, agg_value_type(&a->aggs[i]), &v);
+        rn_value_t v = rn_accum_result(&a->aggs[i], &w->acc[i]);
+        rn_key_append(out, rn_accum_result_type(&a->aggs[i]), &v);
     }
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
@@ -546,7 +334,7 @@ static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r,
         const rn_agg_spec_t *s = &a->aggs[i];
         rn_value_t none = RN_VALUE_NULL;
         const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : &none;
-        if (acc_add(a, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
+        if (rn_accum_add(&a->acx, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
     }
     return RN_OK;
 }
@@ -647,12 +435,14 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
     for (int m = i + 1; m < j; m++) {
         win_t *x = sk->s[m];
         if (x->emitted && win_emit_delete(a, o, x) != RN_OK) return RN_ERR_NOMEM;
-        if (acc_merge_distinct(a, w->acc, x->acc) != RN_OK) return RN_ERR_NOMEM;
+        for (int k = 0; k < a->naggs; k++)
+            if (rn_accum_merge_sets(&a->acx, &a->aggs[k], &w->acc[k], &x->acc[k]) != RN_OK)
+                return RN_ERR_NOMEM;
     }
     /* Then the merge proper. */
     for (int m = i + 1; m < j; m++) {
         win_t *x = sk->s[m];
-        acc_merge_rest(a, w->acc, x->acc);
+        for (int k = 0; k < a->naggs; k++) rn_accum_merge(&a->aggs[k], &w->acc[k], &x->acc[k]);
         if (x->created < w->created) w->created = x->created;
         w->dirty = 1;
         if (x->epoch == a->epoch) a->touched[x->touched_at] = NULL;
@@ -744,9 +534,9 @@ static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind
     }
     off = 0;
     for (int i = 0; i < a->naggs; i++) {
-        rn_type_id t = agg_value_type(&a->aggs[i]);
+        rn_type_id t = rn_accum_result_type(&a->aggs[i]);
         rn_value_t v = RN_VALUE_NULL;
-        if (cur) v = acc_result(&a->aggs[i], &w->acc[i]);
+        if (cur) v = rn_accum_result(&a->aggs[i], &w->acc[i]);
         else rn_key_read(w->prev.data, (uint32_t)w->prev.len, &off, t, &v);
         if (!v.null && t == RN_TYPE_STRING && out_copy_string(o, &v) != RN_OK) return RN_ERR_NOMEM;
         b->cols[3 + a->nkeys + i][r] = v;
@@ -993,13 +783,6 @@ static void append_duration(rn_buf_t *out, int64_t ms)
     else rn_buf_appendf(out, "%lld ms", (long long)ms);
 }
 
-static const char *agg_name(rn_agg_kind k)
-{
-    static const char *names[] = {"COUNT", "COUNT", "COUNT", "SUM",        "MIN",
-                                  "MAX",   "AVG",   "FIRST_VALUE", "LAST_VALUE"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
-}
-
 static void window_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const win_agg_t *a = op->priv;
@@ -1022,10 +805,7 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
     for (int i = 0; i < a->naggs; i++) {
         const rn_agg_spec_t *s = &a->aggs[i];
         rn_buf_appends(out, i ? ", " : "");
-        if (s->kind == RN_AGG_COUNT_STAR) rn_buf_appends(out, "COUNT(*)");
-        else if (s->kind == RN_AGG_COUNT_DISTINCT)
-            rn_buf_appendf(out, "COUNT(DISTINCT %s)", a->in_schema->cols[s->arg].name);
-        else rn_buf_appendf(out, "%s(%s)", agg_name(s->kind), a->in_schema->cols[s->arg].name);
+        rn_accum_explain(out, s, a->in_schema);
         rn_buf_appendf(out, " AS %s", op->schema->cols[3 + a->nkeys + i].name);
     }
     rn_buf_appends(out, "], lateness ");
@@ -1046,7 +826,7 @@ static void win_agg_free(win_agg_t *a)
     rn_buf_free(&a->key);
     rn_buf_free(&a->wkey);
     rn_buf_free(&a->res);
-    rn_buf_free(&a->vkey);
+    rn_accum_ctx_free(&a->acx);
     rn_free(a->aggs);
     rn_free(a);
 }
@@ -1114,14 +894,14 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
     a->naggs = naggs;
     a->in_schema = input->schema;
     a->updating = w->lateness_ms > 0 || w->early_fire_ms > 0;
-    a->win_size = sizeof(win_t) + sizeof(win_acc_t) * (size_t)naggs;
+    a->win_size = sizeof(win_t) + sizeof(rn_accum_t) * (size_t)naggs;
     a->aggs = rn_calloc((size_t)(naggs ? naggs : 1), sizeof *a->aggs);
     if (!a->aggs) goto oom;
     memcpy(a->aggs, aggs, sizeof *aggs * (size_t)naggs);
     rn_buf_init(&a->key);
     rn_buf_init(&a->wkey);
     rn_buf_init(&a->res);
-    rn_buf_init(&a->vkey);
+    rn_accum_ctx_init(&a->acx, false, true);
     for (int h = 0; h < WIN_NHEAPS; h++)
         rn_heap_init(&a->heaps[h], h == WIN_BY_START ? win_less_by_start : win_less_by_end,
                      offsetof(win_t, hidx) + (size_t)h * sizeof(size_t));
