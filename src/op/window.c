@@ -61,12 +61,42 @@
  *    current sessions.
  * Rows are emitted in batches of growing size (16 rows, doubling up to
  * RN_BATCH_MAX) from ctx->arena.
+ *
+ * Snapshot (window_snapshot/window_restore), little-endian and
+ * length-prefixed (state/snapshot.h), no pointers; between batches only:
+ *   "RNWA", u32 version (1), u8 kind, u32 time_col, u64 size, slide,
+ *   offset, lateness, early-fire delay, u32 nkeys, u32 naggs, naggs x u8
+ *   aggregate kind                     (restore checks these match)
+ *   u64 watermark (op->watermark), u64 seq (arrival sequence), u64 created
+ *   (creation counter), u64 late rows, u8 early firing started, u64 time of
+ *   the last early firing
+ *   u64 entries, then per entry:
+ *     TUMBLE/HOP: bytes key (BIGINT window start, then the group key), a
+ *       window record
+ *     SESSION: bytes key (the PARTITION BY key), u32 n (> 0), n window
+ *       records by start
+ *   window record: u64 start, end, pstart, pend (bounds of the row out
+ *     downstream), u64 created, u8 flags (1 fired, 2 emitted, 4 dirty),
+ *     bytes prev (the last emitted result as win_serialize writes it;
+ *     empty unless the output is updating), then per aggregate
+ *     rn_accum_encode's bytes (op/accum.h, mergeable: COUNT(DISTINCT) with
+ *     its values, FIRST/LAST with their sequence)
+ * A fired window is retained (for late updates), an unfired one pending;
+ * the heaps are rebuilt from that and the creation numbers, so firing order
+ * is as before. Restore checks that keys decode as their columns and hold
+ * the window's start, that TUMBLE/HOP ends are start + size, that a key's
+ * sessions are ordered and disjoint, results and accumulators decode,
+ * creation numbers are below the counter, and nothing is duplicated, short
+ * or left over; else RN_ERR_DECODE. The touched list and the batch epoch
+ * are per batch and not written. An operator that already holds state
+ * refuses restore (RN_ERR_UNSUPPORTED).
  */
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
 #include "op/accum.h"
 #include "op/op.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 #include <stdio.h>
@@ -841,6 +871,249 @@ static size_t window_state_size(const rn_op_t *op, size_t *keys)
     return st ? rn_store_bytes(st) : 0;
 }
 
+/* ---- snapshot and restore (format in the note at the top) ------------------ */
+
+#define WIN_SNAP_MAGIC "RNWA"
+#define WIN_SNAP_VERSION 1u
+
+enum { WIN_SNAP_FIRED = 1, WIN_SNAP_EMITTED = 2, WIN_SNAP_DIRTY = 4 };
+
+/* Appends one window or session record. */
+static void win_put(const win_agg_t *a, const win_t *w, rn_buf_t *out)
+{
+    rn_snap_put_u64(out, (uint64_t)w->start);
+    rn_snap_put_u64(out, (uint64_t)w->end);
+    rn_snap_put_u64(out, (uint64_t)w->pstart);
+    rn_snap_put_u64(out, (uint64_t)w->pend);
+    rn_snap_put_u64(out, w->created);
+    rn_snap_put_u8(out, (uint8_t)((w->fired ? WIN_SNAP_FIRED : 0) | (w->emitted ? WIN_SNAP_EMITTED : 0) |
+                                  (w->dirty ? WIN_SNAP_DIRTY : 0)));
+    rn_snap_put_bytes(out, w->prev.data, (uint32_t)w->prev.len);
+    for (int i = 0; i < a->naggs; i++) rn_accum_encode(&a->acx, &a->aggs[i], &w->acc[i], out);
+}
+
+static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out)
+{
+    const win_agg_t *a = op->priv;
+    rn_buf_append(out, WIN_SNAP_MAGIC, 4);
+    rn_snap_put_u32(out, WIN_SNAP_VERSION);
+    rn_snap_put_u8(out, (uint8_t)a->w.kind);
+    rn_snap_put_u32(out, (uint32_t)a->w.time_col);
+    rn_snap_put_u64(out, (uint64_t)a->w.size_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.slide_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.offset_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.lateness_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.early_fire_ms);
+    rn_snap_put_u32(out, (uint32_t)a->nkeys);
+    rn_snap_put_u32(out, (uint32_t)a->naggs);
+    for (int i = 0; i < a->naggs; i++) rn_snap_put_u8(out, (uint8_t)a->aggs[i].kind);
+    rn_snap_put_u64(out, (uint64_t)op->watermark);
+    rn_snap_put_u64(out, a->seq);
+    rn_snap_put_u64(out, a->created);
+    rn_snap_put_u64(out, a->late_rows);
+    rn_snap_put_u8(out, a->early_started ? 1 : 0);
+    rn_snap_put_u64(out, (uint64_t)a->last_early);
+    const rn_store_t *st = a->windows ? a->windows : a->keys;
+    rn_snap_put_u64(out, (uint64_t)rn_store_count(st));
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        uint32_t klen;
+        const void *k = rn_store_key_of(st, v, &klen);
+        rn_snap_put_bytes(out, k, klen);
+        if (a->windows) {
+            win_put(a, v, out);
+            continue;
+        }
+        const sess_key_t *sk = v;
+        rn_snap_put_u32(out, (uint32_t)sk->n);
+        for (int i = 0; i < sk->n; i++) win_put(a, sk->s[i], out);
+    }
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* Whether key[0..klen) is (with_start) a BIGINT window start equal to
+ * start, then the nkeys key columns, with nothing left. */
+static bool win_key_valid(const win_agg_t *a, const void *key, uint32_t klen, bool with_start,
+                          int64_t start)
+{
+    uint32_t off = 0;
+    rn_value_t v;
+    if (with_start && (!rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &v) || v.null || v.i != start))
+        return false;
+    for (int k = 0; k < a->nkeys; k++)
+        if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
+    return off == klen;
+}
+
+/* Whether prev[0..len) is empty or one result per aggregate, as
+ * win_serialize writes it (only an updating output keeps results). */
+static bool win_prev_valid(const win_agg_t *a, const void *prev, uint32_t len)
+{
+    if (len == 0) return true;
+    if (!a->updating) return false;
+    uint32_t off = 0;
+    rn_value_t v;
+    for (int i = 0; i < a->naggs; i++)
+        if (!rn_key_read(prev, len, &off, rn_accum_result_type(&a->aggs[i]), &v)) return false;
+    return off == len;
+}
+
+/* Reads one window record (win_put) into w, a zeroed window not in any
+ * heap. created_max is the creation counter. Returns RN_OK, RN_ERR_DECODE
+ * or RN_ERR_NOMEM; on failure w may own memory, freed with it. */
+static rn_err_t win_read(win_agg_t *a, rn_snap_reader_t *r, win_t *w, uint64_t created_max)
+{
+    w->start = (int64_t)rn_snap_u64(r);
+    w->end = (int64_t)rn_snap_u64(r);
+    w->pstart = (int64_t)rn_snap_u64(r);
+    w->pend = (int64_t)rn_snap_u64(r);
+    w->created = rn_snap_u64(r);
+    uint8_t flags = rn_snap_u8(r);
+    uint32_t plen;
+    const void *prev = rn_snap_bytes(r, &plen);
+    if (r->bad || flags > 7 || w->created >= created_max || !win_prev_valid(a, prev, plen))
+        return RN_ERR_DECODE;
+    if (a->w.kind == RN_WINDOW_SESSION ? w->start > w->end : w->end != add_sat(w->start, a->w.size_ms))
+        return RN_ERR_DECODE;
+    w->fired = (flags & WIN_SNAP_FIRED) != 0;
+    w->emitted = (flags & WIN_SNAP_EMITTED) != 0;
+    w->dirty = (flags & WIN_SNAP_DIRTY) != 0;
+    if (plen) {
+        rn_buf_append(&w->prev, prev, plen);
+        if (w->prev.oom) return RN_ERR_NOMEM;
+    }
+    for (int i = 0; i < a->naggs; i++) {
+        rn_err_t err = rn_accum_decode(&a->acx, &a->aggs[i], r, &w->acc[i]);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* Reads the sessions of one key into sk, an entry of st. */
+static rn_err_t session_read(win_agg_t *a, rn_snap_reader_t *r, sess_key_t *sk, uint64_t created_max)
+{
+    uint32_t n = rn_snap_u32(r);
+    if (r->bad || n == 0 || n > INT32_MAX || n > r->len - r->off) return RN_ERR_DECODE;
+    sk->s = rn_calloc(n, sizeof *sk->s);
+    if (!sk->s) return RN_ERR_NOMEM;
+    sk->cap = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        win_t *w = rn_calloc(1, a->win_size);
+        if (!w) return RN_ERR_NOMEM;
+        for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = RN_HEAP_NOWHERE;
+        w->owner = sk;
+        sk->s[sk->n++] = w; /* freed with the key from now on */
+        a->nsessions++;
+        rn_err_t err = win_read(a, r, w, created_max);
+        if (err != RN_OK) return err;
+        /* Sorted by start and disjoint. */
+        if (i > 0 && sk->s[i - 1]->end > w->start) return RN_ERR_DECODE;
+    }
+    return RN_OK;
+}
+
+/* Puts every window of the (restored) state in its heaps; they have room. */
+static void win_heap_all(win_agg_t *a, win_t *w)
+{
+    if (w->fired) {
+        rn_heap_push(&a->heaps[WIN_RETAINED], w);
+        return;
+    }
+    rn_heap_push(&a->heaps[WIN_PENDING], w);
+    if (a->w.kind == RN_WINDOW_SESSION) rn_heap_push(&a->heaps[WIN_BY_START], w);
+}
+
+/* Rebuilds the state into a new store and swaps it in only when all of
+ * the snapshot was read and the heaps have room; on failure the new store
+ * is freed and the operator keeps its (empty) state. */
+static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
+{
+    win_agg_t *a = op->priv;
+    if (rn_window_open_windows(op) > 0 || a->seq > 0 || a->late_rows > 0) return RN_ERR_UNSUPPORTED;
+    rn_snap_reader_t r;
+    rn_snap_reader_init(&r, data, len);
+    if (!rn_snap_have(&r, 4) || memcmp(r.p, WIN_SNAP_MAGIC, 4) != 0) return RN_ERR_DECODE;
+    r.off = 4;
+    if (rn_snap_u32(&r) != WIN_SNAP_VERSION || rn_snap_u8(&r) != (uint8_t)a->w.kind ||
+        rn_snap_u32(&r) != (uint32_t)a->w.time_col || rn_snap_u64(&r) != (uint64_t)a->w.size_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.slide_ms || rn_snap_u64(&r) != (uint64_t)a->w.offset_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.lateness_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.early_fire_ms || rn_snap_u32(&r) != (uint32_t)a->nkeys ||
+        rn_snap_u32(&r) != (uint32_t)a->naggs)
+        return RN_ERR_DECODE;
+    for (int i = 0; i < a->naggs; i++)
+        if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) return RN_ERR_DECODE;
+    int64_t wm = (int64_t)rn_snap_u64(&r);
+    uint64_t seq = rn_snap_u64(&r), created = rn_snap_u64(&r), late_rows = rn_snap_u64(&r);
+    uint8_t early_started = rn_snap_u8(&r);
+    int64_t last_early = (int64_t)rn_snap_u64(&r);
+    uint64_t nentries = rn_snap_u64(&r);
+    if (r.bad || early_started > 1) return RN_ERR_DECODE;
+
+    bool session = a->w.kind == RN_WINDOW_SESSION;
+    rn_store_t *st = session ? rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a)
+                             : rn_store_new("window", a->win_size, win_value_free, a);
+    if (!st) return RN_ERR_NOMEM;
+    rn_err_t err = RN_OK;
+    size_t nwin = 0;
+    for (uint64_t e = 0; e < nentries && err == RN_OK; e++) {
+        uint32_t klen;
+        const void *k = rn_snap_bytes(&r, &klen);
+        /* A window's key holds its start: checked once the record is read. */
+        if (!k || (session && !win_key_valid(a, k, klen, false, 0))) {
+            err = RN_ERR_DECODE;
+            break;
+        }
+        uint64_t h = rn_hash_bytes(k, klen, 0);
+        bool fresh;
+        void *v = rn_store_upsert(st, k, klen, h, &fresh);
+        if (!v) err = RN_ERR_NOMEM;
+        else if (!fresh) err = RN_ERR_DECODE; /* duplicate key */
+        else if (session) {
+            sess_key_t *sk = v;
+            err = session_read(a, &r, sk, created);
+            nwin += (size_t)sk->n;
+        } else {
+            win_t *w = v;
+            for (int hh = 0; hh < WIN_NHEAPS; hh++) w->hidx[hh] = RN_HEAP_NOWHERE;
+            w->hash = h;
+            err = win_read(a, &r, w, created);
+            if (err == RN_OK && !win_key_valid(a, k, klen, true, w->start)) err = RN_ERR_DECODE;
+            nwin++;
+        }
+    }
+    if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
+    for (int hh = 0; hh < WIN_NHEAPS && err == RN_OK; hh++)
+        if (rn_heap_reserve(&a->heaps[hh], nwin) != RN_OK) err = RN_ERR_NOMEM;
+    if (err != RN_OK) {
+        rn_store_free(st); /* frees its windows, none in a heap */
+        a->nsessions = 0;
+        return err;
+    }
+    rn_store_t *old = session ? a->keys : a->windows;
+    if (session) a->keys = st;
+    else a->windows = st;
+    rn_store_free(old);
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        if (!session) {
+            win_heap_all(a, v);
+            continue;
+        }
+        sess_key_t *sk = v;
+        for (int i = 0; i < sk->n; i++) win_heap_all(a, sk->s[i]);
+    }
+    op->watermark = wm;
+    a->seq = seq;
+    a->created = created;
+    a->late_rows = late_rows;
+    a->early_started = early_started != 0;
+    a->last_early = last_early;
+    return RN_OK;
+}
+
 static const rn_op_vtable_t window_vtable = {
     .kind = "WindowAggregate",
     .process = window_process,
@@ -849,6 +1122,8 @@ static const rn_op_vtable_t window_vtable = {
     .watermark = window_watermark,
     .held_since = window_held_since,
     .state_size = window_state_size,
+    .snapshot = window_snapshot,
+    .restore = window_restore,
 };
 
 /* Checks the spec; returns an error message or NULL. */
