@@ -45,11 +45,16 @@
  *
  * Snapshot (aggregate_snapshot/aggregate_restore), little-endian and
  * length-prefixed (state/snapshot.h), no pointers:
- *   "RNGA", u32 version (1), u32 nkeys, u32 naggs, naggs x u8 kind,
- *   u8 input_updating, u32 next_gen     (restore checks these match)
+ *   "RNGA", u32 version (2), u32 nkeys, u32 naggs, naggs x u8 kind,
+ *   u8 input_updating, u64 state TTL in ms (0: none)
+ *                                       (restore checks these match)
+ *   u32 next_gen
  *   u64 ngroups, then per group:
  *     bytes key          the serialized group key (rn_key_*)
  *     u64 rows           net row count (> 0), u8 emitted (0/1)
+ *     u64 last access    only with a TTL: the processing time (ms, >= 0)
+ *                        the group was last read or written, so it
+ *                        expires after restore when it would have
  *     u32 gen            only with COUNT(DISTINCT)
  *     per aggregate but COUNT(*) (the row count), rn_accum_encode's bytes
  *     (op/accum.h; no distinct values, no sequence): COUNT, COUNT(DISTINCT)
@@ -60,9 +65,10 @@
  *   per COUNT(DISTINCT) aggregate: u64 entries, each bytes key (group key
  *     then value) + u64 multiplicity + u32 incarnation
  * Keys are checked to decode as their columns; any mismatch, short read,
- * duplicate key or trailing byte fails with RN_ERR_DECODE. A TTL's access
- * times are not written, so an aggregate with a TTL refuses restore
- * (RN_ERR_UNSUPPORTED), as does one that already holds groups.
+ * duplicate key or trailing byte fails with RN_ERR_DECODE. An aggregate
+ * that already holds groups refuses restore (RN_ERR_UNSUPPORTED). Version
+ * 1 (no TTL, no access times) is no longer read: nothing stored
+ * snapshots when it was current.
  */
 #include "core/hash.h"
 #include "core/log.h"
@@ -506,7 +512,7 @@ static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
 /* ---- snapshot and restore (format in the note at the top) ------------------ */
 
 #define AGG_SNAP_MAGIC "RNGA"
-#define AGG_SNAP_VERSION 1u
+#define AGG_SNAP_VERSION 2u
 
 /* Appends every entry of store st: u64 count, then per entry its key bytes
  * and what put writes of its value. */
@@ -540,6 +546,8 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
     rn_snap_put_u32(out, (uint32_t)a->naggs);
     for (int i = 0; i < a->naggs; i++) rn_snap_put_u8(out, (uint8_t)a->aggs[i].kind);
     rn_snap_put_u8(out, a->input_updating ? 1 : 0);
+    int64_t ttl = rn_store_ttl(a->groups);
+    rn_snap_put_u64(out, (uint64_t)ttl);
     rn_snap_put_u32(out, a->next_gen);
     rn_snap_put_u64(out, (uint64_t)rn_store_count(a->groups));
     size_t pos = 0;
@@ -550,6 +558,7 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
         rn_snap_put_bytes(out, k, klen);
         rn_snap_put_u64(out, (uint64_t)group_rows(g));
         rn_snap_put_u8(out, group_flag(g, GROUP_EMITTED) ? 1 : 0);
+        if (ttl > 0) rn_snap_put_u64(out, (uint64_t)rn_store_access_time(a->groups, g));
         if (a->gen_off) rn_snap_put_u32(out, group_gen(a, g));
         for (int i = 0; i < a->naggs; i++) {
             if (a->aggs[i].kind == RN_AGG_COUNT_STAR) continue; /* the row count */
@@ -583,8 +592,9 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
     const void *k = rn_snap_bytes(r, &klen);
     int64_t rows = (int64_t)rn_snap_u64(r);
     uint8_t emitted = rn_snap_u8(r);
+    int64_t access = rn_store_ttl(groups) > 0 ? (int64_t)rn_snap_u64(r) : 0;
     uint32_t gen = a->gen_off ? rn_snap_u32(r) : 0;
-    if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 ||
+    if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 || access < 0 ||
         !agg_key_valid(a, k, klen, a->nkeys, false, RN_TYPE_NULL))
         return RN_ERR_DECODE;
     bool created;
@@ -592,6 +602,7 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
     if (!g) return RN_ERR_NOMEM;
     if (!created) return RN_ERR_DECODE; /* duplicate group */
     group_set(g, rows, emitted ? GROUP_EMITTED : 0);
+    rn_store_set_access_time(groups, g, access);
     if (a->gen_off) memcpy(g + a->gen_off, &gen, sizeof gen);
     for (int i = 0; i < a->naggs; i++) {
         if (a->aggs[i].kind == RN_AGG_COUNT_STAR) continue; /* the row count */
@@ -632,7 +643,7 @@ static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, rn
 static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
 {
     aggregate_t *a = op->priv;
-    if (rn_store_ttl(a->groups) > 0 || rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
+    if (rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     rn_err_t err = RN_ERR_DECODE;
@@ -647,12 +658,15 @@ static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
     for (int i = 0; i < a->naggs; i++)
         if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) goto done;
     if (rn_snap_u8(&r) != (a->input_updating ? 1 : 0)) goto done;
+    int64_t ttl = rn_store_ttl(a->groups);
+    if (rn_snap_u64(&r) != (uint64_t)ttl) goto done;
     uint32_t next_gen = rn_snap_u32(&r);
     uint64_t ngroups = rn_snap_u64(&r);
     if (r.bad) goto done;
     err = RN_ERR_NOMEM;
     groups = rn_store_new("group-aggregate", a->slot_size, a->owns ? agg_group_free : NULL, a);
     if (!groups) goto done;
+    if (ttl > 0) rn_store_set_ttl(groups, ttl); /* cannot fail on an empty store */
     for (int i = 0; i < a->naggs; i++)
         if (a->distinct[i].st && !(dst[i] = rn_store_new("distinct", sizeof(agg_distinct_t), NULL, NULL)))
             goto done;
