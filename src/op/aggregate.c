@@ -5,9 +5,10 @@
  * Its value slot is laid out per operator, sized by the aggregates:
  *   uint64 rt      net row count * 4 + two flags (touched in this batch,
  *                  result emitted); COUNT(*) is the row count itself
- *   accumulators   COUNT, COUNT(DISTINCT): 8 bytes; SUM, AVG: 16 (value and
- *                  non-NULL count); MIN/MAX/FIRST_VALUE/LAST_VALUE: a full
- *                  agg_acc_t (32), which may own a string or a multiset
+ *   accumulators   packed by op/accum.h (rn_accum_packed_size): COUNT,
+ *                  COUNT(DISTINCT): 8 bytes; SUM, AVG: 16 (value and
+ *                  non-NULL count); MIN/MAX/FIRST_VALUE/LAST_VALUE: 32
+ *                  (value, count, and an owned string or multiset)
  *   uint32 gen     with COUNT(DISTINCT): the group's incarnation
  * so `GROUP BY k COUNT(*)` over an INT key costs a 32-byte entry plus its
  * table slot. COUNT(DISTINCT x) keeps ONE store per such aggregate, keyed by
@@ -17,7 +18,10 @@
  * retractions that did not match) is recognised by its stale incarnation
  * and counts as absent. MIN/MAX over an updating input keep, per group, a
  * multiset store of their values so a retracted extreme can be replaced
- * (rescanned only when the current extreme's last copy is retracted).
+ * (rescanned only when the current extreme's last copy is retracted). The
+ * arithmetic of every aggregate (NULLs, overflow, result types) is
+ * op/accum.c's, shared with WindowAggregate; COUNT(DISTINCT)'s values are
+ * this operator's.
  * FIRST_VALUE/LAST_VALUE keep the first/last non-NULL value in arrival
  * order and are accepted only over an insert-only input (a retraction could
  * not restore the previous one). Only aggregates that own strings or
@@ -41,13 +45,19 @@
  *
  * Snapshot (aggregate_snapshot/aggregate_restore), little-endian and
  * length-prefixed (state/snapshot.h), no pointers:
- *   "RNGA", u32 version (1), u32 nkeys, u32 naggs, naggs x u8 kind,
- *   u8 input_updating, u32 next_gen     (restore checks these match)
+ *   "RNGA", u32 version (2), u32 nkeys, u32 naggs, naggs x u8 kind,
+ *   u8 input_updating, u64 state TTL in ms (0: none)
+ *                                       (restore checks these match)
+ *   u32 next_gen
  *   u64 ngroups, then per group:
  *     bytes key          the serialized group key (rn_key_*)
  *     u64 rows           net row count (> 0), u8 emitted (0/1)
+ *     u64 last access    only with a TTL: the processing time (ms, >= 0)
+ *                        the group was last read or written, so it
+ *                        expires after restore when it would have
  *     u32 gen            only with COUNT(DISTINCT)
- *     per aggregate, by layout: COUNT(*) nothing; COUNT, COUNT(DISTINCT)
+ *     per aggregate but COUNT(*) (the row count), rn_accum_encode's bytes
+ *     (op/accum.h; no distinct values, no sequence): COUNT, COUNT(DISTINCT)
  *     u64 count; SUM, AVG u64 value bits + u64 non-NULL count; the others
  *     u64 n + value (u8 null, then bytes for STRING, else u64 bits) and,
  *     for MIN/MAX over a retracting input, the multiset: u64 entries, each
@@ -55,34 +65,21 @@
  *   per COUNT(DISTINCT) aggregate: u64 entries, each bytes key (group key
  *     then value) + u64 multiplicity + u32 incarnation
  * Keys are checked to decode as their columns; any mismatch, short read,
- * duplicate key or trailing byte fails with RN_ERR_DECODE. A TTL's access
- * times are not written, so an aggregate with a TTL refuses restore
- * (RN_ERR_UNSUPPORTED), as does one that already holds groups.
+ * duplicate key or trailing byte fails with RN_ERR_DECODE. An aggregate
+ * that already holds groups refuses restore (RN_ERR_UNSUPPORTED). Version
+ * 1 (no TTL, no access times) is no longer read: nothing stored
+ * snapshots when it was current.
  */
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "op/accum.h"
 #include "op/op.h"
 #include "state/snapshot.h"
 #include "state/store.h"
 
 #include <stdio.h>
 #include <string.h>
-
-typedef struct agg_acc {
-    rn_value_t v;               /* SUM/COUNT/AVG running value; MIN/MAX current extreme */
-    int64_t n;                  /* non-NULL inputs counted (net of retractions) */
-    void *aux;                  /* MIN/MAX multiset (rn_store_t), or owned string
-                                 * (MIN/MAX/FIRST_VALUE/LAST_VALUE) */
-} agg_acc_t;
-
-/* How an aggregate's accumulator is kept in the group's value slot. */
-typedef enum agg_layout {
-    ACC_ROWS,                   /* COUNT(*): nothing, the group's row count */
-    ACC_COUNT,                  /* COUNT, COUNT(DISTINCT): int64 */
-    ACC_SUM,                    /* SUM, AVG: int64/double value, int64 non-NULL count */
-    ACC_FULL,                   /* the others: an agg_acc_t in place */
-} agg_layout;
 
 #define GROUP_TOUCHED 1u        /* rt flag: touched in the current batch */
 #define GROUP_EMITTED 2u        /* rt flag: a result has been sent downstream */
@@ -111,7 +108,6 @@ struct aggregate {
     int nkeys;                  /* group key columns: input columns 0..nkeys-1 */
     int naggs;
     rn_agg_spec_t *aggs;        /* naggs specs */
-    uint8_t *layout;            /* naggs agg_layout */
     uint32_t *off;              /* naggs offsets of the accumulators in the value slot */
     agg_dstore_t *distinct;     /* naggs; .st set for COUNT(DISTINCT) */
     size_t gen_off;             /* offset of the incarnation (with COUNT(DISTINCT)), else 0 */
@@ -122,6 +118,7 @@ struct aggregate {
     rn_store_t *groups;         /* group key -> value slot */
     rn_buf_t key;               /* scratch for serializing keys */
     rn_buf_t vkey;              /* scratch for serializing (group key, distinct value) */
+    rn_accum_ctx_t acx;         /* accumulators: multisets over an updating input */
     const uint64_t *row_hashes; /* while processing a row: hash of its group key, then of
                                  * its distinct key per aggregate (aggregate i at [i + 1]) */
     const rn_schema_t *in_schema;
@@ -161,59 +158,17 @@ static inline uint32_t group_gen(const aggregate_t *a, const agg_group_t *g)
     return gen;
 }
 
-/* The accumulator of aggregate i in g: in place (ACC_FULL) or unpacked
- * into tmp; acc_store writes tmp back. */
-static agg_acc_t *acc_load(const aggregate_t *a, int i, agg_group_t *g, agg_acc_t *tmp)
+/* The accumulator of aggregate i in g, unpacked into acc (COUNT(*): the
+ * group's row count); acc_store writes it back. */
+static inline void acc_load(const aggregate_t *a, int i, const agg_group_t *g, rn_accum_t *acc)
 {
-    unsigned char *p = g + a->off[i];
-    memset(tmp, 0, sizeof *tmp);
-    switch ((agg_layout)a->layout[i]) {
-    case ACC_FULL: return (agg_acc_t *)p;
-    case ACC_ROWS: tmp->v.i = tmp->n = group_rows(g); break;
-    case ACC_COUNT:
-        memcpy(&tmp->v.i, p, 8);
-        tmp->n = tmp->v.i;
-        break;
-    case ACC_SUM:
-        memcpy(&tmp->v.i, p, 8); /* the bits of an int64 or a double */
-        memcpy(&tmp->n, p + 8, 8);
-        break;
-    }
-    return tmp;
+    rn_accum_load(a->aggs[i].kind, g + a->off[i], acc);
+    if (a->aggs[i].kind == RN_AGG_COUNT_STAR) acc->v.i = acc->n = group_rows(g);
 }
 
-static void acc_store(const aggregate_t *a, int i, agg_group_t *g, const agg_acc_t *acc)
+static inline void acc_store(const aggregate_t *a, int i, agg_group_t *g, const rn_accum_t *acc)
 {
-    unsigned char *p = g + a->off[i];
-    switch ((agg_layout)a->layout[i]) {
-    case ACC_FULL:
-    case ACC_ROWS: break;
-    case ACC_COUNT: memcpy(p, &acc->v.i, 8); break;
-    case ACC_SUM:
-        memcpy(p, &acc->v.i, 8);
-        memcpy(p + 8, &acc->n, 8);
-        break;
-    }
-}
-
-static agg_layout agg_layout_of(rn_agg_kind k)
-{
-    switch (k) {
-    case RN_AGG_COUNT_STAR: return ACC_ROWS;
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT: return ACC_COUNT;
-    case RN_AGG_SUM:
-    case RN_AGG_AVG: return ACC_SUM;
-    default: return ACC_FULL;
-    }
-}
-
-static const size_t agg_layout_size[] = {0, 8, 16, sizeof(agg_acc_t)};
-
-/* MIN/MAX over a retracting input keep a per-group multiset. */
-static bool agg_uses_multiset(const aggregate_t *a, const rn_agg_spec_t *s)
-{
-    return a->input_updating && (s->kind == RN_AGG_MIN || s->kind == RN_AGG_MAX);
+    rn_accum_store(a->aggs[i].kind, g + a->off[i], acc);
 }
 
 static void agg_group_free(void *value, void *opaque)
@@ -221,19 +176,11 @@ static void agg_group_free(void *value, void *opaque)
     aggregate_t *a = opaque;
     agg_group_t *g = value;
     for (int i = 0; i < a->naggs; i++) {
-        if (a->layout[i] != ACC_FULL) continue;
-        agg_acc_t *acc = (agg_acc_t *)(g + a->off[i]);
-        if (!acc->aux) continue;
-        if (agg_uses_multiset(a, &a->aggs[i])) rn_store_free(acc->aux);
-        else rn_free(acc->aux);
+        if (!rn_accum_owns(&a->acx, &a->aggs[i])) continue;
+        rn_accum_t acc;
+        acc_load(a, i, g, &acc);
+        rn_accum_free(&a->acx, &a->aggs[i], &acc);
     }
-}
-
-/* Whether a group may own memory outside its slot (strings, multisets). */
-static bool agg_owns_memory(const aggregate_t *a, const rn_agg_spec_t *s)
-{
-    if (agg_uses_multiset(a, s)) return true;
-    return agg_layout_of(s->kind) == ACC_FULL && s->arg_type == RN_TYPE_STRING;
 }
 
 #define AGG_UNSEEN (-2) /* a retracted value that was never added */
@@ -280,197 +227,37 @@ static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, const rn_va
     return d->m;
 }
 
-/* Adds sign (+1/-1) copies of v to the multiset of acc; returns the
- * value's new multiplicity, AGG_UNSEEN for the retraction of a value not
- * in the multiset (ignored), or -1 on OOM. */
-static int64_t agg_multiset_add(aggregate_t *a, agg_acc_t *acc, rn_type_id t, const rn_value_t *v,
-                                int sign)
-{
-    if (!acc->aux) {
-        acc->aux = rn_store_new("distinct", sizeof(int64_t), NULL, NULL);
-        if (!acc->aux) return -1;
-    }
-    rn_buf_clear(&a->vkey);
-    rn_key_append(&a->vkey, t, v);
-    if (a->vkey.oom) return -1;
-    uint64_t h = rn_hash_bytes(a->vkey.data, a->vkey.len, 0x9e3779b9);
-    if (sign > 0) {
-        bool created;
-        int64_t *cnt = rn_store_upsert(acc->aux, a->vkey.data, (uint32_t)a->vkey.len, h, &created);
-        if (!cnt) return -1;
-        return ++*cnt;
-    }
-    int64_t *cnt = rn_store_find(acc->aux, a->vkey.data, (uint32_t)a->vkey.len, h);
-    if (!cnt) return AGG_UNSEEN; /* retraction of a value never seen: ignore */
-    if (--*cnt <= 0) {
-        rn_store_remove(acc->aux, a->vkey.data, (uint32_t)a->vkey.len, h);
-        return 0;
-    }
-    return *cnt;
-}
-
-/* Recomputes the MIN or MAX of a multiset into acc->v. Strings point into
- * the multiset's keys. */
-static void agg_multiset_extreme(agg_acc_t *acc, const rn_agg_spec_t *s)
-{
-    acc->v = RN_VALUE_NULL;
-    if (!acc->aux) return;
-    size_t pos = 0;
-    void *slot;
-    bool have = false;
-    while ((slot = rn_store_next(acc->aux, &pos))) {
-        uint32_t klen, off = 0;
-        const void *k = rn_store_key_of(acc->aux, slot, &klen);
-        rn_value_t v;
-        if (!rn_key_read(k, klen, &off, s->arg_type, &v) || v.null) continue;
-        int c = have ? rn_value_compare(s->arg_type, &v, &acc->v) : 0;
-        if (!have || (s->kind == RN_AGG_MIN ? c < 0 : c > 0)) {
-            acc->v = v;
-            have = true;
-        }
-    }
-}
-
-/* Makes v the accumulator's current value; a string is copied into an
- * owned buffer (acc->aux) that replaces the previous one. Returns RN_OK or
- * RN_ERR_NOMEM (acc unchanged). */
-static rn_err_t agg_keep_value(const rn_agg_spec_t *s, agg_acc_t *acc, const rn_value_t *v)
-{
-    if (s->arg_type != RN_TYPE_STRING) {
-        acc->v = *v;
-        return RN_OK;
-    }
-    char *copy = rn_strndup(v->s ? v->s : "", v->len);
-    if (!copy) return RN_ERR_NOMEM;
-    rn_free(acc->aux);
-    acc->aux = copy;
-    acc->v = rn_value_str(copy, v->len);
-    return RN_OK;
-}
-
 /* Applies one input value with sign to an accumulator. Returns RN_OK or
  * RN_ERR_NOMEM. */
-static rn_err_t agg_update(aggregate_t *a, int i, const agg_group_t *g, agg_acc_t *acc,
+static rn_err_t agg_update(aggregate_t *a, int i, const agg_group_t *g, rn_accum_t *acc,
                            const rn_value_t *v, int sign)
 {
     const rn_agg_spec_t *s = &a->aggs[i];
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-        acc->v.i += sign;
-        return RN_OK;
-    case RN_AGG_COUNT:
-        if (!v->null) acc->v.i += sign;
-        return RN_OK;
-    case RN_AGG_COUNT_DISTINCT: {
+    if (s->kind == RN_AGG_COUNT_DISTINCT) {
         if (v->null) return RN_OK;
-        int64_t before_n = acc->n;
         int64_t m = agg_distinct_add(a, i, group_gen(a, g), v, sign);
         if (m == AGG_UNSEEN) return RN_OK;
         if (m < 0) return RN_ERR_NOMEM;
-        if (sign > 0 && m == 1) acc->n = before_n + 1;
-        if (sign < 0 && m == 0) acc->n = before_n - 1;
-        acc->v.i = acc->n;
+        rn_accum_count_distinct(acc, m, sign);
         return RN_OK;
     }
-    case RN_AGG_SUM:
-    case RN_AGG_AVG:
-        if (v->null) return RN_OK;
-        acc->n += sign;
-        if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE) {
-            double x = s->arg_type == RN_TYPE_DOUBLE ? v->d : (double)v->i;
-            acc->v.d += sign > 0 ? x : -x;
-        } else {
-            uint64_t u = (uint64_t)acc->v.i;
-            u = sign > 0 ? u + (uint64_t)v->i : u - (uint64_t)v->i;
-            acc->v.i = (int64_t)u;
-        }
-        return RN_OK;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX: {
-        if (v->null) return RN_OK;
-        acc->n += sign;
-        if (a->input_updating) {
-            /* Decide before the multiset changes: acc->v may point into it. */
-            bool was_extreme = !acc->v.null && acc->n - sign > 0 &&
-                               rn_value_equal(s->arg_type, v, &acc->v);
-            int64_t m = agg_multiset_add(a, acc, s->arg_type, v, sign);
-            if (m == AGG_UNSEEN) {
-                acc->n -= sign;
-                return RN_OK;
-            }
-            if (m < 0) return RN_ERR_NOMEM;
-            /* Cheap paths: a new better value, or a retraction that leaves the
-             * extreme in place; otherwise rescan. */
-            if (sign > 0) {
-                bool better = acc->n == 1 || acc->v.null;
-                if (!better) {
-                    int c = rn_value_compare(s->arg_type, v, &acc->v);
-                    better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-                }
-                if (better) {
-                    /* Strings must point into the multiset's own copy. */
-                    if (s->arg_type == RN_TYPE_STRING) agg_multiset_extreme(acc, s);
-                    else acc->v = *v;
-                }
-            } else if (m == 0 && was_extreme) {
-                agg_multiset_extreme(acc, s);
-            }
-            return RN_OK;
-        }
-        if (sign < 0) return RN_OK; /* cannot happen on an insert-only input */
-        bool better = acc->n == 1;
-        if (!better) {
-            int c = rn_value_compare(s->arg_type, v, &acc->v);
-            better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-        }
-        if (!better) return RN_OK;
-        return agg_keep_value(s, acc, v);
-    }
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        /* Insert-only input (checked by rn_aggregate_new): arrival order. */
-        if (v->null || sign < 0) return RN_OK;
-        if (s->kind == RN_AGG_FIRST_VALUE && acc->n > 0) return RN_OK;
-        if (agg_keep_value(s, acc, v) != RN_OK) return RN_ERR_NOMEM;
-        acc->n++;
-        return RN_OK;
-    }
-    return RN_OK;
+    if (sign > 0) return rn_accum_add(&a->acx, s, acc, v, 0);
+    rn_err_t err = rn_accum_retract(&a->acx, s, acc, v);
+    /* FIRST_VALUE/LAST_VALUE and MIN/MAX without a multiset only see an
+     * insert-only input (rn_aggregate_new): nothing to retract. */
+    return err == RN_ERR_UNSUPPORTED ? RN_OK : err;
 }
 
 /* The current result of one aggregate. Strings are copied into arena so
  * the result survives later changes to the state. */
-static rn_err_t agg_result(const rn_agg_spec_t *s, const agg_acc_t *acc, rn_arena_t *arena,
+static rn_err_t agg_result(const rn_agg_spec_t *s, const rn_accum_t *acc, rn_arena_t *arena,
                            rn_value_t *out)
 {
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT:
-        *out = rn_value_int(acc->v.i);
-        return RN_OK;
-    case RN_AGG_SUM:
-        *out = acc->n > 0 ? acc->v : RN_VALUE_NULL;
-        if (acc->n > 0 && s->arg_type == RN_TYPE_DOUBLE) *out = rn_value_double(acc->v.d);
-        return RN_OK;
-    case RN_AGG_AVG:
-        *out = acc->n > 0 ? rn_value_double(acc->v.d / (double)acc->n) : RN_VALUE_NULL;
-        return RN_OK;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX:
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        if (acc->n <= 0 || acc->v.null) {
-            *out = RN_VALUE_NULL;
-            return RN_OK;
-        }
-        *out = acc->v;
-        if (s->arg_type == RN_TYPE_STRING) {
-            char *p = rn_arena_strndup(arena, acc->v.s ? acc->v.s : "", acc->v.len);
-            if (!p) return RN_ERR_NOMEM;
-            out->s = p;
-        }
-        return RN_OK;
+    *out = rn_accum_result(s, acc);
+    if (!out->null && rn_accum_result_type(s) == RN_TYPE_STRING) {
+        char *p = rn_arena_strndup(arena, out->s ? out->s : "", out->len);
+        if (!p) return RN_ERR_NOMEM;
+        out->s = p;
     }
     return RN_OK;
 }
@@ -479,7 +266,7 @@ static bool agg_results_equal(const aggregate_t *a, const rn_value_t *x, const r
 {
     for (int i = 0; i < a->naggs; i++) {
         if (x[i].null != y[i].null) return false;
-        if (!x[i].null && !rn_value_equal(a->aggs[i].result_type, &x[i], &y[i])) return false;
+        if (!x[i].null && !rn_value_equal(rn_accum_result_type(&a->aggs[i]), &x[i], &y[i])) return false;
     }
     return true;
 }
@@ -520,8 +307,9 @@ static bool agg_group_key(aggregate_t *a, const rn_batch_t *in, int r)
 static rn_err_t agg_results(const aggregate_t *a, agg_group_t *g, rn_arena_t *arena, rn_value_t *res)
 {
     for (int i = 0; i < a->naggs; i++) {
-        agg_acc_t tmp;
-        rn_err_t err = agg_result(&a->aggs[i], acc_load(a, i, g, &tmp), arena, &res[i]);
+        rn_accum_t acc;
+        acc_load(a, i, g, &acc);
+        rn_err_t err = agg_result(&a->aggs[i], &acc, arena, &res[i]);
         if (err != RN_OK) return err;
     }
     return RN_OK;
@@ -611,10 +399,10 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
             if (s->kind == RN_AGG_COUNT_STAR) continue; /* the row count */
             const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : NULL;
             rn_value_t none = RN_VALUE_NULL;
-            agg_acc_t tmp;
-            agg_acc_t *acc = acc_load(a, i, g, &tmp);
-            err = agg_update(a, i, g, acc, v ? v : &none, sign);
-            acc_store(a, i, g, acc);
+            rn_accum_t acc;
+            acc_load(a, i, g, &acc);
+            err = agg_update(a, i, g, &acc, v ? v : &none, sign);
+            acc_store(a, i, g, &acc);
             if (err != RN_OK) goto fail;
         }
     }
@@ -678,13 +466,6 @@ fail:
     return err;
 }
 
-static const char *agg_kind_name(rn_agg_kind k)
-{
-    static const char *names[] = {"COUNT(*)", "COUNT", "COUNT DISTINCT", "SUM",       "MIN",
-                                  "MAX",      "AVG",   "FIRST_VALUE",    "LAST_VALUE"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
-}
-
 static void aggregate_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const aggregate_t *a = op->priv;
@@ -695,10 +476,7 @@ static void aggregate_explain(const rn_op_t *op, rn_buf_t *out)
     for (int i = 0; i < a->naggs; i++) {
         const rn_agg_spec_t *s = &a->aggs[i];
         rn_buf_appendf(out, "%s", i ? ", " : "");
-        if (s->kind == RN_AGG_COUNT_STAR) rn_buf_appends(out, "COUNT(*)");
-        else if (s->kind == RN_AGG_COUNT_DISTINCT)
-            rn_buf_appendf(out, "COUNT(DISTINCT %s)", a->in_schema->cols[s->arg].name);
-        else rn_buf_appendf(out, "%s(%s)", agg_kind_name(s->kind), a->in_schema->cols[s->arg].name);
+        rn_accum_explain(out, s, a->in_schema);
         rn_buf_appendf(out, " AS %s", op->schema->cols[a->nkeys + i].name);
     }
     rn_buf_appends(out, "]");
@@ -714,9 +492,9 @@ static void aggregate_destroy(rn_op_t *op)
     for (int i = 0; a->distinct && i < a->naggs; i++) rn_store_free(a->distinct[i].st);
     rn_buf_free(&a->key);
     rn_buf_free(&a->vkey);
+    rn_accum_ctx_free(&a->acx);
     rn_free(a->distinct);
     rn_free(a->off);
-    rn_free(a->layout);
     rn_free(a->aggs);
     rn_free(a);
 }
@@ -734,16 +512,7 @@ static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
 /* ---- snapshot and restore (format in the note at the top) ------------------ */
 
 #define AGG_SNAP_MAGIC "RNGA"
-#define AGG_SNAP_VERSION 1u
-
-/* Appends an accumulator's value: u8 null, then bytes (STRING) or u64 bits. */
-static void agg_put_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
-{
-    rn_snap_put_u8(out, v->null ? 1 : 0);
-    if (v->null) return;
-    if (t == RN_TYPE_STRING) rn_snap_put_bytes(out, v->s, v->len);
-    else rn_snap_put_u64(out, (uint64_t)v->i);
-}
+#define AGG_SNAP_VERSION 2u
 
 /* Appends every entry of store st: u64 count, then per entry its key bytes
  * and what put writes of its value. */
@@ -759,13 +528,6 @@ static void agg_put_store(rn_buf_t *out, const rn_store_t *st,
         rn_snap_put_bytes(out, k, klen);
         put(out, v);
     }
-}
-
-static void agg_put_multiset_entry(rn_buf_t *out, const void *value)
-{
-    int64_t m;
-    memcpy(&m, value, sizeof m);
-    rn_snap_put_u64(out, (uint64_t)m);
 }
 
 static void agg_put_distinct_entry(rn_buf_t *out, const void *value)
@@ -784,6 +546,8 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
     rn_snap_put_u32(out, (uint32_t)a->naggs);
     for (int i = 0; i < a->naggs; i++) rn_snap_put_u8(out, (uint8_t)a->aggs[i].kind);
     rn_snap_put_u8(out, a->input_updating ? 1 : 0);
+    int64_t ttl = rn_store_ttl(a->groups);
+    rn_snap_put_u64(out, (uint64_t)ttl);
     rn_snap_put_u32(out, a->next_gen);
     rn_snap_put_u64(out, (uint64_t)rn_store_count(a->groups));
     size_t pos = 0;
@@ -794,24 +558,13 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
         rn_snap_put_bytes(out, k, klen);
         rn_snap_put_u64(out, (uint64_t)group_rows(g));
         rn_snap_put_u8(out, group_flag(g, GROUP_EMITTED) ? 1 : 0);
+        if (ttl > 0) rn_snap_put_u64(out, (uint64_t)rn_store_access_time(a->groups, g));
         if (a->gen_off) rn_snap_put_u32(out, group_gen(a, g));
         for (int i = 0; i < a->naggs; i++) {
-            const rn_agg_spec_t *s = &a->aggs[i];
-            agg_acc_t tmp;
-            const agg_acc_t *acc = acc_load(a, i, g, &tmp);
-            switch ((agg_layout)a->layout[i]) {
-            case ACC_ROWS: break;
-            case ACC_COUNT: rn_snap_put_u64(out, (uint64_t)acc->v.i); break;
-            case ACC_SUM:
-                rn_snap_put_u64(out, (uint64_t)acc->v.i);
-                rn_snap_put_u64(out, (uint64_t)acc->n);
-                break;
-            case ACC_FULL:
-                rn_snap_put_u64(out, (uint64_t)acc->n);
-                agg_put_value(out, s->arg_type, &acc->v);
-                if (agg_uses_multiset(a, s)) agg_put_store(out, acc->aux, agg_put_multiset_entry);
-                break;
-            }
+            if (a->aggs[i].kind == RN_AGG_COUNT_STAR) continue; /* the row count */
+            rn_accum_t acc;
+            acc_load(a, i, g, &acc);
+            rn_accum_encode(&a->acx, &a->aggs[i], &acc, out);
         }
     }
     for (int i = 0; i < a->naggs; i++)
@@ -832,56 +585,6 @@ static bool agg_key_valid(const aggregate_t *a, const void *key, uint32_t klen, 
     return off == klen;
 }
 
-/* Reads an accumulator value written by agg_put_value into acc. A STRING
- * not in a multiset is copied into acc->aux; one in a multiset is left
- * for agg_multiset_extreme. Returns RN_OK, RN_ERR_DECODE or RN_ERR_NOMEM. */
-static rn_err_t agg_read_value(rn_snap_reader_t *r, const rn_agg_spec_t *s, bool multiset,
-                               agg_acc_t *acc)
-{
-    uint8_t null = rn_snap_u8(r);
-    if (r->bad || null > 1) return RN_ERR_DECODE;
-    if (null) {
-        acc->v = RN_VALUE_NULL;
-        return RN_OK;
-    }
-    if (s->arg_type != RN_TYPE_STRING) {
-        acc->v = rn_value_int((int64_t)rn_snap_u64(r));
-        return r->bad ? RN_ERR_DECODE : RN_OK;
-    }
-    uint32_t len;
-    const char *p = rn_snap_bytes(r, &len);
-    if (!p) return RN_ERR_DECODE;
-    if (multiset) return RN_OK;
-    char *copy = rn_strndup(p, len);
-    if (!copy) return RN_ERR_NOMEM;
-    acc->aux = copy;
-    acc->v = rn_value_str(copy, len);
-    return RN_OK;
-}
-
-/* Reads a multiset (u64 entries, each key + u64 multiplicity) into a new
- * store in acc->aux. */
-static rn_err_t agg_read_multiset(aggregate_t *a, rn_snap_reader_t *r, const rn_agg_spec_t *s,
-                                  agg_acc_t *acc)
-{
-    uint64_t n = rn_snap_u64(r);
-    if (r->bad) return RN_ERR_DECODE;
-    acc->aux = rn_store_new("distinct", sizeof(int64_t), NULL, NULL);
-    if (!acc->aux) return RN_ERR_NOMEM;
-    for (uint64_t e = 0; e < n; e++) {
-        uint32_t klen;
-        const void *k = rn_snap_bytes(r, &klen);
-        int64_t m = (int64_t)rn_snap_u64(r);
-        if (r->bad || m <= 0 || !agg_key_valid(a, k, klen, 0, true, s->arg_type)) return RN_ERR_DECODE;
-        bool created;
-        int64_t *cnt = rn_store_upsert(acc->aux, k, klen, rn_hash_bytes(k, klen, 0x9e3779b9), &created);
-        if (!cnt) return RN_ERR_NOMEM;
-        if (!created) return RN_ERR_DECODE; /* duplicate value */
-        *cnt = m;
-    }
-    return RN_OK;
-}
-
 /* Reads one group into a fresh slot of groups. */
 static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *groups)
 {
@@ -889,8 +592,9 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
     const void *k = rn_snap_bytes(r, &klen);
     int64_t rows = (int64_t)rn_snap_u64(r);
     uint8_t emitted = rn_snap_u8(r);
+    int64_t access = rn_store_ttl(groups) > 0 ? (int64_t)rn_snap_u64(r) : 0;
     uint32_t gen = a->gen_off ? rn_snap_u32(r) : 0;
-    if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 ||
+    if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 || access < 0 ||
         !agg_key_valid(a, k, klen, a->nkeys, false, RN_TYPE_NULL))
         return RN_ERR_DECODE;
     bool created;
@@ -898,36 +602,15 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
     if (!g) return RN_ERR_NOMEM;
     if (!created) return RN_ERR_DECODE; /* duplicate group */
     group_set(g, rows, emitted ? GROUP_EMITTED : 0);
+    rn_store_set_access_time(groups, g, access);
     if (a->gen_off) memcpy(g + a->gen_off, &gen, sizeof gen);
     for (int i = 0; i < a->naggs; i++) {
-        const rn_agg_spec_t *s = &a->aggs[i];
-        agg_acc_t tmp;
-        agg_acc_t *acc = acc_load(a, i, g, &tmp);
-        rn_err_t err = RN_OK;
-        switch ((agg_layout)a->layout[i]) {
-        case ACC_ROWS: break;
-        case ACC_COUNT: acc->v.i = (int64_t)rn_snap_u64(r); break;
-        case ACC_SUM:
-            acc->v.i = (int64_t)rn_snap_u64(r);
-            acc->n = (int64_t)rn_snap_u64(r);
-            break;
-        case ACC_FULL: {
-            bool ms = agg_uses_multiset(a, s);
-            acc->n = (int64_t)rn_snap_u64(r);
-            if (r->bad) return RN_ERR_DECODE;
-            if ((err = agg_read_value(r, s, ms, acc)) != RN_OK) return err;
-            if (ms) {
-                rn_value_t v = acc->v;
-                if ((err = agg_read_multiset(a, r, s, acc)) != RN_OK) return err;
-                /* A string extreme points into the multiset's own copy. */
-                if (s->arg_type == RN_TYPE_STRING) agg_multiset_extreme(acc, s);
-                else acc->v = v;
-            }
-            break;
-        }
-        }
-        if (r->bad) return RN_ERR_DECODE;
-        acc_store(a, i, g, acc);
+        if (a->aggs[i].kind == RN_AGG_COUNT_STAR) continue; /* the row count */
+        rn_accum_t acc = {0};
+        rn_err_t err = rn_accum_decode(&a->acx, &a->aggs[i], r, &acc);
+        /* Stored even on failure, so that freeing the group frees it. */
+        acc_store(a, i, g, &acc);
+        if (err != RN_OK) return err;
     }
     return RN_OK;
 }
@@ -960,7 +643,7 @@ static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, rn
 static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
 {
     aggregate_t *a = op->priv;
-    if (rn_store_ttl(a->groups) > 0 || rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
+    if (rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     rn_err_t err = RN_ERR_DECODE;
@@ -975,12 +658,15 @@ static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
     for (int i = 0; i < a->naggs; i++)
         if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) goto done;
     if (rn_snap_u8(&r) != (a->input_updating ? 1 : 0)) goto done;
+    int64_t ttl = rn_store_ttl(a->groups);
+    if (rn_snap_u64(&r) != (uint64_t)ttl) goto done;
     uint32_t next_gen = rn_snap_u32(&r);
     uint64_t ngroups = rn_snap_u64(&r);
     if (r.bad) goto done;
     err = RN_ERR_NOMEM;
     groups = rn_store_new("group-aggregate", a->slot_size, a->owns ? agg_group_free : NULL, a);
     if (!groups) goto done;
+    if (ttl > 0) rn_store_set_ttl(groups, ttl); /* cannot fail on an empty store */
     for (int i = 0; i < a->naggs; i++)
         if (a->distinct[i].st && !(dst[i] = rn_store_new("distinct", sizeof(agg_distinct_t), NULL, NULL)))
             goto done;
@@ -1034,22 +720,21 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
     a->naggs = naggs;
     a->input_updating = input->updating;
     a->in_schema = input->schema;
+    rn_accum_ctx_init(&a->acx, input->updating, false);
     size_t n = (size_t)(naggs ? naggs : 1);
     a->aggs = rn_calloc(n, sizeof *a->aggs);
-    a->layout = rn_calloc(n, sizeof *a->layout);
     a->off = rn_calloc(n, sizeof *a->off);
     a->distinct = rn_calloc(n, sizeof *a->distinct);
-    if (!a->aggs || !a->layout || !a->off || !a->distinct) goto oom;
+    if (!a->aggs || !a->off || !a->distinct) goto oom;
     memcpy(a->aggs, aggs, sizeof *aggs * (size_t)naggs);
     /* The value slot: rt, then accumulators sized by kind (8-byte ones
      * stay 8-byte aligned), then the incarnation if anything is distinct. */
     size_t size = sizeof(uint64_t);
     bool owns = false, distinct = false;
     for (int i = 0; i < naggs; i++) {
-        a->layout[i] = (uint8_t)agg_layout_of(aggs[i].kind);
         a->off[i] = (uint32_t)size;
-        size += agg_layout_size[a->layout[i]];
-        owns |= agg_owns_memory(a, &aggs[i]);
+        size += rn_accum_packed_size(aggs[i].kind);
+        owns |= rn_accum_owns(&a->acx, &aggs[i]);
         if (aggs[i].kind == RN_AGG_COUNT_DISTINCT) {
             distinct = true;
             a->distinct[i].a = a;
@@ -1078,8 +763,8 @@ oom:
         for (int i = 0; a->distinct && i < naggs; i++) rn_store_free(a->distinct[i].st);
         rn_free(a->distinct);
         rn_free(a->off);
-        rn_free(a->layout);
         rn_free(a->aggs);
+        rn_accum_ctx_free(&a->acx);
         rn_free(a);
     }
     snprintf(errbuf, errbuf_size, "out of memory creating an aggregate");

@@ -10,7 +10,10 @@
  * each session is one allocation. A new window or session costs one
  * allocation; rows for existing ones cost none (amortized scratch buffers
  * only), except where an aggregate itself must grow (a new distinct value,
- * a longer string).
+ * a longer string). The accumulators are op/accum.h's, shared with
+ * GroupAggregate, in their mergeable form: COUNT(DISTINCT) keeps its set of
+ * values and FIRST_VALUE/LAST_VALUE the arrival sequence of their value, so
+ * that sessions merge.
  *
  * Firing order. Windows that have not fired sit in an indexed min-heap
  * ordered by (end, creation sequence), so results come out by window_end
@@ -58,11 +61,42 @@
  *    current sessions.
  * Rows are emitted in batches of growing size (16 rows, doubling up to
  * RN_BATCH_MAX) from ctx->arena.
+ *
+ * Snapshot (window_snapshot/window_restore), little-endian and
+ * length-prefixed (state/snapshot.h), no pointers; between batches only:
+ *   "RNWA", u32 version (1), u8 kind, u32 time_col, u64 size, slide,
+ *   offset, lateness, early-fire delay, u32 nkeys, u32 naggs, naggs x u8
+ *   aggregate kind                     (restore checks these match)
+ *   u64 watermark (op->watermark), u64 seq (arrival sequence), u64 created
+ *   (creation counter), u64 late rows, u8 early firing started, u64 time of
+ *   the last early firing
+ *   u64 entries, then per entry:
+ *     TUMBLE/HOP: bytes key (BIGINT window start, then the group key), a
+ *       window record
+ *     SESSION: bytes key (the PARTITION BY key), u32 n (> 0), n window
+ *       records by start
+ *   window record: u64 start, end, pstart, pend (bounds of the row out
+ *     downstream), u64 created, u8 flags (1 fired, 2 emitted, 4 dirty),
+ *     bytes prev (the last emitted result as win_serialize writes it;
+ *     empty unless the output is updating), then per aggregate
+ *     rn_accum_encode's bytes (op/accum.h, mergeable: COUNT(DISTINCT) with
+ *     its values, FIRST/LAST with their sequence)
+ * A fired window is retained (for late updates), an unfired one pending;
+ * the heaps are rebuilt from that and the creation numbers, so firing order
+ * is as before. Restore checks that keys decode as their columns and hold
+ * the window's start, that TUMBLE/HOP ends are start + size, that a key's
+ * sessions are ordered and disjoint, results and accumulators decode,
+ * creation numbers are below the counter, and nothing is duplicated, short
+ * or left over; else RN_ERR_DECODE. The touched list and the batch epoch
+ * are per batch and not written. An operator that already holds state
+ * refuses restore (RN_ERR_UNSUPPORTED).
  */
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "op/accum.h"
 #include "op/op.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 #include <stdio.h>
@@ -70,14 +104,6 @@
 #include <string.h>
 
 enum { WIN_PENDING, WIN_RETAINED, WIN_BY_START, WIN_NHEAPS };
-
-typedef struct win_acc {
-    rn_value_t v;               /* counts, sums; MIN/MAX/FIRST/LAST: the value held */
-    int64_t n;                  /* non-NULL inputs (SUM, AVG, MIN, MAX, FIRST, LAST) */
-    void *aux;                  /* COUNT DISTINCT: rn_store_t of values; strings: owned bytes */
-    uint64_t seq;               /* FIRST/LAST: arrival sequence of the value held */
-    uint32_t cap;               /* bytes allocated at aux for an owned string */
-} win_acc_t;
 
 typedef struct sess_key sess_key_t;
 
@@ -95,7 +121,7 @@ typedef struct win {
     uint8_t emitted;            /* a row for it is out downstream, not retracted */
     uint8_t dirty;              /* accumulators changed since the last emission */
     rn_buf_t prev;              /* last emitted result, serialized (updating output only) */
-    win_acc_t acc[];            /* one per aggregate */
+    rn_accum_t acc[];           /* one per aggregate (op/accum.h) */
 } win_t;
 
 struct sess_key {
@@ -130,7 +156,7 @@ typedef struct win_agg {
     rn_buf_t key;               /* scratch: serialized group key of the current row */
     rn_buf_t wkey;              /* scratch: window store key; copy of a key being removed */
     rn_buf_t res;               /* scratch: serialized result (swapped with win_t.prev) */
-    rn_buf_t vkey;              /* scratch: serialized distinct value */
+    rn_accum_ctx_t acx;         /* accumulators: mergeable, no multisets */
 } win_agg_t;
 
 /* Output under construction: rows go into arena batches pushed downstream
@@ -205,220 +231,12 @@ static bool win_less_by_start(const void *x, const void *y)
     return a->created < b->created;
 }
 
-/* ---- accumulators ------------------------------------------------------- */
-
-/* The type a result is represented (and serialized) as. */
-static rn_type_id agg_value_type(const rn_agg_spec_t *s)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT: return RN_TYPE_BIGINT;
-    case RN_AGG_SUM: return s->arg_type == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT;
-    case RN_AGG_AVG: return RN_TYPE_DOUBLE;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX:
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE: return s->arg_type;
-    }
-    return s->result_type;
-}
+/* ---- accumulators (op/accum.h) ------------------------------------------ */
 
 /* Releases the side structures of naggs accumulators. */
-static void acc_free(const win_agg_t *a, win_acc_t *acc)
+static void acc_free(const win_agg_t *a, rn_accum_t *acc)
 {
-    for (int i = 0; i < a->naggs; i++) {
-        if (!acc[i].aux) continue;
-        if (a->aggs[i].kind == RN_AGG_COUNT_DISTINCT) rn_store_free(acc[i].aux);
-        else rn_free(acc[i].aux);
-        acc[i].aux = NULL;
-    }
-}
-
-/* Makes v the value held; a string is copied into the accumulator's own
- * buffer (grown when too small). Returns RN_OK or RN_ERR_NOMEM (acc
- * unchanged). */
-static rn_err_t acc_set(win_acc_t *acc, rn_type_id t, const rn_value_t *v)
-{
-    if (t != RN_TYPE_STRING) {
-        acc->v = *v;
-        return RN_OK;
-    }
-    if (!acc->aux || v->len > acc->cap) {
-        uint32_t cap = acc->cap ? acc->cap : 16;
-        while (cap < v->len) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
-        char *p = rn_realloc(acc->aux, cap);
-        if (!p) return RN_ERR_NOMEM;
-        acc->aux = p;
-        acc->cap = cap;
-    }
-    if (v->len) memcpy(acc->aux, v->s, v->len);
-    acc->v = rn_value_str(acc->aux, v->len);
-    return RN_OK;
-}
-
-/* Adds the serialized distinct value key[0..klen) to acc's set. Returns
- * RN_OK or RN_ERR_NOMEM. */
-static rn_err_t acc_distinct_add(win_acc_t *acc, const void *key, uint32_t klen)
-{
-    if (!acc->aux) {
-        acc->aux = rn_store_new("window-distinct", sizeof(int64_t), NULL, NULL);
-        if (!acc->aux) return RN_ERR_NOMEM;
-    }
-    bool created;
-    if (!rn_store_upsert(acc->aux, key, klen, rn_hash_bytes(key, klen, 0x9e3779b9), &created))
-        return RN_ERR_NOMEM;
-    acc->v.i = (int64_t)rn_store_count(acc->aux);
-    return RN_OK;
-}
-
-/* Adds one input value (NULL for COUNT(*)'s none) with arrival sequence
- * seq. Returns RN_OK or RN_ERR_NOMEM. */
-static rn_err_t acc_add(win_agg_t *a, const rn_agg_spec_t *s, win_acc_t *acc, const rn_value_t *v,
-                        uint64_t seq)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-        acc->v.i++;
-        return RN_OK;
-    case RN_AGG_COUNT:
-        if (!v->null) acc->v.i++;
-        return RN_OK;
-    case RN_AGG_COUNT_DISTINCT:
-        if (v->null) return RN_OK;
-        rn_buf_clear(&a->vkey);
-        rn_key_append(&a->vkey, s->arg_type, v);
-        if (a->vkey.oom) return RN_ERR_NOMEM;
-        return acc_distinct_add(acc, a->vkey.data, (uint32_t)a->vkey.len);
-    case RN_AGG_SUM:
-    case RN_AGG_AVG:
-        if (v->null) return RN_OK;
-        acc->n++;
-        if (s->arg_type == RN_TYPE_DOUBLE) acc->v.d += v->d;
-        else if (s->kind == RN_AGG_AVG) acc->v.d += (double)v->i;
-        else acc->v.i = (int64_t)((uint64_t)acc->v.i + (uint64_t)v->i);
-        return RN_OK;
-    case RN_AGG_MIN:
-    case RN_AGG_MAX: {
-        if (v->null) return RN_OK;
-        bool better = acc->n == 0;
-        if (!better) {
-            int c = rn_value_compare(s->arg_type, v, &acc->v);
-            better = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-        }
-        if (better && acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
-        acc->n++;
-        return RN_OK;
-    }
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        if (v->null) return RN_OK;
-        if (s->kind == RN_AGG_LAST_VALUE || acc->n == 0) {
-            if (acc_set(acc, s->arg_type, v) != RN_OK) return RN_ERR_NOMEM;
-            acc->seq = seq;
-        }
-        acc->n++;
-        return RN_OK;
-    }
-    return RN_OK;
-}
-
-/* First half of merging src into dst: the COUNT DISTINCT sets, the only
- * part that can fail. Returns RN_OK or RN_ERR_NOMEM (dst may then hold
- * part of src's values; nothing is freed twice). */
-static rn_err_t acc_merge_distinct(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
-{
-    for (int i = 0; i < a->naggs; i++) {
-        if (a->aggs[i].kind != RN_AGG_COUNT_DISTINCT || !src[i].aux) continue;
-        if (!dst[i].aux || rn_store_count(src[i].aux) > rn_store_count(dst[i].aux)) {
-            void *t = dst[i].aux;
-            dst[i].aux = src[i].aux;
-            src[i].aux = t;
-        }
-        if (src[i].aux) {
-            size_t pos = 0;
-            void *slot;
-            while ((slot = rn_store_next(src[i].aux, &pos))) {
-                uint32_t klen;
-                const void *k = rn_store_key_of(src[i].aux, slot, &klen);
-                if (acc_distinct_add(&dst[i], k, klen) != RN_OK) return RN_ERR_NOMEM;
-            }
-        }
-        dst[i].v.i = (int64_t)rn_store_count(dst[i].aux);
-    }
-    return RN_OK;
-}
-
-/* Second half of merging src into dst: everything but COUNT DISTINCT.
- * Cannot fail; values dst takes over are swapped, so src's buffers still
- * get freed with src. */
-static void acc_merge_rest(const win_agg_t *a, win_acc_t *dst, win_acc_t *src)
-{
-    for (int i = 0; i < a->naggs; i++) {
-        const rn_agg_spec_t *s = &a->aggs[i];
-        win_acc_t *d = &dst[i], *o = &src[i];
-        bool take; /* MIN/MAX/FIRST/LAST: src holds the value to keep */
-        switch (s->kind) {
-        case RN_AGG_COUNT_STAR:
-        case RN_AGG_COUNT:
-            d->v.i += o->v.i;
-            continue;
-        case RN_AGG_COUNT_DISTINCT:
-            continue;
-        case RN_AGG_SUM:
-        case RN_AGG_AVG:
-            d->n += o->n;
-            if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE) d->v.d += o->v.d;
-            else d->v.i = (int64_t)((uint64_t)d->v.i + (uint64_t)o->v.i);
-            continue;
-        case RN_AGG_MIN:
-        case RN_AGG_MAX:
-            take = o->n > 0 && d->n == 0;
-            if (o->n > 0 && d->n > 0) {
-                int c = rn_value_compare(s->arg_type, &o->v, &d->v);
-                take = s->kind == RN_AGG_MIN ? c < 0 : c > 0;
-            }
-            break;
-        case RN_AGG_FIRST_VALUE:
-            take = o->n > 0 && (d->n == 0 || o->seq < d->seq);
-            break;
-        case RN_AGG_LAST_VALUE:
-            take = o->n > 0 && (d->n == 0 || o->seq > d->seq);
-            break;
-        default:
-            continue;
-        }
-        int64_t n = d->n + o->n;
-        if (take) {
-            win_acc_t t = *d; /* swap, so src's buffers still die with src */
-            *d = *o;
-            *o = t;
-        }
-        d->n = n;
-    }
-}
-
-/* The current result of one aggregate; strings point into the state. */
-static rn_value_t acc_result(const rn_agg_spec_t *s, const win_acc_t *acc)
-{
-    switch (s->kind) {
-    case RN_AGG_COUNT_STAR:
-    case RN_AGG_COUNT:
-    case RN_AGG_COUNT_DISTINCT: return rn_value_int(acc->v.i);
-    case RN_AGG_SUM:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return acc->v;
-    case RN_AGG_AVG:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return rn_value_double(acc->v.d / (double)acc->n);
-    case RN_AGG_MIN:
-    case RN_AGG_MAX:
-    case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE:
-        if (acc->n == 0) return RN_VALUE_NULL;
-        return acc->v;
-    }
-    return RN_VALUE_NULL;
+    for (int i = 0; i < a->naggs; i++) rn_accum_free(&a->acx, &a->aggs[i], &acc[i]);
 }
 
 /* Serializes w's current result into out. Returns RN_OK or RN_ERR_NOMEM. */
@@ -426,8 +244,8 @@ static rn_err_t win_serialize(const win_agg_t *a, const win_t *w, rn_buf_t *out)
 {
     rn_buf_clear(out);
     for (int i = 0; i < a->naggs; i++) {
-        rn_value_t v = acc_result(&a->aggs[i], &w->acc[i]);
-        rn_key_append(out, agg_value_type(&a->aggs[i]), &v);
+        rn_value_t v = rn_accum_result(&a->aggs[i], &w->acc[i]);
+        rn_key_append(out, rn_accum_result_type(&a->aggs[i]), &v);
     }
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
@@ -546,7 +364,7 @@ static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r,
         const rn_agg_spec_t *s = &a->aggs[i];
         rn_value_t none = RN_VALUE_NULL;
         const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : &none;
-        if (acc_add(a, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
+        if (rn_accum_add(&a->acx, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
     }
     return RN_OK;
 }
@@ -647,12 +465,14 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
     for (int m = i + 1; m < j; m++) {
         win_t *x = sk->s[m];
         if (x->emitted && win_emit_delete(a, o, x) != RN_OK) return RN_ERR_NOMEM;
-        if (acc_merge_distinct(a, w->acc, x->acc) != RN_OK) return RN_ERR_NOMEM;
+        for (int k = 0; k < a->naggs; k++)
+            if (rn_accum_merge_sets(&a->acx, &a->aggs[k], &w->acc[k], &x->acc[k]) != RN_OK)
+                return RN_ERR_NOMEM;
     }
     /* Then the merge proper. */
     for (int m = i + 1; m < j; m++) {
         win_t *x = sk->s[m];
-        acc_merge_rest(a, w->acc, x->acc);
+        for (int k = 0; k < a->naggs; k++) rn_accum_merge(&a->aggs[k], &w->acc[k], &x->acc[k]);
         if (x->created < w->created) w->created = x->created;
         w->dirty = 1;
         if (x->epoch == a->epoch) a->touched[x->touched_at] = NULL;
@@ -744,9 +564,9 @@ static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind
     }
     off = 0;
     for (int i = 0; i < a->naggs; i++) {
-        rn_type_id t = agg_value_type(&a->aggs[i]);
+        rn_type_id t = rn_accum_result_type(&a->aggs[i]);
         rn_value_t v = RN_VALUE_NULL;
-        if (cur) v = acc_result(&a->aggs[i], &w->acc[i]);
+        if (cur) v = rn_accum_result(&a->aggs[i], &w->acc[i]);
         else rn_key_read(w->prev.data, (uint32_t)w->prev.len, &off, t, &v);
         if (!v.null && t == RN_TYPE_STRING && out_copy_string(o, &v) != RN_OK) return RN_ERR_NOMEM;
         b->cols[3 + a->nkeys + i][r] = v;
@@ -993,13 +813,6 @@ static void append_duration(rn_buf_t *out, int64_t ms)
     else rn_buf_appendf(out, "%lld ms", (long long)ms);
 }
 
-static const char *agg_name(rn_agg_kind k)
-{
-    static const char *names[] = {"COUNT", "COUNT", "COUNT", "SUM",        "MIN",
-                                  "MAX",   "AVG",   "FIRST_VALUE", "LAST_VALUE"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
-}
-
 static void window_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const win_agg_t *a = op->priv;
@@ -1022,10 +835,7 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
     for (int i = 0; i < a->naggs; i++) {
         const rn_agg_spec_t *s = &a->aggs[i];
         rn_buf_appends(out, i ? ", " : "");
-        if (s->kind == RN_AGG_COUNT_STAR) rn_buf_appends(out, "COUNT(*)");
-        else if (s->kind == RN_AGG_COUNT_DISTINCT)
-            rn_buf_appendf(out, "COUNT(DISTINCT %s)", a->in_schema->cols[s->arg].name);
-        else rn_buf_appendf(out, "%s(%s)", agg_name(s->kind), a->in_schema->cols[s->arg].name);
+        rn_accum_explain(out, s, a->in_schema);
         rn_buf_appendf(out, " AS %s", op->schema->cols[3 + a->nkeys + i].name);
     }
     rn_buf_appends(out, "], lateness ");
@@ -1046,7 +856,7 @@ static void win_agg_free(win_agg_t *a)
     rn_buf_free(&a->key);
     rn_buf_free(&a->wkey);
     rn_buf_free(&a->res);
-    rn_buf_free(&a->vkey);
+    rn_accum_ctx_free(&a->acx);
     rn_free(a->aggs);
     rn_free(a);
 }
@@ -1061,6 +871,249 @@ static size_t window_state_size(const rn_op_t *op, size_t *keys)
     return st ? rn_store_bytes(st) : 0;
 }
 
+/* ---- snapshot and restore (format in the note at the top) ------------------ */
+
+#define WIN_SNAP_MAGIC "RNWA"
+#define WIN_SNAP_VERSION 1u
+
+enum { WIN_SNAP_FIRED = 1, WIN_SNAP_EMITTED = 2, WIN_SNAP_DIRTY = 4 };
+
+/* Appends one window or session record. */
+static void win_put(const win_agg_t *a, const win_t *w, rn_buf_t *out)
+{
+    rn_snap_put_u64(out, (uint64_t)w->start);
+    rn_snap_put_u64(out, (uint64_t)w->end);
+    rn_snap_put_u64(out, (uint64_t)w->pstart);
+    rn_snap_put_u64(out, (uint64_t)w->pend);
+    rn_snap_put_u64(out, w->created);
+    rn_snap_put_u8(out, (uint8_t)((w->fired ? WIN_SNAP_FIRED : 0) | (w->emitted ? WIN_SNAP_EMITTED : 0) |
+                                  (w->dirty ? WIN_SNAP_DIRTY : 0)));
+    rn_snap_put_bytes(out, w->prev.data, (uint32_t)w->prev.len);
+    for (int i = 0; i < a->naggs; i++) rn_accum_encode(&a->acx, &a->aggs[i], &w->acc[i], out);
+}
+
+static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out)
+{
+    const win_agg_t *a = op->priv;
+    rn_buf_append(out, WIN_SNAP_MAGIC, 4);
+    rn_snap_put_u32(out, WIN_SNAP_VERSION);
+    rn_snap_put_u8(out, (uint8_t)a->w.kind);
+    rn_snap_put_u32(out, (uint32_t)a->w.time_col);
+    rn_snap_put_u64(out, (uint64_t)a->w.size_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.slide_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.offset_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.lateness_ms);
+    rn_snap_put_u64(out, (uint64_t)a->w.early_fire_ms);
+    rn_snap_put_u32(out, (uint32_t)a->nkeys);
+    rn_snap_put_u32(out, (uint32_t)a->naggs);
+    for (int i = 0; i < a->naggs; i++) rn_snap_put_u8(out, (uint8_t)a->aggs[i].kind);
+    rn_snap_put_u64(out, (uint64_t)op->watermark);
+    rn_snap_put_u64(out, a->seq);
+    rn_snap_put_u64(out, a->created);
+    rn_snap_put_u64(out, a->late_rows);
+    rn_snap_put_u8(out, a->early_started ? 1 : 0);
+    rn_snap_put_u64(out, (uint64_t)a->last_early);
+    const rn_store_t *st = a->windows ? a->windows : a->keys;
+    rn_snap_put_u64(out, (uint64_t)rn_store_count(st));
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        uint32_t klen;
+        const void *k = rn_store_key_of(st, v, &klen);
+        rn_snap_put_bytes(out, k, klen);
+        if (a->windows) {
+            win_put(a, v, out);
+            continue;
+        }
+        const sess_key_t *sk = v;
+        rn_snap_put_u32(out, (uint32_t)sk->n);
+        for (int i = 0; i < sk->n; i++) win_put(a, sk->s[i], out);
+    }
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* Whether key[0..klen) is (with_start) a BIGINT window start equal to
+ * start, then the nkeys key columns, with nothing left. */
+static bool win_key_valid(const win_agg_t *a, const void *key, uint32_t klen, bool with_start,
+                          int64_t start)
+{
+    uint32_t off = 0;
+    rn_value_t v;
+    if (with_start && (!rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &v) || v.null || v.i != start))
+        return false;
+    for (int k = 0; k < a->nkeys; k++)
+        if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
+    return off == klen;
+}
+
+/* Whether prev[0..len) is empty or one result per aggregate, as
+ * win_serialize writes it (only an updating output keeps results). */
+static bool win_prev_valid(const win_agg_t *a, const void *prev, uint32_t len)
+{
+    if (len == 0) return true;
+    if (!a->updating) return false;
+    uint32_t off = 0;
+    rn_value_t v;
+    for (int i = 0; i < a->naggs; i++)
+        if (!rn_key_read(prev, len, &off, rn_accum_result_type(&a->aggs[i]), &v)) return false;
+    return off == len;
+}
+
+/* Reads one window record (win_put) into w, a zeroed window not in any
+ * heap. created_max is the creation counter. Returns RN_OK, RN_ERR_DECODE
+ * or RN_ERR_NOMEM; on failure w may own memory, freed with it. */
+static rn_err_t win_read(win_agg_t *a, rn_snap_reader_t *r, win_t *w, uint64_t created_max)
+{
+    w->start = (int64_t)rn_snap_u64(r);
+    w->end = (int64_t)rn_snap_u64(r);
+    w->pstart = (int64_t)rn_snap_u64(r);
+    w->pend = (int64_t)rn_snap_u64(r);
+    w->created = rn_snap_u64(r);
+    uint8_t flags = rn_snap_u8(r);
+    uint32_t plen;
+    const void *prev = rn_snap_bytes(r, &plen);
+    if (r->bad || flags > 7 || w->created >= created_max || !win_prev_valid(a, prev, plen))
+        return RN_ERR_DECODE;
+    if (a->w.kind == RN_WINDOW_SESSION ? w->start > w->end : w->end != add_sat(w->start, a->w.size_ms))
+        return RN_ERR_DECODE;
+    w->fired = (flags & WIN_SNAP_FIRED) != 0;
+    w->emitted = (flags & WIN_SNAP_EMITTED) != 0;
+    w->dirty = (flags & WIN_SNAP_DIRTY) != 0;
+    if (plen) {
+        rn_buf_append(&w->prev, prev, plen);
+        if (w->prev.oom) return RN_ERR_NOMEM;
+    }
+    for (int i = 0; i < a->naggs; i++) {
+        rn_err_t err = rn_accum_decode(&a->acx, &a->aggs[i], r, &w->acc[i]);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+/* Reads the sessions of one key into sk, an entry of st. */
+static rn_err_t session_read(win_agg_t *a, rn_snap_reader_t *r, sess_key_t *sk, uint64_t created_max)
+{
+    uint32_t n = rn_snap_u32(r);
+    if (r->bad || n == 0 || n > INT32_MAX || n > r->len - r->off) return RN_ERR_DECODE;
+    sk->s = rn_calloc(n, sizeof *sk->s);
+    if (!sk->s) return RN_ERR_NOMEM;
+    sk->cap = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        win_t *w = rn_calloc(1, a->win_size);
+        if (!w) return RN_ERR_NOMEM;
+        for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = RN_HEAP_NOWHERE;
+        w->owner = sk;
+        sk->s[sk->n++] = w; /* freed with the key from now on */
+        a->nsessions++;
+        rn_err_t err = win_read(a, r, w, created_max);
+        if (err != RN_OK) return err;
+        /* Sorted by start and disjoint. */
+        if (i > 0 && sk->s[i - 1]->end > w->start) return RN_ERR_DECODE;
+    }
+    return RN_OK;
+}
+
+/* Puts every window of the (restored) state in its heaps; they have room. */
+static void win_heap_all(win_agg_t *a, win_t *w)
+{
+    if (w->fired) {
+        rn_heap_push(&a->heaps[WIN_RETAINED], w);
+        return;
+    }
+    rn_heap_push(&a->heaps[WIN_PENDING], w);
+    if (a->w.kind == RN_WINDOW_SESSION) rn_heap_push(&a->heaps[WIN_BY_START], w);
+}
+
+/* Rebuilds the state into a new store and swaps it in only when all of
+ * the snapshot was read and the heaps have room; on failure the new store
+ * is freed and the operator keeps its (empty) state. */
+static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
+{
+    win_agg_t *a = op->priv;
+    if (rn_window_open_windows(op) > 0 || a->seq > 0 || a->late_rows > 0) return RN_ERR_UNSUPPORTED;
+    rn_snap_reader_t r;
+    rn_snap_reader_init(&r, data, len);
+    if (!rn_snap_have(&r, 4) || memcmp(r.p, WIN_SNAP_MAGIC, 4) != 0) return RN_ERR_DECODE;
+    r.off = 4;
+    if (rn_snap_u32(&r) != WIN_SNAP_VERSION || rn_snap_u8(&r) != (uint8_t)a->w.kind ||
+        rn_snap_u32(&r) != (uint32_t)a->w.time_col || rn_snap_u64(&r) != (uint64_t)a->w.size_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.slide_ms || rn_snap_u64(&r) != (uint64_t)a->w.offset_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.lateness_ms ||
+        rn_snap_u64(&r) != (uint64_t)a->w.early_fire_ms || rn_snap_u32(&r) != (uint32_t)a->nkeys ||
+        rn_snap_u32(&r) != (uint32_t)a->naggs)
+        return RN_ERR_DECODE;
+    for (int i = 0; i < a->naggs; i++)
+        if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) return RN_ERR_DECODE;
+    int64_t wm = (int64_t)rn_snap_u64(&r);
+    uint64_t seq = rn_snap_u64(&r), created = rn_snap_u64(&r), late_rows = rn_snap_u64(&r);
+    uint8_t early_started = rn_snap_u8(&r);
+    int64_t last_early = (int64_t)rn_snap_u64(&r);
+    uint64_t nentries = rn_snap_u64(&r);
+    if (r.bad || early_started > 1) return RN_ERR_DECODE;
+
+    bool session = a->w.kind == RN_WINDOW_SESSION;
+    rn_store_t *st = session ? rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a)
+                             : rn_store_new("window", a->win_size, win_value_free, a);
+    if (!st) return RN_ERR_NOMEM;
+    rn_err_t err = RN_OK;
+    size_t nwin = 0;
+    for (uint64_t e = 0; e < nentries && err == RN_OK; e++) {
+        uint32_t klen;
+        const void *k = rn_snap_bytes(&r, &klen);
+        /* A window's key holds its start: checked once the record is read. */
+        if (!k || (session && !win_key_valid(a, k, klen, false, 0))) {
+            err = RN_ERR_DECODE;
+            break;
+        }
+        uint64_t h = rn_hash_bytes(k, klen, 0);
+        bool fresh;
+        void *v = rn_store_upsert(st, k, klen, h, &fresh);
+        if (!v) err = RN_ERR_NOMEM;
+        else if (!fresh) err = RN_ERR_DECODE; /* duplicate key */
+        else if (session) {
+            sess_key_t *sk = v;
+            err = session_read(a, &r, sk, created);
+            nwin += (size_t)sk->n;
+        } else {
+            win_t *w = v;
+            for (int hh = 0; hh < WIN_NHEAPS; hh++) w->hidx[hh] = RN_HEAP_NOWHERE;
+            w->hash = h;
+            err = win_read(a, &r, w, created);
+            if (err == RN_OK && !win_key_valid(a, k, klen, true, w->start)) err = RN_ERR_DECODE;
+            nwin++;
+        }
+    }
+    if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
+    for (int hh = 0; hh < WIN_NHEAPS && err == RN_OK; hh++)
+        if (rn_heap_reserve(&a->heaps[hh], nwin) != RN_OK) err = RN_ERR_NOMEM;
+    if (err != RN_OK) {
+        rn_store_free(st); /* frees its windows, none in a heap */
+        a->nsessions = 0;
+        return err;
+    }
+    rn_store_t *old = session ? a->keys : a->windows;
+    if (session) a->keys = st;
+    else a->windows = st;
+    rn_store_free(old);
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        if (!session) {
+            win_heap_all(a, v);
+            continue;
+        }
+        sess_key_t *sk = v;
+        for (int i = 0; i < sk->n; i++) win_heap_all(a, sk->s[i]);
+    }
+    op->watermark = wm;
+    a->seq = seq;
+    a->created = created;
+    a->late_rows = late_rows;
+    a->early_started = early_started != 0;
+    a->last_early = last_early;
+    return RN_OK;
+}
+
 static const rn_op_vtable_t window_vtable = {
     .kind = "WindowAggregate",
     .process = window_process,
@@ -1069,6 +1122,8 @@ static const rn_op_vtable_t window_vtable = {
     .watermark = window_watermark,
     .held_since = window_held_since,
     .state_size = window_state_size,
+    .snapshot = window_snapshot,
+    .restore = window_restore,
 };
 
 /* Checks the spec; returns an error message or NULL. */
@@ -1114,14 +1169,14 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
     a->naggs = naggs;
     a->in_schema = input->schema;
     a->updating = w->lateness_ms > 0 || w->early_fire_ms > 0;
-    a->win_size = sizeof(win_t) + sizeof(win_acc_t) * (size_t)naggs;
+    a->win_size = sizeof(win_t) + sizeof(rn_accum_t) * (size_t)naggs;
     a->aggs = rn_calloc((size_t)(naggs ? naggs : 1), sizeof *a->aggs);
     if (!a->aggs) goto oom;
     memcpy(a->aggs, aggs, sizeof *aggs * (size_t)naggs);
     rn_buf_init(&a->key);
     rn_buf_init(&a->wkey);
     rn_buf_init(&a->res);
-    rn_buf_init(&a->vkey);
+    rn_accum_ctx_init(&a->acx, false, true);
     for (int h = 0; h < WIN_NHEAPS; h++)
         rn_heap_init(&a->heaps[h], h == WIN_BY_START ? win_less_by_start : win_less_by_end,
                      offsetof(win_t, hidx) + (size_t)h * sizeof(size_t));

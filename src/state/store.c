@@ -440,6 +440,20 @@ bool rn_store_set_ttl(rn_store_t *st, int64_t ttl_ms)
 }
 
 int64_t rn_store_ttl(const rn_store_t *st) { return st->ttl_ms; }
+
+int64_t rn_store_access_time(const rn_store_t *st, const void *v)
+{
+    if (st->ttl_ms <= 0) return 0;
+    entry_hdr_t *e = (entry_hdr_t *)((unsigned char *)(uintptr_t)v - st->hdr);
+    return *entry_stamp(e);
+}
+
+void rn_store_set_access_time(rn_store_t *st, void *v, int64_t t)
+{
+    if (st->ttl_ms <= 0) return;
+    entry_hdr_t *e = (entry_hdr_t *)((unsigned char *)v - st->hdr);
+    *entry_stamp(e) = t;
+}
 void rn_store_set_now(rn_store_t *st, int64_t now_ms) { st->now_ms = now_ms; }
 
 size_t rn_store_sweep(rn_store_t *st, size_t max_slots, rn_store_keep_fn *keep, void *opaque)

@@ -95,6 +95,11 @@ bool rn_store_set_ttl(rn_store_t *st, int64_t ttl_ms);
 int64_t rn_store_ttl(const rn_store_t *st);
 /* Sets the current time (processing time, ms) for accesses and expiry. */
 void rn_store_set_now(rn_store_t *st, int64_t now_ms);
+/* The last-access time of the entry owning value slot v (for snapshots);
+ * 0 in a store without a TTL. */
+int64_t rn_store_access_time(const rn_store_t *st, const void *v);
+/* Sets it (for restoring a snapshot); does nothing without a TTL. */
+void rn_store_set_access_time(rn_store_t *st, void *v, int64_t t);
 
 /* Decides whether a swept entry stays (true) or is removed (false). */
 typedef bool rn_store_keep_fn(void *value, void *opaque);

@@ -1111,14 +1111,15 @@ static rn_schema_t *snap_out_schema(const rn_agg_spec_t *aggs, int naggs)
  * fresh aggregate b; from then on both get the same batches and must emit
  * the same rows. Adds the number of batches whose outputs differed to
  * *differ. */
-static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigned seed, int cut,
-                     int *differ)
+static void snap_run_ttl(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigned seed, int cut,
+                         int64_t ttl, int *differ)
 {
     fix_t f;
     fix_init(&f, snap_in_schema(), retract);
     rn_schema_t *out = snap_out_schema(aggs, naggs);
     rn_op_t *a = rn_aggregate_new(f.feeder, 2, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
     RN_REQUIRE(a != NULL);
+    if (ttl > 0) RN_REQUIRE(rn_aggregate_set_ttl(a, ttl));
     rn_op_t *capa = capture_new(a);
     rn_op_t *b = NULL, *capb = NULL;
     snap_gen_t g = {.seed = seed};
@@ -1130,6 +1131,7 @@ static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigne
             RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
             b = rn_aggregate_new(f.feeder, 2, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
             RN_REQUIRE(b != NULL);
+            if (ttl > 0) RN_REQUIRE(rn_aggregate_set_ttl(b, ttl));
             capb = capture_new(b);
             RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
             RN_CHECK_EQ_INT(rn_aggregate_groups(b), rn_aggregate_groups(a));
@@ -1137,6 +1139,7 @@ static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigne
         }
         rn_batch_t *in = fix_batch(&f);
         snap_fill(&g, in, retract);
+        if (ttl > 0) f.ctx.now_ms += snap_rand(&g, (unsigned)ttl / 3); /* groups idle for the TTL expire */
         RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
         snprintf(want, sizeof want, "%s", take(capa));
         if (!b) continue;
@@ -1154,6 +1157,12 @@ static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigne
     fix_free(&f);
 }
 
+static void snap_run(const rn_agg_spec_t *aggs, int naggs, bool retract, unsigned seed, int cut,
+                     int *differ)
+{
+    snap_run_ttl(aggs, naggs, retract, seed, cut, 0, differ);
+}
+
 static void test_aggregate_snapshot_restore(void)
 {
     int differ = 0;
@@ -1162,6 +1171,78 @@ static void test_aggregate_snapshot_restore(void)
         snap_run(snap_aggs_insert, 7, false, seed, 40 * (int)seed, &differ);
     }
     RN_CHECK_EQ_INT(differ, 0);
+}
+
+/* With a state TTL the snapshot carries each group's last access, so the
+ * restored aggregate expires groups exactly when the original does. */
+static void test_aggregate_snapshot_restore_ttl(void)
+{
+    int differ = 0;
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        snap_run_ttl(snap_aggs_retract, 10, true, seed, 40 * (int)seed, 90, &differ);
+        snap_run_ttl(snap_aggs_insert, 7, false, seed, 40 * (int)seed, 90, &differ);
+    }
+    RN_CHECK_EQ_INT(differ, 0);
+}
+
+/* The TTL must match, and a damaged access time is refused. */
+static void test_aggregate_snapshot_ttl_checked(void)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), false);
+    rn_schema_t *out = snap_out_schema(snap_aggs_insert, 7);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, 7, snap_aggs_insert, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    RN_REQUIRE(rn_aggregate_set_ttl(a, 1000));
+    f.ctx.now_ms = 5000;
+    rn_batch_t *in = fix_batch(&f);
+    int r1[5] = {1, 0, 3, 1, 2}, r2[5] = {2, 1, 4, 0, 3};
+    snap_row(in, RN_ROW_INSERT, r1);
+    snap_row(in, RN_ROW_INSERT, r2);
+    RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    int64_t ttls[] = {0, 999, 1000};
+    rn_err_t want[] = {RN_ERR_DECODE, RN_ERR_DECODE, RN_OK};
+    for (int i = 0; i < 3; i++) {
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 7, snap_aggs_insert, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        if (ttls[i]) RN_REQUIRE(rn_aggregate_set_ttl(b, ttls[i]));
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), want[i]);
+        RN_CHECK_EQ_INT(rn_aggregate_groups(b), want[i] == RN_OK ? 2 : 0);
+        if (want[i] == RN_OK) {
+            /* Both groups were accessed at 5000: gone at 6000, not before. */
+            rn_op_t *cap = capture_new(b);
+            f.ctx.now_ms = 5999;
+            in = fix_batch(&f);
+            snap_row(in, RN_ROW_INSERT, r1);
+            RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+            RN_CHECK_EQ_STR(take(cap), "-U(1,,1,bb,bb,-0,bb,3,1) +U(1,,2,bb,bb,-0,bb,3,1)");
+            f.ctx.now_ms = 6998; /* group 1 accessed at 5999 (alive), group 2 at 5000 (expired) */
+            in = fix_batch(&f);
+            snap_row(in, RN_ROW_INSERT, r1);
+            snap_row(in, RN_ROW_INSERT, r2);
+            RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+            RN_CHECK_EQ_STR(take(cap), "-U(1,,2,bb,bb,-0,bb,3,1) +U(1,,3,bb,bb,-0,bb,3,1) +I(2,a,1,zz,zz,0.5,zz,4,1)");
+            rn_op_free(cap);
+        }
+        rn_op_free(b);
+    }
+    /* A negative access time is refused. */
+    unsigned char stamp[8] = {5000 & 0xff, 5000 >> 8};
+    unsigned char *at = memmem(snap.data, snap.len, stamp, sizeof stamp);
+    RN_REQUIRE(at != NULL);
+    at[7] = 0x80;
+    rn_op_t *b = rn_aggregate_new(f.feeder, 2, 7, snap_aggs_insert, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(b != NULL && rn_aggregate_set_ttl(b, 1000));
+    RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_DECODE);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(b), 0);
+    rn_op_free(b);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
 }
 
 /* A restore that fails must leave the aggregate empty and usable. */
@@ -1300,6 +1381,8 @@ int main(void)
     RN_RUN(test_aggregate_allocation_failures);
     RN_RUN(test_operators_recover_after_allocation_failure);
     RN_RUN(test_aggregate_snapshot_restore);
+    RN_RUN(test_aggregate_snapshot_restore_ttl);
+    RN_RUN(test_aggregate_snapshot_ttl_checked);
     RN_RUN(test_aggregate_snapshot_rejects_corrupt);
     RN_RUN(test_aggregate_restore_allocation_failures);
     return rn_test_summary();

@@ -9,7 +9,10 @@
  * emits (and the watermark forwarded to it). A randomized test feeds a few
  * thousand out-of-order rows in random batches and checks the changelog the
  * operator emits, applied like an upsert sink would, against a brute-force
- * computation of every window from the accepted rows.
+ * computation of every window from the accepted rows; the same test,
+ * snapshotted and restored into a fresh operator part way, must emit the
+ * same rows. Damaged snapshots and allocation failures on restore are
+ * refused cleanly.
  */
 #include "core/mem.h"
 #include "op/op.h"
@@ -69,6 +72,7 @@ static const rn_op_vtable_t feeder_vt = {.kind = "Feeder", .process = feeder_pro
  * columns as the key. */
 typedef struct cap_row {
     int kind;
+    int batch;                  /* the capture's batch count when it came */
     char *key;                  /* first nkey columns, comma-separated */
     char *val;                  /* the others */
 } cap_row_t;
@@ -116,6 +120,7 @@ static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_c
             c->rows = realloc(c->rows, sizeof *c->rows * (size_t)c->cap);
         }
         c->rows[c->nrows].kind = b->kinds[r];
+        c->rows[c->nrows].batch = c->batches;
         c->rows[c->nrows].key = strdup(k.data ? k.data : "");
         c->rows[c->nrows].val = strdup(v.data ? v.data : "");
         c->nrows++;
@@ -138,6 +143,8 @@ static void capture_destroy(rn_op_t *op)
 }
 static const rn_op_vtable_t capture_vt = {
     .kind = "Capture", .process = capture_process, .destroy = capture_destroy};
+/* A second capture op that records into another's capture_t (not owned). */
+static const rn_op_vtable_t capture_alias_vt = {.kind = "Capture", .process = capture_process};
 
 /* A capture of upstream's output (connected), or of nothing (for late rows)
  * when connect is false. */
@@ -1135,8 +1142,13 @@ static int brute_windows(const rrow_t *rows, int nrows, const rn_window_spec_t *
 
 /* Feeds random out-of-order rows to one window configuration and checks
  * the changelog (applied as an upsert sink would) against brute force.
- * Returns the number of mismatches. */
-static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64_t delay)
+ * With cut >= 0, the operator is snapshotted before the first batch at or
+ * after row cut, restored into a fresh one (whose output goes to the same
+ * capture), and the rest goes to that one. With log, *log receives every
+ * row emitted, with the number of the output batch that carried it
+ * (malloc'd). Returns the number of mismatches. */
+static int random_run_cut(const rn_window_spec_t *w, uint64_t seed, int nrows, int64_t delay, int cut,
+                          char **log)
 {
     int bad = 0;
     rnd_state = seed;
@@ -1180,7 +1192,30 @@ static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64
     /* feed in random batches; the watermark after each; processing time moves */
     int64_t now = 1000000, maxseen = INT64_MIN, prev_end = INT64_MIN;
     bool monotone = true;
+    rn_op_t *old = NULL, *alias = NULL;
     for (int i = 0; i < nrows && !bad;) {
+        if (cut >= 0 && i >= cut && !old) {
+            rn_buf_t snap;
+            rn_buf_init(&snap);
+            if (op->vt->snapshot(op, &snap) != RN_OK) bad++;
+            old = op;
+            op = rn_window_aggregate_new(f.feeder, w, 1, 9, aggs, out, f.errbuf, sizeof f.errbuf);
+            if (!op) {
+                fprintf(stderr, "random_run: %s\n", f.errbuf);
+                abort();
+            }
+            alias = rn_op_new(&capture_alias_vt, op->schema, op);
+            alias->priv = cap->priv;
+            rn_op_connect(op, alias, 0);
+            rn_window_set_late_output(op, late);
+            rn_err_t err = op->vt->restore(op, snap.data, snap.len);
+            if (err != RN_OK || rn_window_open_windows(op) != rn_window_open_windows(old)) {
+                fprintf(stderr, "random_run: restore gave %d, %zu windows of %zu\n", (int)err,
+                        rn_window_open_windows(op), rn_window_open_windows(old));
+                bad++;
+            }
+            rn_buf_free(&snap);
+        }
         int n = 1 + (int)(rnd() % (rnd() % 4 == 0 ? 300 : 40));
         if (n > nrows - i) n = nrows - i;
         rn_batch_t *b = fix_batch(&f, true);
@@ -1215,6 +1250,15 @@ static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64
 
     /* apply the changelog as an upsert sink keyed by (start, end, time, k) */
     capture_t *c = cap->priv;
+    if (log) {
+        rn_buf_t all;
+        rn_buf_init(&all);
+        for (int i = 0; i < c->nrows; i++)
+            rn_buf_appendf(&all, "%d %s(%s,%s)\n", c->rows[i].batch, rn_rowkind_str((rn_rowkind_t)c->rows[i].kind),
+                           c->rows[i].key, c->rows[i].val);
+        *log = strdup(all.data ? all.data : "");
+        rn_buf_free(&all);
+    }
     bool updating = w->lateness_ms > 0 || w->early_fire_ms > 0;
     kv_t *sink = calloc((size_t)c->nrows + 1, sizeof *sink);
     int nsink = 0;
@@ -1287,11 +1331,18 @@ static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64
     free(sink);
     free(rows);
     rn_op_free(late);
+    rn_op_free(alias);
     rn_op_free(cap);
+    rn_op_free(old);
     rn_op_free(op);
     rn_schema_unref(out);
     fix_free(&f);
     return bad;
+}
+
+static int random_run(const rn_window_spec_t *w, uint64_t seed, int nrows, int64_t delay)
+{
+    return random_run_cut(w, seed, nrows, delay, -1, NULL);
 }
 
 static void test_random_against_brute_force(void)
@@ -1320,6 +1371,239 @@ static void test_random_against_brute_force(void)
     }
 }
 
+/* ---- snapshot / restore --------------------------------------------------- */
+
+/* A run snapshotted and restored into a fresh operator part way emits
+ * exactly the rows of an uninterrupted run (which the brute force checks
+ * too), for every window kind and emission mode. */
+static void test_snapshot_restore(void)
+{
+    rn_window_spec_t kinds[] = {
+        {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 100, .offset_ms = 30},
+        {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 120, .slide_ms = 40},
+        {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 30},
+    };
+    struct {
+        int64_t lateness, early;
+    } modes[] = {{0, 0}, {80, 0}, {0, 500}, {60, 300}};
+    int differ = 0;
+    for (int k = 0; k < 3; k++) {
+        for (int m = 0; m < 4; m++) {
+            rn_window_spec_t w = kinds[k];
+            w.lateness_ms = modes[m].lateness;
+            w.early_fire_ms = modes[m].early;
+            uint64_t seed = 77 + (uint64_t)(k * 10 + m);
+            char *want = NULL;
+            RN_CHECK_EQ_INT(random_run_cut(&w, seed, 2000, 120, -1, &want), 0);
+            for (int cut = 1; cut < 2000; cut += 333 + k * 100 + m * 10) {
+                char *got = NULL;
+                RN_CHECK_EQ_INT(random_run_cut(&w, seed, 2000, 120, cut, &got), 0);
+                if (strcmp(got, want) != 0 && differ++ < 3)
+                    fprintf(stderr, "kind %d mode %d cut %d: output differs\n", k, m, cut);
+                free(got);
+            }
+            RN_CHECK(strlen(want) > 1000);
+            free(want);
+        }
+    }
+    RN_CHECK_EQ_INT(differ, 0);
+}
+
+static const rn_agg_spec_t snap_aggs[] = {
+    {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+    {RN_AGG_COUNT_DISTINCT, 3, RN_TYPE_STRING, RN_TYPE_BIGINT},
+    {RN_AGG_FIRST_VALUE, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_LAST_VALUE, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+    {RN_AGG_MAX, 3, RN_TYPE_STRING, RN_TYPE_STRING},
+    {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+};
+
+static rn_schema_t *snap_out(void)
+{
+    return schema_of(10, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT", "cd:BIGINT", "fs:STRING",
+                     "lx:BIGINT", "mx:STRING", "av:DOUBLE");
+}
+
+/* The window configurations of the damage tests: sessions with lateness
+ * and early firing (fired, pending and emitted sessions, several per key)
+ * and HOP windows with lateness. */
+static rn_window_spec_t snap_spec(int which)
+{
+    if (which == 0)
+        return (rn_window_spec_t){.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 10,
+                                  .lateness_ms = 100, .early_fire_ms = 5};
+    return (rn_window_spec_t){.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 20, .slide_ms = 10,
+                              .lateness_ms = 30};
+}
+
+/* An operator of configuration which, fed a few batches (state: windows
+ * fired and retained, pending, early-emitted; a late row counted). */
+static rn_op_t *snap_fed(fix_t *f, int which, rn_schema_t *out, int batches)
+{
+    rn_window_spec_t w = snap_spec(which);
+    rn_op_t *op = rn_window_aggregate_new(f->feeder, &w, 1, 6, snap_aggs, out, f->errbuf, sizeof f->errbuf);
+    if (!op) return NULL;
+    static const char *keys[] = {"a", "bb", ""};
+    static const char *strs[] = {"x", "a longer string value", "m"};
+    for (int round = 0; round < batches; round++) {
+        rn_batch_t *b = fix_batch(f, true);
+        for (int i = 0; i < 12; i++) {
+            int64_t t = round * 40 + (i * 29) % 50;
+            ROW(b, round * 40 - 20, S(keys[i % 3]), I(i == 5 ? -500 : t), i % 4 ? I(i) : N,
+                i % 5 ? S(strs[(i + round) % 3]) : N);
+        }
+        f->ctx.now_ms = round * 3;
+        if (fix_push(f, op, b) != RN_OK || fix_wm(f, op, round * 40, round * 3) != RN_OK) {
+            rn_op_free(op);
+            return NULL;
+        }
+    }
+    return op;
+}
+
+/* A restore that fails must leave the operator empty and usable. */
+static void snap_check_rejected(fix_t *f, int which, rn_schema_t *out, const void *data, size_t len,
+                                int *bad)
+{
+    rn_window_spec_t w = snap_spec(which);
+    rn_op_t *b = rn_window_aggregate_new(f->feeder, &w, 1, 6, snap_aggs, out, f->errbuf, sizeof f->errbuf);
+    RN_REQUIRE(b != NULL);
+    rn_err_t err = b->vt->restore(b, data, len);
+    if (err != RN_ERR_DECODE || rn_window_open_windows(b) != 0 || rn_window_late_rows(b) != 0 ||
+        b->watermark != RN_WM_MIN) {
+        if ((*bad)++ < 3) fprintf(stderr, "length %zu: restore gave %d\n", len, (int)err);
+    }
+    rn_op_free(b);
+}
+
+static void test_snapshot_rejects_corrupt(void)
+{
+    for (int which = 0; which < 2; which++) {
+        fix_t f;
+        fix_init(&f, schema_of(4, "k:STRING", "ts:TS", "x:BIGINT", "s:STRING"));
+        rn_schema_t *out = snap_out();
+        rn_op_t *a = snap_fed(&f, which, out, 3);
+        RN_REQUIRE(a != NULL);
+        RN_CHECK(rn_window_open_windows(a) > 3);
+        RN_CHECK(rn_window_late_rows(a) > 0);
+        rn_buf_t snap;
+        rn_buf_init(&snap);
+        RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+
+        /* Every truncation is rejected. */
+        int bad = 0;
+        for (size_t len = 0; len < snap.len; len++) snap_check_rejected(&f, which, out, snap.data, len, &bad);
+        RN_CHECK_EQ_INT(bad, 0);
+        /* A trailing byte, a foreign magic, another version, another window size. */
+        unsigned char *copy = malloc(snap.len + 1);
+        memcpy(copy, snap.data, snap.len);
+        copy[snap.len] = 0;
+        snap_check_rejected(&f, which, out, copy, snap.len + 1, &bad);
+        size_t flips[] = {0, 4, 13};
+        for (int i = 0; i < 3; i++) {
+            copy[flips[i]] ^= 2;
+            snap_check_rejected(&f, which, out, copy, snap.len, &bad);
+            copy[flips[i]] ^= 2;
+        }
+        RN_CHECK_EQ_INT(bad, 0);
+        /* Any single flipped byte: either still a valid state or rejected,
+         * never a crash, also when the restored state then runs to the end
+         * (the sanitizer build checks the memory). */
+        int odd = 0, restored = 0;
+        for (size_t i = 0; i < snap.len; i++) {
+            copy[i] ^= 0xff;
+            rn_window_spec_t w = snap_spec(which);
+            rn_op_t *b = rn_window_aggregate_new(f.feeder, &w, 1, 6, snap_aggs, out, f.errbuf, sizeof f.errbuf);
+            RN_REQUIRE(b != NULL);
+            rn_op_t *cap = capture_new(b, 0, true);
+            rn_err_t err = b->vt->restore(b, copy, snap.len);
+            if (err != RN_OK && err != RN_ERR_DECODE) odd++;
+            if (err != RN_OK && rn_window_open_windows(b) != 0) odd++;
+            if (err == RN_OK) {
+                restored++;
+                int64_t wm = b->watermark == RN_WM_MAX ? RN_WM_MAX : b->watermark + 1;
+                if (fix_wm(&f, b, wm, 1000) != RN_OK || fix_wm(&f, b, RN_WM_MAX, 2000) != RN_OK) odd++;
+            }
+            take(cap);
+            rn_op_free(cap);
+            rn_op_free(b);
+            copy[i] ^= 0xff;
+        }
+        RN_CHECK_EQ_INT(odd, 0);
+        RN_CHECK(restored > 0);
+        /* The intact snapshot still restores, and the operator then emits
+         * what the original does. */
+        rn_window_spec_t w = snap_spec(which);
+        rn_op_t *b = rn_window_aggregate_new(f.feeder, &w, 1, 6, snap_aggs, out, f.errbuf, sizeof f.errbuf);
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
+        RN_CHECK_EQ_INT(rn_window_open_windows(b), rn_window_open_windows(a));
+        RN_CHECK_EQ_INT(rn_window_late_rows(b), rn_window_late_rows(a));
+        /* A second restore into it is refused. */
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_UNSUPPORTED);
+        rn_op_t *capa = capture_new(a, 0, true), *capb = capture_new(b, 0, true);
+        /* Late updates, merges and new windows, then the end. */
+        for (int side = 0; side < 2; side++) {
+            rn_op_t *op = side ? b : a;
+            rn_batch_t *in = fix_batch(&f, true);
+            ROW(in, 80, S("a"), I(9), I(7), S("late"));
+            ROW(in, 80, S("bb"), I(75), I(8), S("zzz"));
+            ROW(in, 80, S(""), I(130), N, S("new"));
+            f.ctx.now_ms = 100;
+            RN_REQUIRE(fix_push(&f, op, in) == RN_OK);
+            RN_REQUIRE(fix_wm(&f, op, RN_WM_MAX, 5000) == RN_OK);
+        }
+        char want[16384];
+        snprintf(want, sizeof want, "%s", take(capa));
+        RN_CHECK(strlen(want) > 20);
+        RN_CHECK_EQ_STR(take(capb), want);
+        rn_op_free(capa);
+        rn_op_free(capb);
+        rn_op_free(b);
+        free(copy);
+        rn_buf_free(&snap);
+        rn_op_free(a);
+        rn_schema_unref(out);
+        fix_free(&f);
+    }
+}
+
+/* Allocation failures during restore give RN_ERR_NOMEM and leave the
+ * operator empty (the sanitizer build checks that nothing leaks). */
+static void test_restore_allocation_failures(void)
+{
+    for (int which = 0; which < 2; which++) {
+        fix_t f;
+        fix_init(&f, schema_of(4, "k:STRING", "ts:TS", "x:BIGINT", "s:STRING"));
+        rn_schema_t *out = snap_out();
+        rn_op_t *a = snap_fed(&f, which, out, 4);
+        RN_REQUIRE(a != NULL);
+        rn_buf_t snap;
+        rn_buf_init(&snap);
+        RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+        bool completed = false;
+        int odd = 0, failed = 0;
+        for (long fail = 0; fail < 5000 && !completed; fail++) {
+            rn_window_spec_t w = snap_spec(which);
+            rn_op_t *b = rn_window_aggregate_new(f.feeder, &w, 1, 6, snap_aggs, out, f.errbuf, sizeof f.errbuf);
+            RN_REQUIRE(b != NULL);
+            rn_mem_fail_after(fail);
+            rn_err_t err = b->vt->restore(b, snap.data, snap.len);
+            rn_mem_fail_after(-1);
+            if (err == RN_OK) completed = rn_window_open_windows(b) == rn_window_open_windows(a);
+            else if (err != RN_ERR_NOMEM || rn_window_open_windows(b) != 0) odd++;
+            else failed++;
+            rn_op_free(b);
+        }
+        RN_CHECK(completed);
+        RN_CHECK(failed > 5);
+        RN_CHECK_EQ_INT(odd, 0);
+        rn_buf_free(&snap);
+        rn_op_free(a);
+        rn_schema_unref(out);
+        fix_free(&f);
+    }
+}
+
 int main(void)
 {
     RN_RUN(test_tumble_counts);
@@ -1340,5 +1624,8 @@ int main(void)
     RN_RUN(test_out_of_memory);
     RN_RUN(test_group_first_last);
     RN_RUN(test_random_against_brute_force);
+    RN_RUN(test_snapshot_restore);
+    RN_RUN(test_snapshot_rejects_corrupt);
+    RN_RUN(test_restore_allocation_failures);
     return rn_test_summary();
 }
