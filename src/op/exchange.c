@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/hash.h"
 #include "core/mem.h"
+#include "state/store.h"
 
 #define RN_EXCHANGE_MARK_MS 200       /* marks for a moved watermark: at most this often */
 #define RN_EXCHANGE_HEARTBEAT_MS 1000 /* marks even when nothing moved */
@@ -285,13 +285,14 @@ static rn_err_t exchange_process(rn_op_t *op, int port, const rn_batch_t *batch,
     const rn_schema_t *s = batch->schema;
     int ncols = s->ncols;
     for (int r = 0; r < batch->nrows; r++) {
+        /* the key as keyed state stores it (rn_key_append), so an operator
+         * can tell which partition each of its keys belongs to */
         rn_buf_clear(&x->key);
         for (int k = 0; k < x->nkeys; k++)
-            put_value(&x->key, s->cols[x->keys[k]].type->id,
-                      batch->cols[x->keys[k]] ? &batch->cols[x->keys[k]][r] : &RN_VALUE_NULL);
+            rn_key_append(&x->key, s->cols[x->keys[k]].type->id,
+                          batch->cols[x->keys[k]] ? &batch->cols[x->keys[k]][r] : &RN_VALUE_NULL);
         if (x->key.oom) return RN_ERR_NOMEM;
-        uint32_t h = rn_hash_murmur2(x->key.data ? x->key.data : "", x->key.len);
-        int32_t p = (int32_t)((h & 0x7fffffff) % (uint32_t)x->io->nparts);
+        int32_t p = rn_key_partition(x->key.data, (uint32_t)x->key.len, x->io->nparts);
         rn_buf_t *b = &x->parts[p];
         if (!x->nrows[p]) {
             unsigned char hdr[2] = {RN_EXCHANGE_ROWS, 1};

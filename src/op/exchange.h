@@ -7,7 +7,8 @@
  * files it passes rows through untouched (local transport). In `runnel
  * run` over Kafka it is the sending half of a repartition: rows are
  * packed, per input batch and destination partition, into records of an
- * internal topic (partition = Kafka's murmur2 of the key bytes), and the
+ * internal topic (partition = Kafka's murmur2 of the key as keyed state
+ * stores it, rn_key_partition), and the
  * receiving half is a source (rn_source_set_exchange) that every process
  * of the pipeline runs in one consumer group. Watermarks travel in the
  * same topic as marks: per upstream task (a partition of the source

@@ -101,6 +101,16 @@ typedef struct rn_op_vtable {
      * bytes, RN_ERR_NOMEM; on failure the operator holds no state. NULL:
      * stateless. */
     rn_err_t (*restore)(rn_op_t *op, const void *data, size_t len);
+    /* Drops, without emitting anything, the state of every key whose
+     * partition is marked in revoked[0..nparts): a key's partition is
+     * rn_key_partition() of its key bytes, the operator's key columns
+     * (its first nkeys input columns) serialized with rn_key_append, the
+     * way an Exchange partitions rows. Called between batches when the
+     * consumer group takes those partitions of a repartition topic away
+     * (docs/scale-out.md): their new owner rebuilds that state, and a
+     * window kept here would otherwise fire with part of its rows.
+     * Returns RN_OK or RN_ERR_NOMEM. NULL: no keyed state. */
+    rn_err_t (*forget_partitions)(rn_op_t *op, int32_t nparts, const uint8_t *revoked);
 } rn_op_vtable_t;
 
 /* One input port of an operator. */

@@ -21,6 +21,7 @@
  */
 #include "state/store.h"
 #include "core/assert.h"
+#include "core/hash.h"
 #include "core/mem.h"
 
 #include <string.h>
@@ -491,6 +492,12 @@ void rn_key_append(rn_buf_t *key, rn_type_id t, const rn_value_t *v)
     } else {
         rn_buf_append(key, &v->i, 8);
     }
+}
+
+int32_t rn_key_partition(const void *key, uint32_t klen, int32_t nparts)
+{
+    uint32_t h = rn_hash_murmur2(klen ? key : "", klen);
+    return nparts > 0 ? (int32_t)((h & 0x7fffffff) % (uint32_t)nparts) : 0;
 }
 
 bool rn_key_read(const void *key, uint32_t klen, uint32_t *off, rn_type_id t, rn_value_t *out)

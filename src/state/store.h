@@ -117,6 +117,10 @@ size_t rn_store_sweep(rn_store_t *st, size_t max_slots, rn_store_keep_fn *keep, 
 void rn_key_append(rn_buf_t *key, rn_type_id t, const rn_value_t *v);
 /* Decodes the next column of type t from key[*off..], advancing *off.
  * Strings point into key. Returns false on a malformed key. */
+/* The partition among nparts of a key serialized with rn_key_append:
+ * (Kafka's murmur2 of the bytes & 0x7fffffff) % nparts, as a Java client
+ * computes it for record keys. */
+int32_t rn_key_partition(const void *key, uint32_t klen, int32_t nparts);
 bool rn_key_read(const void *key, uint32_t klen, uint32_t *off, rn_type_id t,
                  rn_value_t *out /* out */);
 

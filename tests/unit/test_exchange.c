@@ -14,6 +14,7 @@
 #include "op/exchange.h"
 #include "op/op.h"
 #include "rn_test.h"
+#include "state/store.h"
 
 #include <unistd.h>
 
@@ -240,17 +241,14 @@ static void test_round_trip(void)
         RN_REQUIRE(rn_exchange_decode_rows(topic->recs[i].data, topic->recs[i].len, b, NULL, msg, sizeof msg) == RN_OK);
         RN_CHECK(rn_exchange_count_rows(topic->recs[i].data, topic->recs[i].len, s) == b->nrows);
         for (int r = 0; r < b->nrows; r++) {
-            unsigned char kb[16];
-            /* the key bytes: presence 1, zigzag varint of the id */
-            uint64_t z = ((uint64_t)b->cols[0][r].i << 1) ^ (uint64_t)(b->cols[0][r].i >> 63);
-            int n = 0;
-            kb[n++] = 1;
-            while (z >= 0x80) {
-                kb[n++] = (unsigned char)(z | 0x80);
-                z >>= 7;
-            }
-            kb[n++] = (unsigned char)z;
-            RN_CHECK((int32_t)((rn_hash_murmur2(kb, (size_t)n) & 0x7fffffff) % NPARTS) == topic->recs[i].partition);
+            /* the key bytes are the state key (rn_key_append); murmur2 as Java's */
+            rn_buf_t kb;
+            rn_buf_init(&kb);
+            rn_key_append(&kb, RN_TYPE_BIGINT, &b->cols[0][r]);
+            uint32_t h = rn_hash_murmur2(kb.data, kb.len);
+            RN_CHECK((int32_t)((h & 0x7fffffff) % NPARTS) == topic->recs[i].partition);
+            RN_CHECK(rn_key_partition(kb.data, (uint32_t)kb.len, NPARTS) == topic->recs[i].partition);
+            rn_buf_free(&kb);
         }
     }
     bool eof = false;
