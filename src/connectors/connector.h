@@ -61,6 +61,7 @@ typedef struct rn_open_ctx {
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
+    int worker;                 /* > 0: which worker of the process opens it (workers.c) */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */

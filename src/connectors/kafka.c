@@ -1227,7 +1227,8 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
                             .noptions = ctx->noptions,
                             .defaults = defaults,
                             .setup = kr_setup,
-                            .owner = r};
+                            .owner = r,
+                            .worker = ctx->worker};
     if ((err = rn_kafka_open(&spec, &r->k, errbuf, errbuf_size)) != RN_OK ||
         (err = rn_kafka_connect(r->k, (const char *const *)topics, ntopics, RN_KAFKA_NO_CREATE, NULL, errbuf,
                                 errbuf_size)) != RN_OK)

@@ -272,6 +272,11 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
          * on purpose) means dynamic membership, as if the option were not
          * there: librdkafka would take "" as an instance id. */
         if (!strcmp(key, "group.instance.id") && !val.data[0]) continue;
+        if (!strcmp(key, "group.instance.id") && spec->worker > 0) rn_buf_appendf(&val, "-w%d", spec->worker);
+        if (val.oom) {
+            err = RN_ERR_NOMEM;
+            goto fail;
+        }
         if (!strcmp(key, "bootstrap.servers")) {
             rn_free(bootstrap);
             err = RN_ERR_NOMEM;

@@ -64,6 +64,9 @@ typedef struct rn_kafka_spec {
                                            * properties, which override them; may be NULL */
     void (*setup)(rd_kafka_conf_t *conf); /* adds role-specific callbacks; may be NULL */
     void *owner;                          /* the reader or sink, for those callbacks */
+    int worker;                           /* > 0: the worker of the process (runtime/workers.c)
+                                           * this client belongs to; a static group.instance.id
+                                           * gets "-w<worker>" so workers do not fence each other */
 } rn_kafka_spec_t;
 
 /* One librdkafka handle and what is known about it. The configuration's

@@ -242,7 +242,8 @@ static rn_err_t pipeline_add_source(rn_pipeline_t *p, rn_op_t *op)
  * group. Exchanges are visited in plan order, so one fed by an earlier
  * Exchange's receiving scan finds that scan, and the table behind it,
  * upstream. */
-static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, char *errbuf, size_t errbuf_size)
+static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int worker, char *errbuf,
+                                        size_t errbuf_size)
 {
     int nplan = p->nops;
     /* per op id, for the receiving scans added below (ids past nplan): the table behind them */
@@ -264,7 +265,8 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, char
         }
         char topic[512];
         snprintf(topic, sizeof topic, "%s-%d-repartition", name, x->id);
-        rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions};
+        rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions,
+                             .worker = worker};
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
         if ((err = t->conn->open_exchange(t->conf, &ctx, topic, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
@@ -321,7 +323,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     if (!(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
     /* Cut at remote Exchanges first, so that the resume warnings name the
      * sinks each source (a repartition topic's included) really feeds. */
-    if (!test && (err = pipeline_open_exchanges(p, name, errbuf, errbuf_size)) != RN_OK) return err;
+    if (!test && (err = pipeline_open_exchanges(p, name, o->worker, errbuf, errbuf_size)) != RN_OK) return err;
     if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);
@@ -343,7 +345,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             }
         } else if (t->conn->open_reader) {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions,
+                                 .noptions = t->noptions, .worker = o->worker,
                                  .want_key = rn_source_reads(p->sources[i], RN_FROM_KEY),
                                  .want_headers = rn_source_reads(p->sources[i], RN_FROM_HEADERS)};
             err = t->conn->open_reader(t->conf, &ctx, &r, errbuf, errbuf_size);
@@ -375,7 +377,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             err = rn_file_sink_open(p->files, file, fmt, &io, errbuf, errbuf_size);
         } else {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions, .files = p->files};
+                                 .noptions = t->noptions, .worker = o->worker, .files = p->files};
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;

@@ -38,6 +38,8 @@ typedef struct rn_run_opts {
     int64_t commit_ms;          /* RUN: commit interval (0 = default 1000 ms) */
     size_t max_memory;          /* stop with an error naming the largest state when the
                                  * process's memory passes this many bytes; 0 = no limit */
+    int worker;                 /* RUN: > 0 when one of several workers (1-based): Kafka
+                                 * static member ids get "-w<worker>" */
     rn_dlq_t *dlq;              /* RUN: a dead-letter output shared with other workers (not
                                  * owned; dlq_path is then unused), or NULL */
 } rn_run_opts_t;
