@@ -852,8 +852,8 @@ static rn_batch_t *source_exchange_batch(rn_op_t *op, rn_ctx_t *ctx, int cap)
     return b->rowwm ? b : NULL;
 }
 
-/* Stamps the rows of b (their carried watermarks), notes the commit
- * marks, and emits b. */
+/* Notes the commit marks of the rows of b (stamped as they were
+ * decoded) and emits b. */
 static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx, int64_t now)
 {
     if (!b->nrows) return RN_OK;
@@ -864,15 +864,15 @@ static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn
             const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
             wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
             if (!sp) return RN_ERR_NOMEM;
-            if (b->rowwm[r] < t->wm) b->rowwm[r] = t->wm;
             rn_err_t err = rt[r].null ? RN_OK : split_mark(sp, rec->position, rt[r].i);
             if (err != RN_OK) return err;
         }
         t->last_any_ms = now;
-    } else {
-        b->rowwm = NULL;
     }
+    int64_t *rowwm = b->rowwm;
+    if (!t->on) b->rowwm = NULL; /* no event time: no row is late */
     rn_err_t err = rn_op_emit(op, b, ctx);
+    b->rowwm = rowwm; /* the batch is reused for the next rows of this poll */
     b->nrows = 0;
     return err;
 }
@@ -919,7 +919,13 @@ static rn_err_t source_poll_exchange(rn_op_t *op, source_t *s, rn_ctx_t *ctx, bo
         if (!b && !(b = source_exchange_batch(op, ctx, RN_BATCH_MAX))) return RN_ERR_NOMEM;
         int first = b->nrows;
         if ((err = rn_exchange_decode_rows(r->data, r->len, b, b->rowwm, msg, sizeof msg)) != RN_OK) return err;
-        for (int k = first; k < b->nrows; k++) s->rec_of_row[k] = i;
+        /* Each row keeps the watermark it arrived under upstream, or the
+         * one in force here if later: taken now, before a mark later in
+         * this poll moves it. */
+        for (int k = first; k < b->nrows; k++) {
+            s->rec_of_row[k] = i;
+            if (b->rowwm[k] < s->time.wm) b->rowwm[k] = s->time.wm;
+        }
     }
     s->records += (uint64_t)n;
     if (b && (err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK) return err;

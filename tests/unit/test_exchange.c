@@ -333,11 +333,22 @@ static void test_watermarks_and_end(void)
     RN_REQUIRE(rn_source_poll(recv, &ctx, &eof) == RN_OK);
     RN_CHECK(rn_source_watermark(recv) == 5000); /* min(A 5000, B 9000) */
 
+    /* rows, then a mark that moves the watermark, read in one poll: the
+     * rows keep the watermark they arrived under, not the later one */
+    int had = gt->n;
+    RN_REQUIRE(rn_op_emit(up_a, rows(&a, s, 20, 100, 5500), &ctx) == RN_OK);
+    ctx.now_ms = 700;
+    RN_REQUIRE(xa->vt->watermark(xa, 9500, &ctx) == RN_OK);
+    RN_REQUIRE(rn_source_poll(recv, &ctx, &eof) == RN_OK);
+    RN_CHECK_EQ_INT(gt->n, had + 20);
+    for (int i = had; i < gt->n; i++) RN_CHECK(gt->rowwm[i] == 5500);
+    RN_CHECK(rn_source_watermark(recv) == 9000); /* min(A 9500, B 9000) */
+
     /* A stops (not an end of input): no END, the receiver goes on */
     RN_REQUIRE(rn_op_finish(up_a, &ctx) == RN_OK);
     RN_REQUIRE(rn_source_poll(recv, &ctx, &eof) == RN_OK);
     RN_CHECK(!eof && !rn_source_exhausted(recv));
-    RN_CHECK(rn_source_watermark(recv) == 5000);
+    RN_CHECK(rn_source_watermark(recv) == 9000);
 
     /* both inputs end: END from both tasks finishes the receiver */
     RN_REQUIRE(xa->vt->watermark(xa, RN_WM_MAX, &ctx) == RN_OK);
