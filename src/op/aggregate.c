@@ -36,6 +36,13 @@
  * +I, as Flink's GroupAggregate does with state TTL. The same sweep drops
  * distinct-value entries whose group is gone.
  *
+ * Revoked partitions (forget_partitions, docs/scale-out.md): when the
+ * consumer group takes partitions of the repartition topic feeding this
+ * operator away, the groups whose key falls in them (rn_key_partition of
+ * the group key bytes, as the Exchange computed it) are dropped silently
+ * with their distinct values, whose keys start with the group key: one
+ * pass over each store, nothing allocated, nothing emitted.
+ *
  * Emission: a batch is processed in one go. The first time a group is
  * touched in a batch its current result is snapshotted ("before"); after
  * the whole batch, each touched group emits once: +I when new, -U(before)
@@ -189,7 +196,8 @@ static void agg_group_free(void *value, void *opaque)
 static bool agg_distinct_key(aggregate_t *a, int i, const rn_value_t *v)
 {
     rn_buf_clear(&a->vkey);
-    rn_buf_append(&a->vkey, a->key.data, a->key.len);
+    /* A global aggregate's key is empty (a->key.data may be NULL). */
+    if (a->key.len) rn_buf_append(&a->vkey, a->key.data, a->key.len);
     rn_key_append(&a->vkey, a->aggs[i].arg_type, v);
     return !a->vkey.oom;
 }
@@ -509,6 +517,53 @@ static size_t aggregate_state_size(const rn_op_t *op, size_t *keys)
     return bytes;
 }
 
+/* ---- forgetting revoked partitions (docs/scale-out.md) -------------------- */
+
+/* Whether the first nkeys columns of key[0..klen) (the group key: all of a
+ * group's key, the prefix of a distinct entry's) lie in a revoked
+ * partition. A key that does not decode is never ours to judge: kept. */
+static bool agg_key_revoked(const aggregate_t *a, const void *key, uint32_t klen, int32_t nparts,
+                            const uint8_t *revoked)
+{
+    uint32_t off = 0;
+    rn_value_t v;
+    for (int k = 0; k < a->nkeys; k++)
+        if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
+    return revoked[rn_key_partition(key, off, nparts)] != 0;
+}
+
+/* Drops every entry of st whose group key is in a revoked partition. */
+static void agg_forget_store(const aggregate_t *a, rn_store_t *st, int32_t nparts,
+                             const uint8_t *revoked)
+{
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        uint32_t klen;
+        const void *key = rn_store_key_of(st, v, &klen);
+        if (agg_key_revoked(a, key, klen, nparts, revoked)) rn_store_remove_iterated(st, pos);
+    }
+}
+
+/* Drops the groups of revoked partitions, with their accumulators (and
+ * multisets) and their distinct values, without emitting or retracting
+ * anything: downstream keeps the last results, which the partitions' new
+ * owner updates. A later row for such a key starts a new group (+I).
+ * Expired groups not swept yet go the same way; the TTL clock and the
+ * incarnation counter are untouched. One pass over the state, no
+ * allocation; returns RN_OK. */
+static rn_err_t aggregate_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
+{
+    aggregate_t *a = op->priv;
+    int32_t p = 0;
+    while (p < nparts && !revoked[p]) p++;
+    if (p == nparts) return RN_OK; /* nothing revoked */
+    agg_forget_store(a, a->groups, nparts, revoked);
+    for (int i = 0; i < a->naggs; i++)
+        if (a->distinct[i].st) agg_forget_store(a, a->distinct[i].st, nparts, revoked);
+    return RN_OK;
+}
+
 /* ---- snapshot and restore (format in the note at the top) ------------------ */
 
 #define AGG_SNAP_MAGIC "RNGA"
@@ -701,6 +756,7 @@ static const rn_op_vtable_t aggregate_vtable = {
     .state_size = aggregate_state_size,
     .snapshot = aggregate_snapshot,
     .restore = aggregate_restore,
+    .forget_partitions = aggregate_forget_partitions,
 };
 
 rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,

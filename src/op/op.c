@@ -6,6 +6,8 @@
 #include "core/assert.h"
 #include "core/mem.h"
 
+#include <string.h>
+
 /* Makes sure op has at least n ports. Returns false on OOM. */
 static bool op_grow_inputs(rn_op_t *op, int n)
 {
@@ -137,6 +139,62 @@ int64_t rn_op_held_since(const rn_op_t *op)
         if (h < held) held = h;
     }
     return held;
+}
+
+/* Operators already visited by one walk of the graph: a linear list (a
+ * pipeline has tens of operators), on the stack until it outgrows it. */
+typedef struct op_seen {
+    const rn_op_t **v;          /* visited operators: local, or owned once grown */
+    int n;
+    int cap;
+    const rn_op_t *local[32];   /* first room */
+} op_seen_t;
+
+/* Marks op as visited. Returns 1 if it was new, 0 if seen before, -1 on
+ * OOM. */
+static int op_seen_add(op_seen_t *s, const rn_op_t *op)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->v[i] == op) return 0;
+    if (s->n == s->cap) {
+        int cap = s->cap * 2;
+        const rn_op_t **v = s->v == s->local ? rn_malloc(sizeof *v * (size_t)cap)
+                                             : rn_realloc(s->v, sizeof *v * (size_t)cap);
+        if (!v) return -1;
+        if (s->v == s->local) memcpy(v, s->local, sizeof s->local);
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = op;
+    return 1;
+}
+
+/* Forgets the revoked partitions in everything downstream of op not seen
+ * yet, depth first. */
+static rn_err_t op_forget_below(rn_op_t *op, int32_t nparts, const uint8_t *revoked, op_seen_t *seen)
+{
+    for (int i = 0; i < op->noutputs; i++) {
+        rn_op_t *d = op->outputs[i].op;
+        int fresh = op_seen_add(seen, d);
+        if (fresh < 0) return RN_ERR_NOMEM;
+        if (!fresh) continue;
+        if (d->vt->forget_partitions) {
+            rn_err_t err = d->vt->forget_partitions(d, nparts, revoked);
+            if (err != RN_OK) return err;
+        }
+        rn_err_t err = op_forget_below(d, nparts, revoked, seen);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_op_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
+{
+    op_seen_t seen = {.cap = (int)(sizeof seen.local / sizeof seen.local[0])};
+    seen.v = seen.local;
+    rn_err_t err = op_forget_below(op, nparts, revoked, &seen);
+    if (seen.v != seen.local) rn_free(seen.v);
+    return err;
 }
 
 /* Connected inputs of op. */

@@ -172,6 +172,15 @@ rn_err_t rn_op_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx);
 int64_t rn_op_input_watermark(const rn_op_t *op);
 /* The minimum held_since over op and everything downstream of it. */
 int64_t rn_op_held_since(const rn_op_t *op);
+/* Calls forget_partitions(nparts, revoked) (op_vtable above) on every
+ * operator downstream of op, not op itself: depth first through outputs,
+ * each operator once even where paths meet again (a diamond). The runtime
+ * calls it on the source reading a repartition topic when the consumer
+ * group revokes some of its partitions, between batches. Stops at the
+ * first failure and returns it (RN_ERR_NOMEM, also when the list of
+ * visited operators cannot grow): the state downstream is then partly
+ * forgotten, and the caller must not go on with it. RN_OK otherwise. */
+rn_err_t rn_op_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked);
 /* Finishes op: calls its finish (if any, and only the first time), then
  * tells each output that this input ended; an output whose connected
  * inputs have all ended is finished in turn, depth first; one that stays

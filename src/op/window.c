@@ -59,6 +59,12 @@
  *    not its bounds gives -U/+U as for other windows. So an upsert sink
  *    keyed by (window_start, window_end, keys) always holds exactly the
  *    current sessions.
+ * Revoked partitions (forget_partitions, docs/scale-out.md): the windows
+ * or sessions of keys in partitions the consumer group took away are
+ * dropped silently, wherever they are (pending, retained, early-emitted),
+ * their heap entries with them; the partitions' new owner rebuilds and
+ * emits them. A window's partition is that of its key bytes after the
+ * window start, the group key as the Exchange serialized it.
  * Rows are emitted in batches of growing size (16 rows, doubling up to
  * RN_BATCH_MAX) from ctx->arena.
  *
@@ -871,6 +877,44 @@ static size_t window_state_size(const rn_op_t *op, size_t *keys)
     return st ? rn_store_bytes(st) : 0;
 }
 
+/* ---- forgetting revoked partitions (docs/scale-out.md) -------------------- */
+
+/* Drops the windows (TUMBLE/HOP) or sessions of every key in a revoked
+ * partition: pending ones, fired ones kept for late updates, their heap
+ * entries and accumulators, without emitting or retracting anything (the
+ * partitions' new owner rebuilds them from the repartition topic and
+ * emits their results). held_since and the open-window count then cover
+ * the kept windows only. The watermark, the arrival and creation counters
+ * and the early-firing clock are the operator's, not a key's: untouched.
+ * Between batches only (the touched list is per batch). One pass over
+ * the state plus O(log n) per dropped window; allocates nothing and
+ * returns RN_OK. */
+static rn_err_t window_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
+{
+    win_agg_t *a = op->priv;
+    int32_t p = 0;
+    while (p < nparts && !revoked[p]) p++;
+    if (p == nparts) return RN_OK; /* nothing revoked */
+    a->ntouched = 0; /* empty between batches, but for one that failed part way */
+    bool session = a->w.kind == RN_WINDOW_SESSION;
+    rn_store_t *st = session ? a->keys : a->windows;
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        uint32_t klen, off = 0;
+        const unsigned char *key = rn_store_key_of(st, v, &klen);
+        rn_value_t start;
+        /* A window's key is (window start, group key): skip the start. */
+        if (!session && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &start)) continue;
+        if (!revoked[rn_key_partition(key + off, klen - off, nparts)]) continue;
+        /* A session key entry's value_free releases its sessions (heaps
+         * included); a window leaves its heaps here. */
+        if (!session) win_unheap(a, v);
+        rn_store_remove_iterated(st, pos);
+    }
+    return RN_OK;
+}
+
 /* ---- snapshot and restore (format in the note at the top) ------------------ */
 
 #define WIN_SNAP_MAGIC "RNWA"
@@ -1124,6 +1168,7 @@ static const rn_op_vtable_t window_vtable = {
     .state_size = window_state_size,
     .snapshot = window_snapshot,
     .restore = window_restore,
+    .forget_partitions = window_forget_partitions,
 };
 
 /* Checks the spec; returns an error message or NULL. */

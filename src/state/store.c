@@ -432,6 +432,12 @@ void *rn_store_next(const rn_store_t *st, size_t *pos)
     return NULL;
 }
 
+void rn_store_remove_iterated(rn_store_t *st, size_t pos)
+{
+    RN_ASSERT(pos > 0 && pos <= st->cap && ctrl_full(st->ctrl[pos - 1]));
+    store_remove_at(st, pos - 1);
+}
+
 bool rn_store_set_ttl(rn_store_t *st, int64_t ttl_ms)
 {
     if (st->count > 0 || st->chunks || ttl_ms < 0) return false;

@@ -85,6 +85,11 @@ const char *rn_store_name(const rn_store_t *st);
  * modified during iteration, except that the slot just returned may be
  * removed. */
 void *rn_store_next(const rn_store_t *st, size_t *pos);
+/* Removes the entry whose value slot rn_store_next(st, &pos) just
+ * returned (pos as that call left it), calling value_free on it; the
+ * iteration may go on from pos. Needs no key copy and no lookup, and
+ * cannot fail. */
+void rn_store_remove_iterated(rn_store_t *st, size_t pos);
 
 /* ---- time-to-live ------------------------------------------------------
  * Gives entries a last-access time (8 more bytes each): an entry not found

@@ -6,11 +6,15 @@
  * changelog, retractions and MIN/MAX/COUNT DISTINCT multisets), Calc
  * (filter keeps row kinds, projection) and Sink (upsert coalescing, append,
  * JSON shapes), and GroupAggregate's snapshot/restore (a restored operator
- * continues exactly as one that never stopped; damaged snapshots are refused).
+ * continues exactly as one that never stopped; damaged snapshots are refused),
+ * and forgetting revoked partitions (GroupAggregate's forget_partitions
+ * against a run that never saw the revoked keys, rn_op_forget_partitions'
+ * walk of the graph).
  */
 #include "core/mem.h"
 #include "op/op.h"
 #include "rn_test.h"
+#include "state/store.h"
 
 #include <stdarg.h>
 
@@ -1361,6 +1365,292 @@ static void test_aggregate_restore_allocation_failures(void)
     fix_free(&f);
 }
 
+/* ---- forgetting revoked partitions ----------------------------------------- */
+
+/* The forget test's keys: (k BIGINT, g STRING or NULL), 24 of them. */
+#define FG_NKEYS 24
+static const char *fg_strs[] = {"a", "bb", NULL, "a longer group name"};
+static int64_t fg_k(int kid) { return kid % 6; }
+static const char *fg_g(int kid) { return fg_strs[kid / 6]; }
+
+/* The repartition partition of key kid, as an Exchange computes it. */
+static int32_t fg_part(int kid, int32_t nparts)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_value_t k = I(fg_k(kid)), g = fg_g(kid) ? S(fg_g(kid)) : N;
+    rn_key_append(&b, RN_TYPE_BIGINT, &k);
+    rn_key_append(&b, RN_TYPE_STRING, &g);
+    int32_t p = rn_key_partition(b.data, (uint32_t)b.len, nparts);
+    rn_buf_free(&b);
+    return p;
+}
+
+/* The partition of a one-STRING-column key. */
+static int32_t fg_str_part(const char *str, int32_t nparts)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_value_t v = S(str);
+    rn_key_append(&b, RN_TYPE_STRING, &v);
+    int32_t p = rn_key_partition(b.data, (uint32_t)b.len, nparts);
+    rn_buf_free(&b);
+    return p;
+}
+
+static unsigned fg_seed;
+static unsigned fg_rand(unsigned n)
+{
+    fg_seed = fg_seed * 1103515245u + 12345u;
+    return (fg_seed >> 16) % n;
+}
+
+/* A row of the changelog: key, x (-1: NULL), s (index into snap_strs, -1: NULL). */
+typedef struct fg_row {
+    int kid, x, s;
+    bool del;
+} fg_row_t;
+
+static void fg_add(rn_batch_t *b, const fg_row_t *r)
+{
+    ROW(b, r->del ? RN_ROW_DELETE : RN_ROW_INSERT, I(fg_k(r->kid)), fg_g(r->kid) ? S(fg_g(r->kid)) : N,
+        r->x >= 0 ? I(r->x) : N, r->s >= 0 ? S(snap_strs[r->s]) : N);
+}
+
+static size_t fg_snapshot_len(rn_op_t *op)
+{
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    size_t len = op->vt->snapshot(op, &snap) == RN_OK ? snap.len : 0;
+    rn_buf_free(&snap);
+    return len;
+}
+
+/* One randomized run over a retracting changelog: `all` gets every row
+ * until the cut and only the kept keys' rows after it, `kept` only those
+ * all along, `gone` only the revoked keys' rows. At the cut `all` forgets
+ * the revoked partitions (every allocation failing): it must emit
+ * nothing, hold exactly `kept`'s groups, distinct values and multisets
+ * (same count, same snapshot size), and emit exactly what `kept` emits
+ * from then on. Returns the number of failed checks. */
+static int forget_run(unsigned seed, int32_t nparts, int nbatches, size_t *dropped)
+{
+    int bad = 0;
+    fg_seed = seed;
+    fix_t f;
+    fix_init(&f, schema_of(4, "k:BIGINT", "g:STRING", "x:BIGINT", "s:STRING"), true);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 3, RN_TYPE_STRING, RN_TYPE_BIGINT},
+                            {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MAX, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_MIN, 3, RN_TYPE_STRING, RN_TYPE_STRING}};
+    rn_schema_t *out = schema_of(8, "k:BIGINT", "g:STRING", "n:BIGINT", "cx:BIGINT", "cs:BIGINT",
+                                 "sum:BIGINT", "mx:BIGINT", "mn:STRING");
+    rn_op_t *all = rn_aggregate_new(f.feeder, 2, 6, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_op_t *kept = rn_aggregate_new(f.feeder, 2, 6, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_op_t *gone = rn_aggregate_new(f.feeder, 2, 6, aggs, out, f.errbuf, sizeof f.errbuf);
+    if (!all || !kept || !gone) abort();
+    rn_op_connect(f.feeder, all, 0); /* so that rn_op_forget_partitions(feeder) reaches it */
+    rn_op_t *cap_all = capture_new(all), *cap_kept = capture_new(kept), *cap_gone = capture_new(gone);
+
+    uint8_t revoked[8];
+    bool revoked_key[FG_NKEYS];
+    int nrev;
+    do {
+        nrev = 0;
+        for (int p = 0; p < nparts; p++) nrev += revoked[p] = (uint8_t)fg_rand(2);
+    } while (nrev == 0 || nrev == nparts);
+    for (int kid = 0; kid < FG_NKEYS; kid++) revoked_key[kid] = revoked[fg_part(kid, nparts)] != 0;
+
+    fg_row_t live[512];
+    int nlive = 0, cut = nbatches / 4 + (int)fg_rand((unsigned)nbatches / 2);
+    char want[8192];
+    for (int batch = 0; batch < nbatches && bad < 10; batch++) {
+        if (batch == cut) {
+            take(cap_all);
+            take(cap_kept);
+            size_t before = rn_aggregate_groups(all);
+            if (before != rn_aggregate_groups(kept) + rn_aggregate_groups(gone)) bad++;
+            uint8_t none[8] = {0};
+            RN_CHECK_EQ_INT(all->vt->forget_partitions(all, nparts, none), RN_OK);
+            if (rn_aggregate_groups(all) != before) bad++;
+            int rows_before = ((capture_t *)cap_all->priv)->rows;
+            rn_mem_fail_after(0); /* forgetting allocates nothing */
+            rn_err_t err = rn_op_forget_partitions(f.feeder, nparts, revoked);
+            rn_mem_fail_after(-1);
+            RN_CHECK_EQ_INT(err, RN_OK);
+            *dropped += before - rn_aggregate_groups(all);
+            RN_CHECK_EQ_INT(((capture_t *)cap_all->priv)->rows, rows_before); /* emitted nothing */
+            RN_CHECK_EQ_INT(rn_aggregate_groups(all), rn_aggregate_groups(kept));
+            /* same groups, distinct values and multisets: same snapshot size */
+            RN_CHECK_EQ_INT(fg_snapshot_len(all), fg_snapshot_len(kept));
+            RN_CHECK_EQ_INT(all->vt->forget_partitions(all, nparts, revoked), RN_OK); /* again: no-op */
+            RN_CHECK_EQ_INT(rn_aggregate_groups(all), rn_aggregate_groups(kept));
+            /* the revoked keys' rows live on with their new owner */
+            int j = 0;
+            for (int i = 0; i < nlive; i++)
+                if (!revoked_key[live[i].kid]) live[j++] = live[i];
+            nlive = j;
+        }
+        rn_arena_reset(&f.arena);
+        rn_batch_t *ball = rn_batch_new(&f.arena, f.in, 64), *bkept = rn_batch_new(&f.arena, f.in, 64),
+                   *bgone = rn_batch_new(&f.arena, f.in, 64);
+        int nrows = 1 + (int)fg_rand(40);
+        for (int r = 0; r < nrows; r++) {
+            fg_row_t row;
+            if (nlive > 0 && (nlive == 512 || fg_rand(3) == 0)) {
+                int j = (int)fg_rand((unsigned)nlive);
+                row = live[j];
+                row.del = true;
+                live[j] = live[--nlive];
+            } else {
+                int kid = (int)fg_rand(FG_NKEYS);
+                if (batch >= cut && revoked_key[kid]) continue; /* rows for another process */
+                row = (fg_row_t){kid, (int)fg_rand(8) - 1, (int)fg_rand(6) - 1, false};
+                live[nlive++] = row;
+            }
+            fg_add(ball, &row);
+            fg_add(revoked_key[row.kid] ? bgone : bkept, &row);
+        }
+        if (fix_push(&f, all, ball) != RN_OK || fix_push(&f, kept, bkept) != RN_OK ||
+            fix_push(&f, gone, bgone) != RN_OK)
+            bad++;
+        snprintf(want, sizeof want, "%s", take(cap_kept));
+        const char *got = take(cap_all);
+        if (batch >= cut && strcmp(got, want) != 0 && bad++ < 3)
+            fprintf(stderr, "forget_run: batch %d after the cut\n  got:  %s\n  want: %s\n", batch, got, want);
+    }
+    if (((capture_t *)cap_kept->priv)->rows == 0) bad++; /* degenerate */
+    rn_op_free(cap_all);
+    rn_op_free(cap_kept);
+    rn_op_free(cap_gone);
+    rn_op_free(all);
+    rn_op_free(kept);
+    rn_op_free(gone);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return bad;
+}
+
+/* GroupAggregate's forget_partitions drops the groups of revoked
+ * partitions with their distinct values and multisets, and only those,
+ * without a word downstream; the rest continues as if the revoked keys
+ * had never been seen. */
+static void test_aggregate_forget_partitions(void)
+{
+    size_t dropped = 0;
+    for (unsigned seed = 1; seed <= 12; seed++) {
+        int bad = forget_run(seed * 7919u, seed % 2 ? 4 : 8, 60, &dropped);
+        if (bad) fprintf(stderr, "  (seed %u)\n", seed);
+        RN_CHECK_EQ_INT(bad, 0);
+    }
+    RN_CHECK(dropped > 0);
+}
+
+/* A key whose group was forgotten starts afresh when it comes back (+I,
+ * not an update of the dropped result), and a global aggregate (no key
+ * columns: the empty key) lives in one partition like any other key. */
+static void test_aggregate_forget_then_return(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "x:BIGINT"), false);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(3, "k:STRING", "n:BIGINT", "d:BIGINT");
+    rn_op_t *agg = rn_aggregate_new(f.feeder, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_schema_t *gout = schema_of(2, "n:BIGINT", "d:BIGINT");
+    rn_agg_spec_t gaggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                             {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_op_t *global = rn_aggregate_new(f.feeder, 0, 2, gaggs, gout, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(agg != NULL && global != NULL);
+    rn_op_t *cap = capture_new(agg), *gcap = capture_new(global);
+    /* "a" and the first of "b".."z" in the other of two partitions */
+    static char bname[2] = "b";
+    int32_t pa = fg_str_part("a", 2), pb = fg_str_part(bname, 2), pg = rn_key_partition("", 0, 2);
+    while (pb == pa && bname[0] < 'z') pb = fg_str_part((++bname[0], bname), 2);
+    RN_REQUIRE(pa != pb);
+    char want[64];
+    rn_batch_t *in = fix_batch(&f);
+    ROW(in, RN_ROW_INSERT, S("a"), I(1));
+    ROW(in, RN_ROW_INSERT, S("a"), I(2));
+    ROW(in, RN_ROW_INSERT, S(bname), I(1));
+    RN_REQUIRE(fix_push(&f, agg, in) == RN_OK && fix_push(&f, global, in) == RN_OK);
+    snprintf(want, sizeof want, "+I(a,2,2) +I(%s,1,1)", bname);
+    RN_CHECK_EQ_STR(take(cap), want);
+    RN_CHECK_EQ_STR(take(gcap), "+I(3,2)");
+    uint8_t rev[2] = {0};
+    rev[pa] = 1;
+    RN_CHECK_EQ_INT(agg->vt->forget_partitions(agg, 2, rev), RN_OK);
+    RN_CHECK_EQ_INT(global->vt->forget_partitions(global, 2, rev), RN_OK);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(agg), 1);
+    RN_CHECK_EQ_INT(rn_aggregate_groups(global), pg == pa ? 0 : 1);
+    in = fix_batch(&f);
+    ROW(in, RN_ROW_INSERT, S("a"), I(2));
+    ROW(in, RN_ROW_INSERT, S(bname), I(2));
+    RN_REQUIRE(fix_push(&f, agg, in) == RN_OK && fix_push(&f, global, in) == RN_OK);
+    snprintf(want, sizeof want, "+I(a,1,1) -U(%s,1,1) +U(%s,2,2)", bname, bname);
+    RN_CHECK_EQ_STR(take(cap), want);
+    RN_CHECK_EQ_STR(take(gcap), pg == pa ? "+I(2,1)" : "-U(3,2) +U(5,2)");
+    rn_op_free(cap);
+    rn_op_free(gcap);
+    rn_op_free(agg);
+    rn_op_free(global);
+    rn_schema_unref(out);
+    rn_schema_unref(gout);
+    fix_free(&f);
+}
+
+/* rn_op_forget_partitions reaches every operator downstream once, diamonds
+ * included, but not the operator it starts from; it stops at a failure. */
+static int probe_calls[64];
+static rn_err_t probe_forget(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
+{
+    probe_calls[op->id]++;
+    return op->id == 63 ? RN_ERR_NOMEM : RN_OK;
+}
+static const rn_op_vtable_t probe_vt = {
+    .kind = "Probe", .process = feeder_process, .forget_partitions = probe_forget};
+
+static void test_forget_partitions_walk(void)
+{
+    rn_schema_t *s = schema_of(1, "k:BIGINT");
+    /* 0 -> 1, 0 -> 2, 1 -> 3.0, 2 -> 3.1 (a diamond), 3 -> 4 -> ... -> 43
+     * (a chain), 0 -> 44 (no callback) -> 45 */
+    rn_op_t *ops[46];
+    for (int i = 0; i < 46; i++) {
+        ops[i] = rn_op_new(&probe_vt, s, NULL);
+        ops[i]->id = i;
+    }
+    static const rn_op_vtable_t plain_vt = {.kind = "Plain", .process = feeder_process};
+    ops[44]->vt = &plain_vt;
+    RN_REQUIRE(rn_op_connect(ops[0], ops[1], 0) == RN_OK && rn_op_connect(ops[0], ops[2], 0) == RN_OK &&
+               rn_op_connect(ops[1], ops[3], 0) == RN_OK && rn_op_connect(ops[2], ops[3], 1) == RN_OK);
+    for (int i = 3; i < 43; i++) RN_REQUIRE(rn_op_connect(ops[i], ops[i + 1], 0) == RN_OK);
+    RN_REQUIRE(rn_op_connect(ops[0], ops[44], 0) == RN_OK && rn_op_connect(ops[44], ops[45], 0) == RN_OK);
+    uint8_t rev[4] = {1, 0, 0, 0};
+    memset(probe_calls, 0, sizeof probe_calls);
+    RN_CHECK_EQ_INT(rn_op_forget_partitions(ops[0], 4, rev), RN_OK);
+    RN_CHECK_EQ_INT(probe_calls[0], 0);
+    for (int i = 1; i < 46; i++)
+        if (i != 44) RN_CHECK_EQ_INT(probe_calls[i], 1);
+    /* more than the first room for visited operators, with allocation failing */
+    memset(probe_calls, 0, sizeof probe_calls);
+    rn_mem_fail_after(0);
+    RN_CHECK_EQ_INT(rn_op_forget_partitions(ops[0], 4, rev), RN_ERR_NOMEM);
+    rn_mem_fail_after(-1);
+    RN_CHECK(probe_calls[33] == 0 || probe_calls[43] == 0); /* stopped part way */
+    /* a failing operator stops the walk with its error */
+    rn_op_t *bad = rn_op_new(&probe_vt, s, NULL);
+    bad->id = 63;
+    RN_REQUIRE(rn_op_connect(ops[45], bad, 0) == RN_OK);
+    RN_CHECK_EQ_INT(rn_op_forget_partitions(ops[44], 4, rev), RN_ERR_NOMEM);
+    RN_CHECK_EQ_INT(rn_op_forget_partitions(bad, 4, rev), RN_OK); /* nothing below it */
+    rn_op_free(bad);
+    for (int i = 0; i < 46; i++) rn_op_free(ops[i]);
+    rn_schema_unref(s);
+}
+
 int main(void)
 {
     RN_RUN(test_aggregate_all_kinds);
@@ -1385,5 +1675,8 @@ int main(void)
     RN_RUN(test_aggregate_snapshot_ttl_checked);
     RN_RUN(test_aggregate_snapshot_rejects_corrupt);
     RN_RUN(test_aggregate_restore_allocation_failures);
+    RN_RUN(test_aggregate_forget_partitions);
+    RN_RUN(test_aggregate_forget_then_return);
+    RN_RUN(test_forget_partitions_walk);
     return rn_test_summary();
 }

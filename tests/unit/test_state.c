@@ -542,6 +542,46 @@ static void test_store_remove_during_iteration(void)
     rn_store_free(st);
 }
 
+/* rn_store_remove_iterated removes the slot just returned, with its
+ * value_free and without allocating, and the iteration goes on over every
+ * other entry once; the store then works as before. */
+static void test_store_remove_iterated(void)
+{
+    enum { N = 3000 };
+    free_log_t log = {0};
+    rn_store_t *st = rn_store_new("iter", sizeof(int64_t), log_free, &log);
+    RN_REQUIRE(st != NULL);
+    for (int64_t i = 0; i < N; i++) {
+        bool created;
+        int64_t *v = rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created);
+        RN_REQUIRE(v != NULL);
+        *v = i;
+    }
+    size_t pos = 0, seen = 0;
+    int64_t *v, sum = 0;
+    rn_mem_fail_after(0);
+    while ((v = rn_store_next(st, &pos))) {
+        seen++;
+        if (*v % 3 == 0) {
+            sum += *v;
+            rn_store_remove_iterated(st, pos);
+        }
+    }
+    rn_mem_fail_after(-1);
+    RN_CHECK_EQ_INT(seen, N);
+    RN_CHECK_EQ_INT(log.calls, (N + 2) / 3);
+    RN_CHECK_EQ_INT(log.sum, sum);
+    RN_CHECK_EQ_INT(rn_store_count(st), N - (N + 2) / 3);
+    for (int64_t i = 0; i < N; i++)
+        RN_CHECK((rn_store_find(st, &i, sizeof i, rn_hash_u64((uint64_t)i)) != NULL) == (i % 3 != 0));
+    for (int64_t i = 0; i < N; i += 3) { /* the removed keys come back */
+        bool created;
+        RN_CHECK(rn_store_upsert(st, &i, sizeof i, rn_hash_u64((uint64_t)i), &created) != NULL && created);
+    }
+    RN_CHECK_EQ_INT(rn_store_count(st), N);
+    rn_store_free(st);
+}
+
 /* A sliding window of live keys (insert one, remove the oldest) reuses the
  * removed entries' bytes and the DELETED table slots: memory stays flat. */
 static void test_store_churn_memory_flat(void)
@@ -623,6 +663,7 @@ int main(void)
     RN_RUN(test_store_ttl_expiry);
     RN_RUN(test_store_sweep_incremental);
     RN_RUN(test_store_remove_during_iteration);
+    RN_RUN(test_store_remove_iterated);
     RN_RUN(test_store_churn_memory_flat);
     RN_RUN(test_store_large_entries);
     return rn_test_summary();

@@ -12,11 +12,14 @@
  * computation of every window from the accepted rows; the same test,
  * snapshotted and restored into a fresh operator part way, must emit the
  * same rows. Damaged snapshots and allocation failures on restore are
- * refused cleanly.
+ * refused cleanly. forget_partitions is checked the same way: after it,
+ * the operator emits exactly what a run that never saw the revoked keys
+ * emits.
  */
 #include "core/mem.h"
 #include "op/op.h"
 #include "rn_test.h"
+#include "state/store.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -1604,6 +1607,214 @@ static void test_restore_allocation_failures(void)
     }
 }
 
+/* ---- forgetting revoked partitions ---------------------------------------- */
+
+/* The forget test's keys: (k BIGINT, g STRING or NULL), 24 of them. */
+#define FG_NKEYS 24
+static const char *fg_strs[] = {"a", "bb", NULL, "a longer group name"};
+static int64_t fg_k(int kid) { return kid % 6; }
+static const char *fg_g(int kid) { return fg_strs[kid / 6]; }
+
+/* The repartition partition of key kid, as an Exchange computes it. */
+static int32_t fg_part(int kid, int32_t nparts)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_value_t k = I(fg_k(kid)), g = fg_g(kid) ? S(fg_g(kid)) : N;
+    rn_key_append(&b, RN_TYPE_BIGINT, &k);
+    rn_key_append(&b, RN_TYPE_STRING, &g);
+    int32_t p = rn_key_partition(b.data, (uint32_t)b.len, nparts);
+    rn_buf_free(&b);
+    return p;
+}
+
+typedef struct fg_row {
+    int kid;
+    int64_t t, wm, x;           /* rowtime, watermark in force, value (-1: NULL) */
+} fg_row_t;
+
+/* A batch of the rows rows[from..to) whose key is kept (want == 0) or
+ * revoked (want == 1), or all of them (want < 0); in f's arena, not reset. */
+static rn_batch_t *fg_batch(fix_t *f, const fg_row_t *rows, int from, int to, const bool *revoked_key,
+                            int want)
+{
+    rn_batch_t *b = rn_batch_new(&f->arena, f->in, to - from);
+    b->rowwm = rn_arena_alloc(&f->arena, sizeof(int64_t) * (size_t)(to - from));
+    for (int i = from; i < to; i++) {
+        const fg_row_t *r = &rows[i];
+        if (want >= 0 && revoked_key[r->kid] != (want == 1)) continue;
+        ROW(b, r->wm, I(fg_k(r->kid)), fg_g(r->kid) ? S(fg_g(r->kid)) : N, I(r->t),
+            r->x >= 0 ? I(r->x) : N);
+    }
+    return b;
+}
+
+static size_t fg_snapshot_len(rn_op_t *op)
+{
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    size_t len = op->vt->snapshot(op, &snap) == RN_OK ? snap.len : 0;
+    rn_buf_free(&snap);
+    return len;
+}
+
+/* One randomized run: three operators get the same batches, watermarks
+ * and processing times: `all` every row until the cut and only the kept
+ * keys' rows after it, `kept` only those all along, `gone` only the rows
+ * of revoked keys. At the cut `all` forgets the revoked partitions (with
+ * every allocation failing): it must emit nothing, hold exactly what
+ * `kept` holds (windows, held_since, snapshot size), and from then on
+ * emit exactly what `kept` emits, down to a final watermark at +inf.
+ * Returns the number of failed checks; *dropped gets the windows dropped. */
+static int forget_run(const rn_window_spec_t *w, uint64_t seed, int32_t nparts, int nrows,
+                      size_t *dropped)
+{
+    int bad = 0;
+    rnd_state = seed;
+    fix_t f;
+    fix_init(&f, schema_of(4, "k:BIGINT", "g:STRING", "ts:TS", "x:BIGINT"));
+    rn_agg_spec_t aggs[] = {COUNT_STAR,
+                            {RN_AGG_COUNT_DISTINCT, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_SUM, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                            {RN_AGG_LAST_VALUE, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    rn_schema_t *out = schema_of(9, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "g:STRING", "n:BIGINT",
+                                 "cd:BIGINT", "sum:BIGINT", "lx:BIGINT");
+    rn_op_t *all = rn_window_aggregate_new(f.feeder, w, 2, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_op_t *kept = rn_window_aggregate_new(f.feeder, w, 2, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_op_t *gone = rn_window_aggregate_new(f.feeder, w, 2, 4, aggs, out, f.errbuf, sizeof f.errbuf);
+    if (!all || !kept || !gone) abort();
+    rn_op_connect(f.feeder, all, 0); /* so that rn_op_forget_partitions(feeder) reaches it */
+    rn_op_t *cap_all = capture_new(all, 0, true), *cap_kept = capture_new(kept, 0, true);
+    rn_op_t *cap_gone = capture_new(gone, 0, true);
+
+    /* revoke a random proper subset of the partitions */
+    uint8_t revoked[8];
+    bool revoked_key[FG_NKEYS];
+    int nrev;
+    do {
+        nrev = 0;
+        for (int p = 0; p < nparts; p++) nrev += revoked[p] = rnd() % 2;
+    } while (nrev == 0 || nrev == nparts);
+    for (int kid = 0; kid < FG_NKEYS; kid++) revoked_key[kid] = revoked[fg_part(kid, nparts)] != 0;
+
+    fg_row_t *rows = calloc((size_t)nrows, sizeof *rows);
+    int64_t maxt = INT64_MIN;
+    for (int i = 0; i < nrows; i++) {
+        fg_row_t *r = &rows[i];
+        r->kid = (int)(rnd() % FG_NKEYS);
+        r->t = (int64_t)i * 5 + (i / 150) * 700 + (int64_t)(rnd() % 300) - 100;
+        r->x = rnd() % 10 == 0 ? -1 : (int64_t)(rnd() % 20);
+        r->wm = maxt == INT64_MIN ? RN_WM_MIN : maxt - 120;
+        if (r->t > maxt) maxt = r->t;
+    }
+    int cut = nrows / 4 + (int)(rnd() % (unsigned)(nrows / 2));
+    bool forgot = false;
+    int64_t now = 1000000, maxseen = INT64_MIN;
+    char want[16384];
+    rn_op_t *ops[3] = {all, kept, gone};
+    for (int i = 0; i < nrows && bad < 10;) {
+        if (i >= cut && !forgot) {
+            forgot = true;
+            take(cap_all);
+            take(cap_kept);
+            int rows_before = ((capture_t *)cap_all->priv)->nrows;
+            size_t before = rn_window_open_windows(all);
+            if (before != rn_window_open_windows(kept) + rn_window_open_windows(gone)) bad++;
+            uint8_t none[8] = {0};
+            RN_CHECK_EQ_INT(all->vt->forget_partitions(all, nparts, none), RN_OK);
+            if (rn_window_open_windows(all) != before) bad++;
+            rn_mem_fail_after(0); /* forgetting allocates nothing */
+            rn_err_t err = rn_op_forget_partitions(f.feeder, nparts, revoked);
+            rn_mem_fail_after(-1);
+            RN_CHECK_EQ_INT(err, RN_OK);
+            *dropped += before - rn_window_open_windows(all);
+            RN_CHECK_EQ_INT(((capture_t *)cap_all->priv)->nrows, rows_before); /* emitted nothing */
+            RN_CHECK_EQ_STR(take(cap_all), "");
+            RN_CHECK_EQ_INT(rn_window_open_windows(all), rn_window_open_windows(kept));
+            RN_CHECK_EQ_INT(all->vt->held_since(all), kept->vt->held_since(kept));
+            size_t ka, kk;
+            all->vt->state_size(all, &ka);
+            kept->vt->state_size(kept, &kk);
+            RN_CHECK_EQ_INT(ka, kk);
+            /* same windows, accumulators and results: same snapshot size */
+            RN_CHECK_EQ_INT(fg_snapshot_len(all), fg_snapshot_len(kept));
+            RN_CHECK_EQ_INT(all->vt->forget_partitions(all, nparts, revoked), RN_OK); /* again: no-op */
+            RN_CHECK_EQ_INT(rn_window_open_windows(all), rn_window_open_windows(kept));
+        }
+        int n = 1 + (int)(rnd() % 40);
+        if (n > nrows - i) n = nrows - i;
+        rn_arena_reset(&f.arena);
+        rn_batch_t *ball = fg_batch(&f, rows, i, i + n, revoked_key, forgot ? 0 : -1);
+        rn_batch_t *bkept = fg_batch(&f, rows, i, i + n, revoked_key, 0);
+        rn_batch_t *bgone = fg_batch(&f, rows, i, i + n, revoked_key, 1);
+        for (int j = i; j < i + n; j++)
+            if (rows[j].t > maxseen) maxseen = rows[j].t;
+        i += n;
+        now += rnd() % 400;
+        f.ctx.now_ms = now;
+        if (fix_push(&f, all, ball) != RN_OK || fix_push(&f, kept, bkept) != RN_OK ||
+            fix_push(&f, gone, bgone) != RN_OK)
+            bad++;
+        for (int o = 0; o < 3; o++)
+            if (fix_wm(&f, ops[o], maxseen - 120, now) != RN_OK) bad++;
+        if (i == nrows)
+            for (int o = 0; o < 3; o++)
+                if (fix_wm(&f, ops[o], RN_WM_MAX, now) != RN_OK) bad++;
+        snprintf(want, sizeof want, "%s", take(cap_kept));
+        const char *got = take(cap_all);
+        if (forgot && strcmp(got, want) != 0 && bad++ < 3)
+            fprintf(stderr, "forget_run: after the cut\n  got:  %s\n  want: %s\n", got, want);
+        if (forgot && (rn_window_open_windows(all) != rn_window_open_windows(kept) ||
+                       all->vt->held_since(all) != kept->vt->held_since(kept)))
+            bad++;
+    }
+    if (rn_window_open_windows(all) != 0) bad++;
+    if (((capture_t *)cap_kept->priv)->nrows == 0) bad++; /* degenerate */
+    free(rows);
+    rn_op_free(cap_all);
+    rn_op_free(cap_kept);
+    rn_op_free(cap_gone);
+    rn_op_free(all);
+    rn_op_free(kept);
+    rn_op_free(gone);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return bad;
+}
+
+/* forget_partitions drops the windows and sessions of revoked partitions
+ * (pending, fired and retained for lateness, early-emitted), and only
+ * those, without a word downstream; the rest continues as if the revoked
+ * keys had never been seen. */
+static void test_forget_partitions(void)
+{
+    rn_window_spec_t kinds[] = {
+        {.kind = RN_WINDOW_TUMBLE, .time_col = 2, .size_ms = 100, .offset_ms = 30},
+        {.kind = RN_WINDOW_HOP, .time_col = 2, .size_ms = 120, .slide_ms = 40},
+        {.kind = RN_WINDOW_SESSION, .time_col = 2, .size_ms = 30},
+    };
+    struct {
+        int64_t lateness, early;
+    } modes[] = {{0, 0}, {80, 0}, {0, 500}, {60, 300}};
+    for (int k = 0; k < 3; k++) {
+        for (int m = 0; m < 4; m++) {
+            size_t dropped = 0;
+            for (uint64_t seed = 1; seed <= 4; seed++) {
+                rn_window_spec_t w = kinds[k];
+                w.lateness_ms = modes[m].lateness;
+                w.early_fire_ms = modes[m].early;
+                int bad = forget_run(&w, seed * 7919 + (uint64_t)(k * 10 + m), seed % 2 ? 4 : 8, 1500,
+                                     &dropped);
+                if (bad) fprintf(stderr, "  (kind %d, lateness %lld, early %lld, seed %llu)\n", k,
+                                 (long long)w.lateness_ms, (long long)w.early_fire_ms,
+                                 (unsigned long long)seed);
+                RN_CHECK_EQ_INT(bad, 0);
+            }
+            RN_CHECK(dropped > 0); /* the runs dropped something */
+        }
+    }
+}
+
 int main(void)
 {
     RN_RUN(test_tumble_counts);
@@ -1627,5 +1838,6 @@ int main(void)
     RN_RUN(test_snapshot_restore);
     RN_RUN(test_snapshot_rejects_corrupt);
     RN_RUN(test_restore_allocation_failures);
+    RN_RUN(test_forget_partitions);
     return rn_test_summary();
 }
