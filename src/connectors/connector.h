@@ -127,8 +127,10 @@ typedef struct rn_connector {
      * with another count or the source reads several topics. Returns the
      * writer (io) and a reader of the topic in group `name` that starts at
      * the earliest offset, commits like any source, and deletes records
-     * the group has committed (both owned by the caller). NULL: rows stay
-     * in the process (one process only). */
+     * the group has committed (both owned by the caller); or RN_OK with
+     * both NULL when the source topic has one partition (one process reads
+     * it all: rows stay where they are). NULL: rows stay in the process
+     * (one process only). */
     rn_err_t (*open_exchange)(const void *conf, const rn_open_ctx_t *ctx, const char *name,
                               rn_exchange_io_t **io /* out */, rn_reader_t **reader /* out */,
                               char *errbuf, size_t errbuf_size);

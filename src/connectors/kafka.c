@@ -1480,9 +1480,17 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
     const char *const source[] = {topics[0]};
     int32_t ntasks = 0, nparts = 0;
     if ((err = rn_kafka_open(&spec, &x->k, errbuf, errbuf_size)) != RN_OK ||
-        (err = rn_kafka_connect(x->k, source, 1, RN_KAFKA_NO_CREATE, &ntasks, errbuf, errbuf_size)) != RN_OK ||
-        (err = rn_kafka_ensure_topic(x->k, name, ntasks, kx_topic_configs, &nparts, errbuf, errbuf_size)) !=
-            RN_OK)
+        (err = rn_kafka_connect(x->k, source, 1, RN_KAFKA_NO_CREATE, &ntasks, errbuf, errbuf_size)) != RN_OK)
+        goto fail;
+    if (ntasks == 1) { /* one partition: one process reads it all, rows need not move */
+        kx_close(&x->base);
+        x = NULL;
+        rn_buf_free(&b);
+        rn_free(opts);
+        kafka_free_topics(topics, ntopics);
+        return RN_OK;
+    }
+    if ((err = rn_kafka_ensure_topic(x->k, name, ntasks, kx_topic_configs, &nparts, errbuf, errbuf_size)) != RN_OK)
         goto fail;
     if (nparts != ntasks) {
         snprintf(errbuf, errbuf_size,

@@ -381,8 +381,10 @@ bool rn_source_has_watermark(const rn_op_t *op);
  * watermark they arrived under upstream, and marks give each partition's
  * watermark (the minimum over the upstream tasks). rowtime_col is the
  * event-time column (commit marks for windows downstream), or -1: no
- * event time. Call before rn_source_open. */
-void rn_source_set_exchange(rn_op_t *op, int rowtime_col);
+ * event time; nparts the topic's partition count. When the consumer group
+ * takes partitions away, the operators downstream forget their keys
+ * (rn_op_forget_partitions). Call before rn_source_open. */
+void rn_source_set_exchange(rn_op_t *op, int rowtime_col, int32_t nparts);
 /* Whether the source's input ended (a bounded input read to its end; for
  * a repartition topic: every upstream task ended), as opposed to a run
  * that was stopped. */

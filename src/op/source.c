@@ -210,6 +210,7 @@ typedef struct source {
     int *computed;              /* used computed columns, in column order */
     source_time_t time;
     bool exchange;              /* reads a repartition topic (op/exchange.h), not JSON */
+    int32_t exchange_parts;     /* its partition count */
     bool exhausted;             /* the input ended (not merely stopped) */
     rn_record_t recs[RN_BATCH_MAX];
     int rec_of_row[RN_BATCH_MAX]; /* record index of each decoded row */
@@ -337,10 +338,11 @@ void rn_source_set_watermark(rn_op_t *op, const rn_watermark_spec_t *w)
     source_use_expr(op, w->expr);
 }
 
-void rn_source_set_exchange(rn_op_t *op, int rowtime_col)
+void rn_source_set_exchange(rn_op_t *op, int rowtime_col, int32_t nparts)
 {
     source_t *s = op->priv;
     s->exchange = true;
+    s->exchange_parts = nparts;
     for (int c = 0; c < op->schema->ncols; c++) s->cols[c].used = true;
     if (rowtime_col < 0) return;
     s->time.on = true;
@@ -880,22 +882,56 @@ static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn
 /* rn_source_poll for a repartition topic: rows records are decoded into
  * batches of at most RN_BATCH_MAX rows, marks move the partitions'
  * watermarks, in record order. */
+/* After the reader's assignment changed: the keyed operators downstream
+ * forget the keys of partitions this process no longer owns (their new
+ * owner rebuilds them from the topic); a window kept here would fire with
+ * part of its rows. was[i]: split i was assigned before. */
+static rn_err_t source_exchange_revoked(rn_op_t *op, source_t *s, const uint8_t *was, int nwas)
+{
+    int32_t n = s->exchange_parts;
+    if (n <= 0) return RN_OK;
+    uint8_t *revoked = rn_calloc((size_t)n, 1);
+    if (!revoked) return RN_ERR_NOMEM;
+    bool any = false;
+    for (int i = 0; i < nwas; i++) {
+        const wm_split_t *sp = &s->time.splits[i];
+        if (!was[i] || sp->assigned || sp->partition < 0 || sp->partition >= n) continue;
+        revoked[sp->partition] = 1;
+        any = true;
+    }
+    rn_err_t err = any ? rn_op_forget_partitions(op, n, revoked) : RN_OK;
+    rn_free(revoked);
+    return err;
+}
+
 static rn_err_t source_poll_exchange(rn_op_t *op, source_t *s, rn_ctx_t *ctx, bool *eof)
 {
     int n = 0;
     rn_err_t err = s->reader->next(s->reader, s->recs, RN_BATCH_MAX, &n, eof, ctx->errbuf, ctx->errbuf_size);
     if (err != RN_OK) return err;
     int64_t now = rn_clock_wall_ms();
-    if ((err = source_sync_assignment(s, now)) != RN_OK) return err;
+    if (s->reader->assignment && s->reader->assignment_version != s->time.assignment_version) {
+        int nwas = s->time.nsplits;
+        uint8_t *was = rn_malloc((size_t)(nwas ? nwas : 1));
+        if (!was) return RN_ERR_NOMEM;
+        for (int i = 0; i < nwas; i++) was[i] = s->time.splits[i].assigned;
+        err = source_sync_assignment(s, now);
+        if (err == RN_OK) err = source_exchange_revoked(op, s, was, nwas);
+        rn_free(was);
+        if (err != RN_OK) return err;
+    }
     rn_batch_t *b = NULL;
     char msg[256];
     for (int i = 0; i < n; i++) {
         const rn_record_t *r = &s->recs[i];
         const unsigned char *d = (const unsigned char *)r->data;
+        wm_split_t *sp = split_find(s, r->topic, r->partition, now);
+        if (!sp) return RN_ERR_NOMEM;
+        /* A record of a partition taken away by this very read: its new
+         * owner reads it (it was not committed here). */
+        if (s->reader->assignment && !sp->assigned) continue;
         if (d && r->len && d[0] == RN_EXCHANGE_MARK) {
             rn_exchange_mark_t m;
-            wm_split_t *sp = split_find(s, r->topic, r->partition, now);
-            if (!sp) return RN_ERR_NOMEM;
             err = rn_exchange_decode_mark(r->data, r->len, &m, msg, sizeof msg);
             if (err == RN_OK && (err = split_apply_mark(sp, &m)) == RN_ERR_DECODE)
                 snprintf(msg, sizeof msg, "repartition mark for %u tasks, others said %u", m.ntasks, sp->ntasks);

@@ -270,6 +270,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
         if ((err = t->conn->open_exchange(t->conf, &ctx, topic, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
+        if (!io) continue; /* one source partition: one process has every row */
         char describe[600];
         snprintf(describe, sizeof describe, "repartition topic %s", topic);
         rn_op_t *recv = rn_source_new(x->schema, topic, describe);
@@ -279,7 +280,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
             r->close(r);
             break;
         }
-        rn_source_set_exchange(recv, rn_exchange_rowtime_col(x));
+        rn_source_set_exchange(recv, rn_exchange_rowtime_col(x), io->nparts);
         r->sync_outputs = pipeline_sync_outputs;
         r->sync_opaque = p;
         if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, up)) != RN_OK) {

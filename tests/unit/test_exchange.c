@@ -194,6 +194,13 @@ static rn_batch_t *rows(rn_arena_t *a, rn_schema_t *s, int n, int first, int64_t
     return b;
 }
 
+/* b with every row an insert. */
+static rn_batch_t *inserts(rn_batch_t *b)
+{
+    for (int r = 0; r < b->nrows; r++) b->kinds[r] = RN_ROW_INSERT;
+    return b;
+}
+
 /* An upstream source standing for the Kafka source a process reads, whose
  * reader reports `owned` as its assignment. */
 static rn_op_t *upstream_new(rn_schema_t *s, mem_topic_t *assign)
@@ -219,7 +226,7 @@ static void test_round_trip(void)
     rn_op_t *x = rn_exchange_new(up, 1, &key, 4);
     rn_op_connect(up, x, 0);
     rn_op_t *recv = rn_source_new(s, "recv", "memory");
-    rn_source_set_exchange(recv, -1);
+    rn_source_set_exchange(recv, -1, NPARTS);
     rn_op_t *g = got_new(x);
     RN_REQUIRE(rn_op_move_outputs(x, recv) == RN_OK);
     RN_CHECK(g->input == recv && x->noutputs == 0);
@@ -303,7 +310,7 @@ static void test_watermarks_and_end(void)
     RN_REQUIRE(rn_exchange_set_remote(xa, mem_io_new(topic, 2), up_a) == RN_OK);
     RN_REQUIRE(rn_exchange_set_remote(xb, mem_io_new(topic, 2), up_b) == RN_OK);
     rn_op_t *recv = rn_source_new(s, "recv", "memory");
-    rn_source_set_exchange(recv, 4);
+    rn_source_set_exchange(recv, 4, NPARTS);
     rn_op_t *g = got_new(recv);
     rn_reader_t *rr = mem_reader_new(topic);
     mem_topic_t *recv_assign = topic; /* the receiver owns every partition */
@@ -464,7 +471,7 @@ static void test_corrupt_records(void)
     close(fd);
     rn_dlq_t *dlq = rn_dlq_new(dlq_path);
     rn_op_t *recv = rn_source_new(s, "recv", "memory");
-    rn_source_set_exchange(recv, -1);
+    rn_source_set_exchange(recv, -1, NPARTS);
     RN_REQUIRE(rn_source_open(recv, mem_reader_new(topic), dlq, err, sizeof err) == RN_OK);
     rec->data[0] = 'Z';
     bool eof = false;
@@ -482,11 +489,83 @@ static void test_corrupt_records(void)
     rn_schema_unref(s);
 }
 
+/* The group takes partitions away from the receiver: the GROUP BY
+ * downstream forgets exactly the keys of those partitions, and records of
+ * a revoked partition still in the read are not processed here. */
+static void test_revocation(void)
+{
+    rn_schema_t *s = schema5();
+    rn_arena_t a;
+    rn_arena_init(&a, 1 << 16);
+    char err[256] = "";
+    rn_ctx_t ctx = {.arena = &a, .errbuf = err, .errbuf_size = sizeof err};
+    mem_topic_t *topic = calloc(1, sizeof *topic), *assign = calloc(1, sizeof *assign);
+    rn_op_t *up = upstream_new(s, assign);
+    int key = 0;
+    rn_op_t *x = rn_exchange_new(up, 1, &key, -1);
+    rn_op_connect(up, x, 0);
+    RN_REQUIRE(rn_exchange_set_remote(x, mem_io_new(topic, 2), up) == RN_OK);
+    rn_op_t *recv = rn_source_new(s, "recv", "memory");
+    rn_source_set_exchange(recv, -1, NPARTS);
+    rn_schema_t *out = rn_schema_new(2);
+    rn_schema_set(out, 0, "id", &rn_type_bigint);
+    rn_schema_set(out, 1, "n", &rn_type_bigint);
+    rn_agg_spec_t count = {.kind = RN_AGG_COUNT_STAR, .arg = -1, .result_type = RN_TYPE_BIGINT};
+    rn_op_t *agg = rn_aggregate_new(recv, 1, 1, &count, out, err, sizeof err);
+    rn_op_connect(recv, agg, 0);
+    rn_reader_t *rr = mem_reader_new(topic);
+    for (int p = 0; p < NPARTS; p++) topic->owned[topic->nowned++] = p;
+    rr->assignment_version = 1;
+    RN_REQUIRE(rn_source_open(recv, rr, NULL, err, sizeof err) == RN_OK);
+    bool eof = false;
+    rn_batch_t *first = inserts(rows(&a, s, 200, 0, 1));
+    RN_REQUIRE(rn_op_emit(up, first, &ctx) == RN_OK);
+    RN_REQUIRE(rn_source_poll(recv, &ctx, &eof) == RN_OK);
+    RN_CHECK_EQ_INT((int)rn_aggregate_groups(agg), 200);
+    /* keys per partition, as the Exchange placed them */
+    int per_part[NPARTS] = {0};
+    for (int i = 0; i < topic->n; i++) {
+        rn_batch_t *b = rn_batch_new(&a, s, RN_BATCH_MAX);
+        char msg[128];
+        RN_REQUIRE(rn_exchange_decode_rows(topic->recs[i].data, topic->recs[i].len, b, NULL, msg, sizeof msg) == RN_OK);
+        per_part[topic->recs[i].partition] += b->nrows;
+    }
+    RN_CHECK(per_part[1] > 0 && per_part[3] > 0);
+    /* more rows arrive, then partitions 1 and 3 go away within the same read */
+    int before = topic->n;
+    RN_REQUIRE(rn_op_emit(up, inserts(rows(&a, s, 200, 1000, 1)), &ctx) == RN_OK);
+    int new_in_kept = 0;
+    for (int i = before; i < topic->n; i++) {
+        rn_batch_t *b = rn_batch_new(&a, s, RN_BATCH_MAX);
+        char msg[128];
+        RN_REQUIRE(rn_exchange_decode_rows(topic->recs[i].data, topic->recs[i].len, b, NULL, msg, sizeof msg) == RN_OK);
+        if (topic->recs[i].partition != 1 && topic->recs[i].partition != 3) new_in_kept += b->nrows;
+    }
+    topic->nowned = 0;
+    topic->owned[topic->nowned++] = 0;
+    topic->owned[topic->nowned++] = 2;
+    rr->assignment_version = 2;
+    RN_REQUIRE(rn_source_poll(recv, &ctx, &eof) == RN_OK);
+    int kept = per_part[0] + per_part[2];
+    RN_CHECK_EQ_INT((int)rn_aggregate_groups(agg), kept + new_in_kept);
+    rn_op_free(agg);
+    rn_schema_unref(out);
+    rn_op_free(recv);
+    rn_op_free(x);
+    rn_op_free(up);
+    for (int i = 0; i < topic->n; i++) free(topic->recs[i].data);
+    free(topic);
+    free(assign);
+    rn_arena_free(&a);
+    rn_schema_unref(s);
+}
+
 int main(void)
 {
     RN_RUN(test_round_trip);
     RN_RUN(test_watermarks_and_end);
     RN_RUN(test_local_passthrough);
     RN_RUN(test_corrupt_records);
+    RN_RUN(test_revocation);
     return rn_test_summary();
 }
