@@ -119,8 +119,9 @@ typedef struct rn_connector {
     /* Optional: opens the remote transport of an Exchange whose input is
      * read from a table of this connector (conf is that table's), so that
      * several processes in one group can share keyed state
-     * (docs/scale-out.md). name is the transport's topic and consumer
-     * group ("<pipeline>-<operator id>-repartition"); ctx describes the
+     * (docs/scale-out.md). The transport's topic and consumer group are
+     * "<the source table's group id>-<suffix>" (suffix: "<operator
+     * id>-repartition"), io->topic names it; ctx describes the
      * source table (its options give the brokers and security settings).
      * Creates the topic when missing, with as many partitions as the
      * source table's topic, and fails with a clear message when it exists
@@ -131,7 +132,7 @@ typedef struct rn_connector {
      * both NULL when the source topic has one partition (one process reads
      * it all: rows stay where they are). NULL: rows stay in the process
      * (one process only). */
-    rn_err_t (*open_exchange)(const void *conf, const rn_open_ctx_t *ctx, const char *name,
+    rn_err_t (*open_exchange)(const void *conf, const rn_open_ctx_t *ctx, const char *suffix,
                               rn_exchange_io_t **io /* out */, rn_reader_t **reader /* out */,
                               char *errbuf, size_t errbuf_size);
 } rn_connector_t;

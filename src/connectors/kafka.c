@@ -65,6 +65,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/text.h"
+#include "core/env.h"
 #include "json/json.h"
 
 #include <stdarg.h>
@@ -1356,6 +1357,7 @@ typedef struct kafka_exchange {
     rn_kafka_t *k;         /* the producer */
     rd_kafka_topic_t *rkt; /* the repartition topic */
     char *where;           /* "repartition topic x" */
+    char *topic;           /* "x" */
 } kafka_exchange_t;
 
 /* clang-format off */
@@ -1407,6 +1409,7 @@ static void kx_close(rn_exchange_io_t *io)
     if (x->rkt) rd_kafka_topic_destroy(x->rkt);
     rn_kafka_close(x->k);
     rn_free(x->where);
+    rn_free(x->topic);
     rn_free(x);
 }
 
@@ -1425,13 +1428,38 @@ static bool kx_skip_option(const char *key)
  * earliest offset where the group has committed nothing, and purges what
  * the group committed. Both use the table's 'properties.*' (brokers,
  * security) except its group settings. */
-static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, const char *name,
+/* The repartition topic (and group) of an Exchange fed by table ctx->table:
+ * "<the table's group id>-<suffix>", the group id standing for the
+ * application as Kafka Streams' application.id does. */
+static rn_err_t kx_name(const rn_open_ctx_t *ctx, const char *suffix, char *name, size_t size, char *errbuf,
+                        size_t errbuf_size)
+{
+    const char *group = NULL;
+    for (int i = 0; i < ctx->noptions; i++)
+        if (!strcmp(ctx->options[i].key, "properties.group.id")) group = ctx->options[i].value;
+    rn_buf_t g;
+    rn_buf_init(&g);
+    char why[256];
+    rn_err_t err = RN_OK;
+    if (group) err = rn_env_expand(group, &g, why, sizeof why);
+    else rn_buf_appendf(&g, "runnel.%s.%s", ctx->pipeline, ctx->table);
+    if (err == RN_OK && g.oom) err = RN_ERR_NOMEM;
+    if (err == RN_ERR_CONFIG) snprintf(errbuf, errbuf_size, "table '%s': option 'properties.group.id': %s", ctx->table, why);
+    if (err == RN_OK) snprintf(name, size, "%s-%s", g.data ? g.data : "", suffix);
+    rn_buf_free(&g);
+    return err;
+}
+
+static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, const char *suffix,
                                     rn_exchange_io_t **io, rn_reader_t **reader, char *errbuf,
                                     size_t errbuf_size)
 {
     const kafka_conf_t *c = conf;
     *io = NULL;
     *reader = NULL;
+    char name[512];
+    rn_err_t nerr = kx_name(ctx, suffix, name, sizeof name, errbuf, errbuf_size);
+    if (nerr != RN_OK) return nerr;
     char **topics = NULL;
     int ntopics = c->topic ? kafka_split_topics(c->topic, &topics) : 0;
     if (ntopics < 0) {
@@ -1464,6 +1492,8 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
     for (int i = 0; i < ctx->noptions; i++)
         if (!kx_skip_option(ctx->options[i].key)) opts[nopts++] = ctx->options[i];
     x->where = b.data;
+    if (!(x->topic = rn_strdup(name))) goto fail;
+    x->base.topic = x->topic;
     rn_buf_init(&b);
     x->base.where = x->where;
     x->base.send = kx_send;

@@ -175,7 +175,8 @@ struct rn_exchange_io {
     int32_t ntasks;             /* upstream tasks: partitions of the source topic the
                                  * Exchange's input is read from (watermarks are kept
                                  * per task) */
-    const char *where;          /* "repartition topic page_views-3-repartition" for messages */
+    const char *topic;          /* the topic's name */
+    const char *where;          /* "repartition topic runnel.page_views.events-3-repartition" */
     /* Queues one record for partition (0 <= partition < nparts); key may
      * be NULL. Bytes are copied. Blocks while the producer's queue is
      * full; fails (errbuf) when a record could not be delivered. */

@@ -66,6 +66,7 @@ typedef struct sink_def {
 /* What rn_reader_t.resumed needs to warn about one source (runtime/run.c). */
 struct resume_note {
     const char *table;          /* the source table */
+    const char *via;            /* the repartition topic it is read back through, or NULL */
     char *sinks;                /* "sink 'a', sink 'b'": updating sinks fed by it (owned), or NULL */
 };
 
@@ -91,6 +92,11 @@ struct rn_pipeline {
     int parallelism;            /* SET 'parallelism.default': workers, 0 = not set */
     rn_file_outs_t *files;      /* output files of the run, shared by sinks */
     struct resume_note *resume_notes; /* per source, for rn_reader_t.resumed (owned) */
+    struct recv_origin {
+        rn_op_t *recv;          /* the scan of a repartition topic (runtime/run.c) */
+        table_def_t *table;     /* the table whose rows it carries */
+    } *recv_origins;            /* (owned) */
+    int nrecv;
 };
 
 #endif

@@ -75,6 +75,7 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_file_outs_free(p->files); /* after the sinks (ops), which share its files */
     for (int i = 0; p->resume_notes && i < p->nsources; i++) rn_free(p->resume_notes[i].sinks);
     rn_free(p->resume_notes);
+    rn_free(p->recv_origins);
     rn_arena_free(&p->ast_arena);
     rn_arena_free(&p->plan_arena);
     rn_free(p->filename);

@@ -170,11 +170,12 @@ static rn_err_t pipeline_check_test_names(rn_pipeline_t *p, char *errbuf, size_t
 static void pipeline_resumed(void *opaque, const char *what)
 {
     const struct resume_note *n = opaque;
-    rn_log_warn("table '%s' resumes from positions committed earlier (%s), but aggregate state is not restored "
+    rn_log_warn("table '%s'%s%s%s resumes from positions committed earlier (%s), but aggregate state is not restored "
                 "(no checkpoints yet): the results of %s start again from zero, and a key seen "
                 "before the restart gets values counted from the resume point only, replacing "
                 "its earlier results",
-                n->table, what, n->sinks);
+                n->table, n->via ? " (read back through " : "", n->via ? n->via : "", n->via ? ")" : "", what,
+                n->sinks);
 }
 
 /* Whether src is op or upstream of it, through any input. */
@@ -196,6 +197,11 @@ static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
         return false;
     for (int i = 0; i < p->nsources; i++) {
         table_def_t *t = table_of_source(p, p->sources[i]);
+        for (int k = 0; !t && k < p->nrecv; k++)
+            if (p->recv_origins[k].recv == p->sources[i]) {
+                t = p->recv_origins[k].table;
+                p->resume_notes[i].via = rn_source_reader(p->sources[i])->where;
+            }
         p->resume_notes[i].table = t ? t->name : rn_source_label(p->sources[i]);
         rn_buf_t b;
         rn_buf_init(&b);
@@ -263,17 +269,15 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
             err = RN_ERR_UNSUPPORTED;
             break;
         }
-        char topic[512];
-        snprintf(topic, sizeof topic, "%s-%d-repartition", name, x->id);
+        char suffix[64];
+        snprintf(suffix, sizeof suffix, "%d-repartition", x->id);
         rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions,
                              .worker = worker};
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
-        if ((err = t->conn->open_exchange(t->conf, &ctx, topic, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
+        if ((err = t->conn->open_exchange(t->conf, &ctx, suffix, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
         if (!io) continue; /* one source partition: one process has every row */
-        char describe[600];
-        snprintf(describe, sizeof describe, "repartition topic %s", topic);
-        rn_op_t *recv = rn_source_new(x->schema, topic, describe);
+        rn_op_t *recv = rn_source_new(x->schema, io->topic, io->where);
         if (!recv || (err = pipeline_add_source(p, recv)) != RN_OK) {
             if (!recv) err = RN_ERR_NOMEM;
             io->close(io);
@@ -284,14 +288,21 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         r->sync_outputs = pipeline_sync_outputs;
         r->sync_opaque = p;
         if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, up)) != RN_OK) {
+            snprintf(errbuf, errbuf_size, "cannot send rows through %s", io->where);
             io->close(io);
             r->close(r);
-            snprintf(errbuf, errbuf_size, "cannot send rows through %s", topic);
             break;
         }
         if ((err = rn_source_open(recv, r, p->dlq, errbuf, errbuf_size)) != RN_OK) break;
         rn_source_use_wall_clock(recv, true);
         if (recv->id <= 2 * nplan + 1) origin[recv->id] = t;
+        struct recv_origin *ro = rn_realloc(p->recv_origins, sizeof *ro * (size_t)(p->nrecv + 1));
+        if (!ro) {
+            err = RN_ERR_NOMEM;
+            break;
+        }
+        p->recv_origins = ro;
+        ro[p->nrecv++] = (struct recv_origin){.recv = recv, .table = t};
     }
     rn_free(origin);
     return err;
