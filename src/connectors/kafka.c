@@ -559,6 +559,7 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
         else
             e = rd_kafka_assign(rk, parts);
         r->assigned = true;
+        r->k->group_assigned = true;
         if (!r->closing) r->assigned_ms = kr_now_ms();
         for (int i = 0; i < r->nparts; i++)
             if (r->parts[i].assigned && r->parts[i].done) kr_finish(r, &r->parts[i]);

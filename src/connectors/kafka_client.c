@@ -20,7 +20,12 @@
  * rd_kafka_consumer_close_queue() for at most KAFKA_CLOSE_MS, and every
  * handle is destroyed by a helper thread that the caller waits for at most
  * KAFKA_DESTROY_MS, because librdkafka 2.0's rd_kafka_destroy() never
- * returns for a consumer whose subscribed topic was deleted.
+ * returns for a consumer whose subscribed topic was deleted. Before 2.2.1
+ * it also aborts the process when it destroys a consumer that joined its
+ * group with the cooperative-sticky assignor but was never handed an
+ * assignment (librdkafka issue #4312): such a consumer first waits, within
+ * the same bound, for its assignment, and is left undestroyed if none
+ * comes.
  */
 #include "connectors/kafka_client.h"
 
@@ -44,6 +49,7 @@
 #define KAFKA_POLL_EVERY 256      /* produce calls between serving callbacks */
 #define KAFKA_CLOSE_MS 10000      /* longest wait for a consumer to leave its group */
 #define KAFKA_DESTROY_MS 5000     /* longest wait for librdkafka to release a handle */
+#define KAFKA_ASSIGNOR_FIXED 0x020201ff /* librdkafka 2.2.1, which fixed its issue #4312 */
 
 static int64_t kafka_now_ms(void)
 {
@@ -683,25 +689,49 @@ rn_err_t rn_kafka_flush(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
     }
 }
 
+/* True if destroying consumer k would abort the process, given proto,
+ * its rd_kafka_rebalance_protocol(): librdkafka before 2.2.1 asserts on
+ * destroy that the cooperative-sticky assignor has state, which only the
+ * member's first assignment creates, while the assignor itself is chosen
+ * by the earlier JoinGroup response (librdkafka issue #4312). proto is
+ * "NONE" before that response. */
+static bool kafka_destroy_aborts(const rn_kafka_t *k, const char *proto)
+{
+    return !k->group_assigned && proto && !strcmp(proto, "COOPERATIVE") &&
+           rd_kafka_version() < KAFKA_ASSIGNOR_FIXED;
+}
+
 /* Leaves the consumer group, serving the rebalance and commit callbacks
- * that closing triggers, for at most KAFKA_CLOSE_MS. Returns false (after
- * saying so) if the group could not be left in time. */
+ * that closing triggers, for at most KAFKA_CLOSE_MS. A member that joined
+ * but has no assignment yet is first served until the assignment arrives
+ * (the owner's rebalance callback sets group_assigned), within the same
+ * bound. Returns false if destroying the handle would abort the process
+ * (kafka_destroy_aborts: no assignment came in time); a group that could
+ * not be left in time is only reported. */
 static bool kafka_leave_group(rn_kafka_t *k)
 {
+    int64_t deadline = kafka_now_ms() + KAFKA_CLOSE_MS;
+    /* Asked only before the close: once the group is left, librdkafka
+     * purges its pending requests, and rd_kafka_rebalance_protocol() would
+     * wait forever for an answer. A JoinGroup response handled between the
+     * last answer and the close (microseconds) goes unseen. */
+    bool aborts;
+    while ((aborts = kafka_destroy_aborts(k, rd_kafka_rebalance_protocol(k->rk))) && kafka_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 100);
+        if (m) rd_kafka_message_destroy(m);
+    }
     rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(k->rk, q);
-    bool closed = true;
     if (error) {
         rn_log_warn("%s: cannot leave the consumer group at %s: %s", k->runtime_label, k->brokers,
                     rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
-        closed = false;
     } else {
         /* The consumer queue, prefetched messages and all, now leads to q.
          * Serving it like rd_kafka_consumer_close() does calls the
          * callbacks and returns messages and consumer errors, which are
          * dropped (rd_kafka_queue_poll_callback() would abort on them). */
-        int64_t deadline = kafka_now_ms() + KAFKA_CLOSE_MS;
+        bool closed;
         while (!(closed = rd_kafka_consumer_closed(k->rk)) && kafka_now_ms() < deadline) {
             rd_kafka_message_t *m = rd_kafka_consume_queue(q, 100);
             if (m) rd_kafka_message_destroy(m);
@@ -711,7 +741,7 @@ static bool kafka_leave_group(rn_kafka_t *k)
                         k->runtime_label, k->brokers, KAFKA_CLOSE_MS / 1000);
     }
     rd_kafka_queue_destroy(q);
-    return closed;
+    return !aborts;
 }
 
 /* rd_kafka_destroy in a thread of its own, so that the caller can stop
@@ -795,7 +825,13 @@ void rn_kafka_close(rn_kafka_t *k)
             rd_kafka_poll(k->rk, 0);
         }
     } else if (k->rk) {
-        kafka_leave_group(k);
+        if (!kafka_leave_group(k)) {
+            /* librdkafka's threads may still call back with k: leave it be. */
+            rn_log_warn("%s: the consumer group at %s gave this member no partition assignment within %d s; "
+                        "exiting without destroying the Kafka client (librdkafka %s would abort)",
+                        k->runtime_label, k->brokers, KAFKA_CLOSE_MS / 1000, rd_kafka_version_str());
+            return;
+        }
         flags = RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE; /* done above, within a bound */
     }
     if (k->rk && !kafka_destroy_bounded(k->rk, flags)) {

@@ -80,6 +80,9 @@ typedef struct rn_kafka {
     char *auth;               /* "mechanism PLAIN, user 'bob'" when SASL is used, or NULL */
     bool embedded;            /* brokers are this process's embedded cluster */
     bool connected;           /* rn_kafka_connect succeeded: errors now warn */
+    bool group_assigned;      /* consumers: the group has handed this member an assignment
+                               * (maybe empty) at least once; the owner's rebalance
+                               * callback sets it (see rn_kafka_close) */
     int connect_timeout_ms;   /* open-time wait */
     void *owner;              /* rn_kafka_spec_t.owner */
     int64_t warned_ms;        /* when the last runtime warning was printed */
@@ -156,8 +159,13 @@ void rn_kafka_note_error(rn_kafka_t *k, rd_kafka_resp_err_t err, const char *rea
  * waiting at most 5 s: librdkafka 2.0 never finishes destroying a consumer
  * after one of its subscribed topics was deleted, and then the handle (and
  * k, which its threads may still call back with) is left behind with a
- * warning, to go with the process. Topic handles, queues, messages and
- * events of k must be released before. NULL is a no-op. */
+ * warning, to go with the process. A consumer that joined its group with
+ * the cooperative-sticky assignor but has no assignment yet
+ * (group_assigned unset) first waits, within the same 10 s, for the
+ * assignment: librdkafka before 2.2.1 aborts the process when it destroys
+ * such a consumer (its issue #4312); if none comes, the handle is left
+ * behind too. Topic handles, queues, messages and events of k must be
+ * released before. NULL is a no-op. */
 void rn_kafka_close(rn_kafka_t *k);
 
 /* Starts an in-process Kafka-protocol cluster (librdkafka's mock cluster)

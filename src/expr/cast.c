@@ -1,6 +1,6 @@
 /*
  * cast.c - CAST between the scalar types (one value: rn_value_cast; a
- * batch: rn_eval_cast) and the text of a DOUBLE (rn_expr_format_double,
+ * batch: rn_fn_cast) and the text of a DOUBLE (rn_expr_format_double,
  * which CAST AS STRING and explain's constants both print).
  * The conversion table is in eval.c's head note; a value that does not
  * convert gives NULL, never an error.
@@ -247,9 +247,10 @@ bool rn_value_cast(rn_type_id from, rn_type_id to, const rn_value_t *in, rn_aren
     return true;
 }
 
-rn_err_t rn_eval_cast(rn_type_id from, rn_type_id to, vec_t A, int n, rn_arena_t *a,
-                          rn_value_t *out)
+rn_err_t rn_fn_cast(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    rn_type_id from = e->args[0]->type->id, to = e->type->id;
+    vec_t A = args[0];
     const rn_value_t *v = A.v;
     int s = A.step;
     bool ifrom = from == RN_TYPE_INT || from == RN_TYPE_BIGINT || from == RN_TYPE_BOOLEAN || is_ts(from);

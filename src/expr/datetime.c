@@ -1,6 +1,7 @@
 /*
  * datetime.c - the date-time functions: ts +/- INTERVAL, TO_TIMESTAMP_LTZ,
- * TO_TIMESTAMP, UNIX_TIMESTAMP, FROM_UNIXTIME, DATE_FORMAT and EXTRACT,
+ * TO_TIMESTAMP, UNIX_TIMESTAMP, FROM_UNIXTIME, DATE_FORMAT, EXTRACT and the
+ * clock (PROCTIME, CURRENT_TIMESTAMP, LOCALTIMESTAMP),
  * with the DateTimeFormatter-style patterns they parse and format
  * (compiled once per batch when constant). Everything is UTC; see eval.c's
  * head note for the NULL rules.
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/timeparse.h"
 
 /* ------------------------------------------------------------------ */
@@ -453,8 +455,10 @@ static bool tpat_parse(const tpat_t *pt, const char *s, uint32_t n, int64_t *ms)
 
 /* ---- evaluation ------------------------------------------------------ */
 
-void rn_eval_ts_add(bool sub, vec_t A, vec_t B, int n, rn_value_t *out)
+rn_err_t rn_fn_ts_add(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    bool sub = e->fn == RN_FN_TS_SUB_MS;
+    vec_t A = args[0], B = args[1];
     BINLOOP(A, B, {
         r.null = x->null | y->null;
         int64_t d = y->i, s;
@@ -462,10 +466,13 @@ void rn_eval_ts_add(bool sub, vec_t A, vec_t B, int n, rn_value_t *out)
         if (__builtin_add_overflow(x->i, d, &s)) s = d > 0 ? INT64_MAX : INT64_MIN;
         r.i = s;
     });
+    return RN_OK;
 }
 
-void rn_eval_to_timestamp_ltz(rn_type_id t0, vec_t N, vec_t P, int n, rn_value_t *out)
+rn_err_t rn_fn_to_timestamp_ltz(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    rn_type_id t0 = e->args[0]->type->id;
+    vec_t N = args[0], P = args[1]; /* the binder always supplies the precision */
     if (t0 == RN_TYPE_DOUBLE) {
         BINLOOP(N, P, {
             double v = y->i == 0 ? round(x->d * 1000.0) : round(x->d);
@@ -484,11 +491,12 @@ void rn_eval_to_timestamp_ltz(rn_type_id t0, vec_t N, vec_t P, int n, rn_value_t
             r.i = ok ? (y->i == 0 ? x->i * 1000 : x->i) : 0;
         });
     }
+    return RN_OK;
 }
 
 /* TO_TIMESTAMP and UNIX_TIMESTAMP of strings: args are s [, format];
  * secs: the result is epoch seconds instead of milliseconds. */
-rn_err_t rn_eval_parse_time(vec_t *args, int nargs, bool secs, int n, rn_arena_t *a, rn_value_t *out)
+static rn_err_t eval_parse_time(vec_t *args, int nargs, bool secs, int n, rn_arena_t *a, rn_value_t *out)
 {
     vec_t S = args[0];
     tpat_t pt;
@@ -527,7 +535,8 @@ rn_err_t rn_eval_parse_time(vec_t *args, int nargs, bool secs, int n, rn_arena_t
 
 /* DATE_FORMAT(ts, format) and FROM_UNIXTIME(seconds [, format]): scale
  * turns the first argument into milliseconds. */
-rn_err_t rn_eval_format_time(vec_t *args, int nargs, int64_t scale, int n, rn_arena_t *a, rn_value_t *out)
+static rn_err_t eval_format_time(vec_t *args, int nargs, int64_t scale, int n, rn_arena_t *a,
+                                 rn_value_t *out)
 {
     static const rn_value_t deflt = {.s = "yyyy-MM-dd HH:mm:ss", .len = 19};
     vec_t T = args[0], F = nargs > 1 ? args[1] : (vec_t){&deflt, 0};
@@ -556,6 +565,37 @@ rn_err_t rn_eval_format_time(vec_t *args, int nargs, int64_t scale, int n, rn_ar
         if (!d) return RN_ERR_NOMEM;
         out[i] = rn_value_str(d, tpat_format(&pt, ms, d));
     }
+    return RN_OK;
+}
+
+rn_err_t rn_fn_to_timestamp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    return eval_parse_time(args, e->nargs, false, n, a, out);
+}
+
+rn_err_t rn_fn_unix_timestamp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    if (e->nargs > 0) return eval_parse_time(args, e->nargs, true, n, a, out);
+    for (int i = 0; i < n; i++) out[i] = rn_value_int(floor_div(rn_clock_now_ms(), 1000));
+    return RN_OK;
+}
+
+rn_err_t rn_fn_from_unixtime(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    return eval_format_time(args, e->nargs, 1000, n, a, out);
+}
+
+rn_err_t rn_fn_date_format(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    return eval_format_time(args, e->nargs, 1, n, a, out);
+}
+
+/* PROCTIME, CURRENT_TIMESTAMP, LOCALTIMESTAMP: one reading per batch, so
+ * every row of a batch sees the same time. */
+rn_err_t rn_fn_now(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    rn_value_t now = rn_value_int(rn_clock_now_ms());
+    for (int i = 0; i < n; i++) out[i] = now;
     return RN_OK;
 }
 
@@ -597,13 +637,15 @@ static int64_t extract_one(int unit, int64_t ms)
     }
 }
 
-void rn_eval_extract(vec_t U, vec_t T, int n, rn_value_t *out)
+rn_err_t rn_fn_extract(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    vec_t U = args[0], T = args[1];
     int unit = -1;
     for (int i = 0; i < n; i++) {
         const rn_value_t *u = &U.v[i * U.step], *t = &T.v[i * T.step];
         if (i == 0 || U.step) unit = u->null ? -1 : extract_unit(u->s, u->len);
         out[i] = t->null || unit < 0 ? RN_VALUE_NULL : rn_value_int(extract_one(unit, t->i));
     }
+    return RN_OK;
 }
 

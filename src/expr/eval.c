@@ -11,10 +11,11 @@
  * constant strides. Nothing here calls rn_malloc: temporaries and result
  * strings live in the arena until the caller resets it.
  *
- * This file evaluates children, dispatches on the function and holds
- * arithmetic, comparisons, logic, numbers and conditionals; LIKE and the
- * string functions are in strings.c, CAST in cast.c, the date-time
- * functions in datetime.c (all behind expr_int.h), explain in explain.c.
+ * This file evaluates children, calls the function's evaluator from its
+ * row of rn_funcs (functions.c) and holds the evaluators of arithmetic,
+ * comparisons, logic, numbers and conditionals; LIKE and the string
+ * functions are in strings.c, CAST in cast.c, the date-time functions in
+ * datetime.c (all declared in expr_int.h), explain in explain.c.
  *
  * Semantics (Flink SQL dialect; the analyzer has already inserted CASTs
  * so arguments have the types documented in expr.h):
@@ -83,7 +84,6 @@
 #include <string.h>
 
 #include "core/assert.h"
-#include "core/clock.h"
 
 static rn_err_t eval_func(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *a,
                           rn_value_t *out);
@@ -487,105 +487,122 @@ static void eval_is(rn_func_id fn, vec_t A, int n, rn_value_t *out)
 }
 
 /* ------------------------------------------------------------------ */
+/* the rows of rn_funcs evaluated here (see expr_int.h)                 */
+
+rn_err_t rn_fn_arith(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_arith(e->fn, e->type->id, args[0], args[1], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_unary_num(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_unary_num(e->fn, e->type->id, args[0], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_cmp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_cmp(e->fn, type_class(e->args[0]->type->id), args[0], args[1], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_and(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_and(args[0], args[1], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_or(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_or(args[0], args[1], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_not(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    for (int i = 0; i < n; i++) {
+        const rn_value_t *x = &args[0].v[i * args[0].step];
+        out[i] = (rn_value_t){.i = !x->i, .null = x->null};
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_fn_is(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_is(e->fn, args[0], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_between(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    rn_value_t *tmp = rn_arena_alloc(a, sizeof(rn_value_t) * (size_t)(n ? n : 1));
+    if (!tmp) return RN_ERR_NOMEM;
+    eval_between(e, args, n, out, tmp);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_in(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_in(e, args, n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_case(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_case(e, args, n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_coalesce(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_coalesce(args, e->nargs, n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_nullif(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_nullif(e->args[0]->type->id, args[0], args[1], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_if(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_if(args[0], args[1], args[2], n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_round(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    eval_round(e->type->id, args, e->nargs, n, out);
+    return RN_OK;
+}
+
+rn_err_t rn_fn_power(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    BINLOOP(args[0], args[1], r.d = pow(x->d, y->d); r.null = x->null | y->null);
+    return RN_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* dispatch                                                             */
 
+/* Evaluates the arguments of function node e, then e by its row of
+ * rn_funcs. */
 static rn_err_t eval_func(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *a,
                           rn_value_t *out)
 {
     RN_ASSERT((unsigned)e->fn < RN_FN__COUNT && e->nargs >= rn_funcs[e->fn].min_args &&
               e->nargs <= rn_funcs[e->fn].max_args);
     int n = in->nrows;
+    if ((unsigned)e->fn >= RN_FN__COUNT) { /* not a function: NULLs */
+        for (int i = 0; i < n; i++) out[i] = RN_VALUE_NULL;
+        return RN_OK;
+    }
     vec_t *args;
     rn_err_t err = eval_args(e, in, a, &args);
     if (err) return err;
-    rn_type_id rt = e->type->id;
-    rn_type_id t0 = e->nargs > 0 ? e->args[0]->type->id : RN_TYPE_NULL;
-    switch (e->fn) {
-    case RN_FN_ADD:
-    case RN_FN_SUB:
-    case RN_FN_MUL:
-    case RN_FN_DIV:
-    case RN_FN_MOD: eval_arith(e->fn, rt, args[0], args[1], n, out); break;
-    case RN_FN_NEG:
-    case RN_FN_ABS:
-    case RN_FN_FLOOR:
-    case RN_FN_CEIL:
-    case RN_FN_SQRT: eval_unary_num(e->fn, rt, args[0], n, out); break;
-    case RN_FN_EQ:
-    case RN_FN_NE:
-    case RN_FN_LT:
-    case RN_FN_LE:
-    case RN_FN_GT:
-    case RN_FN_GE: eval_cmp(e->fn, type_class(t0), args[0], args[1], n, out); break;
-    case RN_FN_AND: eval_and(args[0], args[1], n, out); break;
-    case RN_FN_OR: eval_or(args[0], args[1], n, out); break;
-    case RN_FN_NOT:
-        for (int i = 0; i < n; i++) {
-            const rn_value_t *x = &args[0].v[i * args[0].step];
-            out[i] = (rn_value_t){.i = !x->i, .null = x->null};
-        }
-        break;
-    case RN_FN_IS_NULL:
-    case RN_FN_IS_NOT_NULL:
-    case RN_FN_IS_TRUE:
-    case RN_FN_IS_NOT_TRUE:
-    case RN_FN_IS_FALSE:
-    case RN_FN_IS_NOT_FALSE: eval_is(e->fn, args[0], n, out); break;
-    case RN_FN_BETWEEN:
-    case RN_FN_NOT_BETWEEN: {
-        rn_value_t *tmp = rn_arena_alloc(a, sizeof(rn_value_t) * (size_t)(n ? n : 1));
-        if (!tmp) return RN_ERR_NOMEM;
-        eval_between(e, args, n, out, tmp);
-        break;
-    }
-    case RN_FN_IN:
-    case RN_FN_NOT_IN: eval_in(e, args, n, out); break;
-    case RN_FN_LIKE:
-    case RN_FN_NOT_LIKE: return rn_eval_like(e, args, n, a, out);
-    case RN_FN_CASE: eval_case(e, args, n, out); break;
-    case RN_FN_CAST: return rn_eval_cast(t0, rt, args[0], n, a, out);
-    case RN_FN_COALESCE: eval_coalesce(args, e->nargs, n, out); break;
-    case RN_FN_NULLIF: eval_nullif(t0, args[0], args[1], n, out); break;
-    case RN_FN_IF: eval_if(args[0], args[1], args[2], n, out); break;
-    case RN_FN_LOWER:
-    case RN_FN_UPPER: return rn_eval_case_map(args[0], e->fn == RN_FN_UPPER, n, a, out);
-    case RN_FN_CONCAT: return rn_eval_concat(args, e->nargs, n, a, out);
-    case RN_FN_SUBSTRING: rn_eval_substring(args, e->nargs, n, out); break;
-    case RN_FN_CHAR_LENGTH:
-        for (int i = 0; i < n; i++) {
-            const rn_value_t *x = &args[0].v[i * args[0].step];
-            out[i] = (rn_value_t){.i = x->null ? 0 : u8count(x->s, x->len), .null = x->null};
-        }
-        break;
-    case RN_FN_TRIM: rn_eval_trim(args[0], n, out); break;
-    case RN_FN_POSITION: rn_eval_position(args[0], args[1], n, out); break;
-    case RN_FN_REPLACE: return rn_eval_replace(args, n, a, out);
-    case RN_FN_ROUND: eval_round(rt, args, e->nargs, n, out); break;
-    case RN_FN_POWER: BINLOOP(args[0], args[1], r.d = pow(x->d, y->d); r.null = x->null | y->null); break;
-    case RN_FN_TS_ADD_MS:
-    case RN_FN_TS_SUB_MS: rn_eval_ts_add(e->fn == RN_FN_TS_SUB_MS, args[0], args[1], n, out); break;
-    case RN_FN_TO_TIMESTAMP_LTZ: rn_eval_to_timestamp_ltz(t0, args[0], args[1], n, out); break;
-    case RN_FN_TO_TIMESTAMP: return rn_eval_parse_time(args, e->nargs, false, n, a, out);
-    case RN_FN_UNIX_TIMESTAMP:
-        if (e->nargs > 0) return rn_eval_parse_time(args, e->nargs, true, n, a, out);
-        for (int i = 0; i < n; i++) out[i] = rn_value_int(floor_div(rn_clock_now_ms(), 1000));
-        break;
-    case RN_FN_FROM_UNIXTIME: return rn_eval_format_time(args, e->nargs, 1000, n, a, out);
-    case RN_FN_DATE_FORMAT: return rn_eval_format_time(args, e->nargs, 1, n, a, out);
-    case RN_FN_PROCTIME:
-    case RN_FN_CURRENT_TIMESTAMP:
-    case RN_FN_LOCALTIMESTAMP: {
-        /* one reading per batch: every row of a batch sees the same time */
-        rn_value_t now = rn_value_int(rn_clock_now_ms());
-        for (int i = 0; i < n; i++) out[i] = now;
-        break;
-    }
-    case RN_FN_EXTRACT: rn_eval_extract(args[0], args[1], n, out); break;
-    default:
-        for (int i = 0; i < n; i++) out[i] = RN_VALUE_NULL;
-        break;
-    }
-    return RN_OK;
+    return rn_funcs[e->fn].eval(e, args, n, a, out);
 }
 
 rn_err_t rn_expr_eval(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *arena, rn_value_t *out)

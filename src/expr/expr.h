@@ -15,9 +15,9 @@
  * yield NULL rather than stopping the pipeline (documented in docs/sql.md).
  *
  * Every function has one row in rn_funcs (expr/functions.c): its SQL name,
- * argument count, binding rule, result type and explain name. This layer
- * is run-time code: it includes only core/ and the public runnel.h; the
- * binding (plan/bind.c) and the operators (op/) build on it.
+ * argument count, binding rule, result type, explain name and evaluator.
+ * This layer is run-time code: it includes only core/ and the public
+ * runnel.h; the binding (plan/bind.c) and the operators (op/) build on it.
  */
 #ifndef RN_EXPR_H
 #define RN_EXPR_H
@@ -132,6 +132,14 @@ typedef enum rn_func_sig {
     RN_SIG_EXTRACT,       /* ('UNIT', ts) from EXTRACT(unit FROM ts) */
 } rn_func_sig;
 
+/* Evaluates function node e over a batch of n rows: args[k] views the n
+ * values of e->args[k] (struct vec, see expr/expr_int.h); writes n values
+ * to out. Temporaries and result strings come from a. Returns RN_OK or
+ * RN_ERR_NOMEM. */
+struct vec;
+typedef rn_err_t rn_func_eval_t(const rn_expr_t *e, struct vec *args, int n, rn_arena_t *a,
+                                rn_value_t *out);
+
 /* One scalar function: the row of rn_funcs for its rn_func_id. */
 typedef struct rn_func_def {
     rn_func_id fn;          /* its id (the row's index) */
@@ -143,6 +151,8 @@ typedef struct rn_func_def {
     rn_func_sig sig;        /* argument rule of a call by name */
     rn_type_id result;      /* result type, or RN_TYPE_NULL when the
                              * arguments (sig, or the operator) decide it */
+    rn_func_eval_t *eval;   /* its evaluator, called once per batch by
+                             * rn_expr_eval and rn_expr_select */
 } rn_func_def_t;
 
 /* Every scalar function, indexed by rn_func_id (expr/functions.c). */

@@ -2,14 +2,15 @@
  * expr_int.h - what the evaluator's files share, and nothing else includes.
  *
  * The evaluator is split by concern (as SQLite's where*.c behind
- * whereInt.h): eval.c evaluates children and dispatches on the function,
- * and holds arithmetic, comparisons, logic, numbers and conditionals;
- * strings.c LIKE and the string functions; cast.c CAST and number
- * formatting; datetime.c the date-time functions and patterns. explain.c
- * (rendering) and functions.c (the function table) need only expr.h.
- * This header holds the argument view (vec_t), the small inline helpers
- * and stride-specialising loop macros, and the per-kind evaluators that
- * eval.c's dispatch calls.
+ * whereInt.h): eval.c evaluates children and calls the function's
+ * evaluator from its row of rn_funcs, and holds arithmetic, comparisons,
+ * logic, numbers and conditionals; strings.c LIKE and the string
+ * functions; cast.c CAST and number formatting; datetime.c the date-time
+ * functions and patterns. functions.c (the function table) includes this
+ * header for the evaluators' names; explain.c (rendering) needs only
+ * expr.h. This header holds the argument view (vec_t), the small inline
+ * helpers and stride-specialising loop macros, and the evaluators the
+ * table points to.
  */
 #ifndef RN_EXPR_INT_H
 #define RN_EXPR_INT_H
@@ -152,19 +153,36 @@ static inline int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* ------------------------------------------------------------------ */
-/* evaluators of one function kind, defined in the file named; each gets
- * the arguments' views (vec_t) and writes n values to out. Those that
- * take the arena (for result strings or compiled patterns) return RN_OK
- * or RN_ERR_NOMEM. */
+/* the evaluators that rows of rn_funcs (functions.c) point to, by the
+ * file that defines them; rn_func_eval_t says what each gets and does.
+ * One may serve several rows and tell them apart by e->fn. */
+
+/* eval.c */
+rn_err_t rn_fn_arith(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_unary_num(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_cmp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_and(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_or(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_not(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_is(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_between(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_in(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_case(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_coalesce(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_nullif(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_if(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_round(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_power(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* strings.c */
-rn_err_t rn_eval_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
-rn_err_t rn_eval_case_map(vec_t A, bool upper, int n, rn_arena_t *a, rn_value_t *out);
-rn_err_t rn_eval_concat(vec_t *args, int nargs, int n, rn_arena_t *a, rn_value_t *out);
-void rn_eval_substring(vec_t *args, int nargs, int n, rn_value_t *out);
-void rn_eval_trim(vec_t A, int n, rn_value_t *out);
-void rn_eval_position(vec_t N, vec_t S, int n, rn_value_t *out);
-rn_err_t rn_eval_replace(vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_case_map(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_concat(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_substring(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_char_length(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_trim(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_position(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_replace(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* cast.c */
 /* The shortest decimal digits that read back as d (finite, nonzero):
@@ -172,14 +190,16 @@ rn_err_t rn_eval_replace(vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
  * 10^*exp. digits needs 24 bytes. Returns whether d is negative. Also
  * used by ROUND (eval.c). */
 bool rn_expr_shortest_digits(double d, char *digits, int *nd, int *exp);
-rn_err_t rn_eval_cast(rn_type_id from, rn_type_id to, vec_t A, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_cast(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* datetime.c */
-void rn_eval_ts_add(bool sub, vec_t A, vec_t B, int n, rn_value_t *out);
-void rn_eval_to_timestamp_ltz(rn_type_id t0, vec_t N, vec_t P, int n, rn_value_t *out);
-rn_err_t rn_eval_parse_time(vec_t *args, int nargs, bool secs, int n, rn_arena_t *a, rn_value_t *out);
-rn_err_t rn_eval_format_time(vec_t *args, int nargs, int64_t scale, int n, rn_arena_t *a,
-                             rn_value_t *out);
-void rn_eval_extract(vec_t U, vec_t T, int n, rn_value_t *out);
+rn_err_t rn_fn_ts_add(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_to_timestamp_ltz(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_to_timestamp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_unix_timestamp(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_from_unixtime(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_date_format(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_now(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_extract(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * strings.c - LIKE and the string functions (LOWER, UPPER, CONCAT,
+ * strings.c - LIKE and the string functions (LOWER, UPPER, CONCAT, CHAR_LENGTH,
  * SUBSTRING, TRIM, POSITION, REPLACE) over UTF-8 text, a batch at a time.
  * Their semantics are listed in eval.c's head note; results are carved
  * from the arena or point into an input when they equal it.
@@ -116,7 +116,7 @@ static bool like_match(const like_pat_t *lp, const rn_value_t *v)
     }
 }
 
-rn_err_t rn_eval_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+rn_err_t rn_fn_like(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
     bool negate = e->fn == RN_FN_NOT_LIKE;
     vec_t S = args[0], P = args[1];
@@ -255,8 +255,10 @@ static void case_map(const unsigned char *s, uint32_t n, uint32_t from, unsigned
     }
 }
 
-rn_err_t rn_eval_case_map(vec_t A, bool upper, int n, rn_arena_t *a, rn_value_t *out)
+rn_err_t rn_fn_case_map(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    vec_t A = args[0];
+    bool upper = e->fn == RN_FN_UPPER;
     for (int i = 0; i < n; i++) {
         const rn_value_t *x = &A.v[i * A.step];
         if (x->null) {
@@ -278,8 +280,9 @@ rn_err_t rn_eval_case_map(vec_t A, bool upper, int n, rn_arena_t *a, rn_value_t 
     return RN_OK;
 }
 
-rn_err_t rn_eval_concat(vec_t *args, int nargs, int n, rn_arena_t *a, rn_value_t *out)
+rn_err_t rn_fn_concat(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    int nargs = e->nargs;
     for (int i = 0; i < n; i++) {
         uint64_t total = 0;
         bool nul = false;
@@ -305,8 +308,9 @@ rn_err_t rn_eval_concat(vec_t *args, int nargs, int n, rn_arena_t *a, rn_value_t
     return RN_OK;
 }
 
-void rn_eval_substring(vec_t *args, int nargs, int n, rn_value_t *out)
+rn_err_t rn_fn_substring(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    int nargs = e->nargs;
     for (int i = 0; i < n; i++) {
         const rn_value_t *s = &args[0].v[i * args[0].step], *st = &args[1].v[i * args[1].step];
         const rn_value_t *ln = nargs > 2 ? &args[2].v[i * args[2].step] : NULL;
@@ -326,10 +330,21 @@ void rn_eval_substring(vec_t *args, int nargs, int n, rn_value_t *out)
         uint32_t b1 = to == INT64_MAX ? s->len : b0 + u8offset(s->s + b0, s->len - b0, (uint64_t)(to - from));
         out[i] = rn_value_str(s->s + b0, b1 - b0);
     }
+    return RN_OK;
 }
 
-void rn_eval_trim(vec_t A, int n, rn_value_t *out)
+rn_err_t rn_fn_char_length(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    for (int i = 0; i < n; i++) {
+        const rn_value_t *x = &args[0].v[i * args[0].step];
+        out[i] = (rn_value_t){.i = x->null ? 0 : u8count(x->s, x->len), .null = x->null};
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_fn_trim(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    vec_t A = args[0];
     for (int i = 0; i < n; i++) {
         rn_value_t x = A.v[i * A.step];
         if (!x.null) {
@@ -338,10 +353,12 @@ void rn_eval_trim(vec_t A, int n, rn_value_t *out)
         }
         out[i] = x;
     }
+    return RN_OK;
 }
 
-void rn_eval_position(vec_t N, vec_t S, int n, rn_value_t *out)
+rn_err_t rn_fn_position(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
+    vec_t N = args[0], S = args[1];
     BINLOOP(N, S, {
         r.null = x->null | y->null;
         if (!r.null) {
@@ -352,9 +369,10 @@ void rn_eval_position(vec_t N, vec_t S, int n, rn_value_t *out)
             }
         }
     });
+    return RN_OK;
 }
 
-rn_err_t rn_eval_replace(vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+rn_err_t rn_fn_replace(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
 {
     for (int i = 0; i < n; i++) {
         const rn_value_t *s = &args[0].v[i * args[0].step], *f = &args[1].v[i * args[1].step];

@@ -804,14 +804,16 @@ static const char *explain(const rn_expr_t *e, const rn_schema_t *s)
     return b.data ? b.data : "";
 }
 
-/* The function table: one row per id, names unique, every function
- * callable by name has a binding rule, aliases resolve to their row. */
+/* The function table: one row per id, each with an evaluator, names
+ * unique, every function callable by name has a binding rule, aliases
+ * resolve to their row. */
 static void test_function_table(void)
 {
     for (int k = 0; k < RN_FN__COUNT; k++) {
         const rn_func_def_t *f = &rn_funcs[k];
         RN_CHECK((int)f->fn == k);
         RN_CHECK(f->explain != NULL);
+        RN_CHECK(f->eval != NULL);
         RN_CHECK(f->min_args >= 0 && f->min_args <= f->max_args);
         RN_CHECK((f->sql != NULL) == (f->sig != RN_SIG_NONE));
         RN_CHECK(f->alias == NULL || f->sql != NULL);

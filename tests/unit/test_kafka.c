@@ -2,7 +2,8 @@
  * test_kafka.c - unit tests for the Kafka connectors (src/connectors/
  * kafka.c, kafka_client.c) and `runnel gen --brokers`, against librdkafka's
  * mock cluster: the embedded broker (rn_kafka_embedded_start) for the
- * data paths, a separate bare mock cluster for the missing-topic error.
+ * data paths, a separate bare mock cluster for the missing-topic error and
+ * for closing a reader before its group's first assignment.
  * No real Kafka is needed. Waiting is always "poll until a condition holds
  * or a deadline passes", never a sleep. The mock cluster delays a group's
  * first assignment by 3 s, so each reader test takes a few seconds.
@@ -546,6 +547,63 @@ static void test_sync_failure_stops(void)
     rd_kafka_destroy(rk);
 }
 
+/* A cooperative-sticky reader closed after it joined its group but before
+ * the group's first assignment reached it (here: the coordinator holds the
+ * SyncGroup response back). librdkafka before 2.2.1 aborts when it
+ * destroys such a consumer (its issue #4312): closing waits for the
+ * assignment first, and still ends in bounded time. A bare mock cluster,
+ * whose error stacks show when the SyncGroup request arrived. */
+static void test_close_before_first_assignment(void)
+{
+    enum { API_SYNC_GROUP = 14 }; /* the ApiKey of SyncGroup requests (Kafka protocol) */
+    char err[512], why[256];
+    enum { SYNC_DELAY_MS = 2000 };
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    RN_REQUIRE(rk != NULL);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    RN_REQUIRE(mc != NULL);
+    RN_REQUIRE(rd_kafka_mock_topic_create(mc, "t-coop-close", 2, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    /* broker 1, the only one, coordinates the group */
+    RN_REQUIRE(rd_kafka_mock_broker_push_request_error_rtts(mc, 1, API_SYNC_GROUP, 1,
+                                                            RD_KAFKA_RESP_ERR_NO_ERROR,
+                                                            SYNC_DELAY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rn_option_t opts[] = {OPT("topic", "t-coop-close"),
+                          OPT("properties.bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc)),
+                          OPT("properties.group.id", "g-coop-close"),
+                          OPT("properties.partition.assignment.strategy", "cooperative-sticky"),
+                          MOCK_GROUP_TIMING};
+    rn_reader_t *r = NULL;
+    if (open_reader(&rn_connector_kafka, opts, (int)(sizeof opts / sizeof *opts), "src", false, &r, err,
+                    sizeof err) != RN_OK) {
+        fprintf(stderr, "%s\n", err);
+        RN_CHECK(false);
+    } else {
+        /* Polls until the SyncGroup request took the delay off the stack:
+         * the JoinGroup response has been handled, the assignment not. */
+        static seen_offsets_t s;
+        size_t left = 1;
+        bool eof;
+        int64_t end = now_ms() + WAIT_MS;
+        while (left && now_ms() < end) {
+            RN_CHECK(read_once(r, &s, &eof) == 0); /* the topic is empty */
+            RN_CHECK(rd_kafka_mock_broker_error_stack_cnt(mc, 1, API_SYNC_GROUP, &left) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+        }
+        RN_CHECK_EQ_INT(left, 0);
+        int64_t t0 = now_ms();
+        r->close(r); /* aborted the process before */
+        /* It waited for the assignment, and got it well before it would
+         * have given up (after 10 s, leaving the client undestroyed). */
+        int64_t took = now_ms() - t0;
+        RN_CHECK(took >= SYNC_DELAY_MS - 500);
+        RN_CHECK(took < 8000);
+    }
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
 static void test_group_eager(void)
 {
     group_resume("t-group-eager", "g-eager", "range");
@@ -1038,6 +1096,7 @@ int main(void)
         RN_RUN(test_exchange);
         RN_RUN(test_exchange_real);
     }
+    RN_RUN(test_close_before_first_assignment);
     RN_RUN(test_group_eager);
     RN_RUN(test_group_cooperative);
     RN_RUN(test_sync_failure_stops);
