@@ -163,6 +163,7 @@ rn_err_t rn_gen_reader_open(const char *scenario, const char *topic, uint64_t se
     clock_gettime(CLOCK_MONOTONIC, &g->t0);
     snprintf(g->where, sizeof g->where, "datagen %s/%s", scenario, rn_gen_topic(g->gen, g->topic));
     g->base.next = gen_reader_next;
+    g->base.wait_ms = RN_IDLE_WAIT_MS;
     g->base.close = gen_reader_close;
     g->base.where = g->where;
     *out = &g->base;

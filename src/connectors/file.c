@@ -58,11 +58,11 @@ static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_s
     }
     while (f->end < f->cap && !f->eof) {
         /* A stream that has nothing now must not block the run loop (it
-         * would never see a stop request): wait at most 50 ms, then hand
-         * back "nothing right now". */
+         * would never see a stop request, nor serve other sources): wait
+         * at most wait_ms, then hand back "nothing right now". */
         if (f->stream) {
             struct pollfd pfd = {.fd = f->fd, .events = POLLIN};
-            int ready = poll(&pfd, 1, 50);
+            int ready = poll(&pfd, 1, f->base.wait_ms);
             if (ready < 0 && errno != EINTR) {
                 snprintf(errbuf, errbuf_size, "%s: poll failed: %s", f->path, strerror(errno));
                 return RN_ERR_IO;
@@ -156,6 +156,7 @@ rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, 
     f->stream = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
     f->line = 1;
     f->base.next = file_reader_next;
+    f->base.wait_ms = RN_IDLE_WAIT_MS;
     f->base.close = file_reader_close;
     f->base.where = f->path;
     *out = &f->base;

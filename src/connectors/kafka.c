@@ -75,7 +75,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KAFKA_IDLE_WAIT_MS 50    /* longest wait in next() when nothing is available */
 #define KAFKA_NO_OFFSET SIZE_MAX /* kafka_span_t: no such bytes */
 #define KAFKA_NOTE_EVERY_MS 5000 /* "waiting for the group" lines */
 #define KAFKA_GROUP_CHECK_MS 1000 /* bounded: how often the group's offsets are looked at */
@@ -875,7 +874,7 @@ static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, b
     ssize_t got = rd_kafka_consume_batch_queue(r->queue, 0, r->msgs, (size_t)max);
     if (got == 0) {
         /* Nothing queued: wait for one message, then take what came with it. */
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->k->rk, KAFKA_IDLE_WAIT_MS);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->k->rk, base->wait_ms);
         if (m) {
             r->msgs[0] = m;
             got = 1;
@@ -1215,6 +1214,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         !kr_copy_props(r, ctx))
         goto fail;
     r->base.next = kr_next;
+    r->base.wait_ms = RN_IDLE_WAIT_MS;
     r->base.close = kr_close;
     r->base.where = r->where;
     r->base.commit = kr_commit;

@@ -36,6 +36,7 @@ typedef struct rn_record {
 } rn_record_t;
 
 #define RN_NO_TIMESTAMP INT64_MIN
+#define RN_IDLE_WAIT_MS 50      /* longest wait of a reader when the whole pipeline is quiet */
 
 /* Sets a record of a plain file or generator: value bytes and position,
  * no key, topic, partition, timestamp or headers. */
@@ -49,11 +50,15 @@ typedef struct rn_reader rn_reader_t;
 struct rn_reader {
     /* Fills up to max records valid until the next call; *n = 0 and *eof =
      * true at the end of a bounded input. *n = 0 with *eof false means
-     * "nothing right now" (an unbounded source waits at most ~50 ms). */
+     * "nothing right now", after waiting at most wait_ms for something. */
     rn_err_t (*next)(rn_reader_t *r, rn_record_t *recs, int max, int *n /* out */,
                      bool *eof /* out */, char *errbuf, size_t errbuf_size);
     void (*close)(rn_reader_t *r);
     const char *where;          /* "data/user-events.jsonl" for messages */
+    int wait_ms;                /* how long next() may wait when nothing is ready; set by the
+                                 * runtime before each call: 0 while another source of the
+                                 * pipeline has records (a wait would starve it), RN_IDLE_WAIT_MS
+                                 * when all are quiet */
     /* Optional (NULL for files). Every record handed out so far has been
      * processed and everything derived from it acknowledged by the sinks:
      * commit their positions. final: the last call before close, waits

@@ -479,6 +479,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     int64_t next_wm_log = rn_clock_wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
     bool dirty = false;                     /* records read since the last commit */
+    bool busy = false;                      /* the last round read records */
     int64_t next_rss_check = 0;
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
         /* The memory limit: the counted heap after every round (cheap),
@@ -501,6 +502,13 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
             if (done[i]) continue;
             ctx.now_ms = rn_clock_now_ms(); /* pinned to o->now_ms when given */
             bool eof = false;
+            /* A reader may wait for records only while no source has any:
+             * a busy one (a repartition topic's scan next to its source)
+             * must not be starved by another's wait. */
+            uint64_t so_far = 0;
+            for (int k = 0; k < p->nsources; k++) so_far += rn_source_records(p->sources[k]);
+            rn_reader_t *reader = rn_source_reader(p->sources[i]);
+            if (reader) reader->wait_ms = busy || so_far != before ? 0 : RN_IDLE_WAIT_MS;
             err = rn_source_poll(p->sources[i], &ctx, &eof);
             rn_arena_reset(&arena);
             if (eof) { /* what only this source fed can finish now (a remote Exchange ends its tasks) */
@@ -512,6 +520,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         }
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
+        busy = after != before;
         /* Commit on the interval, or as soon as the input goes quiet. */
         if (err == RN_OK && commits && dirty && (after == before || rn_clock_wall_ms() >= next_commit)) {
             err = pipeline_commit(p, false, errbuf, errbuf_size);
