@@ -771,9 +771,9 @@ static void test_missing_topic(void)
 #define XCH_PARTS 8 /* partitions of the source topic */
 #define XCH_PER 25  /* records sent to each partition */
 
-/* Validates opts for connector c and opens the exchange `name`. */
+/* Validates opts for connector c and opens the exchange "<group>-<suffix>". */
 static rn_err_t open_exchange(const rn_connector_t *c, rn_option_t *opts, int n, const char *table,
-                              const char *name, rn_exchange_io_t **io, rn_reader_t **r, char *err, size_t errsz)
+                              const char *suffix, rn_exchange_io_t **io, rn_reader_t **r, char *err, size_t errsz)
 {
     void *conf = rn_calloc(1, c->conf_size);
     int bad;
@@ -782,7 +782,7 @@ static rn_err_t open_exchange(const rn_connector_t *c, rn_option_t *opts, int n,
     rn_err_t e = rn_options_apply(c, opts, n, conf, &arena, &bad, err, errsz);
     if (e == RN_OK) e = c->validate(conf, err, errsz);
     rn_open_ctx_t ctx = {.pipeline = "test", .table = table, .options = opts, .noptions = n};
-    if (e == RN_OK) e = c->open_exchange(conf, &ctx, name, io, r, err, errsz);
+    if (e == RN_OK) e = c->open_exchange(conf, &ctx, suffix, io, r, err, errsz);
     rn_arena_free(&arena);
     rn_free(conf);
     if (e == RN_OK) {
@@ -901,14 +901,17 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
     if (real) snprintf(tag, sizeof tag, "-%s%d-%lld", nsec ? "s" : "", (int)getpid(), (long long)time(NULL));
     snprintf(src, sizeof src, "xk-src%s", tag);
     snprintf(src4, sizeof src4, "xk-src4%s", tag);
-    snprintf(name, sizeof name, "xk-test%s-3-repartition", tag);
+    /* the repartition topic is "<the table's group>-<suffix>" */
+    char group[100];
+    snprintf(group, sizeof group, "xk-test%s", tag);
+    snprintf(name, sizeof name, "%s-3-repartition", group);
     snprintf(where, sizeof where, "repartition topic %s", name);
     RN_REQUIRE(make_topic(brokers, src, XCH_PARTS));
     RN_REQUIRE(make_topic(brokers, src4, 4));
 
     rn_option_t opts[16];
     int nopts = table_opts(opts, "topic", src, client_bs, sec, nsec);
-    opts[nopts++] = (rn_option_t)OPT("properties.group.id", "xk-table-group");
+    opts[nopts++] = (rn_option_t)OPT("properties.group.id", group);
     opts[nopts++] = (rn_option_t)OPT("properties.auto.offset.reset", "latest");
     if (!real) { /* real: Kafka's own timing */
         rn_option_t timing[] = {MOCK_GROUP_TIMING};
@@ -918,7 +921,7 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
     for (int round = 0; round < 2; round++) {
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
-        rn_err_t e = open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err);
+        rn_err_t e = open_exchange(&rn_connector_kafka, opts, nopts, "views", "3-repartition", &io, &r, err, sizeof err);
         if (e != RN_OK) fprintf(stderr, "%s\n", err);
         RN_REQUIRE(e == RN_OK);
         RN_CHECK_EQ_INT(io->ntasks, XCH_PARTS);
@@ -976,7 +979,7 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
         rd_kafka_ConfigResource_destroy(res);
     }
     rd_kafka_destroy(rk);
-    rk = offsets_client(brokers, "xk-table-group");
+    rk = offsets_client(brokers, group);
     RN_REQUIRE(rk != NULL);
     l = rd_kafka_topic_partition_list_new(XCH_PARTS);
     for (int p = 0; p < XCH_PARTS; p++) rd_kafka_topic_partition_list_add(l, name, p);
@@ -987,6 +990,7 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
 
     /* the topic exists with 8 partitions, the source now has 4 */
     nopts = table_opts(opts, "topic", src4, client_bs, sec, nsec);
+    opts[nopts++] = (rn_option_t)OPT("properties.group.id", group);
     rn_exchange_io_t *io = NULL;
     rn_reader_t *r = NULL;
     char want[2048];
@@ -996,7 +1000,7 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
              "of the pipeline runs (kafka-topics.sh --bootstrap-server %s --delete --topic %s) and start again; "
              "it is created anew with 4 partitions",
              name, src4, client_bs, name);
-    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", "3-repartition", &io, &r, err, sizeof err) ==
              RN_ERR_CONFIG);
     RN_CHECK_EQ_STR(err, want);
     RN_CHECK(io == NULL && r == NULL);
@@ -1005,11 +1009,11 @@ static void exchange_on(const char *brokers, const char *client_bs, const rn_opt
     char list[300];
     snprintf(list, sizeof list, "%s;%s", src, src4);
     nopts = table_opts(opts, "topic", list, client_bs, sec, nsec);
-    RN_CHECK(open_exchange(&rn_connector_upsert_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+    RN_CHECK(open_exchange(&rn_connector_upsert_kafka, opts, nopts, "views", "3-repartition", &io, &r, err, sizeof err) ==
              RN_ERR_UNSUPPORTED);
     RN_CHECK_EQ_STR(err, "table 'views' reads several topics: a GROUP BY over it cannot be repartitioned yet");
     nopts = table_opts(opts, "topic-pattern", "xk-src.*", client_bs, sec, nsec);
-    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", name, &io, &r, err, sizeof err) ==
+    RN_CHECK(open_exchange(&rn_connector_kafka, opts, nopts, "views", "3-repartition", &io, &r, err, sizeof err) ==
              RN_ERR_UNSUPPORTED);
     RN_CHECK_EQ_STR(err, "table 'views' reads several topics ('topic-pattern'): a GROUP BY over it cannot be "
                          "repartitioned yet");
