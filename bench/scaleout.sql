@@ -1,14 +1,14 @@
--- bench/scaleout: page views and distinct users per page (examples/page_views.sql)
--- over ${BENCH_TOPIC}, read from the beginning to the end it had at start,
+-- bench/scaleout.py: page views and distinct users per page (examples/page_views.sql)
+-- over ${BENCH_TOPIC}, read from the beginning ('scan.bounded.mode' ${BENCH_BOUNDED}),
 -- in group ${BENCH_GROUP}. The topic is keyed by ${BENCH_KEY}: keyed by
 -- page_id the GROUP BY needs no repartition; keyed by user_id it goes
 -- through a repartition topic (docs/scale-out.md). The counts go to the
--- upsert topic ${BENCH_OUT}; bench/scaleout checks its final state.
+-- upsert topic ${BENCH_OUT}; bench/scaleout.py checks its final state.
 CREATE TABLE user_events (
   event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE
 ) WITH ('connector' = 'kafka', 'topic' = '${BENCH_TOPIC}',
         'key.format' = 'json', 'key.fields' = '${BENCH_KEY}', 'value.fields-include' = 'ALL',
-        'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+        'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = '${BENCH_BOUNDED}',
         'properties.group.id' = '${BENCH_GROUP}');
 CREATE TABLE page_views (
   page_id INT, views BIGINT, users BIGINT, PRIMARY KEY (page_id) NOT ENFORCED
