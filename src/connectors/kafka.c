@@ -21,7 +21,15 @@
  * they are given up. Records of a revoked partition that a batch still
  * holds are handed out but never committed: duplicates are possible, loss
  * is not. 'scan.startup.mode' applies the first time this process is
- * assigned a partition; when a partition comes back after a rebalance it
+ * assigned a partition, unless another member of the group has committed
+ * the partition since this reader started: then the partition was read by
+ * a member of the same run (a worker or process that joined the group
+ * before this one and gave the partition up in a rebalance), and it
+ * resumes from that commit instead of reading the partition again from
+ * the startup position. Every commit carries its wall-clock time as
+ * metadata ("runnel@<ms>") to tell the two apart (kr_taken_over); a commit
+ * without it, or from before this reader started, belongs to an earlier
+ * run. When a partition comes back to this reader after a rebalance it
  * resumes from the group's committed offset. For 'latest-offset' and
  * 'timestamp' the resolved start offset is committed like a position, so
  * that a re-assignment does not fall back to the earliest offset.
@@ -89,6 +97,16 @@ static int64_t kr_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* Wall-clock time in ms: commit times are compared across processes. */
+static int64_t kr_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define KAFKA_COMMIT_STAMP "runnel@" /* commit metadata: "runnel@<wall-clock ms>" */
 
 typedef struct kafka_conf {
     const char *topic;            /* 'topic' (a ';'-separated list for sources) */
@@ -195,6 +213,7 @@ typedef struct kafka_reader {
     int settle_ms;             /* session.timeout.ms + slack: a member that died before our
                                 * assignment has been expelled (and a rebalance begun) by then */
     int64_t unassigned_ms;     /* since when the reader has had no assignment (subscribe(), revocation) */
+    int64_t started_wall_ms;   /* wall-clock time the reader subscribed (kr_taken_over) */
     int64_t assigned_ms;       /* when the last assignment arrived, 0 = none yet */
     int64_t wait_noted_ms;     /* when the last "waiting for the group" line was printed */
     int64_t group_checked_ms;  /* bounded: when the group's offsets were last looked at */
@@ -310,7 +329,8 @@ static rd_kafka_topic_partition_list_t *kr_offsets_at(kafka_reader_t *r,
 
 /* Sets the start offsets in parts (about to be assigned): the group's
  * committed offsets for partitions owned before, the startup mode's for
- * the first-time ones (fresh); and for bounded mode their end marks. */
+ * the first-time ones (fresh) not taken over (kr_taken_over set their
+ * next); and for bounded mode their end marks. */
 static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts,
                        const rd_kafka_topic_partition_list_t *fresh)
 {
@@ -324,7 +344,9 @@ static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts
         rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, f->topic, f->partition);
         int64_t end = ends ? ends->elems[i].offset : -1;
         int64_t at = starts && starts->elems[i].offset >= 0 ? starts->elems[i].offset : end;
-        if (r->start == START_EARLIEST)
+        if (p->next >= 0)
+            ; /* taken over from a member of this run: a->offset is its commit */
+        else if (r->start == START_EARLIEST)
             a->offset = RD_KAFKA_OFFSET_BEGINNING;
         else if (r->start != START_GROUP)
             a->offset = p->next = at;
@@ -366,6 +388,38 @@ static void kr_tell_resumed(kafka_reader_t *r, const rd_kafka_topic_partition_li
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* For a startup mode other than 'group-offsets': the first-time partitions
+ * (fresh) that another member of the group committed since this reader
+ * started get that commit as their start offset, in parts and in their
+ * next, so the startup mode does not read again what that member read in
+ * this run. A failed lookup leaves them to the startup mode (duplicates,
+ * not a loss). */
+static void kr_taken_over(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts,
+                          const rd_kafka_topic_partition_list_t *fresh)
+{
+    if (r->start == START_GROUP) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(fresh);
+    if (rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        size_t plen = strlen(KAFKA_COMMIT_STAMP);
+        for (int i = 0; i < l->cnt; i++) {
+            const rd_kafka_topic_partition_t *c = &l->elems[i];
+            char stamp[32];
+            if (c->err || c->offset < 0 || !c->metadata || c->metadata_size <= plen ||
+                c->metadata_size >= sizeof stamp || memcmp(c->metadata, KAFKA_COMMIT_STAMP, plen))
+                continue;
+            memcpy(stamp, (const char *)c->metadata + plen, c->metadata_size - plen);
+            stamp[c->metadata_size - plen] = '\0';
+            char *end;
+            long long at = strtoll(stamp, &end, 10);
+            if (*end || at < r->started_wall_ms) continue; /* an earlier run's */
+            kafka_part_t *p = kr_find(r, c->topic, c->partition, false);
+            rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
+            if (p && a) a->offset = p->next = c->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
@@ -384,6 +438,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
     }
     r->base.assignment_version++;
+    if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
     rd_kafka_topic_partition_list_destroy(fresh);
@@ -432,6 +487,8 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
                                            bool async, rn_buf_t *failed)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    char stamp[48]; /* commit metadata: when (kr_taken_over) */
+    int stamp_len = snprintf(stamp, sizeof stamp, KAFKA_COMMIT_STAMP "%lld", (long long)kr_wall_ms());
     for (int i = 0; i < r->nparts; i++) {
         kafka_part_t *p = &r->parts[i];
         if (!p->assigned || p->next < 0) continue;
@@ -443,7 +500,12 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
             if (at <= p->committed) continue;
         }
         if (async && at == p->committed) continue;
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = at;
+        rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        e->offset = at;
+        if (stamp_len > 0 && (e->metadata = malloc((size_t)stamp_len))) { /* freed by librdkafka */
+            memcpy(e->metadata, stamp, (size_t)stamp_len);
+            e->metadata_size = (size_t)stamp_len;
+        }
     }
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (l->cnt) e = rd_kafka_commit(r->k->rk, l, async);
@@ -1244,6 +1306,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         goto fail;
     }
     kr_group_settings(r);
+    r->started_wall_ms = kr_wall_ms();
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)
         goto fail;
