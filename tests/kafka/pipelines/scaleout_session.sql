@@ -2,7 +2,10 @@
 -- (5 s gap) from ${IN_TOPIC}, whose records are keyed by page_id (declared:
 -- the partitioning differs from the session key). The watermark delay (1 h)
 -- exceeds the data's span, so no row is late whatever the interleaving; one
--- 'end' event far in the future per partition closes every session.
+-- 'end' event far in the future per partition closes every session. The
+-- idle and quiet timeouts are off: they follow the wall clock, and a
+-- partition that went idle would let another partition's 'end' event move
+-- the watermark past the rows it has yet to deliver (late, so dropped).
 CREATE TABLE user_events (
   event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE,
   ts AS TO_TIMESTAMP_LTZ(CAST(`timestamp` * 1000 AS BIGINT), 3),
@@ -11,6 +14,7 @@ CREATE TABLE user_events (
         'key.format' = 'json', 'key.fields' = 'page_id',
         'scan.startup.mode' = 'group-offsets',
         'scan.watermark.quiet-timeout' = '0',
+        'scan.watermark.idle-timeout' = '0',
         'properties.group.id' = '${GROUP}',
         'properties.group.instance.id' = '${INSTANCE}',
         'properties.session.timeout.ms' = '6000',
