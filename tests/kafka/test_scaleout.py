@@ -335,8 +335,20 @@ class Case:
                 check(r.running() or r.killed, "runnel %s exited with %s:\n%s"
                       % (r.name, r.proc.returncode, r.output()[-3000:]))
             # at least: an implementation may add members of its own to the group
-            return (g["state"] == "STABLE" and g["members"] >= members
-                    and all("assigned" in r.output() for r in self.live()))
+            if not (g["state"] == "STABLE" and g["members"] >= members
+                    and all("assigned" in r.output() for r in self.live())):
+                return False
+            # the groups of the repartition topics the processes read (named
+            # in their "repartition topic X: assigned" lines) must be stable
+            # too, or partitions would move while the input flows
+            rgroups = set()
+            for r in self.live():
+                rgroups.update(re.findall(r"repartition topic (\S+): assigned", r.output()))
+            for rg in rgroups:
+                gr = json.loads(harness.ktool("group", rg, "--bootstrap", self.b).stdout)
+                if gr["state"] != "STABLE" or gr["members"] < members:
+                    return False
+            return True
         harness.wait_for(stable, 60, "group %s to be stable with %d members, each assigned "
                                      "partitions" % (self.group, members))
 
