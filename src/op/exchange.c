@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 #define RN_EXCHANGE_MARK_MS 200       /* marks for a moved watermark: at most this often */
@@ -64,20 +65,6 @@ static void put_varint(rn_buf_t *b, uint64_t v)
 
 static void put_svarint(rn_buf_t *b, int64_t v) { put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
-static void put_u32(rn_buf_t *b, uint32_t v)
-{
-    unsigned char p[4];
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-    rn_buf_append(b, p, 4);
-}
-
-static void put_u64(rn_buf_t *b, uint64_t v)
-{
-    unsigned char p[8];
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-    rn_buf_append(b, p, 8);
-}
-
 /* Appends value v of type t: a presence byte, then the value. */
 static void put_value(rn_buf_t *b, rn_type_id t, const rn_value_t *v)
 {
@@ -88,7 +75,7 @@ static void put_value(rn_buf_t *b, rn_type_id t, const rn_value_t *v)
     case RN_TYPE_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &v->d, 8);
-        put_u64(b, bits);
+        rn_snap_put_u64(b, bits);
         break;
     }
     case RN_TYPE_STRING:
@@ -320,16 +307,16 @@ static rn_err_t exchange_send_marks(exchange_t *x, int64_t wm, bool end, rn_ctx_
     rn_buf_clear(&x->mark);
     unsigned char hdr[2] = {RN_EXCHANGE_MARK, 1};
     rn_buf_append(&x->mark, hdr, 2);
-    put_u32(&x->mark, (uint32_t)x->io->ntasks);
-    put_u64(&x->mark, (uint64_t)wm);
+    rn_snap_put_u32(&x->mark, (uint32_t)x->io->ntasks);
+    rn_snap_put_u64(&x->mark, (uint64_t)wm);
     unsigned char flags = end ? RN_EXCHANGE_MARK_END : 0;
     rn_buf_append(&x->mark, &flags, 1);
     size_t count_at = x->mark.len;
-    put_u32(&x->mark, 0);
+    rn_snap_put_u32(&x->mark, 0);
     uint32_t listed = 0;
     for (int i = 0; i < n; i++) {
         if (parts[i] < 0 || parts[i] >= x->io->ntasks) continue;
-        put_u32(&x->mark, (uint32_t)parts[i]);
+        rn_snap_put_u32(&x->mark, (uint32_t)parts[i]);
         listed++;
     }
     if (x->mark.oom) return RN_ERR_NOMEM;
