@@ -251,17 +251,15 @@ static rn_err_t pipeline_add_source(rn_pipeline_t *p, rn_op_t *op)
 static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int worker, char *errbuf,
                                         size_t errbuf_size)
 {
-    int nplan = p->nops;
-    /* per op id, for the receiving scans added below (ids past nplan): the table behind them */
-    table_def_t **origin = rn_calloc(2 * (size_t)nplan + 2, sizeof *origin);
-    if (!origin) return RN_ERR_NOMEM;
+    int nplan = p->nops; /* the scans added below are not Exchanges */
     rn_err_t err = RN_OK;
     for (int i = 0; i < nplan && err == RN_OK; i++) {
         rn_op_t *x = p->ops[i];
         if (!rn_is_exchange(x) || !x->noutputs) continue;
         rn_op_t *up = upstream_source(x);
         table_def_t *t = up ? table_of_source(p, up) : NULL;
-        if (!t && up && up->id > nplan && up->id <= 2 * nplan + 1) t = origin[up->id];
+        for (int k = 0; !t && k < p->nrecv; k++) /* an earlier Exchange's receiving scan */
+            if (p->recv_origins[k].recv == up) t = p->recv_origins[k].table;
         if (!t || !t->conn->shared) continue; /* one process reads it all: rows stay here */
         if (!t->conn->open_exchange) {
             snprintf(errbuf, errbuf_size, "table '%s' (connector '%s') is read by several processes, but the "
@@ -295,7 +293,6 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         }
         if ((err = rn_source_open(recv, r, p->dlq, errbuf, errbuf_size)) != RN_OK) break;
         rn_source_use_wall_clock(recv, true);
-        if (recv->id <= 2 * nplan + 1) origin[recv->id] = t;
         struct recv_origin *ro = rn_realloc(p->recv_origins, sizeof *ro * (size_t)(p->nrecv + 1));
         if (!ro) {
             err = RN_ERR_NOMEM;
@@ -304,7 +301,6 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         p->recv_origins = ro;
         ro[p->nrecv++] = (struct recv_origin){.recv = recv, .table = t};
     }
-    rn_free(origin);
     return err;
 }
 
