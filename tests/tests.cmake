@@ -118,10 +118,12 @@ set_tests_properties(cli.explain_page_views PROPERTIES LABELS "cli" TIMEOUT 30)
 # Hardening regressions (tests/cli/test_hardening.py): a run that would
 # destroy its input, sinks sharing a file, topic names that escape the
 # output directory, --now parsing, dead letters that keep their bytes,
-# over-long lines, secrets in diagnostics.
+# over-long lines, secrets in diagnostics, workers over tables that cannot
+# be split.
 foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate_before_start
              two_sinks_one_topic sink_on_topic_dlq topic_names now_strict dlq_keeps_bytes long_line
-             secrets_masked unknown_set_keys peak_memory_is_rss max_memory stdin_stop)
+             secrets_masked unknown_set_keys peak_memory_is_rss max_memory stdin_stop
+             workers_need_shared_tables)
   add_test(NAME cli.hardening.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_hardening.py ${RUNNEL_BIN} ${name})
   set_tests_properties(cli.hardening.${name} PROPERTIES LABELS "cli" TIMEOUT 120

@@ -445,6 +445,35 @@ INSERT INTO o SELECT a FROM s;
             p.wait()
 
 
+# ---- workers -----------------------------------------------------------------
+
+def test_workers_need_shared_tables(d):
+    """--workers N (or SET 'parallelism.default') splits Kafka partitions
+    among threads; a file or stdout cannot be split: refused before anything
+    runs, naming the table, and no output file is created. One worker runs."""
+    write(os.path.join(d, "in.jsonl"), events(10))
+    out = os.path.join(d, "out.jsonl")
+    sql = """CREATE TABLE s (user_id INT, page STRING, n BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');
+CREATE TABLE o (user_id INT, n BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');
+%sINSERT INTO o SELECT user_id, n FROM s WHERE n >= 3;
+"""
+    for setting, args in (("", ["--workers", "2"]), ("SET 'parallelism.default' = '3';\n", [])):
+        p = os.path.join(d, "w.sql")
+        write(p, sql % (os.path.join(d, "in.jsonl"), out, setting))
+        rc, _, err = run(["run", p] + args)
+        check(rc == 2, "%s: rc %d, want 2 (%s)" % (args or setting.strip(), rc, err.strip()))
+        check("table 's' (connector 'filesystem') cannot be split among" in err, "no reason given: %r" % err)
+        check(not os.path.exists(out), "the refused run created its output file")
+    rc, _, err = run(["run", p, "--workers", "1"])
+    check(rc == 0, "--workers 1 overrides the setting and runs: rc %d (%s)" % (rc, err.strip()))
+    check(len(read(out).splitlines()) == 7, "one worker: 7 rows in %r" % read(out))
+    for bad in ("0", "257", "x"):
+        rc, _, err = run(["run", p, "--workers", bad])
+        check(rc == 2 and "--workers" in err, "--workers %s: rc %d %r" % (bad, rc, err))
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
