@@ -88,17 +88,14 @@ static void put_value(rn_buf_t *b, rn_type_id t, const rn_value_t *v)
     }
 }
 
-typedef struct codec_reader {
-    const unsigned char *p, *end;
-    bool bad;
-} codec_reader_t;
+/* The readers below work on a state/snapshot.h reader: every read is
+ * bounds checked, and a read past the end marks it bad. */
 
-static uint64_t get_varint(codec_reader_t *r)
+static uint64_t get_varint(rn_snap_reader_t *r)
 {
     uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) break;
-        unsigned char c = *r->p++;
+    for (int shift = 0; shift < 64 && !r->bad; shift += 7) {
+        unsigned char c = rn_snap_u8(r);
         v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) return v;
     }
@@ -106,40 +103,24 @@ static uint64_t get_varint(codec_reader_t *r)
     return 0;
 }
 
-static int64_t get_svarint(codec_reader_t *r)
+static int64_t get_svarint(rn_snap_reader_t *r)
 {
     uint64_t u = get_varint(r);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-static uint64_t get_fixed(codec_reader_t *r, int n)
-{
-    if (r->end - r->p < n) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += n;
-    return v;
-}
-
 /* Reads one value of type t into *v (strings point into the record). */
-static void get_value(codec_reader_t *r, rn_type_id t, rn_value_t *v)
+static void get_value(rn_snap_reader_t *r, rn_type_id t, rn_value_t *v)
 {
-    if (r->p >= r->end) {
-        r->bad = true;
-        return;
-    }
-    unsigned char present = *r->p++;
+    unsigned char present = rn_snap_u8(r);
     if (present > 1) r->bad = true;
-    if (!present) {
+    if (!present || r->bad) {
         *v = RN_VALUE_NULL;
         return;
     }
     switch (t) {
     case RN_TYPE_DOUBLE: {
-        uint64_t bits = get_fixed(r, 8);
+        uint64_t bits = rn_snap_u64(r);
         double d;
         memcpy(&d, &bits, 8);
         *v = rn_value_double(d);
@@ -147,12 +128,12 @@ static void get_value(codec_reader_t *r, rn_type_id t, rn_value_t *v)
     }
     case RN_TYPE_STRING: {
         uint64_t len = get_varint(r);
-        if (r->bad || len > (uint64_t)(r->end - r->p) || len > UINT32_MAX) {
+        if (r->bad || len > UINT32_MAX || !rn_snap_have(r, (size_t)len)) {
             r->bad = true;
             return;
         }
-        *v = rn_value_str((const char *)r->p, (uint32_t)len);
-        r->p += len;
+        *v = rn_value_str((const char *)r->p + r->off, (uint32_t)len);
+        r->off += (size_t)len;
         break;
     }
     default:
@@ -161,30 +142,28 @@ static void get_value(codec_reader_t *r, rn_type_id t, rn_value_t *v)
     }
 }
 
-static bool header_ok(codec_reader_t *r, const void *data, size_t len, char kind)
+/* Starts reading a record of the given kind: checks its two header bytes. */
+static bool header_ok(rn_snap_reader_t *r, const void *data, size_t len, char kind)
 {
-    r->p = data;
-    r->end = r->p + len;
-    r->bad = false;
-    return data && len >= 2 && r->p[0] == (unsigned char)kind && r->p[1] == 1 && (r->p += 2);
+    rn_snap_reader_init(r, data, len);
+    return rn_snap_u8(r) == (unsigned char)kind && rn_snap_u8(r) == 1 && !r->bad;
 }
 
 rn_err_t rn_exchange_decode_mark(const void *data, size_t len, rn_exchange_mark_t *m, char *msg,
                                  size_t msgsize)
 {
-    codec_reader_t r;
+    rn_snap_reader_t r;
     if (!header_ok(&r, data, len, RN_EXCHANGE_MARK)) {
         snprintf(msg, msgsize, "not a version 1 repartition mark");
         return RN_ERR_DECODE;
     }
-    m->ntasks = (uint32_t)get_fixed(&r, 4);
-    m->wm = (int64_t)get_fixed(&r, 8);
-    unsigned flags = (unsigned)get_fixed(&r, 1);
-    m->end = flags & RN_EXCHANGE_MARK_END;
-    m->ntask = (uint32_t)get_fixed(&r, 4);
-    m->tasks = r.p;
+    m->ntasks = rn_snap_u32(&r);
+    m->wm = (int64_t)rn_snap_u64(&r);
+    m->end = rn_snap_u8(&r) & RN_EXCHANGE_MARK_END;
+    m->ntask = rn_snap_u32(&r);
+    m->tasks = r.p + r.off;
     bool ok = !r.bad && m->ntasks > 0 && m->ntasks <= RN_EXCHANGE_MARK_MAX_TASKS &&
-              (uint64_t)(r.end - r.p) == (uint64_t)m->ntask * 4;
+              (uint64_t)(r.len - r.off) == (uint64_t)m->ntask * 4;
     for (uint32_t i = 0; ok && i < m->ntask; i++) ok = rn_exchange_mark_task(m, i) < m->ntasks;
     if (!ok) {
         snprintf(msg, msgsize, "corrupt repartition mark");
@@ -199,37 +178,25 @@ uint32_t rn_exchange_mark_task(const rn_exchange_mark_t *m, uint32_t i)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int rn_exchange_count_rows(const void *data, size_t len, const rn_schema_t *schema)
+rn_err_t rn_exchange_decode_rows(const void *data, size_t len, rn_batch_t *b, int64_t *rowwm, bool *full,
+                                 char *msg, size_t msgsize)
 {
-    codec_reader_t r;
-    if (!header_ok(&r, data, len, RN_EXCHANGE_ROWS)) return -1;
-    int n = 0;
-    rn_value_t v;
-    while (r.p < r.end && !r.bad) {
-        if (*r.p++ > RN_ROW_DELETE) return -1;
-        get_svarint(&r);
-        for (int c = 0; c < schema->ncols && !r.bad; c++) get_value(&r, schema->cols[c].type->id, &v);
-        n++;
-    }
-    return r.bad ? -1 : n;
-}
-
-rn_err_t rn_exchange_decode_rows(const void *data, size_t len, rn_batch_t *b, int64_t *rowwm, char *msg,
-                                 size_t msgsize)
-{
-    codec_reader_t r;
+    rn_snap_reader_t r;
     const rn_schema_t *schema = b->schema;
+    int first = b->nrows;
+    *full = false;
     if (!header_ok(&r, data, len, RN_EXCHANGE_ROWS)) {
         snprintf(msg, msgsize, "not a version 1 repartition record");
         return RN_ERR_DECODE;
     }
-    while (r.p < r.end && !r.bad) {
-        if (b->nrows >= b->cap) {
-            r.bad = true;
-            break;
+    while (r.off < r.len && !r.bad) {
+        if (b->nrows >= b->cap) { /* no room for the rest: none of this record is kept */
+            b->nrows = first;
+            *full = true;
+            return RN_OK;
         }
         int row = b->nrows;
-        unsigned kind = *r.p++;
+        unsigned kind = rn_snap_u8(&r);
         if (kind > RN_ROW_DELETE) {
             r.bad = true;
             break;
@@ -241,7 +208,8 @@ rn_err_t rn_exchange_decode_rows(const void *data, size_t len, rn_batch_t *b, in
         if (!r.bad) b->nrows++;
     }
     if (r.bad) {
-        snprintf(msg, msgsize, "corrupt repartition record (row %d)", b->nrows);
+        snprintf(msg, msgsize, "corrupt repartition record (row %d)", b->nrows - first);
+        b->nrows = first;
         return RN_ERR_DECODE;
     }
     return RN_OK;

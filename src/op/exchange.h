@@ -78,12 +78,12 @@ rn_err_t rn_exchange_decode_mark(const void *data, size_t len, rn_exchange_mark_
                                  char *msg, size_t msgsize);
 /* Task i of a decoded mark. */
 uint32_t rn_exchange_mark_task(const rn_exchange_mark_t *m, uint32_t i);
-/* Counts the rows of a rows record without decoding them (-1: corrupt). */
-int rn_exchange_count_rows(const void *data, size_t len, const rn_schema_t *schema);
 /* Decodes every row of a rows record into batch b from row b->nrows on
- * (b has room; strings point into data), setting kinds and, when rowwm is
- * not NULL, each row's carried watermark. Returns RN_OK or RN_ERR_DECODE. */
-rn_err_t rn_exchange_decode_rows(const void *data, size_t len, rn_batch_t *b, int64_t *rowwm,
+ * (strings point into data), setting kinds and, when rowwm is not NULL,
+ * each row's carried watermark. All or nothing: on RN_ERR_DECODE (msg
+ * says why) or when b has no room for every row (RN_OK with *full set),
+ * b->nrows is left as it was. */
+rn_err_t rn_exchange_decode_rows(const void *data, size_t len, rn_batch_t *b, int64_t *rowwm, bool *full /* out */,
                                  char *msg, size_t msgsize);
 
 #endif

@@ -845,12 +845,13 @@ static bool source_exchange_ended(const source_t *s)
     return assigned > 0;
 }
 
-/* A fresh batch of all columns with room for cap rows, in the arena. */
-static rn_batch_t *source_exchange_batch(rn_op_t *op, rn_ctx_t *ctx, int cap)
+/* A fresh batch of all columns with room for RN_BATCH_MAX rows, in the
+ * arena, with the rows' watermarks when the table has event time. */
+static rn_batch_t *source_exchange_batch(rn_op_t *op, const source_t *s, rn_ctx_t *ctx)
 {
-    rn_batch_t *b = rn_batch_new(ctx->arena, op->schema, cap);
-    if (!b) return NULL;
-    b->rowwm = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)cap);
+    rn_batch_t *b = rn_batch_new(ctx->arena, op->schema, RN_BATCH_MAX);
+    if (!b || !s->time.on) return b;
+    b->rowwm = rn_arena_alloc(ctx->arena, sizeof(int64_t) * RN_BATCH_MAX);
     return b->rowwm ? b : NULL;
 }
 
@@ -871,11 +872,8 @@ static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn
         }
         t->last_any_ms = now;
     }
-    int64_t *rowwm = b->rowwm;
-    if (!t->on) b->rowwm = NULL; /* no event time: no row is late */
     rn_err_t err = rn_op_emit(op, b, ctx);
-    b->rowwm = rowwm; /* the batch is reused for the next rows of this poll */
-    b->nrows = 0;
+    b->nrows = 0; /* the batch is reused for the next rows of this poll */
     return err;
 }
 
@@ -945,22 +943,27 @@ static rn_err_t source_poll_exchange(rn_op_t *op, source_t *s, rn_ctx_t *ctx, bo
             }
             continue;
         }
-        int rows = rn_exchange_count_rows(r->data, r->len, op->schema);
-        if (rows < 0 || rows > RN_BATCH_MAX) {
-            if ((err = source_dead_letter(s, r, "corrupt repartition record", ctx)) != RN_OK) return err;
-            continue;
-        }
-        if (b && b->nrows + rows > RN_BATCH_MAX && (err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK)
-            return err;
-        if (!b && !(b = source_exchange_batch(op, ctx, RN_BATCH_MAX))) return RN_ERR_NOMEM;
+        if (!b && !(b = source_exchange_batch(op, s, ctx))) return RN_ERR_NOMEM;
         int first = b->nrows;
-        if ((err = rn_exchange_decode_rows(r->data, r->len, b, b->rowwm, msg, sizeof msg)) != RN_OK) return err;
+        bool full;
+        err = rn_exchange_decode_rows(r->data, r->len, b, b->rowwm, &full, msg, sizeof msg);
+        if (err == RN_OK && full && first > 0) { /* a record's rows go in one batch: emit, then again */
+            if ((err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK) return err;
+            first = 0;
+            err = rn_exchange_decode_rows(r->data, r->len, b, b->rowwm, &full, msg, sizeof msg);
+        }
+        if (err == RN_OK && full) {
+            err = RN_ERR_DECODE;
+            snprintf(msg, sizeof msg, "repartition record of more than %d rows", RN_BATCH_MAX);
+        }
+        if (err == RN_ERR_DECODE) err = source_dead_letter(s, r, msg, ctx);
+        if (err != RN_OK) return err;
         /* Each row keeps the watermark it arrived under upstream, or the
          * one in force here if later: taken now, before a mark later in
          * this poll moves it. */
         for (int k = first; k < b->nrows; k++) {
             s->rec_of_row[k] = i;
-            if (b->rowwm[k] < s->time.wm) b->rowwm[k] = s->time.wm;
+            if (b->rowwm && b->rowwm[k] < s->time.wm) b->rowwm[k] = s->time.wm;
         }
     }
     s->records += (uint64_t)n;
