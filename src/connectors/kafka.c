@@ -1222,6 +1222,13 @@ static void kr_group_settings(kafka_reader_t *r)
     r->settle_ms = (int)(session + 2 * heartbeat + 2000);
 }
 
+/* Appends the consumer group a table's reader joins when the table sets no
+ * 'properties.group.id': runnel.<pipeline>.<table>. */
+static void kafka_default_group(const rn_open_ctx_t *ctx, rn_buf_t *out)
+{
+    rn_buf_appendf(out, "runnel.%s.%s", ctx->pipeline, ctx->table);
+}
+
 /* Opens the reader of table ctx->table or, when repartition is set, of
  * that repartition topic (c->topic), in the consumer group of the same
  * name, purging what the group committed (see kafka_open_exchange). */
@@ -1271,7 +1278,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     if (repartition)
         rn_buf_appends(&b, repartition);
     else
-        rn_buf_appendf(&b, "runnel.%s.%s", ctx->pipeline, ctx->table);
+        kafka_default_group(ctx, &b);
     if (b.oom || !(r->table = rn_strdup(ctx->table)) || !(r->dlq_topic = rn_strdup(c->dlq_topic)) ||
         !kr_copy_props(r, ctx))
         goto fail;
@@ -1506,7 +1513,7 @@ static rn_err_t kx_name(const rn_open_ctx_t *ctx, const char *suffix, char *name
     char why[256];
     rn_err_t err = RN_OK;
     if (group) err = rn_env_expand(group, &g, why, sizeof why);
-    else rn_buf_appendf(&g, "runnel.%s.%s", ctx->pipeline, ctx->table);
+    else kafka_default_group(ctx, &g);
     if (err == RN_OK && g.oom) err = RN_ERR_NOMEM;
     if (err == RN_ERR_CONFIG) snprintf(errbuf, errbuf_size, "table '%s': option 'properties.group.id': %s", ctx->table, why);
     if (err == RN_OK) snprintf(name, size, "%s-%s", g.data ? g.data : "", suffix);

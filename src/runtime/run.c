@@ -494,6 +494,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         }
         uint64_t before = 0, after = 0;
         for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
+        bool got = false; /* a source of this round read records */
         for (int i = 0; i < p->nsources && err == RN_OK; i++) {
             if (done[i]) continue;
             ctx.now_ms = rn_clock_now_ms(); /* pinned to o->now_ms when given */
@@ -501,11 +502,11 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
             /* A reader may wait for records only while no source has any:
              * a busy one (a repartition topic's scan next to its source)
              * must not be starved by another's wait. */
-            uint64_t so_far = 0;
-            for (int k = 0; k < p->nsources; k++) so_far += rn_source_records(p->sources[k]);
             rn_reader_t *reader = rn_source_reader(p->sources[i]);
-            if (reader) reader->wait_ms = busy || so_far != before ? 0 : RN_IDLE_WAIT_MS;
+            if (reader) reader->wait_ms = busy || got ? 0 : RN_IDLE_WAIT_MS;
+            uint64_t had = rn_source_records(p->sources[i]);
             err = rn_source_poll(p->sources[i], &ctx, &eof);
+            got |= rn_source_records(p->sources[i]) != had;
             rn_arena_reset(&arena);
             if (eof) { /* what only this source fed can finish now (a remote Exchange ends its tasks) */
                 done[i] = true;
@@ -516,7 +517,7 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         }
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
-        busy = after != before;
+        busy = got;
         /* Commit on the interval, or as soon as the input goes quiet. */
         if (err == RN_OK && commits && dirty && (after == before || rn_clock_wall_ms() >= next_commit)) {
             err = pipeline_commit(p, false, errbuf, errbuf_size);
