@@ -164,6 +164,14 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
  * skipped; positions are 1-based line numbers. */
 rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf,
                              size_t errbuf_size);
+/* As rn_file_reader_open, for the input of an upsert table in `runnel
+ * test`: a line that is an object of exactly the members "key" (an object
+ * or null) and "value" (an object or null), in either order, as an upsert
+ * sink writes them (RN_LINES_KEYED), is handed out as a keyed record: its
+ * key and value JSON, a null value being a tombstone (data NULL). Any
+ * other line is a value without a key. */
+rn_err_t rn_file_reader_open_keyed(const char *path, rn_reader_t **out, char *errbuf,
+                                   size_t errbuf_size);
 /* A reader yielding the records of one topic of a generated scenario. */
 rn_err_t rn_gen_reader_open(const char *scenario, const char *topic, uint64_t seed, int64_t rows,
                             double rows_per_second, rn_reader_t **out, char *errbuf,

@@ -341,6 +341,13 @@ bool rn_source_reads(const rn_op_t *op, rn_col_origin origin);
 /* `runnel test`: read key columns from the value document (files carry
  * values only). Call before rn_source_open. */
 void rn_source_keys_from_value(rn_op_t *op);
+/* Makes the source the scan of an upsert table whose primary key is the
+ * npk columns pk (marked used): a tombstone (a record with a NULL value)
+ * becomes a -D row holding the key columns decoded from the record key and
+ * NULL elsewhere, or a dead letter when it has no key; other records are
+ * +I rows. The source is then `updating`; a ChangelogNormalize
+ * (op/normalize.h) turns its rows into a changelog. */
+void rn_source_set_upsert(rn_op_t *op, int npk, const int *pk);
 /* The attached reader, or NULL before rn_source_open. */
 struct rn_reader *rn_source_reader(const rn_op_t *op);
 bool rn_source_column_used(const rn_op_t *op, int col);

@@ -3,7 +3,9 @@
  * typed columns. Resolves column references against one, finds tables and
  * views, creates the one shared scan per source table (columns no query
  * touches are never decoded), inlines views and WITH queries, and compiles
- * the window table functions TUMBLE, HOP and SESSION.
+ * the window table functions TUMBLE, HOP and SESSION. An upsert table reads
+ * as a changelog: its scan is followed by a ChangelogNormalize keyed by
+ * the primary key (op/normalize.h), shared like the scan.
  *
  * Part of the analyzer (analyze_int.h).
  */
@@ -14,6 +16,7 @@
 
 #include "core/mem.h"
 #include "core/text.h"
+#include "op/normalize.h"
 
 /* ---- relations and scopes -------------------------------------------- */
 
@@ -88,8 +91,12 @@ void an_rel_use(rel_t *rel, int col)
     if (rel->source && rel->cols[col].src_col >= 0) rn_source_use_column(rel->source, rel->cols[col].src_col);
 }
 
-/* True if rel is a source scan itself (not yet filtered or projected). */
-bool an_rel_is_source(const rel_t *rel) { return rel->source && rel->op == rel->source; }
+/* True if rel is a source scan itself (not yet filtered or projected), or
+ * the ChangelogNormalize right after an upsert table's scan. */
+bool an_rel_is_source(const rel_t *rel)
+{
+    return rel->source && (rel->op == rel->source || (rn_is_normalize(rel->op) && rel->op->input == rel->source));
+}
 
 /* ---- FROM ------------------------------------------------------------- */
 
@@ -117,11 +124,6 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
         an_error(an, pos, "table '%s' uses connector '%s', which can only be written to", t->name, t->conn->name);
         return NULL;
     }
-    if (t->conn->sink_mode == RN_SINK_UPSERT) {
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, pos, "reading upsert table '%s' (connector '%s') is not supported yet", t->name, t->conn->name);
-        return NULL;
-    }
     rn_buf_t d;
     rn_buf_init(&d);
     rn_buf_appendf(&d, "%s", t->conn->name);
@@ -138,6 +140,10 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             return NULL;
         }
     for (int c = 0; t->origin && c < t->schema->ncols; c++) rn_source_set_origin(op, c, t->origin[c]);
+    if (t->conn->sink_mode == RN_SINK_UPSERT) { /* the key columns come from the record key */
+        for (int k = 0; k < t->npk; k++) rn_source_set_origin(op, t->pk[k], RN_FROM_KEY);
+        rn_source_set_upsert(op, t->npk, t->pk);
+    }
     for (int c = 0; t->computed && c < t->schema->ncols; c++)
         if (t->computed[c]) rn_source_set_computed(op, c, t->computed[c]);
     if (t->rowtime >= 0 && t->wm_expr) {
@@ -155,6 +161,20 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
     s[an->p->nsources++] = op;
     an->p->sources = s;
     return op;
+}
+
+/* What reading table t yields: its scan src, or for an upsert table the
+ * ChangelogNormalize after it, created on first use ('table.exec.state.ttl'
+ * as then in force) and shared like the scan. NULL on failure. */
+static rn_op_t *table_changelog(analyzer_t *an, table_def_t *t, rn_op_t *src)
+{
+    if (t->conn->sink_mode != RN_SINK_UPSERT) return src;
+    for (int i = 0; i < src->noutputs; i++)
+        if (rn_is_normalize(src->outputs[i].op)) return src->outputs[i].op;
+    rn_op_t *n = an_track(an, rn_normalize_new(src, t->npk, t->pk, an->errbuf, an->errbuf_size));
+    if (!n || !an_connect(an, src, n)) return NULL;
+    if (an->state_ttl_ms > 0) rn_normalize_set_ttl(n, an->state_ttl_ms);
+    return n;
 }
 
 /* Gives every column of rel the qualifier q. */
@@ -359,11 +379,12 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
             return false;
         }
         rn_op_t *src = table_source(an, t, f->pos);
-        if (!src || !an_rel_from_schema(an, out, src, q)) return false;
+        rn_op_t *top = src ? table_changelog(an, t, src) : NULL;
+        if (!top || !an_rel_from_schema(an, out, top, q)) return false;
         out->source = src;
         for (int i = 0; i < out->ncols; i++) out->cols[i].src_col = i;
         if (t->rowtime >= 0 && t->wm_expr) out->cols[t->rowtime].rowtime = true;
-        out->updating = false;
+        out->updating = top->updating;
         return true;
     }
     case RN_AST_FROM_SUBQUERY:

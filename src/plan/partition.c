@@ -13,7 +13,10 @@
  *     ('key.fields', or the PRIMARY KEY of 'upsert-kafka'), as producers
  *     partition by key; otherwise nothing is known;
  *   - a Calc keeps the partitioning when it passes every partitioning
- *     column through unchanged; an Exchange establishes its keys;
+ *     column through unchanged; so does the ChangelogNormalize after an
+ *     upsert table's scan (its rows are the scan's columns, keyed by the
+ *     primary key the table is partitioned by); an Exchange establishes
+ *     its keys;
  *   - anything else (an aggregate's output) is not assumed to be
  *     partitioned, so a GROUP BY over a GROUP BY exchanges again.
  * an_exchange_for puts an Exchange in front of an operator whose key the
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "op/exchange.h"
+#include "op/normalize.h"
 #include "plan/analyze_int.h"
 
 #define PART_UNKNOWN (-1)       /* nothing known */
@@ -54,6 +58,7 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
         memcpy(cols, rn_exchange_keys(op), sizeof(int) * (size_t)n);
         return n;
     }
+    if (rn_is_normalize(op)) return partitioning(an, op->input, cols, max);
     if (rn_is_calc(op)) {
         int in[RN_MAX_GROUP];
         int n = partitioning(an, op->input, in, RN_MAX_GROUP);

@@ -345,7 +345,9 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         }
         if (test && !t->conn->self_contained) {
             test_path(t, o->input_dir, path, sizeof path);
-            err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
+            /* an upsert table's file may hold keyed lines (its sink's output) */
+            err = t->conn->sink_mode == RN_SINK_UPSERT ? rn_file_reader_open_keyed(path, &r, errbuf, errbuf_size)
+                                                       : rn_file_reader_open(path, &r, errbuf, errbuf_size);
             if (err != RN_OK) {
                 char why[512];
                 snprintf(why, sizeof why, "%s", errbuf);
