@@ -6,6 +6,8 @@
  * record key; a tombstone without a key and undecodable records are dead
  * letters. Both ways a source reads keys: from the record key only (Kafka),
  * and in `runnel test` (keys from the value, keyed lines from their key).
+ * And the keyed reader's split itself on odd and broken lines, which are
+ * handed out whole, as plain values.
  */
 #include "connectors/connector.h"
 #include "core/arena.h"
@@ -135,8 +137,61 @@ static void test_upsert_scan_test_mode(void)
     free(got);
 }
 
+/* The keyed reader's split of one line: "K|V" (NULL spans as "null",
+ * "-" for a line handed out as a plain value). */
+static void split_of(const char *line, char *out, size_t size)
+{
+    char path[] = "/tmp/runnel-keyed-XXXXXX";
+    int fd = mkstemp(path);
+    snprintf(out, size, "(error)");
+    if (fd < 0) return;
+    size_t len = strlen(line);
+    bool ok = write(fd, line, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    close(fd);
+    rn_reader_t *r = NULL;
+    char errbuf[256];
+    if (ok && rn_file_reader_open_keyed(path, &r, errbuf, sizeof errbuf) == RN_OK) {
+        rn_record_t rec[2];
+        int n = 0;
+        bool eof = false;
+        if (r->next(r, rec, 2, &n, &eof, errbuf, sizeof errbuf) == RN_OK && n == 1) {
+            if (rec[0].data == line || (rec[0].data && !rec[0].key && rec[0].len == strlen(line)))
+                snprintf(out, size, "-");
+            else
+                snprintf(out, size, "%.*s|%.*s", rec[0].key ? (int)rec[0].klen : 4, rec[0].key ? rec[0].key : "null",
+                         rec[0].data ? (int)rec[0].len : 4, rec[0].data ? rec[0].data : "null");
+        }
+        r->close(r);
+    }
+    unlink(path);
+}
+
+static void test_keyed_reader_split(void)
+{
+    static const char *const cases[][2] = {
+        {"{\"key\":{\"id\":1},\"value\":{\"a\":[1,{\"b\":\"}\"}]}}", "{\"id\":1}|{\"a\":[1,{\"b\":\"}\"}]}"},
+        {"{\"value\":null,\"key\":{\"id\":\"x\\\"y\"}}", "{\"id\":\"x\\\"y\"}|null"},
+        {"{ \"key\" : null , \"value\" : { } }", "null|{ }"},
+        {"{\"key\":{\"id\":1},\"value\":", "-"},                 /* truncated */
+        {"{\"key\":{\"id\":1},\"value\":{\"a\":\"\\", "-"},       /* an escape at the end */
+        {"{\"key\":{\"id\":1},\"value\":{}} x", "-"},             /* trailing bytes */
+        {"{\"key\":{\"id\":1},\"key\":{}}", "-"},                  /* key twice */
+        {"{\"key\":1,\"value\":{}}", "-"},                           /* key not an object */
+        {"{\"key\":{},\"value\":{},\"x\":1}", "-"},                /* a third member */
+        {"{\"id\":1}", "-"},
+        {"[{\"key\":{},\"value\":{}}]", "-"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[256];
+        split_of(cases[i][0], got, sizeof got);
+        if (strcmp(got, cases[i][1])) fprintf(stderr, "line %s\n", cases[i][0]);
+        RN_CHECK_EQ_STR(got, cases[i][1]);
+    }
+}
+
 int main(void)
 {
+    RN_RUN(test_keyed_reader_split);
     RN_RUN(test_upsert_scan_kafka_keys);
     RN_RUN(test_upsert_scan_test_mode);
     return rn_test_summary();
