@@ -13,6 +13,10 @@ The values leave the id out ('value.fields-include' = 'EXCEPT_KEY'); some
 carry a wrong "id" anyway, which must be ignored (the key wins). Prices are
 whole numbers, so the sums compare exactly.
 
+It runs twice over the same input, each time in a fresh group into fresh
+output topics: by one process, then by one process with `--workers 2`
+(each worker normalizes the keys of its own partitions).
+
   python3 tests/kafka/test_upsert_source.py
 """
 import json
@@ -22,7 +26,7 @@ import time
 import harness
 from harness import check, log
 
-IN, COUNTS, COPY = "upsrc-in", "upsrc-counts", "upsrc-copy"
+IN = "upsrc-in"
 PARTITIONS = 8
 KEYS = 300
 RECORDS = 6000
@@ -60,27 +64,36 @@ def make_input(seed):
 
 def test(env):
     b = env["KAFKA_BOOTSTRAP"]
-    run_id = "%d" % (time.time() * 1000)
-    group = "upsrc-%s" % run_id
+    runs = [("one", []), ("workers", ["--workers", "2"])]
+    outputs = ["upsrc-%s-%s" % (kind, name) for name, _ in runs for kind in ("counts", "copy")]
     old = [t for t in harness.ktool("topics", "--prefix", "upsrc-", "--bootstrap", b).stdout.split()
            if t.endswith("-repartition")]
-    for t in old + [IN, COUNTS, COPY]:
+    for t in old + [IN] + outputs:
         harness.ktool("delete", t, "--bootstrap", b, check_rc=False)
-    for t in (IN, COUNTS, COPY):
+    for t in [IN] + outputs:
         harness.create_topic(b, t, partitions=PARTITIONS, replication=3)
     recs, table = make_input(20260101)
     harness.produce(b, IN, [json.dumps(r) for r in recs], extra=["--kv"])
     log("produced %d records over %d keys; %d keys remain" % (len(recs), KEYS, len(table)))
+    for name, args in runs:
+        check_run(b, name, args, table)
 
-    r = harness.Runnel("upsrc", "upsert_source.sql",
-                       {"IN_TOPIC": IN, "COUNTS_TOPIC": COUNTS, "COPY_TOPIC": COPY, "GROUP": group},
-                       ["--brokers", b])
+
+def check_run(b, name, args, table):
+    """Runs the pipeline in a fresh group into its own output topics and
+    compares them with the table."""
+    counts_topic, copy_topic = "upsrc-counts-%s" % name, "upsrc-copy-%s" % name
+    group = "upsrc-%s-%d" % (name, time.time() * 1000)
+    r = harness.Runnel("upsrc-%s" % name, "upsert_source.sql",
+                       {"IN_TOPIC": IN, "COUNTS_TOPIC": counts_topic, "COPY_TOPIC": copy_topic,
+                        "GROUP": group},
+                       ["--brokers", b] + args)
     rc = r.wait(300)
     check(rc == 0, "runnel exited with %d:\n%s" % (rc, r.output()))
     check("undecodable" not in r.output() or ", 0 undecodable" in r.output(),
           "dead letters in a clean input:\n%s" % r.output())
 
-    copy = harness.upsert_state(harness.consume(b, COPY))
+    copy = harness.upsert_state(harness.consume(b, copy_topic))
     want_copy = {key_json(k): {"id": k, "category": c, "price": p} for k, (c, p) in table.items()}
     got_copy = {k: json.loads(v) for k, v in copy.items()}
     missing = sorted(set(want_copy) - set(got_copy))[:5]
@@ -88,9 +101,9 @@ def test(env):
     wrong = [(k, got_copy[k], want_copy[k]) for k in want_copy
              if k in got_copy and got_copy[k] != want_copy[k]][:5]
     check(not missing and not extra and not wrong,
-          "copy of the table differs: missing %s, extra %s, wrong %s" % (missing, extra, wrong))
+          name + ": copy of the table differs: missing %s, extra %s, wrong %s" % (missing, extra, wrong))
 
-    counts = harness.upsert_state(harness.consume(b, COUNTS))
+    counts = harness.upsert_state(harness.consume(b, counts_topic))
     want = {}
     for c, p in table.values():
         n, total = want.get(c, (0, 0.0))
@@ -98,10 +111,10 @@ def test(env):
     want_counts = {json.dumps({"category": c}, separators=(",", ":")): {"category": c, "n": n, "total": t}
                    for c, (n, t) in want.items()}
     got_counts = {k: json.loads(v) for k, v in counts.items()}
-    check(got_counts == want_counts, "products per category %s, expected %s"
-          % (json.dumps(got_counts, sort_keys=True), json.dumps(want_counts, sort_keys=True)))
-    log("copy of %d products and %d category counts equal the table the topic stands for"
-        % (len(got_copy), len(got_counts)))
+    check(got_counts == want_counts, "%s: products per category %s, expected %s"
+          % (name, json.dumps(got_counts, sort_keys=True), json.dumps(want_counts, sort_keys=True)))
+    log("%s: copy of %d products and %d category counts equal the table the topic stands for"
+        % (name, len(got_copy), len(got_counts)))
 
 
 if __name__ == "__main__":
