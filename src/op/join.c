@@ -15,7 +15,13 @@
  * away once they are half of the buffer. `associations` is the number of
  * partner instances on the other side (keys equal, residual TRUE); it
  * decides when an outer row's NULL-padded output is retracted or comes
- * back. A row with a NULL key is stored only on an outer side (it is
+ * back. Over an insert-only input an arriving row is appended without
+ * searching its bucket, so equal rows may have records of their own (they
+ * have equal association counts, so a retraction may take any of them);
+ * over an updating input it joins an equal record, found by a linear
+ * search, as retractions are (cheap for the usual few rows per key, slow
+ * for keys with very many distinct live rows). A row with a NULL key is
+ * stored only on an outer side (it is
  * emitted padded and its retraction must find it); on an inner side it can
  * never produce anything and is dropped (its retraction too, uncounted).
  *
@@ -75,9 +81,11 @@
  *       encoding above)
  * Restore checks that every key decodes as the key columns, every row as
  * the side's columns, that a row's key is its bucket's, that an inner side
- * holds no NULL key; a short read, duplicate key or row, or trailing byte
+ * holds no NULL key (equal rows in two records are allowed, see above); a
+ * short read, duplicate key or trailing byte
  * fails with RN_ERR_DECODE and leaves the operator empty.
  */
+#include "core/assert.h"
 #include "core/hash.h"
 #include "core/mem.h"
 #include "op/join.h"
@@ -120,6 +128,8 @@ typedef struct jside {
     int wend_col;               /* window_end column, or -1 */
     int64_t min_wend;           /* no row held has a smaller window_end (INT64_MAX: none) */
     bool outer;                 /* unmatched rows are emitted NULL-padded */
+    bool merge;                 /* the input is updating: an arriving row joins an equal
+                                 * record (insert-only: appended, no search) */
     int out_off;                /* its first output column */
     int64_t rows;               /* rows held (multiplicities summed) */
     size_t bytes;               /* bytes owned by its buckets */
@@ -264,6 +274,7 @@ static bool bucket_add(jside_t *s, jbucket_t *b, const void *p, uint32_t len, ui
  * them are dead. Cannot fail. */
 static void bucket_remove(jside_t *s, jbucket_t *b, uint32_t i)
 {
+    RN_ASSERT(i < b->nrecs && b->recs[i].mult > 0 && b->rows >= b->recs[i].mult);
     b->rows -= b->recs[i].mult;
     s->rows -= b->recs[i].mult;
     b->dead += b->recs[i].len;
@@ -419,7 +430,9 @@ static rn_err_t join_match(join_t *j, const jside_t *S, const jside_t *O, const 
             for (int c = 0; c < S->ncols; c++)
                 cand->cols[S->out_off + c][p] = in->cols[c] ? in->cols[c][r] : RN_VALUE_NULL;
             const jrec_t *rec = &b->recs[i];
-            row_decode(O, b->data + rec->off, rec->len, j->vals); /* written by us: valid */
+            bool valid = row_decode(O, b->data + rec->off, rec->len, j->vals); /* written by us */
+            RN_ASSERT(valid);
+            (void)valid;
             for (int c = 0; c < O->ncols; c++) cand->cols[O->out_off + c][p] = j->vals[c];
             prow[p] = r;
             prec[p] = i++;
@@ -520,12 +533,13 @@ static rn_err_t join_apply(join_t *j, jout_t *o, jside_t *S, jside_t *O, const r
             if ((err = out_emit(o, RN_ROW_INSERT, rec->mult, O, ovals, S, NULL)) != RN_OK) return err;
         }
     }
+    RN_ASSERT(S->rows >= 0 && O->rows >= 0);
     if (retract) return RN_OK;
 
     bool created;
     mine = rn_store_upsert(S->st, key, p->klen, p->hash, &created);
     if (!mine) return RN_ERR_NOMEM;
-    idx = created ? -1 : bucket_find(mine, j->row.data, rlen, rh);
+    idx = created || !S->merge ? -1 : bucket_find(mine, j->row.data, rlen, rh);
     if (idx >= 0) {
         mine->recs[idx].mult++;
         mine->rows++;
@@ -797,7 +811,6 @@ static rn_err_t join_read_bucket(join_t *j, jside_t *s, rn_store_t *st, rn_snap_
         if (j->key.len != klen || (klen && memcmp(j->key.data, k, klen)) || (null && !s->outer))
             return RN_ERR_DECODE;
         uint64_t h = rn_hash_bytes(p, len, JOIN_ROW_SEED);
-        if (bucket_find(b, p, len, h) >= 0) return RN_ERR_DECODE; /* duplicate row */
         if (!bucket_add(s, b, p, len, h, mult, assoc)) return RN_ERR_NOMEM;
         if (s->wend_col >= 0 && !j->vals[s->wend_col].null && j->vals[s->wend_col].i < s->min_wend)
             s->min_wend = j->vals[s->wend_col].i;
@@ -943,6 +956,7 @@ rn_op_t *rn_join_new(rn_op_t *left, rn_op_t *right, const rn_join_spec_t *spec,
         side->wend_col = -1;
         side->min_wend = INT64_MAX;
         side->out_off = s ? left->schema->ncols : 0;
+        side->merge = in[s]->updating;
         side->outer = spec->kind == RN_JOIN_KIND_FULL ||
                       spec->kind == (s ? RN_JOIN_KIND_RIGHT : RN_JOIN_KIND_LEFT);
         side->keys = rn_calloc((size_t)(spec->nkeys ? spec->nkeys : 1), sizeof(int));

@@ -72,6 +72,7 @@ typedef struct capture {
     char *set[MS_MAX];          /* row text without the kind (owned) */
     int count[MS_MAX];          /* its multiplicity */
     int negative;               /* retractions of rows the multiset did not hold */
+    bool noset;                 /* keep the text only */
 } capture_t;
 
 static void format_row(rn_buf_t *out, const rn_batch_t *b, int r)
@@ -109,14 +110,20 @@ static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_c
         if (c->text.len) rn_buf_appendc(&c->text, ' ');
         rn_buf_appends(&c->text, rn_rowkind_str(k));
         format_row(&c->text, b, r);
+        c->rows++;
+        if (c->noset) continue;
         rn_buf_clear(&one);
         format_row(&one, b, r);
         int i = ms_find(c, one.data, true);
-        if (i >= 0) {
-            c->count[i] += rn_rowkind_is_retract(k) ? -1 : 1;
-            if (c->count[i] < 0) c->negative++;
+        if (i < 0) continue;
+        c->count[i] += rn_rowkind_is_retract(k) ? -1 : 1;
+        if (c->count[i] < 0) c->negative++;
+        if (c->count[i] == 0) { /* gone: keep the set small */
+            free(c->set[i]);
+            c->nset--;
+            c->set[i] = c->set[c->nset];
+            c->count[i] = c->count[c->nset];
         }
-        c->rows++;
     }
     rn_buf_free(&one);
     return RN_OK;
@@ -369,12 +376,13 @@ static void test_large_key(void)
     jfix_t f;
     for (int withres = 0; withres < 2; withres++) {
         RN_REQUIRE(jfix_init(&f, RN_JOIN_KIND_INNER, withres ? residual_v_le_w() : NULL, false, false));
+        ((capture_t *)f.cap->priv)->noset = true;
         rn_batch_t *b = jfix_batch(&f, 1, 1500);
         for (int i = 0; i < 1500; i++) ROW(b, RN_ROW_INSERT, I(1), I(i), S(i % 2 ? "odd" : "even"));
         RN_CHECK_EQ_INT(jfix_push(&f, 1, b), RN_OK);
         capture_t *c = f.cap->priv;
         RN_CHECK_EQ_INT(c->rows, 0);
-        RN_CHECK_EQ_STR(one(&f, 0, RN_ROW_INSERT, I(1), I(750), "a"), taken); /* just take it */
+        one(&f, 0, RN_ROW_INSERT, I(1), I(750), "a");
         RN_CHECK_EQ_INT(c->rows, withres ? 750 : 1500);
         RN_CHECK_EQ_INT(c->batches, withres ? 1 : 2);
         /* 60 rows x 1500 candidates: more than one run of rows */
@@ -386,15 +394,16 @@ static void test_large_key(void)
         for (int i = 0; i < 60; i++) want += withres ? 1500 - i : 1500;
         RN_CHECK_EQ_INT(c->rows, want);
         RN_CHECK_EQ_INT(c->batches, (want + RN_BATCH_MAX - 1) / RN_BATCH_MAX);
-        int ok = 1;
-        for (int i = 0; i < c->nset; i++) {
+        int ok = 1, seen = 0;
+        for (char *tok = strtok(c->text.data, " "); tok; tok = strtok(NULL, " "), seen++) {
             int v, w;
             char s[16], t[16];
-            if (sscanf(c->set[i], "(1,%d,%15[^,],1,%d,%15[^)])", &v, s, &w, t) != 4) ok = 0;
-            else if (withres && v > w) ok = 0;
+            if (sscanf(tok, "+I(1,%d,%15[^,],1,%d,%15[^)])", &v, s, &w, t) != 4) ok = 0;
+            else if (strcmp(s, "m") || strcmp(t, w % 2 ? "odd" : "even") || (withres && v > w)) ok = 0;
         }
         RN_CHECK(ok);
-        take(f.cap);
+        RN_CHECK_EQ_INT(seen, want);
+        rn_buf_clear(&c->text);
         jfix_free(&f);
     }
 }
@@ -630,7 +639,9 @@ static void test_random_vs_brute_force(void)
             for (unsigned seed = 1; seed <= 6; seed++) {
                 rseed = seed * 7919u + (unsigned)kind * 31u + (unsigned)res;
                 jfix_t f;
-                RN_REQUIRE(jfix_init(&f, (rn_join_kind)kind, res ? residual_v_le_w() : NULL, true, true));
+                /* An input flagged insert-only has its rows appended without
+                 * merging equal ones; its retractions must still work. */
+                RN_REQUIRE(jfix_init(&f, (rn_join_kind)kind, res ? residual_v_le_w() : NULL, seed % 2, seed % 3 != 0));
                 model_t *m = calloc(1, sizeof *m);
                 int bad = 0;
                 for (int step = 0; step < 250 && !bad; step++) {
@@ -671,7 +682,8 @@ static int restore_run(rn_join_kind kind, bool residual, unsigned seed, int cut,
 {
     jfix_t a, b;
     const rn_expr_t *res = residual ? residual_v_le_w() : NULL;
-    if (!jfix_init(&a, kind, res, true, true) || !jfix_init(&b, kind, res, true, true)) return 1;
+    bool lupd = seed % 2, rupd = seed % 3 != 0;
+    if (!jfix_init(&a, kind, res, lupd, rupd) || !jfix_init(&b, kind, res, lupd, rupd)) return 1;
     if (ttl) {
         RN_CHECK(rn_join_set_ttl(a.join, ttl));
         RN_CHECK(rn_join_set_ttl(b.join, ttl));
