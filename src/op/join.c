@@ -486,6 +486,7 @@ static rn_err_t join_apply(join_t *j, jout_t *o, jside_t *S, jside_t *O, const r
     const unsigned char *key = keys + p->koff;
     jbucket_t *mine = NULL;
     int idx = -1;
+    int64_t had = 0; /* a retracted row's associations */
     if (retract) {
         mine = rn_store_find(S->st, key, p->klen, p->hash);
         if (mine) idx = bucket_find(mine, j->row.data, rlen, rh);
@@ -493,6 +494,7 @@ static rn_err_t join_apply(join_t *j, jout_t *o, jside_t *S, jside_t *O, const r
             j->ignored++;
             return RN_OK;
         }
+        had = mine->recs[idx].assoc;
         if (mine->recs[idx].mult == 1) bucket_remove(S, mine, (uint32_t)idx);
         else {
             mine->recs[idx].mult--;
@@ -522,7 +524,11 @@ static rn_err_t join_apply(join_t *j, jout_t *o, jside_t *S, jside_t *O, const r
         row_decode(O, ob->data + rec->off, rec->len, ovals);
         if ((err = out_emit(o, kind, rec->mult, S, vals, O, ovals)) != RN_OK) return err;
     }
-    if (nm == 0 && S->outer && (err = out_emit(o, kind, 1, S, vals, O, NULL)) != RN_OK) return err;
+    /* Its own padded row; a retracted row whose partners all expired (TTL)
+     * had it retracted already. */
+    if (nm == 0 && S->outer && !(retract && had > 0) &&
+        (err = out_emit(o, kind, 1, S, vals, O, NULL)) != RN_OK)
+        return err;
     /* Retract: partners losing their last association get their padded row back. */
     if (retract && O->outer) {
         for (uint32_t k = 0; k < nm; k++) {
