@@ -81,6 +81,9 @@ bool rn_join_set_ttl(rn_op_t *op, int64_t ttl_ms);
 bool rn_join_set_window_end(rn_op_t *op, int left_col, int right_col);
 /* Rows held on each side (for tests and metrics). */
 size_t rn_join_rows(const rn_op_t *op, int port);
+/* Retractions (-U/-D) that found no equal live row on their side and were
+ * ignored, emitting nothing (for tests and metrics). */
+uint64_t rn_join_ignored_retractions(const rn_op_t *op);
 
 typedef struct rn_interval_join_spec {
     rn_join_kind kind;
