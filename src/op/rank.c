@@ -31,7 +31,8 @@
  * Event time (time_key >= 0): the partition key holds a rowtime of an
  * insert-only input, so once the watermark passes it (wm > rowtime: a
  * watermark W promises no more rows earlier than W) no row can join the
- * partition. Rows are held without output; the watermark emits each
+ * partition (a window_end column, time_offset -1, is complete once the
+ * watermark reaches it). Rows are held without output; the watermark emits each
  * complete partition's top n once, +I, and drops it. A row whose rowtime
  * is below the last watermark seen would join a partition already emitted:
  * it is dropped as late (counted). held_since is the smallest pending
@@ -44,7 +45,7 @@
  * Snapshot (little-endian, state/snapshot.h):
  *   "RNRK", u32 version (1), u32 nkeys, u32 nsort, u32 ncols (input),
  *   u64 n, u8 flags (bit 0 tie_last, 1 rownum, 2 input updating,
- *   3 event time), u64 TTL ms, u64 fired watermark, u64 next sequence,
+ *   3 event time), u64 time offset, u64 TTL ms, u64 fired watermark, u64 next sequence,
  *   u64 late rows                        (restore checks the spec matches)
  *   u64 npartitions, then per partition: bytes key, u64 last access (only
  *   with a TTL), u32 nrows, then per row u64 seq + bytes columns.
@@ -89,6 +90,8 @@ typedef struct rank {
     rn_buf_t key;               /* scratch: the partition key */
     rn_buf_t row;               /* scratch: the row's columns */
     rn_batch_t *out;            /* batch being filled while processing */
+    int out_cap;                /* rows of the next output batch: about what the input
+                                 * batch can produce, at most RN_BATCH_MAX */
 } rank_t;
 
 static void rank_part_free(void *value, void *opaque)
@@ -145,7 +148,7 @@ static rn_err_t rank_room(rn_op_t *op, rank_t *k, rn_ctx_t *ctx)
         rn_err_t err = rn_op_emit(op, full, ctx);
         if (err != RN_OK) return err;
     }
-    k->out = rn_batch_new(ctx->arena, op->schema, RN_BATCH_MAX);
+    k->out = rn_batch_new(ctx->arena, op->schema, k->out_cap);
     return k->out ? RN_OK : RN_ERR_NOMEM;
 }
 
@@ -329,6 +332,7 @@ static rn_err_t rank_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
         rn_store_sweep(k->parts, 2 * (size_t)in->nrows + 64, NULL, NULL);
     }
     k->out = NULL;
+    k->out_cap = in->nrows < RN_BATCH_MAX / 2 ? 2 * in->nrows + 2 : RN_BATCH_MAX;
     for (int r = 0; r < in->nrows && err == RN_OK; r++) {
         rn_buf_clear(&k->key);
         rn_buf_clear(&k->row);
@@ -348,11 +352,11 @@ static rn_err_t rank_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
         int64_t rowtime = 0;
         if (k->s.time_key >= 0) {
             const rn_value_t *t = &in->cols[k->s.time_key][r];
-            if (t->null || (k->fired != RN_WM_MIN && t->i < k->fired)) {
+            if (t->null || (k->fired != RN_WM_MIN && t->i + k->s.time_offset < k->fired)) {
                 k->late++;
                 continue;
             }
-            rowtime = t->i;
+            rowtime = t->i + k->s.time_offset;
         }
         rank_row_t *row = rn_malloc(sizeof *row + k->row.len);
         if (!row) return RN_ERR_NOMEM;
@@ -380,7 +384,7 @@ static int64_t rank_key_time(const rank_t *k, const void *key, uint32_t klen)
     uint32_t off = 0;
     rn_value_t t = RN_VALUE_NULL;
     for (int c = 0; c <= k->s.time_key; c++) rn_key_read(key, klen, &off, k->in->cols[c].type->id, &t);
-    return t.null ? INT64_MIN : t.i;
+    return t.null ? INT64_MIN : t.i + k->s.time_offset;
 }
 
 typedef struct rank_fire {
@@ -427,6 +431,7 @@ static rn_err_t rank_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
     qsort(fire, nfire, sizeof *fire, rank_fire_cmp);
     rn_err_t err = RN_OK;
     k->out = NULL;
+    k->out_cap = RN_BATCH_MAX;
     for (size_t i = 0; i < nfire && err == RN_OK; i++)
         for (uint32_t r = 0; r < fire[i].p->n && (int64_t)r < k->s.n && err == RN_OK; r++)
             err = rank_put(op, k, fire[i].key, fire[i].klen, fire[i].p->rows[r], RN_ROW_INSERT, (int64_t)r + 1, ctx);
@@ -522,6 +527,7 @@ static rn_err_t rank_snapshot(const rn_op_t *op, rn_buf_t *out)
     rn_snap_put_u32(out, (uint32_t)k->ncols);
     rn_snap_put_u64(out, (uint64_t)k->s.n);
     rn_snap_put_u8(out, rank_flags(k));
+    rn_snap_put_u64(out, (uint64_t)k->s.time_offset);
     rn_snap_put_u64(out, (uint64_t)ttl);
     rn_snap_put_u64(out, (uint64_t)k->fired);
     rn_snap_put_u64(out, k->next_seq);
@@ -606,7 +612,8 @@ static rn_err_t rank_restore(rn_op_t *op, const void *data, size_t len)
     int64_t ttl = rn_store_ttl(k->parts);
     if (rn_snap_u32(&r) != RANK_SNAP_VERSION || rn_snap_u32(&r) != (uint32_t)k->s.nkeys ||
         rn_snap_u32(&r) != (uint32_t)k->s.nsort || rn_snap_u32(&r) != (uint32_t)k->ncols ||
-        rn_snap_u64(&r) != (uint64_t)k->s.n || rn_snap_u8(&r) != rank_flags(k) || rn_snap_u64(&r) != (uint64_t)ttl)
+        rn_snap_u64(&r) != (uint64_t)k->s.n || rn_snap_u8(&r) != rank_flags(k) ||
+        rn_snap_u64(&r) != (uint64_t)k->s.time_offset || rn_snap_u64(&r) != (uint64_t)ttl)
         return RN_ERR_DECODE;
     int64_t fired = (int64_t)rn_snap_u64(&r);
     uint64_t next_seq = rn_snap_u64(&r);

@@ -29,6 +29,8 @@ typedef struct rn_rank_spec {
                                  * insert-only input: a partition is complete once the
                                  * watermark passes it, and is then emitted once (+I) and
                                  * dropped; -1: updating output as rows arrive */
+    int64_t time_offset;        /* with time_key: a partition's time is the key column's value
+                                 * plus this (-1 for a window_end: rows up to end - 1) */
 } rn_rank_spec_t;
 
 /* A Rank over input. out_schema: the input's columns, then (spec->rownum)

@@ -17,9 +17,10 @@
  *   - one event-time attribute with N = 1: ties keep the first arrival for
  *     ASC and the last for DESC, as Flink's rowtime deduplication;
  *   - anything else: values, ties in arrival order.
- * When a PARTITION BY item is the input's event-time attribute and the
- * input is insert-only, each partition is emitted once when the watermark
- * passes it (insert-only output, like Flink's Window Top-N).
+ * When a PARTITION BY item is the input's event-time attribute, or the
+ * window_end of a window aggregate, and the input is insert-only, each
+ * partition is emitted once when the watermark passes it (insert-only
+ * output, like Flink's Window Top-N).
  * The rank column is only computed when the outer query mentions it (or
  * selects *), since keeping it costs an update per rank that moves.
  * ROW_NUMBER() anywhere else is an error (bind.c reports it).
@@ -156,6 +157,17 @@ static bool is_proctime(analyzer_t *an, const rel_t *rel, const rn_expr_t *x)
     return false;
 }
 
+/* Whether column col of op is, through Calcs that pass it on, the
+ * window_end of a WindowAggregate. */
+static bool is_window_end(const rn_op_t *op, int col)
+{
+    while (op && col >= 0 && rn_is_calc(op)) {
+        col = rn_calc_passthrough(op, col);
+        op = op->input;
+    }
+    return op && col == 1 && !strcmp(op->vt->kind, "WindowAggregate");
+}
+
 /* A name for a pre-projected PARTITION BY or ORDER BY expression. */
 static const char *pre_name(analyzer_t *an, const rel_t *rel, const rn_expr_t *x, const char *kind, int i)
 {
@@ -271,8 +283,14 @@ bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const 
             return false;
         }
         if (x->type->id == RN_TYPE_NULL) x = an_coerce(an, x, &rn_type_string);
-        if (x->kind == RN_EXPR_COLUMN && irel.cols[x->col].rowtime && !irel.updating && spec.time_key < 0)
-            spec.time_key = k;
+        if (x->kind == RN_EXPR_COLUMN && !irel.updating && spec.time_key < 0) {
+            if (irel.cols[x->col].rowtime) {
+                spec.time_key = k;
+            } else if (is_window_end(irel.op, x->col)) { /* rows up to window_end - 1 */
+                spec.time_key = k;
+                spec.time_offset = -1;
+            }
+        }
         pre[k] = x;
         names[k] = pre_name(an, &irel, x, "partition", k);
     }
@@ -349,7 +367,7 @@ bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const 
     }
     for (int c = 0; c < np; c++) rn_schema_set(schema, c, names[c], pre[c]->type);
     if (want_rownum) rn_schema_set(schema, np, alias, &rn_type_bigint);
-    rn_op_t *in = an_exchange_for(an, irel.op, nkeys, spec.time_key);
+    rn_op_t *in = an_exchange_for(an, irel.op, nkeys, spec.time_offset ? -1 : spec.time_key);
     rn_op_t *op = in ? an_track(an, rn_rank_new(in, &spec, schema, an->errbuf, an->errbuf_size)) : NULL;
     rn_schema_unref(schema);
     if (!op || !an_connect(an, in, op)) return false;

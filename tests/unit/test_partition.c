@@ -137,6 +137,14 @@ static void test_rank(void)
     /* keyed by page_id, partitioned by user_id: one */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK RANK_SQL("user_id"),
                1, "Exchange: hash [user_id]");
+    /* Window Top-N: partitioned by window_start, window_end of a window aggregate */
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK
+               "INSERT INTO out_rows SELECT page_id, n FROM (\n"
+               "  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY n DESC) AS rn\n"
+               "  FROM (SELECT window_start, window_end, page_id, COUNT(*) AS n\n"
+               "        FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n"
+               "        GROUP BY window_start, window_end, page_id)) WHERE rn <= 3;",
+               2, "complete when the watermark passes window_end");
     /* a file is read whole */
     check_plan(__LINE__, FILE_EVENTS SINK RANK_SQL("user_id"), 0, "Rank: ");
 }

@@ -420,6 +420,41 @@ static void test_rank_event_time_emits_once(void)
     run_free(&t);
 }
 
+/* A window_end key (time_offset -1): the partition holds rows up to end - 1
+ * and is complete once the watermark reaches end. */
+static void test_rank_event_time_offset(void)
+{
+    static const rmode_t m = {"window-end", 1, true, false, false, 1, false, false, 0};
+    cur = &m;
+    run_t t;
+    run_init(&t); /* then the Rank replaced by one with the offset */
+    RN_REQUIRE(t.op);
+    mat_t *mt = t.mat->priv;
+    rn_op_free(t.mat);
+    rn_op_free(t.op);
+    rn_op_free(t.feeder);
+    t.feeder = rn_op_new(&feeder_vt, t.in, NULL);
+    rn_rank_spec_t s = {.nkeys = 1, .nsort = 1, .n = 1, .time_key = 0, .time_offset = -1};
+    s.desc[0] = true;
+    t.op = rn_rank_new(t.feeder, &s, t.out, t.errbuf, sizeof t.errbuf);
+    RN_REQUIRE(t.op);
+    rn_op_connect(t.feeder, t.op, 0);
+    t.mat = mat_new(t.op, mt);
+    rn_arena_reset(&t.arena);
+    rn_batch_t *b = rn_batch_new(&t.arena, t.in, 4);
+    orow_t r1 = {.k = 200, .s1 = 1, .s2 = 0, .id = 1}, r2 = {.k = 200, .s1 = 3, .s2 = 0, .id = 2};
+    put_row(b, RN_ROW_INSERT, &r1);
+    put_row(b, RN_ROW_INSERT, &r2);
+    RN_CHECK_EQ_INT(t.op->vt->process(t.op, 0, b, &t.ctx), RN_OK);
+    RN_CHECK_EQ_INT(rn_op_held_since(t.op), 199);
+    RN_CHECK_EQ_INT(rn_op_watermark(t.feeder, 199, &t.ctx), RN_OK);
+    RN_CHECK_EQ_INT(mt->n, 0);
+    RN_CHECK_EQ_INT(rn_op_watermark(t.feeder, 200, &t.ctx), RN_OK);
+    RN_CHECK_EQ_STR(mt->log.data, "+I(200,3,a,2) ");
+    RN_CHECK_EQ_INT(rn_rank_partitions(t.op), 0);
+    run_free(&t);
+}
+
 /* ---- snapshot and restore --------------------------------------------------------- */
 
 /* Runs 30 random batches of mode cur (seed), snapshotting after batch cut
@@ -636,6 +671,7 @@ int main(void)
     RN_RUN(test_rank_random_against_oracle);
     RN_RUN(test_rank_insert_only_state_is_bounded);
     RN_RUN(test_rank_event_time_emits_once);
+    RN_RUN(test_rank_event_time_offset);
     RN_RUN(test_rank_snapshot_restore);
     RN_RUN(test_rank_snapshot_rejects_truncated);
     RN_RUN(test_rank_state_ttl);

@@ -1,8 +1,9 @@
 -- Top-N (docs/sql.md, "Deduplication and Top-N"): the 3 best-selling
 -- products per category, with and without the rank column; the top sale
 -- over an updating input (a deduplication), where a retraction promotes
--- the next row; and the best category per 10 s window, emitted once per window when
--- the watermark passes it (PARTITION BY the event-time window_time).
+-- the next row; and the best categories per 10 s window, emitted once per
+-- window when the watermark passes it (PARTITION BY window_start,
+-- window_end as Flink's Window Top-N, or by the event-time window_time).
 CREATE TABLE sales (
   category STRING,
   product STRING,
@@ -16,6 +17,8 @@ CREATE TABLE top3_ranked (category STRING, product STRING, sales INT, rownum BIG
 CREATE TABLE top_categories (category STRING, product STRING, sales INT, rk BIGINT) WITH ('connector' = 'print');
 CREATE TABLE best_per_window (window_start TIMESTAMP(3), window_end TIMESTAMP(3), category STRING, total BIGINT)
   WITH ('connector' = 'kafka', 'topic' = 'best-per-window', 'format' = 'json');
+CREATE TABLE top2_per_window (window_time TIMESTAMP(3), category STRING, total BIGINT, rownum BIGINT)
+  WITH ('connector' = 'kafka', 'topic' = 'top2-per-window', 'format' = 'json');
 
 INSERT INTO top3
 SELECT category, product, sales
@@ -49,9 +52,19 @@ WHERE rk <= 1;
 INSERT INTO best_per_window
 SELECT window_start, window_end, category, total
 FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_time ORDER BY total DESC) AS rownum
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY total DESC) AS rownum
   FROM (
     SELECT window_start, window_end, window_time, category, SUM(sales) AS total
     FROM TABLE(TUMBLE(TABLE sales, DESCRIPTOR(ts), INTERVAL '10' SECOND))
     GROUP BY window_start, window_end, window_time, category))
 WHERE rownum = 1 AND total > 0;
+
+INSERT INTO top2_per_window
+SELECT window_time, category, total, rownum
+FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_time ORDER BY total DESC) AS rownum
+  FROM (
+    SELECT window_start, window_end, window_time, category, SUM(sales) AS total
+    FROM TABLE(TUMBLE(TABLE sales, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+    GROUP BY window_start, window_end, window_time, category))
+WHERE rownum <= 2;
