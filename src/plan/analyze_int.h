@@ -7,6 +7,7 @@
  *   select.c   a SELECT block and queries with WITH
  *   ddl.c      the statements: CREATE TABLE/VIEW, INSERT, bare SELECT, SET
  *   partition.c how streams are partitioned, Exchanges before keyed state
+ *   rank.c     deduplication and Top-N (ROW_NUMBER() OVER ... WHERE rownum <= N)
  * Only what one of these files uses from another is declared here; the rest
  * stays static in its file. The structures are in plan_int.h.
  */
@@ -65,6 +66,13 @@ bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
  * the key, else a new Exchange on input (rowtime_col: input's event-time
  * column or -1). NULL on failure (an->failed is set). */
 rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col);
+
+/* rank.c: whether q is SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER
+ * (...) AS rownum ...) WHERE ...; and compiling its FROM and the rownum
+ * filter of its WHERE into rel (a Rank), leaving in *where the rest of
+ * the WHERE (NULL: nothing) for the caller to apply. False on error. */
+bool an_is_rank_query(const rn_ast_query_t *q);
+bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const rn_ast_expr_t **where);
 
 /* ddl.c */
 bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st);

@@ -456,8 +456,8 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
     if (rel->updating && t->conn->sink_mode == RN_SINK_APPEND) {
         an_error(an, query_pos,
                  "table '%s' (connector '%s') is append-only and doesn't support consuming update changes "
-                 "produced by this query (an aggregate, or an upsert table read as a changelog); write to an "
-                 "'upsert-kafka' table with a PRIMARY KEY",
+                 "produced by this query (an aggregate, a Top-N, a keep-last deduplication, or an upsert table "
+                 "read as a changelog); write to an 'upsert-kafka' table with a PRIMARY KEY",
                  t->name, t->conn->name);
         return false;
     }

@@ -275,11 +275,16 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         an_error(an, q->pos, "SELECT without FROM is not supported in a pipeline");
         return false;
     }
-    if (!an_compile_from(an, q->select.from, rel)) return false;
+    const rn_ast_expr_t *where = q->select.where;
+    if (an_is_rank_query(q)) {
+        if (!an_compile_rank(an, q, rel, &where)) return false; /* rank.c */
+    } else if (!an_compile_from(an, q->select.from, rel)) {
+        return false;
+    }
     scope_t sc = {.rel = rel};
-    if (q->select.where) {
+    if (where) {
         sc.where_clause = "in WHERE";
-        rn_expr_t *pred = an_bind_boolean(an, &sc, q->select.where, "the WHERE condition");
+        rn_expr_t *pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
         if (!pred || !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
         sc.where_clause = NULL;
     }
