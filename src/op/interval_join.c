@@ -16,11 +16,11 @@
  * still match. A left row l can be matched while the right watermark
  * rw <= l.time + upper (a right row with r.time >= rw may still come), a
  * right row r while the left watermark lw <= r.time - lower: that bound is
- * the row's `expiry`. A row is stored after it was joined, only if the
- * other side's watermark (the port's, op->inputs[port].wm) has not passed
- * its expiry yet; one that can no longer be matched is not stored and, in
- * an outer join on its side, if it found no partner, is emitted NULL-padded
- * at once. So is a row with a NULL key or a NULL time (it can never
+ * the row's `expiry`. A row is stored only if the other side's watermark
+ * (the port's, op->inputs[port].wm) has not passed its expiry yet, before
+ * it probes the other side (its own side's rows are never its partners);
+ * one that can no longer be matched is not stored and, in an outer join
+ * on its side, if it found no partner, is emitted NULL-padded at once. So is a row with a NULL key or a NULL time (it can never
  * match). A row late on its own side (time below that side's watermark)
  * is joined and kept all the same, as in Flink; what it produces may then
  * be late downstream, like any late row passing through an operator.
@@ -77,6 +77,7 @@
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "op/join.h"
 #include "op/op.h"
 #include "state/snapshot.h"
@@ -144,20 +145,6 @@ typedef struct ij_out {
 
 /* ---- arithmetic ------------------------------------------------------- */
 
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
-    return r;
-}
-
 static int64_t abs_sat(int64_t a) { return a == INT64_MIN ? INT64_MAX : a < 0 ? -a : a; }
 
 /* Whether right time rt lies within [lt + lower, lt + upper]. */
@@ -172,7 +159,7 @@ static bool ij_in_interval(const ijoin_t *j, int64_t lt, int64_t rt)
  * t - lower. */
 static int64_t ij_expiry(const ijoin_t *j, int s, int64_t t)
 {
-    return s == 0 ? add_sat(t, j->upper) : sub_sat(t, j->lower);
+    return s == 0 ? rn_time_add_sat(t, j->upper) : rn_time_sub_sat(t, j->lower);
 }
 
 /* Whether other-side watermark wm shows no partner of a row with this
@@ -192,7 +179,7 @@ static int64_t ij_port_wm(const rn_op_t *op, int p)
 static int64_t ij_out_wm(const ijoin_t *j, int64_t m)
 {
     if (m == RN_WM_MIN || m == RN_WM_MAX) return m;
-    return sub_sat(m, j->margin);
+    return rn_time_sub_sat(m, j->margin);
 }
 
 /* ---- stored rows -------------------------------------------------------- */
@@ -262,13 +249,12 @@ static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
     return row;
 }
 
-/* Stores row (time set, key in j->key) on side si: into its key's entry
- * and the heap. Returns RN_OK or RN_ERR_NOMEM (row freed, nothing
- * changed). */
-static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row)
+/* Stores row (time set, key in j->key, h its hash) on side si: into its
+ * key's entry and the heap. Returns RN_OK or RN_ERR_NOMEM (row freed,
+ * nothing changed). */
+static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
 {
     ij_side_t *s = &j->side[si];
-    uint64_t h = rn_hash_bytes(j->key.data, j->key.len, 0);
     bool created;
     if (rn_heap_reserve(&s->heap, 1) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
         rn_free(row);
@@ -409,6 +395,7 @@ typedef struct ij_pairs {
     int port;                   /* side of the input rows */
     const rn_batch_t *in;
     uint8_t *matched;           /* per input row: found a partner */
+    ij_row_t **mine;            /* per input row: the row it is stored as, or NULL */
     rn_batch_t *b;              /* candidates (stored side's strings not copied yet) */
     int *inrow;                 /* per candidate: its input row */
     ij_row_t **stored;          /* per candidate: its stored row */
@@ -436,7 +423,9 @@ static rn_err_t pairs_flush(ijoin_t *j, ij_pairs_t *p)
     int ncols = p->op->schema->ncols;
     for (int i = 0; i < n; i++) {
         int k = sel ? sel[i] : i;
-        p->matched[p->inrow[k]] = 1;
+        int r = p->inrow[k];
+        p->matched[r] = 1;
+        if (p->mine[r]) p->mine[r]->matched = 1;
         p->stored[k]->matched = 1;
         if (k != i)
             for (int c = 0; c < ncols; c++) b->cols[c][i] = b->cols[c][k];
@@ -492,20 +481,31 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     ij_side_t *me = &j->side[port], *other = &j->side[1 - port];
     int64_t other_wm = ij_port_wm(op, 1 - port);
     uint8_t *matched = rn_arena_calloc(ctx->arena, (size_t)in->nrows, 1);
-    uint8_t *store = rn_arena_calloc(ctx->arena, (size_t)in->nrows, 1);
-    if (!matched || !store) return RN_ERR_NOMEM;
-    ij_pairs_t p = {.op = op, .ctx = ctx, .port = port, .in = in, .matched = matched};
+    ij_row_t **mine = rn_arena_calloc(ctx->arena, (size_t)in->nrows, sizeof *mine);
+    rn_value_t *vals = rn_arena_alloc(ctx->arena, sizeof *vals * (size_t)me->ncols);
+    if (!matched || !mine || !vals) return RN_ERR_NOMEM;
+    ij_pairs_t p = {.op = op, .ctx = ctx, .port = port, .in = in, .matched = matched, .mine = mine};
     rn_err_t err;
 
+    /* Store each row a later row of the other side can still match (its
+     * own side's rows are never its partners, so before probing is as
+     * good as after), then collect its candidates. */
     for (int r = 0; r < in->nrows; r++) {
         const rn_value_t *tv = &in->cols[me->time_col][r];
         if (tv->null || !ij_make_key(j, me, (const rn_value_t *const *)in->cols, r)) continue;
         if (j->key.oom) return RN_ERR_NOMEM;
-        store[r] = !ij_expired(ij_expiry(j, port, tv->i), other_wm);
         uint64_t h = rn_hash_bytes(j->key.data, j->key.len, 0);
+        if (!ij_expired(ij_expiry(j, port, tv->i), other_wm)) {
+            for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+            ij_row_t *row = ij_row_alloc(me, vals);
+            if (!row) return RN_ERR_NOMEM;
+            row->time = tv->i;
+            row->seq = j->seq++;
+            if ((err = ij_store_row(j, port, row, h)) != RN_OK) return err;
+            mine[r] = row;
+        }
         ij_key_t *e = rn_store_peek(other->store, j->key.data, (uint32_t)j->key.len, h);
-        if (!e) continue;
-        for (uint32_t i = 0; i < e->n; i++) {
+        for (uint32_t i = 0; e && i < e->n; i++) {
             ij_row_t *s = e->rows[i];
             bool in_range = port == 0 ? ij_in_interval(j, tv->i, s->time) : ij_in_interval(j, s->time, tv->i);
             if (in_range && (err = pairs_add(j, &p, r, s)) != RN_OK) return err;
@@ -513,30 +513,13 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     }
     if ((err = pairs_flush(j, &p)) != RN_OK) return err;
 
-    /* Keep what a later row of the other side can match; pad the rest. */
+    /* A row not stored that found no partner never will: pad it now. */
+    if (!me->outer) return RN_OK;
     ij_out_t o = {.op = op, .ctx = ctx};
     for (int r = 0; r < in->nrows; r++) {
-        if (store[r]) {
-            rn_value_t *vals = rn_arena_alloc(ctx->arena, sizeof *vals * (size_t)me->ncols);
-            if (!vals) return RN_ERR_NOMEM;
-            for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
-            ij_row_t *row = ij_row_alloc(me, vals);
-            if (!row) return RN_ERR_NOMEM;
-            row->time = in->cols[me->time_col][r].i;
-            row->seq = j->seq++;
-            row->matched = matched[r];
-            ij_make_key(j, me, (const rn_value_t *const *)in->cols, r);
-            if (j->key.oom) {
-                rn_free(row);
-                return RN_ERR_NOMEM;
-            }
-            if ((err = ij_store_row(j, port, row)) != RN_OK) return err;
-        } else if (me->outer && !matched[r]) {
-            rn_value_t *vals = rn_arena_alloc(ctx->arena, sizeof *vals * (size_t)me->ncols);
-            if (!vals) return RN_ERR_NOMEM;
-            for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
-            if ((err = ij_emit_padded(j, &o, port, vals, false)) != RN_OK) return err;
-        }
+        if (mine[r] || matched[r]) continue;
+        for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+        if ((err = ij_emit_padded(j, &o, port, vals, false)) != RN_OK) return err;
     }
     return out_flush(&o);
 }
@@ -610,15 +593,6 @@ static size_t ij_state_size(const rn_op_t *op, size_t *keys)
     return bytes;
 }
 
-/* Appends a bound as the docs write durations: "5 s", "2 min", "500 ms". */
-static void append_duration(rn_buf_t *out, int64_t ms)
-{
-    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
-    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
-    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
-    else rn_buf_appendf(out, "%lld ms", (long long)ms);
-}
-
 /* "lt - 5 s", "lt + 1 ms", "lt". */
 static void append_offset(rn_buf_t *out, const char *col, int64_t ms)
 {
@@ -626,7 +600,7 @@ static void append_offset(rn_buf_t *out, const char *col, int64_t ms)
     if (ms == 0) return;
     rn_buf_appends(out, ms < 0 ? " - " : " + ");
     if (ms == INT64_MIN) rn_buf_appends(out, "9223372036854775808 ms");
-    else append_duration(out, ms < 0 ? -ms : ms);
+    else rn_duration_append(out, ms < 0 ? -ms : ms);
 }
 
 /* "IntervalJoin: LEFT [k = k0], rt BETWEEN lt - 5 s AND lt + 5 s, residual (...)"
@@ -785,7 +759,7 @@ static rn_err_t ij_read_key(ijoin_t *j, rn_snap_reader_t *r, int si, const void 
         row->time = vals[s->time_col].i;
         row->seq = seq;
         row->matched = matched;
-        rn_err_t err = ij_store_row(j, si, row);
+        rn_err_t err = ij_store_row(j, si, row, rn_hash_bytes(k, klen, 0));
         if (err != RN_OK) return err;
     }
     return RN_OK;

@@ -100,6 +100,7 @@
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "op/accum.h"
 #include "op/op.h"
 #include "state/snapshot.h"
@@ -176,20 +177,6 @@ typedef struct win_out {
 
 /* ---- arithmetic ------------------------------------------------------- */
 
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
-    return r;
-}
-
 /* floor(a / b) for b > 0. */
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -201,10 +188,10 @@ static int64_t floor_div(int64_t a, int64_t b)
 /* The largest window start <= t on the grid k * step + offset. */
 static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
 {
-    int64_t q = floor_div(sub_sat(t, offset), step);
+    int64_t q = floor_div(rn_time_sub_sat(t, offset), step);
     int64_t r;
     if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
-    return add_sat(r, offset);
+    return rn_time_add_sat(r, offset);
 }
 
 /* Whether a row with rowtime t, arriving under watermark rowwm, is late. */
@@ -392,7 +379,7 @@ static win_t *win_get(win_agg_t *a, int64_t start)
         rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
         return NULL;
     }
-    win_init(a, w, start, add_sat(start, a->w.size_ms));
+    win_init(a, w, start, rn_time_add_sat(start, a->w.size_ms));
     w->hash = h;
     rn_heap_push(&a->heaps[WIN_PENDING], w);
     return w;
@@ -437,7 +424,7 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
     bool created;
     sess_key_t *sk = rn_store_upsert(a->keys, a->key.data, (uint32_t)a->key.len, h, &created);
     if (!sk) return RN_ERR_NOMEM;
-    int64_t lo = t, hi = add_sat(t, a->w.size_ms);
+    int64_t lo = t, hi = rn_time_add_sat(t, a->w.size_ms);
     /* Sessions overlapping [lo, hi): a run i..j-1 of the array. */
     int n = sk->n, i = 0, u = n;
     while (i < u) {
@@ -727,7 +714,7 @@ static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int
         int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
         int64_t nwin = a->w.size_ms / a->w.slide_ms;
         for (int64_t k = nwin - 1; k >= 0; k--) {
-            int64_t start = sub_sat(last, k * a->w.slide_ms);
+            int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);
             win_t *w = win_get(a, start);
             if (!w) return RN_ERR_NOMEM;
             rn_err_t err = win_add_row(a, w, in, r, seq);
@@ -810,15 +797,6 @@ static int64_t window_held_since(const rn_op_t *op)
     return w ? w->start : INT64_MAX;
 }
 
-/* Appends a duration the way the docs write them: "10 s", "2 min", "500 ms". */
-static void append_duration(rn_buf_t *out, int64_t ms)
-{
-    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
-    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
-    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
-    else rn_buf_appendf(out, "%lld ms", (long long)ms);
-}
-
 static void window_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const win_agg_t *a = op->priv;
@@ -826,13 +804,13 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
     static const char *kinds[] = {"TUMBLE", "HOP", "SESSION"};
     rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
     if (w->kind == RN_WINDOW_HOP) {
-        append_duration(out, w->slide_ms);
+        rn_duration_append(out, w->slide_ms);
         rn_buf_appends(out, ", ");
     }
-    append_duration(out, w->size_ms);
+    rn_duration_append(out, w->size_ms);
     if (w->kind != RN_WINDOW_SESSION && w->offset_ms) {
         rn_buf_appends(out, ", offset ");
-        append_duration(out, w->offset_ms);
+        rn_duration_append(out, w->offset_ms);
     }
     rn_buf_appends(out, w->kind == RN_WINDOW_SESSION ? ") partition by [" : ") group by [");
     for (int k = 0; k < a->nkeys; k++)
@@ -845,10 +823,10 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
         rn_buf_appendf(out, " AS %s", op->schema->cols[3 + a->nkeys + i].name);
     }
     rn_buf_appends(out, "], lateness ");
-    append_duration(out, w->lateness_ms);
+    rn_duration_append(out, w->lateness_ms);
     if (w->early_fire_ms > 0) {
         rn_buf_appends(out, ", early fire every ");
-        append_duration(out, w->early_fire_ms);
+        rn_duration_append(out, w->early_fire_ms);
     }
 }
 
@@ -1018,7 +996,7 @@ static rn_err_t win_read(win_agg_t *a, rn_snap_reader_t *r, win_t *w, uint64_t c
     const void *prev = rn_snap_bytes(r, &plen);
     if (r->bad || flags > 7 || w->created >= created_max || !win_prev_valid(a, prev, plen))
         return RN_ERR_DECODE;
-    if (a->w.kind == RN_WINDOW_SESSION ? w->start > w->end : w->end != add_sat(w->start, a->w.size_ms))
+    if (a->w.kind == RN_WINDOW_SESSION ? w->start > w->end : w->end != rn_time_add_sat(w->start, a->w.size_ms))
         return RN_ERR_DECODE;
     w->fired = (flags & WIN_SNAP_FIRED) != 0;
     w->emitted = (flags & WIN_SNAP_EMITTED) != 0;
