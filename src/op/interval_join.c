@@ -134,15 +134,6 @@ typedef struct ijoin {
     rn_buf_t kcopy;             /* scratch: copy of a key being removed */
 } ijoin_t;
 
-/* Output under construction: NULL-padded rows go into arena batches
- * pushed downstream as they fill up. */
-typedef struct ij_out {
-    rn_op_t *op;
-    rn_ctx_t *ctx;
-    rn_batch_t *b;              /* batch being filled, or NULL */
-    int next_cap;               /* capacity of the next batch */
-} ij_out_t;
-
 /* ---- arithmetic ------------------------------------------------------- */
 
 static int64_t abs_sat(int64_t a) { return a == INT64_MIN ? INT64_MAX : a < 0 ? -a : a; }
@@ -327,30 +318,6 @@ static rn_batch_t *ij_batch_new(rn_op_t *op, rn_ctx_t *ctx, int cap)
     return b->rowwm ? b : NULL;
 }
 
-static rn_err_t out_flush(ij_out_t *o)
-{
-    rn_batch_t *b = o->b;
-    o->b = NULL;
-    return b ? rn_op_emit(o->op, b, o->ctx) : RN_OK;
-}
-
-/* Reserves the next output row. Returns RN_OK or an error. */
-static rn_err_t out_row(ij_out_t *o, int *r /* out */)
-{
-    if (o->b && o->b->nrows == o->b->cap) {
-        rn_err_t err = out_flush(o);
-        if (err != RN_OK) return err;
-    }
-    if (!o->b) {
-        int cap = o->next_cap ? o->next_cap : 16;
-        o->b = ij_batch_new(o->op, o->ctx, cap);
-        if (!o->b) return RN_ERR_NOMEM;
-        o->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
-    }
-    *r = o->b->nrows++;
-    return RN_OK;
-}
-
 /* Copies a string value into the arena (stored rows may be freed before
  * the batch is done with). */
 static rn_err_t ij_arena_string(rn_arena_t *arena, rn_value_t *v)
@@ -364,10 +331,10 @@ static rn_err_t ij_arena_string(rn_arena_t *arena, rn_value_t *v)
 /* Emits one NULL-padded row: the values of side si (vals[c]),
  * NULLs for the other side. copy: the values belong to a stored row and
  * their strings are copied into the arena. */
-static rn_err_t ij_emit_padded(ijoin_t *j, ij_out_t *o, int si, const rn_value_t *vals, bool copy)
+static rn_err_t ij_emit_padded(ijoin_t *j, rn_op_out_t *o, int si, const rn_value_t *vals, bool copy)
 {
     int r;
-    rn_err_t err = out_row(o, &r);
+    rn_err_t err = rn_op_out_row(o, &r);
     if (err != RN_OK) return err;
     rn_batch_t *b = o->b;
     int nl = j->side[0].ncols, nr = j->side[1].ncols;
@@ -515,18 +482,18 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
 
     /* A row not stored that found no partner never will: pad it now. */
     if (!me->outer) return RN_OK;
-    ij_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
     for (int r = 0; r < in->nrows; r++) {
         if (mine[r] || matched[r]) continue;
         for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
         if ((err = ij_emit_padded(j, &o, port, vals, false)) != RN_OK) return err;
     }
-    return out_flush(&o);
+    return rn_op_out_flush(&o);
 }
 
 /* Frees the rows of side si whose expiry wm passed, emitting the
  * unmatched ones NULL-padded if the side is outer. */
-static rn_err_t ij_expire(ijoin_t *j, ij_out_t *o, int si, int64_t wm)
+static rn_err_t ij_expire(ijoin_t *j, rn_op_out_t *o, int si, int64_t wm)
 {
     ij_side_t *s = &j->side[si];
     ij_row_t *row;
@@ -546,10 +513,10 @@ static rn_err_t ij_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
     ijoin_t *j = op->priv;
     op->watermark = wm;
     int64_t lw = ij_port_wm(op, 0), rw = ij_port_wm(op, 1);
-    ij_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
     rn_err_t err = ij_expire(j, &o, 0, rw);
     if (err == RN_OK) err = ij_expire(j, &o, 1, lw);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
     int64_t out = ij_out_wm(j, lw < rw ? lw : rw);
     if (out > j->outwm) j->outwm = out;
@@ -559,10 +526,10 @@ static rn_err_t ij_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
 static rn_err_t ij_finish(rn_op_t *op, rn_ctx_t *ctx)
 {
     ijoin_t *j = op->priv;
-    ij_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
     rn_err_t err = ij_expire(j, &o, 0, RN_WM_MAX);
     if (err == RN_OK) err = ij_expire(j, &o, 1, RN_WM_MAX);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
     j->outwm = RN_WM_MAX;
     op->watermark = RN_WM_MAX;

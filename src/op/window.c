@@ -166,15 +166,6 @@ typedef struct win_agg {
     rn_accum_ctx_t acx;         /* accumulators: mergeable, no multisets */
 } win_agg_t;
 
-/* Output under construction: rows go into arena batches pushed downstream
- * as they fill up. */
-typedef struct win_out {
-    rn_op_t *op;
-    rn_ctx_t *ctx;
-    rn_batch_t *b;              /* batch being filled, or NULL */
-    int next_cap;               /* capacity of the next batch */
-} win_out_t;
-
 /* ---- arithmetic ------------------------------------------------------- */
 
 /* floor(a / b) for b > 0. */
@@ -412,12 +403,12 @@ static win_t *session_new(win_agg_t *a, sess_key_t *sk, int i, int64_t t, int64_
     return w;
 }
 
-static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w);
+static rn_err_t win_emit_delete(win_agg_t *a, rn_op_out_t *o, win_t *w);
 
 /* Adds row r with rowtime t to its session of the current key (a->key):
  * a new session, or the one it extends, or the merge of every session it
  * bridges. Returns RN_OK or RN_ERR_NOMEM. */
-static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t,
+static rn_err_t session_add(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, int r, int64_t t,
                            uint64_t seq)
 {
     uint64_t h = rn_hash_bytes(a->key.data, a->key.len, 0);
@@ -494,32 +485,7 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
 
 /* ---- emission ----------------------------------------------------------- */
 
-/* Reserves the next output row. Returns RN_OK or an error. */
-static rn_err_t out_row(win_out_t *o, int *r /* out */)
-{
-    if (o->b && o->b->nrows == o->b->cap) {
-        rn_err_t err = rn_op_emit(o->op, o->b, o->ctx);
-        o->b = NULL;
-        if (err != RN_OK) return err;
-    }
-    if (!o->b) {
-        int cap = o->next_cap ? o->next_cap : 16;
-        o->b = rn_batch_new(o->ctx->arena, o->op->schema, cap);
-        if (!o->b) return RN_ERR_NOMEM;
-        o->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
-    }
-    *r = o->b->nrows++;
-    return RN_OK;
-}
-
-static rn_err_t out_flush(win_out_t *o)
-{
-    rn_batch_t *b = o->b;
-    o->b = NULL;
-    return b ? rn_op_emit(o->op, b, o->ctx) : RN_OK;
-}
-
-static rn_err_t out_copy_string(win_out_t *o, rn_value_t *v)
+static rn_err_t out_copy_string(rn_op_out_t *o, rn_value_t *v)
 {
     char *p = rn_arena_strndup(o->ctx->arena, v->s ? v->s : "", v->len);
     if (!p) return RN_ERR_NOMEM;
@@ -529,10 +495,10 @@ static rn_err_t out_copy_string(win_out_t *o, rn_value_t *v)
 
 /* Appends one output row for w: its current result and bounds (cur) or
  * the last emitted ones. Strings are copied into the arena. */
-static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind, bool cur)
+static rn_err_t win_emit(win_agg_t *a, rn_op_out_t *o, win_t *w, rn_rowkind_t kind, bool cur)
 {
     int r;
-    rn_err_t err = out_row(o, &r);
+    rn_err_t err = rn_op_out_row(o, &r);
     if (err != RN_OK) return err;
     rn_batch_t *b = o->b;
     int64_t start = cur ? w->start : w->pstart, end = cur ? w->end : w->pend;
@@ -569,7 +535,7 @@ static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind
 }
 
 /* First emission of w: +I of its current result. */
-static rn_err_t win_emit_insert(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_insert(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     rn_err_t err = win_emit(a, o, w, RN_ROW_INSERT, true);
     if (err != RN_OK) return err;
@@ -582,7 +548,7 @@ static rn_err_t win_emit_insert(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* -U(last emitted) +U(current) if the result changed; nothing if not. */
-static rn_err_t win_emit_update(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_update(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     w->dirty = 0;
     if (win_serialize(a, w, &a->res) != RN_OK) return RN_ERR_NOMEM;
@@ -598,7 +564,7 @@ static rn_err_t win_emit_update(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* -D of w's emitted row (its bounds are about to change or it merged away). */
-static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_delete(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     rn_err_t err = win_emit(a, o, w, RN_ROW_DELETE, false);
     if (err != RN_OK) return err;
@@ -607,7 +573,7 @@ static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* Emits w's current result as the next change of its row. */
-static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_current(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     if (w->emitted && (w->pstart != w->start || w->pend != w->end)) {
         rn_err_t err = win_emit_delete(a, o, w);
@@ -620,7 +586,7 @@ static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
 
 /* Fires every unfired window with end <= wm (by end, then creation) and
  * frees fired windows with end + L <= wm. */
-static rn_err_t win_advance(win_agg_t *a, win_out_t *o, int64_t wm)
+static rn_err_t win_advance(win_agg_t *a, rn_op_out_t *o, int64_t wm)
 {
     rn_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
     win_t *w;
@@ -648,7 +614,7 @@ static int win_cmp_end(const void *x, const void *y)
 
 /* Early firing: when early_fire_ms of processing time have passed since
  * the last one, emits the changed results of unfired windows. */
-static rn_err_t win_early_fire(win_agg_t *a, win_out_t *o)
+static rn_err_t win_early_fire(win_agg_t *a, rn_op_out_t *o)
 {
     if (a->w.early_fire_ms <= 0) return RN_OK;
     int64_t now = o->ctx->now_ms;
@@ -701,7 +667,7 @@ static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *id
 }
 
 /* Adds one accepted row (its key already in a->key) to its windows. */
-static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t)
+static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, int r, int64_t t)
 {
     uint64_t seq = a->seq++;
     switch (a->w.kind) {
@@ -731,7 +697,7 @@ static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int
 static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
 {
     win_agg_t *a = op->priv;
-    win_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx};
     int *late = NULL, nlate = 0;
     rn_err_t err;
     a->epoch++;
@@ -768,7 +734,7 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
     /* Windows created (or re-opened) behind the watermark fire now. */
     err = win_advance(a, &o, op->watermark);
     if (err == RN_OK) err = win_early_fire(a, &o);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
 
     a->late_rows += (uint64_t)nlate;
@@ -779,11 +745,11 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
 static rn_err_t window_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
 {
     win_agg_t *a = op->priv;
-    win_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx};
     op->watermark = wm;
     rn_err_t err = win_advance(a, &o, wm);
     if (err == RN_OK) err = win_early_fire(a, &o);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
     return rn_op_watermark(op, wm, ctx);
 }
