@@ -20,10 +20,11 @@
  * (the port's, op->inputs[port].wm) has not passed its expiry yet, before
  * it probes the other side (its own side's rows are never its partners);
  * one that can no longer be matched is not stored and, in an outer join
- * on its side, if it found no partner, is emitted NULL-padded at once. So is a row with a NULL key or a NULL time (it can never
- * match). A row late on its own side (time below that side's watermark)
- * is joined and kept all the same, as in Flink; what it produces may then
- * be late downstream, like any late row passing through an operator.
+ * on its side, if it found no partner, is emitted NULL-padded at once. So
+ * is a row with a NULL key or a NULL time (it can never match). A row
+ * late on its own side (time below that side's watermark) is joined and
+ * kept all the same, as in Flink; what it produces may then be late
+ * downstream, like any late row passing through an operator.
  * Stored rows live in an rn_store per side, keyed by the key
  * columns serialized with rn_key_append (an entry holds the key's rows in
  * an unordered array, removal swaps with the last), and in an indexed
@@ -36,7 +37,10 @@
  * freed, emitted NULL-padded first if the join is LEFT/FULL and they never
  * matched (exactly once, never before); the same for right rows under the
  * left watermark in RIGHT/FULL. RN_WM_MAX (an ended input) passes every
- * expiry. The cost is O(log n) per expired row, nothing per row kept.
+ * expiry; as op.c calls back when the minimum watermark rises or a
+ * watermark (or tick) arrives, the rows an ended input releases go out at
+ * the other input's next watermark or tick, or at finish. The cost is
+ * O(log n) per expired row, nothing per row kept.
  * The output watermark is min(lw, rw) - max(|lower|, |upper|) (RN_WM_MIN
  * and RN_WM_MAX stay what they are, the rest saturates), never lowered; it
  * is forwarded on every callback (unchanged when only processing time
