@@ -161,6 +161,27 @@ rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port);
 rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to);
 /* Pushes batch to every output of op, each on its edge's port. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
+
+/* Output under construction, for operators that emit rows one at a time
+ * (fired windows, join results): rows go into batches of op's schema in
+ * ctx's arena, of growing size (16 rows, doubling up to RN_BATCH_MAX),
+ * each pushed with rn_op_emit once full. Start it as
+ * (rn_op_out_t){.op = op, .ctx = ctx}. */
+typedef struct rn_op_out {
+    rn_op_t *op;                /* the emitting operator */
+    rn_ctx_t *ctx;
+    bool rowwm;                 /* batches carry a rowwm array (the caller fills it) */
+    rn_batch_t *b;              /* batch being filled, or NULL */
+    int next_cap;               /* capacity of the next batch */
+} rn_op_out_t;
+
+/* Reserves the next output row (its index in o->b to *r; the caller sets
+ * its values, kind and, with rowwm, its watermark), emitting the full
+ * batch first. Returns RN_OK, RN_ERR_NOMEM, or an error from downstream. */
+rn_err_t rn_op_out_row(rn_op_out_t *o, int *r /* out */);
+/* Emits the batch being filled, if any. Returns RN_OK or an error from
+ * downstream. */
+rn_err_t rn_op_out_flush(rn_op_out_t *o);
 /* Delivers watermark wm from op to each of its outputs: records it as that
  * input's watermark and, once every connected input of the output has
  * delivered one (or finished), calls the output's `watermark` callback
