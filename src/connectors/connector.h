@@ -62,6 +62,17 @@ typedef struct rn_open_ctx {
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
     int worker;                 /* > 0: which worker of the process opens it (workers.c) */
+    /* open_exchange for one input of a join (docs/scale-out.md): both
+     * inputs' repartition topics have one partition count and are read in
+     * one consumer group with the range assignor, whose members of one
+     * process sort together, so partition p of both goes to one process */
+    bool join_input;            /* this Exchange feeds a join */
+    const char *join_group;     /* the group (the other input's topic name), or NULL:
+                                 * this input's own topic name, as for any Exchange */
+    const char *member_tag;     /* this process's tag (fixed width) */
+    const char *join_side;      /* "left" or "right": suffix of a static group.instance.id */
+    int32_t min_partitions;     /* the repartition topic gets at least this many */
+    int32_t *probe_partitions;  /* not NULL: only count the source topic's partitions into it */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */

@@ -385,6 +385,12 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof /* out */);
 uint64_t rn_source_records(const rn_op_t *op);
 uint64_t rn_source_errors(const rn_op_t *op);
 
+/* Declares column col NOT NULL: a record in which it is missing or null
+ * goes to the dead-letter output ("field 'x' is missing or null"), except
+ * a delete of an upsert source. The column is decoded even if no query
+ * reads it. Columns past the first 1024 are not checked. */
+void rn_source_set_not_null(rn_op_t *op, int col);
+
 /* Makes column col a computed column (`name AS expr`): the source
  * evaluates expr, bound over the table's columns, after decoding a batch.
  * Using col uses the columns expr reads. expr belongs to the plan. */

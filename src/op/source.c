@@ -202,6 +202,8 @@ typedef struct source_doc {
     rn_value_t **dst;           /* per column, the batch array to fill */
 } source_doc_t;
 
+#define RN_SOURCE_MAX_NOT_NULL 1024
+
 typedef struct source {
     char *label;                /* table name */
     char *describe;             /* connector details for explain */
@@ -219,6 +221,8 @@ typedef struct source {
     bool exchange;              /* reads a repartition topic (op/exchange.h), not JSON */
     int32_t exchange_parts;     /* its partition count */
     bool exhausted;             /* the input ended (not merely stopped) */
+    uint64_t not_null[(RN_SOURCE_MAX_NOT_NULL + 63) / 64]; /* columns declared NOT NULL (bits) */
+    bool any_not_null;
     rn_record_t recs[RN_BATCH_MAX];
     int rec_of_row[RN_BATCH_MAX]; /* record index of each decoded row */
     uint64_t records, errors;
@@ -328,6 +332,15 @@ void rn_source_use_column(rn_op_t *op, int col)
     if (c->used) return;
     c->used = true;
     source_use_expr(op, c->computed);
+}
+
+void rn_source_set_not_null(rn_op_t *op, int col)
+{
+    source_t *s = op->priv;
+    if (col < 0 || col >= RN_SOURCE_MAX_NOT_NULL) return;
+    s->not_null[col / 64] |= (uint64_t)1 << (col % 64);
+    s->any_not_null = true;
+    rn_source_use_column(op, col);
 }
 
 void rn_source_set_computed(rn_op_t *op, int col, const rn_expr_t *expr)
@@ -777,26 +790,41 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
     return RN_OK;
 }
 
-/* Removes rows whose rowtime is NULL, sending their records to the
- * dead-letter output. */
-static rn_err_t source_check_rowtime(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx)
+/* The column that makes row r unusable: the rowtime or a NOT NULL column
+ * holding NULL (a delete of an upsert source only needs its key), or -1. */
+static int source_null_column(const rn_op_t *op, const source_t *s, const rn_batch_t *b, int r)
 {
-    int col = s->time.spec.rowtime_col;
-    const rn_value_t *rt = b->cols[col];
+    if (b->kinds && b->kinds[r] == RN_ROW_DELETE) return -1; /* a delete has only its key */
+    if (s->time.on && b->cols[s->time.spec.rowtime_col][r].null) return s->time.spec.rowtime_col;
+    if (!s->any_not_null) return -1;
+    for (int c = 0; c < op->schema->ncols && c < RN_SOURCE_MAX_NOT_NULL; c++)
+        if ((s->not_null[c / 64] >> (c % 64) & 1) && b->cols[c] && b->cols[c][r].null) return c;
+    return -1;
+}
+
+/* Removes rows whose rowtime or a NOT NULL column is NULL, sending their
+ * records to the dead-letter output. */
+static rn_err_t source_check_required(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx)
+{
     int keep = 0;
     for (int r = 0; r < b->nrows; r++) {
-        if (!rt[r].null || b->kinds[r] == RN_ROW_DELETE) { /* a delete has no event time */
+        int col = source_null_column(op, s, b, r);
+        if (col < 0) {
             if (keep != r) {
                 for (int c = 0; c < op->schema->ncols; c++)
                     if (b->cols[c]) b->cols[c][keep] = b->cols[c][r];
-                b->kinds[keep] = b->kinds[r];
+                if (b->kinds) b->kinds[keep] = b->kinds[r];
                 s->rec_of_row[keep] = s->rec_of_row[r];
             }
             keep++;
             continue;
         }
         char msg[300];
-        snprintf(msg, sizeof msg, "event time column '%s' is NULL", op->schema->cols[col].name);
+        if (s->time.on && col == s->time.spec.rowtime_col)
+            snprintf(msg, sizeof msg, "event time column '%s' is NULL", op->schema->cols[col].name);
+        else
+            snprintf(msg, sizeof msg, "field '%s' is missing or null (the column is NOT NULL)",
+                     op->schema->cols[col].name);
         rn_err_t err = source_dead_letter(s, &s->recs[s->rec_of_row[r]], msg, ctx);
         if (err != RN_OK) return err;
     }
@@ -1064,10 +1092,9 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
         if (!b->cols[c]) return RN_ERR_NOMEM;
         if ((err = rn_expr_eval(s->cols[c].computed, b, ctx->arena, b->cols[c])) != RN_OK) return err;
     }
-    if (s->time.on && b->nrows) {
-        if ((err = source_check_rowtime(op, s, b, ctx)) != RN_OK) return err;
-        if (b->nrows && (err = source_assign_time(s, b, ctx, now)) != RN_OK) return err;
-    }
+    if ((s->time.on || s->any_not_null) && b->nrows && (err = source_check_required(op, s, b, ctx)) != RN_OK)
+        return err;
+    if (s->time.on && b->nrows && (err = source_assign_time(s, b, ctx, now)) != RN_OK) return err;
     if (b->nrows && (err = rn_op_emit(op, b, ctx)) != RN_OK) return err;
     return source_tick(op, s, ctx, now, *eof);
 }

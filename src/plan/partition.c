@@ -90,3 +90,23 @@ rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_
     if (!x || !an_connect(an, input, x)) return NULL;
     return x;
 }
+
+bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltime, rn_op_t **right,
+                      const int *rkeys, int rtime, int n)
+{
+    int cols[RN_MAX_GROUP];
+    if (partitioning(an, *left, cols, RN_MAX_GROUP) == PART_SINGLE &&
+        partitioning(an, *right, cols, RN_MAX_GROUP) == PART_SINGLE)
+        return true;
+    /* Both inputs move, even when both are Kafka tables keyed alike: each
+     * table is read in its own consumer group, so nothing would give
+     * partition p of both to one process. Their repartition topics are
+     * read in one group that does (runtime/run.c). */
+    rn_op_t *x = an_track(an, rn_exchange_new(*left, n, lkeys, ltime));
+    if (!x || !an_connect(an, *left, x)) return false;
+    rn_op_t *y = an_track(an, rn_exchange_new(*right, n, rkeys, rtime));
+    if (!y || !an_connect(an, *right, y)) return false;
+    *left = x;
+    *right = y;
+    return true;
+}

@@ -47,6 +47,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
         for (int i = 0; i < oldn; i++) {
             rel->cols[i].qualifier = old[i].qualifier;
             rel->cols[i].src_col = old[i].src_col;
+            rel->cols[i].src_scan = old[i].src_scan;
             rel->cols[i].rowtime = old[i].rowtime;
         }
         if (window && !an_rel_add_window_cols(an, rel, window)) return false;
@@ -54,6 +55,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
         for (int i = 0; i < n; i++)
             if (exprs[i]->kind == RN_EXPR_COLUMN) {
                 rel->cols[i].src_col = old[exprs[i]->col].src_col;
+                rel->cols[i].src_scan = old[exprs[i]->col].src_scan;
                 rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
             }
     }
@@ -276,16 +278,40 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     const rn_ast_expr_t *where = q->select.where;
+    /* over a join, WHERE conditions on one side may go before the join */
+    const rn_ast_expr_t *conj[64];
+    bool pushed[64] = {false};
+    int nconj = 0;
     if (an_is_rank_query(q)) {
         if (!an_compile_rank(an, q, rel, &where)) return false; /* rank.c */
-    } else if (!an_compile_from(an, q->select.from, rel)) {
-        return false;
+    } else {
+        if (where && q->select.from->kind == RN_AST_FROM_JOIN && an_split_and(where, conj, &nconj, 64)) {
+            an->where_conj = conj;
+            an->nwhere_conj = nconj;
+            an->where_pushed = pushed;
+        } else {
+            nconj = 0;
+        }
+        bool from_ok = an_compile_from(an, q->select.from, rel);
+        an->where_conj = NULL;
+        an->nwhere_conj = 0;
+        an->where_pushed = NULL;
+        if (!from_ok) return false;
     }
     scope_t sc = {.rel = rel};
     if (where) {
         sc.where_clause = "in WHERE";
-        rn_expr_t *pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
-        if (!pred || !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
+        rn_expr_t *pred = NULL;
+        if (!nconj) {
+            pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
+            if (!pred) return false;
+        }
+        for (int i = 0; i < nconj; i++) {
+            if (pushed[i]) continue;
+            rn_expr_t *x = an_bind_boolean(an, &sc, conj[i], "the WHERE condition");
+            if (!x || !an_and_into(an, &pred, x)) return false;
+        }
+        if (pred && !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
         sc.where_clause = NULL;
     }
 
