@@ -170,6 +170,8 @@ typedef struct kafka_part {
     bool marked;                 /* bounded: end holds the mark of a partition never assigned */
     int64_t purged;              /* repartition topic: records before this offset were asked
                                   * to be deleted (0 = none) */
+    int64_t resume;              /* revoked by an eager rebalance: where to go on if the
+                                  * next assignment gives it back (-1 = from the group) */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -269,7 +271,7 @@ static kafka_part_t *kr_find(kafka_reader_t *r, const char *topic, int32_t parti
         return NULL;
     }
     p->partition = partition;
-    p->next = p->committed = -1;
+    p->next = p->committed = p->resume = -1;
     r->hint = r->nparts++;
     return p;
 }
@@ -436,7 +438,12 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->assigned = true;
         p->next = p->committed = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
+        if (p->resume >= 0) { /* given back after an eager rebalance: go on where it stopped */
+            a->offset = p->resume;
+            p->resume = -1;
+        }
     }
+    for (int i = 0; i < r->nparts; i++) r->parts[i].resume = -1; /* the others went elsewhere */
     r->base.assignment_version++;
     if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
@@ -524,7 +531,7 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
  * was lost (then committing would fail), what was handed out is delivered
  * and committed. When closing, the outputs were synced by the final
  * commit, whose own commit could not get through if commit_at_close is set. */
-static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts, bool lost)
+static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts, bool lost, bool coop)
 {
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     rn_buf_t failed;
@@ -548,10 +555,19 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
     for (int i = 0; i < parts->cnt; i++) {
         kafka_part_t *p = kr_find(r, parts->elems[i].topic, parts->elems[i].partition, false);
         if (!p) continue;
+        /* The commit may stop short of what was read (rows that operators
+         * here still hold: commit_limit); their state stays here (below),
+         * so if the partition comes back, reading again from the commit
+         * would count those rows twice. */
+        p->resume = !coop && !lost && !r->closing && p->next >= 0 ? p->next : -1;
         p->assigned = false;
         p->next = p->committed = -1;
     }
-    r->base.assignment_version++;
+    /* An eager rebalance revokes everything and assigns the new set right
+     * after: the source learns of the change with that assignment, so a
+     * partition that stays with this process keeps its keyed state
+     * downstream (rn_op_forget_partitions only drops what went away). */
+    if (coop || lost || r->closing) r->base.assignment_version++;
 }
 
 /* rn_reader_t.assignment: the partitions owned now. */
@@ -626,7 +642,7 @@ static void kr_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
             if (r->parts[i].assigned && r->parts[i].done) kr_finish(r, &r->parts[i]);
     } else {
         if (!r->closing) kr_report(r, rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts);
-        kr_revoke(r, parts, rd_kafka_assignment_lost(rk));
+        kr_revoke(r, parts, rd_kafka_assignment_lost(rk), coop);
         if (coop)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -1229,9 +1245,9 @@ static void kafka_default_group(const rn_open_ctx_t *ctx, rn_buf_t *out)
     rn_buf_appendf(out, "runnel.%s.%s", ctx->pipeline, ctx->table);
 }
 
-/* Opens the reader of table ctx->table or, when repartition is set, of
- * that repartition topic (c->topic), in the consumer group of the same
- * name, purging what the group committed (see kafka_open_exchange). */
+/* Opens the reader of table ctx->table or, when repartition (a consumer
+ * group) is set, of the repartition topic c->topic in that group, purging
+ * what the group committed (see kafka_open_exchange). */
 static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const char *repartition,
                         rn_reader_t **out, char *errbuf, size_t errbuf_size)
 {
@@ -1258,7 +1274,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         goto fail;
     }
     if (repartition) {
-        rn_buf_appendf(&b, "repartition topic %s", repartition);
+        rn_buf_appendf(&b, "repartition topic %s", c->topic);
     } else if (c->topic) {
         rn_buf_appendf(&b, "kafka topic%s ", ntopics > 1 ? "s" : "");
         for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);

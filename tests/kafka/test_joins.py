@@ -5,7 +5,10 @@ s3_corp.sql and s5_sessions.sql, unchanged, over 8-partition topics fed by
 oracle of tests/scenarios/oracle.py computed from the same generated files.
 
 - s1: logins, unkeyed records; the last timers fire through the quiet-topic
-  wall clock ('scan.watermark.quiet-timeout').
+  wall clock ('scan.watermark.quiet-timeout'). The event-time cases produce
+  their input before runnel starts: a partition that delivers nothing for
+  'scan.watermark.idle-timeout' after its assignment stops holding the
+  watermark back, and its rows that come later are late (by design).
 - s3: users x events with malformed records in both topics: the final
   upsert state of both tables equals the oracle, and the dead-letter topic
   'dlq' holds exactly the malformed records. Run by one process, then by
@@ -41,6 +44,7 @@ import oracle  # noqa: E402
 RUN_ID = "%x" % (int(time.time()) % 0xFFFFFF)
 TIMEOUT = 150            # s for an output to reach the oracle
 RUNNEL = os.path.join(harness.ROOT, "build", "runnel")
+TICK_USER = 999
 
 
 def gen(scen, seed, count):
@@ -117,9 +121,18 @@ def await_assigned(procs, what):
 def case_s1(b):
     data = gen("s1", 5, 6000)
     harness.fresh_topics(b, ["user_actions", "notifications"])
+    # the stream goes on: a later action of another user moves event time
+    # past the last timers (a quiet topic would follow the wall clock,
+    # which takes as long in real time as the timers last)
+    last = max(oracle.parse_ts_ms(json.loads(l)["timestamp"]) for l in data["user_actions"])
+    tick = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(last / 1000 + 11 * 60))
+    data["user_actions"].append(json.dumps({"user_id": 999999, "action": "view", "timestamp": tick}))
     want = oracle.s1([json.loads(l) for l in data["user_actions"]])
-    procs = start("s1", pipeline_copy("s1_logins.sql", "s1"), b)
+    # produced before the start: a partition that delivers nothing for the
+    # idle timeout after its assignment stops holding the watermark back,
+    # and rows that arrive after others moved it on are late (by design)
     harness.produce(b, "user_actions", data["user_actions"])
+    procs = start("s1", pipeline_copy("s1_logins.sql", "s1"), b)
 
     def poll():
         return collections.Counter((v["user_id"], v["login_ts"]) for v in
@@ -174,20 +187,30 @@ def case_s3(b, nprocs):
 def case_s5(b):
     data = gen("s5", 9, 6000)
     harness.fresh_topics(b, ["user-events", "purchases", "visits", "suspicious-visits", "late-visits"])
+    # a later event and purchase of user TICK_USER move event time past the
+    # last sessions (their own session stays open and is not compared)
+    last = max(json.loads(l)["timestamp"] for l in data["user-events"] + data["purchases"])
+    data["user-events"].append(json.dumps({"event_type": "click", "user_id": TICK_USER, "page_id": 1,
+                                           "timestamp": round(last + 600, 3)}))
+    data["purchases"].append(json.dumps({"amount": 1, "user_id": TICK_USER, "page_id": 1,
+                                         "timestamp": round(last + 600, 3)}))
     visits, suspicious = oracle.s5([json.loads(l) for l in data["user-events"]],
                                    [json.loads(l) for l in data["purchases"]])
-    procs = start("s5", pipeline_copy("s5_sessions.sql", "s5"), b)
+    visits = collections.Counter({k: n for k, n in visits.items() if k[1] != TICK_USER})
+    suspicious = collections.Counter({k: n for k, n in suspicious.items() if k[1] != TICK_USER})
     harness.produce(b, "user-events", keyed(data["user-events"], "user_id"), extra=["--kv"])
     harness.produce(b, "purchases", keyed(data["purchases"], "user_id"), extra=["--kv"])
+    procs = start("s5", pipeline_copy("s5_sessions.sql", "s5"), b)
 
     def poll_visits():
         return collections.Counter(
             (v["session_id"], v["user_id"], v["event_type"], v["page_id"], v["timestamp"], v["amount"])
-            for v in (json.loads(m["value"]) for m in harness.consume(b, "visits")))
+            for v in (json.loads(m["value"]) for m in harness.consume(b, "visits")) if v["user_id"] != TICK_USER)
 
     def poll_suspicious():
         return collections.Counter((v["session_id"], v["user_id"], v["type"]) for v in
-                                   (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits")))
+                                   (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits"))
+                                   if v["user_id"] != TICK_USER)
     await_output("visits", poll_visits, visits, procs)
     await_output("suspicious-visits", poll_suspicious, suspicious, procs)
     check(not harness.consume(b, "late-visits"), "late-visits is not empty in a clean run")
