@@ -368,8 +368,8 @@ static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r,
     w->dirty = 1;
     for (int i = 0; i < a->naggs; i++) {
         const rn_agg_spec_t *s = &a->aggs[i];
-        rn_value_t none = RN_VALUE_NULL;
-        const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : &none;
+        rn_value_t pair[2];
+        const rn_value_t *v = rn_accum_input(s, in->cols, r, pair);
         if (rn_accum_add(&a->acx, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
     }
     return RN_OK;
@@ -1190,10 +1190,13 @@ static const char *window_check(const rn_op_t *input, const rn_window_spec_t *w,
     if (w->lateness_ms < 0) return "allowed lateness must not be negative";
     if (w->early_fire_ms < 0) return "early-fire delay must not be negative";
     for (int i = 0; i < naggs; i++) {
-        if ((unsigned)aggs[i].kind > RN_AGG_LAST_VALUE) return "unknown aggregate kind";
+        if ((unsigned)aggs[i].kind > RN_AGG_MIN_BY) return "unknown aggregate kind";
         if (aggs[i].kind == RN_AGG_COUNT_STAR ? aggs[i].arg != -1
                                               : aggs[i].arg < 0 || aggs[i].arg >= ncols)
             return "aggregate argument column out of range";
+        if ((aggs[i].kind == RN_AGG_MAX_BY || aggs[i].kind == RN_AGG_MIN_BY) &&
+            (aggs[i].by < 0 || aggs[i].by >= ncols))
+            return "aggregate ordering column out of range";
     }
     return NULL;
 }
@@ -1242,18 +1245,24 @@ oom:
 
 void rn_window_set_late_output(rn_op_t *op, rn_op_t *late)
 {
+    if (rn_is_window_rows(op)) {
+        rn_window_rows_set_late_output(op, late);
+        return;
+    }
     win_agg_t *a = op->priv;
     a->late = late;
 }
 
 uint64_t rn_window_late_rows(const rn_op_t *op)
 {
+    if (rn_is_window_rows(op)) return rn_window_rows_late_rows(op);
     const win_agg_t *a = op->priv;
     return a->late_rows;
 }
 
 size_t rn_window_open_windows(const rn_op_t *op)
 {
+    if (rn_is_window_rows(op)) return rn_window_rows_open_sessions(op);
     const win_agg_t *a = op->priv;
     return a->w.kind == RN_WINDOW_SESSION ? a->nsessions : rn_store_count(a->windows);
 }

@@ -268,6 +268,119 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     return true;
 }
 
+/* Whether query q aggregates (GROUP BY, DISTINCT or an aggregate call in
+ * its select list or HAVING): a window TVF in its FROM is then a window
+ * aggregate, otherwise its rows are wanted (window_rows). */
+static bool query_aggregates(const rn_ast_query_t *q)
+{
+    if (q->select.ngroup > 0 || q->select.distinct || (q->select.having && an_contains_agg(q->select.having)))
+        return true;
+    for (int i = 0; i < q->select.nitems; i++)
+        if (q->select.items[i].expr->kind != RN_AST_STAR && an_contains_agg(q->select.items[i].expr)) return true;
+    return false;
+}
+
+/* A window TVF used without an aggregate: turns rel (the TVF's columns
+ * and its virtual window columns) into a WindowRows operator's output, in
+ * which window_start, window_end and window_time are real columns (the
+ * latter the rowtime attribute; the DESCRIPTOR column is a plain
+ * timestamp from here on, as in Flink). Pre-projects [PARTITION BY keys,
+ * every TVF column] (the operator's key comes first; an Exchange is put
+ * before a SESSION when the input is not partitioned by its keys), runs
+ * WindowRows (late rows to the late-rows table, as for window
+ * aggregates), and projects the keys away again. */
+static bool window_rows(analyzer_t *an, rel_t *rel)
+{
+    rel_window_t *win = rel->window;
+    int nfrom = rel->ncols - 3, nkeys = win->npartition;
+    const rel_t from_rel = *rel;
+    bool late = an->late_table != NULL && !an->check_only;
+    for (int i = 0; i < nfrom; i++) an_rel_use(rel, i);
+    if (nkeys > 0) {
+        int n = nkeys + nfrom;
+        rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)n);
+        const char **names = an_alloc(an, sizeof *names * (size_t)n);
+        if (!ex || !names) return false;
+        for (int i = 0; i < n; i++) {
+            int c = i < nkeys ? win->partition[i] : i - nkeys;
+            if (!(ex[i] = an_mk_column(an, c, rel->cols[c].type))) return false;
+            names[i] = rel->cols[c].name;
+        }
+        if (!an_rel_calc(an, rel, NULL, n, ex, names)) return false;
+    }
+    int time_col = nkeys + win->time_col;
+    rn_op_t *in = rel->op;
+    int nin = in->schema->ncols;
+    rn_schema_t *schema = rn_schema_new(nin + 3);
+    if (!schema) {
+        an_oom(an);
+        return false;
+    }
+    for (int c = 0; c < nin; c++) rn_schema_set(schema, c, in->schema->cols[c].name, in->schema->cols[c].type);
+    rn_schema_set(schema, nin, "window_start", &rn_type_timestamp);
+    rn_schema_set(schema, nin + 1, "window_end", &rn_type_timestamp);
+    rn_schema_set(schema, nin + 2, "window_time", &rn_type_timestamp);
+    rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms, .slide_ms = win->slide_ms,
+                          .offset_ms = win->offset_ms, .lateness_ms = an->allow_lateness_ms};
+    if (win->kind == RN_WINDOW_SESSION) in = an_exchange_for(an, in, nkeys, time_col);
+    rn_op_t *wop = in ? an_track(an, rn_window_rows_new(in, &w, nkeys, schema, an->errbuf, an->errbuf_size)) : NULL;
+    rn_schema_unref(schema);
+    if (!wop || !an_connect(an, in, wop)) return false;
+    if (late && !window_late_output(an, wop, &from_rel, nkeys, nfrom)) return false;
+    rn_op_t *source = rel->source;
+    if (!an_rel_from_schema(an, rel, wop, NULL)) return false;
+    rel->source = source;
+    if (nkeys > 0) {
+        int n = nfrom + 3;
+        rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)n);
+        const char **names = an_alloc(an, sizeof *names * (size_t)n);
+        if (!ex || !names) return false;
+        for (int i = 0; i < n; i++) {
+            int c = nkeys + i;
+            if (!(ex[i] = an_mk_column(an, c, wop->schema->cols[c].type))) return false;
+            names[i] = wop->schema->cols[c].name;
+        }
+        if (!an_rel_calc(an, rel, NULL, n, ex, names)) return false;
+    }
+    for (int i = 0; i < rel->ncols; i++) {
+        rel->cols[i].qualifier = from_rel.cols[i].qualifier;
+        rel->cols[i].src_col = -1;
+        rel->cols[i].rowtime = i == nfrom + 2; /* window_time */
+        rel->cols[i].window_col = 0;
+    }
+    rel->window = NULL;
+    rel->updating = false;
+    return true;
+}
+
+/* Binds the ordering (second) argument of MAX_BY/MIN_BY call (aggregate
+ * number a) over rel into *x and its pre-projection name, and records
+ * its column (the next pre-projected one) and type in s. */
+static bool agg_ordering(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *call, int a, rn_agg_spec_t *s,
+                         rn_expr_t **x, const char **name)
+{
+    scope_t argsc = {.rel = rel, .where_clause = "inside another aggregate"};
+    rn_expr_t *y = an_bind(an, &argsc, call->call.args[1]);
+    if (!y) return false;
+    if (y->type->id == RN_TYPE_NULL) y = an_coerce(an, y, &rn_type_int);
+    if (!y) return false;
+    if (y->type->id == RN_TYPE_ROW) {
+        an_error(an, call->call.args[1]->pos, "%s cannot order by a ROW", call->call.name);
+        return false;
+    }
+    s->by = s->arg + 1;
+    s->by_type = y->type->id;
+    *x = y;
+    if (y->kind == RN_EXPR_COLUMN) {
+        *name = rel->cols[y->col].name;
+    } else {
+        char buf[32];
+        snprintf(buf, sizeof buf, "agg$%d$by", a);
+        *name = an_strdup(an, buf);
+    }
+    return *name != NULL;
+}
+
 static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
 {
     if (!q->select.from) {
@@ -276,6 +389,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     if (!an_compile_from(an, q->select.from, rel)) return false;
+    if (rel->window && !query_aggregates(q) && !window_rows(an, rel)) return false;
     scope_t sc = {.rel = rel};
     if (q->select.where) {
         sc.where_clause = "in WHERE";
@@ -293,10 +407,10 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     bool distinct = q->select.distinct;
     bool agg = sc.naggs > 0 || q->select.ngroup > 0 || distinct;
     rel_window_t *win = rel->window;
-    if (win && (!agg || distinct)) {
+    if (win && distinct) { /* without an aggregate, window_rows took the window */
         an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, win->pos, "%s without GROUP BY window_start, window_end is not supported yet: "
-                 "aggregate the window (see docs/event-time.md)", win->fn);
+        an_error(an, win->pos, "SELECT DISTINCT over %s is not supported: GROUP BY window_start, window_end, ... "
+                 "instead (see docs/event-time.md)", win->fn);
         return false;
     }
 
@@ -338,7 +452,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     /* pre-projection: keys then aggregate arguments */
-    int npre = ngroup + sc.naggs;
+    int npre = ngroup + 2 * sc.naggs; /* MAX_BY/MIN_BY take two columns */
     rn_expr_t **pre = an_alloc(an, sizeof *pre * (size_t)(npre ? npre : 1));
     const char **pre_names = an_alloc(an, sizeof *pre_names * (size_t)(npre ? npre : 1));
     rn_agg_spec_t specs[RN_MAX_AGGS];
@@ -427,7 +541,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         if (strcasecmp(call->call.name, "COUNT") && strcasecmp(call->call.name, "SUM") &&
             strcasecmp(call->call.name, "MIN") && strcasecmp(call->call.name, "MAX") &&
             strcasecmp(call->call.name, "AVG") && strcasecmp(call->call.name, "FIRST_VALUE") &&
-            strcasecmp(call->call.name, "LAST_VALUE")) {
+            strcasecmp(call->call.name, "LAST_VALUE") && strcasecmp(call->call.name, "MAX_BY") &&
+            strcasecmp(call->call.name, "MIN_BY")) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, call->pos, "aggregate function %s is not supported yet", call->call.name);
             return false;
@@ -442,8 +557,16 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
             s->result_type = RN_TYPE_BIGINT;
             continue;
         }
-        if (call->call.nargs != 1) {
-            an_error(an, call->pos, "%s takes exactly one argument", call->call.name);
+        bool by = kind == RN_AGG_MAX_BY || kind == RN_AGG_MIN_BY;
+        if (call->call.nargs != (by ? 2 : 1)) {
+            an_error(an, call->pos, by ? "%s takes exactly two arguments: the value and the ordering"
+                                       : "%s takes exactly one argument", call->call.name);
+            return false;
+        }
+        if (by && rel->updating) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, call->pos, "%s over an updating input is not supported (it cannot retract a row); "
+                     "use a Top-1 (ROW_NUMBER) instead", call->call.name);
             return false;
         }
         if (call->call.distinct && kind != RN_AGG_COUNT) {
@@ -479,6 +602,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         }
         pre[npre_used] = x;
         pre_names[npre_used++] = x->kind == RN_EXPR_COLUMN ? rel->cols[x->col].name : agg_column_name(an, q, call, a);
+        if (by && !agg_ordering(an, rel, call, a, s, &pre[npre_used], &pre_names[npre_used])) return false;
+        if (by) npre_used++;
     }
     /* Names and GROUP BY expressions keep resolving against the FROM
      * relation; what they resolve to are the aggregate's output columns. */

@@ -229,6 +229,23 @@ def window_results(rows, kind, keyed, size=None, slide=None, offset=0, gap=None)
     return out
 
 
+def window_rows(rows, kind, keyed, size=None, slide=None, offset=0, gap=None):
+    """What a window TVF without an aggregate emits over non-late `rows`:
+    one dict (user_id, page, amount, ts, window_start, window_end) per row
+    and window holding it (HOP: several), in no particular order."""
+    if kind == "tumble":
+        groups = assign(rows, lambda t: tumble_of(t, size, offset), keyed)
+    elif kind == "hop":
+        groups = assign(rows, lambda t: hop_of(t, slide, size, offset), keyed)
+    elif kind == "session":
+        groups = sessions(rows, gap, keyed) if rows else {}
+    else:
+        raise ValueError(kind)
+    return [{"user_id": r.user_id, "page": r.page, "amount": r.amount, "ts": r.rowtime,
+             "window_start": s, "window_end": e}
+            for (s, e, _), rs in groups.items() for r in rs]
+
+
 def late_row_out(r, has_timestamp=True):
     """A late row as the late-rows table (user_id, page, amount, timestamp,
     ts, note) must hold it: columns matched by name, missing ones NULL."""
