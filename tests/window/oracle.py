@@ -181,6 +181,16 @@ def first_non_null(values):
     return None
 
 
+def value_by(rows, pick):
+    """MAX_BY/MIN_BY(page, amount): the page of the earliest-arrived row
+    whose amount is pick(amounts); rows without an amount do not count."""
+    amounts = [r.amount for r in rows if r.amount is not None]
+    if not amounts:
+        return None
+    want = pick(amounts)
+    return next(r.page for r in rows if r.amount == want)
+
+
 def aggregates(rows):
     """The aggregate columns of one window, rows in arrival order."""
     amounts = [r.amount for r in rows if r.amount is not None]
@@ -197,11 +207,13 @@ def aggregates(rows):
         "last_page": first_non_null(reversed(pages)),
         "first_amount": first_non_null(r.amount for r in rows),
         "last_amount": first_non_null(r.amount for r in reversed(rows)),
+        "page_at_max": value_by(rows, max),
+        "page_at_min": value_by(rows, min),
     }
 
 
 AGG_COLUMNS = ["cnt", "pages", "n_amount", "total", "min_amount", "max_amount", "avg_amount",
-               "first_page", "last_page", "first_amount", "last_amount"]
+               "first_page", "last_page", "first_amount", "last_amount", "page_at_max", "page_at_min"]
 
 
 def window_results(rows, kind, keyed, size=None, slide=None, offset=0, gap=None):

@@ -85,7 +85,8 @@ class Query:
             cols.append("user_id INT")
         cols += ["cnt BIGINT", "pages BIGINT", "n_amount BIGINT", "total BIGINT",
                  "min_amount INT", "max_amount INT", "avg_amount DOUBLE", "first_page STRING",
-                 "last_page STRING", "first_amount INT", "last_amount INT"]
+                 "last_page STRING", "first_amount INT", "last_amount INT", "page_at_max STRING",
+                 "page_at_min STRING"]
         if lateness_ms:
             cols.append("PRIMARY KEY (%s) NOT ENFORCED" % ", ".join(self.key_cols))
             opts = ("'connector' = 'upsert-kafka', 'topic' = '%s', 'key.format' = 'json', "
@@ -103,7 +104,8 @@ class Query:
                 "       SUM(amount) AS total, MIN(amount) AS min_amount, MAX(amount) AS max_amount,\n"
                 "       AVG(amount) AS avg_amount,\n"
                 "       FIRST_VALUE(page) AS first_page, LAST_VALUE(page) AS last_page,\n"
-                "       FIRST_VALUE(amount) AS first_amount, LAST_VALUE(amount) AS last_amount\n"
+                "       FIRST_VALUE(amount) AS first_amount, LAST_VALUE(amount) AS last_amount,\n"
+                "       MAX_BY(page, amount) AS page_at_max, MIN_BY(page, amount) AS page_at_min\n"
                 "FROM TABLE(%s)\n"
                 "GROUP BY window_start, window_end%s;\n"
                 % (self.late_table, self.sink, keys, self.tvf(), keys))
@@ -563,11 +565,16 @@ def self_test(args):
     w.pop("_created")
     t.eq(w, {"window_start": 1000, "window_end": 2000, "user_id": 1, "cnt": 4, "pages": 3,
              "n_amount": 2, "total": 2, "min_amount": -2, "max_amount": 4, "avg_amount": 1.0,
-             "first_page": "/a", "last_page": "/c", "first_amount": 4, "last_amount": -2},
+             "first_page": "/a", "last_page": "/c", "first_amount": 4, "last_amount": -2,
+             "page_at_max": "/b", "page_at_min": "/a"},
          "aggregates")
+    # MAX_BY/MIN_BY: a tie keeps the earliest-arrived row; no amount: NULL
+    wins, _, _ = results(mk([(1, 1.0, None, "/n"), (1, 1.2, 5, "/x"), (1, 1.1, 5, "/y")]), 5000, 0,
+                         "tumble", size=1000)
+    t.eq(brief(wins, "page_at_max", "page_at_min"), [("/x", "/x")], "MAX_BY/MIN_BY ties")
     wins, _, _ = results(mk([(1, 1.0, None)]), 5000, 0, "tumble", size=1000)
-    t.eq(brief(wins, "n_amount", "total", "min_amount", "avg_amount", "first_amount"),
-         [(0, None, None, None, None)], "aggregates over NULLs only")
+    t.eq(brief(wins, "n_amount", "total", "min_amount", "avg_amount", "first_amount", "page_at_max"),
+         [(0, None, None, None, None, None)], "aggregates over NULLs only")
 
     # timestamp strings and the dead-letter rule
     s0 = gen_events.START_MS
