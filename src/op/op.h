@@ -254,6 +254,8 @@ typedef enum rn_window_kind {
     RN_WINDOW_TUMBLE,
     RN_WINDOW_HOP,
     RN_WINDOW_SESSION,
+    RN_WINDOW_GIVEN,            /* each row names its window: [start_col, time_col) (a window
+                                 * aggregate over a windowed relation, e.g. window rows) */
 } rn_window_kind;
 
 typedef struct rn_window_spec {
@@ -266,6 +268,8 @@ typedef struct rn_window_spec {
                                  * late; windows stay (for updates) until wm >= end + L */
     int64_t early_fire_ms;      /* > 0: every this many ms of processing time, emit the
                                  * changed results of open windows */
+    int start_col;              /* GIVEN: input column of each row's window_start; time_col then
+                                 * holds its window_end, and the row's rowtime is window_end - 1 */
 } rn_window_spec_t;
 
 /* A window aggregate. Input columns 0..nkeys-1 are the GROUP BY keys other

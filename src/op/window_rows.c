@@ -482,6 +482,7 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
             if (a->key.oom) return RN_ERR_NOMEM;
             err = session_add(a, in, r, t, a->seq);
             break;
+        default: break; /* RN_WINDOW_GIVEN: refused by wr_check */
         }
         if (err == RN_OK) a->seq++;
     }

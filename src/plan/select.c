@@ -48,6 +48,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
             rel->cols[i].qualifier = old[i].qualifier;
             rel->cols[i].src_col = old[i].src_col;
             rel->cols[i].rowtime = old[i].rowtime;
+            rel->cols[i].window_bound = old[i].window_bound;
         }
         if (window && !an_rel_add_window_cols(an, rel, window)) return false;
     } else {
@@ -55,6 +56,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
             if (exprs[i]->kind == RN_EXPR_COLUMN) {
                 rel->cols[i].src_col = old[exprs[i]->col].src_col;
                 rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
+                rel->cols[i].window_bound = old[exprs[i]->col].window_bound;
             }
     }
     rel->updating = updating;
@@ -192,14 +194,22 @@ static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_r
  * window_time, keys, aggregates] into [GROUP BY items, aggregates] so the
  * select list binds as for any aggregate. */
 static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, rel_t *rel,
-                             const rel_t *from_rel, rn_expr_t **pre, const char **pre_names, int npre, int nkeys,
-                             const rn_agg_spec_t *specs, int ngroup, const int *wcol, const int *key_of,
-                             const char **gnames, rn_schema_t **out_schema, rel_t *grel)
+                             const rel_window_t *win, const rel_t *from_rel, rn_expr_t **pre,
+                             const char **pre_names, int npre, int nkeys, const rn_agg_spec_t *specs, int ngroup,
+                             const int *wcol, const int *key_of, const char **gnames, rn_schema_t **out_schema,
+                             rel_t *grel)
 {
-    rel_window_t *win = rel->window;
-    int nfrom = rel->ncols - 3; /* the TVF's real columns */
-    bool late = an->late_table != NULL && !an->check_only; /* unused views run nowhere */
-    int total = npre + 1 + (late ? nfrom : 0);
+    /* The relation's real columns (a TVF's window columns are virtual);
+     * a given window also pre-projects its window_start. */
+    int nfrom = rel->ncols - (rel->window ? 3 : 0);
+    bool given = win->kind == RN_WINDOW_GIVEN;
+    /* Rows that carry their window were judged late (with the allowed
+     * lateness) where the window was assigned, and are never late here:
+     * a given window gets no lateness and no late output, and stays
+     * insert-only. Unused views run nowhere: no late output either. */
+    bool late = an->late_table != NULL && !an->check_only && !given;
+    int first = npre + 1 + (given ? 1 : 0); /* where the FROM columns for late rows start */
+    int total = first + (late ? nfrom : 0);
     rn_expr_t **all = an_alloc(an, sizeof *all * (size_t)total);
     const char **all_names = an_alloc(an, sizeof *all_names * (size_t)total);
     if (!all || !all_names) return false;
@@ -209,10 +219,15 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     an_rel_use(rel, win->time_col);
     all[time_col] = an_mk_column(an, win->time_col, rel->cols[win->time_col].type);
     all_names[time_col] = rel->cols[win->time_col].name;
+    if (given) {
+        an_rel_use(rel, win->start_col);
+        all[time_col + 1] = an_mk_column(an, win->start_col, rel->cols[win->start_col].type);
+        all_names[time_col + 1] = rel->cols[win->start_col].name;
+    }
     for (int i = 0; late && i < nfrom; i++) {
         an_rel_use(rel, i);
-        all[npre + 1 + i] = an_mk_column(an, i, rel->cols[i].type);
-        all_names[npre + 1 + i] = rel->cols[i].name;
+        all[first + i] = an_mk_column(an, i, rel->cols[i].type);
+        all_names[first + i] = rel->cols[i].name;
     }
     for (int i = 0; i < total; i++)
         if (!all[i]) return false;
@@ -233,15 +248,16 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                       rn_type_scalar(specs[a].result_type));
     rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms,
                           .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
-                          .lateness_ms = an->allow_lateness_ms,
-                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0};
+                          .lateness_ms = given ? 0 : an->allow_lateness_ms,
+                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0,
+                          .start_col = given ? time_col + 1 : 0};
     rn_op_t *in = an_exchange_for(an, rel->op, nkeys, time_col);
     rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, specs, wschema, an->errbuf,
                                                              an->errbuf_size))
                       : NULL;
     rn_schema_unref(wschema);
     if (!wop || !an_connect(an, in, wop)) return false;
-    if (late && !window_late_output(an, wop, from_rel, npre + 1, nfrom)) return false;
+    if (late && !window_late_output(an, wop, from_rel, first, nfrom)) return false;
 
     /* [GROUP BY items..., aggregates...] */
     int nout = ngroup + naggs;
@@ -263,8 +279,38 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     if (!an_rel_from_schema(an, grel, wop, NULL)) return false;
     grel->updating = wop->updating;
     if (!an_rel_calc(an, grel, NULL, nout, ex, names)) return false;
-    for (int g = 0; g < ngroup; g++) grel->cols[g].rowtime = wcol[g] == 3;
+    for (int g = 0; g < ngroup; g++) {
+        grel->cols[g].rowtime = wcol[g] == 3;
+        grel->cols[g].window_bound = wcol[g]; /* a window aggregate can follow */
+    }
     *out_schema = rn_schema_ref(grel->op->schema);
+    return true;
+}
+
+/* Whether GROUP BY of q, over rel (not a window TVF), names the
+ * window_start and window_end of a windowed relation (window rows, a
+ * window aggregate's output): then it is a window aggregate over the
+ * windows the rows carry (Flink's window aggregation over a windowed
+ * relation), set up in *w. False otherwise, or on a resolution error
+ * (an->failed set). */
+static bool given_window(analyzer_t *an, const rel_t *rel, const rn_ast_query_t *q, rel_window_t *w)
+{
+    int start = -1, end = -1;
+    for (int g = 0; g < q->select.ngroup; g++) {
+        const rn_ast_expr_t *e = q->select.group_by[g];
+        if (e->kind != RN_AST_COLUMN) continue;
+        int c = an_rel_resolve(an, rel, e);
+        if (c < 0) return false;
+        if (rel->cols[c].window_bound == 1) start = c;
+        if (rel->cols[c].window_bound == 2) end = c;
+    }
+    if (start < 0 || end < 0) return false;
+    memset(w, 0, sizeof *w);
+    w->kind = RN_WINDOW_GIVEN;
+    w->fn = "window";
+    w->pos = q->pos;
+    w->time_col = end;
+    w->start_col = start;
     return true;
 }
 
@@ -347,6 +393,7 @@ static bool window_rows(analyzer_t *an, rel_t *rel)
         rel->cols[i].src_col = -1;
         rel->cols[i].rowtime = i == nfrom + 2; /* window_time */
         rel->cols[i].window_col = 0;
+        rel->cols[i].window_bound = i >= nfrom ? i - nfrom + 1 : 0;
     }
     rel->window = NULL;
     rel->updating = false;
@@ -406,7 +453,9 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     if (an->failed) return false;
     bool distinct = q->select.distinct;
     bool agg = sc.naggs > 0 || q->select.ngroup > 0 || distinct;
-    rel_window_t *win = rel->window;
+    rel_window_t *win = rel->window, given;
+    if (!win && !distinct && !rel->updating && given_window(an, rel, q, &given)) win = &given;
+    if (an->failed) return false;
     if (win && distinct) { /* without an aggregate, window_rows took the window */
         an->err = RN_ERR_UNSUPPORTED;
         an_error(an, win->pos, "SELECT DISTINCT over %s is not supported: GROUP BY window_start, window_end, ... "
@@ -471,8 +520,9 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         if (win && group[g]->kind == RN_AST_COLUMN) {
             int c = an_rel_resolve(an, rel, group[g]);
             if (c < 0) return false;
-            if (rel->cols[c].window_col) {
-                wcol[g] = rel->cols[c].window_col;
+            int wc = win->kind == RN_WINDOW_GIVEN ? rel->cols[c].window_bound : rel->cols[c].window_col;
+            if (wc) {
+                wcol[g] = wc;
                 gnames[g] = rel->cols[c].name;
                 sc.group_asts[g] = group[g];
                 sc.group_cols[g] = c;
@@ -612,8 +662,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     rn_schema_t *aschema = NULL;
     rel_t grel;
     if (win) {
-        if (!window_aggregate(an, &sc, q, rel, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup, wcol,
-                              key_of, gnames, &aschema, &grel))
+        if (!window_aggregate(an, &sc, q, rel, win, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup,
+                              wcol, key_of, gnames, &aschema, &grel))
             return false;
     } else {
         if (!an_rel_calc(an, rel, NULL, npre_used, pre, pre_names)) return false;

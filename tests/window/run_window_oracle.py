@@ -56,8 +56,11 @@ class Query:
     fields, so they cannot drift apart."""
 
     def __init__(self, name, kind, keyed=True, source="user_events", size=None, slide=None,
-                 offset=0, gap=None):
+                 offset=0, gap=None, over_rows=False):
         self.name, self.kind, self.keyed, self.source = name, kind, keyed, source
+        # over_rows: aggregate the TVF's rows (a subquery without GROUP BY)
+        # by the windows they carry, instead of the TVF itself
+        self.over_rows = over_rows
         self.size, self.slide, self.offset, self.gap = size, slide, offset, gap
         self.sink = "win_" + name
         self.late_table = "late_" + name
@@ -106,9 +109,10 @@ class Query:
                 "       FIRST_VALUE(page) AS first_page, LAST_VALUE(page) AS last_page,\n"
                 "       FIRST_VALUE(amount) AS first_amount, LAST_VALUE(amount) AS last_amount,\n"
                 "       MAX_BY(page, amount) AS page_at_max, MIN_BY(page, amount) AS page_at_min\n"
-                "FROM TABLE(%s)\n"
+                "FROM %s\n"
                 "GROUP BY window_start, window_end%s;\n"
-                % (self.late_table, self.sink, keys, self.tvf(), keys))
+                % (self.late_table, self.sink, keys,
+                   ("(SELECT * FROM TABLE(%s))" if self.over_rows else "TABLE(%s)") % self.tvf(), keys))
 
     def input_rows(self, rows):
         if self.source == "filtered_events":
@@ -166,6 +170,9 @@ QUERIES = [
           offset=3000),
     # one session stream for all rows (no PARTITION BY)
     Query("session_3s_all", "session", keyed=False, gap=3000),
+    # the same aggregates over the TVF's rows, by the windows they carry
+    Query("session_3s_over_rows", "session", gap=3000, over_rows=True),
+    Query("hop_2s_10s_over_rows", "hop", slide=2000, size=10000, over_rows=True),
     # window TVFs without an aggregate: each row with its window(s)
     RowsQuery("rows_session_3s", "session", gap=3000),
     RowsQuery("rows_hop_2s_10s", "hop", slide=2000, size=10000),

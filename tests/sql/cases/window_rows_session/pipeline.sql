@@ -26,6 +26,10 @@ CREATE TABLE minute_rows (
   window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT, sessions BIGINT
 ) WITH ('connector' = 'kafka', 'topic' = 'minute-rows', 'format' = 'json');
 
+CREATE TABLE session_pages (
+  user_id INT, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT, last_page STRING
+) WITH ('connector' = 'kafka', 'topic' = 'session-pages', 'format' = 'json');
+
 CREATE TABLE late_rows (user_id INT, page STRING, `timestamp` DOUBLE)
   WITH ('connector' = 'kafka', 'topic' = 'late', 'format' = 'json');
 
@@ -50,3 +54,12 @@ INSERT INTO minute_rows
 SELECT window_start, window_end, COUNT(*), COUNT(DISTINCT s_start)
 FROM TABLE(TUMBLE(TABLE sess, DESCRIPTOR(s_time), INTERVAL '20' SECOND))
 GROUP BY window_start, window_end;
+
+CREATE VIEW visits AS
+SELECT user_id, page, `timestamp`, window_start, window_end
+FROM TABLE(SESSION(TABLE events PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '5' SECOND));
+
+INSERT INTO session_pages
+SELECT user_id, window_start, window_end, COUNT(*), MAX_BY(page, `timestamp`)
+FROM visits
+GROUP BY window_start, window_end, user_id;
