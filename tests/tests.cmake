@@ -8,6 +8,7 @@
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
+#   scenario    the S1, S3 and S5 example pipelines against a batch oracle
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
 #               Java and fetches Kafka's jars from Maven Central once
@@ -130,6 +131,20 @@ foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate
                        ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
+# ---- scenarios ---------------------------------------------------------------
+# The join scenarios (examples/s1_logins.sql, s3_corp.sql, s5_sessions.sql)
+# over generated data with malformed records, on files, checked against the
+# batch oracle of tests/scenarios/oracle.py; several seeds each.
+foreach(scen s1 s3)
+  foreach(seed 1 2 3)
+    add_test(NAME scenario.${scen}.seed${seed}
+             COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/run_scenario.py ${scen} ${RUNNEL_BIN}
+                     --seed ${seed} --count 20000)
+    set_tests_properties(scenario.${scen}.seed${seed} PROPERTIES LABELS "scenario" TIMEOUT 300
+                         ENVIRONMENT "${RUNNEL_PYENV}")
+  endforeach()
+endforeach()
+
 # ---- real Apache Kafka -----------------------------------------------------
 # One 3-broker cluster (with a SASL_SSL listener) for all Kafka tests: the
 # fixture starts it before the first and stops it after the last. The tests
@@ -143,7 +158,8 @@ set_tests_properties(kafka.cluster.start PROPERTIES FIXTURES_SETUP kafka_cluster
 set_tests_properties(kafka.cluster.stop PROPERTIES FIXTURES_CLEANUP kafka_cluster LABELS "kafka"
                      TIMEOUT 120 RESOURCE_LOCK kafka_cluster)
 foreach(name s5_oracle group broker_restart dlq sasl errors idle_partitions quiet_topic window_restart
-             source_deleted restart_after_kill resume_warning scaleout takeover_startup)
+             source_deleted restart_after_kill resume_warning scaleout takeover_startup upsert_source
+             joins)
   add_test(NAME kafka.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/kafka/test_${name}.py)
   set_tests_properties(kafka.${name} PROPERTIES LABELS "kafka" TIMEOUT 600

@@ -62,6 +62,17 @@ typedef struct rn_open_ctx {
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
     int worker;                 /* > 0: which worker of the process opens it (workers.c) */
+    /* open_exchange for one input of a join (docs/scale-out.md): both
+     * inputs' repartition topics have one partition count and are read in
+     * one consumer group with the range assignor, whose members of one
+     * process sort together, so partition p of both goes to one process */
+    bool join_input;            /* this Exchange feeds a join */
+    const char *join_group;     /* the group (the other input's topic name), or NULL:
+                                 * this input's own topic name, as for any Exchange */
+    const char *member_tag;     /* this process's tag (fixed width) */
+    const char *join_side;      /* "left" or "right": suffix of a static group.instance.id */
+    int32_t min_partitions;     /* the repartition topic gets at least this many */
+    int32_t *probe_partitions;  /* not NULL: only count the source topic's partitions into it */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */
@@ -164,6 +175,14 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
  * skipped; positions are 1-based line numbers. */
 rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf,
                              size_t errbuf_size);
+/* As rn_file_reader_open, for the input of an upsert table in `runnel
+ * test`: a line that is an object of exactly the members "key" (an object
+ * or null) and "value" (an object or null), in either order, as an upsert
+ * sink writes them (RN_LINES_KEYED), is handed out as a keyed record: its
+ * key and value JSON, a null value being a tombstone (data NULL). Any
+ * other line is a value without a key. */
+rn_err_t rn_file_reader_open_keyed(const char *path, rn_reader_t **out, char *errbuf,
+                                   size_t errbuf_size);
 /* A reader yielding the records of one topic of a generated scenario. */
 rn_err_t rn_gen_reader_open(const char *scenario, const char *topic, uint64_t seed, int64_t rows,
                             double rows_per_second, rn_reader_t **out, char *errbuf,

@@ -8,6 +8,11 @@
  * straight into the buffer (zero copy). Records handed out stay valid until
  * the next call, so a batch never spans a refill: the unfinished tail line
  * is moved to the front before reading more.
+ *
+ * The keyed reader (the input of an upsert table in `runnel test`) splits
+ * {"key": K, "value": V} lines into a record key and value that point
+ * into the line, so that such a file reads like the upsert topic it
+ * stands for, and an upsert sink's output file reads back as a source.
  */
 #include "connectors/connector.h"
 #include "core/mem.h"
@@ -33,7 +38,87 @@ typedef struct file_reader {
     int64_t line;               /* line number of the next line */
     bool eof;                   /* read(2) returned 0 */
     bool stream;                /* a pipe, FIFO or terminal (stdin): may block */
+    bool keyed;                 /* split {"key":..,"value":..} lines (rn_file_reader_open_keyed) */
 } file_reader_t;
+
+/* ---- {"key": K, "value": V} lines ---------------------------------------- */
+
+static size_t json_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) i++;
+    return i;
+}
+
+/* The end of the JSON value that starts at p[i] (an object, array, string
+ * or a literal such as a number or null), or 0 if none does. Only the
+ * shape is scanned (strings, escapes, nesting); the JSON decoder checks
+ * the rest. */
+static size_t json_value_end(const char *p, size_t i, size_t n)
+{
+    if (i >= n) return 0;
+    if (p[i] == '"') {
+        for (i++; i < n; i++) {
+            if (p[i] == '\\') i++;
+            else if (p[i] == '"') return i + 1;
+        }
+        return 0;
+    }
+    if (p[i] == '{' || p[i] == '[') {
+        int depth = 0;
+        for (; i < n; i++) {
+            char c = p[i];
+            if (c == '"') {
+                size_t e = json_value_end(p, i, n);
+                if (!e) return 0;
+                i = e - 1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+    size_t start = i;
+    while (i < n && !strchr(",}] \t\r\n", p[i])) i++;
+    return i > start ? i : 0;
+}
+
+/* Splits line p[0..n) into the spans of its "key" and "value" members if
+ * it is {"key": K, "value": V} (either order, each an object or null).
+ * A null member gets a NULL span. False for any other line. */
+static bool keyed_split(const char *p, size_t n, const char **key, size_t *klen, const char **val,
+                        size_t *vlen)
+{
+    size_t i = json_ws(p, 0, n);
+    if (i >= n || p[i] != '{') return false;
+    bool have_key = false, have_val = false;
+    for (int m = 0; m < 2; m++) {
+        i = json_ws(p, i + 1, n); /* past '{' or ',' */
+        bool is_key = n - i >= 5 && !memcmp(p + i, "\"key\"", 5);
+        bool is_val = n - i >= 7 && !memcmp(p + i, "\"value\"", 7);
+        if ((!is_key && !is_val) || (is_key && have_key) || (is_val && have_val)) return false;
+        i = json_ws(p, i + (is_key ? 5 : 7), n);
+        if (i >= n || p[i] != ':') return false;
+        i = json_ws(p, i + 1, n);
+        size_t end = json_value_end(p, i, n);
+        if (!end) return false;
+        bool null = end - i == 4 && !memcmp(p + i, "null", 4);
+        if (!null && p[i] != '{') return false;
+        if (is_key) {
+            have_key = true;
+            *key = null ? NULL : p + i;
+            *klen = null ? 0 : end - i;
+        } else {
+            have_val = true;
+            *val = null ? NULL : p + i;
+            *vlen = null ? 0 : end - i;
+        }
+        i = json_ws(p, end, n);
+        if (i >= n || p[i] != (m == 0 ? ',' : '}')) return false;
+    }
+    return json_ws(p, i + 1, n) == n;
+}
 
 static rn_err_t file_reader_fill(file_reader_t *f, char *errbuf, size_t errbuf_size)
 {
@@ -103,6 +188,14 @@ static rn_err_t file_reader_next(rn_reader_t *r, rn_record_t *recs, int max, int
             while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
             if (i == len) continue; /* blank line */
             rn_record_set(&recs[*n], p, len, lineno);
+            const char *k = NULL, *v = NULL;
+            size_t kl = 0, vl = 0;
+            if (f->keyed && keyed_split(p, len, &k, &kl, &v, &vl)) {
+                recs[*n].key = k;
+                recs[*n].klen = kl;
+                recs[*n].data = v;
+                recs[*n].len = vl;
+            }
             (*n)++;
         }
         if (*n > 0) return RN_OK;
@@ -128,7 +221,8 @@ static void file_reader_close(rn_reader_t *r)
     rn_free(f);
 }
 
-rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, size_t errbuf_size)
+static rn_err_t file_reader_open(const char *path, bool keyed, rn_reader_t **out, char *errbuf,
+                                 size_t errbuf_size)
 {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0) {
@@ -155,12 +249,23 @@ rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, 
     struct stat st;
     f->stream = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
     f->line = 1;
+    f->keyed = keyed;
     f->base.next = file_reader_next;
     f->base.wait_ms = RN_IDLE_WAIT_MS;
     f->base.close = file_reader_close;
     f->base.where = f->path;
     *out = &f->base;
     return RN_OK;
+}
+
+rn_err_t rn_file_reader_open(const char *path, rn_reader_t **out, char *errbuf, size_t errbuf_size)
+{
+    return file_reader_open(path, false, out, errbuf, errbuf_size);
+}
+
+rn_err_t rn_file_reader_open_keyed(const char *path, rn_reader_t **out, char *errbuf, size_t errbuf_size)
+{
+    return file_reader_open(path, true, out, errbuf, errbuf_size);
 }
 
 /* ---- output files, one writer per file ------------------------------- */

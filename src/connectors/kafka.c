@@ -1290,8 +1290,14 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     r->base.dead_letter = kr_dead_letter;
     r->base.assignment = kr_assignment;
 
+    /* a join input: members of one process sort together by client.id
+     * (the broker's member id starts with it), and the range assignor
+     * then gives every topic's partition p to the same process */
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "runnel-%s", ctx->member_tag ? ctx->member_tag : "");
     const char *const defaults[] = {"group.id", b.data, "enable.partition.eof", r->bounded ? "true" : "false",
-                                    NULL};
+                                    ctx->join_input ? "client.id" : NULL, client_id,
+                                    "partition.assignment.strategy", "range", NULL};
     rn_kafka_spec_t spec = {.role = RN_KAFKA_CONSUMER,
                             .label = r->label,
                             .options = ctx->options,
@@ -1299,7 +1305,8 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
                             .defaults = defaults,
                             .setup = kr_setup,
                             .owner = r,
-                            .worker = ctx->worker};
+                            .worker = ctx->worker,
+                            .instance_suffix = ctx->join_input ? ctx->join_side : NULL};
     if ((err = rn_kafka_open(&spec, &r->k, errbuf, errbuf_size)) != RN_OK ||
         (err = rn_kafka_connect(r->k, (const char *const *)topics, ntopics, RN_KAFKA_NO_CREATE, NULL, errbuf,
                                 errbuf_size)) != RN_OK)
@@ -1583,7 +1590,12 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
     if ((err = rn_kafka_open(&spec, &x->k, errbuf, errbuf_size)) != RN_OK ||
         (err = rn_kafka_connect(x->k, source, 1, RN_KAFKA_NO_CREATE, &ntasks, errbuf, errbuf_size)) != RN_OK)
         goto fail;
-    if (ntasks == 1) { /* one partition: one process reads it all, rows need not move */
+    if (ctx->probe_partitions) {
+        *ctx->probe_partitions = ntasks;
+        err = RN_OK;
+        goto fail;
+    }
+    if (ntasks == 1 && !ctx->join_input) { /* one partition: one process reads it all, rows need not move */
         kx_close(&x->base);
         x = NULL;
         rn_buf_free(&b);
@@ -1591,15 +1603,25 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
         kafka_free_topics(topics, ntopics);
         return RN_OK;
     }
-    if ((err = rn_kafka_ensure_topic(x->k, name, ntasks, kx_topic_configs, &nparts, errbuf, errbuf_size)) != RN_OK)
+    int32_t want = ntasks > ctx->min_partitions ? ntasks : ctx->min_partitions;
+    if ((err = rn_kafka_ensure_topic(x->k, name, want, kx_topic_configs, &nparts, errbuf, errbuf_size)) != RN_OK)
         goto fail;
-    if (nparts != ntasks) {
+    if (nparts != want && ctx->join_input) {
+        snprintf(errbuf, errbuf_size,
+                 "%s: repartition topic '%s' has %d partitions but the join it feeds needs %d (the partition "
+                 "count of its larger input): delete the repartition topic while no process of the pipeline "
+                 "runs (kafka-topics.sh --bootstrap-server %s --delete --topic %s) and start again",
+                 label, name, (int)nparts, (int)want, x->k->brokers, name);
+        err = RN_ERR_CONFIG;
+        goto fail;
+    }
+    if (nparts != want) {
         snprintf(errbuf, errbuf_size,
                  "%s: repartition topic '%s' has %d partitions but topic '%s' has %d, and they must be equal "
                  "(was the topic's partition count changed?): delete the repartition topic while no process "
                  "of the pipeline runs (kafka-topics.sh --bootstrap-server %s --delete --topic %s) and start "
                  "again; it is created anew with %d partitions",
-                 label, name, (int)nparts, topics[0], (int)ntasks, x->k->brokers, name, (int)ntasks);
+                 label, name, (int)nparts, topics[0], (int)ntasks, x->k->brokers, name, (int)want);
         err = RN_ERR_CONFIG;
         goto fail;
     }
@@ -1620,7 +1642,8 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
     rctx.options = opts;
     rctx.noptions = nopts;
     rctx.want_headers = false;
-    if ((err = kr_open(&rc, &rctx, name, reader, errbuf, errbuf_size)) != RN_OK) goto fail;
+    if ((err = kr_open(&rc, &rctx, ctx->join_group ? ctx->join_group : name, reader, errbuf, errbuf_size)) != RN_OK)
+        goto fail;
     rn_free(opts);
     kafka_free_topics(topics, ntopics);
     *io = &x->base;

@@ -279,6 +279,8 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
          * there: librdkafka would take "" as an instance id. */
         if (!strcmp(key, "group.instance.id") && !val.data[0]) continue;
         if (!strcmp(key, "group.instance.id") && spec->worker > 0) rn_buf_appendf(&val, "-w%d", spec->worker);
+        if (!strcmp(key, "group.instance.id") && spec->instance_suffix)
+            rn_buf_appendf(&val, "-%s", spec->instance_suffix);
         if (val.oom) {
             err = RN_ERR_NOMEM;
             goto fail;

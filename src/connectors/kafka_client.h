@@ -67,6 +67,8 @@ typedef struct rn_kafka_spec {
     int worker;                           /* > 0: the worker of the process (runtime/workers.c)
                                            * this client belongs to; a static group.instance.id
                                            * gets "-w<worker>" so workers do not fence each other */
+    const char *instance_suffix;          /* appended to a static group.instance.id (after
+                                           * "-w<worker>"), or NULL */
 } rn_kafka_spec_t;
 
 /* One librdkafka handle and what is known about it. The configuration's

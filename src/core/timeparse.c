@@ -16,6 +16,7 @@
  *   zone      = "Z" | "z" | ("+" | "-") HH [ [":"] MM ]
  */
 #include "core/timeparse.h"
+#include "core/buf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -236,4 +237,12 @@ bool rn_epoch_seconds_parse(const char *s, int64_t *ms)
     if (v < lo * 1000 || v > hi * 1000 + 999) return false;
     *ms = v;
     return true;
+}
+
+void rn_duration_append(rn_buf_t *out, int64_t ms)
+{
+    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
+    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
+    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
+    else rn_buf_appendf(out, "%lld ms", (long long)ms);
 }

@@ -42,4 +42,26 @@ int rn_time_format(int64_t ms, char *buf, size_t bufsize);
  * on anything else or a negative value. */
 bool rn_duration_parse(const char *s, int64_t *ms /* out */);
 
+/* Appends a duration the way the docs and explain output write them:
+ * "10 s", "2 min", "1 h", "500 ms" (the largest of h, min, s that divides
+ * it, else ms; a negative value keeps its sign; 0 is "0 ms"). */
+struct rn_buf;
+void rn_duration_append(struct rn_buf *out, int64_t ms);
+
+/* t + ms and t - ms, saturated at the int64 range: event-time arithmetic
+ * that stays ordered near RN_WM_MIN and RN_WM_MAX. */
+static inline int64_t rn_time_add_sat(int64_t t, int64_t ms)
+{
+    int64_t r;
+    if (__builtin_add_overflow(t, ms, &r)) return ms > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static inline int64_t rn_time_sub_sat(int64_t t, int64_t ms)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(t, ms, &r)) return ms > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 #endif

@@ -84,6 +84,16 @@ typedef enum rn_ast_interval_unit {
 
 typedef struct rn_ast_expr rn_ast_expr_t;
 
+/* The window of ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...), the
+ * only OVER the parser accepts (deduplication and Top-N, docs/sql.md). */
+typedef struct rn_ast_over {
+    rn_pos_t pos;              /* from OVER to ')' */
+    int npartition;            /* PARTITION BY expressions (0: one partition) */
+    rn_ast_expr_t **partition_by;
+    int norder;                /* ORDER BY items (at least one) */
+    struct rn_ast_order_item *order_by;
+} rn_ast_over_t;
+
 struct rn_ast_expr {
     rn_ast_expr_kind kind;
     rn_pos_t pos;              /* the whole expression's span */
@@ -148,6 +158,7 @@ struct rn_ast_expr {
             bool star;         /* COUNT(*) */
             int nargs;
             rn_ast_expr_t **args;
+            rn_ast_over_t *over; /* ROW_NUMBER() OVER (...), else NULL */
         } call;
         struct {
             char *text;        /* the quoted number, e.g. "5" */

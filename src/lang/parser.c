@@ -626,8 +626,56 @@ static rn_ast_expr_t *call_arg(parser_t *p)
     return e;
 }
 
-/* call -> name '(' [ '*' | [DISTINCT | ALL] call_arg {',' call_arg} ] ')'
+/* order_item -> expr [ASC | DESC] */
+static void order_item(parser_t *p, rn_ast_order_item_t *it)
+{
+    it->expr = expr(p);
+    if (testnextkw(p, RN_KW_DESC))
+        it->desc = true;
+    else
+        testnextkw(p, RN_KW_ASC);
+}
+
+/* over_clause -> OVER '(' [PARTITION BY expr {',' expr}]
+ *                         ORDER BY order_item {',' order_item} ')'
+ * The current token is OVER. Frames (ROWS/RANGE) are not accepted. */
+static rn_ast_over_t *over_clause(parser_t *p)
+{
+    rn_pos_t start = p->tok.pos;
+    p_next(p);
+    checknext(p, RN_TK_LPAREN, "'(' after OVER");
+    p_enter(p);
+    rn_ast_over_t *o = p_alloc(p, sizeof *o);
+    if (testnextkw(p, RN_KW_PARTITION)) {
+        checknextkw(p, RN_KW_BY, "BY after PARTITION");
+        vec_t keys;
+        vec_init(&keys, sizeof(rn_ast_expr_t *));
+        do {
+            *(rn_ast_expr_t **)vec_push(p, &keys) = expr(p);
+        } while (testnext(p, RN_TK_COMMA));
+        o->npartition = keys.n;
+        o->partition_by = keys.data;
+    }
+    if (!p_iskw(p, RN_KW_ORDER)) p_expected(p, "ORDER BY in the OVER clause of ROW_NUMBER()");
+    p_next(p);
+    checknextkw(p, RN_KW_BY, "BY after ORDER");
+    vec_t items;
+    vec_init(&items, sizeof(rn_ast_order_item_t));
+    do {
+        order_item(p, vec_push(p, &items));
+    } while (testnext(p, RN_TK_COMMA));
+    o->norder = items.n;
+    o->order_by = items.data;
+    if (p_is_word(p, "ROWS") || p_is_word(p, "RANGE")) p_unsupported(p, "a window frame in OVER");
+    checknext(p, RN_TK_RPAREN, "')' after the OVER clause");
+    p_leave(p);
+    o->pos = p_span(p, start);
+    return o;
+}
+
+/* call -> name '(' [ '*' | [DISTINCT | ALL] call_arg {',' call_arg} ] ')' [over_clause]
  *       | (FLOOR | CEIL) '(' expr TO unit ')'
+ * over_clause only after ROW_NUMBER().
  * The current token is the name; the next is '('. */
 static rn_ast_expr_t *call(parser_t *p)
 {
@@ -660,7 +708,16 @@ static rn_ast_expr_t *call(parser_t *p)
         }
     }
     checknext(p, RN_TK_RPAREN, "')' after function arguments");
-    if (p_iskw(p, RN_KW_OVER)) p_unsupported(p, "OVER (window aggregation)");
+    if (p_iskw(p, RN_KW_OVER)) {
+        if (strcasecmp(name, "RANK") == 0 || strcasecmp(name, "DENSE_RANK") == 0) {
+            char what[64];
+            snprintf(what, sizeof what, "%s() OVER (use ROW_NUMBER())", strcasecmp(name, "RANK") ? "DENSE_RANK" : "RANK");
+            p_unsupported(p, what);
+        }
+        if (strcasecmp(name, "ROW_NUMBER") || args.n || e->call.star)
+            p_unsupported(p, "OVER (window aggregation)");
+        e->call.over = over_clause(p);
+    }
     e->call.nargs = args.n;
     e->call.args = args.data;
     e->pos = p_span(p, start);
@@ -1397,12 +1454,7 @@ static rn_ast_query_t *query(parser_t *p)
         vec_t items;
         vec_init(&items, sizeof(rn_ast_order_item_t));
         do {
-            rn_ast_order_item_t *it = vec_push(p, &items);
-            it->expr = expr(p);
-            if (testnextkw(p, RN_KW_DESC))
-                it->desc = true;
-            else
-                testnextkw(p, RN_KW_ASC);
+            order_item(p, vec_push(p, &items));
         } while (testnext(p, RN_TK_COMMA));
         q->norder = items.n;
         q->order_by = items.data;

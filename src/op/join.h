@@ -68,10 +68,10 @@ typedef struct rn_join_spec {
  * types differ, out of range) or OOM. */
 rn_op_t *rn_join_new(rn_op_t *left, rn_op_t *right, const rn_join_spec_t *spec,
                      rn_schema_t *out_schema, char *errbuf, size_t errbuf_size);
-/* 'table.exec.state.ttl': a stored row neither matched nor updated for
- * ttl_ms of processing time (ctx->now_ms) is dropped without emitting
- * anything (exactness traded for memory, as in Flink). Call before the
- * first batch; returns false otherwise. */
+/* 'table.exec.state.ttl': the rows of a key that no row of either side
+ * touched for ttl_ms of processing time (ctx->now_ms) are dropped without
+ * emitting anything (exactness traded for memory, as in Flink). Call
+ * before the first batch; returns false otherwise. */
 bool rn_join_set_ttl(rn_op_t *op, int64_t ttl_ms);
 /* A window join: left_col and right_col (TIMESTAMP, epoch ms) are the
  * window_end columns of two windowed inputs, and equal in every match
@@ -81,6 +81,9 @@ bool rn_join_set_ttl(rn_op_t *op, int64_t ttl_ms);
 bool rn_join_set_window_end(rn_op_t *op, int left_col, int right_col);
 /* Rows held on each side (for tests and metrics). */
 size_t rn_join_rows(const rn_op_t *op, int port);
+/* Retractions (-U/-D) that found no equal live row on their side and were
+ * ignored, emitting nothing (for tests and metrics). */
+uint64_t rn_join_ignored_retractions(const rn_op_t *op);
 
 typedef struct rn_interval_join_spec {
     rn_join_kind kind;

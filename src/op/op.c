@@ -84,6 +84,32 @@ rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
     return RN_OK;
 }
 
+rn_err_t rn_op_out_flush(rn_op_out_t *o)
+{
+    rn_batch_t *b = o->b;
+    o->b = NULL;
+    return b ? rn_op_emit(o->op, b, o->ctx) : RN_OK;
+}
+
+rn_err_t rn_op_out_row(rn_op_out_t *o, int *r)
+{
+    if (o->b && o->b->nrows == o->b->cap) {
+        rn_err_t err = rn_op_out_flush(o);
+        if (err != RN_OK) return err;
+    }
+    if (!o->b) {
+        int cap = o->next_cap ? o->next_cap : 16;
+        rn_batch_t *b = rn_batch_new(o->ctx->arena, o->op->schema, cap);
+        if (!b) return RN_ERR_NOMEM;
+        if (o->rowwm && !(b->rowwm = rn_arena_alloc(o->ctx->arena, sizeof(int64_t) * (size_t)cap)))
+            return RN_ERR_NOMEM;
+        o->b = b;
+        o->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
+    }
+    *r = o->b->nrows++;
+    return RN_OK;
+}
+
 /* Whether every connected input of op has delivered a watermark or finished. */
 static bool op_inputs_have_wm(const rn_op_t *op)
 {

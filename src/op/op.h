@@ -161,6 +161,27 @@ rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port);
 rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to);
 /* Pushes batch to every output of op, each on its edge's port. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
+
+/* Output under construction, for operators that emit rows one at a time
+ * (fired windows, join results): rows go into batches of op's schema in
+ * ctx's arena, of growing size (16 rows, doubling up to RN_BATCH_MAX),
+ * each pushed with rn_op_emit once full. Start it as
+ * (rn_op_out_t){.op = op, .ctx = ctx}. */
+typedef struct rn_op_out {
+    rn_op_t *op;                /* the emitting operator */
+    rn_ctx_t *ctx;
+    bool rowwm;                 /* batches carry a rowwm array (the caller fills it) */
+    rn_batch_t *b;              /* batch being filled, or NULL */
+    int next_cap;               /* capacity of the next batch */
+} rn_op_out_t;
+
+/* Reserves the next output row (its index in o->b to *r; the caller sets
+ * its values, kind and, with rowwm, its watermark), emitting the full
+ * batch first. Returns RN_OK, RN_ERR_NOMEM, or an error from downstream. */
+rn_err_t rn_op_out_row(rn_op_out_t *o, int *r /* out */);
+/* Emits the batch being filled, if any. Returns RN_OK or an error from
+ * downstream. */
+rn_err_t rn_op_out_flush(rn_op_out_t *o);
 /* Delivers watermark wm from op to each of its outputs: records it as that
  * input's watermark and, once every connected input of the output has
  * delivered one (or finished), calls the output's `watermark` callback
@@ -370,6 +391,13 @@ bool rn_source_reads(const rn_op_t *op, rn_col_origin origin);
 /* `runnel test`: read key columns from the value document (files carry
  * values only). Call before rn_source_open. */
 void rn_source_keys_from_value(rn_op_t *op);
+/* Makes the source the scan of an upsert table whose primary key is the
+ * npk columns pk (marked used): a tombstone (a record with a NULL value)
+ * becomes a -D row holding the key columns decoded from the record key and
+ * NULL elsewhere, or a dead letter when it has no key; other records are
+ * +I rows. The source is then `updating`; a ChangelogNormalize
+ * (op/normalize.h) turns its rows into a changelog. */
+void rn_source_set_upsert(rn_op_t *op, int npk, const int *pk);
 /* The attached reader, or NULL before rn_source_open. */
 struct rn_reader *rn_source_reader(const rn_op_t *op);
 bool rn_source_column_used(const rn_op_t *op, int col);
@@ -385,6 +413,12 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof /* out */);
 /* Records read and records sent to the dead-letter output so far. */
 uint64_t rn_source_records(const rn_op_t *op);
 uint64_t rn_source_errors(const rn_op_t *op);
+
+/* Declares column col NOT NULL: a record in which it is missing or null
+ * goes to the dead-letter output ("field 'x' is missing or null"), except
+ * a delete of an upsert source. The column is decoded even if no query
+ * reads it. Columns past the first 1024 are not checked. */
+void rn_source_set_not_null(rn_op_t *op, int col);
 
 /* Makes column col a computed column (`name AS expr`): the source
  * evaluates expr, bound over the table's columns, after decoding a batch.

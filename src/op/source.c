@@ -8,6 +8,12 @@
  * output with the reason, and the batch is compacted so the rows stay
  * dense.
  *
+ * Records are +I rows, except for the scan of an upsert table
+ * (rn_source_set_upsert): a tombstone (NULL value) there is a -D row with
+ * the key columns decoded from the record key and NULL elsewhere, which
+ * the ChangelogNormalize behind the scan (op/normalize.h) turns into the
+ * delete of the key's row.
+ *
  * A table with a WATERMARK also generates event time here (see
  * docs/event-time.md): one watermark per partition ("split"), the table's
  * being the minimum over the active ones; idle partitions stop holding it
@@ -196,6 +202,8 @@ typedef struct source_doc {
     rn_value_t **dst;           /* per column, the batch array to fill */
 } source_doc_t;
 
+#define RN_SOURCE_MAX_NOT_NULL 1024
+
 typedef struct source {
     char *label;                /* table name */
     char *describe;             /* connector details for explain */
@@ -203,6 +211,7 @@ typedef struct source {
     rn_reader_t *reader;        /* owned */
     rn_dlq_t *dlq;              /* not owned */
     bool keys_from_value;       /* `runnel test`: files have no keys */
+    bool upsert;                /* an upsert table: tombstones are -D rows (rn_source_set_upsert) */
     source_doc_t value, key;
     int nmeta;
     int *meta;                  /* used metadata columns */
@@ -212,6 +221,8 @@ typedef struct source {
     bool exchange;              /* reads a repartition topic (op/exchange.h), not JSON */
     int32_t exchange_parts;     /* its partition count */
     bool exhausted;             /* the input ended (not merely stopped) */
+    uint64_t not_null[(RN_SOURCE_MAX_NOT_NULL + 63) / 64]; /* columns declared NOT NULL (bits) */
+    bool any_not_null;
     rn_record_t recs[RN_BATCH_MAX];
     int rec_of_row[RN_BATCH_MAX]; /* record index of each decoded row */
     uint64_t records, errors;
@@ -323,6 +334,15 @@ void rn_source_use_column(rn_op_t *op, int col)
     source_use_expr(op, c->computed);
 }
 
+void rn_source_set_not_null(rn_op_t *op, int col)
+{
+    source_t *s = op->priv;
+    if (col < 0 || col >= RN_SOURCE_MAX_NOT_NULL) return;
+    s->not_null[col / 64] |= (uint64_t)1 << (col % 64);
+    s->any_not_null = true;
+    rn_source_use_column(op, col);
+}
+
 void rn_source_set_computed(rn_op_t *op, int col, const rn_expr_t *expr)
 {
     ((source_t *)op->priv)->cols[col].computed = expr;
@@ -362,6 +382,13 @@ rn_reader_t *rn_source_reader(const rn_op_t *op) { return ((source_t *)op->priv)
 
 void rn_source_keys_from_value(rn_op_t *op) { ((source_t *)op->priv)->keys_from_value = true; }
 
+void rn_source_set_upsert(rn_op_t *op, int npk, const int *pk)
+{
+    ((source_t *)op->priv)->upsert = true;
+    op->updating = true; /* deletes */
+    for (int k = 0; k < npk; k++) rn_source_use_column(op, pk[k]);
+}
+
 bool rn_source_reads(const rn_op_t *op, rn_col_origin origin)
 {
     const source_t *s = op->priv;
@@ -383,7 +410,10 @@ static rn_err_t source_doc_open(rn_op_t *op, source_doc_t *d, bool key, char *er
     const char *name_parts[1];
     for (int c = 0; c < ncols; c++) {
         source_col_t *sc = &s->cols[c];
-        rn_col_origin o = sc->origin == RN_FROM_KEY && s->keys_from_value ? RN_FROM_VALUE : sc->origin;
+        /* `runnel test` reads key columns from the value; an upsert table's
+         * keyed lines also from their key (the key document then fills
+         * the same columns after the value did). */
+        rn_col_origin o = sc->origin == RN_FROM_KEY && s->keys_from_value && !key ? RN_FROM_VALUE : sc->origin;
         if (!sc->used || sc->computed || o != (key ? RN_FROM_KEY : RN_FROM_VALUE)) continue;
         if (!sc->nparts) {
             name_parts[0] = op->schema->cols[c].name;
@@ -412,7 +442,7 @@ rn_err_t rn_source_open(rn_op_t *op, rn_reader_t *reader, rn_dlq_t *dlq, char *e
     s->reader = reader;
     s->dlq = dlq;
     rn_err_t err = s->exchange ? RN_OK : source_doc_open(op, &s->value, false, errbuf, errbuf_size);
-    if (err == RN_OK && rn_source_reads(op, RN_FROM_KEY) && !s->keys_from_value)
+    if (err == RN_OK && rn_source_reads(op, RN_FROM_KEY) && (!s->keys_from_value || s->upsert))
         err = source_doc_open(op, &s->key, true, errbuf, errbuf_size);
     if (err != RN_OK) return err;
     s->meta = rn_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
@@ -476,13 +506,14 @@ static rn_err_t source_dead_letter(source_t *s, const rn_record_t *r, const char
     return err;
 }
 
-/* Allocates the arrays of the used columns of one document in batch b. */
+/* Allocates the arrays of the used columns of one document in batch b
+ * (a column the other document fills already keeps its array). */
 static rn_err_t source_doc_bind(source_doc_t *d, rn_batch_t *b, int n, rn_arena_t *arena)
 {
     for (int j = 0; j < d->n; j++) {
-        b->cols[d->cols[j]] = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)n);
-        if (!b->cols[d->cols[j]]) return RN_ERR_NOMEM;
-        d->dst[j] = b->cols[d->cols[j]];
+        rn_value_t **col = &b->cols[d->cols[j]];
+        if (!*col && !(*col = rn_arena_alloc(arena, sizeof(rn_value_t) * (size_t)n))) return RN_ERR_NOMEM;
+        d->dst[j] = *col;
     }
     return RN_OK;
 }
@@ -742,7 +773,7 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
             split_name(s, sp, name, sizeof name);
             if (t->wall) fprintf(stderr, "runnel: table '%s': %s delivers again; it holds the watermark again\n", s->label, name);
         }
-        if ((err = split_mark(sp, rec->position, rt[r].i)) != RN_OK) return err;
+        if (!rt[r].null && (err = split_mark(sp, rec->position, rt[r].i)) != RN_OK) return err;
         if (!wmv[r].null && wmv[r].i > sp->wm) {
             bool was_holding = sp->wm <= t->wm;
             sp->wm = wmv[r].i;
@@ -759,25 +790,41 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
     return RN_OK;
 }
 
-/* Removes rows whose rowtime is NULL, sending their records to the
- * dead-letter output. */
-static rn_err_t source_check_rowtime(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx)
+/* The column that makes row r unusable: the rowtime or a NOT NULL column
+ * holding NULL (a delete of an upsert source only needs its key), or -1. */
+static int source_null_column(const rn_op_t *op, const source_t *s, const rn_batch_t *b, int r)
 {
-    int col = s->time.spec.rowtime_col;
-    const rn_value_t *rt = b->cols[col];
+    if (b->kinds && b->kinds[r] == RN_ROW_DELETE) return -1; /* a delete has only its key */
+    if (s->time.on && b->cols[s->time.spec.rowtime_col][r].null) return s->time.spec.rowtime_col;
+    if (!s->any_not_null) return -1;
+    for (int c = 0; c < op->schema->ncols && c < RN_SOURCE_MAX_NOT_NULL; c++)
+        if ((s->not_null[c / 64] >> (c % 64) & 1) && b->cols[c] && b->cols[c][r].null) return c;
+    return -1;
+}
+
+/* Removes rows whose rowtime or a NOT NULL column is NULL, sending their
+ * records to the dead-letter output. */
+static rn_err_t source_check_required(rn_op_t *op, source_t *s, rn_batch_t *b, rn_ctx_t *ctx)
+{
     int keep = 0;
     for (int r = 0; r < b->nrows; r++) {
-        if (!rt[r].null) {
+        int col = source_null_column(op, s, b, r);
+        if (col < 0) {
             if (keep != r) {
                 for (int c = 0; c < op->schema->ncols; c++)
                     if (b->cols[c]) b->cols[c][keep] = b->cols[c][r];
+                if (b->kinds) b->kinds[keep] = b->kinds[r];
                 s->rec_of_row[keep] = s->rec_of_row[r];
             }
             keep++;
             continue;
         }
         char msg[300];
-        snprintf(msg, sizeof msg, "event time column '%s' is NULL", op->schema->cols[col].name);
+        if (s->time.on && col == s->time.spec.rowtime_col)
+            snprintf(msg, sizeof msg, "event time column '%s' is NULL", op->schema->cols[col].name);
+        else
+            snprintf(msg, sizeof msg, "field '%s' is missing or null (the column is NOT NULL)",
+                     op->schema->cols[col].name);
         rn_err_t err = source_dead_letter(s, &s->recs[s->rec_of_row[r]], msg, ctx);
         if (err != RN_OK) return err;
     }
@@ -1007,20 +1054,30 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
     char msg[512];
     for (int i = 0; i < n; i++) {
         const rn_record_t *r = &s->recs[i];
-        if (!r->data) continue; /* a tombstone: nothing to insert into an append table */
-        err = rn_json_decode(s->value.decoder, r->data, r->len, s->value.dst, b->nrows, ctx->arena,
-                             msg, sizeof msg);
+        bool del = !r->data; /* a tombstone */
+        if (del && !s->upsert) continue; /* nothing to insert into an append table */
+        if (!del) {
+            err = rn_json_decode(s->value.decoder, r->data, r->len, s->value.dst, b->nrows, ctx->arena,
+                                 msg, sizeof msg);
+        } else if (r->key && s->key.decoder) { /* an upsert table's delete: the key, NULLs */
+            for (int j = 0; j < s->value.n; j++) s->value.dst[j][b->nrows] = RN_VALUE_NULL;
+            err = RN_OK;
+        } else {
+            snprintf(msg, sizeof msg, "a tombstone (null value) without a record key: no row to delete");
+            err = RN_ERR_DECODE;
+        }
         if (err == RN_OK && s->key.decoder) {
             if (r->key) {
                 char kmsg[480];
                 err = rn_json_decode(s->key.decoder, r->key, r->klen, s->key.dst, b->nrows, ctx->arena,
                                      kmsg, sizeof kmsg);
                 if (err == RN_ERR_DECODE) snprintf(msg, sizeof msg, "record key: %s", kmsg);
-            } else {
+            } else if (!s->keys_from_value) {
                 for (int j = 0; j < s->key.n; j++) s->key.dst[j][b->nrows] = RN_VALUE_NULL;
             }
         }
         if (err == RN_OK) {
+            b->kinds[b->nrows] = del ? RN_ROW_DELETE : RN_ROW_INSERT;
             source_fill_meta(s, b, b->nrows, r);
             s->rec_of_row[b->nrows++] = i;
             continue;
@@ -1035,10 +1092,9 @@ rn_err_t rn_source_poll(rn_op_t *op, rn_ctx_t *ctx, bool *eof)
         if (!b->cols[c]) return RN_ERR_NOMEM;
         if ((err = rn_expr_eval(s->cols[c].computed, b, ctx->arena, b->cols[c])) != RN_OK) return err;
     }
-    if (s->time.on && b->nrows) {
-        if ((err = source_check_rowtime(op, s, b, ctx)) != RN_OK) return err;
-        if (b->nrows && (err = source_assign_time(s, b, ctx, now)) != RN_OK) return err;
-    }
+    if ((s->time.on || s->any_not_null) && b->nrows && (err = source_check_required(op, s, b, ctx)) != RN_OK)
+        return err;
+    if (s->time.on && b->nrows && (err = source_assign_time(s, b, ctx, now)) != RN_OK) return err;
     if (b->nrows && (err = rn_op_emit(op, b, ctx)) != RN_OK) return err;
     return source_tick(op, s, ctx, now, *eof);
 }

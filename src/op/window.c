@@ -106,6 +106,7 @@
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "op/accum.h"
 #include "op/op.h"
 #include "state/snapshot.h"
@@ -171,30 +172,7 @@ typedef struct win_agg {
     rn_accum_ctx_t acx;         /* accumulators: mergeable, no multisets */
 } win_agg_t;
 
-/* Output under construction: rows go into arena batches pushed downstream
- * as they fill up. */
-typedef struct win_out {
-    rn_op_t *op;
-    rn_ctx_t *ctx;
-    rn_batch_t *b;              /* batch being filled, or NULL */
-    int next_cap;               /* capacity of the next batch */
-} win_out_t;
-
 /* ---- arithmetic ------------------------------------------------------- */
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
-    return r;
-}
 
 /* floor(a / b) for b > 0. */
 static int64_t floor_div(int64_t a, int64_t b)
@@ -207,10 +185,10 @@ static int64_t floor_div(int64_t a, int64_t b)
 /* The largest window start <= t on the grid k * step + offset. */
 static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
 {
-    int64_t q = floor_div(sub_sat(t, offset), step);
+    int64_t q = floor_div(rn_time_sub_sat(t, offset), step);
     int64_t r;
     if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
-    return add_sat(r, offset);
+    return rn_time_add_sat(r, offset);
 }
 
 /* Whether a row with rowtime t, arriving under watermark rowwm, is late. */
@@ -432,19 +410,19 @@ static win_t *session_new(win_agg_t *a, sess_key_t *sk, int i, int64_t t, int64_
     return w;
 }
 
-static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w);
+static rn_err_t win_emit_delete(win_agg_t *a, rn_op_out_t *o, win_t *w);
 
 /* Adds row r with rowtime t to its session of the current key (a->key):
  * a new session, or the one it extends, or the merge of every session it
  * bridges. Returns RN_OK or RN_ERR_NOMEM. */
-static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t,
+static rn_err_t session_add(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, int r, int64_t t,
                            uint64_t seq)
 {
     uint64_t h = rn_hash_bytes(a->key.data, a->key.len, 0);
     bool created;
     sess_key_t *sk = rn_store_upsert(a->keys, a->key.data, (uint32_t)a->key.len, h, &created);
     if (!sk) return RN_ERR_NOMEM;
-    int64_t lo = t, hi = add_sat(t, a->w.size_ms);
+    int64_t lo = t, hi = rn_time_add_sat(t, a->w.size_ms);
     /* Sessions overlapping [lo, hi): a run i..j-1 of the array. */
     int n = sk->n, i = 0, u = n;
     while (i < u) {
@@ -514,32 +492,7 @@ static rn_err_t session_add(win_agg_t *a, win_out_t *o, const rn_batch_t *in, in
 
 /* ---- emission ----------------------------------------------------------- */
 
-/* Reserves the next output row. Returns RN_OK or an error. */
-static rn_err_t out_row(win_out_t *o, int *r /* out */)
-{
-    if (o->b && o->b->nrows == o->b->cap) {
-        rn_err_t err = rn_op_emit(o->op, o->b, o->ctx);
-        o->b = NULL;
-        if (err != RN_OK) return err;
-    }
-    if (!o->b) {
-        int cap = o->next_cap ? o->next_cap : 16;
-        o->b = rn_batch_new(o->ctx->arena, o->op->schema, cap);
-        if (!o->b) return RN_ERR_NOMEM;
-        o->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
-    }
-    *r = o->b->nrows++;
-    return RN_OK;
-}
-
-static rn_err_t out_flush(win_out_t *o)
-{
-    rn_batch_t *b = o->b;
-    o->b = NULL;
-    return b ? rn_op_emit(o->op, b, o->ctx) : RN_OK;
-}
-
-static rn_err_t out_copy_string(win_out_t *o, rn_value_t *v)
+static rn_err_t out_copy_string(rn_op_out_t *o, rn_value_t *v)
 {
     char *p = rn_arena_strndup(o->ctx->arena, v->s ? v->s : "", v->len);
     if (!p) return RN_ERR_NOMEM;
@@ -549,10 +502,10 @@ static rn_err_t out_copy_string(win_out_t *o, rn_value_t *v)
 
 /* Appends one output row for w: its current result and bounds (cur) or
  * the last emitted ones. Strings are copied into the arena. */
-static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind, bool cur)
+static rn_err_t win_emit(win_agg_t *a, rn_op_out_t *o, win_t *w, rn_rowkind_t kind, bool cur)
 {
     int r;
-    rn_err_t err = out_row(o, &r);
+    rn_err_t err = rn_op_out_row(o, &r);
     if (err != RN_OK) return err;
     rn_batch_t *b = o->b;
     int64_t start = cur ? w->start : w->pstart, end = cur ? w->end : w->pend;
@@ -590,7 +543,7 @@ static rn_err_t win_emit(win_agg_t *a, win_out_t *o, win_t *w, rn_rowkind_t kind
 }
 
 /* First emission of w: +I of its current result. */
-static rn_err_t win_emit_insert(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_insert(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     rn_err_t err = win_emit(a, o, w, RN_ROW_INSERT, true);
     if (err != RN_OK) return err;
@@ -603,7 +556,7 @@ static rn_err_t win_emit_insert(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* -U(last emitted) +U(current) if the result changed; nothing if not. */
-static rn_err_t win_emit_update(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_update(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     w->dirty = 0;
     if (win_serialize(a, w, &a->res) != RN_OK) return RN_ERR_NOMEM;
@@ -619,7 +572,7 @@ static rn_err_t win_emit_update(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* -D of w's emitted row (its bounds are about to change or it merged away). */
-static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_delete(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     rn_err_t err = win_emit(a, o, w, RN_ROW_DELETE, false);
     if (err != RN_OK) return err;
@@ -628,7 +581,7 @@ static rn_err_t win_emit_delete(win_agg_t *a, win_out_t *o, win_t *w)
 }
 
 /* Emits w's current result as the next change of its row. */
-static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
+static rn_err_t win_emit_current(win_agg_t *a, rn_op_out_t *o, win_t *w)
 {
     if (w->emitted && (w->pstart != w->start || w->pend != w->end)) {
         rn_err_t err = win_emit_delete(a, o, w);
@@ -641,7 +594,7 @@ static rn_err_t win_emit_current(win_agg_t *a, win_out_t *o, win_t *w)
 
 /* Fires every unfired window with end <= wm (by end, then creation) and
  * frees fired windows with end + L <= wm. */
-static rn_err_t win_advance(win_agg_t *a, win_out_t *o, int64_t wm)
+static rn_err_t win_advance(win_agg_t *a, rn_op_out_t *o, int64_t wm)
 {
     rn_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
     win_t *w;
@@ -669,7 +622,7 @@ static int win_cmp_end(const void *x, const void *y)
 
 /* Early firing: when early_fire_ms of processing time have passed since
  * the last one, emits the changed results of unfired windows. */
-static rn_err_t win_early_fire(win_agg_t *a, win_out_t *o)
+static rn_err_t win_early_fire(win_agg_t *a, rn_op_out_t *o)
 {
     if (a->w.early_fire_ms <= 0) return RN_OK;
     int64_t now = o->ctx->now_ms;
@@ -722,18 +675,18 @@ static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *id
 }
 
 /* Adds one accepted row (its key already in a->key) to its windows. */
-static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int r, int64_t t)
+static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, int r, int64_t t)
 {
     uint64_t seq = a->seq++;
     switch (a->w.kind) {
     case RN_WINDOW_TUMBLE: {
         int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
-        win_t *w = win_get(a, start, add_sat(start, a->w.size_ms));
+        win_t *w = win_get(a, start, rn_time_add_sat(start, a->w.size_ms));
         if (!w) return RN_ERR_NOMEM;
         return win_add_row(a, w, in, r, seq);
     }
     case RN_WINDOW_GIVEN: { /* checked by window_process: start < end = t + 1 */
-        win_t *w = win_get(a, in->cols[a->w.start_col][r].i, add_sat(t, 1));
+        win_t *w = win_get(a, in->cols[a->w.start_col][r].i, rn_time_add_sat(t, 1));
         if (!w) return RN_ERR_NOMEM;
         return win_add_row(a, w, in, r, seq);
     }
@@ -741,8 +694,8 @@ static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int
         int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
         int64_t nwin = a->w.size_ms / a->w.slide_ms;
         for (int64_t k = nwin - 1; k >= 0; k--) {
-            int64_t start = sub_sat(last, k * a->w.slide_ms);
-            win_t *w = win_get(a, start, add_sat(start, a->w.size_ms));
+            int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);
+            win_t *w = win_get(a, start, rn_time_add_sat(start, a->w.size_ms));
             if (!w) return RN_ERR_NOMEM;
             rn_err_t err = win_add_row(a, w, in, r, seq);
             if (err != RN_OK) return err;
@@ -758,7 +711,7 @@ static rn_err_t win_accept(win_agg_t *a, win_out_t *o, const rn_batch_t *in, int
 static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
 {
     win_agg_t *a = op->priv;
-    win_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx};
     int *late = NULL, nlate = 0;
     rn_err_t err;
     a->epoch++;
@@ -801,7 +754,7 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
     /* Windows created (or re-opened) behind the watermark fire now. */
     err = win_advance(a, &o, op->watermark);
     if (err == RN_OK) err = win_early_fire(a, &o);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
 
     a->late_rows += (uint64_t)nlate;
@@ -812,11 +765,11 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
 static rn_err_t window_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
 {
     win_agg_t *a = op->priv;
-    win_out_t o = {.op = op, .ctx = ctx};
+    rn_op_out_t o = {.op = op, .ctx = ctx};
     op->watermark = wm;
     rn_err_t err = win_advance(a, &o, wm);
     if (err == RN_OK) err = win_early_fire(a, &o);
-    if (err == RN_OK) err = out_flush(&o);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
     return rn_op_watermark(op, wm, ctx);
 }
@@ -831,15 +784,6 @@ static int64_t window_held_since(const rn_op_t *op)
     return w ? w->start : INT64_MAX;
 }
 
-/* Appends a duration the way the docs write them: "10 s", "2 min", "500 ms". */
-static void append_duration(rn_buf_t *out, int64_t ms)
-{
-    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
-    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
-    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
-    else rn_buf_appendf(out, "%lld ms", (long long)ms);
-}
-
 static void window_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const win_agg_t *a = op->priv;
@@ -851,14 +795,14 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
     } else {
         rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
         if (w->kind == RN_WINDOW_HOP) {
-            append_duration(out, w->slide_ms);
+            rn_duration_append(out, w->slide_ms);
             rn_buf_appends(out, ", ");
         }
-        append_duration(out, w->size_ms);
+        rn_duration_append(out, w->size_ms);
     }
     if (w->kind != RN_WINDOW_SESSION && w->kind != RN_WINDOW_GIVEN && w->offset_ms) {
         rn_buf_appends(out, ", offset ");
-        append_duration(out, w->offset_ms);
+        rn_duration_append(out, w->offset_ms);
     }
     rn_buf_appends(out, w->kind == RN_WINDOW_SESSION ? ") partition by [" : ") group by [");
     for (int k = 0; k < a->nkeys; k++)
@@ -871,10 +815,10 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
         rn_buf_appendf(out, " AS %s", op->schema->cols[3 + a->nkeys + i].name);
     }
     rn_buf_appends(out, "], lateness ");
-    append_duration(out, w->lateness_ms);
+    rn_duration_append(out, w->lateness_ms);
     if (w->early_fire_ms > 0) {
         rn_buf_appends(out, ", early fire every ");
-        append_duration(out, w->early_fire_ms);
+        rn_duration_append(out, w->early_fire_ms);
     }
 }
 
@@ -1051,7 +995,7 @@ static rn_err_t win_read(win_agg_t *a, rn_snap_reader_t *r, win_t *w, uint64_t c
         return RN_ERR_DECODE;
     if (a->w.kind == RN_WINDOW_SESSION  ? w->start > w->end
         : a->w.kind == RN_WINDOW_GIVEN ? w->start >= w->end
-                                        : w->end != add_sat(w->start, a->w.size_ms))
+                                        : w->end != rn_time_add_sat(w->start, a->w.size_ms))
         return RN_ERR_DECODE;
     w->fired = (flags & WIN_SNAP_FIRED) != 0;
     w->emitted = (flags & WIN_SNAP_EMITTED) != 0;

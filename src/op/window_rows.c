@@ -56,6 +56,7 @@
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "core/timeparse.h"
 #include "op/op.h"
 #include "state/snapshot.h"
 #include "state/store.h"
@@ -110,36 +111,22 @@ typedef struct wr_out {
 
 /* ---- arithmetic ------------------------------------------------------- */
 
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
-    return r;
-}
-
 /* The largest window start <= t on the grid k * step + offset. */
 static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
 {
-    int64_t d = sub_sat(t, offset);
+    int64_t d = rn_time_sub_sat(t, offset);
     int64_t q = d / step;
     if (d % step != 0 && d < 0) q--;
     int64_t r;
     if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
-    return add_sat(r, offset);
+    return rn_time_add_sat(r, offset);
 }
 
 /* The watermark forwarded for input watermark wm: wm - L (the end stays
  * the end). */
 static int64_t wr_forward_of(const wr_t *a, int64_t wm)
 {
-    return wm == RN_WM_MAX ? RN_WM_MAX : sub_sat(wm, a->w.lateness_ms);
+    return wm == RN_WM_MAX ? RN_WM_MAX : rn_time_sub_sat(wm, a->w.lateness_ms);
 }
 
 /* ---- heaps ------------------------------------------------------------- */
@@ -259,7 +246,7 @@ static rn_err_t session_add(wr_t *a, const rn_batch_t *in, int r, int64_t t, uin
     bool created;
     wr_key_t *k = rn_store_upsert(a->keys, a->key.data, (uint32_t)a->key.len, h, &created);
     if (!k) return RN_ERR_NOMEM;
-    int64_t lo = t, hi = add_sat(t, a->w.size_ms);
+    int64_t lo = t, hi = rn_time_add_sat(t, a->w.size_ms);
     int n = k->n, i = 0, u = n;
     while (i < u) {
         int mid = i + (u - i) / 2;
@@ -463,15 +450,15 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         switch (a->w.kind) {
         case RN_WINDOW_TUMBLE: {
             int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
-            err = emit_input_row(a, &o, in, r, start, add_sat(start, a->w.size_ms));
+            err = emit_input_row(a, &o, in, r, start, rn_time_add_sat(start, a->w.size_ms));
             break;
         }
         case RN_WINDOW_HOP: {
             int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
             int64_t nwin = a->w.size_ms / a->w.slide_ms;
             for (int64_t k = nwin - 1; k >= 0 && err == RN_OK; k--) {
-                int64_t start = sub_sat(last, k * a->w.slide_ms);
-                err = emit_input_row(a, &o, in, r, start, add_sat(start, a->w.size_ms));
+                int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);
+                err = emit_input_row(a, &o, in, r, start, rn_time_add_sat(start, a->w.size_ms));
             }
             break;
         }
@@ -515,14 +502,6 @@ static int64_t wr_held_since(const rn_op_t *op)
     return s ? s->start : INT64_MAX;
 }
 
-static void append_duration(rn_buf_t *out, int64_t ms)
-{
-    if (ms != 0 && ms % 3600000 == 0) rn_buf_appendf(out, "%lld h", (long long)(ms / 3600000));
-    else if (ms != 0 && ms % 60000 == 0) rn_buf_appendf(out, "%lld min", (long long)(ms / 60000));
-    else if (ms != 0 && ms % 1000 == 0) rn_buf_appendf(out, "%lld s", (long long)(ms / 1000));
-    else rn_buf_appendf(out, "%lld ms", (long long)ms);
-}
-
 static void wr_explain(const rn_op_t *op, rn_buf_t *out)
 {
     const wr_t *a = op->priv;
@@ -530,13 +509,13 @@ static void wr_explain(const rn_op_t *op, rn_buf_t *out)
     static const char *kinds[] = {"TUMBLE", "HOP", "SESSION"};
     rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
     if (w->kind == RN_WINDOW_HOP) {
-        append_duration(out, w->slide_ms);
+        rn_duration_append(out, w->slide_ms);
         rn_buf_appends(out, ", ");
     }
-    append_duration(out, w->size_ms);
+    rn_duration_append(out, w->size_ms);
     if (w->kind != RN_WINDOW_SESSION && w->offset_ms) {
         rn_buf_appends(out, ", offset ");
-        append_duration(out, w->offset_ms);
+        rn_duration_append(out, w->offset_ms);
     }
     rn_buf_appends(out, ")");
     if (w->kind == RN_WINDOW_SESSION) {
@@ -545,7 +524,7 @@ static void wr_explain(const rn_op_t *op, rn_buf_t *out)
         rn_buf_appends(out, "]");
     }
     rn_buf_appends(out, ", every row with its window, lateness ");
-    append_duration(out, w->lateness_ms);
+    rn_duration_append(out, w->lateness_ms);
 }
 
 static void wr_free(wr_t *a)
@@ -661,7 +640,7 @@ static bool wr_rows_valid(const wr_t *a, const unsigned char *rows, uint32_t len
             if (!rn_key_read(rows, len, &off, a->in_schema->cols[c].type->id, &v)) return false;
             if (c == a->nkeys - 1 && (off - kstart != klen || memcmp(rows + kstart, key, klen))) return false;
             if (c == a->w.time_col &&
-                (v.null || v.i < s->start || add_sat(v.i, a->w.size_ms) > s->end))
+                (v.null || v.i < s->start || rn_time_add_sat(v.i, a->w.size_ms) > s->end))
                 return false;
         }
     }

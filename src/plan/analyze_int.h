@@ -7,6 +7,7 @@
  *   select.c   a SELECT block and queries with WITH
  *   ddl.c      the statements: CREATE TABLE/VIEW, INSERT, bare SELECT, SET
  *   partition.c how streams are partitioned, Exchanges before keyed state
+ *   rank.c     deduplication and Top-N (ROW_NUMBER() OVER ... WHERE rownum <= N)
  * Only what one of these files uses from another is declared here; the rest
  * stays static in its file. The structures are in plan_int.h.
  */
@@ -54,6 +55,14 @@ bool an_rel_from_schema(analyzer_t *an, rel_t *rel, rn_op_t *op, const char *qua
 bool an_rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w);
 bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
 
+/* join.c: [INNER|LEFT|RIGHT|FULL] JOIN ... ON, regular or interval */
+bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
+/* Collects the AND-ed conjuncts of e into out (at most max): false when
+ * there are more. */
+bool an_split_and(const rn_ast_expr_t *e, const rn_ast_expr_t **out, int *n, int max);
+/* ANDs x into *acc (x itself when *acc is NULL). False on OOM. */
+bool an_and_into(analyzer_t *an, rn_expr_t **acc, rn_expr_t *x);
+
 /* select.c */
 bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t **exprs,
                  const char **names);
@@ -65,6 +74,19 @@ bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
  * the key, else a new Exchange on input (rowtime_col: input's event-time
  * column or -1). NULL on failure (an->failed is set). */
 rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col);
+/* partition.c: the inputs of a join keyed by lkeys/rkeys (n columns each,
+ * pairwise of one type): both unchanged when one process reads both
+ * whole, else each behind an Exchange on its keys (ltime/rtime: event-time
+ * columns or -1). False on failure. */
+bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltime, rn_op_t **right,
+                      const int *rkeys, int rtime, int n);
+
+/* rank.c: whether q is SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER
+ * (...) AS rownum ...) WHERE ...; and compiling its FROM and the rownum
+ * filter of its WHERE into rel (a Rank), leaving in *where the rest of
+ * the WHERE (NULL: nothing) for the caller to apply. False on error. */
+bool an_is_rank_query(const rn_ast_query_t *q);
+bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const rn_ast_expr_t **where);
 
 /* ddl.c */
 bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st);

@@ -421,6 +421,13 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
 static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
 {
     const char *name = e->call.name;
+    if (e->call.over) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, e->pos, "ROW_NUMBER() needs an outer WHERE rownum <= N: write SELECT ... FROM (SELECT ..., "
+                 "ROW_NUMBER() OVER (...) AS rownum FROM t) WHERE rownum <= N (see docs/sql.md, Deduplication "
+                 "and Top-N)");
+        return NULL;
+    }
     if (is_agg_call(e)) {
         if (sc->agg_mode) {
             for (int i = 0; i < sc->naggs; i++)

@@ -40,6 +40,7 @@ typedef struct table_def {
     const rn_ast_option_t **option_asts; /* the same options' syntax, for positions */
     int noptions;
     rn_expr_t **computed;       /* per column: the expression of a computed column, or NULL */
+    bool *not_null;             /* per column: declared NOT NULL (top-level columns) */
     int rowtime;                /* WATERMARK FOR column, or -1 */
     rn_expr_t *wm_expr;         /* the WATERMARK expression */
     int64_t idle_timeout_ms;    /* 'scan.watermark.idle-timeout' */
@@ -56,6 +57,9 @@ typedef struct view_def {
     char **cols;
     bool compiling;             /* guards against self-reference */
     bool used;                  /* some statement reads it */
+    struct rel *compiled;       /* its relation, reused by later readers compiled
+                                 * under the same SET options (one join, not two) */
+    uint64_t compiled_options;  /* fingerprint of those options */
 } view_def_t;
 
 typedef struct sink_def {

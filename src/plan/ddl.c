@@ -268,12 +268,20 @@ bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     t->nparts = an_alloc(an, sizeof(int) * (size_t)(nleaves + 1));
     t->parts = an_alloc(an, sizeof(char **) * (size_t)(nleaves + 1));
     if (!t->col_names || !t->col_types || !t->nparts || !t->parts) return false;
+    t->not_null = an_alloc(an, sizeof(bool) * (size_t)(nleaves + 1));
+    if (!t->not_null) return false;
+    memset(t->not_null, 0, sizeof(bool) * (size_t)(nleaves + 1));
     char *path[16];
-    for (int i = 0; i < st->create_table.ncolumns; i++)
-        if (!table_add_column(an, t, st->create_table.columns[i].name, types[i], 0, path)) {
-            if (!an->failed) an_error(an, st->create_table.columns[i].pos, "ROW nesting is too deep");
+    for (int i = 0; i < st->create_table.ncolumns; i++) {
+        const rn_ast_column_def_t *cd = &st->create_table.columns[i];
+        int first = t->ncols;
+        if (!table_add_column(an, t, cd->name, types[i], 0, path)) {
+            if (!an->failed) an_error(an, cd->pos, "ROW nesting is too deep");
             return false;
         }
+        if (!cd->computed && cd->type && cd->type->not_null && types[i]->id != RN_TYPE_ROW && t->ncols == first + 1)
+            t->not_null[first] = true;
+    }
     if (!table_computed_columns(an, t, st)) return false;
     t->schema = rn_schema_new(t->ncols);
     if (!t->schema) {
@@ -456,7 +464,8 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
     if (rel->updating && t->conn->sink_mode == RN_SINK_APPEND) {
         an_error(an, query_pos,
                  "table '%s' (connector '%s') is append-only and doesn't support consuming update changes "
-                 "produced by this query (an aggregate); write to an 'upsert-kafka' table with a PRIMARY KEY",
+                 "produced by this query (an aggregate, a Top-N, a keep-last deduplication, or an upsert table "
+                 "read as a changelog); write to an 'upsert-kafka' table with a PRIMARY KEY",
                  t->name, t->conn->name);
         return false;
     }

@@ -3,7 +3,9 @@
  * typed columns. Resolves column references against one, finds tables and
  * views, creates the one shared scan per source table (columns no query
  * touches are never decoded), inlines views and WITH queries, and compiles
- * the window table functions TUMBLE, HOP and SESSION.
+ * the window table functions TUMBLE, HOP and SESSION. An upsert table reads
+ * as a changelog: its scan is followed by a ChangelogNormalize keyed by
+ * the primary key (op/normalize.h), shared like the scan.
  *
  * Part of the analyzer (analyze_int.h).
  */
@@ -14,6 +16,7 @@
 
 #include "core/mem.h"
 #include "core/text.h"
+#include "op/normalize.h"
 
 /* ---- relations and scopes -------------------------------------------- */
 
@@ -85,11 +88,16 @@ int an_rel_resolve(analyzer_t *an, const rel_t *rel, const rn_ast_expr_t *ref)
 /* Marks a column as needed so the source decodes it. */
 void an_rel_use(rel_t *rel, int col)
 {
-    if (rel->source && rel->cols[col].src_col >= 0) rn_source_use_column(rel->source, rel->cols[col].src_col);
+    rn_op_t *scan = rel->cols[col].src_scan ? rel->cols[col].src_scan : rel->source;
+    if (scan && rel->cols[col].src_col >= 0) rn_source_use_column(scan, rel->cols[col].src_col);
 }
 
-/* True if rel is a source scan itself (not yet filtered or projected). */
-bool an_rel_is_source(const rel_t *rel) { return rel->source && rel->op == rel->source; }
+/* True if rel is a source scan itself (not yet filtered or projected), or
+ * the ChangelogNormalize right after an upsert table's scan. */
+bool an_rel_is_source(const rel_t *rel)
+{
+    return rel->source && (rel->op == rel->source || (rn_is_normalize(rel->op) && rel->op->input == rel->source));
+}
 
 /* ---- FROM ------------------------------------------------------------- */
 
@@ -117,11 +125,6 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
         an_error(an, pos, "table '%s' uses connector '%s', which can only be written to", t->name, t->conn->name);
         return NULL;
     }
-    if (t->conn->sink_mode == RN_SINK_UPSERT) {
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, pos, "reading upsert table '%s' (connector '%s') is not supported yet", t->name, t->conn->name);
-        return NULL;
-    }
     rn_buf_t d;
     rn_buf_init(&d);
     rn_buf_appendf(&d, "%s", t->conn->name);
@@ -138,8 +141,14 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             return NULL;
         }
     for (int c = 0; t->origin && c < t->schema->ncols; c++) rn_source_set_origin(op, c, t->origin[c]);
+    if (t->conn->sink_mode == RN_SINK_UPSERT) { /* the key columns come from the record key */
+        for (int k = 0; k < t->npk; k++) rn_source_set_origin(op, t->pk[k], RN_FROM_KEY);
+        rn_source_set_upsert(op, t->npk, t->pk);
+    }
     for (int c = 0; t->computed && c < t->schema->ncols; c++)
         if (t->computed[c]) rn_source_set_computed(op, c, t->computed[c]);
+    for (int c = 0; t->not_null && c < t->schema->ncols; c++)
+        if (t->not_null[c]) rn_source_set_not_null(op, c);
     if (t->rowtime >= 0 && t->wm_expr) {
         rn_watermark_spec_t w = {.rowtime_col = t->rowtime, .expr = t->wm_expr,
                                  .idle_timeout_ms = t->idle_timeout_ms, .quiet_timeout_ms = t->quiet_timeout_ms};
@@ -155,6 +164,31 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
     s[an->p->nsources++] = op;
     an->p->sources = s;
     return op;
+}
+
+/* What reading table t yields: its scan src, or for an upsert table the
+ * ChangelogNormalize after it, created on first use ('table.exec.state.ttl'
+ * as then in force) and shared like the scan. NULL on failure. */
+static rn_op_t *table_changelog(analyzer_t *an, table_def_t *t, rn_op_t *src)
+{
+    if (t->conn->sink_mode != RN_SINK_UPSERT) return src;
+    for (int i = 0; i < src->noutputs; i++)
+        if (rn_is_normalize(src->outputs[i].op)) return src->outputs[i].op;
+    rn_op_t *n = an_track(an, rn_normalize_new(src, t->npk, t->pk, an->errbuf, an->errbuf_size));
+    if (!n || !an_connect(an, src, n)) return NULL;
+    if (an->state_ttl_ms > 0) rn_normalize_set_ttl(n, an->state_ttl_ms);
+    return n;
+}
+
+/* The SET options a compiled view depends on, folded into one number: a
+ * view is compiled again where they differ. */
+static uint64_t options_fingerprint(const analyzer_t *an)
+{
+    uint64_t h = 1469598103934665603ull;
+    const int64_t v[] = {an->allow_lateness_ms, an->early_fire, an->early_fire_ms, an->state_ttl_ms};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) h = (h ^ (uint64_t)v[i]) * 1099511628211ull;
+    for (const char *s = an->late_table; s && *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
 }
 
 /* Gives every column of rel the qualifier q. */
@@ -174,6 +208,7 @@ bool an_rel_from_schema(analyzer_t *an, rel_t *rel, rn_op_t *op, const char *qua
         rel->cols[i].type = op->schema->cols[i].type;
         rel->cols[i].qualifier = qualifier;
         rel->cols[i].src_col = -1;
+        rel->cols[i].src_scan = NULL;
     }
     rel->source = NULL;
     rel->window = NULL;
@@ -337,11 +372,29 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
                 an_error(an, f->pos, "view '%s' refers to itself", v->name);
                 return false;
             }
+            uint64_t opts = options_fingerprint(an);
+            if (v->compiled && v->compiled_options == opts && !an->check_only) {
+                *out = *v->compiled;
+                out->cols = an_alloc(an, sizeof(rel_col_t) * (size_t)(out->ncols ? out->ncols : 1));
+                if (!out->cols) return false;
+                memcpy(out->cols, v->compiled->cols, sizeof(rel_col_t) * (size_t)out->ncols);
+                rel_qualify(out, q);
+                return true;
+            }
             v->compiling = true;
             v->used = true;
             bool ok = an_compile_query(an, v->query, out);
             v->compiling = false;
             if (!ok) return false;
+            if (!an->check_only) {
+                rel_t *keep = an_alloc(an, sizeof *keep);
+                if (!keep) return false;
+                *keep = *out;
+                keep->cols = an_alloc(an, sizeof(rel_col_t) * (size_t)(out->ncols ? out->ncols : 1));
+                if (!keep->cols) return false;
+                v->compiled = keep;
+                v->compiled_options = opts;
+            }
             if (v->ncols) {
                 if (v->ncols != out->ncols) {
                     an_error(an, v->pos, "view '%s' lists %d columns but its query has %d", v->name, v->ncols,
@@ -350,6 +403,8 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
                 }
                 for (int i = 0; i < out->ncols; i++) out->cols[i].name = v->cols[i];
             }
+            if (v->compiled && v->compiled->op == out->op)
+                memcpy(v->compiled->cols, out->cols, sizeof(rel_col_t) * (size_t)out->ncols);
             rel_qualify(out, q);
             return true;
         }
@@ -359,11 +414,12 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
             return false;
         }
         rn_op_t *src = table_source(an, t, f->pos);
-        if (!src || !an_rel_from_schema(an, out, src, q)) return false;
+        rn_op_t *top = src ? table_changelog(an, t, src) : NULL;
+        if (!top || !an_rel_from_schema(an, out, top, q)) return false;
         out->source = src;
         for (int i = 0; i < out->ncols; i++) out->cols[i].src_col = i;
         if (t->rowtime >= 0 && t->wm_expr) out->cols[t->rowtime].rowtime = true;
-        out->updating = false;
+        out->updating = top->updating;
         return true;
     }
     case RN_AST_FROM_SUBQUERY:
@@ -371,9 +427,7 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         rel_qualify(out, f->alias);
         return true;
     case RN_AST_FROM_JOIN:
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, f->pos, "joins are not supported yet");
-        return false;
+        return an_compile_join(an, f, out);
     case RN_AST_FROM_TVF:
         if (!compile_window_tvf(an, f->tvf, out)) return false;
         if (f->alias) rel_qualify(out, f->alias);

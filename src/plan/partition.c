@@ -13,7 +13,10 @@
  *     ('key.fields', or the PRIMARY KEY of 'upsert-kafka'), as producers
  *     partition by key; otherwise nothing is known;
  *   - a Calc keeps the partitioning when it passes every partitioning
- *     column through unchanged; an Exchange establishes its keys;
+ *     column through unchanged; so does the ChangelogNormalize after an
+ *     upsert table's scan (its rows are the scan's columns, keyed by the
+ *     primary key the table is partitioned by); an Exchange establishes
+ *     its keys;
  *   - anything else (an aggregate's output) is not assumed to be
  *     partitioned, so a GROUP BY over a GROUP BY exchanges again.
  * an_exchange_for puts an Exchange in front of an operator whose key the
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "op/exchange.h"
+#include "op/normalize.h"
 #include "plan/analyze_int.h"
 
 #define PART_UNKNOWN (-1)       /* nothing known */
@@ -54,6 +58,7 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
         memcpy(cols, rn_exchange_keys(op), sizeof(int) * (size_t)n);
         return n;
     }
+    if (rn_is_normalize(op)) return partitioning(an, op->input, cols, max);
     if (rn_is_calc(op)) {
         int in[RN_MAX_GROUP];
         int n = partitioning(an, op->input, in, RN_MAX_GROUP);
@@ -84,4 +89,24 @@ rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_
     rn_op_t *x = an_track(an, rn_exchange_new(input, nkeys, keys, rowtime_col));
     if (!x || !an_connect(an, input, x)) return NULL;
     return x;
+}
+
+bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltime, rn_op_t **right,
+                      const int *rkeys, int rtime, int n)
+{
+    int cols[RN_MAX_GROUP];
+    if (partitioning(an, *left, cols, RN_MAX_GROUP) == PART_SINGLE &&
+        partitioning(an, *right, cols, RN_MAX_GROUP) == PART_SINGLE)
+        return true;
+    /* Both inputs move, even when both are Kafka tables keyed alike: each
+     * table is read in its own consumer group, so nothing would give
+     * partition p of both to one process. Their repartition topics are
+     * read in one group that does (runtime/run.c). */
+    rn_op_t *x = an_track(an, rn_exchange_new(*left, n, lkeys, ltime));
+    if (!x || !an_connect(an, *left, x)) return false;
+    rn_op_t *y = an_track(an, rn_exchange_new(*right, n, rkeys, rtime));
+    if (!y || !an_connect(an, *right, y)) return false;
+    *left = x;
+    *right = y;
+    return true;
 }

@@ -25,7 +25,9 @@ typedef struct rel_col {
     const char *qualifier;      /* table alias, or NULL */
     const char *name;
     const rn_type_t *type;
-    int src_col;                /* column of rel->source it passes through, or -1 */
+    int src_col;                /* column of its scan it passes through, or -1 */
+    rn_op_t *src_scan;          /* that scan when it is not rel->source (a join's
+                                 * columns come from two), else NULL */
     bool rowtime;               /* an event-time attribute (WATERMARK FOR, window_time) */
     int window_col;             /* a window TVF's column: 1 window_start, 2 window_end,
                                  * 3 window_time (not in rel->op's rows); 0 otherwise */
@@ -87,6 +89,11 @@ typedef struct analyzer {
     int64_t early_fire_ms;      /* 'table.exec.emit.early-fire.delay' */
     int64_t state_ttl_ms;       /* 'table.exec.state.ttl' (GROUP BY state), 0 = none */
     const char *late_table;     /* 'runnel.late-rows.table', or NULL */
+    /* the WHERE conjuncts of the SELECT whose FROM is the join being
+     * compiled: a join pushes those over one side into it and marks them */
+    const rn_ast_expr_t **where_conj;
+    int nwhere_conj;
+    bool *where_pushed;
     rn_pos_t late_table_pos;
 } analyzer_t;
 

@@ -47,6 +47,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
         for (int i = 0; i < oldn; i++) {
             rel->cols[i].qualifier = old[i].qualifier;
             rel->cols[i].src_col = old[i].src_col;
+            rel->cols[i].src_scan = old[i].src_scan;
             rel->cols[i].rowtime = old[i].rowtime;
             rel->cols[i].window_bound = old[i].window_bound;
         }
@@ -55,6 +56,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
         for (int i = 0; i < n; i++)
             if (exprs[i]->kind == RN_EXPR_COLUMN) {
                 rel->cols[i].src_col = old[exprs[i]->col].src_col;
+                rel->cols[i].src_scan = old[exprs[i]->col].src_scan;
                 rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
                 rel->cols[i].window_bound = old[exprs[i]->col].window_bound;
             }
@@ -204,10 +206,11 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     int nfrom = rel->ncols - (rel->window ? 3 : 0);
     bool given = win->kind == RN_WINDOW_GIVEN;
     /* Rows that carry their window were judged late (with the allowed
-     * lateness) where the window was assigned, and are never late here:
-     * a given window gets no lateness and no late output, and stays
-     * insert-only. Unused views run nowhere: no late output either. */
-    bool late = an->late_table != NULL && !an->check_only && !given;
+     * lateness) where the window was assigned: a given window adds no
+     * lateness and stays insert-only (window rows are never late here;
+     * should another input bring late rows, they are counted and routed
+     * like any window's). Unused views run nowhere: no late output. */
+    bool late = an->late_table != NULL && !an->check_only;
     int first = npre + 1 + (given ? 1 : 0); /* where the FROM columns for late rows start */
     int total = first + (late ? nfrom : 0);
     rn_expr_t **all = an_alloc(an, sizeof *all * (size_t)total);
@@ -435,13 +438,43 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         an_error(an, q->pos, "SELECT without FROM is not supported in a pipeline");
         return false;
     }
-    if (!an_compile_from(an, q->select.from, rel)) return false;
+    const rn_ast_expr_t *where = q->select.where;
+    /* over a join, WHERE conditions on one side may go before the join */
+    const rn_ast_expr_t *conj[64];
+    bool pushed[64] = {false};
+    int nconj = 0;
+    if (an_is_rank_query(q)) {
+        if (!an_compile_rank(an, q, rel, &where)) return false; /* rank.c */
+    } else {
+        if (where && q->select.from->kind == RN_AST_FROM_JOIN && an_split_and(where, conj, &nconj, 64)) {
+            an->where_conj = conj;
+            an->nwhere_conj = nconj;
+            an->where_pushed = pushed;
+        } else {
+            nconj = 0;
+        }
+        bool from_ok = an_compile_from(an, q->select.from, rel);
+        an->where_conj = NULL;
+        an->nwhere_conj = 0;
+        an->where_pushed = NULL;
+        if (!from_ok) return false;
+    }
+    /* a window TVF without an aggregate yields its rows (window_rows) */
     if (rel->window && !query_aggregates(q) && !window_rows(an, rel)) return false;
     scope_t sc = {.rel = rel};
-    if (q->select.where) {
+    if (where) {
         sc.where_clause = "in WHERE";
-        rn_expr_t *pred = an_bind_boolean(an, &sc, q->select.where, "the WHERE condition");
-        if (!pred || !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
+        rn_expr_t *pred = NULL;
+        if (!nconj) {
+            pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
+            if (!pred) return false;
+        }
+        for (int i = 0; i < nconj; i++) {
+            if (pushed[i]) continue;
+            rn_expr_t *x = an_bind_boolean(an, &sc, conj[i], "the WHERE condition");
+            if (!x || !an_and_into(an, &pred, x)) return false;
+        }
+        if (pred && !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
         sc.where_clause = NULL;
     }
 

@@ -248,33 +248,114 @@ static rn_err_t pipeline_add_source(rn_pipeline_t *p, rn_op_t *op)
  * group. Exchanges are visited in plan order, so one fed by an earlier
  * Exchange's receiving scan finds that scan, and the table behind it,
  * upstream. */
+/* The table whose rows reach Exchange x: behind its upstream source scan,
+ * or behind an earlier Exchange's receiving scan. NULL if none. */
+static table_def_t *exchange_table(rn_pipeline_t *p, rn_op_t *x)
+{
+    rn_op_t *up = upstream_source(x);
+    table_def_t *t = up ? table_of_source(p, up) : NULL;
+    for (int k = 0; !t && k < p->nrecv; k++)
+        if (p->recv_origins[k].recv == up) t = p->recv_origins[k].table;
+    return t;
+}
+
+/* If Exchange x feeds one input of a two-input operator (a join) whose
+ * other input is an Exchange too, that other Exchange (and *side: 0 for
+ * x on the left); else NULL. */
+static rn_op_t *exchange_join_partner(rn_op_t *x, int *side)
+{
+    if (x->noutputs != 1) return NULL;
+    rn_op_t *j = x->outputs[0].op;
+    if (j->ninputs != 2) return NULL;
+    *side = x->outputs[0].port;
+    rn_op_t *other = j->inputs[1 - *side].op;
+    return other && rn_is_exchange(other) ? other : NULL;
+}
+
+/* A tag for this process: the consumers of a join's inputs sort by it. */
+static const char *process_tag(void)
+{
+    static char tag[32];
+    if (!tag[0]) {
+        uint64_t ms = (uint64_t)rn_clock_wall_ms();
+        snprintf(tag, sizeof tag, "%08x%06x", (unsigned)(ms * 2654435761u >> 16), (unsigned)getpid() & 0xffffffu);
+    }
+    return tag;
+}
+
 static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int worker, char *errbuf,
                                         size_t errbuf_size)
 {
     int nplan = p->nops; /* the scans added below are not Exchanges */
     rn_err_t err = RN_OK;
+    /* a join's two inputs: one partition count, one group (the first
+     * opened input's topic); paired before the graph is cut */
+    struct join_input {
+        rn_op_t *x[2];          /* the Exchanges feeding its left and right input */
+        int32_t partitions;     /* 0 until counted */
+        char *group;
+    } *joins = rn_calloc((size_t)(nplan ? nplan : 1), sizeof *joins);
+    int njoins = 0;
+    if (!joins) return RN_ERR_NOMEM;
+    for (int i = 0; i < nplan; i++) {
+        int side = 0;
+        rn_op_t *partner = rn_is_exchange(p->ops[i]) ? exchange_join_partner(p->ops[i], &side) : NULL;
+        if (partner && side == 0) {
+            joins[njoins].x[0] = p->ops[i];
+            joins[njoins++].x[1] = partner;
+        }
+    }
     for (int i = 0; i < nplan && err == RN_OK; i++) {
         rn_op_t *x = p->ops[i];
         if (!rn_is_exchange(x) || !x->noutputs) continue;
-        rn_op_t *up = upstream_source(x);
-        table_def_t *t = up ? table_of_source(p, up) : NULL;
-        for (int k = 0; !t && k < p->nrecv; k++) /* an earlier Exchange's receiving scan */
-            if (p->recv_origins[k].recv == up) t = p->recv_origins[k].table;
+        table_def_t *t = exchange_table(p, x);
         if (!t || !t->conn->shared) continue; /* one process reads it all: rows stay here */
-        if (!t->conn->open_exchange) {
-            snprintf(errbuf, errbuf_size, "table '%s' (connector '%s') is read by several processes, but the "
-                     "connector cannot repartition rows for operator #%d", t->name, t->conn->name, x->id);
-            err = RN_ERR_UNSUPPORTED;
-            break;
+        struct join_input *ji = NULL;
+        int side = 0;
+        for (int k = 0; k < njoins && !ji; k++)
+            for (int j = 0; j < 2; j++)
+                if (joins[k].x[j] == x) {
+                    ji = &joins[k];
+                    side = j;
+                }
+        if (ji && !ji->partitions) { /* the first of the pair: count both inputs' partitions */
+            for (int k = 0; k < 2 && err == RN_OK; k++) {
+                table_def_t *bt = exchange_table(p, ji->x[k]);
+                if (!bt || !bt->conn->open_exchange) continue;
+                int32_t n = 0;
+                rn_open_ctx_t pc = {.pipeline = name, .table = bt->name, .options = bt->options,
+                                    .noptions = bt->noptions, .worker = worker, .join_input = true,
+                                    .probe_partitions = &n};
+                rn_exchange_io_t *pio = NULL;
+                rn_reader_t *pr = NULL;
+                err = bt->conn->open_exchange(bt->conf, &pc, "probe", &pio, &pr, errbuf, errbuf_size);
+                if (n > ji->partitions) ji->partitions = n;
+            }
+            if (err != RN_OK) break;
         }
         char suffix[64];
         snprintf(suffix, sizeof suffix, "%d-repartition", x->id);
         rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions,
                              .worker = worker};
+        char mtag[48]; /* workers of one process are members of their own */
+        snprintf(mtag, sizeof mtag, "%s%04d", process_tag(), worker);
+        if (ji) {
+            ctx.join_input = true;
+            ctx.join_group = ji->group; /* NULL for the first: its own topic's name */
+            ctx.member_tag = mtag;
+            ctx.join_side = side ? "right" : "left";
+            ctx.min_partitions = ji->partitions;
+        }
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
         if ((err = t->conn->open_exchange(t->conf, &ctx, suffix, &io, &r, errbuf, errbuf_size)) != RN_OK) break;
         if (!io) continue; /* one source partition: one process has every row */
+        if (ji && !ji->group && !(ji->group = rn_strdup(io->topic))) {
+            io->close(io);
+            r->close(r);
+            err = RN_ERR_NOMEM;
+            break;
+        }
         rn_op_t *recv = rn_source_new(x->schema, io->topic, io->where);
         if (!recv || (err = pipeline_add_source(p, recv)) != RN_OK) {
             if (!recv) err = RN_ERR_NOMEM;
@@ -285,7 +366,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         rn_source_set_exchange(recv, rn_exchange_rowtime_col(x), io->nparts);
         r->sync_outputs = pipeline_sync_outputs;
         r->sync_opaque = p;
-        if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, up)) != RN_OK) {
+        if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, upstream_source(x))) != RN_OK) {
             snprintf(errbuf, errbuf_size, "cannot send rows through %s", io->where);
             io->close(io);
             r->close(r);
@@ -301,6 +382,8 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         p->recv_origins = ro;
         ro[p->nrecv++] = (struct recv_origin){.recv = recv, .table = t};
     }
+    for (int k = 0; k < njoins; k++) rn_free(joins[k].group);
+    rn_free(joins);
     return err;
 }
 
@@ -345,7 +428,9 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         }
         if (test && !t->conn->self_contained) {
             test_path(t, o->input_dir, path, sizeof path);
-            err = rn_file_reader_open(path, &r, errbuf, errbuf_size);
+            /* an upsert table's file may hold keyed lines (its sink's output) */
+            err = t->conn->sink_mode == RN_SINK_UPSERT ? rn_file_reader_open_keyed(path, &r, errbuf, errbuf_size)
+                                                       : rn_file_reader_open(path, &r, errbuf, errbuf_size);
             if (err != RN_OK) {
                 char why[512];
                 snprintf(why, sizeof why, "%s", errbuf);

@@ -2,7 +2,8 @@
  * test_graph.c - unit tests for the operator contract of op/op.h: edges
  * with ports, one watermark per input (the minimum is forwarded once every
  * input has delivered one), finish exactly once after the last input, the
- * explain tree of a two-input node, and snapshot/restore of a small state.
+ * explain tree of a two-input node, snapshot/restore of a small state, and
+ * the growing output batches of rn_op_out_t.
  * The graph is built by hand around a test-only two-input "Union" that
  * tags each row with the port it arrived on and counts rows per port.
  */
@@ -374,6 +375,54 @@ static void test_stateless_have_no_snapshot(void)
     rn_schema_unref(s);
 }
 
+/* Batch sizes (and whether each had a rowwm array) seen by a recorder;
+ * rows must come numbered 0, 1, ... */
+static long sizes_seen;
+static rn_err_t sizes_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    rn_buf_t *out = op->priv;
+    rn_buf_appendf(out, "%s%d%s", out->len ? " " : "", b->nrows, b->rowwm ? "w" : "");
+    for (int r = 0; r < b->nrows; r++)
+        if (b->cols[0][r].i != (int64_t)(sizes_seen++)) rn_buf_appends(out, "!order");
+    return RN_OK;
+}
+
+/* rn_op_out_t: batches of 16, 32, ... up to RN_BATCH_MAX rows, rows in
+ * order, a rowwm array when asked for, the partial batch on flush. */
+static void test_out_batches(void)
+{
+    fix_t f;
+    fix_init(&f);
+    static const rn_op_vtable_t sizes_vt = {.kind = "Sizes", .process = sizes_process};
+    rn_op_t *src = node_new("s", f.in, NULL);
+    rn_buf_t seen;
+    rn_buf_init(&seen);
+    rn_op_t *rec = rn_op_new(&sizes_vt, f.in, src);
+    rec->priv = &seen;
+    RN_CHECK_EQ_INT(rn_op_connect(src, rec, 0), RN_OK);
+    for (int with_wm = 0; with_wm < 2; with_wm++) {
+        sizes_seen = 0;
+        rn_buf_clear(&seen);
+        rn_arena_reset(&f.arena);
+        rn_op_out_t o = {.op = src, .ctx = &f.ctx, .rowwm = with_wm};
+        for (int i = 0; i < 3000; i++) {
+            int r;
+            RN_REQUIRE(rn_op_out_row(&o, &r) == RN_OK);
+            o.b->cols[0][r] = rn_value_int(i);
+            o.b->kinds[r] = RN_ROW_INSERT;
+            if (with_wm) o.b->rowwm[r] = 0;
+        }
+        RN_CHECK_EQ_INT(rn_op_out_flush(&o), RN_OK);
+        RN_CHECK_EQ_INT(rn_op_out_flush(&o), RN_OK); /* nothing left: emits nothing */
+        RN_CHECK_EQ_STR(seen.data, with_wm ? "16w 32w 64w 128w 256w 512w 1024w 968w"
+                                           : "16 32 64 128 256 512 1024 968");
+    }
+    rn_op_free(rec);
+    rn_op_free(src);
+    rn_buf_free(&seen);
+    fix_free(&f);
+}
+
 int main(void)
 {
     RN_RUN(test_ports);
@@ -382,5 +431,6 @@ int main(void)
     RN_RUN(test_finish_diamond);
     RN_RUN(test_union_snapshot_restore);
     RN_RUN(test_stateless_have_no_snapshot);
+    RN_RUN(test_out_batches);
     return rn_test_summary();
 }

@@ -170,6 +170,22 @@ static void dump_expr(rn_buf_t *b, const rn_ast_expr_t *e)
         rn_buf_appendf(b, "(%s%s%s", e->call.name, e->call.distinct ? " DISTINCT" : "",
                        e->call.star ? " *" : "");
         dump_list(b, e->call.nargs, e->call.args);
+        if (e->call.over) {
+            const rn_ast_over_t *o = e->call.over;
+            rn_buf_appends(b, " (OVER");
+            if (o->npartition) {
+                rn_buf_appends(b, " (PARTITION BY");
+                dump_list(b, o->npartition, o->partition_by);
+                rn_buf_appends(b, ")");
+            }
+            rn_buf_appends(b, " (ORDER BY");
+            for (int i = 0; i < o->norder; i++) {
+                rn_buf_appends(b, " ");
+                dump_expr(b, o->order_by[i].expr);
+                if (o->order_by[i].desc) rn_buf_appends(b, " DESC");
+            }
+            rn_buf_appends(b, "))");
+        }
         rn_buf_appends(b, ")");
         break;
     case RN_AST_INTERVAL:
@@ -723,7 +739,18 @@ static void test_case_cast_calls(void)
     RN_CHECK(strstr(expr_dump("CAST(a AS ARRAY<INT>)"), "type ARRAY is not supported yet"));
     RN_CHECK(strstr(expr_dump("CASE a END"), "expected WHEN in CASE, found 'END'"));
     RN_CHECK(strstr(expr_dump("a b"), "expected end of expression, found 'b'"));
-    RN_CHECK(strstr(expr_dump("SUM(x) OVER (PARTITION BY y)"), "OVER"));
+    RN_CHECK(strstr(expr_dump("SUM(x) OVER (PARTITION BY y)"), "OVER (window aggregation) is not supported"));
+    CHECK_EXPR("ROW_NUMBER() OVER (PARTITION BY a, b + 1 ORDER BY ts DESC, ABS(x - y) ASC, c)",
+               "(ROW_NUMBER (OVER (PARTITION BY a (+ b 1)) (ORDER BY ts DESC (ABS (- x y)) c)))");
+    CHECK_EXPR("row_number() OVER (ORDER BY pt)", "(row_number (OVER (ORDER BY pt)))");
+    RN_CHECK(strstr(expr_dump("RANK() OVER (ORDER BY a)"), "RANK() OVER (use ROW_NUMBER()) is not supported"));
+    RN_CHECK(strstr(expr_dump("DENSE_RANK() OVER (ORDER BY a)"), "DENSE_RANK() OVER (use ROW_NUMBER())"));
+    RN_CHECK(strstr(expr_dump("ROW_NUMBER(a) OVER (ORDER BY a)"), "OVER (window aggregation) is not supported"));
+    RN_CHECK(strstr(expr_dump("ROW_NUMBER() OVER (PARTITION BY a)"),
+                    "expected ORDER BY in the OVER clause of ROW_NUMBER(), found ')'"));
+    RN_CHECK(strstr(expr_dump("ROW_NUMBER() OVER (ORDER BY a ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)"),
+                    "a window frame in OVER is not supported"));
+    RN_CHECK(strstr(expr_dump("ROW_NUMBER() OVER w"), "expected '(' after OVER"));
     RN_CHECK(strstr(expr_dump("a IN (SELECT 1)"), "IN (subquery) is not supported"));
     RN_CHECK(strstr(expr_dump("(SELECT 1)"), "subquery in an expression is not supported"));
     RN_CHECK(strstr(expr_dump("t.*"), "only allowed in a SELECT list"));

@@ -120,9 +120,39 @@ static void test_windows(void)
                "user_id;", 1, "Exchange: hash [user_id]");
 }
 
+/* Deduplication and Top-N: the Rank is keyed by its PARTITION BY. */
+#define RANK_SQL(partition)                                                          \
+    "INSERT INTO out_rows SELECT user_id, CAST(page_id AS BIGINT) FROM (\n"         \
+    "  SELECT *, ROW_NUMBER() OVER (PARTITION BY " partition " ORDER BY page_id DESC) AS rn\n" \
+    "  FROM events) WHERE rn <= 2;"
+static void test_rank(void)
+{
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK RANK_SQL("user_id"), 1, "Exchange: hash [user_id]");
+    /* keyed by user_id: the Rank's partitions are already in place */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK RANK_SQL("user_id"),
+               0, "Rank: partition by [user_id], order by [page_id DESC], rownum <= 2");
+    /* keyed by user_id, partitioned by (user_id, event_type): still covered */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK
+               RANK_SQL("user_id, event_type"), 0, NULL);
+    /* keyed by page_id, partitioned by user_id: one */
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK RANK_SQL("user_id"),
+               1, "Exchange: hash [user_id]");
+    /* Window Top-N: partitioned by window_start, window_end of a window aggregate */
+    check_plan(__LINE__, KAFKA_EVENTS("") SINK
+               "INSERT INTO out_rows SELECT page_id, n FROM (\n"
+               "  SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY n DESC) AS rn\n"
+               "  FROM (SELECT window_start, window_end, page_id, COUNT(*) AS n\n"
+               "        FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n"
+               "        GROUP BY window_start, window_end, page_id)) WHERE rn <= 3;",
+               2, "complete when the watermark passes window_end");
+    /* a file is read whole */
+    check_plan(__LINE__, FILE_EVENTS SINK RANK_SQL("user_id"), 0, "Rank: ");
+}
+
 int main(void)
 {
     RN_RUN(test_group_by);
     RN_RUN(test_windows);
+    RN_RUN(test_rank);
     return rn_test_summary();
 }

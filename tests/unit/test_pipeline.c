@@ -367,8 +367,11 @@ static void test_compile_diagnostics(void)
                       "INSERT INTO o SELECT page_id FROM events;\n",
                RN_ERR_CONFIG, "'connector'");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT a.page_id\n"
-                                "FROM @events a JOIN events b ON a.user_id = b.user_id;\n",
-               RN_ERR_UNSUPPORTED, "joins are not supported");
+                                "FROM @events a, events b;\n",
+               RN_ERR_UNSUPPORTED, "a join without ON");
+    check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT a.page_id\n"
+                                "FROM events a JOIN events b ON @a.page_id > b.page_id;\n",
+               RN_ERR_UNSUPPORTED, "needs an equality between the two sides");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT page_id\n"
                                 "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(@big), INTERVAL '1' MINUTE));\n",
                RN_ERR_ANALYZE, "not an event-time attribute");

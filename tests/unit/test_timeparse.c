@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/timeparse.h"
 #include "rn_test.h"
 
@@ -167,9 +168,37 @@ static void test_duration_parse(void)
     }
 }
 
+/* rn_duration_append writes what rn_duration_parse reads back; the
+ * saturating time arithmetic stops at the int64 range. */
+static void test_duration_append_and_saturation(void)
+{
+    static const struct {
+        int64_t ms;
+        const char *s;
+    } cases[] = {{0, "0 ms"},          {500, "500 ms"},  {5000, "5 s"},     {600000, "10 min"},
+                 {7200000, "2 h"},     {90000, "90 s"},  {1500, "1500 ms"}, {-5000, "-5 s"},
+                 {86400000, "24 h"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rn_buf_t b;
+        rn_buf_init(&b);
+        rn_duration_append(&b, cases[i].ms);
+        RN_CHECK_EQ_STR(b.data, cases[i].s);
+        int64_t back = -1;
+        if (cases[i].ms >= 0) RN_CHECK(rn_duration_parse(b.data, &back) && back == cases[i].ms);
+        rn_buf_free(&b);
+    }
+    RN_CHECK_EQ_INT(rn_time_add_sat(INT64_MAX - 1, 5), INT64_MAX);
+    RN_CHECK_EQ_INT(rn_time_add_sat(INT64_MIN + 1, -5), INT64_MIN);
+    RN_CHECK_EQ_INT(rn_time_add_sat(10, -15), -5);
+    RN_CHECK_EQ_INT(rn_time_sub_sat(INT64_MIN + 1, 5), INT64_MIN);
+    RN_CHECK_EQ_INT(rn_time_sub_sat(INT64_MAX - 1, -5), INT64_MAX);
+    RN_CHECK_EQ_INT(rn_time_sub_sat(10, 15), -5);
+}
+
 int main(void)
 {
     RN_RUN(test_duration_parse);
+    RN_RUN(test_duration_append_and_saturation);
     RN_RUN(test_accepted_forms);
     RN_RUN(test_zones);
     RN_RUN(test_rejections);

@@ -1,0 +1,900 @@
+/*
+ * interval_join.c - the event-time interval join (Flink's rowtime
+ * TimeIntervalJoin), as op/join.h specifies it.
+ *
+ * Matching. Port 0 is the left input, port 1 the right one, both
+ * insert-only. A pair (l, r) matches when its equality keys are equal (a
+ * NULL key never matches), r.time - l.time lies in [lower, upper] (bounds
+ * inclusive) and the residual is TRUE. A row arriving is joined with the
+ * rows the other side holds under its key: every (row, stored row) pair
+ * whose keys and times match becomes a candidate in an arena batch of the
+ * output schema, and the residual is evaluated over up to RN_BATCH_MAX
+ * candidates at once (rn_expr_select); the pairs it keeps are emitted as
+ * they are, so a batch of matches goes out per chunk of candidates.
+ *
+ * State. Each side keeps the rows that a future row of the other side can
+ * still match. A left row l can be matched while the right watermark
+ * rw <= l.time + upper (a right row with r.time >= rw may still come), a
+ * right row r while the left watermark lw <= r.time - lower: that bound is
+ * the row's `expiry`. A row is stored only if the other side's watermark
+ * (the port's, op->inputs[port].wm) has not passed its expiry yet, before
+ * it probes the other side (its own side's rows are never its partners);
+ * one that can no longer be matched is not stored and, in an outer join
+ * on its side, if it found no partner, is emitted NULL-padded at once. So
+ * is a row with a NULL key or a NULL time (it can never match). A row
+ * late on its own side (time below that side's watermark) is joined and
+ * kept all the same, as in Flink; what it produces may then be late
+ * downstream, like any late row passing through an operator.
+ * Stored rows live in an rn_store per side, keyed by the key
+ * columns serialized with rn_key_append (an entry holds the key's rows in
+ * an unordered array, removal swaps with the last), and in an indexed
+ * min-heap per side (core/heap.h) ordered by (expiry, arrival sequence).
+ * Each row is one allocation holding its values, strings copied out of the
+ * batch arena behind them.
+ *
+ * Watermarks. The watermark callback reads both port watermarks: left rows
+ * whose expiry the right watermark passed are popped from the heap and
+ * freed, emitted NULL-padded first if the join is LEFT/FULL and they never
+ * matched (exactly once, never before); the same for right rows under the
+ * left watermark in RIGHT/FULL. RN_WM_MAX (an ended input) passes every
+ * expiry; as op.c calls back when the minimum watermark rises or a
+ * watermark (or tick) arrives, the rows an ended input releases go out at
+ * the other input's next watermark or tick, or at finish. The cost is
+ * O(log n) per expired row, nothing per row kept.
+ * The output watermark is min(lw, rw) - max(|lower|, |upper|) (RN_WM_MIN
+ * and RN_WM_MAX stay what they are, the rest saturates), never lowered; it
+ * is forwarded on every callback (unchanged when only processing time
+ * moved, so operators downstream still see every tick). Rows emitted carry
+ * rowwm = the output watermark in force when they are emitted, which is
+ * the one forwarded before them: rows expired by a callback go out before
+ * the callback raises it. No emitted row is late downstream when the input
+ * rows are not late on their own side: a match emitted when l arrives has
+ * l.time >= lw and r.time >= l.time + lower >= lw - |lower|; a match made
+ * when r arrives, symmetric; a stored left row was not expired at the last
+ * callback, so rw <= l.time + upper there and the output watermark then
+ * was <= l.time + upper - max(|lower|, |upper|) <= l.time. Output rows
+ * carry no rowtime array (rowtime NULL, as every batch from a source):
+ * the time columns of both sides stay in the row for a later window.
+ * finish (all input ended) emits every pending NULL-padded row, frees the
+ * state and forwards RN_WM_MAX.
+ *
+ * held_since is the smallest time among stored rows (the tops of the two
+ * heaps: within a side expiry is time plus a constant). forget_partitions
+ * drops, without emitting, the keys whose partition (rn_key_partition of
+ * the key bytes) is revoked.
+ *
+ * Snapshot (ij_snapshot/ij_restore), little-endian, length-prefixed
+ * (state/snapshot.h), between batches only:
+ *   "RNIJ", u32 version (1), u8 kind, u32 nkeys, nkeys x (u32 left key,
+ *   u32 right key), u32 left time col, u32 right time col, u64 lower,
+ *   u64 upper, u32 left ncols, u32 right ncols   (restore checks these)
+ *   u64 op->watermark, u64 output watermark, u64 arrival sequence
+ *   then per side (left, right): u64 key entries, per entry: bytes key,
+ *   u32 n (> 0), n rows: u64 arrival sequence, u8 matched (0/1), bytes
+ *   values (every column of the side's input with rn_key_append)
+ * Restore checks that values decode as the side's column types, the time
+ * is not NULL, the key recomputed from the values equals the entry's key
+ * (so no key is NULL), sequences are below the counter, keys are not
+ * duplicated, and nothing is short or left over; else RN_ERR_DECODE, and
+ * the operator holds no state. The heaps are rebuilt from the rows.
+ */
+#include "core/hash.h"
+#include "core/heap.h"
+#include "core/mem.h"
+#include "core/timeparse.h"
+#include "op/join.h"
+#include "op/op.h"
+#include "state/snapshot.h"
+#include "state/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct ij_key ij_key_t;
+
+/* One stored input row. */
+typedef struct ij_row {
+    int64_t time;               /* its rowtime */
+    int64_t expiry;             /* the last other-side watermark under which it can match */
+    uint64_t seq;               /* arrival sequence (ties in the heap) */
+    size_t hidx;                /* position in its side's heap */
+    ij_key_t *owner;            /* the key entry listing it */
+    uint32_t at;                /* its index in owner->rows */
+    uint8_t matched;            /* it has been emitted with a partner */
+    size_t bytes;               /* size of this allocation */
+    rn_value_t vals[];          /* one per column of its side; strings point behind them */
+} ij_row_t;
+
+/* A store slot: the rows of one key on one side. */
+struct ij_key {
+    ij_row_t **rows;            /* n rows, in no order (owned array) */
+    uint32_t n;
+    uint32_t cap;
+    uint64_t hash;              /* hash of the key bytes */
+};
+
+typedef struct ij_side {
+    rn_schema_t *schema;        /* the input's schema (a reference) */
+    int ncols;                  /* its columns */
+    int *keys;                  /* nkeys key columns (owned) */
+    int time_col;               /* rowtime column */
+    bool outer;                 /* unmatched rows are emitted NULL-padded */
+    rn_store_t *store;          /* key bytes -> ij_key_t */
+    rn_heap_t heap;             /* stored rows by (expiry, seq) */
+    size_t nrows;               /* rows stored */
+    size_t row_bytes;           /* bytes of stored rows and key arrays */
+} ij_side_t;
+
+typedef struct ijoin {
+    rn_join_kind kind;
+    int nkeys;
+    int64_t lower, upper;       /* r.time - l.time in [lower, upper] */
+    int64_t margin;             /* max(|lower|, |upper|), saturated */
+    const rn_expr_t *residual;  /* over the output row, or NULL (the plan's) */
+    ij_side_t side[2];          /* left, right */
+    int64_t outwm;              /* output watermark in force (RN_WM_MIN: none) */
+    uint64_t seq;               /* rows stored so far */
+    rn_buf_t key;               /* scratch: a row's key */
+    rn_buf_t kcopy;             /* scratch: copy of a key being removed */
+} ijoin_t;
+
+/* ---- arithmetic ------------------------------------------------------- */
+
+static int64_t abs_sat(int64_t a) { return a == INT64_MIN ? INT64_MAX : a < 0 ? -a : a; }
+
+/* Whether right time rt lies within [lt + lower, lt + upper]. */
+static bool ij_in_interval(const ijoin_t *j, int64_t lt, int64_t rt)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(rt, lt, &d)) return false; /* |d| beyond any bound */
+    return d >= j->lower && d <= j->upper;
+}
+
+/* The expiry of a row of side s with time t: left t + upper, right
+ * t - lower. */
+static int64_t ij_expiry(const ijoin_t *j, int s, int64_t t)
+{
+    return s == 0 ? rn_time_add_sat(t, j->upper) : rn_time_sub_sat(t, j->lower);
+}
+
+/* Whether other-side watermark wm shows no partner of a row with this
+ * expiry can still arrive. */
+static bool ij_expired(int64_t expiry, int64_t wm)
+{
+    return wm == RN_WM_MAX || wm > expiry;
+}
+
+/* The watermark of input port p (RN_WM_MIN before it delivered one). */
+static int64_t ij_port_wm(const rn_op_t *op, int p)
+{
+    return op->inputs[p].has_wm ? op->inputs[p].wm : RN_WM_MIN;
+}
+
+/* The output watermark for minimum input watermark m. */
+static int64_t ij_out_wm(const ijoin_t *j, int64_t m)
+{
+    if (m == RN_WM_MIN || m == RN_WM_MAX) return m;
+    return rn_time_sub_sat(m, j->margin);
+}
+
+/* ---- stored rows -------------------------------------------------------- */
+
+static bool ij_row_less(const void *x, const void *y)
+{
+    const ij_row_t *a = x, *b = y;
+    if (a->expiry != b->expiry) return a->expiry < b->expiry;
+    return a->seq < b->seq;
+}
+
+/* Store callback: frees a key's rows, taking them out of the heap. */
+static void ij_key_free(void *value, void *opaque)
+{
+    ij_side_t *s = opaque;
+    ij_key_t *e = value;
+    for (uint32_t i = 0; i < e->n; i++) {
+        ij_row_t *row = e->rows[i];
+        rn_heap_remove(&s->heap, row);
+        s->nrows--;
+        s->row_bytes -= row->bytes;
+        rn_free(row);
+    }
+    s->row_bytes -= sizeof *e->rows * e->cap;
+    rn_free(e->rows);
+}
+
+/* Serializes the key columns of row r of side s (values vals[col]) into
+ * j->key. Returns false if a key column is NULL (the row never matches);
+ * true otherwise (j->key.oom tells of OOM). */
+static bool ij_make_key(ijoin_t *j, const ij_side_t *s, const rn_value_t *const *cols, int r)
+{
+    rn_buf_clear(&j->key);
+    for (int k = 0; k < j->nkeys; k++) {
+        const rn_value_t *v = &cols[s->keys[k]][r];
+        if (v->null) return false;
+        rn_key_append(&j->key, s->schema->cols[s->keys[k]].type->id, v);
+    }
+    return true;
+}
+
+/* Copies the values of one row (vals[c] for each column of side s, strings
+ * included) into a new stored row, not stored yet. Returns NULL on OOM. */
+static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
+{
+    size_t strbytes = 0;
+    for (int c = 0; c < s->ncols; c++) {
+        const rn_value_t *v = &vals[c];
+        if (!v->null && s->schema->cols[c].type->id == RN_TYPE_STRING) strbytes += v->len;
+    }
+    size_t bytes = sizeof(ij_row_t) + sizeof(rn_value_t) * (size_t)s->ncols + strbytes;
+    ij_row_t *row = rn_malloc(bytes);
+    if (!row) return NULL;
+    memset(row, 0, sizeof *row);
+    row->bytes = bytes;
+    row->hidx = RN_HEAP_NOWHERE;
+    char *p = (char *)&row->vals[s->ncols];
+    for (int c = 0; c < s->ncols; c++) {
+        rn_value_t v = vals[c];
+        if (!v.null && s->schema->cols[c].type->id == RN_TYPE_STRING) {
+            if (v.len) memcpy(p, v.s, v.len);
+            v.s = p;
+            p += v.len;
+        }
+        row->vals[c] = v;
+    }
+    return row;
+}
+
+/* Stores row (time set, key in j->key, h its hash) on side si: into its
+ * key's entry and the heap. Returns RN_OK or RN_ERR_NOMEM (row freed,
+ * nothing changed). */
+static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
+{
+    ij_side_t *s = &j->side[si];
+    bool created;
+    if (rn_heap_reserve(&s->heap, 1) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
+        rn_free(row);
+        return RN_ERR_NOMEM;
+    }
+    ij_key_t *e = rn_store_upsert(s->store, j->key.data, (uint32_t)j->key.len, h, &created);
+    if (!e) {
+        rn_free(row);
+        return RN_ERR_NOMEM;
+    }
+    if (created) e->hash = h;
+    if (e->n == e->cap) {
+        uint32_t cap = e->cap ? e->cap * 2 : 2;
+        ij_row_t **rows = rn_realloc(e->rows, sizeof *rows * cap);
+        if (!rows) {
+            rn_free(row);
+            if (e->n == 0) rn_store_remove(s->store, j->key.data, (uint32_t)j->key.len, h);
+            return RN_ERR_NOMEM;
+        }
+        s->row_bytes += sizeof *rows * (cap - e->cap);
+        e->rows = rows;
+        e->cap = cap;
+    }
+    row->expiry = ij_expiry(j, si, row->time);
+    row->owner = e;
+    row->at = e->n;
+    e->rows[e->n++] = row;
+    rn_heap_push(&s->heap, row);
+    s->nrows++;
+    s->row_bytes += row->bytes;
+    return RN_OK;
+}
+
+/* Frees a row already out of the heap, removing it from its key entry
+ * (and the entry once empty). */
+static void ij_drop_row(ijoin_t *j, ij_side_t *s, ij_row_t *row)
+{
+    ij_key_t *e = row->owner;
+    e->rows[row->at] = e->rows[--e->n];
+    e->rows[row->at]->at = row->at;
+    s->nrows--;
+    s->row_bytes -= row->bytes;
+    rn_free(row);
+    if (e->n > 0) return;
+    uint32_t klen;
+    const void *key = rn_store_key_of(s->store, e, &klen);
+    /* The key lives in the entry being removed: copy it first (kcopy has
+     * room for every stored key, reserved when the key was stored). */
+    rn_buf_clear(&j->kcopy);
+    if (klen) rn_buf_append(&j->kcopy, key, klen);
+    if (j->kcopy.oom) return; /* keep the empty entry */
+    rn_store_remove(s->store, j->kcopy.data, klen, e->hash);
+}
+
+/* Removes every stored row of side s, emitting nothing. */
+static void ij_side_clear(ij_side_t *s)
+{
+    size_t pos = 0;
+    while (rn_store_next(s->store, &pos)) rn_store_remove_iterated(s->store, pos);
+}
+
+/* ---- emission ----------------------------------------------------------- */
+
+/* A new output batch of cap rows with a rowwm array. */
+static rn_batch_t *ij_batch_new(rn_op_t *op, rn_ctx_t *ctx, int cap)
+{
+    rn_batch_t *b = rn_batch_new(ctx->arena, op->schema, cap);
+    if (!b) return NULL;
+    b->rowwm = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)cap);
+    return b->rowwm ? b : NULL;
+}
+
+/* Copies a string value into the arena (stored rows may be freed before
+ * the batch is done with). */
+static rn_err_t ij_arena_string(rn_arena_t *arena, rn_value_t *v)
+{
+    char *p = rn_arena_strndup(arena, v->s ? v->s : "", v->len);
+    if (!p) return RN_ERR_NOMEM;
+    v->s = p;
+    return RN_OK;
+}
+
+/* Emits one NULL-padded row: the values of side si (vals[c]),
+ * NULLs for the other side. copy: the values belong to a stored row and
+ * their strings are copied into the arena. */
+static rn_err_t ij_emit_padded(ijoin_t *j, rn_op_out_t *o, int si, const rn_value_t *vals, bool copy)
+{
+    int r;
+    rn_err_t err = rn_op_out_row(o, &r);
+    if (err != RN_OK) return err;
+    rn_batch_t *b = o->b;
+    int nl = j->side[0].ncols, nr = j->side[1].ncols;
+    int base = si == 0 ? 0 : nl, obase = si == 0 ? nl : 0, on = si == 0 ? nr : nl;
+    const ij_side_t *s = &j->side[si];
+    for (int c = 0; c < s->ncols; c++) {
+        rn_value_t v = vals[c];
+        if (copy && !v.null && s->schema->cols[c].type->id == RN_TYPE_STRING &&
+            ij_arena_string(o->ctx->arena, &v) != RN_OK)
+            return RN_ERR_NOMEM;
+        b->cols[base + c][r] = v;
+    }
+    for (int c = 0; c < on; c++) b->cols[obase + c][r] = RN_VALUE_NULL;
+    b->kinds[r] = RN_ROW_INSERT;
+    b->rowwm[r] = j->outwm;
+    return RN_OK;
+}
+
+/* Candidate pairs of one input batch: (input row, stored row) pairs with
+ * equal keys and times in the interval, filled into an output batch until
+ * it is full, then checked against the residual and emitted. */
+typedef struct ij_pairs {
+    rn_op_t *op;
+    rn_ctx_t *ctx;
+    int port;                   /* side of the input rows */
+    const rn_batch_t *in;
+    uint8_t *matched;           /* per input row: found a partner */
+    ij_row_t **mine;            /* per input row: the row it is stored as, or NULL */
+    rn_batch_t *b;              /* candidates (stored side's strings not copied yet) */
+    int *inrow;                 /* per candidate: its input row */
+    ij_row_t **stored;          /* per candidate: its stored row */
+    int *sel;                   /* residual selection */
+    int next_cap;
+} ij_pairs_t;
+
+/* Checks the candidates against the residual, marks who matched, and
+ * emits the matching pairs. */
+static rn_err_t pairs_flush(ijoin_t *j, ij_pairs_t *p)
+{
+    rn_batch_t *b = p->b;
+    if (!b || b->nrows == 0) return RN_OK;
+    p->b = NULL;
+    int n = b->nrows;
+    const int *sel = NULL;
+    if (j->residual) {
+        n = rn_expr_select(j->residual, b, p->ctx->arena, p->sel);
+        if (n < 0) return RN_ERR_NOMEM;
+        sel = p->sel;
+    }
+    int other = 1 - p->port;
+    const ij_side_t *os = &j->side[other];
+    int obase = other == 0 ? 0 : j->side[0].ncols;
+    int ncols = p->op->schema->ncols;
+    for (int i = 0; i < n; i++) {
+        int k = sel ? sel[i] : i;
+        int r = p->inrow[k];
+        p->matched[r] = 1;
+        if (p->mine[r]) p->mine[r]->matched = 1;
+        p->stored[k]->matched = 1;
+        if (k != i)
+            for (int c = 0; c < ncols; c++) b->cols[c][i] = b->cols[c][k];
+        for (int c = 0; c < os->ncols; c++) {
+            rn_value_t *v = &b->cols[obase + c][i];
+            if (!v->null && os->schema->cols[c].type->id == RN_TYPE_STRING &&
+                ij_arena_string(p->ctx->arena, v) != RN_OK)
+                return RN_ERR_NOMEM;
+        }
+        b->kinds[i] = RN_ROW_INSERT;
+        b->rowwm[i] = j->outwm;
+    }
+    b->nrows = n;
+    return rn_op_emit(p->op, b, p->ctx);
+}
+
+/* Adds the pair (input row r, stored row s) to the candidates. */
+static rn_err_t pairs_add(ijoin_t *j, ij_pairs_t *p, int r, ij_row_t *s)
+{
+    if (p->b && p->b->nrows == p->b->cap) {
+        rn_err_t err = pairs_flush(j, p);
+        if (err != RN_OK) return err;
+    }
+    if (!p->b) {
+        int cap = p->next_cap ? p->next_cap : 64;
+        rn_arena_t *a = p->ctx->arena;
+        p->b = ij_batch_new(p->op, p->ctx, cap);
+        p->inrow = rn_arena_alloc(a, sizeof *p->inrow * (size_t)cap);
+        p->stored = rn_arena_alloc(a, sizeof *p->stored * (size_t)cap);
+        p->sel = rn_arena_alloc(a, sizeof *p->sel * (size_t)cap);
+        if (!p->b || !p->inrow || !p->stored || !p->sel) return RN_ERR_NOMEM;
+        p->next_cap = cap * 2 > RN_BATCH_MAX ? RN_BATCH_MAX : cap * 2;
+    }
+    rn_batch_t *b = p->b;
+    int i = b->nrows++;
+    int nl = j->side[0].ncols;
+    const ij_side_t *ms = &j->side[p->port], *os = &j->side[1 - p->port];
+    int mbase = p->port == 0 ? 0 : nl, obase = p->port == 0 ? nl : 0;
+    for (int c = 0; c < ms->ncols; c++) b->cols[mbase + c][i] = p->in->cols[c][r];
+    for (int c = 0; c < os->ncols; c++) b->cols[obase + c][i] = s->vals[c];
+    b->kinds[i] = RN_ROW_INSERT;
+    p->inrow[i] = r;
+    p->stored[i] = s;
+    return RN_OK;
+}
+
+/* ---- operator ----------------------------------------------------------- */
+
+static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
+{
+    ijoin_t *j = op->priv;
+    if (port < 0 || port > 1 || in->nrows == 0) return RN_OK;
+    ij_side_t *me = &j->side[port], *other = &j->side[1 - port];
+    int64_t other_wm = ij_port_wm(op, 1 - port);
+    uint8_t *matched = rn_arena_calloc(ctx->arena, (size_t)in->nrows, 1);
+    ij_row_t **mine = rn_arena_calloc(ctx->arena, (size_t)in->nrows, sizeof *mine);
+    rn_value_t *vals = rn_arena_alloc(ctx->arena, sizeof *vals * (size_t)me->ncols);
+    if (!matched || !mine || !vals) return RN_ERR_NOMEM;
+    ij_pairs_t p = {.op = op, .ctx = ctx, .port = port, .in = in, .matched = matched, .mine = mine};
+    rn_err_t err;
+
+    /* Store each row a later row of the other side can still match (its
+     * own side's rows are never its partners, so before probing is as
+     * good as after), then collect its candidates. */
+    for (int r = 0; r < in->nrows; r++) {
+        const rn_value_t *tv = &in->cols[me->time_col][r];
+        if (tv->null || !ij_make_key(j, me, (const rn_value_t *const *)in->cols, r)) continue;
+        if (j->key.oom) return RN_ERR_NOMEM;
+        uint64_t h = rn_hash_bytes(j->key.data, j->key.len, 0);
+        if (!ij_expired(ij_expiry(j, port, tv->i), other_wm)) {
+            for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+            ij_row_t *row = ij_row_alloc(me, vals);
+            if (!row) return RN_ERR_NOMEM;
+            row->time = tv->i;
+            row->seq = j->seq++;
+            if ((err = ij_store_row(j, port, row, h)) != RN_OK) return err;
+            mine[r] = row;
+        }
+        ij_key_t *e = rn_store_peek(other->store, j->key.data, (uint32_t)j->key.len, h);
+        for (uint32_t i = 0; e && i < e->n; i++) {
+            ij_row_t *s = e->rows[i];
+            bool in_range = port == 0 ? ij_in_interval(j, tv->i, s->time) : ij_in_interval(j, s->time, tv->i);
+            if (in_range && (err = pairs_add(j, &p, r, s)) != RN_OK) return err;
+        }
+    }
+    if ((err = pairs_flush(j, &p)) != RN_OK) return err;
+
+    /* A row not stored that found no partner never will: pad it now. */
+    if (!me->outer) return RN_OK;
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
+    for (int r = 0; r < in->nrows; r++) {
+        if (mine[r] || matched[r]) continue;
+        for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+        if ((err = ij_emit_padded(j, &o, port, vals, false)) != RN_OK) return err;
+    }
+    return rn_op_out_flush(&o);
+}
+
+/* Frees the rows of side si whose expiry wm passed, emitting the
+ * unmatched ones NULL-padded if the side is outer. */
+static rn_err_t ij_expire(ijoin_t *j, rn_op_out_t *o, int si, int64_t wm)
+{
+    ij_side_t *s = &j->side[si];
+    ij_row_t *row;
+    while ((row = rn_heap_top(&s->heap)) && ij_expired(row->expiry, wm)) {
+        if (s->outer && !row->matched) {
+            rn_err_t err = ij_emit_padded(j, o, si, row->vals, true);
+            if (err != RN_OK) return err;
+        }
+        rn_heap_pop(&s->heap);
+        ij_drop_row(j, s, row);
+    }
+    return RN_OK;
+}
+
+static rn_err_t ij_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
+{
+    ijoin_t *j = op->priv;
+    op->watermark = wm;
+    int64_t lw = ij_port_wm(op, 0), rw = ij_port_wm(op, 1);
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
+    rn_err_t err = ij_expire(j, &o, 0, rw);
+    if (err == RN_OK) err = ij_expire(j, &o, 1, lw);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
+    if (err != RN_OK) return err;
+    int64_t out = ij_out_wm(j, lw < rw ? lw : rw);
+    if (out > j->outwm) j->outwm = out;
+    return rn_op_watermark(op, j->outwm, ctx);
+}
+
+static rn_err_t ij_finish(rn_op_t *op, rn_ctx_t *ctx)
+{
+    ijoin_t *j = op->priv;
+    rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
+    rn_err_t err = ij_expire(j, &o, 0, RN_WM_MAX);
+    if (err == RN_OK) err = ij_expire(j, &o, 1, RN_WM_MAX);
+    if (err == RN_OK) err = rn_op_out_flush(&o);
+    if (err != RN_OK) return err;
+    j->outwm = RN_WM_MAX;
+    op->watermark = RN_WM_MAX;
+    return rn_op_watermark(op, RN_WM_MAX, ctx);
+}
+
+static int64_t ij_held_since(const rn_op_t *op)
+{
+    const ijoin_t *j = op->priv;
+    int64_t held = INT64_MAX;
+    for (int s = 0; s < 2; s++) {
+        const ij_row_t *row = rn_heap_top(&j->side[s].heap);
+        if (row && row->time < held) held = row->time;
+    }
+    return held;
+}
+
+static size_t ij_state_size(const rn_op_t *op, size_t *keys)
+{
+    const ijoin_t *j = op->priv;
+    size_t bytes = 0;
+    *keys = 0;
+    for (int s = 0; s < 2; s++) {
+        const ij_side_t *sd = &j->side[s];
+        *keys += rn_store_count(sd->store);
+        bytes += rn_store_bytes(sd->store) + sd->row_bytes + sd->heap.cap * sizeof(void *);
+    }
+    return bytes;
+}
+
+/* "lt - 5 s", "lt + 1 ms", "lt". */
+static void append_offset(rn_buf_t *out, const char *col, int64_t ms)
+{
+    rn_buf_appends(out, col);
+    if (ms == 0) return;
+    rn_buf_appends(out, ms < 0 ? " - " : " + ");
+    if (ms == INT64_MIN) rn_buf_appends(out, "9223372036854775808 ms");
+    else rn_duration_append(out, ms < 0 ? -ms : ms);
+}
+
+/* "IntervalJoin: LEFT [k = k0], rt BETWEEN lt - 5 s AND lt + 5 s, residual (...)"
+ * with the output's column names. */
+static void ij_explain(const rn_op_t *op, rn_buf_t *out)
+{
+    const ijoin_t *j = op->priv;
+    static const char *kinds[] = {"INNER", "LEFT", "RIGHT", "FULL"};
+    const rn_schema_t *sc = op->schema;
+    int nl = j->side[0].ncols;
+    rn_buf_appendf(out, "%s [", kinds[j->kind]);
+    for (int k = 0; k < j->nkeys; k++)
+        rn_buf_appendf(out, "%s%s = %s", k ? ", " : "", sc->cols[j->side[0].keys[k]].name,
+                       sc->cols[nl + j->side[1].keys[k]].name);
+    const char *lt = sc->cols[j->side[0].time_col].name;
+    rn_buf_appendf(out, "], %s BETWEEN ", sc->cols[nl + j->side[1].time_col].name);
+    append_offset(out, lt, j->lower);
+    rn_buf_appends(out, " AND ");
+    append_offset(out, lt, j->upper);
+    if (j->residual) {
+        rn_buf_appends(out, ", residual ");
+        rn_expr_explain(j->residual, sc, out);
+    }
+}
+
+static void ij_free(ijoin_t *j)
+{
+    if (!j) return;
+    for (int s = 0; s < 2; s++) {
+        rn_store_free(j->side[s].store); /* takes the rows out of the heap */
+        rn_heap_free(&j->side[s].heap);
+        rn_free(j->side[s].keys);
+        if (j->side[s].schema) rn_schema_unref(j->side[s].schema);
+    }
+    rn_buf_free(&j->key);
+    rn_buf_free(&j->kcopy);
+    rn_free(j);
+}
+
+static void ij_destroy(rn_op_t *op) { ij_free(op->priv); }
+
+/* ---- forgetting revoked partitions (docs/scale-out.md) -------------------- */
+
+/* Drops, without emitting anything (padded rows included), the rows of
+ * every key in a revoked partition, on both sides. One pass over the keys
+ * plus O(log n) per dropped row; allocates nothing, returns RN_OK. */
+static rn_err_t ij_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
+{
+    ijoin_t *j = op->priv;
+    for (int s = 0; s < 2; s++) {
+        rn_store_t *st = j->side[s].store;
+        size_t pos = 0;
+        void *v;
+        while ((v = rn_store_next(st, &pos))) {
+            uint32_t klen;
+            const void *key = rn_store_key_of(st, v, &klen);
+            if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(st, pos);
+        }
+    }
+    return RN_OK;
+}
+
+/* ---- snapshot and restore (format in the note at the top) ------------------ */
+
+#define IJ_SNAP_MAGIC "RNIJ"
+#define IJ_SNAP_VERSION 1u
+
+/* The plan-fixed header, written and checked alike. */
+static void ij_put_header(const ijoin_t *j, rn_buf_t *out)
+{
+    rn_buf_append(out, IJ_SNAP_MAGIC, 4);
+    rn_snap_put_u32(out, IJ_SNAP_VERSION);
+    rn_snap_put_u8(out, (uint8_t)j->kind);
+    rn_snap_put_u32(out, (uint32_t)j->nkeys);
+    for (int k = 0; k < j->nkeys; k++) {
+        rn_snap_put_u32(out, (uint32_t)j->side[0].keys[k]);
+        rn_snap_put_u32(out, (uint32_t)j->side[1].keys[k]);
+    }
+    rn_snap_put_u32(out, (uint32_t)j->side[0].time_col);
+    rn_snap_put_u32(out, (uint32_t)j->side[1].time_col);
+    rn_snap_put_u64(out, (uint64_t)j->lower);
+    rn_snap_put_u64(out, (uint64_t)j->upper);
+    rn_snap_put_u32(out, (uint32_t)j->side[0].ncols);
+    rn_snap_put_u32(out, (uint32_t)j->side[1].ncols);
+}
+
+static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out)
+{
+    const ijoin_t *j = op->priv;
+    ij_put_header(j, out);
+    rn_snap_put_u64(out, (uint64_t)op->watermark);
+    rn_snap_put_u64(out, (uint64_t)j->outwm);
+    rn_snap_put_u64(out, j->seq);
+    rn_buf_t vals;
+    rn_buf_init(&vals);
+    for (int s = 0; s < 2; s++) {
+        const ij_side_t *sd = &j->side[s];
+        size_t pos = 0, nkeys = 0;
+        const ij_key_t *e;
+        while ((e = rn_store_next(sd->store, &pos))) nkeys += e->n > 0;
+        rn_snap_put_u64(out, (uint64_t)nkeys);
+        pos = 0;
+        while ((e = rn_store_next(sd->store, &pos))) {
+            if (e->n == 0) continue; /* left over by an OOM in ij_drop_row */
+            uint32_t klen;
+            const void *k = rn_store_key_of(sd->store, e, &klen);
+            rn_snap_put_bytes(out, k, klen);
+            rn_snap_put_u32(out, e->n);
+            for (uint32_t i = 0; i < e->n; i++) {
+                const ij_row_t *row = e->rows[i];
+                rn_snap_put_u64(out, row->seq);
+                rn_snap_put_u8(out, row->matched);
+                rn_buf_clear(&vals);
+                for (int c = 0; c < sd->ncols; c++)
+                    rn_key_append(&vals, sd->schema->cols[c].type->id, &row->vals[c]);
+                if (vals.oom) break;
+                rn_snap_put_bytes(out, vals.data, (uint32_t)vals.len);
+            }
+        }
+    }
+    bool oom = vals.oom || out->oom;
+    rn_buf_free(&vals);
+    return oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* Reads the rows of one key entry (key bytes k) of side si. */
+static rn_err_t ij_read_key(ijoin_t *j, rn_snap_reader_t *r, int si, const void *k, uint32_t klen,
+                            uint64_t seq_max, rn_value_t *vals)
+{
+    ij_side_t *s = &j->side[si];
+    uint32_t n = rn_snap_u32(r);
+    if (r->bad || n == 0 || n > r->len - r->off) return RN_ERR_DECODE;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t seq = rn_snap_u64(r);
+        uint8_t matched = rn_snap_u8(r);
+        uint32_t vlen;
+        const void *v = rn_snap_bytes(r, &vlen);
+        if (r->bad || seq >= seq_max || matched > 1) return RN_ERR_DECODE;
+        uint32_t off = 0;
+        for (int c = 0; c < s->ncols; c++)
+            if (!rn_key_read(v, vlen, &off, s->schema->cols[c].type->id, &vals[c])) return RN_ERR_DECODE;
+        if (off != vlen || vals[s->time_col].null) return RN_ERR_DECODE;
+        rn_buf_clear(&j->key);
+        for (int kk = 0; kk < j->nkeys; kk++) {
+            const rn_value_t *kv = &vals[s->keys[kk]];
+            if (kv->null) return RN_ERR_DECODE;
+            rn_key_append(&j->key, s->schema->cols[s->keys[kk]].type->id, kv);
+        }
+        if (j->key.oom) return RN_ERR_NOMEM;
+        if (j->key.len != klen || (klen && memcmp(j->key.data, k, klen) != 0)) return RN_ERR_DECODE;
+        /* The entry must be new: the first row finds no rows for the key. */
+        if (i == 0 && rn_store_peek(s->store, k, klen, rn_hash_bytes(k, klen, 0)))
+            return RN_ERR_DECODE;
+        ij_row_t *row = ij_row_alloc(s, vals);
+        if (!row) return RN_ERR_NOMEM;
+        row->time = vals[s->time_col].i;
+        row->seq = seq;
+        row->matched = matched;
+        rn_err_t err = ij_store_row(j, si, row, rn_hash_bytes(k, klen, 0));
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
+static rn_err_t ij_restore_body(rn_op_t *op, ijoin_t *j, rn_snap_reader_t *r)
+{
+    rn_buf_t hdr;
+    rn_buf_init(&hdr);
+    ij_put_header(j, &hdr);
+    if (hdr.oom) {
+        rn_buf_free(&hdr);
+        return RN_ERR_NOMEM;
+    }
+    bool same = rn_snap_have(r, hdr.len) && memcmp(r->p, hdr.data, hdr.len) == 0;
+    r->off += same ? hdr.len : 0;
+    rn_buf_free(&hdr);
+    if (!same) return RN_ERR_DECODE;
+    int64_t wm = (int64_t)rn_snap_u64(r), outwm = (int64_t)rn_snap_u64(r);
+    uint64_t seq = rn_snap_u64(r);
+    if (r->bad) return RN_ERR_DECODE;
+    int maxcols = j->side[0].ncols > j->side[1].ncols ? j->side[0].ncols : j->side[1].ncols;
+    rn_value_t *vals = rn_malloc(sizeof *vals * (size_t)(maxcols ? maxcols : 1));
+    if (!vals) return RN_ERR_NOMEM;
+    rn_err_t err = RN_OK;
+    for (int s = 0; s < 2 && err == RN_OK; s++) {
+        uint64_t nkeys = rn_snap_u64(r);
+        if (r->bad) err = RN_ERR_DECODE;
+        for (uint64_t e = 0; e < nkeys && err == RN_OK; e++) {
+            uint32_t klen;
+            const void *k = rn_snap_bytes(r, &klen);
+            err = !k ? RN_ERR_DECODE : ij_read_key(j, r, s, k, klen, seq, vals);
+        }
+    }
+    rn_free(vals);
+    if (err == RN_OK && !rn_snap_done(r)) err = RN_ERR_DECODE;
+    if (err != RN_OK) return err;
+    op->watermark = wm;
+    j->outwm = outwm;
+    j->seq = seq;
+    return RN_OK;
+}
+
+static rn_err_t ij_restore(rn_op_t *op, const void *data, size_t len)
+{
+    ijoin_t *j = op->priv;
+    if (j->side[0].nrows || j->side[1].nrows || j->seq) return RN_ERR_UNSUPPORTED;
+    rn_snap_reader_t r;
+    rn_snap_reader_init(&r, data, len);
+    rn_err_t err = ij_restore_body(op, j, &r);
+    if (err != RN_OK) {
+        ij_side_clear(&j->side[0]);
+        ij_side_clear(&j->side[1]);
+    }
+    return err;
+}
+
+static const rn_op_vtable_t ij_vtable = {
+    .kind = "IntervalJoin",
+    .process = ij_process,
+    .finish = ij_finish,
+    .explain = ij_explain,
+    .destroy = ij_destroy,
+    .watermark = ij_watermark,
+    .held_since = ij_held_since,
+    .state_size = ij_state_size,
+    .snapshot = ij_snapshot,
+    .restore = ij_restore,
+    .forget_partitions = ij_forget_partitions,
+};
+
+/* ---- construction ---------------------------------------------------------- */
+
+/* Checks the spec; returns an error message or NULL. */
+static const char *ij_check(const rn_op_t *left, const rn_op_t *right,
+                            const rn_interval_join_spec_t *spec, const rn_schema_t *out)
+{
+    if (!left || !right || !spec) return "interval join needs two inputs and a spec";
+    const rn_schema_t *ls = left->schema, *rs = right->schema;
+    if (left->updating || right->updating) return "an interval join needs insert-only inputs";
+    if ((unsigned)spec->kind > RN_JOIN_KIND_FULL) return "unknown join kind";
+    if (spec->nkeys < 0 || (spec->nkeys > 0 && (!spec->left_keys || !spec->right_keys)))
+        return "bad join keys";
+    for (int k = 0; k < spec->nkeys; k++) {
+        int lk = spec->left_keys[k], rk = spec->right_keys[k];
+        if (lk < 0 || lk >= ls->ncols || rk < 0 || rk >= rs->ncols) return "join key column out of range";
+        if (ls->cols[lk].type->id != rs->cols[rk].type->id) return "join key types differ";
+    }
+    if (spec->left_time < 0 || spec->left_time >= ls->ncols || spec->right_time < 0 ||
+        spec->right_time >= rs->ncols)
+        return "interval join time column out of range";
+    rn_type_id lt = ls->cols[spec->left_time].type->id, rt = rs->cols[spec->right_time].type->id;
+    if ((lt != RN_TYPE_TIMESTAMP && lt != RN_TYPE_TIMESTAMP_LTZ) ||
+        (rt != RN_TYPE_TIMESTAMP && rt != RN_TYPE_TIMESTAMP_LTZ))
+        return "interval join time columns must be TIMESTAMP or TIMESTAMP_LTZ";
+    if (spec->lower_ms > spec->upper_ms) return "interval join lower bound above the upper bound";
+    if (!out || out->ncols != ls->ncols + rs->ncols)
+        return "interval join output must have the left columns then the right columns";
+    for (int c = 0; c < out->ncols; c++) {
+        const rn_type_t *want = c < ls->ncols ? ls->cols[c].type : rs->cols[c - ls->ncols].type;
+        if (out->cols[c].type->id != want->id)
+            return "interval join output column types differ from the inputs'";
+    }
+    if (spec->residual && spec->residual->type->id != RN_TYPE_BOOLEAN)
+        return "join condition must be BOOLEAN";
+    return NULL;
+}
+
+rn_op_t *rn_interval_join_new(rn_op_t *left, rn_op_t *right, const rn_interval_join_spec_t *spec,
+                              rn_schema_t *out_schema, char *errbuf, size_t errbuf_size)
+{
+    const char *bad = ij_check(left, right, spec, out_schema);
+    if (bad) {
+        snprintf(errbuf, errbuf_size, "%s", bad);
+        return NULL;
+    }
+    rn_op_t *op = NULL;
+    ijoin_t *j = rn_calloc(1, sizeof *j);
+    if (!j) goto oom;
+    j->kind = spec->kind;
+    j->nkeys = spec->nkeys;
+    j->lower = spec->lower_ms;
+    j->upper = spec->upper_ms;
+    int64_t al = abs_sat(spec->lower_ms), au = abs_sat(spec->upper_ms);
+    j->margin = al > au ? al : au;
+    j->residual = spec->residual;
+    j->outwm = RN_WM_MIN;
+    rn_buf_init(&j->key);
+    rn_buf_init(&j->kcopy);
+    const rn_op_t *in[2] = {left, right};
+    const int *keys[2] = {spec->left_keys, spec->right_keys};
+    for (int s = 0; s < 2; s++) {
+        ij_side_t *sd = &j->side[s];
+        sd->schema = rn_schema_ref(in[s]->schema);
+        sd->ncols = in[s]->schema->ncols;
+        sd->time_col = s == 0 ? spec->left_time : spec->right_time;
+        sd->outer = spec->kind == RN_JOIN_KIND_FULL ||
+                    spec->kind == (s == 0 ? RN_JOIN_KIND_LEFT : RN_JOIN_KIND_RIGHT);
+        rn_heap_init(&sd->heap, ij_row_less, offsetof(ij_row_t, hidx));
+        sd->keys = rn_malloc(sizeof *sd->keys * (size_t)(spec->nkeys ? spec->nkeys : 1));
+        if (!sd->keys) goto oom;
+        if (spec->nkeys) memcpy(sd->keys, keys[s], sizeof *sd->keys * (size_t)spec->nkeys);
+        sd->store = rn_store_new(s == 0 ? "interval-join-left" : "interval-join-right",
+                                 sizeof(ij_key_t), ij_key_free, sd);
+        if (!sd->store) goto oom;
+    }
+    op = rn_op_new(&ij_vtable, out_schema, NULL);
+    if (!op) goto oom;
+    op->priv = j;
+    if (rn_op_connect(left, op, 0) != RN_OK) goto oom;
+    if (rn_op_connect(right, op, 1) != RN_OK) {
+        left->noutputs--; /* undo the first edge */
+        goto oom;
+    }
+    return op;
+oom:
+    if (op) rn_op_free(op); /* frees j */
+    else ij_free(j);
+    snprintf(errbuf, errbuf_size, "out of memory creating an interval join");
+    return NULL;
+}
+
+size_t rn_interval_join_rows(const rn_op_t *op, int port)
+{
+    const ijoin_t *j = op->priv;
+    return port == 0 || port == 1 ? j->side[port].nrows : 0;
+}

@@ -1,0 +1,8 @@
+INSERT INTO last_orders
+SELECT order_id, user_id FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id, ABS(x - y) ORDER BY pt DESC, ts ASC, c) AS rownum
+  FROM orders WHERE amount > 10) AS t
+WHERE t.rownum <= 3 AND 1 >= rownum;
+SELECT * FROM (SELECT a, row_number() OVER (ORDER BY a) rn FROM t) WHERE rn = 1;
+SELECT RANK() OVER (ORDER BY a) FROM t;
+SELECT ROW_NUMBER() OVER (PARTITION BY a ORDER BY b ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t;

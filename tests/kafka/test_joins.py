@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""The join scenarios on the 3-broker cluster: examples/s1_logins.sql,
+s3_corp.sql and s5_sessions.sql, unchanged, over 8-partition topics fed by
+`runnel gen`, with `runnel run`; each output topic must equal the batch
+oracle of tests/scenarios/oracle.py computed from the same generated files.
+
+- s1: logins, unkeyed records; the last timers fire through the quiet-topic
+  wall clock ('scan.watermark.quiet-timeout').
+- s3: users x events with malformed records in both topics: the final
+  upsert state of both tables equals the oracle, and the dead-letter topic
+  'dlq' holds exactly the malformed records. Run by one process, then by
+  two processes in one consumer group (the join's inputs are repartitioned
+  and co-assigned: docs/scale-out.md).
+- s5: user-events and purchases keyed by user_id (as `runnel gen
+  --brokers` writes them); visits and suspicious-visits as multisets (a
+  clean run has no duplicates).
+
+Each case copies its pipeline under a fresh name, so its consumer groups
+and repartition topics are its own; the scenario topics themselves are
+fixed by ../shared/SCENARIOS.md and re-created per case.
+
+  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s5
+"""
+import collections
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+from harness import TestFailure, check, log
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "scenarios"))
+import oracle  # noqa: E402
+
+RUN_ID = "%x" % (int(time.time()) % 0xFFFFFF)
+TIMEOUT = 150            # s for an output to reach the oracle
+RUNNEL = os.path.join(harness.ROOT, "build", "runnel")
+
+
+def gen(scen, seed, count):
+    d = tempfile.mkdtemp(prefix="runnel-joins-")
+    subprocess.run([RUNNEL, "gen", scen, "--seed", str(seed), "--count", str(count), "--out", d],
+                   check=True, stdout=subprocess.DEVNULL)
+    out = {}
+    for name in os.listdir(d):
+        with open(os.path.join(d, name), encoding="utf-8") as f:
+            out[name[:-len(".jsonl")]] = [l.rstrip("\n") for l in f if l.strip()]
+    shutil.rmtree(d)
+    return out
+
+
+def keyed(lines, field, partitions=8):
+    """ktool --kv lines keyed {field: value}, in Java's partition."""
+    out = []
+    for line in lines:
+        v = json.loads(line)
+        k = json.dumps({field: v[field]}, separators=(",", ":"))
+        out.append(json.dumps({"key": {field: v[field]}, "value": v,
+                               "partition": harness.java_partition(k.encode(), partitions)}))
+    return out
+
+
+def pipeline_copy(example, case):
+    d = tempfile.mkdtemp(prefix="runnel-joins-sql-")
+    path = os.path.join(d, "%s_%s_%s.sql" % (example[:-4], case, RUN_ID))
+    shutil.copyfile(os.path.join(harness.ROOT, "examples", example), path)
+    return path
+
+
+def await_output(what, poll, want, procs, timeout=TIMEOUT):
+    """Polls poll() until it equals want; fails with a short diff."""
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = poll()
+        if got == want:
+            log("%s equals the oracle" % what)
+            return
+        for r in procs:
+            check(r.running(), "runnel %s exited with %s:\n%s" % (r.name, r.proc.returncode,
+                                                                  r.output()[-3000:]))
+        time.sleep(2)
+    if isinstance(want, collections.Counter):
+        raise TestFailure("%s differs from the oracle after %d s: %d missing, %d unexpected; e.g. "
+                          "missing %s, unexpected %s" % (what, timeout, sum((want - got).values()),
+                                                         sum((got - want).values()),
+                                                         list((want - got))[:3], list((got - want))[:3]))
+    diff = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
+    raise TestFailure("%s differs from the oracle after %d s in %d keys, e.g. %s" % (
+        what, timeout, len(diff), [(k, got.get(k), want.get(k)) for k in diff[:3]]))
+
+
+def start(name, pipeline, b, n=1):
+    procs = [harness.Runnel("%s-%d" % (name, i), pipeline, {}, ["--brokers", b]) for i in range(n)]
+    return procs
+
+
+def stop(procs):
+    for r in procs:
+        rc = r.stop(signal.SIGTERM)
+        check(rc == 0, "runnel %s exited with %d after SIGTERM:\n%s" % (r.name, rc, r.output()[-3000:]))
+
+
+def await_assigned(procs, what):
+    harness.wait_for(lambda: all(r.output().count("assigned") >= 2 or not r.running() for r in procs),
+                     90, "%s: every process assigned partitions" % what)
+    for r in procs:
+        check(r.running(), "runnel %s exited:\n%s" % (r.name, r.output()[-3000:]))
+
+
+def case_s1(b):
+    data = gen("s1", 5, 6000)
+    harness.fresh_topics(b, ["user_actions", "notifications"])
+    want = oracle.s1([json.loads(l) for l in data["user_actions"]])
+    procs = start("s1", pipeline_copy("s1_logins.sql", "s1"), b)
+    harness.produce(b, "user_actions", data["user_actions"])
+
+    def poll():
+        return collections.Counter((v["user_id"], v["login_ts"]) for v in
+                                   (json.loads(m["value"]) for m in harness.consume(b, "notifications")))
+    await_output("notifications", poll, want, procs)
+    stop(procs)
+
+
+def corrupt_some(lines, rnd):
+    out, bad = [], 0
+    for line in lines:
+        if rnd.random() < 0.01:
+            out.append(rnd.choice(["not json", line[: len(line) // 2],
+                                   json.dumps({k: v for k, v in json.loads(line).items() if k != "user_id"})]))
+            bad += 1
+        out.append(line)
+    return out, bad
+
+
+def case_s3(b, nprocs):
+    data = gen("s3", 7, 8000)
+    harness.fresh_topics(b, ["CorpAppsTopic", "test", "user_event_counts", "event_type_counts", "dlq"])
+    rnd = random.Random(3)
+    users, bad_u = corrupt_some(data["CorpAppsTopic"], rnd)
+    events, bad_e = corrupt_some(data["test"], rnd)
+    counts, per_event = oracle.s3([json.loads(l) for l in data["CorpAppsTopic"]],
+                                  [json.loads(l) for l in data["test"]])
+    name = "s3x%d" % nprocs
+    procs = start(name, pipeline_copy("s3_corp.sql", name), b, nprocs)
+    if nprocs > 1:
+        await_assigned(procs, name)
+    # users keyed by user_id keep a user's records in order (one partition);
+    # events unkeyed, spread over all partitions
+    harness.produce(b, "CorpAppsTopic", users, key_field="user_id")
+    harness.produce(b, "test", events)
+
+    def poll_users():
+        st = harness.upsert_state(harness.consume(b, "user_event_counts"))
+        return {json.loads(v)["user_id"]: (json.loads(v)["name"], json.loads(v)["email"],
+                                           json.loads(v)["event_count"]) for v in st.values()}
+
+    def poll_events():
+        st = harness.upsert_state(harness.consume(b, "event_type_counts"))
+        return {json.loads(v)["event"]: json.loads(v)["count"] for v in st.values()}
+    await_output("user_event_counts (%d processes)" % nprocs, poll_users, counts, procs)
+    await_output("event_type_counts (%d processes)" % nprocs, poll_events, per_event, procs)
+    dlq = harness.consume(b, "dlq")
+    check(len(dlq) == bad_u + bad_e, "dlq holds %d records, want %d" % (len(dlq), bad_u + bad_e))
+    stop(procs)
+
+
+def case_s5(b):
+    data = gen("s5", 9, 6000)
+    harness.fresh_topics(b, ["user-events", "purchases", "visits", "suspicious-visits", "late-visits"])
+    visits, suspicious = oracle.s5([json.loads(l) for l in data["user-events"]],
+                                   [json.loads(l) for l in data["purchases"]])
+    procs = start("s5", pipeline_copy("s5_sessions.sql", "s5"), b)
+    harness.produce(b, "user-events", keyed(data["user-events"], "user_id"), extra=["--kv"])
+    harness.produce(b, "purchases", keyed(data["purchases"], "user_id"), extra=["--kv"])
+
+    def poll_visits():
+        return collections.Counter(
+            (v["session_id"], v["user_id"], v["event_type"], v["page_id"], v["timestamp"], v["amount"])
+            for v in (json.loads(m["value"]) for m in harness.consume(b, "visits")))
+
+    def poll_suspicious():
+        return collections.Counter((v["session_id"], v["user_id"], v["type"]) for v in
+                                   (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits")))
+    await_output("visits", poll_visits, visits, procs)
+    await_output("suspicious-visits", poll_suspicious, suspicious, procs)
+    check(not harness.consume(b, "late-visits"), "late-visits is not empty in a clean run")
+    stop(procs)
+
+
+CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2), "s5": case_s5}
+
+
+def test(env):
+    b = env["KAFKA_BOOTSTRAP"]
+    names = [a for a in sys.argv[1:] if not a.startswith("-")] or list(CASES)
+    failures = []
+    for n in names:
+        log("case %s" % n)
+        try:
+            CASES[n](b)
+        except TestFailure as e:
+            log("case %s FAILED: %s" % (n, e))
+            failures.append(n)
+    check(not failures, "failed cases: %s" % ", ".join(failures))
+
+
+if __name__ == "__main__":
+    harness.main(test)

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""run_scenario.py - a scenario pipeline (examples/sN_*.sql) over generated
+data with out-of-order events and malformed records, checked against the
+batch oracle (oracle.py).
+
+    run_scenario.py s1|s3|s5 RUNNEL [--seed S] [--count N] [--keep]
+
+1. `runnel gen sN --seed S --count N --out WORK/clean`.
+2. WORK/input: the same files with about 1% of lines replaced by malformed
+   records (not JSON, truncated JSON, a non-object, a required field
+   missing or null); for s5 also a few events far behind the watermark.
+3. `runnel test examples/<pipeline> --input WORK/input --output WORK/out`.
+4. The outputs must equal oracle.py over the valid records: appended topics
+   as multisets, upserted topics replayed to their final table. The
+   dead-letter file must list exactly the malformed lines; s5's very late
+   events must be in the late topic and nowhere else.
+"""
+import argparse
+import collections
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import oracle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+PIPELINES = {"s1": "s1_logins.sql", "s3": "s3_corp.sql", "s5": "s5_sessions.sql"}
+# per topic: the fields a record must have (a record without one goes to the DLQ)
+REQUIRED = {
+    "user_actions": ["user_id", "action", "timestamp"],
+    "CorpAppsTopic": ["user_id", "email", "name"],
+    "test": ["user_id", "event"],
+    "user-events": ["event_type", "user_id", "page_id", "timestamp"],
+    "purchases": ["amount", "user_id", "timestamp"],
+}
+INPUTS = {"s1": ["user_actions"], "s3": ["CorpAppsTopic", "test"], "s5": ["user-events", "purchases"]}
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def corrupt(rnd, line, required):
+    """A malformed version of a valid record line."""
+    kind = rnd.randrange(4)
+    if kind == 0:
+        return "not json at all"
+    if kind == 1:
+        return line[: max(1, len(line) // 2)]
+    if kind == 2:
+        return "[1, 2, 3]"
+    d = json.loads(line)
+    field = rnd.choice(required)
+    if rnd.random() < 0.5:
+        d.pop(field, None)
+    else:
+        d[field] = None
+    return json.dumps(d, ensure_ascii=False)
+
+
+def prepare(scen, clean, inp, rnd):
+    """Copies the generated files, corrupting about 1% of lines. Returns
+    {topic: [valid records in order]}, {topic: set of bad line numbers},
+    the very late records (s5)."""
+    valid, bad, late = {}, {}, []
+    for topic in INPUTS[scen]:
+        with open(os.path.join(clean, topic + ".jsonl"), encoding="utf-8") as f:
+            lines = [l.rstrip("\n") for l in f if l.strip()]
+        out, valid[topic], bad[topic] = [], [], set()
+        max_ts = None
+        for line in lines:
+            if rnd.random() < 0.01:
+                out.append(corrupt(rnd, line, REQUIRED[topic]))
+                bad[topic].add(len(out))
+            if scen == "s5" and topic == "user-events" and max_ts and rnd.random() < 0.002:
+                # an event ten minutes behind everything seen: late for any window
+                d = {"event_type": "click", "user_id": rnd.randint(1, 20), "page_id": rnd.randint(1, 100),
+                     "timestamp": round(max_ts - 600 - rnd.random() * 60, 3)}
+                out.append(json.dumps(d))
+                late.append(d)
+            out.append(line)
+            d = json.loads(line)
+            valid[topic].append(d)
+            if scen == "s5" and topic == "user-events":
+                max_ts = max(max_ts or 0, d["timestamp"])
+        with open(os.path.join(inp, topic + ".jsonl"), "w", encoding="utf-8") as f:
+            f.write("\n".join(out) + "\n")
+    return valid, bad, late
+
+
+def replay_upserts(path):
+    """The final table of an upsert output: last value per key."""
+    table = {}
+    for rec in read_jsonl(path):
+        k = json.dumps(rec["key"], sort_keys=True)
+        if rec["value"] is None:
+            table.pop(k, None)
+        else:
+            table[k] = rec["value"]
+    return table
+
+
+def compare_counters(name, got, want):
+    if got == want:
+        return
+    missing = want - got
+    extra = got - want
+    fail("%s: %d rows missing, %d unexpected; missing e.g. %s; unexpected e.g. %s" % (
+        name, sum(missing.values()), sum(extra.values()), list(missing.items())[:3], list(extra.items())[:3]))
+
+
+def check_s1(out, valid):
+    want = oracle.s1(valid["user_actions"])
+    rows = read_jsonl(os.path.join(out, "notifications.jsonl"))
+    for r in rows:
+        if r.get("message") != "Сделайте покупку!":
+            fail("notification with message %r" % r.get("message"))
+    got = collections.Counter((r["user_id"], r["login_ts"]) for r in rows)
+    compare_counters("notifications", got, want)
+    return "%d notifications" % sum(want.values())
+
+
+def check_s3(out, valid):
+    counts, per_event = oracle.s3(valid["CorpAppsTopic"], valid["test"])
+    t = replay_upserts(os.path.join(out, "user_event_counts.jsonl"))
+    got = {v["user_id"]: (v["name"], v["email"], v["event_count"]) for v in t.values()}
+    if got != counts:
+        diff = [(k, got.get(k), counts.get(k)) for k in set(got) | set(counts) if got.get(k) != counts.get(k)]
+        fail("user_event_counts: %d keys differ, e.g. (key, got, want) %s" % (len(diff), diff[:3]))
+    t = replay_upserts(os.path.join(out, "event_type_counts.jsonl"))
+    got = {v["event"]: v["count"] for v in t.values()}
+    if got != per_event:
+        fail("event_type_counts: got %s, want %s" % (got, per_event))
+    return "%d users, %d event types" % (len(counts), len(per_event))
+
+
+def check_s5(out, valid, late):
+    visits, suspicious = oracle.s5(valid["user-events"], valid["purchases"])
+    rows = read_jsonl(os.path.join(out, "visits.jsonl"))
+    got = collections.Counter((r["session_id"], r["user_id"], r["event_type"], r["page_id"], r["timestamp"],
+                               r["amount"]) for r in rows)
+    compare_counters("visits", got, visits)
+    rows = read_jsonl(os.path.join(out, "suspicious-visits.jsonl"))
+    got = collections.Counter((r["session_id"], r["user_id"], r["type"]) for r in rows)
+    compare_counters("suspicious-visits", got, suspicious)
+    rows = read_jsonl(os.path.join(out, "late-visits.jsonl"))
+    got = collections.Counter((r["user_id"], r["event_type"], r["page_id"], round(r["timestamp"], 3)) for r in rows)
+    want = collections.Counter((d["user_id"], d["event_type"], d["page_id"], d["timestamp"]) for d in late)
+    compare_counters("late-visits", got, want)
+    return "%d visits, %d suspicious sessions, %d late events" % (
+        sum(visits.values()), sum(suspicious.values()), len(late))
+
+
+def check_dlq(out, bad):
+    got = collections.defaultdict(set)
+    for d in read_jsonl(os.path.join(out, "_runnel", "dead-letters.jsonl")):
+        topic = os.path.basename(d["file"])[: -len(".jsonl")]
+        got[topic].add(d["line"])
+    for topic, lines in bad.items():
+        if got.get(topic, set()) != lines:
+            fail("dead letters of %s: got lines %s, want %s" % (
+                topic, sorted(got.get(topic, set()))[:10], sorted(lines)[:10]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=sorted(PIPELINES))
+    ap.add_argument("runnel")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="runnel-%s-" % a.scenario)
+    clean, inp, out = (os.path.join(work, d) for d in ("clean", "input", "out"))
+    os.makedirs(inp)
+    subprocess.run([a.runnel, "gen", a.scenario, "--seed", str(a.seed), "--count", str(a.count), "--out", clean],
+                   check=True, stdout=subprocess.DEVNULL)
+    valid, bad, late = prepare(a.scenario, clean, inp, random.Random(a.seed))
+    sql = os.path.join(ROOT, "examples", PIPELINES[a.scenario])
+    p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out], capture_output=True, text=True)
+    if p.returncode != 0:
+        fail("runnel test exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+    if a.scenario == "s1":
+        what = check_s1(out, valid)
+    elif a.scenario == "s3":
+        what = check_s3(out, valid)
+    else:
+        what = check_s5(out, valid, late)
+    check_dlq(out, bad)
+    print("ok %s seed %d: %s, %d malformed records in the DLQ" % (
+        a.scenario, a.seed, what, sum(len(v) for v in bad.values())))
+    if not a.keep:
+        shutil.rmtree(work)
+    else:
+        print("kept " + work)
+
+
+if __name__ == "__main__":
+    main()
