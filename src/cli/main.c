@@ -135,7 +135,7 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
     }
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);
-        if (strcmp(op->vt->kind, "WindowAggregate")) continue;
+        if (strcmp(op->vt->kind, "WindowAggregate") && strcmp(op->vt->kind, "WindowRows")) continue;
         fprintf(stderr, "runnel: window #%d: %llu late rows, %zu windows still open\n", op->id,
                 (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op));
     }
@@ -251,7 +251,7 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
         printf("  %-4d %-16s %12llu %12llu  %-23s", op->id, op->vt->kind, (unsigned long long)op->rows_in,
                (unsigned long long)op->rows_out, wm);
         if (!strcmp(op->vt->kind, "GroupAggregate")) printf("   %zu groups", rn_aggregate_groups(op));
-        if (!strcmp(op->vt->kind, "WindowAggregate"))
+        if (!strcmp(op->vt->kind, "WindowAggregate") || !strcmp(op->vt->kind, "WindowRows"))
             printf("   %zu windows, %llu late", rn_window_open_windows(op),
                    (unsigned long long)rn_window_late_rows(op));
         if (!strcmp(op->vt->kind, "Source")) printf("   %s", rn_source_label(op));

@@ -35,16 +35,20 @@ rn_type_id rn_accum_result_type(const rn_agg_spec_t *s)
     case RN_AGG_MIN:
     case RN_AGG_MAX:
     case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE: return s->arg_type;
+    case RN_AGG_LAST_VALUE:
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY: return s->arg_type;
     }
     return s->result_type;
 }
 
 void rn_accum_explain(rn_buf_t *out, const rn_agg_spec_t *s, const rn_schema_t *in)
 {
-    static const char *names[] = {"COUNT", "COUNT", "COUNT", "SUM",        "MIN",
-                                  "MAX",   "AVG",   "FIRST_VALUE", "LAST_VALUE"};
+    static const char *names[] = {"COUNT", "COUNT", "COUNT",       "SUM",        "MIN",   "MAX",
+                                  "AVG",   "FIRST_VALUE", "LAST_VALUE", "MAX_BY", "MIN_BY"};
     if (s->kind == RN_AGG_COUNT_STAR) rn_buf_appends(out, "COUNT(*)");
+    else if (s->kind == RN_AGG_MAX_BY || s->kind == RN_AGG_MIN_BY)
+        rn_buf_appendf(out, "%s(%s, %s)", names[s->kind], in->cols[s->arg].name, in->cols[s->by].name);
     else if (s->kind == RN_AGG_COUNT_DISTINCT) rn_buf_appendf(out, "COUNT(DISTINCT %s)", in->cols[s->arg].name);
     else
         rn_buf_appendf(out, "%s(%s)", (unsigned)s->kind < sizeof names / sizeof names[0] ? names[s->kind] : "?",
@@ -52,6 +56,17 @@ void rn_accum_explain(rn_buf_t *out, const rn_agg_spec_t *s, const rn_schema_t *
 }
 
 static bool is_minmax(const rn_agg_spec_t *s) { return s->kind == RN_AGG_MIN || s->kind == RN_AGG_MAX; }
+
+static bool is_by(const rn_agg_spec_t *s) { return s->kind == RN_AGG_MAX_BY || s->kind == RN_AGG_MIN_BY; }
+
+/* The aux of MAX_BY/MIN_BY: what acc->v (the value held) does not say. */
+typedef struct by_state {
+    rn_value_t ord;             /* ordering of the row held (a string points into obuf) */
+    uint64_t seq;               /* arrival sequence of the row held */
+    char *vbuf;                 /* owned copy of a STRING value held, or NULL */
+    char *obuf;                 /* owned copy of a STRING ordering held, or NULL */
+    uint32_t vcap, ocap;        /* their capacities */
+} by_state_t;
 
 /* Whether aux is a store (multiset or set) rather than a string buffer. */
 static bool aux_is_store(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s)
@@ -61,7 +76,7 @@ static bool aux_is_store(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s)
 
 bool rn_accum_owns(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s)
 {
-    if (aux_is_store(cx, s)) return true;
+    if (aux_is_store(cx, s) || is_by(s)) return true;
     switch (s->kind) {
     case RN_AGG_MIN:
     case RN_AGG_MAX:
@@ -74,8 +89,16 @@ bool rn_accum_owns(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s)
 void rn_accum_free(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *acc)
 {
     if (!acc->aux) return;
-    if (aux_is_store(cx, s)) rn_store_free(acc->aux);
-    else rn_free(acc->aux);
+    if (aux_is_store(cx, s)) {
+        rn_store_free(acc->aux);
+    } else if (is_by(s)) {
+        by_state_t *b = acc->aux;
+        rn_free(b->vbuf);
+        rn_free(b->obuf);
+        rn_free(b);
+    } else {
+        rn_free(acc->aux);
+    }
     acc->aux = NULL;
 }
 
@@ -216,6 +239,55 @@ static rn_err_t minmax_multiset(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_a
     return RN_OK;
 }
 
+/* ---- MAX_BY / MIN_BY ---------------------------------------------------------- */
+
+/* Makes room for a string of len bytes in *buf (capacity *cap, grown to
+ * str_cap(len)). Returns false on OOM (buffer unchanged). */
+static bool by_room(char **buf, uint32_t *cap, uint32_t len)
+{
+    if (*buf && len <= *cap) return true;
+    uint32_t c = str_cap(len);
+    char *p = rn_realloc(*buf, c);
+    if (!p) return false;
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+/* Makes the row (val, ord, seq) the one acc holds, copying strings into
+ * the by-state's buffers. Returns RN_OK or RN_ERR_NOMEM (acc unchanged,
+ * but for a by-state created or buffers grown). */
+static rn_err_t by_take(const rn_agg_spec_t *s, rn_accum_t *acc, const rn_value_t *val,
+                        const rn_value_t *ord, uint64_t seq)
+{
+    if (!acc->aux && !(acc->aux = rn_calloc(1, sizeof(by_state_t)))) return RN_ERR_NOMEM;
+    by_state_t *b = acc->aux;
+    bool vstr = s->arg_type == RN_TYPE_STRING && !val->null;
+    bool ostr = s->by_type == RN_TYPE_STRING && !ord->null;
+    if ((vstr && !by_room(&b->vbuf, &b->vcap, val->len)) || (ostr && !by_room(&b->obuf, &b->ocap, ord->len)))
+        return RN_ERR_NOMEM;
+    acc->v = *val;
+    if (vstr) {
+        if (val->len) memcpy(b->vbuf, val->s, val->len);
+        acc->v = rn_value_str(b->vbuf, val->len);
+    }
+    b->ord = *ord;
+    if (ostr) {
+        if (ord->len) memcpy(b->obuf, ord->s, ord->len);
+        b->ord = rn_value_str(b->obuf, ord->len);
+    }
+    b->seq = seq;
+    return RN_OK;
+}
+
+/* Whether ordering o beats the ordering held h (strictly larger for
+ * MAX_BY, smaller for MIN_BY). */
+static bool by_better(const rn_agg_spec_t *s, const rn_value_t *o, const rn_value_t *h)
+{
+    int c = rn_value_compare(s->by_type, o, h);
+    return s->kind == RN_AGG_MIN_BY ? c < 0 : c > 0;
+}
+
 /* ---- add, retract, merge ------------------------------------------------------- */
 
 rn_err_t rn_accum_add(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *acc,
@@ -258,6 +330,16 @@ rn_err_t rn_accum_add(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *ac
         }
         acc->n++;
         return RN_OK;
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY:
+        /* v is (value, ordering); rows arrive in order, so only a strictly
+         * better ordering replaces the row held (ties keep the earliest). */
+        if (v[1].null) return RN_OK;
+        if ((acc->n == 0 || by_better(s, &v[1], &((by_state_t *)acc->aux)->ord)) &&
+            by_take(s, acc, &v[0], &v[1], seq) != RN_OK)
+            return RN_ERR_NOMEM;
+        acc->n++;
+        return RN_OK;
     }
     return RN_OK;
 }
@@ -288,7 +370,9 @@ rn_err_t rn_accum_retract(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t
         if (v->null) return RN_OK;
         return minmax_multiset(cx, s, acc, v, -1);
     case RN_AGG_FIRST_VALUE:
-    case RN_AGG_LAST_VALUE: return RN_ERR_UNSUPPORTED;
+    case RN_AGG_LAST_VALUE:
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY: return RN_ERR_UNSUPPORTED;
     }
     return RN_OK;
 }
@@ -349,6 +433,15 @@ void rn_accum_merge(const rn_agg_spec_t *s, rn_accum_t *dst, rn_accum_t *src)
     case RN_AGG_LAST_VALUE:
         take = src->n > 0 && (dst->n == 0 || src->seq > dst->seq);
         break;
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY:
+        take = src->n > 0 && dst->n == 0;
+        if (src->n > 0 && dst->n > 0) {
+            const by_state_t *sb = src->aux, *db = dst->aux;
+            take = by_better(s, &sb->ord, &db->ord) ||
+                   (rn_value_compare(s->by_type, &sb->ord, &db->ord) == 0 && sb->seq < db->seq);
+        }
+        break;
     default: return;
     }
     int64_t n = dst->n + src->n;
@@ -378,6 +471,8 @@ rn_value_t rn_accum_result(const rn_agg_spec_t *s, const rn_accum_t *acc)
     case RN_AGG_MAX:
     case RN_AGG_FIRST_VALUE:
     case RN_AGG_LAST_VALUE:
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY:
         if (acc->n <= 0 || acc->v.null) return RN_VALUE_NULL;
         return acc->v;
     }
@@ -417,6 +512,16 @@ void rn_accum_encode(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s, const rn_
         rn_snap_put_u64(out, (uint64_t)acc->v.i);
         rn_snap_put_u64(out, (uint64_t)acc->n);
         return;
+    case RN_AGG_MAX_BY:
+    case RN_AGG_MIN_BY: {
+        const by_state_t *b = acc->aux;
+        rn_value_t none = RN_VALUE_NULL;
+        rn_snap_put_u64(out, (uint64_t)acc->n);
+        put_value(out, s->arg_type, acc->n > 0 ? &acc->v : &none);
+        put_value(out, s->by_type, acc->n > 0 && b ? &b->ord : &none);
+        rn_snap_put_u64(out, acc->n > 0 && b ? b->seq : 0);
+        return;
+    }
     default: break;
     }
     rn_snap_put_u64(out, (uint64_t)acc->n);
@@ -468,9 +573,42 @@ static rn_err_t read_value(rn_snap_reader_t *r, const rn_agg_spec_t *s, bool mul
     return keep_value(RN_TYPE_STRING, acc, &v);
 }
 
+/* Reads a value written by put_value as type t into *v (a string points
+ * into the reader's bytes). Returns false if bad. */
+static bool read_raw(rn_snap_reader_t *r, rn_type_id t, rn_value_t *v)
+{
+    uint8_t null = rn_snap_u8(r);
+    if (r->bad || null > 1) return false;
+    *v = RN_VALUE_NULL;
+    if (null) return true;
+    if (t != RN_TYPE_STRING) {
+        *v = rn_value_int((int64_t)rn_snap_u64(r));
+        return !r->bad;
+    }
+    uint32_t len;
+    const char *p = rn_snap_bytes(r, &len);
+    if (!p) return false;
+    *v = rn_value_str(p, len);
+    return true;
+}
+
+/* MAX_BY/MIN_BY: reads what rn_accum_encode wrote into a zeroed acc. */
+static rn_err_t by_decode(const rn_agg_spec_t *s, rn_snap_reader_t *r, rn_accum_t *acc)
+{
+    int64_t n = (int64_t)rn_snap_u64(r);
+    rn_value_t val, ord;
+    if (r->bad || n < 0 || !read_raw(r, s->arg_type, &val) || !read_raw(r, s->by_type, &ord)) return RN_ERR_DECODE;
+    uint64_t seq = rn_snap_u64(r);
+    if (r->bad || (n > 0) == ord.null || (n == 0 && (!val.null || seq != 0))) return RN_ERR_DECODE;
+    if (n > 0 && by_take(s, acc, &val, &ord, seq) != RN_OK) return RN_ERR_NOMEM;
+    acc->n = n;
+    return RN_OK;
+}
+
 rn_err_t rn_accum_decode(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_snap_reader_t *r,
                          rn_accum_t *acc)
 {
+    if (is_by(s)) return by_decode(s, r, acc);
     switch (s->kind) {
     case RN_AGG_COUNT_STAR:
     case RN_AGG_COUNT:

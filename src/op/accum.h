@@ -23,6 +23,15 @@
  *     change of multiplicity with rn_accum_count_distinct (GroupAggregate
  *     keeps one store per aggregate for all its groups).
  * FIRST_VALUE/LAST_VALUE keep arrival order and cannot retract.
+ * MAX_BY(x, y)/MIN_BY(x, y) (an extension: Spark's names, DuckDB's
+ * arg_max/arg_min) hold x of the row with the largest/smallest y: rows
+ * whose y is NULL are ignored (x may be NULL and is then the result), a
+ * tie keeps the earliest-arrived row (on a merge, the smaller arrival
+ * sequence), no row gives NULL. Their input is the pair (x, y), built with
+ * rn_accum_input. They keep in aux a by-state (the ordering held, its
+ * arrival sequence, owned copies of string value and ordering) in every
+ * context, and cannot retract (GroupAggregate refuses them over an
+ * updating input, as FIRST_VALUE/LAST_VALUE).
  *
  * Ownership: a string held by MIN/MAX/FIRST/LAST is copied into a buffer
  * the accumulator owns (aux; its capacity is the power of two from 16 up
@@ -47,6 +56,10 @@
  *                         then u64 entries, each bytes value key + u64
  *                         multiplicity (> 0); mergeable FIRST/LAST: then
  *                         u64 seq
+ *   MAX_BY, MIN_BY        u64 n (rows with a non-NULL ordering), the value
+ *                         and then the ordering as above (u8 null, bytes
+ *                         or u64 bits; the ordering is NULL iff n = 0),
+ *                         u64 seq of the row held
  * (GroupAggregate does not write COUNT(*), its group's row count.)
  */
 #ifndef RN_ACCUM_H
@@ -89,15 +102,36 @@ void rn_accum_explain(rn_buf_t *out, const rn_agg_spec_t *s, const rn_schema_t *
 /* Whether an accumulator of s may own memory (aux) in context cx. */
 bool rn_accum_owns(const rn_accum_ctx_t *cx, const rn_agg_spec_t *s);
 
+/* What rn_accum_add/rn_accum_retract take for row r of a batch's columns
+ * cols: the argument's value (a NULL for COUNT(*)), or for MAX_BY/MIN_BY
+ * the pair (value, ordering), written to pair. The result points into
+ * cols or pair. */
+static inline const rn_value_t *rn_accum_input(const rn_agg_spec_t *s, rn_value_t *const *cols, int r,
+                                               rn_value_t pair[2])
+{
+    if (s->kind == RN_AGG_MAX_BY || s->kind == RN_AGG_MIN_BY) {
+        pair[0] = cols[s->arg][r];
+        pair[1] = cols[s->by][r];
+        return pair;
+    }
+    if (s->arg < 0) {
+        pair[0] = RN_VALUE_NULL;
+        return pair;
+    }
+    return &cols[s->arg][r];
+}
+
 /* Adds one input value v (ignored for COUNT(*); NULL is skipped by the
- * others) with arrival sequence seq. Returns RN_OK or RN_ERR_NOMEM (acc
+ * others; MAX_BY/MIN_BY: v points to the pair (value, ordering) and a NULL
+ * ordering is skipped) with arrival sequence seq. Returns RN_OK or RN_ERR_NOMEM (acc
  * is then unchanged, except that a set or multiset may have grown). */
 rn_err_t rn_accum_add(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *acc,
                       const rn_value_t *v, uint64_t seq);
 
 /* Removes one earlier input value v. MIN/MAX go through their multiset (a
  * value not in it is ignored). Returns RN_OK, RN_ERR_NOMEM, or
- * RN_ERR_UNSUPPORTED (acc unchanged) for FIRST_VALUE/LAST_VALUE, MIN/MAX
+ * RN_ERR_UNSUPPORTED (acc unchanged) for FIRST_VALUE/LAST_VALUE,
+ * MAX_BY/MIN_BY, MIN/MAX
  * without a multiset and a mergeable COUNT(DISTINCT). */
 rn_err_t rn_accum_retract(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *acc,
                           const rn_value_t *v);

@@ -23,7 +23,8 @@
  * op/accum.c's, shared with WindowAggregate; COUNT(DISTINCT)'s values are
  * this operator's.
  * FIRST_VALUE/LAST_VALUE keep the first/last non-NULL value in arrival
- * order and are accepted only over an insert-only input (a retraction could
+ * order, MAX_BY/MIN_BY the value of the row with the extreme ordering; all
+ * four are accepted only over an insert-only input (a retraction could
  * not restore the previous one). Only aggregates that own strings or
  * multisets give the group store a value_free callback, so freeing the
  * others releases slab chunks wholesale.
@@ -405,11 +406,11 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
         for (int i = 0; i < a->naggs; i++) {
             const rn_agg_spec_t *s = &a->aggs[i];
             if (s->kind == RN_AGG_COUNT_STAR) continue; /* the row count */
-            const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : NULL;
-            rn_value_t none = RN_VALUE_NULL;
+            rn_value_t pair[2];
+            const rn_value_t *v = rn_accum_input(s, in->cols, r, pair);
             rn_accum_t acc;
             acc_load(a, i, g, &acc);
-            err = agg_update(a, i, g, &acc, v ? v : &none, sign);
+            err = agg_update(a, i, g, &acc, v, sign);
             acc_store(a, i, g, &acc);
             if (err != RN_OK) goto fail;
         }
@@ -767,6 +768,13 @@ rn_op_t *rn_aggregate_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spe
             (aggs[i].kind == RN_AGG_FIRST_VALUE || aggs[i].kind == RN_AGG_LAST_VALUE)) {
             snprintf(errbuf, errbuf_size,
                      "FIRST_VALUE/LAST_VALUE over an updating input is not supported");
+            return NULL;
+        }
+        if (input->updating && (aggs[i].kind == RN_AGG_MAX_BY || aggs[i].kind == RN_AGG_MIN_BY)) {
+            snprintf(errbuf, errbuf_size,
+                     "%s over an updating input is not supported (it cannot retract a row); "
+                     "use it over an insert-only input or a window",
+                     aggs[i].kind == RN_AGG_MAX_BY ? "MAX_BY" : "MIN_BY");
             return NULL;
         }
     }

@@ -239,6 +239,8 @@ typedef enum rn_agg_kind {
     RN_AGG_AVG,                 /* DOUBLE */
     RN_AGG_FIRST_VALUE,         /* first non-NULL value in arrival order */
     RN_AGG_LAST_VALUE,          /* last non-NULL value in arrival order */
+    RN_AGG_MAX_BY,              /* MAX_BY(x, y): x of the row with the largest non-NULL y */
+    RN_AGG_MIN_BY,              /* MIN_BY(x, y): x of the row with the smallest non-NULL y */
 } rn_agg_kind;
 
 typedef struct rn_agg_spec {
@@ -246,6 +248,8 @@ typedef struct rn_agg_spec {
     int arg;                    /* input column of the argument, -1 for COUNT(*) */
     rn_type_id arg_type;        /* type of the argument column */
     rn_type_id result_type;     /* BIGINT for counts; see docs/sql.md */
+    int by;                     /* MAX_BY/MIN_BY: input column of the ordering (else unused) */
+    rn_type_id by_type;         /* MAX_BY/MIN_BY: type of the ordering column */
 } rn_agg_spec_t;
 
 /* Unbounded GROUP BY over the first nkeys input columns with naggs
@@ -271,6 +275,8 @@ typedef enum rn_window_kind {
     RN_WINDOW_TUMBLE,
     RN_WINDOW_HOP,
     RN_WINDOW_SESSION,
+    RN_WINDOW_GIVEN,            /* each row names its window: [start_col, time_col) (a window
+                                 * aggregate over a windowed relation, e.g. window rows) */
 } rn_window_kind;
 
 typedef struct rn_window_spec {
@@ -283,6 +289,8 @@ typedef struct rn_window_spec {
                                  * late; windows stay (for updates) until wm >= end + L */
     int64_t early_fire_ms;      /* > 0: every this many ms of processing time, emit the
                                  * changed results of open windows */
+    int start_col;              /* GIVEN: input column of each row's window_start; time_col then
+                                 * holds its window_end, and the row's rowtime is window_end - 1 */
 } rn_window_spec_t;
 
 /* A window aggregate. Input columns 0..nkeys-1 are the GROUP BY keys other
@@ -299,11 +307,32 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
                                  const rn_agg_spec_t *aggs, rn_schema_t *out_schema, char *errbuf,
                                  size_t errbuf_size);
 /* Sends late input rows (as batches of the input schema) to late, which
- * is not connected as an output. */
+ * is not connected as an output. Also for a WindowRows operator. */
 void rn_window_set_late_output(rn_op_t *op, rn_op_t *late);
-/* Late rows seen so far, and windows (or sessions) currently held. */
+/* Late rows seen so far, and windows (or sessions) currently held. Also
+ * for a WindowRows operator (held sessions). */
 uint64_t rn_window_late_rows(const rn_op_t *op);
 size_t rn_window_open_windows(const rn_op_t *op);
+
+/* A window TVF used without an aggregate (op/window_rows.c): every input
+ * row with its window. Input columns 0..nkeys-1 are the SESSION PARTITION
+ * BY key (nkeys = 0 for TUMBLE/HOP); w->time_col is the rowtime;
+ * w->early_fire_ms must be 0. Input must be insert-only. Output
+ * (out_schema, input columns + 3): the input columns, then window_start,
+ * window_end, window_time (= window_end - 1), insert-only. TUMBLE/HOP rows
+ * are emitted at once (HOP: one per window holding the row); SESSION rows
+ * are held per key until the watermark reaches session end + lateness,
+ * then emitted in arrival order with the session's bounds. The forwarded
+ * watermark is the input's minus the lateness, and each output row's
+ * rowwm is at most its window_time, so no output row is late downstream. */
+rn_op_t *rn_window_rows_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, rn_schema_t *out_schema,
+                            char *errbuf, size_t errbuf_size);
+bool rn_is_window_rows(const rn_op_t *op);
+/* The late-row output, late rows seen and sessions held, as for window
+ * aggregates (rn_window_set_late_output etc. dispatch here). */
+void rn_window_rows_set_late_output(rn_op_t *op, rn_op_t *late);
+uint64_t rn_window_rows_late_rows(const rn_op_t *op);
+size_t rn_window_rows_open_sessions(const rn_op_t *op);
 
 /* A sink writing input rows as JSON to io (takes ownership of io). pk lists
  * the npk key columns written as the record key (the PRIMARY KEY of an

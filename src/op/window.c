@@ -59,6 +59,12 @@
  *    not its bounds gives -U/+U as for other windows. So an upsert sink
  *    keyed by (window_start, window_end, keys) always holds exactly the
  *    current sessions.
+ * Given windows (RN_WINDOW_GIVEN): a window aggregate over a relation whose
+ * rows already carry their window (window rows, or another window
+ * aggregate's output): a row belongs to [start_col, time_col) as it says,
+ * its rowtime is window_end - 1 (for lateness and held_since), and windows
+ * are kept and fired exactly like TUMBLE windows, keyed by (start, end,
+ * group key) since windows of one start may differ in length.
  * Revoked partitions (forget_partitions, docs/scale-out.md): the windows
  * or sessions of keys in partitions the consumer group took away are
  * dropped silently, wherever they are (pending, retained, early-emitted),
@@ -78,7 +84,7 @@
  *   the last early firing
  *   u64 entries, then per entry:
  *     TUMBLE/HOP: bytes key (BIGINT window start, then the group key), a
- *       window record
+ *       window record; GIVEN: the same with BIGINT window end after the start
  *     SESSION: bytes key (the PARTITION BY key), u32 n (> 0), n window
  *       records by start
  *   window record: u64 start, end, pstart, pend (bounds of the row out
@@ -346,20 +352,21 @@ static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r,
     w->dirty = 1;
     for (int i = 0; i < a->naggs; i++) {
         const rn_agg_spec_t *s = &a->aggs[i];
-        rn_value_t none = RN_VALUE_NULL;
-        const rn_value_t *v = s->arg >= 0 ? &in->cols[s->arg][r] : &none;
+        rn_value_t pair[2];
+        const rn_value_t *v = rn_accum_input(s, in->cols, r, pair);
         if (rn_accum_add(&a->acx, s, &w->acc[i], v, seq) != RN_OK) return RN_ERR_NOMEM;
     }
     return RN_OK;
 }
 
-/* The TUMBLE/HOP window [start, start + size) of the current row's key
+/* The TUMBLE/HOP/GIVEN window [start, end) of the current row's key
  * (a->key), created if new. Returns NULL on OOM. */
-static win_t *win_get(win_agg_t *a, int64_t start)
+static win_t *win_get(win_agg_t *a, int64_t start, int64_t end)
 {
     rn_buf_clear(&a->wkey);
-    rn_value_t sv = rn_value_int(start);
+    rn_value_t sv = rn_value_int(start), ev = rn_value_int(end);
     rn_key_append(&a->wkey, RN_TYPE_BIGINT, &sv);
+    if (a->w.kind == RN_WINDOW_GIVEN) rn_key_append(&a->wkey, RN_TYPE_BIGINT, &ev);
     if (a->key.len) rn_buf_append(&a->wkey, a->key.data, a->key.len);
     if (a->wkey.oom) return NULL;
     uint64_t h = rn_hash_bytes(a->wkey.data, a->wkey.len, 0);
@@ -370,7 +377,7 @@ static win_t *win_get(win_agg_t *a, int64_t start)
         rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
         return NULL;
     }
-    win_init(a, w, start, rn_time_add_sat(start, a->w.size_ms));
+    win_init(a, w, start, end);
     w->hash = h;
     rn_heap_push(&a->heaps[WIN_PENDING], w);
     return w;
@@ -513,6 +520,7 @@ static rn_err_t win_emit(win_agg_t *a, rn_op_out_t *o, win_t *w, rn_rowkind_t ki
         rn_value_t skip;
         key = rn_store_key_of(a->windows, w, &klen);
         rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &skip);
+        if (a->w.kind == RN_WINDOW_GIVEN) rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &skip);
     }
     for (int k = 0; k < a->nkeys; k++) {
         rn_type_id t = a->in_schema->cols[k].type->id;
@@ -672,7 +680,13 @@ static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, i
     uint64_t seq = a->seq++;
     switch (a->w.kind) {
     case RN_WINDOW_TUMBLE: {
-        win_t *w = win_get(a, grid_start(t, a->w.size_ms, a->w.offset_ms));
+        int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
+        win_t *w = win_get(a, start, rn_time_add_sat(start, a->w.size_ms));
+        if (!w) return RN_ERR_NOMEM;
+        return win_add_row(a, w, in, r, seq);
+    }
+    case RN_WINDOW_GIVEN: { /* checked by window_process: start < end = t + 1 */
+        win_t *w = win_get(a, in->cols[a->w.start_col][r].i, rn_time_add_sat(t, 1));
         if (!w) return RN_ERR_NOMEM;
         return win_add_row(a, w, in, r, seq);
     }
@@ -681,7 +695,7 @@ static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, i
         int64_t nwin = a->w.size_ms / a->w.slide_ms;
         for (int64_t k = nwin - 1; k >= 0; k--) {
             int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);
-            win_t *w = win_get(a, start);
+            win_t *w = win_get(a, start, rn_time_add_sat(start, a->w.size_ms));
             if (!w) return RN_ERR_NOMEM;
             rn_err_t err = win_add_row(a, w, in, r, seq);
             if (err != RN_OK) return err;
@@ -705,6 +719,12 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
 
     for (int r = 0; r < in->nrows; r++) {
         const rn_value_t *tv = &in->cols[a->w.time_col][r];
+        rn_value_t given; /* GIVEN: the rowtime is window_end - 1; a window that is not one is late */
+        if (a->w.kind == RN_WINDOW_GIVEN) {
+            const rn_value_t *sv = &in->cols[a->w.start_col][r];
+            given = tv->null || sv->null || sv->i >= tv->i ? RN_VALUE_NULL : rn_value_int(tv->i - 1);
+            tv = &given;
+        }
         if (tv->null || (in->rowwm && row_is_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
             if (!late) {
                 late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows);
@@ -760,6 +780,7 @@ static int64_t window_held_since(const rn_op_t *op)
     /* TUMBLE/HOP windows all have one size: the earliest end has the
      * earliest start. */
     const win_t *w = rn_heap_top(&a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING]);
+    if (w && a->w.kind == RN_WINDOW_GIVEN) return w->end - 1; /* its rows' rowtime */
     return w ? w->start : INT64_MAX;
 }
 
@@ -768,13 +789,18 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
     const win_agg_t *a = op->priv;
     const rn_window_spec_t *w = &a->w;
     static const char *kinds[] = {"TUMBLE", "HOP", "SESSION"};
-    rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
-    if (w->kind == RN_WINDOW_HOP) {
-        rn_duration_append(out, w->slide_ms);
-        rn_buf_appends(out, ", ");
+    if (w->kind == RN_WINDOW_GIVEN) {
+        rn_buf_appendf(out, "WINDOW(%s, %s", a->in_schema->cols[w->start_col].name,
+                       a->in_schema->cols[w->time_col].name);
+    } else {
+        rn_buf_appendf(out, "%s(%s, ", kinds[w->kind], a->in_schema->cols[w->time_col].name);
+        if (w->kind == RN_WINDOW_HOP) {
+            rn_duration_append(out, w->slide_ms);
+            rn_buf_appends(out, ", ");
+        }
+        rn_duration_append(out, w->size_ms);
     }
-    rn_duration_append(out, w->size_ms);
-    if (w->kind != RN_WINDOW_SESSION && w->offset_ms) {
+    if (w->kind != RN_WINDOW_SESSION && w->kind != RN_WINDOW_GIVEN && w->offset_ms) {
         rn_buf_appends(out, ", offset ");
         rn_duration_append(out, w->offset_ms);
     }
@@ -848,8 +874,9 @@ static rn_err_t window_forget_partitions(rn_op_t *op, int32_t nparts, const uint
         uint32_t klen, off = 0;
         const unsigned char *key = rn_store_key_of(st, v, &klen);
         rn_value_t start;
-        /* A window's key is (window start, group key): skip the start. */
+        /* A window's key is (window start[, end], group key): skip them. */
         if (!session && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &start)) continue;
+        if (a->w.kind == RN_WINDOW_GIVEN && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &start)) continue;
         if (!revoked[rn_key_partition(key + off, klen - off, nparts)]) continue;
         /* A session key entry's value_free releases its sessions (heaps
          * included); a window leaves its heaps here. */
@@ -921,13 +948,17 @@ static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out)
 }
 
 /* Whether key[0..klen) is (with_start) a BIGINT window start equal to
- * start, then the nkeys key columns, with nothing left. */
+ * start (GIVEN: then the end, equal to end), then the nkeys key columns,
+ * with nothing left. */
 static bool win_key_valid(const win_agg_t *a, const void *key, uint32_t klen, bool with_start,
-                          int64_t start)
+                          int64_t start, int64_t end)
 {
     uint32_t off = 0;
     rn_value_t v;
     if (with_start && (!rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &v) || v.null || v.i != start))
+        return false;
+    if (with_start && a->w.kind == RN_WINDOW_GIVEN &&
+        (!rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &v) || v.null || v.i != end))
         return false;
     for (int k = 0; k < a->nkeys; k++)
         if (!rn_key_read(key, klen, &off, a->in_schema->cols[k].type->id, &v)) return false;
@@ -962,7 +993,9 @@ static rn_err_t win_read(win_agg_t *a, rn_snap_reader_t *r, win_t *w, uint64_t c
     const void *prev = rn_snap_bytes(r, &plen);
     if (r->bad || flags > 7 || w->created >= created_max || !win_prev_valid(a, prev, plen))
         return RN_ERR_DECODE;
-    if (a->w.kind == RN_WINDOW_SESSION ? w->start > w->end : w->end != rn_time_add_sat(w->start, a->w.size_ms))
+    if (a->w.kind == RN_WINDOW_SESSION  ? w->start > w->end
+        : a->w.kind == RN_WINDOW_GIVEN ? w->start >= w->end
+                                        : w->end != rn_time_add_sat(w->start, a->w.size_ms))
         return RN_ERR_DECODE;
     w->fired = (flags & WIN_SNAP_FIRED) != 0;
     w->emitted = (flags & WIN_SNAP_EMITTED) != 0;
@@ -1049,7 +1082,7 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
         uint32_t klen;
         const void *k = rn_snap_bytes(&r, &klen);
         /* A window's key holds its start: checked once the record is read. */
-        if (!k || (session && !win_key_valid(a, k, klen, false, 0))) {
+        if (!k || (session && !win_key_valid(a, k, klen, false, 0, 0))) {
             err = RN_ERR_DECODE;
             break;
         }
@@ -1067,7 +1100,7 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
             for (int hh = 0; hh < WIN_NHEAPS; hh++) w->hidx[hh] = RN_HEAP_NOWHERE;
             w->hash = h;
             err = win_read(a, &r, w, created);
-            if (err == RN_OK && !win_key_valid(a, k, klen, true, w->start)) err = RN_ERR_DECODE;
+            if (err == RN_OK && !win_key_valid(a, k, klen, true, w->start, w->end)) err = RN_ERR_DECODE;
             nwin++;
         }
     }
@@ -1125,8 +1158,10 @@ static const char *window_check(const rn_op_t *input, const rn_window_spec_t *w,
     if (!out || out->ncols != 3 + nkeys + naggs)
         return "window aggregate output must have 3 + keys + aggregates columns";
     if (w->time_col < 0 || w->time_col >= ncols) return "window time column out of range";
-    if ((unsigned)w->kind > RN_WINDOW_SESSION) return "unknown window kind";
-    if (w->size_ms <= 0)
+    if ((unsigned)w->kind > RN_WINDOW_GIVEN) return "unknown window kind";
+    if (w->kind == RN_WINDOW_GIVEN && (w->start_col < 0 || w->start_col >= ncols || w->start_col == w->time_col))
+        return "window start column out of range";
+    if (w->size_ms <= 0 && w->kind != RN_WINDOW_GIVEN)
         return w->kind == RN_WINDOW_SESSION ? "session gap must be positive"
                                             : "window size must be positive";
     if (w->kind == RN_WINDOW_HOP && (w->slide_ms <= 0 || w->size_ms % w->slide_ms != 0))
@@ -1134,10 +1169,13 @@ static const char *window_check(const rn_op_t *input, const rn_window_spec_t *w,
     if (w->lateness_ms < 0) return "allowed lateness must not be negative";
     if (w->early_fire_ms < 0) return "early-fire delay must not be negative";
     for (int i = 0; i < naggs; i++) {
-        if ((unsigned)aggs[i].kind > RN_AGG_LAST_VALUE) return "unknown aggregate kind";
+        if ((unsigned)aggs[i].kind > RN_AGG_MIN_BY) return "unknown aggregate kind";
         if (aggs[i].kind == RN_AGG_COUNT_STAR ? aggs[i].arg != -1
                                               : aggs[i].arg < 0 || aggs[i].arg >= ncols)
             return "aggregate argument column out of range";
+        if ((aggs[i].kind == RN_AGG_MAX_BY || aggs[i].kind == RN_AGG_MIN_BY) &&
+            (aggs[i].by < 0 || aggs[i].by >= ncols))
+            return "aggregate ordering column out of range";
     }
     return NULL;
 }
@@ -1186,18 +1224,24 @@ oom:
 
 void rn_window_set_late_output(rn_op_t *op, rn_op_t *late)
 {
+    if (rn_is_window_rows(op)) {
+        rn_window_rows_set_late_output(op, late);
+        return;
+    }
     win_agg_t *a = op->priv;
     a->late = late;
 }
 
 uint64_t rn_window_late_rows(const rn_op_t *op)
 {
+    if (rn_is_window_rows(op)) return rn_window_rows_late_rows(op);
     const win_agg_t *a = op->priv;
     return a->late_rows;
 }
 
 size_t rn_window_open_windows(const rn_op_t *op)
 {
+    if (rn_is_window_rows(op)) return rn_window_rows_open_sessions(op);
     const win_agg_t *a = op->priv;
     return a->w.kind == RN_WINDOW_SESSION ? a->nsessions : rn_store_count(a->windows);
 }

@@ -124,7 +124,7 @@ rn_agg_kind an_agg_kind_of(const char *name, bool *is_agg)
         rn_agg_kind kind;
     } aggs[] = {{"COUNT", RN_AGG_COUNT}, {"SUM", RN_AGG_SUM}, {"MIN", RN_AGG_MIN},
                 {"MAX", RN_AGG_MAX},     {"AVG", RN_AGG_AVG}, {"FIRST_VALUE", RN_AGG_FIRST_VALUE},
-                {"LAST_VALUE", RN_AGG_LAST_VALUE}};
+                {"LAST_VALUE", RN_AGG_LAST_VALUE}, {"MAX_BY", RN_AGG_MAX_BY}, {"MIN_BY", RN_AGG_MIN_BY}};
     for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
         if (!strcasecmp(name, aggs[i].name)) {
             *is_agg = true;

@@ -31,6 +31,9 @@ typedef struct rel_col {
     bool rowtime;               /* an event-time attribute (WATERMARK FOR, window_time) */
     int window_col;             /* a window TVF's column: 1 window_start, 2 window_end,
                                  * 3 window_time (not in rel->op's rows); 0 otherwise */
+    int window_bound;           /* a windowed relation's real column (window rows, a window
+                                 * aggregate's output): 1 window_start, 2 window_end,
+                                 * 3 window_time; 0 otherwise */
 } rel_col_t;
 
 /* What a window TVF (TUMBLE/HOP/SESSION) asked for. */
@@ -38,7 +41,8 @@ typedef struct rel_window {
     rn_window_kind kind;
     const char *fn;             /* "TUMBLE", ... for messages */
     rn_pos_t pos;
-    int time_col;               /* rel column named by DESCRIPTOR */
+    int time_col;               /* rel column named by DESCRIPTOR (RN_WINDOW_GIVEN: window_end) */
+    int start_col;              /* RN_WINDOW_GIVEN: the rel column holding window_start */
     int64_t size_ms, slide_ms, offset_ms;
     int npartition;             /* SESSION PARTITION BY columns (rel columns) */
     int partition[RN_MAX_GROUP];

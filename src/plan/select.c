@@ -49,6 +49,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
             rel->cols[i].src_col = old[i].src_col;
             rel->cols[i].src_scan = old[i].src_scan;
             rel->cols[i].rowtime = old[i].rowtime;
+            rel->cols[i].window_bound = old[i].window_bound;
         }
         if (window && !an_rel_add_window_cols(an, rel, window)) return false;
     } else {
@@ -57,6 +58,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
                 rel->cols[i].src_col = old[exprs[i]->col].src_col;
                 rel->cols[i].src_scan = old[exprs[i]->col].src_scan;
                 rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
+                rel->cols[i].window_bound = old[exprs[i]->col].window_bound;
             }
     }
     rel->updating = updating;
@@ -194,14 +196,23 @@ static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_r
  * window_time, keys, aggregates] into [GROUP BY items, aggregates] so the
  * select list binds as for any aggregate. */
 static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *q, rel_t *rel,
-                             const rel_t *from_rel, rn_expr_t **pre, const char **pre_names, int npre, int nkeys,
-                             const rn_agg_spec_t *specs, int ngroup, const int *wcol, const int *key_of,
-                             const char **gnames, rn_schema_t **out_schema, rel_t *grel)
+                             const rel_window_t *win, const rel_t *from_rel, rn_expr_t **pre,
+                             const char **pre_names, int npre, int nkeys, const rn_agg_spec_t *specs, int ngroup,
+                             const int *wcol, const int *key_of, const char **gnames, rn_schema_t **out_schema,
+                             rel_t *grel)
 {
-    rel_window_t *win = rel->window;
-    int nfrom = rel->ncols - 3; /* the TVF's real columns */
-    bool late = an->late_table != NULL && !an->check_only; /* unused views run nowhere */
-    int total = npre + 1 + (late ? nfrom : 0);
+    /* The relation's real columns (a TVF's window columns are virtual);
+     * a given window also pre-projects its window_start. */
+    int nfrom = rel->ncols - (rel->window ? 3 : 0);
+    bool given = win->kind == RN_WINDOW_GIVEN;
+    /* Rows that carry their window were judged late (with the allowed
+     * lateness) where the window was assigned: a given window adds no
+     * lateness and stays insert-only (window rows are never late here;
+     * should another input bring late rows, they are counted and routed
+     * like any window's). Unused views run nowhere: no late output. */
+    bool late = an->late_table != NULL && !an->check_only;
+    int first = npre + 1 + (given ? 1 : 0); /* where the FROM columns for late rows start */
+    int total = first + (late ? nfrom : 0);
     rn_expr_t **all = an_alloc(an, sizeof *all * (size_t)total);
     const char **all_names = an_alloc(an, sizeof *all_names * (size_t)total);
     if (!all || !all_names) return false;
@@ -211,10 +222,15 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     an_rel_use(rel, win->time_col);
     all[time_col] = an_mk_column(an, win->time_col, rel->cols[win->time_col].type);
     all_names[time_col] = rel->cols[win->time_col].name;
+    if (given) {
+        an_rel_use(rel, win->start_col);
+        all[time_col + 1] = an_mk_column(an, win->start_col, rel->cols[win->start_col].type);
+        all_names[time_col + 1] = rel->cols[win->start_col].name;
+    }
     for (int i = 0; late && i < nfrom; i++) {
         an_rel_use(rel, i);
-        all[npre + 1 + i] = an_mk_column(an, i, rel->cols[i].type);
-        all_names[npre + 1 + i] = rel->cols[i].name;
+        all[first + i] = an_mk_column(an, i, rel->cols[i].type);
+        all_names[first + i] = rel->cols[i].name;
     }
     for (int i = 0; i < total; i++)
         if (!all[i]) return false;
@@ -235,15 +251,16 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                       rn_type_scalar(specs[a].result_type));
     rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms,
                           .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
-                          .lateness_ms = an->allow_lateness_ms,
-                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0};
+                          .lateness_ms = given ? 0 : an->allow_lateness_ms,
+                          .early_fire_ms = an->early_fire ? an->early_fire_ms : 0,
+                          .start_col = given ? time_col + 1 : 0};
     rn_op_t *in = an_exchange_for(an, rel->op, nkeys, time_col);
     rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, specs, wschema, an->errbuf,
                                                              an->errbuf_size))
                       : NULL;
     rn_schema_unref(wschema);
     if (!wop || !an_connect(an, in, wop)) return false;
-    if (late && !window_late_output(an, wop, from_rel, npre + 1, nfrom)) return false;
+    if (late && !window_late_output(an, wop, from_rel, first, nfrom)) return false;
 
     /* [GROUP BY items..., aggregates...] */
     int nout = ngroup + naggs;
@@ -265,9 +282,153 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     if (!an_rel_from_schema(an, grel, wop, NULL)) return false;
     grel->updating = wop->updating;
     if (!an_rel_calc(an, grel, NULL, nout, ex, names)) return false;
-    for (int g = 0; g < ngroup; g++) grel->cols[g].rowtime = wcol[g] == 3;
+    for (int g = 0; g < ngroup; g++) {
+        grel->cols[g].rowtime = wcol[g] == 3;
+        grel->cols[g].window_bound = wcol[g]; /* a window aggregate can follow */
+    }
     *out_schema = rn_schema_ref(grel->op->schema);
     return true;
+}
+
+/* Whether GROUP BY of q, over rel (not a window TVF), names the
+ * window_start and window_end of a windowed relation (window rows, a
+ * window aggregate's output): then it is a window aggregate over the
+ * windows the rows carry (Flink's window aggregation over a windowed
+ * relation), set up in *w. False otherwise, or on a resolution error
+ * (an->failed set). */
+static bool given_window(analyzer_t *an, const rel_t *rel, const rn_ast_query_t *q, rel_window_t *w)
+{
+    int start = -1, end = -1;
+    for (int g = 0; g < q->select.ngroup; g++) {
+        const rn_ast_expr_t *e = q->select.group_by[g];
+        if (e->kind != RN_AST_COLUMN) continue;
+        int c = an_rel_resolve(an, rel, e);
+        if (c < 0) return false;
+        if (rel->cols[c].window_bound == 1) start = c;
+        if (rel->cols[c].window_bound == 2) end = c;
+    }
+    if (start < 0 || end < 0) return false;
+    memset(w, 0, sizeof *w);
+    w->kind = RN_WINDOW_GIVEN;
+    w->fn = "window";
+    w->pos = q->pos;
+    w->time_col = end;
+    w->start_col = start;
+    return true;
+}
+
+/* Whether query q aggregates (GROUP BY, DISTINCT or an aggregate call in
+ * its select list or HAVING): a window TVF in its FROM is then a window
+ * aggregate, otherwise its rows are wanted (window_rows). */
+static bool query_aggregates(const rn_ast_query_t *q)
+{
+    if (q->select.ngroup > 0 || q->select.distinct || (q->select.having && an_contains_agg(q->select.having)))
+        return true;
+    for (int i = 0; i < q->select.nitems; i++)
+        if (q->select.items[i].expr->kind != RN_AST_STAR && an_contains_agg(q->select.items[i].expr)) return true;
+    return false;
+}
+
+/* A window TVF used without an aggregate: turns rel (the TVF's columns
+ * and its virtual window columns) into a WindowRows operator's output, in
+ * which window_start, window_end and window_time are real columns (the
+ * latter the rowtime attribute; the DESCRIPTOR column is a plain
+ * timestamp from here on, as in Flink). Pre-projects [PARTITION BY keys,
+ * every TVF column] (the operator's key comes first; an Exchange is put
+ * before a SESSION when the input is not partitioned by its keys), runs
+ * WindowRows (late rows to the late-rows table, as for window
+ * aggregates), and projects the keys away again. */
+static bool window_rows(analyzer_t *an, rel_t *rel)
+{
+    rel_window_t *win = rel->window;
+    int nfrom = rel->ncols - 3, nkeys = win->npartition;
+    const rel_t from_rel = *rel;
+    bool late = an->late_table != NULL && !an->check_only;
+    for (int i = 0; i < nfrom; i++) an_rel_use(rel, i);
+    if (nkeys > 0) {
+        int n = nkeys + nfrom;
+        rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)n);
+        const char **names = an_alloc(an, sizeof *names * (size_t)n);
+        if (!ex || !names) return false;
+        for (int i = 0; i < n; i++) {
+            int c = i < nkeys ? win->partition[i] : i - nkeys;
+            if (!(ex[i] = an_mk_column(an, c, rel->cols[c].type))) return false;
+            names[i] = rel->cols[c].name;
+        }
+        if (!an_rel_calc(an, rel, NULL, n, ex, names)) return false;
+    }
+    int time_col = nkeys + win->time_col;
+    rn_op_t *in = rel->op;
+    int nin = in->schema->ncols;
+    rn_schema_t *schema = rn_schema_new(nin + 3);
+    if (!schema) {
+        an_oom(an);
+        return false;
+    }
+    for (int c = 0; c < nin; c++) rn_schema_set(schema, c, in->schema->cols[c].name, in->schema->cols[c].type);
+    rn_schema_set(schema, nin, "window_start", &rn_type_timestamp);
+    rn_schema_set(schema, nin + 1, "window_end", &rn_type_timestamp);
+    rn_schema_set(schema, nin + 2, "window_time", &rn_type_timestamp);
+    rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms, .slide_ms = win->slide_ms,
+                          .offset_ms = win->offset_ms, .lateness_ms = an->allow_lateness_ms};
+    if (win->kind == RN_WINDOW_SESSION) in = an_exchange_for(an, in, nkeys, time_col);
+    rn_op_t *wop = in ? an_track(an, rn_window_rows_new(in, &w, nkeys, schema, an->errbuf, an->errbuf_size)) : NULL;
+    rn_schema_unref(schema);
+    if (!wop || !an_connect(an, in, wop)) return false;
+    if (late && !window_late_output(an, wop, &from_rel, nkeys, nfrom)) return false;
+    rn_op_t *source = rel->source;
+    if (!an_rel_from_schema(an, rel, wop, NULL)) return false;
+    rel->source = source;
+    if (nkeys > 0) {
+        int n = nfrom + 3;
+        rn_expr_t **ex = an_alloc(an, sizeof *ex * (size_t)n);
+        const char **names = an_alloc(an, sizeof *names * (size_t)n);
+        if (!ex || !names) return false;
+        for (int i = 0; i < n; i++) {
+            int c = nkeys + i;
+            if (!(ex[i] = an_mk_column(an, c, wop->schema->cols[c].type))) return false;
+            names[i] = wop->schema->cols[c].name;
+        }
+        if (!an_rel_calc(an, rel, NULL, n, ex, names)) return false;
+    }
+    for (int i = 0; i < rel->ncols; i++) {
+        rel->cols[i].qualifier = from_rel.cols[i].qualifier;
+        rel->cols[i].src_col = -1;
+        rel->cols[i].rowtime = i == nfrom + 2; /* window_time */
+        rel->cols[i].window_col = 0;
+        rel->cols[i].window_bound = i >= nfrom ? i - nfrom + 1 : 0;
+    }
+    rel->window = NULL;
+    rel->updating = false;
+    return true;
+}
+
+/* Binds the ordering (second) argument of MAX_BY/MIN_BY call (aggregate
+ * number a) over rel into *x and its pre-projection name, and records
+ * its column (the next pre-projected one) and type in s. */
+static bool agg_ordering(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *call, int a, rn_agg_spec_t *s,
+                         rn_expr_t **x, const char **name)
+{
+    scope_t argsc = {.rel = rel, .where_clause = "inside another aggregate"};
+    rn_expr_t *y = an_bind(an, &argsc, call->call.args[1]);
+    if (!y) return false;
+    if (y->type->id == RN_TYPE_NULL) y = an_coerce(an, y, &rn_type_int);
+    if (!y) return false;
+    if (y->type->id == RN_TYPE_ROW) {
+        an_error(an, call->call.args[1]->pos, "%s cannot order by a ROW", call->call.name);
+        return false;
+    }
+    s->by = s->arg + 1;
+    s->by_type = y->type->id;
+    *x = y;
+    if (y->kind == RN_EXPR_COLUMN) {
+        *name = rel->cols[y->col].name;
+    } else {
+        char buf[32];
+        snprintf(buf, sizeof buf, "agg$%d$by", a);
+        *name = an_strdup(an, buf);
+    }
+    return *name != NULL;
 }
 
 static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
@@ -298,6 +459,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         an->where_pushed = NULL;
         if (!from_ok) return false;
     }
+    /* a window TVF without an aggregate yields its rows (window_rows) */
+    if (rel->window && !query_aggregates(q) && !window_rows(an, rel)) return false;
     scope_t sc = {.rel = rel};
     if (where) {
         sc.where_clause = "in WHERE";
@@ -323,11 +486,13 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     if (an->failed) return false;
     bool distinct = q->select.distinct;
     bool agg = sc.naggs > 0 || q->select.ngroup > 0 || distinct;
-    rel_window_t *win = rel->window;
-    if (win && (!agg || distinct)) {
+    rel_window_t *win = rel->window, given;
+    if (!win && !distinct && !rel->updating && given_window(an, rel, q, &given)) win = &given;
+    if (an->failed) return false;
+    if (win && distinct) { /* without an aggregate, window_rows took the window */
         an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, win->pos, "%s without GROUP BY window_start, window_end is not supported yet: "
-                 "aggregate the window (see docs/event-time.md)", win->fn);
+        an_error(an, win->pos, "SELECT DISTINCT over %s is not supported: GROUP BY window_start, window_end, ... "
+                 "instead (see docs/event-time.md)", win->fn);
         return false;
     }
 
@@ -369,7 +534,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     /* pre-projection: keys then aggregate arguments */
-    int npre = ngroup + sc.naggs;
+    int npre = ngroup + 2 * sc.naggs; /* MAX_BY/MIN_BY take two columns */
     rn_expr_t **pre = an_alloc(an, sizeof *pre * (size_t)(npre ? npre : 1));
     const char **pre_names = an_alloc(an, sizeof *pre_names * (size_t)(npre ? npre : 1));
     rn_agg_spec_t specs[RN_MAX_AGGS];
@@ -388,8 +553,9 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         if (win && group[g]->kind == RN_AST_COLUMN) {
             int c = an_rel_resolve(an, rel, group[g]);
             if (c < 0) return false;
-            if (rel->cols[c].window_col) {
-                wcol[g] = rel->cols[c].window_col;
+            int wc = win->kind == RN_WINDOW_GIVEN ? rel->cols[c].window_bound : rel->cols[c].window_col;
+            if (wc) {
+                wcol[g] = wc;
                 gnames[g] = rel->cols[c].name;
                 sc.group_asts[g] = group[g];
                 sc.group_cols[g] = c;
@@ -458,7 +624,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         if (strcasecmp(call->call.name, "COUNT") && strcasecmp(call->call.name, "SUM") &&
             strcasecmp(call->call.name, "MIN") && strcasecmp(call->call.name, "MAX") &&
             strcasecmp(call->call.name, "AVG") && strcasecmp(call->call.name, "FIRST_VALUE") &&
-            strcasecmp(call->call.name, "LAST_VALUE")) {
+            strcasecmp(call->call.name, "LAST_VALUE") && strcasecmp(call->call.name, "MAX_BY") &&
+            strcasecmp(call->call.name, "MIN_BY")) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, call->pos, "aggregate function %s is not supported yet", call->call.name);
             return false;
@@ -473,8 +640,16 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
             s->result_type = RN_TYPE_BIGINT;
             continue;
         }
-        if (call->call.nargs != 1) {
-            an_error(an, call->pos, "%s takes exactly one argument", call->call.name);
+        bool by = kind == RN_AGG_MAX_BY || kind == RN_AGG_MIN_BY;
+        if (call->call.nargs != (by ? 2 : 1)) {
+            an_error(an, call->pos, by ? "%s takes exactly two arguments: the value and the ordering"
+                                       : "%s takes exactly one argument", call->call.name);
+            return false;
+        }
+        if (by && rel->updating) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, call->pos, "%s over an updating input is not supported (it cannot retract a row); "
+                     "use a Top-1 (ROW_NUMBER) instead", call->call.name);
             return false;
         }
         if (call->call.distinct && kind != RN_AGG_COUNT) {
@@ -510,6 +685,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         }
         pre[npre_used] = x;
         pre_names[npre_used++] = x->kind == RN_EXPR_COLUMN ? rel->cols[x->col].name : agg_column_name(an, q, call, a);
+        if (by && !agg_ordering(an, rel, call, a, s, &pre[npre_used], &pre_names[npre_used])) return false;
+        if (by) npre_used++;
     }
     /* Names and GROUP BY expressions keep resolving against the FROM
      * relation; what they resolve to are the aggregate's output columns. */
@@ -518,8 +695,8 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     rn_schema_t *aschema = NULL;
     rel_t grel;
     if (win) {
-        if (!window_aggregate(an, &sc, q, rel, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup, wcol,
-                              key_of, gnames, &aschema, &grel))
+        if (!window_aggregate(an, &sc, q, rel, win, &from_rel, pre, pre_names, npre_used, nkeys, specs, ngroup,
+                              wcol, key_of, gnames, &aschema, &grel))
             return false;
     } else {
         if (!an_rel_calc(an, rel, NULL, npre_used, pre, pre_names)) return false;

@@ -181,6 +181,16 @@ def first_non_null(values):
     return None
 
 
+def value_by(rows, pick):
+    """MAX_BY/MIN_BY(page, amount): the page of the earliest-arrived row
+    whose amount is pick(amounts); rows without an amount do not count."""
+    amounts = [r.amount for r in rows if r.amount is not None]
+    if not amounts:
+        return None
+    want = pick(amounts)
+    return next(r.page for r in rows if r.amount == want)
+
+
 def aggregates(rows):
     """The aggregate columns of one window, rows in arrival order."""
     amounts = [r.amount for r in rows if r.amount is not None]
@@ -197,11 +207,13 @@ def aggregates(rows):
         "last_page": first_non_null(reversed(pages)),
         "first_amount": first_non_null(r.amount for r in rows),
         "last_amount": first_non_null(r.amount for r in reversed(rows)),
+        "page_at_max": value_by(rows, max),
+        "page_at_min": value_by(rows, min),
     }
 
 
 AGG_COLUMNS = ["cnt", "pages", "n_amount", "total", "min_amount", "max_amount", "avg_amount",
-               "first_page", "last_page", "first_amount", "last_amount"]
+               "first_page", "last_page", "first_amount", "last_amount", "page_at_max", "page_at_min"]
 
 
 def window_results(rows, kind, keyed, size=None, slide=None, offset=0, gap=None):
@@ -227,6 +239,23 @@ def window_results(rows, kind, keyed, size=None, slide=None, offset=0, gap=None)
         out.append(res)
     out.sort(key=lambda d: (d["window_end"], d["_created"]))
     return out
+
+
+def window_rows(rows, kind, keyed, size=None, slide=None, offset=0, gap=None):
+    """What a window TVF without an aggregate emits over non-late `rows`:
+    one dict (user_id, page, amount, ts, window_start, window_end) per row
+    and window holding it (HOP: several), in no particular order."""
+    if kind == "tumble":
+        groups = assign(rows, lambda t: tumble_of(t, size, offset), keyed)
+    elif kind == "hop":
+        groups = assign(rows, lambda t: hop_of(t, slide, size, offset), keyed)
+    elif kind == "session":
+        groups = sessions(rows, gap, keyed) if rows else {}
+    else:
+        raise ValueError(kind)
+    return [{"user_id": r.user_id, "page": r.page, "amount": r.amount, "ts": r.rowtime,
+             "window_start": s, "window_end": e}
+            for (s, e, _), rs in groups.items() for r in rs]
 
 
 def late_row_out(r, has_timestamp=True):

@@ -56,8 +56,11 @@ class Query:
     fields, so they cannot drift apart."""
 
     def __init__(self, name, kind, keyed=True, source="user_events", size=None, slide=None,
-                 offset=0, gap=None):
+                 offset=0, gap=None, over_rows=False):
         self.name, self.kind, self.keyed, self.source = name, kind, keyed, source
+        # over_rows: aggregate the TVF's rows (a subquery without GROUP BY)
+        # by the windows they carry, instead of the TVF itself
+        self.over_rows = over_rows
         self.size, self.slide, self.offset, self.gap = size, slide, offset, gap
         self.sink = "win_" + name
         self.late_table = "late_" + name
@@ -85,7 +88,8 @@ class Query:
             cols.append("user_id INT")
         cols += ["cnt BIGINT", "pages BIGINT", "n_amount BIGINT", "total BIGINT",
                  "min_amount INT", "max_amount INT", "avg_amount DOUBLE", "first_page STRING",
-                 "last_page STRING", "first_amount INT", "last_amount INT"]
+                 "last_page STRING", "first_amount INT", "last_amount INT", "page_at_max STRING",
+                 "page_at_min STRING"]
         if lateness_ms:
             cols.append("PRIMARY KEY (%s) NOT ENFORCED" % ", ".join(self.key_cols))
             opts = ("'connector' = 'upsert-kafka', 'topic' = '%s', 'key.format' = 'json', "
@@ -103,10 +107,12 @@ class Query:
                 "       SUM(amount) AS total, MIN(amount) AS min_amount, MAX(amount) AS max_amount,\n"
                 "       AVG(amount) AS avg_amount,\n"
                 "       FIRST_VALUE(page) AS first_page, LAST_VALUE(page) AS last_page,\n"
-                "       FIRST_VALUE(amount) AS first_amount, LAST_VALUE(amount) AS last_amount\n"
-                "FROM TABLE(%s)\n"
+                "       FIRST_VALUE(amount) AS first_amount, LAST_VALUE(amount) AS last_amount,\n"
+                "       MAX_BY(page, amount) AS page_at_max, MIN_BY(page, amount) AS page_at_min\n"
+                "FROM %s\n"
                 "GROUP BY window_start, window_end%s;\n"
-                % (self.late_table, self.sink, keys, self.tvf(), keys))
+                % (self.late_table, self.sink, keys,
+                   ("(SELECT * FROM TABLE(%s))" if self.over_rows else "TABLE(%s)") % self.tvf(), keys))
 
     def input_rows(self, rows):
         if self.source == "filtered_events":
@@ -125,6 +131,34 @@ class Query:
         return wins, late
 
 
+class RowsQuery(Query):
+    """A window TVF without an aggregate (docs/event-time.md, "Window
+    rows"): every accepted row with its window, insert-only whatever the
+    lateness, so the sink is always a plain kafka table."""
+
+    COLS = ["user_id", "page", "amount", "ts", "window_start", "window_end"]
+
+    def sink_ddl(self, lateness_ms):
+        return ("CREATE TABLE %s (\n  user_id INT, page STRING, amount INT, ts TIMESTAMP_LTZ(3),\n"
+                "  window_start TIMESTAMP(3), window_end TIMESTAMP(3)\n"
+                ") WITH ('connector' = 'kafka', 'topic' = '%s', 'format' = 'json');\n"
+                % (self.sink, self.sink))
+
+    def insert(self):
+        return ("SET 'runnel.late-rows.table' = '%s';\n"
+                "INSERT INTO %s\n"
+                "SELECT user_id, page, amount, ts, window_start, window_end\n"
+                "FROM TABLE(%s);\n" % (self.late_table, self.sink, self.tvf()))
+
+    def expected(self, rows):
+        rows = self.input_rows(rows)
+        ok = [r for r in rows if not r.late]
+        out = oracle.window_rows(ok, self.kind, self.keyed, size=self.size, slide=self.slide,
+                                 offset=self.offset, gap=self.gap)
+        has_ts = self.source == "user_events"
+        return out, [oracle.late_row_out(r, has_ts) for r in rows if r.late]
+
+
 QUERIES = [
     Query("tumble_1s", "tumble", size=1000),
     Query("tumble_10s", "tumble", size=10000),
@@ -136,6 +170,12 @@ QUERIES = [
           offset=3000),
     # one session stream for all rows (no PARTITION BY)
     Query("session_3s_all", "session", keyed=False, gap=3000),
+    # the same aggregates over the TVF's rows, by the windows they carry
+    Query("session_3s_over_rows", "session", gap=3000, over_rows=True),
+    Query("hop_2s_10s_over_rows", "hop", slide=2000, size=10000, over_rows=True),
+    # window TVFs without an aggregate: each row with its window(s)
+    RowsQuery("rows_session_3s", "session", gap=3000),
+    RowsQuery("rows_hop_2s_10s", "hop", slide=2000, size=10000),
 ]
 
 LATE_COLS = ["user_id", "page", "amount", "timestamp", "ts", "note"]
@@ -232,7 +272,15 @@ def check_query(q, cfg, rows, out_dir):
     wins, late = q.expected(rows)
     problems = []
     lines = read_lines(os.path.join(out_dir, q.sink + ".jsonl"))
-    if cfg["lateness"]:
+    if isinstance(q, RowsQuery):
+        # Every accepted row once per window holding it; sessions come out
+        # by window_end.
+        got, problems = oracle.parse_append(lines)
+        problems += oracle.compare_rows_multiset(wins, got, "window rows (%s)" % q.sink, q.COLS)
+        ends = [d.get("window_end") for d in got]
+        if q.kind == "session" and any(a > b for a, b in zip(ends, ends[1:])):
+            problems.append("session rows are not emitted by window_end")
+    elif cfg["lateness"]:
         got, problems = oracle.replay_upsert(lines, q.key_cols)
         problems += oracle.compare_windows(wins, got, q.key_cols, q.cols)
     else:
@@ -524,11 +572,16 @@ def self_test(args):
     w.pop("_created")
     t.eq(w, {"window_start": 1000, "window_end": 2000, "user_id": 1, "cnt": 4, "pages": 3,
              "n_amount": 2, "total": 2, "min_amount": -2, "max_amount": 4, "avg_amount": 1.0,
-             "first_page": "/a", "last_page": "/c", "first_amount": 4, "last_amount": -2},
+             "first_page": "/a", "last_page": "/c", "first_amount": 4, "last_amount": -2,
+             "page_at_max": "/b", "page_at_min": "/a"},
          "aggregates")
+    # MAX_BY/MIN_BY: a tie keeps the earliest-arrived row; no amount: NULL
+    wins, _, _ = results(mk([(1, 1.0, None, "/n"), (1, 1.2, 5, "/x"), (1, 1.1, 5, "/y")]), 5000, 0,
+                         "tumble", size=1000)
+    t.eq(brief(wins, "page_at_max", "page_at_min"), [("/x", "/x")], "MAX_BY/MIN_BY ties")
     wins, _, _ = results(mk([(1, 1.0, None)]), 5000, 0, "tumble", size=1000)
-    t.eq(brief(wins, "n_amount", "total", "min_amount", "avg_amount", "first_amount"),
-         [(0, None, None, None, None)], "aggregates over NULLs only")
+    t.eq(brief(wins, "n_amount", "total", "min_amount", "avg_amount", "first_amount", "page_at_max"),
+         [(0, None, None, None, None, None)], "aggregates over NULLs only")
 
     # timestamp strings and the dead-letter rule
     s0 = gen_events.START_MS
