@@ -15,8 +15,7 @@
 --    session's rows once the watermark has passed it.
 -- 3. session_id = "<user_id>-<session start in epoch ms>": the same input
 --    always gives the same id, so a replay writes the same records.
--- Late events (behind the watermark when they reach the sessions) go to
--- 'late-visits'; partitions that go quiet stop holding the watermark back
+-- Late events (behind the watermark) go to 'late-visits'; partitions that go quiet stop holding the watermark back
 -- after 'scan.watermark.idle-timeout', and a quiet topic follows the wall
 -- clock after 'scan.watermark.quiet-timeout', so sessions close promptly.
 --
@@ -115,8 +114,6 @@ FROM (
 )
 WHERE rownum = 1;
 
-SET 'runnel.late-rows.table' = 'late_visits';
-
 -- 2. sessions
 CREATE VIEW sessions AS
 SELECT user_id, window_start, window_end,
@@ -129,7 +126,10 @@ GROUP BY user_id, window_start, window_end;
 CREATE VIEW session_events AS
 SELECT * FROM TABLE(SESSION(TABLE enriched PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '20' SECOND));
 
-SET 'runnel.late-rows.table' = '';
+-- Events that reach the nearest-purchase step behind its watermark (the
+-- event-time Top-1 above) go to 'late-visits'; views are compiled where
+-- they are first read, so the SET is in force for both INSERTs.
+SET 'runnel.late-rows.table' = 'late_visits';
 
 -- 3. outputs
 INSERT INTO visits

@@ -155,3 +155,5 @@ bool rn_batch_valid(const rn_batch_t *b)
         if (b->kinds[r] > RN_ROW_DELETE) return false;
     return true;
 }
+
+const rn_value_t rn_value_null = RN_VALUE_NULL;

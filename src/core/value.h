@@ -151,6 +151,21 @@ typedef struct rn_batch {
                                  * is late */
 } rn_batch_t;
 
+/* A NULL value, for a pointer to one (a column a source does not decode
+ * has no array: b->cols[c] == NULL). */
+extern const rn_value_t rn_value_null;
+
+/* Value of row r in column c of b: NULL where the column has no array
+ * (a source leaves columns no query reads undecoded). */
+static inline rn_value_t rn_batch_value(const rn_batch_t *b, int c, int r)
+{
+    return b->cols[c] ? b->cols[c][r] : RN_VALUE_NULL;
+}
+static inline const rn_value_t *rn_batch_value_ptr(const rn_batch_t *b, int c, int r)
+{
+    return b->cols[c] ? &b->cols[c][r] : &rn_value_null;
+}
+
 /* True if b's row count is within its capacity and every row kind is one
  * of rn_rowkind_t (for RN_ASSERT). */
 bool rn_batch_valid(const rn_batch_t *b);

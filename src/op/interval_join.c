@@ -435,7 +435,7 @@ static rn_err_t pairs_add(ijoin_t *j, ij_pairs_t *p, int r, ij_row_t *s)
     int nl = j->side[0].ncols;
     const ij_side_t *ms = &j->side[p->port], *os = &j->side[1 - p->port];
     int mbase = p->port == 0 ? 0 : nl, obase = p->port == 0 ? nl : 0;
-    for (int c = 0; c < ms->ncols; c++) b->cols[mbase + c][i] = p->in->cols[c][r];
+    for (int c = 0; c < ms->ncols; c++) b->cols[mbase + c][i] = rn_batch_value(p->in, c, r);
     for (int c = 0; c < os->ncols; c++) b->cols[obase + c][i] = s->vals[c];
     b->kinds[i] = RN_ROW_INSERT;
     p->inrow[i] = r;
@@ -467,7 +467,7 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         if (j->key.oom) return RN_ERR_NOMEM;
         uint64_t h = rn_hash_bytes(j->key.data, j->key.len, 0);
         if (!ij_expired(ij_expiry(j, port, tv->i), other_wm)) {
-            for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+            for (int c = 0; c < me->ncols; c++) vals[c] = rn_batch_value(in, c, r);
             ij_row_t *row = ij_row_alloc(me, vals);
             if (!row) return RN_ERR_NOMEM;
             row->time = tv->i;
@@ -489,7 +489,7 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     rn_op_out_t o = {.op = op, .ctx = ctx, .rowwm = true};
     for (int r = 0; r < in->nrows; r++) {
         if (mine[r] || matched[r]) continue;
-        for (int c = 0; c < me->ncols; c++) vals[c] = in->cols[c][r];
+        for (int c = 0; c < me->ncols; c++) vals[c] = rn_batch_value(in, c, r);
         if ((err = ij_emit_padded(j, &o, port, vals, false)) != RN_OK) return err;
     }
     return rn_op_out_flush(&o);

@@ -306,3 +306,22 @@ void rn_op_free(rn_op_t *op)
     rn_free(op->outputs);
     rn_free(op);
 }
+
+rn_err_t rn_op_route_rows(rn_op_t *to, const rn_batch_t *in, const int *idx, int n, rn_ctx_t *ctx)
+{
+    rn_batch_t *b = rn_batch_new(ctx->arena, in->schema, n);
+    if (!b) return RN_ERR_NOMEM;
+    if (in->rowtime) {
+        b->rowtime = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)n);
+        if (!b->rowtime) return RN_ERR_NOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        int r = idx[i];
+        for (int c = 0; c < in->schema->ncols; c++) b->cols[c][i] = rn_batch_value(in, c, r);
+        b->kinds[i] = in->kinds[r];
+        if (in->rowtime) b->rowtime[i] = in->rowtime[r];
+    }
+    b->nrows = n;
+    to->rows_in += (uint64_t)n;
+    return to->vt->process(to, 0, b, ctx);
+}

@@ -212,6 +212,11 @@ rn_err_t rn_op_finish(rn_op_t *op, rn_ctx_t *ctx);
 /* Appends op's line for `runnel explain` ("Kind: detail  [changelog]")
  * and under it, indented, the tree of each of its inputs in port order. */
 void rn_op_explain(const rn_op_t *op, rn_buf_t *out);
+/* Hands rows idx[0..n) of in (as a batch of in's schema, in ctx's arena)
+ * to operator `to`, which is not connected as an output: how event-time
+ * operators send late rows to the late-rows table. Returns what to's
+ * process returns, or RN_ERR_NOMEM. */
+rn_err_t rn_op_route_rows(rn_op_t *to, const rn_batch_t *in, const int *idx, int n, rn_ctx_t *ctx);
 /* Destroys op (its private data, schema reference, inputs and outputs). */
 void rn_op_free(rn_op_t *op);
 

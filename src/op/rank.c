@@ -85,6 +85,7 @@ typedef struct rank {
     rn_store_t *parts;          /* partition key -> rank_part_t */
     uint64_t next_seq;          /* next arrival sequence number */
     int64_t fired;              /* event time: the last watermark processed (RN_WM_MIN: none) */
+    rn_op_t *late_out;          /* where late rows go (not owned), or NULL */
     int64_t min_pending;        /* event time: <= every pending partition's rowtime */
     uint64_t late;              /* rows dropped as late */
     rn_buf_t key;               /* scratch: the partition key */
@@ -333,11 +334,12 @@ static rn_err_t rank_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
     }
     k->out = NULL;
     k->out_cap = in->nrows < RN_BATCH_MAX / 2 ? 2 * in->nrows + 2 : RN_BATCH_MAX;
+    int *late = NULL, nlate = 0;
     for (int r = 0; r < in->nrows && err == RN_OK; r++) {
         rn_buf_clear(&k->key);
         rn_buf_clear(&k->row);
-        for (int c = 0; c < k->s.nkeys; c++) rn_key_append(&k->key, k->in->cols[c].type->id, &in->cols[c][r]);
-        for (int c = k->s.nkeys; c < k->ncols; c++) rn_key_append(&k->row, k->in->cols[c].type->id, &in->cols[c][r]);
+        for (int c = 0; c < k->s.nkeys; c++) rn_key_append(&k->key, k->in->cols[c].type->id, rn_batch_value_ptr(in, c, r));
+        for (int c = k->s.nkeys; c < k->ncols; c++) rn_key_append(&k->row, k->in->cols[c].type->id, rn_batch_value_ptr(in, c, r));
         if (k->key.oom || k->row.oom) return RN_ERR_NOMEM;
         uint32_t klen = (uint32_t)k->key.len;
         const void *key = klen ? (const void *)k->key.data : "";
@@ -354,6 +356,11 @@ static rn_err_t rank_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
             const rn_value_t *t = &in->cols[k->s.time_key][r];
             if (t->null || (k->fired != RN_WM_MIN && t->i + k->s.time_offset < k->fired)) {
                 k->late++;
+                if (k->late_out) {
+                    if (!late && !(late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows)))
+                        return RN_ERR_NOMEM;
+                    late[nlate++] = r;
+                }
                 continue;
             }
             rowtime = t->i + k->s.time_offset;
@@ -375,7 +382,13 @@ static rn_err_t rank_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
     rn_batch_t *out = k->out;
     k->out = NULL;
     if (err != RN_OK) return err;
-    return out && out->nrows ? rn_op_emit(op, out, ctx) : RN_OK;
+    if (out && out->nrows && (err = rn_op_emit(op, out, ctx)) != RN_OK) return err;
+    return nlate ? rn_op_route_rows(k->late_out, in, late, nlate, ctx) : RN_OK;
+}
+
+void rn_rank_set_late_output(rn_op_t *op, rn_op_t *late)
+{
+    ((rank_t *)op->priv)->late_out = late;
 }
 
 /* The rowtime of partition key key (event time). */

@@ -49,6 +49,9 @@ rn_op_t *rn_rank_new(rn_op_t *input, const rn_rank_spec_t *spec, rn_schema_t *ou
  * neither read nor written for ttl_ms of processing time is dropped without
  * a retraction. Call before the first batch; false otherwise. */
 bool rn_rank_set_ttl(rn_op_t *op, int64_t ttl_ms);
+/* Event time (time_key >= 0): sends the rows dropped as late (as batches
+ * of the input schema) to late, which is not connected as an output. */
+void rn_rank_set_late_output(rn_op_t *op, rn_op_t *late);
 /* Partitions held, and input rows dropped as late (time_key >= 0). */
 size_t rn_rank_partitions(const rn_op_t *op);
 uint64_t rn_rank_late_rows(const rn_op_t *op);

@@ -665,7 +665,7 @@ static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *id
     }
     for (int i = 0; i < n; i++) {
         int r = idx[i];
-        for (int c = 0; c < in->schema->ncols; c++) b->cols[c][i] = in->cols[c][r];
+        for (int c = 0; c < in->schema->ncols; c++) b->cols[c][i] = rn_batch_value(in, c, r);
         b->kinds[i] = in->kinds[r];
         if (in->rowtime) b->rowtime[i] = in->rowtime[r];
     }

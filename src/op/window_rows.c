@@ -197,7 +197,7 @@ static rn_err_t sess_append_row(wr_t *a, wr_sess_t *s, const rn_batch_t *in, int
 {
     size_t len = s->rows.len;
     rn_snap_put_u64(&s->rows, seq);
-    for (int c = 0; c < a->ncols; c++) rn_key_append(&s->rows, a->in_schema->cols[c].type->id, &in->cols[c][r]);
+    for (int c = 0; c < a->ncols; c++) rn_key_append(&s->rows, a->in_schema->cols[c].type->id, rn_batch_value_ptr(in, c, r));
     if (s->rows.oom) {
         s->rows.len = len;
         s->rows.oom = 0;
@@ -341,7 +341,7 @@ static rn_err_t emit_input_row(wr_t *a, wr_out_t *o, const rn_batch_t *in, int r
     int orow;
     rn_err_t err = out_row(o, &orow);
     if (err != RN_OK) return err;
-    for (int c = 0; c < a->ncols; c++) o->b->cols[c][orow] = in->cols[c][r];
+    for (int c = 0; c < a->ncols; c++) o->b->cols[c][orow] = rn_batch_value(in, c, r);
     out_window(a, o->b, orow, start, end);
     return RN_OK;
 }
@@ -411,25 +411,6 @@ static rn_err_t wr_advance(wr_t *a, wr_out_t *o, int64_t limit)
 
 /* ---- operator ----------------------------------------------------------- */
 
-static rn_err_t wr_route_late(wr_t *a, const rn_batch_t *in, const int *idx, int n, rn_ctx_t *ctx)
-{
-    rn_op_t *late = a->late;
-    rn_batch_t *b = rn_batch_new(ctx->arena, in->schema, n);
-    if (!b) return RN_ERR_NOMEM;
-    if (in->rowtime) {
-        b->rowtime = rn_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)n);
-        if (!b->rowtime) return RN_ERR_NOMEM;
-    }
-    for (int i = 0; i < n; i++) {
-        int r = idx[i];
-        for (int c = 0; c < in->schema->ncols; c++) b->cols[c][i] = in->cols[c][r];
-        b->kinds[i] = in->kinds[r];
-        if (in->rowtime) b->rowtime[i] = in->rowtime[r];
-    }
-    b->nrows = n;
-    late->rows_in += (uint64_t)n;
-    return late->vt->process(late, 0, b, ctx);
-}
 
 static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
 {
@@ -465,7 +446,7 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         case RN_WINDOW_SESSION:
             rn_buf_clear(&a->key);
             for (int k = 0; k < a->nkeys; k++)
-                rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
+                rn_key_append(&a->key, a->in_schema->cols[k].type->id, rn_batch_value_ptr(in, k, r));
             if (a->key.oom) return RN_ERR_NOMEM;
             err = session_add(a, in, r, t, a->seq);
             break;
@@ -478,7 +459,7 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     if (err == RN_OK) err = out_flush(&o);
     if (err != RN_OK) return err;
     a->late_rows += (uint64_t)nlate;
-    if (nlate && a->late) return wr_route_late(a, in, late, nlate, ctx);
+    if (nlate && a->late) return rn_op_route_rows(a->late, in, late, nlate, ctx);
     return RN_OK;
 }
 

@@ -64,6 +64,12 @@ bool an_split_and(const rn_ast_expr_t *e, const rn_ast_expr_t **out, int *n, int
 bool an_and_into(analyzer_t *an, rn_expr_t **acc, rn_expr_t *x);
 
 /* select.c */
+/* Sends the late rows of event-time operator wop (set: its late-output
+ * setter) to the table named by SET 'runnel.late-rows.table': its columns
+ * are taken by name from from_rel's first nfrom columns, which sit in
+ * wop's input from column `first`. False on failure (reported). */
+bool an_late_output(analyzer_t *an, rn_op_t *wop, void (*set)(rn_op_t *, rn_op_t *), const rel_t *from_rel,
+                    int first, int nfrom);
 bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t **exprs,
                  const char **names);
 bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names);

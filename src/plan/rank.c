@@ -372,6 +372,10 @@ bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const 
     rn_schema_unref(schema);
     if (!op || !an_connect(an, in, op)) return false;
     if (an->state_ttl_ms > 0 && spec.time_key < 0) rn_rank_set_ttl(op, an->state_ttl_ms);
+    /* rows behind the watermark: to SET 'runnel.late-rows.table', by name */
+    if (spec.time_key >= 0 && an->late_table && !an->check_only &&
+        !an_late_output(an, op, rn_rank_set_late_output, &irel, 0, np))
+        return false;
 
     /* [inner items..., rownum] as the derived table's columns */
     int ncols = nout + (want_rownum ? 1 : 0);
@@ -389,7 +393,9 @@ bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const 
     if (!an_rel_calc(an, rel, NULL, ncols, ex, xnames)) return false;
     for (int c = 0; c < rel->ncols; c++) {
         rel->cols[c].qualifier = qualifier;
-        rel->cols[c].rowtime = false;
+        /* partitions complete by event time go out insert-only, in time
+         * order, never behind the watermark: their rowtime stays one */
+        rel->cols[c].rowtime = spec.time_key >= 0 && !op->updating && c < nout && irel.cols[first_item + c].rowtime;
         rel->cols[c].src_col = -1;
     }
     return true;

@@ -140,10 +140,8 @@ static const char *agg_column_name(analyzer_t *an, const rn_ast_query_t *q, cons
     return an_strdup(an, buf);
 }
 
-/* Sends the late rows of window operator wop to the table named by SET
- * 'runnel.late-rows.table': its columns are taken by name from the
- * window's FROM columns, which sit in wop's input from column `first`. */
-static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_rel, int first, int nfrom)
+bool an_late_output(analyzer_t *an, rn_op_t *wop, void (*set)(rn_op_t *, rn_op_t *), const rel_t *from_rel,
+                    int first, int nfrom)
 {
     table_def_t *t = an_find_table(an->p, an->late_table);
     if (!t) {
@@ -157,7 +155,7 @@ static bool window_late_output(analyzer_t *an, rn_op_t *wop, const rel_t *from_r
     /* A pass-through port fed only by the window operator's late rows. */
     rn_op_t *port = an_track(an, rn_calc_new(wop->input, NULL, 0, NULL, NULL));
     if (!port) return false;
-    rn_window_set_late_output(wop, port);
+    set(wop, port);
     int n = t->schema->ncols;
     rn_expr_t **exprs = an_alloc(an, sizeof *exprs * (size_t)(n + 1));
     const char **names = an_alloc(an, sizeof *names * (size_t)(n + 1));
@@ -260,7 +258,7 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                       : NULL;
     rn_schema_unref(wschema);
     if (!wop || !an_connect(an, in, wop)) return false;
-    if (late && !window_late_output(an, wop, from_rel, first, nfrom)) return false;
+    if (late && !an_late_output(an, wop, rn_window_set_late_output, from_rel, first, nfrom)) return false;
 
     /* [GROUP BY items..., aggregates...] */
     int nout = ngroup + naggs;
@@ -375,7 +373,7 @@ static bool window_rows(analyzer_t *an, rel_t *rel)
     rn_op_t *wop = in ? an_track(an, rn_window_rows_new(in, &w, nkeys, schema, an->errbuf, an->errbuf_size)) : NULL;
     rn_schema_unref(schema);
     if (!wop || !an_connect(an, in, wop)) return false;
-    if (late && !window_late_output(an, wop, &from_rel, nkeys, nfrom)) return false;
+    if (late && !an_late_output(an, wop, rn_window_set_late_output, &from_rel, nkeys, nfrom)) return false;
     rn_op_t *source = rel->source;
     if (!an_rel_from_schema(an, rel, wop, NULL)) return false;
     rel->source = source;

@@ -86,10 +86,13 @@ def prepare(scen, clean, inp, rnd):
             if rnd.random() < 0.01:
                 out.append(corrupt(rnd, line, REQUIRED[topic]))
                 bad[topic].add(len(out))
-            if scen == "s5" and topic == "user-events" and max_ts and rnd.random() < 0.002:
-                # an event ten minutes behind everything seen: late for any window
+            # Rows of a batch are checked against the watermark before it
+            # (a batch of ~1000 s5 events spans ~1000 s of event time): an
+            # event two hours behind everything seen is late whatever the
+            # batch boundaries, once the input is well past its start.
+            if scen == "s5" and topic == "user-events" and len(out) > 9000 and rnd.random() < 0.002:
                 d = {"event_type": "click", "user_id": rnd.randint(1, 20), "page_id": rnd.randint(1, 100),
-                     "timestamp": round(max_ts - 600 - rnd.random() * 60, 3)}
+                     "timestamp": round(max_ts - 7200 - rnd.random() * 600, 3)}
                 out.append(json.dumps(d))
                 late.append(d)
             out.append(line)
