@@ -5,8 +5,8 @@
 --    within +-5 s (only `purchase` events look for a partner), then the
 --    nearest partner is kept: ROW_NUMBER() over the event's identity, which
 --    includes its event time, so the choice is final once the watermark
---    passes it and the result stays insert-only (docs/sql.md, "Top-N on
---    event time").
+--    passes it and the result stays insert-only (docs/sql.md, "Top-N per
+--    event-time partition").
 -- 2. Sessions per user (gap 20 s) over those events: one aggregate row per
 --    session (size, page views, the amount of its last joined purchase),
 --    and every event of the session with the session's bounds (the SESSION

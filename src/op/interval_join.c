@@ -621,16 +621,7 @@ static void ij_destroy(rn_op_t *op) { ij_free(op->priv); }
 static rn_err_t ij_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
 {
     ijoin_t *j = op->priv;
-    for (int s = 0; s < 2; s++) {
-        rn_store_t *st = j->side[s].store;
-        size_t pos = 0;
-        void *v;
-        while ((v = rn_store_next(st, &pos))) {
-            uint32_t klen;
-            const void *key = rn_store_key_of(st, v, &klen);
-            if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(st, pos);
-        }
-    }
+    for (int s = 0; s < 2; s++) rn_store_forget_partitions(j->side[s].store, nparts, revoked);
     return RN_OK;
 }
 

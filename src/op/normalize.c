@@ -224,13 +224,7 @@ static size_t normalize_state_size(const rn_op_t *op, size_t *keys)
 static rn_err_t normalize_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
 {
     normalize_t *n = op->priv;
-    size_t pos = 0;
-    void *v;
-    while ((v = rn_store_next(n->rows, &pos))) {
-        uint32_t klen;
-        const void *key = rn_store_key_of(n->rows, v, &klen);
-        if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(n->rows, pos);
-    }
+    rn_store_forget_partitions(n->rows, nparts, revoked);
     return RN_OK;
 }
 

@@ -508,13 +508,7 @@ static size_t rank_state_size(const rn_op_t *op, size_t *keys)
 static rn_err_t rank_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
 {
     rank_t *k = op->priv;
-    size_t pos = 0;
-    void *v;
-    while ((v = rn_store_next(k->parts, &pos))) {
-        uint32_t klen;
-        const void *key = rn_store_key_of(k->parts, v, &klen);
-        if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(k->parts, pos);
-    }
+    rn_store_forget_partitions(k->parts, nparts, revoked);
     return RN_OK;
 }
 

@@ -538,14 +538,7 @@ static size_t wr_state_size(const rn_op_t *op, size_t *keys)
 static rn_err_t wr_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t *revoked)
 {
     wr_t *a = op->priv;
-    if (!a->keys) return RN_OK;
-    size_t pos = 0;
-    void *v;
-    while ((v = rn_store_next(a->keys, &pos))) {
-        uint32_t klen;
-        const void *key = rn_store_key_of(a->keys, v, &klen);
-        if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(a->keys, pos);
-    }
+    if (a->keys) rn_store_forget_partitions(a->keys, nparts, revoked);
     return RN_OK;
 }
 

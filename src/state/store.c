@@ -438,6 +438,18 @@ void rn_store_remove_iterated(rn_store_t *st, size_t pos)
     store_remove_at(st, pos - 1);
 }
 
+void rn_store_forget_partitions(rn_store_t *st, int32_t nparts, const uint8_t *revoked)
+{
+    if (nparts <= 0) return;
+    size_t pos = 0;
+    void *v;
+    while ((v = rn_store_next(st, &pos))) {
+        uint32_t klen;
+        const void *key = rn_store_key_of(st, v, &klen);
+        if (revoked[rn_key_partition(key, klen, nparts)]) rn_store_remove_iterated(st, pos);
+    }
+}
+
 bool rn_store_set_ttl(rn_store_t *st, int64_t ttl_ms)
 {
     if (st->count > 0 || st->chunks || ttl_ms < 0) return false;

@@ -90,6 +90,11 @@ void *rn_store_next(const rn_store_t *st, size_t *pos);
  * iteration may go on from pos. Needs no key copy and no lookup, and
  * cannot fail. */
 void rn_store_remove_iterated(rn_store_t *st, size_t pos);
+/* Removes every entry whose key (serialized with rn_key_append) falls in
+ * a partition marked in revoked[0..nparts) (rn_key_partition): the
+ * forget_partitions of an operator keyed by its whole store key. Cannot
+ * fail. */
+void rn_store_forget_partitions(rn_store_t *st, int32_t nparts, const uint8_t *revoked);
 
 /* ---- time-to-live ------------------------------------------------------
  * Gives entries a last-access time (8 more bytes each): an entry not found
