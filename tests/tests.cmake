@@ -116,6 +116,27 @@ echo ok"
                  ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/page_views.sql)
 set_tests_properties(cli.explain_page_views PROPERTIES LABELS "cli" TIMEOUT 30)
 
+# The join scenarios' plans: the operators each must compile to (an
+# interval join for S1's timer; dedup, a regular join and repartitioned
+# sides for S3; S5's nearest-purchase Top-1 on event time and the window
+# join that frees a session's rows once the watermark passes it).
+foreach(case "s1_logins|IntervalJoin: LEFT \\[user_id = user_id\\], timestamp BETWEEN timestamp \\+ 1 ms AND timestamp \\+ 10 min|where user_id IS NULL"
+             "s3_corp|Rank: partition by \\[user_id\\], order by \\[arrival DESC\\]|Join: INNER \\[user_id = user_id\\]"
+             "s5_sessions|complete when the watermark passes ts|drops windows \\[window_end, window_end\\] at the watermark|WindowRows: SESSION")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 name)
+  list(REMOVE_AT parts 0)
+  add_test(NAME cli.explain_${name}
+           COMMAND ${Python3_EXECUTABLE} -c "
+import re, subprocess, sys
+out = subprocess.run([sys.argv[1], 'explain', sys.argv[2]], capture_output=True, text=True)
+if out.returncode: sys.exit('FAIL: runnel explain exited %d: %s' % (out.returncode, out.stderr))
+missing = [w for w in sys.argv[3:] if not re.search(w, out.stdout)]
+if missing: sys.exit('FAIL: explain output has no %s:\\n%s' % (missing, out.stdout))
+print('ok')" ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/${name}.sql ${parts})
+  set_tests_properties(cli.explain_${name} PROPERTIES LABELS "cli" TIMEOUT 30)
+endforeach()
+
 # Hardening regressions (tests/cli/test_hardening.py): a run that would
 # destroy its input, sinks sharing a file, topic names that escape the
 # output directory, --now parsing, dead letters that keep their bytes,

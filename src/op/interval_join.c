@@ -26,9 +26,12 @@
  * kept all the same, as in Flink; what it produces may then be late
  * downstream, like any late row passing through an operator.
  * Stored rows live in an rn_store per side, keyed by the key
- * columns serialized with rn_key_append (an entry holds the key's rows in
- * an unordered array, removal swaps with the last), and in an indexed
- * min-heap per side (core/heap.h) ordered by (expiry, arrival sequence).
+ * columns serialized with rn_key_append (an entry holds the key's rows
+ * ordered by time, so a row probes the other side with a binary search
+ * for the start of its interval and reads only the rows inside it; rows
+ * arrive mostly in time order, so insertion mostly appends, and expiry
+ * takes the oldest, the front), and in an indexed min-heap per side
+ * (core/heap.h) ordered by (expiry, arrival sequence).
  * Each row is one allocation holding its values, strings copied out of the
  * batch arena behind them.
  *
@@ -99,16 +102,19 @@ typedef struct ij_row {
     uint64_t seq;               /* arrival sequence (ties in the heap) */
     size_t hidx;                /* position in its side's heap */
     ij_key_t *owner;            /* the key entry listing it */
-    uint32_t at;                /* its index in owner->rows */
+    uint32_t at;                /* its slot in owner->rows */
     uint8_t matched;            /* it has been emitted with a partner */
     size_t bytes;               /* size of this allocation */
     rn_value_t vals[];          /* one per column of its side; strings point behind them */
 } ij_row_t;
 
-/* A store slot: the rows of one key on one side. */
+/* A store slot: the rows of one key on one side, rows[head .. head + n),
+ * ordered by (time, arrival sequence): a probe is a binary search, and
+ * expiry (oldest first within a key) drops rows[head]. */
 struct ij_key {
-    ij_row_t **rows;            /* n rows, in no order (owned array) */
-    uint32_t n;
+    ij_row_t **rows;            /* cap slots (owned array) */
+    uint32_t head;              /* first live slot */
+    uint32_t n;                 /* live rows */
     uint32_t cap;
     uint64_t hash;              /* hash of the key bytes */
 };
@@ -191,7 +197,7 @@ static void ij_key_free(void *value, void *opaque)
 {
     ij_side_t *s = opaque;
     ij_key_t *e = value;
-    for (uint32_t i = 0; i < e->n; i++) {
+    for (uint32_t i = e->head; i < e->head + e->n; i++) {
         ij_row_t *row = e->rows[i];
         rn_heap_remove(&s->heap, row);
         s->nrows--;
@@ -261,6 +267,11 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
         return RN_ERR_NOMEM;
     }
     if (created) e->hash = h;
+    if (e->head + e->n == e->cap && e->head > 0) { /* slide the live rows to the front */
+        memmove(e->rows, e->rows + e->head, sizeof *e->rows * e->n);
+        e->head = 0;
+        for (uint32_t i = 0; i < e->n; i++) e->rows[i]->at = i;
+    }
     if (e->n == e->cap) {
         uint32_t cap = e->cap ? e->cap * 2 : 2;
         ij_row_t **rows = rn_realloc(e->rows, sizeof *rows * cap);
@@ -275,8 +286,19 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     }
     row->expiry = ij_expiry(j, si, row->time);
     row->owner = e;
-    row->at = e->n;
-    e->rows[e->n++] = row;
+    /* after every row of a time <= its own (it is the latest arrival) */
+    uint32_t lo = e->head, hi = e->head + e->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (e->rows[mid]->time <= row->time) lo = mid + 1;
+        else hi = mid;
+    }
+    uint32_t end = e->head + e->n;
+    if (lo < end) memmove(e->rows + lo + 1, e->rows + lo, sizeof *e->rows * (end - lo));
+    for (uint32_t i = lo + 1; i <= end; i++) e->rows[i]->at = i;
+    row->at = lo;
+    e->rows[lo] = row;
+    e->n++;
     rn_heap_push(&s->heap, row);
     s->nrows++;
     s->row_bytes += row->bytes;
@@ -288,8 +310,14 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
 static void ij_drop_row(ijoin_t *j, ij_side_t *s, ij_row_t *row)
 {
     ij_key_t *e = row->owner;
-    e->rows[row->at] = e->rows[--e->n];
-    e->rows[row->at]->at = row->at;
+    if (row->at == e->head) { /* the oldest: what expiry drops */
+        e->head++;
+    } else {
+        uint32_t end = e->head + e->n;
+        memmove(e->rows + row->at, e->rows + row->at + 1, sizeof *e->rows * (end - row->at - 1));
+        for (uint32_t i = row->at; i < end - 1; i++) e->rows[i]->at = i;
+    }
+    if (--e->n == 0) e->head = 0;
     s->nrows--;
     s->row_bytes -= row->bytes;
     rn_free(row);
@@ -476,7 +504,17 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
             mine[r] = row;
         }
         ij_key_t *e = rn_store_peek(other->store, j->key.data, (uint32_t)j->key.len, h);
-        for (uint32_t i = 0; e && i < e->n; i++) {
+        if (!e || !e->n) continue;
+        /* the other side's times that can match: [from, to] */
+        int64_t from = port == 0 ? rn_time_add_sat(tv->i, j->lower) : rn_time_sub_sat(tv->i, j->upper);
+        int64_t to = port == 0 ? rn_time_add_sat(tv->i, j->upper) : rn_time_sub_sat(tv->i, j->lower);
+        uint32_t lo = e->head, hi = e->head + e->n;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (e->rows[mid]->time < from) lo = mid + 1;
+            else hi = mid;
+        }
+        for (uint32_t i = lo; i < e->head + e->n && e->rows[i]->time <= to; i++) {
             ij_row_t *s = e->rows[i];
             bool in_range = port == 0 ? ij_in_interval(j, tv->i, s->time) : ij_in_interval(j, s->time, tv->i);
             if (in_range && (err = pairs_add(j, &p, r, s)) != RN_OK) return err;
@@ -671,7 +709,7 @@ static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out)
             const void *k = rn_store_key_of(sd->store, e, &klen);
             rn_snap_put_bytes(out, k, klen);
             rn_snap_put_u32(out, e->n);
-            for (uint32_t i = 0; i < e->n; i++) {
+            for (uint32_t i = e->head; i < e->head + e->n; i++) {
                 const ij_row_t *row = e->rows[i];
                 rn_snap_put_u64(out, row->seq);
                 rn_snap_put_u8(out, row->matched);

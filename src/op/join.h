@@ -73,8 +73,9 @@ rn_op_t *rn_join_new(rn_op_t *left, rn_op_t *right, const rn_join_spec_t *spec,
  * emitting anything (exactness traded for memory, as in Flink). Call
  * before the first batch; returns false otherwise. */
 bool rn_join_set_ttl(rn_op_t *op, int64_t ttl_ms);
-/* A window join: left_col and right_col (TIMESTAMP, epoch ms) are the
- * window_end columns of two windowed inputs, and equal in every match
+/* A window join: left_col (a column of the left input) and right_col (of
+ * the right input), TIMESTAMP epoch ms, are the window_end columns of two
+ * windowed inputs, and equal in every match
  * (the analyzer makes them an equality key). Rows whose window_end <= the
  * join's watermark are dropped: both windows have fired, nothing else
  * can match them. Call before the first batch; false otherwise. */

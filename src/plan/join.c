@@ -446,7 +446,7 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         if (an->state_ttl_ms > 0) rn_join_set_ttl(op, an->state_ttl_ms);
         for (int k = 0; k < nkeys; k++)
             if (is_window_end(L, sides[0].keys[k]) && is_window_end(R, sides[1].keys[k])) {
-                rn_join_set_window_end(op, sides[0].keys[k], nls + sides[1].keys[k]);
+                rn_join_set_window_end(op, sides[0].keys[k], sides[1].keys[k]);
                 break;
             }
     }

@@ -580,8 +580,20 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         uint64_t before = 0, after = 0;
         for (int i = 0; i < p->nsources; i++) before += rn_source_records(p->sources[i]);
         bool got = false; /* a source of this round read records */
+        /* Replaying files, sources with event time are read in step
+         * (watermark alignment, as Flink's): only those whose watermark
+         * is the lowest read this round, so one input does not run hours
+         * of event time ahead of another and fill the joins and windows
+         * between them with rows that cannot fire yet. A file always has
+         * more to read until its end, so the lowest one moves on. */
+        int64_t align = INT64_MAX;
+        for (int i = 0; !commits && i < p->nsources; i++)
+            if (!done[i] && rn_source_has_watermark(p->sources[i]) && rn_source_watermark(p->sources[i]) < align)
+                align = rn_source_watermark(p->sources[i]);
         for (int i = 0; i < p->nsources && err == RN_OK; i++) {
             if (done[i]) continue;
+            if (!commits && rn_source_has_watermark(p->sources[i]) && rn_source_watermark(p->sources[i]) > align)
+                continue;
             ctx.now_ms = rn_clock_now_ms(); /* pinned to o->now_ms when given */
             bool eof = false;
             /* A reader may wait for records only while no source has any:
