@@ -16,18 +16,20 @@ oracle of tests/scenarios/oracle.py computed from the same generated files.
   and co-assigned: docs/scale-out.md).
 - s5: user-events and purchases keyed by user_id (as `runnel gen
   --brokers` writes them); visits and suspicious-visits as multisets (a
-  clean run has no duplicates).
+  clean run has no duplicates); by one process, then by two (every keyed
+  step behind a repartition topic, watermarks through its marks).
 
 Each case copies its pipeline under a fresh name, so its consumer groups
 and repartition topics are its own; the scenario topics themselves are
 fixed by ../shared/SCENARIOS.md and re-created per case.
 
-  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s5
+  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s5 s5x2
 """
 import collections
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -111,9 +113,19 @@ def stop(procs):
         check(rc == 0, "runnel %s exited with %d after SIGTERM:\n%s" % (r.name, rc, r.output()[-3000:]))
 
 
+def assigned_everywhere(r):
+    """Whether every reader of process r that waited for its consumer
+    group (a table's or a repartition topic's) has been assigned
+    partitions."""
+    out = r.output()
+    waiting = set(re.findall(r"runnel: (.+?): waiting for consumer group", out))
+    assigned = set(re.findall(r"runnel: (.+?): assigned", out))
+    return len(assigned) >= 2 and waiting <= assigned
+
+
 def await_assigned(procs, what):
-    harness.wait_for(lambda: all(r.output().count("assigned") >= 2 or not r.running() for r in procs),
-                     90, "%s: every process assigned partitions" % what)
+    harness.wait_for(lambda: all(assigned_everywhere(r) or not r.running() for r in procs),
+                     90, "%s: every reader of every process assigned partitions" % what)
     for r in procs:
         check(r.running(), "runnel %s exited:\n%s" % (r.name, r.output()[-3000:]))
 
@@ -184,7 +196,7 @@ def case_s3(b, nprocs):
     stop(procs)
 
 
-def case_s5(b):
+def case_s5(b, nprocs=1):
     data = gen("s5", 9, 6000)
     harness.fresh_topics(b, ["user-events", "purchases", "visits", "suspicious-visits", "late-visits"])
     # a later event and purchase of user TICK_USER move event time past the
@@ -198,9 +210,19 @@ def case_s5(b):
                                    [json.loads(l) for l in data["purchases"]])
     visits = collections.Counter({k: n for k, n in visits.items() if k[1] != TICK_USER})
     suspicious = collections.Counter({k: n for k, n in suspicious.items() if k[1] != TICK_USER})
+    name = "s5x%d" % nprocs
+    pipeline = pipeline_copy("s5_sessions.sql", name)
+    procs = []
+    if nprocs > 1:
+        # every process in the groups first, so none reads alone and hands
+        # partitions over mid-stream; the input follows at once, well
+        # within the 10 s idle timeout of the partitions just assigned
+        procs = start(name, pipeline, b, nprocs)
+        await_assigned(procs, name)
     harness.produce(b, "user-events", keyed(data["user-events"], "user_id"), extra=["--kv"])
     harness.produce(b, "purchases", keyed(data["purchases"], "user_id"), extra=["--kv"])
-    procs = start("s5", pipeline_copy("s5_sessions.sql", "s5"), b)
+    if nprocs == 1:
+        procs = start(name, pipeline, b)
 
     def poll_visits():
         return collections.Counter(
@@ -211,13 +233,14 @@ def case_s5(b):
         return collections.Counter((v["session_id"], v["user_id"], v["type"]) for v in
                                    (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits"))
                                    if v["user_id"] != TICK_USER)
-    await_output("visits", poll_visits, visits, procs)
-    await_output("suspicious-visits", poll_suspicious, suspicious, procs)
+    await_output("visits (%d processes)" % nprocs, poll_visits, visits, procs)
+    await_output("suspicious-visits (%d processes)" % nprocs, poll_suspicious, suspicious, procs)
     check(not harness.consume(b, "late-visits"), "late-visits is not empty in a clean run")
     stop(procs)
 
 
-CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2), "s5": case_s5}
+CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2), "s5": case_s5,
+         "s5x2": lambda b: case_s5(b, 2)}
 
 
 def test(env):
