@@ -11,9 +11,9 @@ oracle of tests/scenarios/oracle.py computed from the same generated files.
   watermark back, and its rows that come later are late (by design).
 - s3: users x events with malformed records in both topics: the final
   upsert state of both tables equals the oracle, and the dead-letter topic
-  'dlq' holds exactly the malformed records. Run by one process, then by
-  two processes in one consumer group (the join's inputs are repartitioned
-  and co-assigned: docs/scale-out.md).
+  'dlq' holds exactly the malformed records. Run by one process, by two
+  processes in one consumer group (the join's inputs are repartitioned and
+  co-assigned: docs/scale-out.md), and by one process with --workers 2.
 - s5: user-events and purchases keyed by user_id (as `runnel gen
   --brokers` writes them); visits and suspicious-visits as multisets (a
   clean run has no duplicates); by one process, then by two (every keyed
@@ -23,7 +23,7 @@ Each case copies its pipeline under a fresh name, so its consumer groups
 and repartition topics are its own; the scenario topics themselves are
 fixed by ../shared/SCENARIOS.md and re-created per case.
 
-  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s5 s5x2
+  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s3w2 s5 s5x2
 """
 import collections
 import json
@@ -102,8 +102,8 @@ def await_output(what, poll, want, procs, timeout=TIMEOUT):
         what, timeout, len(diff), [(k, got.get(k), want.get(k)) for k in diff[:3]]))
 
 
-def start(name, pipeline, b, n=1):
-    procs = [harness.Runnel("%s-%d" % (name, i), pipeline, {}, ["--brokers", b]) for i in range(n)]
+def start(name, pipeline, b, n=1, args=()):
+    procs = [harness.Runnel("%s-%d" % (name, i), pipeline, {}, ["--brokers", b] + list(args)) for i in range(n)]
     return procs
 
 
@@ -164,7 +164,7 @@ def corrupt_some(lines, rnd):
     return out, bad
 
 
-def case_s3(b, nprocs):
+def case_s3(b, nprocs, workers=1):
     data = gen("s3", 7, 8000)
     harness.fresh_topics(b, ["CorpAppsTopic", "test", "user_event_counts", "event_type_counts", "dlq"])
     rnd = random.Random(3)
@@ -172,9 +172,10 @@ def case_s3(b, nprocs):
     events, bad_e = corrupt_some(data["test"], rnd)
     counts, per_event = oracle.s3([json.loads(l) for l in data["CorpAppsTopic"]],
                                   [json.loads(l) for l in data["test"]])
-    name = "s3x%d" % nprocs
-    procs = start(name, pipeline_copy("s3_corp.sql", name), b, nprocs)
-    if nprocs > 1:
+    name = "s3x%d" % nprocs + ("w%d" % workers if workers > 1 else "")
+    procs = start(name, pipeline_copy("s3_corp.sql", name), b, nprocs,
+                  ["--workers", str(workers)] if workers > 1 else [])
+    if nprocs > 1 or workers > 1:
         await_assigned(procs, name)
     # users keyed by user_id keep a user's records in order (one partition);
     # events unkeyed, spread over all partitions
@@ -239,7 +240,8 @@ def case_s5(b, nprocs=1):
     stop(procs)
 
 
-CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2), "s5": case_s5,
+CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2),
+         "s3w2": lambda b: case_s3(b, 1, workers=2), "s5": case_s5,
          "s5x2": lambda b: case_s5(b, 2)}
 
 
