@@ -9,6 +9,9 @@ oracle of tests/scenarios/oracle.py computed from the same generated files.
   their input before runnel starts: a partition that delivers nothing for
   'scan.watermark.idle-timeout' after its assignment stops holding the
   watermark back, and its rows that come later are late (by design).
+- s1quiet: the same pipeline with a 10 s timer and a 2 s quiet timeout over
+  logins near the wall clock; nothing arrives after them, and every timer
+  must still fire (event time follows the wall clock).
 - s3: users x events with malformed records in both topics: the final
   upsert state of both tables equals the oracle, and the dead-letter topic
   'dlq' holds exactly the malformed records. Run by one process, by two
@@ -23,7 +26,7 @@ Each case copies its pipeline under a fresh name, so its consumer groups
 and repartition topics are its own; the scenario topics themselves are
 fixed by ../shared/SCENARIOS.md and re-created per case.
 
-  python3 tests/kafka/test_joins.py [CASE...]     # s1 s3 s3x2 s3w2 s5 s5x2
+  python3 tests/kafka/test_joins.py [CASE...]     # s1 s1quiet s3 s3x2 s3w2 s5 s5x2
 """
 import collections
 import json
@@ -153,6 +156,46 @@ def case_s1(b):
     stop(procs)
 
 
+def case_s1_quiet(b):
+    """The timer fires on a quiet topic: S1 with a 10 s timer and a 2 s
+    quiet timeout; after the last action nothing more arrives, and event
+    time must follow the wall clock until every timer has fired."""
+    with open(os.path.join(harness.ROOT, "examples", "s1_logins.sql")) as f:
+        sql = f.read()
+    for old, new in (("INTERVAL '10' MINUTE", "INTERVAL '10' SECOND"),
+                     ("'scan.watermark.quiet-timeout' = '30 s'", "'scan.watermark.quiet-timeout' = '2 s'")):
+        check(old in sql, "examples/s1_logins.sql no longer has %s" % old)
+        sql = sql.replace(old, new)
+    path = pipeline_copy("s1_logins.sql", "s1quiet")
+    with open(path, "w") as f:
+        f.write(sql)
+    t0 = int(time.time())
+    actions, rnd = [], random.Random(4)
+    for u in range(1, 41):  # a login each; half buy 1..8 s later, a few log in again
+        t = t0 + rnd.randint(0, 20)
+        actions.append({"user_id": u, "action": "login", "timestamp": t})
+        if u % 2 == 0:
+            actions.append({"user_id": u, "action": "purchase", "timestamp": t + rnd.randint(1, 8)})
+        elif u % 5 == 0:
+            actions.append({"user_id": u, "action": "login", "timestamp": t + rnd.randint(1, 9)})
+    actions.sort(key=lambda a: a["timestamp"])
+    lines = [json.dumps(dict(a, timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(a["timestamp"]))))
+             for a in actions]
+    harness.fresh_topics(b, ["user_actions", "notifications"])
+    want = oracle.s1([json.loads(l) for l in lines], timer_ms=10000)
+    check(sum(want.values()) >= 15, "the quiet case has only %d notifications to wait for" % sum(want.values()))
+    harness.produce(b, "user_actions", lines)
+    procs = start("s1quiet", path, b)
+
+    def poll():
+        return collections.Counter((v["user_id"], v["login_ts"]) for v in
+                                   (json.loads(m["value"]) for m in harness.consume(b, "notifications")))
+    await_output("notifications of a quiet topic", poll, want, procs, timeout=90)
+    check("event time follows the wall clock" in procs[0].output(),
+          "runnel did not say that event time follows the wall clock:\n" + procs[0].output()[-2000:])
+    stop(procs)
+
+
 def corrupt_some(lines, rnd):
     out, bad = [], 0
     for line in lines:
@@ -240,7 +283,7 @@ def case_s5(b, nprocs=1):
     stop(procs)
 
 
-CASES = {"s1": case_s1, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2),
+CASES = {"s1": case_s1, "s1quiet": case_s1_quiet, "s3": lambda b: case_s3(b, 1), "s3x2": lambda b: case_s3(b, 2),
          "s3w2": lambda b: case_s3(b, 1, workers=2), "s5": case_s5,
          "s5x2": lambda b: case_s5(b, 2)}
 

@@ -36,9 +36,9 @@ def parse_ts_ms(v):
 S1_TIMER_MS = 10 * 60 * 1000
 
 
-def s1(actions):
+def s1(actions, timer_ms=S1_TIMER_MS):
     """A login at t notifies unless the same user has a login or purchase
-    at t' with t < t' <= t + 10 min."""
+    at t' with t < t' <= t + timer (10 min)."""
     by_user = collections.defaultdict(list)
     for a in actions:
         if a["action"] in ("login", "purchase"):
@@ -48,7 +48,7 @@ def s1(actions):
         if a["action"] != "login":
             continue
         t = parse_ts_ms(a["timestamp"])
-        if not any(t < u <= t + S1_TIMER_MS for u in by_user[a["user_id"]]):
+        if not any(t < u <= t + timer_ms for u in by_user[a["user_id"]]):
             out[(a["user_id"], t)] += 1
     return out
 
