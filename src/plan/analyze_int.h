@@ -88,10 +88,11 @@ bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltim
                       const int *rkeys, int rtime, int n);
 
 /* rank.c: whether q is SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER
- * (...) AS rownum ...) WHERE ...; and compiling its FROM and the rownum
+ * (...) AS rownum ...) WHERE ... (the inner query as a subquery, or as a
+ * view or WITH query without a column list); and compiling its FROM and the rownum
  * filter of its WHERE into rel (a Rank), leaving in *where the rest of
  * the WHERE (NULL: nothing) for the caller to apply. False on error. */
-bool an_is_rank_query(const rn_ast_query_t *q);
+bool an_is_rank_query(analyzer_t *an, const rn_ast_query_t *q);
 bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const rn_ast_expr_t **where);
 
 /* ddl.c */

@@ -50,11 +50,33 @@ static const rn_ast_expr_t *row_number_item(const rn_ast_query_t *q, int *item)
     return NULL;
 }
 
-bool an_is_rank_query(const rn_ast_query_t *q)
+/* The query that holds ROW_NUMBER() in q's FROM: a subquery, or a view (or
+ * WITH query) without a column list, as Flink matches the pattern after
+ * inlining views; *qualifier gets the name its columns go by. NULL if q's
+ * FROM is neither or holds no ROW_NUMBER(). */
+static const rn_ast_query_t *rank_inner(analyzer_t *an, const rn_ast_query_t *q, const char **qualifier)
 {
     int item;
-    return q->kind == RN_QUERY_SELECT && q->select.from && q->select.from->kind == RN_AST_FROM_SUBQUERY &&
-           row_number_item(q->select.from->subquery, &item) != NULL;
+    if (q->kind != RN_QUERY_SELECT || !q->select.from) return NULL;
+    const rn_ast_from_t *from = q->select.from;
+    const rn_ast_query_t *iq = NULL;
+    if (from->kind == RN_AST_FROM_SUBQUERY) {
+        iq = from->subquery;
+        *qualifier = from->alias;
+    } else if (from->kind == RN_AST_FROM_TABLE && !from->table.system_time) {
+        view_def_t *v = an_find_view(an, from->table.name);
+        if (!v || v->ncols || v->compiling) return NULL;
+        if (row_number_item(v->query, &item)) v->used = true;
+        iq = v->query;
+        *qualifier = from->alias ? from->alias : from->table.name;
+    }
+    return iq && row_number_item(iq, &item) ? iq : NULL;
+}
+
+bool an_is_rank_query(analyzer_t *an, const rn_ast_query_t *q)
+{
+    const char *qualifier;
+    return rank_inner(an, q, &qualifier) != NULL;
 }
 
 /* Whether column reference e names the rank column (alias, optionally
@@ -179,9 +201,8 @@ static const char *pre_name(analyzer_t *an, const rel_t *rel, const rn_expr_t *x
 
 bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const rn_ast_expr_t **where)
 {
-    const rn_ast_from_t *from = q->select.from;
-    const rn_ast_query_t *iq = from->subquery;
-    const char *qualifier = from->alias;
+    const char *qualifier = NULL;
+    const rn_ast_query_t *iq = rank_inner(an, q, &qualifier);
     int rn_item;
     const rn_ast_expr_t *rn = row_number_item(iq, &rn_item);
     const rn_ast_over_t *over = rn->call.over;

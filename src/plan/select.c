@@ -441,7 +441,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     const rn_ast_expr_t *conj[64];
     bool pushed[64] = {false};
     int nconj = 0;
-    if (an_is_rank_query(q)) {
+    if (an_is_rank_query(an, q)) {
         if (!an_compile_rank(an, q, rel, &where)) return false; /* rank.c */
     } else {
         if (where && q->select.from->kind == RN_AST_FROM_JOIN && an_split_and(where, conj, &nconj, 64)) {
