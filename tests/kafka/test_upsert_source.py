@@ -14,13 +14,15 @@ carry a wrong "id" anyway, which must be ignored (the key wins). Prices are
 whole numbers, so the sums compare exactly.
 
 It runs twice over the same input, each time in a fresh group into fresh
-output topics: by one process, then by one process with `--workers 2`
-(each worker normalizes the keys of its own partitions).
+output topics: by one process reading to the end of the topic (bounded),
+then by one process with `--workers 2` (each worker normalizes the keys of
+its own partitions), unbounded and stopped once its output is complete.
 
   python3 tests/kafka/test_upsert_source.py
 """
 import json
 import random
+import signal
 import time
 
 import harness
@@ -84,17 +86,29 @@ def check_run(b, name, args, table):
     compares them with the table."""
     counts_topic, copy_topic = "upsrc-counts-%s" % name, "upsrc-copy-%s" % name
     group = "upsrc-%s-%d" % (name, time.time() * 1000)
+    # Workers run unbounded and are stopped once the output is complete: a
+    # bounded worker that finishes before the other joins its groups stops
+    # polling, and the group then waits for it (max.poll.interval.ms).
+    bounded = "--workers" not in args
     r = harness.Runnel("upsrc-%s" % name, "upsert_source.sql",
                        {"IN_TOPIC": IN, "COUNTS_TOPIC": counts_topic, "COPY_TOPIC": copy_topic,
-                        "GROUP": group},
+                        "GROUP": group, "BOUNDED": "latest-offset" if bounded else "unbounded"},
                        ["--brokers", b] + args)
-    rc = r.wait(300)
+    want_copy = {key_json(k): {"id": k, "category": c, "price": p} for k, (c, p) in table.items()}
+    if bounded:
+        rc = r.wait(300)
+    else:
+        def complete():
+            check(r.running(), "runnel exited with %s:\n%s" % (r.proc.returncode, r.output()))
+            got = harness.upsert_state(harness.consume(b, copy_topic))
+            return {k: json.loads(v) for k, v in got.items()} == want_copy
+        harness.wait_for(complete, 120, "%s: the copy of the table to be complete" % name, interval=2)
+        rc = r.stop(signal.SIGTERM)
     check(rc == 0, "runnel exited with %d:\n%s" % (rc, r.output()))
     check("undecodable" not in r.output() or ", 0 undecodable" in r.output(),
           "dead letters in a clean input:\n%s" % r.output())
 
     copy = harness.upsert_state(harness.consume(b, copy_topic))
-    want_copy = {key_json(k): {"id": k, "category": c, "price": p} for k, (c, p) in table.items()}
     got_copy = {k: json.loads(v) for k, v in copy.items()}
     missing = sorted(set(want_copy) - set(got_copy))[:5]
     extra = sorted(set(got_copy) - set(want_copy))[:5]

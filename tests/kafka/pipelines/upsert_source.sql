@@ -1,7 +1,8 @@
 -- Kafka integration test of reading an upsert table (test_upsert_source.py):
 -- ${IN_TOPIC} holds keyed records, updates and tombstones of products
 -- ('value.fields-include' = 'EXCEPT_KEY': the id is in the record key only).
--- Read to the end of the topic as it was at the start, in group ${GROUP}:
+-- Read in group ${GROUP}, to the end of the topic as it was at the start
+-- (${BOUNDED} = 'latest-offset') or on until stopped ('unbounded'):
 -- the products per category (an updating GROUP BY through a repartition
 -- topic, which must follow every update and delete) into ${COUNTS_TOPIC},
 -- and the table itself into ${COPY_TOPIC}.
@@ -10,7 +11,7 @@ CREATE TABLE products (
 ) WITH ('connector' = 'upsert-kafka', 'topic' = '${IN_TOPIC}',
         'key.format' = 'json', 'value.format' = 'json',
         'value.fields-include' = 'EXCEPT_KEY',
-        'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
+        'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = '${BOUNDED}',
         'properties.group.id' = '${GROUP}');
 CREATE TABLE category_counts (
   category STRING, n BIGINT, total DOUBLE, PRIMARY KEY (category) NOT ENFORCED
