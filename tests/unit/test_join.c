@@ -17,38 +17,13 @@
 #include "core/mem.h"
 #include "op/join.h"
 #include "rn_test.h"
+#include "rn_test_rows.h"
 #include "state/store.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static rn_value_t I(int64_t v) { return rn_value_int(v); }
-static rn_value_t S(const char *s) { return rn_value_str(s, (uint32_t)strlen(s)); }
-#define N RN_VALUE_NULL
-
-/* Builds a schema from "name:TYPE" items (BIGINT INT STRING TIMESTAMP). */
-static rn_schema_t *schema_of(int ncols, ...)
-{
-    rn_schema_t *s = rn_schema_new(ncols);
-    va_list ap;
-    va_start(ap, ncols);
-    for (int i = 0; i < ncols; i++) {
-        const char *item = va_arg(ap, const char *);
-        const char *colon = strchr(item, ':');
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(colon - item), item);
-        const char *t = colon + 1;
-        const rn_type_t *type = !strcmp(t, "BIGINT")      ? &rn_type_bigint
-                                : !strcmp(t, "INT")       ? &rn_type_int
-                                : !strcmp(t, "TIMESTAMP") ? &rn_type_timestamp
-                                                          : &rn_type_string;
-        rn_schema_set(s, i, name, type);
-    }
-    va_end(ap);
-    return s;
-}
 
 static void add_row(rn_batch_t *b, rn_rowkind_t kind, const rn_value_t *vals)
 {
