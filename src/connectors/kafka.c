@@ -439,7 +439,10 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->next = p->committed = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
         if (p->resume >= 0) { /* given back after an eager rebalance: go on where it stopped */
-            a->offset = p->resume;
+            /* and commit that position even if nothing more arrives: the
+             * commit at the revocation may have failed (a group in the
+             * middle of a rebalance refuses it) */
+            a->offset = p->next = p->resume;
             p->resume = -1;
         }
     }
