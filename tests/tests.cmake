@@ -12,7 +12,11 @@
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
 #               Java and fetches Kafka's jars from Maven Central once
-# Only the 'kafka' label needs external services; it starts them itself.
+#   redis       against a real Redis server (scripts/redis; installs the
+#               Debian package redis-server if missing)
+#   postgres    against a real PostgreSQL server (scripts/postgres; installs
+#               the Debian package postgresql if missing)
+# Only these three labels need external services; they start them themselves.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
 set(RUNNEL_BIN ${CMAKE_BINARY_DIR}/runnel)
@@ -186,4 +190,36 @@ foreach(name s5_oracle group broker_restart dlq sasl errors idle_partitions quie
   set_tests_properties(kafka.${name} PROPERTIES LABELS "kafka" TIMEOUT 600
                        FIXTURES_REQUIRED kafka_cluster RESOURCE_LOCK kafka_cluster
                        ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- real Redis and PostgreSQL ------------------------------------------------
+# One server each for the tests of its label: the fixture starts it before the
+# first and stops it after the last; the tests share it, one at a time. Each
+# build directory gets its own state dir and a free port picked at start, so
+# suites of several checkouts on one machine do not stop each other's servers
+# (and a server started by hand on the default port is left alone). Tests read
+# the address and credentials from `scripts/redis env` / `scripts/postgres env`
+# under RUNNEL_REDIS_ENV / RUNNEL_POSTGRES_ENV.
+string(MD5 RUNNEL_BUILD_ID "${CMAKE_BINARY_DIR}")
+string(SUBSTRING "${RUNNEL_BUILD_ID}" 0 10 RUNNEL_BUILD_ID)
+set(RUNNEL_REDIS_ENV "RUNNEL_REDIS_DIR=/tmp/runnel-redis-ctest-${RUNNEL_BUILD_ID}"
+                     "RUNNEL_REDIS_PORT=auto")
+set(RUNNEL_POSTGRES_ENV "RUNNEL_POSTGRES_DIR=/tmp/runnel-postgres-ctest-${RUNNEL_BUILD_ID}"
+                        "RUNNEL_POSTGRES_PORT=auto")
+foreach(svc redis postgres)
+  string(TOUPPER ${svc} SVC)
+  add_test(NAME ${svc}.server.start COMMAND ${CMAKE_SOURCE_DIR}/scripts/${svc} start)
+  add_test(NAME ${svc}.server.stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/${svc} stop)
+  set_tests_properties(${svc}.server.start PROPERTIES FIXTURES_SETUP ${svc}_server LABELS "${svc}"
+                       TIMEOUT 600 RESOURCE_LOCK ${svc}_server
+                       ENVIRONMENT "${RUNNEL_${SVC}_ENV}")
+  set_tests_properties(${svc}.server.stop PROPERTIES FIXTURES_CLEANUP ${svc}_server LABELS "${svc}"
+                       TIMEOUT 120 RESOURCE_LOCK ${svc}_server
+                       ENVIRONMENT "${RUNNEL_${SVC}_ENV}")
+  # Connect, write, read back; the ACL users; wrong passwords refused; a
+  # second start is a no-op.
+  add_test(NAME ${svc}.smoke COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/services/test_${svc}.py)
+  set_tests_properties(${svc}.smoke PROPERTIES LABELS "${svc}" TIMEOUT 300
+                       FIXTURES_REQUIRED ${svc}_server RESOURCE_LOCK ${svc}_server
+                       ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_${SVC}_ENV}")
 endforeach()
