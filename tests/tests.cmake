@@ -9,6 +9,7 @@
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
 #   scenario    the S1, S3 and S5 example pipelines against a batch oracle
+#   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
 #               Java and fetches Kafka's jars from Maven Central once
@@ -153,6 +154,18 @@ foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate
   add_test(NAME cli.hardening.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_hardening.py ${RUNNEL_BIN} ${name})
   set_tests_properties(cli.hardening.${name} PROPERTIES LABELS "cli" TIMEOUT 120
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# ---- jdbc sink on SQLite -----------------------------------------------------
+# tests/jdbc/test_sqlite.py: `runnel run` from a file into SQLite tables,
+# compared with an oracle (append, upsert with deletes, a replay that
+# leaves the upsert tables unchanged, SQL-looking data stored verbatim),
+# and the checks at open (missing table, column, key index, file).
+foreach(name oracle_and_replay open_errors option_injection)
+  add_test(NAME jdbc.sqlite.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
                        ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 

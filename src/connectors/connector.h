@@ -61,6 +61,10 @@ typedef struct rn_open_ctx {
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
+    const rn_schema_t *schema;  /* sink: the table's columns, as rows are written */
+    rn_sink_mode sink_mode;     /* sink: how the table is written (upsert: by pk) */
+    int npk;                    /* sink: the PRIMARY KEY columns (indexes into schema) */
+    const int *pk;
     int worker;                 /* > 0: which worker of the process opens it (workers.c) */
     /* open_exchange for one input of a join (docs/scale-out.md): both
      * inputs' repartition topics have one partition count and are read in
@@ -91,6 +95,8 @@ typedef struct rn_connector {
     rn_sink_mode sink_mode;     /* how it writes */
     bool needs_pk;              /* a sink table must declare PRIMARY KEY */
     bool forbids_pk;            /* PRIMARY KEY makes no sense here */
+    bool pk_upsert;             /* a table with a PRIMARY KEY is an upsert sink, one
+                                 * without is an append sink (jdbc) */
     const char *passthrough;    /* option prefix kept verbatim, or NULL */
     const rn_option_spec_t *options; /* terminated by a {NULL} row */
     size_t conf_size;           /* size of the config struct */

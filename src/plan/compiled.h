@@ -23,6 +23,8 @@ typedef struct table_def {
     const char *name;
     rn_pos_t pos;
     const rn_connector_t *conn;
+    rn_sink_mode sink_mode;     /* how the table is written: the connector's mode, or upsert for
+                                 * a connector with pk_upsert and a PRIMARY KEY */
     void *conf;                 /* the connector's config struct */
     rn_schema_t *schema;        /* flattened columns (ROW fields as "a.b"), owned */
     int ncols;                  /* while building */

@@ -374,6 +374,7 @@ bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st)
                  t->conn->name);
         return false;
     }
+    t->sink_mode = t->conn->pk_upsert && t->npk > 0 ? RN_SINK_UPSERT : t->conn->sink_mode;
     for (int i = 0; i < st->create_table.ncolumns; i++)
         if (st->create_table.columns[i].is_metadata && !table_metadata_column(an, t, &st->create_table.columns[i]))
             return false;
@@ -461,12 +462,14 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
         exprs[c] = an_coerce(an, an_mk_column(an, i, from), to);
         if (!exprs[c]) return false;
     }
-    if (rel->updating && t->conn->sink_mode == RN_SINK_APPEND) {
+    if (rel->updating && t->sink_mode == RN_SINK_APPEND) {
         an_error(an, query_pos,
                  "table '%s' (connector '%s') is append-only and doesn't support consuming update changes "
                  "produced by this query (an aggregate, a Top-N, a keep-last deduplication, or an upsert table "
-                 "read as a changelog); write to an 'upsert-kafka' table with a PRIMARY KEY",
-                 t->name, t->conn->name);
+                 "read as a changelog); %s",
+                 t->name, t->conn->name,
+                 t->conn->pk_upsert ? "declare a PRIMARY KEY on the table to write it as an upsert table"
+                                    : "write to an 'upsert-kafka' table with a PRIMARY KEY");
         return false;
     }
     if (!an_is_identity(rel, n, exprs, names) || an_rel_is_source(rel)) {
@@ -481,9 +484,9 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
     }
     rn_buf_appends(&label, ")");
     /* the record key: the PRIMARY KEY of an upsert table, else 'key.fields' */
-    int nkey = t->conn->sink_mode == RN_SINK_UPSERT ? t->npk : t->nkey;
-    const int *key = t->conn->sink_mode == RN_SINK_UPSERT ? t->pk : t->key;
-    rn_op_t *sink = an_track(an, rn_sink_new(rel->op, label.data ? label.data : t->name, t->conn->sink_mode,
+    int nkey = t->sink_mode == RN_SINK_UPSERT ? t->npk : t->nkey;
+    const int *key = t->sink_mode == RN_SINK_UPSERT ? t->pk : t->key;
+    rn_op_t *sink = an_track(an, rn_sink_new(rel->op, label.data ? label.data : t->name, t->sink_mode,
                                              nkey, key, NULL));
     rn_buf_free(&label);
     if (!sink || !an_connect(an, rel->op, sink)) return false;

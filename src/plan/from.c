@@ -141,7 +141,7 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
             return NULL;
         }
     for (int c = 0; t->origin && c < t->schema->ncols; c++) rn_source_set_origin(op, c, t->origin[c]);
-    if (t->conn->sink_mode == RN_SINK_UPSERT) { /* the key columns come from the record key */
+    if (t->sink_mode == RN_SINK_UPSERT) { /* the key columns come from the record key */
         for (int k = 0; k < t->npk; k++) rn_source_set_origin(op, t->pk[k], RN_FROM_KEY);
         rn_source_set_upsert(op, t->npk, t->pk);
     }
@@ -171,7 +171,7 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
  * as then in force) and shared like the scan. NULL on failure. */
 static rn_op_t *table_changelog(analyzer_t *an, table_def_t *t, rn_op_t *src)
 {
-    if (t->conn->sink_mode != RN_SINK_UPSERT) return src;
+    if (t->sink_mode != RN_SINK_UPSERT) return src;
     for (int i = 0; i < src->noutputs; i++)
         if (rn_is_normalize(src->outputs[i].op)) return src->outputs[i].op;
     rn_op_t *n = an_track(an, rn_normalize_new(src, t->npk, t->pk, an->errbuf, an->errbuf_size));

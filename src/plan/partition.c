@@ -42,7 +42,7 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
             const table_def_t *t = &an->p->tables[i];
             if (t->source != op) continue;
             if (!t->conn->shared) return PART_SINGLE;
-            bool upsert = t->conn->sink_mode == RN_SINK_UPSERT;
+            bool upsert = t->sink_mode == RN_SINK_UPSERT;
             int n = upsert ? t->npk : t->nkey;
             const int *key = upsert ? t->pk : t->key;
             if (n <= 0 || n > max) return PART_UNKNOWN;

@@ -148,7 +148,7 @@ bool an_late_output(analyzer_t *an, rn_op_t *wop, void (*set)(rn_op_t *, rn_op_t
         an_error(an, an->late_table_pos, "'runnel.late-rows.table' names '%s', which is not a table", an->late_table);
         return false;
     }
-    if (t->conn->sink_mode == RN_SINK_UPSERT) {
+    if (t->sink_mode == RN_SINK_UPSERT) {
         an_error(an, an->late_table_pos, "late rows go to an append table; '%s' is an upsert table", t->name);
         return false;
     }

@@ -429,7 +429,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         if (test && !t->conn->self_contained) {
             test_path(t, o->input_dir, path, sizeof path);
             /* an upsert table's file may hold keyed lines (its sink's output) */
-            err = t->conn->sink_mode == RN_SINK_UPSERT ? rn_file_reader_open_keyed(path, &r, errbuf, errbuf_size)
+            err = t->sink_mode == RN_SINK_UPSERT ? rn_file_reader_open_keyed(path, &r, errbuf, errbuf_size)
                                                        : rn_file_reader_open(path, &r, errbuf, errbuf_size);
             if (err != RN_OK) {
                 char why[512];
@@ -463,14 +463,16 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         rn_sink_io_t *io = NULL;
         if (test) {
             rn_line_format fmt = RN_LINES_VALUE;
-            if (t->conn->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
-            else if (t->conn->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)
+            if (t->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
+            else if (t->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)
                 fmt = RN_LINES_CHANGELOG;
             const char *file = table_file(t, o, true, path, sizeof path);
             err = rn_file_sink_open(p->files, file, fmt, &io, errbuf, errbuf_size);
         } else {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions, .worker = o->worker, .files = p->files};
+                                 .noptions = t->noptions, .worker = o->worker, .files = p->files,
+                                 .schema = p->sinks[i].op->schema, .sink_mode = t->sink_mode,
+                                 .npk = t->npk, .pk = t->pk};
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;

@@ -1,0 +1,21 @@
+-- Error case: a 'jdbc' table without 'table-name'.
+CREATE TABLE orders (
+    order_id BIGINT,
+    customer STRING,
+    amount DOUBLE
+) WITH (
+    'connector' = 'kafka',
+    'topic' = 'orders',
+    'format' = 'json'
+);
+
+CREATE TABLE order_copy (
+    order_id BIGINT,
+    customer STRING,
+    amount DOUBLE
+) WITH (
+    'connector' = 'jdbc',
+    'url' = 'jdbc:sqlite:orders.db'
+);
+
+INSERT INTO order_copy SELECT order_id, customer, amount FROM orders;
