@@ -758,4 +758,5 @@ const rn_connector_t rn_connector_redis = {
     .validate = redis_validate,
     .check_schema = redis_check_schema,
     .test_sink_file = "redis",
+    .shared = true,             /* every worker writes through its own connection */
 };
