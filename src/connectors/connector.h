@@ -77,6 +77,8 @@ typedef struct rn_open_ctx {
     const char *join_side;      /* "left" or "right": suffix of a static group.instance.id */
     int32_t min_partitions;     /* the repartition topic gets at least this many */
     int32_t *probe_partitions;  /* not NULL: only count the source topic's partitions into it */
+    const char *test_path;      /* sink of a connector with test_sink_file, in `runnel test`:
+                                 * the file (in files) to write what it would send; else NULL */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */
@@ -152,6 +154,15 @@ typedef struct rn_connector {
     rn_err_t (*open_exchange)(const void *conf, const rn_open_ctx_t *ctx, const char *suffix,
                               rn_exchange_io_t **io /* out */, rn_reader_t **reader /* out */,
                               char *errbuf, size_t errbuf_size);
+    /* Checks options that name columns against the table's schema
+     * (RN_ERR_CONFIG and a message starting "option 'key'" when one names
+     * a missing or unfit column). May be NULL. */
+    rn_err_t (*check_schema)(const void *conf, const rn_schema_t *schema, char *errbuf, size_t errbuf_size);
+    /* Not NULL: in `runnel test` a sink of this connector is still opened
+     * with open_sink, with ctx->test_path = OUT/<test_sink_file>.jsonl, and
+     * writes there what it would send (Redis commands); all its sinks share
+     * the file. NULL: the runtime replaces the sink by a file of rows. */
+    const char *test_sink_file;
 } rn_connector_t;
 
 /* Looks a connector up by name or alias; NULL if unknown. */

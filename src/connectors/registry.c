@@ -13,12 +13,12 @@
 #include <strings.h>
 
 extern const rn_connector_t rn_connector_filesystem, rn_connector_print, rn_connector_blackhole,
-    rn_connector_datagen, rn_connector_kafka, rn_connector_upsert_kafka, rn_connector_jdbc;
+    rn_connector_datagen, rn_connector_kafka, rn_connector_upsert_kafka, rn_connector_jdbc, rn_connector_redis;
 
 static const rn_connector_t *const connectors[] = {
     &rn_connector_kafka,  &rn_connector_upsert_kafka, &rn_connector_filesystem,
     &rn_connector_print,  &rn_connector_blackhole,    &rn_connector_datagen,
-    &rn_connector_jdbc,
+    &rn_connector_jdbc,   &rn_connector_redis,
 };
 
 const rn_connector_t *rn_connector_find(const char *name)

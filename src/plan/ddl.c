@@ -378,6 +378,16 @@ bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st)
     for (int i = 0; i < st->create_table.ncolumns; i++)
         if (st->create_table.columns[i].is_metadata && !table_metadata_column(an, t, &st->create_table.columns[i]))
             return false;
+    if (t->conn->check_schema && t->conn->check_schema(t->conf, t->schema, msg, sizeof msg) != RN_OK) {
+        an->err = RN_ERR_CONFIG;
+        rn_pos_t pos = t->pos; /* at the option the message names */
+        for (int i = 0; i < t->noptions && !strncmp(msg, "option '", 8); i++) {
+            size_t n = strlen(t->options[i].key);
+            if (!strncmp(msg + 8, t->options[i].key, n) && msg[8 + n] == '\'') pos = t->option_asts[i]->key_pos;
+        }
+        an_error(an, pos, "table '%s': %s", name, msg);
+        return false;
+    }
     return table_key_fields(an, t, st);
 }
 

@@ -95,6 +95,10 @@ static const char *table_file(const table_def_t *t, const rn_run_opts_t *o, bool
 {
     if (o->mode == RN_MODE_TEST) {
         if (t->conn->self_contained || (sink && !strcmp(t->conn->name, "blackhole"))) return NULL;
+        if (sink && t->conn->test_sink_file) {
+            snprintf(buf, size, "%s/%s.jsonl", o->output_dir, t->conn->test_sink_file);
+            return buf;
+        }
         test_path(t, sink ? o->output_dir : o->input_dir, buf, size);
         return buf;
     }
@@ -461,7 +465,12 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
         rn_sink_io_t *io = NULL;
-        if (test) {
+        if (test && t->conn->test_sink_file) { /* writes what it would send */
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions, .worker = o->worker, .files = p->files,
+                                 .test_path = table_file(t, o, true, path, sizeof path)};
+            err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
+        } else if (test) {
             rn_line_format fmt = RN_LINES_VALUE;
             if (t->sink_mode == RN_SINK_UPSERT) fmt = RN_LINES_KEYED;
             else if (t->sink_mode == RN_SINK_CHANGELOG && p->sinks[i].op->input->updating)

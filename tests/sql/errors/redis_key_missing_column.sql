@@ -1,0 +1,2 @@
+CREATE TABLE t (user_id BIGINT, n BIGINT)
+WITH ('connector' = 'redis', 'host' = 'localhost', 'command' = 'SET', 'key' = 'views:{uid}', 'value.column' = 'n');

@@ -1,0 +1,2 @@
+CREATE TABLE t (k STRING, n BIGINT)
+WITH ('connector' = 'redis', 'host' = 'localhost', 'command' = 'INCR', 'key' = 'counts');
