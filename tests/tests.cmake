@@ -236,3 +236,11 @@ foreach(svc redis postgres)
                        FIXTURES_REQUIRED ${svc}_server RESOURCE_LOCK ${svc}_server
                        ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_${SVC}_ENV}")
 endforeach()
+
+# The 'redis' sink against the fixture's server: S2's ZADD and HSET (with
+# TTL) from `runnel run`, as the ACL user, equal a batch computation; a
+# second run leaves them equal.
+add_test(NAME redis.sink_s2 COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/redis/test_redis_sink.py)
+set_tests_properties(redis.sink_s2 PROPERTIES LABELS "redis" TIMEOUT 300
+                     FIXTURES_REQUIRED redis_server RESOURCE_LOCK redis_server
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
