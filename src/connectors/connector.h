@@ -90,6 +90,37 @@ typedef struct rn_metadata_spec {
 
 typedef enum rn_conn_role { RN_ROLE_SOURCE = 1, RN_ROLE_SINK = 2 } rn_conn_role;
 
+/* How a lookup join caches a dimension table: Flink's 'lookup.*' options,
+ * declared by a connector that can be looked up (RN_LOOKUP_OPTIONS below)
+ * and read by the planner through rn_connector_t.lookup_conf. */
+typedef struct rn_lookup_conf {
+    const char *cache;              /* 'lookup.cache': NONE | PARTIAL | FULL */
+    int64_t max_rows;               /* 'lookup.partial-cache.max-rows' (keys; 0 = no limit) */
+    const char *expire_after_write; /* 'lookup.partial-cache.expire-after-write' (a duration, or "") */
+    const char *expire_after_access;/* 'lookup.partial-cache.expire-after-access' (a duration, or "") */
+    bool cache_missing_key;         /* 'lookup.partial-cache.cache-missing-key' */
+    const char *reload_interval;    /* 'lookup.full-cache.periodic-reload.interval' (a duration) */
+    int64_t max_retries;            /* 'lookup.max-retries' (-1 = until it succeeds) */
+} rn_lookup_conf_t;
+
+/* The option rows of rn_lookup_conf_t for a connector whose config struct
+ * has one as member `field`. */
+#define RN_LOOKUP_OPTIONS(type, field)                                                             \
+    {"lookup.cache", RN_OPT_ENUM, "NONE", offsetof(type, field.cache), "NONE|PARTIAL|FULL", false,  \
+     "lookup join cache: NONE, PARTIAL (recently used keys) or FULL (the whole table)"},           \
+    {"lookup.partial-cache.max-rows", RN_OPT_INT, "10000", offsetof(type, field.max_rows), NULL,    \
+     false, "PARTIAL: keys kept in the cache (0: no limit)"},                                      \
+    {"lookup.partial-cache.expire-after-write", RN_OPT_STRING, "", offsetof(type,                   \
+     field.expire_after_write), NULL, false, "PARTIAL: a key is looked up again this long after it was loaded"}, \
+    {"lookup.partial-cache.expire-after-access", RN_OPT_STRING, "", offsetof(type,                  \
+     field.expire_after_access), NULL, false, "PARTIAL: a key unused this long is dropped"},       \
+    {"lookup.partial-cache.cache-missing-key", RN_OPT_BOOL, "true", offsetof(type,                  \
+     field.cache_missing_key), NULL, false, "PARTIAL: remember keys with no rows too"},            \
+    {"lookup.full-cache.periodic-reload.interval", RN_OPT_STRING, "1 h", offsetof(type,             \
+     field.reload_interval), NULL, false, "FULL: the table is read again this often"},             \
+    {"lookup.max-retries", RN_OPT_INT, "-1", offsetof(type, field.max_retries), NULL, false,        \
+     "lookups retried this often when the table cannot be reached (-1: until it can)"}
+
 typedef struct rn_connector {
     const char *name;           /* value of 'connector' */
     const char *alias;          /* another accepted name, or NULL */
@@ -163,6 +194,15 @@ typedef struct rn_connector {
      * writes there what it would send (Redis commands); all its sinks share
      * the file. NULL: the runtime replaces the sink by a file of rows. */
     const char *test_sink_file;
+    /* Optional: the table can be the right side of a lookup join (JOIN t
+     * FOR SYSTEM_TIME AS OF ...): its cache options, and an opener of an
+     * rn_lookup_t (op/io.h) asked for rows by the nkeys columns key_cols
+     * (indexes into ctx->schema, the table's columns) and answering rows
+     * of ctx->schema. In `runnel test` the table is instead the file
+     * IN/<test name>.jsonl, loaded whole (runtime/run.c). */
+    const rn_lookup_conf_t *(*lookup_conf)(const void *conf);
+    rn_err_t (*open_lookup)(const void *conf, const rn_open_ctx_t *ctx, const int *key_cols,
+                            int nkeys, rn_lookup_t **out, char *errbuf, size_t errbuf_size);
 } rn_connector_t;
 
 /* Looks a connector up by name or alias; NULL if unknown. */

@@ -50,6 +50,7 @@ typedef struct jdbc_conf {
     const char *table;          /* 'table-name' */
     int64_t max_rows;           /* 'sink.buffer-flush.max-rows'; 0 = no limit */
     const char *interval;       /* 'sink.buffer-flush.interval' (a duration); '0' = none */
+    rn_lookup_conf_t lookup;    /* 'lookup.*': the cache of a lookup join on the table */
 } jdbc_conf_t;
 
 static const rn_option_spec_t jdbc_options[] = {
@@ -61,6 +62,7 @@ static const rn_option_spec_t jdbc_options[] = {
      "commit once this many rows are pending (0: no limit)"},
     {"sink.buffer-flush.interval", RN_OPT_STRING, "1 s", offsetof(jdbc_conf_t, interval), NULL, false,
      "commit pending rows at least this often ('0': only when the runtime flushes)"},
+    RN_LOOKUP_OPTIONS(jdbc_conf_t, lookup),
     {NULL},
 };
 
@@ -527,6 +529,11 @@ static const char *jdbc_test_name(const void *conf)
     return ((const jdbc_conf_t *)conf)->table;
 }
 
+static const rn_lookup_conf_t *jdbc_lookup_conf(const void *conf)
+{
+    return &((const jdbc_conf_t *)conf)->lookup;
+}
+
 const rn_connector_t rn_connector_jdbc = {
     .name = "jdbc",
     .roles = RN_ROLE_SINK,
@@ -538,4 +545,5 @@ const rn_connector_t rn_connector_jdbc = {
     .describe = jdbc_describe,
     .validate = jdbc_validate,
     .test_name = jdbc_test_name,
+    .lookup_conf = jdbc_lookup_conf,
 };

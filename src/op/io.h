@@ -142,7 +142,22 @@ struct rn_sink_io {
     rn_err_t (*flush)(rn_sink_io_t *io, char *errbuf, size_t errbuf_size);
     void (*close)(rn_sink_io_t *io);
     uint64_t records;           /* records written */
+    /* Set by the pipeline after open, may be NULL: a row the destination
+     * refused for what it holds (a constraint, a type; not an outage),
+     * given as the row's JSON object text and the destination's message.
+     * The writer calls it once per refused row, drops the row and goes on
+     * with the others; the pipeline writes it to its dead-letter output. */
+    rn_err_t (*reject)(void *opaque, const char *row_json, size_t len, const char *error);
+    void *reject_opaque;
 };
+
+/* Failures of write, write_rows and flush: RN_ERR_RETRY means the
+ * destination cannot be reached now (a lost connection, a server
+ * restarting) and every row given so far is still held by the writer, none
+ * lost; the sink operator (op/sink.c) then calls flush again with backoff
+ * until it succeeds, so the pipeline reads no more input meanwhile
+ * (backpressure) and commits no source position past unwritten rows. Any
+ * other error stops the pipeline. */
 
 /* ---- looking up: rows of a table by key -------------------------------- */
 
@@ -163,8 +178,15 @@ struct rn_lookup {
      * number of keys completed and the caller calls again for the rest. */
     rn_err_t (*lookup)(rn_lookup_t *l, const rn_batch_t *keys, rn_batch_t *out, int *key_of,
                        int *done /* out */, rn_arena_t *arena, char *errbuf, size_t errbuf_size);
+    /* Optional (NULL if the table cannot be read whole): appends rows of
+     * the whole table to out (the table's schema, room for out->cap rows),
+     * from *cursor on (0 at the start), and advances *cursor; *done is set
+     * when every row was appended. Used to load a FULL lookup cache. Same
+     * errors as lookup. */
+    rn_err_t (*scan)(rn_lookup_t *l, rn_batch_t *out, int64_t *cursor, bool *done /* out */,
+                     rn_arena_t *arena, char *errbuf, size_t errbuf_size);
     void (*close)(rn_lookup_t *l);
-    const char *where;          /* "postgresql table subscribers" for messages */
+    const char *where;          /* "PostgreSQL table 'subscribers'" for messages */
 };
 
 /* ---- exchanging: rows repartitioned by key between processes ---------- */
