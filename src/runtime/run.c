@@ -486,6 +486,10 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         }
         if (err != RN_OK) return err;
         rn_sink_set_io(p->sinks[i].op, io);
+        int64_t max_retries;
+        if ((err = rn_sink_max_retries(t->options, t->noptions, &max_retries, errbuf, errbuf_size)) != RN_OK)
+            return err;
+        rn_sink_set_retry(p->sinks[i].op, max_retries, o->stop);
     }
     /* Everything opened: only now are existing output files emptied. */
     return rn_file_outs_start(p->files, errbuf, errbuf_size);
