@@ -8,7 +8,7 @@
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
-#   scenario    the S1, S3 and S5 example pipelines against a batch oracle
+#   scenario    the S1, S2, S3 and S5 example pipelines against a batch oracle
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -170,10 +170,10 @@ foreach(name oracle_and_replay open_errors option_injection)
 endforeach()
 
 # ---- scenarios ---------------------------------------------------------------
-# The join scenarios (examples/s1_logins.sql, s3_corp.sql, s5_sessions.sql)
+# The scenarios (examples/s1_logins.sql, s2_activity.sql, s3_corp.sql, s5_sessions.sql)
 # over generated data with malformed records, on files, checked against the
 # batch oracle of tests/scenarios/oracle.py; several seeds each.
-foreach(scen s1 s3 s5)
+foreach(scen s1 s2 s3 s5)
   foreach(seed 1 2 3)
     add_test(NAME scenario.${scen}.seed${seed}
              COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/run_scenario.py ${scen} ${RUNNEL_BIN}
