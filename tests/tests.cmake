@@ -244,3 +244,14 @@ add_test(NAME redis.sink_s2 COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/redis/
 set_tests_properties(redis.sink_s2 PROPERTIES LABELS "redis" TIMEOUT 300
                      FIXTURES_REQUIRED redis_server RESOURCE_LOCK redis_server
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
+
+# Scenario S2 end to end (tests/redis/test_s2_kafka.py): examples/s2_activity.sql
+# under `runnel run` from a real Kafka topic into the real Redis, equal to the
+# oracle of tests/scenarios/oracle.py; Redis taken down and brought back in the
+# middle of the run (the sink retries, the figures all arrive), SIGTERM during
+# an outage, Redis unreachable at start. Needs both servers.
+add_test(NAME redis.s2_kafka COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/redis/test_s2_kafka.py)
+set_tests_properties(redis.s2_kafka PROPERTIES LABELS "redis;kafka" TIMEOUT 600
+                     FIXTURES_REQUIRED "kafka_cluster;redis_server"
+                     RESOURCE_LOCK "kafka_cluster;redis_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
