@@ -37,10 +37,10 @@
 -- forever (docs/redis.md), reading no input meanwhile and committing no
 -- offsets past unwritten figures; when Redis is back everything arrives.
 --
---   runnel gen s2 --out data/
---   REDIS_URL=redis://localhost:6379/0 runnel test examples/s2_activity.sql --input data --output out
---   REDIS_URL=redis://:secret@localhost:6379/0 runnel run examples/s2_activity.sql --brokers localhost:9092
--- (`runnel test` connects to nothing: the Redis commands go to out/redis.jsonl.)
+--   runnel gen s2 --out data/ && runnel test examples/s2_activity.sql --input data --output out
+--   REDIS_URL=redis://user:secret@redis:6379/0 runnel run examples/s2_activity.sql --brokers localhost:9092
+-- (`runnel test` connects to nothing: the Redis commands go to out/redis.jsonl.
+-- REDIS_URL defaults to redis://localhost:6379/0.)
 CREATE TABLE user_activity (
   user_id BIGINT NOT NULL,
   action STRING NOT NULL,
@@ -59,7 +59,7 @@ CREATE TABLE active_users (
   users BIGINT
 ) WITH (
   'connector' = 'redis',
-  'url' = '${REDIS_URL}',
+  'url' = '${REDIS_URL:-redis://localhost:6379/0}',
   'command' = 'SET',
   'key' = 'active_users',
   'value.column' = 'users'
@@ -70,7 +70,7 @@ CREATE TABLE top_pages (
   views BIGINT
 ) WITH (
   'connector' = 'redis',
-  'url' = '${REDIS_URL}',
+  'url' = '${REDIS_URL:-redis://localhost:6379/0}',
   'command' = 'ZADD',
   'key' = 'top_pages',
   'field.column' = 'page',
@@ -82,7 +82,7 @@ CREATE TABLE user_views_1h (
   views BIGINT
 ) WITH (
   'connector' = 'redis',
-  'url' = '${REDIS_URL}',
+  'url' = '${REDIS_URL:-redis://localhost:6379/0}',
   'command' = 'HSET',
   'key' = 'user_views_1h',
   'field.column' = 'user_id',

@@ -197,6 +197,51 @@ def s2(events, watermark=None):
     return out
 
 
+def s2_accepted(events):
+    """(ts_ms, user_id, action) of the events the windows take: those not
+    behind the watermark (newest event time so far - 10 s) on arrival."""
+    out, newest = [], None
+    for e in events:
+        t = parse_ts_ms(e["timestamp"])
+        if newest is None or t >= newest - S2_DELAY_MS:
+            out.append((t, e["user_id"], e["action"]))
+        newest = t if newest is None else max(newest, t)
+    return out
+
+
+def s2_windows(events):
+    """Every figure S2's windows produce before the sink, at the end of a
+    bounded input (every window closed): the active_users values in order
+    of window end (one per 1-minute window end E with an event in
+    [E - 10 min, E): the distinct users of [E - 5 min, E)), and the multiset
+    of user_views_1h rows (user_id, views in [E - 1 h, E) or None when 0),
+    one per user and window end E with a view of that user in [E - 2 h, E)."""
+    acc = s2_accepted(events)
+
+    def ends(ts, size):
+        es = set()
+        for t in ts:
+            e = (t + size) // S2_SLIDE_MS * S2_SLIDE_MS
+            while e > t:
+                es.add(e)
+                e -= S2_SLIDE_MS
+        return sorted(es)
+
+    active = []
+    for e in ends([t for t, _, _ in acc], 2 * S2_ACTIVE_MS):
+        active.append(len({u for t, u, _ in acc if e - S2_ACTIVE_MS <= t < e}))
+    per_user = collections.defaultdict(list)
+    for t, u, a in acc:
+        if a == "view":
+            per_user[u].append(t)
+    rows = collections.Counter()
+    for u, ts in per_user.items():
+        for e in ends(ts, 2 * S2_VIEWS_MS):
+            n = sum(1 for t in ts if e - S2_VIEWS_MS <= t < e)
+            rows[(u, n or None)] += 1
+    return active, rows
+
+
 def redis_replay(commands):
     """Applies Redis commands (lists of strings, as OUT/redis.jsonl holds
     them) to a model of the server: {key: str | {field: str}} for strings

@@ -13,7 +13,10 @@ batch oracle (oracle.py).
 3. `runnel test examples/<pipeline> --input WORK/input --output WORK/out`.
 4. The outputs must equal oracle.py over the valid records: appended topics
    as multisets, upserted topics replayed to their final table, s2's
-   OUT/redis.jsonl replayed into a model of Redis (oracle.redis_replay). The
+   OUT/redis.jsonl replayed into a model of Redis (oracle.redis_replay);
+   and, as that final state is the one after every window closed, the
+   same pipeline with its redis sinks replaced by files once more: every
+   row its windows produce must equal oracle.s2_windows. The
    dead-letter file must list exactly the malformed lines; s5's very late
    events must be in the late topic and nowhere else.
 """
@@ -172,6 +175,41 @@ def check_s2(out, valid, late):
     return "%d pages, %d commands, %d late events" % (len(want.get("top_pages", {})), len(cmds), len(late))
 
 
+def s2_window_rows(sql, inp, work, runnel, env):
+    """examples/s2_activity.sql with its redis sinks replaced by topics
+    (files in `runnel test`): every row the windows give the sinks, not
+    only what is left after coalescing. Returns the out directory."""
+    with open(sql, encoding="utf-8") as f:
+        text = f.read()
+    for table, repl in (("active_users", "'connector' = 'kafka', 'topic' = 'active_users', 'format' = 'json'"),
+                        ("user_views_1h", "'connector' = 'kafka', 'topic' = 'user_views_1h', 'format' = 'json'"),
+                        ("top_pages", "'connector' = 'blackhole'")):
+        start = text.index("'connector' = 'redis'", text.index("CREATE TABLE %s " % table))
+        end = text.index(");", start)
+        text = text[:start] + repl + "\n" + text[end:]
+    path = os.path.join(work, "s2_rows.sql")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    out = os.path.join(work, "out_rows")
+    p = subprocess.run([runnel, "test", path, "--input", inp, "--output", out], capture_output=True, text=True,
+                       env=env)
+    if p.returncode != 0:
+        fail("runnel test (window rows) exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+    return out
+
+
+def check_s2_rows(out, valid):
+    active, views = oracle.s2_windows(valid["user-activity"])
+    got = [r["users"] for r in read_jsonl(os.path.join(out, "active_users.jsonl"))]
+    if got != active:
+        first = next((i for i in range(min(len(got), len(active))) if got[i] != active[i]), min(len(got), len(active)))
+        fail("active_users rows: %d, want %d; first difference at window %d: got %s, want %s" % (
+            len(got), len(active), first, got[first:first + 3], active[first:first + 3]))
+    got = collections.Counter((r["user_id"], r["views"]) for r in read_jsonl(os.path.join(out, "user_views_1h.jsonl")))
+    compare_counters("user_views_1h rows", got, views)
+    return "%d active_users windows, %d user_views_1h rows" % (len(active), sum(views.values()))
+
+
 def check_s3(out, valid):
     counts, per_event = oracle.s3(valid["CorpAppsTopic"], valid["test"])
     t = replay_upserts(os.path.join(out, "user_event_counts.jsonl"))
@@ -231,7 +269,8 @@ def main():
     subprocess.run(gen, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     valid, bad, late = prepare(a.scenario, clean, inp, random.Random(a.seed))
     sql = os.path.join(ROOT, "examples", PIPELINES[a.scenario])
-    env = dict(os.environ, REDIS_URL="redis://localhost:6379/0")  # s2: `runnel test` connects to nothing
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)  # s2: the example runs with its default
     p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out], capture_output=True, text=True,
                        env=env)
     if p.returncode != 0:
@@ -240,6 +279,7 @@ def main():
         what = check_s1(out, valid)
     elif a.scenario == "s2":
         what = check_s2(out, valid, late)
+        what += ", " + check_s2_rows(s2_window_rows(sql, inp, work, a.runnel, env), valid)
     elif a.scenario == "s3":
         what = check_s3(out, valid)
     else:
