@@ -13,8 +13,9 @@ would keep moving (towards 0) while the test reads them.
 1. oracle: all events produced, one run; Redis equals the oracle.
 2. outage: half the events, Redis taken down (`scripts/redis down`, data
    kept) while runnel runs, the other half produced; the log must show the
-   sink retrying, and once Redis is back (`scripts/redis start`) Redis
-   equals the oracle over all events.
+   sink retrying, the consumer group must not commit past the first half
+   meanwhile, and once Redis is back (`scripts/redis start`) Redis equals
+   the oracle over all events and the group commits everything.
 3. stop during an outage: SIGTERM while the sink retries ends the process
    promptly, non-zero, saying the writes were not delivered.
 4. Redis unreachable at start: one clear line naming the address, exit
@@ -181,12 +182,20 @@ def main():
         common.script("redis", "down")
         log("redis down")
         harness.produce(brokers, topic, lines[half:])
-        wait_for(lambda: len(re.findall(r"sink \S+ .*retrying in", run.output())) >= 3, 60,
-                         "the sink to retry while Redis is down")
+        wait_for(lambda: len(re.findall(r"sink \S+ .*retrying in", run.output())) >= 5, 60,
+                 "the sink to retry while Redis is down")
         check(run.proc.poll() is None, "runnel exited during the outage:\n" + run.output()[-2000:])
+        # nothing read during the outage is committed: the group stays at most at the first half
+        group = "runnel.%s_2.user_activity" % tag
+        committed = committed_offset(brokers, group, topic)
+        check(committed is not None and committed <= half,
+              "during the outage the group committed offset %s, past the %d records written before it" % (
+                  committed, half))
         common.script("redis", "start")
         log("redis up again")
         wait_equal(renv, want, run, 120, "run 2, after the outage")
+        wait_for(lambda: committed_offset(brokers, group, topic) == len(lines), 60,
+                 "the group to commit every record once Redis is back")
     finally:
         if subprocess.run([os.path.join(common.ROOT, "scripts", "redis"), "status"],
                           capture_output=True).returncode != 0:
@@ -229,6 +238,12 @@ def main():
     cli(renv, "DEL", *KEYS)
     for t in (tag + "-activity-1", tag + "-activity-2"):
         harness.ktool("delete", t, "--bootstrap", brokers, check_rc=False)
+
+
+def committed_offset(brokers, group, topic):
+    """The group's committed offset of partition 0 of topic, or None."""
+    p = harness.ktool("offsets", group, topic, "--bootstrap", brokers)
+    return json.loads(p.stdout).get("0")
 
 
 def wait_for(cond, timeout, what):
