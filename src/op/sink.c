@@ -14,8 +14,8 @@
  * Outages (the RN_ERR_RETRY contract of op/io.h): when write, write_rows or
  * flush answers RN_ERR_RETRY the writer still holds every row it was
  * given, so the sink calls flush again, waiting 100 ms, doubling up to 5 s,
- * with a warning per try (at most one each 5 s once the wait is at its
- * longest), until it succeeds. The sink's caller is blocked meanwhile: the
+ * with a warning per try (one each 5 s once the wait is at its longest, one
+ * a minute after the first minute), until it succeeds. The sink's caller is blocked meanwhile: the
  * pipeline reads no input (backpressure) and, as commits sync the sinks
  * first, commits nothing past the unwritten rows. 'sink.max-retries'
  * (rn_sink_set_retry; -1 = forever) bounds the tries; the run's stop flag
@@ -36,6 +36,7 @@
 #define SINK_BACKOFF_MS 100      /* first wait after RN_ERR_RETRY; doubles */
 #define SINK_BACKOFF_MAX_MS 5000 /* longest wait between tries */
 #define SINK_STOP_POLL_MS 50     /* how often a wait looks at the stop flag */
+#define SINK_QUIET_AFTER_MS 60000 /* an outage this long is reported once a minute */
 
 typedef struct sink {
     char *label;                /* "page_views (upsert-kafka topic=page-views)" */
@@ -76,6 +77,7 @@ static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_
     int wait_ms = SINK_BACKOFF_MS;
     int64_t tries = 0;
     int64_t last_log = 0; /* wall-clock ms of the last warning */
+    int64_t since = rn_clock_wall_ms();
     char why[512];
     while (err == RN_ERR_RETRY) {
         snprintf(why, sizeof why, "%s", errbuf_size ? errbuf : "");
@@ -89,10 +91,13 @@ static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_
                      "(nothing after them is committed; they are written again on restart): %s", s->label, why);
             return RN_ERR_IO;
         }
+        /* a warning per try while the waits grow, then one each 5 s, and
+         * one a minute once the outage has lasted a minute */
         int64_t now = rn_clock_wall_ms();
-        if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= SINK_BACKOFF_MAX_MS) {
-            rn_log_warn("sink %s: %s; retrying in %d ms (try %lld; input paused, writes kept)", s->label, why,
-                        wait_ms, (long long)tries + 1);
+        int64_t every = now - since >= SINK_QUIET_AFTER_MS ? SINK_QUIET_AFTER_MS : SINK_BACKOFF_MAX_MS;
+        if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= every) {
+            rn_log_warn("sink %s: %s; retrying in %d ms (try %lld, %lld s since the first failure; input paused, "
+                        "writes kept)", s->label, why, wait_ms, (long long)tries + 1, (long long)(now - since) / 1000);
             last_log = now;
         }
         if (!sink_wait(s, wait_ms)) continue; /* reports the stop above */
