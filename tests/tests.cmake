@@ -161,8 +161,10 @@ endforeach()
 # tests/jdbc/test_sqlite.py: `runnel run` from a file into SQLite tables,
 # compared with an oracle (append, upsert with deletes, a replay that
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
-# and the checks at open (missing table, column, key index, file).
-foreach(name oracle_and_replay open_errors option_injection)
+# the checks at open (missing table, column, key index, file), refused
+# rows going to the dead-letter file, and the table as a bounded source.
+# The lookup and scan (rn_lookup_t) are unit.test_jdbc_lookup.
+foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
@@ -236,6 +238,28 @@ foreach(svc redis postgres)
                        FIXTURES_REQUIRED ${svc}_server RESOURCE_LOCK ${svc}_server
                        ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_${SVC}_ENV}")
 endforeach()
+
+# The 'jdbc' connector on the fixture's PostgreSQL (tests/jdbc/test_postgres.py):
+# append, upsert by ON CONFLICT and by UPDATE-then-INSERT, deletes, a replay,
+# errors at start (schema, password, unreachable server), SQL injection
+# through values and names, refused rows to the dead-letter file, the table
+# as a bounded source; and the lookup/scan unit test against the server.
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source outage)
+  add_test(NAME jdbc.postgres.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
+                       FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                       ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+endforeach()
+# The server stopped and started mid-run: needs the sink operator's retry
+# of RN_ERR_RETRY (op/sink.c); without it the run stops at the outage.
+set_tests_properties(jdbc.postgres.outage PROPERTIES DISABLED TRUE)
+add_test(NAME jdbc.postgres.lookup
+         COMMAND sh -c "eval \"$(\"$0\"/scripts/postgres env | sed 's/^/export /')\" && exec \"$1\" pg"
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc_lookup>)
+set_tests_properties(jdbc.postgres.lookup PROPERTIES LABELS "postgres" TIMEOUT 300
+                     FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                     ENVIRONMENT "${RUNNEL_POSTGRES_ENV}")
 
 # The 'redis' sink against the fixture's server: S2's ZADD and HSET (with
 # TTL) from `runnel run`, as the ACL user, equal a batch computation; a

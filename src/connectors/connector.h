@@ -61,7 +61,8 @@ typedef struct rn_open_ctx {
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
-    const rn_schema_t *schema;  /* sink: the table's columns, as rows are written */
+    const rn_schema_t *schema;  /* sink: the table's columns, as rows are written; reader
+                                 * and lookup: the table's declared columns */
     rn_sink_mode sink_mode;     /* sink: how the table is written (upsert: by pk) */
     int npk;                    /* sink: the PRIMARY KEY columns (indexes into schema) */
     const int *pk;

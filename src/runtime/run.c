@@ -391,6 +391,24 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
     return err;
 }
 
+/* What a sink's reject hook needs: the pipeline (its dead-letter output
+ * while running) and the sink table. Lives in the plan arena. */
+struct sink_reject {
+    rn_pipeline_t *p;
+    const char *table;          /* the sink table's name */
+    char where[300];            /* "sink 'name'" */
+    int64_t count;              /* rows refused so far (the DLQ line's position) */
+};
+
+/* rn_sink_io_t.reject: a row the destination refused goes to the
+ * pipeline's dead-letter output as the row's JSON with the message. */
+static rn_err_t pipeline_sink_reject(void *opaque, const char *row_json, size_t len, const char *error)
+{
+    struct sink_reject *sr = opaque;
+    if (!sr->p->dlq) return RN_ERR_FATAL;
+    return rn_dlq_write(sr->p->dlq, sr->table, sr->where, ++sr->count, error, row_json, len);
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
@@ -442,7 +460,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             }
         } else if (t->conn->open_reader) {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions, .worker = o->worker,
+                                 .noptions = t->noptions, .worker = o->worker, .schema = t->schema,
                                  .want_key = rn_source_reads(p->sources[i], RN_FROM_KEY),
                                  .want_headers = rn_source_reads(p->sources[i], RN_FROM_HEADERS)};
             err = t->conn->open_reader(t->conf, &ctx, &r, errbuf, errbuf_size);
@@ -485,6 +503,15 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;
+        struct sink_reject *sr = rn_arena_alloc(&p->plan_arena, sizeof *sr);
+        if (!sr) {
+            io->close(io);
+            return RN_ERR_NOMEM;
+        }
+        *sr = (struct sink_reject){.p = p, .table = t->name};
+        snprintf(sr->where, sizeof sr->where, "sink '%s'", t->name);
+        io->reject = pipeline_sink_reject;
+        io->reject_opaque = sr;
         rn_sink_set_io(p->sinks[i].op, io);
     }
     /* Everything opened: only now are existing output files emptied. */
