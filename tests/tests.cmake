@@ -163,7 +163,7 @@ endforeach()
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
 # the checks at open (missing table, column, key index, file), refused
 # rows going to the dead-letter file, and the table as a bounded source.
-# The lookup and scan (rn_lookup_t) are unit.test_jdbc_lookup.
+# The lookup and scan (rn_lookup_t) are unit.test_jdbc.
 foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
@@ -256,7 +256,7 @@ endforeach()
 set_tests_properties(jdbc.postgres.outage PROPERTIES DISABLED TRUE)
 add_test(NAME jdbc.postgres.lookup
          COMMAND sh -c "eval \"$(\"$0\"/scripts/postgres env | sed 's/^/export /')\" && exec \"$1\" pg"
-                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc_lookup>)
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc>)
 set_tests_properties(jdbc.postgres.lookup PROPERTIES LABELS "postgres" TIMEOUT 300
                      FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
                      ENVIRONMENT "${RUNNEL_POSTGRES_ENV}")

@@ -502,7 +502,7 @@ static rn_err_t pg_hold(pg_sink_t *s, const rn_batch_t *batch, int r, bool del)
     if (s->npk) {
         size_t i = pg_key_hash(s, row) & (size_t)(s->nslots - 1);
         while (s->slots[i] >= 0 && !pg_key_equal(s, s->slots[i], row)) i = (i + 1) & (size_t)(s->nslots - 1);
-        if (s->slots[i] >= 0) { /* last change wins */
+        if (s->slots[i] >= 0 && s->state[s->slots[i]] != PG_ROW_DEAD) { /* last change wins */
             s->state[s->slots[i]] = PG_ROW_DEAD;
             s->live--;
         }
@@ -687,6 +687,9 @@ static rn_err_t pg_write_all(pg_sink_t *s, const int *rows, int n, bool del, boo
                                      errbuf, errbuf_size)) != RN_OK)
             return err;
         err = pg_write_chunk(s, rows + from, m, del, fail, errbuf, errbuf_size);
+        if (err == RN_OK && careful) /* savepoints are subtransactions: release each */
+            err = pg_run(&s->pc, "RELEASE SAVEPOINT rn_chunk", 0, NULL, "release failed", fail, NULL, errbuf,
+                         errbuf_size);
         if (err == RN_OK || *fail != PG_FAIL_DATA || !careful) {
             if (err != RN_OK) return err;
             continue;
@@ -699,7 +702,12 @@ static rn_err_t pg_write_all(pg_sink_t *s, const int *rows, int n, bool del, boo
                               errbuf_size)) != RN_OK)
                 return err;
             err = pg_write_chunk(s, rows + j, 1, del, fail, errbuf, errbuf_size);
-            if (err == RN_OK) continue;
+            if (err == RN_OK) {
+                if ((err = pg_run(&s->pc, "RELEASE SAVEPOINT rn_row", 0, NULL, "release failed", fail, NULL,
+                                  errbuf, errbuf_size)) != RN_OK)
+                    return err;
+                continue;
+            }
             if (*fail != PG_FAIL_DATA) return err;
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", errbuf);
@@ -714,6 +722,9 @@ static rn_err_t pg_write_all(pg_sink_t *s, const int *rows, int n, bool del, boo
             s->state[rows[j]] = PG_ROW_DEAD;
             s->live--;
         }
+        if ((err = pg_run(&s->pc, "RELEASE SAVEPOINT rn_chunk", 0, NULL, "release failed", fail, NULL, errbuf,
+                          errbuf_size)) != RN_OK)
+            return err;
     }
     return RN_OK;
 }

@@ -1,7 +1,7 @@
 /*
- * test_jdbc_lookup.c - the 'jdbc' connector's lookup (rn_lookup_t of
- * op/io.h) and whole-table scan against real databases: a SQLite file made
- * here, and, when run as `test_jdbc_lookup pg`, the PostgreSQL server of
+ * test_jdbc.c - the 'jdbc' connector's lookup (rn_lookup_t of op/io.h),
+ * whole-table scan and sink contracts (refused rows, RN_ERR_RETRY) against
+ * real databases: a SQLite file made here, and, when run as `test_jdbc pg`, the PostgreSQL server of
  * the `postgres` fixture (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
  * from `scripts/postgres env`; CTest jdbc.postgres.lookup).
  *
@@ -9,7 +9,10 @@
  * 10,000 rows for restaurant 'r1' (a fan-out larger than any output
  * batch), 3 for 'r2', one for a key that looks like SQL, none for 'r3'.
  * Lookups are driven both ways a caller may continue after *done: with
- * the keys from *done on, and with the same batch again.
+ * the keys from *done on, and with the same batch again. On PostgreSQL the
+ * server also kills the connections of the lookup and of a sink: the next
+ * call answers RN_ERR_RETRY keeping the sink's rows, the one after works,
+ * and the table ends up with every row once.
  */
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -26,6 +29,7 @@
 static char url[1024];
 static const char *table_name = "subscribers";
 static bool pg_mode;
+static char pg_schema[64];     /* pg: the schema of this run's tables */
 
 /* Opens a lookup on the table through the connector, as the runtime will. */
 static rn_err_t open_lookup(rn_arena_t *arena, const rn_schema_t *schema, const int *keys, int nkeys,
@@ -210,6 +214,94 @@ static void test_open_errors(void)
     rn_arena_free(&arena);
 }
 
+/* Opens a sink on table (columns of schema, PRIMARY KEY the first npk). */
+static rn_err_t open_sink(rn_arena_t *arena, const char *table, const rn_schema_t *schema, int npk,
+                          rn_sink_io_t **out, char *err, size_t errsz)
+{
+    const rn_connector_t *c = rn_connector_find("jdbc");
+    rn_option_t opts[8] = {{"url", url}, {"table-name", table}, {"sink.buffer-flush.max-rows", "0"},
+                           {"sink.buffer-flush.interval", "0"}};
+    int n = 4;
+    if (pg_mode) {
+        opts[n++] = (rn_option_t){"username", getenv("PGUSER")};
+        opts[n++] = (rn_option_t){"password", getenv("PGPASSWORD")};
+    }
+    void *conf = rn_arena_calloc(arena, 1, c->conf_size);
+    int bad;
+    rn_err_t e = rn_options_apply(c, opts, n, conf, arena, &bad, err, errsz);
+    if (e == RN_OK && c->validate) e = c->validate(conf, err, errsz);
+    if (e != RN_OK) return e;
+    static const int pk[] = {0, 1, 2};
+    rn_open_ctx_t ctx = {.pipeline = "p", .table = "out", .schema = schema,
+                         .sink_mode = npk ? RN_SINK_UPSERT : RN_SINK_APPEND, .npk = npk, .pk = pk};
+    return c->open_sink(conf, &ctx, out, err, errsz);
+}
+
+/* Rows (k, v) k = from..to-1, v = k * mul, as inserts. */
+static rn_batch_t *kv_rows(rn_arena_t *arena, const rn_schema_t *s, int from, int to, int mul)
+{
+    rn_batch_t *b = rn_batch_new(arena, s, to - from);
+    for (int r = 0; r < to - from; r++) {
+        b->cols[0][r] = I(from + r);
+        b->cols[1][r] = from + r == 13 ? N : I((from + r) * mul); /* v of 13 is NULL */
+        b->kinds[r] = RN_ROW_INSERT;
+    }
+    b->nrows = to - from;
+    return b;
+}
+
+static int rejected;
+static char reject_msg[512], reject_row[256];
+
+static rn_err_t on_reject(void *opaque, const char *row_json, size_t len, const char *error)
+{
+    rejected++;
+    snprintf(reject_msg, sizeof reject_msg, "%s", error);
+    snprintf(reject_row, sizeof reject_row, "%.*s", (int)len, row_json);
+    return RN_OK;
+}
+
+/* Counts rows of kv (all, and those with v = k * mul). */
+static long query_long(const char *sql);
+
+static void test_sink_refused_row(void)
+{
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    rn_schema_t *s = schema_of(2, "k:BIGINT", "v:BIGINT");
+    rn_sink_io_t *io = NULL;
+    char err[512] = "", kv[128];
+    snprintf(kv, sizeof kv, "%s%skv", pg_schema, pg_mode ? "." : "");
+    rn_err_t e = open_sink(&arena, kv, s, 1, &io, err, sizeof err);
+    if (e != RN_OK) fprintf(stderr, "open_sink: %s\n", err);
+    RN_REQUIRE(e == RN_OK);
+    int rows[40];
+    for (int i = 0; i < 40; i++) rows[i] = i;
+    rn_sink_layout_t layout = {.schema = s, .mode = RN_SINK_UPSERT, .npk = 1};
+    /* without a reject hook, the refused row (v NULL: NOT NULL) fails the
+     * write (SQLite) or flush (PostgreSQL); the pipeline stops there and
+     * nothing of the transaction is committed */
+    e = io->write_rows(io, kv_rows(&arena, s, 0, 20, 1), rows, 20, &layout, err, sizeof err);
+    if (e == RN_OK) e = io->flush(io, err, sizeof err); /* PostgreSQL writes at the flush */
+    RN_CHECK(e != RN_OK && e != RN_ERR_RETRY);
+    RN_CHECK(strstr(err, "refused a row") || strstr(err, "constraint"));
+    io->close(io);
+    RN_CHECK_EQ_INT(query_long("SELECT count(*) FROM kv"), 0);
+    /* with one: the row goes there, the others are committed */
+    RN_REQUIRE(open_sink(&arena, kv, s, 1, &io, err, sizeof err) == RN_OK);
+    io->reject = on_reject;
+    rejected = 0;
+    RN_CHECK(io->write_rows(io, kv_rows(&arena, s, 0, 20, 1), rows, 20, &layout, err, sizeof err) == RN_OK);
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_INT(rejected, 1);
+    RN_CHECK(strstr(reject_msg, pg_mode ? "23502" : "NOT NULL") != NULL);
+    RN_CHECK_EQ_STR(reject_row, "{\"k\":13,\"v\":null}");
+    RN_CHECK_EQ_INT(query_long("SELECT count(*) FROM kv"), 19);
+    io->close(io);
+    rn_schema_unref(s);
+    rn_arena_free(&arena);
+}
+
 /* ---- the databases ------------------------------------------------------ */
 
 static const char *row_sql(int i, char *buf, size_t size)
@@ -250,6 +342,7 @@ static bool setup_sqlite(char *dir)
     if (sqlite3_open(path, &db) != SQLITE_OK) return false;
     char *sql = fill_sql("INTEGER", "BOOLEAN");
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "CREATE TABLE kv (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)", NULL, NULL, NULL);
     free(sql);
     sqlite3_close(db);
     snprintf(url, sizeof url, "jdbc:sqlite:%s", path);
@@ -279,8 +372,6 @@ static bool pg_exec(PGconn *c, const char *sql)
     return ok;
 }
 
-static char pg_schema[64];
-
 static bool setup_pg(void)
 {
     PGconn *c = pg_connect();
@@ -292,7 +383,9 @@ static bool setup_pg(void)
     /* ts is loaded as epoch ms, then made a timestamptz */
     char *fill = fill_sql("int8", "bool");
     bool ok = pg_exec(c, sql) && pg_exec(c, "SET TimeZone = 'UTC'") && pg_exec(c, fill) &&
-              pg_exec(c, "ALTER TABLE subscribers ALTER ts TYPE timestamptz USING to_timestamp(ts / 1000.0)");
+              pg_exec(c, "ALTER TABLE subscribers ALTER ts TYPE timestamptz USING to_timestamp(ts / 1000.0)") &&
+              pg_exec(c, "CREATE TABLE kv (k int8 PRIMARY KEY, v int8 NOT NULL);"
+                         "CREATE TABLE kv2 (id serial PRIMARY KEY, k int8, v int8)");
     free(fill);
     PQfinish(c);
     static char tn[128];
@@ -301,6 +394,89 @@ static bool setup_pg(void)
     snprintf(url, sizeof url, "jdbc:postgresql://%s:%s/%s", getenv("PGHOST"), getenv("PGPORT"),
              getenv("PGDATABASE"));
     return ok;
+}
+
+static long query_long(const char *sql)
+{
+    long n = -1;
+    if (pg_mode) {
+        PGconn *c = pg_connect();
+        if (!c) return -1;
+        char q[512];
+        snprintf(q, sizeof q, "SET search_path = %s; %s", pg_schema, sql);
+        PGresult *r = PQexec(c, q);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) n = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+        return n;
+    }
+    sqlite3 *db;
+    if (sqlite3_open(url + strlen("jdbc:sqlite:"), &db) != SQLITE_OK) return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Ends every other connection of runnel's role to the database. */
+static void kill_backends(void)
+{
+    PGconn *c = pg_connect();
+    if (!c) return;
+    RN_CHECK(pg_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'runnel' AND pid <> pg_backend_pid()"));
+    PQfinish(c);
+}
+
+static void test_pg_connection_lost(void)
+{
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    rn_schema_t *s = schema_of(2, "k:BIGINT", "v:BIGINT");
+    rn_sink_io_t *io = NULL;
+    char err[512] = "";
+    char table[128];
+    snprintf(table, sizeof table, "%s.kv2", pg_schema); /* no index on k: UPDATE then INSERT */
+    RN_REQUIRE(open_sink(&arena, table, s, 1, &io, err, sizeof err) == RN_OK);
+    int rows[100];
+    for (int i = 0; i < 100; i++) rows[i] = i;
+    rn_sink_layout_t layout = {.schema = s, .mode = RN_SINK_UPSERT, .npk = 1};
+    RN_CHECK(io->write_rows(io, kv_rows(&arena, s, 20, 60, 1), rows, 40, &layout, err, sizeof err) == RN_OK);
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    /* the connection dies: the next flush keeps the rows, the one after writes them */
+    kill_backends();
+    RN_CHECK(io->write_rows(io, kv_rows(&arena, s, 40, 100, 2), rows, 60, &layout, err, sizeof err) == RN_OK);
+    rn_err_t e = io->flush(io, err, sizeof err);
+    RN_CHECK(e == RN_ERR_RETRY);
+    RN_CHECK(strstr(err, "PostgreSQL table") != NULL);
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_INT(query_long("SELECT count(*) FROM kv2"), 80);
+    RN_CHECK_EQ_INT(query_long("SELECT count(*) FROM kv2 WHERE v = k * 2"), 60);
+    RN_CHECK_EQ_INT(query_long("SELECT count(DISTINCT k) FROM kv2"), 80);
+    io->close(io);
+    /* a lookup's connection too */
+    rn_schema_t *ts = table_schema();
+    int kcols[] = {0};
+    rn_lookup_t *l = NULL;
+    RN_REQUIRE(open_lookup(&arena, ts, kcols, 1, &l, err, sizeof err) == RN_OK);
+    kill_backends();
+    rn_schema_t *ks = schema_of(1, "k:STRING");
+    const char *keys[] = {"r2"};
+    rn_batch_t *kb = key_batch(&arena, ks, keys, 0, 1);
+    rn_batch_t *out = rn_batch_new(&arena, ts, 10);
+    int key_of[10], done = -1;
+    RN_CHECK(l->lookup(l, kb, out, key_of, &done, &arena, err, sizeof err) == RN_ERR_RETRY);
+    RN_CHECK_EQ_INT(out->nrows, 0);
+    RN_CHECK(l->lookup(l, kb, out, key_of, &done, &arena, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_INT(out->nrows, 3);
+    RN_CHECK_EQ_INT(done, 1);
+    l->close(l);
+    rn_schema_unref(ks);
+    rn_schema_unref(ts);
+    rn_schema_unref(s);
+    rn_arena_free(&arena);
 }
 
 static void teardown_pg(void)
@@ -330,6 +506,8 @@ int main(int argc, char **argv)
     RN_RUN(test_lookup_two_keys);
     RN_RUN(test_scan_whole_table);
     RN_RUN(test_open_errors);
+    RN_RUN(test_sink_refused_row);
+    if (pg_mode) RN_RUN(test_pg_connection_lost);
     if (pg_mode) teardown_pg();
     else {
         char path[600];
