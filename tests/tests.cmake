@@ -241,10 +241,11 @@ endforeach()
 
 # The 'jdbc' connector on the fixture's PostgreSQL (tests/jdbc/test_postgres.py):
 # append, upsert by ON CONFLICT and by UPDATE-then-INSERT, deletes, a replay,
-# errors at start (schema, password, unreachable server), SQL injection
+# S4's subscribers_feedback table replayed, errors at start (schema,
+# password, unreachable server), SQL injection
 # through values and names, refused rows to the dead-letter file, the table
 # as a bounded source; and the lookup/scan unit test against the server.
-foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source outage)
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage)
   add_test(NAME jdbc.postgres.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300

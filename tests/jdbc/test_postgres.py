@@ -327,6 +327,57 @@ INSERT INTO copy SELECT * FROM subs;
         check(g == w, "row differs:\n got %r\nwant %r" % (g, w))
 
 
+def t_s4_feedback(d, s):
+    """S4's subscribers_feedback table exactly as SCENARIOS.md creates it
+    (a serial id its only key): campaign notifications keyed by
+    (adv_campaign_id, client_id) are upserted by UPDATE then INSERT; a
+    replay of the same campaigns (twice, the second time with changed
+    contents) leaves one row per key with the latest values, and the
+    column runnel does not write (feedback) keeps what was set there."""
+    psql("""
+DROP SCHEMA IF EXISTS {s} CASCADE;
+CREATE SCHEMA {s};
+CREATE TABLE {s}.subscribers_feedback (id serial PRIMARY KEY, restaurant_id text NOT NULL,
+    adv_campaign_id text NOT NULL, adv_campaign_content text NOT NULL, adv_campaign_owner text NOT NULL,
+    adv_campaign_owner_contact text NOT NULL, adv_campaign_datetime_start int8 NOT NULL,
+    adv_campaign_datetime_end int8 NOT NULL, datetime_created int8 NOT NULL, client_id text NOT NULL,
+    trigger_datetime_created int4 NOT NULL, feedback varchar NULL);
+""".format(s=s))
+    cols = ("restaurant_id STRING, adv_campaign_id STRING, adv_campaign_content STRING, adv_campaign_owner STRING, "
+            "adv_campaign_owner_contact STRING, adv_campaign_datetime_start BIGINT, adv_campaign_datetime_end BIGINT, "
+            "datetime_created BIGINT, client_id STRING, trigger_datetime_created INT")
+    sql = """
+CREATE TABLE notes (%s) WITH ('connector' = 'filesystem', 'path' = 'notes.jsonl');
+CREATE TABLE subscribers_feedback (%s, PRIMARY KEY (adv_campaign_id, client_id) NOT ENFORCED) WITH (%s);
+INSERT INTO subscribers_feedback SELECT * FROM notes;
+""" % (cols, cols, jdbc(s + ".subscribers_feedback"))
+    with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+        f.write(sql)
+
+    def notes(version):
+        out = []
+        for c in range(40):
+            for client in range(25):
+                out.append({"restaurant_id": "r%d" % (c % 7), "adv_campaign_id": "camp-%d" % c,
+                            "adv_campaign_content": "v%d: 10%% off" % version, "adv_campaign_owner": "owner",
+                            "adv_campaign_owner_contact": "o@example.com",
+                            "adv_campaign_datetime_start": 1700000000, "adv_campaign_datetime_end": 1800000000,
+                            "datetime_created": 1700000000 + c, "client_id": "client-%d" % client,
+                            "trigger_datetime_created": 1700000100 + version})
+        return out
+    for version in (1, 1, 2):
+        write_lines(os.path.join(d, "notes.jsonl"), notes(version))
+        rc, out, err = run(["run", "p.sql"], d)
+        check(rc == 0, "run of version %d exited %d: %s" % (version, rc, err[-3000:]))
+        if version == 1:
+            psql("UPDATE %s.subscribers_feedback SET feedback = 'liked' WHERE client_id = 'client-3'" % s)
+    got = psql("SELECT count(*), count(DISTINCT (adv_campaign_id, client_id)), min(adv_campaign_content), "
+               "max(adv_campaign_content), min(trigger_datetime_created), count(feedback) "
+               "FROM %s.subscribers_feedback" % s)
+    check(got == [["1000", "1000", "v2: 10% off", "v2: 10% off", "1700000102", "40"]],
+          "subscribers_feedback: %r" % got)
+
+
 def pg_ctl(*args):
     """pg_ctl on the fixture's cluster, as its owner."""
     state = ENV["POSTGRES_DIR"]
@@ -357,8 +408,10 @@ def wait_for(cond, what, timeout=60):
 def t_outage(d, s):
     """PostgreSQL stopped and started again mid-run: the sink holds its rows
     (RN_ERR_RETRY) while the server is away and writes them when it is back;
-    the final tables equal the oracle. Needs the sink operator's retry loop
-    for RN_ERR_RETRY (op/sink.c)."""
+    the final tables equal the oracle. Input comes through stdin so the run
+    outlives the outage. Needs the sink operator's retry loop for
+    RN_ERR_RETRY (op/sink.c), which warns on stderr with the sink's message
+    while it retries."""
     rows = orders(3000)
     psql(schema_sql(s))
     sql = pipeline(s, "-")
@@ -368,6 +421,11 @@ def t_outage(d, s):
     p = subprocess.Popen([RUNNEL, "run", "p.sql"], cwd=d, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env)
     stopped = False
+    errlines = []
+    import threading
+    reader = threading.Thread(target=lambda: errlines.extend(line.decode("utf-8", "replace") for line in p.stderr),
+                              daemon=True)
+    reader.start()
     try:
         def feed(part):
             p.stdin.write("".join(json.dumps(r) + "\n" for r in part).encode())
@@ -377,15 +435,17 @@ def t_outage(d, s):
         pg_ctl("stop", "-m", "fast", "-w")
         stopped = True
         feed(rows[1000:2000])
-        time.sleep(1.5)  # the sink must find the server gone and retry (no condition to await from outside)
-        check(p.poll() is None, "runnel exited while the server was away: %s" % p.stderr.read().decode()[-2000:])
+        # the sink finds the server gone: the retry loop warns with the sink's message
+        wait_for(lambda: p.poll() is not None or any("PostgreSQL table" in line for line in list(errlines)),
+                 "a warning that the sink retries")
+        check(p.poll() is None, "runnel exited while the server was away: %s" % "".join(errlines)[-2000:])
         pg_ctl("start", "-w", "-l", os.path.join(ENV["POSTGRES_DIR"], "data", "restart.log"))
         stopped = False
         feed(rows[2000:])
         p.stdin.close()
         rc = p.wait(timeout=120)
-        err = p.stderr.read().decode()
-        check(rc == 0, "runnel run exited %d: %s" % (rc, err[-3000:]))
+        reader.join(timeout=30)
+        check(rc == 0, "runnel run exited %d: %s" % (rc, "".join(errlines)[-3000:]))
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -397,7 +457,7 @@ def t_outage(d, s):
 
 TESTS = {"sink_oracle_and_replay": t_sink_oracle_and_replay, "open_errors": t_open_errors,
          "injection": t_injection, "refused_rows": t_refused_rows, "scan_source": t_scan_source,
-         "outage": t_outage}
+         "s4_feedback": t_s4_feedback, "outage": t_outage}
 
 
 def main():
