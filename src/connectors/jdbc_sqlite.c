@@ -199,7 +199,7 @@ static rn_err_t jdbc_check_table(jdbc_sink_t *s, const char *runnel_table, const
         jdbc_db_error(s, "cannot read its columns", errbuf, errbuf_size);
         err = RN_ERR_IO;
     } else if (!found_cols) {
-        snprintf(errbuf, errbuf_size, "%s does not exist (table '%s' writes to it)", s->where,
+        snprintf(errbuf, errbuf_size, "%s does not exist (table '%s' uses it)", s->where,
                  runnel_table);
         err = RN_ERR_CONFIG;
     }

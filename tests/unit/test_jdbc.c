@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "connectors/connector.h"
+#include "connectors/jdbc_int.h"
 #include "core/arena.h"
 #include "rn_test.h"
 #include "rn_test_rows.h" /* after the libraries' headers: its macros are one letter */
@@ -302,6 +303,34 @@ static void test_sink_refused_row(void)
     rn_arena_free(&arena);
 }
 
+static void test_pg_url(void)
+{
+    rn_jdbc_pg_url_t u;
+    char err[256];
+    RN_REQUIRE(rn_jdbc_pg_url_parse("jdbc:postgresql://db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem",
+                                    &u, err, sizeof err));
+    RN_CHECK_EQ_STR(u.host, "db.example");
+    RN_CHECK_EQ_STR(u.port, "6543");
+    RN_CHECK_EQ_STR(u.db, "shop");
+    RN_CHECK_EQ_STR(u.sslmode, "verify-full");
+    RN_CHECK_EQ_STR(u.sslrootcert, "/ca.pem");
+    RN_REQUIRE(rn_jdbc_pg_url_parse("jdbc:postgresql://[::1]/d", &u, err, sizeof err));
+    RN_CHECK_EQ_STR(u.host, "::1");
+    RN_CHECK_EQ_STR(u.port, "");
+    RN_REQUIRE(rn_jdbc_pg_url_parse("jdbc:postgresql://[::1]:5433/d", &u, err, sizeof err));
+    RN_CHECK_EQ_STR(u.port, "5433");
+    /* what is refused, and the message never repeats a secret */
+    const char *bad[] = {"jdbc:postgresql:/x/d", "jdbc:postgresql://h", "jdbc:postgresql://h/",
+                         "jdbc:postgresql://h:port/d", "jdbc:postgresql://:5432/d", "jdbc:postgresql://[::1/d",
+                         "jdbc:postgresql://u:s3cret@h/d", "jdbc:postgresql://h/d?password=s3cret"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        RN_CHECK(!rn_jdbc_pg_url_parse(bad[i], &u, err, sizeof err));
+        RN_CHECK(strstr(err, "option 'url'") != NULL);
+        RN_CHECK(strstr(err, "s3cret") == NULL);
+    }
+}
+
 /* ---- the databases ------------------------------------------------------ */
 
 static const char *row_sql(int i, char *buf, size_t size)
@@ -502,6 +531,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot make the SQLite database\n");
         return 1;
     }
+    RN_RUN(test_pg_url);
     RN_RUN(test_lookup_fanout);
     RN_RUN(test_lookup_two_keys);
     RN_RUN(test_scan_whole_table);
