@@ -1,5 +1,6 @@
 /*
- * env.c - `${VAR}` substitution in configuration values (see env.h).
+ * env.c - `${VAR}` and `${VAR:-default}` substitution in configuration
+ * values (see env.h).
  */
 #include "core/env.h"
 
@@ -30,14 +31,26 @@ rn_err_t rn_env_expand(const char *in, rn_buf_t *out, char *errbuf, size_t errbu
         }
         char name[256];
         size_t len = (size_t)(close - (p + 2));
+        const char *dflt = NULL; /* ${NAME:-default}: the text after ":-" */
+        const char *sep = memchr(p + 2, ':', len);
+        if (sep && sep[1] == '-') {
+            dflt = sep + 2;
+            len = (size_t)(sep - (p + 2));
+        }
         if (len == 0 || len >= sizeof name) {
-            snprintf(errbuf, errbuf_size, "bad variable reference '${%.*s}'", (int)(len < 64 ? len : 64),
-                     p + 2);
+            size_t whole = (size_t)(close - (p + 2));
+            snprintf(errbuf, errbuf_size, "bad variable reference '${%.*s}'",
+                     (int)(whole < 64 ? whole : 64), p + 2);
             return RN_ERR_CONFIG;
         }
         memcpy(name, p + 2, len);
         name[len] = '\0';
         const char *v = getenv(name);
+        if (dflt && (!v || !*v)) {
+            rn_buf_append(out, dflt, (size_t)(close - dflt));
+            p = close + 1;
+            continue;
+        }
         if (!v) {
             snprintf(errbuf, errbuf_size, "environment variable '%s' is not set", name);
             return RN_ERR_CONFIG;

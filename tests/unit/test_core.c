@@ -1,12 +1,13 @@
 /*
  * test_core.c - unit tests for the core layer: allocator, arena, buffer,
  * hashing, values and schemas, text helpers (topic names, secret keys,
- * sizes) and strict epoch-seconds parsing.
+ * sizes), `${VAR}` substitution and strict epoch-seconds parsing.
  */
 #include "core/arena.h"
 #include "core/assert.h"
 #include "core/fs.h"
 #include "core/buf.h"
+#include "core/env.h"
 #include "core/hash.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -134,6 +135,36 @@ static void test_secret_keys(void)
     RN_CHECK(!rn_text_secret_key("properties.sasl.password", 18)); /* only the first n bytes */
 }
 
+/* Expands in with the environment; returns the text, or "ERR:<message>". */
+static const char *expand(const char *in)
+{
+    static char res[512];
+    char err[256];
+    rn_buf_t b;
+    rn_buf_init(&b);
+    if (rn_env_expand(in, &b, err, sizeof err) == RN_OK) snprintf(res, sizeof res, "%.*s", (int)b.len, b.data);
+    else snprintf(res, sizeof res, "ERR:%s", err);
+    rn_buf_free(&b);
+    return res;
+}
+
+static void test_env_expand(void)
+{
+    setenv("RN_T_HOST", "db.example", 1);
+    setenv("RN_T_EMPTY", "", 1);
+    unsetenv("RN_T_UNSET");
+    RN_CHECK_EQ_STR(expand("pg://${RN_T_HOST}:5432"), "pg://db.example:5432");
+    RN_CHECK_EQ_STR(expand("pg://${RN_T_HOST:-localhost}/x"), "pg://db.example/x");
+    RN_CHECK_EQ_STR(expand("pg://${RN_T_UNSET:-localhost}/x"), "pg://localhost/x");
+    RN_CHECK_EQ_STR(expand("${RN_T_EMPTY:-dflt}"), "dflt");
+    RN_CHECK_EQ_STR(expand("${RN_T_UNSET:-}"), "");
+    RN_CHECK_EQ_STR(expand("${RN_T_EMPTY}"), "");
+    RN_CHECK_EQ_STR(expand("$${RN_T_HOST}"), "${RN_T_HOST}");
+    RN_CHECK_EQ_STR(expand("${RN_T_UNSET}"), "ERR:environment variable 'RN_T_UNSET' is not set");
+    RN_CHECK_EQ_STR(expand("${RN_T_HOST"), "ERR:'${' without a closing '}'");
+    RN_CHECK_EQ_STR(expand("${:-x}"), "ERR:bad variable reference '${:-x}'");
+}
+
 static void test_parse_size(void)
 {
     size_t b;
@@ -236,6 +267,7 @@ int main(void)
     RN_RUN(test_value_compare_and_schema);
     RN_RUN(test_topic_names);
     RN_RUN(test_secret_keys);
+    RN_RUN(test_env_expand);
     RN_RUN(test_parse_size);
     RN_RUN(test_epoch_seconds);
     RN_RUN(test_batch_valid_and_assert);
