@@ -323,6 +323,28 @@ static void test_left_and_residual(void)
     fix_free(&f);
 }
 
+/* Change kinds pass through: an updating input gives an updating output. */
+static void test_kinds(void)
+{
+    fix_t f;
+    RN_REQUIRE(fix_init(&f, true, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
+    table_abc(f.fake);
+    rn_arena_reset(&f.arena);
+    rn_buf_clear(&f.c->text);
+    rn_batch_t *b = rn_batch_new(&f.arena, f.in, 3);
+    const rn_rowkind_t kinds[] = {RN_ROW_UPDATE_BEFORE, RN_ROW_UPDATE_AFTER, RN_ROW_DELETE};
+    const int64_t ks[] = {2, 9, 2};
+    for (int i = 0; i < 3; i++) {
+        b->cols[0][i] = I(i + 1), b->cols[1][i] = I(ks[i]), b->cols[2][i] = I(0);
+        b->kinds[i] = (uint8_t)kinds[i];
+    }
+    b->nrows = 3;
+    RN_CHECK(!f.join->updating);
+    RN_CHECK_EQ_INT(rn_op_emit(f.feeder, b, &f.ctx), RN_OK);
+    RN_CHECK_EQ_STR(text(&f), "-U(1,2,0,2,20,c) +U(2,9,0,null,null,null) -D(3,2,0,2,20,c)");
+    fix_free(&f);
+}
+
 /* PARTIAL: hits are not asked again; expiry after write and after access;
  * the least recently used key goes when max-rows is passed. */
 static void test_partial_cache(void)
@@ -530,6 +552,7 @@ int main(void)
     rn_arena_init(&exprs, 0);
     RN_RUN(test_inner_batched);
     RN_RUN(test_left_and_residual);
+    RN_RUN(test_kinds);
     RN_RUN(test_partial_cache);
     RN_RUN(test_full_cache);
     RN_RUN(test_fanout);
