@@ -19,14 +19,14 @@
 #include <string.h>
 
 typedef struct file_lookup {
-    rn_lookup_t l;              /* first: the interface */
-    rn_schema_t *schema;        /* the table's columns (reference) */
+    rn_lookup_t l;       /* first: the interface */
+    rn_schema_t *schema; /* the table's columns (reference) */
     int nkeys;
-    int *key_cols;              /* nkeys columns (owned) */
-    rn_arena_t arena;           /* rows and strings */
-    rn_value_t **rows;          /* nrows arrays of ncols values (owned array) */
+    int *key_cols;     /* nkeys columns (owned) */
+    rn_arena_t arena;  /* rows and strings */
+    rn_value_t **rows; /* nrows arrays of ncols values (owned array) */
     int64_t nrows;
-    char *where;                /* "file IN/t.jsonl" (owned) */
+    char *where; /* "file IN/t.jsonl" (owned) */
 } file_lookup_t;
 
 static bool row_matches(const file_lookup_t *f, const rn_value_t *row, const rn_batch_t *keys, int k)
@@ -47,8 +47,8 @@ static void put(const file_lookup_t *f, rn_batch_t *out, const rn_value_t *row)
     out->kinds[r] = RN_ROW_INSERT;
 }
 
-static rn_err_t file_lookup_lookup(rn_lookup_t *l, const rn_batch_t *keys, rn_batch_t *out, int *key_of, int *done,
-                                   rn_arena_t *arena, char *errbuf, size_t errbuf_size)
+static rn_err_t file_lookup_lookup(rn_lookup_t *l, const rn_batch_t *keys, rn_batch_t *out, int *key_of,
+                                   int *done, rn_arena_t *arena, char *errbuf, size_t errbuf_size)
 {
     (void)arena, (void)errbuf, (void)errbuf_size;
     file_lookup_t *f = (file_lookup_t *)l;
@@ -69,8 +69,8 @@ static rn_err_t file_lookup_lookup(rn_lookup_t *l, const rn_batch_t *keys, rn_ba
     return RN_OK;
 }
 
-static rn_err_t file_lookup_scan(rn_lookup_t *l, rn_batch_t *out, int64_t *cursor, bool *done, rn_arena_t *arena,
-                                 char *errbuf, size_t errbuf_size)
+static rn_err_t file_lookup_scan(rn_lookup_t *l, rn_batch_t *out, int64_t *cursor, bool *done,
+                                 rn_arena_t *arena, char *errbuf, size_t errbuf_size)
 {
     (void)arena, (void)errbuf, (void)errbuf_size;
     file_lookup_t *f = (file_lookup_t *)l;
@@ -114,8 +114,8 @@ static rn_err_t file_lookup_load(file_lookup_t *f, const char *path, char *text,
             if (!dot) break;
             p = dot + 1;
         }
-        fields[c] = (rn_json_field_t){.nparts = np, .parts = (const char *const *)parts[c],
-                                      .type = f->schema->cols[c].type->id};
+        fields[c] = (rn_json_field_t){
+            .nparts = np, .parts = (const char *const *)parts[c], .type = f->schema->cols[c].type->id};
     }
     if (!(dec = rn_json_decoder_new(fields, ncols, errbuf, errbuf_size))) goto out;
     int64_t have = 0, line = 0;
@@ -158,8 +158,8 @@ out:
     return err;
 }
 
-rn_err_t rn_file_lookup_open(const char *path, rn_schema_t *schema, const int *key_cols, int nkeys, rn_lookup_t **out,
-                             char *errbuf, size_t errbuf_size)
+rn_err_t rn_file_lookup_open(const char *path, rn_schema_t *schema, const int *key_cols, int nkeys,
+                             rn_lookup_t **out, char *errbuf, size_t errbuf_size)
 {
     *out = NULL;
     FILE *fp = fopen(path, "rb");

@@ -32,48 +32,48 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-#define CAND_CAP 1024           /* candidate pairs evaluated together */
-#define FIRST_OUT_CAP 256       /* rows asked of lookup() / scan() per call at first */
+#define CAND_CAP 1024     /* candidate pairs evaluated together */
+#define FIRST_OUT_CAP 256 /* rows asked of lookup() / scan() per call at first */
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 5000
 
 /* One cached key: the key values, its rows (row-major) and their strings,
  * in one allocation. */
 typedef struct lk_entry {
-    struct lk_entry *next;      /* hash chain */
+    struct lk_entry *next;                /* hash chain */
     struct lk_entry *prev_lru, *next_lru; /* PARTIAL: recency list, most recent first */
     uint64_t hash;
-    int64_t written_ms;         /* loaded at */
-    int64_t accessed_ms;        /* last hit */
+    int64_t written_ms;  /* loaded at */
+    int64_t accessed_ms; /* last hit */
     int nrows;
-    size_t bytes;               /* size of the allocation */
-    rn_value_t *key;            /* nkeys values */
-    rn_value_t *rows;           /* nrows * ncols values */
+    size_t bytes;     /* size of the allocation */
+    rn_value_t *key;  /* nkeys values */
+    rn_value_t *rows; /* nrows * ncols values */
 } lk_entry_t;
 
 typedef struct lk_cache {
-    lk_entry_t **buckets;       /* nbuckets chains (owned) */
-    size_t nbuckets;            /* a power of two, or 0 */
-    size_t count;               /* entries */
-    size_t bytes;               /* bytes of entries */
-    lk_entry_t lru;             /* sentinel of the recency list */
+    lk_entry_t **buckets; /* nbuckets chains (owned) */
+    size_t nbuckets;      /* a power of two, or 0 */
+    size_t count;         /* entries */
+    size_t bytes;         /* bytes of entries */
+    lk_entry_t lru;       /* sentinel of the recency list */
 } lk_cache_t;
 
 typedef struct lookup_join {
     bool left;
-    char *table;                /* name (owned) */
-    rn_schema_t *tschema;       /* table schema (reference) */
-    rn_schema_t *kschema;       /* the key columns' schema, for keys batches (owned) */
+    char *table;          /* name (owned) */
+    rn_schema_t *tschema; /* table schema (reference) */
+    rn_schema_t *kschema; /* the key columns' schema, for keys batches (owned) */
     int nkeys;
     int key_cols[RN_LOOKUP_MAX_KEYS];
     rn_type_id key_types[RN_LOOKUP_MAX_KEYS];
     const rn_expr_t *key_exprs[RN_LOOKUP_MAX_KEYS];
     const rn_expr_t *residual;
     rn_lookup_cache_spec_t cache_spec;
-    rn_lookup_t *l;             /* the table (owned), NULL until set */
+    rn_lookup_t *l; /* the table (owned), NULL until set */
     lk_cache_t cache;
-    bool loaded;                /* FULL: cache loaded */
-    int64_t loaded_ms;          /* FULL: when */
+    bool loaded;       /* FULL: cache loaded */
+    int64_t loaded_ms; /* FULL: when */
     rn_lookup_join_stats_t st;
 } lookup_join_t;
 
@@ -209,7 +209,8 @@ static lk_entry_t *entry_new(const lookup_join_t *j, uint64_t h, const rn_value_
     for (int k = 0; k < j->nkeys; k++) value_copy(j->key_types[k], &e->key[k], &key[k], &s);
     for (int r = 0; r < nrows; r++)
         for (int c = 0; c < ncols; c++)
-            value_copy(j->tschema->cols[c].type->id, &e->rows[(size_t)r * (size_t)ncols + (size_t)c], &rows[r][c], &s);
+            value_copy(j->tschema->cols[c].type->id, &e->rows[(size_t)r * (size_t)ncols + (size_t)c],
+                       &rows[r][c], &s);
     return e;
 }
 
@@ -293,8 +294,8 @@ static rn_value_t *row_copy(const rn_batch_t *b, int r, rn_arena_t *a)
 /* Looks up every key of keys (a batch of kschema): the rows found go to
  * (*rows)[0..*nrows) as arrays of table columns, with the key index of
  * each in (*row_key)[]. Retries RN_ERR_RETRY. */
-static rn_err_t do_lookup(lookup_join_t *j, const rn_batch_t *keys, rn_value_t ***rows, int **row_key, int *nrows,
-                          rn_ctx_t *ctx)
+static rn_err_t do_lookup(lookup_join_t *j, const rn_batch_t *keys, rn_value_t ***rows, int **row_key,
+                          int *nrows, rn_ctx_t *ctx)
 {
     int cap = FIRST_OUT_CAP, have = 0, n = 0, from = 0, tries = 0;
     int64_t wait = RETRY_FIRST_MS;
@@ -360,7 +361,8 @@ static rn_err_t full_load(lookup_join_t *j, rn_ctx_t *ctx)
     if (!j->l->scan) {
         snprintf(ctx->errbuf, ctx->errbuf_size,
                  "lookup join on '%s': 'lookup.cache' = 'FULL' needs a table that can be read whole, "
-                 "and %s cannot", j->table, j->l->where ? j->l->where : j->table);
+                 "and %s cannot",
+                 j->table, j->l->where ? j->l->where : j->table);
         return RN_ERR_CONFIG;
     }
     rn_value_t **rows = NULL;
@@ -402,10 +404,11 @@ static rn_err_t full_load(lookup_join_t *j, rn_ctx_t *ctx)
     /* group rows by key: a chain per distinct key through next[] */
     size_t nb = 64;
     while (nb < (size_t)n * 2) nb *= 2;
-    int *head = rn_arena_alloc(ctx->arena, sizeof(int) * nb);       /* bucket -> first group row */
+    int *head = rn_arena_alloc(ctx->arena, sizeof(int) * nb); /* bucket -> first group row */
     int *gnext = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1)); /* group row -> next group */
-    int *rnext = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1)); /* row -> next row of its key */
-    int *last = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1));  /* group row -> its last row */
+    int *rnext =
+        rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1)); /* row -> next row of its key */
+    int *last = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1)); /* group row -> its last row */
     int *count = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1));
     uint64_t *hash = rn_arena_alloc(ctx->arena, sizeof(uint64_t) * (size_t)(n ? n : 1));
     rn_value_t *kv = rn_arena_alloc(ctx->arena, sizeof(rn_value_t) * (size_t)(n ? n : 1) * (size_t)j->nkeys);
@@ -479,11 +482,11 @@ oom:
 
 /* Rows found for one distinct key of a batch. */
 typedef struct lk_found {
-    int rep;                    /* an input row with this key */
+    int rep; /* an input row with this key */
     uint64_t hash;
     int nrows;
-    const rn_value_t **rows;    /* nrows arrays of table columns */
-    int miss;                   /* index among the misses, or -1 */
+    const rn_value_t **rows; /* nrows arrays of table columns */
+    int miss;                /* index among the misses, or -1 */
 } lk_found_t;
 
 /* Output under construction. */
@@ -491,15 +494,16 @@ typedef struct lk_emit {
     lookup_join_t *j;
     rn_op_out_t out;
     const rn_batch_t *in;
-    rn_batch_t *cand;           /* with a residual: candidate pairs */
-    int *cand_in;               /* input row of each candidate */
+    rn_batch_t *cand; /* with a residual: candidate pairs */
+    int *cand_in;     /* input row of each candidate */
     int *sel;
-    bool *matched;              /* per input row: a candidate survived */
+    bool *matched; /* per input row: a candidate survived */
 } lk_emit_t;
 
 /* Writes input row i joined with table row trow (NULL: NULL-padded) as
  * row r of b. */
-static void put_row(const lookup_join_t *j, rn_batch_t *b, int r, const rn_batch_t *in, int i, const rn_value_t *trow)
+static void put_row(const lookup_join_t *j, rn_batch_t *b, int r, const rn_batch_t *in, int i,
+                    const rn_value_t *trow)
 {
     int nl = in->schema->ncols, nt = j->tschema->ncols;
     for (int c = 0; c < nl; c++) b->cols[c][r] = rn_batch_value(in, c, i);
@@ -616,7 +620,8 @@ static rn_err_t lookup_join_process(rn_op_t *op, int port, const rn_batch_t *in,
                 break;
             }
             if (found[f].hash != h) continue;
-            for (int k = 0; k < j->nkeys; k++) key[k] = kvals[k][i], key[j->nkeys + k] = kvals[k][found[f].rep];
+            for (int k = 0; k < j->nkeys; k++)
+                key[k] = kvals[k][i], key[j->nkeys + k] = kvals[k][found[f].rep];
             if (key_equal(j, key, key + j->nkeys)) {
                 row_found[i] = f;
                 break;
@@ -731,15 +736,20 @@ static void lookup_join_explain(const rn_op_t *op, rn_buf_t *out)
         rn_expr_explain(j->residual, op->schema, out);
     }
     switch (c->kind) {
-    case RN_LOOKUP_CACHE_NONE: rn_buf_appends(out, ", cache=NONE"); break;
+    case RN_LOOKUP_CACHE_NONE:
+        rn_buf_appends(out, ", cache=NONE");
+        break;
     case RN_LOOKUP_CACHE_PARTIAL:
         rn_buf_appendf(out, ", cache=PARTIAL max-rows=%lld", (long long)c->max_rows);
-        if (c->expire_after_write_ms) rn_buf_appendf(out, " expire-after-write=%lldms", (long long)c->expire_after_write_ms);
+        if (c->expire_after_write_ms)
+            rn_buf_appendf(out, " expire-after-write=%lldms", (long long)c->expire_after_write_ms);
         if (c->expire_after_access_ms)
             rn_buf_appendf(out, " expire-after-access=%lldms", (long long)c->expire_after_access_ms);
         if (!c->cache_missing_key) rn_buf_appends(out, " cache-missing-key=false");
         break;
-    case RN_LOOKUP_CACHE_FULL: rn_buf_appendf(out, ", cache=FULL reload=%lldms", (long long)c->reload_ms); break;
+    case RN_LOOKUP_CACHE_FULL:
+        rn_buf_appendf(out, ", cache=FULL reload=%lldms", (long long)c->reload_ms);
+        break;
     }
 }
 
@@ -779,14 +789,17 @@ rn_op_t *rn_lookup_join_new(rn_op_t *input, const rn_lookup_join_spec_t *spec, r
         return NULL;
     }
     if (out_schema->ncols != input->schema->ncols + ts->ncols) {
-        snprintf(errbuf, errbuf_size, "lookup join: the output must have the input's and the table's columns");
+        snprintf(errbuf, errbuf_size,
+                 "lookup join: the output must have the input's and the table's columns");
         return NULL;
     }
     for (int k = 0; k < spec->nkeys; k++)
         if (spec->key_cols[k] < 0 || spec->key_cols[k] >= ts->ncols ||
             (spec->key_exprs[k]->type->id != ts->cols[spec->key_cols[k]].type->id &&
-             !(rn_type_is_integer(spec->key_exprs[k]->type->id) && rn_type_is_integer(ts->cols[spec->key_cols[k]].type->id)))) {
-            snprintf(errbuf, errbuf_size, "lookup join: key %d is out of range or of another type than its column", k);
+             !(rn_type_is_integer(spec->key_exprs[k]->type->id) &&
+               rn_type_is_integer(ts->cols[spec->key_cols[k]].type->id)))) {
+            snprintf(errbuf, errbuf_size,
+                     "lookup join: key %d is out of range or of another type than its column", k);
             return NULL;
         }
     if (spec->cache.kind == RN_LOOKUP_CACHE_FULL && spec->cache.reload_ms <= 0) {
@@ -808,7 +821,8 @@ rn_op_t *rn_lookup_join_new(rn_op_t *input, const rn_lookup_join_spec_t *spec, r
         j->key_cols[k] = spec->key_cols[k];
         j->key_exprs[k] = spec->key_exprs[k];
         j->key_types[k] = ts->cols[spec->key_cols[k]].type->id;
-        if (rn_schema_set(j->kschema, k, ts->cols[spec->key_cols[k]].name, ts->cols[spec->key_cols[k]].type) != 0)
+        if (rn_schema_set(j->kschema, k, ts->cols[spec->key_cols[k]].name,
+                          ts->cols[spec->key_cols[k]].type) != 0)
             goto fail;
     }
     rn_op_t *op = rn_op_new(&lookup_join_vtable, out_schema, input);
@@ -832,7 +846,10 @@ void rn_lookup_join_set_table(rn_op_t *op, rn_lookup_t *l)
     j->l = l;
 }
 
-bool rn_is_lookup_join(const rn_op_t *op) { return op->vt == &lookup_join_vtable; }
+bool rn_is_lookup_join(const rn_op_t *op)
+{
+    return op->vt == &lookup_join_vtable;
+}
 
 const char *rn_lookup_join_table(const rn_op_t *op, int *nkeys, const int **key_cols)
 {

@@ -41,30 +41,30 @@
 #include "op/op.h"
 
 typedef enum rn_lookup_cache_kind {
-    RN_LOOKUP_CACHE_NONE,       /* every key is looked up every time */
-    RN_LOOKUP_CACHE_PARTIAL,    /* recently used keys */
-    RN_LOOKUP_CACHE_FULL,       /* the whole table, reloaded periodically */
+    RN_LOOKUP_CACHE_NONE,    /* every key is looked up every time */
+    RN_LOOKUP_CACHE_PARTIAL, /* recently used keys */
+    RN_LOOKUP_CACHE_FULL,    /* the whole table, reloaded periodically */
 } rn_lookup_cache_kind;
 
 typedef struct rn_lookup_cache_spec {
     rn_lookup_cache_kind kind;
-    int64_t max_rows;           /* PARTIAL: keys kept (0: no limit) */
-    int64_t expire_after_write_ms; /* PARTIAL: 0 = never */
+    int64_t max_rows;               /* PARTIAL: keys kept (0: no limit) */
+    int64_t expire_after_write_ms;  /* PARTIAL: 0 = never */
     int64_t expire_after_access_ms; /* PARTIAL: 0 = never */
-    bool cache_missing_key;     /* PARTIAL: keys without rows are kept too */
-    int64_t reload_ms;          /* FULL: reload interval (> 0) */
-    int64_t max_retries;        /* RN_ERR_RETRY retried this often; -1: forever */
+    bool cache_missing_key;         /* PARTIAL: keys without rows are kept too */
+    int64_t reload_ms;              /* FULL: reload interval (> 0) */
+    int64_t max_retries;            /* RN_ERR_RETRY retried this often; -1: forever */
 } rn_lookup_cache_spec_t;
 
 typedef struct rn_lookup_join_spec {
-    bool left;                  /* LEFT JOIN: unmatched rows NULL-padded */
-    const char *table;          /* the looked-up table's name, for explain (copied) */
-    const rn_schema_t *table_schema; /* its columns (a reference is taken) */
-    int nkeys;                  /* 1..RN_LOOKUP_MAX_KEYS */
-    const int *key_cols;        /* nkeys table columns (copied) */
+    bool left;                         /* LEFT JOIN: unmatched rows NULL-padded */
+    const char *table;                 /* the looked-up table's name, for explain (copied) */
+    const rn_schema_t *table_schema;   /* its columns (a reference is taken) */
+    int nkeys;                         /* 1..RN_LOOKUP_MAX_KEYS */
+    const int *key_cols;               /* nkeys table columns (copied) */
     const rn_expr_t *const *key_exprs; /* nkeys expressions over input rows, typed as
-                                 * their key columns (belong to the plan) */
-    const rn_expr_t *residual;  /* over output rows, or NULL (belongs to the plan) */
+                                        * their key columns (belong to the plan) */
+    const rn_expr_t *residual;         /* over output rows, or NULL (belongs to the plan) */
     rn_lookup_cache_spec_t cache;
 } rn_lookup_join_spec_t;
 
@@ -84,13 +84,13 @@ const char *rn_lookup_join_table(const rn_op_t *op, int *nkeys /* out */, const 
 
 /* Counters, for tests and metrics. */
 typedef struct rn_lookup_join_stats {
-    uint64_t lookups;           /* lookup() calls */
-    uint64_t scans;             /* FULL loads (each a series of scan() calls) */
-    uint64_t hits;              /* distinct keys per batch answered by the cache */
-    uint64_t misses;            /* distinct keys per batch asked of the table */
-    uint64_t rows_looked_up;    /* table rows that lookup() or scan() returned */
-    uint64_t retries;           /* calls retried after RN_ERR_RETRY */
-    size_t cached_keys;         /* keys in the cache now */
+    uint64_t lookups;        /* lookup() calls */
+    uint64_t scans;          /* FULL loads (each a series of scan() calls) */
+    uint64_t hits;           /* distinct keys per batch answered by the cache */
+    uint64_t misses;         /* distinct keys per batch asked of the table */
+    uint64_t rows_looked_up; /* table rows that lookup() or scan() returned */
+    uint64_t retries;        /* calls retried after RN_ERR_RETRY */
+    size_t cached_keys;      /* keys in the cache now */
 } rn_lookup_join_stats_t;
 void rn_lookup_join_stats(const rn_op_t *op, rn_lookup_join_stats_t *out /* out */);
 

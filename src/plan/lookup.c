@@ -68,14 +68,16 @@ static bool cache_duration(analyzer_t *an, const table_def_t *t, const char *key
     if (!v || !*v) return true;
     if (!rn_duration_parse(v, ms) || *ms < 0) {
         an->err = RN_ERR_CONFIG;
-        an_error(an, t->pos, "table '%s': option '%s' must be a duration such as '10 min', not '%s'", t->name, key, v);
+        an_error(an, t->pos, "table '%s': option '%s' must be a duration such as '10 min', not '%s'", t->name,
+                 key, v);
         return false;
     }
     return true;
 }
 
 /* The operator's cache settings from the table's 'lookup.*' options. */
-static bool cache_spec(analyzer_t *an, const table_def_t *t, const rn_lookup_conf_t *lc, rn_lookup_cache_spec_t *s)
+static bool cache_spec(analyzer_t *an, const table_def_t *t, const rn_lookup_conf_t *lc,
+                       rn_lookup_cache_spec_t *s)
 {
     memset(s, 0, sizeof *s);
     const char *kind = lc->cache ? lc->cache : "NONE";
@@ -92,19 +94,21 @@ static bool cache_spec(analyzer_t *an, const table_def_t *t, const rn_lookup_con
     }
     if (lc->max_retries < -1) {
         an->err = RN_ERR_CONFIG;
-        an_error(an, t->pos, "table '%s': option 'lookup.max-retries' must be -1 (no limit) or more", t->name);
+        an_error(an, t->pos, "table '%s': option 'lookup.max-retries' must be -1 (no limit) or more",
+                 t->name);
         return false;
     }
     if (!cache_duration(an, t, "lookup.partial-cache.expire-after-write", lc->expire_after_write,
                         &s->expire_after_write_ms) ||
         !cache_duration(an, t, "lookup.partial-cache.expire-after-access", lc->expire_after_access,
                         &s->expire_after_access_ms) ||
-        !cache_duration(an, t, "lookup.full-cache.periodic-reload.interval", lc->reload_interval, &s->reload_ms))
+        !cache_duration(an, t, "lookup.full-cache.periodic-reload.interval", lc->reload_interval,
+                        &s->reload_ms))
         return false;
     if (s->kind == RN_LOOKUP_CACHE_FULL && s->reload_ms <= 0) {
         an->err = RN_ERR_CONFIG;
-        an_error(an, t->pos, "table '%s': option 'lookup.full-cache.periodic-reload.interval' must be positive",
-                 t->name);
+        an_error(an, t->pos,
+                 "table '%s': option 'lookup.full-cache.periodic-reload.interval' must be positive", t->name);
         return false;
     }
     return true;
@@ -137,7 +141,9 @@ bool an_compile_lookup_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     if (jt != RN_JOIN_INNER && jt != RN_JOIN_LEFT) {
         an->err = RN_ERR_UNSUPPORTED;
         an_error(an, f->pos, "a lookup join (FOR SYSTEM_TIME AS OF) must be JOIN or LEFT JOIN, not %s",
-                 jt == RN_JOIN_RIGHT ? "RIGHT JOIN" : jt == RN_JOIN_FULL ? "FULL JOIN" : "a join without ON");
+                 jt == RN_JOIN_RIGHT  ? "RIGHT JOIN"
+                 : jt == RN_JOIN_FULL ? "FULL JOIN"
+                                      : "a join without ON");
         return false;
     }
     if (!f->join.on) {
@@ -256,7 +262,8 @@ bool an_compile_lookup_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
                 const rn_type_t *ct = t->schema->cols[tc].type;
                 /* INT and BIGINT keys compare as integers: no cast that
                  * could wrap a BIGINT into a false match */
-                rn_expr_t *k = rn_type_is_integer(l->type->id) && rn_type_is_integer(ct->id) ? l : an_coerce(an, l, ct);
+                rn_expr_t *k =
+                    rn_type_is_integer(l->type->id) && rn_type_is_integer(ct->id) ? l : an_coerce(an, l, ct);
                 if (!k) {
                     if (!an->failed)
                         an_error(an, conj[i]->pos, "the key of column '%s' cannot be cast to %s",
@@ -309,15 +316,22 @@ bool an_compile_lookup_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
             an_oom(an);
             return false;
         }
-    rn_lookup_join_spec_t spec = {.left = jt == RN_JOIN_LEFT, .table = t->name, .table_schema = t->schema,
-                                  .nkeys = nkeys, .key_cols = key_cols, .key_exprs = key_exprs,
-                                  .residual = residual, .cache = cache};
+    rn_lookup_join_spec_t spec = {.left = jt == RN_JOIN_LEFT,
+                                  .table = t->name,
+                                  .table_schema = t->schema,
+                                  .nkeys = nkeys,
+                                  .key_cols = key_cols,
+                                  .key_exprs = key_exprs,
+                                  .residual = residual,
+                                  .cache = cache};
     char err[256] = "";
     rn_op_t *op = rn_lookup_join_new(L.op, &spec, schema, err, sizeof err);
     rn_schema_unref(schema);
     if (!op) {
-        if (err[0]) an_error(an, f->pos, "%s", err);
-        else an_oom(an);
+        if (err[0])
+            an_error(an, f->pos, "%s", err);
+        else
+            an_oom(an);
         return false;
     }
     if (!an_track(an, op) || !note_lookup(an, op, t)) return false;

@@ -28,11 +28,11 @@ typedef struct fake {
     int nrows;
     int64_t k[FAKE_MAX], v[FAKE_MAX];
     char s[FAKE_MAX][16];
-    int calls;                  /* lookup() calls */
-    int scans;                  /* scan() calls */
-    int keys_asked;             /* keys in lookup() calls that completed them */
-    int fail_retry;             /* the next calls fail with RN_ERR_RETRY */
-    bool partial_rows;          /* when out fills: append the part of a key that fits */
+    int calls;         /* lookup() calls */
+    int scans;         /* scan() calls */
+    int keys_asked;    /* keys in lookup() calls that completed them */
+    int fail_retry;    /* the next calls fail with RN_ERR_RETRY */
+    bool partial_rows; /* when out fills: append the part of a key that fits */
     bool closed;
 } fake_t;
 
@@ -108,17 +108,23 @@ static rn_err_t fake_scan(rn_lookup_t *l, rn_batch_t *out, int64_t *cursor, bool
     return RN_OK;
 }
 
-static void fake_close(rn_lookup_t *l) { ((fake_t *)l)->closed = true; }
+static void fake_close(rn_lookup_t *l)
+{
+    ((fake_t *)l)->closed = true;
+}
 
 /* ---- the operator between a feeder and a capture ------------------------------- */
 
-static rn_err_t feeder_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx) { return RN_OK; }
+static rn_err_t feeder_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    return RN_OK;
+}
 static const rn_op_vtable_t feeder_vt = {.kind = "Feeder", .process = feeder_process};
 
 typedef struct capture {
-    rn_buf_t text;              /* "+I(1,10,1,10,a)" rows separated by spaces */
+    rn_buf_t text; /* "+I(1,10,1,10,a)" rows separated by spaces */
     int rows, batches, max_batch;
-    bool wm_ok;                 /* every row's rowwm was 100 + its left id */
+    bool wm_ok; /* every row's rowwm was 100 + its left id */
 } capture_t;
 
 static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
@@ -136,9 +142,12 @@ static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_c
         for (int col = 0; col < b->schema->ncols; col++) {
             if (col) rn_buf_appendc(&c->text, ',');
             const rn_value_t *v = &b->cols[col][r];
-            if (v->null) rn_buf_appends(&c->text, "null");
-            else if (b->schema->cols[col].type->id == RN_TYPE_STRING) rn_buf_append(&c->text, v->s, v->len);
-            else rn_buf_append_i64(&c->text, v->i);
+            if (v->null)
+                rn_buf_appends(&c->text, "null");
+            else if (b->schema->cols[col].type->id == RN_TYPE_STRING)
+                rn_buf_append(&c->text, v->s, v->len);
+            else
+                rn_buf_append_i64(&c->text, v->i);
         }
         rn_buf_appendc(&c->text, ')');
     }
@@ -195,13 +204,19 @@ static bool fix_init(fix_t *f, bool left, const rn_expr_t *residual, rn_lookup_c
     f->feeder = rn_op_new(&feeder_vt, f->in, NULL);
     int key_cols[] = {0};
     const rn_expr_t *key_exprs[] = {col_expr(1, &rn_type_bigint)};
-    rn_lookup_join_spec_t spec = {.left = left, .table = "t", .table_schema = f->ts, .nkeys = 1,
-                                  .key_cols = key_cols, .key_exprs = key_exprs, .residual = residual,
+    rn_lookup_join_spec_t spec = {.left = left,
+                                  .table = "t",
+                                  .table_schema = f->ts,
+                                  .nkeys = 1,
+                                  .key_cols = key_cols,
+                                  .key_exprs = key_exprs,
+                                  .residual = residual,
                                   .cache = cache};
     f->join = rn_lookup_join_new(f->feeder, &spec, f->out, f->errbuf, sizeof f->errbuf);
     if (!f->join) return false;
     f->fake = fake_new();
-    f->fake->l = (rn_lookup_t){.lookup = fake_lookup, .scan = fake_scan, .close = fake_close, .where = "fake"};
+    f->fake->l =
+        (rn_lookup_t){.lookup = fake_lookup, .scan = fake_scan, .close = fake_close, .where = "fake"};
     rn_lookup_join_set_table(f->join, &f->fake->l);
     f->cap = rn_op_new(&capture_vt, f->out, f->join);
     f->c = calloc(1, sizeof *f->c);
@@ -247,8 +262,8 @@ static rn_err_t push(fix_t *f, int n, const int64_t *ids, const int64_t *ks, int
     b->nrows = n;
     return rn_op_emit(f->feeder, b, &f->ctx);
 }
-#define PUSH(f, min, ...)                                                                          \
-    push((f), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), ids_of((int64_t[]){__VA_ARGS__}), \
+#define PUSH(f, min, ...)                                                                                    \
+    push((f), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), ids_of((int64_t[]){__VA_ARGS__}),   \
          (int64_t[]){__VA_ARGS__}, (min), false)
 
 static int64_t ids_buf[64];
@@ -259,7 +274,10 @@ static const int64_t *ids_of(const int64_t *ks)
     return ids_buf;
 }
 
-static const char *text(fix_t *f) { return f->c->text.data ? f->c->text.data : ""; }
+static const char *text(fix_t *f)
+{
+    return f->c->text.data ? f->c->text.data : "";
+}
 
 static void table_abc(fake_t *t)
 {
@@ -278,7 +296,8 @@ static void test_inner_batched(void)
     RN_REQUIRE(fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
     table_abc(f.fake);
     RN_CHECK_EQ_INT(PUSH(&f, 0, 1, 2, 1, -1, 3), RN_OK);
-    RN_CHECK_EQ_STR(text(&f), "+I(1,1,0,1,10,a) +I(1,1,0,1,11,b) +I(2,2,0,2,20,c) +I(3,1,0,1,10,a) +I(3,1,0,1,11,b)");
+    RN_CHECK_EQ_STR(text(&f),
+                    "+I(1,1,0,1,10,a) +I(1,1,0,1,11,b) +I(2,2,0,2,20,c) +I(3,1,0,1,10,a) +I(3,1,0,1,11,b)");
     RN_CHECK_EQ_INT(f.fake->calls, 1);
     RN_CHECK_EQ_INT(f.fake->keys_asked, 3); /* 1, 2, 3; never NULL */
     RN_CHECK_EQ_INT(PUSH(&f, 0, 2), RN_OK); /* no cache: asked again */
@@ -302,7 +321,8 @@ static void test_inner_batched(void)
 static void test_left_and_residual(void)
 {
     fix_t f;
-    RN_REQUIRE(fix_init(&f, true, residual_v_ge_min(), (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
+    RN_REQUIRE(
+        fix_init(&f, true, residual_v_ge_min(), (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
     table_abc(f.fake);
     RN_CHECK_EQ_INT(PUSH(&f, 11, 1, 2, 3, -1), RN_OK);
     RN_CHECK_EQ_STR(text(&f), "+I(1,1,11,1,11,b) +I(2,2,11,2,20,c) +I(3,3,11,null,null,null) "
@@ -316,7 +336,8 @@ static void test_left_and_residual(void)
     fix_free(&f);
 
     /* INNER with the residual drops what fails it */
-    RN_REQUIRE(fix_init(&f, false, residual_v_ge_min(), (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
+    RN_REQUIRE(
+        fix_init(&f, false, residual_v_ge_min(), (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE}));
     table_abc(f.fake);
     RN_CHECK_EQ_INT(PUSH(&f, 11, 1, 2, 3), RN_OK);
     RN_CHECK_EQ_STR(text(&f), "+I(1,1,11,1,11,b) +I(2,2,11,2,20,c)");
@@ -350,8 +371,11 @@ static void test_kinds(void)
 static void test_partial_cache(void)
 {
     fix_t f;
-    rn_lookup_cache_spec_t c = {.kind = RN_LOOKUP_CACHE_PARTIAL, .max_rows = 2, .expire_after_write_ms = 10000,
-                                .cache_missing_key = true, .max_retries = -1};
+    rn_lookup_cache_spec_t c = {.kind = RN_LOOKUP_CACHE_PARTIAL,
+                                .max_rows = 2,
+                                .expire_after_write_ms = 10000,
+                                .cache_missing_key = true,
+                                .max_retries = -1};
     RN_REQUIRE(fix_init(&f, false, NULL, c));
     table_abc(f.fake);
     RN_CHECK_EQ_INT(PUSH(&f, 0, 1, 2), RN_OK);
@@ -385,8 +409,10 @@ static void test_partial_cache(void)
     fix_free(&f);
 
     /* expire after access, and missing keys not remembered */
-    c = (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_PARTIAL, .expire_after_access_ms = 1000,
-                                 .cache_missing_key = false, .max_retries = -1};
+    c = (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_PARTIAL,
+                                 .expire_after_access_ms = 1000,
+                                 .cache_missing_key = false,
+                                 .max_retries = -1};
     RN_REQUIRE(fix_init(&f, false, NULL, c));
     table_abc(f.fake);
     RN_CHECK_EQ_INT(PUSH(&f, 0, 1, 9), RN_OK);
@@ -439,9 +465,12 @@ static void test_fanout(void)
 {
     for (int mode = 0; mode < 3; mode++) {
         fix_t f;
-        RN_REQUIRE(fix_init(&f, mode == 2, mode == 2 ? residual_v_ge_min() : NULL,
-                            (rn_lookup_cache_spec_t){.kind = mode ? RN_LOOKUP_CACHE_PARTIAL : RN_LOOKUP_CACHE_NONE,
-                                                     .max_rows = 10, .cache_missing_key = true, .max_retries = -1}));
+        RN_REQUIRE(
+            fix_init(&f, mode == 2, mode == 2 ? residual_v_ge_min() : NULL,
+                     (rn_lookup_cache_spec_t){.kind = mode ? RN_LOOKUP_CACHE_PARTIAL : RN_LOOKUP_CACHE_NONE,
+                                              .max_rows = 10,
+                                              .cache_missing_key = true,
+                                              .max_retries = -1}));
         f.fake->partial_rows = mode == 1;
         for (int i = 0; i < 10000; i++) fake_add(f.fake, 7, i, "x");
         fake_add(f.fake, 8, 1, "y");
@@ -463,7 +492,8 @@ static void test_fanout(void)
 static void test_retry(void)
 {
     fix_t f;
-    RN_REQUIRE(fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE, .max_retries = -1}));
+    RN_REQUIRE(
+        fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE, .max_retries = -1}));
     table_abc(f.fake);
     f.fake->fail_retry = 2;
     RN_CHECK_EQ_INT(PUSH(&f, 0, 2), RN_OK); /* 100 + 200 ms of backoff */
@@ -474,7 +504,8 @@ static void test_retry(void)
     RN_CHECK_EQ_INT(f.fake->calls, 3);
     fix_free(&f);
 
-    RN_REQUIRE(fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE, .max_retries = 1}));
+    RN_REQUIRE(
+        fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_NONE, .max_retries = 1}));
     table_abc(f.fake);
     f.fake->fail_retry = 5;
     RN_CHECK(PUSH(&f, 0, 2) != RN_OK);
@@ -485,8 +516,9 @@ static void test_retry(void)
     fix_free(&f);
 
     /* a FULL load retries too */
-    RN_REQUIRE(fix_init(&f, false, NULL, (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_FULL, .reload_ms = 1000,
-                                                                  .max_retries = 3}));
+    RN_REQUIRE(fix_init(
+        &f, false, NULL,
+        (rn_lookup_cache_spec_t){.kind = RN_LOOKUP_CACHE_FULL, .reload_ms = 1000, .max_retries = 3}));
     table_abc(f.fake);
     f.fake->fail_retry = 1;
     RN_CHECK_EQ_INT(PUSH(&f, 0, 1), RN_OK);
@@ -501,7 +533,8 @@ static void test_file_lookup(void)
     char path[] = "/tmp/rn_lookup_XXXXXX";
     int fd = mkstemp(path);
     RN_REQUIRE(fd >= 0);
-    const char *lines = "{\"tk\":1,\"v\":10,\"s\":\"a\"}\n\n{\"tk\":2,\"v\":20,\"s\":\"c\\\"q\"}\n{\"tk\":1,\"v\":11}\n";
+    const char *lines =
+        "{\"tk\":1,\"v\":10,\"s\":\"a\"}\n\n{\"tk\":2,\"v\":20,\"s\":\"c\\\"q\"}\n{\"tk\":1,\"v\":11}\n";
     RN_REQUIRE(write(fd, lines, strlen(lines)) == (ssize_t)strlen(lines));
     close(fd);
     rn_schema_t *ts = schema_of(3, "tk:BIGINT", "v:BIGINT", "s:STRING");
