@@ -4,11 +4,10 @@
  * `runnel test` (IN/<table-name>.jsonl, runtime/run.c).
  *
  * At open every line is decoded to the table's schema (a column "a.b"
- * is the field b of object a, as a source reads it) and kept in memory;
- * lookup() answers by comparing key columns (a linear pass per key over
- * the rows, fine for test tables), scan() hands the rows out in file
- * order. A line that does not decode is an error naming the file and
- * line: a test table should be right.
+ * is the field b of object a, as a source reads it) and kept in memory
+ * with a hash index of the key columns; lookup() answers from the index,
+ * scan() hands the rows out in file order. A line that does not decode
+ * is an error naming the file and line: a test table should be right.
  */
 #include "connectors/connector.h"
 #include "core/mem.h"
@@ -26,8 +25,40 @@ typedef struct file_lookup {
     rn_arena_t arena;  /* rows and strings */
     rn_value_t **rows; /* nrows arrays of ncols values (owned array) */
     int64_t nrows;
-    char *where; /* "file IN/t.jsonl" (owned) */
+    char *where;     /* "file IN/t.jsonl" (owned) */
+    int64_t *head;   /* nbuckets: first row of each hash bucket of the key, or -1 (owned) */
+    int64_t *next;   /* nrows: next row of the same bucket, or -1 (owned) */
+    size_t nbuckets; /* a power of two */
 } file_lookup_t;
+
+/* The hash of the key columns of a row, or of row k of a keys batch
+ * (row == NULL). */
+static uint64_t key_hash(const file_lookup_t *f, const rn_value_t *row, const rn_batch_t *keys, int k)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < f->nkeys; i++) {
+        rn_type_id t = f->schema->cols[f->key_cols[i]].type->id;
+        h = rn_value_hash(t, row ? &row[f->key_cols[i]] : rn_batch_value_ptr(keys, i, k), h);
+    }
+    return h;
+}
+
+/* Indexes the rows by key. False on OOM. */
+static bool file_lookup_index(file_lookup_t *f)
+{
+    f->nbuckets = 16;
+    while (f->nbuckets < (size_t)f->nrows * 2) f->nbuckets *= 2;
+    f->head = rn_malloc(sizeof(int64_t) * f->nbuckets);
+    f->next = rn_malloc(sizeof(int64_t) * (size_t)(f->nrows ? f->nrows : 1));
+    if (!f->head || !f->next) return false;
+    memset(f->head, -1, sizeof(int64_t) * f->nbuckets);
+    for (int64_t r = f->nrows - 1; r >= 0; r--) { /* chains in file order */
+        size_t b = key_hash(f, f->rows[r], NULL, 0) & (f->nbuckets - 1);
+        f->next[r] = f->head[b];
+        f->head[b] = r;
+    }
+    return true;
+}
 
 static bool row_matches(const file_lookup_t *f, const rn_value_t *row, const rn_batch_t *keys, int k)
 {
@@ -53,13 +84,13 @@ static rn_err_t file_lookup_lookup(rn_lookup_t *l, const rn_batch_t *keys, rn_ba
     (void)arena, (void)errbuf, (void)errbuf_size;
     file_lookup_t *f = (file_lookup_t *)l;
     for (int k = 0; k < keys->nrows; k++) {
-        int64_t n = 0;
-        for (int64_t r = 0; r < f->nrows; r++) n += row_matches(f, f->rows[r], keys, k);
+        int64_t n = 0, first = f->head[key_hash(f, NULL, keys, k) & (f->nbuckets - 1)];
+        for (int64_t r = first; r >= 0; r = f->next[r]) n += row_matches(f, f->rows[r], keys, k);
         if (out->nrows + n > out->cap) {
             *done = k;
             return RN_OK;
         }
-        for (int64_t r = 0; r < f->nrows; r++)
+        for (int64_t r = first; r >= 0; r = f->next[r])
             if (row_matches(f, f->rows[r], keys, k)) {
                 key_of[out->nrows] = k;
                 put(f, out, f->rows[r]);
@@ -86,6 +117,8 @@ static void file_lookup_close(rn_lookup_t *l)
     rn_free(f->key_cols);
     rn_free(f->rows);
     rn_free(f->where);
+    rn_free(f->head);
+    rn_free(f->next);
     rn_arena_free(&f->arena);
     rn_free(f);
 }
@@ -215,6 +248,10 @@ rn_err_t rn_file_lookup_open(const char *path, rn_schema_t *schema, const int *k
     memset(kept + len, 0, RN_JSON_PADDING);
     rn_free(text);
     if ((err = file_lookup_load(f, path, kept, len, errbuf, errbuf_size)) != RN_OK) goto fail;
+    if (!file_lookup_index(f)) {
+        err = RN_ERR_NOMEM;
+        goto fail;
+    }
     fclose(fp);
     f->l.lookup = file_lookup_lookup;
     f->l.scan = file_lookup_scan;

@@ -559,6 +559,7 @@ static void test_file_lookup(void)
     RN_CHECK_EQ_INT(done, 3);
     RN_CHECK_EQ_INT(out->nrows, 3);
     RN_CHECK(key_of[1] == 1 && key_of[2] == 1 && out->cols[2][2].null);
+    RN_CHECK(out->cols[1][1].i == 10 && out->cols[1][2].i == 11); /* in file order */
     out = rn_batch_new(&a, ts, 2);
     int64_t cursor = 0;
     bool fin = false;
