@@ -8,7 +8,7 @@
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
-#   scenario    the S1, S3 and S5 example pipelines against a batch oracle
+#   scenario    the S1, S3 and S5 example pipelines and S4's lookup join against a batch oracle
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -183,6 +183,15 @@ foreach(scen s1 s3 s5)
     set_tests_properties(scenario.${scen}.seed${seed} PROPERTIES LABELS "scenario" TIMEOUT 300
                          ENVIRONMENT "${RUNNEL_PYENV}")
   endforeach()
+endforeach()
+
+# S4's lookup join (tests/sql/cases/lookup_s4) over generated campaigns and
+# subscribers, once per 'lookup.cache' setting, against a batch oracle.
+foreach(seed 1 2)
+  add_test(NAME scenario.lookup_s4.seed${seed}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/lookup_s4.py ${RUNNEL_BIN} --seed ${seed})
+  set_tests_properties(scenario.lookup_s4.seed${seed} PROPERTIES LABELS "scenario" TIMEOUT 300
+                       ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
 # ---- real Apache Kafka -----------------------------------------------------

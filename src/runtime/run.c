@@ -32,6 +32,7 @@
 #include "core/mem.h"
 #include "core/text.h"
 #include "op/exchange.h"
+#include "op/lookup_join.h"
 #include "plan/compiled.h"
 
 static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
@@ -513,6 +514,32 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         io->reject = pipeline_sink_reject;
         io->reject_opaque = sr;
         rn_sink_set_io(p->sinks[i].op, io);
+    }
+    for (int i = 0; i < p->nlookups; i++) {
+        table_def_t *t = p->lookups[i].table;
+        rn_lookup_t *l = NULL;
+        int nkeys;
+        const int *key_cols;
+        rn_lookup_join_table(p->lookups[i].op, &nkeys, &key_cols);
+        if (test) { /* the whole table from IN/<test name>.jsonl */
+            test_path(t, o->input_dir, path, sizeof path);
+            err = rn_file_lookup_open(path, t->schema, key_cols, nkeys, &l, errbuf, errbuf_size);
+            if (err != RN_OK) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", errbuf);
+                snprintf(errbuf, errbuf_size, "lookup table '%s': %s", t->name, why);
+            }
+        } else if (t->conn->open_lookup) {
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions, .worker = o->worker, .schema = t->schema};
+            err = t->conn->open_lookup(t->conf, &ctx, key_cols, nkeys, &l, errbuf, errbuf_size);
+        } else {
+            snprintf(errbuf, errbuf_size, "table '%s': connector '%s' cannot be looked up yet", t->name,
+                     t->conn->name);
+            err = RN_ERR_UNSUPPORTED;
+        }
+        if (err != RN_OK) return err;
+        rn_lookup_join_set_table(p->lookups[i].op, l);
     }
     /* Everything opened: only now are existing output files emptied. */
     return rn_file_outs_start(p->files, errbuf, errbuf_size);
