@@ -172,10 +172,10 @@ foreach(name oracle_and_replay open_errors option_injection refused_rows scan_so
 endforeach()
 
 # ---- scenarios ---------------------------------------------------------------
-# The join scenarios (examples/s1_logins.sql, s3_corp.sql, s5_sessions.sql)
+# The scenarios (examples/s1_logins.sql, s3_corp.sql, s4_campaigns.sql, s5_sessions.sql)
 # over generated data with malformed records, on files, checked against the
 # batch oracle of tests/scenarios/oracle.py; several seeds each.
-foreach(scen s1 s3 s5)
+foreach(scen s1 s3 s4 s5)
   foreach(seed 1 2 3)
     add_test(NAME scenario.${scen}.seed${seed}
              COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/run_scenario.py ${scen} ${RUNNEL_BIN}
