@@ -8,7 +8,7 @@
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
-#   scenario    the S1, S2, S3 and S5 example pipelines against a batch oracle
+#   scenario    the S1, S2, S3 and S5 example pipelines and S4's lookup join against a batch oracle
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -161,8 +161,10 @@ endforeach()
 # tests/jdbc/test_sqlite.py: `runnel run` from a file into SQLite tables,
 # compared with an oracle (append, upsert with deletes, a replay that
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
-# and the checks at open (missing table, column, key index, file).
-foreach(name oracle_and_replay open_errors option_injection)
+# the checks at open (missing table, column, key index, file), refused
+# rows going to the dead-letter file, and the table as a bounded source.
+# The lookup and scan (rn_lookup_t) are unit.test_jdbc.
+foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
@@ -170,10 +172,10 @@ foreach(name oracle_and_replay open_errors option_injection)
 endforeach()
 
 # ---- scenarios ---------------------------------------------------------------
-# The scenarios (examples/s1_logins.sql, s2_activity.sql, s3_corp.sql, s5_sessions.sql)
-# over generated data with malformed records, on files, checked against the
+# The scenarios (examples/s1_logins.sql, s2_activity.sql, s3_corp.sql, s4_campaigns.sql,
+# s5_sessions.sql) over generated data with malformed records, on files, checked against the
 # batch oracle of tests/scenarios/oracle.py; several seeds each.
-foreach(scen s1 s2 s3 s5)
+foreach(scen s1 s2 s3 s4 s5)
   foreach(seed 1 2 3)
     add_test(NAME scenario.${scen}.seed${seed}
              COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/run_scenario.py ${scen} ${RUNNEL_BIN}
@@ -181,6 +183,15 @@ foreach(scen s1 s2 s3 s5)
     set_tests_properties(scenario.${scen}.seed${seed} PROPERTIES LABELS "scenario" TIMEOUT 300
                          ENVIRONMENT "${RUNNEL_PYENV}")
   endforeach()
+endforeach()
+
+# S4's lookup join (tests/sql/cases/lookup_s4) over generated campaigns and
+# subscribers, once per 'lookup.cache' setting, against a batch oracle.
+foreach(seed 1 2)
+  add_test(NAME scenario.lookup_s4.seed${seed}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/scenarios/lookup_s4.py ${RUNNEL_BIN} --seed ${seed})
+  set_tests_properties(scenario.lookup_s4.seed${seed} PROPERTIES LABELS "scenario" TIMEOUT 300
+                       ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
 # ---- real Apache Kafka -----------------------------------------------------
@@ -236,6 +247,29 @@ foreach(svc redis postgres)
                        FIXTURES_REQUIRED ${svc}_server RESOURCE_LOCK ${svc}_server
                        ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_${SVC}_ENV}")
 endforeach()
+
+# The 'jdbc' connector on the fixture's PostgreSQL (tests/jdbc/test_postgres.py):
+# append, upsert by ON CONFLICT and by UPDATE-then-INSERT, deletes, a replay,
+# S4's subscribers_feedback table replayed, errors at start (schema,
+# password, unreachable server), SQL injection
+# through values and names, refused rows to the dead-letter file, the table
+# as a bounded source; and the lookup/scan unit test against the server.
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage)
+  add_test(NAME jdbc.postgres.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
+                       FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                       ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+endforeach()
+# The server stopped and started mid-run: needs the sink operator's retry
+# of RN_ERR_RETRY (op/sink.c); without it the run stops at the outage.
+set_tests_properties(jdbc.postgres.outage PROPERTIES DISABLED TRUE)
+add_test(NAME jdbc.postgres.lookup
+         COMMAND sh -c "eval \"$(\"$0\"/scripts/postgres env | sed 's/^/export /')\" && exec \"$1\" pg"
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc>)
+set_tests_properties(jdbc.postgres.lookup PROPERTIES LABELS "postgres" TIMEOUT 300
+                     FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                     ENVIRONMENT "${RUNNEL_POSTGRES_ENV}")
 
 # The 'redis' sink against the fixture's server: S2's ZADD and HSET (with
 # TTL) from `runnel run`, as the ACL user, equal a batch computation; a

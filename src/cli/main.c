@@ -28,6 +28,7 @@
 #include "core/text.h"
 #include "core/timeparse.h"
 #include "gen/gen.h"
+#include "op/lookup_join.h"
 #include "plan/pipeline.h"
 #include "runtime/run.h"
 #include "runtime/workers.h"
@@ -138,6 +139,20 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
         if (strcmp(op->vt->kind, "WindowAggregate") && strcmp(op->vt->kind, "WindowRows")) continue;
         fprintf(stderr, "runnel: window #%d: %llu late rows, %zu windows still open\n", op->id,
                 (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op));
+    }
+    for (int i = 0; i < rn_pipeline_nops(p); i++) {
+        const rn_op_t *op = rn_pipeline_op(p, i);
+        if (!rn_is_lookup_join(op)) continue;
+        int nkeys;
+        const int *key_cols;
+        const char *table = rn_lookup_join_table(op, &nkeys, &key_cols);
+        rn_lookup_join_stats_t st;
+        rn_lookup_join_stats(op, &st);
+        fprintf(stderr,
+                "runnel: lookup join #%d on %s: %llu lookups, %llu cache hits, %llu misses, %llu rows "
+                "looked up, %zu keys cached\n",
+                op->id, table, (unsigned long long)st.lookups, (unsigned long long)st.hits,
+                (unsigned long long)st.misses, (unsigned long long)st.rows_looked_up, st.cached_keys);
     }
     for (int i = 0; i < rn_pipeline_nsinks(p); i++)
         fprintf(stderr, "runnel: sink %s: %llu records written\n", rn_pipeline_sink_name(p, i),

@@ -61,7 +61,8 @@ typedef struct rn_open_ctx {
     bool want_key;              /* reader: some column is read from the record key */
     bool want_headers;          /* reader: the 'headers' metadata column is read */
     rn_file_outs_t *files;      /* sink: the run's output files (rn_file_sink_open) */
-    const rn_schema_t *schema;  /* sink: the table's columns, as rows are written */
+    const rn_schema_t *schema;  /* sink: the table's columns, as rows are written; reader
+                                 * and lookup: the table's declared columns */
     rn_sink_mode sink_mode;     /* sink: how the table is written (upsert: by pk) */
     int npk;                    /* sink: the PRIMARY KEY columns (indexes into schema) */
     const int *pk;
@@ -275,6 +276,15 @@ void rn_file_outs_free(rn_file_outs_t *files);
  * files (which must not be NULL for a real path). */
 rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_format format,
                            rn_sink_io_t **out, char *errbuf, size_t errbuf_size);
+
+/* A lookup table read whole from the JSON-lines file path (one row per
+ * line, decoded to schema, of which a reference is taken), asked for rows
+ * by the nkeys columns key_cols: what stands for a lookup join's table in
+ * `runnel test` (connectors/file_lookup.c). It has scan() too. Returns
+ * RN_ERR_IO (no file), RN_ERR_DECODE (a line naming its number) or
+ * RN_ERR_NOMEM with errbuf set; the caller owns *out. */
+rn_err_t rn_file_lookup_open(const char *path, rn_schema_t *schema, const int *key_cols, int nkeys,
+                             rn_lookup_t **out, char *errbuf, size_t errbuf_size);
 
 /* True if a and b name the same file (same path, or both exist and are
  * the same inode). */

@@ -63,6 +63,10 @@ bool an_split_and(const rn_ast_expr_t *e, const rn_ast_expr_t **out, int *n, int
 /* ANDs x into *acc (x itself when *acc is NULL). False on OOM. */
 bool an_and_into(analyzer_t *an, rn_expr_t **acc, rn_expr_t *x);
 
+/* lookup.c: JOIN t FOR SYSTEM_TIME AS OF l.proc_time ON ... (a lookup join) */
+bool an_is_lookup_join(const rn_ast_from_t *f);
+bool an_compile_lookup_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
+
 /* select.c */
 /* Sends the late rows of event-time operator wop (set: its late-output
  * setter) to the table named by SET 'runnel.late-rows.table': its columns

@@ -69,6 +69,14 @@ typedef struct sink_def {
     table_def_t *table;
 } sink_def_t;
 
+/* A lookup join and the table it looks up: the runtime opens the table
+ * (rn_connector_t.open_lookup, or a file in `runnel test`) and hands it
+ * to the operator (rn_lookup_join_set_table). */
+typedef struct lookup_def {
+    rn_op_t *op;                /* the LookupJoin operator */
+    table_def_t *table;
+} lookup_def_t;
+
 /* What rn_reader_t.resumed needs to warn about one source (runtime/run.c). */
 struct resume_note {
     const char *table;          /* the source table */
@@ -93,6 +101,8 @@ struct rn_pipeline {
     int nsources;
     sink_def_t *sinks;
     int nsinks;
+    lookup_def_t *lookups;      /* lookup joins (owned array) */
+    int nlookups;
     rn_dlq_t *dlq;              /* while running */
     bool dlq_shared;            /* dlq belongs to the caller (workers share one) */
     int parallelism;            /* SET 'parallelism.default': workers, 0 = not set */

@@ -362,7 +362,10 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     case RN_AST_FROM_TABLE: {
         if (f->table.system_time) {
             an->err = RN_ERR_UNSUPPORTED;
-            an_error(an, f->pos, "FOR SYSTEM_TIME AS OF (lookup joins) is not supported yet");
+            an_error(an, f->pos,
+                     "FOR SYSTEM_TIME AS OF is only for the right side of a lookup join: "
+                     "FROM s JOIN %s FOR SYSTEM_TIME AS OF s.proc_time AS r ON r.k = s.k",
+                     f->table.name);
             return false;
         }
         const char *q = f->alias ? f->alias : f->table.name;

@@ -263,6 +263,7 @@ static const char *join_name(rn_ast_join_type t)
 
 bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
 {
+    if (an_is_lookup_join(f)) return an_compile_lookup_join(an, f, out);
     rn_ast_join_type jt = f->join.type;
     if (jt == RN_JOIN_CROSS || !f->join.on) {
         an->err = RN_ERR_UNSUPPORTED;

@@ -15,7 +15,9 @@
  *   - a Calc keeps the partitioning when it passes every partitioning
  *     column through unchanged; so does the ChangelogNormalize after an
  *     upsert table's scan (its rows are the scan's columns, keyed by the
- *     primary key the table is partitioned by); an Exchange establishes
+ *     primary key the table is partitioned by), and so does a lookup join
+ *     (its input's columns come first, unchanged, and it needs no
+ *     Exchange: it keeps no state per key); an Exchange establishes
  *     its keys;
  *   - anything else (an aggregate's output) is not assumed to be
  *     partitioned, so a GROUP BY over a GROUP BY exchanges again.
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "op/exchange.h"
+#include "op/lookup_join.h"
 #include "op/normalize.h"
 #include "plan/analyze_int.h"
 
@@ -58,7 +61,8 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
         memcpy(cols, rn_exchange_keys(op), sizeof(int) * (size_t)n);
         return n;
     }
-    if (rn_is_normalize(op)) return partitioning(an, op->input, cols, max);
+    /* a lookup join's output starts with its input's columns, unchanged */
+    if (rn_is_normalize(op) || rn_is_lookup_join(op)) return partitioning(an, op->input, cols, max);
     if (rn_is_calc(op)) {
         int in[RN_MAX_GROUP];
         int n = partitioning(an, op->input, in, RN_MAX_GROUP);

@@ -69,6 +69,7 @@ void rn_pipeline_free(rn_pipeline_t *p)
     rn_free(p->ops);
     rn_free(p->sources);
     rn_free(p->sinks);
+    rn_free(p->lookups);
     rn_free(p->tables);
     rn_free(p->views);
     if (!p->dlq_shared) rn_dlq_free(p->dlq);

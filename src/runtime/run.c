@@ -32,6 +32,7 @@
 #include "core/mem.h"
 #include "core/text.h"
 #include "op/exchange.h"
+#include "op/lookup_join.h"
 #include "plan/compiled.h"
 
 static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
@@ -391,6 +392,24 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
     return err;
 }
 
+/* What a sink's reject hook needs: the pipeline (its dead-letter output
+ * while running) and the sink table. Lives in the plan arena. */
+struct sink_reject {
+    rn_pipeline_t *p;
+    const char *table;          /* the sink table's name */
+    char where[300];            /* "sink 'name'" */
+    int64_t count;              /* rows refused so far (the DLQ line's position) */
+};
+
+/* rn_sink_io_t.reject: a row the destination refused goes to the
+ * pipeline's dead-letter output as the row's JSON with the message. */
+static rn_err_t pipeline_sink_reject(void *opaque, const char *row_json, size_t len, const char *error)
+{
+    struct sink_reject *sr = opaque;
+    if (!sr->p->dlq) return RN_ERR_FATAL;
+    return rn_dlq_write(sr->p->dlq, sr->table, sr->where, ++sr->count, error, row_json, len);
+}
+
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
@@ -442,7 +461,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             }
         } else if (t->conn->open_reader) {
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
-                                 .noptions = t->noptions, .worker = o->worker,
+                                 .noptions = t->noptions, .worker = o->worker, .schema = t->schema,
                                  .want_key = rn_source_reads(p->sources[i], RN_FROM_KEY),
                                  .want_headers = rn_source_reads(p->sources[i], RN_FROM_HEADERS)};
             err = t->conn->open_reader(t->conf, &ctx, &r, errbuf, errbuf_size);
@@ -485,11 +504,46 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;
+        struct sink_reject *sr = rn_arena_alloc(&p->plan_arena, sizeof *sr);
+        if (!sr) {
+            io->close(io);
+            return RN_ERR_NOMEM;
+        }
+        *sr = (struct sink_reject){.p = p, .table = t->name};
+        snprintf(sr->where, sizeof sr->where, "sink '%s'", t->name);
+        io->reject = pipeline_sink_reject;
+        io->reject_opaque = sr;
         rn_sink_set_io(p->sinks[i].op, io);
         int64_t max_retries;
         if ((err = rn_sink_max_retries(t->options, t->noptions, &max_retries, errbuf, errbuf_size)) != RN_OK)
             return err;
         rn_sink_set_retry(p->sinks[i].op, max_retries, o->stop);
+    }
+    for (int i = 0; i < p->nlookups; i++) {
+        table_def_t *t = p->lookups[i].table;
+        rn_lookup_t *l = NULL;
+        int nkeys;
+        const int *key_cols;
+        rn_lookup_join_table(p->lookups[i].op, &nkeys, &key_cols);
+        if (test) { /* the whole table from IN/<test name>.jsonl */
+            test_path(t, o->input_dir, path, sizeof path);
+            err = rn_file_lookup_open(path, t->schema, key_cols, nkeys, &l, errbuf, errbuf_size);
+            if (err != RN_OK) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", errbuf);
+                snprintf(errbuf, errbuf_size, "lookup table '%s': %s", t->name, why);
+            }
+        } else if (t->conn->open_lookup) {
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
+                                 .noptions = t->noptions, .worker = o->worker, .schema = t->schema};
+            err = t->conn->open_lookup(t->conf, &ctx, key_cols, nkeys, &l, errbuf, errbuf_size);
+        } else {
+            snprintf(errbuf, errbuf_size, "table '%s': connector '%s' cannot be looked up yet", t->name,
+                     t->conn->name);
+            err = RN_ERR_UNSUPPORTED;
+        }
+        if (err != RN_OK) return err;
+        rn_lookup_join_set_table(p->lookups[i].op, l);
     }
     /* Everything opened: only now are existing output files emptied. */
     return rn_file_outs_start(p->files, errbuf, errbuf_size);

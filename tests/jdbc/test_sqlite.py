@@ -229,8 +229,98 @@ INSERT INTO odd SELECT order_id, customer FROM orders WHERE order_id < 3;
     check(n == [(9,)], "odd: %r rows, want 9 (order ids 0-2 occur 3 times each)" % n)
 
 
+def t_refused_rows(d):
+    """Rows SQLite refuses (NOT NULL, CHECK, a duplicate in a UNIQUE column
+    of an append table) go to the dead-letter file with SQLite's message;
+    the others are written and the run succeeds."""
+    import json
+    rows = orders()[:300]
+    for i, r in enumerate(rows):
+        r["order_id"] = i
+        if i % 40 == 5:
+            r["customer"] = None          # NOT NULL
+        elif i % 40 == 17:
+            r["amount"] = -1.0            # CHECK (amount >= 0)
+        elif i % 40 == 29:
+            r["order_id"] = 0             # UNIQUE (order_id): row 0 has it
+    write_input(d, rows)
+    db = sqlite3.connect(os.path.join(d, "shop.db"))
+    db.executescript("CREATE TABLE strict (order_id INTEGER UNIQUE, customer TEXT NOT NULL, "
+                     "amount REAL CHECK (amount >= 0));")
+    db.close()
+    pipeline = """
+CREATE TABLE orders (order_id BIGINT, customer STRING, amount DOUBLE, paid BOOLEAN, qty INT)
+WITH ('connector' = 'filesystem', 'path' = 'orders.jsonl');
+CREATE TABLE strict (order_id BIGINT, customer STRING, amount DOUBLE)
+WITH ('connector' = 'jdbc', 'url' = 'jdbc:sqlite:shop.db', 'table-name' = 'strict');
+INSERT INTO strict SELECT order_id, customer, amount FROM orders;
+"""
+    with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+        f.write(pipeline)
+    rc, out, err = run(["run", "p.sql", "--dlq", "dead.jsonl"], d)
+    check(rc == 0, "runnel run exited %d: %s" % (rc, err))
+    bad = [i for i in range(len(rows)) if i % 40 in (5, 17, 29)]
+    got = table(d, "SELECT count(*) FROM strict")
+    check(got == [(len(rows) - len(bad),)], "strict: %r rows, want %d" % (got, len(rows) - len(bad)))
+    with open(os.path.join(d, "dead.jsonl"), encoding="utf-8") as f:
+        dead = [json.loads(line) for line in f]
+    check(len(dead) == len(bad), "%d dead letters, want %d" % (len(dead), len(bad)))
+    msgs = " ".join(x["error"] for x in dead)
+    for want in ("NOT NULL constraint failed: strict.customer", "CHECK constraint failed",
+                 "UNIQUE constraint failed: strict.order_id"):
+        check(want in msgs, "dead letters lack %r: %s" % (want, msgs[:400]))
+    check(all(x["source"] == "strict" for x in dead), "dead letters name %r" % dead[0]["source"])
+    amounts = sorted(json.loads(x["value"])["amount"] for x in dead)
+    check(amounts.count(-1.0) == len([i for i in bad if i % 40 == 17]), "dead rows: %r" % amounts)
+
+
+def t_scan_source(d):
+    """A 'jdbc' table as a bounded source: the whole table once, in chunks
+    ('scan.fetch-size'), with its declared types; in `runnel test` the
+    same table reads <input>/<table-name>.jsonl instead."""
+    import json
+    db = sqlite3.connect(os.path.join(d, "shop.db"))
+    db.execute("CREATE TABLE subs (id INTEGER PRIMARY KEY, rid TEXT, score REAL, active BOOLEAN, since INTEGER)")
+    db.executemany("INSERT INTO subs (rid, score, active, since) VALUES (?, ?, ?, ?)",
+                   [(EVIL[i % len(EVIL)], i * 0.5, i % 2, 1700000000000 + i) for i in range(1234)] +
+                   [(None, None, None, None)])
+    db.commit()
+    db.close()
+    pipeline = """
+CREATE TABLE subs (rid STRING, score DOUBLE, active BOOLEAN, since TIMESTAMP(3))
+WITH ('connector' = 'jdbc', 'url' = 'jdbc:sqlite:shop.db', 'table-name' = 'subs', 'scan.fetch-size' = '100');
+CREATE TABLE copy (rid STRING, score DOUBLE, active BOOLEAN, since TIMESTAMP(3))
+WITH ('connector' = 'filesystem', 'path' = 'out.jsonl');
+INSERT INTO copy SELECT * FROM subs;
+"""
+    with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+        f.write(pipeline)
+    rc, out, err = run(["run", "p.sql"], d)
+    check(rc == 0, "runnel run exited %d: %s" % (rc, err))
+    with open(os.path.join(d, "out.jsonl"), encoding="utf-8") as f:
+        got = [json.loads(line) for line in f]
+    want = [{"rid": EVIL[i % len(EVIL)], "score": i * 0.5, "active": i % 2 == 1, "since": 1700000000000 + i}
+            for i in range(1234)] + [{"rid": None, "score": None, "active": None, "since": None}]
+    check(sorted(got, key=repr) == sorted(want, key=repr), "%d rows read, want %d; first %r" % (
+        len(got), len(want), got[:1]))
+    # runnel test: the table is a file
+    os.mkdir(os.path.join(d, "in"))
+    with open(os.path.join(d, "in", "subs.jsonl"), "w", encoding="utf-8") as f:
+        f.write('{"rid": "file", "score": 1.5, "active": true, "since": 5}\n')
+    rc, out, err = run(["test", "p.sql", "--input", "in", "--output", "outdir"], d)
+    check(rc == 0, "runnel test exited %d: %s" % (rc, err))
+    files = os.listdir(os.path.join(d, "outdir"))
+    lines = []
+    for name in files:
+        if name.endswith(".jsonl"):
+            with open(os.path.join(d, "outdir", name), encoding="utf-8") as f:
+                lines += [json.loads(line) for line in f]
+    check([r["rid"] for r in lines] == ["file"], "runnel test wrote %r (%r)" % (lines, files))
+
+
 TESTS = {"oracle_and_replay": t_oracle_and_replay, "open_errors": t_open_errors,
-         "option_injection": t_option_injection}
+         "option_injection": t_option_injection, "refused_rows": t_refused_rows,
+         "scan_source": t_scan_source}
 
 
 def main():

@@ -8,6 +8,7 @@ that are valid JSON with every required field; malformed ones are the
 runner's business) and returns what the pipeline's outputs must hold:
   s1 -> multiset of notifications (user_id, login_ts_ms)
   s3 -> final tables {user_id: (name, email, count)}, {event: count}
+  s4 -> multiset of notification rows and the final feedback table
   s5 -> multiset of visits rows and of suspicious-visits rows
   s2 -> the Redis contents (a dict model, see redis_replay) once event
         time has reached a given watermark
@@ -79,6 +80,33 @@ def s3(users, events):
 
 S5_JOIN_MS = 5000
 S5_GAP_MS = 20000
+
+
+# ---- S4 ------------------------------------------------------------------
+
+S4_FIELDS = ("restaurant_id", "adv_campaign_id", "adv_campaign_content", "adv_campaign_owner",
+             "adv_campaign_owner_contact", "adv_campaign_datetime_start", "adv_campaign_datetime_end",
+             "datetime_created")
+
+
+def s4(campaigns, subscribers, now_s):
+    """Every campaign active at now_s (start <= now <= end) times every
+    subscriber of its restaurant: the notification rows (a multiset of
+    tuples: the campaign fields, client_id, trigger time), and the feedback
+    table keyed by (adv_campaign_id, client_id), the last row per key."""
+    clients = collections.defaultdict(list)
+    for s in subscribers:
+        clients[s["restaurant_id"]].append(s["client_id"])
+    rows = collections.Counter()
+    table = {}
+    for c in campaigns:
+        if not c["adv_campaign_datetime_start"] <= now_s <= c["adv_campaign_datetime_end"]:
+            continue
+        for client in clients[c["restaurant_id"]]:
+            row = tuple(c.get(f) for f in S4_FIELDS) + (client, now_s)
+            rows[row] += 1
+            table[(c["adv_campaign_id"], client)] = row
+    return rows, table
 
 
 def s5(events, purchases):

@@ -3,7 +3,7 @@
 data with out-of-order events and malformed records, checked against the
 batch oracle (oracle.py).
 
-    run_scenario.py s1|s2|s3|s5 RUNNEL [--seed S] [--count N] [--keep]
+    run_scenario.py s1|s2|s3|s4|s5 RUNNEL [--seed S] [--count N] [--keep]
 
 1. `runnel gen sN --seed S --count N --out WORK/clean`.
 2. WORK/input: the same files with about 1% of lines replaced by malformed
@@ -36,7 +36,8 @@ import oracle
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-PIPELINES = {"s1": "s1_logins.sql", "s2": "s2_activity.sql", "s3": "s3_corp.sql", "s5": "s5_sessions.sql"}
+PIPELINES = {"s1": "s1_logins.sql", "s2": "s2_activity.sql", "s3": "s3_corp.sql", "s4": "s4_campaigns.sql",
+             "s5": "s5_sessions.sql"}
 # per topic: the fields a record must have (a record without one goes to the DLQ)
 REQUIRED = {
     "user_actions": ["user_id", "action", "timestamp"],
@@ -45,8 +46,15 @@ REQUIRED = {
     "test": ["user_id", "event"],
     "user-events": ["event_type", "user_id", "page_id", "timestamp"],
     "purchases": ["amount", "user_id", "timestamp"],
+    "campaigns": ["restaurant_id", "adv_campaign_id", "adv_campaign_datetime_start", "adv_campaign_datetime_end"],
 }
-INPUTS = {"s1": ["user_actions"], "s2": ["user-activity"], "s3": ["CorpAppsTopic", "test"], "s5": ["user-events", "purchases"]}
+INPUTS = {"s1": ["user_actions"], "s2": ["user-activity"], "s3": ["CorpAppsTopic", "test"], "s4": ["campaigns"],
+          "s5": ["user-events", "purchases"]}
+# lookup tables: copied unchanged
+TABLES = {"s4": ["subscribers_restaurants"]}
+# processing time of the run (--now): the generator's default start, when
+# most s4 campaigns are active and some have ended or not begun
+NOW_S = 1714557600
 
 
 def fail(msg):
@@ -118,6 +126,9 @@ def prepare(scen, clean, inp, rnd):
                 max_ts = max(max_ts or 0, d["timestamp"])
         with open(os.path.join(inp, topic + ".jsonl"), "w", encoding="utf-8") as f:
             f.write("\n".join(out) + "\n")
+    for table in TABLES.get(scen, []):
+        shutil.copy(os.path.join(clean, table + ".jsonl"), inp)
+        valid[table] = read_jsonl(os.path.join(clean, table + ".jsonl"))
     return valid, bad, late
 
 
@@ -224,6 +235,22 @@ def check_s3(out, valid):
     return "%d users, %d event types" % (len(counts), len(per_event))
 
 
+def check_s4(out, valid):
+    rows, table = oracle.s4(valid["campaigns"], valid["subscribers_restaurants"], NOW_S)
+    fields = oracle.S4_FIELDS + ("client_id", "trigger_datetime_created")
+    got = collections.Counter(tuple(r[f] for f in fields)
+                              for r in read_jsonl(os.path.join(out, "campaign_notifications.jsonl")))
+    compare_counters("campaign_notifications", got, rows)
+    t = replay_upserts(os.path.join(out, "subscribers_feedback.jsonl"))
+    got = {(v["adv_campaign_id"], v["client_id"]): tuple(v[f] for f in fields) for v in t.values()}
+    if got != table:
+        diff = [(k, got.get(k), table.get(k)) for k in set(got) | set(table) if got.get(k) != table.get(k)]
+        fail("subscribers_feedback: %d keys differ, e.g. (key, got, want) %s" % (len(diff), diff[:3]))
+    if not rows or len({r[0] for r in rows}) < 2:
+        fail("s4: the data exercise too little (%d notifications)" % sum(rows.values()))
+    return "%d notifications, %d feedback rows" % (sum(rows.values()), len(table))
+
+
 def check_s5(out, valid, late):
     visits, suspicious = oracle.s5(valid["user-events"], valid["purchases"])
     rows = read_jsonl(os.path.join(out, "visits.jsonl"))
@@ -271,8 +298,9 @@ def main():
     sql = os.path.join(ROOT, "examples", PIPELINES[a.scenario])
     env = dict(os.environ)
     env.pop("REDIS_URL", None)  # s2: the example runs with its default
-    p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out], capture_output=True, text=True,
-                       env=env)
+    now = ["--now", str(NOW_S)] if a.scenario == "s4" else []
+    p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out] + now, capture_output=True,
+                       text=True, env=env)
     if p.returncode != 0:
         fail("runnel test exited %d: %s" % (p.returncode, p.stderr[-2000:]))
     if a.scenario == "s1":
@@ -282,6 +310,8 @@ def main():
         what += ", " + check_s2_rows(s2_window_rows(sql, inp, work, a.runnel, env), valid)
     elif a.scenario == "s3":
         what = check_s3(out, valid)
+    elif a.scenario == "s4":
+        what = check_s4(out, valid)
     else:
         what = check_s5(out, valid, late)
     check_dlq(out, bad)

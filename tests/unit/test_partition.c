@@ -149,10 +149,31 @@ static void test_rank(void)
     check_plan(__LINE__, FILE_EVENTS SINK RANK_SQL("user_id"), 0, "Rank: ");
 }
 
+/* A lookup join needs no Exchange, and its output is partitioned like
+ * its input: the left columns come first, unchanged. */
+#define LOOKUP_EVENTS(keyopts)                                                      \
+    "CREATE TABLE events (event_type STRING, user_id INT, page_id INT, pt AS PROCTIME())\n" \
+    "WITH ('connector' = 'kafka', 'topic' = 'events', 'format' = 'json'" keyopts ");\n" \
+    "CREATE TABLE pages (id INT, title STRING) WITH ('connector' = 'jdbc',\n"     \
+    "  'url' = 'jdbc:sqlite:pages.db', 'table-name' = 'pages');\n"                 \
+    "CREATE VIEW v AS SELECT e.page_id, e.user_id, p.title FROM events AS e\n"      \
+    "  JOIN pages FOR SYSTEM_TIME AS OF e.pt AS p ON p.id = e.page_id;\n"
+static void test_lookup_join(void)
+{
+    check_plan(__LINE__, LOOKUP_EVENTS("") SINK "INSERT INTO out_rows SELECT page_id, CAST(user_id AS BIGINT) FROM v;",
+               0, "LookupJoin: table=pages, key=[id=page_id]");
+    check_plan(__LINE__, LOOKUP_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM v GROUP BY page_id;", 0, NULL);
+    check_plan(__LINE__, LOOKUP_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
+               "INSERT INTO out_rows SELECT user_id, COUNT(*) FROM v GROUP BY user_id;", 1,
+               "Exchange: hash [user_id]");
+}
+
 int main(void)
 {
     RN_RUN(test_group_by);
     RN_RUN(test_windows);
     RN_RUN(test_rank);
+    RN_RUN(test_lookup_join);
     return rn_test_summary();
 }

@@ -1,4 +1,4 @@
--- Error case: a 'jdbc' table with a PostgreSQL url (only SQLite is supported).
+-- Error case: a PostgreSQL url with a user and password in it (they are options of their own, and a url is printed).
 CREATE TABLE orders (
     order_id BIGINT,
     customer STRING,
@@ -15,7 +15,7 @@ CREATE TABLE order_copy (
     amount DOUBLE
 ) WITH (
     'connector' = 'jdbc',
-    'url' = 'jdbc:postgresql://db:5432/shop',
+    'url' = 'jdbc:postgresql://shop:s3cret@db:5432/shop',
     'table-name' = 'order_copy'
 );
 
