@@ -261,9 +261,6 @@ foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_sour
                        FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
                        ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
 endforeach()
-# The server stopped and started mid-run: needs the sink operator's retry
-# of RN_ERR_RETRY (op/sink.c); without it the run stops at the outage.
-set_tests_properties(jdbc.postgres.outage PROPERTIES DISABLED TRUE)
 add_test(NAME jdbc.postgres.lookup
          COMMAND sh -c "eval \"$(\"$0\"/scripts/postgres env | sed 's/^/export /')\" && exec \"$1\" pg"
                  ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc>)
