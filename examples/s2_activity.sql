@@ -3,7 +3,9 @@
 -- Input: topic `user-activity`, `timestamp` is event time (out of order by
 -- up to 5 s: the watermark is 10 s behind the newest event). Three Redis
 -- keys, all written with absolute values (SET, ZADD, HSET; never INCR), so
--- a replay after a crash writes the same values again:
+-- a replay writes the same values again (the counts themselves live in
+-- memory: after a restart they start again from the last committed
+-- offsets, docs/kafka.md):
 --
 -- * `top_pages` (sorted set, ZADD): page -> number of `view` events, all
 --   time. An unbounded GROUP BY; late events count too.
@@ -21,11 +23,14 @@
 --   field exists exactly for the users with views in the last hour and
 --   holds their count: no stale counts, no TTL needed.
 --
--- What a Redis reader sees: each key is updated once a minute of event
--- time (when the watermark passes a minute boundary, then at the next
--- flush: at most the commit interval later), all fields of one minute in
--- one pipelined round trip; between updates it holds the previous
--- minute's figures. Rows behind the watermark (over 10 s late) are left
+-- What a Redis reader sees: active_users and user_views_1h change once a
+-- minute of event time (when the watermark passes a minute boundary, then
+-- at the next flush: at most the commit interval, 1 s, later); between
+-- changes they hold the previous minute's figures. top_pages changes at
+-- every flush. Each key's changes since the last flush go in one pipelined
+-- round trip; the three keys are flushed one after the other, so for a
+-- moment one can show a newer minute than another. Rows behind the
+-- watermark (over 10 s late) are left
 -- out of the windows (counted in the log) but still counted in top_pages.
 -- When the topic goes quiet, event time follows the wall clock after
 -- 'scan.watermark.quiet-timeout', so the figures still decay to 0/empty.
