@@ -286,3 +286,15 @@ set_tests_properties(redis.s2_kafka PROPERTIES LABELS "redis;kafka" TIMEOUT 600
                      FIXTURES_REQUIRED "kafka_cluster;redis_server"
                      RESOURCE_LOCK "kafka_cluster;redis_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
+
+# Scenario S4 end to end (tests/jdbc/test_s4.py): examples/s4_campaigns.sql
+# under `runnel run` from a real Kafka topic, subscribers looked up in the real
+# PostgreSQL, notifications and the upserted feedback table equal to the oracle;
+# a subscriber inserted mid-run used within the cache's refresh interval; a
+# replay adds no rows; PostgreSQL stopped and started mid-run; the SQLite
+# variant (examples/s4_campaigns_sqlite.sql) on the same campaigns.
+add_test(NAME jdbc.s4_kafka COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_s4.py)
+set_tests_properties(jdbc.s4_kafka PROPERTIES LABELS "postgres;kafka" TIMEOUT 600
+                     FIXTURES_REQUIRED "kafka_cluster;postgres_server"
+                     RESOURCE_LOCK "kafka_cluster;postgres_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
