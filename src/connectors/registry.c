@@ -2,6 +2,7 @@
  * registry.c - the table of connectors and the generic option parser.
  */
 #include "connectors/connector.h"
+#include "connectors/dashboard.h"
 #include "core/env.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -13,12 +14,13 @@
 #include <strings.h>
 
 extern const rn_connector_t rn_connector_filesystem, rn_connector_print, rn_connector_blackhole,
-    rn_connector_datagen, rn_connector_kafka, rn_connector_upsert_kafka, rn_connector_jdbc, rn_connector_redis;
+    rn_connector_datagen, rn_connector_kafka, rn_connector_upsert_kafka, rn_connector_jdbc, rn_connector_redis,
+    rn_connector_dashboard;
 
 static const rn_connector_t *const connectors[] = {
     &rn_connector_kafka,  &rn_connector_upsert_kafka, &rn_connector_filesystem,
     &rn_connector_print,  &rn_connector_blackhole,    &rn_connector_datagen,
-    &rn_connector_jdbc,   &rn_connector_redis,
+    &rn_connector_jdbc,   &rn_connector_redis,        &rn_connector_dashboard,
 };
 
 const rn_connector_t *rn_connector_find(const char *name)
@@ -110,6 +112,18 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
             int64_t v;
             if (rn_sink_max_retries(opts, nopts, &v, errbuf, errbuf_size) != RN_OK) {
                 *bad = i;
+                return RN_ERR_CONFIG;
+            }
+            continue;
+        }
+        if ((!o || !o->key) && rn_dash_is_option(key) && (c->roles & RN_ROLE_SINK) &&
+            (c != &rn_connector_dashboard || !strcmp(key, "dashboard"))) {
+            /* every sink's: 'dashboard' = 'true' shows it on the dashboard too */
+            rn_dash_conf_t dc;
+            int dbad;
+            if (rn_dash_conf_parse(opts, nopts, c == &rn_connector_dashboard, &dc, &dbad, errbuf, errbuf_size) !=
+                RN_OK) {
+                *bad = dbad >= 0 ? dbad : i;
                 return RN_ERR_CONFIG;
             }
             continue;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "connectors/connector.h"
+#include "connectors/dashboard.h"
 #include "core/arena.h"
 #include "expr/expr.h"
 #include "lang/ast.h"
@@ -48,6 +49,8 @@ typedef struct table_def {
     int64_t idle_timeout_ms;    /* 'scan.watermark.idle-timeout' */
     int64_t quiet_timeout_ms;   /* 'scan.watermark.quiet-timeout' */
     rn_op_t *source;            /* the shared scan, once a query reads the table */
+    rn_dash_conf_t *dash;       /* shown on the dashboard (the 'dashboard' connector, or
+                                 * 'dashboard' = 'true'): its options; else NULL */
 } table_def_t;
 
 /* A CREATE VIEW or a WITH query. */
@@ -67,6 +70,12 @@ typedef struct view_def {
 typedef struct sink_def {
     rn_op_t *op;                /* the Sink operator */
     table_def_t *table;
+    bool dash_twin;             /* the in-memory twin of a 'dashboard' = 'true' table
+                                 * (a second Sink on the same input) */
+    int npk;                    /* dash_twin: the dashboard table's key columns */
+    const int *pk;              /* (plan arena) */
+    rn_dash_table_t *dash;      /* while running: the dashboard table this sink writes
+                                 * (owned by the sink's writer), or NULL */
 } sink_def_t;
 
 /* A lookup join and the table it looks up: the runtime opens the table

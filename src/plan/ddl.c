@@ -236,6 +236,42 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
     return true;
 }
 
+/* A table shown on the dashboard (the 'dashboard' connector, or
+ * 'dashboard' = 'true' on another sink): keeps its dashboard options in
+ * t->dash and checks those naming columns. */
+static bool table_dashboard(analyzer_t *an, table_def_t *t, const char *name)
+{
+    char msg[512];
+    int bad;
+    rn_dash_conf_t dc;
+    bool own = t->conn == &rn_connector_dashboard;
+    if (own) dc = *(const rn_dash_conf_t *)t->conf;
+    else if (rn_dash_conf_parse(t->options, t->noptions, false, &dc, &bad, msg, sizeof msg) != RN_OK) {
+        an->err = RN_ERR_CONFIG; /* checked by rn_options_apply already */
+        an_error(an, bad >= 0 ? t->option_asts[bad]->key_pos : t->pos, "table '%s': %s", name, msg);
+        return false;
+    }
+    if (!own && !dc.enabled) return true;
+    rn_err_t err = rn_dash_check(&dc, t->schema, t->npk, t->pk, msg, sizeof msg);
+    if (err == RN_ERR_NOMEM) {
+        an_oom(an);
+        return false;
+    }
+    if (err != RN_OK) {
+        an->err = RN_ERR_CONFIG;
+        rn_pos_t pos = t->pos; /* at the option the message names */
+        for (int i = 0; i < t->noptions && !strncmp(msg, "option '", 8); i++) {
+            size_t n = strlen(t->options[i].key);
+            if (!strncmp(msg + 8, t->options[i].key, n) && msg[8 + n] == '\'') pos = t->option_asts[i]->key_pos;
+        }
+        an_error(an, pos, "table '%s': %s", name, msg);
+        return false;
+    }
+    if (!(t->dash = an_alloc(an, sizeof *t->dash))) return false;
+    *t->dash = dc;
+    return true;
+}
+
 bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st)
 {
     rn_pipeline_t *p = an->p;
@@ -388,6 +424,7 @@ bool an_create_table(analyzer_t *an, const rn_ast_stmt_t *st)
         an_error(an, pos, "table '%s': %s", name, msg);
         return false;
     }
+    if (!table_dashboard(an, t, name)) return false;
     return table_key_fields(an, t, st);
 }
 
@@ -433,6 +470,41 @@ static bool sink_value_columns(analyzer_t *an, const table_def_t *t, rn_op_t *si
         an_oom(an);
         return false;
     }
+    return true;
+}
+
+/* 'dashboard' = 'true': a second Sink on the query's output (the rows as
+ * the table gets them) writing the in-memory dashboard table, keyed by
+ * 'dashboard.key' or the PRIMARY KEY (an upsert table), else an append
+ * table, which needs an insert-only input. */
+static bool dashboard_twin(analyzer_t *an, table_def_t *t, const rel_t *rel, rn_pos_t query_pos)
+{
+    int *key = an_alloc(an, sizeof(int) * (size_t)(t->schema->ncols ? t->schema->ncols : 1));
+    if (!key) return false;
+    int nkey = rn_dash_key(t->dash, t->schema, t->npk, t->pk, key); /* checked: >= 0 */
+    if (rel->updating && nkey == 0) {
+        an_error(an, query_pos,
+                 "table '%s' has 'dashboard' = 'true' but no key, and this query updates its rows; declare a "
+                 "PRIMARY KEY or set 'dashboard.key' to the columns the query groups by", t->name);
+        return false;
+    }
+    rn_buf_t label;
+    rn_buf_init(&label);
+    rn_buf_appendf(&label, "%s (dashboard ", t->name);
+    rn_dash_describe(t->dash, &label);
+    rn_buf_appends(&label, ")");
+    rn_op_t *sink = an_track(an, rn_sink_new(rel->op, label.data ? label.data : t->name,
+                                             nkey ? RN_SINK_UPSERT : RN_SINK_APPEND, nkey, key, NULL));
+    rn_buf_free(&label);
+    if (!sink || !an_connect(an, rel->op, sink)) return false;
+    sink_def_t *sd = rn_realloc(an->p->sinks, sizeof *sd * (size_t)(an->p->nsinks + 1));
+    if (!sd) {
+        an_oom(an);
+        return false;
+    }
+    an->p->sinks = sd;
+    sd[an->p->nsinks] = (sink_def_t){.op = sink, .table = t, .dash_twin = true, .npk = nkey, .pk = key};
+    an->p->nsinks++;
     return true;
 }
 
@@ -507,9 +579,9 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
         return false;
     }
     an->p->sinks = sd;
-    sd[an->p->nsinks].op = sink;
-    sd[an->p->nsinks].table = t;
+    sd[an->p->nsinks] = (sink_def_t){.op = sink, .table = t};
     an->p->nsinks++;
+    if (t->dash && t->conn != &rn_connector_dashboard) return dashboard_twin(an, t, rel, query_pos);
     return true;
 }
 

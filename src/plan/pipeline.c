@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "json/json.h"
 #include "lang/parser.h"
 
 rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, rn_pipeline_t **out,
@@ -103,3 +104,60 @@ int rn_pipeline_nops(const rn_pipeline_t *p) { return p->nops; }
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
 int rn_pipeline_parallelism(const rn_pipeline_t *p) { return p->parallelism; }
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p) { return rn_dlq_count(p->dlq); }
+
+/* True when sink i writes a dashboard table that no earlier sink writes
+ * (several INSERTs into one table share it). */
+static bool dash_first(const rn_pipeline_t *p, int i)
+{
+    const sink_def_t *sd = &p->sinks[i];
+    if (!sd->dash_twin && sd->table->conn != &rn_connector_dashboard) return false;
+    for (int j = 0; j < i; j++)
+        if (p->sinks[j].table == sd->table &&
+            (p->sinks[j].dash_twin || p->sinks[j].table->conn == &rn_connector_dashboard))
+            return false;
+    return true;
+}
+
+int rn_pipeline_ndashboards(const rn_pipeline_t *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nsinks; i++) n += dash_first(p, i);
+    return n;
+}
+
+const char *rn_pipeline_dashboard_name(const rn_pipeline_t *p, int i)
+{
+    for (int s = 0; s < p->nsinks; s++)
+        if (dash_first(p, s) && i-- == 0) return p->sinks[s].table->name;
+    return NULL;
+}
+
+rn_err_t rn_pipeline_dashboard_json(const rn_pipeline_t *p, rn_buf_t *out, bool changed_only)
+{
+    rn_buf_appendc(out, '{');
+    bool first = true;
+    for (int i = 0; i < p->nsinks; i++) {
+        rn_dash_table_t *t = p->sinks[i].dash;
+        if (!t || !dash_first(p, i) || (changed_only && !rn_dash_table_changed(t))) continue;
+        if (!first) rn_buf_appends(out, ", ");
+        first = false;
+        rn_json_write_string(out, p->sinks[i].table->name, strlen(p->sinks[i].table->name));
+        rn_buf_appends(out, ": ");
+        rn_err_t err = rn_dash_table_json(t, out, changed_only);
+        if (err != RN_OK) return err;
+    }
+    rn_buf_appendc(out, '}');
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+rn_err_t rn_pipeline_dashboard_table_json(const rn_pipeline_t *p, const char *name, const char *key,
+                                          rn_buf_t *out, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < p->nsinks; i++) {
+        rn_dash_table_t *t = p->sinks[i].dash;
+        if (!t || strcmp(p->sinks[i].table->name, name)) continue;
+        return key ? rn_dash_table_row_json(t, key, out, errbuf, errbuf_size) : rn_dash_table_json(t, out, false);
+    }
+    snprintf(errbuf, errbuf_size, "no dashboard table '%s' in pipeline '%s'", name, p->filename);
+    return RN_ERR_CONFIG;
+}

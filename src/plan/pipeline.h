@@ -48,6 +48,37 @@ uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p);
  * --workers does not say; 0 when not set. */
 int rn_pipeline_parallelism(const rn_pipeline_t *p);
 
+/* ---- dashboard tables (docs/dashboard.md, "Interfaces") ---------------
+ * The tables of the pipeline shown on the dashboard: 'dashboard'
+ * connector tables and tables with 'dashboard' = 'true'. Known once
+ * compiled; their contents exist while the pipeline runs (rn_pipeline_run
+ * opened them) and until it is freed. Call the functions below on the
+ * thread running the pipeline (its progress tick) or once it has
+ * returned: nothing is locked. */
+
+/* How many dashboard tables the pipeline has, and the name of the i-th
+ * (in the order their tables were first written in the script). */
+int rn_pipeline_ndashboards(const rn_pipeline_t *p);
+const char *rn_pipeline_dashboard_name(const rn_pipeline_t *p, int i);
+
+/* Appends a JSON object {"NAME": <table object>, ...} with one member per
+ * dashboard table that is open, the table object being /api/tables/NAME's
+ * (connectors/dashboard.h, rn_dash_table_json). changed_only: only the
+ * tables changed since the previous changed_only call, whose changed flags
+ * it clears (so one caller, the event stream, should make these calls);
+ * else every table, flags untouched. An unchanged table costs a copy of
+ * its cached text. RN_ERR_NOMEM when out could not grow. */
+rn_err_t rn_pipeline_dashboard_json(const rn_pipeline_t *p, rn_buf_t *out, bool changed_only);
+
+/* Appends the table object of dashboard table name, with every shown row
+ * (key NULL) or only the row whose one-column key has the text key (a
+ * string as is, numbers and timestamps in digits; "rows": [] when there is
+ * none). RN_ERR_CONFIG with a message when the pipeline has no open
+ * dashboard table of that name (HTTP 404), or key is given and the table
+ * has no one-column key (400). */
+rn_err_t rn_pipeline_dashboard_table_json(const rn_pipeline_t *p, const char *name, const char *key,
+                                          rn_buf_t *out, char *errbuf, size_t errbuf_size);
+
 #define RN_MAX_WORKERS 256      /* --workers, 'parallelism.default' */
 
 #endif

@@ -484,7 +484,20 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     for (int i = 0; i < p->nsinks; i++) {
         table_def_t *t = p->sinks[i].table;
         rn_sink_io_t *io = NULL;
-        if (test && t->conn->test_sink_file) { /* writes what it would send */
+        if (p->sinks[i].dash_twin || (!test && t->conn == &rn_connector_dashboard)) {
+            /* an in-memory dashboard table, in `runnel test` too for a twin
+             * (its table's own sink writes the file) */
+            const sink_def_t *sd = &p->sinks[i];
+            rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .schema = sd->op->schema,
+                                 .sink_mode = sd->dash_twin ? (sd->npk ? RN_SINK_UPSERT : RN_SINK_APPEND)
+                                                            : t->sink_mode,
+                                 .npk = sd->dash_twin ? sd->npk : t->npk, .pk = sd->dash_twin ? sd->pk : t->pk};
+            rn_dash_table_t *shared = NULL; /* an earlier INSERT's into the same table */
+            for (int j = 0; j < i && !shared; j++)
+                if (p->sinks[j].table == t && p->sinks[j].dash) shared = p->sinks[j].dash;
+            err = rn_dash_sink_open(t->dash, &ctx, shared, &io, &p->sinks[i].dash);
+            if (err != RN_OK) snprintf(errbuf, errbuf_size, "dashboard table '%s': out of memory", t->name);
+        } else if (test && t->conn->test_sink_file) { /* writes what it would send */
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
                                  .noptions = t->noptions, .worker = o->worker, .files = p->files,
                                  .test_path = table_file(t, o, true, path, sizeof path)};
