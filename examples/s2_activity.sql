@@ -38,6 +38,11 @@
 -- final contents are those of a time after all events: active_users 0,
 -- user_views_1h empty, top_pages the totals.
 --
+-- Dashboard: 'dashboard' = 'true' shows the three tables on `runnel run
+-- --http` (docs/dashboard.md) as well: top_pages as bars by page, the
+-- latest figure per user, the last active_users counts. It changes
+-- nothing written to Redis.
+--
 -- Redis outages: the sink keeps its writes and retries with backoff
 -- forever (docs/redis.md), reading no input meanwhile and committing no
 -- offsets past unwritten figures; when Redis is back everything arrives.
@@ -67,7 +72,8 @@ CREATE TABLE active_users (
   'url' = '${REDIS_URL:-redis://localhost:6379/0}',
   'command' = 'SET',
   'key' = 'active_users',
-  'value.column' = 'users'
+  'value.column' = 'users',
+  'dashboard' = 'true'
 );
 
 CREATE TABLE top_pages (
@@ -79,7 +85,9 @@ CREATE TABLE top_pages (
   'command' = 'ZADD',
   'key' = 'top_pages',
   'field.column' = 'page',
-  'value.column' = 'views'
+  'value.column' = 'views',
+  'dashboard' = 'true',
+  'dashboard.key' = 'page'
 );
 
 CREATE TABLE user_views_1h (
@@ -91,7 +99,9 @@ CREATE TABLE user_views_1h (
   'command' = 'HSET',
   'key' = 'user_views_1h',
   'field.column' = 'user_id',
-  'value.column' = 'views'
+  'value.column' = 'views',
+  'dashboard' = 'true',
+  'dashboard.key' = 'user_id'
 );
 
 -- every event in each 10-minute window [E - 10 min, E) holding it

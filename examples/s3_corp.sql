@@ -46,7 +46,8 @@ CREATE TABLE user_event_counts (
   'connector' = 'upsert-kafka',
   'topic' = 'user_event_counts',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'dashboard' = 'true'
 );
 
 CREATE TABLE event_type_counts (
@@ -57,7 +58,8 @@ CREATE TABLE event_type_counts (
   'connector' = 'upsert-kafka',
   'topic' = 'event_type_counts',
   'key.format' = 'json',
-  'value.format' = 'json'
+  'value.format' = 'json',
+  'dashboard' = 'true'
 );
 
 -- the latest record of each user

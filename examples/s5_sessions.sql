@@ -79,7 +79,8 @@ CREATE TABLE suspicious_visits (
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'suspicious-visits',
-  'format' = 'json'
+  'format' = 'json',
+  'dashboard' = 'true'
 );
 
 CREATE TABLE late_visits (

@@ -176,7 +176,7 @@ static bool sort_split(const char *spec, char *col, size_t colsize, int *dir)
 int rn_dash_key(const rn_dash_conf_t *c, const rn_schema_t *s, int npk, const int *pk, int *out)
 {
     if (!c->key) {
-        memcpy(out, pk, sizeof(int) * (size_t)npk);
+        if (npk > 0) memcpy(out, pk, sizeof(int) * (size_t)npk);
         return npk;
     }
     int n = 0;
@@ -327,7 +327,7 @@ rn_err_t rn_dash_table_new(const rn_dash_conf_t *c, const char *pipeline, const 
     t->pk = rn_malloc(sizeof(int) * (size_t)(s->ncols ? s->ncols : 1));
     t->schema = rn_schema_ref((rn_schema_t *)s);
     if (!t->name || !t->pipeline || !t->pk) goto oom;
-    memcpy(t->pk, pk, sizeof(int) * (size_t)npk);
+    if (npk > 0) memcpy(t->pk, pk, sizeof(int) * (size_t)npk);
     t->npk = npk;
     char why[256];
     if (!resolve(c, s, npk, pk, &t->sort_col, &t->sort_desc, &t->chart, &t->chart_x, &t->chart_y, why, sizeof why)) {
