@@ -599,7 +599,8 @@ def t_tls(d, s):
 def t_tls_lookup(d, s):
     """A lookup join of a file source against a PostgreSQL table as
     runnel_tls over verify-full TLS: every order gets its customer's row
-    (an inner join drops the orders of unknown customers)."""
+    (an inner join drops the orders of unknown customers); with sslmode
+    disable the lookup's connection is refused at start."""
     psql(schema_sql(s) + """
 CREATE TABLE {s}.customers (id int8 PRIMARY KEY, name text, tier int4);
 INSERT INTO {s}.customers SELECT i, 'name-' || i, i % 3 FROM generate_series(0, 39) AS i;
@@ -626,8 +627,10 @@ FROM orders AS o JOIN customers FOR SYSTEM_TIME AS OF o.proc_time AS c ON c.id =
                   for r in rows if r["customer_id"] < 40)
     check(got == want, "enriched: %d rows, want %d; first differences %r" % (
         len(got), len(want), [(g, w) for g, w in zip(got, want) if g != w][:3]))
-    # a wrong password for the lookup table is refused at start (it did connect and authenticate)
-    run_fails(d, sql, "password authentication failed", "table 'customers'", password="wrong-secret-456")
+    # the lookup's own connection takes sslmode too: without TLS runnel_tls is refused at start
+    run_fails(d, sql.replace("'sslmode' = 'verify-full'", "'sslmode' = 'disable'"), "table 'customers'",
+              "cannot connect to PostgreSQL at %s:%s for table '%s.customers'" % (ENV["PGHOST"], ENV["PGPORT"], s),
+              "no encryption", password=ENV["POSTGRES_TLS_PASSWORD"])
 
 
 TESTS.update({"tls": t_tls, "tls_lookup": t_tls_lookup})
