@@ -155,7 +155,8 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
                 (unsigned long long)st.misses, (unsigned long long)st.rows_looked_up, st.cached_keys);
     }
     for (int i = 0; i < rn_pipeline_nsinks(p); i++)
-        fprintf(stderr, "runnel: sink %s: %llu records written\n", rn_pipeline_sink_name(p, i),
+        fprintf(stderr, "runnel: sink %s%s: %llu records written\n", rn_pipeline_sink_name(p, i),
+                rn_pipeline_sink_is_dashboard_twin(p, i) ? " (dashboard)" : "",
                 (unsigned long long)rn_sink_records(rn_pipeline_sink(p, i)));
     /* Peak memory is the process's peak resident size, what `ps` and the
      * OOM killer see; state is part of it (see --max-memory). */

@@ -19,8 +19,9 @@
  *
  * Rendering. Without a sort the shown rows are the max-rows most recently
  * changed, oldest first (walked back from the tail: O(shown rows)). With
- * one, the rows are sorted when the table changed since the last sort
- * (ties by key text, or arrival), then the first max-rows shown. The
+ * one, when the table changed since the last render, the first max-rows
+ * are selected (quickselect, O(n)) and only they sorted (ties by key
+ * text, or arrival): O(n + shown log shown) per changed render. The
  * rendered object is cached until the next change, so a tick of an
  * unchanged table is one copy.
  */
@@ -67,7 +68,9 @@ struct rn_dash_table {
     uint64_t seq;               /* rows ever stored */
     drow_t **index;             /* upsert: open addressing, NULL = empty */
     size_t index_cap;           /* power of two, >= 2 * nrows */
-    drow_t **sorted;            /* with a sort: every row in order while !sort_dirty */
+    drow_t **sorted;            /* with a sort: while !sort_dirty, the first sorted_n rows in
+                                 * order, then the others */
+    int64_t sorted_n;
     size_t sorted_cap;
     bool sort_dirty;            /* rows changed since the last sort */
     rn_buf_t cache;             /* the rendered object, valid while cache_ok */
@@ -469,10 +472,41 @@ static int row_qcmp(const void *a, const void *b)
     return row_cmp(sort_table, *(drow_t *const *)a, *(drow_t *const *)b);
 }
 
-/* Brings t->sorted up to date (a sorted table only). */
-static rn_err_t sort_rows(rn_dash_table_t *t)
+/* Moves the k first rows in the table's order to a[0..k) (in no order),
+ * the others after them: quickselect, O(n) expected. */
+static void select_first(const rn_dash_table_t *t, drow_t **a, size_t n, size_t k)
 {
-    if (!t->sort_dirty) return RN_OK;
+    size_t lo = 0, hi = n; /* the k-th row lies in a[lo..hi) */
+    while (hi - lo > 1 && k > lo && k < hi) {
+        /* median of three as pivot, moved to a[hi - 1] */
+        size_t mid = lo + (hi - lo) / 2;
+        drow_t *x = a[lo], *y = a[mid], *z = a[hi - 1];
+        size_t m = row_cmp(t, x, y) < 0 ? (row_cmp(t, y, z) < 0 ? mid : (row_cmp(t, x, z) < 0 ? hi - 1 : lo))
+                                        : (row_cmp(t, x, z) < 0 ? lo : (row_cmp(t, y, z) < 0 ? hi - 1 : mid));
+        drow_t *pivot = a[m];
+        a[m] = a[hi - 1];
+        a[hi - 1] = pivot;
+        size_t store = lo;
+        for (size_t i = lo; i < hi - 1; i++)
+            if (row_cmp(t, a[i], pivot) < 0) {
+                drow_t *tmp = a[i];
+                a[i] = a[store];
+                a[store++] = tmp;
+            }
+        a[hi - 1] = a[store];
+        a[store] = pivot; /* a[lo..store) < pivot <= a[store + 1..hi); rows never tie (key or arrival) */
+        if (store == k) return;
+        if (store < k) lo = store + 1;
+        else hi = store;
+    }
+}
+
+/* Brings t->sorted up to date (a sorted table only): its first
+ * t->sorted_n rows are the table's first min(nrows, keep) rows in order.
+ * Sorting only the rows shown costs O(n + shown log shown). */
+static rn_err_t sort_rows(rn_dash_table_t *t, int64_t keep)
+{
+    if (!t->sort_dirty && t->sorted_n >= (keep < t->nrows ? keep : t->nrows)) return RN_OK;
     if ((size_t)t->nrows > t->sorted_cap) {
         size_t cap = (size_t)t->nrows + (size_t)t->nrows / 2 + 16;
         drow_t **s = rn_realloc(t->sorted, cap * sizeof *s);
@@ -482,9 +516,12 @@ static rn_err_t sort_rows(rn_dash_table_t *t)
     }
     size_t n = 0;
     for (drow_t *r = t->head; r; r = r->next) t->sorted[n++] = r;
+    size_t k = keep < t->nrows ? (size_t)keep : n;
+    if (k < n) select_first(t, t->sorted, n, k);
     sort_table = t;
-    qsort(t->sorted, n, sizeof *t->sorted, row_qcmp);
+    qsort(t->sorted, k, sizeof *t->sorted, row_qcmp);
     sort_table = NULL;
+    t->sorted_n = (int64_t)k;
     t->sort_dirty = false;
     return RN_OK;
 }
@@ -500,11 +537,12 @@ static rn_err_t evict(rn_dash_table_t *t)
         return RN_OK;
     }
     if (t->nrows < t->max_keys + t->max_keys / 8 + 1) return RN_OK;
-    rn_err_t err = sort_rows(t);
+    t->sort_dirty = true;
+    rn_err_t err = sort_rows(t, t->max_keys);
     if (err != RN_OK) return err;
     int64_t n = t->nrows;
     for (int64_t i = t->max_keys; i < n; i++) row_drop(t, t->sorted[i]);
-    return sort_rows(t);
+    return RN_OK;
 }
 
 /* Appends the key text of row r: one column's value as text (a string's
@@ -672,7 +710,7 @@ rn_err_t rn_dash_table_json(rn_dash_table_t *t, rn_buf_t *out, bool clear_change
         render_head(t, &t->cache);
         int64_t shown = t->nrows < t->max_rows ? t->nrows : t->max_rows;
         if (t->sort_col >= 0) {
-            rn_err_t err = sort_rows(t);
+            rn_err_t err = sort_rows(t, t->max_rows);
             if (err != RN_OK) return err;
             for (int64_t i = 0; i < shown; i++) render_row(&t->cache, t->sorted[i], i == 0);
         } else {

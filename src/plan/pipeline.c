@@ -100,6 +100,7 @@ rn_op_t *rn_pipeline_source(const rn_pipeline_t *p, int i) { return p->sources[i
 int rn_pipeline_nsinks(const rn_pipeline_t *p) { return p->nsinks; }
 rn_op_t *rn_pipeline_sink(const rn_pipeline_t *p, int i) { return p->sinks[i].op; }
 const char *rn_pipeline_sink_name(const rn_pipeline_t *p, int i) { return p->sinks[i].table->name; }
+bool rn_pipeline_sink_is_dashboard_twin(const rn_pipeline_t *p, int i) { return p->sinks[i].dash_twin; }
 int rn_pipeline_nops(const rn_pipeline_t *p) { return p->nops; }
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
 int rn_pipeline_parallelism(const rn_pipeline_t *p) { return p->parallelism; }

@@ -41,6 +41,9 @@ rn_op_t *rn_pipeline_source(const rn_pipeline_t *p, int i);
 int rn_pipeline_nsinks(const rn_pipeline_t *p);
 rn_op_t *rn_pipeline_sink(const rn_pipeline_t *p, int i);
 const char *rn_pipeline_sink_name(const rn_pipeline_t *p, int i);
+/* True when sink i is the in-memory twin of a 'dashboard' = 'true' table
+ * (its name is the table's; its connector is no table's). */
+bool rn_pipeline_sink_is_dashboard_twin(const rn_pipeline_t *p, int i);
 int rn_pipeline_nops(const rn_pipeline_t *p);
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i);
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p);

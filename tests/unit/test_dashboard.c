@@ -203,6 +203,44 @@ static void test_eviction(void)
     rn_schema_unref(s);
 }
 
+/* Many keys, few shown: the first max-rows are selected, then sorted;
+ * checked against the order computed here, after updates too. */
+static void test_top_rows_of_many(void)
+{
+    rn_schema_t *s = schema_of(2, "page:STRING", "views:BIGINT");
+    int pk[] = {0};
+    rn_dash_conf_t c = conf_of(10, NULL, "auto");
+    rn_dash_table_t *t;
+    RN_REQUIRE(rn_dash_table_new(&c, "p", "top", s, 1, pk, &t) == RN_OK);
+    enum { NKEYS = 2000, P = 2003 };
+    static int64_t val[NKEYS];
+    char key[16];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < NKEYS; i++) {
+            val[i] = (int64_t)i * (round ? 104729 : 7919) % P; /* distinct: P is prime */
+            snprintf(key, sizeof key, "k%d", i);
+            put_sv(t, s, key, val[i], round ? RN_ROW_UPDATE_AFTER : RN_ROW_INSERT, 1);
+        }
+        rn_buf_t want;
+        rn_buf_init(&want);
+        rn_buf_appendf(&want, "\"total_rows\": %d, \"rows\": [", NKEYS);
+        int shown = 0;
+        for (int64_t v = P - 1; v >= 0 && shown < 10; v--)
+            for (int i = 0; i < NKEYS; i++)
+                if (val[i] == v) {
+                    rn_buf_appendf(&want, "%s[\"k%d\",%lld]", shown++ ? ", " : "", i, (long long)v);
+                    break;
+                }
+        rn_buf_appends(&want, "]}");
+        const char *got = json_of(t);
+        RN_CHECK(strstr(got, want.data) != NULL);
+        if (!strstr(got, want.data)) fprintf(stderr, "  got %s\n  want %s\n", got, want.data);
+        rn_buf_free(&want);
+    }
+    rn_dash_table_free(t);
+    rn_schema_unref(s);
+}
+
 /* Many keys deleted in an interleaved order: the index's backward-shift
  * deletion keeps every other key findable. */
 static void test_index_deletes(void)
@@ -310,6 +348,7 @@ int main(void)
     RN_RUN(test_max_rows_and_explicit_sort);
     RN_RUN(test_append_ring_line);
     RN_RUN(test_eviction);
+    RN_RUN(test_top_rows_of_many);
     RN_RUN(test_index_deletes);
     RN_RUN(test_options_and_checks);
     return rn_test_summary();

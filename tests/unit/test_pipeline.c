@@ -551,6 +551,9 @@ static void test_run_dashboard_tables(void)
     RN_CHECK_EQ_STR(rn_pipeline_dashboard_name(p, 1), "last_rows");
     RN_CHECK_EQ_STR(rn_pipeline_dashboard_name(p, 2), "mem");
     RN_CHECK(rn_pipeline_dashboard_name(p, 3) == NULL);
+    RN_CHECK_EQ_INT(rn_pipeline_nsinks(p), 5); /* counts and its twin, last_rows and its twin, mem */
+    RN_CHECK(!rn_pipeline_sink_is_dashboard_twin(p, 0) && rn_pipeline_sink_is_dashboard_twin(p, 1));
+    RN_CHECK(rn_pipeline_sink_is_dashboard_twin(p, 3) && !rn_pipeline_sink_is_dashboard_twin(p, 4));
     RN_CHECK(rn_pipeline_dashboard_json(p, &b, false) == RN_OK); /* not running: nothing open */
     RN_CHECK_EQ_STR(b.data, "{}");
     rn_buf_clear(&b);
