@@ -212,7 +212,7 @@ static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
         rn_buf_init(&b);
         for (int j = 0; j < p->nsinks; j++) {
             const rn_op_t *in = p->sinks[j].op->input;
-            if (!in || !in->updating) continue;
+            if (!in || !in->updating || p->sinks[j].dash_twin) continue; /* a twin: named by its table */
             if (op_reads_from(in, p->sources[i])) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
         }
         if (b.oom) return false;
