@@ -96,6 +96,10 @@ struct rn_reader {
      * during the call only. */
     void (*resumed)(void *opaque, const char *what);
     void *resumed_opaque;
+    /* Optional: how many records partition (topic, partition) holds
+     * after the last one handed out (consumer lag), from what the reader
+     * already knows (no round trip); -1 when it cannot tell yet. */
+    int64_t (*lag)(rn_reader_t *r, const char *topic, int32_t partition);
 };
 
 /* ---- writing: rows to a sink ---------------------------------------- */
