@@ -9,6 +9,8 @@
 #               oracle's self-test)
 #   cli         runnel gen determinism, runnel explain
 #   scenario    the S1, S2, S3 and S5 example pipelines and S4's lookup join against a batch oracle
+#   http        the dashboard's HTTP server, JSON API, server-sent events and
+#               /metrics (`runnel run --http`; no services)
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -298,3 +300,20 @@ set_tests_properties(jdbc.s4_kafka PROPERTIES LABELS "postgres;kafka" TIMEOUT 60
                      FIXTURES_REQUIRED "kafka_cluster;postgres_server"
                      RESOURCE_LOCK "kafka_cluster;postgres_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+
+# ---- the dashboard's HTTP server (tests/http/test_api.py) --------------------
+# `runnel run --http 127.0.0.1:0` over datagen input, no services: every
+# endpoint's JSON, /metrics through prometheus_client's parser (installed in
+# .cache/venv by scripts/pyenv, the http.pyenv fixture), errors, the token
+# for non-loopback binds, and stalled clients that must not hold the
+# pipeline back.
+add_test(NAME http.pyenv COMMAND ${CMAKE_SOURCE_DIR}/scripts/pyenv)
+set_tests_properties(http.pyenv PROPERTIES FIXTURES_SETUP http_pyenv LABELS "http" TIMEOUT 600
+                     RESOURCE_LOCK pyenv)
+foreach(part api auth slow)
+  add_test(NAME http.${part}
+           COMMAND ${CMAKE_SOURCE_DIR}/.cache/venv/bin/python ${RUNNEL_TESTS}/http/test_api.py ${RUNNEL_BIN} ${part})
+  set_tests_properties(http.${part} PROPERTIES LABELS "http" TIMEOUT 180 FIXTURES_REQUIRED http_pyenv
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+set_tests_properties(http.slow PROPERTIES RUN_SERIAL TRUE)
