@@ -297,7 +297,7 @@ def records_per_s(err):
 
 
 def test_slow():
-    rows = 1500000
+    rows = 6000000
     # the baseline: the same run without clients
     r0 = Runnel(pipeline_sql(rows, 0, watermark=False), "--http", "127.0.0.1:0")
     r0.proc.wait(timeout=120)
@@ -319,13 +319,20 @@ def test_slow():
             elif i % 4 == 1:  # half a request
                 s.sendall(b"GET /api/sta")
             socks.append(s)
+        # the server still answers others while they hang on
+        if r.proc.poll() is None:
+            try:
+                status, _, _ = r.request("/api/status")
+                check(status == 200, f"slow: a normal request next to stalled clients: {status}")
+            except OSError as e:
+                check(r.proc.poll() is not None, f"slow: a normal request next to stalled clients: {e}")
         t0 = time.time()
         rc = r.proc.wait(timeout=120)
         ended = time.time() - t0
         check(rc == 0, f"slow: exit {rc}: {r.stderr()}")
         rate = records_per_s(r.stderr())
         print(f"slow: {rate} records/s with 40 stalled clients, {baseline} without; exited {ended:.1f} s after they attached")
-        check(rate >= baseline * 0.5, f"slow: {rate} records/s with stalled clients, {baseline} without")
+        check(rate >= baseline * 0.35, f"slow: {rate} records/s with stalled clients, {baseline} without")
         m = re.search(r"runnel: source user_events: (\d+) records", r.stderr())
         check(m and int(m.group(1)) == rows, "slow: every record read")
     finally:
