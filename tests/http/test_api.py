@@ -260,6 +260,44 @@ def test_api():
     check(rc == 0, f"exit status {rc}")
 
 
+def test_file_dlq():
+    """A file source with an undecodable line: the file's one entry, the
+    dead-letter count in the status and the metrics."""
+    d = tempfile.mkdtemp(prefix="runnel-http-")
+    src = os.path.join(d, "in.jsonl")
+    with open(src, "w") as f:
+        for i in range(50):
+            f.write(json.dumps({"user_id": i, "page": "/p%d" % (i % 3)}) + "\n")
+        f.write('{"user_id": "not a number", "page": "/x"}\n')
+    sql = f"""CREATE TABLE src (user_id INT, page STRING) WITH ('connector' = 'filesystem', 'path' = '{src}');
+CREATE TABLE dst (user_id INT, page STRING) WITH ('connector' = 'filesystem', 'path' = '{d}/out.jsonl');
+INSERT INTO dst SELECT user_id, page FROM src;
+"""
+    r = Runnel(sql, "--http", "127.0.0.1:0", "--http-linger", "60", name="files")
+    if not check(r.url, "files: URL " + r.stderr()):
+        r.stop()
+        return
+    st = wait_for(lambda: (lambda s: s if s["pipelines"][0]["state"] == "finished" else None)(r.json("/api/status")),
+                  30, "files: state finished")
+    if st:
+        sp = st["pipelines"][0]
+        check(sp["name"] == "files", "files: name")
+        srcs = sp["sources"]
+        check(len(srcs) == 1 and srcs[0]["topic"] is None and srcs[0]["partition"] == -1 and srcs[0]["lag"] is None
+              and srcs[0]["watermark_ms"] is None, f"files: the file is one entry {srcs}")
+        check(srcs[0]["records"] == 51, f"files: records {srcs[0]['records']}")
+        check(sp["dlq_records"] == 1, f"files: dlq_records {sp['dlq_records']}")
+        check(sp["sinks"][0]["records"] == 50 and sp["sinks"][0]["connector"] == "filesystem", f"files: sink {sp['sinks']}")
+        _, _, body = r.request("/metrics")
+        fams = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        und = [x for x in fams["runnel_source_undecodable"].samples if x.name.endswith("_total")]
+        check(len(und) == 1 and und[0].value == 1 and und[0].labels == {"pipeline": "files", "table": "src"}, f"undecodable {und}")
+        dlq = [x for x in fams["runnel_dlq_records"].samples if x.name.endswith("_total")]
+        check(len(dlq) == 1 and dlq[0].value == 1, f"dlq metric {dlq}")
+        check(not [x for x in fams["runnel_source_lag_records"].samples], "no lag samples for a file")
+    check(r.stop() == 0, "files: exit status")
+
+
 def test_auth():
     # a non-loopback address without a token: refused before anything runs
     d = tempfile.mkdtemp(prefix="runnel-http-")
@@ -346,7 +384,7 @@ def main():
     RUNNEL = os.path.abspath(sys.argv[1])
     which = sys.argv[2:] or ["api", "auth", "slow"]
     for w in which:
-        {"api": test_api, "auth": test_auth, "slow": test_slow}[w]()
+        {"api": lambda: (test_api(), test_file_dlq()), "auth": test_auth, "slow": test_slow}[w]()
     if FAILURES:
         print(f"{len(FAILURES)} failures", file=sys.stderr)
         sys.exit(1)
