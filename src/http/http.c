@@ -27,7 +27,7 @@
 #include "http/url.h"
 #include "json/json.h"
 
-#define MAX_VIEWS 512           /* pipelines shown (workers included) */
+#define MAX_VIEWS 4096          /* pipelines shown (workers included) */
 
 struct rn_http {
     struct MHD_Daemon *d;
@@ -88,14 +88,28 @@ static void json_str(rn_buf_t *b, const char *s)
 /* ---- rendering from views ---------------------------------------------- */
 
 typedef struct views {
-    rn_http_view_t v[MAX_VIEWS];
+    rn_http_view_t *v;          /* n views (allocated) */
     int n;
 } views_t;
 
-static void take(rn_http_t *h, views_t *vs)
+/* Takes the hub's pipelines with references to their snapshots. The hub's
+ * list is fixed once the server runs. Returns false on OOM. */
+static bool take(rn_http_t *h, views_t *vs)
 {
-    vs->n = rn_http_hub_take(h->hub, vs->v, MAX_VIEWS);
-    if (vs->n > MAX_VIEWS) vs->n = MAX_VIEWS;
+    int n = rn_http_hub_take(h->hub, NULL, 0);
+    if (n > MAX_VIEWS) n = MAX_VIEWS;
+    vs->v = rn_calloc((size_t)(n ? n : 1), sizeof *vs->v);
+    if (!vs->v) return false;
+    vs->n = rn_http_hub_take(h->hub, vs->v, n);
+    if (vs->n > n) vs->n = n;
+    return true;
+}
+
+/* Releases what take took. */
+static void drop(rn_http_t *h, views_t *vs)
+{
+    rn_http_hub_release(h->hub, vs->v, vs->n);
+    rn_free(vs->v);
 }
 
 static void render_status(rn_http_t *h, const views_t *vs, rn_buf_t *b)
@@ -209,14 +223,17 @@ typedef struct stream {
     rn_buf_t pending;           /* rendered events not yet handed to MHD */
     size_t sent;                /* bytes of pending handed out */
     int64_t next_ms;            /* when the next events are due */
-    uint64_t versions[MAX_VIEWS]; /* tables_version last sent per pipeline (0 = none) */
+    uint64_t *versions;         /* tables_version last sent per pipeline (0 = none), nversions */
+    int nversions;
 } stream_t;
 
 static void stream_render(stream_t *s)
 {
-    views_t *vs = rn_malloc(sizeof *vs);
-    if (!vs) return;
-    take(s->h, vs);
+    views_t views, *vs = &views;
+    if (!take(s->h, vs)) {
+        s->pending.oom = 1;
+        return;
+    }
     rn_buf_appends(&s->pending, "event: status\ndata: ");
     render_status(s->h, vs, &s->pending);
     rn_buf_appends(&s->pending, "\n\n");
@@ -226,7 +243,7 @@ static void stream_render(stream_t *s)
     int n = 0;
     for (int k = 0; k < ts.n; k++) {
         const table_ref_t *t = &ts.t[k];
-        if (vs->v[t->view].snap->tables_version == s->versions[t->view]) continue;
+        if (t->view < s->nversions && vs->v[t->view].snap->tables_version == s->versions[t->view]) continue;
         if (n++) rn_buf_appendc(&s->pending, ',');
         if (table_shared(&ts, t)) {
             char ref[600];
@@ -239,11 +256,10 @@ static void stream_render(stream_t *s)
         rn_buf_append(&s->pending, t->json, t->len);
     }
     rn_buf_appends(&s->pending, "}\n\n");
-    for (int i = 0; i < vs->n; i++)
+    for (int i = 0; i < vs->n && i < s->nversions; i++)
         if (vs->v[i].snap) s->versions[i] = vs->v[i].snap->tables_version;
     rn_free(ts.t);
-    rn_http_hub_release(s->h->hub, vs->v, vs->n);
-    rn_free(vs);
+    drop(s->h, vs);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -274,6 +290,7 @@ static void stream_free(void *cls)
 {
     stream_t *s = cls;
     rn_buf_free(&s->pending);
+    rn_free(s->versions);
     rn_free(s);
 }
 
@@ -283,6 +300,11 @@ static enum MHD_Result serve_stream(rn_http_t *h, struct MHD_Connection *c)
     if (!s) return MHD_NO;
     s->h = h;
     rn_buf_init(&s->pending);
+    s->nversions = rn_http_hub_take(h->hub, NULL, 0);
+    if (!(s->versions = rn_calloc((size_t)(s->nversions ? s->nversions : 1), sizeof *s->versions))) {
+        rn_free(s);
+        return MHD_NO;
+    }
     rn_buf_appends(&s->pending, "retry: 2000\n\n");
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
     if (!r) {
@@ -300,9 +322,8 @@ static enum MHD_Result serve_table(rn_http_t *h, struct MHD_Connection *c, const
     if (!rn_http_table_ref(ref, pipe, sizeof pipe, name, sizeof name))
         return reply_error(c, MHD_HTTP_BAD_REQUEST, "a table is named NAME or PIPELINE.NAME (letters, digits, _ and -)");
     const char *key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
-    views_t *vs = rn_malloc(sizeof *vs);
-    if (!vs) return MHD_NO;
-    take(h, vs);
+    views_t views, *vs = &views;
+    if (!take(h, vs)) return MHD_NO;
     tables_t ts;
     collect_tables(vs, &ts);
     const table_ref_t *found = NULL;
@@ -337,16 +358,14 @@ static enum MHD_Result serve_table(rn_http_t *h, struct MHD_Connection *c, const
     }
     rn_buf_free(&b);
     rn_free(ts.t);
-    rn_http_hub_release(h->hub, vs->v, vs->n);
-    rn_free(vs);
+    drop(h, vs);
     return ret;
 }
 
 static enum MHD_Result serve_metrics(rn_http_t *h, struct MHD_Connection *c)
 {
-    views_t *vs = rn_malloc(sizeof *vs);
-    if (!vs) return MHD_NO;
-    take(h, vs);
+    views_t views, *vs = &views;
+    if (!take(h, vs)) return MHD_NO;
     rn_buf_t b;
     rn_buf_init(&b);
     for (int f = 0; f < RN_M_NFAMILIES; f++) {
@@ -356,8 +375,7 @@ static enum MHD_Result serve_metrics(rn_http_t *h, struct MHD_Connection *c)
             if (vs->v[i].snap && vs->v[i].snap->metrics[f].len)
                 rn_buf_append(&b, vs->v[i].snap->metrics[f].data, vs->v[i].snap->metrics[f].len);
     }
-    rn_http_hub_release(h->hub, vs->v, vs->n);
-    rn_free(vs);
+    drop(h, vs);
     rn_buf_appendf(&b,
                    "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %zu\n"
@@ -394,15 +412,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return reply_error(c, MHD_HTTP_UNAUTHORIZED, "a token is required: Authorization: Bearer TOKEN or ?token=TOKEN");
     }
     if (!strcmp(url, "/api/pipelines") || !strcmp(url, "/api/status")) {
-        views_t *vs = rn_malloc(sizeof *vs);
-        if (!vs) return MHD_NO;
-        take(h, vs);
+        views_t views, *vs = &views;
+        if (!take(h, vs)) return MHD_NO;
         rn_buf_t b;
         rn_buf_init(&b);
         if (url[5] == 'p') render_pipelines(vs, &b);
         else render_status(h, vs, &b);
-        rn_http_hub_release(h->hub, vs->v, vs->n);
-        rn_free(vs);
+        drop(h, vs);
         return reply_buf(c, MHD_HTTP_OK, "application/json", &b);
     }
     if (!strncmp(url, "/api/tables/", 12)) return serve_table(h, c, url + 12);

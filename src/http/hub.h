@@ -93,7 +93,8 @@ void rn_http_hub_progress(const rn_pipeline_t *p, bool final, void *opaque);
 /* Marks p failed with message (its run returned an error). */
 void rn_http_hub_set_failed(rn_http_hub_t *hub, const rn_pipeline_t *p, const char *message);
 /* Copies the hub's pipelines into views (at most max; returns how many the
- * hub has), each with a reference to its latest snapshot; release them
+ * hub has; views may be NULL with max 0 to count), each with a reference
+ * to its latest snapshot; release them
  * with rn_http_hub_release. Thread-safe. */
 int rn_http_hub_take(rn_http_hub_t *hub, rn_http_view_t *views, int max);
 void rn_http_hub_release(rn_http_hub_t *hub, rn_http_view_t *views, int n);
