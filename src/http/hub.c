@@ -38,6 +38,7 @@ const rn_metric_info_t rn_metric_families[RN_M_NFAMILIES] = {
 };
 
 #define MAX_PARTS 1024          /* partitions of one source shown */
+#define STATE_EVERY_MS 2000     /* state sizes are measured this often (some walk their state) */
 
 /* The previous tick's counter of one rate, keyed by what it counts. */
 typedef struct prev_count {
@@ -63,6 +64,9 @@ typedef struct slot {
     uint64_t tables_version;
     rn_buf_t last_tables;       /* the previous tick's tables text */
     rn_source_partition_t *parts; /* room for MAX_PARTS partitions of one source */
+    size_t *sizes;              /* per operator index: bytes, keys (2 entries) as last measured */
+    int nsizes;                 /* operators in sizes */
+    int64_t state_ms;           /* wall clock of that measure, 0 = never */
 } slot_t;
 
 struct rn_http_hub {
@@ -101,6 +105,7 @@ void rn_http_hub_free(rn_http_hub_t *h)
         rn_buf_free(&s->last_tables);
         rn_free(s->prev);
         rn_free(s->parts);
+        rn_free(s->sizes);
         snap_unref_locked(s->snap);
     }
     rn_free(h->slots);
@@ -236,10 +241,32 @@ static bool is_window(const rn_op_t *op)
     return !strcmp(op->vt->kind, "WindowAggregate") || !strcmp(op->vt->kind, "WindowRows");
 }
 
-/* Renders s's pipeline into snap. */
-static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now)
+/* Operator i's state size (bytes, and keys in *keys): measured at most
+ * every STATE_EVERY_MS (and when measure is set), else the last measure. */
+static size_t state_of(slot_t *s, int i, const rn_op_t *op, bool measure, size_t *keys)
+{
+    *keys = 0;
+    if (!op->vt->state_size) return 0;
+    if (i >= s->nsizes) {
+        int n = rn_pipeline_nops(s->p) > i ? rn_pipeline_nops(s->p) : i + 1;
+        size_t *ns = rn_realloc(s->sizes, (size_t)n * 2 * sizeof *ns);
+        if (!ns) return op->vt->state_size(op, keys);
+        memset(ns + 2 * s->nsizes, 0, (size_t)(n - s->nsizes) * 2 * sizeof *ns);
+        s->sizes = ns;
+        s->nsizes = n;
+        measure = true;
+    }
+    if (measure) s->sizes[2 * i] = op->vt->state_size(op, &s->sizes[2 * i + 1]);
+    *keys = s->sizes[2 * i + 1];
+    return s->sizes[2 * i];
+}
+
+/* Renders s's pipeline into snap (final: the last tick). */
+static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now, bool final)
 {
     const rn_pipeline_t *p = s->p;
+    bool measure = final || !s->state_ms || now - s->state_ms >= STATE_EVERY_MS;
+    if (measure) s->state_ms = now;
     rn_buf_t *st = &snap->status, *m = snap->metrics;
     rn_buf_t label;
     rn_buf_init(&label);
@@ -247,7 +274,7 @@ static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now)
     rn_buf_appends(st, "\"operators\":[");
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);
-        size_t keys = 0, bytes = op->vt->state_size ? op->vt->state_size(op, &keys) : 0;
+        size_t keys, bytes = state_of(s, i, op, measure, &keys);
         uint64_t late = is_window(op) ? rn_window_late_rows(op) : 0;
         rn_buf_clear(&label);
         if (op->vt->explain) op->vt->explain(op, &label);
@@ -378,7 +405,7 @@ void rn_http_hub_publish(rn_http_hub_t *h, const rn_pipeline_t *p, bool final)
     for (int i = 0; i < RN_M_NFAMILIES; i++) rn_buf_init(&snap->metrics[i]);
     int64_t now = rn_clock_wall_ms();
     double secs = s->prev_ms ? (double)(now - s->prev_ms) / 1000.0 : (double)(now - s->started_ms) / 1000.0;
-    render(s, snap, secs, now);
+    render(s, snap, secs, now, final);
     s->prev_ms = now;
     if (h->tables) h->tables(p, &snap->tables);
     if (!snap->tables.len) rn_buf_appends(&snap->tables, "{}");
