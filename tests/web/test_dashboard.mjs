@@ -10,7 +10,8 @@
 //    failed request;
 //  - every pipeline's graph has one SVG node per operator of /api/pipelines
 //    and one edge per edge, nodes do not overlap, each shows its rates;
-//  - the sources and sinks tables have a row per /api/status entry;
+//  - the sources, sinks, dead letters and late rows equal /api/status of
+//    the same time_ms;
 //  - the result table NAME (default: the first dashboard table) holds exactly
 //    the rows of /api/tables/NAME of the same updated_ms, numbers formatted
 //    as the values, and has its chart;
@@ -96,18 +97,36 @@ try {
     assert.equal(g.edges, p.graph.edges.length, `${p.name}: graph edges`);
     assert.equal(g.overlaps, 0, `${p.name}: overlapping nodes`);
     assert.equal(g.spills, 0, `${p.name}: nodes whose text spills out of the box`);
-    for (const t of g.rates) assert.match(t, /\/s → .*\/s/, `${p.name}: node rates "${t}"`);
+    for (const t of g.rates) assert.match(t, /^(reads |writes )?[\d.,KMB]+\/s( → [\d.,KMB]+\/s)?$/, `${p.name}: node rates "${t}"`);
     console.log(`  ${p.name}: ${g.ids.length} nodes, ${g.edges} edges`);
   }
   await page.click(`#tabs button[data-pipeline="${owner.name}"]`);
 
-  step('sources and sinks');
-  const st = (await api('api/status')).pipelines.find((p) => p.name === owner.name);
-  assert.ok(st, `${owner.name} not in /api/status`);
-  assert.equal(await page.locator('#sources tbody tr').count(), Math.max(1, st.sources.length), 'source rows');
-  assert.equal(await page.locator('#sinks tbody tr').count(), Math.max(1, st.sinks.length), 'sink rows');
-  const srcTopics = await page.$$eval('#sources tbody tr td:nth-child(2)', (tds) => tds.map((td) => JSON.parse(td.dataset.v)));
-  assert.deepEqual(srcTopics, st.sources.map((s) => s.topic), 'source topics');
+  step('sources, sinks and operators equal /api/status of the same time_ms');
+  const readStatus = () => page.evaluate(() => {
+    const rows = (sel) => [...document.querySelectorAll(sel + ' tbody tr')].filter((tr) => !tr.querySelector('td.empty'))
+      .map((tr) => [...tr.querySelectorAll('td[data-v]')].map((td) => JSON.parse(td.dataset.v)));
+    return { ms: Number(document.body.dataset.statusMs), sources: rows('#sources'), sinks: rows('#sinks'),
+             dlq: Number(document.getElementById('dlq-count').dataset.v),
+             late: [...document.querySelectorAll('#graph g.node')].map((g) => [Number(g.dataset.id), Number(g.dataset.late)]) };
+  });
+  let stMatched = false;
+  for (let i = 0; i < 20 && !stMatched; i++) {
+    const [shownSt, apiSt] = [await readStatus(), await api('api/status')];
+    if (shownSt.ms !== apiSt.time_ms) { await page.waitForTimeout(100); continue; }
+    stMatched = true;
+    const ps = apiSt.pipelines.find((p) => p.name === owner.name);
+    assert.ok(ps, `${owner.name} not in /api/status`);
+    assert.deepEqual(shownSt.sources, ps.sources.map((s) => [s.table, s.topic, s.partition, s.records_per_s, s.records, s.lag, s.watermark_ms]),
+                     'sources on the page = /api/status');
+    assert.deepEqual(shownSt.sinks, ps.sinks.map((s) => [s.table, s.connector, s.records_per_s, s.records, s.errors, s.retries]),
+                     'sinks on the page = /api/status');
+    assert.equal(shownSt.dlq, ps.dlq_records, 'dead letters');
+    const late = new Map(ps.operators.map((o) => [o.id, o.late_rows]));
+    for (const [id, n] of shownSt.late) assert.equal(n, late.get(id) ?? 0, `late rows of operator ${id}`);
+    console.log(`  ${ps.sources.length} sources, ${ps.sinks.length} sinks, ${shownSt.late.length} operators match (time_ms ${shownSt.ms})`);
+  }
+  assert.ok(stMatched, 'the page never showed the time_ms that /api/status had');
 
   step(`result table ${tableName} equals ${tablePath}`);
   const card = `#results .card[data-table="${tableName}"][data-pipeline="${owner.name}"]`;

@@ -5,7 +5,8 @@
 // that changed. One pipeline is shown at a time (tabs; #p=NAME in the URL).
 // A ?token=T in the page's URL is passed on to the API.
 // Elements carry data-* attributes with the raw values (data-v on table
-// cells, data-updated-ms on result cards) so tests can compare them with the
+// cells, data-updated-ms on result cards, data-status-ms on the body: the
+// time_ms of the status shown) so tests can compare them with the
 // API without parsing formatted text.
 
 import './style.css';
@@ -180,6 +181,7 @@ function fmtValue(v, col) {
   if (v === null || v === undefined) return '<span class="muted">null</span>';
   if (typeof v === 'number') {
     if (isTimeCol(col)) return fmtClock(v);
+    if (/(^|_)id$/i.test(col.name) && Number.isInteger(v)) return String(v); // an identifier, not a quantity
     return fmtInt(v);
   }
   if (typeof v === 'boolean') return String(v);
@@ -302,6 +304,7 @@ async function loadPipelines() {
 
 function onStatus(s) {
   st.status = s;
+  document.body.dataset.statusMs = s.time_ms;
   const unknown = s.pipelines.some((p) => !st.pipelines.some((x) => x.name === p.name));
   if (unknown && !st.refetching) {
     st.refetching = true;

@@ -182,7 +182,9 @@ export function updateGraph(refs, operators) {
       squeeze(r.line5, '');
       continue;
     }
-    squeeze(r.line3, `${fmtRate(o.rows_in_per_s)} → ${fmtRate(o.rows_out_per_s)}`);
+    const kind = r.g.dataset.kind;
+    squeeze(r.line3, kind === 'Source' ? `reads ${fmtRate(o.rows_out_per_s)}`
+      : kind === 'Sink' ? `writes ${fmtRate(o.rows_in_per_s)}` : `${fmtRate(o.rows_in_per_s)} → ${fmtRate(o.rows_out_per_s)}`);
     squeeze(r.line4, o.state_bytes || o.state_keys ? `${fmtBytes(o.state_bytes)} · ${fmtCompact(o.state_keys)} keys`
                                                    : `${fmtCompact(o.rows_out)} rows out`);
     squeeze(r.line5, o.late_rows > 0 ? `${fmtCompact(o.late_rows)} late rows` : '');
