@@ -253,8 +253,10 @@ endforeach()
 # S4's subscribers_feedback table replayed, errors at start (schema,
 # password, unreachable server), SQL injection
 # through values and names, refused rows to the dead-letter file, the table
-# as a bounded source; and the lookup/scan unit test against the server.
-foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage)
+# as a bounded source, S4's lookup join with a 10,000-subscriber fan-out and
+# a missing key under every cache setting (fanout); and the lookup/scan unit
+# test against the server.
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage fanout)
   add_test(NAME jdbc.postgres.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
