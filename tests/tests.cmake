@@ -162,9 +162,10 @@ endforeach()
 # compared with an oracle (append, upsert with deletes, a replay that
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
 # the checks at open (missing table, column, key index, file), refused
-# rows going to the dead-letter file, and the table as a bounded source.
-# The lookup and scan (rn_lookup_t) are unit.test_jdbc.
-foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
+# rows going to the dead-letter file, the table as a bounded source, and a
+# lookup join with a 10,000-row fan-out and a missing key under every
+# cache setting. The lookup and scan (rn_lookup_t) are unit.test_jdbc.
+foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source lookup_fanout)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
