@@ -223,6 +223,16 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
                           void *conf, rn_arena_t *arena, int *bad /* out */, char *errbuf,
                           size_t errbuf_size);
 
+/* 'sink.max-retries' (Flink's name), an option of every sink table
+ * whatever its connector (rn_options_apply accepts it for connectors that
+ * can be sinks): how often the sink operator flushes again after the
+ * writer answered RN_ERR_RETRY (op/io.h) before the run fails; -1, the
+ * default, retries until the write succeeds. Sets *out from opts (-1 when
+ * absent). RN_ERR_CONFIG with a message when the value is not an integer
+ * >= -1. */
+rn_err_t rn_sink_max_retries(const rn_option_t *opts, int nopts, int64_t *out /* out */, char *errbuf,
+                             size_t errbuf_size);
+
 /* ---- readers and writers shared by connectors -------------------------- */
 
 /* The longest line a file reader accepts: a longer one stops the run with

@@ -234,6 +234,12 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",            /* 'group-offsets' without offsets */
         "queued.min.messages", "1000000",           /* prefetch deeper: > 3M records/s */
+        /* a sink waiting for its destination (op/sink.c retries an outage
+         * forever) stops the polling; after the default 5 min the group
+         * would drop this member and its records, already counted in the
+         * operators' state, would be read again from the last commit.
+         * Liveness stays the session's: librdkafka heartbeats meanwhile */
+        "max.poll.interval.ms", "86400000",
         NULL};
     /* clang-format on */
     *out = NULL;

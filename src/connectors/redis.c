@@ -21,10 +21,11 @@
  * key when 'ttl' is set (SET carries it as PX).
  *
  * Failures: a connection that cannot be made at start is a configuration
- * error naming host:port. A connection lost during a flush is retried with
- * backoff, the pending commands kept (resending them is harmless: they
- * are absolute); after the last try the flush answers RN_ERR_RETRY with
- * the commands still pending. An error reply (WRONGTYPE, NOAUTH) is
+ * error naming host:port. A connection lost during a flush is made again
+ * once at once; when that fails too the flush answers RN_ERR_RETRY with
+ * the commands still pending (resending them is harmless: they are
+ * absolute), and the sink operator (op/sink.c) flushes again with backoff
+ * until the server is back. An error reply (WRONGTYPE, NOAUTH) is
  * RN_ERR_FATAL. The password is never printed.
  *
  * In `runnel test` nothing connects: each flush appends its commands to
@@ -38,20 +39,15 @@
 #include "core/timeparse.h"
 #include "json/json.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 #ifdef RN_HAVE_HIREDIS_SSL
 #include <hiredis/hiredis_ssl.h>
 #endif
 
-#define REDIS_TRIES 8             /* attempts per flush before RN_ERR_RETRY */
-#define REDIS_BACKOFF_MS 100      /* first wait; doubles, at most REDIS_BACKOFF_MAX_MS */
-#define REDIS_BACKOFF_MAX_MS 5000
 #define REDIS_TIMEOUT_S 10        /* connect and reply timeout */
 
 typedef struct redis_conf {
@@ -684,15 +680,15 @@ static rn_err_t redis_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
         return err;
     }
     if (w->npend == 0) return RN_OK;
-    int wait_ms = REDIS_BACKOFF_MS;
-    for (int attempt = 1;; attempt++) {
-        err = flush_once(w, errbuf, errbuf_size);
-        if (err != RN_ERR_RETRY || attempt == REDIS_TRIES) break;
-        rn_log_warn("%s; retrying in %d ms (%d pending writes kept, try %d of %d)", errbuf, wait_ms, w->npend,
-                    attempt + 1, REDIS_TRIES);
-        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-        wait_ms = wait_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : wait_ms * 2;
+    /* A connection found dead (the server restarted since the last flush)
+     * gets one fresh connection at once; the backoff is the sink
+     * operator's (op/sink.c) */
+    bool had_connection = w->rc != NULL;
+    err = flush_once(w, errbuf, errbuf_size);
+    if (err == RN_ERR_RETRY && had_connection) err = flush_once(w, errbuf, errbuf_size);
+    if (err == RN_ERR_RETRY) {
+        size_t len = strlen(errbuf);
+        snprintf(errbuf + len, errbuf_size - len, " (%d pending writes kept)", w->npend);
     }
     if (err == RN_OK) pend_clear(w);
     return err;

@@ -105,6 +105,15 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
         if (c->passthrough && !strncmp(key, c->passthrough, strlen(c->passthrough))) continue;
         const rn_option_spec_t *o = c->options;
         while (o && o->key && strcmp(o->key, key)) o++;
+        if ((!o || !o->key) && !strcmp(key, "sink.max-retries") && (c->roles & RN_ROLE_SINK)) {
+            /* every sink's: read by the runtime for the sink operator */
+            int64_t v;
+            if (rn_sink_max_retries(opts, nopts, &v, errbuf, errbuf_size) != RN_OK) {
+                *bad = i;
+                return RN_ERR_CONFIG;
+            }
+            continue;
+        }
         if (!o || !o->key) {
             *bad = i;
             const rn_option_spec_t *best = NULL;
@@ -155,6 +164,25 @@ rn_err_t rn_options_apply(const rn_connector_t *c, const rn_option_t *opts, int 
                      o->help);
             return RN_ERR_CONFIG;
         }
+    }
+    return RN_OK;
+}
+
+rn_err_t rn_sink_max_retries(const rn_option_t *opts, int nopts, int64_t *out, char *errbuf, size_t errbuf_size)
+{
+    *out = -1;
+    for (int i = 0; i < nopts; i++) {
+        if (strcmp(opts[i].key, "sink.max-retries")) continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll(opts[i].value, &end, 10);
+        if (errno || end == opts[i].value || *end || v < -1) {
+            snprintf(errbuf, errbuf_size,
+                     "option 'sink.max-retries' must be an integer >= -1 (-1: retry until delivered), not '%s'",
+                     opts[i].value);
+            return RN_ERR_CONFIG;
+        }
+        *out = v;
     }
     return RN_OK;
 }

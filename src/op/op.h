@@ -44,6 +44,7 @@
 #ifndef RN_OP_H
 #define RN_OP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -478,8 +479,14 @@ void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io);
  * columns are left out). Returns RN_ERR_NOMEM on OOM. */
 rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols);
 /* Makes the sink's writer deliver everything written so far and wait for
- * the acknowledgement (io->flush). */
+ * the acknowledgement (io->flush), retrying while it answers RN_ERR_RETRY
+ * as rn_sink_set_retry says. */
 rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size);
+/* How the sink retries a writer that answers RN_ERR_RETRY (op/io.h):
+ * flushes again with backoff (100 ms doubling to 5 s) at most max_retries
+ * times (-1, the default: until it succeeds), and gives up early, failing,
+ * once *stop is set (the run's stop request; may be NULL; not owned). */
+void rn_sink_set_retry(rn_op_t *op, int64_t max_retries, volatile sig_atomic_t *stop);
 /* Records written by a sink so far. */
 uint64_t rn_sink_records(const rn_op_t *op);
 

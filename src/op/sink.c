@@ -10,14 +10,33 @@
  *
  * A writer with write_rows (a database, Redis) gets the same rows as values
  * with their change kinds, one call per batch, instead of JSON records.
+ *
+ * Outages (the RN_ERR_RETRY contract of op/io.h): when write, write_rows or
+ * flush answers RN_ERR_RETRY the writer still holds every row it was
+ * given, so the sink calls flush again, waiting 100 ms, doubling up to 5 s,
+ * with a warning per try (one each 5 s once the wait is at its longest, one
+ * a minute after the first minute), until it succeeds. The sink's caller is blocked meanwhile: the
+ * pipeline reads no input (backpressure) and, as commits sync the sinks
+ * first, commits nothing past the unwritten rows. 'sink.max-retries'
+ * (rn_sink_set_retry; -1 = forever) bounds the tries; the run's stop flag
+ * ends the wait, failing the call so that nothing more is committed.
  */
+#include "core/clock.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "json/json.h"
 #include "op/op.h"
 #include "state/store.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#define SINK_BACKOFF_MS 100      /* first wait after RN_ERR_RETRY; doubles */
+#define SINK_BACKOFF_MAX_MS 5000 /* longest wait between tries */
+#define SINK_STOP_POLL_MS 50     /* how often a wait looks at the stop flag */
+#define SINK_QUIET_AFTER_MS 60000 /* an outage this long is reported once a minute */
 
 typedef struct sink {
     char *label;                /* "page_views (upsert-kafka topic=page-views)" */
@@ -28,7 +47,67 @@ typedef struct sink {
     int *value_cols;
     rn_sink_io_t *io;           /* owned */
     rn_buf_t key, value, scratch;
+    int64_t max_retries;        /* 'sink.max-retries': flushes retried after RN_ERR_RETRY, -1 = forever */
+    volatile sig_atomic_t *stop; /* the run's stop request (not owned), or NULL */
 } sink_t;
+
+/* Sleeps ms milliseconds in short slices; false when the stop flag was
+ * seen set (the wait is then cut short). */
+static bool sink_wait(const sink_t *s, int ms)
+{
+    while (ms > 0) {
+        if (s->stop && *s->stop) return false;
+        int slice = ms < SINK_STOP_POLL_MS ? ms : SINK_STOP_POLL_MS;
+        struct timespec ts = {0, (long)slice * 1000000L};
+        nanosleep(&ts, NULL); /* a signal cuts it short: the flag is looked at next */
+        ms -= slice;
+    }
+    return !(s->stop && *s->stop);
+}
+
+/* Called with err, the answer of a write, write_rows or flush of the
+ * writer: when it is RN_ERR_RETRY, flushes again with backoff until the
+ * writer has delivered everything it holds. Returns RN_OK then; err
+ * unchanged when it was not RN_ERR_RETRY; the flush's other error; or
+ * RN_ERR_IO when 'sink.max-retries' tries failed or a stop was requested
+ * (errbuf says which, and the writer's last message). */
+static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_size)
+{
+    if (err != RN_ERR_RETRY) return err;
+    int wait_ms = SINK_BACKOFF_MS;
+    int64_t tries = 0;
+    int64_t last_log = 0; /* wall-clock ms of the last warning */
+    int64_t since = rn_clock_wall_ms();
+    char why[512];
+    while (err == RN_ERR_RETRY) {
+        snprintf(why, sizeof why, "%s", errbuf_size ? errbuf : "");
+        if (s->max_retries >= 0 && tries >= s->max_retries) {
+            snprintf(errbuf, errbuf_size, "sink %s: giving up after %lld retries ('sink.max-retries'): %s",
+                     s->label, (long long)tries, why);
+            return RN_ERR_IO;
+        }
+        if (s->stop && *s->stop) {
+            snprintf(errbuf, errbuf_size, "sink %s: stopped while its writes were not delivered "
+                     "(nothing after them is committed; they are written again on restart): %s", s->label, why);
+            return RN_ERR_IO;
+        }
+        /* a warning per try while the waits grow, then one each 5 s, and
+         * one a minute once the outage has lasted a minute */
+        int64_t now = rn_clock_wall_ms();
+        int64_t every = now - since >= SINK_QUIET_AFTER_MS ? SINK_QUIET_AFTER_MS : SINK_BACKOFF_MAX_MS;
+        if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= every) {
+            rn_log_warn("sink %s: %s; retrying in %d ms (try %lld, %lld s since the first failure; input paused, "
+                        "writes kept)", s->label, why, wait_ms, (long long)tries + 1, (long long)(now - since) / 1000);
+            last_log = now;
+        }
+        if (!sink_wait(s, wait_ms)) continue; /* reports the stop above */
+        wait_ms = wait_ms * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : wait_ms * 2;
+        tries++;
+        err = s->io->flush(s->io, errbuf, errbuf_size);
+    }
+    if (err == RN_OK) rn_log_warn("sink %s: delivered again after %lld retries", s->label, (long long)tries);
+    return err;
+}
 
 typedef struct sink_slot {
     uint64_t hash;
@@ -55,6 +134,7 @@ static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int
     rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
                                 as_delete ? NULL : s->value.data, s->value.len,
                                 (rn_rowkind_t)in->kinds[r], ctx->errbuf, ctx->errbuf_size);
+    err = sink_retry(s, err, ctx->errbuf, ctx->errbuf_size); /* the row is held by the writer */
     if (err == RN_OK) s->io->records++;
     return err;
 }
@@ -115,6 +195,7 @@ static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const
                                    .nvalue = s->nvalue >= 0 ? s->nvalue : op->schema->ncols,
                                    .value_cols = s->nvalue >= 0 ? s->value_cols : NULL};
         rn_err_t err = s->io->write_rows(s->io, in, rows, n, &layout, ctx->errbuf, ctx->errbuf_size);
+        err = sink_retry(s, err, ctx->errbuf, ctx->errbuf_size); /* the rows are held by the writer */
         if (err == RN_OK) s->io->records += (uint64_t)n;
         return err;
     }
@@ -141,7 +222,8 @@ static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
 static rn_err_t sink_finish(rn_op_t *op, rn_ctx_t *ctx)
 {
     sink_t *s = op->priv;
-    return s->io ? s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size) : RN_OK;
+    return s->io ? sink_retry(s, s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size), ctx->errbuf, ctx->errbuf_size)
+                 : RN_OK;
 }
 
 static void sink_explain(const rn_op_t *op, rn_buf_t *out)
@@ -198,6 +280,7 @@ rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int n
     s->npk = npk;
     s->nvalue = -1;
     s->io = io;
+    s->max_retries = -1;
     rn_buf_init(&s->key);
     rn_buf_init(&s->value);
     rn_buf_init(&s->scratch);
@@ -226,7 +309,14 @@ rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
 rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size)
 {
     sink_t *s = op->priv;
-    return s->io ? s->io->flush(s->io, errbuf, errbuf_size) : RN_OK;
+    return s->io ? sink_retry(s, s->io->flush(s->io, errbuf, errbuf_size), errbuf, errbuf_size) : RN_OK;
+}
+
+void rn_sink_set_retry(rn_op_t *op, int64_t max_retries, volatile sig_atomic_t *stop)
+{
+    sink_t *s = op->priv;
+    s->max_retries = max_retries;
+    s->stop = stop;
 }
 
 uint64_t rn_sink_records(const rn_op_t *op)

@@ -514,6 +514,10 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         io->reject = pipeline_sink_reject;
         io->reject_opaque = sr;
         rn_sink_set_io(p->sinks[i].op, io);
+        int64_t max_retries;
+        if ((err = rn_sink_max_retries(t->options, t->noptions, &max_retries, errbuf, errbuf_size)) != RN_OK)
+            return err;
+        rn_sink_set_retry(p->sinks[i].op, max_retries, o->stop);
     }
     for (int i = 0; i < p->nlookups; i++) {
         table_def_t *t = p->lookups[i].table;

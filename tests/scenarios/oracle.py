@@ -10,6 +10,8 @@ runner's business) and returns what the pipeline's outputs must hold:
   s3 -> final tables {user_id: (name, email, count)}, {event: count}
   s4 -> multiset of notification rows and the final feedback table
   s5 -> multiset of visits rows and of suspicious-visits rows
+  s2 -> the Redis contents (a dict model, see redis_replay) once event
+        time has reached a given watermark
 """
 import collections
 import datetime
@@ -150,3 +152,155 @@ def s5(events, purchases):
             elif not any(r[2] == "page-view" for r in s):
                 suspicious[(sid, uid, 2)] += 1
     return visits, suspicious
+
+
+# ---- S2 ------------------------------------------------------------------
+
+S2_DELAY_MS = 10 * 1000          # the watermark: newest event time - 10 s
+S2_SLIDE_MS = 60 * 1000          # figures move once a minute of event time
+S2_ACTIVE_MS = 5 * 60 * 1000     # active_users: distinct users in the last 5 minutes
+S2_VIEWS_MS = 60 * 60 * 1000     # user_views_1h: views in the last hour
+
+
+def s2_watermark(events):
+    """The watermark once every event was read: newest event time - 10 s."""
+    return max(parse_ts_ms(e["timestamp"]) for e in events) - S2_DELAY_MS
+
+
+def s2(events, watermark=None):
+    """What Redis holds once event time has reached `watermark` (epoch ms;
+    None: the end of a bounded input, every window closed), in the model
+    of redis_replay: {"active_users": "n", "top_pages": {page: views},
+    "user_views_1h": {"user_id": "views"}}, absent keys left out.
+
+    E is the latest minute boundary <= watermark. active_users is the
+    number of distinct users with an event in [E - 5 min, E), user_views_1h
+    the users with views in [E - 1 h, E) and their counts. A figure is
+    written only when something happened near E: active_users at the last
+    E' <= E that had an event within 10 minutes before it (a 0 once the
+    last 5 of those were empty), a user's field at the last E' with one of
+    the user's views within 2 hours before it (deleted when the last hour
+    of them had none). Events behind the watermark when they arrive (older
+    than the newest event so far - 10 s) count in top_pages only."""
+    inf = float("inf")
+    horizon = inf if watermark is None else watermark // S2_SLIDE_MS * S2_SLIDE_MS
+    top = collections.Counter()
+    accepted = []                      # (ts, user_id, action) in windows
+    newest = None
+    for e in events:
+        t = parse_ts_ms(e["timestamp"])
+        if e["action"] == "view":
+            top[e["page"]] += 1
+        if newest is None or t >= newest - S2_DELAY_MS:
+            accepted.append((t, e["user_id"], e["action"]))
+        newest = t if newest is None else max(newest, t)
+
+    def last_end(t, size):
+        """The latest window end <= horizon of a window of `size` holding t."""
+        e = min((t + size) // S2_SLIDE_MS * S2_SLIDE_MS, horizon)
+        return e if e > t else None
+
+    out = {}
+    if top:
+        out["top_pages"] = dict(top)
+    ends = [e for e in (last_end(t, 2 * S2_ACTIVE_MS) for t, _, _ in accepted) if e is not None]
+    if ends:
+        end = max(ends)
+        out["active_users"] = str(len({u for t, u, _ in accepted if end - S2_ACTIVE_MS <= t < end}))
+    per_user = collections.defaultdict(list)
+    for t, u, a in accepted:
+        if a == "view":
+            per_user[u].append(t)
+    views = {}
+    for u, ts in per_user.items():
+        ends = [e for e in (last_end(t, 2 * S2_VIEWS_MS) for t in ts) if e is not None]
+        if not ends:
+            continue
+        end = max(ends)
+        n = sum(1 for t in ts if end - S2_VIEWS_MS <= t < end)
+        if n:
+            views[str(u)] = str(n)
+    if views:
+        out["user_views_1h"] = views
+    return out
+
+
+def s2_accepted(events):
+    """(ts_ms, user_id, action) of the events the windows take: those not
+    behind the watermark (newest event time so far - 10 s) on arrival."""
+    out, newest = [], None
+    for e in events:
+        t = parse_ts_ms(e["timestamp"])
+        if newest is None or t >= newest - S2_DELAY_MS:
+            out.append((t, e["user_id"], e["action"]))
+        newest = t if newest is None else max(newest, t)
+    return out
+
+
+def s2_windows(events):
+    """Every figure S2's windows produce before the sink, at the end of a
+    bounded input (every window closed): the active_users values in order
+    of window end (one per 1-minute window end E with an event in
+    [E - 10 min, E): the distinct users of [E - 5 min, E)), and the multiset
+    of user_views_1h rows (user_id, views in [E - 1 h, E) or None when 0),
+    one per user and window end E with a view of that user in [E - 2 h, E)."""
+    acc = s2_accepted(events)
+
+    def ends(ts, size):
+        es = set()
+        for t in ts:
+            e = (t + size) // S2_SLIDE_MS * S2_SLIDE_MS
+            while e > t:
+                es.add(e)
+                e -= S2_SLIDE_MS
+        return sorted(es)
+
+    active = []
+    for e in ends([t for t, _, _ in acc], 2 * S2_ACTIVE_MS):
+        active.append(len({u for t, u, _ in acc if e - S2_ACTIVE_MS <= t < e}))
+    per_user = collections.defaultdict(list)
+    for t, u, a in acc:
+        if a == "view":
+            per_user[u].append(t)
+    rows = collections.Counter()
+    for u, ts in per_user.items():
+        for e in ends(ts, 2 * S2_VIEWS_MS):
+            n = sum(1 for t in ts if e - S2_VIEWS_MS <= t < e)
+            rows[(u, n or None)] += 1
+    return active, rows
+
+
+def redis_replay(commands):
+    """Applies Redis commands (lists of strings, as OUT/redis.jsonl holds
+    them) to a model of the server: {key: str | {field: str}} for strings
+    and hashes, {member: number} for sorted sets (scores as ints when
+    whole). Expiry options and commands are checked, not modelled."""
+    db = {}
+    for c in commands:
+        op = c[0].upper()
+        if op == "SET":
+            assert len(c) in (3, 5), c
+            db[c[1]] = c[2]
+        elif op == "DEL":
+            for k in c[1:]:
+                db.pop(k, None)
+        elif op == "HSET":
+            db.setdefault(c[1], {})[c[2]] = c[3]
+        elif op == "HDEL":
+            h = db.get(c[1], {})
+            h.pop(c[2], None)
+            if not h:
+                db.pop(c[1], None)
+        elif op == "ZADD":
+            score = float(c[2])
+            db.setdefault(c[1], {})[c[3]] = int(score) if score == int(score) else score
+        elif op == "ZREM":
+            z = db.get(c[1], {})
+            z.pop(c[2], None)
+            if not z:
+                db.pop(c[1], None)
+        elif op in ("EXPIRE", "PEXPIRE"):
+            assert c[1] in db, c
+        else:
+            raise ValueError("unexpected Redis command %r" % (c,))
+    return db

@@ -3,20 +3,26 @@
 data with out-of-order events and malformed records, checked against the
 batch oracle (oracle.py).
 
-    run_scenario.py s1|s3|s4|s5 RUNNEL [--seed S] [--count N] [--keep]
+    run_scenario.py s1|s2|s3|s4|s5 RUNNEL [--seed S] [--count N] [--keep]
 
 1. `runnel gen sN --seed S --count N --out WORK/clean`.
 2. WORK/input: the same files with about 1% of lines replaced by malformed
    records (not JSON, truncated JSON, a non-object, a required field
-   missing or null); for s5 also a few events far behind the watermark.
+   missing or null); for s2 and s5 also a few events far behind the
+   watermark. s2's input has 20% of events out of order.
 3. `runnel test examples/<pipeline> --input WORK/input --output WORK/out`.
 4. The outputs must equal oracle.py over the valid records: appended topics
-   as multisets, upserted topics replayed to their final table. The
+   as multisets, upserted topics replayed to their final table, s2's
+   OUT/redis.jsonl replayed into a model of Redis (oracle.redis_replay);
+   and, as that final state is the one after every window closed, the
+   same pipeline with its redis sinks replaced by files once more: every
+   row its windows produce must equal oracle.s2_windows. The
    dead-letter file must list exactly the malformed lines; s5's very late
    events must be in the late topic and nowhere else.
 """
 import argparse
 import collections
+import datetime
 import json
 import os
 import random
@@ -30,17 +36,19 @@ import oracle
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-PIPELINES = {"s1": "s1_logins.sql", "s3": "s3_corp.sql", "s4": "s4_campaigns.sql", "s5": "s5_sessions.sql"}
+PIPELINES = {"s1": "s1_logins.sql", "s2": "s2_activity.sql", "s3": "s3_corp.sql", "s4": "s4_campaigns.sql",
+             "s5": "s5_sessions.sql"}
 # per topic: the fields a record must have (a record without one goes to the DLQ)
 REQUIRED = {
     "user_actions": ["user_id", "action", "timestamp"],
+    "user-activity": ["user_id", "action", "page", "timestamp"],
     "CorpAppsTopic": ["user_id", "email", "name"],
     "test": ["user_id", "event"],
     "user-events": ["event_type", "user_id", "page_id", "timestamp"],
     "purchases": ["amount", "user_id", "timestamp"],
     "campaigns": ["restaurant_id", "adv_campaign_id", "adv_campaign_datetime_start", "adv_campaign_datetime_end"],
 }
-INPUTS = {"s1": ["user_actions"], "s3": ["CorpAppsTopic", "test"], "s4": ["campaigns"],
+INPUTS = {"s1": ["user_actions"], "s2": ["user-activity"], "s3": ["CorpAppsTopic", "test"], "s4": ["campaigns"],
           "s5": ["user-events", "purchases"]}
 # lookup tables: copied unchanged
 TABLES = {"s4": ["subscribers_restaurants"]}
@@ -102,6 +110,15 @@ def prepare(scen, clean, inp, rnd):
                      "timestamp": round(max_ts - 7200 - rnd.random() * 600, 3)}
                 out.append(json.dumps(d))
                 late.append(d)
+            if scen == "s2" and len(out) > 9000 and rnd.random() < 0.002:
+                d = dict(json.loads(line), action=rnd.choice(["view", "click"]), user_id=rnd.randint(1, 1000))
+                d["timestamp"] = datetime.datetime.fromtimestamp(
+                    oracle.parse_ts_ms(d["timestamp"]) / 1000 - 7200, datetime.timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ")
+                line2 = json.dumps(d)
+                out.append(line2)
+                valid[topic].append(d)
+                late.append(d)
             out.append(line)
             d = json.loads(line)
             valid[topic].append(d)
@@ -145,6 +162,63 @@ def check_s1(out, valid):
     got = collections.Counter((r["user_id"], r["login_ts"]) for r in rows)
     compare_counters("notifications", got, want)
     return "%d notifications" % sum(want.values())
+
+
+def check_s2(out, valid, late):
+    cmds = read_jsonl(os.path.join(out, "redis.jsonl"))
+    got = oracle.redis_replay(cmds)
+    want = oracle.s2(valid["user-activity"])
+    for key in sorted(set(got) | set(want)):
+        if got.get(key) != want.get(key):
+            g, w = got.get(key), want.get(key)
+            if isinstance(g, dict) and isinstance(w, dict):
+                diff = [(k, g.get(k), w.get(k)) for k in set(g) | set(w) if g.get(k) != w.get(k)]
+                fail("redis key %s: %d entries differ, e.g. (entry, got, want) %s" % (key, len(diff), diff[:3]))
+            fail("redis key %s: got %r, want %r" % (key, g, w))
+    # the commands themselves: absolute writes only, one per target after coalescing
+    targets = collections.Counter((c[0] in ("HSET", "HDEL", "ZADD", "ZREM"), c[1], c[-1] if c[0] in ("ZADD", "ZREM")
+                                   else (c[2] if c[0] in ("HSET", "HDEL") else None)) for c in cmds)
+    dup = [t for t, n in targets.items() if n > 1]
+    if dup:
+        fail("redis.jsonl: %d targets written more than once in one flush, e.g. %s" % (len(dup), dup[:3]))
+    if not late:
+        fail("no very late events were injected")
+    return "%d pages, %d commands, %d late events" % (len(want.get("top_pages", {})), len(cmds), len(late))
+
+
+def s2_window_rows(sql, inp, work, runnel, env):
+    """examples/s2_activity.sql with its redis sinks replaced by topics
+    (files in `runnel test`): every row the windows give the sinks, not
+    only what is left after coalescing. Returns the out directory."""
+    with open(sql, encoding="utf-8") as f:
+        text = f.read()
+    for table, repl in (("active_users", "'connector' = 'kafka', 'topic' = 'active_users', 'format' = 'json'"),
+                        ("user_views_1h", "'connector' = 'kafka', 'topic' = 'user_views_1h', 'format' = 'json'"),
+                        ("top_pages", "'connector' = 'blackhole'")):
+        start = text.index("'connector' = 'redis'", text.index("CREATE TABLE %s " % table))
+        end = text.index(");", start)
+        text = text[:start] + repl + "\n" + text[end:]
+    path = os.path.join(work, "s2_rows.sql")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    out = os.path.join(work, "out_rows")
+    p = subprocess.run([runnel, "test", path, "--input", inp, "--output", out], capture_output=True, text=True,
+                       env=env)
+    if p.returncode != 0:
+        fail("runnel test (window rows) exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+    return out
+
+
+def check_s2_rows(out, valid):
+    active, views = oracle.s2_windows(valid["user-activity"])
+    got = [r["users"] for r in read_jsonl(os.path.join(out, "active_users.jsonl"))]
+    if got != active:
+        first = next((i for i in range(min(len(got), len(active))) if got[i] != active[i]), min(len(got), len(active)))
+        fail("active_users rows: %d, want %d; first difference at window %d: got %s, want %s" % (
+            len(got), len(active), first, got[first:first + 3], active[first:first + 3]))
+    got = collections.Counter((r["user_id"], r["views"]) for r in read_jsonl(os.path.join(out, "user_views_1h.jsonl")))
+    compare_counters("user_views_1h rows", got, views)
+    return "%d active_users windows, %d user_views_1h rows" % (len(active), sum(views.values()))
 
 
 def check_s3(out, valid):
@@ -216,16 +290,24 @@ def main():
     work = tempfile.mkdtemp(prefix="runnel-%s-" % a.scenario)
     clean, inp, out = (os.path.join(work, d) for d in ("clean", "input", "out"))
     os.makedirs(inp)
-    subprocess.run([a.runnel, "gen", a.scenario, "--seed", str(a.seed), "--count", str(a.count), "--out", clean],
-                   check=True, stdout=subprocess.DEVNULL)
+    gen = [a.runnel, "gen", a.scenario, "--seed", str(a.seed), "--count", str(a.count), "--out", clean]
+    if a.scenario == "s2":
+        gen += ["--out-of-order", "0.2"]
+    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     valid, bad, late = prepare(a.scenario, clean, inp, random.Random(a.seed))
     sql = os.path.join(ROOT, "examples", PIPELINES[a.scenario])
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)  # s2: the example runs with its default
     now = ["--now", str(NOW_S)] if a.scenario == "s4" else []
-    p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out] + now, capture_output=True, text=True)
+    p = subprocess.run([a.runnel, "test", sql, "--input", inp, "--output", out] + now, capture_output=True,
+                       text=True, env=env)
     if p.returncode != 0:
         fail("runnel test exited %d: %s" % (p.returncode, p.stderr[-2000:]))
     if a.scenario == "s1":
         what = check_s1(out, valid)
+    elif a.scenario == "s2":
+        what = check_s2(out, valid, late)
+        what += ", " + check_s2_rows(s2_window_rows(sql, inp, work, a.runnel, env), valid)
     elif a.scenario == "s3":
         what = check_s3(out, valid)
     elif a.scenario == "s4":

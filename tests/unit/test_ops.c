@@ -11,6 +11,7 @@
  * against a run that never saw the revoked keys, rn_op_forget_partitions'
  * walk of the graph).
  */
+#include "core/clock.h"
 #include "core/mem.h"
 #include "op/op.h"
 #include "rn_test.h"
@@ -703,6 +704,94 @@ static void test_sink_typed_rows(void)
     RN_CHECK_EQ_STR(tio_take(io), "call(3 rows, mode 0, key)\n+I 1 p\n+I 1 p\n+I null q\n");
     RN_CHECK_EQ_INT(rn_sink_records(sink), 3);
     rn_op_free(sink);
+    fix_free(&f);
+}
+
+/* RN_ERR_RETRY (op/io.h): a writer that cannot reach its destination
+ * keeps the rows; the sink flushes again with backoff until it succeeds,
+ * gives up after 'sink.max-retries' tries, and stops waiting when the run
+ * is asked to stop. */
+typedef struct retry_io {
+    test_io_t t;
+    int fail_flushes;           /* flushes still to answer RN_ERR_RETRY */
+    bool fail_write;            /* the next write_rows answers RN_ERR_RETRY */
+    volatile sig_atomic_t *stop_after; /* set by the second failing flush, or NULL */
+    int failed;                 /* flushes answered RN_ERR_RETRY so far */
+} retry_io_t;
+
+static rn_err_t rio_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    retry_io_t *r = (retry_io_t *)io;
+    r->t.flushes++;
+    if (r->fail_flushes > 0) {
+        r->fail_flushes--;
+        if (++r->failed == 2 && r->stop_after) *r->stop_after = 1;
+        snprintf(errbuf, errbuf_size, "server gone");
+        return RN_ERR_RETRY;
+    }
+    return RN_OK;
+}
+static rn_err_t rio_write_rows(rn_sink_io_t *io, const rn_batch_t *b, const int *rows, int n,
+                               const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size)
+{
+    retry_io_t *r = (retry_io_t *)io;
+    tio_write_rows(io, b, rows, n, layout, errbuf, errbuf_size);
+    if (!r->fail_write) return RN_OK;
+    r->fail_write = false;
+    snprintf(errbuf, errbuf_size, "server gone");
+    return RN_ERR_RETRY;
+}
+
+static void test_sink_retries_until_delivered(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "a:INT", "s:STRING"), false);
+    int closed = 0;
+    retry_io_t *io = realloc(tio_new(&closed), sizeof *io);
+    RN_REQUIRE(io != NULL);
+    memset((char *)io + sizeof(test_io_t), 0, sizeof *io - sizeof(test_io_t));
+    io->t.base.flush = rio_flush;
+    io->t.base.write = tio_write_never;
+    io->t.base.write_rows = rio_write_rows;
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &io->t.base);
+    RN_REQUIRE(sink != NULL);
+    char err[256];
+    /* flush: 3 failures, then delivered (100 + 200 + 400 ms of backoff) */
+    io->fail_flushes = 3;
+    int64_t t0 = rn_clock_wall_ms();
+    RN_CHECK_EQ_INT(rn_sink_sync(sink, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_INT(io->t.flushes, 4);
+    RN_CHECK(rn_clock_wall_ms() - t0 >= 700);
+    /* write_rows answering RN_ERR_RETRY: flushed again until delivered, the
+     * batch counted once and not written twice */
+    io->fail_write = true;
+    io->fail_flushes = 1;
+    io->t.flushes = 0;
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("p"));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_INT(io->t.flushes, 2);
+    RN_CHECK_EQ_STR(tio_take(&io->t), "call(1 rows, mode 0, key)\n+I 1 p\n");
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 1);
+    /* 'sink.max-retries' = 2: the third failure fails the sync */
+    rn_sink_set_retry(sink, 2, NULL);
+    io->fail_flushes = 10;
+    io->t.flushes = 0;
+    RN_CHECK_EQ_INT(rn_sink_sync(sink, err, sizeof err), RN_ERR_IO);
+    RN_CHECK_EQ_INT(io->t.flushes, 3);
+    RN_CHECK(strstr(err, "giving up after 2 retries") && strstr(err, "server gone"));
+    /* retrying forever, until the stop flag is set (by the second failure) */
+    volatile sig_atomic_t stop = 0;
+    rn_sink_set_retry(sink, -1, &stop);
+    io->fail_flushes = 1000;
+    io->failed = 0;
+    io->stop_after = &stop;
+    io->t.flushes = 0;
+    RN_CHECK_EQ_INT(rn_sink_sync(sink, err, sizeof err), RN_ERR_IO);
+    RN_CHECK_EQ_INT(io->t.flushes, 2);
+    RN_CHECK(strstr(err, "stopped while its writes were not delivered") != NULL);
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 1);
     fix_free(&f);
 }
 
@@ -1639,6 +1728,7 @@ int main(void)
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);
     RN_RUN(test_sink_typed_rows);
+    RN_RUN(test_sink_retries_until_delivered);
     RN_RUN(test_sink_upsert_composite_key_order);
     RN_RUN(test_sink_append_writes_every_row);
     RN_RUN(test_aggregate_allocation_failures);

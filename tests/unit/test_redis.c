@@ -9,6 +9,7 @@
  */
 #include "connectors/connector.h"
 #include "core/arena.h"
+#include "core/clock.h"
 #include "rn_test.h"
 #include "rn_test_rows.h"
 
@@ -84,12 +85,16 @@ static void *fake_main(void *arg)
     }
 }
 
-static void fake_start(fake_server_t *fs)
+/* Listens on port (0: a free one). */
+static void fake_start_on(fake_server_t *fs, int port)
 {
     memset(fs, 0, sizeof *fs);
     pthread_mutex_init(&fs->mu, NULL);
     fs->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int one = 1;
+    setsockopt(fs->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
     socklen_t al = sizeof a;
     if (fs->lfd < 0 || bind(fs->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fs->lfd, 4) != 0 ||
         getsockname(fs->lfd, (struct sockaddr *)&a, &al) != 0) {
@@ -98,6 +103,8 @@ static void fake_start(fake_server_t *fs)
     }
     fs->port = ntohs(a.sin_port);
 }
+
+static void fake_start(fake_server_t *fs) { fake_start_on(fs, 0); }
 
 static void fake_run(fake_server_t *fs) { pthread_create(&fs->thread, NULL, fake_main, fs); }
 
@@ -247,6 +254,54 @@ static void test_lost_connection_retried(void)
     rn_arena_free(&arena);
 }
 
+/* The server gone (its connection dropped, nobody listening): the flush
+ * reconnects once, then answers RN_ERR_RETRY at once with the writes kept
+ * (the backoff is the sink operator's); a server back on the port gets
+ * them at the next flush. */
+static void test_server_gone_keeps_writes(void)
+{
+    fake_server_t fs;
+    fake_start(&fs);
+    fs.drop_first = 1; /* the connection made at open dies at the first SET */
+    fake_run(&fs);
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    rn_option_t opts[16] = {{"command", "SET"}, {"key", "{k}:{f}"}, {"value.column", "v"}};
+    void *conf;
+    rn_sink_io_t *io = NULL;
+    char err[512] = "";
+    RN_REQUIRE(open_sink(fs.port, opts, 3, &arena, &conf, &io, err, sizeof err) == RN_OK);
+    rn_schema_t *s = schema_of(3, "k:STRING", "f:STRING", "v:BIGINT");
+    const char *k[] = {"a", "b"}, *f[] = {"x", "y"};
+    int64_t v[] = {1, 2};
+    rn_rowkind_t kinds[] = {RN_ROW_INSERT, RN_ROW_INSERT};
+    rn_batch_t *b = rows3(&arena, s, 2, k, f, v, kinds);
+    int rows[] = {0, 1};
+    rn_sink_layout_t layout = {.schema = s, .mode = RN_SINK_CHANGELOG, .nvalue = 3};
+    RN_CHECK(io->write_rows(io, b, rows, 2, &layout, err, sizeof err) == RN_OK);
+    int port = fs.port;
+    shutdown(fs.lfd, SHUT_RDWR); /* nobody listens any more */
+    close(fs.lfd);
+    int64_t t0 = rn_clock_wall_ms();
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_ERR_RETRY);
+    RN_CHECK(rn_clock_wall_ms() - t0 < 2000); /* no waiting in the writer */
+    RN_CHECK(strstr(err, "2 pending writes kept") != NULL);
+    pthread_join(fs.thread, NULL);
+    pthread_mutex_destroy(&fs.mu);
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_ERR_RETRY); /* still down */
+    fake_server_t fs2;
+    fake_start_on(&fs2, port);
+    fake_run(&fs2);
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_STR(fs2.log, "SET a:x 1\nSET b:y 2\n");
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK); /* nothing pending: nothing sent */
+    RN_CHECK_EQ_STR(fs2.log, "SET a:x 1\nSET b:y 2\n");
+    io->close(io);
+    fake_stop(&fs2);
+    rn_schema_unref(s);
+    rn_arena_free(&arena);
+}
+
 static void test_connection_refused_names_endpoint(void)
 {
     fake_server_t fs;
@@ -273,6 +328,7 @@ int main(void)
     RN_RUN(test_hset_auth_select_coalesce);
     RN_RUN(test_error_reply_is_fatal);
     RN_RUN(test_lost_connection_retried);
+    RN_RUN(test_server_gone_keeps_writes);
     RN_RUN(test_connection_refused_names_endpoint);
     return rn_test_summary();
 }
