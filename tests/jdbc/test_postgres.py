@@ -535,13 +535,19 @@ def t_outage(d, s):
         wait_for(lambda: int(psql("SELECT count(*) FROM %s.order_log" % s)[0][0]) >= 1000, "the first rows")
         pg_ctl("stop", "-m", "fast", "-w")
         stopped = True
-        feed(rows[1000:2000])
+        # from a thread: these rows are more than a pipe holds, and runnel
+        # stops reading its input while the sink retries (backpressure), so
+        # the write may only finish once the server is back
+        feeder = threading.Thread(target=feed, args=(rows[1000:2000],), daemon=True)
+        feeder.start()
         # the sink finds the server gone: the retry loop warns with the sink's message
         wait_for(lambda: p.poll() is not None or any("PostgreSQL table" in line for line in list(errlines)),
                  "a warning that the sink retries")
         check(p.poll() is None, "runnel exited while the server was away: %s" % "".join(errlines)[-2000:])
         pg_ctl("start", "-w", "-l", os.path.join(ENV["POSTGRES_DIR"], "data", "restart.log"))
         stopped = False
+        feeder.join(timeout=120)
+        check(not feeder.is_alive(), "runnel read no more input after the server came back")
         feed(rows[2000:])
         p.stdin.close()
         rc = p.wait(timeout=120)
