@@ -264,6 +264,18 @@ foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_sour
                        FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
                        ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
 endforeach()
+# TLS (jdbc.postgres.tls*): the fixture's server has ssl on and a CA of its own;
+# the role runnel_tls may log in over TLS only. A sink with sslmode verify-full
+# (options and the url's query) whose session pg_stat_ssl shows encrypted;
+# runnel_tls without TLS and verify-full against another CA refused with one
+# clear error; a lookup join over TLS.
+foreach(name tls tls_lookup)
+  add_test(NAME jdbc.postgres.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
+                       FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                       ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+endforeach()
 add_test(NAME jdbc.postgres.lookup
          COMMAND sh -c "eval \"$(\"$0\"/scripts/postgres env | sed 's/^/export /')\" && exec \"$1\" pg"
                  ${CMAKE_SOURCE_DIR} $<TARGET_FILE:test_jdbc>)
