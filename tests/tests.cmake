@@ -167,9 +167,10 @@ endforeach()
 # compared with an oracle (append, upsert with deletes, a replay that
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
 # the checks at open (missing table, column, key index, file), refused
-# rows going to the dead-letter file, and the table as a bounded source.
-# The lookup and scan (rn_lookup_t) are unit.test_jdbc.
-foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
+# rows going to the dead-letter file, the table as a bounded source, and a
+# lookup join with a 10,000-row fan-out and a missing key under every
+# cache setting. The lookup and scan (rn_lookup_t) are unit.test_jdbc.
+foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source lookup_fanout)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
@@ -258,8 +259,10 @@ endforeach()
 # S4's subscribers_feedback table replayed, errors at start (schema,
 # password, unreachable server), SQL injection
 # through values and names, refused rows to the dead-letter file, the table
-# as a bounded source; and the lookup/scan unit test against the server.
-foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage)
+# as a bounded source, S4's lookup join with a 10,000-subscriber fan-out and
+# a missing key under every cache setting (fanout); and the lookup/scan unit
+# test against the server.
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage fanout)
   add_test(NAME jdbc.postgres.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
