@@ -5,6 +5,7 @@
  *   runnel test PIPELINE.sql --input DIR --output DIR [--now EPOCH_S]
  *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE]
  *                           [--console] [--commit-interval MS] [--max-memory SIZE]
+ *                           [--http HOST:PORT [--http-token T] [--http-linger S]]
  *   runnel explain PIPELINE.sql
  *   runnel demo [--rate R] [--seconds N]
  *
@@ -28,6 +29,7 @@
 #include "core/text.h"
 #include "core/timeparse.h"
 #include "gen/gen.h"
+#include "http/http.h"
 #include "op/lookup_join.h"
 #include "plan/pipeline.h"
 #include "runtime/run.h"
@@ -77,6 +79,7 @@ static void usage(FILE *fp)
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
             "  run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console]\n"
             "               [--commit-interval MS] [--max-memory SIZE]\n"
+            "               [--http HOST:PORT [--http-token T] [--http-linger S]]\n"
             "                      run a pipeline against its real connectors\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
@@ -239,11 +242,24 @@ static int cmd_explain(int argc, char **argv)
 typedef struct console {
     double t0, last_t;
     uint64_t last_records;
+    const rn_pipeline_t *first; /* the pipeline shown (the first worker's) */
+    bool show;                  /* --console */
+    rn_http_hub_t *hub;         /* --http: publishes every pipeline's snapshots, or NULL */
 } console_t;
 
+static void console_show(const rn_pipeline_t *p, bool final, console_t *c);
+
+/* The progress callback of `runnel run`, on each pipeline's thread: the
+ * dashboard's snapshot of every pipeline, the console view of the first. */
 static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
 {
     console_t *c = opaque;
+    if (c->hub) rn_http_hub_publish(c->hub, p, final);
+    if (c->show && p == c->first) console_show(p, final, c);
+}
+
+static void console_show(const rn_pipeline_t *p, bool final, console_t *c)
+{
     double t = now_seconds();
     uint64_t records = 0, bad = 0;
     for (int i = 0; i < rn_pipeline_nsources(p); i++) {
@@ -293,19 +309,96 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     fflush(stdout);
 }
 
+/* --http: the server and what it shows. */
+typedef struct http_opts {
+    const char *listen;         /* HOST:PORT, or NULL: no server */
+    const char *token;          /* --http-token / RUNNEL_HTTP_TOKEN, or NULL */
+    long long linger_s;         /* --http-linger: keep serving after the run */
+} http_opts_t;
+
+/* The pipeline's name on the dashboard: the file's base name without
+ * ".sql", each byte other than a letter, digit, '_' or '-' made '_';
+ * "-wN" added for worker N of several. */
+static void pipeline_name(const char *file, int worker, int nworkers, char *out, size_t outsz)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".sql")) n -= 4;
+    if (n > 100) n = 100;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+        char ch = base[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        out[o++] = ok ? ch : '_';
+    }
+    out[o] = '\0';
+    if (!o) snprintf(out, outsz, "pipeline");
+    if (nworkers > 1) snprintf(out + strlen(out), outsz - strlen(out), "-w%d", worker);
+}
+
+/* Starts the dashboard server over ps[0..n) (read from file) and prints
+ * its URL. Returns 0 with *hub and *server set (both NULL without
+ * --http), or 2 after reporting why it could not start. */
+static int http_start(const http_opts_t *ho, const char *file, rn_pipeline_t *const *ps, int n,
+                      rn_http_hub_t **hub, rn_http_t **server)
+{
+    *hub = NULL;
+    *server = NULL;
+    if (!ho || !ho->listen) return 0;
+    char err[1024], url[512], name[160];
+    if (!(*hub = rn_http_hub_new(rn_pipeline_dashboard_tables_json))) {
+        fprintf(stderr, "runnel run: out of memory\n");
+        return 2;
+    }
+    for (int i = 0; i < n; i++) {
+        pipeline_name(file, i + 1, n, name, sizeof name);
+        if (rn_http_hub_add(*hub, ps[i], name, file) != RN_OK) {
+            fprintf(stderr, "runnel run: out of memory\n");
+            rn_http_hub_free(*hub);
+            *hub = NULL;
+            return 2;
+        }
+    }
+    if (rn_http_start(*hub, ho->listen, ho->token, server, url, sizeof url, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err);
+        rn_http_hub_free(*hub);
+        *hub = NULL;
+        return 2;
+    }
+    fprintf(stderr, "runnel: dashboard at %s\n", url);
+    return 0;
+}
+
+static void http_stop(rn_http_hub_t *hub, rn_http_t *server)
+{
+    rn_http_stop(server);
+    rn_http_hub_free(hub);
+}
+
+/* --http-linger: the final state stays readable for linger_s seconds
+ * after the run (a stop signal ends the wait). */
+static void http_linger(rn_http_hub_t *hub, long long linger_s)
+{
+    for (double until = now_seconds() + (double)linger_s; hub && !stop_requested && now_seconds() < until;) {
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, const char *dlq, int64_t commit_ms,
-                         size_t max_memory)
+                         size_t max_memory, rn_http_hub_t *hub, long long linger_s)
 {
     catch_stop_signals();
-    console_t con = {.t0 = now_seconds()};
+    console_t con = {.t0 = now_seconds(), .first = ps[0], .show = console, .hub = hub};
     con.last_t = con.t0;
     rn_run_opts_t opts = {
         .mode = RN_MODE_RUN,
         .dlq_path = dlq,
         .stop = &stop_requested,
-        .progress = console ? console_progress : NULL,
+        .progress = console || hub ? console_progress : NULL,
         .progress_opaque = &con,
-        .progress_ms = 1000,
+        .progress_ms = hub ? 500 : 1000,
         .commit_ms = commit_ms,
         .max_memory = max_memory,
     };
@@ -314,18 +407,19 @@ static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, c
     rn_err_t e = rn_workers_run(ps, nworkers, &opts, err, sizeof err);
     if (e != RN_OK) {
         fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
-        return 1;
+        for (int i = 0; hub && i < nworkers; i++) rn_http_hub_set_failed(hub, ps[i], err[0] ? err : rn_err2str(e));
     }
-    for (int i = 0; i < nworkers && !console; i++) {
+    for (int i = 0; e == RN_OK && i < nworkers && !console; i++) {
         if (nworkers > 1) fprintf(stderr, "runnel: worker %d of %d:\n", i + 1, nworkers);
         report_counts(ps[i], i == nworkers - 1 ? now_seconds() - t0 : 0);
     }
-    return 0;
+    http_linger(hub, linger_s);
+    return e != RN_OK ? 1 : 0;
 }
 
 static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms, size_t max_memory)
 {
-    return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory);
+    return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory, NULL, 0);
 }
 
 /* `--brokers embedded`: starts an in-process Kafka cluster that other
@@ -361,8 +455,14 @@ static int cmd_run(int argc, char **argv)
     bool console = false;
     long long commit_ms = 0, workers = 0;
     size_t max_memory = 0;
+    http_opts_t ho = {.token = getenv("RUNNEL_HTTP_TOKEN")};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = argv[++i];
+        else if (!strcmp(argv[i], "--http") && i + 1 < argc) ho.listen = argv[++i];
+        else if (!strcmp(argv[i], "--http-token") && i + 1 < argc) ho.token = argv[++i];
+        else if (!strcmp(argv[i], "--http-linger") && i + 1 < argc) {
+            if (!parse_count("run", "--http-linger", argv[++i], 0, 86400, &ho.linger_s)) return 2;
+        }
         else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
             if (!parse_count("run", "--workers", argv[++i], 1, RN_MAX_WORKERS, &workers)) return 2;
         }
@@ -375,7 +475,7 @@ static int cmd_run(int argc, char **argv)
         else if (!strcmp(argv[i], "--console")) console = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
-                   "[--commit-interval MS] [--max-memory SIZE]\n");
+                   "[--commit-interval MS] [--max-memory SIZE] [--http HOST:PORT [--http-token T] [--http-linger S]]\n");
             return 0;
         }
         else if (argv[i][0] != '-' && !file) file = argv[i];
@@ -405,15 +505,23 @@ static int cmd_run(int argc, char **argv)
         for (int i = 0; i < loaded - 1; i++) rn_pipeline_free(ps[i]);
         return rc;
     }
+    rn_http_hub_t *hub;
+    rn_http_t *server;
+    if ((rc = http_start(&ho, file, ps, nworkers, &hub, &server)) != 0) {
+        for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
+        return rc;
+    }
     if (brokers && !strcmp(brokers, "embedded")) {
         if (start_embedded_kafka() != 0) {
+            http_stop(hub, server);
             for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
             return 1;
         }
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory);
+    rc = run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory, hub, ho.linger_s);
+    http_stop(hub, server);
     for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
     rn_kafka_embedded_stop();
     return rc;

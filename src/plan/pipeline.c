@@ -151,6 +151,11 @@ rn_err_t rn_pipeline_dashboard_json(const rn_pipeline_t *p, rn_buf_t *out, bool 
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
+void rn_pipeline_dashboard_tables_json(const rn_pipeline_t *p, rn_buf_t *out)
+{
+    if (rn_pipeline_ndashboards(p) > 0) (void)rn_pipeline_dashboard_json(p, out, false);
+}
+
 rn_err_t rn_pipeline_dashboard_table_json(const rn_pipeline_t *p, const char *name, const char *key,
                                           rn_buf_t *out, char *errbuf, size_t errbuf_size)
 {

@@ -73,6 +73,12 @@ const char *rn_pipeline_dashboard_name(const rn_pipeline_t *p, int i);
  * its cached text. RN_ERR_NOMEM when out could not grow. */
 rn_err_t rn_pipeline_dashboard_json(const rn_pipeline_t *p, rn_buf_t *out, bool changed_only);
 
+/* The dashboard tables' hook of the HTTP server (http/hub.h,
+ * rn_http_tables_fn): rn_pipeline_dashboard_json(p, out, false), or
+ * nothing when p has no dashboard tables. Out of memory leaves out
+ * truncated (out->oom set). */
+void rn_pipeline_dashboard_tables_json(const rn_pipeline_t *p, rn_buf_t *out);
+
 /* Appends the table object of dashboard table name, with every shown row
  * (key NULL) or only the row whose one-column key has the text key (a
  * string as is, numbers and timestamps in digits; "rows": [] when there is

@@ -84,7 +84,6 @@ rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *op
         w[i].opts.stop = &stop;
         w[i].opts.dlq = dlq;
         w[i].opts.worker = i + 1;
-        if (i > 0) w[i].opts.progress = NULL; /* the console follows worker 1 */
         if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
             snprintf(errbuf, errbuf_size, "cannot start worker %d of %d", i + 1, n);
             err = RN_ERR_IO;

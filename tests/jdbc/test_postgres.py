@@ -378,6 +378,107 @@ INSERT INTO subscribers_feedback SELECT * FROM notes;
           "subscribers_feedback: %r" % got)
 
 
+S4_COLS = ("restaurant_id STRING NOT NULL, adv_campaign_id STRING NOT NULL, adv_campaign_content STRING, "
+           "adv_campaign_owner STRING, adv_campaign_owner_contact STRING, adv_campaign_datetime_start BIGINT NOT NULL, "
+           "adv_campaign_datetime_end BIGINT NOT NULL, datetime_created BIGINT")
+
+
+def s4_lookup_sql(s, campaigns, out, cache):
+    """examples/s4_campaigns.sql's lookup join from a file of campaigns to
+    a file of notifications, with the given 'lookup.cache' options."""
+    return """
+CREATE TABLE campaigns ({cols}, proc_time AS PROCTIME())
+WITH ('connector' = 'filesystem', 'path' = '{inp}');
+CREATE TABLE subscribers_restaurants (id INT, client_id STRING, restaurant_id STRING) WITH ({subs});
+CREATE TABLE notifications ({cols}, client_id STRING, trigger_datetime_created INT)
+WITH ('connector' = 'filesystem', 'path' = '{out}');
+INSERT INTO notifications
+SELECT c.restaurant_id, c.adv_campaign_id, c.adv_campaign_content, c.adv_campaign_owner,
+       c.adv_campaign_owner_contact, c.adv_campaign_datetime_start, c.adv_campaign_datetime_end,
+       c.datetime_created, s.client_id, CAST(UNIX_TIMESTAMP() AS INT) AS trigger_datetime_created
+FROM campaigns AS c
+JOIN subscribers_restaurants FOR SYSTEM_TIME AS OF c.proc_time AS s
+  ON s.restaurant_id = c.restaurant_id
+WHERE c.adv_campaign_datetime_start <= UNIX_TIMESTAMP()
+  AND UNIX_TIMESTAMP() <= c.adv_campaign_datetime_end;
+""".format(cols=S4_COLS, inp=campaigns, out=out, subs=jdbc(s + ".subscribers_restaurants", cache))
+
+
+def t_fanout(d, s):
+    """S4's lookup join through `runnel run` with one restaurant of 10,000
+    subscribers (a fan-out larger than any output batch), a campaign of a
+    restaurant nobody subscribes to (a missing key), one of a restaurant
+    with one subscriber, many small ones between them (the big restaurant's
+    campaigns fall in several input batches) and an expired campaign of the
+    big one: with every 'lookup.cache' setting the notifications equal a
+    Python oracle exactly, 10,000 per active campaign of the big
+    restaurant, none for the missing key or the expired campaign."""
+    big = 10000
+    psql("""
+DROP SCHEMA IF EXISTS {s} CASCADE;
+CREATE SCHEMA {s};
+CREATE TABLE {s}.subscribers_restaurants (id serial PRIMARY KEY, client_id varchar NOT NULL,
+                                          restaurant_id varchar NOT NULL);
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id)
+SELECT 'client-' || i, 'r-big' FROM generate_series(1, {big}) AS i;
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id) VALUES ('solo', 'r-one');
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id)
+SELECT 'small-' || i || '-' || j, 'r-small-' || i FROM generate_series(0, 59) AS i, generate_series(1, i % 4) AS j;
+""".format(s=s, big=big))
+    subs = {}
+    for client, rest in psql("SELECT client_id, restaurant_id FROM %s.subscribers_restaurants" % s):
+        subs.setdefault(rest, []).append(client)
+    check(len(subs["r-big"]) == big and "r-none" not in subs, "subscribers: %r" % {k: len(v) for k, v in subs.items()})
+
+    def campaign(i, rest, end=1900000000):
+        return {"restaurant_id": rest, "adv_campaign_id": "camp-%d" % i, "adv_campaign_content": "%d%% off" % i,
+                "adv_campaign_owner": "owner-%d" % (i % 5), "adv_campaign_owner_contact": "o%d@example.com" % i,
+                "adv_campaign_datetime_start": 1700000000, "adv_campaign_datetime_end": end,
+                "datetime_created": 1700000000 + i}
+    camps = [campaign(i, "r-small-%d" % (i % 60)) for i in range(3000)]
+    for at, c in ((0, campaign(10000, "r-big")), (1500, campaign(10001, "r-none")), (1600, campaign(10002, "r-one")),
+                  (1700, campaign(10003, "r-big")), (2999, campaign(10004, "r-big", end=1700000001)),
+                  (3000, campaign(10005, "r-big"))):
+        camps.insert(at, c)
+    write_lines(os.path.join(d, "campaigns.jsonl"), camps)
+    want = sorted(tuple(c.values()) + (client,) for c in camps if c["adv_campaign_datetime_end"] > 1800000000
+                  for client in subs.get(c["restaurant_id"], []))
+    per_big = sum(1 for c in camps if c["restaurant_id"] == "r-big" and c["adv_campaign_datetime_end"] > 1800000000)
+    check(per_big == 3, "oracle: %d active campaigns of r-big" % per_big)
+    for name, cache in (("none", ", 'lookup.cache' = 'NONE'"),
+                        ("partial", ", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '10000', "
+                                    "'lookup.partial-cache.expire-after-write' = '10 min'"),
+                        ("partial_evicting", ", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '1'"),
+                        ("full", ", 'lookup.cache' = 'FULL'")):
+        out = os.path.join(d, "out-%s.jsonl" % name)
+        with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+            f.write(s4_lookup_sql(s, os.path.join(d, "campaigns.jsonl"), out, cache))
+        t0 = int(time.time())
+        rc, o, err = run(["run", "p.sql"], d, timeout=240)
+        t1 = int(time.time()) + 1
+        check(rc == 0, "%s: runnel run exited %d: %s" % (name, rc, err[-3000:]))
+        check("lookup join" in err, "%s: no lookup counters on stderr: %s" % (name, err[-2000:]))
+        got = []
+        with open(out, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                trig = r.pop("trigger_datetime_created")
+                check(t0 <= trig <= t1, "%s: trigger_datetime_created %r outside [%d, %d]" % (name, trig, t0, t1))
+                got.append(tuple(r.values()))
+        got.sort()
+        big_got = {}
+        for g in got:
+            if g[0] == "r-big":
+                big_got[g[1]] = big_got.get(g[1], 0) + 1
+        check(big_got == {"camp-10000": big, "camp-10003": big, "camp-10005": big},
+              "%s: notifications of r-big per campaign: %r" % (name, big_got))
+        check(not [g for g in got if g[0] == "r-none"], "%s: rows for the missing key" % name)
+        check([g[8] for g in got if g[0] == "r-one"] == ["solo"], "%s: r-one's notifications differ" % name)
+        check(len(got) == len(want), "%s: %d notifications, want %d" % (name, len(got), len(want)))
+        check(got == want, "%s: notifications differ from the oracle (first difference: %r)"
+              % (name, next(((a, b) for a, b in zip(got, want) if a != b), None)))
+
+
 def pg_ctl(*args):
     """pg_ctl on the fixture's cluster, as its owner."""
     state = ENV["POSTGRES_DIR"]
@@ -434,13 +535,19 @@ def t_outage(d, s):
         wait_for(lambda: int(psql("SELECT count(*) FROM %s.order_log" % s)[0][0]) >= 1000, "the first rows")
         pg_ctl("stop", "-m", "fast", "-w")
         stopped = True
-        feed(rows[1000:2000])
+        # from a thread: these rows are more than a pipe holds, and runnel
+        # stops reading its input while the sink retries (backpressure), so
+        # the write may only finish once the server is back
+        feeder = threading.Thread(target=feed, args=(rows[1000:2000],), daemon=True)
+        feeder.start()
         # the sink finds the server gone: the retry loop warns with the sink's message
         wait_for(lambda: p.poll() is not None or any("PostgreSQL table" in line for line in list(errlines)),
                  "a warning that the sink retries")
         check(p.poll() is None, "runnel exited while the server was away: %s" % "".join(errlines)[-2000:])
         pg_ctl("start", "-w", "-l", os.path.join(ENV["POSTGRES_DIR"], "data", "restart.log"))
         stopped = False
+        feeder.join(timeout=120)
+        check(not feeder.is_alive(), "runnel read no more input after the server came back")
         feed(rows[2000:])
         p.stdin.close()
         rc = p.wait(timeout=120)
@@ -457,7 +564,7 @@ def t_outage(d, s):
 
 TESTS = {"sink_oracle_and_replay": t_sink_oracle_and_replay, "open_errors": t_open_errors,
          "injection": t_injection, "refused_rows": t_refused_rows, "scan_source": t_scan_source,
-         "s4_feedback": t_s4_feedback, "outage": t_outage}
+         "s4_feedback": t_s4_feedback, "outage": t_outage, "fanout": t_fanout}
 
 
 def main():
