@@ -46,8 +46,18 @@ struct rn_redis_conn {
     size_t outlen, outcap;
     bool tls;
     bool answered;              /* a reply has come on this connection */
+    bool has_cert;              /* TLS with a client certificate */
     char where[300];            /* "redis host:port" */
 };
+
+/* Whether the last OpenSSL error is a TLS alert the server sent (other
+ * than close_notify): it refuses the connection, e.g. a client
+ * certificate it requires or does not trust. Trying again cannot help. */
+static bool server_alert(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    return e && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) > SSL_AD_REASON_OFFSET;
+}
 
 /* The last OpenSSL error as text, or fallback; clears the error queue. */
 static const char *ssl_errstr(char *buf, size_t size, const char *fallback)
@@ -112,6 +122,30 @@ static rn_err_t tcp_connect(rn_redis_conn_t *c, const char *host, int port, int 
     return RN_ERR_RETRY;
 }
 
+typedef enum io_op { IO_CONNECT, IO_READ, IO_WRITE } io_op_t;
+
+/* SSL_connect, SSL_read or SSL_write with SIGPIPE blocked in this thread;
+ * a SIGPIPE the call raised is consumed. Answers what the call does. */
+static int ssl_io(SSL *ssl, void *buf, int len, io_op_t op)
+{
+    sigset_t pipe, old;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    sigset_t pending;
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    int r = op == IO_CONNECT ? SSL_connect(ssl) : op == IO_WRITE ? SSL_write(ssl, buf, len) : SSL_read(ssl, buf, len);
+    if (!was_pending) {
+        int saved = errno;
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE) {}
+        errno = saved;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
 /* The TLS handshake on c->fd. RN_ERR_FATAL for a configuration the server
  * will never accept (files, verification), RN_ERR_RETRY for a handshake
  * cut short. */
@@ -160,7 +194,7 @@ static rn_err_t tls_handshake(rn_redis_conn_t *c, const char *host, const rn_red
         }
     }
     ERR_clear_error();
-    int r = SSL_connect(c->ssl);
+    int r = ssl_io(c->ssl, NULL, 0, IO_CONNECT);
     if (r == 1) return RN_OK;
     long vr = SSL_get_verify_result(c->ssl);
     if (vr != X509_V_OK) {
@@ -174,6 +208,12 @@ static rn_err_t tls_handshake(rn_redis_conn_t *c, const char *host, const rn_red
     }
     int e = errno;
     int se = SSL_get_error(c->ssl, r);
+    if (se == SSL_ERROR_SSL && server_alert()) {
+        snprintf(errbuf, errbuf_size, "%s: TLS: the server refused the connection: %s%s", c->where,
+                 ssl_errstr(why, sizeof why, "?"),
+                 tls->cert_file ? "" : " (does it require a client certificate? 'tls.cert-file')");
+        return RN_ERR_FATAL;
+    }
     char fb[128];
     if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
         snprintf(fb, sizeof fb, "no answer within %d s (is this the server's TLS port?)", timeout_s);
@@ -196,6 +236,7 @@ rn_err_t rn_redis_conn_open(const char *host, int port, const rn_redis_tls_t *tl
     if (!c) return RN_ERR_NOMEM;
     c->fd = -1;
     c->tls = tls && tls->on;
+    c->has_cert = c->tls && tls->cert_file;
     snprintf(c->where, sizeof c->where, "%s", where);
     c->reader = redisReaderCreate();
     if (!c->reader) {
@@ -234,34 +275,21 @@ rn_err_t rn_redis_conn_append(rn_redis_conn_t *c, int argc, const char **argv, c
     return RN_OK;
 }
 
-/* SSL_write/SSL_read with SIGPIPE blocked in this thread; a SIGPIPE the
- * call raised is consumed. */
-static int ssl_io(SSL *ssl, void *buf, int len, bool write)
-{
-    sigset_t pipe, old;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &old);
-    sigset_t pending;
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
-    int r = write ? SSL_write(ssl, buf, len) : SSL_read(ssl, buf, len);
-    if (!was_pending) {
-        int saved = errno;
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE) {}
-        errno = saved;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return r;
-}
-
-/* The reason an I/O call on c failed, for "connection lost" messages. */
-static void io_error(rn_redis_conn_t *c, int r, const char *what, char *errbuf, size_t errbuf_size)
+/* Says why an I/O call on c failed, for "connection lost" messages, and
+ * answers RN_ERR_RETRY, or RN_ERR_FATAL where the server refused the TLS
+ * connection with an alert (with TLS 1.3 a client certificate is refused
+ * after the client's side of the handshake, at the first command). */
+static rn_err_t io_error(rn_redis_conn_t *c, int r, const char *what, char *errbuf, size_t errbuf_size)
 {
     char why[256];
     const char *reason;
     int e = errno;
+    if (c->ssl && server_alert()) {
+        snprintf(errbuf, errbuf_size, "%s: TLS: the server refused the connection: %s%s", c->where,
+                 ssl_errstr(why, sizeof why, "?"),
+                 c->has_cert ? "" : " (does it require a client certificate? 'tls.cert-file')");
+        return RN_ERR_FATAL;
+    }
     if (c->ssl) {
         int se = SSL_get_error(c->ssl, r);
         reason = se == SSL_ERROR_ZERO_RETURN || (se == SSL_ERROR_SYSCALL && !e && !ERR_peek_last_error())
@@ -279,6 +307,7 @@ static void io_error(rn_redis_conn_t *c, int r, const char *what, char *errbuf, 
     snprintf(errbuf, errbuf_size, "%s: %s %s%s", c->where, what, reason,
              maybe_tls_port ? " (a TLS port? then set 'tls' = 'true' or use a rediss:// url)" : "");
     ERR_clear_error();
+    return RN_ERR_RETRY;
 }
 
 rn_err_t rn_redis_conn_reply(rn_redis_conn_t *c, redisReply **reply /* out */, char *errbuf,
@@ -290,13 +319,21 @@ rn_err_t rn_redis_conn_reply(rn_redis_conn_t *c, redisReply **reply /* out */, c
         size_t chunk = c->outlen - sent;
         if (chunk > (1u << 30)) chunk = 1u << 30;
         ssize_t r;
-        do r = c->ssl ? ssl_io(c->ssl, c->out + sent, (int)chunk, true)
+        do r = c->ssl ? ssl_io(c->ssl, c->out + sent, (int)chunk, IO_WRITE)
                       : send(c->fd, c->out + sent, chunk, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR && !c->ssl);
-        if (r <= 0) {
-            io_error(c, (int)r, "sending:", errbuf, errbuf_size);
-            return RN_ERR_RETRY;
+        if (r <= 0 && c->ssl && !c->answered) {
+            /* a server that refuses us sends an alert before it closes:
+             * read it, to say why */
+            char alert[256];
+            int saved = errno;
+            ERR_clear_error();
+            int rr = ssl_io(c->ssl, alert, sizeof alert, IO_READ);
+            if (rr <= 0 && server_alert()) return io_error(c, rr, "sending:", errbuf, errbuf_size);
+            ERR_clear_error();
+            errno = saved;
         }
+        if (r <= 0) return io_error(c, (int)r, "sending:", errbuf, errbuf_size);
         sent += (size_t)r;
     }
     c->outlen = 0;
@@ -313,12 +350,9 @@ rn_err_t rn_redis_conn_reply(rn_redis_conn_t *c, redisReply **reply /* out */, c
         }
         char buf[16384];
         ssize_t r;
-        do r = c->ssl ? ssl_io(c->ssl, buf, sizeof buf, false) : recv(c->fd, buf, sizeof buf, 0);
+        do r = c->ssl ? ssl_io(c->ssl, buf, sizeof buf, IO_READ) : recv(c->fd, buf, sizeof buf, 0);
         while (r < 0 && errno == EINTR && !c->ssl);
-        if (r <= 0) {
-            io_error(c, (int)r, "reading a reply:", errbuf, errbuf_size);
-            return RN_ERR_RETRY;
-        }
+        if (r <= 0) return io_error(c, (int)r, "reading a reply:", errbuf, errbuf_size);
         if (redisReaderFeed(c->reader, buf, (size_t)r) != REDIS_OK) {
             snprintf(errbuf, errbuf_size, "%s: bad reply: %s", c->where, c->reader->errstr);
             return RN_ERR_RETRY;

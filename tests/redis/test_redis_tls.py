@@ -4,8 +4,10 @@
 
 1. `runnel run` writes over TLS as the ACL user runnel, verifying the server
    with the CA: by name (rediss://localhost, SNI) into database 3, and by
-   address (127.0.0.1) presenting the client certificate; the keys are read
-   back with `redis-cli --tls`.
+   address (127.0.0.1) presenting the client certificate to a server that
+   requires one (tls-auth-clients yes, set for the test); the keys are read
+   back with `redis-cli --tls`. Without the client certificate that server
+   refuses us: one line saying so, exit non-zero.
 2. The CA of another authority: one error line naming host:port and saying
    the certificate is not trusted, exit non-zero, nothing written.
 3. Plain text to the TLS port: one error line naming host:port and hinting
@@ -40,6 +42,13 @@ def cli(env, *args, db="0"):
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, "redis-cli --tls %s: %s" % (args, p.stderr))
     return p.stdout.splitlines()
+
+
+def plain_cli(env, *args):
+    p = subprocess.run(["redis-cli", "-h", env["REDIS_HOST"], "-p", env["REDIS_PORT"], "--user",
+                        env["REDIS_USER"], "--pass", env["REDIS_PASSWORD"], "--no-auth-warning"] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and p.stdout.strip() == "OK", "redis-cli %s: %s %s" % (args, p.stdout, p.stderr))
 
 
 def write_sql(work, name, where, prefix, input_path):
@@ -85,8 +94,26 @@ def main():
     for name, where, db in cases:
         prefix = "tls%d%s" % (pid, name)
         sql = write_sql(work, name, where, prefix, data)
-        p = subprocess.run([RUNNEL, "run", sql], capture_output=True, text=True, env=run_env, timeout=120)
+        if name == "byaddr":
+            plain_cli(env, "CONFIG", "SET", "tls-auth-clients", "yes")
+        try:
+            p = subprocess.run([RUNNEL, "run", sql], capture_output=True, text=True, env=run_env, timeout=120)
+            if name == "byaddr":  # the same without the client certificate
+                nocert = write_sql(work, "nocert", "'url' = 'rediss://127.0.0.1:%s', 'tls.ca-file' = '%s'" % (
+                    tls_port, ca), prefix + "nocert", data)
+                q = subprocess.run([RUNNEL, "run", nocert], capture_output=True, text=True, env=run_env,
+                                   timeout=60)
+        finally:
+            if name == "byaddr":
+                plain_cli(env, "CONFIG", "SET", "tls-auth-clients", "optional")
         check(p.returncode == 0, "%s: runnel run exited %d: %s" % (name, p.returncode, p.stderr[-2000:]))
+        if name == "byaddr":
+            errs = errors(q.stderr)
+            check(q.returncode != 0, "no client certificate, tls-auth-clients yes: exit 0")
+            check(len(errs) == 1 and "redis 127.0.0.1:%s: TLS: the server refused the connection" % tls_port
+                  in errs[0] and "'tls.cert-file'" in errs[0],
+                  "no client certificate: want one line saying the server refused us, got:\n" + q.stderr)
+            log("no client certificate: exit %d, %r" % (q.returncode, errs[0]))
         keys = ["%s:k%d" % (prefix, i) for i in range(n)]
         got = cli(env, "MGET", *keys, db=db)
         check(got == [str(i * 7) for i in range(n)], "%s: MGET over TLS differs: %s..." % (name, got[:5]))
