@@ -16,6 +16,7 @@
    brought back: the sink retries, and every row arrives."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -197,6 +198,7 @@ def main():
     cli(env, "DEL", *keys)
     retry = [l for l in out.splitlines() if "retrying in" in l][0]
     log("restart: every row arrived; e.g. %r" % retry)
+    shutil.rmtree(work)
 
 
 if __name__ == "__main__":
