@@ -296,6 +296,15 @@ set_tests_properties(redis.sink_s2 PROPERTIES LABELS "redis" TIMEOUT 300
                      FIXTURES_REQUIRED redis_server RESOURCE_LOCK redis_server
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
 
+# The 'redis' sink over TLS (tests/redis/test_redis_tls.py): the fixture's
+# TLS port as the ACL user with its CA (by name and by address, with a client
+# certificate to a server requiring one; refused without it), a wrong CA, plain text to the TLS port and TLS to the plain
+# port (one clear line each), the TLS server down and back mid-run.
+add_test(NAME redis.sink_tls COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/redis/test_redis_tls.py)
+set_tests_properties(redis.sink_tls PROPERTIES LABELS "redis" TIMEOUT 300
+                     FIXTURES_REQUIRED redis_server RESOURCE_LOCK redis_server
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
+
 # Scenario S2 end to end (tests/redis/test_s2_kafka.py): examples/s2_activity.sql
 # under `runnel run` from a real Kafka topic into the real Redis, equal to the
 # oracle of tests/scenarios/oracle.py; Redis taken down and brought back in the

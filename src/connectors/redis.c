@@ -25,8 +25,13 @@
  * once at once; when that fails too the flush answers RN_ERR_RETRY with
  * the commands still pending (resending them is harmless: they are
  * absolute), and the sink operator (op/sink.c) flushes again with backoff
- * until the server is back. An error reply (WRONGTYPE, NOAUTH) is
+ * until the server is back. An error reply (WRONGTYPE, NOAUTH), a server
+ * certificate that fails verification and an unreadable 'tls.*' file are
  * RN_ERR_FATAL. The password is never printed.
+ *
+ * The connection (plain TCP or TLS with OpenSSL, whatever hiredis
+ * version is installed) is connectors/redis_conn.c; hiredis only formats
+ * the commands and parses the replies.
  *
  * In `runnel test` nothing connects: each flush appends its commands to
  * OUT/redis.jsonl, one JSON array of strings per command, exactly as they
@@ -43,10 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-#ifdef RN_HAVE_HIREDIS_SSL
-#include <hiredis/hiredis_ssl.h>
-#endif
+#include "connectors/redis_conn.h"
 
 #define REDIS_TIMEOUT_S 10        /* connect and reply timeout */
 
@@ -58,6 +60,10 @@ typedef struct redis_conf {
     const char *password;       /* expanded ${VAR}; never printed */
     int64_t database;
     bool tls;
+    const char *tls_ca_file;    /* PEM CA bundle, or NULL (the system's) */
+    const char *tls_cert_file;  /* client certificate, or NULL */
+    const char *tls_key_file;   /* its key, or NULL (in the cert file) */
+    bool tls_insecure;          /* skip certificate verification */
     const char *command;        /* SET | HSET | ZADD */
     const char *key;            /* key template */
     const char *field_column;   /* HSET field / ZADD member column */
@@ -75,6 +81,14 @@ static const rn_option_spec_t redis_options[] = {
      "password, e.g. '${REDIS_PASSWORD}'"},
     {"database", RN_OPT_INT, "0", offsetof(redis_conf_t, database), NULL, false, "database number (SELECT)"},
     {"tls", RN_OPT_BOOL, "false", offsetof(redis_conf_t, tls), NULL, false, "connect with TLS"},
+    {"tls.ca-file", RN_OPT_STRING, NULL, offsetof(redis_conf_t, tls_ca_file), NULL, false,
+     "TLS: PEM file of the CA certificates to trust (default: the system's)"},
+    {"tls.cert-file", RN_OPT_STRING, NULL, offsetof(redis_conf_t, tls_cert_file), NULL, false,
+     "TLS: client certificate (PEM), for servers with tls-auth-clients"},
+    {"tls.key-file", RN_OPT_STRING, NULL, offsetof(redis_conf_t, tls_key_file), NULL, false,
+     "TLS: the client certificate's private key (PEM; default: in 'tls.cert-file')"},
+    {"tls.insecure-skip-verify", RN_OPT_BOOL, "false", offsetof(redis_conf_t, tls_insecure), NULL, false,
+     "TLS: do not verify the server's certificate and name (testing only)"},
     {"command", RN_OPT_ENUM, NULL, offsetof(redis_conf_t, command), "SET|HSET|ZADD", true,
      "the write each row becomes: 'SET', 'HSET' or 'ZADD'"},
     {"key", RN_OPT_STRING, NULL, offsetof(redis_conf_t, key), NULL, true,
@@ -216,13 +230,14 @@ static rn_err_t redis_validate(const void *conf, char *errbuf, size_t errbuf_siz
     redis_endpoint_t ep;
     rn_err_t err = endpoint_of(c, &ep, errbuf, errbuf_size);
     if (err != RN_OK) return err;
-#ifndef RN_HAVE_HIREDIS_SSL
-    if (ep.tls) {
-        snprintf(errbuf, errbuf_size, "option 'tls' is not supported: this build's hiredis has no SSL "
-                                      "(hiredis_ssl); use a TLS tunnel, or rebuild with hiredis 1.x and hiredis_ssl");
+    if (!ep.tls && (c->tls_ca_file || c->tls_cert_file || c->tls_key_file || c->tls_insecure)) {
+        snprintf(errbuf, errbuf_size, "options 'tls.*' need 'tls' = 'true' or a rediss:// url");
         return RN_ERR_CONFIG;
     }
-#endif
+    if (c->tls_key_file && !c->tls_cert_file) {
+        snprintf(errbuf, errbuf_size, "option 'tls.key-file' needs 'tls.cert-file'");
+        return RN_ERR_CONFIG;
+    }
     redis_cmd cmd = conf_cmd(c);
     if (cmd != CMD_SET && !c->field_column) {
         snprintf(errbuf, errbuf_size, "connector 'redis' with 'command' = '%s' needs option 'field.column' (the %s)",
@@ -324,7 +339,7 @@ typedef struct redis_io {
     rn_sink_io_t *file;
     /* `runnel run` */
     redis_endpoint_t ep;
-    redisContext *rc;           /* NULL while disconnected */
+    rn_redis_conn_t *rc;        /* NULL while disconnected */
     char where[300];            /* "redis localhost:6379" */
 } redis_io_t;
 
@@ -561,11 +576,11 @@ static rn_err_t cmd_to_file(redis_io_t *w, int argc, const char **argv, const si
     return w->file->write(w->file, NULL, 0, w->val.data, w->val.len, RN_ROW_INSERT, errbuf, errbuf_size);
 }
 
-/* ---- `runnel run`: hiredis --------------------------------------------- */
+/* ---- `runnel run`: a connection (redis_conn.c) ------------------------ */
 
 static void disconnect(redis_io_t *w)
 {
-    if (w->rc) redisFree(w->rc);
+    rn_redis_conn_close(w->rc);
     w->rc = NULL;
 }
 
@@ -574,12 +589,13 @@ static void disconnect(redis_io_t *w)
 static rn_err_t simple_cmd(redis_io_t *w, int argc, const char **argv, const size_t *lens, char *errbuf,
                            size_t errbuf_size)
 {
-    redisReply *rep = redisCommandArgv(w->rc, argc, argv, lens);
-    if (!rep) {
-        snprintf(errbuf, errbuf_size, "%s: %s", w->where, w->rc->errstr);
-        return RN_ERR_RETRY;
+    redisReply *rep = NULL;
+    rn_err_t err = rn_redis_conn_append(w->rc, argc, argv, lens);
+    if (err == RN_ERR_NOMEM) {
+        snprintf(errbuf, errbuf_size, "%s: out of memory", w->where);
+        return err;
     }
-    rn_err_t err = RN_OK;
+    if ((err = rn_redis_conn_reply(w->rc, &rep, errbuf, errbuf_size)) != RN_OK) return err;
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(errbuf, errbuf_size, "%s: %s failed: %s", w->where, argv[0], rep->str);
         err = RN_ERR_FATAL;
@@ -588,33 +604,17 @@ static rn_err_t simple_cmd(redis_io_t *w, int argc, const char **argv, const siz
     return err;
 }
 
-/* Connects, authenticates and selects the database. RN_ERR_RETRY when the
- * server cannot be reached, RN_ERR_FATAL when it refuses us. */
+/* Connects (TLS with 'tls'), authenticates and selects the database.
+ * RN_ERR_RETRY when the server cannot be reached, RN_ERR_FATAL when it
+ * refuses us or its certificate is not trusted. */
 static rn_err_t connect_redis(redis_io_t *w, char *errbuf, size_t errbuf_size)
 {
-    struct timeval tv = {REDIS_TIMEOUT_S, 0};
-    w->rc = redisConnectWithTimeout(w->ep.host, w->ep.port, tv);
-    if (!w->rc || w->rc->err) {
-        snprintf(errbuf, errbuf_size, "cannot connect to %s: %s", w->where, w->rc ? w->rc->errstr : "out of memory");
-        disconnect(w);
-        return RN_ERR_RETRY;
-    }
-    redisSetTimeout(w->rc, tv);
-    rn_err_t err = RN_OK;
-#ifdef RN_HAVE_HIREDIS_SSL
-    if (w->ep.tls) {
-        static bool ssl_ready;
-        if (!ssl_ready) redisInitOpenSSL();
-        ssl_ready = true;
-        redisSSLContextError e = REDIS_SSL_CTX_NONE;
-        redisSSLContext *ssl = redisCreateSSLContext(NULL, NULL, NULL, NULL, w->ep.host, &e);
-        if (!ssl || redisInitiateSSLWithContext(w->rc, ssl) != REDIS_OK) {
-            snprintf(errbuf, errbuf_size, "%s: TLS: %s", w->where, ssl ? w->rc->errstr : redisSSLContextGetError(e));
-            disconnect(w);
-            return RN_ERR_FATAL;
-        }
-    }
-#endif
+    const redis_conf_t *c = w->conf;
+    rn_redis_tls_t tls = {.on = w->ep.tls, .ca_file = c->tls_ca_file, .cert_file = c->tls_cert_file,
+                          .key_file = c->tls_key_file, .insecure = c->tls_insecure};
+    rn_err_t err = rn_redis_conn_open(w->ep.host, w->ep.port, &tls, REDIS_TIMEOUT_S, w->where, &w->rc, errbuf,
+                                      errbuf_size);
+    if (err != RN_OK) return err;
     if (w->ep.password[0]) {
         const char *a[3] = {"AUTH", w->ep.user[0] ? w->ep.user : w->ep.password, w->ep.password};
         size_t l[3] = {4, strlen(a[1]), strlen(a[2])};
@@ -634,7 +634,7 @@ static rn_err_t connect_redis(redis_io_t *w, char *errbuf, size_t errbuf_size)
 static rn_err_t cmd_append(redis_io_t *w, int argc, const char **argv, const size_t *lens, char *errbuf,
                            size_t errbuf_size)
 {
-    if (redisAppendCommandArgv(w->rc, argc, argv, lens) != REDIS_OK) {
+    if (rn_redis_conn_append(w->rc, argc, argv, lens) != RN_OK) {
         snprintf(errbuf, errbuf_size, "%s: out of memory", w->where);
         return RN_ERR_NOMEM;
     }
@@ -654,10 +654,10 @@ static rn_err_t flush_once(redis_io_t *w, char *errbuf, size_t errbuf_size)
     }
     for (int i = 0; i < n; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(w->rc, (void **)&rep) != REDIS_OK || !rep) {
-            snprintf(errbuf, errbuf_size, "%s: %s", w->where, w->rc->errstr[0] ? w->rc->errstr : "connection lost");
+        rn_err_t rerr = rn_redis_conn_reply(w->rc, &rep, errbuf, errbuf_size);
+        if (rerr != RN_OK) {
             disconnect(w);
-            return RN_ERR_RETRY;
+            return rerr;
         }
         if (rep->type == REDIS_REPLY_ERROR && err == RN_OK) {
             snprintf(errbuf, errbuf_size, "%s: a %s write failed: %s", w->where, w->conf->command, rep->str);

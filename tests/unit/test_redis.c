@@ -3,7 +3,9 @@
  * process that accepts connections on 127.0.0.1, parses RESP command
  * arrays, records each as one line ("HSET h:a x 1") and answers +OK, or
  * an error reply for a chosen command, or drops the connection once
- * without answering (to make the sink retry). The server records a
+ * without answering (to make the sink retry). A connection whose first
+ * byte does not start a RESP array (a TLS ClientHello) is closed at once,
+ * as a plain Redis port does with garbage. The server records a
  * command before it answers, and a flush waits for every answer, so after
  * a flush returns the log holds everything sent: no sleeps.
  */
@@ -58,7 +60,8 @@ static void *fake_main(void *arg)
         int conn = ++fs->connections;
         pthread_mutex_unlock(&fs->mu);
         int seen = 0;
-        char line[1024];
+        char line[1024], first;
+        if (recv(fd, &first, 1, MSG_PEEK) != 1 || first != '*') goto done;
         while (read_line(fd, line, sizeof line) && line[0] == '*') {
             int argc = atoi(line + 1);
             char cmd[1024] = "";
@@ -323,6 +326,78 @@ static void test_connection_refused_names_endpoint(void)
     rn_arena_free(&arena);
 }
 
+/* The 'tls.*' options without TLS, or a key without a certificate, are
+ * refused before anything connects. */
+static void test_tls_options_checked(void)
+{
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    void *conf;
+    rn_sink_io_t *io = NULL;
+    char err[512] = "";
+    rn_option_t opts[16] = {{"command", "SET"}, {"key", "k"}, {"tls.ca-file", "/nonexistent/ca.crt"}};
+    RN_CHECK(open_sink(1, opts, 3, &arena, &conf, &io, err, sizeof err) == RN_ERR_CONFIG);
+    RN_CHECK(strstr(err, "'tls' = 'true'") != NULL);
+    rn_option_t opts2[16] = {{"command", "SET"}, {"key", "k"}, {"tls", "true"}, {"tls.key-file", "k.pem"}};
+    RN_CHECK(open_sink(1, opts2, 4, &arena, &conf, &io, err, sizeof err) == RN_ERR_CONFIG);
+    RN_CHECK(strstr(err, "'tls.cert-file'") != NULL);
+    RN_CHECK(io == NULL);
+    rn_arena_free(&arena);
+}
+
+/* TLS to a plain server: the handshake fails at open with one message
+ * naming the server; an unreadable CA file is fatal, naming the file. */
+static void test_tls_to_plain_server(void)
+{
+    fake_server_t fs;
+    fake_start(&fs);
+    fake_run(&fs);
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    void *conf;
+    rn_sink_io_t *io = NULL;
+    char err[512] = "", want[64];
+    rn_option_t opts[16] = {{"command", "SET"}, {"key", "k"}, {"tls", "true"},
+                            {"tls.insecure-skip-verify", "true"}};
+    RN_CHECK(open_sink(fs.port, opts, 4, &arena, &conf, &io, err, sizeof err) == RN_ERR_IO);
+    snprintf(want, sizeof want, "redis 127.0.0.1:%d: TLS handshake failed", fs.port);
+    RN_CHECK(strstr(err, want) != NULL);
+    RN_CHECK(strstr(err, "TLS port?") != NULL);
+    RN_CHECK(io == NULL);
+    rn_option_t opts2[16] = {{"command", "SET"}, {"key", "k"}, {"tls", "true"},
+                             {"tls.ca-file", "/nonexistent/ca.crt"}};
+    RN_CHECK(open_sink(fs.port, opts2, 4, &arena, &conf, &io, err, sizeof err) == RN_ERR_FATAL);
+    RN_CHECK(strstr(err, "/nonexistent/ca.crt") != NULL);
+    RN_CHECK(io == NULL);
+    RN_CHECK_EQ_INT(fs.connections, 2);
+    fake_stop(&fs);
+    rn_arena_free(&arena);
+}
+
+/* Plain text to a server that drops the connection at the first command
+ * (as a TLS port does): one message naming the server, hinting at TLS. */
+static void test_plain_to_tls_port_hints(void)
+{
+    fake_server_t fs;
+    fake_start(&fs);
+    fs.drop_first = 1; /* AUTH, at open */
+    fake_run(&fs);
+    rn_arena_t arena;
+    rn_arena_init(&arena, 4096);
+    void *conf;
+    rn_sink_io_t *io = NULL;
+    char err[512] = "", want[64];
+    rn_option_t opts[16] = {{"command", "SET"}, {"key", "k"}, {"password", "hunter2"}};
+    RN_CHECK(open_sink(fs.port, opts, 3, &arena, &conf, &io, err, sizeof err) == RN_ERR_IO);
+    snprintf(want, sizeof want, "redis 127.0.0.1:%d", fs.port);
+    RN_CHECK(strstr(err, want) != NULL);
+    RN_CHECK(strstr(err, "a TLS port? then set 'tls' = 'true'") != NULL);
+    RN_CHECK(strstr(err, "hunter2") == NULL);
+    RN_CHECK(io == NULL);
+    fake_stop(&fs);
+    rn_arena_free(&arena);
+}
+
 int main(void)
 {
     RN_RUN(test_hset_auth_select_coalesce);
@@ -330,5 +405,8 @@ int main(void)
     RN_RUN(test_lost_connection_retried);
     RN_RUN(test_server_gone_keeps_writes);
     RN_RUN(test_connection_refused_names_endpoint);
+    RN_RUN(test_tls_options_checked);
+    RN_RUN(test_tls_to_plain_server);
+    RN_RUN(test_plain_to_tls_port_hints);
     return rn_test_summary();
 }
