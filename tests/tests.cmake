@@ -157,6 +157,16 @@ foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate
                        ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
+# Several pipelines in one process and table overrides
+# (tests/cli/test_run_many.py): two pipelines' outputs, --set/--connector
+# and their mistakes, a failure that stops all, Ctrl-C that stops all.
+foreach(name two_pipelines overrides same_name_refused failure_stops_all sigint_stops_all)
+  add_test(NAME cli.run_many.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_run_many.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(cli.run_many.${name} PROPERTIES LABELS "cli" TIMEOUT 120
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
 # ---- jdbc sink on SQLite -----------------------------------------------------
 # tests/jdbc/test_sqlite.py: `runnel run` from a file into SQLite tables,
 # compared with an oracle (append, upsert with deletes, a replay that

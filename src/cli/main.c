@@ -12,6 +12,7 @@
  * or an invalid pipeline (nothing ran).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +34,9 @@
 #include "runtime/run.h"
 #include "runtime/workers.h"
 #include "runnel.h"
+
+#define RN_MAX_PIPELINES 64      /* files given to one `runnel run` */
+#define RN_MAX_OVERRIDES 256     /* --set and --connector options */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -322,6 +326,109 @@ static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, c
     return 0;
 }
 
+/* ---- several pipelines (run a.sql b.sql, demo) -------------------------- */
+
+/* What the console shows of one pipeline, copied on its own thread at
+ * each progress tick (the counters belong to that thread). */
+typedef struct multi_row {
+    const rn_pipeline_t *p;
+    char name[128];
+    uint64_t records, bad, written;
+    bool final;
+} multi_row_t;
+
+typedef struct multi_console {
+    pthread_mutex_t lock;
+    multi_row_t rows[RN_MAX_PIPELINES];
+    int n;
+    double t0, last_print;
+    const char *header;         /* printed above the table (the demo's URL), or NULL */
+} multi_console_t;
+
+/* progress callback of rn_pipelines_run: records p's counts, and every
+ * second redraws the table of all pipelines. Runs on p's thread. */
+static void multi_progress(const rn_pipeline_t *p, bool final, void *opaque)
+{
+    multi_console_t *c = opaque;
+    uint64_t records = 0, bad = 0, written = 0;
+    for (int i = 0; i < rn_pipeline_nsources(p); i++) {
+        records += rn_source_records(rn_pipeline_source(p, i));
+        bad += rn_source_errors(rn_pipeline_source(p, i));
+    }
+    for (int i = 0; i < rn_pipeline_nsinks(p); i++) written += rn_sink_records(rn_pipeline_sink(p, i));
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->n; i++) {
+        if (c->rows[i].p != p) continue;
+        c->rows[i].records = records;
+        c->rows[i].bad = bad;
+        c->rows[i].written = written;
+        c->rows[i].final = final;
+    }
+    double t = now_seconds();
+    if (t - c->last_print >= 1.0) {
+        c->last_print = t;
+        if (isatty(1)) fputs("\033[H\033[2J", stdout);
+        if (c->header) printf("%s\n", c->header);
+        printf("runnel %s  up %.0f s\n\n", RN_VERSION_STRING, t - c->t0);
+        printf("  %-24s %-9s %14s %12s %14s\n", "pipeline", "state", "records in", "undecodable", "rows written");
+        for (int i = 0; i < c->n; i++)
+            printf("  %-24s %-9s %14llu %12llu %14llu\n", c->rows[i].name, c->rows[i].final ? "finished" : "running",
+                   (unsigned long long)c->rows[i].records, (unsigned long long)c->rows[i].bad,
+                   (unsigned long long)c->rows[i].written);
+        printf("\n  Ctrl-C stops.\n");
+        fflush(stdout);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Runs distinct pipelines side by side until all end or a stop signal;
+ * prints each one's counts at the end (or the console table while
+ * running). Returns the exit status: 1 when one failed (its message on
+ * stderr). */
+static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const char *dlq, int64_t commit_ms,
+                            size_t max_memory, const char *header)
+{
+    catch_stop_signals();
+    multi_console_t con = {.n = n, .t0 = now_seconds(), .header = header};
+    pthread_mutex_init(&con.lock, NULL);
+    for (int i = 0; i < n; i++) {
+        con.rows[i].p = ps[i];
+        rn_pipeline_name(ps[i], con.rows[i].name, sizeof con.rows[i].name);
+    }
+    rn_run_opts_t opts = {
+        .mode = RN_MODE_RUN,
+        .dlq_path = dlq,
+        .stop = &stop_requested,
+        .progress = console ? multi_progress : NULL,
+        .progress_opaque = &con,
+        .progress_ms = 1000,
+        .commit_ms = commit_ms,
+        .max_memory = max_memory,
+    };
+    char err[4096] = "";
+    double t0 = now_seconds();
+    rn_err_t e = rn_pipelines_run(ps, n, &opts, err, sizeof err);
+    pthread_mutex_destroy(&con.lock);
+    if (e != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "runnel: pipeline %s:\n", con.rows[i].name);
+        report_counts(ps[i], 0);
+    }
+    double secs = now_seconds() - t0;
+    fprintf(stderr, "runnel: %d pipelines, %.3f s, peak memory %.1f MiB\n", n, secs,
+            (double)rn_mem_rss_peak() / (1 << 20));
+    return 0;
+}
+
+static int run_several(rn_pipeline_t *const *ps, int n, bool console, const char *dlq, int64_t commit_ms,
+                       size_t max_memory)
+{
+    return run_several_with(ps, n, console, dlq, commit_ms, max_memory, NULL);
+}
+
 static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms, size_t max_memory)
 {
     return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory);
@@ -354,9 +461,36 @@ static int start_embedded_kafka(void)
     return 0;
 }
 
+/* Parses `--set TABLE.OPTION=VALUE` (key != NULL) or `--connector
+ * TABLE=NAME` into o, pointing into arg (which it splits). Returns false
+ * after saying what is wrong. */
+static bool parse_override(const char *opt, char *arg, rn_table_override_t *o)
+{
+    char *eq = strchr(arg, '=');
+    char *dot = !strcmp(opt, "--set") ? strchr(arg, '.') : NULL;
+    if (!eq || eq == arg || (!strcmp(opt, "--set") && (!dot || dot > eq || dot == arg || dot + 1 == eq)) ||
+        (strcmp(opt, "--set") && eq[1] == '\0')) {
+        fprintf(stderr, "runnel run: %s '%s': expected %s\n", opt, arg,
+                !strcmp(opt, "--set") ? "TABLE.OPTION=VALUE" : "TABLE=CONNECTOR");
+        return false;
+    }
+    *eq = '\0';
+    if (dot) *dot = '\0';
+    *o = (rn_table_override_t){.table = arg, .key = dot ? dot + 1 : NULL, .value = eq + 1};
+    return true;
+}
+
+static const char run_usage[] =
+    "usage: runnel run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
+    "                  [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+    "                  [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n";
+
 static int cmd_run(int argc, char **argv)
 {
-    const char *file = NULL, *dlq = NULL, *brokers = NULL;
+    const char *files[RN_MAX_PIPELINES], *dlq = NULL, *brokers = NULL;
+    int nfiles = 0, nov = 0;
+    rn_table_override_t ov[RN_MAX_OVERRIDES];
+    int used[RN_MAX_OVERRIDES] = {0};
     bool console = false;
     long long commit_ms = 0, workers = 0;
     size_t max_memory = 0;
@@ -370,51 +504,84 @@ static int cmd_run(int argc, char **argv)
         } else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) {
             if (!parse_count("run", "--commit-interval", argv[++i], 1, 86400000, &commit_ms)) return 2;
         }
+        else if ((!strcmp(argv[i], "--set") || !strcmp(argv[i], "--connector")) && i + 1 < argc) {
+            if (nov == RN_MAX_OVERRIDES) {
+                fprintf(stderr, "runnel run: more than %d --set/--connector options\n", RN_MAX_OVERRIDES);
+                return 2;
+            }
+            if (!parse_override(argv[i], argv[i + 1], &ov[nov++])) return 2;
+            i++;
+        }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
-                   "[--commit-interval MS] [--max-memory SIZE]\n");
+            fputs(run_usage, stdout);
             return 0;
         }
-        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else if (argv[i][0] != '-' && nfiles < RN_MAX_PIPELINES) files[nfiles++] = argv[i];
         else {
             fprintf(stderr, "runnel run: unexpected argument '%s'\n", argv[i]);
             return 2;
         }
     }
-    if (!file) {
-        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
-                        "[--commit-interval MS] [--max-memory SIZE]\n");
+    if (!nfiles) {
+        fputs(run_usage, stderr);
         return 2;
     }
-    rn_pipeline_t *ps[RN_MAX_WORKERS];
-    int rc = load_or_report(file, &ps[0]);
-    if (rc) return rc;
-    int nworkers = workers ? (int)workers : rn_pipeline_parallelism(ps[0]) ? rn_pipeline_parallelism(ps[0]) : 1;
-    char err[1024];
-    if (rn_workers_check(ps, nworkers, err, sizeof err) != RN_OK) {
-        fprintf(stderr, "runnel run: %s\n", err);
-        rn_pipeline_free(ps[0]);
+    if (nfiles > 1 && workers > 1) {
+        fprintf(stderr, "runnel run: --workers runs one pipeline on several threads; give one file\n");
         return 2;
     }
-    int loaded = 1;
-    for (; loaded < nworkers && !rc; loaded++) rc = load_or_report(file, &ps[loaded]);
-    if (rc) {
-        for (int i = 0; i < loaded - 1; i++) rn_pipeline_free(ps[i]);
-        return rc;
+    rn_pipeline_t *ps[RN_MAX_WORKERS > RN_MAX_PIPELINES ? RN_MAX_WORKERS : RN_MAX_PIPELINES];
+    int loaded = 0, rc = 0, nworkers = 1;
+    char err[4096] = "";
+    for (; loaded < nfiles; loaded++) {
+        if (rn_pipeline_load_with(files[loaded], ov, nov, used, &ps[loaded], err, sizeof err) != RN_OK) {
+            fprintf(stderr, "%s\n", err);
+            rc = 2;
+            goto done;
+        }
+    }
+    for (int i = 0; i < nov; i++)
+        if (!used[i]) {
+            fprintf(stderr, "runnel run: %s %s: no table '%s' in %s\n", ov[i].key ? "--set" : "--connector",
+                    ov[i].table, ov[i].table, nfiles == 1 ? files[0] : "any of the pipelines");
+            rc = 2;
+            goto done;
+        }
+    if (nfiles > 1) {
+        if (rn_pipelines_check(ps, nfiles, err, sizeof err) != RN_OK) {
+            fprintf(stderr, "runnel run: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+    } else {
+        nworkers = workers ? (int)workers : rn_pipeline_parallelism(ps[0]) ? rn_pipeline_parallelism(ps[0]) : 1;
+        if (rn_workers_check(ps, nworkers, err, sizeof err) != RN_OK) {
+            fprintf(stderr, "runnel run: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+        for (; loaded < nworkers; loaded++)
+            if (rn_pipeline_load_with(files[0], ov, nov, NULL, &ps[loaded], err, sizeof err) != RN_OK) {
+                fprintf(stderr, "%s\n", err);
+                rc = 2;
+                goto done;
+            }
     }
     if (brokers && !strcmp(brokers, "embedded")) {
         if (start_embedded_kafka() != 0) {
-            for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
-            return 1;
+            rc = 1;
+            goto done;
         }
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory);
-    for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
+    rc = nfiles > 1 ? run_several(ps, nfiles, console, dlq, commit_ms, max_memory)
+                    : run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory);
     rn_kafka_embedded_stop();
+done:
+    for (int i = 0; i < loaded; i++) rn_pipeline_free(ps[i]);
     return rc;
 }
 

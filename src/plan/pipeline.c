@@ -14,6 +14,13 @@
 rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, rn_pipeline_t **out,
                              char *errbuf, size_t errbuf_size)
 {
+    return rn_pipeline_compile_with(src, len, filename, NULL, 0, NULL, out, errbuf, errbuf_size);
+}
+
+rn_err_t rn_pipeline_compile_with(const char *src, size_t len, const char *filename,
+                                  const rn_table_override_t *ov, int nov, int *used,
+                                  rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
+{
     *out = NULL;
     rn_pipeline_t *p = rn_calloc(1, sizeof *p);
     if (!p) goto oom;
@@ -24,6 +31,7 @@ rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, 
     if (!p->filename || !p->src) goto oom;
     p->srclen = len;
     rn_err_t err = rn_parse_script(p->src, len, p->filename, &p->ast_arena, &p->script, errbuf, errbuf_size);
+    if (err == RN_OK && nov > 0) err = rn_pipeline_apply_overrides(p, ov, nov, used, errbuf, errbuf_size);
     if (err == RN_OK) err = rn_analyze(p, errbuf, errbuf_size);
     if (err != RN_OK) {
         rn_pipeline_free(p);
@@ -38,6 +46,12 @@ oom:
 }
 
 rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
+{
+    return rn_pipeline_load_with(path, NULL, 0, NULL, out, errbuf, errbuf_size);
+}
+
+rn_err_t rn_pipeline_load_with(const char *path, const rn_table_override_t *ov, int nov, int *used,
+                               rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -56,9 +70,19 @@ rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf, s
         snprintf(errbuf, errbuf_size, "cannot read %s", path);
         return RN_ERR_IO;
     }
-    rn_err_t err = rn_pipeline_compile(b.data ? b.data : "", b.len, path, out, errbuf, errbuf_size);
+    rn_err_t err = rn_pipeline_compile_with(b.data ? b.data : "", b.len, path, ov, nov, used, out, errbuf,
+                                            errbuf_size);
     rn_buf_free(&b);
     return err;
+}
+
+void rn_pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
+{
+    const char *base = strrchr(p->filename, '/');
+    base = base ? base + 1 : p->filename;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".sql")) len -= 4;
+    snprintf(buf, size, "%.*s", (int)len, base);
 }
 
 void rn_pipeline_free(rn_pipeline_t *p)
