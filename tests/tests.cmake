@@ -7,7 +7,9 @@
 #   window      event time: window aggregates and late rows over out-of-order
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
-#   cli         runnel gen determinism, runnel explain
+#   cli         runnel gen determinism, runnel explain, several pipelines in one
+#               run and table overrides
+#   demo        runnel demo: the five examples on the embedded broker
 #   scenario    the S1, S2, S3 and S5 example pipelines and S4's lookup join against a batch oracle
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
@@ -165,6 +167,16 @@ foreach(name two_pipelines overrides same_name_refused failure_stops_all sigint_
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_run_many.py ${RUNNEL_BIN} ${name})
   set_tests_properties(cli.run_many.${name} PROPERTIES LABELS "cli" TIMEOUT 120
                        ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# `runnel demo` with no services (tests/cli/test_demo.py, label demo): a
+# 20 s run in which every example pipeline reads and writes its main sink,
+# with a clean log and nothing left behind, and a Ctrl-C that stops it
+# cleanly within seconds.
+foreach(name run sigint)
+  add_test(NAME demo.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_demo.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(demo.${name} PROPERTIES LABELS "demo" TIMEOUT 120 ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
 # ---- jdbc sink on SQLite -----------------------------------------------------

@@ -6,6 +6,7 @@
  *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE]
  *                           [--console] [--commit-interval MS] [--max-memory SIZE]
  *   runnel explain PIPELINE.sql
+ *   runnel run A.sql B.sql ... [--set TABLE.OPTION=VALUE] [--connector TABLE=NAME]
  *   runnel demo [--rate R] [--seconds N]
  *
  * Exit status: 0 success, 1 the pipeline failed while running, 2 bad usage
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "connectors/kafka_client.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -79,12 +81,13 @@ static void usage(FILE *fp)
             "                      write realistic scenario data (see docs/generator.md)\n"
             "  test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
-            "  run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console]\n"
-            "               [--commit-interval MS] [--max-memory SIZE]\n"
-            "                      run a pipeline against its real connectors\n"
+            "  run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
+            "               [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+            "               [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n"
+            "                      run pipelines against their real connectors (docs/cli.md)\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
-            "                      a live console view of a pipeline over generated data\n"
+            "                      the five example pipelines live on an embedded broker\n"
             "  version             print the version\n");
 }
 
@@ -429,11 +432,6 @@ static int run_several(rn_pipeline_t *const *ps, int n, bool console, const char
     return run_several_with(ps, n, console, dlq, commit_ms, max_memory, NULL);
 }
 
-static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms, size_t max_memory)
-{
-    return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory);
-}
-
 /* `--brokers embedded`: starts an in-process Kafka cluster that other
  * processes can reach while this one runs, creates the scenario topics on
  * it (its Admin API cannot create them for `runnel gen --brokers`), prints
@@ -585,51 +583,70 @@ done:
     return rc;
 }
 
-/* The demo: the page_views pipeline of examples/page_views.sql over a
- * generated S5 stream, with the console view. Needs no files or services. */
-static const char demo_sql[] =
-    "-- runnel demo: page views and distinct users per page over generated S5 events\n"
-    "CREATE TABLE user_events (\n"
-    "  event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE\n"
-    ") WITH ('connector' = 'datagen', 'scenario' = 's5', 'topic' = 'user-events',\n"
-    "        'seed' = '7', 'rows-per-second' = '%lld', 'number-of-rows' = '%lld');\n"
-    "CREATE TABLE page_views (\n"
-    "  page_id INT, views BIGINT, users BIGINT, PRIMARY KEY (page_id) NOT ENFORCED\n"
-    ") WITH ('connector' = 'blackhole');\n"
-    "CREATE TABLE purchases_by_user (\n"
-    "  user_id INT, purchases BIGINT\n"
-    ") WITH ('connector' = 'blackhole');\n"
-    "INSERT INTO page_views\n"
-    "SELECT page_id, COUNT(*) AS views, COUNT(DISTINCT user_id) AS users\n"
-    "FROM user_events WHERE event_type = 'page-view' GROUP BY page_id;\n"
-    "INSERT INTO purchases_by_user\n"
-    "SELECT user_id, COUNT(*) FROM user_events WHERE event_type = 'purchase' GROUP BY user_id;\n";
+/* SIGALRM of `runnel demo --seconds`: time is up, stop cleanly. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
+static const char demo_usage[] = "usage: runnel demo [--rate R] [--seconds N]\n";
+
+/* `runnel demo`: the five example pipelines over generated data on the
+ * embedded broker (cli/demo.c, docs/dashboard.md), with the console view,
+ * until Ctrl-C or --seconds. Exit 0 after a clean stop, 1 when something
+ * failed (its message on stderr). */
 static int cmd_demo(int argc, char **argv)
 {
-    long long rate = 50000, seconds = -1;
+    long long rate = 5000, seconds = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
-            if (!parse_count("demo", "--rate", argv[++i], 1, 100000000, &rate)) return 2;
+            if (!parse_count("demo", "--rate", argv[++i], 1, 10000000, &rate)) return 2;
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             if (!parse_count("demo", "--seconds", argv[++i], 1, 100000000, &seconds)) return 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(demo_usage, stdout);
+            return 0;
         } else {
-            fprintf(stderr, "usage: runnel demo [--rate R] [--seconds N]\n");
+            fprintf(stderr, "runnel demo: unexpected argument '%s'\n%s", argv[i], demo_usage);
             return 2;
         }
     }
-    long long rows = seconds > 0 ? rate * seconds : -1;
-    char sql[sizeof demo_sql + 64];
-    snprintf(sql, sizeof sql, demo_sql, rate, rows);
+    catch_stop_signals();
     char err[4096] = "";
-    rn_pipeline_t *p;
-    if (rn_pipeline_compile(sql, strlen(sql), "demo.sql", &p, err, sizeof err) != RN_OK) {
-        fprintf(stderr, "%s\n", err);
+    rn_demo_opts_t o = {.rate = (double)rate, .seed = 1, .stop = &stop_requested};
+    rn_demo_t *d;
+    if (rn_demo_start(&o, &d, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel demo: %s\n", err);
         return 1;
     }
-    printf("%s\n", sql);
-    int rc = run_pipeline(p, true, "/dev/null", 0, 0);
-    rn_pipeline_free(p);
+    rn_pipeline_t *const *ps;
+    int n = rn_demo_pipelines(d, &ps);
+    char header[1024];
+    snprintf(header, sizeof header,
+             "runnel demo: %d example pipelines over %lld generated records/s on an embedded Kafka at %s\n"
+             "             (%s; temporary files in %s)",
+             n, rate, rn_demo_brokers(d), rn_demo_setup(d), rn_demo_dir(d));
+    fprintf(stderr, "%s\n", header);
+    if (seconds > 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_alarm;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        alarm((unsigned)seconds);
+    }
+    char dlq[4200];
+    snprintf(dlq, sizeof dlq, "%s/dlq.jsonl", rn_demo_dir(d));
+    int rc = run_several_with(ps, n, true, dlq, 0, 0, header);
+    alarm(0);
+    int64_t generated = rn_demo_generated(d);
+    if (rn_demo_free(d, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel demo: %s\n", err);
+        rc = 1;
+    }
+    fprintf(stderr, "runnel demo: %lld records generated; %s\n", (long long)generated,
+            rc ? "failed" : "stopped cleanly");
     return rc;
 }
 
