@@ -124,7 +124,7 @@ static void *demo_gen_main(void *arg)
         e = rn_kafka_produce(d->producer, sc->rkt[sc->next_topic], RD_KAFKA_PARTITION_UA, keyed ? key.data : NULL,
                              keyed ? key.len : 0, sc->next.data, sc->next.len, NULL, err, sizeof err);
         if (e == RN_OK) {
-            sc->sent++;
+            __atomic_add_fetch(&sc->sent, 1, __ATOMIC_RELAXED);
             e = demo_advance(sc);
             if (e != RN_OK) snprintf(err, sizeof err, "generator %s: %s", sc->name, rn_err2str(e));
         }

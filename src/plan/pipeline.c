@@ -88,6 +88,14 @@ void rn_pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
 void rn_pipeline_free(rn_pipeline_t *p)
 {
     if (!p) return;
+    /* Sources first, while the operators after them still exist: closing
+     * a Kafka reader leaves its group, and the revocation commits what the
+     * operators downstream no longer hold (rn_source_commit_limit). */
+    for (int i = 0; i < p->nops; i++)
+        if (p->ops[i] && !strcmp(p->ops[i]->vt->kind, "Source")) {
+            rn_op_free(p->ops[i]);
+            p->ops[i] = NULL;
+        }
     for (int i = 0; i < p->nops; i++) rn_op_free(p->ops[i]);
     for (int i = 0; i < p->ntables; i++) rn_schema_unref(p->tables[i].schema);
     rn_free(p->ops);

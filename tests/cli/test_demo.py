@@ -6,7 +6,7 @@
                                       scenario's main sink, no error in the
                                       log, the temporary directory removed
   python3 test_demo.py RUNNEL sigint  SIGINT once every pipeline reads: exit
-                                      0 within a few seconds, all cleaned up
+                                      0 within 15 s, all cleaned up
 
 Runs from an empty directory with TMPDIR pointing into it, so it shows that
 the examples come from the binary and that nothing is left behind.
@@ -99,7 +99,8 @@ def test_run(d):
     check_all_processed(err)
     check("stopped cleanly" in err, "no clean stop reported")
     check_clean(d, err)
-    check(took < 45, "20 s demo took %.1f s" % took)
+    # Start-up, the 20 s, and the stop (see test_sigint) on a loaded machine.
+    check(took < 60, "20 s demo took %.1f s" % took)
 
 
 def test_sigint(d):
@@ -129,7 +130,10 @@ def test_sigint(d):
     took = time.monotonic() - t0
     err = err.decode("utf-8", "replace")
     check(p.returncode == 0, "exit %d after SIGINT: %s" % (p.returncode, err[-2000:]))
-    check(took < 10, "stopping took %.1f s" % took)
+    # A consumer leaving its group on the embedded (mock) cluster can wait
+    # up to the 10 s bound of rn_kafka_close when another member of its
+    # group (the other side of a repartitioned join) has stopped polling.
+    check(took < 15, "stopping took %.1f s" % took)
     check("stopped cleanly" in err, "no clean stop reported")
     check_clean(d, err)
 
