@@ -11,6 +11,8 @@
 #               run and table overrides
 #   demo        runnel demo: the five examples on the embedded broker
 #   scenario    the S1, S2, S3 and S5 example pipelines and S4's lookup join against a batch oracle
+#   http        the dashboard's HTTP server, JSON API, server-sent events and
+#               /metrics (`runnel run --http`; no services)
 #   sqlite      the 'jdbc' sink writing real SQLite databases (`runnel run`)
 #   kafka       against a real Apache Kafka 3-broker cluster (KRaft) that the
 #               fixture starts with scripts/kafka and stops at the end; needs
@@ -19,7 +21,10 @@
 #               Debian package redis-server if missing)
 #   postgres    against a real PostgreSQL server (scripts/postgres; installs
 #               the Debian package postgresql if missing)
-# Only these three labels need external services; they start them themselves.
+#   web         the dashboard page: the embedded copy of web/dist/, and the
+#               page in headless Chromium (scripts/web-test-deps installs the
+#               Debian package chromium and playwright-core from npm if missing)
+# Only kafka, redis and postgres need external services; they start them themselves.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
 set(RUNNEL_BIN ${CMAKE_BINARY_DIR}/runnel)
@@ -184,9 +189,10 @@ endforeach()
 # compared with an oracle (append, upsert with deletes, a replay that
 # leaves the upsert tables unchanged, SQL-looking data stored verbatim),
 # the checks at open (missing table, column, key index, file), refused
-# rows going to the dead-letter file, and the table as a bounded source.
-# The lookup and scan (rn_lookup_t) are unit.test_jdbc.
-foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source)
+# rows going to the dead-letter file, the table as a bounded source, and a
+# lookup join with a 10,000-row fan-out and a missing key under every
+# cache setting. The lookup and scan (rn_lookup_t) are unit.test_jdbc.
+foreach(name oracle_and_replay open_errors option_injection refused_rows scan_source lookup_fanout)
   add_test(NAME jdbc.sqlite.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_sqlite.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.sqlite.${name} PROPERTIES LABELS "sqlite" TIMEOUT 120
@@ -275,8 +281,22 @@ endforeach()
 # S4's subscribers_feedback table replayed, errors at start (schema,
 # password, unreachable server), SQL injection
 # through values and names, refused rows to the dead-letter file, the table
-# as a bounded source; and the lookup/scan unit test against the server.
-foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage)
+# as a bounded source, S4's lookup join with a 10,000-subscriber fan-out and
+# a missing key under every cache setting (fanout); and the lookup/scan unit
+# test against the server.
+foreach(name sink_oracle_and_replay open_errors injection refused_rows scan_source s4_feedback outage fanout)
+  add_test(NAME jdbc.postgres.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
+                       FIXTURES_REQUIRED postgres_server RESOURCE_LOCK postgres_server
+                       ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+endforeach()
+# TLS (jdbc.postgres.tls*): the fixture's server has ssl on and a CA of its own;
+# the role runnel_tls may log in over TLS only. A sink with sslmode verify-full
+# (options and the url's query) whose session pg_stat_ssl shows encrypted;
+# runnel_tls without TLS and verify-full against another CA refused with one
+# clear error; a lookup join over TLS.
+foreach(name tls tls_lookup)
   add_test(NAME jdbc.postgres.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_postgres.py ${RUNNEL_BIN} ${name})
   set_tests_properties(jdbc.postgres.${name} PROPERTIES LABELS "postgres" TIMEOUT 300
@@ -320,3 +340,41 @@ set_tests_properties(jdbc.s4_kafka PROPERTIES LABELS "postgres;kafka" TIMEOUT 60
                      FIXTURES_REQUIRED "kafka_cluster;postgres_server"
                      RESOURCE_LOCK "kafka_cluster;postgres_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+
+# ---- the dashboard's HTTP server (tests/http/test_api.py) --------------------
+# `runnel run --http 127.0.0.1:0` over datagen input, no services: every
+# endpoint's JSON, /metrics through prometheus_client's parser (installed in
+# .cache/venv by scripts/pyenv, the http.pyenv fixture), errors, the token
+# for non-loopback binds, and stalled clients that must not hold the
+# pipeline back.
+add_test(NAME http.pyenv COMMAND ${CMAKE_SOURCE_DIR}/scripts/pyenv)
+set_tests_properties(http.pyenv PROPERTIES FIXTURES_SETUP http_pyenv LABELS "http" TIMEOUT 600
+                     RESOURCE_LOCK pyenv)
+foreach(part api auth slow)
+  add_test(NAME http.${part}
+           COMMAND ${CMAKE_SOURCE_DIR}/.cache/venv/bin/python ${RUNNEL_TESTS}/http/test_api.py ${RUNNEL_BIN} ${part})
+  set_tests_properties(http.${part} PROPERTIES LABELS "http" TIMEOUT 180 FIXTURES_REQUIRED http_pyenv
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+set_tests_properties(http.slow PROPERTIES RUN_SERIAL TRUE)
+
+# ---- the dashboard page -------------------------------------------------------
+# web.assets: the C table behind rn_http_assets() (generated by
+# cmake/embed_assets.cmake) is every file of web/dist/, byte for byte.
+# web.dashboard: the page in Debian's headless Chromium driven by
+# playwright-core (tests/web/test_dashboard.mjs) against the fixture server
+# (tests/web/fixture_server.py): no console errors, one SVG node per operator,
+# a result table equal to /api/tables/NAME, a change shown within 2 s, dark and
+# light; screenshots in build/web/. test_dashboard.mjs takes the server's URL,
+# so the same test runs against `runnel run --http` (run_dashboard_test.sh --url).
+add_test(NAME web.assets
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/web/test_assets.py
+                 ${CMAKE_BINARY_DIR}/generated/http_assets.c ${CMAKE_SOURCE_DIR}/web/dist)
+set_tests_properties(web.assets PROPERTIES LABELS "web" TIMEOUT 60 ENVIRONMENT "${RUNNEL_PYENV}")
+# web.dist_current: web/dist/ is what scripts/web-build makes of web/src/.
+add_test(NAME web.dist_current COMMAND ${CMAKE_SOURCE_DIR}/scripts/web-build --check)
+set_tests_properties(web.dist_current PROPERTIES LABELS "web" TIMEOUT 300 RESOURCE_LOCK web_npm)
+add_test(NAME web.dashboard
+         COMMAND ${RUNNEL_TESTS}/web/run_dashboard_test.sh --out ${CMAKE_BINARY_DIR}/web)
+set_tests_properties(web.dashboard PROPERTIES LABELS "web" TIMEOUT 600 RESOURCE_LOCK web_browser
+                     ENVIRONMENT "${RUNNEL_PYENV}")

@@ -5,6 +5,7 @@
  *   runnel test PIPELINE.sql --input DIR --output DIR [--now EPOCH_S]
  *   runnel run PIPELINE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE]
  *                           [--console] [--commit-interval MS] [--max-memory SIZE]
+ *                           [--http HOST:PORT [--http-token T] [--http-linger S]]
  *   runnel explain PIPELINE.sql
  *   runnel run A.sql B.sql ... [--set TABLE.OPTION=VALUE] [--connector TABLE=NAME]
  *   runnel demo [--rate R] [--seconds N]
@@ -31,6 +32,7 @@
 #include "core/text.h"
 #include "core/timeparse.h"
 #include "gen/gen.h"
+#include "http/http.h"
 #include "op/lookup_join.h"
 #include "plan/pipeline.h"
 #include "runtime/run.h"
@@ -84,6 +86,7 @@ static void usage(FILE *fp)
             "  run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
             "               [--console] [--commit-interval MS] [--max-memory SIZE]\n"
             "               [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n"
+            "               [--http HOST:PORT [--http-token T] [--http-linger S]]\n"
             "                      run pipelines against their real connectors (docs/cli.md)\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
@@ -245,11 +248,24 @@ static int cmd_explain(int argc, char **argv)
 typedef struct console {
     double t0, last_t;
     uint64_t last_records;
+    const rn_pipeline_t *first; /* the pipeline shown (the first worker's) */
+    bool show;                  /* --console */
+    rn_http_hub_t *hub;         /* --http: publishes every pipeline's snapshots, or NULL */
 } console_t;
 
+static void console_show(const rn_pipeline_t *p, bool final, console_t *c);
+
+/* The progress callback of `runnel run`, on each pipeline's thread: the
+ * dashboard's snapshot of every pipeline, the console view of the first. */
 static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
 {
     console_t *c = opaque;
+    if (c->hub) rn_http_hub_publish(c->hub, p, final);
+    if (c->show && p == c->first) console_show(p, final, c);
+}
+
+static void console_show(const rn_pipeline_t *p, bool final, console_t *c)
+{
     double t = now_seconds();
     uint64_t records = 0, bad = 0;
     for (int i = 0; i < rn_pipeline_nsources(p); i++) {
@@ -299,19 +315,100 @@ static void console_progress(const rn_pipeline_t *p, bool final, void *opaque)
     fflush(stdout);
 }
 
+/* --http: the server and what it shows. */
+typedef struct http_opts {
+    const char *listen;         /* HOST:PORT, or NULL: no server */
+    const char *token;          /* --http-token / RUNNEL_HTTP_TOKEN, or NULL */
+    long long linger_s;         /* --http-linger: keep serving after the run */
+} http_opts_t;
+
+/* The pipeline's name on the dashboard: the file's base name without
+ * ".sql", each byte other than a letter, digit, '_' or '-' made '_';
+ * "-wN" added for worker N of several. */
+static void pipeline_name(const char *file, int worker, int nworkers, char *out, size_t outsz)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".sql")) n -= 4;
+    if (n > 100) n = 100;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+        char ch = base[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        out[o++] = ok ? ch : '_';
+    }
+    out[o] = '\0';
+    if (!o) snprintf(out, outsz, "pipeline");
+    if (nworkers > 1) snprintf(out + strlen(out), outsz - strlen(out), "-w%d", worker);
+}
+
+/* Starts the dashboard server over ps[0..n) and prints its URL (or, when
+ * url is not NULL, stores it there instead). ps[i] was read from
+ * files[i] when nfiles > 1, else all from files[0] (workers). Returns 0
+ * with *hub and *server set (both NULL without --http), or 2 after
+ * reporting why it could not start. */
+static int http_start(const http_opts_t *ho, const char *const *files, int nfiles, rn_pipeline_t *const *ps, int n,
+                      rn_http_hub_t **hub, rn_http_t **server, char *url_out, size_t url_size)
+{
+    *hub = NULL;
+    *server = NULL;
+    if (!ho || !ho->listen) return 0;
+    char err[1024], url[512], name[160];
+    if (!(*hub = rn_http_hub_new(NULL))) {
+        fprintf(stderr, "runnel run: out of memory\n");
+        return 2;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *file = nfiles > 1 ? files[i] : files[0];
+        pipeline_name(file, i + 1, nfiles > 1 ? 1 : n, name, sizeof name);
+        if (rn_http_hub_add(*hub, ps[i], name, file) != RN_OK) {
+            fprintf(stderr, "runnel run: out of memory\n");
+            rn_http_hub_free(*hub);
+            *hub = NULL;
+            return 2;
+        }
+    }
+    if (rn_http_start(*hub, ho->listen, ho->token, server, url, sizeof url, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err);
+        rn_http_hub_free(*hub);
+        *hub = NULL;
+        return 2;
+    }
+    if (url_out) snprintf(url_out, url_size, "%s", url);
+    else fprintf(stderr, "runnel: dashboard at %s\n", url);
+    return 0;
+}
+
+static void http_stop(rn_http_hub_t *hub, rn_http_t *server)
+{
+    rn_http_stop(server);
+    rn_http_hub_free(hub);
+}
+
+/* --http-linger: the final state stays readable for linger_s seconds
+ * after the run (a stop signal ends the wait). */
+static void http_linger(rn_http_hub_t *hub, long long linger_s)
+{
+    for (double until = now_seconds() + (double)linger_s; hub && !stop_requested && now_seconds() < until;) {
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, const char *dlq, int64_t commit_ms,
-                         size_t max_memory)
+                         size_t max_memory, rn_http_hub_t *hub, long long linger_s)
 {
     catch_stop_signals();
-    console_t con = {.t0 = now_seconds()};
+    console_t con = {.t0 = now_seconds(), .first = ps[0], .show = console, .hub = hub};
     con.last_t = con.t0;
     rn_run_opts_t opts = {
         .mode = RN_MODE_RUN,
         .dlq_path = dlq,
         .stop = &stop_requested,
-        .progress = console ? console_progress : NULL,
+        .progress = console || hub ? console_progress : NULL,
         .progress_opaque = &con,
-        .progress_ms = 1000,
+        .progress_ms = hub ? 500 : 1000,
         .commit_ms = commit_ms,
         .max_memory = max_memory,
     };
@@ -320,13 +417,14 @@ static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, c
     rn_err_t e = rn_workers_run(ps, nworkers, &opts, err, sizeof err);
     if (e != RN_OK) {
         fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
-        return 1;
+        for (int i = 0; hub && i < nworkers; i++) rn_http_hub_set_failed(hub, ps[i], err[0] ? err : rn_err2str(e));
     }
-    for (int i = 0; i < nworkers && !console; i++) {
+    for (int i = 0; e == RN_OK && i < nworkers && !console; i++) {
         if (nworkers > 1) fprintf(stderr, "runnel: worker %d of %d:\n", i + 1, nworkers);
         report_counts(ps[i], i == nworkers - 1 ? now_seconds() - t0 : 0);
     }
-    return 0;
+    http_linger(hub, linger_s);
+    return e != RN_OK ? 1 : 0;
 }
 
 /* ---- several pipelines (run a.sql b.sql, demo) -------------------------- */
@@ -346,6 +444,8 @@ typedef struct multi_console {
     int n;
     double t0, last_print;
     const char *header;         /* printed above the table (the demo's URL), or NULL */
+    bool show;                  /* print the table (--console, the demo) */
+    rn_http_hub_t *hub;         /* --http: publishes every pipeline's snapshots, or NULL */
 } multi_console_t;
 
 /* progress callback of rn_pipelines_run: records p's counts, and every
@@ -353,6 +453,8 @@ typedef struct multi_console {
 static void multi_progress(const rn_pipeline_t *p, bool final, void *opaque)
 {
     multi_console_t *c = opaque;
+    if (c->hub) rn_http_hub_publish(c->hub, p, final);
+    if (!c->show) return;
     uint64_t records = 0, bad = 0, written = 0;
     for (int i = 0; i < rn_pipeline_nsources(p); i++) {
         records += rn_source_records(rn_pipeline_source(p, i));
@@ -389,10 +491,10 @@ static void multi_progress(const rn_pipeline_t *p, bool final, void *opaque)
  * running). Returns the exit status: 1 when one failed (its message on
  * stderr). */
 static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const char *dlq, int64_t commit_ms,
-                            size_t max_memory, const char *header)
+                            size_t max_memory, const char *header, rn_http_hub_t *hub)
 {
     catch_stop_signals();
-    multi_console_t con = {.n = n, .t0 = now_seconds(), .header = header};
+    multi_console_t con = {.n = n, .t0 = now_seconds(), .header = header, .show = console, .hub = hub};
     pthread_mutex_init(&con.lock, NULL);
     for (int i = 0; i < n; i++) {
         con.rows[i].p = ps[i];
@@ -402,9 +504,9 @@ static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const
         .mode = RN_MODE_RUN,
         .dlq_path = dlq,
         .stop = &stop_requested,
-        .progress = console ? multi_progress : NULL,
+        .progress = console || hub ? multi_progress : NULL,
         .progress_opaque = &con,
-        .progress_ms = 1000,
+        .progress_ms = hub ? 500 : 1000,
         .commit_ms = commit_ms,
         .max_memory = max_memory,
     };
@@ -414,6 +516,7 @@ static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const
     pthread_mutex_destroy(&con.lock);
     if (e != RN_OK) {
         fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
+        for (int i = 0; hub && i < n; i++) rn_http_hub_set_failed(hub, ps[i], err[0] ? err : rn_err2str(e));
         return 1;
     }
     for (int i = 0; i < n; i++) {
@@ -424,12 +527,6 @@ static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const
     fprintf(stderr, "runnel: %d pipelines, %.3f s, peak memory %.1f MiB\n", n, secs,
             (double)rn_mem_rss_peak() / (1 << 20));
     return 0;
-}
-
-static int run_several(rn_pipeline_t *const *ps, int n, bool console, const char *dlq, int64_t commit_ms,
-                       size_t max_memory)
-{
-    return run_several_with(ps, n, console, dlq, commit_ms, max_memory, NULL);
 }
 
 /* `--brokers embedded`: starts an in-process Kafka cluster that other
@@ -492,8 +589,14 @@ static int cmd_run(int argc, char **argv)
     bool console = false;
     long long commit_ms = 0, workers = 0;
     size_t max_memory = 0;
+    http_opts_t ho = {.token = getenv("RUNNEL_HTTP_TOKEN")};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = argv[++i];
+        else if (!strcmp(argv[i], "--http") && i + 1 < argc) ho.listen = argv[++i];
+        else if (!strcmp(argv[i], "--http-token") && i + 1 < argc) ho.token = argv[++i];
+        else if (!strcmp(argv[i], "--http-linger") && i + 1 < argc) {
+            if (!parse_count("run", "--http-linger", argv[++i], 0, 86400, &ho.linger_s)) return 2;
+        }
         else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
             if (!parse_count("run", "--workers", argv[++i], 1, RN_MAX_WORKERS, &workers)) return 2;
         }
@@ -532,6 +635,8 @@ static int cmd_run(int argc, char **argv)
     }
     rn_pipeline_t *ps[RN_MAX_WORKERS > RN_MAX_PIPELINES ? RN_MAX_WORKERS : RN_MAX_PIPELINES];
     int loaded = 0, rc = 0, nworkers = 1;
+    rn_http_hub_t *hub = NULL;
+    rn_http_t *server = NULL;
     char err[4096] = "";
     for (; loaded < nfiles; loaded++) {
         if (rn_pipeline_load_with(files[loaded], ov, nov, used, &ps[loaded], err, sizeof err) != RN_OK) {
@@ -567,6 +672,8 @@ static int cmd_run(int argc, char **argv)
                 goto done;
             }
     }
+    if ((rc = http_start(&ho, files, nfiles, ps, nfiles > 1 ? nfiles : nworkers, &hub, &server, NULL, 0)) != 0)
+        goto done;
     if (brokers && !strcmp(brokers, "embedded")) {
         if (start_embedded_kafka() != 0) {
             rc = 1;
@@ -575,10 +682,12 @@ static int cmd_run(int argc, char **argv)
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = nfiles > 1 ? run_several(ps, nfiles, console, dlq, commit_ms, max_memory)
-                    : run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory);
+    rc = nfiles > 1 ? run_several_with(ps, nfiles, console, dlq, commit_ms, max_memory, NULL, hub)
+                    : run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory, hub, ho.linger_s);
+    if (nfiles > 1) http_linger(hub, ho.linger_s);
     rn_kafka_embedded_stop();
 done:
+    http_stop(hub, server);
     for (int i = 0; i < loaded; i++) rn_pipeline_free(ps[i]);
     return rc;
 }
@@ -590,7 +699,9 @@ static void on_alarm(int sig)
     stop_requested = 1;
 }
 
-static const char demo_usage[] = "usage: runnel demo [--rate R] [--seconds N]\n";
+static const char demo_usage[] =
+    "usage: runnel demo [--rate R] [--seconds N] [--http HOST:PORT [--http-token T]]\n"
+    "  --http  where the dashboard listens (default 127.0.0.1:0, a free port)\n";
 
 /* `runnel demo`: the five example pipelines over generated data on the
  * embedded broker (cli/demo.c, docs/dashboard.md), with the console view,
@@ -599,8 +710,11 @@ static const char demo_usage[] = "usage: runnel demo [--rate R] [--seconds N]\n"
 static int cmd_demo(int argc, char **argv)
 {
     long long rate = 5000, seconds = -1;
+    http_opts_t ho = {.listen = "127.0.0.1:0", .token = getenv("RUNNEL_HTTP_TOKEN")};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--http") && i + 1 < argc) ho.listen = argv[++i];
+        else if (!strcmp(argv[i], "--http-token") && i + 1 < argc) ho.token = argv[++i];
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
             if (!parse_count("demo", "--rate", argv[++i], 1, 10000000, &rate)) return 2;
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             if (!parse_count("demo", "--seconds", argv[++i], 1, 100000000, &seconds)) return 2;
@@ -622,11 +736,26 @@ static int cmd_demo(int argc, char **argv)
     }
     rn_pipeline_t *const *ps;
     int n = rn_demo_pipelines(d, &ps);
-    char header[1024];
+    char files[8][300], url[512];
+    const char *fp[8];
+    for (int i = 0; i < n && i < 8; i++) {
+        char name[256];
+        rn_pipeline_name(ps[i], name, sizeof name);
+        snprintf(files[i], sizeof files[i], "examples/%s.sql", name);
+        fp[i] = files[i];
+    }
+    rn_http_hub_t *hub;
+    rn_http_t *server;
+    if (http_start(&ho, fp, n, ps, n, &hub, &server, url, sizeof url) != 0) {
+        rn_demo_free(d, NULL, 0);
+        return 1;
+    }
+    char header[1536];
     snprintf(header, sizeof header,
+             "runnel demo: dashboard at %s\n"
              "runnel demo: %d example pipelines over %lld generated records/s on an embedded Kafka at %s\n"
              "             (%s; temporary files in %s)",
-             n, rate, rn_demo_brokers(d), rn_demo_setup(d), rn_demo_dir(d));
+             url, n, rate, rn_demo_brokers(d), rn_demo_setup(d), rn_demo_dir(d));
     fprintf(stderr, "%s\n", header);
     if (seconds > 0) {
         struct sigaction sa;
@@ -638,8 +767,9 @@ static int cmd_demo(int argc, char **argv)
     }
     char dlq[4200];
     snprintf(dlq, sizeof dlq, "%s/dlq.jsonl", rn_demo_dir(d));
-    int rc = run_several_with(ps, n, true, dlq, 0, 0, header);
+    int rc = run_several_with(ps, n, true, dlq, 0, 0, header, hub);
     alarm(0);
+    http_stop(hub, server);
     int64_t generated = rn_demo_generated(d);
     if (rn_demo_free(d, err, sizeof err) != RN_OK) {
         fprintf(stderr, "runnel demo: %s\n", err);

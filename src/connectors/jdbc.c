@@ -286,7 +286,16 @@ bool rn_jdbc_answer_emit(rn_jdbc_answer_t *a, const rn_schema_t *schema, int bas
                          int *key_of, int *done, rn_arena_t *arena, const char *where, char *errbuf,
                          size_t errbuf_size)
 {
-    while (a->next < a->nrows && out->nrows < out->cap) {
+    /* whole keys only: the caller ignores rows of a key it is not told is
+     * done and asks for that key again (op/io.h), so a key is handed out
+     * only when all its rows fit; a key larger than out completes nothing
+     * and the caller asks again with a larger out */
+    int key_end = a->next; /* the end of the current key's rows */
+    while (a->next < a->nrows) {
+        if (a->next == key_end) {
+            while (key_end < a->nrows && a->key[key_end] == a->key[a->next]) key_end++;
+            if (key_end - a->next > out->cap - out->nrows) break;
+        }
         const int64_t *off = a->off + (size_t)a->next * (size_t)a->ncols;
         int r = out->nrows;
         for (int c = 0; c < a->ncols; c++) {

@@ -98,9 +98,11 @@ bool rn_jdbc_answer_add(rn_jdbc_answer_t *a, int key, const char *const *vals, c
  * (*base = 0) or the keys from the first key not yet completed on
  * (*base = that key's index in the first batch). */
 bool rn_jdbc_answer_resumes(const rn_jdbc_answer_t *a, const rn_batch_t *keys, int *base /* out */);
-/* Appends held rows to out (schema's types; room for out->cap rows) with
- * key_of[row] = the key's index minus base; sets *done to the number of
- * keys of the call completed (all when every row was handed out). False
+/* Appends the held rows of whole keys to out (schema's types; room for
+ * out->cap rows) with key_of[row] = the key's index minus base, and stops
+ * before a key whose rows do not all fit (the next call resumes there);
+ * sets *done to the number of keys of the call completed (all when every
+ * row was handed out; 0 when the first key's rows exceed out). False
  * with errbuf set when a value's text is not of its column's type. */
 bool rn_jdbc_answer_emit(rn_jdbc_answer_t *a, const rn_schema_t *schema, int base, rn_batch_t *out,
                          int *key_of, int *done, rn_arena_t *arena, const char *where, char *errbuf,

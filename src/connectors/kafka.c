@@ -291,6 +291,21 @@ static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
     return p;
 }
 
+/* rn_reader_t.lag: the partition's high watermark as the last fetch
+ * response told it (librdkafka's cache, no round trip) less the offset
+ * after the last record handed out; -1 before both are known. */
+static int64_t kr_lag(rn_reader_t *base, const char *topic, int32_t partition)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    if (!topic) return -1;
+    kafka_part_t *p = kr_find(r, topic, partition, false);
+    int64_t lo = -1, hi = -1;
+    if (!p || p->next < 0) return -1;
+    if (rd_kafka_get_watermark_offsets(r->k->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+        return -1;
+    return hi > p->next ? hi - p->next : 0;
+}
+
 /* Bounded mode: marks p as finished and stops fetching it. */
 static void kr_finish(kafka_reader_t *r, kafka_part_t *p)
 {
@@ -1302,6 +1317,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         !kr_copy_props(r, ctx))
         goto fail;
     r->base.next = kr_next;
+    r->base.lag = kr_lag;
     r->base.wait_ms = RN_IDLE_WAIT_MS;
     r->base.close = kr_close;
     r->base.where = r->where;

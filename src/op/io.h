@@ -96,6 +96,10 @@ struct rn_reader {
      * during the call only. */
     void (*resumed)(void *opaque, const char *what);
     void *resumed_opaque;
+    /* Optional: how many records partition (topic, partition) holds
+     * after the last one handed out (consumer lag), from what the reader
+     * already knows (no round trip); -1 when it cannot tell yet. */
+    int64_t (*lag)(rn_reader_t *r, const char *topic, int32_t partition);
 };
 
 /* ---- writing: rows to a sink ---------------------------------------- */
@@ -175,7 +179,11 @@ struct rn_lookup {
      * RN_ERR_RETRY when the table cannot be reached now (the caller
      * retries with backoff), or another error described in errbuf. When
      * out fills up before every key was looked up, *done is set to the
-     * number of keys completed and the caller calls again for the rest. */
+     * number of keys completed and the caller calls again for the rest,
+     * keys from *done on. Rows appended for key *done itself (a key only
+     * partly appended) are ignored by the caller: the next call must give
+     * all of that key's rows again. When not even the first key fits
+     * (*done = 0), the caller calls again with a larger out. */
     rn_err_t (*lookup)(rn_lookup_t *l, const rn_batch_t *keys, rn_batch_t *out, int *key_of,
                        int *done /* out */, rn_arena_t *arena, char *errbuf, size_t errbuf_size);
     /* Optional (NULL if the table cannot be read whole): appends rows of

@@ -469,6 +469,22 @@ void rn_source_describe_watermark(const rn_op_t *op, rn_buf_t *out);
 /* Appends one line per assigned partition: "user-events[3] 2024-05-01
  * 10:00:05.000 (idle)". */
 void rn_source_describe_partitions(const rn_op_t *op, rn_buf_t *out);
+/* One partition of a source as the dashboard shows it (rn_source_partitions). */
+typedef struct rn_source_partition {
+    const char *topic;          /* NULL for files; valid until the next poll */
+    int32_t partition;          /* -1 for files */
+    uint64_t records;           /* rows read from it so far (with a rowtime, for a WATERMARK) */
+    int64_t watermark;          /* its watermark, RN_WM_MIN before any */
+    int64_t lag;                /* records behind the end (the reader's lag), -1 unknown */
+    bool idle;                  /* not holding the table's watermark */
+} rn_source_partition_t;
+/* Writes at most max of the source's assigned partitions to out and
+ * returns how many there are. Only a table with a WATERMARK and the scan
+ * of a repartition topic track their partitions; other sources have none
+ * (0). Between polls only. */
+int rn_source_partitions(const rn_op_t *op, rn_source_partition_t *out, int max);
+/* True while the table follows the wall clock (every partition quiet). */
+bool rn_source_quiet(const rn_op_t *op);
 /* rn_reader_t.commit_limit for this source's reader (opaque = the op). */
 int64_t rn_source_commit_limit(void *op, const char *topic, int32_t partition);
 
@@ -489,5 +505,9 @@ rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size);
 void rn_sink_set_retry(rn_op_t *op, int64_t max_retries, volatile sig_atomic_t *stop);
 /* Records written by a sink so far. */
 uint64_t rn_sink_records(const rn_op_t *op);
+/* Writes and flushes the writer failed so far (RN_ERR_RETRY answers
+ * included), and flushes retried after RN_ERR_RETRY. */
+uint64_t rn_sink_errors(const rn_op_t *op);
+uint64_t rn_sink_retries(const rn_op_t *op);
 
 #endif

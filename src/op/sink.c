@@ -49,6 +49,8 @@ typedef struct sink {
     rn_buf_t key, value, scratch;
     int64_t max_retries;        /* 'sink.max-retries': flushes retried after RN_ERR_RETRY, -1 = forever */
     volatile sig_atomic_t *stop; /* the run's stop request (not owned), or NULL */
+    uint64_t errors;            /* failed writes and flushes (rn_sink_errors) */
+    uint64_t retries;           /* flushes retried after RN_ERR_RETRY */
 } sink_t;
 
 /* Sleeps ms milliseconds in short slices; false when the stop flag was
@@ -73,6 +75,7 @@ static bool sink_wait(const sink_t *s, int ms)
  * (errbuf says which, and the writer's last message). */
 static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_size)
 {
+    if (err != RN_OK) s->errors++;
     if (err != RN_ERR_RETRY) return err;
     int wait_ms = SINK_BACKOFF_MS;
     int64_t tries = 0;
@@ -103,7 +106,9 @@ static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_
         if (!sink_wait(s, wait_ms)) continue; /* reports the stop above */
         wait_ms = wait_ms * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : wait_ms * 2;
         tries++;
+        s->retries++;
         err = s->io->flush(s->io, errbuf, errbuf_size);
+        if (err != RN_OK) s->errors++;
     }
     if (err == RN_OK) rn_log_warn("sink %s: delivered again after %lld retries", s->label, (long long)tries);
     return err;
@@ -318,6 +323,9 @@ void rn_sink_set_retry(rn_op_t *op, int64_t max_retries, volatile sig_atomic_t *
     s->max_retries = max_retries;
     s->stop = stop;
 }
+
+uint64_t rn_sink_errors(const rn_op_t *op) { return ((const sink_t *)op->priv)->errors; }
+uint64_t rn_sink_retries(const rn_op_t *op) { return ((const sink_t *)op->priv)->retries; }
 
 uint64_t rn_sink_records(const rn_op_t *op)
 {

@@ -172,6 +172,7 @@ typedef struct wm_split {
     int nmarks, capmarks;
     int64_t max_rowtime;        /* highest rowtime so far (RN_WM_MIN: none) */
     uint64_t listed;            /* assignment_version that last listed it */
+    uint64_t records;           /* rows with a rowtime read from it (rn_source_partitions) */
     /* A repartition topic's partition (rn_source_set_exchange): the
      * watermark each upstream task announced in it, and which ended. */
     uint32_t ntasks;            /* 0 until the first mark */
@@ -747,6 +748,26 @@ void rn_source_describe_partitions(const rn_op_t *op, rn_buf_t *out)
     }
 }
 
+int rn_source_partitions(const rn_op_t *op, rn_source_partition_t *out, int max)
+{
+    const source_t *s = op->priv;
+    int n = 0;
+    for (int i = 0; i < s->time.nsplits; i++) {
+        const wm_split_t *sp = &s->time.splits[i];
+        if (!sp->assigned) continue;
+        if (n < max) {
+            int64_t lag = s->reader && s->reader->lag ? s->reader->lag(s->reader, sp->topic, sp->partition) : -1;
+            out[n] = (rn_source_partition_t){.topic = sp->topic, .partition = sp->partition,
+                                             .records = sp->records, .watermark = sp->wm, .lag = lag,
+                                             .idle = sp->idle};
+        }
+        n++;
+    }
+    return n;
+}
+
+bool rn_source_quiet(const rn_op_t *op) { return ((const source_t *)op->priv)->time.quiet; }
+
 /* Stamps every row of b with the watermark in force when it arrived,
  * advances the split and table watermarks, and records the commit marks;
  * rows with a NULL rowtime have already been removed. */
@@ -765,6 +786,7 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
         wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
         if (!sp) return RN_ERR_NOMEM;
         b->rowwm[r] = t->wm;
+        sp->records++;
         if (!s->reader->assignment) sp->assigned = true;
         sp->last_ms = now;
         if (sp->idle) {
@@ -908,17 +930,16 @@ static rn_err_t source_exchange_emit(rn_op_t *op, source_t *s, rn_batch_t *b, rn
 {
     if (!b->nrows) return RN_OK;
     source_time_t *t = &s->time;
-    if (t->on) {
-        const rn_value_t *rt = b->cols[t->spec.rowtime_col];
-        for (int r = 0; r < b->nrows; r++) {
-            const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
-            wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
-            if (!sp) return RN_ERR_NOMEM;
-            rn_err_t err = rt[r].null ? RN_OK : split_mark(sp, rec->position, rt[r].i);
-            if (err != RN_OK) return err;
-        }
-        t->last_any_ms = now;
+    const rn_value_t *rt = t->on ? b->cols[t->spec.rowtime_col] : NULL;
+    for (int r = 0; r < b->nrows; r++) {
+        const rn_record_t *rec = &s->recs[s->rec_of_row[r]];
+        wm_split_t *sp = split_find(s, rec->topic, rec->partition, now);
+        if (!sp) return RN_ERR_NOMEM;
+        sp->records++;
+        rn_err_t err = !rt || rt[r].null ? RN_OK : split_mark(sp, rec->position, rt[r].i);
+        if (err != RN_OK) return err;
     }
+    if (t->on) t->last_any_ms = now;
     rn_err_t err = rn_op_emit(op, b, ctx);
     b->nrows = 0; /* the batch is reused for the next rows of this poll */
     return err;

@@ -90,10 +90,7 @@ static rn_err_t run_threads(rn_pipeline_t *const *ps, int n, const rn_run_opts_t
         w[i].opts = *opts;
         w[i].opts.stop = &stop;
         w[i].opts.dlq = dlq;
-        if (!distinct) {
-            w[i].opts.worker = i + 1;
-            if (i > 0) w[i].opts.progress = NULL; /* the console follows worker 1 */
-        }
+        if (!distinct) w[i].opts.worker = i + 1;
         if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
             snprintf(errbuf, errbuf_size, "cannot start %s %d of %d", distinct ? "pipeline" : "worker", i + 1, n);
             err = RN_ERR_IO;

@@ -17,8 +17,8 @@
 rn_err_t rn_workers_check(rn_pipeline_t *const *ps, int n, char *errbuf, size_t errbuf_size);
 
 /* Runs ps[0..n) (n instances compiled from the same pipeline) on n
- * threads in `runnel run` mode with opts (progress is reported for the
- * first only), until all end or opts->stop is set; the first failure stops
+ * threads in `runnel run` mode with opts (progress is reported for each,
+ * on its own thread: the callback tells them apart by pipeline), until all end or opts->stop is set; the first failure stops
  * the others and is returned (errbuf says which worker and why). n == 1
  * is rn_pipeline_run. */
 rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *opts, char *errbuf,

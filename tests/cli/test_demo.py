@@ -5,12 +5,14 @@
                                       pipeline read records and wrote its
                                       scenario's main sink, no error in the
                                       log, the temporary directory removed
-  python3 test_demo.py RUNNEL sigint  SIGINT once every pipeline reads: exit
+  python3 test_demo.py RUNNEL sigint  the dashboard lists the five pipelines;
+                                      SIGINT once every pipeline reads: exit
                                       0 within 15 s, all cleaned up
 
 Runs from an empty directory with TMPDIR pointing into it, so it shows that
 the examples come from the binary and that nothing is left behind.
 """
+import json
 import os
 import re
 import signal
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 RUNNEL = None
 
@@ -95,7 +98,8 @@ def test_run(d):
     err = p.stderr.decode("utf-8", "replace")
     print(err[-4000:])
     check(p.returncode == 0, "exit %d" % p.returncode)
-    check(err.splitlines()[0].startswith("runnel demo: "), "the first line is not the demo's: %r" % err[:300])
+    check(err.splitlines()[0].startswith("runnel demo: dashboard at http://127.0.0.1:"),
+          "the first line is not the dashboard's URL: %r" % err[:300])
     check_all_processed(err)
     check("stopped cleanly" in err, "no clean stop reported")
     check_clean(d, err)
@@ -108,6 +112,11 @@ def test_sigint(d):
     os.mkdir(os.path.join(d, "cwd"))
     p = subprocess.Popen([RUNNEL, "demo", "--rate", "2000"], cwd=os.path.join(d, "cwd"), env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stderr.readline().decode()
+    m = re.match(r"runnel demo: dashboard at (http://127\.0\.0\.1:\d+/)$", first.strip())
+    if not m:
+        p.kill()
+        raise Fail("the first line is not the dashboard's URL: %r" % first)
     seen = set()
     deadline = time.monotonic() + 40
     while len(seen) < len(MAIN_SINKS) and time.monotonic() < deadline:
@@ -120,6 +129,11 @@ def test_sigint(d):
     if len(seen) < len(MAIN_SINKS):
         p.kill()
         raise Fail("not every pipeline read records: %r" % sorted(seen))
+    with urllib.request.urlopen(m.group(1) + "api/pipelines", timeout=10) as r:
+        names = sorted(x["name"] for x in json.load(r)["pipelines"])
+    if names != sorted(MAIN_SINKS):
+        p.kill()
+        raise Fail("the dashboard lists %r" % names)
     p.send_signal(signal.SIGINT)
     t0 = time.monotonic()
     try:

@@ -378,6 +378,107 @@ INSERT INTO subscribers_feedback SELECT * FROM notes;
           "subscribers_feedback: %r" % got)
 
 
+S4_COLS = ("restaurant_id STRING NOT NULL, adv_campaign_id STRING NOT NULL, adv_campaign_content STRING, "
+           "adv_campaign_owner STRING, adv_campaign_owner_contact STRING, adv_campaign_datetime_start BIGINT NOT NULL, "
+           "adv_campaign_datetime_end BIGINT NOT NULL, datetime_created BIGINT")
+
+
+def s4_lookup_sql(s, campaigns, out, cache):
+    """examples/s4_campaigns.sql's lookup join from a file of campaigns to
+    a file of notifications, with the given 'lookup.cache' options."""
+    return """
+CREATE TABLE campaigns ({cols}, proc_time AS PROCTIME())
+WITH ('connector' = 'filesystem', 'path' = '{inp}');
+CREATE TABLE subscribers_restaurants (id INT, client_id STRING, restaurant_id STRING) WITH ({subs});
+CREATE TABLE notifications ({cols}, client_id STRING, trigger_datetime_created INT)
+WITH ('connector' = 'filesystem', 'path' = '{out}');
+INSERT INTO notifications
+SELECT c.restaurant_id, c.adv_campaign_id, c.adv_campaign_content, c.adv_campaign_owner,
+       c.adv_campaign_owner_contact, c.adv_campaign_datetime_start, c.adv_campaign_datetime_end,
+       c.datetime_created, s.client_id, CAST(UNIX_TIMESTAMP() AS INT) AS trigger_datetime_created
+FROM campaigns AS c
+JOIN subscribers_restaurants FOR SYSTEM_TIME AS OF c.proc_time AS s
+  ON s.restaurant_id = c.restaurant_id
+WHERE c.adv_campaign_datetime_start <= UNIX_TIMESTAMP()
+  AND UNIX_TIMESTAMP() <= c.adv_campaign_datetime_end;
+""".format(cols=S4_COLS, inp=campaigns, out=out, subs=jdbc(s + ".subscribers_restaurants", cache))
+
+
+def t_fanout(d, s):
+    """S4's lookup join through `runnel run` with one restaurant of 10,000
+    subscribers (a fan-out larger than any output batch), a campaign of a
+    restaurant nobody subscribes to (a missing key), one of a restaurant
+    with one subscriber, many small ones between them (the big restaurant's
+    campaigns fall in several input batches) and an expired campaign of the
+    big one: with every 'lookup.cache' setting the notifications equal a
+    Python oracle exactly, 10,000 per active campaign of the big
+    restaurant, none for the missing key or the expired campaign."""
+    big = 10000
+    psql("""
+DROP SCHEMA IF EXISTS {s} CASCADE;
+CREATE SCHEMA {s};
+CREATE TABLE {s}.subscribers_restaurants (id serial PRIMARY KEY, client_id varchar NOT NULL,
+                                          restaurant_id varchar NOT NULL);
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id)
+SELECT 'client-' || i, 'r-big' FROM generate_series(1, {big}) AS i;
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id) VALUES ('solo', 'r-one');
+INSERT INTO {s}.subscribers_restaurants (client_id, restaurant_id)
+SELECT 'small-' || i || '-' || j, 'r-small-' || i FROM generate_series(0, 59) AS i, generate_series(1, i % 4) AS j;
+""".format(s=s, big=big))
+    subs = {}
+    for client, rest in psql("SELECT client_id, restaurant_id FROM %s.subscribers_restaurants" % s):
+        subs.setdefault(rest, []).append(client)
+    check(len(subs["r-big"]) == big and "r-none" not in subs, "subscribers: %r" % {k: len(v) for k, v in subs.items()})
+
+    def campaign(i, rest, end=1900000000):
+        return {"restaurant_id": rest, "adv_campaign_id": "camp-%d" % i, "adv_campaign_content": "%d%% off" % i,
+                "adv_campaign_owner": "owner-%d" % (i % 5), "adv_campaign_owner_contact": "o%d@example.com" % i,
+                "adv_campaign_datetime_start": 1700000000, "adv_campaign_datetime_end": end,
+                "datetime_created": 1700000000 + i}
+    camps = [campaign(i, "r-small-%d" % (i % 60)) for i in range(3000)]
+    for at, c in ((0, campaign(10000, "r-big")), (1500, campaign(10001, "r-none")), (1600, campaign(10002, "r-one")),
+                  (1700, campaign(10003, "r-big")), (2999, campaign(10004, "r-big", end=1700000001)),
+                  (3000, campaign(10005, "r-big"))):
+        camps.insert(at, c)
+    write_lines(os.path.join(d, "campaigns.jsonl"), camps)
+    want = sorted(tuple(c.values()) + (client,) for c in camps if c["adv_campaign_datetime_end"] > 1800000000
+                  for client in subs.get(c["restaurant_id"], []))
+    per_big = sum(1 for c in camps if c["restaurant_id"] == "r-big" and c["adv_campaign_datetime_end"] > 1800000000)
+    check(per_big == 3, "oracle: %d active campaigns of r-big" % per_big)
+    for name, cache in (("none", ", 'lookup.cache' = 'NONE'"),
+                        ("partial", ", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '10000', "
+                                    "'lookup.partial-cache.expire-after-write' = '10 min'"),
+                        ("partial_evicting", ", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '1'"),
+                        ("full", ", 'lookup.cache' = 'FULL'")):
+        out = os.path.join(d, "out-%s.jsonl" % name)
+        with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+            f.write(s4_lookup_sql(s, os.path.join(d, "campaigns.jsonl"), out, cache))
+        t0 = int(time.time())
+        rc, o, err = run(["run", "p.sql"], d, timeout=240)
+        t1 = int(time.time()) + 1
+        check(rc == 0, "%s: runnel run exited %d: %s" % (name, rc, err[-3000:]))
+        check("lookup join" in err, "%s: no lookup counters on stderr: %s" % (name, err[-2000:]))
+        got = []
+        with open(out, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                trig = r.pop("trigger_datetime_created")
+                check(t0 <= trig <= t1, "%s: trigger_datetime_created %r outside [%d, %d]" % (name, trig, t0, t1))
+                got.append(tuple(r.values()))
+        got.sort()
+        big_got = {}
+        for g in got:
+            if g[0] == "r-big":
+                big_got[g[1]] = big_got.get(g[1], 0) + 1
+        check(big_got == {"camp-10000": big, "camp-10003": big, "camp-10005": big},
+              "%s: notifications of r-big per campaign: %r" % (name, big_got))
+        check(not [g for g in got if g[0] == "r-none"], "%s: rows for the missing key" % name)
+        check([g[8] for g in got if g[0] == "r-one"] == ["solo"], "%s: r-one's notifications differ" % name)
+        check(len(got) == len(want), "%s: %d notifications, want %d" % (name, len(got), len(want)))
+        check(got == want, "%s: notifications differ from the oracle (first difference: %r)"
+              % (name, next(((a, b) for a, b in zip(got, want) if a != b), None)))
+
+
 def pg_ctl(*args):
     """pg_ctl on the fixture's cluster, as its owner."""
     state = ENV["POSTGRES_DIR"]
@@ -434,13 +535,19 @@ def t_outage(d, s):
         wait_for(lambda: int(psql("SELECT count(*) FROM %s.order_log" % s)[0][0]) >= 1000, "the first rows")
         pg_ctl("stop", "-m", "fast", "-w")
         stopped = True
-        feed(rows[1000:2000])
+        # from a thread: these rows are more than a pipe holds, and runnel
+        # stops reading its input while the sink retries (backpressure), so
+        # the write may only finish once the server is back
+        feeder = threading.Thread(target=feed, args=(rows[1000:2000],), daemon=True)
+        feeder.start()
         # the sink finds the server gone: the retry loop warns with the sink's message
         wait_for(lambda: p.poll() is not None or any("PostgreSQL table" in line for line in list(errlines)),
                  "a warning that the sink retries")
         check(p.poll() is None, "runnel exited while the server was away: %s" % "".join(errlines)[-2000:])
         pg_ctl("start", "-w", "-l", os.path.join(ENV["POSTGRES_DIR"], "data", "restart.log"))
         stopped = False
+        feeder.join(timeout=120)
+        check(not feeder.is_alive(), "runnel read no more input after the server came back")
         feed(rows[2000:])
         p.stdin.close()
         rc = p.wait(timeout=120)
@@ -457,7 +564,7 @@ def t_outage(d, s):
 
 TESTS = {"sink_oracle_and_replay": t_sink_oracle_and_replay, "open_errors": t_open_errors,
          "injection": t_injection, "refused_rows": t_refused_rows, "scan_source": t_scan_source,
-         "s4_feedback": t_s4_feedback, "outage": t_outage}
+         "s4_feedback": t_s4_feedback, "outage": t_outage, "fanout": t_fanout}
 
 
 def main():
@@ -475,6 +582,165 @@ def main():
             print("FAIL %s: %s" % (sys.argv[2], e))
             sys.exit(1)
     print("ok %s" % sys.argv[2])
+
+
+# ---- TLS -----------------------------------------------------------------
+# scripts/postgres runs the server with ssl = on and a certificate for
+# 127.0.0.1 signed by a CA of its own (POSTGRES_CA); its role runnel_tls may
+# log in over TLS only (pg_hba hostssl, hostnossl ... reject), so a run as
+# runnel_tls that succeeds was encrypted, and pg_stat_ssl shows it.
+
+def tls_jdbc(table, sslmode="verify-full", ca=None, url_query=None, extra=""):
+    """The WITH options of a jdbc table as runnel_tls: sslmode and
+    sslrootcert as options, or (url_query) in the url's query instead."""
+    u = url() + ("?" + url_query if url_query else "")
+    opts = ("'connector' = 'jdbc', 'url' = '%s', 'table-name' = '%s', 'username' = '%s', "
+            "'password' = '${PG_TEST_PASSWORD}'" % (u, table, ENV["POSTGRES_TLS_USER"]))
+    if sslmode:
+        opts += ", 'sslmode' = '%s'" % sslmode
+    if ca or (sslmode and not url_query):
+        opts += ", 'sslrootcert' = '%s'" % (ca or ENV["POSTGRES_CA"])
+    return opts + extra
+
+
+def tls_psql(sql):
+    """sql as runnel_tls over TLS with the server verified (verify-full)."""
+    env = dict(os.environ, PGPASSWORD=ENV["POSTGRES_TLS_PASSWORD"], PGCONNECT_TIMEOUT="10")
+    conn = "host=%s port=%s dbname=%s user=%s sslmode=verify-full sslrootcert=%s" % (
+        ENV["PGHOST"], ENV["PGPORT"], ENV["PGDATABASE"], ENV["POSTGRES_TLS_USER"], ENV["POSTGRES_CA"])
+    p = subprocess.run(["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", conn, "-c", sql],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 0, "psql as runnel_tls failed: %s\n%s" % (p.stderr.strip(), sql))
+    return [line.split("|") for line in p.stdout.split("\n") if line]
+
+
+def tls_sink_sql(inp, opts):
+    return SOURCE % inp + """
+CREATE TABLE tls_log (order_id BIGINT, customer STRING, amount DOUBLE) WITH (%s);
+INSERT INTO tls_log SELECT order_id, customer, amount FROM orders;
+""" % opts
+
+
+def t_tls(d, s):
+    """A jdbc sink as runnel_tls with sslmode verify-full and the fixture's
+    CA: the rows arrive, and while the run is live pg_stat_ssl shows its
+    session encrypted. runnel_tls without TLS (sslmode disable, also as an
+    option overriding the url's verify-full) and verify-full against
+    another CA are one clear error line naming host:port and the table,
+    nothing written. The url form (?sslmode=verify-full&sslrootcert=...)
+    works too."""
+    rows = orders(600)
+    inp = os.path.join(d, "orders.jsonl")
+    write_lines(inp, rows)
+    psql(schema_sql(s) + "CREATE TABLE %s.tls_log (order_id int8, customer text, amount float8);" % s)
+    want = sorted((r["order_id"], r["customer"], r["amount"]) for r in rows)
+
+    def logged():
+        return sorted((int(a), b, float(c)) for a, b, c in psql(
+            "SELECT order_id, customer, amount FROM %s.tls_log" % s))
+
+    # A live run (input through stdin): its session is in pg_stat_ssl with ssl = true.
+    with open(os.path.join(d, "live.sql"), "w", encoding="utf-8") as f:
+        f.write(tls_sink_sql("-", tls_jdbc(s + ".tls_log")))
+    env = dict(os.environ, PG_TEST_PASSWORD=ENV["POSTGRES_TLS_PASSWORD"])
+    p = subprocess.Popen([RUNNEL, "run", "live.sql"], cwd=d, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        p.stdin.write("".join(json.dumps(r) + "\n" for r in rows[:300]).encode())
+        p.stdin.flush()
+        wait_for(lambda: p.poll() is not None or len(logged()) >= 300, "the first rows over TLS")
+        if p.poll() is not None:
+            raise Fail("runnel exited early: %s" % p.stderr.read().decode("utf-8", "replace")[-2000:])
+        sessions = tls_psql("SELECT s.ssl, s.version, s.cipher IS NOT NULL FROM pg_stat_ssl s "
+                            "JOIN pg_stat_activity a USING (pid) WHERE a.usename = '%s' "
+                            "AND a.application_name = 'runnel'" % ENV["POSTGRES_TLS_USER"])
+        check(sessions, "no session of runnel as runnel_tls in pg_stat_activity")
+        check(all(x[0] == "t" and x[1].startswith("TLS") and x[2] == "t" for x in sessions),
+              "runnel's session is not encrypted: %r" % sessions)
+        p.stdin.write("".join(json.dumps(r) + "\n" for r in rows[300:]).encode())
+        p.stdin.close()
+        rc = p.wait(timeout=120)
+        err = p.stderr.read().decode("utf-8", "replace")
+        check(rc == 0, "runnel run exited %d: %s" % (rc, err[-3000:]))
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+    check(logged() == want, "tls_log: %d rows, want %d" % (len(logged()), len(want)))
+    psql("TRUNCATE %s.tls_log" % s)
+
+    pw = ENV["POSTGRES_TLS_PASSWORD"]
+    where = "cannot connect to PostgreSQL at %s:%s for table '%s.tls_log'" % (ENV["PGHOST"], ENV["PGPORT"], s)
+    # Without TLS runnel_tls is refused by pg_hba (hostnossl ... reject).
+    for opts in (tls_jdbc(s + ".tls_log", sslmode="disable"),
+                 tls_jdbc(s + ".tls_log", sslmode="disable",
+                          url_query="sslmode=verify-full&sslrootcert=" + ENV["POSTGRES_CA"])):
+        err = run_fails(d, tls_sink_sql(inp, opts), where, "table 'tls_log'", "pg_hba.conf rejects connection",
+                        "no encryption", password=pw)
+        check(len([l for l in err.splitlines() if l.strip()]) == 1, "more than one line: %s" % err)
+    # verify-full against a CA that did not sign the server's certificate.
+    other = os.path.join(d, "other-ca.crt")
+    o = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=another CA", "-keyout", os.path.join(d, "other-ca.key"), "-out", other],
+                       capture_output=True, text=True, timeout=60)
+    check(o.returncode == 0, "openssl: %s" % o.stderr)
+    err = run_fails(d, tls_sink_sql(inp, tls_jdbc(s + ".tls_log", ca=other)), where, "table 'tls_log'",
+                    "certificate verify failed", password=pw)
+    check(len([l for l in err.splitlines() if l.strip()]) == 1, "more than one line: %s" % err)
+    check(pw not in err, "the password was printed: %s" % err)
+    check(psql("SELECT count(*) FROM %s.tls_log" % s) == [["0"]], "a failed run wrote rows")
+
+    # The url form: sslmode and sslrootcert in the url's query.
+    with open(os.path.join(d, "url.sql"), "w", encoding="utf-8") as f:
+        f.write(tls_sink_sql(inp, tls_jdbc(s + ".tls_log", sslmode=None,
+                                           url_query="sslmode=verify-full&sslrootcert=" + ENV["POSTGRES_CA"])))
+    rc, out, err = run(["run", "url.sql"], d, password=pw)
+    check(rc == 0, "runnel run (url form) exited %d: %s" % (rc, err[-3000:]))
+    check(logged() == want, "tls_log (url form): %d rows, want %d" % (len(logged()), len(want)))
+    # ... with the wrong CA in the url it fails the same way.
+    run_fails(d, tls_sink_sql(inp, tls_jdbc(s + ".tls_log", sslmode=None,
+                                            url_query="sslmode=verify-full&sslrootcert=" + other)),
+              where, "certificate verify failed", password=pw)
+
+
+def t_tls_lookup(d, s):
+    """A lookup join of a file source against a PostgreSQL table as
+    runnel_tls over verify-full TLS: every order gets its customer's row
+    (an inner join drops the orders of unknown customers); with sslmode
+    disable the lookup's connection is refused at start."""
+    psql(schema_sql(s) + """
+CREATE TABLE {s}.customers (id int8 PRIMARY KEY, name text, tier int4);
+INSERT INTO {s}.customers SELECT i, 'name-' || i, i % 3 FROM generate_series(0, 39) AS i;
+""".format(s=s))
+    rows = [{"order_id": i, "customer_id": i % 50, "amount": i * 0.5} for i in range(500)]
+    write_lines(os.path.join(d, "orders.jsonl"), rows)
+    out = os.path.join(d, "out.jsonl")
+    sql = """
+CREATE TABLE orders (order_id BIGINT, customer_id BIGINT, amount DOUBLE, proc_time AS PROCTIME())
+WITH ('connector' = 'filesystem', 'path' = '%s');
+CREATE TABLE customers (id BIGINT, name STRING, tier INT) WITH (%s);
+CREATE TABLE enriched (order_id BIGINT, name STRING, tier INT, amount DOUBLE)
+WITH ('connector' = 'filesystem', 'path' = '%s');
+INSERT INTO enriched SELECT o.order_id, c.name, c.tier, o.amount
+FROM orders AS o JOIN customers FOR SYSTEM_TIME AS OF o.proc_time AS c ON c.id = o.customer_id;
+""" % (os.path.join(d, "orders.jsonl"), tls_jdbc(s + ".customers"), out)
+    with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+        f.write(sql)
+    rc, o, err = run(["run", "p.sql"], d, password=ENV["POSTGRES_TLS_PASSWORD"])
+    check(rc == 0, "runnel run exited %d: %s" % (rc, err[-3000:]))
+    with open(out, encoding="utf-8") as f:
+        got = sorted((r["order_id"], r["name"], r["tier"], r["amount"]) for r in map(json.loads, f))
+    want = sorted((r["order_id"], "name-%d" % r["customer_id"], r["customer_id"] % 3, r["amount"])
+                  for r in rows if r["customer_id"] < 40)
+    check(got == want, "enriched: %d rows, want %d; first differences %r" % (
+        len(got), len(want), [(g, w) for g, w in zip(got, want) if g != w][:3]))
+    # the lookup's own connection takes sslmode too: without TLS runnel_tls is refused at start
+    run_fails(d, sql.replace("'sslmode' = 'verify-full'", "'sslmode' = 'disable'"), "table 'customers'",
+              "cannot connect to PostgreSQL at %s:%s for table '%s.customers'" % (ENV["PGHOST"], ENV["PGPORT"], s),
+              "no encryption", password=ENV["POSTGRES_TLS_PASSWORD"])
+
+
+TESTS.update({"tls": t_tls, "tls_lookup": t_tls_lookup})
 
 
 if __name__ == "__main__":

@@ -318,9 +318,57 @@ INSERT INTO copy SELECT * FROM subs;
     check([r["rid"] for r in lines] == ["file"], "runnel test wrote %r (%r)" % (lines, files))
 
 
+def t_lookup_fanout(d):
+    """A lookup join on an SQLite table through `runnel run`: a restaurant
+    with 10,000 subscribers (more rows than one output batch), one with
+    one, a missing key, under every 'lookup.cache' setting: the output
+    equals the oracle exactly (10,000 rows per campaign of the big one)."""
+    import json
+    db = sqlite3.connect(os.path.join(d, "shop.db"))
+    db.execute("CREATE TABLE subscribers_restaurants (id INTEGER PRIMARY KEY, client_id TEXT, restaurant_id TEXT)")
+    subs = [("client-%d" % i, "r-big") for i in range(10000)] + [("solo", "r-one")]
+    subs += [("small-%d-%d" % (i, j), "r-small-%d" % i) for i in range(40) for j in range(i % 4)]
+    db.executemany("INSERT INTO subscribers_restaurants (client_id, restaurant_id) VALUES (?, ?)", subs)
+    db.commit()
+    db.close()
+    camps = [("c%d" % i, "r-small-%d" % (i % 40)) for i in range(2500)]
+    for at, c in ((0, ("big-1", "r-big")), (1200, ("none", "r-none")), (1300, ("one", "r-one")),
+                  (2400, ("big-2", "r-big")), (2502, ("big-3", "r-big"))):
+        camps.insert(at, c)
+    with open(os.path.join(d, "campaigns.jsonl"), "w", encoding="utf-8") as f:
+        for cid, rid in camps:
+            f.write(json.dumps({"adv_campaign_id": cid, "restaurant_id": rid}) + "\n")
+    by_rest = {}
+    for client, rid in subs:
+        by_rest.setdefault(rid, []).append(client)
+    want = sorted((cid, client) for cid, rid in camps for client in by_rest.get(rid, []))
+    for cache in ("NONE", "PARTIAL", "FULL"):
+        out = "out-%s.jsonl" % cache
+        with open(os.path.join(d, "p.sql"), "w", encoding="utf-8") as f:
+            f.write("""
+CREATE TABLE campaigns (adv_campaign_id STRING, restaurant_id STRING, proc_time AS PROCTIME())
+WITH ('connector' = 'filesystem', 'path' = 'campaigns.jsonl');
+CREATE TABLE subscribers_restaurants (id INT, client_id STRING, restaurant_id STRING)
+WITH ('connector' = 'jdbc', 'url' = 'jdbc:sqlite:shop.db', 'table-name' = 'subscribers_restaurants',
+      'lookup.cache' = '%s');
+CREATE TABLE notifications (adv_campaign_id STRING, client_id STRING)
+WITH ('connector' = 'filesystem', 'path' = '%s');
+INSERT INTO notifications SELECT c.adv_campaign_id, s.client_id FROM campaigns AS c
+JOIN subscribers_restaurants FOR SYSTEM_TIME AS OF c.proc_time AS s ON s.restaurant_id = c.restaurant_id;
+""" % (cache, out))
+        rc, o, err = run(["run", "p.sql"], d, timeout=120)
+        check(rc == 0, "%s: runnel run exited %d: %s" % (cache, rc, err))
+        with open(os.path.join(d, out), encoding="utf-8") as f:
+            got = sorted((r["adv_campaign_id"], r["client_id"]) for r in map(json.loads, f))
+        big = {c: sum(1 for g in got if g[0] == c) for c in ("big-1", "big-2", "big-3", "none", "one")}
+        check(big == {"big-1": 10000, "big-2": 10000, "big-3": 10000, "none": 0, "one": 1},
+              "%s: rows per campaign %r" % (cache, big))
+        check(got == want, "%s: %d rows, want %d" % (cache, len(got), len(want)))
+
+
 TESTS = {"oracle_and_replay": t_oracle_and_replay, "open_errors": t_open_errors,
          "option_injection": t_option_injection, "refused_rows": t_refused_rows,
-         "scan_source": t_scan_source}
+         "scan_source": t_scan_source, "lookup_fanout": t_lookup_fanout}
 
 
 def main():

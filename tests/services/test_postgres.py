@@ -3,8 +3,10 @@
 Drives psql (the client of the PostgreSQL package) over TCP: role runnel
 writes a table and reads it back (UTF-8 text, NULL, numeric), runnel_ro
 reads it but may not write, runnel_md5 logs in, a wrong or missing
-password is refused, the server listens on 127.0.0.1 only, and a second
-`scripts/postgres start` is a no-op (same URL, same server).
+password is refused, the server listens on 127.0.0.1 only, TLS: runnel_tls
+logs in with sslmode verify-full and the CA of `env` (pg_stat_ssl says
+ssl), is refused without TLS, runnel still connects in plain text; and a
+second `scripts/postgres start` is a no-op (same URL, same server).
 """
 import os
 import subprocess
@@ -12,11 +14,14 @@ import subprocess
 from common import check, log, run_main, script, service_env
 
 
-def psql(env, user, password, sql):
-    """Runs sql as user over TCP; returns the CompletedProcess (unaligned, tuples only)."""
+def psql(env, user, password, sql, sslmode=None):
+    """Runs sql as user over TCP (sslmode: libpq's, with the CA of `env`);
+    returns the CompletedProcess (unaligned, tuples only)."""
     penv = dict(os.environ)
-    for k in ("PGSERVICE", "PGSSLMODE", "PGPASSFILE", "PGOPTIONS"):
+    for k in ("PGSERVICE", "PGSSLMODE", "PGSSLROOTCERT", "PGPASSFILE", "PGOPTIONS"):
         penv.pop(k, None)
+    if sslmode:
+        penv.update(PGSSLMODE=sslmode, PGSSLROOTCERT=env["POSTGRES_CA"])
     penv["PGCONNECT_TIMEOUT"] = "10"
     if password is None:
         penv.pop("PGPASSWORD", None)
@@ -29,14 +34,14 @@ def psql(env, user, password, sql):
                           timeout=60)
 
 
-def ok(env, user, password, sql):
-    p = psql(env, user, password, sql)
+def ok(env, user, password, sql, sslmode=None):
+    p = psql(env, user, password, sql, sslmode)
     check(p.returncode == 0, "psql as %s failed (%d): %s" % (user, p.returncode, p.stderr.strip()))
     return p.stdout
 
 
-def refused(env, user, password, sql, why):
-    p = psql(env, user, password, sql)
+def refused(env, user, password, sql, why, sslmode=None):
+    p = psql(env, user, password, sql, sslmode)
     check(p.returncode != 0, "psql as %s succeeded, expected: %s" % (user, why))
     check(why in p.stderr, "psql as %s: expected %r in: %s" % (user, why, p.stderr.strip()))
 
@@ -78,6 +83,16 @@ def main():
     md5, md5_pw = env["POSTGRES_MD5_USER"], env["POSTGRES_MD5_PASSWORD"]
     ok(env, md5, md5_pw, "INSERT INTO %s VALUES (3, 'md5', 1)" % table)
     refused(env, md5, md5_pw + "x", "SELECT 1", "password authentication failed")
+
+    # TLS: runnel_tls only over TLS, the server verified by the CA of `env`;
+    # plain connections still work for the other roles.
+    tls, tls_pw = env["POSTGRES_TLS_USER"], env["POSTGRES_TLS_PASSWORD"]
+    mine = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    check(ok(env, tls, tls_pw, mine, "verify-full").strip() == "t", "runnel_tls not over TLS")
+    ok(env, tls, tls_pw, "INSERT INTO %s VALUES (4, 'tls', 1)" % table, "verify-full")
+    refused(env, tls, tls_pw, "SELECT 1", "no encryption", "disable")
+    check(ok(env, user, password, mine, "disable").strip() == "f", "runnel's plain connection is encrypted")
+    check(ok(env, user, password, mine, "verify-full").strip() == "t", "runnel cannot use TLS")
 
     ok(env, user, password, "DROP TABLE %s" % table)
 
