@@ -3,7 +3,7 @@
 #   make            install missing packages, build build/runnel
 #   make test       the whole suite (unit, sanitizers, SQL golden tests,
 #                   oracles, fuzz smoke runs); .ci/run calls exactly this
-#   make demo       a live console view of a pipeline over generated data
+#   make demo       the five example pipelines live on an embedded broker (Ctrl-C stops)
 #   make bench      benchmarks (bench/run)
 #   make fuzz       longer libFuzzer runs (FUZZ_SECONDS=300)
 

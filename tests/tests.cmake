@@ -7,7 +7,9 @@
 #   window      event time: window aggregates and late rows over out-of-order
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
-#   cli         runnel gen determinism, runnel explain
+#   cli         runnel gen determinism, runnel explain, several pipelines in one
+#               run and table overrides
+#   demo        runnel demo: the five examples on the embedded broker
 #   scenario    the S1, S2, S3 and S5 example pipelines and S4's lookup join against a batch oracle
 #   http        the dashboard's HTTP server, JSON API, server-sent events and
 #               /metrics (`runnel run --http`; no services)
@@ -160,6 +162,26 @@ foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_hardening.py ${RUNNEL_BIN} ${name})
   set_tests_properties(cli.hardening.${name} PROPERTIES LABELS "cli" TIMEOUT 120
                        ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# Several pipelines in one process and table overrides
+# (tests/cli/test_run_many.py): two pipelines' outputs, --set/--connector
+# and their mistakes, a failure that stops all, Ctrl-C that stops all.
+foreach(name two_pipelines overrides same_name_refused failure_stops_all sigint_stops_all)
+  add_test(NAME cli.run_many.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_run_many.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(cli.run_many.${name} PROPERTIES LABELS "cli" TIMEOUT 120
+                       ENVIRONMENT "${RUNNEL_PYENV}")
+endforeach()
+
+# `runnel demo` with no services (tests/cli/test_demo.py, label demo): a
+# 20 s run in which every example pipeline reads and writes its main sink,
+# with a clean log and nothing left behind, and a Ctrl-C that stops it
+# cleanly within seconds.
+foreach(name run sigint)
+  add_test(NAME demo.${name}
+           COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_demo.py ${RUNNEL_BIN} ${name})
+  set_tests_properties(demo.${name} PROPERTIES LABELS "demo" TIMEOUT 120 ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
 # ---- jdbc sink on SQLite -----------------------------------------------------

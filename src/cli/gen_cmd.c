@@ -64,11 +64,9 @@ static volatile sig_atomic_t gen_stop; /* SIGINT or SIGTERM arrived */
 
 static void gen_on_signal(int sig) { gen_stop = 1; }
 
-/* Sets key to the record's Kafka key, {"user_id":<value>}, when the
- * rendered object has a top-level "user_id". The generator writes flat
- * objects of strings and numbers, so the first match is that field.
- * Returns false when there is none (or on OOM). */
-static bool gen_kafka_key(const char *json, size_t len, rn_buf_t *key)
+/* The generator writes flat objects of strings and numbers, so the first
+ * "user_id" is the top-level field (cli.h). */
+bool rn_cli_gen_key(const char *json, size_t len, rn_buf_t *key)
 {
     static const char field[] = "\"user_id\":";
     const char *v = memmem(json, len, field, sizeof field - 1);
@@ -140,7 +138,7 @@ static int gen_kafka(rn_gen_t *g, const char *scenario, const char *brokers, int
             snprintf(err, sizeof err, "runnel gen: %s", rn_err2str(e));
             goto fail;
         }
-        bool keyed = gen_kafka_key(line.data, line.len, &key);
+        bool keyed = rn_cli_gen_key(line.data, line.len, &key);
         if (rn_kafka_produce(k, rkts[topic], RD_KAFKA_PARTITION_UA, keyed ? key.data : NULL,
                              keyed ? key.len : 0, line.data, line.len, NULL, err, sizeof err) != RN_OK)
             goto fail;

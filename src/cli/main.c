@@ -7,12 +7,14 @@
  *                           [--console] [--commit-interval MS] [--max-memory SIZE]
  *                           [--http HOST:PORT [--http-token T] [--http-linger S]]
  *   runnel explain PIPELINE.sql
+ *   runnel run A.sql B.sql ... [--set TABLE.OPTION=VALUE] [--connector TABLE=NAME]
  *   runnel demo [--rate R] [--seconds N]
  *
  * Exit status: 0 success, 1 the pipeline failed while running, 2 bad usage
  * or an invalid pipeline (nothing ran).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "connectors/kafka_client.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -35,6 +38,9 @@
 #include "runtime/run.h"
 #include "runtime/workers.h"
 #include "runnel.h"
+
+#define RN_MAX_PIPELINES 64      /* files given to one `runnel run` */
+#define RN_MAX_OVERRIDES 256     /* --set and --connector options */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -77,13 +83,14 @@ static void usage(FILE *fp)
             "                      write realistic scenario data (see docs/generator.md)\n"
             "  test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
-            "  run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console]\n"
-            "               [--commit-interval MS] [--max-memory SIZE]\n"
+            "  run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
+            "               [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+            "               [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n"
             "               [--http HOST:PORT [--http-token T] [--http-linger S]]\n"
-            "                      run a pipeline against its real connectors\n"
+            "                      run pipelines against their real connectors (docs/cli.md)\n"
             "  explain FILE.sql    print the operator graph\n"
             "  demo [--rate R] [--seconds N]\n"
-            "                      a live console view of a pipeline over generated data\n"
+            "                      the five example pipelines live on an embedded broker\n"
             "  version             print the version\n");
 }
 
@@ -337,11 +344,13 @@ static void pipeline_name(const char *file, int worker, int nworkers, char *out,
     if (nworkers > 1) snprintf(out + strlen(out), outsz - strlen(out), "-w%d", worker);
 }
 
-/* Starts the dashboard server over ps[0..n) (read from file) and prints
- * its URL. Returns 0 with *hub and *server set (both NULL without
- * --http), or 2 after reporting why it could not start. */
-static int http_start(const http_opts_t *ho, const char *file, rn_pipeline_t *const *ps, int n,
-                      rn_http_hub_t **hub, rn_http_t **server)
+/* Starts the dashboard server over ps[0..n) and prints its URL (or, when
+ * url is not NULL, stores it there instead). ps[i] was read from
+ * files[i] when nfiles > 1, else all from files[0] (workers). Returns 0
+ * with *hub and *server set (both NULL without --http), or 2 after
+ * reporting why it could not start. */
+static int http_start(const http_opts_t *ho, const char *const *files, int nfiles, rn_pipeline_t *const *ps, int n,
+                      rn_http_hub_t **hub, rn_http_t **server, char *url_out, size_t url_size)
 {
     *hub = NULL;
     *server = NULL;
@@ -352,7 +361,8 @@ static int http_start(const http_opts_t *ho, const char *file, rn_pipeline_t *co
         return 2;
     }
     for (int i = 0; i < n; i++) {
-        pipeline_name(file, i + 1, n, name, sizeof name);
+        const char *file = nfiles > 1 ? files[i] : files[0];
+        pipeline_name(file, i + 1, nfiles > 1 ? 1 : n, name, sizeof name);
         if (rn_http_hub_add(*hub, ps[i], name, file) != RN_OK) {
             fprintf(stderr, "runnel run: out of memory\n");
             rn_http_hub_free(*hub);
@@ -366,7 +376,8 @@ static int http_start(const http_opts_t *ho, const char *file, rn_pipeline_t *co
         *hub = NULL;
         return 2;
     }
-    fprintf(stderr, "runnel: dashboard at %s\n", url);
+    if (url_out) snprintf(url_out, url_size, "%s", url);
+    else fprintf(stderr, "runnel: dashboard at %s\n", url);
     return 0;
 }
 
@@ -417,9 +428,106 @@ static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, c
     return e != RN_OK ? 1 : 0;
 }
 
-static int run_pipeline(rn_pipeline_t *p, bool console, const char *dlq, int64_t commit_ms, size_t max_memory)
+/* ---- several pipelines (run a.sql b.sql, demo) -------------------------- */
+
+/* What the console shows of one pipeline, copied on its own thread at
+ * each progress tick (the counters belong to that thread). */
+typedef struct multi_row {
+    const rn_pipeline_t *p;
+    char name[128];
+    uint64_t records, bad, written;
+    bool final;
+} multi_row_t;
+
+typedef struct multi_console {
+    pthread_mutex_t lock;
+    multi_row_t rows[RN_MAX_PIPELINES];
+    int n;
+    double t0, last_print;
+    const char *header;         /* printed above the table (the demo's URL), or NULL */
+    bool show;                  /* print the table (--console, the demo) */
+    rn_http_hub_t *hub;         /* --http: publishes every pipeline's snapshots, or NULL */
+} multi_console_t;
+
+/* progress callback of rn_pipelines_run: records p's counts, and every
+ * second redraws the table of all pipelines. Runs on p's thread. */
+static void multi_progress(const rn_pipeline_t *p, bool final, void *opaque)
 {
-    return run_pipelines(&p, 1, console, dlq, commit_ms, max_memory, NULL, 0);
+    multi_console_t *c = opaque;
+    if (c->hub) rn_http_hub_publish(c->hub, p, final);
+    if (!c->show) return;
+    uint64_t records = 0, bad = 0, written = 0;
+    for (int i = 0; i < rn_pipeline_nsources(p); i++) {
+        records += rn_source_records(rn_pipeline_source(p, i));
+        bad += rn_source_errors(rn_pipeline_source(p, i));
+    }
+    for (int i = 0; i < rn_pipeline_nsinks(p); i++) written += rn_sink_records(rn_pipeline_sink(p, i));
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->n; i++) {
+        if (c->rows[i].p != p) continue;
+        c->rows[i].records = records;
+        c->rows[i].bad = bad;
+        c->rows[i].written = written;
+        c->rows[i].final = final;
+    }
+    double t = now_seconds();
+    if (t - c->last_print >= 1.0) {
+        c->last_print = t;
+        if (isatty(1)) fputs("\033[H\033[2J", stdout);
+        if (c->header) printf("%s\n", c->header);
+        printf("runnel %s  up %.0f s\n\n", RN_VERSION_STRING, t - c->t0);
+        printf("  %-24s %-9s %14s %12s %14s\n", "pipeline", "state", "records in", "undecodable", "rows written");
+        for (int i = 0; i < c->n; i++)
+            printf("  %-24s %-9s %14llu %12llu %14llu\n", c->rows[i].name, c->rows[i].final ? "finished" : "running",
+                   (unsigned long long)c->rows[i].records, (unsigned long long)c->rows[i].bad,
+                   (unsigned long long)c->rows[i].written);
+        printf("\n  Ctrl-C stops.\n");
+        fflush(stdout);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Runs distinct pipelines side by side until all end or a stop signal;
+ * prints each one's counts at the end (or the console table while
+ * running). Returns the exit status: 1 when one failed (its message on
+ * stderr). */
+static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const char *dlq, int64_t commit_ms,
+                            size_t max_memory, const char *header, rn_http_hub_t *hub)
+{
+    catch_stop_signals();
+    multi_console_t con = {.n = n, .t0 = now_seconds(), .header = header, .show = console, .hub = hub};
+    pthread_mutex_init(&con.lock, NULL);
+    for (int i = 0; i < n; i++) {
+        con.rows[i].p = ps[i];
+        rn_pipeline_name(ps[i], con.rows[i].name, sizeof con.rows[i].name);
+    }
+    rn_run_opts_t opts = {
+        .mode = RN_MODE_RUN,
+        .dlq_path = dlq,
+        .stop = &stop_requested,
+        .progress = console || hub ? multi_progress : NULL,
+        .progress_opaque = &con,
+        .progress_ms = hub ? 500 : 1000,
+        .commit_ms = commit_ms,
+        .max_memory = max_memory,
+    };
+    char err[4096] = "";
+    double t0 = now_seconds();
+    rn_err_t e = rn_pipelines_run(ps, n, &opts, err, sizeof err);
+    pthread_mutex_destroy(&con.lock);
+    if (e != RN_OK) {
+        fprintf(stderr, "runnel run: %s\n", err[0] ? err : rn_err2str(e));
+        for (int i = 0; hub && i < n; i++) rn_http_hub_set_failed(hub, ps[i], err[0] ? err : rn_err2str(e));
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "runnel: pipeline %s:\n", con.rows[i].name);
+        report_counts(ps[i], 0);
+    }
+    double secs = now_seconds() - t0;
+    fprintf(stderr, "runnel: %d pipelines, %.3f s, peak memory %.1f MiB\n", n, secs,
+            (double)rn_mem_rss_peak() / (1 << 20));
+    return 0;
 }
 
 /* `--brokers embedded`: starts an in-process Kafka cluster that other
@@ -449,9 +557,36 @@ static int start_embedded_kafka(void)
     return 0;
 }
 
+/* Parses `--set TABLE.OPTION=VALUE` (key != NULL) or `--connector
+ * TABLE=NAME` into o, pointing into arg (which it splits). Returns false
+ * after saying what is wrong. */
+static bool parse_override(const char *opt, char *arg, rn_table_override_t *o)
+{
+    char *eq = strchr(arg, '=');
+    char *dot = !strcmp(opt, "--set") ? strchr(arg, '.') : NULL;
+    if (!eq || eq == arg || (!strcmp(opt, "--set") && (!dot || dot > eq || dot == arg || dot + 1 == eq)) ||
+        (strcmp(opt, "--set") && eq[1] == '\0')) {
+        fprintf(stderr, "runnel run: %s '%s': expected %s\n", opt, arg,
+                !strcmp(opt, "--set") ? "TABLE.OPTION=VALUE" : "TABLE=CONNECTOR");
+        return false;
+    }
+    *eq = '\0';
+    if (dot) *dot = '\0';
+    *o = (rn_table_override_t){.table = arg, .key = dot ? dot + 1 : NULL, .value = eq + 1};
+    return true;
+}
+
+static const char run_usage[] =
+    "usage: runnel run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
+    "                  [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+    "                  [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n";
+
 static int cmd_run(int argc, char **argv)
 {
-    const char *file = NULL, *dlq = NULL, *brokers = NULL;
+    const char *files[RN_MAX_PIPELINES], *dlq = NULL, *brokers = NULL;
+    int nfiles = 0, nov = 0;
+    rn_table_override_t ov[RN_MAX_OVERRIDES];
+    int used[RN_MAX_OVERRIDES] = {0};
     bool console = false;
     long long commit_ms = 0, workers = 0;
     size_t max_memory = 0;
@@ -471,107 +606,178 @@ static int cmd_run(int argc, char **argv)
         } else if (!strcmp(argv[i], "--commit-interval") && i + 1 < argc) {
             if (!parse_count("run", "--commit-interval", argv[++i], 1, 86400000, &commit_ms)) return 2;
         }
+        else if ((!strcmp(argv[i], "--set") || !strcmp(argv[i], "--connector")) && i + 1 < argc) {
+            if (nov == RN_MAX_OVERRIDES) {
+                fprintf(stderr, "runnel run: more than %d --set/--connector options\n", RN_MAX_OVERRIDES);
+                return 2;
+            }
+            if (!parse_override(argv[i], argv[i + 1], &ov[nov++])) return 2;
+            i++;
+        }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
-                   "[--commit-interval MS] [--max-memory SIZE] [--http HOST:PORT [--http-token T] [--http-linger S]]\n");
+            fputs(run_usage, stdout);
             return 0;
         }
-        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else if (argv[i][0] != '-' && nfiles < RN_MAX_PIPELINES) files[nfiles++] = argv[i];
         else {
             fprintf(stderr, "runnel run: unexpected argument '%s'\n", argv[i]);
             return 2;
         }
     }
-    if (!file) {
-        fprintf(stderr, "usage: runnel run FILE.sql [--brokers LIST|embedded] [--workers N] [--dlq FILE] [--console] "
-                        "[--commit-interval MS] [--max-memory SIZE]\n");
+    if (!nfiles) {
+        fputs(run_usage, stderr);
         return 2;
     }
-    rn_pipeline_t *ps[RN_MAX_WORKERS];
-    int rc = load_or_report(file, &ps[0]);
-    if (rc) return rc;
-    int nworkers = workers ? (int)workers : rn_pipeline_parallelism(ps[0]) ? rn_pipeline_parallelism(ps[0]) : 1;
-    char err[1024];
-    if (rn_workers_check(ps, nworkers, err, sizeof err) != RN_OK) {
-        fprintf(stderr, "runnel run: %s\n", err);
-        rn_pipeline_free(ps[0]);
+    if (nfiles > 1 && workers > 1) {
+        fprintf(stderr, "runnel run: --workers runs one pipeline on several threads; give one file\n");
         return 2;
     }
-    int loaded = 1;
-    for (; loaded < nworkers && !rc; loaded++) rc = load_or_report(file, &ps[loaded]);
-    if (rc) {
-        for (int i = 0; i < loaded - 1; i++) rn_pipeline_free(ps[i]);
-        return rc;
+    rn_pipeline_t *ps[RN_MAX_WORKERS > RN_MAX_PIPELINES ? RN_MAX_WORKERS : RN_MAX_PIPELINES];
+    int loaded = 0, rc = 0, nworkers = 1;
+    rn_http_hub_t *hub = NULL;
+    rn_http_t *server = NULL;
+    char err[4096] = "";
+    for (; loaded < nfiles; loaded++) {
+        if (rn_pipeline_load_with(files[loaded], ov, nov, used, &ps[loaded], err, sizeof err) != RN_OK) {
+            fprintf(stderr, "%s\n", err);
+            rc = 2;
+            goto done;
+        }
     }
-    rn_http_hub_t *hub;
-    rn_http_t *server;
-    if ((rc = http_start(&ho, file, ps, nworkers, &hub, &server)) != 0) {
-        for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
-        return rc;
+    for (int i = 0; i < nov; i++)
+        if (!used[i]) {
+            fprintf(stderr, "runnel run: %s %s: no table '%s' in %s\n", ov[i].key ? "--set" : "--connector",
+                    ov[i].table, ov[i].table, nfiles == 1 ? files[0] : "any of the pipelines");
+            rc = 2;
+            goto done;
+        }
+    if (nfiles > 1) {
+        if (rn_pipelines_check(ps, nfiles, err, sizeof err) != RN_OK) {
+            fprintf(stderr, "runnel run: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+    } else {
+        nworkers = workers ? (int)workers : rn_pipeline_parallelism(ps[0]) ? rn_pipeline_parallelism(ps[0]) : 1;
+        if (rn_workers_check(ps, nworkers, err, sizeof err) != RN_OK) {
+            fprintf(stderr, "runnel run: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+        for (; loaded < nworkers; loaded++)
+            if (rn_pipeline_load_with(files[0], ov, nov, NULL, &ps[loaded], err, sizeof err) != RN_OK) {
+                fprintf(stderr, "%s\n", err);
+                rc = 2;
+                goto done;
+            }
     }
+    if ((rc = http_start(&ho, files, nfiles, ps, nfiles > 1 ? nfiles : nworkers, &hub, &server, NULL, 0)) != 0)
+        goto done;
     if (brokers && !strcmp(brokers, "embedded")) {
         if (start_embedded_kafka() != 0) {
-            http_stop(hub, server);
-            for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
-            return 1;
+            rc = 1;
+            goto done;
         }
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
-    rc = run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory, hub, ho.linger_s);
-    http_stop(hub, server);
-    for (int i = 0; i < nworkers; i++) rn_pipeline_free(ps[i]);
+    rc = nfiles > 1 ? run_several_with(ps, nfiles, console, dlq, commit_ms, max_memory, NULL, hub)
+                    : run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory, hub, ho.linger_s);
+    if (nfiles > 1) http_linger(hub, ho.linger_s);
     rn_kafka_embedded_stop();
+done:
+    http_stop(hub, server);
+    for (int i = 0; i < loaded; i++) rn_pipeline_free(ps[i]);
     return rc;
 }
 
-/* The demo: the page_views pipeline of examples/page_views.sql over a
- * generated S5 stream, with the console view. Needs no files or services. */
-static const char demo_sql[] =
-    "-- runnel demo: page views and distinct users per page over generated S5 events\n"
-    "CREATE TABLE user_events (\n"
-    "  event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE\n"
-    ") WITH ('connector' = 'datagen', 'scenario' = 's5', 'topic' = 'user-events',\n"
-    "        'seed' = '7', 'rows-per-second' = '%lld', 'number-of-rows' = '%lld');\n"
-    "CREATE TABLE page_views (\n"
-    "  page_id INT, views BIGINT, users BIGINT, PRIMARY KEY (page_id) NOT ENFORCED\n"
-    ") WITH ('connector' = 'blackhole');\n"
-    "CREATE TABLE purchases_by_user (\n"
-    "  user_id INT, purchases BIGINT\n"
-    ") WITH ('connector' = 'blackhole');\n"
-    "INSERT INTO page_views\n"
-    "SELECT page_id, COUNT(*) AS views, COUNT(DISTINCT user_id) AS users\n"
-    "FROM user_events WHERE event_type = 'page-view' GROUP BY page_id;\n"
-    "INSERT INTO purchases_by_user\n"
-    "SELECT user_id, COUNT(*) FROM user_events WHERE event_type = 'purchase' GROUP BY user_id;\n";
+/* SIGALRM of `runnel demo --seconds`: time is up, stop cleanly. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
+static const char demo_usage[] =
+    "usage: runnel demo [--rate R] [--seconds N] [--http HOST:PORT [--http-token T]]\n"
+    "  --http  where the dashboard listens (default 127.0.0.1:0, a free port)\n";
+
+/* `runnel demo`: the five example pipelines over generated data on the
+ * embedded broker (cli/demo.c, docs/dashboard.md), with the console view,
+ * until Ctrl-C or --seconds. Exit 0 after a clean stop, 1 when something
+ * failed (its message on stderr). */
 static int cmd_demo(int argc, char **argv)
 {
-    long long rate = 50000, seconds = -1;
+    long long rate = 5000, seconds = -1;
+    http_opts_t ho = {.listen = "127.0.0.1:0", .token = getenv("RUNNEL_HTTP_TOKEN")};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
-            if (!parse_count("demo", "--rate", argv[++i], 1, 100000000, &rate)) return 2;
+        if (!strcmp(argv[i], "--http") && i + 1 < argc) ho.listen = argv[++i];
+        else if (!strcmp(argv[i], "--http-token") && i + 1 < argc) ho.token = argv[++i];
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
+            if (!parse_count("demo", "--rate", argv[++i], 1, 10000000, &rate)) return 2;
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             if (!parse_count("demo", "--seconds", argv[++i], 1, 100000000, &seconds)) return 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(demo_usage, stdout);
+            return 0;
         } else {
-            fprintf(stderr, "usage: runnel demo [--rate R] [--seconds N]\n");
+            fprintf(stderr, "runnel demo: unexpected argument '%s'\n%s", argv[i], demo_usage);
             return 2;
         }
     }
-    long long rows = seconds > 0 ? rate * seconds : -1;
-    char sql[sizeof demo_sql + 64];
-    snprintf(sql, sizeof sql, demo_sql, rate, rows);
+    catch_stop_signals();
     char err[4096] = "";
-    rn_pipeline_t *p;
-    if (rn_pipeline_compile(sql, strlen(sql), "demo.sql", &p, err, sizeof err) != RN_OK) {
-        fprintf(stderr, "%s\n", err);
+    rn_demo_opts_t o = {.rate = (double)rate, .seed = 1, .stop = &stop_requested};
+    rn_demo_t *d;
+    if (rn_demo_start(&o, &d, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel demo: %s\n", err);
         return 1;
     }
-    printf("%s\n", sql);
-    int rc = run_pipeline(p, true, "/dev/null", 0, 0);
-    rn_pipeline_free(p);
+    rn_pipeline_t *const *ps;
+    int n = rn_demo_pipelines(d, &ps);
+    char files[8][300], url[512];
+    const char *fp[8];
+    for (int i = 0; i < n && i < 8; i++) {
+        char name[256];
+        rn_pipeline_name(ps[i], name, sizeof name);
+        snprintf(files[i], sizeof files[i], "examples/%s.sql", name);
+        fp[i] = files[i];
+    }
+    rn_http_hub_t *hub;
+    rn_http_t *server;
+    if (http_start(&ho, fp, n, ps, n, &hub, &server, url, sizeof url) != 0) {
+        rn_demo_free(d, NULL, 0);
+        return 1;
+    }
+    char header[1536];
+    snprintf(header, sizeof header,
+             "runnel demo: dashboard at %s\n"
+             "runnel demo: %d example pipelines over %lld generated records/s on an embedded Kafka at %s\n"
+             "             (%s; temporary files in %s)",
+             url, n, rate, rn_demo_brokers(d), rn_demo_setup(d), rn_demo_dir(d));
+    fprintf(stderr, "%s\n", header);
+    if (seconds > 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_alarm;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        alarm((unsigned)seconds);
+    }
+    char dlq[4200];
+    snprintf(dlq, sizeof dlq, "%s/dlq.jsonl", rn_demo_dir(d));
+    int rc = run_several_with(ps, n, true, dlq, 0, 0, header, hub);
+    alarm(0);
+    http_stop(hub, server);
+    int64_t generated = rn_demo_generated(d);
+    if (rn_demo_free(d, err, sizeof err) != RN_OK) {
+        fprintf(stderr, "runnel demo: %s\n", err);
+        rc = 1;
+    }
+    fprintf(stderr, "runnel demo: %lld records generated; %s\n", (long long)generated,
+            rc ? "failed" : "stopped cleanly");
     return rc;
 }
 

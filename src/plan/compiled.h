@@ -124,4 +124,11 @@ struct rn_pipeline {
     int nrecv;
 };
 
+/* Applies --set/--connector overrides (plan/override.c) to the parsed
+ * script of p, before analysis; used[i] (if not NULL) is incremented for
+ * each CREATE TABLE override i applied to. Returns RN_OK, RN_ERR_CONFIG
+ * (an unknown connector) or RN_ERR_NOMEM, with errbuf filled. */
+rn_err_t rn_pipeline_apply_overrides(rn_pipeline_t *p, const rn_table_override_t *ov, int nov, int *used,
+                                     char *errbuf, size_t errbuf_size);
+
 #endif

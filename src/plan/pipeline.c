@@ -15,6 +15,13 @@
 rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, rn_pipeline_t **out,
                              char *errbuf, size_t errbuf_size)
 {
+    return rn_pipeline_compile_with(src, len, filename, NULL, 0, NULL, out, errbuf, errbuf_size);
+}
+
+rn_err_t rn_pipeline_compile_with(const char *src, size_t len, const char *filename,
+                                  const rn_table_override_t *ov, int nov, int *used,
+                                  rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
+{
     *out = NULL;
     rn_pipeline_t *p = rn_calloc(1, sizeof *p);
     if (!p) goto oom;
@@ -25,6 +32,7 @@ rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename, 
     if (!p->filename || !p->src) goto oom;
     p->srclen = len;
     rn_err_t err = rn_parse_script(p->src, len, p->filename, &p->ast_arena, &p->script, errbuf, errbuf_size);
+    if (err == RN_OK && nov > 0) err = rn_pipeline_apply_overrides(p, ov, nov, used, errbuf, errbuf_size);
     if (err == RN_OK) err = rn_analyze(p, errbuf, errbuf_size);
     if (err != RN_OK) {
         rn_pipeline_free(p);
@@ -39,6 +47,12 @@ oom:
 }
 
 rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
+{
+    return rn_pipeline_load_with(path, NULL, 0, NULL, out, errbuf, errbuf_size);
+}
+
+rn_err_t rn_pipeline_load_with(const char *path, const rn_table_override_t *ov, int nov, int *used,
+                               rn_pipeline_t **out, char *errbuf, size_t errbuf_size)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -57,14 +71,32 @@ rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf, s
         snprintf(errbuf, errbuf_size, "cannot read %s", path);
         return RN_ERR_IO;
     }
-    rn_err_t err = rn_pipeline_compile(b.data ? b.data : "", b.len, path, out, errbuf, errbuf_size);
+    rn_err_t err = rn_pipeline_compile_with(b.data ? b.data : "", b.len, path, ov, nov, used, out, errbuf,
+                                            errbuf_size);
     rn_buf_free(&b);
     return err;
+}
+
+void rn_pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
+{
+    const char *base = strrchr(p->filename, '/');
+    base = base ? base + 1 : p->filename;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".sql")) len -= 4;
+    snprintf(buf, size, "%.*s", (int)len, base);
 }
 
 void rn_pipeline_free(rn_pipeline_t *p)
 {
     if (!p) return;
+    /* Sources first, while the operators after them still exist: closing
+     * a Kafka reader leaves its group, and the revocation commits what the
+     * operators downstream no longer hold (rn_source_commit_limit). */
+    for (int i = 0; i < p->nops; i++)
+        if (p->ops[i] && !strcmp(p->ops[i]->vt->kind, "Source")) {
+            rn_op_free(p->ops[i]);
+            p->ops[i] = NULL;
+        }
     for (int i = 0; i < p->nops; i++) rn_op_free(p->ops[i]);
     for (int i = 0; i < p->ntables; i++) rn_schema_unref(p->tables[i].schema);
     rn_free(p->ops);

@@ -30,7 +30,31 @@ rn_err_t rn_pipeline_compile(const char *src, size_t len, const char *filename,
 /* Reads path and compiles it. */
 rn_err_t rn_pipeline_load(const char *path, rn_pipeline_t **out, char *errbuf,
                           size_t errbuf_size);
+
+/* An option of a CREATE TABLE given from outside the file (`runnel run
+ * --set TABLE.OPTION=VALUE`, `--connector TABLE=NAME`; docs/cli.md). */
+typedef struct rn_table_override {
+    const char *table;          /* the CREATE TABLE's name */
+    const char *key;            /* the option, or NULL: value is a new connector (the
+                                 * options it does not take are dropped, in the log) */
+    const char *value;
+} rn_table_override_t;
+
+/* rn_pipeline_compile and rn_pipeline_load with overrides ov[0..nov)
+ * applied to the tables as if written in the file. An override naming no
+ * table of this file is not an error; used[i] (may be NULL) counts the
+ * tables override i was applied to, so a caller compiling several files
+ * can tell the ones that matched nothing. */
+rn_err_t rn_pipeline_compile_with(const char *src, size_t len, const char *filename,
+                                  const rn_table_override_t *ov, int nov, int *used,
+                                  rn_pipeline_t **out, char *errbuf, size_t errbuf_size);
+rn_err_t rn_pipeline_load_with(const char *path, const rn_table_override_t *ov, int nov, int *used,
+                               rn_pipeline_t **out, char *errbuf, size_t errbuf_size);
 void rn_pipeline_free(rn_pipeline_t *p);
+/* Writes the pipeline's name into buf: its file name without directory
+ * and ".sql" ("examples/s1_logins.sql" -> "s1_logins"). Connectors derive
+ * defaults from it (Kafka consumer groups runnel.<name>.<table>). */
+void rn_pipeline_name(const rn_pipeline_t *p, char *buf, size_t size);
 
 /* Appends the operator graph, one tree per sink, for `runnel explain`. */
 void rn_pipeline_explain(const rn_pipeline_t *p, rn_buf_t *out);

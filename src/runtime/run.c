@@ -77,17 +77,6 @@ static rn_err_t pipeline_commit(rn_pipeline_t *p, bool final, char *errbuf, size
     return err;
 }
 
-/* The pipeline's name for connector defaults (Kafka group ids): the file
- * name without directory and ".sql". */
-static void pipeline_name(const rn_pipeline_t *p, char *buf, size_t size)
-{
-    const char *base = strrchr(p->filename, '/');
-    base = base ? base + 1 : p->filename;
-    size_t len = strlen(base);
-    if (len > 4 && !strcmp(base + len - 4, ".sql")) len -= 4;
-    snprintf(buf, size, "%.*s", (int)len, base);
-}
-
 /* The file that table t reads (source) or writes (sink) in this run, or
  * NULL when it is not a local file (Kafka, stdin/stdout, a generator, a
  * blackhole). */
@@ -413,7 +402,7 @@ static rn_err_t pipeline_sink_reject(void *opaque, const char *row_json, size_t 
 static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf, size_t errbuf_size)
 {
     char name[256];
-    pipeline_name(p, name, sizeof name);
+    rn_pipeline_name(p, name, sizeof name);
     bool test = o->mode == RN_MODE_TEST;
     char path[4096], dlq_path[4096];
     rn_err_t err;

@@ -14,6 +14,11 @@
  * a file or stdout cannot be split among workers.
  *
  * The first worker that fails stops the others; the run returns its error.
+ *
+ * The same threads run distinct pipelines side by side (`runnel run a.sql
+ * b.sql`, `runnel demo`): each its own thread, its own consumer groups
+ * (they are named after the pipeline), one shared dead-letter output and
+ * stop flag; the first failure stops all.
  */
 #include "runtime/workers.h"
 
@@ -62,17 +67,19 @@ rn_err_t rn_workers_check(rn_pipeline_t *const *ps, int n, char *errbuf, size_t 
     return RN_OK;
 }
 
-rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *opts, char *errbuf,
-                        size_t errbuf_size)
+/* Runs ps[0..n) on n threads sharing one dead-letter output and one stop
+ * flag until all end or opts->stop is set; the first failure stops the
+ * others and is returned, prefixed with "worker I" (same pipeline) or
+ * "pipeline NAME" (distinct pipelines). */
+static rn_err_t run_threads(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *opts, bool distinct,
+                            char *errbuf, size_t errbuf_size)
 {
-    if (n == 1) return rn_pipeline_run(ps[0], opts, errbuf, errbuf_size);
-    rn_err_t err = rn_workers_check(ps, n, errbuf, errbuf_size);
-    if (err != RN_OK) return err;
+    rn_err_t err = RN_OK;
     worker_t *w = rn_calloc((size_t)n, sizeof *w);
-    rn_dlq_t *dlq = rn_dlq_new(opts->dlq_path ? opts->dlq_path : "dlq.jsonl");
+    rn_dlq_t *dlq = opts->dlq ? opts->dlq : rn_dlq_new(opts->dlq_path ? opts->dlq_path : "dlq.jsonl");
     if (!w || !dlq) {
         rn_free(w);
-        rn_dlq_free(dlq);
+        if (dlq != opts->dlq) rn_dlq_free(dlq);
         snprintf(errbuf, errbuf_size, "out of memory");
         return RN_ERR_NOMEM;
     }
@@ -83,9 +90,9 @@ rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *op
         w[i].opts = *opts;
         w[i].opts.stop = &stop;
         w[i].opts.dlq = dlq;
-        w[i].opts.worker = i + 1;
+        if (!distinct) w[i].opts.worker = i + 1;
         if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
-            snprintf(errbuf, errbuf_size, "cannot start worker %d of %d", i + 1, n);
+            snprintf(errbuf, errbuf_size, "cannot start %s %d of %d", distinct ? "pipeline" : "worker", i + 1, n);
             err = RN_ERR_IO;
             stop = 1;
             break;
@@ -100,7 +107,13 @@ rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *op
             finished++;
             if (w[i].err != RN_OK && err == RN_OK) {
                 err = w[i].err;
-                snprintf(errbuf, errbuf_size, "worker %d: %s", i + 1, w[i].errbuf);
+                if (distinct) {
+                    char name[256];
+                    rn_pipeline_name(w[i].p, name, sizeof name);
+                    snprintf(errbuf, errbuf_size, "pipeline %s: %s", name, w[i].errbuf);
+                } else {
+                    snprintf(errbuf, errbuf_size, "worker %d: %s", i + 1, w[i].errbuf);
+                }
                 stop = 1;
             }
         }
@@ -111,6 +124,40 @@ rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *op
     }
     for (int i = 0; i < started; i++) pthread_join(w[i].thread, NULL);
     rn_free(w);
-    rn_dlq_free(dlq);
+    if (dlq != opts->dlq) rn_dlq_free(dlq);
     return err;
+}
+
+rn_err_t rn_workers_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *opts, char *errbuf,
+                        size_t errbuf_size)
+{
+    if (n == 1) return rn_pipeline_run(ps[0], opts, errbuf, errbuf_size);
+    rn_err_t err = rn_workers_check(ps, n, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    return run_threads(ps, n, opts, false, errbuf, errbuf_size);
+}
+
+rn_err_t rn_pipelines_check(rn_pipeline_t *const *ps, int n, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            char a[256], b[256];
+            rn_pipeline_name(ps[i], a, sizeof a);
+            rn_pipeline_name(ps[j], b, sizeof b);
+            if (strcmp(a, b)) continue;
+            snprintf(errbuf, errbuf_size,
+                     "two pipelines are named '%s' (%s and %s): a pipeline's name, its file name, names its "
+                     "Kafka consumer groups, so each must differ",
+                     a, ps[j]->filename, ps[i]->filename);
+            return RN_ERR_CONFIG;
+        }
+    return RN_OK;
+}
+
+rn_err_t rn_pipelines_run(rn_pipeline_t *const *ps, int n, const rn_run_opts_t *opts, char *errbuf,
+                          size_t errbuf_size)
+{
+    rn_err_t err = rn_pipelines_check(ps, n, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    return run_threads(ps, n, opts, true, errbuf, errbuf_size);
 }
