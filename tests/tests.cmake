@@ -175,7 +175,8 @@ foreach(name two_pipelines overrides same_name_refused failure_stops_all sigint_
 endforeach()
 
 # `runnel demo` with no services (tests/cli/test_demo.py, label demo): a
-# 20 s run in which every example pipeline reads and writes its main sink,
+# 40 s run (S5 needs sessions to close) in which every example pipeline reads
+# and writes its main sink,
 # with a clean log and nothing left behind, and a Ctrl-C that stops it
 # cleanly within seconds.
 foreach(name run sigint)

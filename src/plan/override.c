@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "connectors/dashboard.h"
 #include "core/log.h"
 #include "plan/compiled.h"
 
@@ -29,6 +30,7 @@ static bool override_keeps(const rn_connector_t *c, const char *key)
         !strcmp(key, "scan.watermark.quiet-timeout"))
         return true;
     if (!strcmp(key, "sink.max-retries") && (c->roles & RN_ROLE_SINK)) return true;
+    if (rn_dash_is_option(key) && (c->roles & RN_ROLE_SINK) && c != &rn_connector_dashboard) return true;
     if (c->passthrough && !strncmp(key, c->passthrough, strlen(c->passthrough))) return true;
     for (const rn_option_spec_t *o = c->options; o && o->key; o++)
         if (!strcmp(o->key, key)) return true;
