@@ -388,3 +388,12 @@ add_test(NAME web.dashboard
          COMMAND ${RUNNEL_TESTS}/web/run_dashboard_test.sh --out ${CMAKE_BINARY_DIR}/web)
 set_tests_properties(web.dashboard PROPERTIES LABELS "web" TIMEOUT 600 RESOURCE_LOCK web_browser
                      ENVIRONMENT "${RUNNEL_PYENV}")
+
+# web.dashboard_demo: the same page test against the real server, `runnel
+# demo` with its five pipelines (tests/web/test_demo_page.py), S2's top_pages
+# as the result table; SIGINT then stops the demo with exit 0.
+add_test(NAME web.dashboard_demo
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/web/test_demo_page.py ${RUNNEL_BIN}
+                 ${CMAKE_BINARY_DIR}/web-demo)
+set_tests_properties(web.dashboard_demo PROPERTIES LABELS "web;demo" TIMEOUT 600 RESOURCE_LOCK web_browser
+                     ENVIRONMENT "${RUNNEL_PYENV}")

@@ -111,9 +111,10 @@ try {
              late: [...document.querySelectorAll('#graph g.node')].map((g) => [Number(g.dataset.id), Number(g.dataset.late)]) };
   });
   let stMatched = false;
-  for (let i = 0; i < 20 && !stMatched; i++) {
+  // a server with several pipelines publishes often: many tries, each a fresh pair
+  for (let i = 0; i < 300 && !stMatched; i++) {
     const [shownSt, apiSt] = [await readStatus(), await api('api/status')];
-    if (shownSt.ms !== apiSt.time_ms) { await page.waitForTimeout(100); continue; }
+    if (shownSt.ms !== apiSt.time_ms) { await page.waitForTimeout(30); continue; }
     stMatched = true;
     const ps = apiSt.pipelines.find((p) => p.name === owner.name);
     assert.ok(ps, `${owner.name} not in /api/status`);
