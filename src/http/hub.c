@@ -363,7 +363,12 @@ static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now, bo
     for (int i = 0; i < rn_pipeline_nsinks(p); i++) {
         const rn_op_t *sk = rn_pipeline_sink(p, i);
         const char *table = rn_pipeline_sink_name(p, i);
-        const char *conn = p->sinks[i].table && p->sinks[i].table->conn ? p->sinks[i].table->conn->name : "";
+        /* a 'dashboard' = 'true' twin is its table's in-memory copy: named
+         * 'dashboard', so the page and the metrics tell it from the sink
+         * (and no two series share their labels) */
+        const char *conn = rn_pipeline_sink_is_dashboard_twin(p, i) ? "dashboard"
+                           : p->sinks[i].table && p->sinks[i].table->conn ? p->sinks[i].table->conn->name
+                                                                          : "";
         uint64_t recs = rn_sink_records(sk), errs = rn_sink_errors(sk), tries = rn_sink_retries(sk);
         rn_buf_appends(st, i ? ",{\"table\":" : "{\"table\":");
         json_str(st, table);
@@ -380,6 +385,9 @@ static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now, bo
             prom_label(&m[f], table);
             rn_buf_appends(&m[f], ",connector=");
             prom_label(&m[f], conn);
+            /* several INSERTs may write one table: the operator keeps the
+             * series apart */
+            rn_buf_appendf(&m[f], ",operator=\"%d\"", sk->id);
             rn_buf_appendf(&m[f], "} %llu\n",
                            (unsigned long long)(f == RN_M_SINK_RECORDS ? recs : f == RN_M_SINK_ERRORS ? errs : tries));
         }

@@ -176,7 +176,7 @@ static void test_hub_and_server(void)
     RN_CHECK(strstr(v[0].snap->status.data, "\"table\":\"ev\",\"topic\":null,\"partition\":-1,\"records\":500,") != NULL);
     RN_CHECK(strstr(v[0].snap->metrics[RN_M_SOURCE_RECORDS].data,
                     "runnel_source_records_total{pipeline=\"hub\",table=\"ev\",topic=\"\",partition=\"-1\"} 500\n") != NULL);
-    RN_CHECK(strstr(v[0].snap->metrics[RN_M_SINK_RECORDS].data, "connector=\"blackhole\"} ") != NULL);
+    RN_CHECK(strstr(v[0].snap->metrics[RN_M_SINK_RECORDS].data, "connector=\"blackhole\",operator=\"") != NULL);
     RN_CHECK_EQ_INT(v[0].snap->tables_version, 1); /* the same text every tick */
     rn_http_hub_release(hub, v, 1);
 

@@ -4,7 +4,8 @@ demo` (five pipelines on the embedded broker, no services) serves it, and
 tests/web/test_dashboard.mjs (headless Chromium) checks it as it does
 against the fixture server: graphs, sources and sinks equal to /api/status,
 S2's top_pages table equal to /api/tables/top_pages, a live update within
-2 s, dark and light. Then SIGINT stops the demo with exit 0.
+2 s, dark and light; /metrics repeats no series. Then SIGINT stops the demo
+with exit 0.
 
     test_demo_page.py RUNNEL OUTDIR
 """
@@ -58,6 +59,17 @@ def main():
                             "--out", out], timeout=400)
         if t.returncode != 0:
             fail("the page test failed against runnel demo (exit %d)" % t.returncode)
+        # /metrics of five pipelines, with dashboard copies of sinks and
+        # tables written by several INSERTs: no two samples share a name
+        # and labels (Prometheus refuses such a scrape)
+        with urllib.request.urlopen(url + "metrics", timeout=10) as r:
+            text = r.read().decode()
+        series = [line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
+        dup = sorted({x for x in series if series.count(x) > 1})
+        if dup:
+            fail("/metrics repeats %d series, e.g. %s" % (len(dup), dup[:3]))
+        if not any('connector="dashboard"' in x for x in series):
+            fail("/metrics has no dashboard copy of a sink")
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
