@@ -593,7 +593,7 @@ static void agg_put_distinct_entry(rn_buf_t *out, const void *value)
     rn_snap_put_u32(out, d->gen);
 }
 
-static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const aggregate_t *a = op->priv;
     rn_buf_append(out, AGG_SNAP_MAGIC, 4);

@@ -687,7 +687,7 @@ static void ij_put_header(const ijoin_t *j, rn_buf_t *out)
     rn_snap_put_u32(out, (uint32_t)j->side[1].ncols);
 }
 
-static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const ijoin_t *j = op->priv;
     ij_put_header(j, out);

@@ -742,7 +742,7 @@ static void join_put_header(const join_t *j, rn_buf_t *out)
     }
 }
 
-static rn_err_t join_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t join_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const join_t *j = op->priv;
     join_put_header(j, out);

@@ -233,7 +233,7 @@ static rn_err_t normalize_forget_partitions(rn_op_t *op, int32_t nparts, const u
 #define NORM_SNAP_MAGIC "RNCN"
 #define NORM_SNAP_VERSION 1u
 
-static rn_err_t normalize_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t normalize_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const normalize_t *n = op->priv;
     const rn_schema_t *schema = op->schema;

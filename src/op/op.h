@@ -57,6 +57,14 @@
 
 typedef struct rn_op rn_op_t;
 
+/* Which keys a snapshot takes (docs/checkpoints.md): those whose
+ * partition is marked in parts[0..nparts), a key's partition being what
+ * forget_partitions computes (rn_key_partition of its key bytes). */
+typedef struct rn_part_filter {
+    int32_t nparts;
+    const uint8_t *parts;       /* nparts flags: 1 = take this partition's keys */
+} rn_part_filter_t;
+
 #define RN_WM_MIN INT64_MIN     /* no watermark yet */
 #define RN_WM_MAX INT64_MAX     /* end of input: everything may fire */
 
@@ -93,14 +101,18 @@ typedef struct rn_op_vtable {
      * entries own), and in *keys how many keys or windows. NULL: none. */
     size_t (*state_size)(const rn_op_t *op, size_t *keys /* out */);
     /* Appends the operator's state to out as self-contained bytes (no
-     * pointers). Returns RN_OK, or RN_ERR_NOMEM (out may then hold part
-     * of it). Between batches only. NULL: stateless. */
-    rn_err_t (*snapshot)(const rn_op_t *op, rn_buf_t *out);
+     * pointers): with parts NULL all of it, else only the keys of the
+     * marked partitions (and the operator-wide values, see restore).
+     * Returns RN_OK, or RN_ERR_NOMEM (out may then hold part of it).
+     * Between batches only. NULL: stateless. */
+    rn_err_t (*snapshot)(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts);
     /* Replaces the state of a fresh operator (built as the snapshotted one
      * was, nothing processed yet) with what snapshot wrote. Does not keep
      * data. Returns RN_OK, RN_ERR_DECODE on truncated, corrupt or foreign
      * bytes, RN_ERR_NOMEM; on failure the operator holds no state. NULL:
-     * stateless. */
+     * stateless. (Checkpoints restore partition by partition: an
+     * operator that implements it adds a snapshot's keys to the ones it
+     * holds, docs/checkpoints.md.) */
     rn_err_t (*restore)(rn_op_t *op, const void *data, size_t len);
     /* Drops, without emitting anything, the state of every key whose
      * partition is marked in revoked[0..nparts): a key's partition is

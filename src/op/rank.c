@@ -523,7 +523,7 @@ static uint8_t rank_flags(const rank_t *k)
                      (k->s.time_key >= 0 ? 8 : 0));
 }
 
-static rn_err_t rank_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t rank_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const rank_t *k = op->priv;
     int64_t ttl = rn_store_ttl(k->parts);

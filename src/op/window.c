@@ -907,7 +907,7 @@ static void win_put(const win_agg_t *a, const win_t *w, rn_buf_t *out)
     for (int i = 0; i < a->naggs; i++) rn_accum_encode(&a->acx, &a->aggs[i], &w->acc[i], out);
 }
 
-static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const win_agg_t *a = op->priv;
     rn_buf_append(out, WIN_SNAP_MAGIC, 4);

@@ -547,7 +547,7 @@ static rn_err_t wr_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t 
 #define WR_SNAP_MAGIC "RNWR"
 #define WR_SNAP_VERSION 1u
 
-static rn_err_t wr_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t wr_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const wr_t *a = op->priv;
     rn_buf_append(out, WR_SNAP_MAGIC, 4);

@@ -77,7 +77,7 @@ static rn_err_t union_finish(rn_op_t *op, rn_ctx_t *ctx)
 }
 static void union_explain(const rn_op_t *op, rn_buf_t *out) { rn_buf_appendf(out, "%d ports", op->ninputs); }
 static void union_destroy(rn_op_t *op) { free(op->priv); }
-static rn_err_t union_snapshot(const rn_op_t *op, rn_buf_t *out)
+static rn_err_t union_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const un_t *u = op->priv;
     rn_buf_append(out, "RNUT", 4);
@@ -346,7 +346,7 @@ static void test_union_snapshot_restore(void)
     RN_CHECK_EQ_INT(send(&f, f.b, 3), RN_OK);
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_CHECK_EQ_INT(f.u->vt->snapshot(f.u, &snap), RN_OK);
+    RN_CHECK_EQ_INT(f.u->vt->snapshot(f.u, &snap, NULL), RN_OK);
     RN_CHECK_EQ_INT(snap.len, 28);
     rn_op_t *fresh = union_new(f.out);
     int accepted = 0;

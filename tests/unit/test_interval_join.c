@@ -901,7 +901,7 @@ static void test_snapshot_continue(void)
         RN_CHECK_EQ_INT(script_run(&sc, &a, 0, cut, false), 0);
         rn_buf_t snap;
         rn_buf_init(&snap);
-        RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap), RN_OK);
+        RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap, NULL), RN_OK);
         RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_OK);
         for (int s = 0; s < 2; s++) {
             RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, s), rn_interval_join_rows(a.join, s));
@@ -912,7 +912,7 @@ static void test_snapshot_continue(void)
          * least: key order in the store may differ). */
         rn_buf_t again;
         rn_buf_init(&again);
-        RN_CHECK_EQ_INT(b.join->vt->snapshot(b.join, &again), RN_OK);
+        RN_CHECK_EQ_INT(b.join->vt->snapshot(b.join, &again, NULL), RN_OK);
         RN_CHECK_EQ_INT(again.len, snap.len);
         rn_buf_free(&again);
         for (int s = 0; s < 2; s++)
@@ -948,7 +948,7 @@ static void test_snapshot_damaged(void)
     RN_CHECK_EQ_INT(world_push(&a, 1, r, 2), RN_OK);
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap), RN_OK);
+    RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap, NULL), RN_OK);
     RN_REQUIRE(snap.len > 40);
 
     world_t b;

@@ -672,14 +672,14 @@ static int restore_run(rn_join_kind kind, bool residual, unsigned seed, int cut,
         if (batch == cut) {
             rn_buf_t snap;
             rn_buf_init(&snap);
-            RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap), RN_OK);
+            RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap, NULL), RN_OK);
             RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_OK);
             RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_ERR_UNSUPPORTED);
             RN_CHECK_EQ_INT(rn_join_rows(a.join, 0), rn_join_rows(b.join, 0));
             RN_CHECK_EQ_INT(rn_join_rows(a.join, 1), rn_join_rows(b.join, 1));
             rn_buf_t again;
             rn_buf_init(&again);
-            RN_CHECK_EQ_INT(b.join->vt->snapshot(b.join, &again), RN_OK);
+            RN_CHECK_EQ_INT(b.join->vt->snapshot(b.join, &again, NULL), RN_OK);
             RN_CHECK_EQ_INT(again.len, snap.len);
             rn_buf_free(&again);
             rn_buf_free(&snap);
@@ -734,7 +734,7 @@ static void populated(jfix_t *f, rn_buf_t *snap, int64_t ttl)
     take(f->cap);
     free(m);
     rn_buf_init(snap);
-    RN_CHECK_EQ_INT(f->join->vt->snapshot(f->join, snap), RN_OK);
+    RN_CHECK_EQ_INT(f->join->vt->snapshot(f->join, snap, NULL), RN_OK);
 }
 
 /* Every truncation, and damaged or foreign snapshots, fail with
@@ -827,7 +827,7 @@ static void test_allocation_failures(void)
         for (int i = 0; i < 30 && err == RN_OK; i++) push_changes(&f, ch[i], nch[i], &err);
         rn_buf_t snap;
         rn_buf_init(&snap);
-        if (err == RN_OK) err = f.join->vt->snapshot(f.join, &snap);
+        if (err == RN_OK) err = f.join->vt->snapshot(f.join, &snap, NULL);
         rn_mem_fail_after(-1);
         RN_CHECK(err == RN_OK || err == RN_ERR_NOMEM);
         completed = err == RN_OK;

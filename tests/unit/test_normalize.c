@@ -511,7 +511,7 @@ static void snapshot_continues(int64_t ttl_ms)
             if (batch == cut) {
                 rn_buf_t snap;
                 rn_buf_init(&snap);
-                RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+                RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
                 b = norm_new(&f, 1, pk);
                 RN_REQUIRE(b != NULL);
                 if (ttl_ms) RN_CHECK(rn_normalize_set_ttl(b, ttl_ms));
@@ -522,7 +522,7 @@ static void snapshot_continues(int64_t ttl_ms)
                 /* a restored operator snapshots to the same length */
                 rn_buf_t again;
                 rn_buf_init(&again);
-                RN_CHECK(b->vt->snapshot(b, &again) == RN_OK);
+                RN_CHECK(b->vt->snapshot(b, &again, NULL) == RN_OK);
                 RN_CHECK_EQ_INT(again.len, snap.len);
                 rn_buf_free(&again);
                 rn_buf_free(&snap);
@@ -571,7 +571,7 @@ static void test_normalize_snapshot_rejects_corrupt(void)
     RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
     int bad = 0;
     for (size_t len = 0; len < snap.len; len++) {
         rn_op_t *b = norm_new(&f, 1, pk);
@@ -664,7 +664,7 @@ static void test_normalize_allocation_failures(void)
             }
             if (err == RN_OK) err = fix_push(&f, op, b);
         }
-        if (err == RN_OK) err = op->vt->snapshot(op, &snap);
+        if (err == RN_OK) err = op->vt->snapshot(op, &snap, NULL);
         rn_op_t *r = NULL;
         if (err == RN_OK && (r = rn_normalize_new(f.feeder, 1, pk, f.errbuf, sizeof f.errbuf)))
             err = r->vt->restore(r, snap.data, snap.len);

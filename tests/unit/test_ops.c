@@ -1194,7 +1194,7 @@ static void snap_run_ttl(const rn_agg_spec_t *aggs, int naggs, bool retract, uns
         if (batch == cut) {
             rn_buf_t snap;
             rn_buf_init(&snap);
-            RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+            RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
             b = rn_aggregate_new(f.feeder, 2, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
             RN_REQUIRE(b != NULL);
             if (ttl > 0) RN_REQUIRE(rn_aggregate_set_ttl(b, ttl));
@@ -1268,7 +1268,7 @@ static void test_aggregate_snapshot_ttl_checked(void)
     RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
     int64_t ttls[] = {0, 999, 1000};
     rn_err_t want[] = {RN_ERR_DECODE, RN_ERR_DECODE, RN_OK};
     for (int i = 0; i < 3; i++) {
@@ -1339,7 +1339,7 @@ static void test_aggregate_snapshot_rejects_corrupt(void)
     RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
     RN_CHECK(snap.len > 40);
 
     /* Every truncation is rejected. */
@@ -1406,7 +1406,7 @@ static void test_aggregate_restore_allocation_failures(void)
     }
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
     bool completed = false;
     int odd = 0;
     for (long fail = 0; fail < 5000 && !completed; fail++) {
@@ -1483,7 +1483,7 @@ static size_t fg_snapshot_len(rn_op_t *op)
 {
     rn_buf_t snap;
     rn_buf_init(&snap);
-    size_t len = op->vt->snapshot(op, &snap) == RN_OK ? snap.len : 0;
+    size_t len = op->vt->snapshot(op, &snap, NULL) == RN_OK ? snap.len : 0;
     rn_buf_free(&snap);
     return len;
 }

@@ -475,7 +475,7 @@ static char *snap_run(unsigned seed, int cut, bool *ok)
         if (round == cut && *ok) {
             rn_buf_t snap;
             rn_buf_init(&snap);
-            *ok = t.op->vt->snapshot(t.op, &snap) == RN_OK;
+            *ok = t.op->vt->snapshot(t.op, &snap, NULL) == RN_OK;
             /* a fresh operator (and input) takes over the materialized output */
             rn_op_t *feeder = rn_op_new(&feeder_vt, t.in, NULL);
             feeder->updating = cur->updating;
@@ -548,7 +548,7 @@ static void test_rank_snapshot_rejects_truncated(void)
     }
     rn_buf_t snap;
     rn_buf_init(&snap);
-    RN_REQUIRE(t.op->vt->snapshot(t.op, &snap) == RN_OK);
+    RN_REQUIRE(t.op->vt->snapshot(t.op, &snap, NULL) == RN_OK);
     rn_op_t *fresh = make_rank(&t);
     RN_REQUIRE(fresh);
     int accepted = 0;
@@ -573,7 +573,7 @@ static void test_rank_snapshot_rejects_truncated(void)
     RN_CHECK_EQ_INT(fresh->vt->restore(fresh, snap.data, snap.len), RN_ERR_UNSUPPORTED); /* not empty */
     rn_buf_t again;
     rn_buf_init(&again);
-    RN_CHECK_EQ_INT(fresh->vt->snapshot(fresh, &again), RN_OK);
+    RN_CHECK_EQ_INT(fresh->vt->snapshot(fresh, &again, NULL), RN_OK);
     RN_CHECK(again.len == snap.len && !memcmp(again.data, snap.data, snap.len));
     rn_buf_free(&again);
     rn_buf_free(&snap);

@@ -1173,7 +1173,7 @@ static int random_run_cut(const rn_window_spec_t *w, uint64_t seed, int nrows, i
         if (cut >= 0 && i >= cut && !old) {
             rn_buf_t snap;
             rn_buf_init(&snap);
-            if (op->vt->snapshot(op, &snap) != RN_OK) bad++;
+            if (op->vt->snapshot(op, &snap, NULL) != RN_OK) bad++;
             old = op;
             op = rn_window_aggregate_new(f.feeder, w, 1, 9, aggs, out, f.errbuf, sizeof f.errbuf);
             if (!op) {
@@ -1464,7 +1464,7 @@ static void test_snapshot_rejects_corrupt(void)
         RN_CHECK(rn_window_late_rows(a) > 0);
         rn_buf_t snap;
         rn_buf_init(&snap);
-        RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+        RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
 
         /* Every truncation is rejected. */
         int bad = 0;
@@ -1555,7 +1555,7 @@ static void test_restore_allocation_failures(void)
         RN_REQUIRE(a != NULL);
         rn_buf_t snap;
         rn_buf_init(&snap);
-        RN_REQUIRE(a->vt->snapshot(a, &snap) == RN_OK);
+        RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
         bool completed = false;
         int odd = 0, failed = 0;
         for (long fail = 0; fail < 5000 && !completed; fail++) {
@@ -1626,7 +1626,7 @@ static size_t fg_snapshot_len(rn_op_t *op)
 {
     rn_buf_t snap;
     rn_buf_init(&snap);
-    size_t len = op->vt->snapshot(op, &snap) == RN_OK ? snap.len : 0;
+    size_t len = op->vt->snapshot(op, &snap, NULL) == RN_OK ? snap.len : 0;
     rn_buf_free(&snap);
     return len;
 }

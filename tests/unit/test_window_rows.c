@@ -453,7 +453,7 @@ static char *run_cut(uint64_t seed, int cut, rn_buf_t *snap)
     if (cut >= 0) {
         if (!feed(&f, op, rows, 600, 0, cut, delay)) goto done;
         rn_buf_clear(snap);
-        if (op->vt->snapshot(op, snap) != RN_OK) goto done;
+        if (op->vt->snapshot(op, snap, NULL) != RN_OK) goto done;
         rn_op_t *cap2;
         rn_op_t *op2 = wr_new(&f, &w, 1, &cap2);
         if (!op2) goto done;
@@ -544,7 +544,7 @@ static void test_snapshot_truncated_and_corrupt(void)
     rn_window_spec_t tw = {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 9};
     op = wr_new(&f, &tw, 0, &cap);
     rn_buf_clear(&snap);
-    RN_CHECK(op->vt->snapshot(op, &snap) == RN_OK);
+    RN_CHECK(op->vt->snapshot(op, &snap, NULL) == RN_OK);
     wr_free(op, cap);
     op = wr_new(&f, &w, 1, &cap);
     RN_CHECK(op->vt->restore(op, snap.data, snap.len) == RN_ERR_DECODE);
@@ -721,7 +721,7 @@ static void test_window_aggregate_over_window_rows(void)
         /* Snapshot the given-window aggregate and go on with a restored one. */
         rn_buf_t snap;
         rn_buf_init(&snap);
-        RN_CHECK(given->vt->snapshot(given, &snap) == RN_OK);
+        RN_CHECK(given->vt->snapshot(given, &snap, NULL) == RN_OK);
         rn_op_t *given2 = rn_window_aggregate_new(rows_op, &gw, 1, 2, given_aggs, as, f.errbuf, sizeof f.errbuf);
         RN_REQUIRE(given2);
         RN_CHECK(given2->vt->restore(given2, snap.data, snap.len) == RN_OK);
