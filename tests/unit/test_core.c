@@ -1,7 +1,8 @@
 /*
  * test_core.c - unit tests for the core layer: allocator, arena, buffer,
- * hashing, values and schemas, text helpers (topic names, secret keys,
- * sizes), `${VAR}` substitution and strict epoch-seconds parsing.
+ * hashing (CRC-32C against RFC 3720's vectors), values and schemas, text
+ * helpers (topic names, secret keys, sizes), `${VAR}` substitution and
+ * strict epoch-seconds parsing.
  */
 #include "core/arena.h"
 #include "core/assert.h"
@@ -73,6 +74,28 @@ static void test_buf_appends(void)
     RN_CHECK_EQ_STR(b.data, "x=-9223372036854775808 y 42");
     RN_CHECK(!b.oom);
     rn_buf_free(&b);
+}
+
+/* Known answers: the CRC catalogue's check value and RFC 3720 (iSCSI)
+ * appendix B.4's vectors. */
+static void test_crc32c_known_answers(void)
+{
+    RN_CHECK_EQ_INT(rn_crc32c("123456789", 9), 0xE3069283u);
+    RN_CHECK_EQ_INT(rn_crc32c("", 0), 0);
+    RN_CHECK_EQ_INT(rn_crc32c("a", 1), 0xC1D04330u);
+    unsigned char buf[32];
+    memset(buf, 0, sizeof buf);
+    RN_CHECK_EQ_INT(rn_crc32c(buf, sizeof buf), 0x8A9136AAu);
+    memset(buf, 0xff, sizeof buf);
+    RN_CHECK_EQ_INT(rn_crc32c(buf, sizeof buf), 0x62A8AB43u);
+    for (int i = 0; i < 32; i++) buf[i] = (unsigned char)i;
+    RN_CHECK_EQ_INT(rn_crc32c(buf, sizeof buf), 0x46DD794Eu);
+    for (int i = 0; i < 32; i++) buf[i] = (unsigned char)(31 - i);
+    RN_CHECK_EQ_INT(rn_crc32c(buf, sizeof buf), 0x113FDB5Cu);
+    /* Continuing a CRC over a split input gives the CRC of the whole. */
+    const char *digits = "123456789";
+    for (size_t cut = 0; cut <= 9; cut++)
+        RN_CHECK_EQ_INT(rn_crc32c_update(rn_crc32c(digits, cut), &digits[cut], 9 - cut), 0xE3069283u);
 }
 
 static void test_hash_distinguishes(void)
@@ -263,6 +286,7 @@ int main(void)
     RN_RUN(test_mem_counts_and_fails_on_demand);
     RN_RUN(test_arena_reuses_chunks);
     RN_RUN(test_buf_appends);
+    RN_RUN(test_crc32c_known_answers);
     RN_RUN(test_hash_distinguishes);
     RN_RUN(test_value_compare_and_schema);
     RN_RUN(test_topic_names);
