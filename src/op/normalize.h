@@ -18,8 +18,10 @@
  * It is keyed by the primary key: a key's bytes are its key columns, in
  * primary-key order, serialized with rn_key_append, and its partition for
  * forget_partitions is rn_key_partition of those bytes. The analyzer puts
- * it right after the scan of an upsert table, which is partitioned by the
- * record key, so it needs no Exchange in front of it (plan/partition.c).
+ * it after the scan of an upsert table; for a table several processes
+ * share (Kafka) behind an Exchange on the primary key, in primary-key
+ * order, which sends each row to the partition rn_key_partition gives for
+ * those same bytes (plan/partition.c).
  */
 #ifndef RN_NORMALIZE_H
 #define RN_NORMALIZE_H

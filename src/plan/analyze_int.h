@@ -80,9 +80,14 @@ bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char
 bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
 
 /* partition.c: the operator to feed a keyed stateful operator whose key
- * is input columns 0..nkeys-1: input itself when its partitioning covers
- * the key, else a new Exchange on input (rowtime_col: input's event-time
- * column or -1). NULL on failure (an->failed is set). */
+ * is input columns keys[0..nkeys-1], in that order: input itself when one
+ * process reads it all or it is already partitioned by exactly those
+ * columns in that order, else a new Exchange on input hashing them
+ * (rowtime_col: input's event-time column or -1). NULL on failure
+ * (an->failed is set). */
+rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col);
+/* partition.c: an_exchange_on for an operator whose key is input columns
+ * 0..nkeys-1 (nkeys <= RN_MAX_GROUP). */
 rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col);
 /* partition.c: the inputs of a join keyed by lkeys/rkeys (n columns each,
  * pairwise of one type): both unchanged when one process reads both

@@ -5,7 +5,8 @@
  * touches are never decoded), inlines views and WITH queries, and compiles
  * the window table functions TUMBLE, HOP and SESSION. An upsert table reads
  * as a changelog: its scan is followed by a ChangelogNormalize keyed by
- * the primary key (op/normalize.h), shared like the scan.
+ * the primary key (op/normalize.h), shared like the scan (behind an
+ * Exchange on the primary key when the table is Kafka's).
  *
  * Part of the analyzer (analyze_int.h).
  */
@@ -16,6 +17,7 @@
 
 #include "core/mem.h"
 #include "core/text.h"
+#include "op/exchange.h"
 #include "op/normalize.h"
 
 /* ---- relations and scopes -------------------------------------------- */
@@ -93,10 +95,15 @@ void an_rel_use(rel_t *rel, int col)
 }
 
 /* True if rel is a source scan itself (not yet filtered or projected), or
- * the ChangelogNormalize right after an upsert table's scan. */
+ * the ChangelogNormalize after an upsert table's scan (right after it, or
+ * behind its Exchange). */
 bool an_rel_is_source(const rel_t *rel)
 {
-    return rel->source && (rel->op == rel->source || (rn_is_normalize(rel->op) && rel->op->input == rel->source));
+    if (!rel->source) return false;
+    if (rel->op == rel->source) return true;
+    if (!rn_is_normalize(rel->op)) return false;
+    const rn_op_t *in = rel->op->input;
+    return in == rel->source || (rn_is_exchange(in) && in->input == rel->source);
 }
 
 /* ---- FROM ------------------------------------------------------------- */
@@ -166,16 +173,34 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
     return op;
 }
 
+/* The ChangelogNormalize reading scan src, directly or behind the
+ * Exchange in front of it; NULL if there is none yet. */
+static rn_op_t *scan_normalize(rn_op_t *src)
+{
+    for (int i = 0; i < src->noutputs; i++) {
+        rn_op_t *o = src->outputs[i].op;
+        if (rn_is_normalize(o)) return o;
+        if (rn_is_exchange(o) && o->noutputs == 1 && rn_is_normalize(o->outputs[0].op)) return o->outputs[0].op;
+    }
+    return NULL;
+}
+
 /* What reading table t yields: its scan src, or for an upsert table the
  * ChangelogNormalize after it, created on first use ('table.exec.state.ttl'
- * as then in force) and shared like the scan. NULL on failure. */
+ * as then in force) and shared like the scan. The Normalize is keyed by
+ * the primary key: a table several processes share (Kafka) reaches it
+ * through an Exchange on the primary key (plan/partition.c), so that the
+ * partition of each key it holds is the one its rows arrive in. NULL on
+ * failure. */
 static rn_op_t *table_changelog(analyzer_t *an, table_def_t *t, rn_op_t *src)
 {
     if (t->sink_mode != RN_SINK_UPSERT) return src;
-    for (int i = 0; i < src->noutputs; i++)
-        if (rn_is_normalize(src->outputs[i].op)) return src->outputs[i].op;
-    rn_op_t *n = an_track(an, rn_normalize_new(src, t->npk, t->pk, an->errbuf, an->errbuf_size));
-    if (!n || !an_connect(an, src, n)) return NULL;
+    rn_op_t *n = scan_normalize(src);
+    if (n) return n;
+    rn_op_t *in = an_exchange_on(an, src, t->npk, t->pk, t->rowtime >= 0 && t->wm_expr ? t->rowtime : -1);
+    if (!in) return NULL;
+    n = an_track(an, rn_normalize_new(in, t->npk, t->pk, an->errbuf, an->errbuf_size));
+    if (!n || !an_connect(an, in, n)) return NULL;
     if (an->state_ttl_ms > 0) rn_normalize_set_ttl(n, an->state_ttl_ms);
     return n;
 }

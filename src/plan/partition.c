@@ -4,28 +4,33 @@
  *
  * Several processes (or workers) of one pipeline each read a share of the
  * source partitions. A keyed stateful operator (GROUP BY, window
- * aggregate) is only right when all rows of one key reach the same place,
- * i.e. when its input is partitioned by (a subset of) its key. What the
+ * aggregate, Rank, ChangelogNormalize) is only right when all rows of one
+ * key reach the same place; and its state can only follow its partitions
+ * (checkpoints, docs/checkpoints.md; forgetting revoked partitions) when
+ * the partition a row arrived in is rn_key_partition of the operator's own
+ * key bytes, which holds after an Exchange on exactly that key. What the
  * planner knows:
  *   - a table whose connector cannot be shared by several processes
  *     (files, stdin, a generator) is read by one process: "single";
- *   - a Kafka table is partitioned by its record key when it has one
- *     ('key.fields', or the PRIMARY KEY of 'upsert-kafka'), as producers
- *     partition by key; otherwise nothing is known;
+ *   - a shared (Kafka) table is partitioned as its producers chose, which
+ *     the engine cannot tell from a row's key bytes: nothing is assumed,
+ *     even for a table with a record key (see trust_record_key);
+ *   - an Exchange establishes its keys;
  *   - a Calc keeps the partitioning when it passes every partitioning
- *     column through unchanged; so does the ChangelogNormalize after an
- *     upsert table's scan (its rows are the scan's columns, keyed by the
- *     primary key the table is partitioned by), and so does a lookup join
- *     (its input's columns come first, unchanged, and it needs no
- *     Exchange: it keeps no state per key); an Exchange establishes
- *     its keys;
+ *     column through unchanged; so does a ChangelogNormalize (its rows are
+ *     its input's columns), and so does a lookup join (its input's columns
+ *     come first, unchanged, and it needs no Exchange: it keeps no state
+ *     per key);
  *   - anything else (an aggregate's output) is not assumed to be
  *     partitioned, so a GROUP BY over a GROUP BY exchanges again.
- * an_exchange_for puts an Exchange in front of an operator whose key the
- * partitioning does not cover; the runtime decides how it moves rows.
+ * An operator's input needs no Exchange when it is "single", or when it is
+ * partitioned by exactly the operator's key columns in the operator's
+ * order (then both hash the same key bytes); otherwise the planner puts an
+ * Exchange in front of it, and the runtime decides how it moves rows.
  */
 #include <string.h>
 
+#include "core/assert.h"
 #include "op/exchange.h"
 #include "op/lookup_join.h"
 #include "op/normalize.h"
@@ -34,9 +39,18 @@
 #define PART_UNKNOWN (-1)       /* nothing known */
 #define PART_SINGLE (-2)        /* all rows in one place */
 
+/* Whether a Kafka table with a record key ('key.fields', or the PRIMARY
+ * KEY of 'upsert-kafka') counts as partitioned by those columns, as its
+ * producers partition by key (Java's murmur2 of the serialized key). Not
+ * while keyed state is split by rn_key_partition of the operator's key
+ * bytes (checkpoints, forget_partitions): that is the partition a row came
+ * from only after an Exchange. The code stays for when rows carry the
+ * partition they were read from and state is split by it. */
+static const bool trust_record_key = false;
+
 /* The partitioning of op's output: PART_SINGLE, PART_UNKNOWN, or the
  * number of columns (written to cols, at most max) rows are partitioned
- * by. */
+ * by, in the order of their key bytes. */
 static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
 {
     if (!op) return PART_UNKNOWN;
@@ -45,6 +59,7 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
             const table_def_t *t = &an->p->tables[i];
             if (t->source != op) continue;
             if (!t->conn->shared) return PART_SINGLE;
+            if (!trust_record_key) return PART_UNKNOWN;
             bool upsert = t->sink_mode == RN_SINK_UPSERT;
             int n = upsert ? t->npk : t->nkey;
             const int *key = upsert ? t->pk : t->key;
@@ -80,19 +95,28 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
     return PART_UNKNOWN;
 }
 
-rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col)
+rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col)
 {
     int cols[RN_MAX_GROUP];
     int n = partitioning(an, input, cols, RN_MAX_GROUP);
     if (n == PART_SINGLE) return input;
-    bool covered = n > 0 && nkeys > 0;
-    for (int k = 0; covered && k < n; k++) covered = cols[k] < nkeys; /* keys are columns 0..nkeys-1 */
-    if (covered) return input;
-    int keys[RN_MAX_GROUP];
-    for (int k = 0; k < nkeys && k < RN_MAX_GROUP; k++) keys[k] = k;
+    /* Partitioned by a subset of the key would keep each key's rows
+     * together, but the operator could not tell a key's partition from its
+     * key bytes: only the same columns in the same order will do. */
+    bool same = n > 0 && n == nkeys;
+    for (int k = 0; same && k < n; k++) same = cols[k] == keys[k];
+    if (same) return input;
     rn_op_t *x = an_track(an, rn_exchange_new(input, nkeys, keys, rowtime_col));
     if (!x || !an_connect(an, input, x)) return NULL;
     return x;
+}
+
+rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col)
+{
+    int keys[RN_MAX_GROUP]; /* the operator's key: input columns 0..nkeys-1 */
+    RN_ASSERT(nkeys <= RN_MAX_GROUP); /* the analyzer refuses longer keys */
+    for (int k = 0; k < nkeys; k++) keys[k] = k;
+    return an_exchange_on(an, input, nkeys, keys, rowtime_col);
 }
 
 bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltime, rn_op_t **right,

@@ -1,10 +1,14 @@
 /*
  * test_partition.c - which plans get an Exchange (plan/partition.c,
- * docs/scale-out.md): a keyed stateful operator over a Kafka table gets
- * one unless the table's record key is a subset of the operator's key and
- * every step in between passes the key columns through; tables one
- * process reads whole (files) never need one. Checked on `runnel explain`
- * output of small pipelines.
+ * docs/scale-out.md): a keyed stateful operator over a Kafka table always
+ * gets one, even when the table's record key ('key.fields', an upsert
+ * table's PRIMARY KEY) is part of the operator's key, since keyed state is
+ * split by partition with the engine's own hash of the operator's key; so
+ * does the ChangelogNormalize of an upsert table, on the primary key in
+ * primary-key order. After an Exchange, an operator keyed by exactly the
+ * same columns in the same order (through steps that pass them through)
+ * needs none. Tables one process reads whole (files) never need one.
+ * Checked on `runnel explain` output of small pipelines.
  */
 #include <string.h>
 
@@ -73,20 +77,23 @@ static void test_group_by(void)
     check_plan(__LINE__, KAFKA_EVENTS("") SINK
                "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 1,
                "Exchange: hash [page_id]");
-    /* keyed by page_id: none */
+    /* keyed by page_id: one all the same (the producers' partitioning is
+     * not the engine's hash of the GROUP BY key) */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
-               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 0, NULL);
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 1,
+               "Exchange: hash [page_id]");
     /* keyed by user_id, grouped by page_id: one */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK
                "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id;", 1,
                "Exchange: hash [page_id]");
-    /* keyed by page_id, grouped by a superset of it: none */
+    /* keyed by page_id, grouped by a superset of it: one */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
-               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id, user_id;", 0, NULL);
-    /* the key renamed and filtered through a view still counts */
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM events GROUP BY page_id, user_id;", 1,
+               "Exchange: hash [page_id, user_id]");
+    /* the key renamed and filtered through a view: one */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
                "CREATE VIEW v AS SELECT page_id AS p, user_id FROM events WHERE event_type = 'x';\n"
-               "INSERT INTO out_rows SELECT p, COUNT(*) FROM v GROUP BY p;", 0, NULL);
+               "INSERT INTO out_rows SELECT p, COUNT(*) FROM v GROUP BY p;", 1, "Exchange: hash [p]");
     /* ... a computed key does not */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
                "INSERT INTO out_rows SELECT page_id + 1, COUNT(*) FROM events GROUP BY page_id + 1;", 1, NULL);
@@ -111,9 +118,11 @@ static void test_windows(void)
                "INSERT INTO out_w SELECT window_start, page_id, COUNT(*) FROM TABLE(TUMBLE(TABLE events, "
                "DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, page_id;", 1,
                "Exchange: hash [page_id]");
+    /* keyed by page_id: one all the same */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") WSINK
                "INSERT INTO out_w SELECT window_start, page_id, COUNT(*) FROM TABLE(TUMBLE(TABLE events, "
-               "DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, page_id;", 0, NULL);
+               "DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, page_id;", 1,
+               "Exchange: hash [page_id]");
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") WSINK
                "INSERT INTO out_w SELECT window_start, user_id, COUNT(*) FROM TABLE(SESSION(TABLE events "
                "PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, "
@@ -128,12 +137,11 @@ static void test_windows(void)
 static void test_rank(void)
 {
     check_plan(__LINE__, KAFKA_EVENTS("") SINK RANK_SQL("user_id"), 1, "Exchange: hash [user_id]");
-    /* keyed by user_id: the Rank's partitions are already in place */
+    /* keyed by user_id: one all the same */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK RANK_SQL("user_id"),
-               0, "Rank: partition by [user_id], order by [page_id DESC], rownum <= 2");
-    /* keyed by user_id, partitioned by (user_id, event_type): still covered */
+               1, "Exchange: hash [user_id]");
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'") SINK
-               RANK_SQL("user_id, event_type"), 0, NULL);
+               RANK_SQL("user_id, event_type"), 1, "Exchange: hash [user_id, event_type]");
     /* keyed by page_id, partitioned by user_id: one */
     check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK RANK_SQL("user_id"),
                1, "Exchange: hash [user_id]");
@@ -163,10 +171,64 @@ static void test_lookup_join(void)
     check_plan(__LINE__, LOOKUP_EVENTS("") SINK "INSERT INTO out_rows SELECT page_id, CAST(user_id AS BIGINT) FROM v;",
                0, "LookupJoin: table=pages, key=[id=page_id]");
     check_plan(__LINE__, LOOKUP_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
-               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM v GROUP BY page_id;", 0, NULL);
+               "INSERT INTO out_rows SELECT page_id, COUNT(*) FROM v GROUP BY page_id;", 1,
+               "Exchange: hash [page_id]");
     check_plan(__LINE__, LOOKUP_EVENTS(", 'key.format' = 'json', 'key.fields' = 'page_id'") SINK
                "INSERT INTO out_rows SELECT user_id, COUNT(*) FROM v GROUP BY user_id;", 1,
                "Exchange: hash [user_id]");
+}
+
+/* An upsert table's ChangelogNormalize is keyed by the primary key: it
+ * gets an Exchange on it (in primary-key order), and an operator keyed by
+ * exactly those columns after it needs no second one. */
+#define UPSERT_ITEMS(pk)                                                            \
+    "CREATE TABLE items (a INT, b INT, c STRING, PRIMARY KEY (" pk ") NOT ENFORCED)\n" \
+    "WITH ('connector' = 'upsert-kafka', 'topic' = 'items', 'key.format' = 'json',\n" \
+    "  'value.format' = 'json');\n"
+static void test_upsert_source(void)
+{
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK "INSERT INTO out_rows SELECT a, CAST(b AS BIGINT) FROM items;", 1,
+               "ChangelogNormalize: key [a]");
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK "INSERT INTO out_rows SELECT a, CAST(b AS BIGINT) FROM items;", 1,
+               "Exchange: hash [a]  [changelog]\n");
+    /* composite keys hash in primary-key order, not the schema's */
+    check_plan(__LINE__, UPSERT_ITEMS("b, a") SINK "INSERT INTO out_rows SELECT a, CAST(b AS BIGINT) FROM items;",
+               1, "Exchange: hash [b, a]  [changelog]\n");
+    /* GROUP BY the primary key: the Normalize's Exchange is enough */
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK "INSERT INTO out_rows SELECT a, COUNT(*) FROM items GROUP BY a;", 1,
+               NULL);
+    check_plan(__LINE__, UPSERT_ITEMS("b, a") SINK
+               "INSERT INTO out_rows SELECT b, COUNT(*) FROM items GROUP BY b, a;", 1, NULL);
+    /* another key, a superset, or the same columns in another order: a
+     * second Exchange, as the GROUP BY's key bytes differ */
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK "INSERT INTO out_rows SELECT b, COUNT(*) FROM items GROUP BY b;", 2,
+               "Exchange: hash [b]");
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK
+               "INSERT INTO out_rows SELECT a, COUNT(*) FROM items GROUP BY a, b;", 2, "Exchange: hash [a, b]");
+    check_plan(__LINE__, UPSERT_ITEMS("b, a") SINK
+               "INSERT INTO out_rows SELECT a, COUNT(*) FROM items GROUP BY a, b;", 2, "Exchange: hash [a, b]");
+    /* two readers share the Normalize and its Exchange: shown under each
+     * sink, one operator (scan, Exchange, Normalize, 3 + 4 Calcs, 2 sinks) */
+    check_plan(__LINE__, UPSERT_ITEMS("a") SINK
+               "INSERT INTO out_rows SELECT a, CAST(b AS BIGINT) FROM items;\n"
+               "INSERT INTO out_rows SELECT a, CAST(b + 1 AS BIGINT) FROM items WHERE c = 'x';", 2,
+               "1 source scan, 2 sinks, 10 operators");
+}
+
+/* Both inputs of a join move, keyed tables included; files never. */
+#define JOIN_SQL                                                                    \
+    "INSERT INTO out_rows SELECT e.page_id, CAST(f.user_id AS BIGINT) FROM events AS e\n" \
+    "  JOIN others AS f ON e.user_id = f.user_id;"
+static void test_join(void)
+{
+    check_plan(__LINE__, KAFKA_EVENTS(", 'key.format' = 'json', 'key.fields' = 'user_id'")
+               "CREATE TABLE others (user_id INT, page_id INT) WITH ('connector' = 'kafka', 'topic' = 'others',\n"
+               "  'format' = 'json', 'key.format' = 'json', 'key.fields' = 'user_id');\n" SINK JOIN_SQL,
+               2, "Exchange: hash [user_id]");
+    check_plan(__LINE__, FILE_EVENTS
+               "CREATE TABLE others (user_id INT, page_id INT) WITH ('connector' = 'filesystem',\n"
+               "  'path' = '/nonexistent/others.jsonl', 'format' = 'json');\n" SINK JOIN_SQL,
+               0, "Join: INNER [user_id = user_id]");
 }
 
 int main(void)
@@ -175,5 +237,7 @@ int main(void)
     RN_RUN(test_windows);
     RN_RUN(test_rank);
     RN_RUN(test_lookup_join);
+    RN_RUN(test_upsert_source);
+    RN_RUN(test_join);
     return rn_test_summary();
 }
