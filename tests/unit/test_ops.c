@@ -1390,8 +1390,10 @@ static void test_aggregate_snapshot_rejects_corrupt(void)
     fix_free(&f);
 }
 
+static size_t split_snapshot_len(rn_op_t *op);
+
 /* Allocation failures during restore give RN_ERR_NOMEM and leave the
- * aggregate empty (the sanitizer build checks nothing leaks). */
+ * aggregate as it was (the sanitizer build checks nothing leaks). */
 static void test_aggregate_restore_allocation_failures(void)
 {
     fix_t f;
@@ -1418,6 +1420,27 @@ static void test_aggregate_restore_allocation_failures(void)
         rn_mem_fail_after(-1);
         if (err == RN_OK) completed = rn_aggregate_groups(b) == rn_aggregate_groups(a);
         else if (err != RN_ERR_NOMEM || rn_aggregate_groups(b) != 0) odd++;
+        rn_op_free(b);
+    }
+    RN_CHECK(completed);
+    RN_CHECK_EQ_INT(odd, 0);
+    /* The same merged into an aggregate holding another group: on failure
+     * it holds that group alone, with its distinct values and multisets
+     * (same snapshot). */
+    int other[5] = {9, 1, 2, 1, 2};
+    completed = false;
+    for (long fail = 0; fail < 5000 && !completed; fail++) {
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        rn_batch_t *in = fix_batch(&f);
+        snap_row(in, RN_ROW_INSERT, other);
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        size_t before = split_snapshot_len(b);
+        rn_mem_fail_after(fail);
+        rn_err_t err = b->vt->restore(b, snap.data, snap.len);
+        rn_mem_fail_after(-1);
+        if (err == RN_OK) completed = rn_aggregate_groups(b) == rn_aggregate_groups(a) + 1;
+        else if (err != RN_ERR_NOMEM || rn_aggregate_groups(b) != 1 || split_snapshot_len(b) != before) odd++;
         rn_op_free(b);
     }
     RN_CHECK(completed);
