@@ -72,11 +72,26 @@
  *     bytes key (the value, rn_key_*) + u64 multiplicity (> 0)
  *   per COUNT(DISTINCT) aggregate: u64 entries, each bytes key (group key
  *     then value) + u64 multiplicity + u32 incarnation
- * Keys are checked to decode as their columns; any mismatch, short read,
- * duplicate key or trailing byte fails with RN_ERR_DECODE. An aggregate
- * that already holds groups refuses restore (RN_ERR_UNSUPPORTED). Version
- * 1 (no TTL, no access times) is no longer read: nothing stored
- * snapshots when it was current.
+ * With a partition filter (checkpoints, docs/checkpoints.md) only the
+ * groups whose key lies in a marked partition are written, the partition
+ * being what forget_partitions computes (rn_key_partition of the group key
+ * bytes), and the distinct values whose key starts with such a group key;
+ * ngroups and the entry counts count those. next_gen is operator-wide and
+ * always written.
+ * Restore adds the snapshot's groups and distinct values to those held (a
+ * fresh aggregate, or one holding other partitions' groups); next_gen
+ * becomes the larger of the two (incarnations are compared within one
+ * group key only, so the merged groups keep theirs), and with a TTL each
+ * group keeps its own access time. Keys are checked to decode as their
+ * columns; any mismatch, short read, trailing byte, or a group or
+ * distinct value held already (or twice in the snapshot) fails with
+ * RN_ERR_DECODE, and the entries this call added are removed again (it
+ * records them as it goes), so a failed restore leaves what the aggregate
+ * held; a group held already is not touched (its access time stays).
+ * This relies on the aggregate holding nothing of the snapshot's
+ * partitions, stale distinct values included: forget_partitions drops
+ * those with their groups. Version 1 (no TTL, no access times) is no
+ * longer read: nothing stored snapshots when it was current.
  */
 #include "core/hash.h"
 #include "core/log.h"
@@ -570,20 +585,43 @@ static rn_err_t aggregate_forget_partitions(rn_op_t *op, int32_t nparts, const u
 #define AGG_SNAP_MAGIC "RNGA"
 #define AGG_SNAP_VERSION 2u
 
-/* Appends every entry of store st: u64 count, then per entry its key bytes
- * and what put writes of its value. */
-static void agg_put_store(rn_buf_t *out, const rn_store_t *st,
-                          void (*put)(rn_buf_t *out, const void *value))
+/* Whether a snapshot with filter parts takes the entry with key key[0..klen)
+ * (a group, or a distinct value whose key starts with its group's key):
+ * every entry when parts is NULL, else those whose group key lies in a
+ * marked partition, as forget_partitions computes it. */
+static bool agg_key_taken(const aggregate_t *a, const rn_part_filter_t *parts, const void *key,
+                          uint32_t klen)
 {
-    rn_snap_put_u64(out, st ? (uint64_t)rn_store_count(st) : 0);
+    return !parts || (parts->nparts > 0 && agg_key_revoked(a, key, klen, parts->nparts, parts->parts));
+}
+
+/* Overwrites the u64 written at out->data + at (a count known only after
+ * the entries were written). */
+static void agg_patch_u64(rn_buf_t *out, size_t at, uint64_t v)
+{
+    if (out->oom) return;
+    for (int i = 0; i < 8; i++) out->data[at + (size_t)i] = (char)(unsigned char)(v >> (8 * i));
+}
+
+/* Appends the entries of store st that parts takes: u64 count, then per
+ * entry its key bytes and what put writes of its value. */
+static void agg_put_store(const aggregate_t *a, rn_buf_t *out, const rn_store_t *st,
+                          const rn_part_filter_t *parts, void (*put)(rn_buf_t *out, const void *value))
+{
+    size_t count_at = out->len;
+    rn_snap_put_u64(out, 0); /* patched below */
+    uint64_t n = 0;
     size_t pos = 0;
     void *v;
     while (st && (v = rn_store_next(st, &pos))) {
         uint32_t klen;
         const void *k = rn_store_key_of(st, v, &klen);
+        if (!agg_key_taken(a, parts, k, klen)) continue;
         rn_snap_put_bytes(out, k, klen);
         put(out, v);
+        n++;
     }
+    agg_patch_u64(out, count_at, n);
 }
 
 static void agg_put_distinct_entry(rn_buf_t *out, const void *value)
@@ -605,12 +643,16 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_pa
     int64_t ttl = rn_store_ttl(a->groups);
     rn_snap_put_u64(out, (uint64_t)ttl);
     rn_snap_put_u32(out, a->next_gen);
-    rn_snap_put_u64(out, (uint64_t)rn_store_count(a->groups));
+    size_t count_at = out->len;
+    rn_snap_put_u64(out, 0); /* ngroups, patched below */
+    uint64_t ngroups = 0;
     size_t pos = 0;
     agg_group_t *g;
     while ((g = rn_store_next(a->groups, &pos))) {
         uint32_t klen;
         const void *k = rn_store_key_of(a->groups, g, &klen);
+        if (!agg_key_taken(a, parts, k, klen)) continue;
+        ngroups++;
         rn_snap_put_bytes(out, k, klen);
         rn_snap_put_u64(out, (uint64_t)group_rows(g));
         rn_snap_put_u8(out, group_flag(g, GROUP_EMITTED) ? 1 : 0);
@@ -623,8 +665,9 @@ static rn_err_t aggregate_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_pa
             rn_accum_encode(&a->acx, &a->aggs[i], &acc, out);
         }
     }
+    agg_patch_u64(out, count_at, ngroups);
     for (int i = 0; i < a->naggs; i++)
-        if (a->distinct[i].st) agg_put_store(out, a->distinct[i].st, agg_put_distinct_entry);
+        if (a->distinct[i].st) agg_put_store(a, out, a->distinct[i].st, parts, agg_put_distinct_entry);
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
@@ -641,9 +684,47 @@ static bool agg_key_valid(const aggregate_t *a, const void *key, uint32_t klen, 
     return off == klen;
 }
 
-/* Reads one group into a fresh slot of groups. */
-static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *groups)
+/* The entries a restore added so far (keys pointing into the snapshot),
+ * so that a failed restore can remove them again. */
+typedef struct agg_undo {
+    struct agg_added {
+        const void *key;        /* the entry's key bytes, in the snapshot */
+        uint32_t klen;
+        int store;              /* -1: the group store, else distinct store i */
+    } *v;                       /* entries added, in order (owned) */
+    size_t n, cap;
+} agg_undo_t;
+
+/* Makes room for one more entry in u; false on OOM. */
+static bool agg_undo_reserve(agg_undo_t *u)
 {
+    if (u->n < u->cap) return true;
+    size_t cap = u->cap ? 2 * u->cap : 64;
+    struct agg_added *v = rn_realloc(u->v, cap * sizeof *v);
+    if (!v) return false;
+    u->v = v;
+    u->cap = cap;
+    return true;
+}
+
+/* Removes what u recorded, last first, and frees u. */
+static void agg_undo(aggregate_t *a, agg_undo_t *u)
+{
+    while (u->n > 0) {
+        const struct agg_added *e = &u->v[--u->n];
+        if (e->store < 0)
+            rn_store_remove(a->groups, e->key, e->klen, rn_hash_bytes(e->key, e->klen, 0));
+        else
+            rn_store_remove(a->distinct[e->store].st, e->key, e->klen,
+                            rn_hash_bytes(e->key, e->klen, 0x9e3779b9));
+    }
+}
+
+/* Reads one group and adds it to a->groups, recording it in u. A group
+ * held already (or twice in the snapshot) fails with RN_ERR_DECODE. */
+static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, agg_undo_t *u)
+{
+    rn_store_t *groups = a->groups;
     uint32_t klen;
     const void *k = rn_snap_bytes(r, &klen);
     int64_t rows = (int64_t)rn_snap_u64(r);
@@ -653,10 +734,16 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
     if (r->bad || rows <= 0 || rows > INT64_MAX / 4 || emitted > 1 || access < 0 ||
         !agg_key_valid(a, k, klen, a->nkeys, false, RN_TYPE_NULL))
         return RN_ERR_DECODE;
+    uint64_t h = rn_hash_bytes(k, klen, 0);
+    /* Held already: refused, without touching it (an upsert would count
+     * as an access under a TTL). */
+    if (rn_store_peek(groups, k, klen, h)) return RN_ERR_DECODE;
+    if (!agg_undo_reserve(u)) return RN_ERR_NOMEM;
     bool created;
-    agg_group_t *g = rn_store_upsert(groups, k, klen, rn_hash_bytes(k, klen, 0), &created);
+    agg_group_t *g = rn_store_upsert(groups, k, klen, h, &created);
     if (!g) return RN_ERR_NOMEM;
-    if (!created) return RN_ERR_DECODE; /* duplicate group */
+    if (!created) return RN_ERR_DECODE; /* held already */
+    u->v[u->n++] = (struct agg_added){k, klen, -1};
     group_set(g, rows, emitted ? GROUP_EMITTED : 0);
     rn_store_set_access_time(groups, g, access);
     if (a->gen_off) memcpy(g + a->gen_off, &gen, sizeof gen);
@@ -664,16 +751,18 @@ static rn_err_t agg_read_group(aggregate_t *a, rn_snap_reader_t *r, rn_store_t *
         if (a->aggs[i].kind == RN_AGG_COUNT_STAR) continue; /* the row count */
         rn_accum_t acc = {0};
         rn_err_t err = rn_accum_decode(&a->acx, &a->aggs[i], r, &acc);
-        /* Stored even on failure, so that freeing the group frees it. */
+        /* Stored even on failure, so that removing the group frees it. */
         acc_store(a, i, g, &acc);
         if (err != RN_OK) return err;
     }
     return RN_OK;
 }
 
-/* Reads the entries of distinct store i into st. */
-static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, rn_store_t *st)
+/* Reads the entries of distinct store i and adds them to it, recording
+ * them in u. */
+static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, agg_undo_t *u)
 {
+    rn_store_t *st = a->distinct[i].st;
     uint64_t n = rn_snap_u64(r);
     if (r->bad) return RN_ERR_DECODE;
     for (uint64_t e = 0; e < n; e++) {
@@ -683,29 +772,30 @@ static rn_err_t agg_read_distinct(aggregate_t *a, rn_snap_reader_t *r, int i, rn
         uint32_t gen = rn_snap_u32(r);
         if (r->bad || m <= 0 || !agg_key_valid(a, k, klen, a->nkeys, true, a->aggs[i].arg_type))
             return RN_ERR_DECODE;
+        uint64_t h = rn_hash_bytes(k, klen, 0x9e3779b9);
+        if (rn_store_peek(st, k, klen, h)) return RN_ERR_DECODE; /* held already */
+        if (!agg_undo_reserve(u)) return RN_ERR_NOMEM;
         bool created;
-        agg_distinct_t *d = rn_store_upsert(st, k, klen, rn_hash_bytes(k, klen, 0x9e3779b9), &created);
+        agg_distinct_t *d = rn_store_upsert(st, k, klen, h, &created);
         if (!d) return RN_ERR_NOMEM;
-        if (!created) return RN_ERR_DECODE;
+        if (!created) return RN_ERR_DECODE; /* held already */
+        u->v[u->n++] = (struct agg_added){k, klen, i};
         d->m = m;
         d->gen = gen;
     }
     return RN_OK;
 }
 
-/* Rebuilds the state into new stores and swaps them in only when all of
- * the snapshot was read; on failure the new stores are freed and the
- * operator keeps its (empty) state. */
+/* Adds the snapshot's groups and distinct values to those held, straight
+ * into the stores, recording each; on failure the recorded ones are
+ * removed again, so the operator holds what it held before. */
 static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
 {
     aggregate_t *a = op->priv;
-    if (rn_store_count(a->groups) > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     rn_err_t err = RN_ERR_DECODE;
-    rn_store_t *groups = NULL;
-    rn_store_t **dst = rn_calloc((size_t)(a->naggs ? a->naggs : 1), sizeof *dst);
-    if (!dst) return RN_ERR_NOMEM;
+    agg_undo_t undo = {0};
     if (!rn_snap_have(&r, 4) || memcmp(r.p, AGG_SNAP_MAGIC, 4) != 0) goto done;
     r.off = 4;
     if (rn_snap_u32(&r) != AGG_SNAP_VERSION || rn_snap_u32(&r) != (uint32_t)a->nkeys ||
@@ -714,38 +804,19 @@ static rn_err_t aggregate_restore(rn_op_t *op, const void *data, size_t len)
     for (int i = 0; i < a->naggs; i++)
         if (rn_snap_u8(&r) != (uint8_t)a->aggs[i].kind) goto done;
     if (rn_snap_u8(&r) != (a->input_updating ? 1 : 0)) goto done;
-    int64_t ttl = rn_store_ttl(a->groups);
-    if (rn_snap_u64(&r) != (uint64_t)ttl) goto done;
+    if (rn_snap_u64(&r) != (uint64_t)rn_store_ttl(a->groups)) goto done;
     uint32_t next_gen = rn_snap_u32(&r);
     uint64_t ngroups = rn_snap_u64(&r);
     if (r.bad) goto done;
-    err = RN_ERR_NOMEM;
-    groups = rn_store_new("group-aggregate", a->slot_size, a->owns ? agg_group_free : NULL, a);
-    if (!groups) goto done;
-    if (ttl > 0) rn_store_set_ttl(groups, ttl); /* cannot fail on an empty store */
-    for (int i = 0; i < a->naggs; i++)
-        if (a->distinct[i].st && !(dst[i] = rn_store_new("distinct", sizeof(agg_distinct_t), NULL, NULL)))
-            goto done;
-    for (uint64_t n = 0; n < ngroups; n++)
-        if ((err = agg_read_group(a, &r, groups)) != RN_OK) goto done;
-    for (int i = 0; i < a->naggs; i++)
-        if (dst[i] && (err = agg_read_distinct(a, &r, i, dst[i])) != RN_OK) goto done;
-    err = rn_snap_done(&r) ? RN_OK : RN_ERR_DECODE;
-    if (err != RN_OK) goto done;
-    rn_store_t *old = a->groups;
-    a->groups = groups;
-    groups = old; /* freed below */
-    for (int i = 0; i < a->naggs; i++) {
-        if (!dst[i]) continue;
-        rn_store_t *o = a->distinct[i].st;
-        a->distinct[i].st = dst[i];
-        dst[i] = o;
-    }
-    a->next_gen = next_gen;
+    err = RN_OK;
+    for (uint64_t n = 0; n < ngroups && err == RN_OK; n++) err = agg_read_group(a, &r, &undo);
+    for (int i = 0; i < a->naggs && err == RN_OK; i++)
+        if (a->distinct[i].st) err = agg_read_distinct(a, &r, i, &undo);
+    if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
+    if (err == RN_OK && next_gen > a->next_gen) a->next_gen = next_gen;
 done:
-    rn_store_free(groups);
-    for (int i = 0; i < a->naggs; i++) rn_store_free(dst[i]);
-    rn_free(dst);
+    if (err != RN_OK) agg_undo(a, &undo);
+    rn_free(undo.v);
     return err;
 }
 

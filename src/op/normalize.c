@@ -33,14 +33,20 @@
  *     bytes key          the serialized key columns
  *     bytes row          the serialized row (every column)
  *     u64 last access    only with a TTL: processing time (ms, >= 0)
- * Restore checks that every row decodes as the columns with nothing left
- * and that its key columns serialize to the key; a mismatch, short read,
- * duplicate key or trailing byte fails with RN_ERR_DECODE and keeps no
- * state. An operator that already holds keys refuses restore
- * (RN_ERR_UNSUPPORTED).
+ * With a partition filter (checkpoints, docs/checkpoints.md) only the keys
+ * whose partition is marked are written, the partition being what
+ * forget_partitions computes (rn_key_partition of the key bytes); nkeys
+ * counts those. There are no operator-wide values.
+ * Restore adds the snapshot's keys to those held (a fresh operator, or one
+ * holding other partitions' keys). It checks that every row decodes as the
+ * columns with nothing left and that its key columns serialize to the key;
+ * a mismatch, short read, trailing byte or a key held already (or twice in
+ * the snapshot) fails with RN_ERR_DECODE, and the keys this call added are
+ * removed again, so a failed restore leaves what the operator held before.
  */
 #include "op/normalize.h"
 
+#include "core/assert.h"
 #include "core/hash.h"
 #include "core/mem.h"
 #include "state/snapshot.h"
@@ -233,6 +239,22 @@ static rn_err_t normalize_forget_partitions(rn_op_t *op, int32_t nparts, const u
 #define NORM_SNAP_MAGIC "RNCN"
 #define NORM_SNAP_VERSION 1u
 
+/* Whether the key key[0..klen) is one snapshot takes: every key when parts
+ * is NULL, else those whose partition (rn_key_partition of the key bytes,
+ * as forget_partitions computes it) is marked. */
+static bool norm_key_taken(const rn_part_filter_t *parts, const void *key, uint32_t klen)
+{
+    return !parts || (parts->nparts > 0 && parts->parts[rn_key_partition(key, klen, parts->nparts)]);
+}
+
+/* Overwrites the u64 written at out->data + at (a count known only after
+ * the entries were written). */
+static void norm_patch_u64(rn_buf_t *out, size_t at, uint64_t v)
+{
+    if (out->oom) return;
+    for (int i = 0; i < 8; i++) out->data[at + (size_t)i] = (char)(unsigned char)(v >> (8 * i));
+}
+
 static rn_err_t normalize_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const normalize_t *n = op->priv;
@@ -245,20 +267,26 @@ static rn_err_t normalize_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_pa
     for (int k = 0; k < n->npk; k++) rn_snap_put_u32(out, (uint32_t)n->pk[k]);
     int64_t ttl = rn_store_ttl(n->rows);
     rn_snap_put_u64(out, (uint64_t)ttl);
-    rn_snap_put_u64(out, (uint64_t)rn_store_count(n->rows));
+    size_t count_at = out->len;
+    rn_snap_put_u64(out, 0); /* nkeys, patched below */
+    uint64_t nkeys = 0;
     size_t pos = 0;
     const norm_slot_t *s;
     while ((s = rn_store_next(n->rows, &pos))) {
         uint32_t klen;
         const void *k = rn_store_key_of(n->rows, s, &klen);
+        if (!norm_key_taken(parts, k, klen)) continue;
         rn_snap_put_bytes(out, k, klen);
         rn_snap_put_bytes(out, s->row, s->len);
         if (ttl > 0) rn_snap_put_u64(out, (uint64_t)rn_store_access_time(n->rows, s));
+        nkeys++;
     }
+    norm_patch_u64(out, count_at, nkeys);
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
-/* Reads one key and its row into rows. */
+/* Reads one key and its row into rows. On RN_OK the key was added; on
+ * failure nothing was. */
 static rn_err_t norm_read_key(rn_op_t *op, rn_snap_reader_t *r, rn_store_t *rows, rn_value_t *vals)
 {
     normalize_t *n = op->priv;
@@ -272,10 +300,13 @@ static rn_err_t norm_read_key(rn_op_t *op, rn_snap_reader_t *r, rn_store_t *rows
     for (int i = 0; i < n->npk; i++) rn_key_append(&n->key, op->schema->cols[n->pk[i]].type->id, &vals[n->pk[i]]);
     if (n->key.oom) return RN_ERR_NOMEM;
     if (n->key.len != klen || memcmp(n->key.data, k, klen)) return RN_ERR_DECODE;
+    /* A key held already is refused without touching it (an upsert would
+     * count as an access under a TTL). */
+    if (rn_store_peek(rows, k, klen, rn_hash_bytes(k, klen, 0))) return RN_ERR_DECODE;
     bool created;
     norm_slot_t *s = rn_store_upsert(rows, k, klen, rn_hash_bytes(k, klen, 0), &created);
     if (!s) return RN_ERR_NOMEM;
-    if (!created) return RN_ERR_DECODE; /* duplicate key */
+    if (!created) return RN_ERR_DECODE; /* a key held already (or twice in the snapshot) */
     if (!(s->row = rn_malloc(rlen))) {
         rn_store_remove(rows, k, klen, rn_hash_bytes(k, klen, 0));
         return RN_ERR_NOMEM;
@@ -287,18 +318,31 @@ static rn_err_t norm_read_key(rn_op_t *op, rn_snap_reader_t *r, rn_store_t *rows
     return RN_OK;
 }
 
-/* Rebuilds the state into a new store and swaps it in only when all of
- * the snapshot was read; on failure the new store is freed and the
- * operator keeps its (empty) state. */
+/* Removes the first added keys of the snapshot whose keys start at
+ * r->off (what a failed restore added). Allocates nothing. */
+static void norm_unrestore(normalize_t *n, rn_snap_reader_t *r, uint64_t added)
+{
+    for (uint64_t i = 0; i < added; i++) {
+        uint32_t klen, rlen;
+        const void *k = rn_snap_bytes(r, &klen);
+        (void)rn_snap_bytes(r, &rlen);
+        if (rn_store_ttl(n->rows) > 0) (void)rn_snap_u64(r);
+        RN_ASSERT(!r->bad);
+        rn_store_remove(n->rows, k, klen, rn_hash_bytes(k, klen, 0));
+    }
+}
+
+/* Adds the snapshot's keys to those held: they go straight into the
+ * store, and on failure the ones added by this call are removed again (by
+ * reading their keys a second time), so the operator holds what it held
+ * before. */
 static rn_err_t normalize_restore(rn_op_t *op, const void *data, size_t len)
 {
     normalize_t *n = op->priv;
     const rn_schema_t *schema = op->schema;
-    if (rn_store_count(n->rows) > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     rn_err_t err = RN_ERR_DECODE;
-    rn_store_t *rows = NULL;
     rn_value_t *vals = rn_calloc((size_t)(schema->ncols ? schema->ncols : 1), sizeof *vals);
     if (!vals) return RN_ERR_NOMEM;
     if (!rn_snap_have(&r, 4) || memcmp(r.p, NORM_SNAP_MAGIC, 4) != 0) goto done;
@@ -313,18 +357,13 @@ static rn_err_t normalize_restore(rn_op_t *op, const void *data, size_t len)
     if (rn_snap_u64(&r) != (uint64_t)ttl) goto done;
     uint64_t nkeys = rn_snap_u64(&r);
     if (r.bad) goto done;
-    err = RN_ERR_NOMEM;
-    if (!(rows = rn_store_new("changelog-normalize", sizeof(norm_slot_t), norm_slot_free, n))) goto done;
-    if (ttl > 0) rn_store_set_ttl(rows, ttl); /* cannot fail on an empty store */
-    for (uint64_t i = 0; i < nkeys; i++)
-        if ((err = norm_read_key(op, &r, rows, vals)) != RN_OK) goto done;
-    err = rn_snap_done(&r) ? RN_OK : RN_ERR_DECODE;
-    if (err != RN_OK) goto done;
-    rn_store_t *old = n->rows;
-    n->rows = rows;
-    rows = old; /* empty; freed below */
+    rn_snap_reader_t first = r; /* where the keys start, for undoing */
+    uint64_t added = 0;
+    err = RN_OK;
+    while (added < nkeys && (err = norm_read_key(op, &r, n->rows, vals)) == RN_OK) added++;
+    if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
+    if (err != RN_OK) norm_unrestore(n, &first, added);
 done:
-    rn_store_free(rows); /* on failure: gives back the bytes counted in row_bytes */
     rn_free(vals);
     return err;
 }

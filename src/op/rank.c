@@ -49,10 +49,22 @@
  *   u64 late rows                        (restore checks the spec matches)
  *   u64 npartitions, then per partition: bytes key, u64 last access (only
  *   with a TTL), u32 nrows, then per row u64 seq + bytes columns.
- * Keys and rows are checked to decode as their columns, rows to be in rank
- * order with distinct sequence numbers below next sequence; anything else
- * (a short read, a trailing byte, a duplicate key) fails with
- * RN_ERR_DECODE and leaves the operator empty.
+ * With a partition filter (checkpoints, docs/checkpoints.md) only the
+ * partitions whose key lies in a marked partition are written (the
+ * partition rn_key_partition gives for the key bytes, as in
+ * forget_partitions); the operator-wide values (fired watermark, next
+ * sequence, late rows) are written whole.
+ * Restore adds the snapshot's partitions to those held (a fresh operator,
+ * or one holding other partitions' keys) and merges the operator-wide
+ * values: the fired watermark is taken only when the operator has none
+ * (RN_WM_MIN), the next sequence is the larger of the two (sequence
+ * numbers are compared within a partition only), late rows add up, and
+ * the TTL access times stay per partition. Keys and rows are checked to
+ * decode as their columns, rows to be in rank order with distinct
+ * sequence numbers below the snapshot's next sequence; anything else (a
+ * short read, a trailing byte, a partition held already or twice in the
+ * snapshot) fails with RN_ERR_DECODE, and the partitions this call added
+ * are removed again: a failed restore leaves what the operator held.
  */
 #include "op/rank.h"
 
@@ -539,12 +551,17 @@ static rn_err_t rank_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_fi
     rn_snap_put_u64(out, (uint64_t)k->fired);
     rn_snap_put_u64(out, k->next_seq);
     rn_snap_put_u64(out, k->late);
-    rn_snap_put_u64(out, (uint64_t)rn_store_count(k->parts));
+    size_t count_at = out->len;
+    rn_snap_put_u64(out, 0); /* npartitions, patched below */
+    uint64_t nkeys = 0;
     size_t pos = 0;
     const rank_part_t *p;
     while ((p = rn_store_next(k->parts, &pos))) {
         uint32_t klen;
         const void *key = rn_store_key_of(k->parts, p, &klen);
+        if (parts && !(parts->nparts > 0 && parts->parts[rn_key_partition(key, klen, parts->nparts)]))
+            continue; /* a key of a partition not taken */
+        nkeys++;
         rn_snap_put_bytes(out, key, klen);
         if (ttl > 0) rn_snap_put_u64(out, (uint64_t)rn_store_access_time(k->parts, p));
         rn_snap_put_u32(out, p->n);
@@ -553,6 +570,8 @@ static rn_err_t rank_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_fi
             rn_snap_put_bytes(out, p->rows[r]->data, p->rows[r]->len);
         }
     }
+    if (!out->oom)
+        for (int i = 0; i < 8; i++) out->data[count_at + (size_t)i] = (char)(unsigned char)(nkeys >> (8 * i));
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
@@ -566,10 +585,12 @@ static bool rank_cols_valid(const rank_t *k, const void *bytes, uint32_t len, in
     return off == len;
 }
 
-/* Reads one partition into parts. */
+/* Reads one partition into parts. *added tells whether it was added to
+ * parts (on failure too: then with part of its rows). */
 static rn_err_t rank_read_part(rank_t *k, rn_snap_reader_t *r, rn_store_t *parts, uint64_t next_seq,
-                               int64_t *min_pending)
+                               int64_t *min_pending, bool *added /* out */)
 {
+    *added = false;
     uint32_t klen;
     const void *key = rn_snap_bytes(r, &klen);
     int64_t access = rn_store_ttl(parts) > 0 ? (int64_t)rn_snap_u64(r) : 0;
@@ -577,10 +598,14 @@ static rn_err_t rank_read_part(rank_t *k, rn_snap_reader_t *r, rn_store_t *parts
     if (r->bad || access < 0 || n == 0 || !rank_cols_valid(k, key, klen, 0, k->s.nkeys)) return RN_ERR_DECODE;
     if (!k->input_updating && (int64_t)n > k->s.n) return RN_ERR_DECODE;
     if (n > (r->len - r->off) / 12) return RN_ERR_DECODE; /* each row takes 12 bytes at least */
+    /* A partition held already is refused without touching it (an upsert
+     * would count as an access under a TTL). */
+    if (rn_store_peek(parts, key, klen, rn_hash_bytes(key, klen, 0))) return RN_ERR_DECODE;
     bool created;
     rank_part_t *p = rn_store_upsert(parts, key, klen, rn_hash_bytes(key, klen, 0), &created);
     if (!p) return RN_ERR_NOMEM;
-    if (!created) return RN_ERR_DECODE;
+    if (!created) return RN_ERR_DECODE; /* held already, or twice in the snapshot */
+    *added = true;
     rn_store_set_access_time(parts, p, access);
     p->rows = rn_calloc(n, sizeof *p->rows);
     if (!p->rows) return RN_ERR_NOMEM;
@@ -606,12 +631,33 @@ static rn_err_t rank_read_part(rank_t *k, rn_snap_reader_t *r, rn_store_t *parts
     return RN_OK;
 }
 
-/* Builds the state in a new store and swaps it in only when all of the
- * snapshot was read. */
+/* Removes the first `added` partitions of the snapshot whose partitions
+ * start at r->off (what a failed restore added; the last of them may be
+ * cut short). Allocates nothing. */
+static void rank_unrestore(rank_t *k, rn_snap_reader_t *r, uint64_t added)
+{
+    for (uint64_t i = 0; i < added && !r->bad; i++) {
+        uint32_t klen, len;
+        const void *key = rn_snap_bytes(r, &klen);
+        if (r->bad) break;
+        rn_store_remove(k->parts, key, klen, rn_hash_bytes(key, klen, 0));
+        if (rn_store_ttl(k->parts) > 0) (void)rn_snap_u64(r);
+        uint32_t n = rn_snap_u32(r);
+        for (uint32_t j = 0; j < n && !r->bad; j++) {
+            (void)rn_snap_u64(r);
+            (void)rn_snap_bytes(r, &len);
+        }
+    }
+}
+
+/* Adds the snapshot's partitions to those held and merges the
+ * operator-wide values (see the note at the top). The partitions go
+ * straight into the store; on failure the ones this call added are
+ * removed again and the operator-wide values are left alone, so the
+ * operator holds what it held before. */
 static rn_err_t rank_restore(rn_op_t *op, const void *data, size_t len)
 {
     rank_t *k = op->priv;
-    if (rn_store_count(k->parts) > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     if (!rn_snap_have(&r, 4) || memcmp(r.p, RANK_SNAP_MAGIC, 4) != 0) return RN_ERR_DECODE;
@@ -627,26 +673,24 @@ static rn_err_t rank_restore(rn_op_t *op, const void *data, size_t len)
     uint64_t late = rn_snap_u64(&r);
     uint64_t nparts = rn_snap_u64(&r);
     if (r.bad || nparts > r.len - r.off) return RN_ERR_DECODE;
-    rn_store_t *parts = rn_store_new("rank", sizeof(rank_part_t), rank_part_free, NULL);
-    if (!parts) return RN_ERR_NOMEM;
-    if (ttl > 0 && !rn_store_set_ttl(parts, ttl)) {
-        rn_store_free(parts);
-        return RN_ERR_NOMEM;
-    }
+    rn_snap_reader_t first = r; /* where the partitions start, for undoing */
     rn_err_t err = RN_OK;
     int64_t min_pending = INT64_MAX;
-    for (uint64_t i = 0; i < nparts && err == RN_OK; i++) err = rank_read_part(k, &r, parts, next_seq, &min_pending);
+    uint64_t added = 0;
+    for (uint64_t i = 0; i < nparts && err == RN_OK; i++) {
+        bool a;
+        err = rank_read_part(k, &r, k->parts, next_seq, &min_pending, &a);
+        added += a;
+    }
     if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
     if (err != RN_OK) {
-        rn_store_free(parts);
+        rank_unrestore(k, &first, added);
         return err;
     }
-    rn_store_free(k->parts);
-    k->parts = parts;
-    k->fired = fired;
-    k->next_seq = next_seq;
-    k->late = late;
-    k->min_pending = min_pending;
+    if (k->fired == RN_WM_MIN) k->fired = fired;
+    if (next_seq > k->next_seq) k->next_seq = next_seq;
+    k->late += late;
+    if (min_pending < k->min_pending) k->min_pending = min_pending;
     return RN_OK;
 }
 

@@ -10,7 +10,9 @@
  * the model predicts, and applying it to an empty table must give the
  * model's table. Snapshot/restore: an operator restored mid-stream
  * continues exactly as the one that never stopped; damaged snapshots are
- * refused and leave no state. Also: state TTL, forgetting revoked
+ * refused and leave no state. Snapshots split by partition restore, merged
+ * or each alone, to exactly the original's keys or one partition's; a
+ * failed merge leaves what the operator held. Also: state TTL, forgetting revoked
  * partitions, composite keys in primary-key order, columns a batch does
  * not carry, watermarks, allocation failures.
  */
@@ -612,7 +614,9 @@ static void test_normalize_snapshot_rejects_corrupt(void)
     b = norm_new(&f, 1, pk);
     RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
     RN_CHECK_EQ_INT(rn_normalize_keys(b), 2);
-    RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_UNSUPPORTED); /* not empty */
+    /* its keys are held already: refused, and what it holds is kept */
+    RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_DECODE);
+    RN_CHECK_EQ_INT(rn_normalize_keys(b), 2);
     /* it continues from the restored rows */
     rn_op_t *cap = capture_new(b);
     in = fix_batch(&f, 4);
@@ -625,6 +629,216 @@ static void test_normalize_snapshot_rejects_corrupt(void)
     rn_op_free(cap);
     rn_op_free(b);
     free(copy);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    fix_free(&f);
+}
+
+/* ---- snapshots split by partition (checkpoints) ------------------------------ */
+
+enum { SPLIT_NP = 4 };
+
+/* The partition of key k (NKEYS: the NULL key), as forget_partitions
+ * computes it. */
+static int32_t split_part(int k)
+{
+    rn_buf_t key;
+    rn_buf_init(&key);
+    rn_value_t v = key_value(k);
+    rn_key_append(&key, RN_TYPE_INT, &v);
+    int32_t p = rn_key_partition(key.data, (uint32_t)key.len, SPLIT_NP);
+    rn_buf_free(&key);
+    return p;
+}
+
+/* Snapshots op's keys of partition p alone into snap. */
+static void split_snapshot(rn_op_t *op, int32_t p, rn_buf_t *snap)
+{
+    uint8_t mark[SPLIT_NP] = {0};
+    mark[p] = 1;
+    rn_part_filter_t parts = {.nparts = SPLIT_NP, .parts = mark};
+    rn_buf_clear(snap);
+    RN_REQUIRE(op->vt->snapshot(op, snap, &parts) == RN_OK);
+}
+
+/* A copy of op (restored from its full snapshot) that then forgets every
+ * partition but those marked in keep: the oracle of what a split restore
+ * must hold. */
+static rn_op_t *split_oracle(fix_t *f, rn_op_t *op, const uint8_t *keep)
+{
+    int pk[] = {0};
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    if (op->vt->snapshot(op, &snap, NULL) != RN_OK) abort();
+    rn_op_t *o = norm_new(f, 1, pk);
+    if (!o || o->vt->restore(o, snap.data, snap.len) != RN_OK) abort();
+    uint8_t revoked[SPLIT_NP];
+    for (int p = 0; p < SPLIT_NP; p++) revoked[p] = !keep[p];
+    if (o->vt->forget_partitions(o, SPLIT_NP, revoked) != RN_OK) abort();
+    rn_buf_free(&snap);
+    return o;
+}
+
+/* Random batches into a; then one snapshot per partition. Restored all
+ * into one fresh operator, they give a's state; restored each into its own
+ * operator, that one holds exactly the keys of its partition. Both are
+ * checked by their full snapshot's length and key count and by feeding
+ * every operator the same further batches as its oracle (a, or a copy of
+ * a that forgot the other partitions): the outputs must be equal. Merging
+ * into an operator that got its other partitions by processing rows (a
+ * copy of a that forgot one partition) gives a's state too. */
+static void test_normalize_snapshot_split_by_partition(void)
+{
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        rng_state = seed * 104729;
+        fix_t f;
+        fix_init(&f, schema_of(3, "id:INT", "name:STRING", "v:BIGINT"));
+        int pk[] = {0};
+        rn_op_t *a = norm_new(&f, 1, pk);
+        RN_REQUIRE(a != NULL);
+        model_t m = {0};
+        rn_buf_t want;
+        rn_buf_init(&want);
+        int nbatches = 3 + (int)rnd(10);
+        for (int batch = 0; batch < nbatches; batch++) {
+            int n = 1 + (int)rnd(30);
+            rn_batch_t *in = fix_batch(&f, n);
+            random_batch(in, n, &m, &want);
+            RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+        }
+        rn_buf_t snap, full;
+        rn_buf_init(&snap);
+        rn_buf_init(&full);
+        RN_REQUIRE(a->vt->snapshot(a, &full, NULL) == RN_OK);
+        /* ops[0]: all four merged; ops[1 + p]: partition p alone, with its
+         * oracle oracles[1 + p] (oracles[0] is a itself); ops[5]: a copy of
+         * a without partition `missing`, then that partition merged in. */
+        rn_op_t *ops[6], *oracles[6];
+        uint8_t keep[SPLIT_NP];
+        ops[0] = norm_new(&f, 1, pk);
+        oracles[0] = a;
+        int32_t missing = (int32_t)rnd(SPLIT_NP);
+        for (int p = 0; p < SPLIT_NP; p++) keep[p] = p != missing;
+        ops[5] = split_oracle(&f, a, keep);
+        oracles[5] = split_oracle(&f, a, (uint8_t[]){1, 1, 1, 1});
+        size_t inpart[SPLIT_NP] = {0}, total = 0;
+        for (int k = 0; k <= NKEYS; k++)
+            if (m.present[k]) inpart[split_part(k)]++, total++;
+        RN_CHECK_EQ_INT(rn_normalize_keys(a), total);
+        for (int32_t p = 0; p < SPLIT_NP; p++) {
+            split_snapshot(a, p, &snap);
+            for (int q = 0; q < SPLIT_NP; q++) keep[q] = q == p;
+            ops[1 + p] = norm_new(&f, 1, pk);
+            oracles[1 + p] = split_oracle(&f, a, keep);
+            RN_CHECK_EQ_INT(ops[1 + p]->vt->restore(ops[1 + p], snap.data, snap.len), RN_OK);
+            RN_CHECK_EQ_INT(rn_normalize_keys(ops[1 + p]), inpart[p]);
+            RN_CHECK_EQ_INT(rn_normalize_keys(oracles[1 + p]), inpart[p]);
+            RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len), RN_OK);
+            if (p == missing) RN_CHECK_EQ_INT(ops[5]->vt->restore(ops[5], snap.data, snap.len), RN_OK);
+            /* merged again: every key is held already */
+            RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len),
+                            inpart[p] ? RN_ERR_DECODE : RN_OK);
+        }
+        RN_CHECK_EQ_INT(rn_normalize_keys(ops[0]), total);
+        RN_CHECK_EQ_INT(rn_normalize_keys(ops[5]), total);
+        for (int i = 0; i < 6; i++) {
+            rn_buf_clear(&snap);
+            RN_REQUIRE(ops[i]->vt->snapshot(ops[i], &snap, NULL) == RN_OK);
+            rn_buf_t o;
+            rn_buf_init(&o);
+            RN_REQUIRE(oracles[i]->vt->snapshot(oracles[i], &o, NULL) == RN_OK);
+            RN_CHECK_EQ_INT(snap.len, o.len);
+            rn_buf_free(&o);
+        }
+        rn_op_t *caps[6], *ocaps[6];
+        for (int i = 0; i < 6; i++) {
+            caps[i] = capture_new(ops[i]);
+            ocaps[i] = i ? capture_new(oracles[i]) : NULL;
+        }
+        rn_op_t *capa = capture_new(a);
+        ocaps[0] = capa;
+        for (int batch = 0; batch < 10; batch++) {
+            int n = 1 + (int)rnd(30);
+            rn_batch_t *in = fix_batch(&f, n);
+            rn_buf_clear(&want);
+            random_batch(in, n, &m, &want);
+            for (int i = 0; i < 6; i++) {
+                RN_REQUIRE(fix_push(&f, ops[i], in) == RN_OK);
+                if (i) RN_REQUIRE(fix_push(&f, oracles[i], in) == RN_OK);
+            }
+            RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+            for (int i = 0; i < 6; i++) {
+                char *got = take(caps[i]), *exp = take(ocaps[i]);
+                RN_CHECK_EQ_STR(got, exp);
+                if (i == 0) RN_CHECK_EQ_STR(exp, want.data ? want.data : "");
+                free(got);
+                free(exp);
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            rn_op_free(caps[i]);
+            rn_op_free(ocaps[i]);
+            rn_op_free(ops[i]);
+            if (i) rn_op_free(oracles[i]);
+        }
+        rn_op_free(a);
+        rn_buf_free(&snap);
+        rn_buf_free(&full);
+        rn_buf_free(&want);
+        fix_free(&f);
+    }
+}
+
+/* A failed merge leaves what the operator held: the keys it added before
+ * the failure are removed again, those it held stay untouched. */
+static void test_normalize_failed_merge_keeps_state(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "id:INT", "name:STRING", "v:BIGINT"));
+    int pk[] = {0};
+    rn_op_t *a = norm_new(&f, 1, pk);
+    RN_REQUIRE(a != NULL);
+    rn_batch_t *in = fix_batch(&f, 16);
+    for (int k = 0; k < 12; k++) ROW(in, RN_ROW_INSERT, I(k), S("x"), I(k));
+    RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
+    /* b holds one of the keys with another row: the snapshot's copy of it
+     * fails the merge wherever it comes */
+    for (int held = 0; held < 12; held++) {
+        rn_op_t *b = norm_new(&f, 1, pk);
+        RN_REQUIRE(b != NULL);
+        in = fix_batch(&f, 1);
+        ROW(in, RN_ROW_INSERT, I(held), S("held"), I(100));
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_DECODE);
+        RN_CHECK_EQ_INT(rn_normalize_keys(b), 1);
+        /* the held key keeps its row; the others are new */
+        rn_op_t *cap = capture_new(b);
+        in = fix_batch(&f, 2);
+        ROW(in, RN_ROW_DELETE, I(held), N, N);
+        ROW(in, RN_ROW_DELETE, I((held + 1) % 12), N, N);
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        char *got = take(cap);
+        char exp[32];
+        snprintf(exp, sizeof exp, "-D(%d,held,100)", held);
+        RN_CHECK_EQ_STR(got, exp);
+        free(got);
+        rn_op_free(cap);
+        rn_op_free(b);
+    }
+    /* truncated: a fresh operator and one holding a key of another
+     * partition keep exactly what they held */
+    for (size_t len = 0; len < snap.len; len++) {
+        rn_op_t *b = norm_new(&f, 1, pk);
+        in = fix_batch(&f, 1);
+        ROW(in, RN_ROW_INSERT, I(500), S("other"), I(1));
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, len), RN_ERR_DECODE);
+        RN_CHECK_EQ_INT(rn_normalize_keys(b), 1);
+        rn_op_free(b);
+    }
     rn_buf_free(&snap);
     rn_op_free(a);
     fix_free(&f);
@@ -694,6 +908,8 @@ int main(void)
     RN_RUN(test_normalize_snapshot_restore);
     RN_RUN(test_normalize_snapshot_restore_ttl);
     RN_RUN(test_normalize_snapshot_rejects_corrupt);
+    RN_RUN(test_normalize_snapshot_split_by_partition);
+    RN_RUN(test_normalize_failed_merge_keeps_state);
     RN_RUN(test_normalize_allocation_failures);
     return rn_test_summary();
 }

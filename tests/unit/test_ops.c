@@ -6,7 +6,8 @@
  * changelog, retractions and MIN/MAX/COUNT DISTINCT multisets), Calc
  * (filter keeps row kinds, projection) and Sink (upsert coalescing, append,
  * JSON shapes), and GroupAggregate's snapshot/restore (a restored operator
- * continues exactly as one that never stopped; damaged snapshots are refused),
+ * continues exactly as one that never stopped; damaged snapshots are refused;
+ * snapshots split by partition merge back into the original's state),
  * and forgetting revoked partitions (GroupAggregate's forget_partitions
  * against a run that never saw the revoked keys, rn_op_forget_partitions'
  * walk of the graph).
@@ -1389,8 +1390,10 @@ static void test_aggregate_snapshot_rejects_corrupt(void)
     fix_free(&f);
 }
 
+static size_t split_snapshot_len(rn_op_t *op);
+
 /* Allocation failures during restore give RN_ERR_NOMEM and leave the
- * aggregate empty (the sanitizer build checks nothing leaks). */
+ * aggregate as it was (the sanitizer build checks nothing leaks). */
 static void test_aggregate_restore_allocation_failures(void)
 {
     fix_t f;
@@ -1421,6 +1424,235 @@ static void test_aggregate_restore_allocation_failures(void)
     }
     RN_CHECK(completed);
     RN_CHECK_EQ_INT(odd, 0);
+    /* The same merged into an aggregate holding another group: on failure
+     * it holds that group alone, with its distinct values and multisets
+     * (same snapshot). */
+    int other[5] = {9, 1, 2, 1, 2};
+    completed = false;
+    for (long fail = 0; fail < 5000 && !completed; fail++) {
+        rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+        RN_REQUIRE(b != NULL);
+        rn_batch_t *in = fix_batch(&f);
+        snap_row(in, RN_ROW_INSERT, other);
+        RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+        size_t before = split_snapshot_len(b);
+        rn_mem_fail_after(fail);
+        rn_err_t err = b->vt->restore(b, snap.data, snap.len);
+        rn_mem_fail_after(-1);
+        if (err == RN_OK) completed = rn_aggregate_groups(b) == rn_aggregate_groups(a) + 1;
+        else if (err != RN_ERR_NOMEM || rn_aggregate_groups(b) != 1 || split_snapshot_len(b) != before) odd++;
+        rn_op_free(b);
+    }
+    RN_CHECK(completed);
+    RN_CHECK_EQ_INT(odd, 0);
+    rn_buf_free(&snap);
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
+/* ---- GroupAggregate snapshots split by partition (checkpoints) -------------- */
+
+enum { SPLIT_NP = 4 };
+
+typedef struct split_cfg {
+    const rn_agg_spec_t *aggs;
+    int naggs;
+    bool retract;
+    int64_t ttl;
+} split_cfg_t;
+
+static rn_op_t *split_new(fix_t *f, const split_cfg_t *c, rn_schema_t *out)
+{
+    rn_op_t *op = rn_aggregate_new(f->feeder, 2, c->naggs, c->aggs, out, f->errbuf, sizeof f->errbuf);
+    if (!op) abort();
+    if (c->ttl > 0 && !rn_aggregate_set_ttl(op, c->ttl)) abort();
+    return op;
+}
+
+/* A fresh aggregate holding what op's snapshot with filter `take` (NULL:
+ * all) holds; then, if forget is set, without the partitions not marked in
+ * keep (the oracle of a split restore). */
+static rn_op_t *split_copy(fix_t *f, const split_cfg_t *c, rn_schema_t *out, rn_op_t *op, const uint8_t *take,
+                           const uint8_t *keep)
+{
+    rn_part_filter_t parts = {.nparts = SPLIT_NP, .parts = take};
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    rn_op_t *o = split_new(f, c, out);
+    if (op->vt->snapshot(op, &snap, take ? &parts : NULL) != RN_OK ||
+        o->vt->restore(o, snap.data, snap.len) != RN_OK)
+        abort();
+    if (keep) {
+        uint8_t revoked[SPLIT_NP];
+        for (int p = 0; p < SPLIT_NP; p++) revoked[p] = !keep[p];
+        if (o->vt->forget_partitions(o, SPLIT_NP, revoked) != RN_OK) abort();
+    }
+    rn_buf_free(&snap);
+    return o;
+}
+
+static size_t split_snapshot_len(rn_op_t *op)
+{
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    size_t len = op->vt->snapshot(op, &snap, NULL) == RN_OK ? snap.len : 0;
+    rn_buf_free(&snap);
+    return len;
+}
+
+/* Random batches into aggregate a, then one snapshot per partition (4).
+ * ops[0] gets all four merged (oracle: a copy of a); ops[1 + p] partition p
+ * alone (oracle: a copy of a that forgot the other partitions); ops[5] a
+ * copy of a that forgot one partition, then gets it merged back (oracle: a
+ * copy of a). Each must hold as many groups as its oracle, with a full
+ * snapshot of the same length (same groups, distinct values, multisets),
+ * hold only keys of its partitions (a copy forgetting them is empty), and
+ * emit what its oracle emits for the same further batches. Merging a
+ * snapshot again fails with RN_ERR_DECODE and keeps what was held.
+ * Returns the number of batches whose outputs differed. */
+static int split_run(const split_cfg_t *c, unsigned seed)
+{
+    int differ = 0;
+    fix_t f;
+    fix_init(&f, snap_in_schema(), c->retract);
+    rn_schema_t *out = snap_out_schema(c->aggs, c->naggs);
+    rn_op_t *a = split_new(&f, c, out);
+    snap_gen_t g = {.seed = seed};
+    f.ctx.now_ms = 1000;
+    for (int batch = 0; batch < 60; batch++) {
+        rn_batch_t *in = fix_batch(&f);
+        snap_fill(&g, in, c->retract);
+        if (c->ttl > 0) f.ctx.now_ms += snap_rand(&g, (unsigned)c->ttl / 3);
+        RN_CHECK_EQ_INT(fix_push(&f, a, in), RN_OK);
+    }
+    uint8_t keep[SPLIT_NP];
+    int32_t missing = (int32_t)snap_rand(&g, SPLIT_NP);
+    for (int p = 0; p < SPLIT_NP; p++) keep[p] = p != missing;
+    rn_op_t *ops[6], *oracles[6];
+    ops[0] = split_new(&f, c, out);
+    oracles[0] = split_copy(&f, c, out, a, NULL, NULL);
+    ops[5] = split_copy(&f, c, out, a, NULL, keep);
+    oracles[5] = split_copy(&f, c, out, a, NULL, NULL);
+    size_t inpart[SPLIT_NP], total = rn_aggregate_groups(a);
+    for (int32_t p = 0; p < SPLIT_NP; p++) {
+        for (int q = 0; q < SPLIT_NP; q++) keep[q] = q == p;
+        ops[1 + p] = split_copy(&f, c, out, a, keep, NULL);
+        oracles[1 + p] = split_copy(&f, c, out, a, NULL, keep);
+        inpart[p] = rn_aggregate_groups(oracles[1 + p]);
+        RN_CHECK_EQ_INT(rn_aggregate_groups(ops[1 + p]), inpart[p]);
+        rn_part_filter_t parts = {.nparts = SPLIT_NP, .parts = keep};
+        rn_buf_t snap;
+        rn_buf_init(&snap);
+        RN_CHECK_EQ_INT(a->vt->snapshot(a, &snap, &parts), RN_OK);
+        RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len), RN_OK);
+        if (p == missing) RN_CHECK_EQ_INT(ops[5]->vt->restore(ops[5], snap.data, snap.len), RN_OK);
+        size_t held = rn_aggregate_groups(ops[0]);
+        RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len), inpart[p] ? RN_ERR_DECODE : RN_OK);
+        RN_CHECK_EQ_INT(rn_aggregate_groups(ops[0]), held);
+        rn_buf_free(&snap);
+    }
+    RN_CHECK(total > 0);
+    RN_CHECK_EQ_INT(inpart[0] + inpart[1] + inpart[2] + inpart[3], total);
+    for (int i = 0; i < 6; i++) {
+        RN_CHECK_EQ_INT(rn_aggregate_groups(ops[i]), rn_aggregate_groups(oracles[i]));
+        RN_CHECK_EQ_INT(split_snapshot_len(ops[i]), split_snapshot_len(oracles[i]));
+    }
+    for (int32_t p = 0; p < SPLIT_NP; p++) {
+        uint8_t others[SPLIT_NP] = {1, 1, 1, 1};
+        others[p] = 0;
+        rn_op_t *o = split_copy(&f, c, out, ops[1 + p], NULL, others); /* keeps all but p */
+        RN_CHECK_EQ_INT(rn_aggregate_groups(o), 0);
+        rn_op_free(o);
+    }
+    rn_op_t *caps[6], *ocaps[6];
+    for (int i = 0; i < 6; i++) {
+        caps[i] = capture_new(ops[i]);
+        ocaps[i] = capture_new(oracles[i]);
+    }
+    char want[8192];
+    for (int batch = 0; batch < 60; batch++) {
+        rn_batch_t *in = fix_batch(&f);
+        snap_fill(&g, in, c->retract);
+        if (c->ttl > 0) f.ctx.now_ms += snap_rand(&g, (unsigned)c->ttl / 3);
+        for (int i = 0; i < 6; i++) {
+            RN_CHECK_EQ_INT(fix_push(&f, ops[i], in), RN_OK);
+            RN_CHECK_EQ_INT(fix_push(&f, oracles[i], in), RN_OK);
+            snprintf(want, sizeof want, "%s", take(ocaps[i]));
+            const char *got = take(caps[i]);
+            if (strcmp(got, want) != 0 && differ++ < 3)
+                fprintf(stderr, "op %d batch %d:\n  split  %s\n  oracle %s\n", i, batch, got, want);
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        rn_op_free(caps[i]);
+        rn_op_free(ocaps[i]);
+        rn_op_free(ops[i]);
+        rn_op_free(oracles[i]);
+    }
+    rn_op_free(a);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return differ;
+}
+
+static void test_aggregate_snapshot_split_by_partition(void)
+{
+    const split_cfg_t cfgs[] = {
+        {snap_aggs_retract, 10, true, 0},
+        {snap_aggs_insert, 7, false, 0},
+        {snap_aggs_retract, 10, true, 90},
+        {snap_aggs_insert, 7, false, 90},
+    };
+    int differ = 0;
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++)
+        for (unsigned seed = 1; seed <= 3; seed++) {
+            int d = split_run(&cfgs[i], seed * 17 + (unsigned)i);
+            if (d) fprintf(stderr, "config %zu seed %u: %d batches differ\n", i, seed, d);
+            differ += d;
+        }
+    RN_CHECK_EQ_INT(differ, 0);
+}
+
+/* A failed merge into an aggregate holding groups leaves exactly those:
+ * truncated snapshots, and one holding a group it has already. */
+static void test_aggregate_failed_merge_keeps_state(void)
+{
+    fix_t f;
+    fix_init(&f, snap_in_schema(), true);
+    rn_schema_t *out = snap_out_schema(snap_aggs_retract, 10);
+    rn_op_t *a = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(a != NULL);
+    rn_batch_t *in = fix_batch(&f);
+    int r1[5] = {1, 0, 3, 1, 2}, r2[5] = {2, 0, 4, 0, 3}, r3[5] = {-1, 2, -1, -1, -1};
+    int r4[5] = {3, 1, 1, 1, 1};
+    snap_row(in, RN_ROW_INSERT, r1);
+    snap_row(in, RN_ROW_INSERT, r2);
+    snap_row(in, RN_ROW_INSERT, r3);
+    RN_REQUIRE(fix_push(&f, a, in) == RN_OK);
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_REQUIRE(a->vt->snapshot(a, &snap, NULL) == RN_OK);
+    const int *held[] = {r4, r1, r2, r3};
+    int bad = 0;
+    for (int h = 0; h < 4; h++) {
+        for (size_t len = 0; len <= snap.len; len++) {
+            if (h > 0 && len < snap.len) continue;
+            rn_op_t *b = rn_aggregate_new(f.feeder, 2, 10, snap_aggs_retract, out, f.errbuf, sizeof f.errbuf);
+            RN_REQUIRE(b != NULL);
+            in = fix_batch(&f);
+            snap_row(in, RN_ROW_INSERT, held[h]);
+            RN_REQUIRE(fix_push(&f, b, in) == RN_OK);
+            size_t before = split_snapshot_len(b);
+            rn_err_t err = b->vt->restore(b, snap.data, len);
+            bool whole = h == 0 && len == snap.len;
+            if (err != (whole ? RN_OK : RN_ERR_DECODE)) bad++;
+            if (rn_aggregate_groups(b) != (whole ? 4u : 1u)) bad++;
+            if (!whole && split_snapshot_len(b) != before) bad++; /* no distinct value left behind */
+            rn_op_free(b);
+        }
+    }
+    RN_CHECK_EQ_INT(bad, 0);
     rn_buf_free(&snap);
     rn_op_free(a);
     rn_schema_unref(out);
@@ -1738,6 +1970,8 @@ int main(void)
     RN_RUN(test_aggregate_snapshot_ttl_checked);
     RN_RUN(test_aggregate_snapshot_rejects_corrupt);
     RN_RUN(test_aggregate_restore_allocation_failures);
+    RN_RUN(test_aggregate_snapshot_split_by_partition);
+    RN_RUN(test_aggregate_failed_merge_keeps_state);
     RN_RUN(test_aggregate_forget_partitions);
     RN_RUN(test_aggregate_forget_then_return);
     RN_RUN(test_forget_partitions_walk);

@@ -8,7 +8,8 @@
  * every live row. Around it: insert-only output where the mode promises
  * it, event-time partitions emitted once when the watermark passes,
  * snapshot/restore equal to an uninterrupted run, truncated snapshots
- * refused with the operator left empty, the state TTL, forgotten
+ * refused with the operator left as it was, snapshots split by partition
+ * that merge back into the original's state, the state TTL, forgotten
  * partitions.
  */
 #include "core/mem.h"
@@ -558,6 +559,27 @@ static void test_rank_snapshot_rejects_truncated(void)
         accepted += rn_rank_partitions(fresh) != 0;
     }
     RN_CHECK_EQ_INT(accepted, 0);
+    /* merged into an operator holding another key: a truncated snapshot
+     * leaves it holding that key alone; one holding a key of the
+     * snapshot refuses it, keeping its own */
+    for (int64_t held = 0; held <= 3; held++) {
+        for (size_t len = 0; len <= snap.len; len++) {
+            if (held < 3 && len < snap.len) continue;
+            rn_op_t *h = make_rank(&t);
+            RN_REQUIRE(h);
+            rn_arena_reset(&t.arena);
+            rn_batch_t *b = rn_batch_new(&t.arena, t.in, 1);
+            orow_t o = {.k = held == 3 ? 1000 : held, .s1 = 99, .s2 = 0, .id = 99};
+            put_row(b, RN_ROW_INSERT, &o);
+            RN_CHECK_EQ_INT(h->vt->process(h, 0, b, &t.ctx), RN_OK);
+            rn_err_t err = h->vt->restore(h, snap.data, len);
+            bool whole = held == 3 && len == snap.len;
+            accepted += err != (whole ? RN_OK : RN_ERR_DECODE);
+            accepted += rn_rank_partitions(h) != (whole ? rn_rank_partitions(t.op) + 1 : 1);
+            rn_op_free(h);
+        }
+    }
+    RN_CHECK_EQ_INT(accepted, 0);
     /* a trailing byte, and another spec, are refused too */
     rn_buf_appendc(&snap, 0);
     RN_CHECK_EQ_INT(fresh->vt->restore(fresh, snap.data, snap.len), RN_ERR_DECODE);
@@ -570,7 +592,9 @@ static void test_rank_snapshot_rejects_truncated(void)
     cur = &m;
     RN_CHECK_EQ_INT(fresh->vt->restore(fresh, snap.data, snap.len), RN_OK);
     RN_CHECK_EQ_INT(rn_rank_partitions(fresh), rn_rank_partitions(t.op));
-    RN_CHECK_EQ_INT(fresh->vt->restore(fresh, snap.data, snap.len), RN_ERR_UNSUPPORTED); /* not empty */
+    /* its partitions are held already: refused, keeping what it holds */
+    RN_CHECK_EQ_INT(fresh->vt->restore(fresh, snap.data, snap.len), RN_ERR_DECODE);
+    RN_CHECK_EQ_INT(rn_rank_partitions(fresh), rn_rank_partitions(t.op));
     rn_buf_t again;
     rn_buf_init(&again);
     RN_CHECK_EQ_INT(fresh->vt->snapshot(fresh, &again, NULL), RN_OK);
@@ -580,6 +604,168 @@ static void test_rank_snapshot_rejects_truncated(void)
     rn_op_free(fresh);
     rn_op_free(wrong);
     run_free(&t);
+}
+
+/* ---- snapshots split by partition (checkpoints) ------------------------------------ */
+
+enum { SPLIT_NP = 4 };
+
+/* Snapshots op with the filter keep (NULL: everything) into a fresh
+ * operator, which it returns with a Materialize attached; when forget is
+ * set, that one then forgets the partitions not in keep (the oracle of a
+ * split restore). NULL on failure. */
+static rn_op_t *split_copy(run_t *t, rn_op_t *op, const uint8_t *keep, bool forget)
+{
+    rn_part_filter_t parts = {.nparts = SPLIT_NP, .parts = keep};
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    rn_op_t *o = make_rank(t);
+    bool ok = o && op->vt->snapshot(op, &snap, forget || !keep ? NULL : &parts) == RN_OK &&
+              o->vt->restore(o, snap.data, snap.len) == RN_OK;
+    if (ok && forget) {
+        uint8_t revoked[SPLIT_NP];
+        for (int p = 0; p < SPLIT_NP; p++) revoked[p] = !keep[p];
+        ok = o->vt->forget_partitions(o, SPLIT_NP, revoked) == RN_OK;
+    }
+    rn_buf_free(&snap);
+    if (!ok) {
+        if (o) rn_op_free(o);
+        return NULL;
+    }
+    mat_new(o, NULL);
+    return o;
+}
+
+static char *split_log(rn_op_t *op)
+{
+    mat_t *m = op->outputs[0].op->priv;
+    char *s = strdup(m->log.data ? m->log.data : "");
+    rn_buf_clear(&m->log);
+    return s;
+}
+
+static void split_free(rn_op_t *op)
+{
+    rn_op_t *mat = op->outputs[0].op;
+    mat_free(mat->priv);
+    rn_op_free(mat);
+    rn_op_free(op);
+}
+
+/* For several modes: random batches into an operator, then one snapshot
+ * per partition (nparts 4). Restored all into one fresh operator (merged)
+ * they must give the original's partitions; restored each into its own
+ * operator, exactly the partitions of its key range (the oracle: a copy
+ * of the original that forgot the other partitions). A copy of the
+ * original that forgot one partition and gets it merged back must equal
+ * the original too. Checked by partition counts and by feeding every
+ * operator and its oracle the same further batches (and watermarks):
+ * equal changelogs. */
+static void test_rank_snapshot_split_by_partition(void)
+{
+    static const rmode_t ms[] = {
+        {"top3-updating-rownum", 2, true, false, false, 3, true, true, -1},
+        {"keep-last", 0, false, false, true, 1, false, false, -1},
+        {"top2", 2, false, true, false, 2, true, false, -1},
+        {"event-time", 1, true, false, false, 2, true, false, 0},
+    };
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+        cur = &ms[mi];
+        for (unsigned seed = 1; seed <= 3; seed++) {
+            rnd_state = seed * 31u + (unsigned)mi;
+            norows = 0;
+            run_t t;
+            run_init(&t);
+            RN_REQUIRE(t.op);
+            int64_t next_id = 1;
+            uint64_t seq = 0;
+            int keys = 24, round = 0;
+            for (; round < 12; round++) {
+                rn_batch_t *b = gen_batch(&t, keys, &next_id, &seq);
+                RN_REQUIRE(t.op->vt->process(t.op, 0, b, &t.ctx) == RN_OK);
+                if (cur->time_key >= 0) RN_REQUIRE(t.op->vt->watermark(t.op, round, &t.ctx) == RN_OK);
+            }
+            /* ops[0]: the four snapshots merged, oracle the original;
+             * ops[1 + p]: partition p alone; ops[5]: the original without
+             * partition `missing`, then that one merged in. */
+            rn_op_t *ops[6] = {0}, *oracles[6] = {0};
+            uint8_t all[SPLIT_NP] = {1, 1, 1, 1}, keep[SPLIT_NP];
+            int32_t missing = (int32_t)rnd(SPLIT_NP);
+            for (int p = 0; p < SPLIT_NP; p++) keep[p] = p != missing;
+            ops[0] = make_rank(&t);
+            RN_REQUIRE(ops[0]);
+            mat_new(ops[0], NULL);
+            oracles[0] = split_copy(&t, t.op, all, false);
+            ops[5] = split_copy(&t, t.op, keep, true);
+            oracles[5] = split_copy(&t, t.op, all, false);
+            size_t inpart[SPLIT_NP] = {0};
+            for (int32_t p = 0; p < SPLIT_NP; p++) {
+                for (int q = 0; q < SPLIT_NP; q++) keep[q] = q == p;
+                ops[1 + p] = split_copy(&t, t.op, keep, false);
+                oracles[1 + p] = split_copy(&t, t.op, keep, true);
+                RN_REQUIRE(ops[1 + p] && oracles[1 + p]);
+                inpart[p] = rn_rank_partitions(oracles[1 + p]);
+                RN_CHECK_EQ_INT(rn_rank_partitions(ops[1 + p]), inpart[p]);
+                rn_part_filter_t parts = {.nparts = SPLIT_NP, .parts = keep};
+                rn_buf_t snap;
+                rn_buf_init(&snap);
+                RN_REQUIRE(t.op->vt->snapshot(t.op, &snap, &parts) == RN_OK);
+                RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len), RN_OK);
+                if (p == missing) RN_CHECK_EQ_INT(ops[5]->vt->restore(ops[5], snap.data, snap.len), RN_OK);
+                /* again: its partitions are held already */
+                RN_CHECK_EQ_INT(ops[0]->vt->restore(ops[0], snap.data, snap.len),
+                                inpart[p] ? RN_ERR_DECODE : RN_OK);
+                rn_buf_free(&snap);
+            }
+            RN_REQUIRE(oracles[0] && ops[5] && oracles[5]);
+            /* every partition of the original in exactly one split */
+            size_t total = rn_rank_partitions(t.op);
+            RN_CHECK_EQ_INT(inpart[0] + inpart[1] + inpart[2] + inpart[3], total);
+            RN_CHECK_EQ_INT(rn_rank_partitions(ops[0]), total);
+            RN_CHECK_EQ_INT(rn_rank_partitions(ops[5]), total);
+            /* late rows are operator-wide: each snapshot carries them, a
+             * merge adds them up */
+            RN_CHECK_EQ_INT(rn_rank_late_rows(ops[1]), rn_rank_late_rows(t.op));
+            RN_CHECK_EQ_INT(rn_rank_late_rows(ops[0]), SPLIT_NP * rn_rank_late_rows(t.op));
+            /* each split holds only keys of its partition (rn_key_partition
+             * of the key bytes): a copy that forgets that partition is empty */
+            for (int32_t p = 0; p < SPLIT_NP; p++) {
+                uint8_t revoked[SPLIT_NP] = {0};
+                revoked[p] = 1;
+                rn_op_t *c = split_copy(&t, ops[1 + p], all, false);
+                RN_REQUIRE(c);
+                RN_CHECK_EQ_INT(c->vt->forget_partitions(c, SPLIT_NP, revoked), RN_OK);
+                RN_CHECK_EQ_INT(rn_rank_partitions(c), 0);
+                split_free(c);
+            }
+            for (; round < 24; round++) {
+                rn_batch_t *b = gen_batch(&t, keys, &next_id, &seq);
+                for (int i = 0; i < 6; i++) {
+                    RN_REQUIRE(ops[i]->vt->process(ops[i], 0, b, &t.ctx) == RN_OK);
+                    RN_REQUIRE(oracles[i]->vt->process(oracles[i], 0, b, &t.ctx) == RN_OK);
+                    if (cur->time_key >= 0) {
+                        RN_REQUIRE(ops[i]->vt->watermark(ops[i], round, &t.ctx) == RN_OK);
+                        RN_REQUIRE(oracles[i]->vt->watermark(oracles[i], round, &t.ctx) == RN_OK);
+                    }
+                }
+                for (int i = 0; i < 6; i++) {
+                    char *got = split_log(ops[i]), *want = split_log(oracles[i]);
+                    if (strcmp(got, want)) {
+                        fprintf(stderr, "mode %s seed %u op %d round %d:\n  got  %s\n  want %s\n",
+                                cur->name, seed, i, round, got, want);
+                        RN_CHECK(false);
+                    }
+                    free(got);
+                    free(want);
+                }
+            }
+            for (int i = 0; i < 6; i++) {
+                split_free(ops[i]);
+                split_free(oracles[i]);
+            }
+            run_free(&t);
+        }
+    }
 }
 
 /* ---- TTL and revoked partitions ------------------------------------------------------ */
@@ -674,6 +860,7 @@ int main(void)
     RN_RUN(test_rank_event_time_offset);
     RN_RUN(test_rank_snapshot_restore);
     RN_RUN(test_rank_snapshot_rejects_truncated);
+    RN_RUN(test_rank_snapshot_split_by_partition);
     RN_RUN(test_rank_state_ttl);
     RN_RUN(test_rank_forget_partitions);
     RN_RUN(test_rank_rejects_bad_spec);
