@@ -120,7 +120,9 @@
  * carries the operator's whole count, so merging several partitions of one
  * snapshot counts it once per partition: a metric, not a key's state); the
  * early-firing clock takes the later last firing. The restored windows
- * join the heaps, so held_since and firing order cover them at once. A
+ * join the heaps, so held_since and firing order cover them at once (one
+ * that is due under the operator's watermark fires at the next batch or
+ * watermark: restore emits nothing). A
  * restore that fails removes the entries it added and merges nothing: the
  * operator holds what it held.
  */

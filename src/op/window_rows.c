@@ -64,7 +64,9 @@
  * order equal-ended sessions of different keys); late rows add up (each
  * partition's snapshot carries the whole count, so merging several
  * partitions of one snapshot counts it once per partition). The
- * sessions join the heaps, so held_since and closing order cover them. A
+ * sessions join the heaps, so held_since and closing order cover them (one
+ * due under the forwarded watermark closes at the next batch or
+ * watermark: restore emits nothing). A
  * restore that fails removes the keys it added and merges nothing: the
  * operator holds what it held.
  */
