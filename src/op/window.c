@@ -100,8 +100,31 @@
  * sessions are ordered and disjoint, results and accumulators decode,
  * creation numbers are below the counter, and nothing is duplicated, short
  * or left over; else RN_ERR_DECODE. The touched list and the batch epoch
- * are per batch and not written. An operator that already holds state
- * refuses restore (RN_ERR_UNSUPPORTED).
+ * are per batch and not written.
+ * Partitions (docs/checkpoints.md, "Which keys"). A snapshot given a
+ * partition filter writes only the entries whose key falls in a marked
+ * partition, the partition being forget_partitions' (win_entry_partition:
+ * the group key after the window start[, end]; a session's whole key), and
+ * the entry count says how many; the operator-wide values are written
+ * whole. Restore is a merge: it adds the snapshot's windows or sessions to
+ * those the operator holds (a fresh operator, or one holding other
+ * partitions' keys); an entry whose key the operator already holds is
+ * RN_ERR_DECODE (a key lives in one partition, so one task's snapshot).
+ * Operator-wide values merge: the watermark is taken only by an operator
+ * that has none (RN_WM_MIN); the arrival and creation counters take the
+ * maximum, so rows and windows after the restore come after every
+ * restored one (FIRST/LAST_VALUE keep arrival order; creation numbers of
+ * keys restored from different snapshots may coincide, which orders their
+ * equal-ended windows arbitrarily, but never those of one key, which come
+ * from one snapshot); late rows add up (every partition's snapshot
+ * carries the operator's whole count, so merging several partitions of one
+ * snapshot counts it once per partition: a metric, not a key's state); the
+ * early-firing clock takes the later last firing. The restored windows
+ * join the heaps, so held_since and firing order cover them at once (one
+ * that is due under the operator's watermark fires at the next batch or
+ * watermark: restore emits nothing). A
+ * restore that fails removes the entries it added and merges nothing: the
+ * operator holds what it held.
  */
 #include "core/hash.h"
 #include "core/heap.h"
@@ -847,7 +870,20 @@ static size_t window_state_size(const rn_op_t *op, size_t *keys)
     return st ? rn_store_bytes(st) : 0;
 }
 
-/* ---- forgetting revoked partitions (docs/scale-out.md) -------------------- */
+/* ---- partitions of keys (docs/scale-out.md, docs/checkpoints.md) --------- */
+
+/* The partition among nparts (> 0) of a store entry's key: that of its key
+ * bytes after the window start (GIVEN: and end), the group key as the
+ * Exchange serialized it; for sessions the whole key. -1 for a key that
+ * does not decode (never in a store this operator filled). */
+static int32_t win_entry_partition(const win_agg_t *a, const void *key, uint32_t klen, int32_t nparts)
+{
+    uint32_t off = 0;
+    rn_value_t skip;
+    if (a->w.kind != RN_WINDOW_SESSION && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &skip)) return -1;
+    if (a->w.kind == RN_WINDOW_GIVEN && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &skip)) return -1;
+    return rn_key_partition((const unsigned char *)key + off, klen - off, nparts);
+}
 
 /* Drops the windows (TUMBLE/HOP) or sessions of every key in a revoked
  * partition: pending ones, fired ones kept for late updates, their heap
@@ -871,13 +907,10 @@ static rn_err_t window_forget_partitions(rn_op_t *op, int32_t nparts, const uint
     size_t pos = 0;
     void *v;
     while ((v = rn_store_next(st, &pos))) {
-        uint32_t klen, off = 0;
-        const unsigned char *key = rn_store_key_of(st, v, &klen);
-        rn_value_t start;
-        /* A window's key is (window start[, end], group key): skip them. */
-        if (!session && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &start)) continue;
-        if (a->w.kind == RN_WINDOW_GIVEN && !rn_key_read(key, klen, &off, RN_TYPE_BIGINT, &start)) continue;
-        if (!revoked[rn_key_partition(key + off, klen - off, nparts)]) continue;
+        uint32_t klen;
+        const void *key = rn_store_key_of(st, v, &klen);
+        int32_t part = win_entry_partition(a, key, klen, nparts);
+        if (part < 0 || !revoked[part]) continue;
         /* A session key entry's value_free releases its sessions (heaps
          * included); a window leaves its heaps here. */
         if (!session) win_unheap(a, v);
@@ -907,6 +940,23 @@ static void win_put(const win_agg_t *a, const win_t *w, rn_buf_t *out)
     for (int i = 0; i < a->naggs; i++) rn_accum_encode(&a->acx, &a->aggs[i], &w->acc[i], out);
 }
 
+/* Whether a snapshot filtered by parts (NULL: every key) takes the store
+ * entry with key[0..klen). */
+static bool win_takes(const win_agg_t *a, const rn_part_filter_t *parts, const void *key, uint32_t klen)
+{
+    if (!parts) return true;
+    if (parts->nparts <= 0) return false;
+    int32_t p = win_entry_partition(a, key, klen, parts->nparts);
+    return p >= 0 && parts->parts[p];
+}
+
+/* Overwrites the u64 written at out->data[at] (a count known only later). */
+static void snap_patch_u64(rn_buf_t *out, size_t at, uint64_t v)
+{
+    if (out->oom || at + 8 > out->len) return;
+    for (int i = 0; i < 8; i++) out->data[at + (size_t)i] = (char)(unsigned char)(v >> (8 * i));
+}
+
 static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const win_agg_t *a = op->priv;
@@ -929,12 +979,16 @@ static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_
     rn_snap_put_u8(out, a->early_started ? 1 : 0);
     rn_snap_put_u64(out, (uint64_t)a->last_early);
     const rn_store_t *st = a->windows ? a->windows : a->keys;
-    rn_snap_put_u64(out, (uint64_t)rn_store_count(st));
+    size_t count_at = out->len;
+    uint64_t n = 0;
+    rn_snap_put_u64(out, 0); /* the entry count, set below */
     size_t pos = 0;
     void *v;
     while ((v = rn_store_next(st, &pos))) {
         uint32_t klen;
         const void *k = rn_store_key_of(st, v, &klen);
+        if (!win_takes(a, parts, k, klen)) continue;
+        n++;
         rn_snap_put_bytes(out, k, klen);
         if (a->windows) {
             win_put(a, v, out);
@@ -944,6 +998,7 @@ static rn_err_t window_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_
         rn_snap_put_u32(out, (uint32_t)sk->n);
         for (int i = 0; i < sk->n; i++) win_put(a, sk->s[i], out);
     }
+    snap_patch_u64(out, count_at, n);
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
@@ -1045,13 +1100,24 @@ static void win_heap_all(win_agg_t *a, win_t *w)
     if (a->w.kind == RN_WINDOW_SESSION) rn_heap_push(&a->heaps[WIN_BY_START], w);
 }
 
-/* Rebuilds the state into a new store and swaps it in only when all of
- * the snapshot was read and the heaps have room; on failure the new store
- * is freed and the operator keeps its (empty) state. */
+/* A store entry added by the restore under way: enough to take it back. */
+typedef struct win_added {
+    const void *key;            /* its key, in the snapshot bytes */
+    uint32_t klen;
+    uint64_t hash;
+    void *v;                    /* its value slot (a win_t or sess_key_t) */
+} win_added_t;
+
+/* Adds the snapshot's windows or sessions to those the operator holds
+ * (none, or other keys'): each entry goes straight into the store; once
+ * all of the snapshot was read and the heaps have room, the new windows
+ * go into the heaps and the operator-wide values are merged. On failure
+ * the entries this call added are removed again (none is in a heap yet)
+ * and the operator-wide values are untouched, so the operator holds
+ * exactly what it held before. */
 static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
 {
     win_agg_t *a = op->priv;
-    if (rn_window_open_windows(op) > 0 || a->seq > 0 || a->late_rows > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     if (!rn_snap_have(&r, 4) || memcmp(r.p, WIN_SNAP_MAGIC, 4) != 0) return RN_ERR_DECODE;
@@ -1073,11 +1139,10 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
     if (r.bad || early_started > 1) return RN_ERR_DECODE;
 
     bool session = a->w.kind == RN_WINDOW_SESSION;
-    rn_store_t *st = session ? rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a)
-                             : rn_store_new("window", a->win_size, win_value_free, a);
-    if (!st) return RN_ERR_NOMEM;
+    rn_store_t *st = session ? a->keys : a->windows;
+    win_added_t *added = NULL;
+    size_t nadded = 0, added_cap = 0, nwin = 0;
     rn_err_t err = RN_OK;
-    size_t nwin = 0;
     for (uint64_t e = 0; e < nentries && err == RN_OK; e++) {
         uint32_t klen;
         const void *k = rn_snap_bytes(&r, &klen);
@@ -1087,11 +1152,28 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
             break;
         }
         uint64_t h = rn_hash_bytes(k, klen, 0);
+        if (rn_store_peek(st, k, klen, h)) { /* held already, or twice in the snapshot */
+            err = RN_ERR_DECODE;
+            break;
+        }
+        if (nadded == added_cap) {
+            size_t cap = added_cap ? added_cap * 2 : 64;
+            win_added_t *m = rn_realloc(added, cap * sizeof *m);
+            if (!m) {
+                err = RN_ERR_NOMEM;
+                break;
+            }
+            added = m;
+            added_cap = cap;
+        }
         bool fresh;
         void *v = rn_store_upsert(st, k, klen, h, &fresh);
-        if (!v) err = RN_ERR_NOMEM;
-        else if (!fresh) err = RN_ERR_DECODE; /* duplicate key */
-        else if (session) {
+        if (!v) {
+            err = RN_ERR_NOMEM;
+            break;
+        }
+        added[nadded++] = (win_added_t){k, klen, h, v};
+        if (session) {
             sess_key_t *sk = v;
             err = session_read(a, &r, sk, created);
             nwin += (size_t)sk->n;
@@ -1108,30 +1190,27 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
     for (int hh = 0; hh < WIN_NHEAPS && err == RN_OK; hh++)
         if (rn_heap_reserve(&a->heaps[hh], nwin) != RN_OK) err = RN_ERR_NOMEM;
     if (err != RN_OK) {
-        rn_store_free(st); /* frees its windows, none in a heap */
-        a->nsessions = 0;
+        /* value_free releases each entry's windows, none in a heap (a
+         * session's release also takes it off the session count). */
+        for (size_t i = nadded; i-- > 0;) rn_store_remove(st, added[i].key, added[i].klen, added[i].hash);
+        rn_free(added);
         return err;
     }
-    rn_store_t *old = session ? a->keys : a->windows;
-    if (session) a->keys = st;
-    else a->windows = st;
-    rn_store_free(old);
-    size_t pos = 0;
-    void *v;
-    while ((v = rn_store_next(st, &pos))) {
+    for (size_t i = 0; i < nadded; i++) {
         if (!session) {
-            win_heap_all(a, v);
+            win_heap_all(a, added[i].v);
             continue;
         }
-        sess_key_t *sk = v;
-        for (int i = 0; i < sk->n; i++) win_heap_all(a, sk->s[i]);
+        sess_key_t *sk = added[i].v;
+        for (int j = 0; j < sk->n; j++) win_heap_all(a, sk->s[j]);
     }
-    op->watermark = wm;
-    a->seq = seq;
-    a->created = created;
-    a->late_rows = late_rows;
-    a->early_started = early_started != 0;
-    a->last_early = last_early;
+    rn_free(added);
+    if (op->watermark == RN_WM_MIN) op->watermark = wm;
+    if (seq > a->seq) a->seq = seq;
+    if (created > a->created) a->created = created;
+    a->late_rows += late_rows;
+    if (early_started && (!a->early_started || last_early > a->last_early)) a->last_early = last_early;
+    a->early_started = a->early_started || early_started;
     return RN_OK;
 }
 

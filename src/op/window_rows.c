@@ -50,7 +50,25 @@
  * ordered and disjoint, creation numbers are below the counter, and each
  * buffer holds exactly its rows, each decoding as the input columns with
  * the key's values, a sequence below the counter and a rowtime in
- * [start, end - gap]; else RN_ERR_DECODE and the operator keeps no state.
+ * [start, end - gap]; else RN_ERR_DECODE.
+ * Partitions (docs/checkpoints.md, "Which keys"). A snapshot given a
+ * partition filter writes only the keys in marked partitions (a key's
+ * partition is forget_partitions': rn_key_partition of the whole key),
+ * the key count saying how many, and the counters whole. Restore is a
+ * merge: it adds the snapshot's sessions to those the operator holds (a
+ * fresh operator, or one holding other partitions' keys); a key held
+ * already is RN_ERR_DECODE. The watermark and the forwarded watermark are
+ * taken only by an operator that has none (RN_WM_MIN); the arrival and
+ * creation counters take the maximum (rows after the restore come after
+ * the buffered ones; equal creation numbers from different snapshots only
+ * order equal-ended sessions of different keys); late rows add up (each
+ * partition's snapshot carries the whole count, so merging several
+ * partitions of one snapshot counts it once per partition). The
+ * sessions join the heaps, so held_since and closing order cover them (one
+ * due under the forwarded watermark closes at the next batch or
+ * watermark: restore emits nothing). A
+ * restore that fails removes the keys it added and merges nothing: the
+ * operator holds what it held.
  */
 #include "core/assert.h"
 #include "core/hash.h"
@@ -547,6 +565,15 @@ static rn_err_t wr_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t 
 #define WR_SNAP_MAGIC "RNWR"
 #define WR_SNAP_VERSION 1u
 
+/* Whether a snapshot filtered by parts (NULL: every key) takes the key
+ * key[0..klen): its partition is forget_partitions' (rn_key_partition of
+ * the whole key). */
+static bool wr_takes(const rn_part_filter_t *parts, const void *key, uint32_t klen)
+{
+    if (!parts) return true;
+    return parts->nparts > 0 && parts->parts[rn_key_partition(key, klen, parts->nparts)];
+}
+
 static rn_err_t wr_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const wr_t *a = op->priv;
@@ -565,12 +592,16 @@ static rn_err_t wr_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filt
     rn_snap_put_u64(out, a->seq);
     rn_snap_put_u64(out, a->created);
     rn_snap_put_u64(out, a->late_rows);
-    rn_snap_put_u64(out, a->keys ? (uint64_t)rn_store_count(a->keys) : 0);
+    size_t count_at = out->len;
+    uint64_t nkeys = 0;
+    rn_snap_put_u64(out, 0); /* the key count, set below */
     size_t pos = 0;
     const wr_key_t *k;
     while (a->keys && (k = rn_store_next(a->keys, &pos))) {
         uint32_t klen;
         const void *key = rn_store_key_of(a->keys, k, &klen);
+        if (!wr_takes(parts, key, klen)) continue;
+        nkeys++;
         rn_snap_put_bytes(out, key, klen);
         rn_snap_put_u32(out, (uint32_t)k->n);
         for (int i = 0; i < k->n; i++) {
@@ -582,6 +613,8 @@ static rn_err_t wr_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filt
             rn_snap_put_bytes(out, s->rows.data, (uint32_t)s->rows.len);
         }
     }
+    if (!out->oom && count_at + 8 <= out->len)
+        for (int i = 0; i < 8; i++) out->data[count_at + (size_t)i] = (char)(unsigned char)(nkeys >> (8 * i));
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
 
@@ -621,12 +654,35 @@ static bool wr_rows_valid(const wr_t *a, const unsigned char *rows, uint32_t len
     return off == len;
 }
 
-/* Rebuilds the state into a new store, swapped in only once all of it was
- * read and the heaps have room. */
+/* A key entry added by the restore under way: enough to take it back. */
+typedef struct wr_added {
+    const void *key;            /* its key, in the snapshot bytes */
+    uint32_t klen;
+    uint64_t hash;
+    wr_key_t *k;                /* its value slot */
+} wr_added_t;
+
+/* Merges the snapshot's operator-wide values into a (see the note above). */
+static void wr_merge_counters(rn_op_t *op, wr_t *a, int64_t wm, int64_t fwd, uint64_t seq, uint64_t created,
+                              uint64_t late_rows)
+{
+    if (op->watermark == RN_WM_MIN) {
+        op->watermark = wm;
+        a->fwd = fwd;
+    }
+    if (seq > a->seq) a->seq = seq;
+    if (created > a->created) a->created = created;
+    a->late_rows += late_rows;
+}
+
+/* Adds the snapshot's sessions to those the operator holds: each key goes
+ * straight into the store; once all of the snapshot was read and the
+ * heaps have room, the new sessions go into the heaps and the counters
+ * are merged. On failure the keys this call added are removed again
+ * (their sessions are in no heap yet) and nothing is merged. */
 static rn_err_t wr_restore(rn_op_t *op, const void *data, size_t len)
 {
     wr_t *a = op->priv;
-    if (a->nsessions > 0 || a->seq > 0 || a->late_rows > 0) return RN_ERR_UNSUPPORTED;
     rn_snap_reader_t r;
     rn_snap_reader_init(&r, data, len);
     if (!rn_snap_have(&r, 4) || memcmp(r.p, WR_SNAP_MAGIC, 4) != 0) return RN_ERR_DECODE;
@@ -643,17 +699,13 @@ static rn_err_t wr_restore(rn_op_t *op, const void *data, size_t len)
     if (r.bad || (!a->keys && nkeys != 0)) return RN_ERR_DECODE;
     if (!a->keys) { /* TUMBLE/HOP: counters only */
         if (!rn_snap_done(&r)) return RN_ERR_DECODE;
-        op->watermark = wm;
-        a->fwd = fwd;
-        a->seq = seq;
-        a->created = created;
-        a->late_rows = late_rows;
+        wr_merge_counters(op, a, wm, fwd, seq, created, late_rows);
         return RN_OK;
     }
-    rn_store_t *st = rn_store_new("window-rows", sizeof(wr_key_t), wr_key_free, a);
-    if (!st) return RN_ERR_NOMEM;
+    rn_store_t *st = a->keys;
+    wr_added_t *added = NULL;
+    size_t nadded = 0, added_cap = 0, nsess = 0;
     rn_err_t err = RN_OK;
-    size_t nsess = 0;
     for (uint64_t e = 0; e < nkeys && err == RN_OK; e++) {
         uint32_t klen;
         const void *key = rn_snap_bytes(&r, &klen);
@@ -662,20 +714,38 @@ static rn_err_t wr_restore(rn_op_t *op, const void *data, size_t len)
             err = RN_ERR_DECODE;
             break;
         }
+        uint64_t h = rn_hash_bytes(key, klen, 0);
+        if (rn_store_peek(st, key, klen, h)) { /* held already, or twice in the snapshot */
+            err = RN_ERR_DECODE;
+            break;
+        }
+        if (nadded == added_cap) {
+            size_t cap = added_cap ? added_cap * 2 : 64;
+            wr_added_t *m = rn_realloc(added, cap * sizeof *m);
+            if (!m) {
+                err = RN_ERR_NOMEM;
+                break;
+            }
+            added = m;
+            added_cap = cap;
+        }
         bool fresh;
-        wr_key_t *k = rn_store_upsert(st, key, klen, rn_hash_bytes(key, klen, 0), &fresh);
-        if (!k) err = RN_ERR_NOMEM;
-        else if (!fresh) err = RN_ERR_DECODE;
-        else if (!(k->s = rn_calloc(n, sizeof *k->s))) err = RN_ERR_NOMEM;
-        else k->cap = (int)n;
+        wr_key_t *k = rn_store_upsert(st, key, klen, h, &fresh);
+        if (!k) {
+            err = RN_ERR_NOMEM;
+            break;
+        }
         /* The key stays valid in the snapshot bytes; the store keeps a copy. */
+        added[nadded++] = (wr_added_t){key, klen, h, k};
+        if (!(k->s = rn_calloc(n, sizeof *k->s))) err = RN_ERR_NOMEM;
+        else k->cap = (int)n;
         for (uint32_t i = 0; i < n && err == RN_OK; i++) {
             wr_sess_t *s = rn_calloc(1, sizeof *s);
             if (!s) {
                 err = RN_ERR_NOMEM;
                 break;
             }
-            for (int h = 0; h < WR_NHEAPS; h++) s->hidx[h] = RN_HEAP_NOWHERE;
+            for (int hh = 0; hh < WR_NHEAPS; hh++) s->hidx[hh] = RN_HEAP_NOWHERE;
             rn_buf_init(&s->rows);
             s->owner = k;
             k->s[k->n++] = s; /* freed with the key from now on */
@@ -698,27 +768,24 @@ static rn_err_t wr_restore(rn_op_t *op, const void *data, size_t len)
         }
     }
     if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
-    for (int h = 0; h < WR_NHEAPS && err == RN_OK; h++)
-        if (rn_heap_reserve(&a->heaps[h], nsess) != RN_OK) err = RN_ERR_NOMEM;
+    for (int hh = 0; hh < WR_NHEAPS && err == RN_OK; hh++)
+        if (rn_heap_reserve(&a->heaps[hh], nsess) != RN_OK) err = RN_ERR_NOMEM;
     if (err != RN_OK) {
-        rn_store_free(st); /* frees its sessions, none in a heap */
-        a->nsessions = 0;
+        /* wr_key_free releases each key's sessions (none in a heap) and
+         * takes them off the session count. */
+        for (size_t i = nadded; i-- > 0;) rn_store_remove(st, added[i].key, added[i].klen, added[i].hash);
+        rn_free(added);
         return err;
     }
-    rn_store_free(a->keys);
-    a->keys = st;
-    size_t pos = 0;
-    wr_key_t *k;
-    while ((k = rn_store_next(st, &pos)))
-        for (int i = 0; i < k->n; i++) {
-            rn_heap_push(&a->heaps[WR_PENDING], k->s[i]);
-            rn_heap_push(&a->heaps[WR_BY_START], k->s[i]);
+    for (size_t i = 0; i < nadded; i++) {
+        wr_key_t *k = added[i].k;
+        for (int j = 0; j < k->n; j++) {
+            rn_heap_push(&a->heaps[WR_PENDING], k->s[j]);
+            rn_heap_push(&a->heaps[WR_BY_START], k->s[j]);
         }
-    op->watermark = wm;
-    a->fwd = fwd;
-    a->seq = seq;
-    a->created = created;
-    a->late_rows = late_rows;
+    }
+    rn_free(added);
+    wr_merge_counters(op, a, wm, fwd, seq, created, late_rows);
     return RN_OK;
 }
 

@@ -14,7 +14,10 @@
  * same rows. Damaged snapshots and allocation failures on restore are
  * refused cleanly. forget_partitions is checked the same way: after it,
  * the operator emits exactly what a run that never saw the revoked keys
- * emits.
+ * emits. Snapshots taken partition by partition and merged on restore
+ * (into one operator, one each, or one holding other partitions) must go
+ * on exactly as the original did, each partition's operator holding only
+ * its keys; duplicates and damaged snapshots change nothing.
  */
 #include "core/mem.h"
 #include "op/op.h"
@@ -1514,8 +1517,11 @@ static void test_snapshot_rejects_corrupt(void)
         RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_OK);
         RN_CHECK_EQ_INT(rn_window_open_windows(b), rn_window_open_windows(a));
         RN_CHECK_EQ_INT(rn_window_late_rows(b), rn_window_late_rows(a));
-        /* A second restore into it is refused. */
-        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_UNSUPPORTED);
+        /* A second restore into it is refused (it holds every key already)
+         * and changes nothing: what follows must still match. */
+        RN_CHECK_EQ_INT(b->vt->restore(b, snap.data, snap.len), RN_ERR_DECODE);
+        RN_CHECK_EQ_INT(rn_window_open_windows(b), rn_window_open_windows(a));
+        RN_CHECK_EQ_INT(rn_window_late_rows(b), rn_window_late_rows(a));
         rn_op_t *capa = capture_new(a, 0, true), *capb = capture_new(b, 0, true);
         /* Late updates, merges and new windows, then the end. */
         for (int side = 0; side < 2; side++) {
@@ -1788,6 +1794,416 @@ static void test_forget_partitions(void)
     }
 }
 
+/* ---- snapshots by partition, merged on restore (docs/checkpoints.md) -------- */
+
+#define MG_NPARTS 4
+
+/* A capture that keeps the text of every row ("+I(v,v,...) ") whole and
+ * split by the partition of its group key (output columns 3 and 4, the k
+ * and g of the merge test), as an Exchange would place the key. */
+typedef struct pcap {
+    rn_buf_t all;
+    rn_buf_t part[MG_NPARTS];
+    int rows;
+} pcap_t;
+
+static rn_err_t pcap_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    pcap_t *c = op->priv;
+    rn_buf_t row, key;
+    rn_buf_init(&row);
+    rn_buf_init(&key);
+    for (int r = 0; r < b->nrows; r++) {
+        rn_buf_clear(&row);
+        rn_buf_appendf(&row, "%s(", rn_rowkind_str((rn_rowkind_t)b->kinds[r]));
+        for (int col = 0; col < b->schema->ncols; col++) {
+            if (col) rn_buf_appendc(&row, ',');
+            format_value(&row, b->schema->cols[col].type->id, &b->cols[col][r]);
+        }
+        rn_buf_appends(&row, ") ");
+        rn_buf_clear(&key);
+        rn_key_append(&key, RN_TYPE_BIGINT, &b->cols[3][r]);
+        rn_key_append(&key, RN_TYPE_STRING, &b->cols[4][r]);
+        int32_t p = rn_key_partition(key.data, (uint32_t)key.len, MG_NPARTS);
+        rn_buf_append(&c->all, row.data, row.len);
+        rn_buf_append(&c->part[p], row.data, row.len);
+        c->rows++;
+    }
+    rn_buf_free(&row);
+    rn_buf_free(&key);
+    return RN_OK;
+}
+
+static void pcap_clear(pcap_t *c)
+{
+    rn_buf_clear(&c->all);
+    for (int p = 0; p < MG_NPARTS; p++) rn_buf_clear(&c->part[p]);
+    c->rows = 0;
+}
+
+static void pcap_destroy(rn_op_t *op)
+{
+    pcap_t *c = op->priv;
+    rn_buf_free(&c->all);
+    for (int p = 0; p < MG_NPARTS; p++) rn_buf_free(&c->part[p]);
+    free(c);
+}
+static const rn_op_vtable_t pcap_vt = {.kind = "Capture", .process = pcap_process, .destroy = pcap_destroy};
+
+static const char *buf_str(const rn_buf_t *b) { return b->data ? b->data : ""; }
+
+/* The merge test's operator: window w over (k BIGINT, g STRING, ts, x,
+ * gs, ge) grouped by (k, g), its output captured. */
+typedef struct mg_op {
+    rn_op_t *op;
+    rn_op_t *cap;
+} mg_op_t;
+
+static const rn_agg_spec_t mg_aggs[] = {COUNT_STAR,
+                                        {RN_AGG_COUNT_DISTINCT, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                                        {RN_AGG_SUM, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                                        {RN_AGG_FIRST_VALUE, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+                                        {RN_AGG_LAST_VALUE, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+
+static mg_op_t mg_new(fix_t *f, const rn_window_spec_t *w, rn_schema_t *out)
+{
+    mg_op_t m;
+    m.op = rn_window_aggregate_new(f->feeder, w, 2, 5, mg_aggs, out, f->errbuf, sizeof f->errbuf);
+    if (!m.op) abort();
+    m.cap = rn_op_new(&pcap_vt, out, m.op);
+    pcap_t *c = calloc(1, sizeof *c);
+    rn_buf_init(&c->all);
+    for (int p = 0; p < MG_NPARTS; p++) rn_buf_init(&c->part[p]);
+    m.cap->priv = c;
+    rn_op_connect(m.op, m.cap, 0);
+    return m;
+}
+
+static pcap_t *mg_cap(mg_op_t m) { return m.cap->priv; }
+
+static void mg_free(mg_op_t m)
+{
+    rn_op_free(m.cap);
+    rn_op_free(m.op);
+}
+
+/* The feeding schedule every operator of a run gets, so that processing
+ * times and watermarks are the same for all. */
+typedef struct mg_batch {
+    int from, to;               /* rows[from..to) */
+    int64_t now;                /* processing time of the batch and its watermark */
+    int64_t wm;                 /* the watermark after it */
+    bool again;                 /* then the same watermark 700 ms later */
+} mg_batch_t;
+
+/* Feeds batches [from, to) of the schedule to op, only the rows whose key
+ * is in a partition marked in mask (bit p), but every batch (empty or not)
+ * and every watermark. At the end of the schedule, a watermark at +inf. */
+static int mg_feed(fix_t *f, rn_op_t *op, const rn_window_spec_t *w, const fg_row_t *rows,
+                   const mg_batch_t *sched, int nsched, int from, int to, unsigned mask)
+{
+    int bad = 0;
+    for (int s = from; s < to; s++) {
+        const mg_batch_t *sb = &sched[s];
+        rn_batch_t *b = fix_batch(f, true);
+        for (int i = sb->from; i < sb->to; i++) {
+            const fg_row_t *r = &rows[i];
+            if (!(mask & (1u << fg_part(r->kid, MG_NPARTS)))) continue;
+            /* GIVEN windows: by key, 50 or 80 ms long, on a grid of 50 */
+            int64_t gs = floor_div(r->t, 50) * 50, ge = gs + 50 + (r->kid % 2) * 30;
+            ROW(b, r->wm, I(fg_k(r->kid)), fg_g(r->kid) ? S(fg_g(r->kid)) : N, I(r->t),
+                r->x >= 0 ? I(r->x) : N, I(gs), I(ge));
+        }
+        (void)w;
+        f->ctx.now_ms = sb->now;
+        if (fix_push(f, op, b) != RN_OK) bad++;
+        if (fix_wm(f, op, sb->wm, sb->now) != RN_OK) bad++;
+        if (sb->again && fix_wm(f, op, sb->wm, sb->now + 700) != RN_OK) bad++;
+    }
+    if (to == nsched && fix_wm(f, op, RN_WM_MAX, sched[nsched - 1].now + 1000) != RN_OK) bad++;
+    return bad;
+}
+
+/* The bytes of op's snapshot (filtered by parts) into out (cleared first). */
+static rn_err_t mg_snapshot(rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
+{
+    rn_buf_clear(out);
+    return op->vt->snapshot(op, out, parts);
+}
+
+/* One randomized run of the merge test for window w. `orig` takes the rows
+ * up to a cut, then writes one snapshot per partition (MG_NPARTS). Then:
+ * `merged`, fresh, restores all of them (in a random order); `per[p]`,
+ * fresh, restores partition p's only, and must hold exactly what the
+ * oracle `ora[p]` holds (a full restore that then forgets every other
+ * partition); `x`, which took the rows of partitions 2 and 3 itself,
+ * restores partitions 0 and 1. From the cut on, `merged` and `orig` get
+ * the same rows and must emit the same; per[p] and ora[p] get partition
+ * p's rows and must emit what orig emits for partition p; x gets every
+ * row and must emit what orig emits for partitions 0 and 1 and what `y`
+ * (which takes partitions 2 and 3's rows all along) emits for 2 and 3.
+ * Also: restoring a partition twice is RN_ERR_DECODE and changes nothing,
+ * and so does a truncated snapshot merged into an operator holding another
+ * partition; late rows add up, and only an operator without a watermark
+ * takes the snapshot's. Returns the number of failed checks. */
+static int merge_run(const rn_window_spec_t *w, uint64_t seed, int nrows, bool oom)
+{
+    int bad = 0;
+    rnd_state = seed;
+    fix_t f;
+    fix_init(&f, schema_of(6, "k:BIGINT", "g:STRING", "ts:TS", "x:BIGINT", "gs:TS", "ge:TS"));
+    rn_schema_t *out = schema_of(10, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "g:STRING", "n:BIGINT",
+                                 "cd:BIGINT", "sum:BIGINT", "fx:BIGINT", "lx:BIGINT");
+    fg_row_t *rows = calloc((size_t)nrows, sizeof *rows);
+    mg_batch_t *sched = calloc((size_t)nrows, sizeof *sched);
+    int64_t maxt = INT64_MIN, now = 1000000;
+    for (int i = 0; i < nrows; i++) {
+        fg_row_t *r = &rows[i];
+        r->kid = (int)(rnd() % FG_NKEYS);
+        r->t = (int64_t)i * 5 + (i / 150) * 700 + (int64_t)(rnd() % 300) - 100;
+        r->x = rnd() % 10 == 0 ? -1 : (int64_t)(rnd() % 20);
+        r->wm = maxt == INT64_MIN ? RN_WM_MIN : maxt - 120;
+        if (r->t > maxt) maxt = r->t;
+    }
+    int nsched = 0;
+    maxt = INT64_MIN;
+    for (int i = 0; i < nrows;) {
+        mg_batch_t *sb = &sched[nsched++];
+        int n = 1 + (int)(rnd() % 40);
+        if (n > nrows - i) n = nrows - i;
+        sb->from = i;
+        sb->to = i + n;
+        for (; i < sb->to; i++)
+            if (rows[i].t > maxt) maxt = rows[i].t;
+        sb->now = now += rnd() % 400;
+        sb->wm = maxt - 120;
+        sb->again = rnd() % 3 == 0;
+        if (sb->again) now += 700;
+    }
+    int cut = nsched / 4 + (int)(rnd() % (unsigned)(nsched / 2));
+
+    mg_op_t orig = mg_new(&f, w, out), x = mg_new(&f, w, out), y = mg_new(&f, w, out);
+    bad += mg_feed(&f, orig.op, w, rows, sched, nsched, 0, cut, 0xf);
+    bad += mg_feed(&f, x.op, w, rows, sched, nsched, 0, cut, 0xc);
+    bad += mg_feed(&f, y.op, w, rows, sched, nsched, 0, cut, 0xc);
+
+    /* One snapshot per partition, and the whole. */
+    rn_buf_t snaps[MG_NPARTS], whole, after;
+    rn_buf_init(&whole);
+    rn_buf_init(&after);
+    uint8_t marks[MG_NPARTS][MG_NPARTS] = {{0}};
+    for (int p = 0; p < MG_NPARTS; p++) {
+        rn_buf_init(&snaps[p]);
+        marks[p][p] = 1;
+        rn_part_filter_t pf = {MG_NPARTS, marks[p]};
+        if (mg_snapshot(orig.op, &snaps[p], &pf) != RN_OK) bad++;
+    }
+    if (mg_snapshot(orig.op, &whole, NULL) != RN_OK) bad++;
+    uint8_t nothing[MG_NPARTS] = {0}, every[MG_NPARTS] = {1, 1, 1, 1};
+    rn_part_filter_t none_f = {MG_NPARTS, nothing}, every_f = {MG_NPARTS, every};
+    /* Every partition marked: the whole snapshot, byte for byte. */
+    if (mg_snapshot(orig.op, &after, &every_f) != RN_OK || after.len != whole.len ||
+        memcmp(after.data, whole.data, whole.len) != 0)
+        bad++;
+    /* None marked: the operator-wide values only. */
+    if (mg_snapshot(orig.op, &after, &none_f) != RN_OK) bad++;
+    {
+        mg_op_t e = mg_new(&f, w, out);
+        if (e.op->vt->restore(e.op, after.data, after.len) != RN_OK || rn_window_open_windows(e.op) != 0 ||
+            e.op->watermark != orig.op->watermark ||
+            rn_window_late_rows(e.op) != rn_window_late_rows(orig.op))
+            bad++;
+        mg_free(e);
+    }
+
+    /* All four into one fresh operator, in a random order. */
+    mg_op_t merged = mg_new(&f, w, out);
+    int order[MG_NPARTS] = {0, 1, 2, 3};
+    for (int i = MG_NPARTS - 1; i > 0; i--) {
+        int j = (int)(rnd() % (unsigned)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; i < MG_NPARTS; i++) {
+        rn_buf_t *s = &snaps[order[i]];
+        if (merged.op->vt->restore(merged.op, s->data, s->len) != RN_OK) bad++;
+    }
+    if (rn_window_open_windows(merged.op) != rn_window_open_windows(orig.op) ||
+        merged.op->vt->held_since(merged.op) != orig.op->vt->held_since(orig.op) ||
+        merged.op->watermark != orig.op->watermark ||
+        rn_window_late_rows(merged.op) != MG_NPARTS * rn_window_late_rows(orig.op) ||
+        fg_snapshot_len(merged.op) != whole.len)
+        bad++;
+
+    /* Each partition into its own operator: exactly that partition's keys. */
+    mg_op_t per[MG_NPARTS], ora[MG_NPARTS];
+    size_t sum = 0, most = 0;
+    int busiest = 0;
+    for (int p = 0; p < MG_NPARTS; p++) {
+        per[p] = mg_new(&f, w, out);
+        ora[p] = mg_new(&f, w, out);
+        if (per[p].op->vt->restore(per[p].op, snaps[p].data, snaps[p].len) != RN_OK) bad++;
+        if (ora[p].op->vt->restore(ora[p].op, whole.data, whole.len) != RN_OK) bad++;
+        uint8_t others[MG_NPARTS] = {1, 1, 1, 1};
+        others[p] = 0;
+        if (ora[p].op->vt->forget_partitions(ora[p].op, MG_NPARTS, others) != RN_OK) bad++;
+        size_t n = rn_window_open_windows(per[p].op);
+        if (n != rn_window_open_windows(ora[p].op) ||
+            per[p].op->vt->held_since(per[p].op) != ora[p].op->vt->held_since(ora[p].op) ||
+            fg_snapshot_len(per[p].op) != fg_snapshot_len(ora[p].op))
+            bad++;
+        sum += n;
+        if (n > most) {
+            most = n;
+            busiest = p;
+        }
+    }
+    if (sum != rn_window_open_windows(orig.op) || most == 0) bad++;
+
+    /* A partition restored twice: refused, nothing changed. */
+    size_t nwin = rn_window_open_windows(merged.op);
+    uint64_t nlate = rn_window_late_rows(merged.op);
+    if (merged.op->vt->restore(merged.op, snaps[busiest].data, snaps[busiest].len) != RN_ERR_DECODE ||
+        rn_window_open_windows(merged.op) != nwin || rn_window_late_rows(merged.op) != nlate)
+        bad++;
+
+    /* Truncated snapshots of another partition merged into per[q]: refused,
+     * and per[q] holds what it held (the same windows and snapshot size;
+     * the store may have grown, so the order of entries may differ; what
+     * it emits later is checked below). */
+    int q = (busiest + 1) % MG_NPARTS;
+    size_t qwin = rn_window_open_windows(per[q].op), qlen = fg_snapshot_len(per[q].op);
+    int64_t qheld = per[q].op->vt->held_since(per[q].op);
+    for (size_t len = 0; len < snaps[busiest].len; len += 1 + len / 16) {
+        if (per[q].op->vt->restore(per[q].op, snaps[busiest].data, len) != RN_ERR_DECODE ||
+            rn_window_open_windows(per[q].op) != qwin || fg_snapshot_len(per[q].op) != qlen ||
+            per[q].op->vt->held_since(per[q].op) != qheld) {
+            if (bad++ < 3) fprintf(stderr, "merge_run: truncated at %zu changed the operator\n", len);
+        }
+    }
+    /* And allocation failures part way: RN_ERR_NOMEM, nothing changed. */
+    if (oom) {
+        mg_op_t t = mg_new(&f, w, out);
+        if (t.op->vt->restore(t.op, snaps[q].data, snaps[q].len) != RN_OK) bad++;
+        int failed = 0;
+        bool done = false;
+        for (long fail = 0; fail < 5000 && !done; fail++) {
+            rn_mem_fail_after(fail);
+            rn_err_t err = t.op->vt->restore(t.op, snaps[busiest].data, snaps[busiest].len);
+            rn_mem_fail_after(-1);
+            if (err == RN_OK) {
+                done = true;
+                break;
+            }
+            failed++;
+            if (err != RN_ERR_NOMEM || rn_window_open_windows(t.op) != qwin ||
+                fg_snapshot_len(t.op) != qlen || t.op->vt->held_since(t.op) != qheld)
+                bad++;
+        }
+        if (!done || failed < 3 ||
+            rn_window_open_windows(t.op) !=
+                rn_window_open_windows(per[q].op) + rn_window_open_windows(per[busiest].op))
+            bad++;
+        mg_free(t);
+    }
+
+    /* x holds partitions 2 and 3 of its own and takes 0 and 1 from orig:
+     * late rows add, its own watermark stays. */
+    uint64_t xlate = rn_window_late_rows(x.op);
+    size_t xwin = rn_window_open_windows(x.op);
+    for (int p = 0; p < 2; p++)
+        if (x.op->vt->restore(x.op, snaps[p].data, snaps[p].len) != RN_OK) bad++;
+    if (rn_window_late_rows(x.op) != xlate + 2 * rn_window_late_rows(orig.op) ||
+        rn_window_open_windows(x.op) !=
+            xwin + rn_window_open_windows(per[0].op) + rn_window_open_windows(per[1].op))
+        bad++;
+    {
+        mg_op_t z = mg_new(&f, w, out);
+        if (fix_wm(&f, z.op, -7, 0) != RN_OK) bad++;
+        if (z.op->vt->restore(z.op, snaps[busiest].data, snaps[busiest].len) != RN_OK ||
+            z.op->watermark != -7)
+            bad++;
+        mg_free(z);
+    }
+
+    /* The rest of the input. */
+    pcap_clear(mg_cap(orig));
+    pcap_clear(mg_cap(x));
+    pcap_clear(mg_cap(y));
+    bad += mg_feed(&f, orig.op, w, rows, sched, nsched, cut, nsched, 0xf);
+    bad += mg_feed(&f, merged.op, w, rows, sched, nsched, cut, nsched, 0xf);
+    bad += mg_feed(&f, x.op, w, rows, sched, nsched, cut, nsched, 0xf);
+    bad += mg_feed(&f, y.op, w, rows, sched, nsched, cut, nsched, 0xc);
+    const pcap_t *co = mg_cap(orig);
+    if (strcmp(buf_str(&mg_cap(merged)->all), buf_str(&co->all)) != 0 && bad++ < 3)
+        fprintf(stderr, "merge_run: merged\n  got:  %.300s\n  want: %.300s\n", buf_str(&mg_cap(merged)->all),
+                buf_str(&co->all));
+    if (co->rows < 20) bad++; /* degenerate */
+    for (int p = 0; p < MG_NPARTS; p++) {
+        bad += mg_feed(&f, per[p].op, w, rows, sched, nsched, cut, nsched, 1u << p);
+        bad += mg_feed(&f, ora[p].op, w, rows, sched, nsched, cut, nsched, 1u << p);
+        if (strcmp(buf_str(&mg_cap(per[p])->all), buf_str(&co->part[p])) != 0 ||
+            strcmp(buf_str(&mg_cap(ora[p])->all), buf_str(&co->part[p])) != 0) {
+            if (bad++ < 3)
+                fprintf(stderr, "merge_run: partition %d\n  got:  %.300s\n  want: %.300s\n", p,
+                        buf_str(&mg_cap(per[p])->all), buf_str(&co->part[p]));
+        }
+        const pcap_t *want = p < 2 ? co : mg_cap(y);
+        if (strcmp(buf_str(&mg_cap(x)->part[p]), buf_str(&want->part[p])) != 0 && bad++ < 3)
+            fprintf(stderr, "merge_run: x, partition %d\n  got:  %.300s\n  want: %.300s\n", p,
+                    buf_str(&mg_cap(x)->part[p]), buf_str(&want->part[p]));
+        if (rn_window_open_windows(per[p].op) != 0) bad++;
+        mg_free(per[p]);
+        mg_free(ora[p]);
+    }
+    if (rn_window_open_windows(merged.op) != 0 || rn_window_open_windows(x.op) != 0) bad++;
+
+    for (int p = 0; p < MG_NPARTS; p++) rn_buf_free(&snaps[p]);
+    rn_buf_free(&whole);
+    rn_buf_free(&after);
+    mg_free(orig);
+    mg_free(merged);
+    mg_free(x);
+    mg_free(y);
+    free(rows);
+    free(sched);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return bad;
+}
+
+/* Snapshots taken partition by partition and restored into one operator,
+ * into one operator each, or into an operator holding other partitions,
+ * go on exactly as the original (for every window kind and emission
+ * mode). */
+static void test_partition_snapshots_merge(void)
+{
+    rn_window_spec_t kinds[] = {
+        {.kind = RN_WINDOW_TUMBLE, .time_col = 2, .size_ms = 100, .offset_ms = 30},
+        {.kind = RN_WINDOW_HOP, .time_col = 2, .size_ms = 120, .slide_ms = 40},
+        {.kind = RN_WINDOW_SESSION, .time_col = 2, .size_ms = 30},
+        {.kind = RN_WINDOW_SESSION, .time_col = 2, .size_ms = 150}, /* sessions merge more */
+        {.kind = RN_WINDOW_GIVEN, .time_col = 5, .start_col = 4},
+    };
+    struct {
+        int64_t lateness, early;
+    } modes[] = {{0, 0}, {80, 0}, {0, 500}, {60, 300}};
+    for (int k = 0; k < 5; k++) {
+        for (int m = 0; m < 4; m++) {
+            for (uint64_t seed = 1; seed <= 2; seed++) {
+                rn_window_spec_t w = kinds[k];
+                w.lateness_ms = modes[m].lateness;
+                w.early_fire_ms = modes[m].early;
+                int bad = merge_run(&w, seed * 4099 + (uint64_t)(k * 10 + m), 1500, seed == 1 && m == 3);
+                if (bad) fprintf(stderr, "  (kind %d, lateness %lld, early %lld, seed %llu)\n", k,
+                                 (long long)w.lateness_ms, (long long)w.early_fire_ms,
+                                 (unsigned long long)seed);
+                RN_CHECK_EQ_INT(bad, 0);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     RN_RUN(test_tumble_counts);
@@ -1812,5 +2228,6 @@ int main(void)
     RN_RUN(test_snapshot_rejects_corrupt);
     RN_RUN(test_restore_allocation_failures);
     RN_RUN(test_forget_partitions);
+    RN_RUN(test_partition_snapshots_merge);
     return rn_test_summary();
 }

@@ -12,7 +12,8 @@
  * brute-force sessionization of the accepted rows; the same run,
  * snapshotted and restored into a fresh operator part way, must emit the
  * same bytes; every truncation of a snapshot is refused cleanly; revoked
- * partitions are forgotten. A window aggregate over the windows the rows
+ * partitions are forgotten; snapshots taken by partition and merged on
+ * restore go on as the original. A window aggregate over the windows the rows
  * carry (RN_WINDOW_GIVEN, snapshotted and restored part way) must give
  * what a session window aggregate over the same input gives.
  */
@@ -60,6 +61,7 @@ typedef struct capture {
     rn_buf_t text;
     int rows;
     int bad;                    /* rows late downstream, or not +I, or with a wrong window_time */
+    uint64_t rowwm_sum;         /* sum of the rows' rowwm (wrapping): compares their watermarks */
 } capture_t;
 
 static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
@@ -71,6 +73,7 @@ static rn_err_t capture_process(rn_op_t *op, int port, const rn_batch_t *b, rn_c
         rn_buf_appendf(&c->text, "%lld,%lld,%.*s,%lld,%lld ", (long long)v[0].i, (long long)v[1].i, (int)v[2].len,
                        v[2].s ? v[2].s : "", (long long)v[3].i, (long long)v[4].i);
         c->rows++;
+        if (b->rowwm) c->rowwm_sum += (uint64_t)b->rowwm[r];
         if (b->kinds[r] != RN_ROW_INSERT || v[5].i != v[4].i - 1 || !b->rowwm || b->rowwm[r] > v[5].i ||
             (op->watermark != RN_WM_MIN && op->watermark > v[5].i))
             c->bad++;
@@ -297,9 +300,10 @@ static uint32_t rnd(void)
     return (uint32_t)(rnd_state >> 33);
 }
 
-/* Generates rows for seed: keys 0..4, rowtimes drifting up with jitter,
+/* Generates rows for seed: keys 0..nkeys-1, rowtimes drifting up with jitter,
  * batches of random size, rowwm = max rowtime before - delay. */
-static void gen_rows(uint64_t seed, rrow_t *rows, int n, int64_t delay, int64_t lateness, int *nbatches)
+static void gen_rows(uint64_t seed, rrow_t *rows, int n, int64_t delay, int64_t lateness, int *nbatches,
+                     int nkeys)
 {
     rnd_state = seed;
     int64_t base = 1000, maxt = INT64_MIN;
@@ -307,7 +311,7 @@ static void gen_rows(uint64_t seed, rrow_t *rows, int n, int64_t delay, int64_t 
     for (int i = 0; i < n; i++) {
         base += rnd() % 7;
         rrow_t *r = &rows[i];
-        r->k = rnd() % 5;
+        r->k = rnd() % (uint32_t)nkeys;
         r->t = base - (int64_t)(rnd() % 60);
         snprintf(r->id, sizeof r->id, "r%d", i);
         r->wm = maxt == INT64_MIN ? RN_WM_MIN : maxt - delay;
@@ -379,7 +383,7 @@ static void test_session_random_against_brute_force(void)
     for (uint64_t seed = 1; seed <= 12; seed++) {
         int64_t gap = 3 + (int64_t)(seed % 4) * 5, delay = (int64_t)(seed % 3) * 10, lateness = seed % 2 ? 0 : 15;
         int nb;
-        gen_rows(seed, rows, RNROWS, delay, lateness, &nb);
+        gen_rows(seed, rows, RNROWS, delay, lateness, &nb, 5);
         brute_sessions(rows, RNROWS, gap, bs, be);
         fix_t f;
         fix_init(&f);
@@ -442,7 +446,7 @@ static char *run_cut(uint64_t seed, int cut, rn_buf_t *snap)
     static rrow_t rows[RNROWS];
     int64_t gap = 9, delay = 12, lateness = seed % 2 ? 5 : 0;
     int nb;
-    gen_rows(seed, rows, 600, delay, lateness, &nb);
+    gen_rows(seed, rows, 600, delay, lateness, &nb, 5);
     fix_t f;
     fix_init(&f);
     rn_op_t *cap;
@@ -528,7 +532,13 @@ static void test_snapshot_truncated_and_corrupt(void)
     RN_REQUIRE(op);
     RN_CHECK(op->vt->restore(op, snap.data, snap.len) == RN_OK);
     RN_CHECK(rn_window_open_windows(op) > 0);
-    RN_CHECK(op->vt->restore(op, snap.data, snap.len) == RN_ERR_UNSUPPORTED); /* holds state */
+    /* Again into it: every key is held already, so refused, and nothing
+     * changes. */
+    size_t open = rn_window_open_windows(op);
+    uint64_t late = rn_window_late_rows(op);
+    RN_CHECK(op->vt->restore(op, snap.data, snap.len) == RN_ERR_DECODE);
+    RN_CHECK_EQ_INT(rn_window_open_windows(op), open);
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), late);
     wr_free(op, cap);
     for (size_t i = 0; i < snap.len; i += 7) {
         op = wr_new(&f, &w, 1, &cap);
@@ -692,7 +702,7 @@ static void test_window_aggregate_over_window_rows(void)
     for (uint64_t seed = 21; seed <= 26; seed++) {
         int64_t gap = 7 + (int64_t)(seed % 3) * 4, delay = (int64_t)(seed % 2) * 9, lateness = seed % 3 ? 0 : 6;
         int nb;
-        gen_rows(seed, rows, 800, delay, lateness, &nb);
+        gen_rows(seed, rows, 800, delay, lateness, &nb, 5);
         fix_t f;
         fix_init(&f);
         rn_schema_t *as = agg_schema();
@@ -768,6 +778,236 @@ static void test_window_aggregate_over_window_rows(void)
     }
 }
 
+/* ---- snapshots by partition, merged on restore (docs/checkpoints.md) -------- */
+
+#define MG_NPARTS 4
+
+/* The partition of key k (the PARTITION BY column serialized as an
+ * Exchange does). */
+static int32_t k_part(int64_t k)
+{
+    rn_buf_t key;
+    rn_buf_init(&key);
+    rn_value_t v = I(k);
+    rn_key_append(&key, RN_TYPE_BIGINT, &v);
+    int32_t p = rn_key_partition(key.data, (uint32_t)key.len, MG_NPARTS);
+    rn_buf_free(&key);
+    return p;
+}
+
+/* Feeds the rows' batches [from, to) whose key's partition is in mask
+ * (bit p) to op: every batch (empty or not), each followed by the
+ * watermark of all rows so far (max rowtime - delay). */
+static bool feed_parts(fix_t *f, rn_op_t *op, const rrow_t *rows, int n, int from, int to, int64_t delay,
+                       unsigned mask)
+{
+    int64_t maxt = INT64_MIN;
+    for (int i = 0; i < n && rows[i].batch < to; i++) {
+        if (rows[i].t > maxt) maxt = rows[i].t;
+        if (rows[i].batch < from) continue;
+        if (i > 0 && rows[i - 1].batch == rows[i].batch && rows[i - 1].batch >= from) continue;
+        rn_batch_t *b = fix_batch(f);
+        int64_t bm = maxt;
+        for (int j = i; j < n && rows[j].batch == rows[i].batch; j++) {
+            if (mask & (1u << k_part(rows[j].k))) add_row(b, rows[j].wm, rows[j].k, rows[j].t, rows[j].id);
+            if (rows[j].t > bm) bm = rows[j].t;
+        }
+        if (op->vt->process(op, 0, b, &f->ctx) != RN_OK) return false;
+        if (fix_wm(f, op, bm - delay) != RN_OK) return false;
+    }
+    return true;
+}
+
+/* The rows of a capture's text ("k,t,id,start,end ") whose key is in
+ * partition p (malloc'ed). */
+static char *text_part(const rn_op_t *cap, int32_t p)
+{
+    const char *s = cap_of((rn_op_t *)cap)->text.data ? cap_of((rn_op_t *)cap)->text.data : "";
+    rn_buf_t out;
+    rn_buf_init(&out);
+    while (*s) {
+        const char *e = strchr(s, ' ');
+        size_t len = e ? (size_t)(e - s) + 1 : strlen(s);
+        if (k_part(strtoll(s, NULL, 10)) == p) rn_buf_append(&out, s, len);
+        s += len;
+    }
+    char *res = strdup(out.data ? out.data : "");
+    rn_buf_free(&out);
+    return res;
+}
+
+static size_t snap_len(rn_op_t *op)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    size_t len = op->vt->snapshot(op, &b, NULL) == RN_OK ? b.len : 0;
+    rn_buf_free(&b);
+    return len;
+}
+
+static const char *cap_text(rn_op_t *cap) { return cap_of(cap)->text.data ? cap_of(cap)->text.data : ""; }
+
+/* One randomized run (window w, nkeys key columns, rows of 24 keys): as
+ * test_window.c's merge_run. `orig` takes the rows up to a cut and writes
+ * a snapshot per partition; `merged` (fresh) restores all of them, `per[p]`
+ * (fresh) partition p's, checked against `ora[p]` (a full restore that
+ * forgets the other partitions), and `x`, which took partitions 2 and 3's
+ * rows itself, restores 0 and 1. Then merged emits what orig emits;
+ * per[p] and ora[p], given partition p's rows, what orig emits for them;
+ * x what orig emits for partitions 0 and 1 and `y` (2 and 3's rows all
+ * along) for 2 and 3. A partition restored twice, and truncated snapshots
+ * merged into a holding operator, are refused and change nothing. Returns
+ * the number of failed checks. */
+static int wr_merge_run(const rn_window_spec_t *w, int nkeys, uint64_t seed)
+{
+    static rrow_t rows[RNROWS];
+    int bad = 0, nb;
+    int64_t delay = 12;
+    gen_rows(seed, rows, 900, delay, w->lateness_ms, &nb, 24);
+    int cut = nb / 4 + (int)(seed % (uint64_t)(nb / 2));
+    fix_t f;
+    fix_init(&f);
+    rn_op_t *ocap, *mcap, *xcap, *ycap, *pcap[MG_NPARTS], *acap[MG_NPARTS];
+    rn_op_t *orig = wr_new(&f, w, nkeys, &ocap), *merged = wr_new(&f, w, nkeys, &mcap);
+    rn_op_t *x = wr_new(&f, w, nkeys, &xcap), *y = wr_new(&f, w, nkeys, &ycap);
+    rn_op_t *per[MG_NPARTS], *ora[MG_NPARTS];
+    if (!orig || !merged || !x || !y) abort();
+    if (!feed_parts(&f, orig, rows, 900, 0, cut, delay, 0xf) || !feed_parts(&f, x, rows, 900, 0, cut, delay, 0xc) ||
+        !feed_parts(&f, y, rows, 900, 0, cut, delay, 0xc))
+        bad++;
+
+    rn_buf_t snaps[MG_NPARTS], whole;
+    rn_buf_init(&whole);
+    uint8_t marks[MG_NPARTS][MG_NPARTS] = {{0}};
+    for (int p = 0; p < MG_NPARTS; p++) {
+        rn_buf_init(&snaps[p]);
+        marks[p][p] = 1;
+        rn_part_filter_t pf = {MG_NPARTS, marks[p]};
+        if (orig->vt->snapshot(orig, &snaps[p], &pf) != RN_OK) bad++;
+    }
+    if (orig->vt->snapshot(orig, &whole, NULL) != RN_OK) bad++;
+
+    for (int i = 0; i < MG_NPARTS; i++) {
+        rn_buf_t *s = &snaps[(i + (int)seed) % MG_NPARTS];
+        if (merged->vt->restore(merged, s->data, s->len) != RN_OK) bad++;
+    }
+    if (rn_window_open_windows(merged) != rn_window_open_windows(orig) ||
+        merged->vt->held_since(merged) != orig->vt->held_since(orig) || merged->watermark != orig->watermark ||
+        rn_window_late_rows(merged) != MG_NPARTS * rn_window_late_rows(orig) || snap_len(merged) != whole.len)
+        bad++;
+
+    size_t sum = 0, most = 0;
+    int busiest = 0;
+    for (int p = 0; p < MG_NPARTS; p++) {
+        per[p] = wr_new(&f, w, nkeys, &pcap[p]);
+        ora[p] = wr_new(&f, w, nkeys, &acap[p]);
+        if (per[p]->vt->restore(per[p], snaps[p].data, snaps[p].len) != RN_OK) bad++;
+        if (ora[p]->vt->restore(ora[p], whole.data, whole.len) != RN_OK) bad++;
+        uint8_t others[MG_NPARTS] = {1, 1, 1, 1};
+        others[p] = 0;
+        if (ora[p]->vt->forget_partitions(ora[p], MG_NPARTS, others) != RN_OK) bad++;
+        size_t n = rn_window_open_windows(per[p]);
+        if (n != rn_window_open_windows(ora[p]) || per[p]->vt->held_since(per[p]) != ora[p]->vt->held_since(ora[p]) ||
+            snap_len(per[p]) != snap_len(ora[p]) || per[p]->watermark != orig->watermark)
+            bad++;
+        sum += n;
+        if (n >= most) {
+            most = n;
+            busiest = p;
+        }
+    }
+    if (sum != rn_window_open_windows(orig) || (nkeys > 0 && most == 0)) bad++;
+
+    /* Twice: refused, nothing changed. */
+    size_t nopen = rn_window_open_windows(merged);
+    if (nkeys > 0 && (merged->vt->restore(merged, snaps[busiest].data, snaps[busiest].len) != RN_ERR_DECODE ||
+                      rn_window_open_windows(merged) != nopen))
+        bad++;
+    /* Truncated: refused, per[q] holds what it held. */
+    int q = (busiest + 1) % MG_NPARTS;
+    size_t qopen = rn_window_open_windows(per[q]), qlen = snap_len(per[q]);
+    int64_t qheld = per[q]->vt->held_since(per[q]);
+    uint64_t qlate = rn_window_late_rows(per[q]);
+    for (size_t len = 0; len < snaps[busiest].len; len += 1 + len / 16)
+        if (per[q]->vt->restore(per[q], snaps[busiest].data, len) != RN_ERR_DECODE ||
+            rn_window_open_windows(per[q]) != qopen || snap_len(per[q]) != qlen ||
+            per[q]->vt->held_since(per[q]) != qheld || rn_window_late_rows(per[q]) != qlate)
+            bad++;
+
+    /* x: its own partitions 2 and 3, then 0 and 1 from orig. */
+    uint64_t xlate = rn_window_late_rows(x);
+    size_t xopen = rn_window_open_windows(x);
+    int64_t xwm = x->watermark;
+    for (int p = 0; p < 2; p++)
+        if (x->vt->restore(x, snaps[p].data, snaps[p].len) != RN_OK) bad++;
+    if (rn_window_late_rows(x) != xlate + 2 * rn_window_late_rows(orig) || x->watermark != xwm ||
+        rn_window_open_windows(x) != xopen + rn_window_open_windows(per[0]) + rn_window_open_windows(per[1]))
+        bad++;
+
+    /* The rest. */
+    rn_buf_clear(&cap_of(ocap)->text);
+    rn_buf_clear(&cap_of(xcap)->text);
+    rn_buf_clear(&cap_of(ycap)->text);
+    cap_of(ocap)->rowwm_sum = 0;
+    if (!feed_parts(&f, orig, rows, 900, cut, nb, delay, 0xf) ||
+        !feed_parts(&f, merged, rows, 900, cut, nb, delay, 0xf) ||
+        !feed_parts(&f, x, rows, 900, cut, nb, delay, 0xf) || !feed_parts(&f, y, rows, 900, cut, nb, delay, 0xc))
+        bad++;
+    rn_op_t *ends[] = {orig, merged, x, y};
+    for (int i = 0; i < 4; i++)
+        if (fix_wm(&f, ends[i], RN_WM_MAX) != RN_OK || rn_window_open_windows(ends[i]) != 0) bad++;
+    if (cap_of(mcap)->rowwm_sum != cap_of(ocap)->rowwm_sum) bad++; /* the same watermarks on the rows */
+    if (strcmp(cap_text(mcap), cap_text(ocap)) != 0 && bad++ < 3)
+        fprintf(stderr, "wr_merge_run: merged\n  got:  %.300s\n  want: %.300s\n", cap_text(mcap), cap_text(ocap));
+    if (cap_of(ocap)->rows < 50) bad++; /* degenerate */
+    for (int p = 0; p < MG_NPARTS; p++) {
+        if (!feed_parts(&f, per[p], rows, 900, cut, nb, delay, 1u << p) ||
+            !feed_parts(&f, ora[p], rows, 900, cut, nb, delay, 1u << p) || fix_wm(&f, per[p], RN_WM_MAX) != RN_OK ||
+            fix_wm(&f, ora[p], RN_WM_MAX) != RN_OK)
+            bad++;
+        char *want = text_part(ocap, p), *xgot = text_part(xcap, p), *xwant = text_part(p < 2 ? ocap : ycap, p);
+        if ((strcmp(cap_text(pcap[p]), want) != 0 || strcmp(cap_text(acap[p]), want) != 0) && bad++ < 3)
+            fprintf(stderr, "wr_merge_run: partition %d\n  got:  %.300s\n  want: %.300s\n", p, cap_text(pcap[p]), want);
+        if (strcmp(xgot, xwant) != 0 && bad++ < 3)
+            fprintf(stderr, "wr_merge_run: x, partition %d\n  got:  %.300s\n  want: %.300s\n", p, xgot, xwant);
+        free(want);
+        free(xgot);
+        free(xwant);
+        if (cap_of(pcap[p])->bad) bad++;
+        wr_free(per[p], pcap[p]);
+        wr_free(ora[p], acap[p]);
+        rn_buf_free(&snaps[p]);
+    }
+    if (cap_of(ocap)->bad || cap_of(mcap)->bad || cap_of(xcap)->bad) bad++;
+    rn_buf_free(&whole);
+    wr_free(orig, ocap);
+    wr_free(merged, mcap);
+    wr_free(x, xcap);
+    wr_free(y, ycap);
+    fix_free(&f);
+    return bad;
+}
+
+/* Snapshots taken partition by partition and merged on restore go on
+ * exactly as the original: SESSION (with and without lateness) and
+ * TUMBLE, whose snapshot holds only the operator's counters. */
+static void test_partition_snapshots_merge(void)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        rn_window_spec_t w = {.kind = RN_WINDOW_SESSION, .time_col = 1, .size_ms = 8 + (int64_t)(seed % 3) * 20,
+                              .lateness_ms = seed % 2 ? 0 : 10};
+        int bad = wr_merge_run(&w, 1, seed);
+        if (bad) fprintf(stderr, "  (session, seed %llu)\n", (unsigned long long)seed);
+        RN_CHECK_EQ_INT(bad, 0);
+    }
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        rn_window_spec_t w = {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 25, .lateness_ms = seed % 2 ? 0 : 10};
+        int bad = wr_merge_run(&w, 0, seed);
+        if (bad) fprintf(stderr, "  (tumble, seed %llu)\n", (unsigned long long)seed);
+        RN_CHECK_EQ_INT(bad, 0);
+    }
+}
+
 int main(void)
 {
     RN_RUN(test_tumble_hop_rows);
@@ -777,5 +1017,6 @@ int main(void)
     RN_RUN(test_snapshot_truncated_and_corrupt);
     RN_RUN(test_forget_partitions);
     RN_RUN(test_window_aggregate_over_window_rows);
+    RN_RUN(test_partition_snapshots_merge);
     return rn_test_summary();
 }
