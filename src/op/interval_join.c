@@ -68,18 +68,34 @@
  *
  * Snapshot (ij_snapshot/ij_restore), little-endian, length-prefixed
  * (state/snapshot.h), between batches only:
- *   "RNIJ", u32 version (1), u8 kind, u32 nkeys, nkeys x (u32 left key,
+ *   "RNIJ", u32 version (2), u8 kind, u32 nkeys, nkeys x (u32 left key,
  *   u32 right key), u32 left time col, u32 right time col, u64 lower,
  *   u64 upper, u32 left ncols, u32 right ncols   (restore checks these)
- *   u64 op->watermark, u64 output watermark, u64 arrival sequence
+ *   u64 op->watermark, u64 output watermark, u64 arrival sequence,
+ *   u64 left port watermark, u64 right port watermark (RN_WM_MIN: none;
+ *   version 2 added these two)
  *   then per side (left, right): u64 key entries, per entry: bytes key,
  *   u32 n (> 0), n rows: u64 arrival sequence, u8 matched (0/1), bytes
  *   values (every column of the side's input with rn_key_append)
- * Restore checks that values decode as the side's column types, the time
- * is not NULL, the key recomputed from the values equals the entry's key
- * (so no key is NULL), sequences are below the counter, keys are not
- * duplicated, and nothing is short or left over; else RN_ERR_DECODE, and
- * the operator holds no state. The heaps are rebuilt from the rows.
+ * With a partition filter (docs/checkpoints.md) only the entries whose key
+ * bytes fall in a marked partition are written (rn_key_partition, as
+ * forget_partitions computes it); the watermarks and the sequence are
+ * written whatever the filter.
+ * Restore adds the snapshot's entries to those the operator holds (a
+ * fresh operator, or one holding other partitions' keys) and pushes their
+ * rows onto the heaps. It takes each watermark only when the operator has
+ * none yet: the port watermarks become floors under what the inputs
+ * deliver (port_floor), so rows are stored and expired as they were
+ * before the snapshot even before the sources deliver their watermarks
+ * again, and never against a watermark that went back; the sequence
+ * becomes the larger of the two (rows restored from different operators
+ * may then share a sequence number: the heap breaks such ties in any
+ * order). It checks that values decode as the side's column types, the
+ * time is not NULL, the key recomputed from the values equals the entry's
+ * key (so no key is NULL), sequences are below the snapshot's counter, no
+ * key is held already or twice, and nothing is short or left over; else
+ * RN_ERR_DECODE. A failed restore (RN_ERR_NOMEM too) removes the entries
+ * it added, leaving the operator as it was.
  */
 #include "core/hash.h"
 #include "core/heap.h"
@@ -139,6 +155,8 @@ typedef struct ijoin {
     const rn_expr_t *residual;  /* over the output row, or NULL (the plan's) */
     ij_side_t side[2];          /* left, right */
     int64_t outwm;              /* output watermark in force (RN_WM_MIN: none) */
+    int64_t port_floor[2];      /* per port: the watermark a restore brought (RN_WM_MIN:
+                                 * none); ij_port_wm never reads less */
     uint64_t seq;               /* rows stored so far */
     rn_buf_t key;               /* scratch: a row's key */
     rn_buf_t kcopy;             /* scratch: copy of a key being removed */
@@ -170,10 +188,13 @@ static bool ij_expired(int64_t expiry, int64_t wm)
     return wm == RN_WM_MAX || wm > expiry;
 }
 
-/* The watermark of input port p (RN_WM_MIN before it delivered one). */
+/* The watermark of input port p: the one it delivered (RN_WM_MIN before
+ * any), or the one a restore brought if that is later. */
 static int64_t ij_port_wm(const rn_op_t *op, int p)
 {
-    return op->inputs[p].has_wm ? op->inputs[p].wm : RN_WM_MIN;
+    const ijoin_t *j = op->priv;
+    int64_t wm = op->inputs[p].has_wm ? op->inputs[p].wm : RN_WM_MIN;
+    return wm > j->port_floor[p] ? wm : j->port_floor[p];
 }
 
 /* The output watermark for minimum input watermark m. */
@@ -330,13 +351,6 @@ static void ij_drop_row(ijoin_t *j, ij_side_t *s, ij_row_t *row)
     if (klen) rn_buf_append(&j->kcopy, key, klen);
     if (j->kcopy.oom) return; /* keep the empty entry */
     rn_store_remove(s->store, j->kcopy.data, klen, e->hash);
-}
-
-/* Removes every stored row of side s, emitting nothing. */
-static void ij_side_clear(ij_side_t *s)
-{
-    size_t pos = 0;
-    while (rn_store_next(s->store, &pos)) rn_store_remove_iterated(s->store, pos);
 }
 
 /* ---- emission ----------------------------------------------------------- */
@@ -666,7 +680,7 @@ static rn_err_t ij_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_t 
 /* ---- snapshot and restore (format in the note at the top) ------------------ */
 
 #define IJ_SNAP_MAGIC "RNIJ"
-#define IJ_SNAP_VERSION 1u
+#define IJ_SNAP_VERSION 2u
 
 /* The plan-fixed header, written and checked alike. */
 static void ij_put_header(const ijoin_t *j, rn_buf_t *out)
@@ -687,6 +701,13 @@ static void ij_put_header(const ijoin_t *j, rn_buf_t *out)
     rn_snap_put_u32(out, (uint32_t)j->side[1].ncols);
 }
 
+/* Whether a snapshot filtered by parts (NULL: every key) takes the key
+ * k[0..klen): its partition as rn_store_forget_partitions computes it. */
+static bool ij_takes(const rn_part_filter_t *parts, const void *k, uint32_t klen)
+{
+    return !parts || (parts->nparts > 0 && parts->parts[rn_key_partition(k, klen, parts->nparts)]);
+}
+
 static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const ijoin_t *j = op->priv;
@@ -694,19 +715,23 @@ static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filt
     rn_snap_put_u64(out, (uint64_t)op->watermark);
     rn_snap_put_u64(out, (uint64_t)j->outwm);
     rn_snap_put_u64(out, j->seq);
+    rn_snap_put_u64(out, (uint64_t)ij_port_wm(op, 0));
+    rn_snap_put_u64(out, (uint64_t)ij_port_wm(op, 1));
     rn_buf_t vals;
     rn_buf_init(&vals);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 2 && !vals.oom && !out->oom; s++) {
         const ij_side_t *sd = &j->side[s];
-        size_t pos = 0, nkeys = 0;
+        size_t at = out->len; /* the key count, written once known */
+        rn_snap_put_u64(out, 0);
+        uint64_t nkeys = 0;
+        size_t pos = 0;
         const ij_key_t *e;
-        while ((e = rn_store_next(sd->store, &pos))) nkeys += e->n > 0;
-        rn_snap_put_u64(out, (uint64_t)nkeys);
-        pos = 0;
         while ((e = rn_store_next(sd->store, &pos))) {
             if (e->n == 0) continue; /* left over by an OOM in ij_drop_row */
             uint32_t klen;
             const void *k = rn_store_key_of(sd->store, e, &klen);
+            if (!ij_takes(parts, k, klen)) continue;
+            nkeys++;
             rn_snap_put_bytes(out, k, klen);
             rn_snap_put_u32(out, e->n);
             for (uint32_t i = e->head; i < e->head + e->n; i++) {
@@ -720,19 +745,27 @@ static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filt
                 rn_snap_put_bytes(out, vals.data, (uint32_t)vals.len);
             }
         }
+        if (vals.oom || out->oom) break;
+        for (int i = 0; i < 8; i++) out->data[at + (size_t)i] = (char)(unsigned char)(nkeys >> (8 * i));
     }
     bool oom = vals.oom || out->oom;
     rn_buf_free(&vals);
     return oom ? RN_ERR_NOMEM : RN_OK;
 }
 
-/* Reads the rows of one key entry (key bytes k) of side si. */
+/* Reads the rows of one key entry (key bytes k) of side si; *added is set
+ * once its entry was created (the caller's to remove on failure). A key
+ * the side holds already fails with RN_ERR_DECODE, *added false. */
 static rn_err_t ij_read_key(ijoin_t *j, rn_snap_reader_t *r, int si, const void *k, uint32_t klen,
-                            uint64_t seq_max, rn_value_t *vals)
+                            uint64_t seq_max, rn_value_t *vals, bool *added)
 {
     ij_side_t *s = &j->side[si];
+    *added = false;
+    uint64_t h = rn_hash_bytes(k, klen, 0);
     uint32_t n = rn_snap_u32(r);
     if (r->bad || n == 0 || n > r->len - r->off) return RN_ERR_DECODE;
+    const ij_key_t *held = rn_store_peek(s->store, k, klen, h);
+    if (held && held->n) return RN_ERR_DECODE; /* held already, or twice in the snapshot */
     for (uint32_t i = 0; i < n; i++) {
         uint64_t seq = rn_snap_u64(r);
         uint8_t matched = rn_snap_u8(r);
@@ -751,22 +784,50 @@ static rn_err_t ij_read_key(ijoin_t *j, rn_snap_reader_t *r, int si, const void 
         }
         if (j->key.oom) return RN_ERR_NOMEM;
         if (j->key.len != klen || (klen && memcmp(j->key.data, k, klen) != 0)) return RN_ERR_DECODE;
-        /* The entry must be new: the first row finds no rows for the key. */
-        if (i == 0 && rn_store_peek(s->store, k, klen, rn_hash_bytes(k, klen, 0)))
-            return RN_ERR_DECODE;
         ij_row_t *row = ij_row_alloc(s, vals);
         if (!row) return RN_ERR_NOMEM;
         row->time = vals[s->time_col].i;
         row->seq = seq;
         row->matched = matched;
-        rn_err_t err = ij_store_row(j, si, row, rn_hash_bytes(k, klen, 0));
+        rn_err_t err = ij_store_row(j, si, row, h);
         if (err != RN_OK) return err;
+        *added = true;
     }
     return RN_OK;
 }
 
-static rn_err_t ij_restore_body(rn_op_t *op, ijoin_t *j, rn_snap_reader_t *r)
+/* Undoes a failed restore: reads the key entries again from r (just past
+ * the operator-wide values) and removes the first added[s] of each side,
+ * the ones the restore created (their rows leave the heaps with them).
+ * Those bytes were read once already, so this cannot fail. */
+static void ij_unrestore(ijoin_t *j, rn_snap_reader_t *r, const uint64_t added[2])
 {
+    for (int s = 0; s < 2; s++) {
+        /* side 0 is read through when side 1 has entries to remove */
+        uint64_t upto = s == 0 && added[1] > 0 ? UINT64_MAX : added[s];
+        if (upto == 0) break;
+        uint64_t nkeys = rn_snap_u64(r);
+        for (uint64_t e = 0; e < nkeys && e < upto && !r->bad; e++) {
+            uint32_t klen, len;
+            const void *k = rn_snap_bytes(r, &klen);
+            if (e < added[s]) rn_store_remove(j->side[s].store, k, klen, rn_hash_bytes(k, klen, 0));
+            uint32_t n = rn_snap_u32(r);
+            for (uint32_t i = 0; i < n && !r->bad; i++) {
+                rn_snap_u64(r);
+                rn_snap_u8(r);
+                rn_snap_bytes(r, &len);
+            }
+        }
+    }
+}
+
+/* Adds the snapshot's key entries to those the operator holds and merges
+ * its operator-wide values; on failure removes the entries it added. */
+static rn_err_t ij_restore(rn_op_t *op, const void *data, size_t len)
+{
+    ijoin_t *j = op->priv;
+    rn_snap_reader_t r;
+    rn_snap_reader_init(&r, data, len);
     rn_buf_t hdr;
     rn_buf_init(&hdr);
     ij_put_header(j, &hdr);
@@ -774,47 +835,43 @@ static rn_err_t ij_restore_body(rn_op_t *op, ijoin_t *j, rn_snap_reader_t *r)
         rn_buf_free(&hdr);
         return RN_ERR_NOMEM;
     }
-    bool same = rn_snap_have(r, hdr.len) && memcmp(r->p, hdr.data, hdr.len) == 0;
-    r->off += same ? hdr.len : 0;
+    bool same = rn_snap_have(&r, hdr.len) && memcmp(r.p, hdr.data, hdr.len) == 0;
+    r.off += same ? hdr.len : 0;
     rn_buf_free(&hdr);
     if (!same) return RN_ERR_DECODE;
-    int64_t wm = (int64_t)rn_snap_u64(r), outwm = (int64_t)rn_snap_u64(r);
-    uint64_t seq = rn_snap_u64(r);
-    if (r->bad) return RN_ERR_DECODE;
+    int64_t wm = (int64_t)rn_snap_u64(&r), outwm = (int64_t)rn_snap_u64(&r);
+    uint64_t seq = rn_snap_u64(&r);
+    int64_t port_wm[2] = {(int64_t)rn_snap_u64(&r), (int64_t)rn_snap_u64(&r)};
+    if (r.bad) return RN_ERR_DECODE;
     int maxcols = j->side[0].ncols > j->side[1].ncols ? j->side[0].ncols : j->side[1].ncols;
     rn_value_t *vals = rn_malloc(sizeof *vals * (size_t)(maxcols ? maxcols : 1));
     if (!vals) return RN_ERR_NOMEM;
+    rn_snap_reader_t body = r; /* where ij_unrestore reads again */
+    uint64_t added[2] = {0, 0};
     rn_err_t err = RN_OK;
     for (int s = 0; s < 2 && err == RN_OK; s++) {
-        uint64_t nkeys = rn_snap_u64(r);
-        if (r->bad) err = RN_ERR_DECODE;
+        uint64_t nkeys = rn_snap_u64(&r);
+        if (r.bad) err = RN_ERR_DECODE;
         for (uint64_t e = 0; e < nkeys && err == RN_OK; e++) {
             uint32_t klen;
-            const void *k = rn_snap_bytes(r, &klen);
-            err = !k ? RN_ERR_DECODE : ij_read_key(j, r, s, k, klen, seq, vals);
+            const void *k = rn_snap_bytes(&r, &klen);
+            bool created = false;
+            err = r.bad ? RN_ERR_DECODE : ij_read_key(j, &r, s, k, klen, seq, vals, &created);
+            added[s] += created;
         }
     }
     rn_free(vals);
-    if (err == RN_OK && !rn_snap_done(r)) err = RN_ERR_DECODE;
-    if (err != RN_OK) return err;
-    op->watermark = wm;
-    j->outwm = outwm;
-    j->seq = seq;
-    return RN_OK;
-}
-
-static rn_err_t ij_restore(rn_op_t *op, const void *data, size_t len)
-{
-    ijoin_t *j = op->priv;
-    if (j->side[0].nrows || j->side[1].nrows || j->seq) return RN_ERR_UNSUPPORTED;
-    rn_snap_reader_t r;
-    rn_snap_reader_init(&r, data, len);
-    rn_err_t err = ij_restore_body(op, j, &r);
+    if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
     if (err != RN_OK) {
-        ij_side_clear(&j->side[0]);
-        ij_side_clear(&j->side[1]);
+        ij_unrestore(j, &body, added);
+        return err;
     }
-    return err;
+    if (op->watermark == RN_WM_MIN) op->watermark = wm;
+    if (j->outwm == RN_WM_MIN) j->outwm = outwm;
+    for (int p = 0; p < 2; p++)
+        if (ij_port_wm(op, p) == RN_WM_MIN) j->port_floor[p] = port_wm[p];
+    if (seq > j->seq) j->seq = seq;
+    return RN_OK;
 }
 
 static const rn_op_vtable_t ij_vtable = {
@@ -887,6 +944,7 @@ rn_op_t *rn_interval_join_new(rn_op_t *left, rn_op_t *right, const rn_interval_j
     j->margin = al > au ? al : au;
     j->residual = spec->residual;
     j->outwm = RN_WM_MIN;
+    j->port_floor[0] = j->port_floor[1] = RN_WM_MIN;
     rn_buf_init(&j->key);
     rn_buf_init(&j->kcopy);
     const rn_op_t *in[2] = {left, right};

@@ -68,22 +68,33 @@
  * emitted or allocated.
  *
  * Snapshot (join_snapshot/join_restore), little-endian (state/snapshot.h):
- *   "RNJN", u32 version (1), u8 join kind, u32 nkeys, u8 has residual,
+ *   "RNJN", u32 version (2), u8 join kind, u32 nkeys, u8 has residual,
  *   u64 state TTL in ms (0: none), then per side (left, right):
  *     u32 ncols, ncols x u8 type id, nkeys x u32 key column,
  *     u32 window_end column + 1 (0: none)      (restore checks all these)
- *   u64 ignored retractions, u64 late rows
+ *   u64 ignored retractions, u64 late rows, u64 watermark (op->watermark,
+ *   which decides late window rows; RN_WM_MIN: none)   (version 2 added it)
  *   per side (left, right): u64 nbuckets, then per bucket:
  *     bytes key            the serialized key (rn_key_*)
  *     u64 last access      only with a TTL (processing time ms, >= 0)
  *     u32 nrows (> 0), then per distinct row:
  *       u64 multiplicity (> 0), u64 associations (>= 0), bytes row (the
  *       encoding above)
- * Restore checks that every key decodes as the key columns, every row as
- * the side's columns, that a row's key is its bucket's, that an inner side
- * holds no NULL key (equal rows in two records are allowed, see above); a
- * short read, duplicate key or trailing byte
- * fails with RN_ERR_DECODE and leaves the operator empty.
+ * With a partition filter (docs/checkpoints.md) only the buckets whose key
+ * bytes fall in a marked partition are written (rn_key_partition, as
+ * forget_partitions computes it: a key's buckets on both sides go
+ * together, so their association counts stay consistent); the counters
+ * and the watermark are written whatever the filter.
+ * Restore adds the snapshot's buckets to those the operator holds (a fresh
+ * operator, or one holding other partitions' keys): a key the side holds
+ * already is refused. It adds the counters to the operator's and takes
+ * the watermark only when the operator has none yet. It checks that every
+ * key decodes as the key columns, every row as the side's columns, that a
+ * row's key is its bucket's, that an inner side holds no NULL key (equal
+ * rows in two records are allowed, see above); a short read, a key held
+ * already or twice, or a trailing byte fails with RN_ERR_DECODE, and a
+ * failed restore (RN_ERR_NOMEM too) removes the buckets it added, leaving
+ * the operator as it was.
  */
 #include "core/assert.h"
 #include "core/hash.h"
@@ -722,7 +733,7 @@ static rn_err_t join_forget_partitions(rn_op_t *op, int32_t nparts, const uint8_
 /* ---- snapshot and restore (format in the note at the top) --------------------------- */
 
 #define JOIN_SNAP_MAGIC "RNJN"
-#define JOIN_SNAP_VERSION 1u
+#define JOIN_SNAP_VERSION 2u
 
 /* The plan-derived header: what restore checks. */
 static void join_put_header(const join_t *j, rn_buf_t *out)
@@ -742,20 +753,32 @@ static void join_put_header(const join_t *j, rn_buf_t *out)
     }
 }
 
+/* Whether a snapshot filtered by parts (NULL: every key) takes the key
+ * k[0..klen): its partition as rn_store_forget_partitions computes it. */
+static bool join_takes(const rn_part_filter_t *parts, const void *k, uint32_t klen)
+{
+    return !parts || (parts->nparts > 0 && parts->parts[rn_key_partition(k, klen, parts->nparts)]);
+}
+
 static rn_err_t join_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts)
 {
     const join_t *j = op->priv;
     join_put_header(j, out);
     rn_snap_put_u64(out, j->ignored);
     rn_snap_put_u64(out, j->late);
+    rn_snap_put_u64(out, (uint64_t)op->watermark);
     for (int s = 0; s < 2; s++) {
         const rn_store_t *st = j->side[s].st;
-        rn_snap_put_u64(out, (uint64_t)rn_store_count(st));
+        size_t at = out->len; /* the bucket count, written once known */
+        rn_snap_put_u64(out, 0);
+        uint64_t nb = 0;
         size_t pos = 0;
         const jbucket_t *b;
         while ((b = rn_store_next(st, &pos))) {
             uint32_t klen;
             const void *k = rn_store_key_of(st, b, &klen);
+            if (!join_takes(parts, k, klen)) continue;
+            nb++;
             rn_snap_put_bytes(out, k, klen);
             if (j->ttl_ms > 0) rn_snap_put_u64(out, (uint64_t)rn_store_access_time(st, b));
             rn_snap_put_u32(out, b->nrecs);
@@ -766,6 +789,8 @@ static rn_err_t join_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_fi
                 rn_snap_put_bytes(out, b->data + rec->off, rec->len);
             }
         }
+        if (out->oom) break;
+        for (int i = 0; i < 8; i++) out->data[at + (size_t)i] = (char)(unsigned char)(nb >> (8 * i));
     }
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }
@@ -780,9 +805,12 @@ static bool join_key_valid(const join_t *j, const jside_t *s, const void *key, u
     return off == klen;
 }
 
-/* Reads one bucket of side s into st. */
-static rn_err_t join_read_bucket(join_t *j, jside_t *s, rn_store_t *st, rn_snap_reader_t *r)
+/* Reads one bucket of side s into its store; *added is set once the
+ * bucket was created (it is then the caller's to remove on failure). A
+ * key the side holds already fails with RN_ERR_DECODE, *added false. */
+static rn_err_t join_read_bucket(join_t *j, jside_t *s, rn_snap_reader_t *r, bool *added)
 {
+    *added = false;
     uint32_t klen;
     const void *k = rn_snap_bytes(r, &klen);
     int64_t access = j->ttl_ms > 0 ? (int64_t)rn_snap_u64(r) : 0;
@@ -790,11 +818,16 @@ static rn_err_t join_read_bucket(join_t *j, jside_t *s, rn_store_t *st, rn_snap_
     if (r->bad || access < 0 || nrecs == 0 || !join_key_valid(j, s, k, klen)) return RN_ERR_DECODE;
     /* The key bytes point into the snapshot, which j->key below must not clobber. */
     uint64_t kh = rn_hash_bytes(k, klen, 0);
+    /* A key held already, or twice in the snapshot (peek: an upsert would
+     * count as an access of the held bucket, and an expired one not swept
+     * yet is refused too). */
+    if (rn_store_peek(s->st, k, klen, kh)) return RN_ERR_DECODE;
     bool created;
-    jbucket_t *b = rn_store_upsert(st, k, klen, kh, &created);
+    jbucket_t *b = rn_store_upsert(s->st, k, klen, kh, &created);
     if (!b) return RN_ERR_NOMEM;
-    if (!created) return RN_ERR_DECODE; /* duplicate key */
-    rn_store_set_access_time(st, b, access);
+    RN_ASSERT(created);
+    *added = true;
+    rn_store_set_access_time(s->st, b, access);
     for (uint32_t i = 0; i < nrecs; i++) {
         int64_t mult = (int64_t)rn_snap_u64(r);
         int64_t assoc = (int64_t)rn_snap_u64(r);
@@ -814,15 +847,39 @@ static rn_err_t join_read_bucket(join_t *j, jside_t *s, rn_store_t *st, rn_snap_
     return RN_OK;
 }
 
-/* Rebuilds both sides into new stores and swaps them in only when the
- * whole snapshot was read; on failure the new stores are freed (their
- * buckets' counts leave the sides' with them) and the operator stays
- * empty. */
+/* Undoes a failed restore: reads the buckets again from r (just past the
+ * operator-wide values) and removes the first added[s] keys of each side,
+ * the ones that restore created. Those bytes were read once already, so
+ * this cannot fail. */
+static void join_unrestore(join_t *j, rn_snap_reader_t *r, const uint64_t added[2])
+{
+    for (int s = 0; s < 2; s++) {
+        /* side 0 is read through when side 1 has buckets to remove */
+        uint64_t upto = s == 0 && added[1] > 0 ? UINT64_MAX : added[s];
+        if (upto == 0) break;
+        uint64_t nb = rn_snap_u64(r);
+        for (uint64_t b = 0; b < nb && b < upto && !r->bad; b++) {
+            uint32_t klen, len;
+            const void *k = rn_snap_bytes(r, &klen);
+            if (b < added[s]) rn_store_remove(j->side[s].st, k, klen, rn_hash_bytes(k, klen, 0));
+            if (j->ttl_ms > 0) rn_snap_u64(r);
+            uint32_t nrecs = rn_snap_u32(r);
+            for (uint32_t i = 0; i < nrecs && !r->bad; i++) {
+                rn_snap_u64(r);
+                rn_snap_u64(r);
+                rn_snap_bytes(r, &len);
+            }
+        }
+    }
+}
+
+/* Adds the snapshot's buckets to those the sides hold. On failure the
+ * buckets this call created are removed again (join_unrestore), so the
+ * operator holds what it held before; a side's smallest window_end may
+ * stay lower than needed, which costs one needless scan. */
 static rn_err_t join_restore(rn_op_t *op, const void *data, size_t len)
 {
     join_t *j = op->priv;
-    if (j->side[0].rows || j->side[1].rows || rn_store_count(j->side[0].st) || rn_store_count(j->side[1].st))
-        return RN_ERR_UNSUPPORTED;
     rn_buf_t hdr;
     rn_buf_init(&hdr);
     join_put_header(j, &hdr);
@@ -837,36 +894,29 @@ static rn_err_t join_restore(rn_op_t *op, const void *data, size_t len)
     rn_buf_free(&hdr);
     if (!same) return RN_ERR_DECODE;
     uint64_t ignored = rn_snap_u64(&r), late = rn_snap_u64(&r);
+    int64_t wm = (int64_t)rn_snap_u64(&r);
     if (r.bad) return RN_ERR_DECODE;
-    rn_store_t *st[2] = {NULL, NULL};
-    rn_err_t err = RN_ERR_NOMEM;
-    for (int s = 0; s < 2; s++) {
-        j->side[s].min_wend = INT64_MAX;
-        st[s] = rn_store_new(s ? "join-right" : "join-left", sizeof(jbucket_t), bucket_free, &j->side[s]);
-        if (!st[s]) goto done;
-        if (j->ttl_ms > 0) rn_store_set_ttl(st[s], j->ttl_ms); /* cannot fail on an empty store */
-    }
-    err = RN_OK;
+    rn_snap_reader_t body = r; /* where join_unrestore reads again */
+    uint64_t added[2] = {0, 0};
+    rn_err_t err = RN_OK;
     for (int s = 0; s < 2 && err == RN_OK; s++) {
         uint64_t nb = rn_snap_u64(&r);
         if (r.bad) err = RN_ERR_DECODE;
-        for (uint64_t b = 0; b < nb && err == RN_OK; b++) err = join_read_bucket(j, &j->side[s], st[s], &r);
+        for (uint64_t b = 0; b < nb && err == RN_OK; b++) {
+            bool created;
+            err = join_read_bucket(j, &j->side[s], &r, &created);
+            added[s] += created;
+        }
     }
     if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
-    if (err == RN_OK) {
-        for (int s = 0; s < 2; s++) {
-            rn_store_t *old = j->side[s].st;
-            j->side[s].st = st[s];
-            st[s] = old; /* empty; freed below */
-        }
-        j->ignored = ignored;
-        j->late = late;
+    if (err != RN_OK) {
+        join_unrestore(j, &body, added);
+        return err;
     }
-done:
-    for (int s = 0; s < 2; s++) rn_store_free(st[s]);
-    if (err != RN_OK)
-        for (int s = 0; s < 2; s++) j->side[s].min_wend = INT64_MAX;
-    return err;
+    j->ignored += ignored;
+    j->late += late;
+    if (op->watermark == RN_WM_MIN) op->watermark = wm;
+    return RN_OK;
 }
 
 static const rn_op_vtable_t join_vtable = {

@@ -26,7 +26,16 @@
  * interval join of all rows; after each watermark it also checks that the
  * join holds exactly the rows that can still match. The same scripts cut
  * by a snapshot and continued in a fresh operator emit the same rows;
- * truncated, damaged and OOM-interrupted restores fail cleanly.
+ * truncated, damaged and OOM-interrupted restores fail cleanly. Cut by
+ * four snapshots, one per partition, and merged into one fresh operator,
+ * they emit exactly the original's rows in its order; restored each into
+ * its own operator fed its partition's rows, they hold only that
+ * partition's keys and together emit the same rows, as does an operator
+ * that held partitions 0 and 1 live and takes 2 and 3; restores refused
+ * (a key held already, every truncation, allocation failures) leave an
+ * operator holding other keys as it was. A restored operator stores and
+ * pads rows under its snapshot's port watermarks before its inputs
+ * deliver any.
  */
 #include "core/mem.h"
 #include "op/join.h"
@@ -935,8 +944,9 @@ static void test_snapshot_continue(void)
     }
 }
 
-/* Truncated, damaged or foreign snapshots, a restore into an operator
- * that holds state and allocation failures: refused, nothing held. */
+/* Truncated, damaged or foreign snapshots and allocation failures:
+ * refused, nothing held; a second restore of the same keys: refused,
+ * nothing changed. */
 static void test_snapshot_damaged(void)
 {
     rn_interval_join_spec_t sp = spec_of(RN_JOIN_KIND_FULL, -5, 5, false);
@@ -1000,11 +1010,14 @@ static void test_snapshot_damaged(void)
         world_free(&c);
     }
     RN_CHECK(ok);
-    /* The good snapshot restores, and then a second restore is refused. */
+    /* The good snapshot restores, and then a second restore is refused
+     * (its keys are held already), changing nothing. */
     RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_OK);
     RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 0), 3);
     RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 1), 2);
-    RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_ERR_UNSUPPORTED);
+    RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_ERR_DECODE);
+    RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 0), 3);
+    RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 1), 2);
     /* It goes on as the original: same padded rows at the end. */
     RN_CHECK_EQ_INT(world_finish(&a, 0), RN_OK);
     RN_CHECK_EQ_INT(world_finish(&a, 1), RN_OK);
@@ -1014,6 +1027,307 @@ static void test_snapshot_damaged(void)
     snprintf(first, sizeof first, "%s", rows_since(&a, 2)); /* past the two matches */
     RN_CHECK_EQ_STR(rows_since(&b, 0), first);
     RN_CHECK_EQ_STR(first, "2,20,0,s2|null,null,null,null null,null,null,null|3,30,0,s12");
+    rn_buf_free(&snap);
+    world_free(&a);
+    world_free(&b);
+}
+
+/* ---- snapshots by partition and merging restores ------------------------------ */
+
+#define NPARTS 4
+
+/* The partition of a row's key as the join's stores (and an Exchange)
+ * compute it: the key columns serialized, none for a join without keys. */
+static int32_t row_part(const script_t *sc, const trow_t *r)
+{
+    rn_buf_t kb;
+    rn_buf_init(&kb);
+    if (sc->keyed) {
+        rn_value_t v = r->knull ? RN_VALUE_NULL : rn_value_int(r->k);
+        rn_key_append(&kb, RN_TYPE_BIGINT, &v);
+    }
+    int32_t p = rn_key_partition(kb.data ? kb.data : "", (uint32_t)kb.len, NPARTS);
+    rn_buf_free(&kb);
+    return p;
+}
+
+/* Runs acts[from..to) in w, giving it only the rows whose partition is
+ * marked in take (NULL: all); watermarks and finishes all. Returns the
+ * failed steps. */
+static int script_run_parts(const script_t *sc, world_t *w, int from, int to, const uint8_t *take)
+{
+    int failed = 0;
+    trow_t rows[16];
+    for (int i = from; i < to; i++) {
+        const act_t *a = &sc->acts[i];
+        rn_err_t err = RN_OK;
+        if (a->type == A_ROWS) {
+            int n = 0;
+            for (int k = 0; k < a->n; k++)
+                if (!take || take[row_part(sc, &a->rows[k])]) rows[n++] = a->rows[k];
+            if (n) err = world_push(w, a->side, rows, n);
+        } else {
+            err = a->type == A_WM ? world_wm(w, a->side, a->wm) : world_finish(w, a->side);
+        }
+        failed += err != RN_OK;
+    }
+    return failed;
+}
+
+/* Delivers again the watermarks w's sides had (as sources do after a
+ * restart; the same value again is allowed) to each world in ws. */
+static void redeliver(const world_t *w, world_t *const *ws, int nws)
+{
+    for (int s = 0; s < 2; s++)
+        if (w->has_wm[s])
+            for (int i = 0; i < nws; i++) RN_CHECK_EQ_INT(world_wm(ws[i], s, w->wm[s]), RN_OK);
+}
+
+static size_t ij_keys(const rn_op_t *join)
+{
+    size_t keys = 0;
+    join->vt->state_size(join, &keys);
+    return keys;
+}
+
+static size_t ij_rows(const rn_op_t *join)
+{
+    return rn_interval_join_rows(join, 0) + rn_interval_join_rows(join, 1);
+}
+
+/* Whether the rows captured by ws[i] from from[i] on, together, equal
+ * those of w from wfrom on, as multisets. */
+static bool same_rows_since(world_t *w, int wfrom, world_t *const *ws, const int *from, int nws)
+{
+    int n = w->c->nrows - wfrom;
+    char **want = malloc(sizeof *want * (size_t)(n ? n : 1));
+    memcpy(want, w->c->rows + wfrom, sizeof *want * (size_t)n);
+    qsort(want, (size_t)n, sizeof *want, cmp_str);
+    /* same_rows compares whole captures: move the earlier rows aside */
+    int saved[NPARTS + 1];
+    for (int i = 0; i < nws; i++) {
+        saved[i] = ws[i]->c->nrows;
+        ws[i]->c->rows += from[i];
+        ws[i]->c->nrows -= from[i];
+    }
+    bool same = same_rows(ws, nws, want, n);
+    for (int i = 0; i < nws; i++) {
+        ws[i]->c->rows -= from[i];
+        ws[i]->c->nrows = saved[i];
+    }
+    free(want);
+    return same;
+}
+
+/* A script cut at a random step: a runs all of it; m, a fresh operator,
+ * gets a's four snapshots by partition and runs the rest; per[p] gets
+ * snapshot p and the rest of partition p's rows; x runs partitions 0 and
+ * 1 from the start, gets the snapshots of 2 and 3, then runs the rest.
+ * After the cut every operator is given the watermarks again (a too, the
+ * same values), as sources do after a restart. m emits exactly a's rows
+ * in a's order, x and the per[p] together the same rows. Refused restores
+ * (a key held already, every truncation, allocation failures) leave an
+ * operator holding other partitions as it was. */
+static void test_partition_snapshots(void)
+{
+    int runs = 0, with_keys = 0;
+    for (uint64_t seed = 201; seed <= 224; seed++) {
+        const int64_t *bd = bounds[seed % NBOUNDS];
+        script_t sc;
+        script_make(&sc, seed, bd[0], bd[1]);
+        rn_join_kind kind = (rn_join_kind)(seed % 4);
+        bool residual = seed % 3 == 0;
+        rn_interval_join_spec_t sp = spec_of(kind, bd[0], bd[1], residual);
+        sp.nkeys = sc.keyed ? 1 : 0;
+        int cut = 1 + (int)(rnd() % (uint64_t)(sc.nacts - 3)); /* before the finishes */
+        world_t a, m, x, y, per[NPARTS];
+        RN_REQUIRE(world_init(&a, &sp) && world_init(&m, &sp) && world_init(&x, &sp) && world_init(&y, &sp));
+        for (int p = 0; p < NPARTS; p++) RN_REQUIRE(world_init(&per[p], &sp));
+        static const uint8_t first_two[NPARTS] = {1, 1, 0, 0};
+        RN_CHECK_EQ_INT(script_run_parts(&sc, &a, 0, cut, NULL), 0);
+        RN_CHECK_EQ_INT(script_run_parts(&sc, &x, 0, cut, first_two), 0);
+
+        rn_buf_t snaps[NPARTS], empty;
+        uint8_t none[NPARTS] = {0};
+        rn_part_filter_t nofilter = {NPARTS, none};
+        rn_buf_init(&empty);
+        RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &empty, &nofilter), RN_OK);
+        for (int p = 0; p < NPARTS; p++) {
+            uint8_t mark[NPARTS] = {0};
+            mark[p] = 1;
+            rn_part_filter_t filter = {NPARTS, mark};
+            rn_buf_init(&snaps[p]);
+            RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snaps[p], &filter), RN_OK);
+        }
+        static const int order[NPARTS] = {3, 1, 0, 2};
+        for (int i = 0; i < NPARTS; i++)
+            RN_CHECK_EQ_INT(m.join->vt->restore(m.join, snaps[order[i]].data, snaps[order[i]].len), RN_OK);
+        for (int s = 0; s < 2; s++)
+            RN_CHECK_EQ_INT(rn_interval_join_rows(m.join, s), rn_interval_join_rows(a.join, s));
+        RN_CHECK_EQ_INT(ij_keys(m.join), ij_keys(a.join));
+        RN_CHECK_EQ_INT(m.join->vt->held_since(m.join), a.join->vt->held_since(a.join));
+        RN_CHECK_EQ_INT(m.join->watermark, a.join->watermark);
+        size_t rows = 0, keys = 0;
+        for (int p = 0; p < NPARTS; p++) {
+            RN_CHECK_EQ_INT(per[p].join->vt->restore(per[p].join, snaps[p].data, snaps[p].len), RN_OK);
+            rows += ij_rows(per[p].join);
+            keys += ij_keys(per[p].join);
+            /* it holds no key of another partition */
+            uint8_t others[NPARTS] = {1, 1, 1, 1};
+            others[p] = 0;
+            rn_part_filter_t filter = {NPARTS, others};
+            rn_buf_t rest;
+            rn_buf_init(&rest);
+            RN_CHECK_EQ_INT(per[p].join->vt->snapshot(per[p].join, &rest, &filter), RN_OK);
+            RN_CHECK_EQ_INT(rest.len, empty.len);
+            rn_buf_free(&rest);
+        }
+        RN_CHECK_EQ_INT(rows, ij_rows(a.join));
+        RN_CHECK_EQ_INT(keys, ij_keys(a.join));
+        with_keys += keys > 0;
+        for (int p = 2; p < NPARTS; p++)
+            RN_CHECK_EQ_INT(x.join->vt->restore(x.join, snaps[p].data, snaps[p].len), RN_OK);
+        RN_CHECK_EQ_INT(ij_rows(x.join), ij_rows(a.join));
+
+        /* A key held already: refused, nothing changes. The whole snapshot
+         * into per[p] fails at one of p's keys, maybe after adding others,
+         * which go again. */
+        size_t mrows = ij_rows(m.join);
+        RN_CHECK_EQ_INT(m.join->vt->restore(m.join, snaps[0].data, snaps[0].len),
+                        ij_keys(per[0].join) ? RN_ERR_DECODE : RN_OK);
+        RN_CHECK_EQ_INT(ij_rows(m.join), mrows);
+        rn_buf_t full;
+        rn_buf_init(&full);
+        RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &full, NULL), RN_OK);
+        for (int p = 0; p < NPARTS; p++) {
+            size_t prows = ij_rows(per[p].join), pkeys = ij_keys(per[p].join);
+            int64_t held = per[p].join->vt->held_since(per[p].join);
+            if (!pkeys) continue;
+            RN_CHECK_EQ_INT(per[p].join->vt->restore(per[p].join, full.data, full.len), RN_ERR_DECODE);
+            RN_CHECK_EQ_INT(ij_rows(per[p].join), prows);
+            RN_CHECK_EQ_INT(ij_keys(per[p].join), pkeys);
+            RN_CHECK_EQ_INT(per[p].join->vt->held_since(per[p].join), held);
+        }
+        rn_buf_free(&full);
+        /* y holds partition 0; every truncation of partition 3's snapshot
+         * is refused, then allocation failures, until it works */
+        RN_CHECK_EQ_INT(y.join->vt->restore(y.join, snaps[0].data, snaps[0].len), RN_OK);
+        size_t yrows = ij_rows(y.join), ykeys = ij_keys(y.join);
+        int bad = 0;
+        for (size_t len = 0; len < snaps[3].len; len++) {
+            unsigned char *copy = malloc(len ? len : 1); /* exactly len bytes: ASan sees overreads */
+            memcpy(copy, snaps[3].data, len);
+            rn_err_t err = y.join->vt->restore(y.join, copy, len);
+            free(copy);
+            if (err != RN_ERR_DECODE || ij_rows(y.join) != yrows || ij_keys(y.join) != ykeys)
+                if (bad++ < 3) fprintf(stderr, "  length %zu: restore gave %d\n", len, (int)err);
+        }
+        RN_CHECK_EQ_INT(bad, 0);
+        bool restored = false;
+        for (long n = 0; n < 1000 && !restored; n++) {
+            rn_mem_fail_after(n);
+            rn_err_t err = y.join->vt->restore(y.join, snaps[3].data, snaps[3].len);
+            rn_mem_fail_after(-1);
+            RN_CHECK(err == RN_OK || err == RN_ERR_NOMEM);
+            restored = err == RN_OK;
+            if (!restored) {
+                RN_CHECK_EQ_INT(ij_rows(y.join), yrows);
+                RN_CHECK_EQ_INT(ij_keys(y.join), ykeys);
+            }
+        }
+        RN_CHECK(restored);
+        RN_CHECK_EQ_INT(ij_rows(y.join), yrows + ij_rows(per[3].join));
+
+        /* Go on from the cut. */
+        int afrom = a.c->nrows, xfrom = x.c->nrows;
+        world_t *all[] = {&a, &m, &x, &per[0], &per[1], &per[2], &per[3]};
+        redeliver(&a, all, 7);
+        RN_CHECK_EQ_INT(script_run_parts(&sc, &a, cut, sc.nacts, NULL), 0);
+        RN_CHECK_EQ_INT(script_run_parts(&sc, &m, cut, sc.nacts, NULL), 0);
+        RN_CHECK_EQ_INT(script_run_parts(&sc, &x, cut, sc.nacts, NULL), 0);
+        for (int p = 0; p < NPARTS; p++) {
+            uint8_t mark[NPARTS] = {0};
+            mark[p] = 1;
+            RN_CHECK_EQ_INT(script_run_parts(&sc, &per[p], cut, sc.nacts, mark), 0);
+        }
+        /* m: the same rows in the same order */
+        int same = m.c->nrows == a.c->nrows - afrom;
+        for (int i = 0; same && i < m.c->nrows; i++) same = !strcmp(m.c->rows[i], a.c->rows[afrom + i]);
+        if (!same)
+            fprintf(stderr, "  seed %llu cut %d: merged emitted %d rows, the original %d\n",
+                    (unsigned long long)seed, cut, m.c->nrows, a.c->nrows - afrom);
+        RN_CHECK(same);
+        world_t *xs[] = {&x};
+        RN_CHECK(same_rows_since(&a, afrom, xs, &xfrom, 1));
+        world_t *pers[] = {&per[0], &per[1], &per[2], &per[3]};
+        static const int zero[NPARTS] = {0};
+        RN_CHECK(same_rows_since(&a, afrom, pers, zero, NPARTS));
+        check_clean(&a);
+        check_clean(&x);
+        for (int i = 1; i < 7; i++) RN_CHECK(all[i]->c->late == 0 && all[i]->c->bad == 0);
+        for (int i = 0; i < 7; i++) RN_CHECK_EQ_INT(ij_rows(all[i]->join), 0);
+
+        for (int p = 0; p < NPARTS; p++) {
+            rn_buf_free(&snaps[p]);
+            world_free(&per[p]);
+        }
+        rn_buf_free(&empty);
+        world_free(&a);
+        world_free(&m);
+        world_free(&x);
+        world_free(&y);
+        script_free(&sc);
+        runs++;
+    }
+    RN_CHECK_EQ_INT(runs, 24);
+    RN_CHECK(with_keys > 12);
+}
+
+/* A restored operator stores and pads rows under the port watermarks of
+ * its snapshot before its inputs deliver any: a left row the right
+ * watermark has passed goes out padded at once, as it would have in the
+ * original, and is not kept. */
+static void test_restored_port_watermarks(void)
+{
+    rn_interval_join_spec_t sp = spec_of(RN_JOIN_KIND_LEFT, -5, 5, false);
+    world_t a, b;
+    RN_REQUIRE(world_init(&a, &sp) && world_init(&b, &sp));
+    RN_CHECK_EQ_INT(world_wm(&a, 0, 50), RN_OK);
+    RN_CHECK_EQ_INT(world_wm(&a, 1, 100), RN_OK);
+    trow_t l[] = {R(1, 120, 0, 1)};
+    RN_CHECK_EQ_INT(world_push(&a, 0, l, 1), RN_OK);
+    rn_buf_t snap;
+    rn_buf_init(&snap);
+    RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap, NULL), RN_OK);
+    RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_OK);
+    RN_CHECK_EQ_INT(b.join->watermark, 50);
+    /* every operator-wide value came back: it snapshots to the same bytes */
+    rn_buf_t again;
+    rn_buf_init(&again);
+    RN_CHECK_EQ_INT(b.join->vt->snapshot(b.join, &again, NULL), RN_OK);
+    RN_CHECK(again.len == snap.len && !memcmp(again.data, snap.data, snap.len));
+    rn_buf_free(&again);
+    /* 90 + 5 < 100: no right row can match it any more */
+    trow_t late[] = {R(2, 90, 0, 2)};
+    RN_CHECK_EQ_INT(world_push(&a, 0, late, 1), RN_OK);
+    RN_CHECK_EQ_INT(world_push(&b, 0, late, 1), RN_OK);
+    RN_CHECK_EQ_STR(rows_since(&b, 0), "2,90,0,s2|null,null,null,null");
+    RN_CHECK_EQ_STR(rows_since(&a, 0), "2,90,0,s2|null,null,null,null");
+    RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 0), 1);
+    /* A right row at 80 is kept against the left floor 50 (80 + 5 >= 50). */
+    trow_t r[] = {R(3, 80, 0, 3)};
+    RN_CHECK_EQ_INT(world_push(&b, 1, r, 1), RN_OK);
+    RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 1), 1);
+    /* A watermark that went back after the restart does not lower the
+     * floor: the right one delivering 60 leaves 100 in force, and the
+     * output watermark is not lowered. */
+    RN_CHECK_EQ_INT(world_wm(&b, 1, 60), RN_OK);
+    RN_CHECK_EQ_INT(world_wm(&b, 0, 50), RN_OK);
+    RN_CHECK_EQ_INT(b.c->wm, 45);
+    trow_t late2[] = {R(4, 90, 0, 4)};
+    RN_CHECK_EQ_INT(world_push(&b, 0, late2, 1), RN_OK);
+    RN_CHECK_EQ_STR(rows_since(&b, 1), "4,90,0,s4|null,null,null,null");
+    RN_CHECK_EQ_INT(rn_interval_join_rows(b.join, 0), 1);
     rn_buf_free(&snap);
     world_free(&a);
     world_free(&b);
@@ -1032,5 +1346,7 @@ int main(void)
     RN_RUN(test_random_vs_brute_force);
     RN_RUN(test_snapshot_continue);
     RN_RUN(test_snapshot_damaged);
+    RN_RUN(test_partition_snapshots);
+    RN_RUN(test_restored_port_watermarks);
     return rn_test_summary();
 }

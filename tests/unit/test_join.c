@@ -12,7 +12,15 @@
  * held), snapshot/restore (a restored join continues exactly as one that
  * never stopped; every truncation and a foreign plan are refused),
  * allocation failures, window-end cleanup, state TTL, forgetting revoked
- * partitions, explain and state size.
+ * partitions, explain and state size. Snapshots by partition
+ * (test_partition_snapshots): a random changelog with watermarks (with
+ * and without window_end columns) cut by four snapshots, one per
+ * partition; restored all into one fresh join, it emits exactly what the
+ * original emits, restored each into its own join fed its partition's
+ * rows, they hold only that partition's keys and together emit the same
+ * rows; a join holding partitions 0 and 1 live takes 2 and 3 and emits
+ * exactly the original's rows too; a key held already, every truncation
+ * and allocation failures are refused and leave the join as it was.
  */
 #include "core/mem.h"
 #include "op/join.h"
@@ -154,8 +162,8 @@ static rn_expr_t *col_expr(int col, const rn_type_t *t)
     return e;
 }
 
-/* The residual v <= w over the output row. */
-static const rn_expr_t *residual_v_le_w(void)
+/* The residual v <= w over the output row, v and w of type t. */
+static const rn_expr_t *residual_v_le_w_typed(const rn_type_t *t)
 {
     rn_expr_t *e = rn_arena_calloc(&exprs, 1, sizeof *e);
     e->kind = RN_EXPR_FUNC;
@@ -163,26 +171,33 @@ static const rn_expr_t *residual_v_le_w(void)
     e->fn = RN_FN_LE;
     e->nargs = 2;
     e->args = rn_arena_alloc(&exprs, 2 * sizeof(rn_expr_t *));
-    e->args[0] = col_expr(1, &rn_type_int);
-    e->args[1] = col_expr(4, &rn_type_int);
+    e->args[0] = col_expr(1, t);
+    e->args[1] = col_expr(4, t);
     return e;
 }
 
-static void jfix_base(jfix_t *f, bool lupd, bool rupd)
+static const rn_expr_t *residual_v_le_w(void) { return residual_v_le_w_typed(&rn_type_int); }
+
+/* The fixture with v and w BIGINT (bigv), so that they can be window_end
+ * columns, or INT. */
+static void jfix_base_typed(jfix_t *f, bool lupd, bool rupd, bool bigv)
 {
     memset(f, 0, sizeof *f);
     rn_arena_init(&f->arena, 0);
     f->ctx.arena = &f->arena;
     f->ctx.errbuf = f->errbuf;
     f->ctx.errbuf_size = sizeof f->errbuf;
-    f->ls = schema_of(3, "k:INT", "v:INT", "s:STRING");
-    f->rs = schema_of(3, "k:INT", "w:INT", "t:STRING");
-    f->out = schema_of(6, "k:INT", "v:INT", "s:STRING", "rk:INT", "w:INT", "t:STRING");
+    f->ls = schema_of(3, "k:INT", bigv ? "v:BIGINT" : "v:INT", "s:STRING");
+    f->rs = schema_of(3, "k:INT", bigv ? "w:BIGINT" : "w:INT", "t:STRING");
+    f->out = schema_of(6, "k:INT", bigv ? "v:BIGINT" : "v:INT", "s:STRING", "rk:INT", bigv ? "w:BIGINT" : "w:INT",
+                       "t:STRING");
     f->lf = rn_op_new(&feeder_vt, f->ls, NULL);
     f->rf = rn_op_new(&feeder_vt, f->rs, NULL);
     f->lf->updating = lupd;
     f->rf->updating = rupd;
 }
+
+static void jfix_base(jfix_t *f, bool lupd, bool rupd) { jfix_base_typed(f, lupd, rupd, false); }
 
 static rn_op_t *jfix_join(jfix_t *f, rn_join_kind kind, const rn_expr_t *residual)
 {
@@ -674,7 +689,8 @@ static int restore_run(rn_join_kind kind, bool residual, unsigned seed, int cut,
             rn_buf_init(&snap);
             RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snap, NULL), RN_OK);
             RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_OK);
-            RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_ERR_UNSUPPORTED);
+            /* again: every key is held already; refused, nothing changes */
+            RN_CHECK_EQ_INT(b.join->vt->restore(b.join, snap.data, snap.len), RN_ERR_DECODE);
             RN_CHECK_EQ_INT(rn_join_rows(a.join, 0), rn_join_rows(b.join, 0));
             RN_CHECK_EQ_INT(rn_join_rows(a.join, 1), rn_join_rows(b.join, 1));
             rn_buf_t again;
@@ -1021,6 +1037,284 @@ static void test_forget_partitions(void)
     RN_CHECK(dropped > 0);
 }
 
+/* ---- snapshots by partition and merging restores -------------------------------------- */
+
+#define NPARTS 4
+
+/* jfix_init with v and w BIGINT when wend, and then window_end columns. */
+static bool jfix_init_wend(jfix_t *f, rn_join_kind kind, const rn_expr_t *residual, bool lupd, bool rupd, bool wend)
+{
+    jfix_base_typed(f, lupd, rupd, wend);
+    f->join = jfix_join(f, kind, residual);
+    if (!f->join || (wend && !rn_join_set_window_end(f->join, 1, 1))) return false;
+    f->cap = capture_new(f->join);
+    return true;
+}
+
+/* The rows of a capture's text ("+I(..) -D(..)"), sorted, one a line
+ * (malloc'ed): outputs that may interleave keys otherwise. */
+static char *sorted_rows(const char *text)
+{
+    size_t n = strlen(text), nr = 0;
+    const char **rows = malloc(sizeof *rows * (n + 1));
+    size_t *lens = malloc(sizeof *lens * (n + 1));
+    for (size_t i = 0, start = 0; i <= n; i++) {
+        bool end = i == n || (text[i] == ' ' && i + 3 < n && (text[i + 1] == '+' || text[i + 1] == '-') &&
+                              strchr("IUD", text[i + 2]) && text[i + 3] == '(');
+        if (!end) continue;
+        if (i > start) {
+            rows[nr] = text + start;
+            lens[nr++] = i - start;
+        }
+        start = i + 1;
+    }
+    for (size_t i = 1; i < nr; i++) /* insertion sort: a batch's few rows */
+        for (size_t k = i; k > 0; k--) {
+            size_t l = lens[k - 1] < lens[k] ? lens[k - 1] : lens[k];
+            int c = memcmp(rows[k - 1], rows[k], l);
+            if (c < 0 || (c == 0 && lens[k - 1] <= lens[k])) break;
+            const char *t = rows[k];
+            rows[k] = rows[k - 1];
+            rows[k - 1] = t;
+            size_t tl = lens[k];
+            lens[k] = lens[k - 1];
+            lens[k - 1] = tl;
+        }
+    rn_buf_t b;
+    rn_buf_init(&b);
+    for (size_t i = 0; i < nr; i++) {
+        rn_buf_append(&b, rows[i], lens[i]);
+        rn_buf_appendc(&b, '\n');
+    }
+    free(rows);
+    free(lens);
+    char *out = strdup(b.data ? b.data : "");
+    rn_buf_free(&b);
+    return out;
+}
+
+static size_t join_keys(const rn_op_t *join)
+{
+    size_t keys = 0;
+    join->vt->state_size(join, &keys);
+    return keys;
+}
+
+static size_t join_all_rows(const rn_op_t *join) { return rn_join_rows(join, 0) + rn_join_rows(join, 1); }
+
+/* Pushes the changes of ch[0..n) whose key falls in a partition marked in
+ * take[] (NULL: all of them), if any. */
+static void push_some(jfix_t *f, const mchange_t *ch, int n, const uint8_t *take, rn_err_t *err)
+{
+    mchange_t kc[8];
+    int nk = 0;
+    for (int i = 0; i < n; i++)
+        if (!take || take[key_part(&ch[i].row, NPARTS)]) kc[nk++] = ch[i];
+    *err = RN_OK;
+    if (nk) push_changes(f, kc, nk, err);
+}
+
+static void feed_wm(jfix_t *f, int64_t wm)
+{
+    RN_CHECK_EQ_INT(rn_op_watermark(f->lf, wm, &f->ctx), RN_OK);
+    RN_CHECK_EQ_INT(rn_op_watermark(f->rf, wm, &f->ctx), RN_OK);
+}
+
+/* One random changelog with watermarks into: the original a; from batch
+ * cut on, m (a fresh join restored from a's four snapshots by partition)
+ * and per[p] (each restored from one of them and fed only its
+ * partition's rows); x, fed only partitions 0 and 1 from the start, then
+ * given the snapshots of 2 and 3 and everything after. m and x must emit
+ * exactly what a emits, the per[p] together the same rows. Also: refused
+ * restores (a key held already, truncations, allocation failures) leave a
+ * join holding other partitions as it was. Returns the failures. */
+static int partition_run(rn_join_kind kind, bool residual, bool wend, unsigned seed, int cut)
+{
+    const rn_expr_t *res = residual ? residual_v_le_w_typed(wend ? &rn_type_bigint : &rn_type_int) : NULL;
+    bool lupd = seed % 2, rupd = seed % 3 != 0;
+    jfix_t a, m, x, per[NPARTS];
+    bool built = jfix_init_wend(&a, kind, res, lupd, rupd, wend) && jfix_init_wend(&m, kind, res, lupd, rupd, wend) &&
+                 jfix_init_wend(&x, kind, res, lupd, rupd, wend);
+    for (int p = 0; p < NPARTS; p++) built = built && jfix_init_wend(&per[p], kind, res, lupd, rupd, wend);
+    RN_CHECK(built);
+    if (!built) return 1; /* (and leaks: the run has failed) */
+    static const uint8_t first_two[NPARTS] = {1, 1, 0, 0};
+    model_t *mdl = calloc(1, sizeof *mdl);
+    rn_buf_t snaps[NPARTS];
+    rseed = seed;
+    int differ = 0;
+    size_t rows3 = 0, keys3 = 0; /* what partition 3's snapshot holds */
+    char got[1 << 14];
+    for (int batch = 0; batch < 200; batch++) {
+        if (batch == cut) {
+            uint8_t none[NPARTS] = {0};
+            rn_part_filter_t nofilter = {NPARTS, none};
+            rn_buf_t empty, fresh;
+            rn_buf_init(&empty);
+            rn_buf_init(&fresh);
+            RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &empty, &nofilter), RN_OK);
+            RN_CHECK_EQ_INT(m.join->vt->snapshot(m.join, &fresh, NULL), RN_OK);
+            RN_CHECK_EQ_INT(empty.len, fresh.len); /* no partition marked: no key */
+            rn_buf_free(&empty);
+            rn_buf_free(&fresh);
+            for (int p = 0; p < NPARTS; p++) {
+                uint8_t mark[NPARTS] = {0};
+                mark[p] = 1;
+                rn_part_filter_t filter = {NPARTS, mark};
+                rn_buf_init(&snaps[p]);
+                RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &snaps[p], &filter), RN_OK);
+            }
+            static const int order[NPARTS] = {2, 0, 3, 1};
+            for (int i = 0; i < NPARTS; i++)
+                RN_CHECK_EQ_INT(m.join->vt->restore(m.join, snaps[order[i]].data, snaps[order[i]].len), RN_OK);
+            RN_CHECK_EQ_INT(rn_join_rows(m.join, 0), rn_join_rows(a.join, 0));
+            RN_CHECK_EQ_INT(rn_join_rows(m.join, 1), rn_join_rows(a.join, 1));
+            RN_CHECK_EQ_INT(join_keys(m.join), join_keys(a.join));
+            RN_CHECK_EQ_INT(m.join->watermark, a.join->watermark);
+            /* counts add up: each snapshot carries the operator's */
+            RN_CHECK_EQ_INT(rn_join_ignored_retractions(m.join), NPARTS * rn_join_ignored_retractions(a.join));
+            size_t rows[2] = {0, 0}, keys = 0;
+            for (int p = 0; p < NPARTS; p++) {
+                RN_CHECK_EQ_INT(per[p].join->vt->restore(per[p].join, snaps[p].data, snaps[p].len), RN_OK);
+                rows[0] += rn_join_rows(per[p].join, 0);
+                rows[1] += rn_join_rows(per[p].join, 1);
+                keys += join_keys(per[p].join);
+            }
+            RN_CHECK_EQ_INT(rows[0], rn_join_rows(a.join, 0));
+            RN_CHECK_EQ_INT(rows[1], rn_join_rows(a.join, 1));
+            RN_CHECK_EQ_INT(keys, join_keys(a.join));
+            rows3 = join_all_rows(per[3].join);
+            keys3 = join_keys(per[3].join);
+            /* x holds partitions 0 and 1 live; it takes 2 and 3 */
+            for (int p = 2; p < NPARTS; p++)
+                RN_CHECK_EQ_INT(x.join->vt->restore(x.join, snaps[p].data, snaps[p].len), RN_OK);
+            RN_CHECK_EQ_INT(rn_join_rows(x.join, 0), rn_join_rows(a.join, 0));
+            RN_CHECK_EQ_INT(rn_join_rows(x.join, 1), rn_join_rows(a.join, 1));
+            /* a key held already: refused, nothing changes; the whole
+             * snapshot into per[p] fails at one of p's keys, after others
+             * were added, which go again */
+            size_t mrows = join_all_rows(m.join), mkeys = join_keys(m.join);
+            RN_CHECK_EQ_INT(m.join->vt->restore(m.join, snaps[0].data, snaps[0].len),
+                            join_keys(per[0].join) ? RN_ERR_DECODE : RN_OK);
+            RN_CHECK_EQ_INT(join_all_rows(m.join), mrows);
+            RN_CHECK_EQ_INT(join_keys(m.join), mkeys);
+            rn_buf_t full;
+            rn_buf_init(&full);
+            RN_CHECK_EQ_INT(a.join->vt->snapshot(a.join, &full, NULL), RN_OK);
+            for (int p = 0; p < NPARTS; p++) {
+                size_t prows = join_all_rows(per[p].join), pkeys = join_keys(per[p].join);
+                if (!pkeys) continue;
+                RN_CHECK_EQ_INT(per[p].join->vt->restore(per[p].join, full.data, full.len), RN_ERR_DECODE);
+                RN_CHECK_EQ_INT(join_all_rows(per[p].join), prows);
+                RN_CHECK_EQ_INT(join_keys(per[p].join), pkeys);
+            }
+            rn_buf_free(&full);
+            /* every truncation of partition 3's snapshot into per[0]: refused, unchanged */
+            size_t prows = join_all_rows(per[0].join), pkeys = join_keys(per[0].join);
+            int bad = 0;
+            for (size_t len = 0; len < snaps[3].len; len++) {
+                unsigned char *copy = malloc(len ? len : 1); /* exactly len bytes: ASan sees overreads */
+                memcpy(copy, snaps[3].data, len);
+                rn_err_t err = per[0].join->vt->restore(per[0].join, copy, len);
+                free(copy);
+                if (err != RN_ERR_DECODE || join_all_rows(per[0].join) != prows || join_keys(per[0].join) != pkeys)
+                    if (bad++ < 3) fprintf(stderr, "length %zu: restore gave %d\n", len, (int)err);
+            }
+            RN_CHECK_EQ_INT(bad, 0);
+        }
+        if (batch % 10 == 9) {
+            int64_t wm = batch / 40;
+            feed_wm(&a, wm);
+            feed_wm(&x, wm);
+            if (batch >= cut) {
+                feed_wm(&m, wm);
+                for (int p = 0; p < NPARTS; p++) feed_wm(&per[p], wm);
+            }
+        }
+        mchange_t ch[8];
+        int n = gen_batch(mdl, ch);
+        rn_err_t err;
+        push_changes(&a, ch, n, &err);
+        RN_CHECK_EQ_INT(err, RN_OK);
+        snprintf(got, sizeof got, "%s", take(a.cap));
+        push_some(&x, ch, n, batch < cut ? first_two : NULL, &err);
+        RN_CHECK_EQ_INT(err, RN_OK);
+        const char *xgot = take(x.cap);
+        if (batch < cut) continue;
+        if (strcmp(got, xgot) != 0 && differ++ < 3)
+            fprintf(stderr, "batch %d:\n  original %s\n  x        %s\n", batch, got, xgot);
+        push_changes(&m, ch, n, &err);
+        RN_CHECK_EQ_INT(err, RN_OK);
+        const char *mgot = take(m.cap);
+        if (strcmp(got, mgot) != 0 && differ++ < 3)
+            fprintf(stderr, "batch %d:\n  original %s\n  merged   %s\n", batch, got, mgot);
+        rn_buf_t all;
+        rn_buf_init(&all);
+        for (int p = 0; p < NPARTS; p++) {
+            uint8_t mark[NPARTS] = {0};
+            mark[p] = 1;
+            push_some(&per[p], ch, n, mark, &err);
+            RN_CHECK_EQ_INT(err, RN_OK);
+            const char *pgot = take(per[p].cap);
+            if (*pgot && all.len) rn_buf_appendc(&all, ' ');
+            rn_buf_appends(&all, pgot);
+        }
+        char *want = sorted_rows(got), *have = sorted_rows(all.data ? all.data : "");
+        if (strcmp(want, have) != 0 && differ++ < 3)
+            fprintf(stderr, "batch %d:\n  original %s\n  per partition %s\n", batch, want, have);
+        free(want);
+        free(have);
+        rn_buf_free(&all);
+    }
+    RN_CHECK_EQ_INT(rn_join_rows(m.join, 0), rn_join_rows(a.join, 0));
+    RN_CHECK_EQ_INT(rn_join_rows(m.join, 1), rn_join_rows(a.join, 1));
+    /* a restore into a join holding other keys under failing allocations:
+     * RN_ERR_NOMEM and unchanged, until it works */
+    size_t prows = join_all_rows(per[0].join), pkeys = join_keys(per[0].join);
+    bool restored = false;
+    for (long rf = 0; rf < 1000 && !restored; rf++) {
+        rn_mem_fail_after(rf);
+        rn_err_t e = per[0].join->vt->restore(per[0].join, snaps[3].data, snaps[3].len);
+        rn_mem_fail_after(-1);
+        RN_CHECK(e == RN_OK || e == RN_ERR_NOMEM);
+        restored = e == RN_OK;
+        if (!restored) {
+            RN_CHECK_EQ_INT(join_all_rows(per[0].join), prows);
+            RN_CHECK_EQ_INT(join_keys(per[0].join), pkeys);
+        }
+    }
+    RN_CHECK(restored);
+    RN_CHECK_EQ_INT(join_all_rows(per[0].join), prows + rows3);
+    RN_CHECK_EQ_INT(join_keys(per[0].join), pkeys + keys3);
+    /* each per-partition join holds only its partition's keys (and per[0]
+     * now partition 3's of the cut as well) */
+    for (int p = 0; p < NPARTS; p++) {
+        uint8_t mark[NPARTS] = {0};
+        mark[p] = 1;
+        if (p == 0) mark[3] = 1;
+        RN_CHECK_EQ_INT(per[p].join->vt->forget_partitions(per[p].join, NPARTS, mark), RN_OK);
+        RN_CHECK_EQ_INT(join_all_rows(per[p].join), 0);
+        RN_CHECK_EQ_INT(join_keys(per[p].join), 0);
+        rn_buf_free(&snaps[p]);
+        jfix_free(&per[p]);
+    }
+    free(mdl);
+    jfix_free(&a);
+    jfix_free(&m);
+    jfix_free(&x);
+    return differ;
+}
+
+static void test_partition_snapshots(void)
+{
+    int differ = 0;
+    for (int kind = RN_JOIN_KIND_INNER; kind <= RN_JOIN_KIND_FULL; kind++)
+        for (unsigned seed = 1; seed <= 4; seed++)
+            differ += partition_run((rn_join_kind)kind, seed % 2 == 0, seed > 2, seed * 7001u + (unsigned)kind,
+                                    30 + 35 * (int)seed);
+    RN_CHECK_EQ_INT(differ, 0);
+}
+
 int main(void)
 {
     rn_arena_init(&exprs, 0);
@@ -1038,6 +1332,7 @@ int main(void)
     RN_RUN(test_window_end_cleanup);
     RN_RUN(test_state_ttl);
     RN_RUN(test_forget_partitions);
+    RN_RUN(test_partition_snapshots);
     rn_arena_free(&exprs);
     return rn_test_summary();
 }
