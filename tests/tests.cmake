@@ -245,6 +245,12 @@ foreach(name s5_oracle group broker_restart dlq sasl errors idle_partitions quie
                        ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
 
+# Checkpoints and exactly-once: pipelines SIGKILLed 20 times each (docs/checkpoints.md).
+add_test(NAME kafka.checkpoints COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/kafka/test_checkpoints.py)
+set_tests_properties(kafka.checkpoints PROPERTIES LABELS "kafka" TIMEOUT 1800
+                     FIXTURES_REQUIRED kafka_cluster RESOURCE_LOCK kafka_cluster
+                     ENVIRONMENT "${RUNNEL_PYENV}")
+
 # ---- real Redis and PostgreSQL ------------------------------------------------
 # One server each for the tests of its label: the fixture starts it before the
 # first and stops it after the last; the tests share it, one at a time. Each

@@ -210,7 +210,7 @@ static rn_err_t demo_compile(rn_demo_t *d, const char *file, const rn_table_over
     char name[256];
     snprintf(name, sizeof name, "examples/%s", file);
     rn_err_t err = rn_pipeline_compile_with(f->data, f->len, name, ov, nov, NULL, &d->ps[d->nps], errbuf, errbuf_size);
-    if (err == RN_OK) d->nps++;
+    if (err == RN_OK) rn_pipeline_no_checkpoints(d->ps[d->nps++]);
     return err;
 }
 

@@ -84,7 +84,7 @@ static void usage(FILE *fp)
             "  test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
             "                      replay <DIR>/<topic>.jsonl through a pipeline, deterministically\n"
             "  run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
-            "               [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+            "               [--console] [--commit-interval MS] [--max-memory SIZE] [--from-scratch]\n"
             "               [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n"
             "               [--http HOST:PORT [--http-token T] [--http-linger S]]\n"
             "                      run pipelines against their real connectors (docs/cli.md)\n"
@@ -397,6 +397,8 @@ static void http_linger(rn_http_hub_t *hub, long long linger_s)
     }
 }
 
+static bool from_scratch; /* runnel run --from-scratch: restore no checkpoint */
+
 static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, const char *dlq, int64_t commit_ms,
                          size_t max_memory, rn_http_hub_t *hub, long long linger_s)
 {
@@ -412,6 +414,7 @@ static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, c
         .progress_ms = hub ? 500 : 1000,
         .commit_ms = commit_ms,
         .max_memory = max_memory,
+        .from_scratch = from_scratch,
     };
     char err[4096] = "";
     double t0 = now_seconds();
@@ -510,6 +513,7 @@ static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const
         .progress_ms = hub ? 500 : 1000,
         .commit_ms = commit_ms,
         .max_memory = max_memory,
+        .from_scratch = from_scratch,
     };
     char err[4096] = "";
     double t0 = now_seconds();
@@ -578,7 +582,7 @@ static bool parse_override(const char *opt, char *arg, rn_table_override_t *o)
 
 static const char run_usage[] =
     "usage: runnel run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
-    "                  [--console] [--commit-interval MS] [--max-memory SIZE]\n"
+    "                  [--console] [--commit-interval MS] [--max-memory SIZE] [--from-scratch]\n"
     "                  [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n";
 
 static int cmd_run(int argc, char **argv)
@@ -616,6 +620,7 @@ static int cmd_run(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];
         else if (!strcmp(argv[i], "--console")) console = true;
+        else if (!strcmp(argv[i], "--from-scratch")) from_scratch = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(run_usage, stdout);
             return 0;

@@ -80,6 +80,9 @@ typedef struct rn_open_ctx {
     int32_t *probe_partitions;  /* not NULL: only count the source topic's partitions into it */
     const char *test_path;      /* sink of a connector with test_sink_file, in `runnel test`:
                                  * the file (in files) to write what it would send; else NULL */
+    rn_txn_t *txn;              /* sink, exchange: the pipeline's transaction (exactly-once,
+                                 * opened by open_txn), or NULL */
+    const char *txn_tag;        /* open_txn: this process and worker, unique (transactional.id) */
 } rn_open_ctx_t;
 
 /* A metadata column a connector offers ("partition" INT, ...). */
@@ -167,6 +170,14 @@ typedef struct rn_connector {
      * 'filesystem' connector), or NULL: the runtime checks that no sink
      * writes a file a source reads. May be NULL. */
     const char *(*file_path)(const void *conf);
+    /* Optional: opens the transaction of a pipeline instance that writes
+     * exactly once (a sink table of this connector asked for it), with
+     * that table's options. */
+    rn_err_t (*open_txn)(const void *conf, const rn_open_ctx_t *ctx, rn_txn_t **out, char *errbuf,
+                         size_t errbuf_size);
+    /* Optional: whether a sink table with this configuration asks for
+     * exactly-once delivery ('sink.delivery-guarantee'). */
+    bool (*exactly_once)(const void *conf);
     /* Optional: opens the remote transport of an Exchange whose input is
      * read from a table of this connector (conf is that table's), so that
      * several processes in one group can share keyed state

@@ -106,7 +106,8 @@ static int64_t kr_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define KAFKA_COMMIT_STAMP "runnel@" /* commit metadata: "runnel@<wall-clock ms>" */
+#define KAFKA_COMMIT_STAMP "runnel@" /* commit metadata: "runnel@<wall-clock ms>[;ckpt=<file>]" */
+#define KAFKA_COMMIT_CKPT ";ckpt="    /* the checkpoint the committed position belongs to */
 
 typedef struct kafka_conf {
     const char *topic;            /* 'topic' (a ';'-separated list for sources) */
@@ -121,6 +122,8 @@ typedef struct kafka_conf {
     const char *fields_include;   /* 'value.fields-include' */
     const char *dlq_topic;        /* 'dlq.topic' */
     const char *sink_partitioner; /* 'sink.partitioner' */
+    const char *delivery;         /* 'sink.delivery-guarantee' */
+    const char *txn_prefix;       /* 'sink.transactional-id-prefix' */
 } kafka_conf_t;
 
 /* clang-format off */
@@ -139,6 +142,9 @@ static const rn_option_spec_t kafka_options[] = {
     {"value.fields-include", RN_OPT_ENUM, "ALL", offsetof(kafka_conf_t, fields_include), "ALL|EXCEPT_KEY", false, "whether key columns are in the value"},
     {"dlq.topic", RN_OPT_STRING, "dlq", offsetof(kafka_conf_t, dlq_topic), NULL, false, "dead-letter topic for undecodable records"},
     {"sink.partitioner", RN_OPT_ENUM, "default", offsetof(kafka_conf_t, sink_partitioner), "default|fixed|round-robin", false, "how records map to partitions"},
+    {"sink.delivery-guarantee", RN_OPT_ENUM, "at-least-once", offsetof(kafka_conf_t, delivery), "at-least-once|exactly-once|none", false,
+     "exactly-once: the pipeline's Kafka outputs and positions are committed in one transaction per checkpoint"},
+    {"sink.transactional-id-prefix", RN_OPT_STRING, "runnel", offsetof(kafka_conf_t, txn_prefix), NULL, false, "start of the transactional.id (exactly-once)"},
     {NULL},
 };
 
@@ -420,7 +426,7 @@ static void kr_taken_over(kafka_reader_t *r, rd_kafka_topic_partition_list_t *pa
         size_t plen = strlen(KAFKA_COMMIT_STAMP);
         for (int i = 0; i < l->cnt; i++) {
             const rd_kafka_topic_partition_t *c = &l->elems[i];
-            char stamp[32];
+            char stamp[320];
             if (c->err || c->offset < 0 || !c->metadata || c->metadata_size <= plen ||
                 c->metadata_size >= sizeof stamp || memcmp(c->metadata, KAFKA_COMMIT_STAMP, plen))
                 continue;
@@ -428,7 +434,7 @@ static void kr_taken_over(kafka_reader_t *r, rd_kafka_topic_partition_list_t *pa
             stamp[c->metadata_size - plen] = '\0';
             char *end;
             long long at = strtoll(stamp, &end, 10);
-            if (*end || at < r->started_wall_ms) continue; /* an earlier run's */
+            if ((*end && *end != ';') || at < r->started_wall_ms) continue; /* an earlier run's */
             kafka_part_t *p = kr_find(r, c->topic, c->partition, false);
             rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
             if (p && a) a->offset = p->next = c->offset;
@@ -437,9 +443,75 @@ static void kr_taken_over(kafka_reader_t *r, rd_kafka_topic_partition_list_t *pa
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The checkpoint file named by a commit's metadata, copied to name; false
+ * when it names none. */
+static bool kr_commit_ckpt(const rd_kafka_topic_partition_t *c, char *name, size_t size)
+{
+    size_t plen = strlen(KAFKA_COMMIT_STAMP), clen = strlen(KAFKA_COMMIT_CKPT);
+    if (c->err || c->offset < 0 || !c->metadata || c->metadata_size <= plen ||
+        memcmp(c->metadata, KAFKA_COMMIT_STAMP, plen))
+        return false;
+    const char *m = c->metadata, *end = m + c->metadata_size;
+    for (const char *q = m + plen; q + clen <= end; q++) {
+        if (memcmp(q, KAFKA_COMMIT_CKPT, clen)) continue;
+        size_t n = (size_t)(end - (q + clen));
+        if (!n || n >= size) return false;
+        memcpy(name, q + clen, n);
+        name[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* Checkpoints (docs/checkpoints.md): every partition in need (assigned
+ * here, its state not here) starts from the group's committed position
+ * when that names a checkpoint, whatever the startup mode (as Flink
+ * restores offsets from its checkpoint), and the pipeline restores the
+ * partition's state from that file first; a partition whose commit names
+ * none gets an empty state and the startup rules. */
+static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts,
+                           const rd_kafka_topic_partition_list_t *need)
+{
+    if (!need->cnt) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(need);
+    rd_kafka_resp_err_t e = rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms);
+    if (e) {
+        kr_set_pending(r, RN_ERR_IO, "%s: cannot read the committed positions of group '%s' to restore its checkpoint: %s",
+                       r->label, r->group, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    rn_buf_t empty;
+    rn_buf_init(&empty);
+    for (int i = 0; i < l->cnt && r->pending == RN_OK; i++) {
+        const rd_kafka_topic_partition_t *c = &l->elems[i];
+        char name[256], why[512] = "";
+        bool named = kr_commit_ckpt(c, name, sizeof name);
+        kafka_part_t *p = kr_find(r, c->topic, c->partition, false);
+        rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
+        if (!named && !c->err && c->offset >= 0)
+            rn_buf_appendf(&empty, "%s%s[%d]@%lld", empty.len ? ", " : "", c->topic, (int)c->partition,
+                           (long long)c->offset);
+        int64_t at = !c->err ? c->offset : -1;
+        rn_err_t err = r->base.ckpt_restore(r->base.ckpt_opaque, &r->base, c->topic, c->partition,
+                                            named ? name : NULL, &at, why, sizeof why);
+        if (err != RN_OK) kr_set_pending(r, err, "%s", why);
+        /* restored: start where the checkpoint's state ends, and commit it
+         * again at every checkpoint (its metadata must name a file kept) */
+        else if (named && p && a && at >= 0) a->offset = p->next = at;
+    }
+    if (empty.len)
+        rn_log_warn("%s: group '%s' committed %s without a checkpoint (an earlier run without checkpoints): "
+                    "the state of %s starts empty",
+                    r->label, r->group, empty.data, empty.len > 200 ? "these partitions" : "them");
+    rn_buf_free(&empty);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
+    rd_kafka_topic_partition_list_t *need = rd_kafka_topic_partition_list_new(parts->cnt);
     rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *a = &parts->elems[i];
@@ -453,6 +525,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->assigned = true;
         p->next = p->committed = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
+        if (p->resume < 0) rd_kafka_topic_partition_list_add(need, a->topic, a->partition);
         if (p->resume >= 0) { /* given back after an eager rebalance: go on where it stopped */
             /* and commit that position even if nothing more arrives: the
              * commit at the revocation may have failed (a group in the
@@ -463,6 +536,8 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     }
     for (int i = 0; i < r->nparts; i++) r->parts[i].resume = -1; /* the others went elsewhere */
     r->base.assignment_version++;
+    if (r->base.ckpt_restore && r->pending == RN_OK) kr_ckpt_assign(r, parts, need);
+    rd_kafka_topic_partition_list_destroy(need);
     if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
@@ -502,6 +577,35 @@ static void kr_warn_uncommitted(kafka_reader_t *r, rd_kafka_resp_err_t e, const 
                 what && *what ? what : "the last positions", rd_kafka_err2str(e));
 }
 
+/* The commit metadata of this reader now: "runnel@<ms>[;ckpt=<file>]";
+ * returns its length, or -1 if it does not fit. */
+static int kr_stamp(const kafka_reader_t *r, char *stamp, size_t size)
+{
+    int n = snprintf(stamp, size, KAFKA_COMMIT_STAMP "%lld%s%s", (long long)kr_wall_ms(),
+                     r->base.ckpt_name[0] ? KAFKA_COMMIT_CKPT : "", r->base.ckpt_name);
+    return n < (int)size ? n : -1;
+}
+
+/* The positions of every owned partition that has one, with the commit
+ * metadata (for a transaction). NULL on OOM. */
+static rd_kafka_topic_partition_list_t *kr_positions(kafka_reader_t *r)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    char stamp[320];
+    int stamp_len = kr_stamp(r, stamp, sizeof stamp);
+    for (int i = 0; l && i < r->nparts; i++) {
+        kafka_part_t *p = &r->parts[i];
+        if (!p->assigned || p->next < 0) continue;
+        rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        e->offset = p->next;
+        if (stamp_len > 0 && (e->metadata = malloc((size_t)stamp_len))) { /* freed by librdkafka */
+            memcpy(e->metadata, stamp, (size_t)stamp_len);
+            e->metadata_size = (size_t)stamp_len;
+        }
+    }
+    return l;
+}
+
 /* Commits the tracked positions of owned partitions (only those in filter
  * when it is not NULL), waiting for the result unless async. An
  * asynchronous commit skips positions the group already confirmed; a
@@ -512,8 +616,8 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
                                            bool async, rn_buf_t *failed)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
-    char stamp[48]; /* commit metadata: when (kr_taken_over) */
-    int stamp_len = snprintf(stamp, sizeof stamp, KAFKA_COMMIT_STAMP "%lld", (long long)kr_wall_ms());
+    char stamp[320]; /* commit metadata: when (kr_taken_over), and the checkpoint (kr_ckpt_assign) */
+    int stamp_len = kr_stamp(r, stamp, sizeof stamp);
     for (int i = 0; i < r->nparts; i++) {
         kafka_part_t *p = &r->parts[i];
         if (!p->assigned || p->next < 0) continue;
@@ -524,7 +628,7 @@ static rd_kafka_resp_err_t kr_commit_parts(kafka_reader_t *r, const rd_kafka_top
             if (limit < at) at = limit;
             if (at <= p->committed) continue;
         }
-        if (async && at == p->committed) continue;
+        if (async && at == p->committed && !r->base.ckpt_name[0]) continue; /* (a new checkpoint: name it) */
         rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
         e->offset = at;
         if (stamp_len > 0 && (e->metadata = malloc((size_t)stamp_len))) { /* freed by librdkafka */
@@ -561,11 +665,15 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
     } else if (r->pending == RN_OK) {
         char why[512] = "";
         rn_err_t err = RN_OK;
-        if (r->base.sync_outputs) err = r->base.sync_outputs(r->base.sync_opaque, why, sizeof why);
+        char ckpt[256];
+        if (r->base.ckpt_take) /* the commit below then names it */
+            err = r->base.ckpt_take(r->base.ckpt_opaque, ckpt, sizeof ckpt, why, sizeof why);
+        else if (r->base.sync_outputs)
+            err = r->base.sync_outputs(r->base.sync_opaque, why, sizeof why);
         if (err == RN_OK && r->dlq) err = rn_kafka_flush(r->dlq, why, sizeof why);
         if (err != RN_OK)
             kr_set_pending(r, err, "%s", why);
-        else
+        else if (!r->base.txn) /* (in a transaction the checkpoint committed the positions) */
             e = kr_commit_parts(r, parts, false, &failed);
     }
     if (e) kr_warn_uncommitted(r, e, failed.data);
@@ -586,6 +694,14 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
      * partition that stays with this process keeps its keyed state
      * downstream (rn_op_forget_partitions only drops what went away). */
     if (coop || lost || r->closing) r->base.assignment_version++;
+}
+
+/* rn_reader_t.position */
+static int64_t kr_position(rn_reader_t *base, const char *topic, int32_t partition)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    kafka_part_t *p = kr_find(r, topic, partition, false);
+    return p && p->assigned ? p->next : -1;
 }
 
 /* rn_reader_t.assignment: the partitions owned now. */
@@ -1116,6 +1232,7 @@ static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t er
         return r->pending;
     }
     if (r->dlq && (err = rn_kafka_flush(r->dlq, errbuf, errbuf_size)) != RN_OK) return err;
+    if (r->base.txn) return RN_OK; /* the pipeline's transaction commits the positions */
     rn_buf_t failed;
     rn_buf_init(&failed);
     rd_kafka_resp_err_t e = kr_commit_parts(r, NULL, !final, &failed);
@@ -1324,6 +1441,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     r->base.commit = kr_commit;
     r->base.dead_letter = kr_dead_letter;
     r->base.assignment = kr_assignment;
+    r->base.position = kr_position;
 
     /* a join input: members of one process sort together by client.id
      * (the broker's member id starts with it), and the range assignor
@@ -1381,11 +1499,173 @@ static rn_err_t kafka_open_reader(const void *conf, const rn_open_ctx_t *ctx, rn
     return kr_open(conf, ctx, NULL, out, errbuf, errbuf_size);
 }
 
+/* ---- exactly-once: the pipeline's transaction ---------------------------- */
+
+/* One transactional producer per pipeline instance (docs/checkpoints.md,
+ * "Exactly-once"), shared by its Kafka sinks and Exchanges, as Kafka
+ * Streams shares one per thread. Each checkpoint sends the readers'
+ * positions into the transaction (one call per consumer group, with that
+ * consumer's group metadata, so a zombie of an older group generation is
+ * fenced, KIP-447) and commits it; read_committed consumers (librdkafka's
+ * default isolation level, the repartition readers' included) see each
+ * checkpoint's outputs at once or never. The transactional.id is
+ * '<sink.transactional-id-prefix>-<pipeline>-<process tag>': unique per
+ * process, since fencing comes from the group generation. */
+typedef struct kafka_txn {
+    rn_txn_t base;              /* the interface (first: cast to it) */
+    rn_kafka_t *k;              /* the transactional producer */
+    bool begun;                 /* a transaction is open */
+    int timeout_ms;             /* for init/commit/abort/send_offsets */
+} kafka_txn_t;
+
+static rn_kafka_t *kafka_txn_producer(rn_txn_t *t) { return ((kafka_txn_t *)t)->k; }
+
+/* Turns a librdkafka transactional error into an rn_err_t and a message
+ * (consumes e); aborts the open transaction when e requires it. */
+static rn_err_t ktxn_fail(kafka_txn_t *t, rd_kafka_error_t *e, const char *what, char *errbuf, size_t errbuf_size)
+{
+    bool fatal = rd_kafka_error_is_fatal(e), abortable = rd_kafka_error_txn_requires_abort(e);
+    snprintf(errbuf, errbuf_size,
+             "%s: %s failed: %s; %s", t->k->runtime_label, what, rd_kafka_error_string(e),
+             fatal ? "the producer is fenced or failed (another process took over its partitions?)"
+                   : "the transaction is aborted: the pipeline stops, and a restart resumes from its last "
+                     "checkpoint");
+    rd_kafka_error_destroy(e);
+    if (abortable && t->begun) {
+        rd_kafka_error_t *a = rd_kafka_abort_transaction(t->k->rk, t->timeout_ms);
+        if (a) rd_kafka_error_destroy(a);
+        t->begun = false;
+    }
+    return fatal ? RN_ERR_FATAL : RN_ERR_IO;
+}
+
+static rn_err_t ktxn_begin(kafka_txn_t *t, char *errbuf, size_t errbuf_size)
+{
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(t->k->rk);
+    if (e) return ktxn_fail(t, e, "beginning a transaction", errbuf, errbuf_size);
+    t->begun = true;
+    return RN_OK;
+}
+
+static void kr_purge(kafka_reader_t *r, bool final);
+static rd_kafka_topic_partition_list_t *kr_positions(kafka_reader_t *r);
+static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t errbuf_size);
+
+/* rn_txn_t.commit */
+static rn_err_t ktxn_commit(rn_txn_t *base, rn_reader_t *const *readers, int n, char *errbuf, size_t errbuf_size)
+{
+    kafka_txn_t *t = (kafka_txn_t *)base;
+    rn_err_t err;
+    if (!t->begun && (err = ktxn_begin(t, errbuf, errbuf_size)) != RN_OK) return err;
+    for (int i = 0; i < n; i++) {
+        if (readers[i]->commit != kr_commit) continue; /* not a Kafka reader */
+        kafka_reader_t *r = (kafka_reader_t *)readers[i];
+        if (r->pending != RN_OK) {
+            snprintf(errbuf, errbuf_size, "%s", r->pending_msg);
+            return r->pending;
+        }
+        rd_kafka_topic_partition_list_t *l = kr_positions(r);
+        if (!l) return RN_ERR_NOMEM;
+        if (l->cnt) {
+            rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(r->k->rk);
+            rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(t->k->rk, l, md, t->timeout_ms);
+            rd_kafka_consumer_group_metadata_destroy(md);
+            if (e) {
+                rd_kafka_topic_partition_list_destroy(l);
+                char what[400];
+                snprintf(what, sizeof what, "sending the positions of %s to the transaction", r->label);
+                return ktxn_fail(t, e, what, errbuf, errbuf_size);
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    rd_kafka_error_t *e = rd_kafka_commit_transaction(t->k->rk, t->timeout_ms);
+    if (e) return ktxn_fail(t, e, "committing the transaction", errbuf, errbuf_size);
+    t->begun = false;
+    for (int i = 0; i < n; i++) {
+        if (readers[i]->commit != kr_commit) continue;
+        kafka_reader_t *r = (kafka_reader_t *)readers[i];
+        for (int j = 0; j < r->nparts; j++)
+            if (r->parts[j].assigned && r->parts[j].next >= 0) r->parts[j].committed = r->parts[j].next;
+        if (r->purge) kr_purge(r, false);
+    }
+    return ktxn_begin(t, errbuf, errbuf_size);
+}
+
+/* rn_txn_t.close */
+static void ktxn_close(rn_txn_t *base)
+{
+    kafka_txn_t *t = (kafka_txn_t *)base;
+    if (t->begun) {
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(t->k->rk, t->timeout_ms);
+        if (e) rd_kafka_error_destroy(e);
+    }
+    rn_kafka_close(t->k);
+    rn_free(t);
+}
+
+/* rn_connector_t.open_txn */
+static rn_err_t kafka_open_txn(const void *conf, const rn_open_ctx_t *ctx, rn_txn_t **out, char *errbuf,
+                               size_t errbuf_size)
+{
+    const kafka_conf_t *c = conf;
+    kafka_txn_t *t = rn_calloc(1, sizeof *t);
+    if (!t) return RN_ERR_NOMEM;
+    t->base.commit = ktxn_commit;
+    t->base.close = ktxn_close;
+    t->timeout_ms = 60000;
+    char id[512], label[300], runtime_label[600];
+    rn_buf_t tag; /* a static member id may hold ${VAR}s */
+    rn_buf_init(&tag);
+    char why[256];
+    if (rn_env_expand(ctx->txn_tag ? ctx->txn_tag : "0", &tag, why, sizeof why) != RN_OK || tag.oom) {
+        bool oom = tag.oom;
+        snprintf(errbuf, errbuf_size, "table '%s': transactional.id: %s", ctx->table, oom ? "out of memory" : why);
+        rn_buf_free(&tag);
+        rn_free(t);
+        return oom ? RN_ERR_NOMEM : RN_ERR_CONFIG;
+    }
+    snprintf(id, sizeof id, "%s-%s-%s", c->txn_prefix, ctx->pipeline, tag.data ? tag.data : "");
+    rn_buf_free(&tag);
+    snprintf(label, sizeof label, "table '%s'", ctx->table);
+    snprintf(runtime_label, sizeof runtime_label, "transactional producer '%s'", id);
+    const char *const defaults[] = {"transactional.id", id, "transaction.timeout.ms", "60000", NULL};
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER,
+                            .label = label,
+                            .runtime_label = runtime_label,
+                            .options = ctx->options,
+                            .noptions = ctx->noptions,
+                            .defaults = defaults,
+                            .owner = t};
+    rn_err_t err = rn_kafka_open(&spec, &t->k, errbuf, errbuf_size);
+    if (err != RN_OK) {
+        rn_free(t);
+        return err;
+    }
+    rd_kafka_error_t *e = rd_kafka_init_transactions(t->k->rk, t->timeout_ms);
+    if (e) err = ktxn_fail(t, e, "initializing transactions", errbuf, errbuf_size);
+    else err = ktxn_begin(t, errbuf, errbuf_size);
+    if (err != RN_OK) {
+        rn_kafka_close(t->k);
+        rn_free(t);
+        return err;
+    }
+    *out = &t->base;
+    return RN_OK;
+}
+
+static bool kafka_exactly_once(const void *conf)
+{
+    const kafka_conf_t *c = conf;
+    return !strcmp(c->delivery, "exactly-once");
+}
+
 /* ---- sink --------------------------------------------------------------- */
 
 typedef struct kafka_sink {
     rn_sink_io_t base;     /* the interface (first: the sink is cast to it) */
-    rn_kafka_t *k;         /* the producer */
+    rn_kafka_t *k;         /* the producer (the pipeline's transactional one when borrowed) */
+    bool borrowed;         /* k belongs to the pipeline's transaction (kafka_txn_t) */
     rd_kafka_topic_t *rkt; /* 'topic' */
     bool fixed;            /* 'sink.partitioner' = 'fixed': everything to partition 0 */
     bool round_robin;      /* 'sink.partitioner' = 'round-robin' */
@@ -1414,7 +1694,7 @@ static void ks_close(rn_sink_io_t *io)
 {
     kafka_sink_t *s = (kafka_sink_t *)io;
     if (s->rkt) rd_kafka_topic_destroy(s->rkt);
-    rn_kafka_close(s->k);
+    if (!s->borrowed) rn_kafka_close(s->k);
     rn_free(s);
 }
 
@@ -1447,7 +1727,13 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
                             .noptions = ctx->noptions,
                             .owner = s};
     const char *topics[] = {c->topic};
-    rn_err_t err = rn_kafka_open(&spec, &s->k, errbuf, errbuf_size);
+    rn_err_t err = RN_OK;
+    if (ctx->txn) { /* exactly-once: the pipeline's transactional producer */
+        s->k = kafka_txn_producer(ctx->txn);
+        s->borrowed = true;
+    } else {
+        err = rn_kafka_open(&spec, &s->k, errbuf, errbuf_size);
+    }
     if (err == RN_OK)
         err = rn_kafka_connect(s->k, topics, 1, RN_KAFKA_NO_CREATE, &s->npartitions, errbuf, errbuf_size);
     if (err == RN_OK && !(s->rkt = rd_kafka_topic_new(s->k->rk, c->topic, NULL))) {
@@ -1467,7 +1753,8 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
 
 typedef struct kafka_exchange {
     rn_exchange_io_t base; /* the interface (first: the exchange is cast to it) */
-    rn_kafka_t *k;         /* the producer */
+    rn_kafka_t *k;         /* the producer (the pipeline's transactional one when borrowed) */
+    bool borrowed;         /* k belongs to the pipeline's transaction */
     rd_kafka_topic_t *rkt; /* the repartition topic */
     char *where;           /* "repartition topic x" */
     char *topic;           /* "x" */
@@ -1520,7 +1807,7 @@ static void kx_close(rn_exchange_io_t *io)
 {
     kafka_exchange_t *x = (kafka_exchange_t *)io;
     if (x->rkt) rd_kafka_topic_destroy(x->rkt);
-    rn_kafka_close(x->k);
+    if (!x->borrowed) rn_kafka_close(x->k);
     rn_free(x->where);
     rn_free(x->topic);
     rn_free(x);
@@ -1622,7 +1909,11 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
                             .owner = x};
     const char *const source[] = {topics[0]};
     int32_t ntasks = 0, nparts = 0;
-    if ((err = rn_kafka_open(&spec, &x->k, errbuf, errbuf_size)) != RN_OK ||
+    if (ctx->txn && !ctx->probe_partitions) { /* exactly-once: the pipeline's transactional producer */
+        x->k = kafka_txn_producer(ctx->txn);
+        x->borrowed = true;
+    }
+    if ((!x->borrowed && (err = rn_kafka_open(&spec, &x->k, errbuf, errbuf_size)) != RN_OK) ||
         (err = rn_kafka_connect(x->k, source, 1, RN_KAFKA_NO_CREATE, &ntasks, errbuf, errbuf_size)) != RN_OK)
         goto fail;
     if (ctx->probe_partitions) {
@@ -1781,6 +2072,8 @@ const rn_connector_t rn_connector_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .open_txn = kafka_open_txn,
+    .exactly_once = kafka_exactly_once,
     .open_exchange = kafka_open_exchange,
 };
 
@@ -1801,5 +2094,7 @@ const rn_connector_t rn_connector_upsert_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .open_txn = kafka_open_txn,
+    .exactly_once = kafka_exactly_once,
     .open_exchange = kafka_open_exchange,
 };

@@ -100,6 +100,52 @@ struct rn_reader {
      * after the last one handed out (consumer lag), from what the reader
      * already knows (no round trip); -1 when it cannot tell yet. */
     int64_t (*lag)(rn_reader_t *r, const char *topic, int32_t partition);
+    /* Checkpoints (docs/checkpoints.md), set by the pipeline when they are
+     * on; a reader without them ignores them. ckpt_name: the checkpoint
+     * file that the positions of the next commit() belong to, named in
+     * each commit's metadata. ckpt_take: takes a checkpoint now (every
+     * record handed out is processed) and writes its file name to name;
+     * a reader calls it instead of sync_outputs before it commits on a
+     * revocation. ckpt_restore: partition (topic, partition) is assigned
+     * to this reader and its state is not here; ckpt is the checkpoint
+     * file its committed position names, or NULL when it names none. It
+     * is called before any record of that partition is handed out, with
+     * *offset the committed position; the pipeline may move it (to the
+     * position an older checkpoint holds, when the named one is
+     * unreadable), and the partition then starts there. A failure of
+     * either stops the run (the reader's next() fails). position: the
+     * offset after the last record handed out of an owned partition, or
+     * -1 when none was since it was assigned (it starts at its commit). */
+    char ckpt_name[256];        /* "" = none yet */
+    rn_err_t (*ckpt_take)(void *opaque, char *name, size_t size, char *errbuf, size_t errbuf_size);
+    rn_err_t (*ckpt_restore)(void *opaque, rn_reader_t *r, const char *topic, int32_t partition,
+                             const char *ckpt, int64_t *offset, char *errbuf, size_t errbuf_size);
+    void *ckpt_opaque;
+    int64_t (*position)(rn_reader_t *r, const char *topic, int32_t partition);
+    /* Set by the pipeline under exactly-once (docs/checkpoints.md): the
+     * positions go to Kafka in the pipeline's transaction (rn_txn_t), so
+     * commit() and commits on revocation commit nothing themselves. */
+    bool txn;
+};
+
+/* ---- exactly-once: one transaction for a pipeline's outputs ----------- */
+
+/* A transaction that a connector runs for a whole pipeline instance
+ * (Kafka: one transactional producer shared by its Kafka sinks and
+ * Exchanges). Everything they write between two commits becomes visible
+ * at once, with the readers' positions, or not at all. */
+typedef struct rn_txn rn_txn_t;
+struct rn_txn {
+    /* Sends the positions of readers[0..n) (those it can: the same
+     * connector's; each named with its ckpt_name), commits what was
+     * written since the last commit, and begins the next transaction.
+     * Outputs must be synced first. On failure the transaction is aborted
+     * and the pipeline must stop: what it holds in memory is ahead of what
+     * was committed (a restart resumes from the last checkpoint). */
+    rn_err_t (*commit)(rn_txn_t *t, rn_reader_t *const *readers, int n, char *errbuf, size_t errbuf_size);
+    /* Aborts an open transaction and releases everything; after the
+     * sinks and Exchanges that use it are closed. */
+    void (*close)(rn_txn_t *t);
 };
 
 /* ---- writing: rows to a sink ---------------------------------------- */

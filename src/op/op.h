@@ -36,10 +36,11 @@
  * rest at once if that is later than what it had. With one input all of
  * this reduces to what it always was: every watermark is passed on as is.
  *
- * Snapshot/restore: a stateful operator writes its whole state with
- * `snapshot` as self-contained bytes (no pointers; see each operator for
- * its format) and `restore` rebuilds it in a fresh operator built with the
- * same plan. Stateless operators leave both NULL.
+ * Snapshot/restore: a stateful operator writes its state with `snapshot`
+ * as self-contained bytes (no pointers; see each operator for its
+ * format), all of it or the keys of some partitions, and `restore` adds
+ * such bytes to an operator built with the same plan (checkpoints,
+ * runtime/checkpoint.c). Stateless operators leave both NULL.
  */
 #ifndef RN_OP_H
 #define RN_OP_H
@@ -106,13 +107,14 @@ typedef struct rn_op_vtable {
      * Returns RN_OK, or RN_ERR_NOMEM (out may then hold part of it).
      * Between batches only. NULL: stateless. */
     rn_err_t (*snapshot)(const rn_op_t *op, rn_buf_t *out, const rn_part_filter_t *parts);
-    /* Replaces the state of a fresh operator (built as the snapshotted one
-     * was, nothing processed yet) with what snapshot wrote. Does not keep
-     * data. Returns RN_OK, RN_ERR_DECODE on truncated, corrupt or foreign
-     * bytes, RN_ERR_NOMEM; on failure the operator holds no state. NULL:
-     * stateless. (Checkpoints restore partition by partition: an
-     * operator that implements it adds a snapshot's keys to the ones it
-     * holds, docs/checkpoints.md.) */
+    /* Adds what snapshot wrote to the operator's state (docs/checkpoints.md,
+     * "Which keys"): the operator was built as the snapshotted one was and
+     * is fresh or holds other partitions' keys; operator-wide values are
+     * merged (a watermark taken only when it has none, counters the
+     * maximum, counts added). Does not keep data. Returns RN_OK,
+     * RN_ERR_DECODE on truncated, corrupt or foreign bytes or a key it
+     * holds already, RN_ERR_NOMEM; on failure the operator holds what it
+     * held before. NULL: stateless. */
     rn_err_t (*restore)(rn_op_t *op, const void *data, size_t len);
     /* Drops, without emitting anything, the state of every key whose
      * partition is marked in revoked[0..nparts): a key's partition is
@@ -499,6 +501,16 @@ int rn_source_partitions(const rn_op_t *op, rn_source_partition_t *out, int max)
 bool rn_source_quiet(const rn_op_t *op);
 /* rn_reader_t.commit_limit for this source's reader (opaque = the op). */
 int64_t rn_source_commit_limit(void *op, const char *topic, int32_t partition);
+/* Checkpoints (docs/checkpoints.md): a repartition scan's partition
+ * count (0 for other sources); the event-time state of one partition
+ * (its watermark, idleness, highest rowtime, and for a repartition topic
+ * each upstream task's watermark) appended to out, or read back into the
+ * partition (created if new). Restore returns RN_ERR_DECODE on bytes
+ * that do not fit, RN_ERR_NOMEM. */
+int32_t rn_source_exchange_parts(const rn_op_t *op);
+rn_err_t rn_source_snapshot_split(const rn_op_t *op, const char *topic, int32_t partition, rn_buf_t *out);
+rn_err_t rn_source_restore_split(rn_op_t *op, const char *topic, int32_t partition, const void *data,
+                                 size_t len);
 
 /* Attaches the writer of a sink created with io NULL (takes ownership). */
 void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io);

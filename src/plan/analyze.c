@@ -104,6 +104,7 @@ rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
         ntables += s->stmts[i]->kind == RN_STMT_CREATE_TABLE || s->stmts[i]->kind == RN_STMT_SELECT;
         nviews += s->stmts[i]->kind == RN_STMT_CREATE_VIEW;
     }
+    p->ckpt_interval_ms = -1; /* not set: the runtime's default */
     p->tables = rn_calloc((size_t)(ntables + 1), sizeof *p->tables);
     p->views = rn_calloc((size_t)(nviews + 1), sizeof *p->views);
     if (!p->tables || !p->views) {

@@ -115,6 +115,12 @@ struct rn_pipeline {
     rn_dlq_t *dlq;              /* while running */
     bool dlq_shared;            /* dlq belongs to the caller (workers share one) */
     int parallelism;            /* SET 'parallelism.default': workers, 0 = not set */
+    int64_t ckpt_interval_ms;   /* SET 'execution.checkpointing.interval': -1 = not set (default),
+                                 * 0 = no checkpoints */
+    const char *ckpt_dir;       /* SET 'state.checkpoints.dir', or NULL (plan arena or script) */
+    int ckpt_retained;          /* SET 'state.checkpoints.num-retained', 0 = not set */
+    rn_txn_t *txn;              /* while running exactly-once: the transaction of its Kafka
+                                 * outputs (runtime/run.c), closed last by rn_pipeline_free */
     rn_file_outs_t *files;      /* output files of the run, shared by sinks */
     struct resume_note *resume_notes; /* per source, for rn_reader_t.resumed (owned) */
     struct recv_origin {

@@ -670,6 +670,9 @@ static const char *const set_keys[] = {
     "execution.runtime-mode",
     "table.local-time-zone",
     "parallelism.default",
+    "execution.checkpointing.interval",
+    "state.checkpoints.dir",
+    "state.checkpoints.num-retained",
 };
 
 /* SET 'key' = 'value': the settings runnel reads apply to the statements
@@ -719,6 +722,32 @@ bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
             return false;
         }
         an->p->parallelism = (int)n;
+    } else if (!strcmp(k, "execution.checkpointing.interval")) {
+        /* Checkpoints of `runnel run` (runtime/checkpoint.c); '0' turns them off. */
+        int64_t ms;
+        if (!rn_duration_parse(v, &ms) || ms < 0) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': '%s' is not a duration such as '10 s' (or '0' for no checkpoints)",
+                     k, v);
+            return false;
+        }
+        an->p->ckpt_interval_ms = ms;
+    } else if (!strcmp(k, "state.checkpoints.dir")) {
+        if (!*v) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': the directory must not be empty", k);
+            return false;
+        }
+        an->p->ckpt_dir = v;
+    } else if (!strcmp(k, "state.checkpoints.num-retained")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 1000) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': expected a number from 1 to 1000, not '%s'", k, v);
+            return false;
+        }
+        an->p->ckpt_retained = (int)n;
     } else if (!strcmp(k, "table.local-time-zone")) {
         /* Accepted for Flink scripts: every time is UTC (docs/event-time.md). */
         if (strcmp(v, "UTC") && strcmp(v, "Z") && strcmp(v, "Etc/UTC") && strcmp(v, "GMT")) {

@@ -98,6 +98,7 @@ void rn_pipeline_free(rn_pipeline_t *p)
             p->ops[i] = NULL;
         }
     for (int i = 0; i < p->nops; i++) rn_op_free(p->ops[i]);
+    if (p->txn) p->txn->close(p->txn); /* after the sinks and Exchanges that wrote in it */
     for (int i = 0; i < p->ntables; i++) rn_schema_unref(p->tables[i].schema);
     rn_free(p->ops);
     rn_free(p->sources);
@@ -136,6 +137,8 @@ bool rn_pipeline_sink_is_dashboard_twin(const rn_pipeline_t *p, int i) { return 
 int rn_pipeline_nops(const rn_pipeline_t *p) { return p->nops; }
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
 int rn_pipeline_parallelism(const rn_pipeline_t *p) { return p->parallelism; }
+
+void rn_pipeline_no_checkpoints(rn_pipeline_t *p) { p->ckpt_interval_ms = 0; }
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p) { return rn_dlq_count(p->dlq); }
 
 /* True when sink i writes a dashboard table that no earlier sink writes

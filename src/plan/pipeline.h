@@ -71,6 +71,11 @@ bool rn_pipeline_sink_is_dashboard_twin(const rn_pipeline_t *p, int i);
 int rn_pipeline_nops(const rn_pipeline_t *p);
 rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i);
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p);
+/* Turns checkpoints off, whatever the script SETs ('execution.checkpointing.
+ * interval' = '0'): `runnel demo`'s embedded broker forgets every offset
+ * at exit, so nothing could ever be restored. */
+void rn_pipeline_no_checkpoints(rn_pipeline_t *p);
+
 /* SET 'parallelism.default': how many workers `runnel run` starts when
  * --workers does not say; 0 when not set. */
 int rn_pipeline_parallelism(const rn_pipeline_t *p);

@@ -34,6 +34,7 @@
 #include "op/exchange.h"
 #include "op/lookup_join.h"
 #include "plan/compiled.h"
+#include "runtime/checkpoint.h"
 
 static table_def_t *table_of_source(rn_pipeline_t *p, const rn_op_t *src)
 {
@@ -51,7 +52,7 @@ static void test_path(const table_def_t *t, const char *dir, char *buf, size_t s
 
 /* rn_reader_t.sync_outputs: makes every sink, and every Exchange that
  * sends to a repartition topic, deliver and wait for acks. */
-static rn_err_t pipeline_sync_outputs(void *opaque, char *errbuf, size_t errbuf_size)
+rn_err_t rn_run_sync_outputs(void *opaque, char *errbuf, size_t errbuf_size)
 {
     rn_pipeline_t *p = opaque;
     for (int i = 0; i < p->nops; i++) {
@@ -66,10 +67,11 @@ static rn_err_t pipeline_sync_outputs(void *opaque, char *errbuf, size_t errbuf_
     return RN_OK;
 }
 
-/* Syncs the sinks, then commits every reader's positions. */
-static rn_err_t pipeline_commit(rn_pipeline_t *p, bool final, char *errbuf, size_t errbuf_size)
+/* Syncs the sinks (with checkpoints: takes one, which does), then
+ * commits every reader's positions. */
+static rn_err_t pipeline_commit(rn_pipeline_t *p, rn_ckpt_run_t *ck, bool final, char *errbuf, size_t errbuf_size)
 {
-    rn_err_t err = pipeline_sync_outputs(p, errbuf, errbuf_size);
+    rn_err_t err = ck ? rn_ckpt_run_take(ck, errbuf, errbuf_size) : rn_run_sync_outputs(p, errbuf, errbuf_size);
     for (int i = 0; i < p->nsources && err == RN_OK; i++) {
         rn_reader_t *r = rn_source_reader(p->sources[i]);
         if (r && r->commit) err = r->commit(r, final, errbuf, errbuf_size);
@@ -277,6 +279,51 @@ static const char *process_tag(void)
     return tag;
 }
 
+/* Exactly-once (docs/checkpoints.md): when a sink table asks for it
+ * ('sink.delivery-guarantee' = 'exactly-once'), its connector opens the
+ * pipeline's transaction, which every sink and Exchange of that connector
+ * then writes in. Needs checkpoints: each one commits the transaction. */
+static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker, char *errbuf, size_t errbuf_size)
+{
+    for (int i = 0; i < p->nsinks; i++) {
+        table_def_t *t = p->sinks[i].table;
+        if (p->sinks[i].dash_twin || !t->conn->exactly_once || !t->conn->exactly_once(t->conf)) continue;
+        if (p->ckpt_interval_ms == 0) {
+            snprintf(errbuf, errbuf_size,
+                     "table '%s' asks for 'sink.delivery-guarantee' = 'exactly-once', which commits with "
+                     "checkpoints, but SET 'execution.checkpointing.interval' = '0' turns them off",
+                     t->name);
+            return RN_ERR_CONFIG;
+        }
+        /* The transactional.id ends with this process's static member id
+         * when a Kafka source has one ('properties.group.instance.id'), so
+         * that a restart fences its killed predecessor and aborts its open
+         * transaction at once; else with a tag unique to this process (the
+         * broker aborts a dead process's transaction after
+         * 'transaction.timeout.ms'). */
+        const char *instance = NULL;
+        for (int k = 0; k < p->ntables && !instance; k++) {
+            const table_def_t *st = &p->tables[k];
+            if (!st->source || st->conn != t->conn) continue;
+            for (int j = 0; j < st->noptions && !instance; j++)
+                if (!strcmp(st->options[j].key, "properties.group.instance.id")) instance = st->options[j].value;
+        }
+        char tag[300];
+        int tl = snprintf(tag, sizeof tag, "%s", instance ? instance : process_tag());
+        if (worker > 0 && tl > 0 && (size_t)tl < sizeof tag) snprintf(tag + tl, sizeof tag - (size_t)tl, "-w%d", worker);
+        rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions,
+                             .worker = worker, .txn_tag = tag};
+        return t->conn->open_txn(t->conf, &ctx, &p->txn, errbuf, errbuf_size);
+    }
+    return RN_OK;
+}
+
+/* The pipeline's transaction for a table of connector conn, or NULL. */
+static rn_txn_t *pipeline_txn(const rn_pipeline_t *p, const rn_connector_t *conn)
+{
+    return p->txn && conn->open_txn ? p->txn : NULL;
+}
+
 static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int worker, char *errbuf,
                                         size_t errbuf_size)
 {
@@ -330,7 +377,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         char suffix[64];
         snprintf(suffix, sizeof suffix, "%d-repartition", x->id);
         rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options, .noptions = t->noptions,
-                             .worker = worker};
+                             .worker = worker, .txn = pipeline_txn(p, t->conn)};
         char mtag[48]; /* workers of one process are members of their own */
         snprintf(mtag, sizeof mtag, "%s%04d", process_tag(), worker);
         if (ji) {
@@ -358,7 +405,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
             break;
         }
         rn_source_set_exchange(recv, rn_exchange_rowtime_col(x), io->nparts);
-        r->sync_outputs = pipeline_sync_outputs;
+        r->sync_outputs = rn_run_sync_outputs;
         r->sync_opaque = p;
         if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, upstream_source(x))) != RN_OK) {
             snprintf(errbuf, errbuf_size, "cannot send rows through %s", io->where);
@@ -426,6 +473,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
     if (!(p->files = rn_file_outs_new())) return RN_ERR_NOMEM;
     /* Cut at remote Exchanges first, so that the resume warnings name the
      * sinks each source (a repartition topic's included) really feeds. */
+    if (!test && (err = pipeline_open_txn(p, name, o->worker, errbuf, errbuf_size)) != RN_OK) return err;
     if (!test && (err = pipeline_open_exchanges(p, name, o->worker, errbuf, errbuf_size)) != RN_OK) return err;
     if (!pipeline_note_updating_sinks(p)) return RN_ERR_NOMEM;
     for (int i = 0; i < p->nsources; i++) {
@@ -459,7 +507,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             err = RN_ERR_CONFIG;
         }
         if (err != RN_OK) return err;
-        r->sync_outputs = pipeline_sync_outputs;
+        r->sync_outputs = rn_run_sync_outputs;
         r->sync_opaque = p;
         if (p->resume_notes[i].sinks) {
             r->resumed = pipeline_resumed;
@@ -502,7 +550,7 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
             rn_open_ctx_t ctx = {.pipeline = name, .table = t->name, .options = t->options,
                                  .noptions = t->noptions, .worker = o->worker, .files = p->files,
                                  .schema = p->sinks[i].op->schema, .sink_mode = t->sink_mode,
-                                 .npk = t->npk, .pk = t->pk};
+                                 .npk = t->npk, .pk = t->pk, .txn = pipeline_txn(p, t->conn)};
             err = t->conn->open_sink(t->conf, &ctx, &io, errbuf, errbuf_size);
         }
         if (err != RN_OK) return err;
@@ -610,6 +658,15 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
         return err;
     }
+    rn_ckpt_run_t *ck = NULL; /* checkpoints (docs/checkpoints.md), `runnel run` only */
+    if (o->mode == RN_MODE_RUN) {
+        char name[256];
+        rn_pipeline_name(p, name, sizeof name);
+        if ((err = rn_ckpt_run_open(p, name, o->worker, o->from_scratch, &ck, errbuf, errbuf_size)) != RN_OK) {
+            if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
+            return err;
+        }
+    }
     rn_arena_t arena;
     rn_arena_init(&arena, 1 << 20);
     rn_ctx_t ctx = {.arena = &arena, .errbuf = errbuf, .errbuf_size = errbuf_size};
@@ -622,11 +679,15 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         rn_free(done);
         rn_free(logged_wm);
         rn_arena_free(&arena);
+        rn_ckpt_run_free(ck);
         snprintf(errbuf, errbuf_size, "out of memory");
         return RN_ERR_NOMEM;
     }
     int active = p->nsources;
-    int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : 1000;
+    /* With checkpoints, positions are committed with each checkpoint only
+     * (--commit-interval, when given, sets how often: Kafka Streams'
+     * commit.interval.ms). */
+    int64_t commit_ms = o->commit_ms > 0 ? o->commit_ms : ck ? rn_ckpt_run_interval(ck) : 1000;
     int64_t next_progress = rn_clock_wall_ms() + o->progress_ms, next_commit = rn_clock_wall_ms() + commit_ms;
     int64_t next_wm_log = rn_clock_wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
@@ -686,9 +747,10 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
         busy = got;
-        /* Commit on the interval, or as soon as the input goes quiet. */
-        if (err == RN_OK && commits && dirty && (after == before || rn_clock_wall_ms() >= next_commit)) {
-            err = pipeline_commit(p, false, errbuf, errbuf_size);
+        /* Commit on the interval, or as soon as the input goes quiet (with
+         * checkpoints: on the interval only, each with a checkpoint). */
+        if (err == RN_OK && commits && dirty && ((!ck && after == before) || rn_clock_wall_ms() >= next_commit)) {
+            err = pipeline_commit(p, ck, false, errbuf, errbuf_size);
             dirty = false;
             next_commit = rn_clock_wall_ms() + commit_ms;
         }
@@ -702,12 +764,17 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         }
     }
     /* End of input (or stop): flush what operators hold, then deliver and
-     * commit everything. */
+     * commit everything. A stop with checkpoints flushes nothing: the
+     * final checkpoint keeps what operators hold for the next run (open
+     * windows are not emitted half-filled). */
+    bool stopped = o->stop && *o->stop;
     for (int i = 0; i < p->nsources && err == RN_OK; i++) {
+        if (ck && stopped && !done[i]) continue;
         err = rn_op_finish(p->sources[i], &ctx);
         rn_arena_reset(&arena);
     }
-    if (err == RN_OK) err = pipeline_commit(p, true, errbuf, errbuf_size);
+    if (err == RN_OK) err = pipeline_commit(p, ck, true, errbuf, errbuf_size);
+    rn_ckpt_run_free(ck);
     if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
     if (o->progress) o->progress(p, true, o->progress_opaque);
     rn_free(done);

@@ -40,6 +40,7 @@ typedef struct rn_run_opts {
                                  * process's memory passes this many bytes; 0 = no limit */
     int worker;                 /* RUN: > 0 when one of several workers (1-based): Kafka
                                  * static member ids get "-w<worker>" */
+    bool from_scratch;          /* RUN: restore no checkpoint (docs/checkpoints.md) */
     rn_dlq_t *dlq;              /* RUN: a dead-letter output shared with other workers (not
                                  * owned; dlq_path is then unused), or NULL */
 } rn_run_opts_t;

@@ -2,6 +2,8 @@
 -- GROUP BY into the upsert topic ${OUT_TOPIC}) and the purchases copied to
 -- ${COPY_TOPIC} (stateless), in consumer group ${GROUP}. Used by the test of
 -- the warning that aggregates restart from zero after a restart.
+-- Checkpoints off: the warning this test checks is what a restart without checkpoints gives (docs/checkpoints.md covers restarts with them).
+SET 'execution.checkpointing.interval' = '0';
 CREATE TABLE events (
   event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE
 ) WITH ('connector' = 'kafka', 'topic' = '${IN_TOPIC}',

@@ -3,6 +3,8 @@
 -- timeouts: only data moves event time, so the test decides which windows
 -- are open when runnel stops. Static membership (${INSTANCE}): the restart
 -- takes the partition back at once.
+-- Checkpoints off: this test checks how a restart without checkpoints keeps open windows (commits held back) (docs/checkpoints.md covers restarts with them).
+SET 'execution.checkpointing.interval' = '0';
 CREATE TABLE events (
   user_id INT, `timestamp` DOUBLE,
   ts AS TO_TIMESTAMP_LTZ(CAST(`timestamp` * 1000 AS BIGINT), 3),

@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Checkpoints and exactly-once on the 3-broker cluster (docs/checkpoints.md).
+
+Each kill case runs a pipeline with 'sink.delivery-guarantee' =
+'exactly-once' on its Kafka sinks and a checkpoint every second, SIGKILLs
+its process at random moments (KILLS times), restarts it each time under
+the same static member id, and at the end compares what a read_committed
+consumer sees with the batch oracle, exactly: nothing lost, nothing
+duplicated, aggregates, joins, deduplication and windows included.
+
+- pvkill: page views and distinct users per page (a GROUP BY behind a
+  repartition topic) over input produced while the process is being killed.
+- s3kill: examples/s3_corp.sql (keep-last users joined with event counts),
+  one process.
+- s5kill: examples/s5_sessions.sql (interval join, nearest purchase,
+  sessions), one process; visits must be exactly the oracle's multiset.
+- s3x2kill: S3 by two processes in one group, either of them killed.
+- corrupt: the newest checkpoint file of a stopped run is damaged; the
+  restart says so, restores the older one and still ends exact.
+- changed: the pipeline's aggregate changed; the restart refuses the
+  checkpoint naming the operator, and --from-scratch runs.
+
+The kill moments are random (seeded, printed): a kill is the event under
+test, not a synchronization. Every wait polls a condition with a deadline.
+
+  python3 tests/kafka/test_checkpoints.py [CASE...]
+"""
+import collections
+import glob
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import harness
+from harness import TestFailure, check, log
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "kafka"))
+import test_joins  # noqa: E402
+import test_scaleout  # noqa: E402
+
+KILLS = int(os.environ.get("RUNNEL_CKPT_KILLS", "20"))
+RUN_ID = "%x" % (int(time.time()) % 0xFFFFFF)
+SEED = int(os.environ.get("RUNNEL_CKPT_SEED", str(int(time.time()))))
+TIMEOUT = 180
+
+
+def state_dir(pipeline):
+    return tempfile.mkdtemp(prefix="runnel-ckpt-%s-" % os.path.basename(pipeline)[:-4])
+
+
+def sets(*pairs):
+    out = []
+    for p in pairs:
+        out += ["--set", p]
+    return out
+
+
+class Chaos:
+    """Processes of one pipeline that get killed and restarted."""
+
+    def __init__(self, name, pipeline, b, args, env=None):
+        self.name, self.pipeline, self.b, self.args = name, pipeline, b, list(args)
+        self.env = dict(env or {})
+        self.n = 0
+        self.procs = {}
+
+    def start(self, slot):
+        self.n += 1
+        env = dict(self.env)
+        env["INSTANCE"] = "ck-%s-%s-%s" % (self.name, RUN_ID, slot)  # static: the restart takes over at once
+        r = harness.Runnel("%s-%s-%d" % (self.name, slot, self.n), self.pipeline, env,
+                           ["--brokers", self.b, "--commit-interval", "1000"] + self.args)
+        self.procs[slot] = r
+        return r
+
+    def check_alive(self):
+        for slot, r in self.procs.items():
+            check(r.running(), "runnel %s exited with %s:\n%s" % (r.name, r.proc.returncode, r.output()[-4000:]))
+
+    def kill_loop(self, kills, rnd, between=None):
+        """kills times: waits a random 1-4 s, SIGKILLs a random process,
+        restarts it; between(i) runs after each kill (produces input)."""
+        for i in range(kills):
+            t = rnd.uniform(1.0, 4.0)
+            deadline = time.time() + t
+            while time.time() < deadline:  # the kill moment; the processes must stay up meanwhile
+                self.check_alive()
+                time.sleep(0.2)
+            slot = rnd.choice(sorted(self.procs))
+            log("%s: kill %d/%d: SIGKILL %s after %.1f s" % (self.name, i + 1, kills, self.procs[slot].name, t))
+            self.procs[slot].stop(signal.SIGKILL)
+            if between:
+                between(i)
+            self.start(slot)
+
+    def stop(self):
+        for r in self.procs.values():
+            rc = r.stop(signal.SIGTERM)
+            check(rc == 0, "runnel %s exited with %d after SIGTERM:\n%s" % (r.name, rc, r.output()[-4000:]))
+
+
+def await_equal(what, poll, want, chaos, timeout=TIMEOUT):
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = poll()
+        if got == want:
+            log("%s equals the oracle" % what)
+            return
+        chaos.check_alive()
+        time.sleep(2)
+    if isinstance(want, collections.Counter):
+        raise TestFailure("%s differs from the oracle after %d s: %d missing, %d duplicated or unexpected; e.g. "
+                          "missing %s, unexpected %s" % (what, timeout, sum((want - got).values()),
+                                                         sum((got - want).values()), list(want - got)[:3],
+                                                         list(got - want)[:3]))
+    diff = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
+    raise TestFailure("%s differs from the oracle after %d s in %d keys, e.g. %s"
+                      % (what, timeout, len(diff), [(k, got.get(k), want.get(k)) for k in diff[:3]]))
+
+
+# ---------------------------------------------------------------- page views
+
+def pv_pipeline(name, ckdir):
+    path = os.path.join(tempfile.mkdtemp(prefix="runnel-ckpt-sql-"), "ck_%s_%s.sql" % (name, RUN_ID))
+    with open(os.path.join(harness.PIPELINES, "scaleout_page_views.sql")) as f:
+        sql = f.read()
+    with open(path, "w") as f:
+        f.write("SET 'state.checkpoints.dir' = '%s';\n%s" % (ckdir, sql))
+    return path
+
+
+def case_pvkill(b, rnd):
+    name = "pvkill"
+    ckdir = state_dir(name)
+    events = test_scaleout.make_events(seed=5, users=120, pages=30, span_s=200)
+    tin, tout = "ck-%s-in" % name, "ck-%s-out" % name
+    harness.fresh_topics(b, [tin, tout])
+    lines = test_scaleout.kv_lines(events, "user_id")
+    chunks = [lines[i::KILLS + 1] for i in range(KILLS + 1)]
+    chunk_files = []
+    for i, c in enumerate(chunks):
+        p = os.path.join(ckdir, "chunk%d.jsonl" % i)
+        with open(p, "w") as f:
+            f.write("\n".join(c) + "\n")
+        chunk_files.append(p)
+    chaos = Chaos(name, pv_pipeline(name, ckdir), b,
+                  sets("page_views.sink.delivery-guarantee=exactly-once"),
+                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)})
+    harness.ktool("produce", tin, chunk_files[0], "--kv", "--bootstrap", b)
+    chaos.start("a")
+
+    def more(i):
+        harness.ktool("produce", tin, chunk_files[i + 1], "--kv", "--bootstrap", b)
+    chaos.kill_loop(KILLS, rnd, more)
+    want = test_scaleout.oracle_page_views(events)
+    await_equal("page_views after %d kills" % KILLS,
+                lambda: test_scaleout.output_of("pv", harness.consume(b, tout)), want, chaos)
+    chaos.stop()
+    check(glob.glob(os.path.join(ckdir, "ckpt-*.rnck")), "no checkpoint file in %s" % ckdir)
+
+
+# ---------------------------------------------------------------- S3
+
+def s3_args(ckdir):
+    return sets("users.properties.group.instance.id=${INSTANCE}-u", "events.properties.group.instance.id=${INSTANCE}-e",
+                "users.properties.session.timeout.ms=6000", "events.properties.session.timeout.ms=6000",
+                "user_event_counts.sink.delivery-guarantee=exactly-once",
+                "event_type_counts.sink.delivery-guarantee=exactly-once")
+
+
+def with_dir(example, name, ckdir):
+    path = test_joins.pipeline_copy(example, name)
+    with open(path) as f:
+        sql = f.read()
+    with open(path, "w") as f:
+        f.write("SET 'state.checkpoints.dir' = '%s';\n%s" % (ckdir, sql))
+    return path
+
+
+def case_s3kill(b, rnd, nprocs=1):
+    name = "s3kill" if nprocs == 1 else "s3x%dkill" % nprocs
+    ckdir = state_dir(name)
+    data = test_joins.gen("s3", 7, 6000)
+    harness.fresh_topics(b, ["CorpAppsTopic", "test", "user_event_counts", "event_type_counts", "dlq"])
+    counts, per_event = test_joins.oracle.s3([json.loads(l) for l in data["CorpAppsTopic"]],
+                                             [json.loads(l) for l in data["test"]])
+    harness.produce(b, "CorpAppsTopic", data["CorpAppsTopic"], key_field="user_id")
+    harness.produce(b, "test", data["test"])
+    chaos = Chaos(name, with_dir("s3_corp.sql", name, ckdir), b, s3_args(ckdir))
+    for i in range(nprocs):
+        chaos.start(chr(ord("a") + i))
+    chaos.kill_loop(KILLS, rnd)
+
+    def poll_users():
+        st = harness.upsert_state(harness.consume(b, "user_event_counts"))
+        return {json.loads(v)["user_id"]: (json.loads(v)["name"], json.loads(v)["email"],
+                                           json.loads(v)["event_count"]) for v in st.values()}
+
+    def poll_events():
+        st = harness.upsert_state(harness.consume(b, "event_type_counts"))
+        return {json.loads(v)["event"]: json.loads(v)["count"] for v in st.values()}
+    await_equal("user_event_counts after %d kills (%d processes)" % (KILLS, nprocs), poll_users, counts, chaos)
+    await_equal("event_type_counts after %d kills (%d processes)" % (KILLS, nprocs), poll_events, per_event, chaos)
+    chaos.stop()
+
+
+# ---------------------------------------------------------------- S5
+
+def case_s5kill(b, rnd):
+    name = "s5kill"
+    ckdir = state_dir(name)
+    data = test_joins.gen("s5", 9, 5000)
+    harness.fresh_topics(b, ["user-events", "purchases", "visits", "suspicious-visits", "late-visits"])
+    last = max(json.loads(l)["timestamp"] for l in data["user-events"] + data["purchases"])
+    tick = test_joins.TICK_USER
+    data["user-events"].append(json.dumps({"event_type": "click", "user_id": tick, "page_id": 1,
+                                           "timestamp": round(last + 600, 3)}))
+    data["purchases"].append(json.dumps({"amount": 1, "user_id": tick, "page_id": 1,
+                                         "timestamp": round(last + 600, 3)}))
+    visits, suspicious = test_joins.oracle.s5([json.loads(l) for l in data["user-events"]],
+                                              [json.loads(l) for l in data["purchases"]])
+    visits = collections.Counter({k: n for k, n in visits.items() if k[1] != tick})
+    suspicious = collections.Counter({k: n for k, n in suspicious.items() if k[1] != tick})
+    harness.produce(b, "user-events", test_joins.keyed(data["user-events"], "user_id"), extra=["--kv"])
+    harness.produce(b, "purchases", test_joins.keyed(data["purchases"], "user_id"), extra=["--kv"])
+    args = sets("user_events.properties.group.instance.id=${INSTANCE}-u",
+                "purchases.properties.group.instance.id=${INSTANCE}-p",
+                "user_events.properties.session.timeout.ms=6000", "purchases.properties.session.timeout.ms=6000",
+                "visits.sink.delivery-guarantee=exactly-once",
+                "suspicious_visits.sink.delivery-guarantee=exactly-once",
+                "late_visits.sink.delivery-guarantee=exactly-once")
+    chaos = Chaos(name, with_dir("s5_sessions.sql", name, ckdir), b, args)
+    chaos.start("a")
+    chaos.kill_loop(KILLS, rnd)
+
+    def poll_visits():
+        return collections.Counter(
+            (v["session_id"], v["user_id"], v["event_type"], v["page_id"], v["timestamp"], v["amount"])
+            for v in (json.loads(m["value"]) for m in harness.consume(b, "visits")) if v["user_id"] != tick)
+
+    def poll_suspicious():
+        return collections.Counter((v["session_id"], v["user_id"], v["type"]) for v in
+                                   (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits"))
+                                   if v["user_id"] != tick)
+    await_equal("visits after %d kills" % KILLS, poll_visits, visits, chaos)
+    await_equal("suspicious-visits after %d kills" % KILLS, poll_suspicious, suspicious, chaos)
+    check(not harness.consume(b, "late-visits"), "late-visits is not empty")
+    chaos.stop()
+
+
+# ---------------------------------------------------------------- damaged and changed checkpoints
+
+def case_corrupt(b, rnd):
+    name = "corrupt"
+    ckdir = state_dir(name)
+    events = test_scaleout.make_events(seed=6, users=80, pages=20, span_s=120)
+    tin, tout = "ck-%s-in" % name, "ck-%s-out" % name
+    harness.fresh_topics(b, [tin, tout])
+    lines = test_scaleout.kv_lines(events, "user_id")
+    half = len(lines) // 2
+    files = []
+    for i, part in enumerate([lines[:half], lines[half:]]):
+        p = os.path.join(ckdir, "part%d.jsonl" % i)
+        with open(p, "w") as f:
+            f.write("\n".join(part) + "\n")
+        files.append(p)
+    chaos = Chaos(name, pv_pipeline(name, ckdir), b, sets("page_views.sink.delivery-guarantee=exactly-once"),
+                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)})
+    harness.ktool("produce", tin, files[0], "--kv", "--bootstrap", b)
+    r = chaos.start("a")
+    first = test_scaleout.oracle_page_views(events[:0] + [json.loads(l)["value"] for l in lines[:half]])
+    await_equal("page_views of the first half", lambda: test_scaleout.output_of("pv", harness.consume(b, tout)),
+                first, chaos)
+    # two more checkpoints, so an older one of this process exists
+    n0 = len(glob.glob(os.path.join(ckdir, "ckpt-*.rnck")))
+    harness.wait_for(lambda: len(glob.glob(os.path.join(ckdir, "ckpt-*.rnck"))) >= max(2, n0), 30,
+                     "two checkpoint files")
+    chaos.stop()
+    newest = sorted(glob.glob(os.path.join(ckdir, "ckpt-*.rnck")))[-1]
+    with open(newest, "r+b") as f:
+        f.seek(os.path.getsize(newest) // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0x40]))
+    log("corrupted %s" % newest)
+    harness.ktool("produce", tin, files[1], "--kv", "--bootstrap", b)
+    r = chaos.start("a")
+    await_equal("page_views after a corrupt checkpoint",
+                lambda: test_scaleout.output_of("pv", harness.consume(b, tout)),
+                test_scaleout.oracle_page_views(events), chaos)
+    out = r.output()
+    check("checksum" in out and "restores the older checkpoint" in out,
+          "the restart did not report the damaged checkpoint:\n%s" % out[-3000:])
+    chaos.stop()
+
+
+def case_changed(b, rnd):
+    name = "changed"
+    ckdir = state_dir(name)
+    events = test_scaleout.make_events(seed=8, users=40, pages=10, span_s=60)
+    tin, tout = "ck-%s-in" % name, "ck-%s-out" % name
+    harness.fresh_topics(b, [tin, tout])
+    p = os.path.join(ckdir, "in.jsonl")
+    with open(p, "w") as f:
+        f.write("\n".join(test_scaleout.kv_lines(events, "user_id")) + "\n")
+    harness.ktool("produce", tin, p, "--kv", "--bootstrap", b)
+    env = {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)}
+    pipeline = pv_pipeline(name, ckdir)
+    chaos = Chaos(name, pipeline, b, [], env)
+    chaos.start("a")
+    await_equal("page_views", lambda: test_scaleout.output_of("pv", harness.consume(b, tout)),
+                test_scaleout.oracle_page_views(events), chaos)
+    chaos.stop()
+    with open(pipeline) as f:
+        sql = f.read()
+    with open(pipeline, "w") as f:  # the same file name: the same pipeline, with another aggregate
+        f.write(sql.replace("COUNT(DISTINCT user_id) AS users", "COUNT(DISTINCT event_type) AS users"))
+    r = chaos.start("a")
+    rc = r.wait(60)
+    out = r.output()
+    check(rc != 0 and "does not fit this pipeline" in out and "GroupAggregate" in out and "--from-scratch" in out,
+          "a changed pipeline was not refused clearly (exit %s):\n%s" % (rc, out[-3000:]))
+    chaos.args = ["--from-scratch"]
+    chaos.start("a")
+    harness.wait_for(lambda: "assigned" in chaos.procs["a"].output(), 60, "--from-scratch to run")
+    chaos.check_alive()
+    chaos.stop()
+
+
+CASES = {"pvkill": case_pvkill, "s3kill": case_s3kill, "s5kill": case_s5kill,
+         "s3x2kill": lambda b, rnd: case_s3kill(b, rnd, 2), "corrupt": case_corrupt, "changed": case_changed}
+
+
+def test(env):
+    b = env["KAFKA_BOOTSTRAP"]
+    names = [a for a in sys.argv[1:] if not a.startswith("-")] or list(CASES)
+    log("seed %d (RUNNEL_CKPT_SEED), %d kills per case" % (SEED, KILLS))
+    failures = []
+    for n in names:
+        check(n in CASES, "no case %s" % n)
+        log("case %s" % n)
+        try:
+            CASES[n](b, random.Random("%d-%s" % (SEED, n)))
+        except TestFailure as e:
+            log("case %s FAILED: %s" % (n, e))
+            failures.append(n)
+    check(not failures, "failed cases: %s" % ", ".join(failures))
+
+
+if __name__ == "__main__":
+    harness.main(test)
