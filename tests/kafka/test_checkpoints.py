@@ -50,7 +50,7 @@ TIMEOUT = 180
 
 
 def state_dir(pipeline):
-    return tempfile.mkdtemp(prefix="runnel-ckpt-%s-" % os.path.basename(pipeline)[:-4])
+    return tempfile.mkdtemp(prefix="runnel-ckpt-%s-" % pipeline)
 
 
 def sets(*pairs):
@@ -63,11 +63,13 @@ def sets(*pairs):
 class Chaos:
     """Processes of one pipeline that get killed and restarted."""
 
-    def __init__(self, name, pipeline, b, args, env=None):
+    def __init__(self, name, pipeline, b, args, env=None, ckdir=None):
         self.name, self.pipeline, self.b, self.args = name, pipeline, b, list(args)
         self.env = dict(env or {})
+        self.ckdir = ckdir
         self.n = 0
         self.procs = {}
+        self.started = {}
 
     def start(self, slot):
         self.n += 1
@@ -76,26 +78,53 @@ class Chaos:
         r = harness.Runnel("%s-%s-%d" % (self.name, slot, self.n), self.pipeline, env,
                            ["--brokers", self.b, "--commit-interval", "1000"] + self.args)
         self.procs[slot] = r
+        self.started[slot] = time.time()
         return r
+
+    def checkpointed(self, slot):
+        """Whether process slot wrote a checkpoint file since it started."""
+        files = glob.glob(os.path.join(self.ckdir, "ckpt-*.rnck"))
+        return any(os.path.getmtime(f) > self.started[slot] for f in files)
+
+    def check_alive_except(self, slot):
+        for k, r in self.procs.items():
+            check(k == slot or r.running(), "runnel %s exited with %s:\n%s"
+                  % (r.name, r.proc.returncode, r.output()[-4000:]))
 
     def check_alive(self):
         for slot, r in self.procs.items():
             check(r.running(), "runnel %s exited with %s:\n%s" % (r.name, r.proc.returncode, r.output()[-4000:]))
 
     def kill_loop(self, kills, rnd, between=None):
-        """kills times: waits a random 1-4 s, SIGKILLs a random process,
-        restarts it; between(i) runs after each kill (produces input)."""
+        """kills times: picks a random process, waits until it has written
+        a checkpoint since it started (so every incarnation restores one
+        and makes progress), then a random 0-2.5 s more (the moment of the
+        kill), SIGKILLs and restarts it; between(i) runs after each kill
+        (produces more input)."""
         for i in range(kills):
-            t = rnd.uniform(1.0, 4.0)
+            slot = rnd.choice(sorted(self.procs))
+            harness.wait_for(lambda: self.check_alive() or self.checkpointed(slot), 90,
+                             "%s to write a checkpoint" % self.procs[slot].name, interval=0.2)
+            t = rnd.uniform(0.0, 2.5)
             deadline = time.time() + t
             while time.time() < deadline:  # the kill moment; the processes must stay up meanwhile
                 self.check_alive()
                 time.sleep(0.2)
-            slot = rnd.choice(sorted(self.procs))
             log("%s: kill %d/%d: SIGKILL %s after %.1f s" % (self.name, i + 1, kills, self.procs[slot].name, t))
+            others = [r for k, r in self.procs.items() if k != slot]
+            seen = [r.output().count(": assigned ") for r in others]
             self.procs[slot].stop(signal.SIGKILL)
             if between:
                 between(i)
+            if others and rnd.random() < 0.5:
+                # the survivors take the killed one's partitions over (its
+                # static membership expires after the session timeout), and
+                # restore their state from its checkpoint; the restart then
+                # takes its share back from them
+                harness.wait_for(lambda: self.check_alive_except(slot) or all(
+                    r.output().count(": assigned ") > n for r, n in zip(others, seen)), 90,
+                    "the other processes to take over %s's partitions" % self.procs[slot].name)
+                log("%s: the others took over; restarting" % self.name)
             self.start(slot)
 
     def stop(self):
@@ -151,7 +180,7 @@ def case_pvkill(b, rnd):
         chunk_files.append(p)
     chaos = Chaos(name, pv_pipeline(name, ckdir), b,
                   sets("page_views.sink.delivery-guarantee=exactly-once"),
-                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)})
+                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)}, ckdir)
     harness.ktool("produce", tin, chunk_files[0], "--kv", "--bootstrap", b)
     chaos.start("a")
 
@@ -191,11 +220,14 @@ def case_s3kill(b, rnd, nprocs=1):
     counts, per_event = test_joins.oracle.s3([json.loads(l) for l in data["CorpAppsTopic"]],
                                              [json.loads(l) for l in data["test"]])
     harness.produce(b, "CorpAppsTopic", data["CorpAppsTopic"], key_field="user_id")
-    harness.produce(b, "test", data["test"])
-    chaos = Chaos(name, with_dir("s3_corp.sql", name, ckdir), b, s3_args(ckdir))
+    events = data["test"]
+    n = len(events)
+    chunks = [events[i * n // (KILLS + 1):(i + 1) * n // (KILLS + 1)] for i in range(KILLS + 1)]
+    harness.produce(b, "test", chunks[0])
+    chaos = Chaos(name, with_dir("s3_corp.sql", name, ckdir), b, s3_args(ckdir), ckdir=ckdir)
     for i in range(nprocs):
         chaos.start(chr(ord("a") + i))
-    chaos.kill_loop(KILLS, rnd)
+    chaos.kill_loop(KILLS, rnd, lambda i: harness.produce(b, "test", chunks[i + 1]))
 
     def poll_users():
         st = harness.upsert_state(harness.consume(b, "user_event_counts"))
@@ -227,17 +259,27 @@ def case_s5kill(b, rnd):
                                               [json.loads(l) for l in data["purchases"]])
     visits = collections.Counter({k: n for k, n in visits.items() if k[1] != tick})
     suspicious = collections.Counter({k: n for k, n in suspicious.items() if k[1] != tick})
-    harness.produce(b, "user-events", test_joins.keyed(data["user-events"], "user_id"), extra=["--kv"])
-    harness.produce(b, "purchases", test_joins.keyed(data["purchases"], "user_id"), extra=["--kv"])
+    # in time order, a slice of each topic before each restart: every
+    # incarnation has input to work on, and nothing arrives late
+    ue, pu = data["user-events"], data["purchases"]
+    parts = KILLS + 1
+
+    def chunk(lines, i):
+        return lines[i * len(lines) // parts:(i + 1) * len(lines) // parts]
+
+    def produce(i):
+        harness.produce(b, "user-events", test_joins.keyed(chunk(ue, i), "user_id"), extra=["--kv"])
+        harness.produce(b, "purchases", test_joins.keyed(chunk(pu, i), "user_id"), extra=["--kv"])
+    produce(0)
     args = sets("user_events.properties.group.instance.id=${INSTANCE}-u",
                 "purchases.properties.group.instance.id=${INSTANCE}-p",
                 "user_events.properties.session.timeout.ms=6000", "purchases.properties.session.timeout.ms=6000",
                 "visits.sink.delivery-guarantee=exactly-once",
                 "suspicious_visits.sink.delivery-guarantee=exactly-once",
                 "late_visits.sink.delivery-guarantee=exactly-once")
-    chaos = Chaos(name, with_dir("s5_sessions.sql", name, ckdir), b, args)
+    chaos = Chaos(name, with_dir("s5_sessions.sql", name, ckdir), b, args, ckdir=ckdir)
     chaos.start("a")
-    chaos.kill_loop(KILLS, rnd)
+    chaos.kill_loop(KILLS, rnd, lambda i: produce(i + 1))
 
     def poll_visits():
         return collections.Counter(
@@ -271,7 +313,7 @@ def case_corrupt(b, rnd):
             f.write("\n".join(part) + "\n")
         files.append(p)
     chaos = Chaos(name, pv_pipeline(name, ckdir), b, sets("page_views.sink.delivery-guarantee=exactly-once"),
-                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)})
+                  {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)}, ckdir)
     harness.ktool("produce", tin, files[0], "--kv", "--bootstrap", b)
     r = chaos.start("a")
     first = test_scaleout.oracle_page_views(events[:0] + [json.loads(l)["value"] for l in lines[:half]])
@@ -312,7 +354,7 @@ def case_changed(b, rnd):
     harness.ktool("produce", tin, p, "--kv", "--bootstrap", b)
     env = {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)}
     pipeline = pv_pipeline(name, ckdir)
-    chaos = Chaos(name, pipeline, b, [], env)
+    chaos = Chaos(name, pipeline, b, [], env, ckdir)
     chaos.start("a")
     await_equal("page_views", lambda: test_scaleout.output_of("pv", harness.consume(b, tout)),
                 test_scaleout.oracle_page_views(events), chaos)
