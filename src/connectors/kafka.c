@@ -87,6 +87,7 @@
 #define KAFKA_NOTE_EVERY_MS 5000 /* "waiting for the group" lines */
 #define KAFKA_GROUP_CHECK_MS 1000 /* bounded: how often the group's offsets are looked at */
 #define KAFKA_PURGE_EVERY_MS 10000 /* repartition topics: least time between two purges */
+#define KAFKA_UNSTABLE_WAIT_MS 150000 /* restoring: how long committed positions may stay unstable */
 
 static void kafka_free_topics(char **topics, int n);
 static void kr_describe_parts(const rd_kafka_topic_partition_list_t *parts, rn_buf_t *out);
@@ -474,7 +475,21 @@ static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *p
 {
     if (!need->cnt) return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(need);
-    rd_kafka_resp_err_t e = rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms);
+    /* Under exactly-once the group's positions stay unstable while the
+     * transaction of a process that died before committing is open: the
+     * broker aborts it when its successor (same transactional.id) starts,
+     * or after 'transaction.timeout.ms'. Wait that long, saying so. */
+    int64_t t0 = kr_now_ms();
+    rd_kafka_resp_err_t e;
+    bool told = false;
+    while ((e = rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms)) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+           kr_now_ms() - t0 < KAFKA_UNSTABLE_WAIT_MS) {
+        if (!told)
+            rn_log_warn("%s: the committed positions of group '%s' are not readable yet (a transaction of a "
+                        "process that stopped may be open until the broker aborts it); waiting up to %d s",
+                        r->label, r->group, KAFKA_UNSTABLE_WAIT_MS / 1000);
+        told = true;
+    }
     if (e) {
         kr_set_pending(r, RN_ERR_IO, "%s: cannot read the committed positions of group '%s' to restore its checkpoint: %s",
                        r->label, r->group, rd_kafka_err2str(e));
@@ -1650,6 +1665,7 @@ static rn_err_t kafka_open_txn(const void *conf, const rn_open_ctx_t *ctx, rn_tx
         rn_free(t);
         return err;
     }
+    rn_log_info("pipeline %s: exactly-once, in transactions of transactional.id '%s'", ctx->pipeline, id);
     *out = &t->base;
     return RN_OK;
 }

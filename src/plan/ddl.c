@@ -673,6 +673,7 @@ static const char *const set_keys[] = {
     "execution.checkpointing.interval",
     "state.checkpoints.dir",
     "state.checkpoints.num-retained",
+    "execution.checkpointing.mode",
 };
 
 /* SET 'key' = 'value': the settings runnel reads apply to the statements
@@ -732,6 +733,15 @@ bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
             return false;
         }
         an->p->ckpt_interval_ms = ms;
+    } else if (!strcmp(k, "execution.checkpointing.mode")) {
+        /* EXACTLY_ONCE: state exactly once through repartition topics, in
+         * a Kafka transaction per checkpoint (docs/checkpoints.md). */
+        if (strcasecmp(v, "EXACTLY_ONCE") && strcasecmp(v, "AT_LEAST_ONCE")) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': expected 'EXACTLY_ONCE' or 'AT_LEAST_ONCE', not '%s'", k, v);
+            return false;
+        }
+        an->p->ckpt_exactly_once = !strcasecmp(v, "EXACTLY_ONCE");
     } else if (!strcmp(k, "state.checkpoints.dir")) {
         if (!*v) {
             an->err = RN_ERR_CONFIG;

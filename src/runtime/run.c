@@ -285,14 +285,23 @@ static const char *process_tag(void)
  * then writes in. Needs checkpoints: each one commits the transaction. */
 static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker, char *errbuf, size_t errbuf_size)
 {
-    for (int i = 0; i < p->nsinks; i++) {
-        table_def_t *t = p->sinks[i].table;
-        if (p->sinks[i].dash_twin || !t->conn->exactly_once || !t->conn->exactly_once(t->conf)) continue;
+    table_def_t *t = NULL;
+    for (int i = 0; i < p->nsinks && !t; i++) {
+        table_def_t *s = p->sinks[i].table;
+        if (!p->sinks[i].dash_twin && s->conn->exactly_once && s->conn->exactly_once(s->conf)) t = s;
+    }
+    /* SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE' without such a
+     * sink: the repartition topics (and any Kafka sink) still go through
+     * a transaction, opened with a Kafka table's settings */
+    for (int i = 0; i < p->ntables && !t && p->ckpt_exactly_once; i++)
+        if (p->tables[i].source && p->tables[i].conn->open_txn) t = &p->tables[i];
+    if (t) {
         if (p->ckpt_interval_ms == 0) {
             snprintf(errbuf, errbuf_size,
-                     "table '%s' asks for 'sink.delivery-guarantee' = 'exactly-once', which commits with "
-                     "checkpoints, but SET 'execution.checkpointing.interval' = '0' turns them off",
-                     t->name);
+                     "%s exactly-once, which commits with checkpoints, but SET "
+                     "'execution.checkpointing.interval' = '0' turns them off",
+                     p->ckpt_exactly_once ? "SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE' asks for"
+                                          : "a sink's 'sink.delivery-guarantee' asks for");
             return RN_ERR_CONFIG;
         }
         /* The transactional.id ends with this process's static member id
@@ -304,7 +313,7 @@ static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker
         const char *instance = NULL;
         for (int k = 0; k < p->ntables && !instance; k++) {
             const table_def_t *st = &p->tables[k];
-            if (!st->source || st->conn != t->conn) continue;
+            if (!st->source || !st->conn->open_txn) continue; /* a Kafka source */
             for (int j = 0; j < st->noptions && !instance; j++)
                 if (!strcmp(st->options[j].key, "properties.group.instance.id")) instance = st->options[j].value;
         }
