@@ -26,6 +26,7 @@
  */
 #include "runtime/checkpoint.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "op/exchange.h"
@@ -498,10 +500,26 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
         }
         if (o->nsrcs) c->nops++;
     }
-    /* The tag: this process and worker, unique across restarts. */
-    unsigned long long ms = (unsigned long long)rn_clock_wall_ms();
-    int tl = snprintf(c->tag, sizeof c->tag, "%08llx%06x", (ms * 2654435761ull) >> 16 & 0xffffffffull,
+    /* The tag: this process and worker. With a static member id it is
+     * that id, so a restart prunes its predecessor's files; else unique
+     * to this process (its files are left when it ends). */
+    rn_buf_t member;
+    rn_buf_init(&member);
+    char why[128];
+    const char *sm = rn_run_static_member(p);
+    int tl = 0;
+    if (sm && rn_env_expand(sm, &member, why, sizeof why) == RN_OK && member.data && member.data[0] && !member.oom) {
+        for (size_t i = 0; i < member.len && tl < 40; i++) {
+            unsigned char ch = (unsigned char)member.data[i];
+            c->tag[tl++] = (char)(isalnum(ch) || ch == '_' || ch == '.' ? ch : '_');
+        }
+        c->tag[tl] = '\0';
+    } else {
+        unsigned long long ms = (unsigned long long)rn_clock_wall_ms();
+        tl = snprintf(c->tag, sizeof c->tag, "%08llx%06x", (ms * 2654435761ull) >> 16 & 0xffffffffull,
                       (unsigned)getpid() & 0xffffffu);
+    }
+    rn_buf_free(&member);
     if (worker > 0) snprintf(c->tag + tl, sizeof c->tag - (size_t)tl, "w%d", worker);
     snprintf(c->prefix, sizeof c->prefix, "ckpt-%s-", c->tag);
     fingerprint(c, &c->fp);

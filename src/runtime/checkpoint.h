@@ -51,4 +51,8 @@ void rn_ckpt_run_free(rn_ckpt_run_t *c);
  * topic, deliver and wait for acks (p is the rn_pipeline_t). */
 rn_err_t rn_run_sync_outputs(void *p, char *errbuf, size_t errbuf_size);
 
+/* run.c: the static member id ('properties.group.instance.id', maybe with
+ * ${VAR}s) of the pipeline's first Kafka source that has one, or NULL. */
+const char *rn_run_static_member(const rn_pipeline_t *p);
+
 #endif

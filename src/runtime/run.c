@@ -310,13 +310,7 @@ static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker
          * transaction at once; else with a tag unique to this process (the
          * broker aborts a dead process's transaction after
          * 'transaction.timeout.ms'). */
-        const char *instance = NULL;
-        for (int k = 0; k < p->ntables && !instance; k++) {
-            const table_def_t *st = &p->tables[k];
-            if (!st->source || !st->conn->open_txn) continue; /* a Kafka source */
-            for (int j = 0; j < st->noptions && !instance; j++)
-                if (!strcmp(st->options[j].key, "properties.group.instance.id")) instance = st->options[j].value;
-        }
+        const char *instance = rn_run_static_member(p);
         char tag[300];
         int tl = snprintf(tag, sizeof tag, "%s", instance ? instance : process_tag());
         if (worker > 0 && tl > 0 && (size_t)tl < sizeof tag) snprintf(tag + tl, sizeof tag - (size_t)tl, "-w%d", worker);
@@ -325,6 +319,17 @@ static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker
         return t->conn->open_txn(t->conf, &ctx, &p->txn, errbuf, errbuf_size);
     }
     return RN_OK;
+}
+
+const char *rn_run_static_member(const rn_pipeline_t *p)
+{
+    for (int k = 0; k < p->ntables; k++) {
+        const table_def_t *st = &p->tables[k];
+        if (!st->source || !st->conn->shared) continue; /* a Kafka source */
+        for (int j = 0; j < st->noptions; j++)
+            if (!strcmp(st->options[j].key, "properties.group.instance.id")) return st->options[j].value;
+    }
+    return NULL;
 }
 
 /* The pipeline's transaction for a table of connector conn, or NULL. */
