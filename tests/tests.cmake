@@ -178,7 +178,7 @@ endforeach()
 # 40 s run (S5 needs sessions to close) in which every example pipeline reads
 # and writes its main sink,
 # with a clean log and nothing left behind, and a Ctrl-C that stops it
-# cleanly within seconds.
+# cleanly within 3 s.
 foreach(name run sigint)
   add_test(NAME demo.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_demo.py ${RUNNEL_BIN} ${name})

@@ -377,6 +377,8 @@ rn_err_t rn_demo_free(rn_demo_t *d, char *errbuf, size_t errbuf_size)
         if (err != RN_OK && errbuf) snprintf(errbuf, errbuf_size, "%s", d->gen_errbuf);
         else if (errbuf && errbuf_size) errbuf[0] = '\0';
     }
+    /* the pipelines' consumers leave no groups: the cluster ends with them */
+    if (d->kafka_started) rn_kafka_embedded_closing();
     for (int i = 0; i < d->nps; i++) rn_pipeline_free(d->ps[i]);
     for (int i = 0; i < DEMO_NSCEN; i++) {
         for (int t = 0; t < 2; t++)

@@ -25,7 +25,10 @@
  * group with the cooperative-sticky assignor but was never handed an
  * assignment (librdkafka issue #4312): such a consumer first waits, within
  * the same bound, for its assignment, and is left undestroyed if none
- * comes.
+ * comes. Once the process stops with its embedded cluster
+ * (rn_kafka_embedded_closing), consumers of that cluster leave no group:
+ * on the mock cluster each leave starts a rebalance that the group's
+ * other member, closing next, waited out (5 s per pair of join readers).
  */
 #include "connectors/kafka_client.h"
 
@@ -215,6 +218,38 @@ static bool kafka_describe_auth(rn_kafka_t *k, rd_kafka_conf_t *conf)
 }
 
 static bool kafka_embedded_is(const char *bootstrap);
+static bool kafka_embedded_closing(void);
+
+/* Consumers of the embedded cluster get a short session unless the table
+ * or the caller sets one. librdkafka's mock cluster, unlike a broker, ends
+ * a rebalance only when a timer of session.timeout.ms - 1 s runs out,
+ * however soon every member has rejoined, and holds each member's
+ * JoinGroup (and whatever that member sends after it) until then. With
+ * Kafka's 45 s default, a member joining a group that had already formed
+ * (the second reader of a join, opened a few seconds after the first on a
+ * busy machine) left the whole group without partitions for 44 s, and a
+ * member that heard of another's leaving could not leave for 5 s. 10 s
+ * bounds that wait to 9 s and still lets a member miss nine heartbeats
+ * (3 s was too short: on a machine with 30 runnable threads per core,
+ * members expired). */
+/* clang-format off */
+static const char *const embedded_consumer[] = {
+    "session.timeout.ms", "10000",
+    "heartbeat.interval.ms", "1000",
+    NULL};
+/* clang-format on */
+
+/* True if spec sets librdkafka property key: among its defaults or as a
+ * 'properties.' option. */
+static bool kafka_spec_sets(const rn_kafka_spec_t *spec, const char *key)
+{
+    for (int i = 0; spec->defaults && spec->defaults[i]; i += 2)
+        if (!strcmp(spec->defaults[i], key)) return true;
+    for (int i = 0; i < spec->noptions; i++)
+        if (!strncmp(spec->options[i].key, "properties.", 11) && !strcmp(spec->options[i].key + 11, key))
+            return true;
+    return false;
+}
 
 rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errbuf, size_t errbuf_size)
 {
@@ -317,6 +352,14 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         bs = embedded;
     }
     k->embedded = kafka_embedded_is(bs);
+    if (k->embedded && spec->role != RN_KAFKA_PRODUCER) {
+        for (int i = 0; embedded_consumer[i]; i += 2) {
+            if (kafka_spec_sets(spec, embedded_consumer[i])) continue;
+            if ((err = kafka_set(conf, spec->label, embedded_consumer[i], embedded_consumer[i],
+                                 embedded_consumer[i + 1], errbuf, errbuf_size)) != RN_OK)
+                goto fail;
+        }
+    }
     err = RN_ERR_NOMEM;
     if (!(k->brokers = rn_strdup(bs)) || !kafka_describe_auth(k, conf)) goto fail;
     if ((err = kafka_set(conf, spec->label, "properties.bootstrap.servers", "bootstrap.servers", bs, errbuf,
@@ -832,6 +875,12 @@ void rn_kafka_close(rn_kafka_t *k)
             rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             rd_kafka_poll(k->rk, 0);
         }
+    } else if (k->rk && k->embedded && kafka_embedded_closing() &&
+               !kafka_destroy_aborts(k, rd_kafka_rebalance_protocol(k->rk))) {
+        /* The cluster goes away with the process: leaving the group would
+         * only start a rebalance that the group's other members, closing
+         * next, would have to wait out. */
+        flags = RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE;
     } else if (k->rk) {
         if (!kafka_leave_group(k)) {
             /* librdkafka's threads may still call back with k: leave it be. */
@@ -866,6 +915,7 @@ static struct {
     rd_kafka_mock_cluster_t *mc; /* the cluster, NULL when not running */
     int nbrokers;                /* its brokers */
     char bootstrap[1024];        /* its bootstrap list */
+    bool closing;                /* rn_kafka_embedded_closing() was called */
 } kafka_embedded = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf, size_t errbuf_size)
@@ -900,9 +950,26 @@ rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, cha
     return err;
 }
 
+void rn_kafka_embedded_closing(void)
+{
+    pthread_mutex_lock(&kafka_embedded.lock);
+    kafka_embedded.closing = kafka_embedded.mc != NULL;
+    pthread_mutex_unlock(&kafka_embedded.lock);
+}
+
+/* True between rn_kafka_embedded_closing() and rn_kafka_embedded_stop(). */
+static bool kafka_embedded_closing(void)
+{
+    pthread_mutex_lock(&kafka_embedded.lock);
+    bool closing = kafka_embedded.closing;
+    pthread_mutex_unlock(&kafka_embedded.lock);
+    return closing;
+}
+
 void rn_kafka_embedded_stop(void)
 {
     pthread_mutex_lock(&kafka_embedded.lock);
+    kafka_embedded.closing = false;
     if (kafka_embedded.mc) {
         rd_kafka_mock_cluster_destroy(kafka_embedded.mc);
         rd_kafka_destroy(kafka_embedded.rk);

@@ -177,6 +177,11 @@ void rn_kafka_close(rn_kafka_t *k);
  * see the top of this file. */
 rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, char *errbuf,
                                  size_t errbuf_size);
+/* Says that the process is stopping, with the embedded cluster: consumers
+ * of it closed from now on (rn_kafka_close) do not leave their groups,
+ * which would only start rebalances for the groups' other members to wait
+ * out. No-op if it is not running; rn_kafka_embedded_stop() ends it. */
+void rn_kafka_embedded_closing(void);
 /* Stops it (no-op if not running). Clients using it should be closed
  * first. */
 void rn_kafka_embedded_stop(void);

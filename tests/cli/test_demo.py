@@ -7,7 +7,7 @@
                                       log, the temporary directory removed
   python3 test_demo.py RUNNEL sigint  the dashboard lists the five pipelines;
                                       SIGINT once every pipeline reads: exit
-                                      0 within 15 s, all cleaned up
+                                      0 within STOP_S (3 s), all cleaned up
 
 Runs from an empty directory with TMPDIR pointing into it, so it shows that
 the examples come from the binary and that nothing is left behind.
@@ -23,6 +23,7 @@ import time
 import urllib.request
 
 RUNNEL = None
+STOP_S = 3  # the longest a Ctrl-C may take to end the demo
 
 # Each scenario's pipeline and the sink that carries its result.
 MAIN_SINKS = {
@@ -144,10 +145,12 @@ def test_sigint(d):
     took = time.monotonic() - t0
     err = err.decode("utf-8", "replace")
     check(p.returncode == 0, "exit %d after SIGINT: %s" % (p.returncode, err[-2000:]))
-    # A consumer leaving its group on the embedded (mock) cluster can wait
-    # up to the 10 s bound of rn_kafka_close when another member of its
-    # group (the other side of a repartitioned join) has stopped polling.
-    check(took < 15, "stopping took %.1f s" % took)
+    # From SIGINT to the exit: the pipelines stop, their consumers close
+    # without leaving their groups (the embedded cluster ends with them) and
+    # the cluster stops; 0.3 to 1.9 s on a 2-core machine at load average
+    # 24. A consumer leaving its group used to wait for its held JoinGroup,
+    # 5 s per joined pair (10 to 22 s in all).
+    check(took < STOP_S, "stopping took %.1f s (at most %d s)" % (took, STOP_S))
     check("stopped cleanly" in err, "no clean stop reported")
     check_clean(d, err)
 

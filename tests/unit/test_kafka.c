@@ -3,7 +3,9 @@
  * kafka.c, kafka_client.c) and `runnel gen --brokers`, against librdkafka's
  * mock cluster: the embedded broker (rn_kafka_embedded_start) for the
  * data paths, a separate bare mock cluster for the missing-topic error and
- * for closing a reader before its group's first assignment.
+ * for closing a reader before its group's first assignment, and what the
+ * embedded cluster does for its consumers (a short session, no leaving
+ * when the process stops with it).
  * No real Kafka is needed. Waiting is always "poll until a condition holds
  * or a deadline passes", never a sleep. The mock cluster delays a group's
  * first assignment by 3 s, so each reader test takes a few seconds.
@@ -478,6 +480,65 @@ static void group_resume(const char *topic, const char *group, const char *strat
     RN_CHECK_EQ_INT(total, 10); /* nothing committed is read again */
     for (int i = 2 * N; i < 2 * N + 10; i++) RN_CHECK_EQ_INT(s.count[i % GRP_PARTS][i / GRP_PARTS], 1);
     c->close(c);
+    rd_kafka_topic_destroy(rkt);
+    rn_kafka_close(k);
+}
+
+/* Two readers of one group on the embedded cluster with the session it
+ * gives its consumers (no MOCK_GROUP_TIMING): the second joins once the
+ * first has its partitions. The mock cluster ends that rebalance only
+ * when session.timeout.ms - 1 s has passed: with Kafka's 45 s, neither
+ * reader had a partition for 44 s (runnel demo's joins read nothing). Then
+ * the process stops with the cluster (rn_kafka_embedded_closing): the
+ * first reader closes, the second goes on reading for two of its
+ * heartbeats (2.5 s) and closes too, at once: had the first left the group, the
+ * second would have heard of the rebalance, sent a JoinGroup that the
+ * mock cluster holds, and its leaving would have waited 5 s behind it.
+ * Runs last: the cluster is closing afterwards. */
+static void test_embedded_late_member_and_closing(void)
+{
+    char err[512];
+    enum { N = GRP_PARTS * GRP_PER_PART / 2 };
+    rn_kafka_t *k = producer_for("t-late-member", GRP_PARTS);
+    RN_REQUIRE(k != NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, "t-late-member", NULL);
+    produce_round_robin(k, rkt, 0, N);
+    rn_option_t opts[] = {OPT("topic", "t-late-member"), OPT("properties.bootstrap.servers", bs),
+                          OPT("properties.group.id", "g-late-member"),
+                          OPT("properties.partition.assignment.strategy", "range")};
+    const int nopts = (int)(sizeof opts / sizeof *opts);
+    rn_reader_t *a = NULL, *b = NULL;
+    static seen_offsets_t s;
+    memset(&s, 0, sizeof s);
+    RN_REQUIRE(open_reader(&rn_connector_kafka, opts, nopts, "src", false, &a, err, sizeof err) == RN_OK);
+    RN_REQUIRE(read_until(a, NULL, &s, 50, NULL));
+    RN_REQUIRE(open_reader(&rn_connector_kafka, opts, nopts, "src", false, &b, err, sizeof err) == RN_OK);
+    /* b hands out records once the rebalance gave it partitions (nothing
+     * was committed: it reads them from the start) */
+    int64_t t0 = now_ms();
+    int from_b = 0;
+    bool eof;
+    for (int64_t end = t0 + WAIT_MS; !from_b && now_ms() < end;) {
+        RN_REQUIRE(read_once(a, &s, &eof) >= 0);
+        RN_REQUIRE((from_b = read_once(b, &s, &eof)) >= 0);
+    }
+    /* 9 s, or 19 s when a member's JoinGroup misses the election and the
+     * sync times out (ASan at load average 25): not 44 s */
+    RN_CHECK(from_b > 0);
+    if (!from_b) fprintf(stderr, "the late member had no partition after %lld ms\n", (long long)(now_ms() - t0));
+
+    rn_kafka_embedded_closing();
+    t0 = now_ms();
+    a->close(a);
+    int64_t a_ms = now_ms() - t0;
+    for (int64_t end = now_ms() + 2500; now_ms() < end;) RN_REQUIRE(read_once(b, &s, &eof) >= 0);
+    t0 = now_ms();
+    b->close(b);
+    int64_t b_ms = now_ms() - t0;
+    RN_CHECK(a_ms < 1000);
+    RN_CHECK(b_ms < 1000);
+    if (a_ms >= 1000 || b_ms >= 1000)
+        fprintf(stderr, "closing took %lld and %lld ms\n", (long long)a_ms, (long long)b_ms);
     rd_kafka_topic_destroy(rkt);
     rn_kafka_close(k);
 }
@@ -1105,6 +1166,7 @@ int main(void)
     RN_RUN(test_group_cooperative);
     RN_RUN(test_sync_failure_stops);
     RN_RUN(test_gen_brokers);
+    RN_RUN(test_embedded_late_member_and_closing); /* last: it closes the cluster */
     rn_kafka_embedded_stop();
     return rn_test_summary();
 }
