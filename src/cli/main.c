@@ -685,6 +685,8 @@ static int cmd_run(int argc, char **argv)
             rc = 1;
             goto done;
         }
+        /* its offsets are gone at exit: a checkpoint could never be restored */
+        for (int i = 0; i < loaded; i++) rn_pipeline_no_checkpoints(ps[i]);
     } else if (brokers) {
         setenv("RUNNEL_BROKERS", brokers, 1);
     }
