@@ -87,7 +87,7 @@
  * and the watermark are written whatever the filter.
  * Restore adds the snapshot's buckets to those the operator holds (a fresh
  * operator, or one holding other partitions' keys): a key the side holds
- * already is refused. It adds the counters to the operator's and takes
+ * already is refused. It keeps the larger of each counter (every section carries the whole count) and takes
  * the watermark only when the operator has none yet. It checks that every
  * key decodes as the key columns, every row as the side's columns, that a
  * row's key is its bucket's, that an inner side holds no NULL key (equal
@@ -913,8 +913,8 @@ static rn_err_t join_restore(rn_op_t *op, const void *data, size_t len)
         join_unrestore(j, &body, added);
         return err;
     }
-    j->ignored += ignored;
-    j->late += late;
+    if (ignored > j->ignored) j->ignored = ignored; /* each section carries the whole count */
+    if (late > j->late) j->late = late;
     if (op->watermark == RN_WM_MIN) op->watermark = wm;
     return RN_OK;
 }

@@ -111,7 +111,8 @@ typedef struct rn_op_vtable {
      * "Which keys"): the operator was built as the snapshotted one was and
      * is fresh or holds other partitions' keys; operator-wide values are
      * merged (a watermark taken only when it has none, counters the
-     * maximum, counts added). Does not keep data. Returns RN_OK,
+     * maximum, operator-wide counts the larger: every partition's section
+     * carries the whole count). Does not keep data. Returns RN_OK,
      * RN_ERR_DECODE on truncated, corrupt or foreign bytes or a key it
      * holds already, RN_ERR_NOMEM; on failure the operator holds what it
      * held before. NULL: stateless. */

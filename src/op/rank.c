@@ -58,7 +58,8 @@
  * or one holding other partitions' keys) and merges the operator-wide
  * values: the fired watermark is taken only when the operator has none
  * (RN_WM_MIN), the next sequence is the larger of the two (sequence
- * numbers are compared within a partition only), late rows add up, and
+ * numbers are compared within a partition only), the late-row count is
+ * the larger (every partition's section carries the whole count), and
  * the TTL access times stay per partition. Keys and rows are checked to
  * decode as their columns, rows to be in rank order with distinct
  * sequence numbers below the snapshot's next sequence; anything else (a
@@ -689,7 +690,7 @@ static rn_err_t rank_restore(rn_op_t *op, const void *data, size_t len)
     }
     if (k->fired == RN_WM_MIN) k->fired = fired;
     if (next_seq > k->next_seq) k->next_seq = next_seq;
-    k->late += late;
+    if (late > k->late) k->late = late; /* each section carries the whole count */
     if (min_pending < k->min_pending) k->min_pending = min_pending;
     return RN_OK;
 }

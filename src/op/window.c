@@ -116,9 +116,9 @@
  * restored one (FIRST/LAST_VALUE keep arrival order; creation numbers of
  * keys restored from different snapshots may coincide, which orders their
  * equal-ended windows arbitrarily, but never those of one key, which come
- * from one snapshot); late rows add up (every partition's snapshot
- * carries the operator's whole count, so merging several partitions of one
- * snapshot counts it once per partition: a metric, not a key's state); the
+ * from one snapshot); the late-row count is the larger of the two (every
+ * partition's snapshot carries the operator's whole count: adding would
+ * count it once per partition; a metric, not a key's state); the
  * early-firing clock takes the later last firing. The restored windows
  * join the heaps, so held_since and firing order cover them at once (one
  * that is due under the operator's watermark fires at the next batch or
@@ -1208,7 +1208,7 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
     if (op->watermark == RN_WM_MIN) op->watermark = wm;
     if (seq > a->seq) a->seq = seq;
     if (created > a->created) a->created = created;
-    a->late_rows += late_rows;
+    if (late_rows > a->late_rows) a->late_rows = late_rows; /* each section carries the whole count */
     if (early_started && (!a->early_started || last_early > a->last_early)) a->last_early = last_early;
     a->early_started = a->early_started || early_started;
     return RN_OK;

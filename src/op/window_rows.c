@@ -61,9 +61,9 @@
  * taken only by an operator that has none (RN_WM_MIN); the arrival and
  * creation counters take the maximum (rows after the restore come after
  * the buffered ones; equal creation numbers from different snapshots only
- * order equal-ended sessions of different keys); late rows add up (each
- * partition's snapshot carries the whole count, so merging several
- * partitions of one snapshot counts it once per partition). The
+ * order equal-ended sessions of different keys); the late-row count is
+ * the larger (each partition's snapshot carries the whole count: adding
+ * would count it once per partition). The
  * sessions join the heaps, so held_since and closing order cover them (one
  * due under the forwarded watermark closes at the next batch or
  * watermark: restore emits nothing). A
@@ -672,7 +672,7 @@ static void wr_merge_counters(rn_op_t *op, wr_t *a, int64_t wm, int64_t fwd, uin
     }
     if (seq > a->seq) a->seq = seq;
     if (created > a->created) a->created = created;
-    a->late_rows += late_rows;
+    if (late_rows > a->late_rows) a->late_rows = late_rows; /* each section carries the whole count */
 }
 
 /* Adds the snapshot's sessions to those the operator holds: each key goes
