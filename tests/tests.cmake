@@ -351,6 +351,17 @@ set_tests_properties(jdbc.s4_kafka PROPERTIES LABELS "postgres;kafka" TIMEOUT 60
                      RESOURCE_LOCK "kafka_cluster;postgres_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
 
+# `runnel demo` on real services (tests/cli/test_demo_services.py): with
+# REDIS_URL and PGHOST naming the fixtures' servers, S2's keys appear in
+# Redis and S4's rows in PostgreSQL (its tables and the demo's subscribers
+# created first), no sink errors; SIGINT then stops the demo with exit 0.
+add_test(NAME demo.services
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_demo_services.py ${RUNNEL_BIN})
+set_tests_properties(demo.services PROPERTIES LABELS "redis;postgres" TIMEOUT 600
+                     FIXTURES_REQUIRED "redis_server;postgres_server"
+                     RESOURCE_LOCK "redis_server;postgres_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV};${RUNNEL_POSTGRES_ENV}")
+
 # ---- the dashboard's HTTP server (tests/http/test_api.py) --------------------
 # `runnel run --http 127.0.0.1:0` over datagen input, no services: every
 # endpoint's JSON, /metrics through prometheus_client's parser (installed in
