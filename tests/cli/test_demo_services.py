@@ -34,19 +34,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "services"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "jdbc"))
 import common  # noqa: E402
 from common import check, log  # noqa: E402
+from test_s4 import psql, setup_tables  # noqa: E402  (S4's tables, as jdbc.s4_kafka makes them)
 
 KEYS = ["top_pages", "active_users", "user_views_1h"]
-
-
-def psql(pg, sql):
-    env = dict(os.environ, PGPASSWORD=pg["PGPASSWORD"], PGCONNECT_TIMEOUT="10")
-    p = subprocess.run(["psql", "-X", "-w", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-h", pg["PGHOST"],
-                        "-p", pg["PGPORT"], "-U", pg["PGUSER"], "-d", pg["PGDATABASE"], "-c", sql],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
-    check(p.returncode == 0, "psql failed: %s\n%s" % (p.stderr.strip(), sql[:300]))
-    return p.stdout
 
 
 def rcli(r, *args):
@@ -55,10 +48,6 @@ def rcli(r, *args):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
     check(p.returncode == 0, "redis-cli %s: %s" % (args, p.stderr))
     return p.stdout.splitlines()
-
-
-def sql_text(v):
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 def wait_for(cond, timeout, what, proc, log_path):
@@ -85,16 +74,7 @@ def main():
     with open(os.path.join(work, "subscribers_restaurants.jsonl")) as f:
         subs = [json.loads(l) for l in f if l.strip()]
     check(len(subs) > 10, "runnel gen s4 gave %d subscribers" % len(subs))
-    psql(pg, """
-DROP TABLE IF EXISTS subscribers_restaurants, subscribers_feedback;
-CREATE TABLE subscribers_restaurants (id serial primary key, client_id varchar not null,
-                                      restaurant_id varchar not null);
-CREATE TABLE subscribers_feedback (id serial primary key, restaurant_id text, adv_campaign_id text,
-    adv_campaign_content text, adv_campaign_owner text, adv_campaign_owner_contact text,
-    adv_campaign_datetime_start int8, adv_campaign_datetime_end int8, datetime_created int8,
-    client_id text, trigger_datetime_created int4, feedback varchar null);""")
-    psql(pg, "INSERT INTO subscribers_restaurants (client_id, restaurant_id) VALUES " +
-         ",".join("(%s, %s)" % (sql_text(s["client_id"]), sql_text(s["restaurant_id"])) for s in subs))
+    setup_tables(pg, subs)
     pairs = {(s["restaurant_id"], s["client_id"]) for s in subs}
     rcli(r, "DEL", *KEYS)
 
