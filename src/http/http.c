@@ -153,8 +153,9 @@ typedef struct shown_table {
     int view;                   /* the view of its first copy */
     const char *owner;          /* shown under: the view's group, else its name */
     const char *name;           /* points into the first copy's ref */
-    const char *json;           /* its object: the copy's, or merged.data */
+    const char *json;           /* its object: the first copy's until shown_json merges */
     size_t len;
+    bool merged_ok;             /* shown_json ran */
     rn_buf_t merged;            /* owned */
 } shown_table_t;
 
@@ -188,10 +189,13 @@ static const char *owner_of(const views_t *vs, int view)
     return vs->v[view].group ? vs->v[view].group : vs->v[view].name;
 }
 
-/* Merges the copies of shown table st (docs/dashboard.md: the workers'
- * tables); on failure (OOM, a malformed copy) st shows its first copy. */
-static void merge_copies(const views_t *vs, const tables_t *ts, shown_table_t *st)
+/* Sets st's json: for the table of a group of workers the merge of their
+ * copies (docs/dashboard.md), done here, once, for the tables an answer
+ * shows; on failure (OOM, a malformed copy) st keeps its first copy. */
+static void shown_json(const views_t *vs, const tables_t *ts, shown_table_t *st)
 {
+    if (st->merged_ok || !vs->v[st->view].group) return;
+    st->merged_ok = true;
     int n = 0;
     for (int k = 0; k < ts->n; k++)
         if (!strcmp(ts->t[k].name, st->name) && !strcmp(owner_of(vs, ts->t[k].view), st->owner)) n++;
@@ -235,7 +239,6 @@ static void collect_tables(const views_t *vs, tables_t *ts)
         st->name = ts->t[k].name;
         st->json = ts->t[k].json;
         st->len = ts->t[k].len;
-        if (vs->v[st->view].group) merge_copies(vs, ts, st);
     }
 }
 
@@ -327,8 +330,9 @@ static void stream_render(stream_t *s)
     rn_buf_appends(&s->pending, "event: tables\ndata: {");
     int n = 0;
     for (int k = 0; k < ts.ns; k++) {
-        const shown_table_t *t = &ts.s[k];
+        shown_table_t *t = &ts.s[k];
         if (!table_changed(vs, &ts, t, s->versions, s->nversions)) continue;
+        shown_json(vs, &ts, t);
         if (n++) rn_buf_appendc(&s->pending, ',');
         if (table_shared(&ts, t)) {
             char ref[600];
@@ -418,6 +422,7 @@ static enum MHD_Result serve_table(rn_http_t *h, struct MHD_Connection *c, const
     int matches = 0;
     for (int k = 0; k < ts.ns; k++) {
         if (strcmp(ts.s[k].name, name) || (pipe[0] && strcmp(ts.s[k].owner, pipe))) continue;
+        shown_json(vs, &ts, &ts.s[k]);
         found_json = ts.s[k].json;
         found_len = ts.s[k].len;
         matches++;

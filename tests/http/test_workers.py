@@ -3,7 +3,7 @@
 --http` over the real Kafka cluster (docs/dashboard.md, "Workers").
 
 Input: an 8-partition topic of click events (user_id, page_id, ts), keyed
-by user_id, produced before the run. The pipeline (written to a temporary
+by user_id, produced once both workers hold partitions of it. The pipeline (written to a temporary
 file with a name of its own, so its repartition topics are new) writes
 two Kafka tables with 'dashboard' = 'true' (a process with workers reads
 and writes Kafka only, so its dashboard tables are such twins):
@@ -92,7 +92,6 @@ def main_test(env):
     t0 = 1765000000  # epoch seconds (docs/formats.md)
     events = [{"user_id": rng.randrange(500), "page_id": rng.randrange(PAGES), "ts": round(t0 + i * 0.01, 3)}
               for i in range(EVENTS)]
-    harness.produce(b, topic, [json.dumps(e) for e in events], key_field="user_id")
     want = collections.Counter(e["page_id"] for e in events)
     clicks = collections.Counter((e["user_id"], e["page_id"]) for e in events)
 
@@ -111,6 +110,20 @@ def main_test(env):
         check(p.poll() is None, "runnel exited %s:\n%s" % (p.returncode, output()))
         url = output().split("dashboard at ", 1)[1].split()[0]
         workers = [name + "-w1", name + "-w2"]
+
+        # the input only once both workers hold partitions of it: else the
+        # first to start could read (and count) it all alone
+        def assigned():
+            check(p.poll() is None, "runnel exited %s:\n%s" % (p.returncode, output()))
+            by = {}
+            for ps in get_json(url, "api/status")["pipelines"]:
+                for src in ps["sources"]:
+                    if src["topic"] == topic:
+                        by.setdefault(ps["name"], set()).add(src["partition"])
+            return by if len(by) == 2 and set().union(*by.values()) == set(range(8)) else None
+        by = harness.wait_for(assigned, 90, "both workers assigned partitions of %s" % topic)
+        log("assigned: %s" % {w: sorted(ps) for w, ps in by.items()})
+        harness.produce(b, topic, [json.dumps(e) for e in events], key_field="user_id")
 
         pipes = get_json(url, "api/pipelines")["pipelines"]
         check([x["name"] for x in pipes] == workers, "pipelines: %s" % [x["name"] for x in pipes])
