@@ -40,8 +40,10 @@
 --
 -- Dashboard: 'dashboard' = 'true' shows the three tables on `runnel run
 -- --http` (docs/dashboard.md) as well: top_pages as bars by page, the
--- latest figure per user, the last active_users counts. It changes
--- nothing written to Redis.
+-- latest figure per user, and active_users as a line over the minutes
+-- (keyed by window_end, so each minute is one row, newest first; the
+-- last hour kept). window_end is there for the dashboard: the Redis SET
+-- writes only `users`. It changes nothing written to Redis.
 --
 -- Redis outages: the sink keeps its writes and retries with backoff
 -- forever (docs/redis.md), reading no input meanwhile and committing no
@@ -66,6 +68,7 @@ CREATE TABLE user_activity (
 );
 
 CREATE TABLE active_users (
+  window_end TIMESTAMP(3),
   users BIGINT
 ) WITH (
   'connector' = 'redis',
@@ -73,7 +76,10 @@ CREATE TABLE active_users (
   'command' = 'SET',
   'key' = 'active_users',
   'value.column' = 'users',
-  'dashboard' = 'true'
+  'dashboard' = 'true',
+  'dashboard.key' = 'window_end',
+  'dashboard.sort' = 'window_end DESC',
+  'dashboard.max-keys' = '60'
 );
 
 CREATE TABLE top_pages (
@@ -116,7 +122,8 @@ FROM TABLE(HOP(TABLE user_activity, DESCRIPTOR(`timestamp`), INTERVAL '1' MINUTE
 WHERE action = 'view';
 
 INSERT INTO active_users
-SELECT COUNT(DISTINCT CASE WHEN `timestamp` >= window_end - INTERVAL '5' MINUTE THEN user_id END) AS users
+SELECT window_end,
+       COUNT(DISTINCT CASE WHEN `timestamp` >= window_end - INTERVAL '5' MINUTE THEN user_id END) AS users
 FROM activity_10m
 GROUP BY window_start, window_end;
 

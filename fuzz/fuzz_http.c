@@ -96,6 +96,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (r != 1 && out.len) {
         abort();
     }
+    rn_buf_clear(&out);
+    /* the merge of two copies of the table (the input twice): well-formed or nothing */
+    const char *objs[2] = {j, j};
+    size_t lens[2] = {jlen, jlen};
+    r = rn_http_table_merge(objs, lens, 2, "p", &out);
+    if (r == 1 && !out.oom) {
+        if (rn_http_json_value(out.data, out.len, &start) != out.len) abort();
+    } else if (r != 1 && out.len) {
+        abort();
+    }
     rn_buf_free(&out);
     free(j);
     free(arg);

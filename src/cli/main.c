@@ -355,7 +355,7 @@ static int http_start(const http_opts_t *ho, const char *const *files, int nfile
     *hub = NULL;
     *server = NULL;
     if (!ho || !ho->listen) return 0;
-    char err[1024], url[512], name[160];
+    char err[1024], url[512], name[160], group[160];
     if (!(*hub = rn_http_hub_new(rn_pipeline_dashboard_tables_json))) {
         fprintf(stderr, "runnel run: out of memory\n");
         return 2;
@@ -363,7 +363,9 @@ static int http_start(const http_opts_t *ho, const char *const *files, int nfile
     for (int i = 0; i < n; i++) {
         const char *file = nfiles > 1 ? files[i] : files[0];
         pipeline_name(file, i + 1, nfiles > 1 ? 1 : n, name, sizeof name);
-        if (rn_http_hub_add(*hub, ps[i], name, file) != RN_OK) {
+        pipeline_name(file, 1, 1, group, sizeof group); /* the workers' merged tables go by it */
+        bool worker = nfiles == 1 && n > 1;
+        if (rn_http_hub_add(*hub, ps[i], name, worker ? group : NULL, file) != RN_OK) {
             fprintf(stderr, "runnel run: out of memory\n");
             rn_http_hub_free(*hub);
             *hub = NULL;

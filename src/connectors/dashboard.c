@@ -18,7 +18,9 @@
  * (so eviction costs O(log n) a row amortized, not a sort per row).
  *
  * Rendering. Without a sort the shown rows are the max-rows most recently
- * changed, oldest first (walked back from the tail: O(shown rows)). With
+ * changed, oldest first (walked back from the tail: O(shown rows)), with
+ * their change numbers ("changes": one counter for the process, so that
+ * the HTTP server can merge the copies of a table that workers hold). With
  * one, when the table changed since the last render, the first max-rows
  * are selected (quickselect, O(n)) and only they sorted (ties by key
  * text, or arrival): O(n + shown log shown) per changed render. The
@@ -32,12 +34,19 @@
 #include "json/json.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define DASH_DEFAULT_MAX_ROWS "1000"
+/* Change numbers: one counter for every table of the process, so the
+ * rows of several tables (the workers' copies of one table) can be put in
+ * the order they last changed (the "changes" of a table without a sort).
+ * Relaxed: it orders batches of different threads only as closely as they
+ * ran, which is all a merge for display needs. */
+static _Atomic uint64_t dash_changes;
 #define DASH_DEFAULT_MAX_KEYS "100000"
 
 typedef enum chart_kind { CHART_NONE, CHART_BARS, CHART_LINE } chart_kind;
@@ -46,6 +55,7 @@ typedef struct drow {
     struct drow *prev, *next;   /* change order (append: arrival order) */
     uint64_t hash;              /* of the key text */
     uint64_t seq;               /* arrival number: ties of an append table */
+    uint64_t chg;               /* change number (dash_changes) of its last change */
     rn_value_t sortv;           /* the sort column's value; a string points into data */
     uint32_t klen;              /* key text bytes at data */
     uint32_t jlen;              /* row JSON bytes at data + klen */
@@ -601,6 +611,7 @@ static drow_t *row_make(rn_dash_table_t *t, const char *key, size_t klen, uint64
 rn_err_t rn_dash_table_apply(rn_dash_table_t *t, const rn_batch_t *b, const int *rows, int n, int64_t now_ms)
 {
     rn_err_t err = RN_OK;
+    uint64_t chg = n > 0 ? atomic_fetch_add_explicit(&dash_changes, (uint64_t)n, memory_order_relaxed) : 0;
     for (int i = 0; i < n && err == RN_OK; i++) {
         int r = rows ? rows[i] : i;
         bool retract = rn_rowkind_is_retract((rn_rowkind_t)b->kinds[r]);
@@ -612,6 +623,7 @@ rn_err_t rn_dash_table_apply(rn_dash_table_t *t, const rn_batch_t *b, const int 
                 err = RN_ERR_NOMEM;
                 break;
             }
+            row->chg = chg + (uint64_t)i;
             list_append(t, row);
             t->nrows++;
             while (t->nrows > t->max_rows) row_drop(t, t->head);
@@ -634,6 +646,7 @@ rn_err_t rn_dash_table_apply(rn_dash_table_t *t, const rn_batch_t *b, const int 
                     err = RN_ERR_NOMEM;
                     break;
                 }
+                row->chg = chg + (uint64_t)i;
                 if (old) { /* keeps its arrival number */
                     row->seq = old->seq;
                     list_unlink(t, old);
@@ -689,7 +702,17 @@ static void render_head(const rn_dash_table_t *t, rn_buf_t *out)
         rn_buf_appends(out, ", \"y\": ");
         rn_json_write_string(out, s->cols[t->chart_y].name, strlen(s->cols[t->chart_y].name));
     }
-    rn_buf_appends(out, "}, \"updated_ms\": ");
+    rn_buf_appends(out, "}, \"sort\": ");
+    if (t->sort_col >= 0) {
+        rn_buf_appends(out, "{\"column\": ");
+        rn_json_write_string(out, s->cols[t->sort_col].name, strlen(s->cols[t->sort_col].name));
+        rn_buf_appendf(out, ", \"desc\": %s}", t->sort_desc ? "true" : "false");
+    } else {
+        rn_buf_appends(out, "null");
+    }
+    rn_buf_appends(out, ", \"max_rows\": ");
+    rn_buf_append_i64(out, t->max_rows);
+    rn_buf_appends(out, ", \"updated_ms\": ");
     if (t->updated_ms < 0) rn_buf_appends(out, "null");
     else rn_buf_append_i64(out, t->updated_ms);
     rn_buf_appends(out, ", \"total_rows\": ");
@@ -713,12 +736,20 @@ rn_err_t rn_dash_table_json(rn_dash_table_t *t, rn_buf_t *out, bool clear_change
             rn_err_t err = sort_rows(t, t->max_rows);
             if (err != RN_OK) return err;
             for (int64_t i = 0; i < shown; i++) render_row(&t->cache, t->sorted[i], i == 0);
+            rn_buf_appends(&t->cache, "]}");
         } else {
-            const drow_t *r = t->tail; /* the last `shown`, oldest first */
-            for (int64_t i = 1; i < shown; i++) r = r->prev;
+            const drow_t *first = t->tail, *r; /* the last `shown`, oldest first */
+            for (int64_t i = 1; i < shown; i++) first = first->prev;
+            r = first;
             for (int64_t i = 0; i < shown; i++, r = r->next) render_row(&t->cache, r, i == 0);
+            rn_buf_appends(&t->cache, "], \"changes\": [");
+            r = first;
+            for (int64_t i = 0; i < shown; i++, r = r->next) {
+                if (i) rn_buf_appends(&t->cache, ", ");
+                rn_buf_append_i64(&t->cache, (int64_t)r->chg);
+            }
+            rn_buf_appends(&t->cache, "]}");
         }
-        rn_buf_appends(&t->cache, "]}");
         if (t->cache.oom) return RN_ERR_NOMEM;
         t->cache_ok = true;
     }
@@ -758,6 +789,10 @@ rn_err_t rn_dash_table_row_json(rn_dash_table_t *t, const char *key, rn_buf_t *o
     }
     render_head(t, out);
     if (row) render_row(out, row, true);
+    if (t->sort_col < 0) {
+        rn_buf_appends(out, "], \"changes\": [");
+        if (row) rn_buf_append_i64(out, (int64_t)row->chg);
+    }
     rn_buf_appends(out, "]}");
     return out->oom ? RN_ERR_NOMEM : RN_OK;
 }

@@ -86,8 +86,10 @@ const char *rn_dash_table_name(const rn_dash_table_t *t);
 bool rn_dash_table_changed(const rn_dash_table_t *t);
 
 /* Appends the table object of /api/tables/NAME (docs/dashboard.md): name,
- * pipeline, columns, key, chart, updated_ms (null before the first row),
- * total_rows, and rows: the first max-rows in sort order. clear_changed
+ * pipeline, columns, key, chart, sort ({"column","desc"} or null),
+ * max_rows, updated_ms (null before the first row), total_rows, and rows:
+ * the first max-rows in sort order; without a sort also changes (each
+ * shown row's change number, a counter of the whole process). clear_changed
  * clears the changed flag. RN_ERR_NOMEM when out could not grow. Costs a
  * copy of the cached text when nothing changed since the last call. */
 rn_err_t rn_dash_table_json(rn_dash_table_t *t, rn_buf_t *out, bool clear_changed);

@@ -139,7 +139,7 @@ static void render_status(rn_http_t *h, const views_t *vs, rn_buf_t *b)
     rn_buf_appends(b, "]}");
 }
 
-/* One dashboard table found in the snapshots. */
+/* One dashboard table found in the snapshots: a pipeline's own copy. */
 typedef struct table_ref {
     int view;                   /* index in views */
     char name[256];
@@ -147,10 +147,24 @@ typedef struct table_ref {
     size_t len;
 } table_ref_t;
 
+/* A table as the API shows it: a pipeline's own, or, for the workers of
+ * one process (views with a group), the merge of their copies. */
+typedef struct shown_table {
+    int view;                   /* the view of its first copy */
+    const char *owner;          /* shown under: the view's group, else its name */
+    const char *name;           /* points into the first copy's ref */
+    const char *json;           /* its object: the first copy's until shown_json merges */
+    size_t len;
+    bool merged_ok;             /* shown_json ran */
+    rn_buf_t merged;            /* owned */
+} shown_table_t;
+
 typedef struct tables {
-    table_ref_t *t;
+    table_ref_t *t;             /* every copy */
     int n, cap;
     int view;                   /* being collected */
+    shown_table_t *s;           /* what the API shows (ns) */
+    int ns;
 } tables_t;
 
 static void collect_cb(void *opaque, const char *name, const char *v, size_t vlen)
@@ -170,6 +184,40 @@ static void collect_cb(void *opaque, const char *name, const char *v, size_t vle
     t->len = vlen;
 }
 
+static const char *owner_of(const views_t *vs, int view)
+{
+    return vs->v[view].group ? vs->v[view].group : vs->v[view].name;
+}
+
+/* Sets st's json: for the table of a group of workers the merge of their
+ * copies (docs/dashboard.md), done here, once, for the tables an answer
+ * shows; on failure (OOM, a malformed copy) st keeps its first copy. */
+static void shown_json(const views_t *vs, const tables_t *ts, shown_table_t *st)
+{
+    if (st->merged_ok || !vs->v[st->view].group) return;
+    st->merged_ok = true;
+    int n = 0;
+    for (int k = 0; k < ts->n; k++)
+        if (!strcmp(ts->t[k].name, st->name) && !strcmp(owner_of(vs, ts->t[k].view), st->owner)) n++;
+    const char **objs = rn_calloc((size_t)n, sizeof *objs);
+    size_t *lens = rn_calloc((size_t)n, sizeof *lens);
+    if (objs && lens) {
+        int i = 0;
+        for (int k = 0; k < ts->n; k++)
+            if (!strcmp(ts->t[k].name, st->name) && !strcmp(owner_of(vs, ts->t[k].view), st->owner)) {
+                objs[i] = ts->t[k].json;
+                lens[i++] = ts->t[k].len;
+            }
+        rn_buf_init(&st->merged);
+        if (rn_http_table_merge(objs, lens, n, st->owner, &st->merged) == 1 && !st->merged.oom) {
+            st->json = st->merged.data;
+            st->len = st->merged.len;
+        }
+    }
+    rn_free(objs);
+    rn_free(lens);
+}
+
 static void collect_tables(const views_t *vs, tables_t *ts)
 {
     memset(ts, 0, sizeof *ts);
@@ -178,14 +226,46 @@ static void collect_tables(const views_t *vs, tables_t *ts)
         ts->view = i;
         rn_http_json_members(vs->v[i].snap->tables.data, vs->v[i].snap->tables.len, collect_cb, ts);
     }
+    if (!ts->n || !(ts->s = rn_calloc((size_t)ts->n, sizeof *ts->s))) return;
+    for (int k = 0; k < ts->n; k++) {
+        const char *owner = owner_of(vs, ts->t[k].view);
+        bool seen = false;
+        for (int j = 0; j < ts->ns && !seen; j++)
+            seen = !strcmp(ts->s[j].name, ts->t[k].name) && !strcmp(ts->s[j].owner, owner);
+        if (seen) continue;
+        shown_table_t *st = &ts->s[ts->ns++];
+        st->view = ts->t[k].view;
+        st->owner = owner;
+        st->name = ts->t[k].name;
+        st->json = ts->t[k].json;
+        st->len = ts->t[k].len;
+    }
 }
 
-/* Whether another pipeline has a table of t's name (refs then need
- * PIPELINE.NAME). */
-static bool table_shared(const tables_t *ts, const table_ref_t *t)
+static void tables_free(tables_t *ts)
 {
-    for (int i = 0; i < ts->n; i++)
-        if (&ts->t[i] != t && !strcmp(ts->t[i].name, t->name)) return true;
+    for (int j = 0; j < ts->ns; j++) rn_buf_free(&ts->s[j].merged);
+    rn_free(ts->s);
+    rn_free(ts->t);
+}
+
+/* Whether another shown table has st's name (refs then need OWNER.NAME). */
+static bool table_shared(const tables_t *ts, const shown_table_t *st)
+{
+    for (int j = 0; j < ts->ns; j++)
+        if (&ts->s[j] != st && !strcmp(ts->s[j].name, st->name)) return true;
+    return false;
+}
+
+/* Whether a copy of st changed since the versions a stream last sent. */
+static bool table_changed(const views_t *vs, const tables_t *ts, const shown_table_t *st,
+                          const uint64_t *versions, int nversions)
+{
+    for (int k = 0; k < ts->n; k++) {
+        int v = ts->t[k].view;
+        if (strcmp(ts->t[k].name, st->name) || strcmp(owner_of(vs, v), st->owner)) continue;
+        if (v >= nversions || vs->v[v].snap->tables_version != versions[v]) return true;
+    }
     return false;
 }
 
@@ -198,6 +278,10 @@ static void render_pipelines(const views_t *vs, rn_buf_t *b)
         const rn_http_view_t *v = &vs->v[i];
         rn_buf_appends(b, i ? ",{\"name\":" : "{\"name\":");
         json_str(b, v->name);
+        if (v->group) {
+            rn_buf_appends(b, ",\"group\":");
+            json_str(b, v->group);
+        }
         rn_buf_appends(b, ",\"file\":");
         json_str(b, v->file);
         rn_buf_appends(b, ",\"state\":");
@@ -217,7 +301,7 @@ static void render_pipelines(const views_t *vs, rn_buf_t *b)
         rn_buf_appends(b, "]}");
     }
     rn_buf_appends(b, "]}");
-    rn_free(ts.t);
+    tables_free(&ts);
 }
 
 /* ---- /api/stream --------------------------------------------------------- */
@@ -245,13 +329,14 @@ static void stream_render(stream_t *s)
     collect_tables(vs, &ts);
     rn_buf_appends(&s->pending, "event: tables\ndata: {");
     int n = 0;
-    for (int k = 0; k < ts.n; k++) {
-        const table_ref_t *t = &ts.t[k];
-        if (t->view < s->nversions && vs->v[t->view].snap->tables_version == s->versions[t->view]) continue;
+    for (int k = 0; k < ts.ns; k++) {
+        shown_table_t *t = &ts.s[k];
+        if (!table_changed(vs, &ts, t, s->versions, s->nversions)) continue;
+        shown_json(vs, &ts, t);
         if (n++) rn_buf_appendc(&s->pending, ',');
         if (table_shared(&ts, t)) {
             char ref[600];
-            snprintf(ref, sizeof ref, "%s.%s", vs->v[t->view].name, t->name);
+            snprintf(ref, sizeof ref, "%s.%s", t->owner, t->name);
             json_str(&s->pending, ref);
         } else {
             json_str(&s->pending, t->name);
@@ -262,7 +347,7 @@ static void stream_render(stream_t *s)
     rn_buf_appends(&s->pending, "}\n\n");
     for (int i = 0; i < vs->n && i < s->nversions; i++)
         if (vs->v[i].snap) s->versions[i] = vs->v[i].snap->tables_version;
-    rn_free(ts.t);
+    tables_free(&ts);
     drop(s->h, vs);
 }
 
@@ -330,28 +415,39 @@ static enum MHD_Result serve_table(rn_http_t *h, struct MHD_Connection *c, const
     if (!take(h, vs)) return MHD_NO;
     tables_t ts;
     collect_tables(vs, &ts);
-    const table_ref_t *found = NULL;
+    /* NAME, OWNER.NAME (a pipeline, or the group of a process's workers:
+     * their merged table), or WORKER.NAME (that worker's own copy) */
+    const char *found_json = NULL;
+    size_t found_len = 0;
     int matches = 0;
-    for (int k = 0; k < ts.n; k++) {
-        if (strcmp(ts.t[k].name, name) || (pipe[0] && strcmp(vs->v[ts.t[k].view].name, pipe))) continue;
-        found = &ts.t[k];
+    for (int k = 0; k < ts.ns; k++) {
+        if (strcmp(ts.s[k].name, name) || (pipe[0] && strcmp(ts.s[k].owner, pipe))) continue;
+        shown_json(vs, &ts, &ts.s[k]);
+        found_json = ts.s[k].json;
+        found_len = ts.s[k].len;
+        matches++;
+    }
+    for (int k = 0; k < ts.n && !matches && pipe[0]; k++) {
+        if (strcmp(ts.t[k].name, name) || strcmp(vs->v[ts.t[k].view].name, pipe)) continue;
+        found_json = ts.t[k].json;
+        found_len = ts.t[k].len;
         matches++;
     }
     enum MHD_Result ret;
     rn_buf_t b;
     rn_buf_init(&b);
     char msg[700];
-    if (!found) {
+    if (!found_json) {
         snprintf(msg, sizeof msg, "no dashboard table '%s'", ref);
         ret = reply_error(c, MHD_HTTP_NOT_FOUND, msg);
     } else if (matches > 1) {
         snprintf(msg, sizeof msg, "several pipelines have a table '%s': ask for PIPELINE.%s", name, name);
         ret = reply_error(c, MHD_HTTP_BAD_REQUEST, msg);
     } else if (!key) {
-        rn_buf_append(&b, found->json, found->len);
+        rn_buf_append(&b, found_json, found_len);
         ret = reply_buf(c, MHD_HTTP_OK, "application/json", &b);
     } else {
-        int r = rn_http_table_filter_key(found->json, found->len, key, &b);
+        int r = rn_http_table_filter_key(found_json, found_len, key, &b);
         if (r == 1) {
             ret = reply_buf(c, MHD_HTTP_OK, "application/json", &b);
         } else {
@@ -361,7 +457,7 @@ static enum MHD_Result serve_table(rn_http_t *h, struct MHD_Connection *c, const
         }
     }
     rn_buf_free(&b);
-    rn_free(ts.t);
+    tables_free(&ts);
     drop(h, vs);
     return ret;
 }

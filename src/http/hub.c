@@ -52,6 +52,7 @@ typedef struct prev_count {
 typedef struct slot {
     const rn_pipeline_t *p;
     char *name, *file;
+    char *group;                /* NULL: not a worker */
     rn_buf_t graph;             /* {"nodes":..,"edges":..} */
     int64_t started_ms;
     char state[16];             /* under the hub mutex */
@@ -100,6 +101,7 @@ void rn_http_hub_free(rn_http_hub_t *h)
     for (int i = 0; i < h->nslots; i++) {
         slot_t *s = &h->slots[i];
         rn_free(s->name);
+        rn_free(s->group);
         rn_free(s->file);
         rn_buf_free(&s->graph);
         rn_buf_free(&s->last_tables);
@@ -119,7 +121,8 @@ static void json_str(rn_buf_t *b, const char *s)
     else rn_buf_appends(b, "null");
 }
 
-rn_err_t rn_http_hub_add(rn_http_hub_t *h, const rn_pipeline_t *p, const char *name, const char *file)
+rn_err_t rn_http_hub_add(rn_http_hub_t *h, const rn_pipeline_t *p, const char *name, const char *group,
+                         const char *file)
 {
     if (h->nslots == h->capslots) {
         int cap = h->capslots ? h->capslots * 2 : 4;
@@ -133,6 +136,7 @@ rn_err_t rn_http_hub_add(rn_http_hub_t *h, const rn_pipeline_t *p, const char *n
     s->p = p;
     s->name = rn_strdup(name);
     s->file = file ? rn_strdup(file) : NULL;
+    s->group = group ? rn_strdup(group) : NULL;
     s->started_ms = rn_clock_wall_ms();
     s->parts = rn_calloc(MAX_PARTS, sizeof *s->parts);
     snprintf(s->state, sizeof s->state, "starting");
@@ -159,11 +163,13 @@ rn_err_t rn_http_hub_add(rn_http_hub_t *h, const rn_pipeline_t *p, const char *n
             rn_buf_appendf(&s->graph, "%s[%d,%d]", e++ ? "," : "", op->id, op->outputs[j].op->id);
     }
     rn_buf_appends(&s->graph, "]}");
-    bool oom = label.oom || s->graph.oom || !s->name || (file && !s->file) || !s->parts;
+    bool oom = label.oom || s->graph.oom || !s->name || (file && !s->file) || (group && !s->group) ||
+               !s->parts;
     rn_buf_free(&label);
     if (oom) {
         rn_free(s->parts);
         rn_free(s->name);
+        rn_free(s->group);
         rn_free(s->file);
         rn_buf_free(&s->graph);
         return RN_ERR_NOMEM;
@@ -460,6 +466,7 @@ int rn_http_hub_take(rn_http_hub_t *h, rn_http_view_t *views, int max)
         slot_t *s = &h->slots[i];
         rn_http_view_t *v = &views[i];
         v->name = s->name;
+        v->group = s->group;
         v->file = s->file;
         v->graph = s->graph.data;
         v->started_ms = s->started_ms;

@@ -68,6 +68,7 @@ typedef struct rn_http_hub rn_http_hub_t;
 /* A pipeline as the server sees it: references taken by rn_http_hub_take. */
 typedef struct rn_http_view {
     const char *name;           /* as given to rn_http_hub_add */
+    const char *group;          /* the process-level pipeline of a worker, or NULL */
     const char *file;
     const char *graph;          /* {"nodes":[..],"edges":[..]} */
     int64_t started_ms;
@@ -81,9 +82,13 @@ typedef struct rn_http_view {
 rn_http_hub_t *rn_http_hub_new(rn_http_tables_fn tables);
 /* Adds pipeline p, named name (shown, "PIPELINE.NAME" in table refs) and
  * read from file (may be NULL), before any publish and before the server
- * starts; renders its operator graph. Returns RN_OK or RN_ERR_NOMEM. p
- * must outlive the hub. */
-rn_err_t rn_http_hub_add(rn_http_hub_t *hub, const rn_pipeline_t *p, const char *name, const char *file);
+ * starts; renders its operator graph. group (may be NULL) names the
+ * pipeline of which p is one worker ("s2_activity" for "s2_activity-w1"):
+ * the server shows the dashboard tables of a group's workers merged,
+ * under the group's name. Returns RN_OK or RN_ERR_NOMEM. p must outlive
+ * the hub. */
+rn_err_t rn_http_hub_add(rn_http_hub_t *hub, const rn_pipeline_t *p, const char *name, const char *group,
+                         const char *file);
 /* The body of the progress callback: publishes p's snapshot (final: p has
  * finished, or stopped). Called on p's pipeline thread only. On OOM it
  * keeps the previous snapshot. */

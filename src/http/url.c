@@ -6,10 +6,12 @@
  */
 #include "http/url.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "json/json.h"
 
 bool rn_http_parse_listen(const char *s, char *host, size_t hostsz, int *port, char *errbuf, size_t errbuf_size)
@@ -411,7 +413,7 @@ typedef struct copy_members {
 static void copy_member_cb(void *opaque, const char *name, const char *v, size_t vlen)
 {
     copy_members_t *c = opaque;
-    if (!strcmp(name, "rows")) return;
+    if (!strcmp(name, "rows") || !strcmp(name, "changes")) return;
     rn_buf_appends(c->out, c->n++ ? "," : "{");
     rn_json_write_string(c->out, name, strlen(name));
     rn_buf_appendc(c->out, ':');
@@ -444,4 +446,344 @@ int rn_http_table_filter_key(const char *table, size_t len, const char *key, rn_
     }
     rn_buf_appends(out, "]}");
     return 1;
+}
+
+/* ---- merging the workers' copies of a table ------------------------------- */
+
+/* One row of the merge: its text, its sort cell, its change number, and
+ * where it came from (ties keep the workers' order). */
+typedef struct mrow {
+    const char *v;              /* the row's array */
+    size_t vlen;
+    const char *sv;             /* the sort column's cell (NULL: none) */
+    size_t svlen;
+    uint64_t chg;               /* change number (tables without a sort) */
+    int from, pos;              /* table index, position in it */
+} mrow_t;
+
+typedef struct merge {
+    mrow_t *rows;
+    int n, cap;
+    int from;                   /* table being read */
+    int base;                   /* index in rows of its first row */
+    int sort_col;               /* column index, -1 = change order */
+    bool desc;
+    int key_cols[16];           /* key column indexes, nkey of them */
+    int nkey;
+    const char *const *want;    /* names looked up by names_cb */
+    int *found;
+    int nwant;
+    int col;                    /* column counter of names_cb */
+    char ka[1024], kb[1024];    /* key texts being compared */
+    /* cell_at's */
+    int cell_want, cell_i;
+    const char *cell_v;
+    size_t cell_len;
+} merge_t;
+
+static bool names_cb(void *opaque, const char *v, size_t vlen)
+{
+    merge_t *m = opaque;
+    size_t off, nlen;
+    char name[256];
+    if (rn_http_json_member(v, vlen, "name", &off, &nlen)) {
+        scan_t c = {v + off, nlen, 0};
+        if (scan_string(&c, name, sizeof name))
+            for (int i = 0; i < m->nwant; i++)
+                if (m->found[i] < 0 && !strcmp(name, m->want[i])) m->found[i] = m->col;
+    }
+    m->col++;
+    return true;
+}
+
+static bool cell_cb2(void *opaque, const char *v, size_t vlen)
+{
+    merge_t *m = opaque;
+    if (m->cell_i++ == m->cell_want) {
+        m->cell_v = v;
+        m->cell_len = vlen;
+    }
+    return true;
+}
+
+/* The span of cell idx of row r (NULL when it has none). */
+static const char *cell_at(merge_t *m, const char *r, size_t rlen, int idx, size_t *len)
+{
+    m->cell_want = idx;
+    m->cell_i = 0;
+    m->cell_v = NULL;
+    m->cell_len = 0;
+    if (idx < 0 || !each_element(r, rlen, cell_cb2, m)) return NULL;
+    *len = m->cell_len;
+    return m->cell_v;
+}
+
+static bool merge_row_cb(void *opaque, const char *v, size_t vlen)
+{
+    merge_t *m = opaque;
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 64;
+        mrow_t *nr = rn_realloc(m->rows, (size_t)cap * sizeof *nr);
+        if (!nr) return false;
+        m->rows = nr;
+        m->cap = cap;
+    }
+    mrow_t *r = &m->rows[m->n];
+    memset(r, 0, sizeof *r);
+    r->v = v;
+    r->vlen = vlen;
+    r->from = m->from;
+    r->pos = m->col++;
+    if (m->sort_col >= 0) r->sv = cell_at(m, v, vlen, m->sort_col, &r->svlen);
+    m->n++;
+    return true;
+}
+
+/* Sets the change numbers of the rows of the current table, in order. */
+static bool merge_chg_cb(void *opaque, const char *v, size_t vlen)
+{
+    merge_t *m = opaque;
+    char num[32];
+    if (vlen == 0 || vlen >= sizeof num) return false;
+    memcpy(num, v, vlen);
+    num[vlen] = '\0';
+    int i = m->base + m->col++;
+    if (i >= m->n || m->rows[i].from != m->from) return false; /* more changes than rows */
+    m->rows[i].chg = strtoull(num, NULL, 10);
+    return true;
+}
+
+/* Rank of a JSON value's kind in a comparison: numbers, strings, booleans, others; null apart. */
+static int kind_rank(const char *v, size_t len)
+{
+    if (!len) return 4;
+    if (v[0] == '"') return 1;
+    if (v[0] == 't' || v[0] == 'f') return 2;
+    if (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) return 0;
+    return 3;
+}
+
+static bool is_null(const char *v, size_t len)
+{
+    return !v || (len == 4 && !memcmp(v, "null", 4));
+}
+
+/* Order of two non-null cells: numbers by value, strings by their UTF-8
+ * bytes, false before true, anything else by its text. */
+static int cell_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int ka = kind_rank(a, alen), kb = kind_rank(b, blen);
+    if (ka != kb) return ka < kb ? -1 : 1;
+    if (ka == 0) {
+        char x[64], y[64];
+        if (alen < sizeof x && blen < sizeof y) {
+            memcpy(x, a, alen), x[alen] = '\0';
+            memcpy(y, b, blen), y[blen] = '\0';
+            double dx = strtod(x, NULL), dy = strtod(y, NULL);
+            if (dx != dy) return dx < dy ? -1 : 1;
+            return 0;
+        }
+    } else if (ka == 1) {
+        static _Thread_local char x[1024], y[1024];
+        scan_t cx = {a, alen, 0}, cy = {b, blen, 0};
+        if (scan_string(&cx, x, sizeof x) && scan_string(&cy, y, sizeof y)) {
+            int c = strcmp(x, y);
+            return c < 0 ? -1 : c > 0;
+        }
+    }
+    size_t n = alen < blen ? alen : blen;
+    int c = memcmp(a, b, n);
+    if (c) return c < 0 ? -1 : 1;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Writes row r's key text ("[" key cells joined by "," "]", the cells'
+ * JSON as rendered) to buf; returns its length (cut at size). */
+static size_t key_text(merge_t *m, const mrow_t *r, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[o++] = '[';
+    for (int k = 0; k < m->nkey; k++) {
+        size_t len = 0;
+        const char *c = cell_at(m, r->v, r->vlen, m->key_cols[k], &len);
+        if (k && o < size) buf[o++] = ',';
+        if (c)
+            for (size_t i = 0; i < len && o < size; i++) buf[o++] = c[i];
+    }
+    if (o < size) buf[o++] = ']';
+    return o;
+}
+
+static _Thread_local merge_t *merge_ctx; /* qsort's context */
+
+/* The table's order: the sort cell (NULLs last), then the key text (as
+ * dashboard.c breaks ties), then the tables' order and each table's own
+ * order; change order without a sort. */
+static int mrow_cmp(const void *pa, const void *pb)
+{
+    const mrow_t *a = pa, *b = pb;
+    merge_t *m = merge_ctx;
+    if (m->sort_col < 0) {
+        if (a->chg != b->chg) return a->chg < b->chg ? -1 : 1;
+    } else {
+        bool na = is_null(a->sv, a->svlen), nb = is_null(b->sv, b->svlen);
+        if (na != nb) return na ? 1 : -1;
+        if (!na) {
+            int c = cell_cmp(a->sv, a->svlen, b->sv, b->svlen);
+            if (c) return m->desc ? -c : c;
+        }
+        if (m->nkey > 0) { /* the key text, as one table compares it: "[cell,cell]" */
+            size_t la = key_text(m, a, m->ka, sizeof m->ka), lb = key_text(m, b, m->kb, sizeof m->kb);
+            int c = memcmp(m->ka, m->kb, la < lb ? la : lb);
+            if (c) return c < 0 ? -1 : 1;
+            if (la != lb) return la < lb ? -1 : 1;
+        }
+    }
+    if (a->from != b->from) return a->from < b->from ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* The text of member name of t as a NUL-terminated number (buf), or NULL. */
+static const char *member_num(const char *t, size_t len, const char *name, char *buf, size_t bufsz)
+{
+    size_t off, vlen;
+    if (!rn_http_json_member(t, len, name, &off, &vlen) || vlen == 0 || vlen >= bufsz) return NULL;
+    memcpy(buf, t + off, vlen);
+    buf[vlen] = '\0';
+    return (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')) ? buf : NULL;
+}
+
+typedef struct key_names {
+    const char *names[16];
+    char text[16][256];
+    int n;
+} key_names_t;
+
+static bool key_name_cb(void *opaque, const char *v, size_t vlen)
+{
+    key_names_t *k = opaque;
+    if (k->n >= 16) return true;
+    scan_t c = {v, vlen, 0};
+    if (scan_string(&c, k->text[k->n], sizeof k->text[k->n])) {
+        k->names[k->n] = k->text[k->n];
+        k->n++;
+    }
+    return true;
+}
+
+int rn_http_table_merge(const char *const *tables, const size_t *lens, int n, const char *pipeline,
+                        rn_buf_t *out)
+{
+    if (n < 1) return -1;
+    size_t start = out->len;
+    const char *t0 = tables[0];
+    size_t l0 = lens[0];
+    size_t off, vlen, coff, clen, soff, slen;
+    if (!rn_http_json_member(t0, l0, "columns", &coff, &clen) ||
+        !rn_http_json_member(t0, l0, "sort", &soff, &slen))
+        return -1;
+    merge_t m = {.sort_col = -1};
+    int ret = -1;
+    /* the sort column and the key columns, by name */
+    char sort_name[256] = "";
+    if (!(slen == 4 && !memcmp(t0 + soff, "null", 4))) {
+        size_t noff, nlen, doff, dlen;
+        if (!rn_http_json_member(t0 + soff, slen, "column", &noff, &nlen)) return -1;
+        scan_t c = {t0 + soff + noff, nlen, 0};
+        if (!scan_string(&c, sort_name, sizeof sort_name)) return -1;
+        m.desc = rn_http_json_member(t0 + soff, slen, "desc", &doff, &dlen) && dlen == 4 &&
+                 !memcmp(t0 + soff + doff, "true", 4);
+    }
+    key_names_t *kn = rn_calloc(1, sizeof *kn);
+    if (!kn) return -1;
+    if (rn_http_json_member(t0, l0, "key", &off, &vlen)) each_element(t0 + off, vlen, key_name_cb, kn);
+    const char *want[17];
+    int found[17];
+    int nwant = 0;
+    for (int k = 0; k < kn->n; k++) want[nwant++] = kn->names[k];
+    if (sort_name[0]) want[nwant++] = sort_name;
+    for (int i = 0; i < nwant; i++) found[i] = -1;
+    m.want = want;
+    m.found = found;
+    m.nwant = nwant;
+    if (!each_element(t0 + coff, clen, names_cb, &m)) goto done;
+    for (int k = 0; k < kn->n; k++)
+        if (found[k] >= 0) m.key_cols[m.nkey++] = found[k];
+    if (sort_name[0]) {
+        if (found[nwant - 1] < 0) goto done;
+        m.sort_col = found[nwant - 1];
+    }
+    /* every table's rows (and change numbers), the newest update, the total */
+    char num[64];
+    long long total = 0, max_rows = 0;
+    long long updated = -1;
+    const char *mr = member_num(t0, l0, "max_rows", num, sizeof num);
+    if (!mr || (max_rows = strtoll(mr, NULL, 10)) < 1) goto done;
+    for (int i = 0; i < n; i++) {
+        size_t roff, rlen;
+        if (!rn_http_json_member(tables[i], lens[i], "rows", &roff, &rlen)) goto done;
+        m.from = i;
+        m.base = m.n;
+        m.col = 0;
+        if (!each_element(tables[i] + roff, rlen, merge_row_cb, &m)) goto done;
+        if (m.sort_col < 0) {
+            size_t goff, glen;
+            if (!rn_http_json_member(tables[i], lens[i], "changes", &goff, &glen)) goto done;
+            m.col = 0;
+            if (!each_element(tables[i] + goff, glen, merge_chg_cb, &m)) goto done;
+        }
+        const char *u = member_num(tables[i], lens[i], "updated_ms", num, sizeof num);
+        if (u && strtoll(u, NULL, 10) > updated) updated = strtoll(u, NULL, 10);
+        const char *tr = member_num(tables[i], lens[i], "total_rows", num, sizeof num);
+        if (tr) total += strtoll(tr, NULL, 10);
+    }
+    merge_ctx = &m;
+    if (m.n > 1) qsort(m.rows, (size_t)m.n, sizeof *m.rows, mrow_cmp);
+    merge_ctx = NULL;
+    /* with a sort the first max_rows; without, the last max_rows (the most recently changed) */
+    int first = 0, last = m.n;
+    if (m.n > max_rows) {
+        if (m.sort_col >= 0) last = (int)max_rows;
+        else first = m.n - (int)max_rows;
+    }
+    rn_buf_appends(out, "{\"name\": ");
+    if (!rn_http_json_member(t0, l0, "name", &off, &vlen)) goto done;
+    rn_buf_append(out, t0 + off, vlen);
+    rn_buf_appends(out, ", \"pipeline\": ");
+    rn_json_write_string(out, pipeline, strlen(pipeline));
+    rn_buf_appendf(out, ", \"workers\": %d, \"columns\": ", n);
+    rn_buf_append(out, t0 + coff, clen);
+    static const char *const copied[] = {"key", "chart", "sort", "max_rows"};
+    for (size_t k = 0; k < sizeof copied / sizeof *copied; k++) {
+        if (!rn_http_json_member(t0, l0, copied[k], &off, &vlen)) goto done;
+        rn_buf_appendf(out, ", \"%s\": ", copied[k]);
+        rn_buf_append(out, t0 + off, vlen);
+    }
+    rn_buf_appends(out, ", \"updated_ms\": ");
+    if (updated < 0) rn_buf_appends(out, "null");
+    else rn_buf_append_i64(out, updated);
+    rn_buf_appends(out, ", \"total_rows\": ");
+    rn_buf_append_i64(out, total);
+    rn_buf_appends(out, ", \"rows\": [");
+    for (int i = first; i < last; i++) {
+        if (i > first) rn_buf_appends(out, ", ");
+        rn_buf_append(out, m.rows[i].v, m.rows[i].vlen);
+    }
+    if (m.sort_col < 0) {
+        rn_buf_appends(out, "], \"changes\": [");
+        for (int i = first; i < last; i++) {
+            if (i > first) rn_buf_appends(out, ", ");
+            rn_buf_append_i64(out, (int64_t)m.rows[i].chg);
+        }
+    }
+    rn_buf_appends(out, "]}");
+    ret = 1;
+done:
+    if (ret < 0 && out->len > start) {
+        out->len = start;
+        if (out->data) out->data[start] = '\0';
+    }
+    rn_free(m.rows);
+    rn_free(kn);
+    return ret;
 }

@@ -6,7 +6,8 @@
  * member, or the row of one key for `?key=`).
  *
  * Everything here works on untrusted bytes with explicit lengths, never
- * reads past them and allocates nothing but into the caller's buffers.
+ * reads past them and allocates nothing but into the caller's buffers
+ * (and the merge's row index).
  */
 #ifndef RN_HTTP_URL_H
 #define RN_HTTP_URL_H
@@ -63,5 +64,20 @@ bool rn_http_json_members(const char *obj, size_t len,
  * when the table has no one-column key (out unchanged), -1 when the
  * table text is malformed. */
 int rn_http_table_filter_key(const char *table, size_t len, const char *key, rn_buf_t *out);
+
+/* Merges the copies of one dashboard table that the workers of a process
+ * hold (tables[i][0..lens[i]), i < n: /api/tables/NAME objects of one
+ * table, docs/dashboard.md) into one such object, appended to out: name,
+ * columns, key, chart, sort and max_rows of the first; "pipeline":
+ * pipeline; "workers": n; updated_ms the newest (null when none);
+ * total_rows the sum; rows: with a sort, every table's rows in its order
+ * (the sort cell, NULLs last, numbers by value, strings by their bytes;
+ * ties by the key cells, then by table and position), the first max_rows;
+ * without one, the max_rows rows of the highest change numbers, in change
+ * order, with their "changes". Returns 1 when written, -1 when a table is
+ * malformed or lacks one of those members (out unchanged). Allocates a
+ * row index (rn_malloc), freed before it returns. */
+int rn_http_table_merge(const char *const *tables, const size_t *lens, int n, const char *pipeline,
+                        rn_buf_t *out);
 
 #endif

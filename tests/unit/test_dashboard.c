@@ -34,6 +34,28 @@ static rn_dash_conf_t conf_of(int64_t max_rows, const char *sort, const char *ch
     return (rn_dash_conf_t){.max_rows = max_rows, .max_keys = 100000, .sort = sort, .chart = chart};
 }
 
+/* Whether text j ends in "changes": [..]} with n change numbers, each
+ * greater than the one before (a table without a sort). */
+static bool changes_increasing(const char *j, int n)
+{
+    const char *c = strstr(j, "\"changes\": [");
+    if (!c) return false;
+    c += 12;
+    long long prev = -1;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long long v = strtoll(c, &end, 10);
+        if (end == c || v <= prev) return false;
+        prev = v;
+        c = end;
+        if (i + 1 < n) {
+            if (strncmp(c, ", ", 2)) return false;
+            c += 2;
+        }
+    }
+    return !strcmp(c, "]}");
+}
+
 /* Renders t (not clearing the flag) into a static buffer. */
 static const char *json_of(rn_dash_table_t *t)
 {
@@ -49,7 +71,8 @@ static const char *json_of(rn_dash_table_t *t)
 #define HEAD_SV                                                                                              \
     "{\"name\": \"top\", \"pipeline\": \"p\", \"columns\": [{\"name\": \"page\", \"type\": \"STRING\"}, "    \
     "{\"name\": \"views\", \"type\": \"BIGINT\"}], \"key\": [\"page\"], "                                    \
-    "\"chart\": {\"kind\": \"bars\", \"x\": \"page\", \"y\": \"views\"}, "
+    "\"chart\": {\"kind\": \"bars\", \"x\": \"page\", \"y\": \"views\"}, "                      \
+    "\"sort\": {\"column\": \"views\", \"desc\": true}, \"max_rows\": 1000, "
 
 static void test_upsert_sort_json_changed(void)
 {
@@ -143,11 +166,12 @@ static void test_append_ring_line(void)
     }
     b->nrows = 6;
     RN_CHECK(rn_dash_table_apply(t, b, NULL, 6, 7) == RN_OK);
-    RN_CHECK_EQ_STR(json_of(t),
-                    "{\"name\": \"active\", \"pipeline\": \"p\", \"columns\": [{\"name\": \"window_end\", \"type\": "
-                    "\"TIMESTAMP(3)\"}, {\"name\": \"users\", \"type\": \"BIGINT\"}], \"key\": [], \"chart\": {\"kind\": "
-                    "\"line\", \"x\": \"window_end\", \"y\": \"users\"}, \"updated_ms\": 7, \"total_rows\": 3, "
-                    "\"rows\": [[180000,20], [240000,30], [300000,40]]}");
+    const char *want = "{\"name\": \"active\", \"pipeline\": \"p\", \"columns\": [{\"name\": \"window_end\", \"type\": "
+                       "\"TIMESTAMP(3)\"}, {\"name\": \"users\", \"type\": \"BIGINT\"}], \"key\": [], \"chart\": {\"kind\": "
+                       "\"line\", \"x\": \"window_end\", \"y\": \"users\"}, \"sort\": null, \"max_rows\": 3, "
+                       "\"updated_ms\": 7, \"total_rows\": 3, \"rows\": [[180000,20], [240000,30], [300000,40]], ";
+    RN_CHECK(strncmp(json_of(t), want, strlen(want)) == 0);
+    RN_CHECK(changes_increasing(json_of(t), 3));
     char err[256] = "";
     rn_buf_t out;
     rn_buf_init(&out);
@@ -173,10 +197,12 @@ static void test_eviction(void)
     put_sv(t, s, "c", 1, RN_ROW_INSERT, 1);
     const char *j = json_of(t);
     RN_CHECK(strstr(j, "\"chart\": {\"kind\": \"none\"}") != NULL);
-    RN_CHECK(strstr(j, "\"total_rows\": 2, \"rows\": [[\"b\",1,null], [\"c\",1,null]]}") != NULL);
+    RN_CHECK(strstr(j, "\"total_rows\": 2, \"rows\": [[\"b\",1,null], [\"c\",1,null]], \"changes\": [") != NULL);
+    RN_CHECK(changes_increasing(j, 2));
     put_sv(t, s, "b", 2, RN_ROW_UPDATE_AFTER, 1);
     put_sv(t, s, "d", 1, RN_ROW_INSERT, 1);
-    RN_CHECK(strstr(json_of(t), "\"rows\": [[\"b\",2,null], [\"d\",1,null]]}") != NULL);
+    RN_CHECK(strstr(json_of(t), "\"rows\": [[\"b\",2,null], [\"d\",1,null]], \"changes\": [") != NULL);
+    RN_CHECK(changes_increasing(json_of(t), 2));
     rn_dash_table_free(t);
     rn_schema_unref(s);
     /* with a sort: the lowest-ranked go, once the table holds an eighth more */

@@ -109,6 +109,68 @@ static void test_json(void)
     rn_buf_free(&b);
 }
 
+/* ---- merging the workers' copies of a table ------------------------------- */
+
+#define MHEAD(sort, max)                                                                                 \
+    "{\"name\": \"top\", \"pipeline\": \"p\", \"columns\": [{\"name\": \"page\", \"type\": \"STRING\"}, " \
+    "{\"name\": \"views\", \"type\": \"BIGINT\"}], \"key\": [\"page\"], "                        \
+    "\"chart\": {\"kind\": \"bars\"}, \"sort\": " sort ", \"max_rows\": " max ", "
+
+static void test_merge(void)
+{
+    /* sorted by views DESC: NULLs last, ties by the key; the first max_rows */
+    const char *w1 = MHEAD("{\"column\": \"views\", \"desc\": true}", "4")
+        "\"updated_ms\": 100, \"total_rows\": 3, \"rows\": [[\"/a\",9], [\"/c\",5], [\"/n\",null]]}";
+    const char *w2 = MHEAD("{\"column\": \"views\", \"desc\": true}", "4")
+        "\"updated_ms\": 250, \"total_rows\": 5, "
+        "\"rows\": [[\"/b\",10], [\"/\\u0041\",5], [\"/d\",1.5], [\"/m\",null]]}";
+    const char *objs[] = {w1, w2};
+    size_t lens[] = {strlen(w1), strlen(w2)};
+    rn_buf_t b;
+    rn_buf_init(&b);
+    RN_CHECK_EQ_INT(rn_http_table_merge(objs, lens, 2, "s2", &b), 1);
+    RN_CHECK_EQ_STR(b.data ? b.data : "",
+                    "{\"name\": \"top\", \"pipeline\": \"s2\", \"workers\": 2, \"columns\": [{\"name\": \"page\", \"type\": "
+                    "\"STRING\"}, {\"name\": \"views\", \"type\": \"BIGINT\"}], \"key\": [\"page\"], \"chart\": {\"kind\": "
+                    "\"bars\"}, \"sort\": {\"column\": \"views\", \"desc\": true}, \"max_rows\": 4, \"updated_ms\": 250, "
+                    "\"total_rows\": 8, \"rows\": [[\"/b\",10], [\"/a\",9], [\"/\\u0041\",5], [\"/c\",5]]}");
+    rn_buf_clear(&b);
+    /* ascending: 1.5 < 5 < 9 < 10, NULLs still last */
+    const char *a1 = MHEAD("{\"column\": \"views\", \"desc\": false}", "10")
+        "\"updated_ms\": null, \"total_rows\": 2, \"rows\": [[\"/c\",5], [\"/n\",null]]}";
+    const char *a2 = MHEAD("{\"column\": \"views\", \"desc\": false}", "10")
+        "\"updated_ms\": 7, \"total_rows\": 2, \"rows\": [[\"/d\",1.5], [\"/b\",10]]}";
+    const char *aobjs[] = {a1, a2};
+    size_t alens[] = {strlen(a1), strlen(a2)};
+    RN_CHECK_EQ_INT(rn_http_table_merge(aobjs, alens, 2, "s2", &b), 1);
+    RN_CHECK(b.data && strstr(b.data, "\"updated_ms\": 7, \"total_rows\": 4, "
+                                      "\"rows\": [[\"/d\",1.5], [\"/c\",5], [\"/b\",10], [\"/n\",null]]}") != NULL);
+    rn_buf_clear(&b);
+    /* no sort: change order, the max_rows most recently changed, with their changes */
+    const char *c1 = MHEAD("null", "3") "\"updated_ms\": 5, \"total_rows\": 2, "
+                                        "\"rows\": [[\"x\",1], [\"y\",2]], \"changes\": [10, 40]}";
+    const char *c2 = MHEAD("null", "3") "\"updated_ms\": 6, \"total_rows\": 2, "
+                                        "\"rows\": [[\"z\",3], [\"w\",4]], \"changes\": [20, 30]}";
+    const char *cobjs[] = {c1, c2};
+    size_t clens[] = {strlen(c1), strlen(c2)};
+    RN_CHECK_EQ_INT(rn_http_table_merge(cobjs, clens, 2, "s2", &b), 1);
+    RN_CHECK(b.data && strstr(b.data, "\"total_rows\": 4, \"rows\": [[\"z\",3], [\"w\",4], [\"y\",2]], "
+                                      "\"changes\": [20, 30, 40]}") != NULL);
+    rn_buf_clear(&b);
+    /* malformed or incomplete copies: nothing written */
+    /* no changes */
+    const char *bad1 = MHEAD("null", "3") "\"updated_ms\": 5, \"total_rows\": 1, \"rows\": [[\"x\",1]]}";
+    const char *bobjs[] = {c1, bad1};
+    size_t blens[] = {strlen(c1), strlen(bad1)};
+    RN_CHECK_EQ_INT(rn_http_table_merge(bobjs, blens, 2, "s2", &b), -1);
+    RN_CHECK_EQ_INT(b.len, 0);
+    const char *trunc[] = {w1};
+    size_t tlen[] = {strlen(w1) - 3};
+    RN_CHECK_EQ_INT(rn_http_table_merge(trunc, tlen, 1, "s2", &b), -1);
+    RN_CHECK_EQ_INT(b.len, 0);
+    rn_buf_free(&b);
+}
+
 /* ---- a hub over a real run, and the server --------------------------------- */
 
 static const char SQL[] =
@@ -158,7 +220,7 @@ static void test_hub_and_server(void)
     rn_pipeline_t *p;
     RN_REQUIRE(rn_pipeline_compile(SQL, strlen(SQL), "hub.sql", &p, err, sizeof err) == RN_OK);
     rn_http_hub_t *hub = rn_http_hub_new(tables_hook);
-    RN_REQUIRE(hub && rn_http_hub_add(hub, p, "hub", "hub.sql") == RN_OK);
+    RN_REQUIRE(hub && rn_http_hub_add(hub, p, "hub", NULL, "hub.sql") == RN_OK);
     rn_http_view_t v[4];
     RN_CHECK_EQ_INT(rn_http_hub_take(hub, v, 4), 1);
     RN_CHECK_EQ_STR(v[0].state, "starting");
@@ -227,6 +289,7 @@ int main(void)
     RN_RUN(test_token);
     RN_RUN(test_table_ref);
     RN_RUN(test_json);
+    RN_RUN(test_merge);
     RN_RUN(test_hub_and_server);
     return rn_test_summary();
 }

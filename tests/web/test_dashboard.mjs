@@ -17,7 +17,10 @@
 //    as the values, and has its chart;
 //  - a change of the table on the server reaches the page within 2 s;
 //  - dark and light render (prefers-color-scheme and the toggle), the page
-//    has no horizontal scroll bar.
+//    has no horizontal scroll bar;
+//  - in both themes, every pipeline's sources, sinks and result tables fit
+//    their panels (no hidden column), no number or watermark is cut off,
+//    and a name cut with an ellipsis has its whole text in its tooltip.
 // Saves the screenshot (dark) to --screenshot, and both themes to --out.
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
@@ -69,6 +72,34 @@ try {
   page.on('requestfailed', (r) => { if (!r.url().includes('/api/stream')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`); });
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
 
+  // The tables of pipeline name at 1280 px: no table wider than its panel
+  // (a hidden column), no number or watermark cut off, and a name cut
+  // with an ellipsis keeps its whole text in the cell's tooltip.
+  const checkFit = async (name) => {
+    await page.click(`#tabs button[data-pipeline="${name}"]`);
+    await page.waitForFunction((n) => document.querySelector('#tabs button[aria-selected="true"]')?.dataset.pipeline === n &&
+                                      document.querySelector('#sources tbody tr'), name);
+    const f = await page.evaluate(() => {
+      const boxes = [...document.querySelectorAll('#sources, #sinks, #results table.result')].map((t) => t.closest('.scroll'));
+      const cut = (td) => td.scrollWidth > td.clientWidth + 1;
+      const cells = [...document.querySelectorAll('#sources td, #sinks td, #results table.result td')].filter((td) => !td.classList.contains('empty'));
+      return {
+        wide: boxes.filter((b) => b.scrollWidth > b.clientWidth + 1)
+          .map((b) => `${b.querySelector('table').id || b.closest('.card').dataset.table}: ${b.scrollWidth} > ${b.clientWidth}`),
+        cutNumbers: cells.filter((td) => (td.classList.contains('num') || td.classList.contains('wm')) && cut(td)).map((td) => td.textContent),
+        cutNoTitle: cells.filter((td) => cut(td) && !td.title).map((td) => td.textContent),
+        sourceCols: document.querySelectorAll('#sources thead th').length,
+        hiddenCols: [...document.querySelectorAll('#sources thead th, #sinks thead th')]
+          .filter((th) => th.textContent && th.getBoundingClientRect().width < th.scrollWidth - 1).map((th) => th.textContent),
+      };
+    });
+    assert.deepEqual(f.wide, [], `${name}: tables wider than their panel at 1280`);
+    assert.deepEqual(f.cutNumbers, [], `${name}: numbers cut off`);
+    assert.deepEqual(f.cutNoTitle, [], `${name}: names cut off without a tooltip`);
+    assert.deepEqual(f.hiddenCols, [], `${name}: column headers cut off`);
+    assert.equal(f.sourceCols, 8, `${name}: source columns`);
+  };
+
   step('page loads and goes live');
   await page.goto(base + '#p=' + encodeURIComponent(owner.name));
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 10000 });
@@ -100,6 +131,8 @@ try {
     for (const t of g.rates) assert.match(t, /^(reads |writes )?[\d.,KMB]+\/s( → [\d.,KMB]+\/s)?$/, `${p.name}: node rates "${t}"`);
     console.log(`  ${p.name}: ${g.ids.length} nodes, ${g.edges} edges`);
   }
+  step('every column of sources, sinks and results fits at 1280 (dark)');
+  for (const p of pipelines) await checkFit(p.name);
   await page.click(`#tabs button[data-pipeline="${owner.name}"]`);
 
   step('sources, sinks and operators equal /api/status of the same time_ms');
@@ -189,6 +222,8 @@ try {
   assert.ok(await bg() > 0.7, 'the toggle makes it light again');
   await page.click('#theme');
   assert.equal(await page.getAttribute('html', 'data-theme'), null, 'the toggle goes back to the system theme');
+  step('every column of sources, sinks and results fits at 1280 (light)');
+  for (const p of pipelines) await checkFit(p.name);
 
   assert.deepEqual(problems, [], 'console errors, page errors or failed requests');
   console.log('ok');

@@ -24,7 +24,7 @@ const st = {
   selected: null,         // name of the pipeline shown
   graphOf: null,          // name of the pipeline whose graph is drawn
   graphRefs: null,        // drawGraph()'s node references
-  cards: new Map(),       // table key -> {el, chart, tbody, thead}
+  cards: new Map(),       // table key -> {el, chart, cols, shown, charted}
   refetching: false,      // a /api/pipelines reload is under way
 };
 
@@ -43,6 +43,13 @@ function esc(s) {
 }
 
 const tkey = (pipeline, name) => pipeline + '\u0000' + name;
+
+// The pipeline whose dashboard tables a tab shows: a worker (`NAME-w1`,
+// with "group": NAME) shows its process's tables, merged by the server.
+function ownerOf(name) {
+  const p = st.pipelines.find((x) => x.name === name);
+  return p ? p.group || p.name : name;
+}
 
 // ---------------------------------------------------------------- theme
 
@@ -141,31 +148,59 @@ function cell(v, text, cls) {
   return `<td${cls ? ` class="${cls}"` : ''} data-v="${esc(JSON.stringify(v === undefined ? null : v))}">${text}</td>`;
 }
 
+// A repartition topic is named runnel.PIPELINE.TABLE-N-repartition: the
+// prefix is the same on every row of the pipeline, so it is left out of the
+// cell (the whole name is in the cell's tooltip).
+function shortName(name, pipeline) {
+  const pre = `runnel.${pipeline}.`;
+  return typeof name === 'string' && name.startsWith(pre) ? name.slice(pre.length) : name;
+}
+
+// A text cell: its text cut with an ellipsis where the column is narrow,
+// the whole value in its tooltip.
+function textCell(v, text, title) {
+  return `<td data-v="${esc(JSON.stringify(v === undefined ? null : v))}" title="${esc(title)}">${text}</td>`;
+}
+
+// A count in a narrow column: whole up to digits digits ("1,234,567"),
+// compact past them ("12.3M"), the whole figure then in the tooltip.
+function countCell(v, digits) {
+  if (typeof v !== 'number' || Math.abs(v) < 10 ** digits) return cell(v, v === null ? '<span class="muted">–</span>' : fmtInt(v), 'num');
+  return `<td class="num" data-v="${esc(JSON.stringify(v))}" title="${esc(fmtInt(v))}">${fmtCompact(v)}</td>`;
+}
+
 function renderSources(ps) {
   const now = st.status && st.status.time_ms;
-  const head = '<thead><tr><th>table</th><th>topic</th><th class="num">part.</th><th class="num">rate</th><th class="num">records</th>' +
-               '<th class="num">lag</th><th>watermark</th><th></th></tr></thead>';
+  const pname = ps ? ps.name : '';
+  const head = '<colgroup><col><col class="c-topic"><col class="c-part"><col class="c-rate"><col class="c-count">' +
+               '<col class="c-lag"><col class="c-wm"><col class="c-flags"></colgroup>' +
+               '<thead><tr><th>table</th><th>topic</th><th class="num" title="partition">part.</th><th class="num">rate</th>' +
+               '<th class="num">records</th><th class="num">lag</th><th>watermark</th><th></th></tr></thead>';
   const rows = (ps ? ps.sources : []).map((s) => '<tr>' +
-    cell(s.table, esc(s.table)) +
-    cell(s.topic, s.topic === null ? '<span class="muted">file</span>' : esc(s.topic)) +
+    textCell(s.table, esc(shortName(s.table, pname)), s.table) +
+    (s.topic === null ? textCell(s.topic, '<span class="muted">–</span>', 'one entry for the whole table (a file, or a table without a WATERMARK)')
+      : s.topic === s.table && shortName(s.table, pname) !== s.table ? textCell(s.topic, '<span class="muted">repartition</span>', s.topic)
+        : textCell(s.topic, esc(s.topic), s.topic)) +
     cell(s.partition, s.partition < 0 ? '<span class="muted">–</span>' : fmtInt(s.partition), 'num') +
     cell(s.records_per_s, fmtRate(s.records_per_s), 'num') +
-    cell(s.records, fmtInt(s.records), 'num') +
-    cell(s.lag, s.lag === null ? '<span class="muted">–</span>' : fmtInt(s.lag), 'num') +
+    countCell(s.records, 7) + countCell(s.lag, 5) +
     cell(s.watermark_ms, s.watermark_ms === null ? '<span class="muted">none yet</span>'
-      : `${fmtClock(s.watermark_ms)} <span class="muted" title="behind the clock">${fmtBehind(s.watermark_ms, now)}</span>`) +
-    `<td>${s.idle ? '<span class="flag idle">idle</span>' : ''}${s.quiet ? '<span class="flag quiet">quiet</span>' : ''}</td></tr>`);
+      : `${fmtClock(s.watermark_ms)} <span class="muted" title="behind the clock">${fmtBehind(s.watermark_ms, now)}</span>`, 'wm') +
+    `<td class="flags">${s.idle ? '<span class="flag idle">idle</span>' : ''}${s.quiet ? '<span class="flag quiet">quiet</span>' : ''}</td></tr>`);
   $('sources').innerHTML = head + '<tbody>' + (rows.join('') || '<tr><td class="empty" colspan="8">no sources</td></tr>') + '</tbody>';
+  // the flags' column takes room only while a source has a flag
+  $('sources').classList.toggle('no-flags', !(ps && ps.sources.some((s) => s.idle || s.quiet)));
 }
 
 function renderSinks(ps) {
-  const head = '<thead><tr><th>table</th><th>connector</th><th class="num">rate</th><th class="num">records</th>' +
+  const head = '<colgroup><col><col class="c-conn"><col class="c-rate"><col class="c-count"><col class="c-err"><col class="c-retry"></colgroup>' +
+               '<thead><tr><th>table</th><th>connector</th><th class="num">rate</th><th class="num">records</th>' +
                '<th class="num">errors</th><th class="num">retries</th></tr></thead>';
   const rows = (ps ? ps.sinks : []).map((s) => '<tr>' +
-    cell(s.table, esc(s.table)) + cell(s.connector, esc(s.connector)) +
-    cell(s.records_per_s, fmtRate(s.records_per_s), 'num') + cell(s.records, fmtInt(s.records), 'num') +
-    cell(s.errors, s.errors ? `<span class="bad">${fmtInt(s.errors)}</span>` : '0', 'num') +
-    cell(s.retries, fmtInt(s.retries), 'num') + '</tr>');
+    textCell(s.table, esc(s.table), s.table) + textCell(s.connector, esc(s.connector), s.connector) +
+    cell(s.records_per_s, fmtRate(s.records_per_s), 'num') + countCell(s.records, 7) +
+    (s.errors ? `<td class="num" data-v="${s.errors}" title="${esc(fmtInt(s.errors))}"><span class="bad">${fmtCompact(s.errors)}</span></td>` : cell(s.errors, '0', 'num')) +
+    countCell(s.retries, 4) + '</tr>');
   $('sinks').innerHTML = head + '<tbody>' + (rows.join('') || '<tr><td class="empty" colspan="6">no sinks</td></tr>') + '</tbody>';
   const dlq = ps ? ps.dlq_records || 0 : 0;
   $('dlq').innerHTML = `<span>dead letters <b class="${dlq ? 'bad' : ''}" id="dlq-count" data-v="${dlq}">${fmtInt(dlq)}</b></span>`;
@@ -210,8 +245,29 @@ function ensureCard(t) {
   return c;
 }
 
+// Draws table object t on its card. A card keeps the object it shows
+// (c.shown, c.charted): every status event redraws the page, and an
+// unchanged table (no 'tables' event for it) is left as it is, so a large
+// table costs nothing between its changes.
 function renderCard(t) {
   const c = ensureCard(t);
+  const chartDiv = c.el.querySelector('.chart');
+  const kind = (t.chart && t.chart.kind) || 'none';
+  if (c.shown === t && (kind === 'none' || !c.el.isConnected || c.charted === t)) return;
+  if (c.shown !== t) renderRows(c, t);
+  chartDiv.hidden = kind === 'none';
+  c.el.dataset.chart = kind;
+  if (!c.el.isConnected || chartDiv.hidden) return;
+  if (!c.chart || !updateChart(c.chart, t)) {
+    destroyChart(c.chart);
+    chartDiv.textContent = '';
+    c.chart = makeChart(chartDiv, t);
+  }
+  c.charted = t;
+}
+
+function renderRows(c, t) {
+  c.shown = t;
   c.el.dataset.updatedMs = t.updated_ms;
   c.el.dataset.totalRows = t.total_rows;
   const shown = t.rows.length < t.total_rows ? `${fmtInt(t.rows.length)} of ${fmtInt(t.total_rows)} rows` : `${fmtInt(t.total_rows)} rows`;
@@ -222,28 +278,20 @@ function renderCard(t) {
     c.el.querySelector('thead').innerHTML = '<tr>' + t.columns.map((col) =>
       `<th class="${isNumCol(col) ? 'num' : ''}" title="${esc(col.type)}">${esc(col.name)}${(t.key || []).includes(col.name) ? ' <span class="muted">key</span>' : ''}</th>`).join('') + '</tr>';
   }
-  c.el.querySelector('tbody').innerHTML = t.rows.map((r) => '<tr>' + r.map((v, i) =>
-    cell(v, fmtValue(v, t.columns[i]), isNumCol(t.columns[i]) ? 'num' : '')).join('') + '</tr>').join('') ||
+  c.el.querySelector('tbody').innerHTML = t.rows.map((r) => '<tr>' + r.map((v, i) => isNumCol(t.columns[i])
+    ? cell(v, fmtValue(v, t.columns[i]), 'num')
+    : textCell(v, fmtValue(v, t.columns[i]), typeof v === 'string' ? v : JSON.stringify(v))).join('') + '</tr>').join('') ||
     `<tr><td class="empty" colspan="${t.columns.length}">no rows yet</td></tr>`;
-  const chartDiv = c.el.querySelector('.chart');
-  const kind = (t.chart && t.chart.kind) || 'none';
-  chartDiv.hidden = kind === 'none';
-  c.el.dataset.chart = kind;
-  if (!c.el.isConnected || chartDiv.hidden) return;
-  if (!c.chart || !updateChart(c.chart, t)) {
-    destroyChart(c.chart);
-    chartDiv.textContent = '';
-    c.chart = makeChart(chartDiv, t);
-  }
 }
 
 function renderResults() {
   const p = st.pipelines.find((x) => x.name === st.selected);
   const names = p ? p.tables || [] : [];
+  const owner = ownerOf(st.selected);
   const box = $('results');
   // Cards of other pipelines leave; those of this one come in its order.
   for (const [key, c] of st.cards) {
-    if (c.el.dataset.pipeline !== st.selected) {
+    if (c.el.dataset.pipeline !== owner) {
       destroyChart(c.chart);
       c.el.remove();
       st.cards.delete(key);
@@ -256,7 +304,7 @@ function renderResults() {
   }
   if (none) none.remove();
   for (const n of names) {
-    const t = st.tables.get(tkey(st.selected, n));
+    const t = st.tables.get(tkey(owner, n));
     if (t) renderCard(t);
   }
 }
@@ -265,6 +313,7 @@ function rebuildCharts() {
   for (const c of st.cards.values()) {
     destroyChart(c.chart);
     c.chart = null;
+    c.charted = null;
     c.el.querySelector('.chart').textContent = '';
     const t = st.tables.get(tkey(c.el.dataset.pipeline, c.el.dataset.table));
     if (t) renderCard(t);
@@ -287,16 +336,16 @@ function render() {
   renderResults();
 }
 
-function tableQueryName(pipeline, name) {
-  const dup = st.pipelines.filter((p) => (p.tables || []).includes(name)).length > 1;
-  return dup ? `${pipeline}.${name}` : name;
+function tableQueryName(owner, name) {
+  const owners = new Set(st.pipelines.filter((p) => (p.tables || []).includes(name)).map((p) => p.group || p.name));
+  return owners.size > 1 ? `${owner}.${name}` : name;
 }
 
 async function loadPipelines() {
   const r = await api('api/pipelines');
   st.pipelines = r.pipelines || [];
-  const wanted = st.pipelines.flatMap((p) => (p.tables || []).map((n) => [p.name, n]))
-    .filter(([p, n]) => !st.tables.has(tkey(p, n)));
+  const wanted = [...new Map(st.pipelines.flatMap((p) => (p.tables || []).map((n) => [p.group || p.name, n]))
+    .map((x) => [tkey(...x), x])).values()].filter(([p, n]) => !st.tables.has(tkey(p, n)));
   const got = await Promise.all(wanted.map(([p, n]) =>
     api('api/tables/' + encodeURIComponent(tableQueryName(p, n))).catch((e) => { console.warn(String(e)); return null; })));
   for (const t of got) if (t) st.tables.set(tkey(t.pipeline, t.name), t);
@@ -317,7 +366,7 @@ function onTables(obj) {
   let mine = false;
   for (const t of Object.values(obj)) {
     st.tables.set(tkey(t.pipeline, t.name), t);
-    if (t.pipeline === st.selected) mine = true;
+    if (t.pipeline === ownerOf(st.selected)) mine = true;
   }
   if (mine) renderResults();
 }

@@ -46,17 +46,20 @@ export function chartData(table) {
 export function makeChart(div, table) {
   const d = chartData(table);
   if (!d) return null;
-  const h = { kind: d.kind, labels: d.labels, n: d.data[0].length, u: null, div };
+  // h.width: the chart's width, kept here so that drawing never reads the
+  // layout (a read there would lay out the whole page, its big tables too,
+  // once per axis label)
+  const h = { kind: d.kind, labels: d.labels, n: d.data[0].length, u: null, div, width: Math.max(200, div.clientWidth) };
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid'), width: 1 },
                  font: '11px system-ui, sans-serif' };
   const y = table.chart.y;
   const opts = {
-    width: Math.max(200, div.clientWidth), height: div.clientHeight || 150,
+    width: h.width, height: div.clientHeight || 150,
     legend: { show: false }, cursor: { points: { size: 6 } },
     padding: [8, 8, 0, 0],
   };
   if (d.kind === 'bars') {
-    const chars = () => Math.max(4, Math.floor((div.clientWidth - 60) / Math.max(1, h.n) / 7));
+    const chars = () => Math.max(4, Math.floor((h.width - 60) / Math.max(1, h.n) / 7));
     opts.scales = { x: { time: false, range: () => [-0.5, Math.max(1, h.n) - 0.5] }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } };
     opts.axes = [
       { ...axis, grid: { show: false }, splits: () => h.labels.map((_, i) => i),
@@ -88,7 +91,9 @@ export function updateChart(h, table) {
 
 /** Follows the width of the chart's div. */
 export function resizeChart(h) {
-  if (h && h.u) h.u.setSize({ width: Math.max(200, h.div.clientWidth), height: h.div.clientHeight || 150 });
+  if (!h || !h.u) return;
+  h.width = Math.max(200, h.div.clientWidth);
+  h.u.setSize({ width: h.width, height: h.div.clientHeight || 150 });
 }
 
 export function destroyChart(h) {

@@ -58,9 +58,11 @@ export function fmtClock(ms, utc) {
              : `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** How far a watermark trails the clock: "−3.2 s"; "" when it does not. */
+/** How far a watermark trails the clock: "−3.2 s", "−2 h 5 min", whole days
+ *  past a day ("−948 d": replayed or generated history); "" when it does not. */
 export function fmtBehind(wmMs, nowMs) {
   if (wmMs === null || wmMs === undefined || !nowMs) return '';
   const s = (nowMs - wmMs) / 1000;
-  return s > 0 ? '\u2212' + fmtDuration(s) : '';
+  if (s <= 0) return '';
+  return '\u2212' + (s < 86400 ? fmtDuration(s) : `${Math.floor(s / 86400)} d`);
 }
