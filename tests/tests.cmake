@@ -345,6 +345,17 @@ set_tests_properties(redis.s2_kafka PROPERTIES LABELS "redis;kafka" TIMEOUT 600
                      RESOURCE_LOCK "kafka_cluster;redis_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
 
+# Scenario S2 under SIGKILL (tests/redis/test_s2_kill.py): the pipeline of
+# redis.s2_kafka with checkpoints every second and an exactly-once Kafka sink,
+# killed 20 times at random moments after a checkpoint while its input arrives,
+# restarted each time; Redis ends equal to the oracle, the Kafka sink holds
+# every row once. Needs both servers.
+add_test(NAME redis.s2_kafka_kill COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/redis/test_s2_kill.py)
+set_tests_properties(redis.s2_kafka_kill PROPERTIES LABELS "redis;kafka" TIMEOUT 600
+                     FIXTURES_REQUIRED "kafka_cluster;redis_server"
+                     RESOURCE_LOCK "kafka_cluster;redis_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV}")
+
 # Scenario S4 end to end (tests/jdbc/test_s4.py): examples/s4_campaigns.sql
 # under `runnel run` from a real Kafka topic, subscribers looked up in the real
 # PostgreSQL, notifications and the upserted feedback table equal to the oracle;
@@ -367,6 +378,17 @@ set_tests_properties(demo.services PROPERTIES LABELS "redis;postgres" TIMEOUT 60
                      FIXTURES_REQUIRED "redis_server;postgres_server"
                      RESOURCE_LOCK "redis_server;postgres_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_REDIS_ENV};${RUNNEL_POSTGRES_ENV}")
+
+# Scenario S4 under SIGKILL (tests/jdbc/test_s4_kill.py): examples/s4_campaigns.sql
+# with checkpoints every second and exactly-once notifications, killed 20 times
+# at random moments after a checkpoint while campaigns arrive, restarted each
+# time; subscribers_feedback ends equal to the oracle, one row per key, and the
+# notifications topic holds every notification once. Needs both servers.
+add_test(NAME jdbc.s4_kafka_kill COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_s4_kill.py)
+set_tests_properties(jdbc.s4_kafka_kill PROPERTIES LABELS "postgres;kafka" TIMEOUT 600
+                     FIXTURES_REQUIRED "kafka_cluster;postgres_server"
+                     RESOURCE_LOCK "kafka_cluster;postgres_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
 
 # ---- the dashboard's HTTP server (tests/http/test_api.py) --------------------
 # `runnel run --http 127.0.0.1:0` over datagen input, no services: every

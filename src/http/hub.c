@@ -35,6 +35,11 @@ const rn_metric_info_t rn_metric_families[RN_M_NFAMILIES] = {
     [RN_M_SINK_ERRORS] = {"runnel_sink_errors_total", "counter", "Failed writes and flushes of a sink"},
     [RN_M_SINK_RETRIES] = {"runnel_sink_retries_total", "counter", "Flushes a sink retried after an outage"},
     [RN_M_DLQ_RECORDS] = {"runnel_dlq_records_total", "counter", "Records written to the dead-letter output"},
+    [RN_M_CKPT_TOTAL] = {"runnel_checkpoints_total", "counter", "Checkpoints written (docs/checkpoints.md)"},
+    [RN_M_CKPT_BYTES] = {"runnel_checkpoint_last_bytes", "gauge", "Size of the last checkpoint file"},
+    [RN_M_CKPT_SECONDS] = {"runnel_checkpoint_last_duration_seconds", "gauge",
+                           "Time the last checkpoint took, from syncing the outputs to the file's rename"},
+    [RN_M_CKPT_TIME] = {"runnel_checkpoint_last_timestamp_seconds", "gauge", "When the last checkpoint was written"},
 };
 
 #define MAX_PARTS 1024          /* partitions of one source shown */
@@ -403,6 +408,22 @@ static void render(slot_t *s, rn_http_snap_t *snap, double secs, int64_t now, bo
     rn_buf_appends(&m[RN_M_DLQ_RECORDS], "runnel_dlq_records_total{pipeline=");
     prom_label(&m[RN_M_DLQ_RECORDS], s->name);
     rn_buf_appendf(&m[RN_M_DLQ_RECORDS], "} %llu\n", (unsigned long long)dlq);
+    const rn_ckpt_stats_t *ck = rn_pipeline_ckpt_stats(p);
+    rn_buf_appendf(st, ",\"checkpoints\":{\"count\":%llu,\"last_ms\":%lld,\"last_bytes\":%llu,"
+                       "\"last_duration_ms\":%lld,\"restored_partitions\":%llu}",
+                   (unsigned long long)ck->count, (long long)ck->last_ms, (unsigned long long)ck->last_bytes,
+                   (long long)ck->last_duration_ms, (unsigned long long)ck->restored);
+    if (ck->count) {
+        for (int f = RN_M_CKPT_TOTAL; f <= RN_M_CKPT_TIME; f++) {
+            rn_buf_appendf(&m[f], "%s{pipeline=", rn_metric_families[f].name);
+            prom_label(&m[f], s->name);
+            rn_buf_appends(&m[f], "} ");
+            if (f == RN_M_CKPT_TOTAL) rn_buf_appendf(&m[f], "%llu\n", (unsigned long long)ck->count);
+            else if (f == RN_M_CKPT_BYTES) rn_buf_appendf(&m[f], "%llu\n", (unsigned long long)ck->last_bytes);
+            else if (f == RN_M_CKPT_SECONDS) rn_buf_appendf(&m[f], "%.3f\n", (double)ck->last_duration_ms / 1000);
+            else rn_buf_appendf(&m[f], "%.3f\n", (double)ck->last_ms / 1000);
+        }
+    }
     snap->time_ms = now;
     rn_buf_free(&label);
 }

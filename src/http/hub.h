@@ -35,6 +35,10 @@ typedef enum rn_metric_family {
     RN_M_SINK_ERRORS,
     RN_M_SINK_RETRIES,
     RN_M_DLQ_RECORDS,
+    RN_M_CKPT_TOTAL,
+    RN_M_CKPT_BYTES,
+    RN_M_CKPT_SECONDS,
+    RN_M_CKPT_TIME,
     RN_M_NFAMILIES
 } rn_metric_family;
 

@@ -120,6 +120,7 @@ struct rn_pipeline {
     const char *ckpt_dir;       /* SET 'state.checkpoints.dir', or NULL (plan arena or script) */
     int ckpt_retained;          /* SET 'state.checkpoints.num-retained', 0 = not set */
     bool ckpt_exactly_once;     /* SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE' */
+    rn_ckpt_stats_t ckpt_stats; /* written by runtime/checkpoint.c while running */
     rn_txn_t *txn;              /* while running exactly-once: the transaction of its Kafka
                                  * outputs (runtime/run.c), closed last by rn_pipeline_free */
     rn_file_outs_t *files;      /* output files of the run, shared by sinks */

@@ -139,6 +139,8 @@ rn_op_t *rn_pipeline_op(const rn_pipeline_t *p, int i) { return p->ops[i]; }
 int rn_pipeline_parallelism(const rn_pipeline_t *p) { return p->parallelism; }
 
 void rn_pipeline_no_checkpoints(rn_pipeline_t *p) { p->ckpt_interval_ms = 0; }
+
+const rn_ckpt_stats_t *rn_pipeline_ckpt_stats(const rn_pipeline_t *p) { return &p->ckpt_stats; }
 uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p) { return rn_dlq_count(p->dlq); }
 
 /* True when sink i writes a dashboard table that no earlier sink writes

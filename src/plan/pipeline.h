@@ -76,6 +76,18 @@ uint64_t rn_pipeline_dlq_count(const rn_pipeline_t *p);
  * at exit, so nothing could ever be restored. */
 void rn_pipeline_no_checkpoints(rn_pipeline_t *p);
 
+/* Checkpoints taken by the running pipeline (runtime/checkpoint.c),
+ * for the dashboard and /metrics; all zero while it takes none. Read on
+ * the pipeline's own thread (its progress callback). */
+typedef struct rn_ckpt_stats {
+    uint64_t count;             /* checkpoints written */
+    int64_t last_ms;            /* wall-clock time of the last one */
+    uint64_t last_bytes;        /* its file's size */
+    int64_t last_duration_ms;   /* from syncing the outputs to the file's rename */
+    uint64_t restored;          /* partitions restored from a checkpoint */
+} rn_ckpt_stats_t;
+const rn_ckpt_stats_t *rn_pipeline_ckpt_stats(const rn_pipeline_t *p);
+
 /* SET 'parallelism.default': how many workers `runnel run` starts when
  * --workers does not say; 0 when not set. */
 int rn_pipeline_parallelism(const rn_pipeline_t *p);

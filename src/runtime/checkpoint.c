@@ -248,6 +248,11 @@ rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
     if (err != RN_OK) return err;
     c->last_id = id;
     snprintf(c->name, sizeof c->name, "%s", name);
+    rn_ckpt_stats_t *st = &c->p->ckpt_stats;
+    st->count++;
+    st->last_ms = t0;
+    st->last_bytes = bytes;
+    st->last_duration_ms = rn_clock_wall_ms() - t0;
     for (int i = 0; i < c->nsrcs; i++) {
         rn_reader_t *r = rn_source_reader(c->srcs[i]);
         snprintf(r->ckpt_name, sizeof r->ckpt_name, "%s", c->name);
@@ -412,6 +417,7 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
                  c->dir, c->cache_name, topic, (int)partition, rn_err2str(err));
         return err;
     }
+    c->p->ckpt_stats.restored++;
     static _Thread_local const char *topics[CKPT_MAX_PARTS];
     static _Thread_local int32_t parts[CKPT_MAX_PARTS];
     for (int i = 0; i < c->nops; i++) {

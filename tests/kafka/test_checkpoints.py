@@ -34,6 +34,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 import harness
@@ -131,6 +132,41 @@ class Chaos:
         for r in self.procs.values():
             rc = r.stop(signal.SIGTERM)
             check(rc == 0, "runnel %s exited with %d after SIGTERM:\n%s" % (r.name, rc, r.output()[-4000:]))
+
+
+class Feeder:
+    """Produces input while processes are being killed: produce(i) for i in
+    range(n) in a background thread, paced by pause s between calls until
+    hurry() (then the rest at once), so that at every kill moment input
+    arrived since the last checkpoint and must be read again exactly once
+    after the restart (a slice per kill, produced after it, finds the process
+    idle and its work checkpointed)."""
+
+    def __init__(self, produce, n, pause):
+        self.produce, self.n, self.pause = produce, n, pause
+        self.fast = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for i in range(self.n):
+                self.produce(i)
+                self.fast.wait(self.pause)  # pacing the input, not a synchronization
+        except Exception as e:  # reported by finish()
+            self.error = e
+
+    def hurry(self):
+        self.fast.set()
+
+    def finish(self, timeout=300):
+        """Produces the rest at once and waits until all of it is produced."""
+        self.hurry()
+        self.thread.join(timeout)
+        check(not self.thread.is_alive(), "producing the input took over %d s" % timeout)
+        if self.error:
+            raise self.error
 
 
 def await_equal(what, poll, want, chaos, timeout=TIMEOUT):
