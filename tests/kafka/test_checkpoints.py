@@ -20,8 +20,12 @@ duplicated, aggregates, joins, deduplication and windows included.
 - changed: the pipeline's aggregate changed; the restart refuses the
   checkpoint naming the operator, and --from-scratch runs.
 
-The kill moments are random (seeded, printed): a kill is the event under
-test, not a synchronization. Every wait polls a condition with a deadline.
+The input arrives in SLICES slices while the kills go on (Feeder), so a
+kill finds records read since the last checkpoint that must be read again
+exactly once; each kill waits until that incarnation has written a
+checkpoint, then a random moment (seeded, printed): a kill is the event
+under test, not a synchronization. Every wait polls a condition with a
+deadline.
 
   python3 tests/kafka/test_checkpoints.py [CASE...]
 """
@@ -48,6 +52,8 @@ KILLS = int(os.environ.get("RUNNEL_CKPT_KILLS", "20"))
 RUN_ID = "%x" % (int(time.time()) % 0xFFFFFF)
 SEED = int(os.environ.get("RUNNEL_CKPT_SEED", str(int(time.time()))))
 TIMEOUT = 180
+SLICES = 80              # the input arrives in this many slices while the kills go on
+SLICE_PAUSE = 0.8        # s between two slices
 
 
 def state_dir(pipeline):
@@ -207,7 +213,7 @@ def case_pvkill(b, rnd):
     tin, tout = "ck-%s-in" % name, "ck-%s-out" % name
     harness.fresh_topics(b, [tin, tout])
     lines = test_scaleout.kv_lines(events, "user_id")
-    chunks = [lines[i::KILLS + 1] for i in range(KILLS + 1)]
+    chunks = [lines[i::SLICES] for i in range(SLICES)]
     chunk_files = []
     for i, c in enumerate(chunks):
         p = os.path.join(ckdir, "chunk%d.jsonl" % i)
@@ -217,12 +223,11 @@ def case_pvkill(b, rnd):
     chaos = Chaos(name, pv_pipeline(name, ckdir), b,
                   sets("page_views.sink.delivery-guarantee=exactly-once"),
                   {"IN_TOPIC": tin, "OUT_TOPIC": tout, "GROUP": "ck-%s-%s" % (name, RUN_ID)}, ckdir)
-    harness.ktool("produce", tin, chunk_files[0], "--kv", "--bootstrap", b)
     chaos.start("a")
-
-    def more(i):
-        harness.ktool("produce", tin, chunk_files[i + 1], "--kv", "--bootstrap", b)
-    chaos.kill_loop(KILLS, rnd, more)
+    feeder = Feeder(lambda i: harness.ktool("produce", tin, chunk_files[i], "--kv", "--bootstrap", b), SLICES,
+                    SLICE_PAUSE)
+    chaos.kill_loop(KILLS, rnd)
+    feeder.finish()
     want = test_scaleout.oracle_page_views(events)
     await_equal("page_views after %d kills" % KILLS,
                 lambda: test_scaleout.output_of("pv", harness.consume(b, tout)), want, chaos)
@@ -258,12 +263,13 @@ def case_s3kill(b, rnd, nprocs=1):
     harness.produce(b, "CorpAppsTopic", data["CorpAppsTopic"], key_field="user_id")
     events = data["test"]
     n = len(events)
-    chunks = [events[i * n // (KILLS + 1):(i + 1) * n // (KILLS + 1)] for i in range(KILLS + 1)]
-    harness.produce(b, "test", chunks[0])
+    chunks = [events[i * n // SLICES:(i + 1) * n // SLICES] for i in range(SLICES)]
     chaos = Chaos(name, with_dir("s3_corp.sql", name, ckdir), b, s3_args(ckdir), ckdir=ckdir)
     for i in range(nprocs):
         chaos.start(chr(ord("a") + i))
-    chaos.kill_loop(KILLS, rnd, lambda i: harness.produce(b, "test", chunks[i + 1]))
+    feeder = Feeder(lambda i: harness.produce(b, "test", chunks[i]), SLICES, SLICE_PAUSE)
+    chaos.kill_loop(KILLS, rnd)
+    feeder.finish()
 
     def poll_users():
         st = harness.upsert_state(harness.consume(b, "user_event_counts"))
@@ -298,7 +304,7 @@ def case_s5kill(b, rnd):
     # in time order, a slice of each topic before each restart: every
     # incarnation has input to work on, and nothing arrives late
     ue, pu = data["user-events"], data["purchases"]
-    parts = KILLS + 1
+    parts = SLICES
 
     def chunk(lines, i):
         return lines[i * len(lines) // parts:(i + 1) * len(lines) // parts]
@@ -306,7 +312,6 @@ def case_s5kill(b, rnd):
     def produce(i):
         harness.produce(b, "user-events", test_joins.keyed(chunk(ue, i), "user_id"), extra=["--kv"])
         harness.produce(b, "purchases", test_joins.keyed(chunk(pu, i), "user_id"), extra=["--kv"])
-    produce(0)
     args = sets("user_events.properties.group.instance.id=${INSTANCE}-u",
                 "purchases.properties.group.instance.id=${INSTANCE}-p",
                 "user_events.properties.session.timeout.ms=6000", "purchases.properties.session.timeout.ms=6000",
@@ -315,7 +320,9 @@ def case_s5kill(b, rnd):
                 "late_visits.sink.delivery-guarantee=exactly-once")
     chaos = Chaos(name, with_dir("s5_sessions.sql", name, ckdir), b, args, ckdir=ckdir)
     chaos.start("a")
-    chaos.kill_loop(KILLS, rnd, lambda i: produce(i + 1))
+    feeder = Feeder(produce, SLICES, SLICE_PAUSE)
+    chaos.kill_loop(KILLS, rnd)
+    feeder.finish()
 
     def poll_visits():
         return collections.Counter(
