@@ -389,6 +389,8 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
     for (int i = 0; i < c->nsrcs && !src; i++)
         if (rn_source_reader(c->srcs[i]) == r) src = c->srcs[i];
     if (!src) return RN_OK;
+    int64_t t0 = rn_clock_wall_ms();
+    size_t restored = 0; /* bytes of operator state added */
     char why[2048];
     rn_err_t err = load(c, ckpt, why, sizeof why);
     if (err == RN_ERR_IO && errno == ENOENT) {
@@ -448,7 +450,10 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
                      c->cache_name, o->op->id, o->op->vt->kind, (int)k, rn_err2str(err));
             return err;
         }
+        restored += s->len;
     }
+    rn_log_debug("checkpoint %s/%s: restored %s[%d] (%zu bytes) in %lld ms", c->dir, c->cache_name, topic,
+                 (int)partition, restored, (long long)(rn_clock_wall_ms() - t0));
     return RN_OK;
 }
 
