@@ -695,6 +695,7 @@ static int cmd_run(int argc, char **argv)
     rc = nfiles > 1 ? run_several_with(ps, nfiles, console, dlq, commit_ms, max_memory, NULL, hub)
                     : run_pipelines(ps, nworkers, console, dlq, commit_ms, max_memory, hub, ho.linger_s);
     if (nfiles > 1) http_linger(hub, ho.linger_s);
+    if (rc != 0) rn_kafka_abandon_groups(); /* a failed run ends like a crash: no more commits */
     rn_kafka_embedded_stop();
 done:
     http_stop(hub, server);

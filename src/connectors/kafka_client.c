@@ -862,6 +862,11 @@ static bool kafka_destroy_bounded(rd_kafka_t *rk, int flags)
     return done;
 }
 
+/* rn_kafka_abandon_groups was called. */
+static volatile bool kafka_abandoned;
+
+void rn_kafka_abandon_groups(void) { kafka_abandoned = true; }
+
 void rn_kafka_close(rn_kafka_t *k)
 {
     if (!k) return;
@@ -875,11 +880,12 @@ void rn_kafka_close(rn_kafka_t *k)
             rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             rd_kafka_poll(k->rk, 0);
         }
-    } else if (k->rk && k->embedded && kafka_embedded_closing() &&
+    } else if (k->rk && ((k->embedded && kafka_embedded_closing()) || kafka_abandoned) &&
                !kafka_destroy_aborts(k, rd_kafka_rebalance_protocol(k->rk))) {
         /* The cluster goes away with the process: leaving the group would
          * only start a rebalance that the group's other members, closing
-         * next, would have to wait out. */
+         * next, would have to wait out. Or the run failed: it ends like a
+         * crash, committing nothing more (rn_kafka_abandon_groups). */
         flags = RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE;
     } else if (k->rk) {
         if (!kafka_leave_group(k)) {

@@ -182,6 +182,13 @@ rn_err_t rn_kafka_embedded_start(int nbrokers, char *bootstrap, size_t size, cha
  * which would only start rebalances for the groups' other members to wait
  * out. No-op if it is not running; rn_kafka_embedded_stop() ends it. */
 void rn_kafka_embedded_closing(void);
+
+/* After a run failed: consumers closed from now on leave their groups the
+ * way a crashed process does (their session expires; a static member's
+ * restart takes its partitions back at once), committing nothing and
+ * serving no rebalance. What the process holds is ahead of its last
+ * checkpoint, and leaving a group mid-rebalance could hang in librdkafka. */
+void rn_kafka_abandon_groups(void);
 /* Stops it (no-op if not running). Clients using it should be closed
  * first. */
 void rn_kafka_embedded_stop(void);

@@ -706,6 +706,8 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
     int64_t next_wm_log = rn_clock_wall_ms() + 10000;
     bool commits = o->mode != RN_MODE_TEST; /* replaying files commits nothing on the way */
     bool dirty = false;                     /* records read since the last commit */
+    uint64_t ck_sig = 0;                    /* with checkpoints: sink records and watermarks, to see
+                                             * a change without input */
     bool busy = false;                      /* the last round read records */
     int64_t next_rss_check = 0;
     while (active > 0 && err == RN_OK && !(o->stop && *o->stop)) {
@@ -760,6 +762,18 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         }
         for (int i = 0; i < p->nsources; i++) after += rn_source_records(p->sources[i]);
         dirty |= after != before;
+        /* With checkpoints, state also changes without input: windows
+         * fired by idle or quiet partitions (the wall clock) write to
+         * sinks, and under exactly-once what they wrote stays invisible
+         * until a checkpoint commits it. */
+        if (ck && !dirty) {
+            uint64_t sig = 0;
+            for (int i = 0; i < p->nsinks; i++) sig += rn_sink_records(p->sinks[i].op);
+            for (int i = 0; i < p->nsources; i++)
+                if (rn_source_has_watermark(p->sources[i])) sig = sig * 31 + (uint64_t)rn_source_watermark(p->sources[i]);
+            dirty = sig != ck_sig;
+            ck_sig = sig;
+        }
         busy = got;
         /* Commit on the interval, or as soon as the input goes quiet (with
          * checkpoints: on the interval only, each with a checkpoint). */
