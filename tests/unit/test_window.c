@@ -1859,7 +1859,7 @@ typedef struct mg_op {
     rn_op_t *cap;
 } mg_op_t;
 
-static const rn_agg_spec_t mg_aggs[] = {COUNT_STAR,
+static const rn_agg_spec_t mg_aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
                                         {RN_AGG_COUNT_DISTINCT, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                                         {RN_AGG_SUM, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                                         {RN_AGG_FIRST_VALUE, 3, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
