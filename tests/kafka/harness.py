@@ -159,6 +159,35 @@ def java_partition(key_bytes, partitions):
     return (murmur2(key_bytes) & 0x7FFFFFFF) % partitions
 
 
+RUN_TAG = "%x" % (int(time.time() * 1000) % 0xFFFFFFF)
+_copies = {}
+_state_home = []
+
+
+def state_home():
+    """A state directory for the runs of this test process (checkpoints:
+    docs/checkpoints.md), shared by its restarts."""
+    if not _state_home:
+        _state_home.append(tempfile.mkdtemp(prefix="runnel-state-"))
+    return _state_home[0]
+
+
+def run_copy(path):
+    """The pipeline file under a name of its own for this test process
+    ("<name>_<run tag>.sql"), the same for every start within it: the
+    default consumer groups, repartition topics and checkpoint directory
+    derive from the pipeline's name, and a test that re-creates its topics
+    must not restore an earlier run's commits and checkpoints (a restart
+    within one test still does)."""
+    if path not in _copies:
+        base = os.path.basename(path)
+        stem = base[:-4] if base.endswith(".sql") else base
+        _copies[path] = os.path.join(tempfile.mkdtemp(prefix="runnel-run-"), "%s_%s.sql" % (stem, RUN_TAG))
+    with open(path, "rb") as src, open(_copies[path], "wb") as dst:  # as the file is now
+        dst.write(src.read())
+    return _copies[path]
+
+
 class Runnel:
     """A `runnel run` process; stderr goes to a log file shown on failure."""
 
@@ -168,8 +197,9 @@ class Runnel:
         self.log = open(self.log_path, "wb")
         full_env = dict(os.environ)
         full_env["INSTANCE"] = "runnel-" + name  # static membership: pipelines may use ${INSTANCE}
+        full_env["XDG_STATE_HOME"] = state_home()  # checkpoints of this test process, not under ~
         full_env.update(env)
-        cmd = [os.path.join(ROOT, "build", "runnel"), "run", os.path.join(PIPELINES, pipeline)]
+        cmd = [os.path.join(ROOT, "build", "runnel"), "run", run_copy(os.path.join(PIPELINES, pipeline))]
         cmd += list(args)
         log("start %s: %s" % (name, " ".join(cmd)))
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
