@@ -116,12 +116,19 @@ def main():
               % (len(bad), len(rows), bad[:2]))
         log("PostgreSQL: %d subscribers_feedback rows" % len(rows))
 
-        with urllib.request.urlopen(url + "api/status", timeout=10) as resp:
-            status = json.load(resp)
-        sinks = {(ps["name"], s["table"], s["connector"]): s for ps in status["pipelines"] for s in ps["sinks"]}
-        for want in (("s2_activity", "top_pages", "redis"), ("s4_campaigns", "subscribers_feedback", "jdbc")):
-            check(want in sinks, "no sink %s on /api/status: %s" % (want, sorted(sinks)))
-            check(sinks[want]["records"] > 0 and sinks[want]["errors"] == 0, "sink %s: %s" % (want, sinks[want]))
+        wants = (("s2_activity", "top_pages", "redis"), ("s4_campaigns", "subscribers_feedback", "jdbc"))
+
+        def sinks_reported():
+            # the status is a snapshot published every 500 ms: the rows may
+            # be in the database before a snapshot counts them
+            with urllib.request.urlopen(url + "api/status", timeout=10) as resp:
+                status = json.load(resp)
+            sinks = {(ps["name"], s["table"], s["connector"]): s for ps in status["pipelines"] for s in ps["sinks"]}
+            for want in wants:
+                check(want in sinks, "no sink %s on /api/status: %s" % (want, sorted(sinks)))
+                check(sinks[want]["errors"] == 0, "sink %s: %s" % (want, sinks[want]))
+            return all(sinks[w]["records"] > 0 for w in wants) and sinks
+        wait_for(sinks_reported, 30, "/api/status to count the Redis and PostgreSQL sinks' records", p, log_path)
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
