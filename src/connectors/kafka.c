@@ -482,7 +482,8 @@ static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *p
     int64_t t0 = kr_now_ms();
     rd_kafka_resp_err_t e;
     bool told = false;
-    while ((e = rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms)) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+    while (((e = rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms)) == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+            e == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE || e == RD_KAFKA_RESP_ERR__TRANSPORT) &&
            kr_now_ms() - t0 < KAFKA_UNSTABLE_WAIT_MS) {
         if (!told)
             rn_log_warn("%s: the committed positions of group '%s' are not readable yet (a transaction of a "
