@@ -72,14 +72,6 @@ struct rn_ckpt_run {
     rn_buf_t secname;           /* scratch for section names */
 };
 
-static bool op_reads_from(const rn_op_t *op, const rn_op_t *src)
-{
-    if (op == src) return true;
-    for (int i = 0; i < op->ninputs; i++)
-        if (op->inputs[i].op && op_reads_from(op->inputs[i].op, src)) return true;
-    return false;
-}
-
 /* A source whose reader can restore partitions (Kafka, a repartition topic). */
 static bool restorable(const rn_op_t *src)
 {
@@ -497,7 +489,7 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
         o->op = op;
         o->nparts = 0;
         for (int s = 0; s < c->nsrcs; s++) {
-            if (!op_reads_from(op, c->srcs[s])) continue;
+            if (!rn_run_op_reads_from(op, c->srcs[s])) continue;
             rn_op_t **a = rn_realloc(o->srcs, sizeof *a * (size_t)(o->nsrcs + 1));
             if (!a) {
                 rn_ckpt_run_free(c);

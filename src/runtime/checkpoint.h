@@ -55,4 +55,7 @@ rn_err_t rn_run_sync_outputs(void *p, char *errbuf, size_t errbuf_size);
  * ${VAR}s) of the pipeline's first Kafka source that has one, or NULL. */
 const char *rn_run_static_member(const rn_pipeline_t *p);
 
+/* run.c: whether src is op or upstream of it, through any input. */
+bool rn_run_op_reads_from(const rn_op_t *op, const rn_op_t *src);
+
 #endif

@@ -175,11 +175,11 @@ static void pipeline_resumed(void *opaque, const char *what)
 }
 
 /* Whether src is op or upstream of it, through any input. */
-static bool op_reads_from(const rn_op_t *op, const rn_op_t *src)
+bool rn_run_op_reads_from(const rn_op_t *op, const rn_op_t *src)
 {
     if (op == src) return true;
     for (int i = 0; i < op->ninputs; i++)
-        if (op->inputs[i].op && op_reads_from(op->inputs[i].op, src)) return true;
+        if (op->inputs[i].op && rn_run_op_reads_from(op->inputs[i].op, src)) return true;
     return false;
 }
 
@@ -204,7 +204,7 @@ static bool pipeline_note_updating_sinks(rn_pipeline_t *p)
         for (int j = 0; j < p->nsinks; j++) {
             const rn_op_t *in = p->sinks[j].op->input;
             if (!in || !in->updating || p->sinks[j].dash_twin) continue; /* a twin: named by its table */
-            if (op_reads_from(in, p->sources[i])) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
+            if (rn_run_op_reads_from(in, p->sources[i])) rn_buf_appendf(&b, "%ssink '%s'", b.len ? ", " : "", p->sinks[j].table->name);
         }
         if (b.oom) return false;
         p->resume_notes[i].sinks = b.data;
