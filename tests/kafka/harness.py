@@ -183,9 +183,21 @@ def run_copy(path):
         base = os.path.basename(path)
         stem = base[:-4] if base.endswith(".sql") else base
         _copies[path] = os.path.join(tempfile.mkdtemp(prefix="runnel-run-"), "%s_%s.sql" % (stem, RUN_TAG))
-    with open(path, "rb") as src, open(_copies[path], "wb") as dst:  # as the file is now
-        dst.write(src.read())
-    return _copies[path]
+    with open(path, "rb") as src:  # as the file is now
+        text = src.read()
+    copy = _copies[path]
+    try:
+        with open(copy, "rb") as f:
+            if f.read() == text:
+                return copy
+    except FileNotFoundError:
+        pass
+    # Replace, never truncate in place: a process started a moment ago
+    # may still be reading the copy (kafka.scaleout pv3 once read it empty).
+    with open(copy + ".tmp", "wb") as dst:
+        dst.write(text)
+    os.replace(copy + ".tmp", copy)
+    return copy
 
 
 class Runnel:
