@@ -77,6 +77,11 @@ typedef struct rn_open_ctx {
     const char *member_tag;     /* this process's tag (fixed width) */
     const char *join_side;      /* "left" or "right": suffix of a static group.instance.id */
     int32_t min_partitions;     /* the repartition topic gets at least this many */
+    /* One consumer for both inputs (op/split_reader.h): the first input's
+     * open_exchange opens no reader (no_reader), the second's reader reads
+     * the first's topic too (also_read, in group join_group) */
+    bool no_reader;
+    const char *also_read;
     int32_t *probe_partitions;  /* not NULL: only count the source topic's partitions into it */
     const char *test_path;      /* sink of a connector with test_sink_file, in `runnel test`:
                                  * the file (in files) to write what it would send; else NULL */

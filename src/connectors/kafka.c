@@ -66,7 +66,10 @@
  * also purges: after a commit, at most every 10 s and at the final one, it
  * deletes (DeleteRecords) the records before the positions the group has
  * confirmed. Both clients take the source table's 'properties.*' except
- * its group settings. docs/kafka.md ("Repartition topics") has the rest.
+ * its group settings. The two topics of a join's inputs are read by one
+ * consumer (the first input opens no reader, ctx->no_reader; the second's
+ * subscribes to both, ctx->also_read), which the runtime splits by topic
+ * (op/split_reader.h). docs/kafka.md ("Repartition topics") has the rest.
  */
 #include "connectors/connector.h"
 #include "connectors/kafka_client.h"
@@ -1425,7 +1428,8 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         goto fail;
     }
     if (repartition) {
-        rn_buf_appendf(&b, "repartition topic %s", c->topic);
+        rn_buf_appendf(&b, "repartition topic%s ", ntopics > 1 ? "s" : "");
+        for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);
     } else if (c->topic) {
         rn_buf_appendf(&b, "kafka topic%s ", ntopics > 1 ? "s" : "");
         for (int i = 0; i < ntopics; i++) rn_buf_appendf(&b, "%s%s", i ? ", " : "", topics[i]);
@@ -1567,6 +1571,17 @@ static void kr_purge(kafka_reader_t *r, bool final);
 static rd_kafka_topic_partition_list_t *kr_positions(kafka_reader_t *r);
 static rn_err_t kr_commit(rn_reader_t *base, bool final, char *errbuf, size_t errbuf_size);
 
+/* The Kafka reader behind readers[i] (a view's shared one), or NULL when
+ * it is not one or an earlier entry already stands for it. */
+static kafka_reader_t *ktxn_reader(rn_reader_t *const *readers, int i)
+{
+    rn_reader_t *r = readers[i]->under ? readers[i]->under : readers[i];
+    if (r->commit != kr_commit) return NULL; /* not a Kafka reader */
+    for (int j = 0; j < i; j++)
+        if ((readers[j]->under ? readers[j]->under : readers[j]) == r) return NULL;
+    return (kafka_reader_t *)r;
+}
+
 /* rn_txn_t.commit */
 static rn_err_t ktxn_commit(rn_txn_t *base, rn_reader_t *const *readers, int n, char *errbuf, size_t errbuf_size)
 {
@@ -1574,8 +1589,8 @@ static rn_err_t ktxn_commit(rn_txn_t *base, rn_reader_t *const *readers, int n, 
     rn_err_t err;
     if (!t->begun && (err = ktxn_begin(t, errbuf, errbuf_size)) != RN_OK) return err;
     for (int i = 0; i < n; i++) {
-        if (readers[i]->commit != kr_commit) continue; /* not a Kafka reader */
-        kafka_reader_t *r = (kafka_reader_t *)readers[i];
+        kafka_reader_t *r = ktxn_reader(readers, i);
+        if (!r) continue;
         if (r->pending != RN_OK) {
             snprintf(errbuf, errbuf_size, "%s", r->pending_msg);
             return r->pending;
@@ -1599,8 +1614,8 @@ static rn_err_t ktxn_commit(rn_txn_t *base, rn_reader_t *const *readers, int n, 
     if (e) return ktxn_fail(t, e, "committing the transaction", errbuf, errbuf_size);
     t->begun = false;
     for (int i = 0; i < n; i++) {
-        if (readers[i]->commit != kr_commit) continue;
-        kafka_reader_t *r = (kafka_reader_t *)readers[i];
+        kafka_reader_t *r = ktxn_reader(readers, i);
+        if (!r) continue;
         for (int j = 0; j < r->nparts; j++)
             if (r->parts[j].assigned && r->parts[j].next >= 0) r->parts[j].committed = r->parts[j].next;
         if (r->purge) kr_purge(r, false);
@@ -1976,8 +1991,16 @@ static rn_err_t kafka_open_exchange(const void *conf, const rn_open_ctx_t *ctx, 
     x->base.ntasks = ntasks;
     x->base.nparts = nparts;
 
+    if (ctx->no_reader) { /* the other input's reader reads this topic too */
+        rn_free(opts);
+        kafka_free_topics(topics, ntopics);
+        *io = &x->base;
+        return RN_OK;
+    }
+    char both[1100]; /* "<the other input's topic>;<this one>" */
+    if (ctx->also_read) snprintf(both, sizeof both, "%s;%s", ctx->also_read, name);
     kafka_conf_t rc = *c;
-    rc.topic = name;
+    rc.topic = ctx->also_read ? both : name;
     rc.topic_pattern = NULL;
     rc.startup_mode = "group-offsets"; /* auto.offset.reset = earliest without offsets */
     rc.bounded_mode = "unbounded";

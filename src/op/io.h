@@ -126,6 +126,10 @@ struct rn_reader {
      * positions go to Kafka in the pipeline's transaction (rn_txn_t), so
      * commit() and commits on revocation commit nothing themselves. */
     bool txn;
+    /* A view of a reader shared by several sources (op/split_reader.h):
+     * the shared reader, which the pipeline's transaction and checkpoints
+     * must see as one consumer; NULL for a reader of its own. */
+    rn_reader_t *under;
 };
 
 /* ---- exactly-once: one transaction for a pipeline's outputs ----------- */

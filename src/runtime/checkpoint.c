@@ -14,8 +14,10 @@
  * position names; the source's partition and each stateful operator fed
  * by it get their share of that file, before the partition's first record.
  * A join is fed by two repartition topics whose partition p is always
- * assigned to one process: the one of its inputs assigned p first
- * restores the join's keys of p; the other finds them here.
+ * assigned to one process, in one rebalance when one consumer reads both
+ * (op/split_reader.h): the first of its inputs to be restored brings the
+ * join's keys of p. (Read by two consumers, the input assigned p first
+ * restores them and the other finds them here.)
  *
  * A file that cannot be read back (checksum, truncation) is reported and
  * the newest older file of the same process that covers the partition is
@@ -51,6 +53,9 @@ typedef struct ckpt_op {
                                  * (all state is "partition 0") when fed by a plain scan */
     rn_op_t **srcs;             /* restorable sources upstream of it (owned array) */
     int nsrcs;
+    uint64_t *restored;         /* per partition: the shared consumer's assignment_version when
+                                 * its keys were last restored (inputs read by one consumer,
+                                 * op/split_reader.h), or NULL (owned) */
 } ckpt_op_t;
 
 struct rn_ckpt_run {
@@ -248,6 +253,7 @@ rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
     for (int i = 0; i < c->nsrcs; i++) {
         rn_reader_t *r = rn_source_reader(c->srcs[i]);
         snprintf(r->ckpt_name, sizeof r->ckpt_name, "%s", c->name);
+        if (r->under) snprintf(r->under->ckpt_name, sizeof r->under->ckpt_name, "%s", c->name);
     }
     if (c->p->txn) { /* exactly-once: the outputs and the positions, at once */
         rn_reader_t **readers = rn_calloc((size_t)c->nsrcs, sizeof *readers);
@@ -415,7 +421,7 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
     static _Thread_local const char *topics[CKPT_MAX_PARTS];
     static _Thread_local int32_t parts[CKPT_MAX_PARTS];
     for (int i = 0; i < c->nops; i++) {
-        const ckpt_op_t *o = &c->ops[i];
+        ckpt_op_t *o = &c->ops[i];
         bool fed = false, here = false;
         int32_t k = o->nparts == 1 ? 0 : partition;
         for (int j = 0; j < o->nsrcs; j++) {
@@ -423,8 +429,11 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
                 fed = true;
                 continue;
             }
-            /* another input already owns the partition: its keys are here */
+            /* another input already owns the partition: its keys are here
+             * (an input read by the same consumer is assigned it in the
+             * same rebalance: see restored below) */
             rn_reader_t *or = rn_source_reader(o->srcs[j]);
+            if (r->under && or->under == r->under) continue;
             int n = or->assignment(or, topics, parts, CKPT_MAX_PARTS);
             for (int q = 0; q < n && q < CKPT_MAX_PARTS && !here; q++) here = (o->nparts == 1 ? 0 : parts[q]) == k;
         }
@@ -433,6 +442,15 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
             snprintf(errbuf, errbuf_size, "%s[%d] is not one of the %d partitions operator #%d was split by",
                      topic, (int)partition, (int)o->nparts, o->op->id);
             return RN_ERR_CONFIG;
+        }
+        /* Inputs read by one consumer get partition k in one rebalance,
+         * and the first of them to be restored brings the keys of k (all
+         * inputs' positions are in the same file: one commit named it). */
+        if (r->under) {
+            if (!o->restored && !(o->restored = rn_calloc((size_t)o->nparts, sizeof *o->restored)))
+                return RN_ERR_NOMEM;
+            if (o->restored[k] == r->under->assignment_version) continue;
+            o->restored[k] = r->under->assignment_version;
         }
         if (!(name = secname(c, "op", o->op->id, NULL, k))) return RN_ERR_NOMEM;
         if (!(s = rn_ckpt_find(c->cache, name))) continue; /* no keys of that partition */
@@ -556,7 +574,10 @@ void rn_ckpt_run_free(rn_ckpt_run_t *c)
             r->ckpt_opaque = NULL; /* ckpt_name stays: a commit at close names it */
         }
     }
-    for (int i = 0; i < c->nops; i++) rn_free(c->ops[i].srcs);
+    for (int i = 0; i < c->nops; i++) {
+        rn_free(c->ops[i].srcs);
+        rn_free(c->ops[i].restored);
+    }
     rn_free(c->ops);
     rn_free(c->srcs);
     rn_free(c->dir);

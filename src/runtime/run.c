@@ -32,6 +32,7 @@
 #include "core/mem.h"
 #include "core/text.h"
 #include "op/exchange.h"
+#include "op/split_reader.h"
 #include "op/lookup_join.h"
 #include "plan/compiled.h"
 #include "runtime/checkpoint.h"
@@ -268,6 +269,25 @@ static rn_op_t *exchange_join_partner(rn_op_t *x, int *side)
     return other && rn_is_exchange(other) ? other : NULL;
 }
 
+/* True when one consumer can read both repartition topics of a join fed
+ * by Exchanges x[0] and x[1] (op/split_reader.h): both inputs come from
+ * Kafka tables of one cluster. Else each input has a consumer of its own
+ * in one group, and a rebalance reaches the two at different moments. */
+static bool join_one_consumer(rn_pipeline_t *p, rn_op_t *const x[2])
+{
+    table_def_t *t[2];
+    for (int k = 0; k < 2; k++) {
+        t[k] = exchange_table(p, x[k]);
+        if (!t[k] || !t[k]->conn->shared || !t[k]->conn->open_exchange) return false;
+    }
+    if (t[0]->conn != t[1]->conn) return false;
+    const char *servers[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < t[k]->noptions; j++)
+            if (!strcmp(t[k]->options[j].key, "properties.bootstrap.servers")) servers[k] = t[k]->options[j].value;
+    return servers[0] == servers[1] || (servers[0] && servers[1] && !strcmp(servers[0], servers[1]));
+}
+
 /* A tag for this process: the consumers of a join's inputs sort by it. */
 static const char *process_tag(void)
 {
@@ -349,6 +369,8 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         rn_op_t *x[2];          /* the Exchanges feeding its left and right input */
         int32_t partitions;     /* 0 until counted */
         char *group;
+        bool one_consumer;      /* one reader for both topics (op/split_reader.h) */
+        rn_op_t *recv0;         /* then: the first input's receiving scan, waiting for it */
     } *joins = rn_calloc((size_t)(nplan ? nplan : 1), sizeof *joins);
     int njoins = 0;
     if (!joins) return RN_ERR_NOMEM;
@@ -374,6 +396,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
                     side = j;
                 }
         if (ji && !ji->partitions) { /* the first of the pair: count both inputs' partitions */
+            ji->one_consumer = join_one_consumer(p, ji->x);
             for (int k = 0; k < 2 && err == RN_OK; k++) {
                 table_def_t *bt = exchange_table(p, ji->x[k]);
                 if (!bt || !bt->conn->open_exchange) continue;
@@ -400,6 +423,8 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
             ctx.member_tag = mtag;
             ctx.join_side = side ? "right" : "left";
             ctx.min_partitions = ji->partitions;
+            ctx.no_reader = ji->one_consumer && !ji->group;
+            ctx.also_read = ji->one_consumer ? ji->group : NULL;
         }
         rn_exchange_io_t *io = NULL;
         rn_reader_t *r = NULL;
@@ -407,7 +432,7 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         if (!io) continue; /* one source partition: one process has every row */
         if (ji && !ji->group && !(ji->group = rn_strdup(io->topic))) {
             io->close(io);
-            r->close(r);
+            if (r) r->close(r);
             err = RN_ERR_NOMEM;
             break;
         }
@@ -415,20 +440,43 @@ static rn_err_t pipeline_open_exchanges(rn_pipeline_t *p, const char *name, int 
         if (!recv || (err = pipeline_add_source(p, recv)) != RN_OK) {
             if (!recv) err = RN_ERR_NOMEM;
             io->close(io);
-            r->close(r);
+            if (r) r->close(r);
             break;
         }
         rn_source_set_exchange(recv, rn_exchange_rowtime_col(x), io->nparts);
-        r->sync_outputs = rn_run_sync_outputs;
-        r->sync_opaque = p;
         if ((err = rn_op_move_outputs(x, recv)) != RN_OK || (err = rn_exchange_set_remote(x, io, upstream_source(x))) != RN_OK) {
             snprintf(errbuf, errbuf_size, "cannot send rows through %s", io->where);
             io->close(io);
-            r->close(r);
+            if (r) r->close(r);
             break;
         }
-        if ((err = rn_source_open(recv, r, p->dlq, errbuf, errbuf_size)) != RN_OK) break;
-        rn_source_use_wall_clock(recv, true);
+        if (ji && ji->one_consumer && !r) { /* the first input: read with the second */
+            ji->recv0 = recv;
+        } else if (ji && ji->one_consumer) { /* the second: one reader, a view per input */
+            rn_reader_t *views[2];
+            const char *topics[2] = {ji->group, io->topic};
+            if ((err = rn_reader_split(r, topics, 2, views)) != RN_OK) {
+                r->close(r);
+                break;
+            }
+            for (int k = 0; k < 2; k++) {
+                views[k]->sync_outputs = rn_run_sync_outputs;
+                views[k]->sync_opaque = p;
+            }
+            /* view 0 fetches: its scan is polled first (op/split_reader.h) */
+            if ((err = rn_source_open(ji->recv0, views[0], p->dlq, errbuf, errbuf_size)) != RN_OK) {
+                views[1]->close(views[1]);
+                break;
+            }
+            rn_source_use_wall_clock(ji->recv0, true);
+            if ((err = rn_source_open(recv, views[1], p->dlq, errbuf, errbuf_size)) != RN_OK) break;
+            rn_source_use_wall_clock(recv, true);
+        } else {
+            r->sync_outputs = rn_run_sync_outputs;
+            r->sync_opaque = p;
+            if ((err = rn_source_open(recv, r, p->dlq, errbuf, errbuf_size)) != RN_OK) break;
+            rn_source_use_wall_clock(recv, true);
+        }
         struct recv_origin *ro = rn_realloc(p->recv_origins, sizeof *ro * (size_t)(p->nrecv + 1));
         if (!ro) {
             err = RN_ERR_NOMEM;

@@ -172,9 +172,10 @@ try {
     canvas: c.querySelectorAll('.chart canvas').length, chart: c.dataset.chart,
   }));
   let matched = null;
-  for (let i = 0; i < 20 && !matched; i++) {
+  // the demo's tables change several times a second: many tries, each a fresh pair
+  for (let i = 0; i < 300 && !matched; i++) {
     const [shown, fromApi] = [await readCard(), await api(tablePath)];
-    if (shown.updated !== fromApi.updated_ms) { await page.waitForTimeout(100); continue; }
+    if (shown.updated !== fromApi.updated_ms) { await page.waitForTimeout(30); continue; }
     matched = { shown, fromApi };
   }
   assert.ok(matched, 'the page never showed the updated_ms that the API had');
