@@ -39,10 +39,12 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import harness
 from harness import TestFailure, check, log
@@ -378,6 +380,9 @@ def case_corrupt(b, rnd):
         f.write(bytes([byte[0] ^ 0x40]))
     log("corrupted %s" % newest)
     harness.ktool("produce", tin, files[1], "--kv", "--bootstrap", b)
+    port = free_port()
+    chaos.args = ["--http", "127.0.0.1:%d" % port]
+    t_restart = time.time()
     r = chaos.start("a")
     await_equal("page_views after a corrupt checkpoint",
                 lambda: test_scaleout.output_of("pv", harness.consume(b, tout)),
@@ -385,7 +390,48 @@ def case_corrupt(b, rnd):
     out = r.output()
     check("checksum" in out and "restores the older checkpoint" in out,
           "the restart did not report the damaged checkpoint:\n%s" % out[-3000:])
+    check_checkpoint_metrics(port, ckdir, t_restart)
     chaos.stop()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as resp:
+        return resp.read().decode()
+
+
+def check_checkpoint_metrics(port, ckdir, since):
+    """/api/status and /metrics of a process that restored its partitions
+    from a checkpoint and has written some since: the counts, the size of
+    a file it wrote, times within the test."""
+    def status():
+        st = json.loads(http_get(port, "/api/status"))["pipelines"][0]["checkpoints"]
+        return st if st["count"] >= 2 else None
+    st = harness.wait_for(status, 60, "two checkpoints in /api/status")
+    sizes = {os.path.getsize(f) for f in glob.glob(os.path.join(ckdir, "ckpt-*.rnck"))}
+    check(st["last_bytes"] in sizes, "last_bytes %d is the size of no checkpoint file (%s)" % (st["last_bytes"], sorted(sizes)))
+    check(since * 1000 <= st["last_ms"] <= time.time() * 1000, "last_ms %d outside the run" % st["last_ms"])
+    check(0 <= st["last_duration_ms"] < 60000, "last_duration_ms %d" % st["last_duration_ms"])
+    check(st["restored_partitions"] >= 1, "restored_partitions %d after a restore" % st["restored_partitions"])
+    metrics = {}
+    for line in http_get(port, "/metrics").splitlines():
+        if line.startswith("runnel_checkpoint"):
+            name, value = line.rsplit(" ", 1)
+            metrics[name.split("{")[0]] = float(value)
+    check(metrics.get("runnel_checkpoints_total", 0) >= st["count"],
+          "runnel_checkpoints_total %s < /api/status count %d" % (metrics.get("runnel_checkpoints_total"), st["count"]))
+    check(metrics.get("runnel_checkpoint_last_bytes") in sizes | {float(x) for x in sizes},
+          "runnel_checkpoint_last_bytes %s is the size of no checkpoint file" % metrics.get("runnel_checkpoint_last_bytes"))
+    check(since <= metrics.get("runnel_checkpoint_last_timestamp_seconds", 0) <= time.time() + 1,
+          "runnel_checkpoint_last_timestamp_seconds %s" % metrics.get("runnel_checkpoint_last_timestamp_seconds"))
+    check("runnel_checkpoint_last_duration_seconds" in metrics, "no runnel_checkpoint_last_duration_seconds")
+    log("checkpoint metrics: %d written, last %d bytes in %d ms, %d partitions restored"
+        % (st["count"], st["last_bytes"], st["last_duration_ms"], st["restored_partitions"]))
 
 
 def case_changed(b, rnd):
