@@ -401,23 +401,32 @@ static void http_linger(rn_http_hub_t *hub, long long linger_s)
 
 static bool from_scratch; /* runnel run --from-scratch: restore no checkpoint */
 
+/* The options of `runnel run` and of the demo: progress (may be NULL)
+ * every 500 ms when an HTTP hub publishes it, else every second. */
+static rn_run_opts_t run_opts(const char *dlq, void (*progress)(const rn_pipeline_t *, bool, void *),
+                              void *progress_opaque, bool hub, int64_t commit_ms, size_t max_memory)
+{
+    return (rn_run_opts_t){
+        .mode = RN_MODE_RUN,
+        .dlq_path = dlq,
+        .stop = &stop_requested,
+        .progress = progress,
+        .progress_opaque = progress_opaque,
+        .progress_ms = hub ? 500 : 1000,
+        .commit_ms = commit_ms,
+        .max_memory = max_memory,
+        .from_scratch = from_scratch,
+    };
+}
+
 static int run_pipelines(rn_pipeline_t *const *ps, int nworkers, bool console, const char *dlq, int64_t commit_ms,
                          size_t max_memory, rn_http_hub_t *hub, long long linger_s)
 {
     catch_stop_signals();
     console_t con = {.t0 = now_seconds(), .first = ps[0], .show = console, .hub = hub};
     con.last_t = con.t0;
-    rn_run_opts_t opts = {
-        .mode = RN_MODE_RUN,
-        .dlq_path = dlq,
-        .stop = &stop_requested,
-        .progress = console || hub ? console_progress : NULL,
-        .progress_opaque = &con,
-        .progress_ms = hub ? 500 : 1000,
-        .commit_ms = commit_ms,
-        .max_memory = max_memory,
-        .from_scratch = from_scratch,
-    };
+    rn_run_opts_t opts = run_opts(dlq, console || hub ? console_progress : NULL, &con, hub != NULL, commit_ms,
+                                  max_memory);
     char err[4096] = "";
     double t0 = now_seconds();
     rn_err_t e = rn_workers_run(ps, nworkers, &opts, err, sizeof err);
@@ -506,17 +515,8 @@ static int run_several_with(rn_pipeline_t *const *ps, int n, bool console, const
         con.rows[i].p = ps[i];
         rn_pipeline_name(ps[i], con.rows[i].name, sizeof con.rows[i].name);
     }
-    rn_run_opts_t opts = {
-        .mode = RN_MODE_RUN,
-        .dlq_path = dlq,
-        .stop = &stop_requested,
-        .progress = console || hub ? multi_progress : NULL,
-        .progress_opaque = &con,
-        .progress_ms = hub ? 500 : 1000,
-        .commit_ms = commit_ms,
-        .max_memory = max_memory,
-        .from_scratch = from_scratch,
-    };
+    rn_run_opts_t opts = run_opts(dlq, console || hub ? multi_progress : NULL, &con, hub != NULL, commit_ms,
+                                  max_memory);
     char err[4096] = "";
     double t0 = now_seconds();
     rn_err_t e = rn_pipelines_run(ps, n, &opts, err, sizeof err);
