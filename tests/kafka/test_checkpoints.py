@@ -181,23 +181,8 @@ class Feeder:
 
 
 def await_equal(what, poll, want, chaos, timeout=TIMEOUT):
-    deadline = time.time() + timeout
-    got = None
-    while time.time() < deadline:
-        got = poll()
-        if got == want:
-            log("%s equals the oracle" % what)
-            return
-        chaos.check_alive()
-        time.sleep(2)
-    if isinstance(want, collections.Counter):
-        raise TestFailure("%s differs from the oracle after %d s: %d missing, %d duplicated or unexpected; e.g. "
-                          "missing %s, unexpected %s" % (what, timeout, sum((want - got).values()),
-                                                         sum((got - want).values()), list(want - got)[:3],
-                                                         list(got - want)[:3]))
-    diff = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
-    raise TestFailure("%s differs from the oracle after %d s in %d keys, e.g. %s"
-                      % (what, timeout, len(diff), [(k, got.get(k), want.get(k)) for k in diff[:3]]))
+    """Polls poll() until it equals want while chaos's processes stay up."""
+    test_joins.await_output(what, poll, want, chaos.check_alive, timeout)
 
 
 # ---------------------------------------------------------------- page views
@@ -275,17 +260,10 @@ def case_s3kill(b, rnd, nprocs=1):
     feeder = Feeder(lambda i: harness.produce(b, "test", chunks[i]), SLICES, SLICE_PAUSE)
     chaos.kill_loop(KILLS, rnd)
     feeder.finish()
-
-    def poll_users():
-        st = harness.upsert_state(harness.consume(b, "user_event_counts"))
-        return {json.loads(v)["user_id"]: (json.loads(v)["name"], json.loads(v)["email"],
-                                           json.loads(v)["event_count"]) for v in st.values()}
-
-    def poll_events():
-        st = harness.upsert_state(harness.consume(b, "event_type_counts"))
-        return {json.loads(v)["event"]: json.loads(v)["count"] for v in st.values()}
-    await_equal("user_event_counts after %d kills (%d processes)" % (KILLS, nprocs), poll_users, counts, chaos)
-    await_equal("event_type_counts after %d kills (%d processes)" % (KILLS, nprocs), poll_events, per_event, chaos)
+    await_equal("user_event_counts after %d kills (%d processes)" % (KILLS, nprocs),
+                lambda: test_joins.s3_user_counts(b), counts, chaos)
+    await_equal("event_type_counts after %d kills (%d processes)" % (KILLS, nprocs),
+                lambda: test_joins.s3_event_counts(b), per_event, chaos)
     chaos.stop()
 
 
@@ -328,18 +306,8 @@ def case_s5kill(b, rnd):
     feeder = Feeder(produce, SLICES, SLICE_PAUSE)
     chaos.kill_loop(KILLS, rnd)
     feeder.finish()
-
-    def poll_visits():
-        return collections.Counter(
-            (v["session_id"], v["user_id"], v["event_type"], v["page_id"], v["timestamp"], v["amount"])
-            for v in (json.loads(m["value"]) for m in harness.consume(b, "visits")) if v["user_id"] != tick)
-
-    def poll_suspicious():
-        return collections.Counter((v["session_id"], v["user_id"], v["type"]) for v in
-                                   (json.loads(m["value"]) for m in harness.consume(b, "suspicious-visits"))
-                                   if v["user_id"] != tick)
-    await_equal("visits after %d kills" % KILLS, poll_visits, visits, chaos)
-    await_equal("suspicious-visits after %d kills" % KILLS, poll_suspicious, suspicious, chaos)
+    await_equal("visits after %d kills" % KILLS, lambda: test_joins.s5_visits(b), visits, chaos)
+    await_equal("suspicious-visits after %d kills" % KILLS, lambda: test_joins.s5_suspicious(b), suspicious, chaos)
     check(not harness.consume(b, "late-visits"), "late-visits is not empty")
     chaos.stop()
 
