@@ -954,6 +954,30 @@ static void test_sink_two_phase(void)
     RN_CHECK_EQ_INT(closed, 2);
     fix_free(&f);
 
+    /* upsert: the last change per key of each batch, with its kind, held
+     * and committed as the writer would have got it */
+    fix_init(&f, schema_of(2, "k:STRING", "v:BIGINT"), true);
+    io = tpio_new(&closed);
+    RN_REQUIRE(io != NULL);
+    int pk[] = {0};
+    sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 1, pk, &io->t.base);
+    RN_REQUIRE(sink != NULL);
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink, "totals", err, sizeof err), RN_OK);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("a"), I(1));
+    ROW(b, RN_ROW_INSERT, S("b"), I(2));
+    ROW(b, RN_ROW_UPDATE_BEFORE, S("a"), I(1));
+    ROW(b, RN_ROW_UPDATE_AFTER, S("a"), I(3));
+    ROW(b, RN_ROW_DELETE, S("b"), I(2));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_INT(io->t.log.len, 0);
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "p1", 5, 0, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_STR(tpio_db(io), "call(2 rows, mode 1, key k)\n+U a 3\n-D b 2\n");
+    RN_CHECK_EQ_STR(io->records[0], "totals|p1|5");
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 3);
+    fix_free(&f);
+
     /* a writer without commit_once cannot */
     fix_init(&f, schema_of(1, "a:INT"), false);
     test_io_t *plain = tio_new(&closed);
