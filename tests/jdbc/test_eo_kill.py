@@ -147,8 +147,8 @@ def test(kenv):
                                       "\n".join(r.output()[-2000:] for r in chaos.procs.values())))
             time.sleep(1)
             got = table_rows(pg, table)
-        log("%s equals the oracle after %d kills (%d processes): %d rows, none twice" % (
-            table, ck.KILLS, NPROCS, sum(got.values())))
+        log("%s equals the oracle after %d kills (%d process%s): %d rows, none twice" % (
+            table, ck.KILLS, NPROCS, "es" if NPROCS > 1 else "", sum(got.values())))
         # stays equal: nothing committed late adds a row
         time.sleep(3)
         check(table_rows(pg, table) == want, "%s changed after it equalled the oracle" % table)
