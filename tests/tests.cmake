@@ -153,11 +153,11 @@ endforeach()
 # destroy its input, sinks sharing a file, topic names that escape the
 # output directory, --now parsing, dead letters that keep their bytes,
 # over-long lines, secrets in diagnostics, workers over tables that cannot
-# be split.
+# be split, exactly-once into a database without checkpoints or a Kafka source.
 foreach(name same_path_source_and_sink test_mode_same_dir_same_topic no_truncate_before_start
              two_sinks_one_topic sink_on_topic_dlq topic_names now_strict dlq_keeps_bytes long_line
              secrets_masked unknown_set_keys peak_memory_is_rss max_memory stdin_stop
-             workers_need_shared_tables)
+             workers_need_shared_tables exactly_once_db_refused)
   add_test(NAME cli.hardening.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/cli/test_hardening.py ${RUNNEL_BIN} ${name})
   set_tests_properties(cli.hardening.${name} PROPERTIES LABELS "cli" TIMEOUT 120
@@ -386,6 +386,22 @@ set_tests_properties(demo.services PROPERTIES LABELS "redis;postgres" TIMEOUT 60
 # notifications topic holds every notification once. Needs both servers.
 add_test(NAME jdbc.s4_kafka_kill COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_s4_kill.py)
 set_tests_properties(jdbc.s4_kafka_kill PROPERTIES LABELS "postgres;kafka" TIMEOUT 600
+                     FIXTURES_REQUIRED "kafka_cluster;postgres_server"
+                     RESOURCE_LOCK "kafka_cluster;postgres_server"
+                     ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")
+
+# Exactly-once into a PostgreSQL append table under SIGKILL
+# (tests/jdbc/test_eo_kill.py): a Kafka topic into a jdbc table without a
+# primary key with 'sink.delivery-guarantee' = 'exactly-once' and a
+# checkpoint every second, killed 20 times at random moments after a
+# checkpoint while input arrives, restarted each time; the table ends equal
+# to the oracle as a multiset (none missing, none twice) and the commit
+# records are pruned with the checkpoint files; x2: two processes, either
+# killed, the other taking its partitions over half the time (it commits
+# the killed one's checkpoint when restoring it). Needs both servers.
+add_test(NAME jdbc.eo_kafka_kill COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_eo_kill.py)
+add_test(NAME jdbc.eo_kafka_kill_x2 COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/jdbc/test_eo_kill.py x2)
+set_tests_properties(jdbc.eo_kafka_kill jdbc.eo_kafka_kill_x2 PROPERTIES LABELS "postgres;kafka" TIMEOUT 600
                      FIXTURES_REQUIRED "kafka_cluster;postgres_server"
                      RESOURCE_LOCK "kafka_cluster;postgres_server"
                      ENVIRONMENT "${RUNNEL_PYENV};${RUNNEL_POSTGRES_ENV}")

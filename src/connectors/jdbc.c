@@ -14,7 +14,9 @@
  * A table without a PRIMARY KEY is an append sink (INSERT); one with a
  * PRIMARY KEY an upsert sink (rn_connector_t.pk_upsert): the last change
  * per key is written as an upsert, a retraction as a DELETE by key, so a
- * replay leaves the same table. Every value is bound as a parameter and
+ * replay leaves the same table. With 'sink.delivery-guarantee' =
+ * 'exactly-once' (PostgreSQL) the sink commits each checkpoint's rows
+ * once, a two-phase commit (op/io.h commit_once, jdbc_pg.c). Every value is bound as a parameter and
  * every identifier quoted (rn_jdbc_ident): neither data nor options can
  * inject SQL. docs/jdbc.md describes the behaviour a user sees.
  *
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const rn_option_spec_t jdbc_options[] = {
     {"url", RN_OPT_STRING, NULL, offsetof(rn_jdbc_conf_t, url), NULL, true,
@@ -51,6 +54,10 @@ static const rn_option_spec_t jdbc_options[] = {
      "commit once this many rows are pending (0: no limit)"},
     {"sink.buffer-flush.interval", RN_OPT_STRING, "1 s", offsetof(rn_jdbc_conf_t, interval), NULL, false,
      "commit pending rows at least this often ('0': only when the runtime flushes)"},
+    {"sink.delivery-guarantee", RN_OPT_ENUM, "at-least-once", offsetof(rn_jdbc_conf_t, delivery),
+     "at-least-once|exactly-once", false,
+     "exactly-once: an append or upsert sink commits each checkpoint's rows once (PostgreSQL; needs a Kafka "
+     "source and checkpoints)"},
     {"scan.fetch-size", RN_OPT_INT, "1000", offsetof(rn_jdbc_conf_t, fetch_size), NULL, false,
      "source: rows read from the database per round trip"},
     RN_LOOKUP_OPTIONS(rn_jdbc_conf_t, lookup),
@@ -491,6 +498,12 @@ static rn_err_t jdbc_validate(const void *conf, char *errbuf, size_t errbuf_size
             snprintf(errbuf, errbuf_size, "option 'url': 'jdbc:sqlite:' needs a database file after it");
             return RN_ERR_CONFIG;
         }
+        if (!strcasecmp(c->delivery, "exactly-once")) {
+            snprintf(errbuf, errbuf_size,
+                     "option 'sink.delivery-guarantee': 'exactly-once' is for PostgreSQL tables, not for a "
+                     "'jdbc:sqlite:' url");
+            return RN_ERR_CONFIG;
+        }
         if (*c->username || *c->password || *c->sslmode || *c->sslrootcert) {
             snprintf(errbuf, errbuf_size,
                      "options 'username', 'password', 'sslmode' and 'sslrootcert' are for PostgreSQL, "
@@ -578,6 +591,11 @@ static const char *jdbc_test_name(const void *conf)
     return ((const rn_jdbc_conf_t *)conf)->table;
 }
 
+static bool jdbc_exactly_once(const void *conf)
+{
+    return !strcasecmp(((const rn_jdbc_conf_t *)conf)->delivery, "exactly-once");
+}
+
 static const rn_lookup_conf_t *jdbc_lookup_conf(const void *conf)
 {
     return &((const rn_jdbc_conf_t *)conf)->lookup;
@@ -596,5 +614,6 @@ const rn_connector_t rn_connector_jdbc = {
     .validate = jdbc_validate,
     .test_name = jdbc_test_name,
     .lookup_conf = jdbc_lookup_conf,
+    .exactly_once = jdbc_exactly_once,
     .open_lookup = jdbc_open_lookup,
 };

@@ -11,6 +11,7 @@
 
 #define RN_JDBC_SQLITE "jdbc:sqlite:"
 #define RN_JDBC_PG "jdbc:postgresql:"
+#define RN_JDBC_COMMITS_TABLE "runnel_sink_commits" /* exactly-once: checkpoints committed (jdbc_pg.c) */
 
 /* A 'jdbc' table's WITH options (the connector's config struct). */
 typedef struct rn_jdbc_conf {
@@ -23,6 +24,7 @@ typedef struct rn_jdbc_conf {
     int64_t max_rows;           /* 'sink.buffer-flush.max-rows'; 0 = no limit */
     const char *interval;       /* 'sink.buffer-flush.interval' (a duration); '0' = none */
     int64_t fetch_size;         /* 'scan.fetch-size': rows read per round trip */
+    const char *delivery;       /* 'sink.delivery-guarantee': at-least-once | exactly-once */
     rn_lookup_conf_t lookup;    /* 'lookup.*': the cache of a lookup join on the table */
 } rn_jdbc_conf_t;
 

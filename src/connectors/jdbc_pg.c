@@ -36,6 +36,20 @@
  * keys that exist and INSERTs the others (a CTE), which is correct as
  * long as this sink is the table's only writer of those keys.
  *
+ * Exactly-once ('sink.delivery-guarantee' = 'exactly-once'; op/io.h
+ * commit_once, docs/checkpoints.md). The sink operator holds the rows
+ * until a checkpoint is committed, then gives them to write_rows (into the
+ * pending set; no flush of our own) and calls commit_once: the flush's
+ * transaction first inserts (pipeline, sink, writer, checkpoint) into
+ * runnel_sink_commits (created at open when missing, in the table's
+ * schema) with ON CONFLICT DO NOTHING, writes the rows only when the
+ * record was new, and deletes the writer's records below keep_from. Two
+ * processes committing one checkpoint at once are ordered by the primary
+ * key: the second insert waits for the first transaction and then finds
+ * the record. A lost connection answers RN_ERR_RETRY with the rows held;
+ * the retry asks the record again, so a commit whose answer was lost is
+ * not written twice.
+ *
  * Outages. A statement that fails for the connection (libpq reports the
  * connection bad, no SQLSTATE, class 08, 57P01-57P03 shutdowns, or a
  * serialization failure/deadlock) marks the connection broken and answers
@@ -414,7 +428,17 @@ typedef struct pg_sink {
     rn_buf_t sql;               /* statement text, reused */
     const char **params;        /* parameter pointers, reused */
     int cap_params;
+    char *pipeline;             /* exactly-once: the pipeline's name in the commit records, owned */
+    char *qmarks;               /* exactly-once: the commit records' table, quoted, owned */
 } pg_sink_t;
+
+/* Exactly-once: the commit record that a flush inserts first, writing the
+ * rows only when it was not there yet. */
+typedef struct pg_mark {
+    const char *sink, *writer;  /* op/io.h commit_once's names */
+    uint64_t ckpt;              /* the checkpoint */
+    uint64_t keep_from;         /* records of (sink, writer) below it are deleted; 0 = none */
+} pg_mark_t;
 
 enum { PG_ROW_PUT = 1, PG_ROW_DEL = 2, PG_ROW_DEAD = 3 };
 
@@ -729,10 +753,45 @@ static rn_err_t pg_write_all(pg_sink_t *s, const int *rows, int n, bool del, boo
     return RN_OK;
 }
 
-/* Writes the pending set in one transaction and forgets it once committed. */
-static rn_err_t pg_flush_pending(pg_sink_t *s, char *errbuf, size_t errbuf_size)
+/* Exactly-once: inserts mark's record in the open transaction; *fresh
+ * says whether it was not there yet (the rows are to be written). Then
+ * deletes the records of the same sink and writer below keep_from. */
+static rn_err_t pg_mark(pg_sink_t *s, const pg_mark_t *mark, bool *fresh, pg_fail *fail, char *errbuf,
+                        size_t errbuf_size)
 {
-    if (!s->live) {
+    char id[24], nrows[24], keep[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)mark->ckpt);
+    snprintf(nrows, sizeof nrows, "%d", s->live);
+    snprintf(keep, sizeof keep, "%llu", (unsigned long long)mark->keep_from);
+    const char *params[5] = {s->pipeline, mark->sink, mark->writer, id, nrows};
+    rn_buf_t *b = &s->sql;
+    rn_buf_clear(b);
+    rn_buf_appendf(b, "INSERT INTO %s (pipeline, sink, writer, checkpoint, rows) VALUES ($1, $2, $3, $4::bigint, "
+                   "$5::bigint) ON CONFLICT DO NOTHING", s->qmarks);
+    rn_buf_appendc(b, 0);
+    if (b->oom) return RN_ERR_NOMEM;
+    PGresult *res = NULL;
+    rn_err_t err = pg_run(&s->pc, b->data, 5, params, "cannot record the checkpoint's commit", fail, &res, errbuf,
+                          errbuf_size);
+    if (err != RN_OK) return err;
+    *fresh = !strcmp(PQcmdTuples(res), "1");
+    PQclear(res);
+    if (!mark->keep_from) return RN_OK;
+    params[3] = keep;
+    rn_buf_clear(b);
+    rn_buf_appendf(b, "DELETE FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3 AND checkpoint < $4::bigint",
+                   s->qmarks);
+    rn_buf_appendc(b, 0);
+    if (b->oom) return RN_ERR_NOMEM;
+    return pg_run(&s->pc, b->data, 4, params, "cannot forget old commit records", fail, NULL, errbuf, errbuf_size);
+}
+
+/* Writes the pending set in one transaction and forgets it once committed.
+ * With mark (exactly-once) the transaction records the commit first and
+ * writes the rows only when it was not recorded before. */
+static rn_err_t pg_flush_pending(pg_sink_t *s, const pg_mark_t *mark, char *errbuf, size_t errbuf_size)
+{
+    if (!s->live && !mark) {
         pg_pending_clear(s);
         return RN_OK;
     }
@@ -751,7 +810,10 @@ static rn_err_t pg_flush_pending(pg_sink_t *s, char *errbuf, size_t errbuf_size)
             else if (s->state[r] == PG_ROW_PUT) puts[np++] = r;
         }
         pg_fail fail = PG_FAIL_NONE;
+        bool fresh = true;
         err = pg_run(&s->pc, "BEGIN", 0, NULL, "cannot begin a transaction", &fail, NULL, errbuf, errbuf_size);
+        if (err == RN_OK && mark) err = pg_mark(s, mark, &fresh, &fail, errbuf, errbuf_size);
+        if (!fresh) nd = np = 0; /* committed before: the rows are there */
         if (err == RN_OK) err = pg_write_all(s, dels, nd, true, careful, &fail, errbuf, errbuf_size);
         if (err == RN_OK) err = pg_write_all(s, puts, np, false, careful, &fail, errbuf, errbuf_size);
         if (err == RN_OK) err = pg_run(&s->pc, "COMMIT", 0, NULL, "commit failed", &fail, NULL, errbuf, errbuf_size);
@@ -770,7 +832,9 @@ static rn_err_t pg_flush_pending(pg_sink_t *s, char *errbuf, size_t errbuf_size)
     }
     rn_free(dels);
     rn_free(puts);
-    return s->pc.broken ? RN_ERR_RETRY : err;
+    if (s->pc.broken) return RN_ERR_RETRY;
+    if (err != RN_OK && mark) pg_pending_clear(s); /* op/io.h: dropped, the pipeline stops */
+    return err;
 }
 
 static rn_err_t pg_write_rows(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
@@ -787,7 +851,7 @@ static rn_err_t pg_write_rows(rn_sink_io_t *io, const rn_batch_t *batch, const i
     }
     if ((s->max_rows && s->live >= s->max_rows) ||
         (s->interval_ms && s->live && rn_clock_wall_ms() - s->first_ms >= s->interval_ms))
-        return pg_flush_pending(s, errbuf, errbuf_size);
+        return pg_flush_pending(s, NULL, errbuf, errbuf_size);
     return RN_OK;
 }
 
@@ -800,7 +864,60 @@ static rn_err_t pg_write(rn_sink_io_t *io, const char *key, size_t klen, const c
 
 static rn_err_t pg_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
 {
-    return pg_flush_pending((pg_sink_t *)io, errbuf, errbuf_size);
+    return pg_flush_pending((pg_sink_t *)io, NULL, errbuf, errbuf_size);
+}
+
+/* rn_sink_io_t.commit_once */
+static rn_err_t pg_commit_once(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t ckpt,
+                               uint64_t keep_from, char *errbuf, size_t errbuf_size)
+{
+    pg_mark_t mark = {.sink = sink, .writer = writer, .ckpt = ckpt, .keep_from = keep_from};
+    return pg_flush_pending((pg_sink_t *)io, &mark, errbuf, errbuf_size);
+}
+
+/* Exactly-once: creates the table of commit records when missing, next
+ * to the sink's table (in its schema). Two processes creating it at once
+ * may collide in the catalog: then it exists, and the second try sees it. */
+static rn_err_t pg_marks_open(pg_sink_t *s, const rn_jdbc_conf_t *c, char *errbuf, size_t errbuf_size)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    const char *dot = strchr(c->table, '.');
+    if (dot) {
+        char *schema = rn_strndup(c->table, (size_t)(dot - c->table));
+        if (schema) rn_jdbc_ident(&b, schema);
+        else b.oom = 1;
+        rn_free(schema);
+        rn_buf_appends(&b, ".");
+    }
+    rn_buf_appends(&b, RN_JDBC_COMMITS_TABLE);
+    rn_buf_appendc(&b, 0);
+    if (b.oom) {
+        rn_buf_free(&b);
+        return RN_ERR_NOMEM;
+    }
+    s->qmarks = b.data;
+    /* there already: a role that may not create tables can use it */
+    PGresult *res = NULL;
+    const char *name = s->qmarks;
+    rn_err_t err = pg_run(&s->pc, "SELECT to_regclass($1) IS NOT NULL", 1, &name,
+                          "cannot look for the table of exactly-once commits", NULL, &res, errbuf, errbuf_size);
+    if (err != RN_OK) return err == RN_ERR_RETRY ? RN_ERR_IO : err;
+    bool exists = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    if (exists) return RN_OK;
+    rn_buf_clear(&s->sql);
+    rn_buf_appendf(&s->sql, "CREATE TABLE IF NOT EXISTS %s (pipeline text NOT NULL, sink text NOT NULL, "
+                   "writer text NOT NULL, checkpoint bigint NOT NULL, rows bigint NOT NULL, "
+                   "committed_at timestamptz NOT NULL DEFAULT now(), "
+                   "PRIMARY KEY (pipeline, sink, writer, checkpoint))", s->qmarks);
+    rn_buf_appendc(&s->sql, 0);
+    if (s->sql.oom) return RN_ERR_NOMEM;
+    for (int tries = 0; tries < 3; tries++)
+        if ((err = pg_run(&s->pc, s->sql.data, 0, NULL, "cannot create the table of exactly-once commits", NULL,
+                          NULL, errbuf, errbuf_size)) == RN_OK)
+            break;
+    return err == RN_ERR_RETRY ? RN_ERR_IO : err;
 }
 
 static void pg_sink_close(rn_sink_io_t *io)
@@ -816,6 +933,8 @@ static void pg_sink_close(rn_sink_io_t *io)
     rn_free(s->params);
     rn_buf_free(&s->text);
     rn_buf_free(&s->sql);
+    rn_free(s->pipeline);
+    rn_free(s->qmarks);
     rn_free(s);
 }
 
@@ -843,6 +962,14 @@ rn_err_t rn_jdbc_pg_open_sink(const rn_jdbc_conf_t *c, const rn_open_ctx_t *ctx,
     if (err == RN_OK) err = pg_check_table(&s->pc, s->schema, ctx->table, c->table, &s->cols, errbuf, errbuf_size);
     if (err == RN_OK && s->npk)
         err = pg_has_key_index(&s->pc, s->cols, s->pk, s->npk, &s->on_conflict, errbuf, errbuf_size);
+    if (err == RN_OK && !strcasecmp(c->delivery, "exactly-once")) {
+        /* rows are held by the sink operator until a checkpoint commits
+         * them (write_rows then commit_once): no flush of our own */
+        s->max_rows = s->interval_ms = 0;
+        s->base.commit_once = pg_commit_once;
+        if (!(s->pipeline = rn_strdup(ctx->pipeline ? ctx->pipeline : ""))) err = RN_ERR_NOMEM;
+        else err = pg_marks_open(s, c, errbuf, errbuf_size);
+    }
     if (err != RN_OK) {
         pg_sink_close(&s->base);
         return err;

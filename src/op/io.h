@@ -203,6 +203,29 @@ struct rn_sink_io {
      * with the others; the pipeline writes it to its dead-letter output. */
     rn_err_t (*reject)(void *opaque, const char *row_json, size_t len, const char *error);
     void *reject_opaque;
+    /* Optional: exactly-once by two-phase commit (docs/checkpoints.md,
+     * "Delivery guarantees"), set by a writer opened for it (a jdbc table
+     * with 'sink.delivery-guarantee' = 'exactly-once'). The sink operator
+     * then hands the writer nothing between checkpoints (rn_sink_set_two_phase):
+     * it keeps the rows itself, puts them into each checkpoint file, and
+     * once the file is durable and the positions committed gives them to
+     * write_rows and calls commit_once; flush is never called. commit_once
+     * commits the rows write_rows got since the last commit_once as
+     * checkpoint ckpt of writer (a process tag) of sink (a name unique in
+     * the pipeline), at most once: in one transaction that records
+     * (pipeline, sink, writer, ckpt) in a table of its own and writes the
+     * rows only when that record was not there yet, so a call repeated
+     * (after a crash, or by the process that restores the checkpoint)
+     * writes nothing twice. keep_from: records of this writer and sink
+     * for checkpoints below it may be deleted in the same transaction (no
+     * file of them is left to restore); 0 keeps all. RN_OK: committed now
+     * or before; the writer holds no rows after it. RN_ERR_RETRY: the
+     * destination cannot be reached; the writer still holds the rows and
+     * the caller calls commit_once again (the record tells whether the
+     * earlier try committed). Another error: the rows are dropped and the
+     * pipeline must stop. */
+    rn_err_t (*commit_once)(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t ckpt,
+                            uint64_t keep_from, char *errbuf, size_t errbuf_size);
 };
 
 /* Failures of write, write_rows and flush: RN_ERR_RETRY means the

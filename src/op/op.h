@@ -535,4 +535,36 @@ uint64_t rn_sink_records(const rn_op_t *op);
 uint64_t rn_sink_errors(const rn_op_t *op);
 uint64_t rn_sink_retries(const rn_op_t *op);
 
+/* Two-phase commit (exactly-once, docs/checkpoints.md; the writer's
+ * commit_once in op/io.h; the layout in op/sink.c's head note). From
+ * this call on the sink keeps the rows it would write (its pending rows)
+ * instead of handing them to its writer, and rn_sink_sync and finish
+ * deliver nothing: only rn_sink_commit does. name is the sink's name in
+ * the writer's record of committed checkpoints (copied). Fails with
+ * RN_ERR_UNSUPPORTED and a message when the writer has no commit_once (or
+ * no write_rows) or a column is a ROW; RN_ERR_NOMEM. */
+rn_err_t rn_sink_set_two_phase(rn_op_t *op, const char *name, char *errbuf, size_t errbuf_size);
+/* True once rn_sink_set_two_phase succeeded. */
+bool rn_sink_two_phase(const rn_op_t *op);
+/* Rows pending since the last rn_sink_commit. */
+uint32_t rn_sink_pending_rows(const rn_op_t *op);
+/* Appends the pending rows to out (a checkpoint's section of the sink);
+ * they stay pending. RN_ERR_NOMEM when out ran out of memory. */
+rn_err_t rn_sink_snapshot_pending(const rn_op_t *op, rn_buf_t *out);
+/* Commits the pending rows as checkpoint ckpt of process tag writer
+ * (commit_once, keep_from as there; nothing when there are none) and
+ * forgets them. The writer answering RN_ERR_RETRY is retried as
+ * rn_sink_set_retry says; when that gives up, or on another error, the
+ * rows stay pending, the error is returned (errbuf) and the run must stop:
+ * a restart restores the checkpoint and commits them then. */
+rn_err_t rn_sink_commit(rn_op_t *op, const char *writer, uint64_t ckpt, uint64_t keep_from, char *errbuf,
+                        size_t errbuf_size);
+/* Commits the pending rows that rn_sink_snapshot_pending wrote into
+ * checkpoint ckpt of writer (data, len: that section of the file), as
+ * rn_sink_commit does; the sink's own pending rows are not touched.
+ * RN_ERR_DECODE when the bytes are not pending rows of this sink's
+ * columns; the rest as rn_sink_commit. */
+rn_err_t rn_sink_commit_restored(rn_op_t *op, const char *writer, uint64_t ckpt, const void *data, size_t len,
+                                 char *errbuf, size_t errbuf_size);
+
 #endif

@@ -20,6 +20,26 @@
  * first, commits nothing past the unwritten rows. 'sink.max-retries'
  * (rn_sink_set_retry; -1 = forever) bounds the tries; the run's stop flag
  * ends the wait, failing the call so that nothing more is committed.
+ *
+ * Two-phase commit (exactly-once, docs/checkpoints.md; a writer with
+ * commit_once, op/io.h). After rn_sink_set_two_phase the sink hands the
+ * writer nothing while rows arrive: it appends each row it would write
+ * (its change kind and values) to `pending`, in the byte layout below.
+ * A checkpoint puts the pending rows into its file (rn_sink_snapshot_pending,
+ * "pre-commit"); once the file is durable and the positions committed the
+ * runtime calls rn_sink_commit, which decodes them into batches, gives
+ * them to write_rows and calls commit_once, and forgets them. A process
+ * that restores that checkpoint later calls rn_sink_commit with the
+ * file's bytes: the writer's record of committed checkpoints makes the
+ * second commit write nothing. Memory: the rows of one checkpoint
+ * interval, encoded (below), plus the writer's copy during a commit.
+ *
+ * Pending rows (all little-endian, state/snapshot.h): per row a u8 change
+ * kind, then per column a u8 (0 NULL, 1 a value) and the value: a u64
+ * (BOOLEAN, integers, timestamps: the int64; DOUBLE: its bits) or a u32
+ * length and the bytes (STRING). The checkpoint section is a u32 version
+ * (1), a u32 column count, a u32 row count and the rows as one byte
+ * string.
  */
 #include "core/clock.h"
 #include "core/hash.h"
@@ -27,6 +47,7 @@
 #include "core/mem.h"
 #include "json/json.h"
 #include "op/op.h"
+#include "state/snapshot.h"
 #include "state/store.h"
 
 #include <stdio.h>
@@ -51,7 +72,13 @@ typedef struct sink {
     volatile sig_atomic_t *stop; /* the run's stop request (not owned), or NULL */
     uint64_t errors;            /* failed writes and flushes (rn_sink_errors) */
     uint64_t retries;           /* flushes retried after RN_ERR_RETRY */
+    char *commit_name;          /* two-phase: the sink's name in the writer's commit records
+                                 * (owned); NULL: rows go to the writer as they come */
+    rn_buf_t pending;           /* two-phase: the rows since the last checkpoint (layout above) */
+    uint32_t npending;          /* rows in pending */
 } sink_t;
+
+#define SINK_PENDING_VERSION 1  /* of a checkpoint's sink section */
 
 /* Sleeps ms milliseconds in short slices; false when the stop flag was
  * seen set (the wait is then cut short). */
@@ -186,9 +213,37 @@ static rn_err_t sink_process_upsert(rn_op_t *op, sink_t *s, const rn_batch_t *in
     return sink_deliver(op, s, in, order, norder, ctx);
 }
 
+/* Two-phase: appends rows[0..n) of in (NULL: all in order) to the pending rows. */
+static rn_err_t sink_hold(const rn_op_t *op, sink_t *s, const rn_batch_t *in, const int *rows, int n)
+{
+    const rn_schema_t *sc = op->schema;
+    for (int j = 0; j < n; j++) {
+        int r = rows ? rows[j] : j;
+        rn_snap_put_u8(&s->pending, in->kinds[r]);
+        for (int c = 0; c < sc->ncols; c++) {
+            const rn_value_t *v = rn_batch_value_ptr(in, c, r);
+            rn_snap_put_u8(&s->pending, v->null ? 0 : 1);
+            if (v->null) continue;
+            if (sc->cols[c].type->id == RN_TYPE_STRING) {
+                rn_snap_put_bytes(&s->pending, v->s, v->len);
+            } else if (sc->cols[c].type->id == RN_TYPE_DOUBLE) {
+                uint64_t bits;
+                memcpy(&bits, &v->d, sizeof bits);
+                rn_snap_put_u64(&s->pending, bits);
+            } else {
+                rn_snap_put_u64(&s->pending, (uint64_t)v->i);
+            }
+        }
+    }
+    if (s->pending.oom) return RN_ERR_NOMEM;
+    s->npending += (uint32_t)n;
+    return RN_OK;
+}
+
 static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const int *rows, int n,
                              rn_ctx_t *ctx)
 {
+    if (s->commit_name) return sink_hold(op, s, in, rows, n);
     if (s->io->write_rows) {
         if (!rows) { /* every row in order */
             int *all = rn_arena_alloc(ctx->arena, sizeof(int) * (size_t)(n ? n : 1));
@@ -227,6 +282,7 @@ static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx
 static rn_err_t sink_finish(rn_op_t *op, rn_ctx_t *ctx)
 {
     sink_t *s = op->priv;
+    if (s->commit_name) return RN_OK; /* the final checkpoint commits the pending rows */
     return s->io ? sink_retry(s, s->io->flush(s->io, ctx->errbuf, ctx->errbuf_size), ctx->errbuf, ctx->errbuf_size)
                  : RN_OK;
 }
@@ -252,10 +308,20 @@ static void sink_destroy(rn_op_t *op)
     rn_buf_free(&s->key);
     rn_buf_free(&s->value);
     rn_buf_free(&s->scratch);
+    rn_buf_free(&s->pending);
+    rn_free(s->commit_name);
     rn_free(s->pk);
     rn_free(s->value_cols);
     rn_free(s->label);
     rn_free(s);
+}
+
+/* Two-phase: the pending rows are the sink's state (--max-memory names it). */
+static size_t sink_state_size(const rn_op_t *op, size_t *keys)
+{
+    const sink_t *s = op->priv;
+    *keys = s->npending;
+    return s->pending.cap;
 }
 
 static const rn_op_vtable_t sink_vtable = {
@@ -264,6 +330,7 @@ static const rn_op_vtable_t sink_vtable = {
     .finish = sink_finish,
     .explain = sink_explain,
     .destroy = sink_destroy,
+    .state_size = sink_state_size,
 };
 
 rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int npk, const int *pk,
@@ -289,6 +356,7 @@ rn_op_t *rn_sink_new(rn_op_t *input, const char *label, rn_sink_mode mode, int n
     rn_buf_init(&s->key);
     rn_buf_init(&s->value);
     rn_buf_init(&s->scratch);
+    rn_buf_init(&s->pending);
     op->priv = s;
     return op;
 }
@@ -314,6 +382,7 @@ rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
 rn_err_t rn_sink_sync(rn_op_t *op, char *errbuf, size_t errbuf_size)
 {
     sink_t *s = op->priv;
+    if (s->commit_name) return RN_OK; /* nothing is handed to the writer between checkpoints */
     return s->io ? sink_retry(s, s->io->flush(s->io, errbuf, errbuf_size), errbuf, errbuf_size) : RN_OK;
 }
 
@@ -331,4 +400,183 @@ uint64_t rn_sink_records(const rn_op_t *op)
 {
     const sink_t *s = op->priv;
     return s->io ? s->io->records : 0;
+}
+
+/* ---- two-phase commit ---------------------------------------------------- */
+
+rn_err_t rn_sink_set_two_phase(rn_op_t *op, const char *name, char *errbuf, size_t errbuf_size)
+{
+    sink_t *s = op->priv;
+    if (!s->io || !s->io->commit_once || !s->io->write_rows) {
+        snprintf(errbuf, errbuf_size, "sink %s: its writer cannot commit exactly once", s->label);
+        return RN_ERR_UNSUPPORTED;
+    }
+    for (int c = 0; c < op->schema->ncols; c++) {
+        if (op->schema->cols[c].type->id != RN_TYPE_ROW) continue;
+        snprintf(errbuf, errbuf_size, "sink %s: column '%s': exactly-once cannot hold ROW values", s->label,
+                 op->schema->cols[c].name);
+        return RN_ERR_UNSUPPORTED;
+    }
+    char *copy = rn_strdup(name);
+    if (!copy) return RN_ERR_NOMEM;
+    rn_free(s->commit_name);
+    s->commit_name = copy;
+    return RN_OK;
+}
+
+bool rn_sink_two_phase(const rn_op_t *op) { return ((const sink_t *)op->priv)->commit_name != NULL; }
+
+uint32_t rn_sink_pending_rows(const rn_op_t *op) { return ((const sink_t *)op->priv)->npending; }
+
+rn_err_t rn_sink_snapshot_pending(const rn_op_t *op, rn_buf_t *out)
+{
+    const sink_t *s = op->priv;
+    rn_snap_put_u32(out, SINK_PENDING_VERSION);
+    rn_snap_put_u32(out, (uint32_t)op->schema->ncols);
+    rn_snap_put_u32(out, s->npending);
+    rn_snap_put_bytes(out, s->pending.data, (uint32_t)s->pending.len);
+    return out->oom ? RN_ERR_NOMEM : RN_OK;
+}
+
+/* Decodes up to b->cap rows from rd into b (values point into the
+ * reader's bytes). False when the bytes are not rows of op's schema. */
+static bool sink_unhold(const rn_op_t *op, rn_snap_reader_t *rd, rn_batch_t *b, uint32_t *left)
+{
+    const rn_schema_t *sc = op->schema;
+    b->nrows = 0;
+    while (*left && b->nrows < b->cap) {
+        int r = b->nrows;
+        uint8_t kind = rn_snap_u8(rd);
+        if (kind > RN_ROW_DELETE) return false;
+        b->kinds[r] = kind;
+        for (int c = 0; c < sc->ncols; c++) {
+            rn_value_t *v = &b->cols[c][r];
+            uint8_t has = rn_snap_u8(rd);
+            if (has > 1) return false;
+            if (!has) {
+                *v = RN_VALUE_NULL;
+            } else if (sc->cols[c].type->id == RN_TYPE_STRING) {
+                uint32_t len;
+                const char *bytes = rn_snap_bytes(rd, &len);
+                *v = rn_value_str(bytes ? bytes : "", len);
+            } else if (sc->cols[c].type->id == RN_TYPE_DOUBLE) {
+                uint64_t bits = rn_snap_u64(rd);
+                double d;
+                memcpy(&d, &bits, sizeof d);
+                *v = rn_value_double(d);
+            } else {
+                *v = rn_value_int((int64_t)rn_snap_u64(rd));
+            }
+        }
+        if (rd->bad) return false;
+        if (b->rowtime) b->rowtime[r] = 0;
+        if (b->rowwm) b->rowwm[r] = INT64_MIN;
+        b->nrows++;
+        (*left)--;
+    }
+    return true;
+}
+
+/* Gives rows[0..n) bytes (pending layout) to the writer and commits them
+ * once as checkpoint ckpt of writer; retries RN_ERR_RETRY as sink_retry
+ * does, calling commit_once again. */
+static rn_err_t sink_commit_rows(rn_op_t *op, sink_t *s, const char *writer, uint64_t ckpt, uint64_t keep_from,
+                                 const void *rows, size_t len, uint32_t n, char *errbuf, size_t errbuf_size)
+{
+    if (!n) return RN_OK; /* nothing to write, nothing to record */
+    rn_arena_t arena;
+    rn_arena_init(&arena, 1 << 16);
+    rn_batch_t *b = rn_batch_new(&arena, op->schema, RN_BATCH_MAX);
+    int *all = rn_arena_alloc(&arena, sizeof(int) * RN_BATCH_MAX);
+    if (!b || !all) {
+        rn_arena_free(&arena);
+        return RN_ERR_NOMEM;
+    }
+    for (int j = 0; j < RN_BATCH_MAX; j++) all[j] = j;
+    rn_sink_layout_t layout = {.schema = op->schema, .mode = s->mode, .npk = s->npk, .pk = s->pk,
+                               .nvalue = s->nvalue >= 0 ? s->nvalue : op->schema->ncols,
+                               .value_cols = s->nvalue >= 0 ? s->value_cols : NULL};
+    rn_snap_reader_t rd;
+    rn_snap_reader_init(&rd, rows, len);
+    uint32_t left = n;
+    rn_err_t err = RN_OK;
+    while (left && err == RN_OK) {
+        if (!sink_unhold(op, &rd, b, &left)) {
+            snprintf(errbuf, errbuf_size, "sink %s: the pending rows of checkpoint %llu are corrupt", s->label,
+                     (unsigned long long)ckpt);
+            err = RN_ERR_DECODE;
+            break;
+        }
+        err = s->io->write_rows(s->io, b, all, b->nrows, &layout, errbuf, errbuf_size);
+        if (err == RN_ERR_RETRY) err = RN_OK; /* the rows are held (op/io.h): commit_once retries */
+    }
+    if (err == RN_OK && !rn_snap_done(&rd)) {
+        snprintf(errbuf, errbuf_size, "sink %s: the pending rows of checkpoint %llu are corrupt", s->label,
+                 (unsigned long long)ckpt);
+        err = RN_ERR_DECODE;
+    }
+    rn_arena_free(&arena);
+    if (err != RN_OK) {
+        s->errors++;
+        return err;
+    }
+    int wait_ms = SINK_BACKOFF_MS;
+    int64_t tries = 0, since = rn_clock_wall_ms(), last_log = 0;
+    while ((err = s->io->commit_once(s->io, s->commit_name, writer, ckpt, keep_from, errbuf, errbuf_size)) ==
+           RN_ERR_RETRY) {
+        s->errors++;
+        char why[512];
+        snprintf(why, sizeof why, "%s", errbuf_size ? errbuf : "");
+        if ((s->max_retries >= 0 && tries >= s->max_retries) || !sink_wait(s, 0)) {
+            snprintf(errbuf, errbuf_size,
+                     "sink %s: checkpoint %llu is not committed (%s; the process that restores the checkpoint "
+                     "commits it): %s", s->label, (unsigned long long)ckpt,
+                     s->stop && *s->stop ? "stopped" : "'sink.max-retries' reached", why);
+            return RN_ERR_IO;
+        }
+        int64_t now = rn_clock_wall_ms();
+        if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= SINK_BACKOFF_MAX_MS) {
+            rn_log_warn("sink %s: %s; committing checkpoint %llu again in %d ms (try %lld, %lld s since the first "
+                        "failure; input paused)", s->label, why, (unsigned long long)ckpt, wait_ms,
+                        (long long)tries + 1, (long long)(now - since) / 1000);
+            last_log = now;
+        }
+        sink_wait(s, wait_ms);
+        wait_ms = wait_ms * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : wait_ms * 2;
+        tries++;
+        s->retries++;
+    }
+    if (err != RN_OK) s->errors++;
+    return err;
+}
+
+rn_err_t rn_sink_commit(rn_op_t *op, const char *writer, uint64_t ckpt, uint64_t keep_from, char *errbuf,
+                        size_t errbuf_size)
+{
+    sink_t *s = op->priv;
+    if (!s->commit_name) return RN_OK;
+    rn_err_t err = sink_commit_rows(op, s, writer, ckpt, keep_from, s->pending.data, s->pending.len, s->npending,
+                                    errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    s->io->records += s->npending;
+    rn_buf_clear(&s->pending);
+    s->npending = 0;
+    return RN_OK;
+}
+
+rn_err_t rn_sink_commit_restored(rn_op_t *op, const char *writer, uint64_t ckpt, const void *data, size_t len,
+                                 char *errbuf, size_t errbuf_size)
+{
+    sink_t *s = op->priv;
+    if (!s->commit_name) return RN_OK;
+    rn_snap_reader_t rd;
+    rn_snap_reader_init(&rd, data, len);
+    uint32_t version = rn_snap_u32(&rd), ncols = rn_snap_u32(&rd), n = rn_snap_u32(&rd), blen;
+    const void *rows = rn_snap_bytes(&rd, &blen);
+    if (rd.bad || !rn_snap_done(&rd) || version != SINK_PENDING_VERSION || ncols != (uint32_t)op->schema->ncols) {
+        snprintf(errbuf, errbuf_size, "sink %s: the pending rows of checkpoint %llu cannot be read (%s)", s->label,
+                 (unsigned long long)ckpt, version != SINK_PENDING_VERSION && !rd.bad ? "another format" : "corrupt");
+        return RN_ERR_DECODE;
+    }
+    return sink_commit_rows(op, s, writer, ckpt, 0, rows, blen, n, errbuf, errbuf_size);
 }

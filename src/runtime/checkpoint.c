@@ -25,6 +25,14 @@
  * holds. A file that is missing, or a pipeline whose stateful operators
  * differ from the ones that wrote it (the fingerprint), stops the run:
  * guessing would give wrong results silently. `--from-scratch` skips it.
+ *
+ * Two-phase sinks (exactly-once into a database, op/io.h commit_once):
+ * each checkpoint holds a sink's pending rows (section "sink/<op id>"),
+ * and commits them to the database only after the file is durable and the
+ * Kafka transaction (the positions naming the file) committed. Restoring
+ * a partition from a file commits that file's sink sections too, once per
+ * file; the database's record of committed checkpoints makes that a
+ * no-op when the writer got there first (docs/checkpoints.md).
  */
 #include "runtime/checkpoint.h"
 
@@ -75,6 +83,9 @@ struct rn_ckpt_run {
     rn_ckpt_t *cache;           /* the file read last (restores come in runs) */
     char cache_name[RN_CKPT_NAME_MAX + 1];
     rn_buf_t secname;           /* scratch for section names */
+    rn_op_t **sinks;            /* two-phase sinks (rn_sink_two_phase; owned array) */
+    int nsinks;
+    char sinks_done[RN_CKPT_NAME_MAX + 1]; /* the file whose sink sections a restore committed last */
 };
 
 /* A source whose reader can restore partitions (Kafka, a repartition topic). */
@@ -110,6 +121,13 @@ static void fingerprint(const rn_ckpt_run_t *c, rn_buf_t *out)
         rn_buf_appendf(out, "#%d %s: ", op->id, op->vt->kind);
         if (op->vt->explain) op->vt->explain(op, out);
         rn_buf_appends(out, "\n");
+    }
+    /* a two-phase sink's pending rows are state too (none without one,
+     * so earlier files still fit) */
+    for (int i = 0; i < c->nsinks; i++) {
+        rn_buf_appendf(out, "#%d %s: ", c->sinks[i]->id, c->sinks[i]->vt->kind);
+        c->sinks[i]->vt->explain(c->sinks[i], out);
+        rn_buf_appends(out, ", two-phase\n");
     }
 }
 
@@ -220,6 +238,36 @@ static rn_err_t take_op(rn_ckpt_run_t *c, rn_ckpt_builder_t *b, const ckpt_op_t 
     return err;
 }
 
+/* Appends the section of a two-phase sink: its pending rows ("pre-commit"). */
+static rn_err_t take_sink(rn_ckpt_run_t *c, rn_ckpt_builder_t *b, const rn_op_t *sink)
+{
+    const char *name = secname(c, "sink", sink->id, NULL, 0);
+    rn_buf_t *out = name ? rn_ckpt_section_open(b, name) : NULL;
+    if (!out) return name ? b->err : RN_ERR_NOMEM;
+    rn_err_t err = rn_sink_snapshot_pending(sink, out);
+    return err == RN_OK ? rn_ckpt_section_close(b) : err;
+}
+
+/* After checkpoint id is durable and its positions committed: commits
+ * each two-phase sink's pending rows; the database may forget its records
+ * of this process's checkpoints older than its oldest file left. */
+static rn_err_t commit_sinks(rn_ckpt_run_t *c, uint64_t id, char *errbuf, size_t errbuf_size)
+{
+    if (!c->nsinks) return RN_OK;
+    uint64_t keep_from = 0;
+    char why[512];
+    rn_ckpt_list_t list = {0};
+    if (rn_ckpt_list(c->dir, c->prefix, &list, why, sizeof why) == RN_OK)
+        for (size_t i = 0; i < list.n; i++)
+            if (!keep_from || list.entries[i].id < keep_from) keep_from = list.entries[i].id;
+    rn_ckpt_list_free(&list);
+    for (int i = 0; i < c->nsinks; i++) {
+        rn_err_t err = rn_sink_commit(c->sinks[i], c->tag, id, keep_from, errbuf, errbuf_size);
+        if (err != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
 rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
 {
     rn_err_t err = rn_run_sync_outputs(c->p, errbuf, errbuf_size);
@@ -231,6 +279,7 @@ rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
     err = rn_ckpt_begin(&b, id, c->fp.data, c->fp.len);
     for (int i = 0; i < c->nsrcs && err == RN_OK; i++) err = take_source(c, &b, c->srcs[i]);
     for (int i = 0; i < c->nops && err == RN_OK; i++) err = take_op(c, &b, &c->ops[i]);
+    for (int i = 0; i < c->nsinks && err == RN_OK; i++) err = take_sink(c, &b, c->sinks[i]);
     char name[RN_CKPT_NAME_MAX + 1];
     if (err == RN_OK && (err = rn_ckpt_file_name(name, sizeof name, c->tag, id)) != RN_OK)
         snprintf(errbuf, errbuf_size, "checkpoint: cannot name a file after '%s'", c->tag);
@@ -280,6 +329,9 @@ rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
     }
     rn_free(keep);
     rn_ckpt_list_free(&list);
+    /* two-phase sinks: only now, after the file and the positions (a
+     * crash before this point restores this file and commits from it) */
+    if ((err = commit_sinks(c, id, errbuf, errbuf_size)) != RN_OK) return err;
     rn_log_debug("checkpoint %s/%s: %zu bytes in %lld ms", c->dir, c->name, bytes,
                  (long long)(rn_clock_wall_ms() - t0));
     return RN_OK;
@@ -377,6 +429,37 @@ static rn_err_t load_fallback(rn_ckpt_run_t *c, const char *bad, const char *why
     return RN_ERR_DECODE;
 }
 
+/* The loaded file's two-phase sink sections are committed (once per
+ * file; the database's records make a repeat harmless), under the tag
+ * of the process that wrote the file. */
+static rn_err_t restore_sinks(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
+{
+    if (!c->nsinks || !strcmp(c->sinks_done, c->cache_name)) return RN_OK;
+    char writer[RN_CKPT_NAME_MAX + 1];
+    if (!file_prefix(c->cache_name, writer, sizeof writer)) {
+        snprintf(errbuf, errbuf_size, "checkpoint %s/%s: not a checkpoint file name", c->dir, c->cache_name);
+        return RN_ERR_DECODE;
+    }
+    size_t wl = strlen(writer);
+    memmove(writer, writer + 5, wl - 5); /* "ckpt-<tag>-" -> "<tag>" */
+    writer[wl - 6] = '\0';
+    uint64_t id = rn_ckpt_id(c->cache);
+    for (int i = 0; i < c->nsinks; i++) {
+        const char *name = secname(c, "sink", c->sinks[i]->id, NULL, 0);
+        const rn_ckpt_section_t *s = name ? rn_ckpt_find(c->cache, name) : NULL;
+        if (!name) return RN_ERR_NOMEM;
+        if (!s) continue;
+        char why[1024];
+        rn_err_t err = rn_sink_commit_restored(c->sinks[i], writer, id, s->data, s->len, why, sizeof why);
+        if (err != RN_OK) {
+            snprintf(errbuf, errbuf_size, "checkpoint %s/%s: %s", c->dir, c->cache_name, why);
+            return err;
+        }
+    }
+    snprintf(c->sinks_done, sizeof c->sinks_done, "%s", c->cache_name);
+    return RN_OK;
+}
+
 /* rn_reader_t.ckpt_restore */
 static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, int32_t partition,
                              const char *ckpt, int64_t *offset, char *errbuf, size_t errbuf_size)
@@ -401,6 +484,7 @@ static rn_err_t hook_restore(void *opaque, rn_reader_t *r, const char *topic, in
     }
     if (err == RN_ERR_DECODE) err = load_fallback(c, ckpt, why, src, topic, partition, errbuf, errbuf_size);
     else if (err != RN_OK) snprintf(errbuf, errbuf_size, "%s", why);
+    if (err == RN_OK) err = restore_sinks(c, errbuf, errbuf_size);
     if (err != RN_OK) return err;
     const char *name = secname(c, "pos", src->id, topic, partition);
     const rn_ckpt_section_t *s = name ? rn_ckpt_find(c->cache, name) : NULL;
@@ -487,7 +571,8 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
     c->dir = p->ckpt_dir ? rn_strdup(p->ckpt_dir) : default_dir(name);
     c->srcs = rn_calloc((size_t)nsrcs, sizeof *c->srcs);
     c->ops = rn_calloc((size_t)(p->nops ? p->nops : 1), sizeof *c->ops);
-    if (!c->srcs || !c->ops || (!c->dir && p->ckpt_dir)) {
+    c->sinks = rn_calloc((size_t)(p->nsinks ? p->nsinks : 1), sizeof *c->sinks);
+    if (!c->srcs || !c->ops || !c->sinks || (!c->dir && p->ckpt_dir)) {
         rn_ckpt_run_free(c);
         return RN_ERR_NOMEM;
     }
@@ -520,6 +605,14 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
             if (!o->nparts || n < o->nparts) o->nparts = n;
         }
         if (o->nsrcs) c->nops++;
+    }
+    for (int i = 0; i < p->nsinks; i++)
+        if (rn_sink_two_phase(p->sinks[i].op)) c->sinks[c->nsinks++] = p->sinks[i].op;
+    if (c->nsinks && !p->txn) { /* the commit follows the positions' commit, which only a transaction tells */
+        snprintf(errbuf, errbuf_size, "exactly-once into a database needs the positions committed in a Kafka "
+                 "transaction, and this pipeline has none");
+        rn_ckpt_run_free(c);
+        return RN_ERR_CONFIG;
     }
     /* The tag: this process and worker. With a static member id it is
      * that id, so a restart prunes its predecessor's files; else unique
@@ -580,6 +673,7 @@ void rn_ckpt_run_free(rn_ckpt_run_t *c)
     }
     rn_free(c->ops);
     rn_free(c->srcs);
+    rn_free(c->sinks);
     rn_free(c->dir);
     rn_ckpt_free(c->cache);
     rn_buf_free(&c->fp);

@@ -302,19 +302,39 @@ static const char *process_tag(void)
 /* Exactly-once (docs/checkpoints.md): when a sink table asks for it
  * ('sink.delivery-guarantee' = 'exactly-once'), its connector opens the
  * pipeline's transaction, which every sink and Exchange of that connector
- * then writes in. Needs checkpoints: each one commits the transaction. */
+ * then writes in. Needs checkpoints: each one commits the transaction. A
+ * sink of a connector without transactions (jdbc: a two-phase commit,
+ * op/io.h commit_once) needs one as well: its rows are committed after
+ * the positions, which go to Kafka in the transaction. */
 static rn_err_t pipeline_open_txn(rn_pipeline_t *p, const char *name, int worker, char *errbuf, size_t errbuf_size)
 {
-    table_def_t *t = NULL;
+    table_def_t *t = NULL, *two_phase = NULL;
     for (int i = 0; i < p->nsinks && !t; i++) {
         table_def_t *s = p->sinks[i].table;
-        if (!p->sinks[i].dash_twin && s->conn->exactly_once && s->conn->exactly_once(s->conf)) t = s;
+        if (p->sinks[i].dash_twin || !s->conn->exactly_once || !s->conn->exactly_once(s->conf)) continue;
+        if (s->conn->open_txn) t = s;
+        else if (!two_phase) two_phase = s;
     }
-    /* SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE' without such a
-     * sink: the repartition topics (and any Kafka sink) still go through
-     * a transaction, opened with a Kafka table's settings */
-    for (int i = 0; i < p->ntables && !t && p->ckpt_exactly_once; i++)
+    if (two_phase && p->ckpt_interval_ms == 0) {
+        snprintf(errbuf, errbuf_size,
+                 "table '%s': 'sink.delivery-guarantee' = 'exactly-once' commits with checkpoints, but SET "
+                 "'execution.checkpointing.interval' = '0' turns them off",
+                 two_phase->name);
+        return RN_ERR_CONFIG;
+    }
+    /* SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE' (or a two-phase
+     * sink) without such a sink: the repartition topics (and any Kafka
+     * sink) still go through a transaction, opened with a Kafka table's
+     * settings */
+    for (int i = 0; i < p->ntables && !t && (p->ckpt_exactly_once || two_phase); i++)
         if (p->tables[i].source && p->tables[i].conn->open_txn) t = &p->tables[i];
+    if (two_phase && !t) {
+        snprintf(errbuf, errbuf_size,
+                 "table '%s': 'sink.delivery-guarantee' = 'exactly-once' needs a Kafka source table: its rows are "
+                 "committed with checkpoints, after the source positions commit in a Kafka transaction",
+                 two_phase->name);
+        return RN_ERR_CONFIG;
+    }
     if (t) {
         if (p->ckpt_interval_ms == 0) {
             snprintf(errbuf, errbuf_size,
@@ -626,6 +646,14 @@ static rn_err_t pipeline_open(rn_pipeline_t *p, const rn_run_opts_t *o, char *er
         io->reject = pipeline_sink_reject;
         io->reject_opaque = sr;
         rn_sink_set_io(p->sinks[i].op, io);
+        if (io->commit_once) { /* exactly-once by two-phase commit: named by table (and operator) */
+            char key[300];
+            bool alone = true;
+            for (int j = 0; j < p->nsinks; j++) alone = alone && (j == i || p->sinks[j].table != t);
+            if (alone) snprintf(key, sizeof key, "%s", t->name);
+            else snprintf(key, sizeof key, "%s#%d", t->name, p->sinks[i].op->id);
+            if ((err = rn_sink_set_two_phase(p->sinks[i].op, key, errbuf, errbuf_size)) != RN_OK) return err;
+        }
         int64_t max_retries;
         if ((err = rn_sink_max_retries(t->options, t->noptions, &max_retries, errbuf, errbuf_size)) != RN_OK)
             return err;
@@ -727,6 +755,14 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         if ((err = rn_ckpt_run_open(p, name, o->worker, o->from_scratch, &ck, errbuf, errbuf_size)) != RN_OK) {
             if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
             return err;
+        }
+        for (int i = 0; i < p->nsinks && !ck; i++) {
+            if (!rn_sink_two_phase(p->sinks[i].op)) continue;
+            snprintf(errbuf, errbuf_size,
+                     "table '%s': 'sink.delivery-guarantee' = 'exactly-once' commits its rows with checkpoints, "
+                     "and this run takes none (they need a Kafka source table and a checkpoint interval)",
+                     p->sinks[i].table->name);
+            return RN_ERR_CONFIG;
         }
     }
     rn_arena_t arena;

@@ -474,6 +474,32 @@ CREATE TABLE o (user_id INT, n BIGINT)
         check(rc == 2 and "--workers" in err, "--workers %s: rc %d %r" % (bad, rc, err))
 
 
+
+def test_exactly_once_db_refused(d):
+    """'sink.delivery-guarantee' = 'exactly-once' on a jdbc table commits its
+    rows with checkpoints after the Kafka positions: with checkpoints off, or
+    without a Kafka source, the run is refused before anything is opened
+    (the PostgreSQL url points nowhere), naming the table."""
+    write(os.path.join(d, "in.jsonl"), events(3))
+    sink = """CREATE TABLE o (user_id INT, n BIGINT) WITH ('connector' = 'jdbc',
+  'url' = 'jdbc:postgresql://127.0.0.1:1/none', 'table-name' = 'o', 'sink.delivery-guarantee' = 'exactly-once');
+INSERT INTO o SELECT user_id, n FROM s;
+"""
+    kafka = "CREATE TABLE s (user_id INT, page STRING, n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'eo-in');\n"
+    files = ("CREATE TABLE s (user_id INT, page STRING, n BIGINT)\n"
+             "  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');\n" % os.path.join(d, "in.jsonl"))
+    cases = (("SET 'execution.checkpointing.interval' = '0';\n" + kafka, ["--brokers", "127.0.0.1:1"],
+              "table 'o': 'sink.delivery-guarantee' = 'exactly-once' commits with checkpoints, but SET "
+              "'execution.checkpointing.interval' = '0' turns them off"),
+             (files, [], "table 'o': 'sink.delivery-guarantee' = 'exactly-once' needs a Kafka source table"))
+    for head, args, want in cases:
+        p = os.path.join(d, "eo.sql")
+        write(p, head + sink)
+        rc, _, err = run(["run", p] + args, timeout=30)
+        check(rc != 0 and want in err, "%s: rc %d, want the refusal %r, got %r" % (args, rc, want, err.strip()))
+        check("connect" not in err, "refused only after connecting: %r" % err)
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 

@@ -796,6 +796,199 @@ static void test_sink_retries_until_delivered(void)
     fix_free(&f);
 }
 
+/* Two-phase commit (exactly-once, op/io.h commit_once): the sink keeps its
+ * rows until a checkpoint commits them, puts them into the checkpoint, and
+ * a commit repeated from the checkpoint's bytes (a restore) writes nothing
+ * twice, since the writer records each (sink, writer, checkpoint). */
+typedef struct tp_io {
+    test_io_t t;                /* log: the rows write_rows got since the last commit */
+    rn_buf_t db;                /* the committed rows, as tio_write_rows logs them */
+    char records[16][64];       /* "sink|writer|ckpt" committed */
+    int nrecords;
+    int commits;                /* commit_once calls */
+    int fail_commits;           /* commit_once calls still to answer RN_ERR_RETRY */
+    uint64_t keep_from;         /* the last commit's */
+} tp_io_t;
+
+static rn_err_t tpio_commit_once(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t ckpt,
+                                 uint64_t keep_from, char *errbuf, size_t errbuf_size)
+{
+    tp_io_t *t = (tp_io_t *)io;
+    t->commits++;
+    if (t->fail_commits > 0) { /* the rows stay held */
+        t->fail_commits--;
+        snprintf(errbuf, errbuf_size, "server gone");
+        return RN_ERR_RETRY;
+    }
+    char rec[64];
+    snprintf(rec, sizeof rec, "%s|%s|%llu", sink, writer, (unsigned long long)ckpt);
+    bool seen = false;
+    for (int i = 0; i < t->nrecords; i++) seen = seen || !strcmp(t->records[i], rec);
+    if (!seen && t->nrecords < 16) {
+        snprintf(t->records[t->nrecords++], sizeof t->records[0], "%s", rec);
+        if (t->t.log.len) rn_buf_append(&t->db, t->t.log.data, t->t.log.len);
+    }
+    rn_buf_clear(&t->t.log);
+    t->keep_from = keep_from;
+    return RN_OK;
+}
+static rn_err_t tpio_flush_never(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    snprintf(errbuf, errbuf_size, "flush called on a two-phase writer");
+    return RN_ERR_FATAL;
+}
+static void tpio_close(rn_sink_io_t *io)
+{
+    rn_buf_free(&((tp_io_t *)io)->db);
+    tio_close(io);
+}
+static tp_io_t *tpio_new(int *closed)
+{
+    tp_io_t *io = realloc(tio_new(closed), sizeof *io);
+    if (!io) return NULL;
+    memset((char *)io + sizeof(test_io_t), 0, sizeof *io - sizeof(test_io_t));
+    rn_buf_init(&io->db);
+    io->t.base.write = tio_write_never;
+    io->t.base.write_rows = tio_write_rows;
+    io->t.base.flush = tpio_flush_never;
+    io->t.base.commit_once = tpio_commit_once;
+    io->t.base.close = tpio_close;
+    return io;
+}
+static const char *tpio_db(tp_io_t *io)
+{
+    snprintf(logged, sizeof logged, "%s", io->db.data ? io->db.data : "");
+    return logged;
+}
+
+static void test_sink_two_phase(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(4, "a:BIGINT", "s:STRING", "d:DOUBLE", "b:BOOLEAN"), false);
+    int closed = 0;
+    tp_io_t *io = tpio_new(&closed);
+    RN_REQUIRE(io != NULL);
+    rn_op_t *sink = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &io->t.base);
+    RN_REQUIRE(sink != NULL);
+    char err[512];
+    RN_CHECK(!rn_sink_two_phase(sink));
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink, "orders", err, sizeof err), RN_OK);
+    RN_CHECK(rn_sink_two_phase(sink));
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), S("x"), D(0.5), I(1));
+    ROW(b, RN_ROW_INSERT, N, S(""), N, I(0));
+    ROW(b, RN_ROW_INSERT, I(-7), N, D(-1e20), N);
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    /* nothing reaches the writer between checkpoints, a sync included */
+    RN_CHECK_EQ_INT(io->t.log.len, 0);
+    RN_CHECK_EQ_INT(rn_sink_sync(sink, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_INT(sink->vt->finish(sink, &f.ctx), RN_OK);
+    RN_CHECK_EQ_INT(io->commits, 0);
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink), 3);
+    size_t keys = 0;
+    RN_CHECK(sink->vt->state_size(sink, &keys) > 0 && keys == 3);
+    /* pre-commit: the checkpoint's section; the rows stay pending */
+    rn_buf_t sec;
+    rn_buf_init(&sec);
+    RN_CHECK_EQ_INT(rn_sink_snapshot_pending(sink, &sec), RN_OK);
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink), 3);
+    /* commit after the checkpoint: the writer fails twice, then commits once */
+    io->fail_commits = 2;
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "p1", 100, 40, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_INT(io->commits, 3);
+    RN_CHECK_EQ_INT(io->keep_from, 40);
+    const char *want = "call(3 rows, mode 0, key)\n+I 1 x 0.5 1\n+I null  null 0\n+I -7 null -1e+20 null\n";
+    RN_CHECK_EQ_STR(tpio_db(io), want);
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink), 0);
+    RN_CHECK_EQ_INT(rn_sink_records(sink), 3);
+    /* the same checkpoint committed again from its bytes (a restore after a
+     * crash between the two commits): recorded already, nothing written */
+    RN_CHECK_EQ_INT(rn_sink_commit_restored(sink, "p1", 100, sec.data, sec.len, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_STR(tpio_db(io), want);
+    RN_CHECK_EQ_INT(io->nrecords, 1);
+    /* an empty commit records nothing (no round trip) */
+    int before = io->commits;
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "p1", 101, 0, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_INT(io->commits, before);
+    /* the new rows after a checkpoint are kept apart from the restored ones */
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(2), S("y"), D(2), I(1));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    /* another process restoring the same file (a fresh sink, writer "p1")
+     * writes nothing either; a checkpoint of another writer is its own */
+    tp_io_t *io2 = tpio_new(&closed);
+    RN_REQUIRE(io2 != NULL);
+    rn_op_t *sink2 = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &io2->t.base);
+    RN_REQUIRE(sink2 != NULL);
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink2, "orders", err, sizeof err), RN_OK);
+    snprintf(io2->records[io2->nrecords++], sizeof io2->records[0], "orders|p1|100"); /* the shared database */
+    RN_CHECK_EQ_INT(rn_sink_commit_restored(sink2, "p1", 100, sec.data, sec.len, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_STR(tpio_db(io2), "");
+    RN_CHECK_EQ_INT(rn_sink_commit_restored(sink2, "p2", 100, sec.data, sec.len, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_STR(tpio_db(io2), want);
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink2), 0);
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink), 1);
+    /* bytes that are not this sink's pending rows: every truncation fails */
+    for (size_t n = 0; n < sec.len; n++) {
+        rn_err_t e = rn_sink_commit_restored(sink2, "p3", 7, sec.data, n, err, sizeof err);
+        if (e != RN_ERR_DECODE) {
+            fprintf(stderr, "truncated to %zu of %zu: %s\n", n, sec.len, rn_err2str(e));
+            RN_CHECK(false);
+            break;
+        }
+    }
+    RN_CHECK_EQ_STR(tpio_db(io2), want);
+    /* a kind byte out of range */
+    sec.data[16] = 9;
+    RN_CHECK_EQ_INT(rn_sink_commit_restored(sink2, "p3", 7, sec.data, sec.len, err, sizeof err), RN_ERR_DECODE);
+    RN_CHECK(strstr(err, "corrupt") != NULL);
+    /* giving up: the rows stay pending and the error says who commits them */
+    rn_sink_set_retry(sink, 1, NULL);
+    io->fail_commits = 5;
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "p1", 102, 0, err, sizeof err), RN_ERR_IO);
+    RN_CHECK(strstr(err, "restores the checkpoint commits it") && strstr(err, "server gone"));
+    RN_CHECK_EQ_INT(rn_sink_pending_rows(sink), 1);
+    rn_buf_free(&sec);
+    rn_op_free(sink);
+    rn_op_free(sink2);
+    RN_CHECK_EQ_INT(closed, 2);
+    fix_free(&f);
+
+    /* upsert: the last change per key of each batch, with its kind, held
+     * and committed as the writer would have got it */
+    fix_init(&f, schema_of(2, "k:STRING", "v:BIGINT"), true);
+    io = tpio_new(&closed);
+    RN_REQUIRE(io != NULL);
+    int pk[] = {0};
+    sink = rn_sink_new(f.feeder, "t", RN_SINK_UPSERT, 1, pk, &io->t.base);
+    RN_REQUIRE(sink != NULL);
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink, "totals", err, sizeof err), RN_OK);
+    b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, S("a"), I(1));
+    ROW(b, RN_ROW_INSERT, S("b"), I(2));
+    ROW(b, RN_ROW_UPDATE_BEFORE, S("a"), I(1));
+    ROW(b, RN_ROW_UPDATE_AFTER, S("a"), I(3));
+    ROW(b, RN_ROW_DELETE, S("b"), I(2));
+    RN_CHECK_EQ_INT(fix_push(&f, sink, b), RN_OK);
+    RN_CHECK_EQ_INT(io->t.log.len, 0);
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "p1", 5, 0, err, sizeof err), RN_OK);
+    RN_CHECK_EQ_STR(tpio_db(io), "call(2 rows, mode 1, key k)\n+U a 3\n-D b 2\n");
+    RN_CHECK_EQ_STR(io->records[0], "totals|p1|5");
+    rn_op_free(sink);
+    RN_CHECK_EQ_INT(closed, 3);
+    fix_free(&f);
+
+    /* a writer without commit_once cannot */
+    fix_init(&f, schema_of(1, "a:INT"), false);
+    test_io_t *plain = tio_new(&closed);
+    sink = rn_sink_new(f.feeder, "t", RN_SINK_APPEND, 0, NULL, &plain->base);
+    RN_REQUIRE(sink != NULL);
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink, "t", err, sizeof err), RN_ERR_UNSUPPORTED);
+    RN_CHECK(!rn_sink_two_phase(sink));
+    rn_op_free(sink);
+    fix_free(&f);
+}
+
 static void test_sink_upsert_composite_key_order(void)
 {
     fix_t f;
@@ -1961,6 +2154,7 @@ int main(void)
     RN_RUN(test_sink_upsert_coalesces);
     RN_RUN(test_sink_typed_rows);
     RN_RUN(test_sink_retries_until_delivered);
+    RN_RUN(test_sink_two_phase);
     RN_RUN(test_sink_upsert_composite_key_order);
     RN_RUN(test_sink_append_writes_every_row);
     RN_RUN(test_aggregate_allocation_failures);
