@@ -677,7 +677,20 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     rn_buf_t failed;
     rn_buf_init(&failed);
-    if (lost) {
+    if (lost && r->base.txn && !r->closing) {
+        /* Under exactly-once the open transaction holds outputs of these
+         * partitions' records since the last checkpoint, and their new
+         * owner reads those records again: committing it would write them
+         * twice, and aborting it would lose what the other partitions
+         * wrote. The run stops; its restart restores the last checkpoint
+         * (Kafka Streams closes its tasks dirty the same way). */
+        kr_set_pending(r, RN_ERR_IO,
+                       "%s: the consumer group took this process's partitions away (its session or poll "
+                       "interval expired: 'properties.session.timeout.ms', 'properties.max.poll.interval.ms'); "
+                       "under exactly-once the open transaction cannot be committed, so the run stops: restart "
+                       "it and it resumes from its last checkpoint",
+                       r->label);
+    } else if (lost) {
         /* nothing can be committed */
     } else if (r->closing) {
         if (r->commit_at_close) e = kr_commit_parts(r, parts, false, &failed);
