@@ -535,9 +535,11 @@ static void test_embedded_late_member_and_closing(void)
     t0 = now_ms();
     b->close(b);
     int64_t b_ms = now_ms() - t0;
-    RN_CHECK(a_ms < 1000);
-    RN_CHECK(b_ms < 1000);
-    if (a_ms >= 1000 || b_ms >= 1000)
+    /* leaving would wait 5 s behind the held JoinGroup; not leaving takes
+     * a few ms (up to 1.5 s seen at load average 25) */
+    RN_CHECK(a_ms < 4000);
+    RN_CHECK(b_ms < 4000);
+    if (a_ms >= 4000 || b_ms >= 4000)
         fprintf(stderr, "closing took %lld and %lld ms\n", (long long)a_ms, (long long)b_ms);
     rd_kafka_topic_destroy(rkt);
     rn_kafka_close(k);
