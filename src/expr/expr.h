@@ -69,6 +69,7 @@ typedef enum rn_func_id {
     RN_FN_TRIM,                        /* TRIM(s): spaces both sides */
     RN_FN_POSITION,                    /* POSITION(needle IN s) -> INT, 1-based, 0 if absent */
     RN_FN_REPLACE,                     /* REPLACE(s, from, to) */
+    RN_FN_SPLIT_INDEX,                 /* SPLIT_INDEX(s, sep, i): the i-th (0-based) piece */
     /* numbers */
     RN_FN_ABS, RN_FN_FLOOR, RN_FN_CEIL, /* same type as the arg */
     RN_FN_ROUND,                        /* ROUND(x [, digits INT]) */
@@ -117,6 +118,7 @@ typedef enum rn_func_sig {
     RN_SIG_CHARLEN,       /* (STRING) */
     RN_SIG_POSITION,      /* (STRING, STRING) */
     RN_SIG_REPLACE,       /* (STRING, STRING, STRING) */
+    RN_SIG_SPLIT_INDEX,   /* (STRING, STRING, integer) */
     RN_SIG_COMMON,        /* args cast to their common type, the result type */
     RN_SIG_NULLIF,        /* as RN_SIG_COMMON, two args */
     RN_SIG_IF,            /* (BOOLEAN, a, b): a and b as RN_SIG_COMMON */

@@ -1,6 +1,7 @@
 /*
  * strings.c - LIKE and the string functions (LOWER, UPPER, CONCAT, CHAR_LENGTH,
- * SUBSTRING, TRIM, POSITION, REPLACE) over UTF-8 text, a batch at a time.
+ * SUBSTRING, TRIM, POSITION, REPLACE, SPLIT_INDEX) over UTF-8 text, a batch
+ * at a time.
  * Their semantics are listed in eval.c's head note; results are carved
  * from the arena or point into an input when they equal it.
  */
@@ -417,3 +418,27 @@ rn_err_t rn_fn_replace(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn
     return RN_OK;
 }
 
+rn_err_t rn_fn_split_index(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    (void)e;
+    (void)a;
+    for (int i = 0; i < n; i++) {
+        const rn_value_t *s = &args[0].v[i * args[0].step], *d = &args[1].v[i * args[1].step];
+        const rn_value_t *k = &args[2].v[i * args[2].step];
+        out[i] = RN_VALUE_NULL;
+        if (s->null || d->null || k->null || k->i < 0 || d->len == 0 || s->len == 0) continue;
+        /* Skip k separators; the piece runs to the next one or the end. */
+        const char *p = s->s, *end = s->s + s->len, *q = NULL;
+        int64_t left = k->i;
+        for (;;) {
+            q = (size_t)(end - p) >= d->len ? memmem(p, (size_t)(end - p), d->s, d->len) : NULL;
+            if (!left) break;
+            if (!q) break;
+            p = q + d->len;
+            left--;
+        }
+        if (left) continue;
+        out[i] = rn_value_str(p, (uint32_t)((q ? q : end) - p));
+    }
+    return RN_OK;
+}

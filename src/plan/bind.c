@@ -522,6 +522,10 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
     case RN_SIG_REPLACE:
         for (int i = 0; i < 3; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
         break;
+    case RN_SIG_SPLIT_INDEX:
+        for (int i = 0; i < 2; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
+        ARG_AS(2, rn_type_is_integer(id_), &rn_type_int, "an integer");
+        break;
     case RN_SIG_COMMON:
         result = t;
         break;
