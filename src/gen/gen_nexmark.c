@@ -224,7 +224,7 @@ static char *nx_put_time(char *p, int64_t ms)
 }
 
 /* StringsGenerator.nextString: 3..max-1 characters, a-z with 1 in 13 the
- * `special` one, trimmed of spaces. Returns the end; *len gets the length. */
+ * `special` one, trimmed of spaces, written at p. Returns its end. */
 static char *nx_put_word(uint64_t *x, char *p, int max, char special)
 {
     int len = 3 + (int)nx_int(x, max - 3);

@@ -11,6 +11,7 @@ import collections
 import datetime
 import json
 import os
+import re
 
 SECOND = 1000
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -138,10 +139,24 @@ def split_index(s, sep, i):
     return parts[i] if 0 <= i < len(parts) else None
 
 
+def q21(ev):
+    hot = {"apple": "0", "google": "1", "facebook": "2", "baidu": "3"}
+    rows = []
+    for b in ev["bid"]:
+        m = re.search(r"(&|^)channel_id=([^&]*)", b["url"])
+        extracted = m.group(2) if m else None
+        channel = b["channel"].lower()
+        if extracted is not None or channel in hot:
+            rows.append({"auction": b["auction"], "bidder": b["bidder"], "price": b["price"],
+                         "channel": b["channel"], "channel_id": hot.get(channel, extracted)})
+    return rows
+
+
 def q22(ev):
     return [{"auction": b["auction"], "bidder": b["bidder"], "price": b["price"], "channel": b["channel"],
              "dir1": split_index(b["url"], "/", 3), "dir2": split_index(b["url"], "/", 4),
              "dir3": split_index(b["url"], "/", 5)} for b in ev["bid"]]
 
 
-QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q5": q5, "q7": q7, "q8": q8, "q15": q15, "q20": q20, "q22": q22}
+QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q5": q5, "q7": q7, "q8": q8, "q15": q15, "q20": q20, "q21": q21,
+           "q22": q22}
