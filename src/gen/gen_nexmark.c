@@ -14,7 +14,9 @@
  * Java's, the distributions do not). Bounded integers use multiply-shift.
  * Prices are round(100 * 10^(6u)) as in PriceGenerator; 10^x is computed
  * with a fixed Taylor series in plain IEEE double operations, never libm,
- * so the bytes depend on the seed and options alone (the rule of gen.c).
+ * and no product is added to in floating point (a fused multiply-add would
+ * round differently), so the bytes depend on the seed and options alone
+ * (the rule of gen.c).
  * Per-channel URLs derive from a stateless hash of (seed, channel), so the
  * 10,000-entry channel table of nexmark-flink needs no memory.
  */
@@ -113,8 +115,14 @@ static double nx_pow10(double x)
     return sum;
 }
 
-/* PriceGenerator.nextPrice: log-uniform over 1..1,000,000 dollars, in cents. */
-static int64_t nx_price(uint64_t *x) { return (int64_t)(nx_pow10(nx_unit(x) * 6.0) * 100.0 + 0.5); }
+/* PriceGenerator.nextPrice: log-uniform over 1..1,000,000 dollars, in cents
+ * rounded to the nearest (the rounding in integers, so that no compiler can
+ * fuse a multiply and an add into one differently rounded instruction). */
+static int64_t nx_price(uint64_t *x)
+{
+    int64_t mills = (int64_t)(nx_pow10(nx_unit(x) * 6.0) * 1000.0);
+    return (mills + 5) / 10;
+}
 
 /* ------------------------------------------------------------------ */
 /* Ids: arithmetic on the event number                                 */
