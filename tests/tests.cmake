@@ -3,7 +3,8 @@
 #   sql.golden  one test per tests/sql/cases/<name>/: hand-computed outputs
 #   sql.errors  one test per tests/sql/errors/<name>.sql: rejected pipelines
 #   oracle      random queries checked against a Python batch computation
-#               (and the oracle's own self-test against SQLite)
+#               (and the oracle's own self-test against SQLite); the Nexmark
+#               queries of bench/nexmark against tests/nexmark/oracle.py
 #   window      event time: window aggregates and late rows over out-of-order
 #               events checked against a Python batch computation (and the
 #               oracle's self-test)
@@ -69,6 +70,19 @@ foreach(seed 1 2 3)
   set_tests_properties(oracle.seed${seed} PROPERTIES
                        LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
 endforeach()
+
+# Nexmark (bench/nexmark/qN.sql, the queries as nexmark-flink writes them)
+# over `runnel gen nexmark` data, checked against tests/nexmark/oracle.py:
+# a slow event rate (long event time: many windows) across midnight (two
+# days for q15), and the default rate.
+add_test(NAME oracle.nexmark.seed1
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/nexmark/run_nexmark.py ${RUNNEL_BIN}
+                 --seed 1 --count 50000 --event-rate 1000 --start 2024-05-01T23:59:35Z)
+add_test(NAME oracle.nexmark.seed2
+         COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/nexmark/run_nexmark.py ${RUNNEL_BIN}
+                 --seed 2 --count 200000 --event-rate 10000)
+set_tests_properties(oracle.nexmark.seed1 oracle.nexmark.seed2 PROPERTIES
+                     LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
 
 # ---- event time and windows ------------------------------------------------
 # tests/window/README.md: TUMBLE/HOP/SESSION aggregates, late rows (routed to

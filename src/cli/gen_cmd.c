@@ -24,11 +24,14 @@
 /* The `runnel gen` command                                            */
 
 static const char gen_usage[] =
-    "usage: runnel gen s1|s2|s3|s4|s5 [--count N] [--seed S] [--rate EVENTS_PER_SEC]\n"
+    "usage: runnel gen s1|s2|s3|s4|s5|nexmark [--count N] [--seed S] [--rate EVENTS_PER_SEC]\n"
     "                  [--out DIR] [--out-of-order FRACTION] [--late FRACTION]\n"
-    "                  [--start ISO-or-epoch-seconds] [--brokers LIST [--partitions N]]\n"
-    "  --count N   records of the scenario's main topic (default 100000; -1 = endless)\n"
-    "  --out DIR   write DIR/<topic>.jsonl (required for s3, s4, s5); else stdout\n"
+    "                  [--start ISO-or-epoch-seconds] [--event-rate EVENTS_PER_SEC]\n"
+    "                  [--brokers LIST [--partitions N]]\n"
+    "  --count N   records of the scenario's main topic, for nexmark events of all\n"
+    "              three topics (default 100000; -1 = endless)\n"
+    "  --out DIR   write DIR/<topic>.jsonl (required for s3, s4, s5, nexmark); else stdout\n"
+    "  --event-rate R  nexmark: events per second of event time (default: --rate, else 10000)\n"
     "  --brokers   produce to Kafka at LIST (host:port,...; 'embedded': an in-process\n"
     "              cluster kept alive until Ctrl-C); missing topics are created\n"
     "  --partitions N  partitions of created topics (default: 8 for s5, else the broker's)\n";
@@ -100,9 +103,10 @@ static int gen_kafka(rn_gen_t *g, const char *scenario, const char *brokers, int
 {
     char err[1024];
     int nt = rn_gen_ntopics(g), rc = 1;
-    const char *topics[2] = {rn_gen_topic(g, 0), nt > 1 ? rn_gen_topic(g, 1) : NULL};
-    rd_kafka_topic_t *rkts[2] = {NULL, NULL};
-    int64_t counts[2] = {0, 0}, total = 0;
+    const char *topics[RN_GEN_MAX_TOPICS] = {NULL};
+    for (int t = 0; t < nt; t++) topics[t] = rn_gen_topic(g, t);
+    rd_kafka_topic_t *rkts[RN_GEN_MAX_TOPICS] = {NULL};
+    int64_t counts[RN_GEN_MAX_TOPICS] = {0}, total = 0;
     bool embedded = !strcmp(brokers, "embedded");
     rn_buf_t line, key;
     rn_buf_init(&line);
@@ -194,7 +198,7 @@ int rn_cli_gen(int argc, char **argv)
     rn_gen_opts_default(&opts);
     const char *scenario = NULL, *out = NULL, *brokers = NULL;
     int partitions = 0;
-    double rate = 0;
+    double rate = 0, event_rate = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -214,7 +218,8 @@ int rn_cli_gen(int argc, char **argv)
         memcpy(name, a, nlen);
         name[nlen] = '\0';
         static const char *const known[] = {"--count", "--seed", "--rate", "--out", "--out-of-order",
-                                            "--late", "--start", "--brokers", "--partitions"};
+                                            "--late", "--start", "--brokers", "--partitions",
+                                            "--event-rate"};
         bool ok = false;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(name, known[k]);
         if (!ok) return gen_bad_usage("unknown flag '%s'", a);
@@ -242,6 +247,10 @@ int rn_cli_gen(int argc, char **argv)
         } else if (!strcmp(name, "--rate")) {
             rate = strtod(val, &end);
             if (*val == '\0' || *end || errno || !(rate > 0)) return gen_bad_usage("bad --rate '%s'", val);
+        } else if (!strcmp(name, "--event-rate")) {
+            event_rate = strtod(val, &end);
+            if (*val == '\0' || *end || errno || !(event_rate > 0) || event_rate > 1e9)
+                return gen_bad_usage("bad --event-rate '%s'", val);
         } else if (!strcmp(name, "--out")) {
             out = val;
         } else if (!strcmp(name, "--out-of-order") || !strcmp(name, "--late")) {
@@ -259,6 +268,9 @@ int rn_cli_gen(int argc, char **argv)
     if (brokers && out) return gen_bad_usage("%s", "give either --out or --brokers");
     if (partitions && !brokers) return gen_bad_usage("%s", "--partitions goes with --brokers");
 
+    /* Nexmark spaces its events in event time by the rate it is run at. */
+    opts.event_rate = event_rate > 0 ? event_rate : rate > 0 ? rate : opts.event_rate;
+
     char err[256];
     rn_gen_t *g = rn_gen_new(scenario, &opts, err, sizeof err);
     if (!g) return gen_bad_usage("%s", err);
@@ -269,18 +281,18 @@ int rn_cli_gen(int argc, char **argv)
         return status;
     }
     if (!out && nt > 1) {
-        fprintf(stderr, "runnel gen: %s writes %d topics (%s, %s): use --out DIR\n%s", scenario, nt,
-                rn_gen_topic(g, 0), rn_gen_topic(g, 1), gen_usage);
+        fprintf(stderr, "runnel gen: %s writes %d topics (%s, %s%s%s): use --out DIR\n%s", scenario, nt,
+                rn_gen_topic(g, 0), rn_gen_topic(g, 1), nt > 2 ? ", " : "", nt > 2 ? rn_gen_topic(g, 2) : "",
+                gen_usage);
         rn_gen_free(g);
         return 2;
     }
 
     int rc = 1;
-    FILE *files[2] = {NULL, NULL};
-    rn_buf_t bufs[2];
-    int64_t counts[2] = {0, 0};
-    rn_buf_init(&bufs[0]);
-    rn_buf_init(&bufs[1]);
+    FILE *files[RN_GEN_MAX_TOPICS] = {NULL};
+    rn_buf_t bufs[RN_GEN_MAX_TOPICS];
+    int64_t counts[RN_GEN_MAX_TOPICS] = {0};
+    for (int t = 0; t < RN_GEN_MAX_TOPICS; t++) rn_buf_init(&bufs[t]);
     rn_buf_t line; /* one record, before it joins its topic's buffer */
     rn_buf_init(&line);
     if (out) {

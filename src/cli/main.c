@@ -175,14 +175,43 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
                 (double)total / seconds, (double)rn_mem_rss_peak() / (1 << 20));
 }
 
+/* Parses `--set TABLE.OPTION=VALUE` (key != NULL) or `--connector
+ * TABLE=NAME` of command cmd ("run", "test") into o, pointing into arg
+ * (which it splits). Returns false after saying what is wrong. */
+static bool parse_override(const char *cmd, const char *opt, char *arg, rn_table_override_t *o)
+{
+    char *eq = strchr(arg, '=');
+    char *dot = !strcmp(opt, "--set") ? strchr(arg, '.') : NULL;
+    if (!eq || eq == arg || (!strcmp(opt, "--set") && (!dot || dot > eq || dot == arg || dot + 1 == eq)) ||
+        (strcmp(opt, "--set") && eq[1] == '\0')) {
+        fprintf(stderr, "runnel %s: %s '%s': expected %s\n", cmd, opt, arg,
+                !strcmp(opt, "--set") ? "TABLE.OPTION=VALUE" : "TABLE=CONNECTOR");
+        return false;
+    }
+    *eq = '\0';
+    if (dot) *dot = '\0';
+    *o = (rn_table_override_t){.table = arg, .key = dot ? dot + 1 : NULL, .value = eq + 1};
+    return true;
+}
+
 static int cmd_test(int argc, char **argv)
 {
     const char *file = NULL, *in = NULL, *out = NULL;
     int64_t now_ms = 0;
     size_t max_memory = 0;
+    int nov = 0;
+    rn_table_override_t ov[RN_MAX_OVERRIDES];
+    int used[RN_MAX_OVERRIDES] = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
             if (!parse_memory("test", argv[++i], &max_memory)) return 2;
+        } else if ((!strcmp(argv[i], "--set") || !strcmp(argv[i], "--connector")) && i + 1 < argc) {
+            if (nov == RN_MAX_OVERRIDES) {
+                fprintf(stderr, "runnel test: more than %d --set/--connector options\n", RN_MAX_OVERRIDES);
+                return 2;
+            }
+            if (!parse_override("test", argv[i], argv[i + 1], &ov[nov++])) return 2;
+            i++;
         } else if (!strcmp(argv[i], "--input") && i + 1 < argc) in = argv[++i];
         else if (!strcmp(argv[i], "--output") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
@@ -201,12 +230,23 @@ static int cmd_test(int argc, char **argv)
         }
     }
     if (!file || !in || !out) {
-        fprintf(stderr, "usage: runnel test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n");
+        fprintf(stderr, "usage: runnel test FILE.sql --input DIR --output DIR [--now EPOCH_S] [--max-memory SIZE]\n"
+                        "                   [--set TABLE.OPTION=VALUE ...] [--connector TABLE=NAME ...]\n");
         return 2;
     }
     rn_pipeline_t *p;
-    int rc = load_or_report(file, &p);
-    if (rc) return rc;
+    char lerr[4096] = "";
+    if (rn_pipeline_load_with(file, ov, nov, used, &p, lerr, sizeof lerr) != RN_OK) {
+        fprintf(stderr, "%s\n", lerr);
+        return 2;
+    }
+    for (int i = 0; i < nov; i++)
+        if (!used[i]) {
+            fprintf(stderr, "runnel test: %s %s: no table '%s' in %s\n", ov[i].key ? "--set" : "--connector",
+                    ov[i].table, ov[i].table, file);
+            rn_pipeline_free(p);
+            return 2;
+        }
     rn_run_opts_t opts = {.mode = RN_MODE_TEST, .input_dir = in, .output_dir = out, .now_ms = now_ms,
                           .max_memory = max_memory};
     char err[4096] = "";
@@ -563,25 +603,6 @@ static int start_embedded_kafka(void)
     return 0;
 }
 
-/* Parses `--set TABLE.OPTION=VALUE` (key != NULL) or `--connector
- * TABLE=NAME` into o, pointing into arg (which it splits). Returns false
- * after saying what is wrong. */
-static bool parse_override(const char *opt, char *arg, rn_table_override_t *o)
-{
-    char *eq = strchr(arg, '=');
-    char *dot = !strcmp(opt, "--set") ? strchr(arg, '.') : NULL;
-    if (!eq || eq == arg || (!strcmp(opt, "--set") && (!dot || dot > eq || dot == arg || dot + 1 == eq)) ||
-        (strcmp(opt, "--set") && eq[1] == '\0')) {
-        fprintf(stderr, "runnel run: %s '%s': expected %s\n", opt, arg,
-                !strcmp(opt, "--set") ? "TABLE.OPTION=VALUE" : "TABLE=CONNECTOR");
-        return false;
-    }
-    *eq = '\0';
-    if (dot) *dot = '\0';
-    *o = (rn_table_override_t){.table = arg, .key = dot ? dot + 1 : NULL, .value = eq + 1};
-    return true;
-}
-
 static const char run_usage[] =
     "usage: runnel run FILE.sql [FILE.sql ...] [--brokers LIST|embedded] [--workers N] [--dlq FILE]\n"
     "                  [--console] [--commit-interval MS] [--max-memory SIZE] [--from-scratch]\n"
@@ -617,7 +638,7 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "runnel run: more than %d --set/--connector options\n", RN_MAX_OVERRIDES);
                 return 2;
             }
-            if (!parse_override(argv[i], argv[i + 1], &ov[nov++])) return 2;
+            if (!parse_override("run", argv[i], argv[i + 1], &ov[nov++])) return 2;
             i++;
         }
         else if (!strcmp(argv[i], "--dlq") && i + 1 < argc) dlq = argv[++i];

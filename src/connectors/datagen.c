@@ -17,7 +17,7 @@
 #include <time.h>
 
 typedef struct datagen_conf {
-    const char *scenario;       /* s1..s5 */
+    const char *scenario;       /* s1..s5, nexmark */
     const char *topic;          /* which of the scenario's topics */
     int64_t seed;
     int64_t rows;               /* main-topic records; -1 = unbounded */
@@ -25,13 +25,13 @@ typedef struct datagen_conf {
 } datagen_conf_t;
 
 static const rn_option_spec_t datagen_options[] = {
-    {"scenario", RN_OPT_ENUM, "s5", offsetof(datagen_conf_t, scenario), "s1|s2|s3|s4|s5", false,
+    {"scenario", RN_OPT_ENUM, "s5", offsetof(datagen_conf_t, scenario), "s1|s2|s3|s4|s5|nexmark", false,
      "scenario whose data to generate"},
     {"topic", RN_OPT_STRING, NULL, offsetof(datagen_conf_t, topic), NULL, false,
      "scenario topic to read (default: the scenario's first topic)"},
     {"seed", RN_OPT_INT, "1", offsetof(datagen_conf_t, seed), NULL, false, "random seed"},
     {"number-of-rows", RN_OPT_INT, "-1", offsetof(datagen_conf_t, rows), NULL, false,
-     "records of the scenario's main topic, -1 for unbounded"},
+     "records of the scenario's main topic (nexmark: events of all its topics), -1 for unbounded"},
     {"rows-per-second", RN_OPT_INT, "0", offsetof(datagen_conf_t, rows_per_second), NULL, false,
      "rate limit, 0 for none"},
     {NULL},

@@ -58,7 +58,13 @@
  *    and returns positions [start, start+len) intersected with [1, n]
  *    (SQL standard), a negative len gives NULL; TRIM strips ASCII spaces;
  *    POSITION of the empty string is 1; REPLACE with an empty `from`
- *    returns s unchanged. Results that equal an input (TRIM, LOWER of
+ *    returns s unchanged; SPLIT_INDEX(s, sep, i) is the i-th (from 0)
+ *    piece of s cut at every sep, NULL if there is none, if i < 0, or if
+ *    s or sep is empty (Flink's splitByWholeSeparatorPreserveAllTokens:
+ *    empty pieces count); REGEXP_EXTRACT(s, re [, k]) is group k (default
+ *    0: the whole match) of re's first match in s, NULL without a match,
+ *    when group k did not take part or k is not one of re's groups; re is
+ *    a POSIX extended regular expression (not Java's syntax), a literal. Results that equal an input (TRIM, LOWER of
  *    lower-case text, ...) point into that input instead of being copied.
  *  - ROUND(x, d) rounds half away from zero on the shortest decimal form
  *    of x (as Java's BigDecimal.valueOf(x).setScale(d, HALF_UP)), so

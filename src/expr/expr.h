@@ -69,6 +69,8 @@ typedef enum rn_func_id {
     RN_FN_TRIM,                        /* TRIM(s): spaces both sides */
     RN_FN_POSITION,                    /* POSITION(needle IN s) -> INT, 1-based, 0 if absent */
     RN_FN_REPLACE,                     /* REPLACE(s, from, to) */
+    RN_FN_SPLIT_INDEX,                 /* SPLIT_INDEX(s, sep, i): the i-th (0-based) piece */
+    RN_FN_REGEXP_EXTRACT,              /* REGEXP_EXTRACT(s, regex [, group]): POSIX ERE */
     /* numbers */
     RN_FN_ABS, RN_FN_FLOOR, RN_FN_CEIL, /* same type as the arg */
     RN_FN_ROUND,                        /* ROUND(x [, digits INT]) */
@@ -117,6 +119,8 @@ typedef enum rn_func_sig {
     RN_SIG_CHARLEN,       /* (STRING) */
     RN_SIG_POSITION,      /* (STRING, STRING) */
     RN_SIG_REPLACE,       /* (STRING, STRING, STRING) */
+    RN_SIG_SPLIT_INDEX,   /* (STRING, STRING, integer) */
+    RN_SIG_REGEXP,        /* (STRING, regex literal [, integer]) */
     RN_SIG_COMMON,        /* args cast to their common type, the result type */
     RN_SIG_NULLIF,        /* as RN_SIG_COMMON, two args */
     RN_SIG_IF,            /* (BOOLEAN, a, b): a and b as RN_SIG_COMMON */
@@ -131,6 +135,10 @@ typedef enum rn_func_sig {
     RN_SIG_NOW,           /* () */
     RN_SIG_EXTRACT,       /* ('UNIT', ts) from EXTRACT(unit FROM ts) */
 } rn_func_sig;
+
+/* True if re (len bytes) is a valid POSIX extended regular expression;
+ * else false with the reason in why. */
+bool rn_expr_regex_check(const char *re, size_t len, char *why, size_t why_size);
 
 /* Evaluates function node e over a batch of n rows: args[k] views the n
  * values of e->args[k] (struct vec, see expr/expr_int.h); writes n values

@@ -183,6 +183,8 @@ rn_err_t rn_fn_char_length(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a
 rn_err_t rn_fn_trim(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 rn_err_t rn_fn_position(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 rn_err_t rn_fn_replace(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_split_index(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
+rn_err_t rn_fn_regexp_extract(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* cast.c */
 /* The shortest decimal digits that read back as d (finite, nonzero):

@@ -74,6 +74,8 @@ const rn_func_def_t rn_funcs[RN_FN__COUNT] = {
     FN(TRIM,              "TRIM",              NULL,               1, 1,  STRING1,       STRING,        trim),
     FN(POSITION,          "POSITION",          NULL,               2, 2,  POSITION,      INT,           position),
     FN(REPLACE,           "REPLACE",           NULL,               3, 3,  REPLACE,       STRING,        replace),
+    FN(SPLIT_INDEX,       "SPLIT_INDEX",       NULL,               3, 3,  SPLIT_INDEX,   STRING,        split_index),
+    FN(REGEXP_EXTRACT,    "REGEXP_EXTRACT",    NULL,               2, 3,  REGEXP,        STRING,        regexp_extract),
     FN(ABS,               "ABS",               NULL,               1, 1,  NUMERIC_SAME,  NULL,          unary_num),
     FN(FLOOR,             "FLOOR",             NULL,               1, 1,  NUMERIC_SAME,  NULL,          unary_num),
     FN(CEIL,              "CEIL",              "CEILING",          1, 1,  NUMERIC_SAME,  NULL,          unary_num),

@@ -1,11 +1,16 @@
 /*
  * strings.c - LIKE and the string functions (LOWER, UPPER, CONCAT, CHAR_LENGTH,
- * SUBSTRING, TRIM, POSITION, REPLACE) over UTF-8 text, a batch at a time.
+ * SUBSTRING, TRIM, POSITION, REPLACE, SPLIT_INDEX, REGEXP_EXTRACT) over UTF-8
+ * text, a batch at a time.
  * Their semantics are listed in eval.c's head note; results are carved
  * from the arena or point into an input when they equal it.
  */
 #include "expr/expr_int.h"
 
+#include "core/mem.h"
+
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,3 +422,96 @@ rn_err_t rn_fn_replace(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn
     return RN_OK;
 }
 
+rn_err_t rn_fn_split_index(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    (void)e;
+    (void)a;
+    for (int i = 0; i < n; i++) {
+        const rn_value_t *s = &args[0].v[i * args[0].step], *d = &args[1].v[i * args[1].step];
+        const rn_value_t *k = &args[2].v[i * args[2].step];
+        out[i] = RN_VALUE_NULL;
+        if (s->null || d->null || k->null || k->i < 0 || d->len == 0 || s->len == 0) continue;
+        /* Skip k separators; the piece runs to the next one or the end. */
+        const char *p = s->s, *end = s->s + s->len, *q = NULL;
+        int64_t left = k->i;
+        for (;;) {
+            q = (size_t)(end - p) >= d->len ? memmem(p, (size_t)(end - p), d->s, d->len) : NULL;
+            if (!left) break;
+            if (!q) break;
+            p = q + d->len;
+            left--;
+        }
+        if (left) continue;
+        out[i] = rn_value_str(p, (uint32_t)((q ? q : end) - p));
+    }
+    return RN_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* REGEXP_EXTRACT                                                       */
+
+#define RX_GROUPS 10 /* groups 0..9 can be extracted */
+
+/* Compiles re (len bytes, not NUL-terminated) as a POSIX extended regular
+ * expression into rx. Returns regcomp's code (0: compiled; the caller then
+ * frees rx with regfree), or REG_ESPACE if the copy could not be made. */
+static int rx_compile(regex_t *rx, const char *re, size_t len)
+{
+    char small[256], *z = len < sizeof small ? small : rn_malloc(len + 1);
+    if (!z) return REG_ESPACE;
+    memcpy(z, re, len);
+    z[len] = '\0';
+    int rc = regcomp(rx, z, REG_EXTENDED);
+    if (z != small) rn_free(z);
+    return rc;
+}
+
+bool rn_expr_regex_check(const char *re, size_t len, char *why, size_t why_size)
+{
+    regex_t rx;
+    int rc = rx_compile(&rx, re, len);
+    if (rc == 0) {
+        regfree(&rx);
+        return true;
+    }
+    if (rc == REG_ESPACE) snprintf(why, why_size, "out of memory");
+    else regerror(rc, &rx, why, why_size);
+    return false;
+}
+
+rn_err_t rn_fn_regexp_extract(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out)
+{
+    /* The binder made the expression a literal: the same in every row. */
+    const rn_value_t *re = &args[1].v[0];
+    regex_t rx;
+    if (re->null) {
+        for (int i = 0; i < n; i++) out[i] = RN_VALUE_NULL;
+        return RN_OK;
+    }
+    int rc = rx_compile(&rx, re->s, re->len);
+    if (rc == REG_ESPACE) return RN_ERR_NOMEM;
+    if (rc != 0) { /* checked at bind time */
+        for (int i = 0; i < n; i++) out[i] = RN_VALUE_NULL;
+        return RN_OK;
+    }
+    rn_err_t err = RN_OK;
+    for (int i = 0; i < n; i++) {
+        const rn_value_t *s = &args[0].v[i * args[0].step];
+        const rn_value_t *g = e->nargs > 2 ? &args[2].v[i * args[2].step] : NULL;
+        out[i] = RN_VALUE_NULL;
+        if (s->null || (g && (g->null || g->i < 0 || g->i >= RX_GROUPS || (size_t)g->i > rx.re_nsub))) continue;
+        char *z = rn_arena_alloc(a, (size_t)s->len + 1);
+        if (!z) {
+            err = RN_ERR_NOMEM;
+            break;
+        }
+        memcpy(z, s->s, s->len);
+        z[s->len] = '\0';
+        regmatch_t m[RX_GROUPS];
+        int k = g ? (int)g->i : 0; /* Flink's default: the whole match */
+        if ((size_t)k > rx.re_nsub || regexec(&rx, z, RX_GROUPS, m, 0) != 0 || m[k].rm_so < 0) continue;
+        out[i] = rn_value_str(z + m[k].rm_so, (uint32_t)(m[k].rm_eo - m[k].rm_so));
+    }
+    regfree(&rx);
+    return err;
+}

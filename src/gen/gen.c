@@ -18,6 +18,9 @@
  *    late or replacement user records) wait in the heap while later events
  *    overtake them. After the last main-topic record the heap is drained.
  *
+ * Nexmark ("nexmark") is not driven by actors: its events follow from
+ * their numbers (gen_nexmark.c), and rn_gen_* only hand over to it.
+ *
  * Records are stored unrendered (a kind and a few integers) and turned into
  * JSON only when sent, by straight-line appends into a reserved buffer.
  * Randomness is xoshiro256** seeded through splitmix64; distributions use
@@ -33,6 +36,7 @@
 
 #include "core/mem.h"
 #include "gen/gen_data.h"
+#include "gen/gen_nexmark.h"
 
 #define GEN_SEC 1000LL
 #define GEN_MIN (60 * GEN_SEC)
@@ -123,6 +127,7 @@ struct rn_gen {
     gen_actor_t *actors;       /* all actors */
     int32_t *aheap;            /* actor heap of indexes into actors */
     int nactors;               /* number of actors */
+    rn_nexmark_t *nexmark;     /* "nexmark": its generator, which does all the work */
 };
 
 /* A scenario: its topics and the hooks that drive its actors. */
@@ -555,16 +560,31 @@ void rn_gen_opts_default(rn_gen_opts_t *opts)
     opts->out_of_order = 0.1;
     opts->late_fraction = 0.2;
     opts->start_ms = GEN_DEFAULT_START;
+    opts->event_rate = 10000;
 }
 
 rn_gen_t *rn_gen_new(const char *scenario, const rn_gen_opts_t *opts, char *errbuf,
                      size_t errbuf_size)
 {
+    if (scenario && !strcmp(scenario, "nexmark")) {
+        rn_gen_t *g = rn_calloc(1, sizeof *g);
+        if (g) {
+            if (opts) g->opts = *opts;
+            else rn_gen_opts_default(&g->opts);
+            g->nexmark = rn_nexmark_new(&g->opts);
+        }
+        if (!g || !g->nexmark) {
+            snprintf(errbuf, errbuf_size, "out of memory creating generator nexmark");
+            rn_free(g);
+            return NULL;
+        }
+        return g;
+    }
     const gen_scenario_t *sc = NULL;
     for (int i = 0; i < GEN_NSCENARIOS; i++)
         if (scenario && !strcmp(scenario, gen_scenarios[i].name)) sc = &gen_scenarios[i];
     if (!sc) {
-        snprintf(errbuf, errbuf_size, "unknown scenario '%s' (expected s1, s2, s3, s4 or s5)",
+        snprintf(errbuf, errbuf_size, "unknown scenario '%s' (expected s1, s2, s3, s4, s5 or nexmark)",
                  scenario ? scenario : "(null)");
         return NULL;
     }
@@ -597,16 +617,18 @@ oom:
 void rn_gen_free(rn_gen_t *g)
 {
     if (!g) return;
+    rn_nexmark_free(g->nexmark);
     rn_free(g->heap);
     rn_free(g->actors);
     rn_free(g->aheap);
     rn_free(g);
 }
 
-int rn_gen_ntopics(const rn_gen_t *g) { return g->sc->ntopics; }
+int rn_gen_ntopics(const rn_gen_t *g) { return g->nexmark ? RN_NEXMARK_NTOPICS : g->sc->ntopics; }
 
 const char *rn_gen_topic(const rn_gen_t *g, int i)
 {
+    if (g->nexmark) return i >= 0 && i < RN_NEXMARK_NTOPICS ? rn_nexmark_topics[i] : NULL;
     return i >= 0 && i < g->sc->ntopics ? g->sc->topics[i] : NULL;
 }
 
@@ -940,6 +962,7 @@ static rn_err_t gen_render(const rn_gen_t *g, const gen_rec_t *r, rn_buf_t *b)
 
 rn_err_t rn_gen_next(rn_gen_t *g, int *topic, rn_buf_t *line)
 {
+    if (g->nexmark) return rn_nexmark_next(g->nexmark, topic, line);
     gen_rec_t r;
     rn_err_t err = gen_next_rec(g, &r);
     if (err != RN_OK) return err;

@@ -673,7 +673,46 @@ static rn_ast_over_t *over_clause(parser_t *p)
     return o;
 }
 
-/* call -> name '(' [ '*' | [DISTINCT | ALL] call_arg {',' call_arg} ] ')' [over_clause]
+/* filter_clause -> FILTER '(' WHERE expr ')'
+ * after an aggregate call e whose arguments are args (one, or COUNT's *):
+ * the aggregate of the rows where the condition is TRUE. Rewritten here as
+ * agg(CASE WHEN cond THEN arg END), COUNT(*) as COUNT(CASE WHEN cond THEN
+ * 1 END): aggregates skip NULLs, so the two are the same. The current
+ * token is FILTER; the next is '('. */
+static void filter_clause(parser_t *p, rn_ast_expr_t *e, vec_t *args)
+{
+    static const char *const aggs[] = {"COUNT", "SUM", "MIN", "MAX", "AVG"};
+    rn_pos_t start = p->tok.pos;
+    bool ok = e->call.star || args->n == 1;
+    bool agg = false;
+    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++) agg |= strcasecmp(e->call.name, aggs[i]) == 0;
+    if (!agg || !ok)
+        p_error_at(p, start, "FILTER (WHERE ...) is supported after COUNT, SUM, MIN, MAX or AVG of one argument only");
+    p_next(p);
+    p_next(p); /* '(' */
+    checknextkw(p, RN_KW_WHERE, "WHERE in FILTER (WHERE condition)");
+    rn_ast_expr_t *c = new_expr(p, RN_AST_CASE, start);
+    rn_ast_expr_t **whens = p_alloc(p, sizeof *whens), **thens = p_alloc(p, sizeof *thens);
+    whens[0] = expr(p);
+    checknext(p, RN_TK_RPAREN, "')' after the FILTER condition");
+    if (e->call.star) {
+        thens[0] = new_expr(p, RN_AST_LITERAL, start);
+        thens[0]->lit.kind = RN_LIT_INT;
+        thens[0]->lit.i = 1;
+        e->call.star = false;
+        *(rn_ast_expr_t **)vec_push(p, args) = c;
+    } else {
+        thens[0] = ((rn_ast_expr_t **)args->data)[0];
+        ((rn_ast_expr_t **)args->data)[0] = c;
+    }
+    c->case_.nwhens = 1;
+    c->case_.whens = whens;
+    c->case_.thens = thens;
+    c->pos = p_span(p, start);
+}
+
+/* call -> name '(' [ '*' | [DISTINCT | ALL] call_arg {',' call_arg} ] ')'
+ *         [filter_clause] [over_clause]
  *       | (FLOOR | CEIL) '(' expr TO unit ')'
  * over_clause only after ROW_NUMBER().
  * The current token is the name; the next is '('. */
@@ -708,6 +747,7 @@ static rn_ast_expr_t *call(parser_t *p)
         }
     }
     checknext(p, RN_TK_RPAREN, "')' after function arguments");
+    if (p_is_word(p, "FILTER") && p_peek(p).type == RN_TK_LPAREN) filter_clause(p, e, &args);
     if (p_iskw(p, RN_KW_OVER)) {
         if (strcasecmp(name, "RANK") == 0 || strcasecmp(name, "DENSE_RANK") == 0) {
             char what[64];

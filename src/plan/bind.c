@@ -522,6 +522,28 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
     case RN_SIG_REPLACE:
         for (int i = 0; i < 3; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
         break;
+    case RN_SIG_REGEXP: {
+        ARG_AS(0, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
+        /* compiled once per batch, so it must be a literal */
+        const rn_expr_t *re = args[1];
+        if (!(re->kind == RN_EXPR_CONST && (re->type->id == RN_TYPE_STRING || re->value.null))) {
+            an_error(an, e->call.args[1]->pos, "the regular expression of %s must be a string literal", fname);
+            return NULL;
+        }
+        char why[128];
+        if (!re->value.null && !rn_expr_regex_check(re->value.s, re->value.len, why, sizeof why)) {
+            an_error(an, e->call.args[1]->pos, "invalid regular expression '%.*s' in %s: %s",
+                     (int)(re->value.len > 64 ? 64 : re->value.len), re->value.s, fname, why);
+            return NULL;
+        }
+        if (!(args[1] = an_coerce(an, args[1], &rn_type_string))) return NULL;
+        if (n > 2) ARG_AS(2, rn_type_is_integer(id_), &rn_type_int, "an integer");
+        break;
+    }
+    case RN_SIG_SPLIT_INDEX:
+        for (int i = 0; i < 2; i++) ARG_AS(i, id_ == RN_TYPE_STRING, &rn_type_string, "STRING");
+        ARG_AS(2, rn_type_is_integer(id_), &rn_type_int, "an integer");
+        break;
     case RN_SIG_COMMON:
         result = t;
         break;

@@ -86,7 +86,7 @@ def test_two_pipelines(d):
 def test_overrides(d):
     """--connector replaces the Redis sink by a file (dropping the Redis
     options, named in the log) and --set gives it its path; the other
-    pipeline is unchanged."""
+    pipeline is unchanged. `runnel test` takes and checks both options too."""
     write(os.path.join(d, "in1.jsonl"), events(100, 0))
     write(os.path.join(d, "in2.jsonl"), events(50, 100))
     write(os.path.join(d, "one.sql"), FILTER % ("in1.jsonl", "out1.jsonl"))
@@ -112,6 +112,17 @@ def test_overrides(d):
                        (["--set", "dst.pathh=x"], "did you mean 'path'")):
         rc, _, err = run(["run", "one.sql"] + args, d)
         check(rc == 2 and want in err, "%s: rc %d %r" % (args, rc, err))
+        rc, _, err = run(["test", "one.sql", "--input", d, "--output", os.path.join(d, "t")] + args, d)
+        check(rc == 2 and want in err, "test %s: rc %d %r" % (args, rc, err))
+    # `runnel test` takes them too: its sink made a print table, its rows in OUT/dst.jsonl.
+    tin = os.path.join(d, "tin")
+    os.mkdir(tin)
+    write(os.path.join(tin, "src.jsonl"), events(100, 0))
+    write(os.path.join(d, "blackhole.sql"), FILTER.replace("'connector' = 'filesystem', 'path' = '%s');\nINSERT",
+                                                           "'connector' = 'blackhole');\nINSERT") % "x")
+    rc, _, err = run(["test", "blackhole.sql", "--input", tin, "--output", os.path.join(d, "tout"),
+                      "--connector", "dst=print"], d)
+    check(rc == 0 and len(rows(os.path.join(d, "tout", "dst.jsonl"))) == 80, "test --connector: rc %d %r" % (rc, err))
 
 
 def test_same_name_refused(d):

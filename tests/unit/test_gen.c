@@ -98,7 +98,7 @@ static uint64_t lines_hash(const lines_t *l)
 typedef struct jfield {
     char key[48];   /* decoded key */
     char type;      /* 's' string, 'i' integer, 'f' number with fraction */
-    char val[512];  /* decoded string value or number text */
+    char val[640];  /* decoded string value or number text */
 } jfield_t;
 
 /* Parses a compact flat JSON object. Returns the number of fields, or -1
@@ -708,6 +708,126 @@ static void test_oom_is_reported(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Nexmark                                                             */
+
+/* Persons, auctions and bids 1:3:46 in Nexmark's fixed event pattern, with
+ * the event time of event n at start + n / rate, ids in sequence, hot
+ * auctions, bidders and sellers in nexmark-flink's ratios, and the same
+ * bytes for the same seed. */
+static void test_nexmark(void)
+{
+    char err[100];
+    rn_gen_opts_t o = opts_n(10000, 42);
+    rn_gen_t *g = rn_gen_new("nexmark", &o, err, sizeof err);
+    RN_REQUIRE(g != NULL);
+    RN_CHECK_EQ_INT(rn_gen_ntopics(g), 3);
+    RN_CHECK_EQ_STR(rn_gen_topic(g, 0), "person");
+    RN_CHECK_EQ_STR(rn_gen_topic(g, 1), "auction");
+    RN_CHECK_EQ_STR(rn_gen_topic(g, 2), "bid");
+    RN_CHECK(rn_gen_topic(g, 3) == NULL);
+    rn_gen_free(g);
+
+    lines_t l, l2, l3;
+    RN_REQUIRE(collect("nexmark", &o, &l) == 0);
+    RN_REQUIRE(collect("nexmark", &o, &l2) == 0);
+    o.seed = 43;
+    RN_REQUIRE(collect("nexmark", &o, &l3) == 0);
+    RN_CHECK_EQ_INT(l.n, 10000);
+    RN_CHECK(lines_hash(&l) == lines_hash(&l2));
+    RN_CHECK(lines_hash(&l) != lines_hash(&l3));
+    RN_CHECK_EQ_INT(count_topic(&l, 0), 200);
+    RN_CHECK_EQ_INT(count_topic(&l, 1), 600);
+    RN_CHECK_EQ_INT(count_topic(&l, 2), 9200);
+
+    static const char *const shape[3] = {
+        "id:i,name:s,emailAddress:s,creditCard:s,city:s,state:s,dateTime:s,extra:s",
+        "id:i,itemName:s,description:s,initialBid:i,reserve:i,dateTime:s,expires:s,seller:i,category:i,extra:s",
+        "auction:i,bidder:i,price:i,channel:s,url:s,dateTime:s,extra:s"};
+    jfield_t f[16];
+    int64_t next_id[2] = {1000, 1000}, last_person = 999, last_auction = 999;
+    int bad_shape = 0, bad_kind = 0, bad_time = 0, bad_id = 0, bad_value = 0;
+    int hot_auction = 0, hot_bidder = 0, hot_seller = 0, hot_channel = 0, with_channel_id = 0;
+    for (int i = 0; i < l.n; i++) {
+        int t = l.topic[i], rem = i % 50;
+        bad_kind += t != (rem < 1 ? 0 : rem < 4 ? 1 : 2);
+        if (!shape_ok(l.text[i], shape[t], f)) {
+            bad_shape++;
+            continue;
+        }
+        int n = jparse(l.text[i], f, 16);
+        const char *dt = fval(f, n, "dateTime");
+        /* 10,000 events per second by default: event i at start + i / 10 ms */
+        bad_time += !datetime_ok(dt, ' ', dt + 19) || dt[19] != '.' ||
+                    dt_ms(dt) + atoi(dt + 20) != o.start_ms + i / 10;
+        if (t < 2) {
+            int64_t id = strtoll(fval(f, n, "id"), NULL, 10);
+            bad_id += id != next_id[t]++;
+            if (t == 0) last_person = id;
+            else last_auction = id;
+        }
+        if (t == 1) {
+            int64_t seller = strtoll(fval(f, n, "seller"), NULL, 10);
+            int64_t cat = strtoll(fval(f, n, "category"), NULL, 10);
+            int64_t initial = strtoll(fval(f, n, "initialBid"), NULL, 10);
+            int64_t reserve = strtoll(fval(f, n, "reserve"), NULL, 10);
+            const char *ex = fval(f, n, "expires");
+            bad_value += seller < 1000 || seller > last_person + 10 || cat < 10 || cat > 14 || initial < 100 ||
+                         initial > 100000000 || reserve < initial + 100 || dt_ms(ex) + atoi(ex + 20) <= dt_ms(dt) + atoi(dt + 20);
+            hot_seller += (seller - 1000) % 100 == 0;
+        } else if (t == 2) {
+            int64_t auction = strtoll(fval(f, n, "auction"), NULL, 10);
+            int64_t bidder = strtoll(fval(f, n, "bidder"), NULL, 10);
+            int64_t price = strtoll(fval(f, n, "price"), NULL, 10);
+            const char *ch = fval(f, n, "channel"), *url = fval(f, n, "url");
+            bad_value += auction < 1000 || auction > last_auction + 10 || bidder < 1000 ||
+                         bidder > last_person + 10 || price < 100 || price > 100000000 ||
+                         strncmp(url, "https://www.nexmark.com/", 24) != 0;
+            hot_auction += (auction - 1000) % 100 == 0;
+            hot_bidder += (bidder - 1000) % 100 == 1;
+            int hot = !strcmp(ch, "Google") || !strcmp(ch, "Facebook") || !strcmp(ch, "Baidu") || !strcmp(ch, "Apple");
+            hot_channel += hot;
+            bad_value += !hot && strncmp(ch, "channel-", 8) != 0;
+            with_channel_id += strstr(url, "&channel_id=") != NULL;
+        }
+    }
+    RN_CHECK_EQ_INT(bad_kind, 0);
+    RN_CHECK_EQ_INT(bad_shape, 0);
+    RN_CHECK_EQ_INT(bad_time, 0);
+    RN_CHECK_EQ_INT(bad_id, 0);
+    RN_CHECK_EQ_INT(bad_value, 0);
+    /* 1 in 2 bids on the hot auction, 3 in 4 by the hot bidder, 3 in 4
+     * auctions by the hot seller, 1 in 2 bids through a hot channel (the
+     * others 9 in 10 with a channel_id); a random pick adds a little. */
+    RN_CHECK(hot_auction > 4400 && hot_auction < 5000);
+    RN_CHECK(hot_bidder > 6700 && hot_bidder < 7100);
+    RN_CHECK(hot_seller > 410 && hot_seller < 490);
+    RN_CHECK(hot_channel > 4400 && hot_channel < 4800);
+    RN_CHECK(with_channel_id > 3900 && with_channel_id < 4400);
+    lines_free(&l);
+    lines_free(&l2);
+    lines_free(&l3);
+
+    /* The first bid of seed 1, pinned so that a change to the bytes (a
+     * distribution, the PRNG, a word) is a conscious one. */
+    o = opts_n(5, 1);
+    RN_REQUIRE(collect("nexmark", &o, &l) == 0);
+    RN_CHECK_EQ_STR(l.text[4], "{\"auction\":1000,\"bidder\":1001,\"price\":72299,\"channel\":\"channel-3687\","
+                               "\"url\":\"https://www.nexmark.com/_ee/kxo/xiy/item.htm?query=1&channel_id=428867584\","
+                               "\"dateTime\":\"2024-05-01 10:00:00.000\","
+                               "\"extra\":\"qpjyrwkimxjphddanoioykxjlhvbyfagxdgzmcnpkdsujlukeqvgxjzmrqwgjoloxl\"}");
+    lines_free(&l);
+
+    /* The event rate spaces the events: 100 per second puts event 5000 at +50 s. */
+    o = opts_n(5001, 1);
+    o.event_rate = 100;
+    RN_REQUIRE(collect("nexmark", &o, &l) == 0);
+    int n = jparse(l.text[5000], f, 16);
+    const char *dt = fval(f, n, "dateTime");
+    RN_CHECK(dt && dt_ms(dt) + atoi(dt + 20) == o.start_ms + 50000);
+    lines_free(&l);
+}
+
+/* ------------------------------------------------------------------ */
 /* The command                                                         */
 
 static int run_main(const char *a0, ...)
@@ -790,6 +910,26 @@ static void test_main_command(void)
     RN_CHECK_EQ_INT(run_main("gen", "s1", "--start", "yesterday", NULL), 2);
     RN_CHECK_EQ_INT(run_main("gen", "s1", "--count", NULL), 2);
     RN_CHECK_EQ_INT(run_main("gen", "s5", "--count", "5", NULL), 2); /* two topics, no --out */
+    RN_CHECK_EQ_INT(run_main("gen", "nexmark", "--count", "5", NULL), 2); /* three topics, no --out */
+    RN_CHECK_EQ_INT(run_main("gen", "nexmark", "--event-rate", "0", "--out", dir, NULL), 2);
+    /* nexmark: --count is of all events; one file per topic, 1:3:46 */
+    snprintf(out, sizeof out, "%s/nx", dir);
+    RN_CHECK_EQ_INT(run_main("gen", "nexmark", "--count", "500", "--event-rate=100", "--out", out, NULL), 0);
+    static const char *const nx_topics[3] = {"person", "auction", "bid"};
+    static const int nx_lines[3] = {10, 30, 460};
+    for (int t = 0; t < 3; t++) {
+        snprintf(path, sizeof path, "%s/%s.jsonl", out, nx_topics[t]);
+        size_t len = 0;
+        char *got = slurp(path, &len);
+        RN_REQUIRE(got != NULL);
+        int nl = 0;
+        for (size_t k = 0; k < len; k++) nl += got[k] == '\n';
+        RN_CHECK_EQ_INT(nl, nx_lines[t]);
+        rn_free(got);
+        unlink(path);
+    }
+    rmdir(out);
+    rmdir(dir);
     /* no broker listening: a run-time failure (1), reported quickly */
     setenv("RUNNEL_KAFKA_CONNECT_TIMEOUT_MS", "300", 1);
     RN_CHECK_EQ_INT(run_main("gen", "s1", "--count", "5", "--brokers", "127.0.0.1:1", NULL), 1);
@@ -840,6 +980,7 @@ int main(void)
     RN_RUN(test_no_disorder_when_out_of_order_is_zero);
     RN_RUN(test_s3_users_and_events);
     RN_RUN(test_s4_subscribers_first_and_campaign_activity);
+    RN_RUN(test_nexmark);
     RN_RUN(test_oom_is_reported);
     RN_RUN(test_main_command);
     RN_RUN(test_speed_report);

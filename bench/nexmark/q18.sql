@@ -1,0 +1,41 @@
+-- Nexmark q18, as the nexmark-flink project writes it (github.com/nexmark/nexmark,
+-- nexmark-flink/src/main/resources/queries, Apache License 2.0), over the three
+-- topics of `runnel gen nexmark` instead of its single `event_type` table and views.
+-- bench/nexmark/README.md says which queries run and how.
+
+CREATE TABLE bid (
+  auction  BIGINT,
+  bidder  BIGINT,
+  price  BIGINT,
+  channel  VARCHAR,
+  url  VARCHAR,
+  `dateTime`  TIMESTAMP(3),
+  extra  VARCHAR,
+  WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
+) WITH ('connector' = 'kafka', 'topic' = 'bid', 'format' = 'json',
+        'scan.startup.mode' = 'earliest-offset');
+
+-- -------------------------------------------------------------------------------------------------
+-- Query 18: Find last bid (Not in original suite)
+-- -------------------------------------------------------------------------------------------------
+-- What's a's last bid for bidder to auction?
+-- Illustrates a Deduplicate query.
+-- -------------------------------------------------------------------------------------------------
+
+CREATE TABLE nexmark_q18 (
+    auction  BIGINT,
+    bidder  BIGINT,
+    price  BIGINT,
+    channel  VARCHAR,
+    url  VARCHAR,
+    `dateTime`  TIMESTAMP(3),
+    extra  VARCHAR
+) WITH (
+  'connector' = 'blackhole'
+);
+
+INSERT INTO nexmark_q18
+SELECT auction, bidder, price, channel, url, `dateTime`, extra
+ FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY `dateTime` DESC) AS rank_number
+       FROM bid)
+ WHERE rank_number <= 1;

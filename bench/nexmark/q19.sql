@@ -1,0 +1,41 @@
+-- Nexmark q19, as the nexmark-flink project writes it (github.com/nexmark/nexmark,
+-- nexmark-flink/src/main/resources/queries, Apache License 2.0), over the three
+-- topics of `runnel gen nexmark` instead of its single `event_type` table and views.
+-- bench/nexmark/README.md says which queries run and how.
+
+CREATE TABLE bid (
+  auction  BIGINT,
+  bidder  BIGINT,
+  price  BIGINT,
+  channel  VARCHAR,
+  url  VARCHAR,
+  `dateTime`  TIMESTAMP(3),
+  extra  VARCHAR,
+  WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
+) WITH ('connector' = 'kafka', 'topic' = 'bid', 'format' = 'json',
+        'scan.startup.mode' = 'earliest-offset');
+
+-- -------------------------------------------------------------------------------------------------
+-- Query 19: Auction TOP-10 Price (Not in original suite)
+-- -------------------------------------------------------------------------------------------------
+-- What's the top price 10 bids of an auction?
+-- Illustrates a TOP-N query.
+-- -------------------------------------------------------------------------------------------------
+
+CREATE TABLE nexmark_q19 (
+    auction  BIGINT,
+    bidder  BIGINT,
+    price  BIGINT,
+    channel  VARCHAR,
+    url  VARCHAR,
+    `dateTime`  TIMESTAMP(3),
+    extra  VARCHAR,
+    rank_number  BIGINT
+) WITH (
+  'connector' = 'blackhole'
+);
+
+INSERT INTO nexmark_q19
+SELECT * FROM
+(SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rank_number FROM bid)
+WHERE rank_number <= 10;
