@@ -66,6 +66,8 @@ typedef struct sink {
     int *pk;
     int nvalue;                 /* columns written to the value, -1 = all */
     int *value_cols;
+    rn_json_ts_format key_ts;   /* how timestamps are written in keys and values */
+    rn_json_ts_format value_ts; /* ('json.timestamp-format.standard'; default epoch ms) */
     rn_sink_io_t *io;           /* owned */
     rn_buf_t key, value, scratch;
     int64_t max_retries;        /* 'sink.max-retries': flushes retried after RN_ERR_RETRY, -1 = forever */
@@ -158,10 +160,10 @@ static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int
 {
     rn_buf_clear(&s->key);
     rn_buf_clear(&s->value);
-    if (with_key) rn_json_write_row(&s->key, op->schema, in->cols, r, s->pk, s->npk);
+    if (with_key) rn_json_write_row_fmt(&s->key, op->schema, in->cols, r, s->pk, s->npk, s->key_ts);
     if (!as_delete)
-        rn_json_write_row(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
-                          s->nvalue >= 0 ? s->nvalue : op->schema->ncols);
+        rn_json_write_row_fmt(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
+                              s->nvalue >= 0 ? s->nvalue : op->schema->ncols, s->value_ts);
     if (s->key.oom || s->value.oom) return RN_ERR_NOMEM;
     rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
                                 as_delete ? NULL : s->value.data, s->value.len,
@@ -366,6 +368,13 @@ void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io)
     sink_t *s = op->priv;
     if (s->io) s->io->close(s->io);
     s->io = io;
+}
+
+void rn_sink_set_json_timestamps(rn_op_t *op, rn_json_ts_format key, rn_json_ts_format value)
+{
+    sink_t *s = op->priv;
+    s->key_ts = key;
+    s->value_ts = value;
 }
 
 rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
