@@ -435,6 +435,15 @@ static void file_sink_close(rn_sink_io_t *io)
     rn_free(s);
 }
 
+/* The discarding writer's typed path: rows are taken and dropped without
+ * being formatted (as Flink's blackhole sink drops its rows). */
+static rn_err_t discard_write_rows(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
+                                   const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size)
+{
+    (void)io, (void)batch, (void)rows, (void)n, (void)layout, (void)errbuf, (void)errbuf_size;
+    return RN_OK;
+}
+
 rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_format format,
                            rn_sink_io_t **out, char *errbuf, size_t errbuf_size)
 {
@@ -459,6 +468,7 @@ rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_form
     s->format = format;
     rn_buf_init(&s->line);
     s->base.write = file_sink_write;
+    if (!path) s->base.write_rows = discard_write_rows;
     s->base.flush = file_sink_flush;
     s->base.close = file_sink_close;
     *out = &s->base;
