@@ -7,7 +7,9 @@
  * with rn_json_write_row and decoded again with a flat decoder over the
  * column names; that must succeed and give the same values (timestamps
  * come back as their epoch milliseconds), else we abort(). Decode errors
- * must carry a message.
+ * must carry a message. Every input is also decoded with the plain-record
+ * scanner turned off (simdjson alone): the result, the message and the
+ * values must be the same.
  *
  * Build (from the repository root; also built by CMake with RUNNEL_FUZZ=ON):
  *   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -c -Iinclude -Isrc \
@@ -44,11 +46,11 @@ static const rn_json_field_t fields[NF] = {
 static const char *colnames[NF] = {"s", "i", "b", "d", "t", "l", "o", "user.name", "user.id",
                                    "a.b.c", "s2"};
 
-static rn_json_decoder_t *dec1, *dec2;
+static rn_json_decoder_t *dec1, *dec2, *dec_slow;
 static rn_schema_t *schema;
 static rn_arena_t arena;
-static rn_value_t vals1[NF], vals2[NF];
-static rn_value_t *cols1[NF], *cols2[NF];
+static rn_value_t vals1[NF], vals2[NF], vals_slow[NF];
+static rn_value_t *cols1[NF], *cols2[NF], *cols_slow[NF];
 
 /* The type a column is read back as from its JSON output. */
 static rn_type_id reread_type(rn_type_id t)
@@ -60,6 +62,9 @@ static void setup(void)
 {
     char err[256];
     dec1 = rn_json_decoder_new(fields, NF, err, sizeof err);
+    dec_slow = rn_json_decoder_new(fields, NF, err, sizeof err);
+    if (!dec_slow) abort();
+    rn_json_decoder_set_fast(dec_slow, false);
     static const char *parts[NF][1];
     static rn_json_field_t flat[NF];
     schema = rn_schema_new(NF);
@@ -70,6 +75,7 @@ static void setup(void)
         if (rn_schema_set(schema, i, colnames[i], rn_type_scalar(fields[i].type)) != 0) abort();
         cols1[i] = &vals1[i];
         cols2[i] = &vals2[i];
+        cols_slow[i] = &vals_slow[i];
     }
     dec2 = rn_json_decoder_new(flat, NF, err, sizeof err);
     if (!dec2) abort();
@@ -86,6 +92,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(doc + size, '}', RN_JSON_PADDING);
     err[0] = '\0';
     rn_err_t rc = rn_json_decode(dec1, doc, size, cols1, 0, &arena, err, sizeof err);
+    char err_slow[256];
+    err_slow[0] = '\0';
+    rn_err_t rc_slow = rn_json_decode(dec_slow, doc, size, cols_slow, 0, &arena, err_slow, sizeof err_slow);
+    if (rc != rc_slow || (rc != RN_OK && strcmp(err, err_slow) != 0)) {
+        fprintf(stderr, "scanner and simdjson disagree: %d '%s' vs %d '%s'\n", rc, err, rc_slow, err_slow);
+        abort();
+    }
+    for (int i = 0; rc == RN_OK && i < NF; i++) {
+        bool same = vals1[i].null == vals_slow[i].null &&
+                    (vals1[i].null || (fields[i].type == RN_TYPE_DOUBLE
+                                           ? memcmp(&vals1[i].d, &vals_slow[i].d, sizeof(double)) == 0
+                                           : rn_value_equal(fields[i].type, &vals1[i], &vals_slow[i])));
+        if (!same) {
+            fprintf(stderr, "scanner and simdjson disagree in column %s\n", colnames[i]);
+            abort();
+        }
+    }
     if (rc != RN_OK) {
         if (rc != RN_ERR_DECODE || !err[0]) abort();
         goto out;

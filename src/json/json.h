@@ -56,6 +56,13 @@ typedef struct rn_json_decoder rn_json_decoder_t;
 rn_json_decoder_t *rn_json_decoder_new(const rn_json_field_t *fields, int nfields, char *errbuf,
                                        size_t errbuf_size);
 void rn_json_decoder_free(rn_json_decoder_t *dec);
+/* Turns the plain-record scanner (json_simd.cpp) on (the default) or off,
+ * leaving every record to simdjson. Both give the same rows and errors;
+ * tests and the fuzzer compare them. */
+void rn_json_decoder_set_fast(rn_json_decoder_t *dec, bool on);
+/* How many documents this decoder left to simdjson (the scanner off, or
+ * gave up on them). */
+uint64_t rn_json_decoder_slow_count(const rn_json_decoder_t *dec);
 
 /* Decodes one JSON document doc[0..len) into row `row` of the columns
  * cols[0..nfields) (field i -> cols[i][row]). At least RN_JSON_PADDING

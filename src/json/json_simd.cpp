@@ -12,6 +12,10 @@
  * nested object, and a key that ends a path converts its value into the
  * field's column. Nothing is materialized: no DOM, no std::string.
  *
+ * Plain records skip simdjson altogether: a strict one-pass scanner
+ * ("the plain-record scanner" below) decodes them, and gives up on
+ * anything else, which then takes the simdjson path described here.
+ *
  * Speed: records of one stream nearly always share a key order, so each
  * trie node remembers which child matched after which (hint_first,
  * hint_next) and tries that child first; a name is compared as one or two
@@ -116,6 +120,8 @@ struct rn_json_decoder {
     int *desc_idx;        /* field indices grouped by each ancestor node */
     char *scratch;        /* unescaped-key buffer */
     size_t scratch_cap;   /* bytes in scratch: longest name + 8 */
+    bool fast;            /* try the plain-record scanner first (rn_json_decoder_set_fast) */
+    uint64_t slow;        /* documents decoded by simdjson (rn_json_decoder_slow_count) */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -761,6 +767,396 @@ static rn_err_t walk(jctx *c, od::object &obj, int p)
     return RN_OK;
 }
 
+/* ---- the plain-record scanner ------------------------------------------ */
+
+/* Most records of a stream are plain: ASCII, keys without escapes, the
+ * requested values numbers, unescaped strings, booleans or null. For
+ * those, one strict pass over the bytes decodes the record without
+ * simdjson's structural index (whose fixed cost per document is several
+ * times the cost of scanning an 80-byte record). The scanner is stricter
+ * than the simdjson path: it accepts only RFC 8259 JSON and converts only
+ * what it converts exactly as the simdjson path does (integers of at most
+ * 18 digits, doubles on Clinger's exact path: at most 2^53 with a decimal
+ * exponent within +-22). Anything else - bytes over 0x7F, an escaped key
+ * or requested string, a number it does not take, a value of another
+ * type, nesting deeper than FAST_MAX_DEPTH, malformed JSON - makes it give
+ * up, and the record is decoded again from scratch by the simdjson path,
+ * which also writes every error message. So both paths accept the same
+ * records with the same values (fuzz/fuzz_json.c checks it). */
+
+namespace {
+
+enum { FAST_MAX_DEPTH = 32 };
+
+/* A scan of the document [p, end); RN_JSON_PADDING readable bytes follow end. */
+struct fscan {
+    const char *p;   /* next byte */
+    const char *end; /* end of the document */
+};
+
+/* A number as scanned: its value is (neg ? -1 : 1) * w * 10^exp10. */
+struct fnum {
+    uint64_t w;    /* the digits (exact when !big) */
+    int exp10;     /* decimal exponent */
+    bool neg;      /* a leading minus */
+    bool integer;  /* no fraction and no exponent */
+    bool big;      /* more than 18 digits or a large exponent: not converted here */
+};
+
+} // namespace
+
+static inline bool fast_ws(unsigned char ch) { return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r'; }
+
+static inline void fast_skip_ws(fscan *s)
+{
+    /* compact JSON has none: one compare (bytes past end are readable) */
+    while ((unsigned char)*s->p <= ' ' && s->p < s->end && fast_ws((unsigned char)*s->p)) s->p++;
+}
+
+/* True if the 8 bytes at p are all ASCII digits. */
+static inline bool fast_eight_digits(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return ((v & 0xF0F0F0F0F0F0F0F0ull) | (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+           0x3333333333333333ull;
+}
+
+/* The value of the 8 ASCII digits at p (little-endian SWAR). */
+static inline uint64_t fast_parse_eight(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    v -= 0x3030303030303030ull;
+    v = v * 10 + (v >> 8);
+    return (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+            (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >> 32;
+}
+
+/* Adds the digits at p (before end) to *w and *nd; returns the first byte
+ * after them. */
+static inline const char *fast_digits(const char *p, const char *end, uint64_t *w, int *nd)
+{
+    while (end - p >= 8 && fast_eight_digits(p)) {
+        *w = *w * 100000000u + fast_parse_eight(p);
+        *nd += 8;
+        p += 8;
+    }
+    for (; p < end && (unsigned)(*p - '0') <= 9; p++, (*nd)++) *w = *w * 10 + (unsigned)(*p - '0');
+    return p;
+}
+
+/* True if ch may follow a number or literal. */
+static inline bool fast_terminal(const fscan *s)
+{
+    if (s->p >= s->end) return true;
+    unsigned char ch = (unsigned char)*s->p;
+    return ch == ',' || ch == '}' || ch == ']' || fast_ws(ch);
+}
+
+/* The closing quote of the string whose body starts at p, or NULL if the
+ * string is not plain: it has an escape, a control byte or a byte over
+ * 0x7F, or does not close before end. Eight bytes at a time (the padding
+ * keeps the reads past end inside the buffer). */
+static inline const char *fast_plain_string(const char *p, const char *end)
+{
+    const uint64_t L = 0x0101010101010101ull, H = 0x8080808080808080ull;
+    while (p < end) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (L * '"'), b = w ^ (L * '\\');
+        /* the lowest flagged byte is a true match of one of the tests */
+        uint64_t m = (w & H) | ((w - L * 0x20) & ~w & H) | ((q - L) & ~q & H) | ((b - L) & ~b & H);
+        if (m) {
+            const char *at = p + (__builtin_ctzll(m) >> 3);
+            return at < end && *at == '"' ? at : nullptr;
+        }
+        p += 8;
+    }
+    return nullptr;
+}
+
+/* The closing quote of a string that may hold valid escapes (a skipped
+ * value or key), or NULL as fast_plain_string. */
+static const char *fast_string(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = fast_plain_string(p, end);
+        if (q) return q;
+        /* find what stopped the plain scan: only a valid escape goes on */
+        while (p < end && *p != '\\' && *p != '"' && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80) p++;
+        if (p >= end || *p != '\\' || end - p < 2) return nullptr;
+        char e = p[1];
+        if (e == 'u') {
+            if (end - p < 6 || hex4(p + 2, end) < 0) return nullptr;
+            p += 6;
+        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+            p += 2;
+        } else {
+            return nullptr;
+        }
+    }
+}
+
+/* Scans a JSON number at s->p (strictly: no leading zeros, digits after
+ * '.' and 'e'); false if there is none. */
+static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
+{
+    const char *p = s->p, *end = s->end;
+    n->exp10 = 0;
+    n->neg = false;
+    n->integer = true;
+    n->big = false;
+    if (p < end && *p == '-') {
+        n->neg = true;
+        p++;
+    }
+    if (p >= end || (unsigned)(*p - '0') > 9) return false;
+    int nd = 0;
+    uint64_t w = 0;
+    if (*p == '0')
+        p++;
+    else
+        p = fast_digits(p, end, &w, &nd);
+    if (p < end && *p == '.') {
+        p++;
+        n->integer = false;
+        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        int before = nd;
+        p = fast_digits(p, end, &w, &nd);
+        n->exp10 = before - nd;
+    }
+    n->w = w;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        n->integer = false;
+        bool eneg = false;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        int e = 0;
+        for (; p < end && (unsigned)(*p - '0') <= 9; p++)
+            if (e < 10000) e = e * 10 + (*p - '0');
+        n->exp10 += eneg ? -e : e;
+    }
+    if (nd > 18 || n->exp10 > 9999 || n->exp10 < -9999) n->big = true; /* w may have wrapped */
+    s->p = p;
+    return fast_terminal(s);
+}
+
+/* The number as a double when that is exact (Clinger's fast path, as
+ * simdjson's own for these inputs); false otherwise. */
+static inline bool fast_double(const fnum *n, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (n->big || n->w > (1ull << 53) || n->exp10 < -22 || n->exp10 > 22) return false;
+    if (n->w == 0 && n->neg) return false; /* -0: left to simdjson */
+    double d = (double)n->w;
+    d = n->exp10 < 0 ? d / p10[-n->exp10] : d * p10[n->exp10];
+    *out = n->neg ? -d : d;
+    return true;
+}
+
+/* Scans the literal word (true, false, null) at s->p. */
+static inline bool fast_literal(fscan *s, const char *word, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return false;
+    s->p += n;
+    return fast_terminal(s);
+}
+
+/* Skips (and checks) one JSON value at s->p. */
+static bool fast_skip(fscan *s, int depth)
+{
+    if (s->p >= s->end) return false;
+    switch (*s->p) {
+    case '"': {
+        const char *q = fast_string(s->p + 1, s->end);
+        if (!q) return false;
+        s->p = q + 1;
+        return true;
+    }
+    case 't': return fast_literal(s, "true", 4);
+    case 'f': return fast_literal(s, "false", 5);
+    case 'n': return fast_literal(s, "null", 4);
+    case '{':
+    case '[': {
+        if (depth >= FAST_MAX_DEPTH) return false;
+        bool obj = *s->p == '{';
+        char close = obj ? '}' : ']';
+        s->p++;
+        fast_skip_ws(s);
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            return true;
+        }
+        for (;;) {
+            if (obj) {
+                if (s->p >= s->end || *s->p != '"') return false;
+                const char *q = fast_string(s->p + 1, s->end);
+                if (!q) return false;
+                s->p = q + 1;
+                fast_skip_ws(s);
+                if (s->p >= s->end || *s->p != ':') return false;
+                s->p++;
+                fast_skip_ws(s);
+            }
+            if (!fast_skip(s, depth + 1)) return false;
+            fast_skip_ws(s);
+            if (s->p >= s->end) return false;
+            if (*s->p == close) {
+                s->p++;
+                return true;
+            }
+            if (*s->p != ',') return false;
+            s->p++;
+            fast_skip_ws(s);
+        }
+    }
+    default: {
+        fnum n;
+        return fast_number(s, &n);
+    }
+    }
+}
+
+static bool fast_object(jctx *c, fscan *s, int p, int depth);
+
+/* Converts the value at s->p for trie node k, as visit() would. */
+static bool fast_visit(jctx *c, fscan *s, int k, int depth)
+{
+    rn_json_decoder_t *dec = c->dec;
+    const jnode &n = dec->nodes[k];
+    if (s->p >= s->end) return false;
+    unsigned char ch = (unsigned char)*s->p;
+    if (n.first_child >= 0) {
+        if (n.nleaf) return false; /* the object's text as well: simdjson's */
+        for (int i = 0; i < n.ndesc; i++) c->cols[dec->desc_idx[n.desc_first + i]][c->row] = RN_VALUE_NULL;
+        if (ch == '{') return depth < FAST_MAX_DEPTH && fast_object(c, s, k, depth + 1);
+        return fast_skip(s, depth); /* null or another type: nothing below is set */
+    }
+    if (n.nleaf != 1) return false;
+    rn_value_t *dst = &c->cols[n.leaf0][c->row];
+    rn_type_id ty = n.type0;
+    switch (ch) {
+    case '"': {
+        if (ty != RN_TYPE_STRING) return false;
+        const char *q = fast_plain_string(s->p + 1, s->end);
+        if (!q) return false;
+        *dst = rn_value_str(s->p + 1, (uint32_t)(q - s->p - 1));
+        s->p = q + 1;
+        return true;
+    }
+    case 'n':
+        if (!fast_literal(s, "null", 4)) return false;
+        *dst = RN_VALUE_NULL;
+        return true;
+    case 't':
+    case 'f':
+        if (ty != RN_TYPE_BOOLEAN || !(ch == 't' ? fast_literal(s, "true", 4) : fast_literal(s, "false", 5)))
+            return false;
+        *dst = rn_value_bool(ch == 't');
+        return true;
+    default: {
+        fnum num;
+        if (!fast_number(s, &num)) return false;
+        double d;
+        switch (ty) {
+        case RN_TYPE_INT:
+        case RN_TYPE_BIGINT: {
+            if (!num.integer || num.big) return false;
+            int64_t iv = num.neg ? -(int64_t)num.w : (int64_t)num.w;
+            if (ty == RN_TYPE_INT && (iv < INT32_MIN || iv > INT32_MAX)) return false;
+            *dst = rn_value_int(iv);
+            return true;
+        }
+        case RN_TYPE_DOUBLE:
+            if (!fast_double(&num, &d)) return false;
+            *dst = rn_value_double(d);
+            return true;
+        case RN_TYPE_TIMESTAMP:
+        case RN_TYPE_TIMESTAMP_LTZ:
+            if (!fast_double(&num, &d) || !(d > -9e12 && d < 9e12)) return false;
+            *dst = rn_value_int(rn_time_from_epoch_seconds(d));
+            return true;
+        default: return false;
+        }
+    }
+    }
+}
+
+/* Scans the object at s->p ('{'), matching its keys against the children
+ * of trie node p (as walk() does, with the same key-order hints). */
+static bool fast_object(jctx *c, fscan *s, int p, int depth)
+{
+    jnode *nodes = c->dec->nodes;
+    s->p++;
+    fast_skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return true;
+    }
+    int prev = -1;
+    int guess = nodes[p].hint_first;
+    for (;;) {
+        if (s->p >= s->end || *s->p != '"') return false;
+        const char *raw = s->p + 1;
+        const char *q = fast_plain_string(raw, s->end);
+        if (!q) return false; /* an escaped key: simdjson's path compares it unescaped */
+        s->p = q + 1;
+        fast_skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') return false;
+        s->p++;
+        fast_skip_ws(s);
+        uint64_t head;
+        memcpy(&head, raw, 8);
+        size_t avail = (size_t)(s->end - raw);
+        int k = -1;
+        if (guess >= 0 && raw_equal(nodes[guess], raw, head, avail)) {
+            k = guess;
+        } else {
+            for (int j = nodes[p].first_child; j >= 0; j = nodes[j].next_sibling)
+                if (raw_equal(nodes[j], raw, head, avail)) {
+                    k = j;
+                    break;
+                }
+        }
+        if (k < 0) {
+            if (!fast_skip(s, depth)) return false;
+        } else {
+            if (prev < 0)
+                nodes[p].hint_first = k;
+            else
+                nodes[prev].hint_next = k;
+            prev = k;
+            guess = nodes[k].hint_next;
+            if (!fast_visit(c, s, k, depth)) return false;
+        }
+        fast_skip_ws(s);
+        if (s->p >= s->end) return false;
+        if (*s->p == '}') {
+            s->p++;
+            return true;
+        }
+        if (*s->p != ',') return false;
+        s->p++;
+        fast_skip_ws(s);
+    }
+}
+
+/* Decodes a plain record; false leaves the row to the simdjson path. */
+static bool fast_decode(jctx *c)
+{
+    fscan s = {c->buf, c->buf + c->len};
+    fast_skip_ws(&s);
+    if (s.p >= s.end || *s.p != '{') return false;
+    rn_json_decoder_t *dec = c->dec;
+    for (int i = 0; i < dec->nfields; i++) c->cols[i][c->row] = RN_VALUE_NULL;
+    if (!fast_object(c, &s, 0, 1)) return false;
+    fast_skip_ws(&s);
+    return s.p == s.end;
+}
+
 static rn_err_t finish(jctx *c, od::document &doc, od::object &obj);
 
 static rn_err_t decode(jctx *c)
@@ -834,6 +1230,8 @@ extern "C" rn_err_t rn_json_decode(rn_json_decoder_t *dec, const char *doc, size
                                    size_t errbuf_size)
 {
     jctx c = {dec, nullptr, doc, len, cols, row, arena, errbuf, errbuf_size};
+    if (dec->fast && fast_decode(&c)) return RN_OK;
+    dec->slow++;
     try {
         return decode(&c);
     } catch (const std::bad_alloc &) {
@@ -938,6 +1336,7 @@ static rn_json_decoder_t *decoder_new(const rn_json_field_t *fields, int nfields
         dec->nodes[0].hint_first = dec->nodes[0].hint_next = -1;
         dec->nnodes = 1;
         dec->scratch_cap = 8;
+        dec->fast = true;
         /* Build the trie; ids[i*] remembers each field's path of nodes. */
         ids = (int *)rn_calloc((size_t)total + 1, sizeof(int));
         if (!ids) goto oom;
@@ -1014,6 +1413,9 @@ oom_early:
     if (errbuf && errbuf_size) snprintf(errbuf, errbuf_size, "out of memory");
     return nullptr;
 }
+
+extern "C" void rn_json_decoder_set_fast(rn_json_decoder_t *dec, bool on) { dec->fast = on; }
+extern "C" uint64_t rn_json_decoder_slow_count(const rn_json_decoder_t *dec) { return dec->slow; }
 
 extern "C" rn_json_decoder_t *rn_json_decoder_new(const rn_json_field_t *fields, int nfields,
                                                   char *errbuf, size_t errbuf_size)

@@ -493,6 +493,64 @@ static const char *w_value(rn_buf_t *b, rn_type_id t, rn_value_t v)
     return b->data;
 }
 
+/* The plain-record scanner and the simdjson path agree on every document:
+ * the same result, message and values; plain records never reach simdjson. */
+static void test_fast_path_agrees(void)
+{
+    const char *p[] = {"s", "i", "b", "d", "t", "l", "u.n", "u.i"};
+    rn_type_id t[] = {RN_TYPE_STRING, RN_TYPE_INT,       RN_TYPE_BIGINT, RN_TYPE_DOUBLE,
+                      RN_TYPE_TIMESTAMP, RN_TYPE_BOOLEAN, RN_TYPE_STRING, RN_TYPE_INT};
+    rn_json_decoder_t *fast = mk(8, p, t), *slow = mk(8, p, t);
+    RN_REQUIRE(fast != NULL && slow != NULL);
+    rn_json_decoder_set_fast(slow, false);
+    static const char *plain[] = {
+        "{\"s\":\"page-view\",\"i\":12,\"b\":-62,\"d\":1.5,\"t\":1714557612.671,\"l\":true}",
+        " { \"t\" : 1714557612 , \"d\" : -0.001e2 , \"x\" : [1, {\"y\": \"a\\\"b\\u00e9\"}], \"l\": false } ",
+        "{\"u\":{\"n\":\"ann\",\"i\":-2147483648,\"z\":null},\"u\":{\"i\":5},\"s\":null,\"i\":null}",
+        "{\"u\":7,\"i\":2147483647,\"b\":999999999999999999,\"d\":1234567890123456,\"t\":0.0}",
+        "{\"d\":9007199254740992,\"e\":1e400,\"f\":12345678901234567890123,\"d\":1E22,\"t\":-1e-3}",
+        "{}",
+        "{\"u\":[],\"s\":\"\",\"k\":{},\"q\":\"\\/\"}",
+    };
+    static const char *other[] = {
+        "{\"s\":\"caf\xc3\xa9\"}", "{\"s\":\"a\\nb\"}", "{\"\\u0073\":\"x\"}", "{\"i\":2147483648}",
+        "{\"i\":1.0}", "{\"i\":\"12\"}", "{\"b\":1234567890123456789}", "{\"d\":-0}", "{\"d\":1e23}",
+        "{\"d\":9007199254740993}", "{\"t\":\"2024-05-01 10:00:00\"}", "{\"t\":9e12}", "{\"l\":\"true\"}",
+        "{\"s\":12}", "{\"s\":{\"a\":1}}", "{\"i\":01}", "{\"i\":1.}", "{\"i\":-}", "{\"x\":tru}",
+        "{\"x\":[1,]}", "{\"x\":1,}", "{\"x\" 1}", "{\"x\":1} x", "[1]", "", "   ", "{\"x\":\"\x01\"}",
+        "{\"x\":\"\\q\"}", "{\"x\":\"\\u12g4\"}", "{\"a\":1", "{\"s\":\"abc", "{\"x\":[[[[[[[[[[[[[[[[[[[["
+        "[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"x\":\xff}", "{\"l\":nul}", "{\"i\":12e0}", "{\"u\":{\"n\":\"a\",\"i\":true}}",
+    };
+    for (size_t k = 0; k < sizeof plain / sizeof *plain + sizeof other / sizeof *other; k++) {
+        bool is_plain = k < sizeof plain / sizeof *plain;
+        const char *doc = is_plain ? plain[k] : other[k - sizeof plain / sizeof *plain];
+        uint64_t before = rn_json_decoder_slow_count(fast);
+        rn_err_t rf = dec(fast, doc);
+        char ef[256];
+        rn_value_t vf[8];
+        snprintf(ef, sizeof ef, "%s", errbuf);
+        for (int c = 0; c < 8; c++) vf[c] = cols[c][1];
+        rn_err_t rs = dec(slow, doc);
+        RN_CHECK_EQ_INT(rf, rs);
+        if (is_plain) RN_CHECK_EQ_INT(rn_json_decoder_slow_count(fast), before);
+        if (rf != rs || (is_plain && rn_json_decoder_slow_count(fast) != before)) fprintf(stderr, "  document: %s\n", doc);
+        if (rf != RN_OK) {
+            RN_CHECK_EQ_STR(ef, errbuf);
+            continue;
+        }
+        for (int c = 0; c < 8; c++) {
+            bool same = vf[c].null == cols[c][1].null &&
+                        (vf[c].null || (t[c] == RN_TYPE_DOUBLE ? memcmp(&vf[c].d, &cols[c][1].d, sizeof(double)) == 0
+                                                               : rn_value_equal(t[c], &vf[c], &cols[c][1])));
+            RN_CHECK(same);
+            if (!same) fprintf(stderr, "  column %s differs in %s\n", p[c], doc);
+        }
+    }
+    rn_json_decoder_free(fast);
+    rn_json_decoder_free(slow);
+}
+
 static void test_write_string_escapes(void)
 {
     rn_buf_t b;
@@ -624,6 +682,7 @@ int main(void)
     RN_RUN(test_steady_state_allocates_nothing);
     RN_RUN(test_fault_injection);
     RN_RUN(test_decoder_rejects_bad_fields);
+    RN_RUN(test_fast_path_agrees);
     RN_RUN(test_write_string_escapes);
     RN_RUN(test_write_values);
     RN_RUN(test_write_row_and_round_trip);
