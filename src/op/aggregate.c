@@ -122,6 +122,13 @@ typedef struct agg_touched {
 
 typedef struct aggregate aggregate_t;
 
+/* A row's serialized key in the batch's key buffer, and its hash. */
+typedef struct agg_rowkey {
+    uint32_t off;               /* offset in a->key (group key) or a->vkey (distinct key) */
+    uint32_t len;               /* bytes */
+    uint64_t hash;              /* rn_hash_bytes of the bytes (seed 0 / 0x9e3779b9) */
+} agg_rowkey_t;
+
 typedef struct agg_dstore {
     aggregate_t *a;             /* owner (sweep callback) */
     rn_store_t *st;             /* (group key, value) -> agg_distinct_t */
@@ -139,11 +146,11 @@ struct aggregate {
     uint32_t next_gen;          /* last incarnation handed out */
     bool input_updating;        /* input carries retractions */
     rn_store_t *groups;         /* group key -> value slot */
-    rn_buf_t key;               /* scratch for serializing keys */
-    rn_buf_t vkey;              /* scratch for serializing (group key, distinct value) */
+    rn_buf_t key;               /* the batch's group keys, back to back */
+    rn_buf_t vkey;              /* the batch's (group key, distinct value) keys, back to back */
     rn_accum_ctx_t acx;         /* accumulators: multisets over an updating input */
-    const uint64_t *row_hashes; /* while processing a row: hash of its group key, then of
-                                 * its distinct key per aggregate (aggregate i at [i + 1]) */
+    const agg_rowkey_t *row_keys; /* while processing a row: its group key, then its
+                                   * distinct key per aggregate (aggregate i at [i + 1]) */
     const rn_schema_t *in_schema;
 };
 
@@ -208,29 +215,42 @@ static void agg_group_free(void *value, void *opaque)
 
 #define AGG_UNSEEN (-2) /* a retracted value that was never added */
 
-/* Serializes (group key in a->key, v) into a->vkey; false on OOM. */
-static bool agg_distinct_key(aggregate_t *a, int i, const rn_value_t *v)
+/* The bytes at off in b (NULL while b holds nothing: a global aggregate's
+ * empty keys). */
+static inline const char *agg_bytes(const rn_buf_t *b, uint32_t off) { return b->data ? b->data + off : NULL; }
+
+/* Appends (group key of row key rk, v) to a->vkey and fills *out; false on OOM. */
+static bool agg_distinct_key(aggregate_t *a, int i, const agg_rowkey_t *rk, const rn_value_t *v,
+                             agg_rowkey_t *out)
 {
-    rn_buf_clear(&a->vkey);
+    size_t at = a->vkey.len;
     /* A global aggregate's key is empty (a->key.data may be NULL). */
-    if (a->key.len) rn_buf_append(&a->vkey, a->key.data, a->key.len);
+    if (rk->len && rn_buf_reserve(&a->vkey, rk->len) == 0) {
+        memcpy(a->vkey.data + a->vkey.len, a->key.data + rk->off, rk->len);
+        a->vkey.len += rk->len;
+    }
     rn_key_append(&a->vkey, a->aggs[i].arg_type, v);
-    return !a->vkey.oom;
+    if (a->vkey.oom || a->vkey.len > UINT32_MAX) return false;
+    out->off = (uint32_t)at;
+    out->len = (uint32_t)(a->vkey.len - at);
+    out->hash = rn_hash_bytes(a->vkey.data + at, out->len, 0x9e3779b9);
+    return true;
 }
 
-/* Adds sign (+1/-1) copies of v to the distinct values of aggregate i for
- * the group whose key is in a->key and whose incarnation is gen; returns
- * the value's new multiplicity, AGG_UNSEEN for the retraction of a value
- * not counted (ignored), or -1 on OOM. */
-static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, const rn_value_t *v, int sign)
+/* Adds sign (+1/-1) copies of the current row's value to the distinct
+ * values of aggregate i (its key: a->row_keys[i + 1]) for the group whose
+ * incarnation is gen; returns the value's new multiplicity, AGG_UNSEEN for
+ * the retraction of a value not counted (ignored), or -1 on OOM. */
+static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, int sign)
 {
     rn_store_t *ds = a->distinct[i].st;
-    if (!agg_distinct_key(a, i, v)) return -1;
-    uint32_t klen = (uint32_t)a->vkey.len;
-    uint64_t h = a->row_hashes ? a->row_hashes[i + 1] : rn_hash_bytes(a->vkey.data, klen, 0x9e3779b9);
+    const agg_rowkey_t *rk = &a->row_keys[i + 1];
+    const char *key = a->vkey.data + rk->off;
+    uint32_t klen = rk->len;
+    uint64_t h = rk->hash;
     if (sign > 0) {
         bool created;
-        agg_distinct_t *d = rn_store_upsert(ds, a->vkey.data, klen, h, &created);
+        agg_distinct_t *d = rn_store_upsert(ds, key, klen, h, &created);
         if (!d) return -1;
         if (d->gen != gen) { /* new, or left by an earlier group of this key */
             d->gen = gen;
@@ -238,14 +258,14 @@ static int64_t agg_distinct_add(aggregate_t *a, int i, uint32_t gen, const rn_va
         }
         return ++d->m;
     }
-    agg_distinct_t *d = rn_store_find(ds, a->vkey.data, klen, h);
+    agg_distinct_t *d = rn_store_find(ds, key, klen, h);
     if (!d) return AGG_UNSEEN;
     if (d->gen != gen) {
-        rn_store_remove(ds, a->vkey.data, klen, h);
+        rn_store_remove(ds, key, klen, h);
         return AGG_UNSEEN;
     }
     if (--d->m <= 0) {
-        rn_store_remove(ds, a->vkey.data, klen, h);
+        rn_store_remove(ds, key, klen, h);
         return 0;
     }
     return d->m;
@@ -259,7 +279,7 @@ static rn_err_t agg_update(aggregate_t *a, int i, const agg_group_t *g, rn_accum
     const rn_agg_spec_t *s = &a->aggs[i];
     if (s->kind == RN_AGG_COUNT_DISTINCT) {
         if (v->null) return RN_OK;
-        int64_t m = agg_distinct_add(a, i, group_gen(a, g), v, sign);
+        int64_t m = agg_distinct_add(a, i, group_gen(a, g), sign);
         if (m == AGG_UNSEEN) return RN_OK;
         if (m < 0) return RN_ERR_NOMEM;
         rn_accum_count_distinct(acc, m, sign);
@@ -318,13 +338,17 @@ static rn_err_t agg_emit_row(aggregate_t *a, rn_op_t *op, agg_group_t *g, const 
     return RN_OK;
 }
 
-/* Serializes the group key of row r of in into a->key; false on OOM. */
-static bool agg_group_key(aggregate_t *a, const rn_batch_t *in, int r)
+/* Appends the group key of row r of in to a->key and fills *out; false on OOM. */
+static bool agg_group_key(aggregate_t *a, const rn_batch_t *in, int r, agg_rowkey_t *out)
 {
-    rn_buf_clear(&a->key);
+    size_t at = a->key.len;
     for (int k = 0; k < a->nkeys; k++)
         rn_key_append(&a->key, a->in_schema->cols[k].type->id, &in->cols[k][r]);
-    return !a->key.oom;
+    if (a->key.oom || a->key.len > UINT32_MAX) return false;
+    out->off = (uint32_t)at;
+    out->len = (uint32_t)(a->key.len - at);
+    out->hash = rn_hash_bytes(agg_bytes(&a->key, out->off), out->len, 0);
+    return true;
 }
 
 /* The results of all aggregates of g into res (naggs values). */
@@ -376,30 +400,30 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
     agg_expire(a, ctx->now_ms, in->nrows);
     agg_touched_t *touched = rn_arena_alloc(arena, sizeof *touched * (size_t)(in->nrows ? in->nrows : 1));
     size_t stride = (size_t)a->naggs + 1;
-    uint64_t *hashes = rn_arena_alloc(arena, sizeof *hashes * stride * (size_t)(in->nrows ? in->nrows : 1));
-    if (!touched || !hashes) return RN_ERR_NOMEM;
+    agg_rowkey_t *keys = rn_arena_alloc(arena, sizeof *keys * stride * (size_t)(in->nrows ? in->nrows : 1));
+    if (!touched || !keys) return RN_ERR_NOMEM;
 
-    /* First pass: hash every key and prefetch where its lookups start, so
-     * the cache misses of a large state overlap instead of queueing. */
+    /* First pass: serialize and hash every key once, and prefetch where its
+     * lookups start, so the cache misses of a large state overlap instead
+     * of queueing. */
+    rn_buf_clear(&a->key);
+    rn_buf_clear(&a->vkey);
     for (int r = 0; r < in->nrows; r++) {
-        if (!agg_group_key(a, in, r)) return RN_ERR_NOMEM;
-        uint64_t *hr = hashes + stride * (size_t)r;
-        hr[0] = rn_hash_bytes(a->key.data, a->key.len, 0);
-        rn_store_prefetch(a->groups, hr[0]);
+        agg_rowkey_t *rk = keys + stride * (size_t)r;
+        if (!agg_group_key(a, in, r, rk)) return RN_ERR_NOMEM;
+        rn_store_prefetch(a->groups, rk[0].hash);
         for (int i = 0; i < a->naggs; i++) {
             if (!a->distinct[i].st) continue;
-            if (!agg_distinct_key(a, i, &in->cols[a->aggs[i].arg][r])) return RN_ERR_NOMEM;
-            hr[i + 1] = rn_hash_bytes(a->vkey.data, a->vkey.len, 0x9e3779b9);
-            rn_store_prefetch(a->distinct[i].st, hr[i + 1]);
+            if (!agg_distinct_key(a, i, rk, &in->cols[a->aggs[i].arg][r], &rk[i + 1])) return RN_ERR_NOMEM;
+            rn_store_prefetch(a->distinct[i].st, rk[i + 1].hash);
         }
     }
 
     for (int r = 0; r < in->nrows; r++) {
-        if (!agg_group_key(a, in, r)) goto nomem;
-        a->row_hashes = hashes + stride * (size_t)r;
-        uint64_t h = a->row_hashes[0];
+        a->row_keys = keys + stride * (size_t)r;
+        const agg_rowkey_t *rk = a->row_keys;
         bool created;
-        agg_group_t *g = rn_store_upsert(a->groups, a->key.data, (uint32_t)a->key.len, h, &created);
+        agg_group_t *g = rn_store_upsert(a->groups, agg_bytes(&a->key, rk->off), rk->len, rk->hash, &created);
         if (!g) goto nomem;
         if (created && a->gen_off) {
             if (++a->next_gen == 0) a->next_gen = 1; /* 0 marks a fresh distinct entry */
@@ -478,13 +502,13 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
             goto fail;
         }
     }
-    a->row_hashes = NULL;
+    a->row_keys = NULL;
     return rn_op_emit(op, out, ctx);
 
 nomem:
     err = RN_ERR_NOMEM;
 fail:
-    a->row_hashes = NULL;
+    a->row_keys = NULL;
     /* Groups not reached by the emission loop keep no touched mark. */
     for (; t < ntouched; t++) group_set_flag(touched[t].group, GROUP_TOUCHED, false);
     return err;

@@ -495,21 +495,27 @@ size_t rn_store_sweep(rn_store_t *st, size_t max_slots, rn_store_keep_fn *keep, 
 
 void rn_key_append(rn_buf_t *key, rn_type_id t, const rn_value_t *v)
 {
+    /* one room check, then the bytes in place: this runs per row and key */
+    size_t need = v->null ? 1 : t == RN_TYPE_STRING ? 5 + (size_t)v->len : 9;
+    if (key->len + need + 1 > key->cap && rn_buf_reserve(key, need) != 0) return;
+    unsigned char *p = (unsigned char *)key->data + key->len;
     if (v->null) {
-        rn_buf_appendc(key, 0);
-        return;
-    }
-    rn_buf_appendc(key, 1);
-    if (t == RN_TYPE_STRING) {
+        p[0] = 0;
+    } else if (t == RN_TYPE_STRING) {
         uint32_t len = v->len;
-        rn_buf_append(key, &len, 4);
-        rn_buf_append(key, v->s, v->len);
+        p[0] = 1;
+        memcpy(p + 1, &len, 4);
+        if (len) memcpy(p + 5, v->s, len);
     } else if (t == RN_TYPE_DOUBLE) {
         double d = v->d == 0.0 ? 0.0 : v->d;
-        rn_buf_append(key, &d, 8);
+        p[0] = 1;
+        memcpy(p + 1, &d, 8);
     } else {
-        rn_buf_append(key, &v->i, 8);
+        p[0] = 1;
+        memcpy(p + 1, &v->i, 8);
     }
+    key->len += need;
+    key->data[key->len] = '\0';
 }
 
 int32_t rn_key_partition(const void *key, uint32_t klen, int32_t nparts)
