@@ -37,7 +37,7 @@ int rn_buf_reserve(rn_buf_t *b, size_t extra)
     return 0;
 }
 
-void rn_buf_append(rn_buf_t *b, const void *data, size_t len)
+void rn_buf_append_grow(rn_buf_t *b, const void *data, size_t len)
 {
     if (rn_buf_reserve(b, len) != 0) return;
     memcpy(b->data + b->len, data, len);
@@ -45,9 +45,9 @@ void rn_buf_append(rn_buf_t *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 }
 
-void rn_buf_appendc(rn_buf_t *b, char c)
+void rn_buf_appendc_grow(rn_buf_t *b, char c)
 {
-    if (b->len + 2 > b->cap && rn_buf_reserve(b, 1) != 0) return;
+    if (rn_buf_reserve(b, 1) != 0) return;
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
 }
@@ -83,13 +83,24 @@ void rn_buf_appendf(rn_buf_t *b, const char *fmt, ...)
 
 void rn_buf_append_i64(rn_buf_t *b, int64_t v)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char tmp[24];
     char *p = tmp + sizeof tmp;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) { /* two digits per division */
+        unsigned d = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, pairs + 2 * d, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
     if (v < 0) *--p = '-';
     rn_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
