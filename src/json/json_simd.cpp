@@ -92,6 +92,9 @@ struct jnode {
     rn_type_id type0; /* its type, kept here for the fast path */
     int hint_first;   /* child that matched first last time (learned), -1 */
     int hint_next;    /* sibling that matched after this one last time, -1 */
+    uint64_t tok[3];  /* the scanner's key token '"name":' (zero-filled), when toklen > 0 */
+    uint64_t tmask[3]; /* which bytes of tok are significant */
+    uint32_t toklen;  /* bytes in the token; 0: the name is not printable ASCII or too long */
 };
 
 /* State of one rn_json_decode call. */
@@ -943,6 +946,36 @@ static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
     return fast_terminal(s);
 }
 
+/* Skips the digits at p (before end). */
+static inline const char *fast_skip_digits(const char *p, const char *end)
+{
+    while (end - p >= 8 && fast_eight_digits(p)) p += 8;
+    while (p < end && (unsigned)(*p - '0') <= 9) p++;
+    return p;
+}
+
+/* Checks and skips a JSON number at s->p, as fast_number without its value. */
+static bool fast_skip_number(fscan *s)
+{
+    const char *p = s->p, *end = s->end;
+    if (p < end && *p == '-') p++;
+    if (p >= end || (unsigned)(*p - '0') > 9) return false;
+    p = *p == '0' ? p + 1 : fast_skip_digits(p, end);
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        p = fast_skip_digits(p, end);
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        p = fast_skip_digits(p, end);
+    }
+    s->p = p;
+    return fast_terminal(s);
+}
+
 /* The number as a double when that is exact (Clinger's fast path, as
  * simdjson's own for these inputs); false otherwise. */
 static inline bool fast_double(const fnum *n, double *out)
@@ -1013,10 +1046,7 @@ static bool fast_skip(fscan *s, int depth)
             fast_skip_ws(s);
         }
     }
-    default: {
-        fnum n;
-        return fast_number(s, &n);
-    }
+    default: return fast_skip_number(s);
     }
 }
 
@@ -1087,6 +1117,55 @@ static bool fast_visit(jctx *c, fscan *s, int k, int depth)
 
 /* Scans the object at s->p ('{'), matching its keys against the children
  * of trie node p (as walk() does, with the same key-order hints). */
+/* Scans the key at s->p and its colon; *k is the child of trie node p it
+ * names (guess, the child expected next, is tried first), or -1. False
+ * when the key is not plain. */
+static inline bool fast_key(fscan *s, const jnode *nodes, int p, int guess, int *k)
+{
+    /* The expected key with its quotes and colon, compared as three
+     * words (the padding makes 24 bytes readable): a match is exactly
+     * that plain key. */
+    if (guess >= 0 && nodes[guess].toklen && (size_t)(s->end - s->p) >= nodes[guess].toklen) {
+        const jnode &g = nodes[guess];
+        uint64_t w0, w1, w2;
+        memcpy(&w0, s->p, 8);
+        memcpy(&w1, s->p + 8, 8);
+        memcpy(&w2, s->p + 16, 8);
+        if (((w0 & g.tmask[0]) ^ g.tok[0]) == 0 && ((w1 & g.tmask[1]) ^ g.tok[1]) == 0 &&
+            ((w2 & g.tmask[2]) ^ g.tok[2]) == 0) {
+            *k = guess;
+            s->p += g.toklen;
+            fast_skip_ws(s);
+            return true;
+        }
+    }
+    if (s->p >= s->end || *s->p != '"') return false;
+    const char *raw = s->p + 1;
+    const char *q = fast_plain_string(raw, s->end);
+    if (!q) return false; /* an escaped key: simdjson's path compares it unescaped */
+    s->p = q + 1;
+    fast_skip_ws(s);
+    if (s->p >= s->end || *s->p != ':') return false;
+    s->p++;
+    fast_skip_ws(s);
+    uint64_t head;
+    memcpy(&head, raw, 8);
+    size_t avail = (size_t)(s->end - raw);
+    *k = -1;
+    if (guess >= 0 && raw_equal(nodes[guess], raw, head, avail)) {
+        *k = guess;
+        return true;
+    }
+    for (int j = nodes[p].first_child; j >= 0; j = nodes[j].next_sibling)
+        if (raw_equal(nodes[j], raw, head, avail)) {
+            *k = j;
+            break;
+        }
+    return true;
+}
+
+/* Scans the object at s->p ('{'), matching its keys against the children
+ * of trie node p (as walk() does, with the same key-order hints). */
 static bool fast_object(jctx *c, fscan *s, int p, int depth)
 {
     jnode *nodes = c->dec->nodes;
@@ -1099,31 +1178,12 @@ static bool fast_object(jctx *c, fscan *s, int p, int depth)
     int prev = -1;
     int guess = nodes[p].hint_first;
     for (;;) {
-        if (s->p >= s->end || *s->p != '"') return false;
-        const char *raw = s->p + 1;
-        const char *q = fast_plain_string(raw, s->end);
-        if (!q) return false; /* an escaped key: simdjson's path compares it unescaped */
-        s->p = q + 1;
-        fast_skip_ws(s);
-        if (s->p >= s->end || *s->p != ':') return false;
-        s->p++;
-        fast_skip_ws(s);
-        uint64_t head;
-        memcpy(&head, raw, 8);
-        size_t avail = (size_t)(s->end - raw);
-        int k = -1;
-        if (guess >= 0 && raw_equal(nodes[guess], raw, head, avail)) {
-            k = guess;
-        } else {
-            for (int j = nodes[p].first_child; j >= 0; j = nodes[j].next_sibling)
-                if (raw_equal(nodes[j], raw, head, avail)) {
-                    k = j;
-                    break;
-                }
-        }
+        int k;
+        if (!fast_key(s, nodes, p, guess, &k)) return false;
         if (k < 0) {
             if (!fast_skip(s, depth)) return false;
         } else {
+            /* Learn the key order: records of a stream usually share it. */
             if (prev < 0)
                 nodes[p].hint_first = k;
             else
@@ -1297,6 +1357,25 @@ static int trie_child(rn_json_decoder_t *dec, int p, const char *name)
     if (!n.plain) {
         n.pre = 1;
         n.mask = 0;
+    }
+    /* The scanner's token: the key with its quotes and colon, for names of
+     * printable ASCII (the scanner accepts nothing else in a key). */
+    n.toklen = 0;
+    if (len + 3 <= sizeof n.tok) {
+        unsigned char tb[sizeof n.tok] = {0}, tm[sizeof n.tok] = {0};
+        bool ascii = true;
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7E) ascii = false;
+        if (ascii && n.plain) {
+            tb[0] = '"';
+            memcpy(tb + 1, name, len);
+            tb[len + 1] = '"';
+            tb[len + 2] = ':';
+            memset(tm, 0xFF, len + 3);
+            memcpy(n.tok, tb, sizeof n.tok);
+            memcpy(n.tmask, tm, sizeof n.tmask);
+            n.toklen = (uint32_t)(len + 3);
+        }
     }
     if (last < 0)
         dec->nodes[p].first_child = k;
