@@ -112,6 +112,30 @@ void rn_json_write_value_fmt(rn_buf_t *out, rn_type_id t, const rn_value_t *v, r
 void rn_json_write_row_fmt(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
                            const int *col_idx, int n, rn_json_ts_format fmt);
 
+/* The JSON object of some columns of a schema, compiled once: the text
+ * before each value ('{"a":', ',"b":'), so that writing a row is a copy
+ * and a value per column. */
+typedef struct rn_json_row_fmt {
+    int n;                      /* columns */
+    int *cols;                  /* their schema indices */
+    rn_type_id *types;          /* their types */
+    rn_json_ts_format ts;       /* how timestamps are written */
+    rn_buf_t text;              /* the prefixes, back to back */
+    uint32_t *pre;              /* n + 1 offsets: column k's prefix is text[pre[k]..pre[k+1]) */
+} rn_json_row_fmt_t;
+
+/* Compiles the object of the n columns listed in col_idx (all schema
+ * columns in order if col_idx is NULL), timestamps written as ts says,
+ * into f. Returns RN_OK or
+ * RN_ERR_NOMEM (f then holds nothing to free). Free with
+ * rn_json_row_fmt_free. */
+rn_err_t rn_json_row_fmt_init(rn_json_row_fmt_t *f, const rn_schema_t *schema, const int *col_idx, int n,
+                              rn_json_ts_format ts);
+void rn_json_row_fmt_free(rn_json_row_fmt_t *f);
+/* Appends row `row` of cols as f's object: the same bytes as
+ * rn_json_write_row_fmt with the same columns and timestamp format. */
+void rn_json_row_fmt_write(const rn_json_row_fmt_t *f, rn_buf_t *out, rn_value_t *const *cols, int row);
+
 #ifdef __cplusplus
 }
 #endif

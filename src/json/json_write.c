@@ -12,6 +12,7 @@
  * Everything appends to an rn_buf_t, whose oom flag reports allocation
  * failure once for a whole line.
  */
+#include "core/mem.h"
 #include "json/json.h"
 
 #include "core/timeparse.h"
@@ -230,4 +231,56 @@ void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *con
                        const int *col_idx, int n)
 {
     rn_json_write_row_fmt(out, schema, cols, row, col_idx, n, RN_JSON_TS_EPOCH_MS);
+}
+
+rn_err_t rn_json_row_fmt_init(rn_json_row_fmt_t *f, const rn_schema_t *schema, const int *col_idx, int n,
+                              rn_json_ts_format ts)
+{
+    memset(f, 0, sizeof *f);
+    if (!col_idx) n = schema->ncols;
+    f->n = n;
+    f->ts = ts;
+    f->cols = rn_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    f->types = rn_malloc(sizeof(rn_type_id) * (size_t)(n ? n : 1));
+    f->pre = rn_malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    rn_buf_init(&f->text);
+    if (!f->cols || !f->types || !f->pre) goto oom;
+    for (int k = 0; k < n; k++) {
+        int c = col_idx ? col_idx[k] : k;
+        const rn_column_t *col = &schema->cols[c];
+        f->cols[k] = c;
+        f->types[k] = col->type->id;
+        f->pre[k] = (uint32_t)f->text.len;
+        rn_buf_appendc(&f->text, k ? ',' : '{');
+        rn_json_write_string(&f->text, col->name, strlen(col->name));
+        rn_buf_appendc(&f->text, ':');
+    }
+    f->pre[n] = (uint32_t)f->text.len;
+    if (f->text.oom) goto oom;
+    return RN_OK;
+oom:
+    rn_json_row_fmt_free(f);
+    return RN_ERR_NOMEM;
+}
+
+void rn_json_row_fmt_free(rn_json_row_fmt_t *f)
+{
+    rn_free(f->cols);
+    rn_free(f->types);
+    rn_free(f->pre);
+    rn_buf_free(&f->text);
+    memset(f, 0, sizeof *f);
+}
+
+void rn_json_row_fmt_write(const rn_json_row_fmt_t *f, rn_buf_t *out, rn_value_t *const *cols, int row)
+{
+    if (!f->n) {
+        rn_buf_append(out, "{}", 2);
+        return;
+    }
+    for (int k = 0; k < f->n; k++) {
+        rn_buf_append(out, f->text.data + f->pre[k], f->pre[k + 1] - f->pre[k]);
+        rn_json_write_value_fmt(out, f->types[k], &cols[f->cols[k]][row], f->ts);
+    }
+    rn_buf_appendc(out, '}');
 }

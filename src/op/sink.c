@@ -70,6 +70,9 @@ typedef struct sink {
     rn_json_ts_format value_ts; /* ('json.timestamp-format.standard'; default epoch ms) */
     rn_sink_io_t *io;           /* owned */
     rn_buf_t key, value, scratch;
+    bool fmt_ready;             /* key_fmt and value_fmt compiled (on the first row written) */
+    rn_json_row_fmt_t key_fmt;  /* the key's JSON object (the pk columns) */
+    rn_json_row_fmt_t value_fmt; /* the value's JSON object */
     int64_t max_retries;        /* 'sink.max-retries': flushes retried after RN_ERR_RETRY, -1 = forever */
     volatile sig_atomic_t *stop; /* the run's stop request (not owned), or NULL */
     uint64_t errors;            /* failed writes and flushes (rn_sink_errors) */
@@ -202,12 +205,19 @@ static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const
 static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int r, bool with_key,
                                bool as_delete, rn_ctx_t *ctx)
 {
+    if (!s->fmt_ready) {
+        if (rn_json_row_fmt_init(&s->key_fmt, op->schema, s->pk, s->npk, s->key_ts) != RN_OK) return RN_ERR_NOMEM;
+        if (rn_json_row_fmt_init(&s->value_fmt, op->schema, s->nvalue >= 0 ? s->value_cols : NULL,
+                                 s->nvalue >= 0 ? s->nvalue : op->schema->ncols, s->value_ts) != RN_OK) {
+            rn_json_row_fmt_free(&s->key_fmt);
+            return RN_ERR_NOMEM;
+        }
+        s->fmt_ready = true;
+    }
     rn_buf_clear(&s->key);
     rn_buf_clear(&s->value);
-    if (with_key) rn_json_write_row_fmt(&s->key, op->schema, in->cols, r, s->pk, s->npk, s->key_ts);
-    if (!as_delete)
-        rn_json_write_row_fmt(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
-                              s->nvalue >= 0 ? s->nvalue : op->schema->ncols, s->value_ts);
+    if (with_key) rn_json_row_fmt_write(&s->key_fmt, &s->key, in->cols, r);
+    if (!as_delete) rn_json_row_fmt_write(&s->value_fmt, &s->value, in->cols, r);
     if (s->key.oom || s->value.oom) return RN_ERR_NOMEM;
     rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
                                 as_delete ? NULL : s->value.data, s->value.len,
@@ -355,6 +365,10 @@ static void sink_destroy(rn_op_t *op)
     rn_buf_free(&s->value);
     rn_buf_free(&s->scratch);
     rn_buf_free(&s->pending);
+    if (s->fmt_ready) {
+        rn_json_row_fmt_free(&s->key_fmt);
+        rn_json_row_fmt_free(&s->value_fmt);
+    }
     rn_free(s->commit_name);
     rn_free(s->pk);
     rn_free(s->value_cols);
@@ -419,6 +433,11 @@ void rn_sink_set_json_timestamps(rn_op_t *op, rn_json_ts_format key, rn_json_ts_
     sink_t *s = op->priv;
     s->key_ts = key;
     s->value_ts = value;
+    if (s->fmt_ready) { /* compiled again on the next row */
+        rn_json_row_fmt_free(&s->key_fmt);
+        rn_json_row_fmt_free(&s->value_fmt);
+        s->fmt_ready = false;
+    }
 }
 
 rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
@@ -429,6 +448,11 @@ rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
     if (!s->value_cols) return RN_ERR_NOMEM;
     if (n) memcpy(s->value_cols, cols, sizeof(int) * (size_t)n);
     s->nvalue = n;
+    if (s->fmt_ready) { /* compiled again on the next row */
+        rn_json_row_fmt_free(&s->key_fmt);
+        rn_json_row_fmt_free(&s->value_fmt);
+        s->fmt_ready = false;
+    }
     return RN_OK;
 }
 

@@ -73,6 +73,20 @@ static void test_buf_appends(void)
     rn_buf_appendf(&b, " %s %d", "y", 42);
     RN_CHECK_EQ_STR(b.data, "x=-9223372036854775808 y 42");
     RN_CHECK(!b.oom);
+    /* every digit count, both signs, and growth past the first capacity */
+    rn_buf_clear(&b);
+    char want[4096] = "", one[32];
+    int64_t v = 1;
+    for (int d = 0; d < 19; d++, v = d < 19 ? v * 10 : v) {
+        int64_t xs[] = {v - 1, v, v + 7, -v, -(v - 1)};
+        for (int k = 0; k < 5; k++) {
+            rn_buf_append_i64(&b, xs[k]);
+            rn_buf_appendc(&b, ' ');
+            snprintf(one, sizeof one, "%lld ", (long long)xs[k]);
+            strcat(want, one);
+        }
+    }
+    RN_CHECK_EQ_STR(b.data, want);
     rn_buf_free(&b);
 }
 
