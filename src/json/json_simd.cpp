@@ -778,7 +778,8 @@ static rn_err_t walk(jctx *c, od::object &obj, int p)
  * simdjson's structural index (whose fixed cost per document is several
  * times the cost of scanning an 80-byte record). The scanner is stricter
  * than the simdjson path: it accepts only RFC 8259 JSON and converts only
- * what it converts exactly as the simdjson path does (integers of at most
+ * what it converts exactly as the simdjson path does (date-time strings
+ * into timestamps through the same rn_time_parse, integers of at most
  * 18 digits, doubles on Clinger's exact path: at most 2^53 with a decimal
  * exponent within +-22). Anything else - bytes over 0x7F, an escaped key
  * or requested string, a number it does not take, a value of another
@@ -1070,10 +1071,17 @@ static bool fast_visit(jctx *c, fscan *s, int k, int depth)
     rn_type_id ty = n.type0;
     switch (ch) {
     case '"': {
-        if (ty != RN_TYPE_STRING) return false;
+        bool ts = ty == RN_TYPE_TIMESTAMP || ty == RN_TYPE_TIMESTAMP_LTZ;
+        if (ty != RN_TYPE_STRING && !ts) return false;
         const char *q = fast_plain_string(s->p + 1, s->end);
         if (!q) return false;
-        *dst = rn_value_str(s->p + 1, (uint32_t)(q - s->p - 1));
+        if (ts) { /* a date-time text, as to_timestamp reads it first */
+            int64_t ms;
+            if (!rn_time_parse(s->p + 1, (size_t)(q - s->p - 1), &ms)) return false;
+            *dst = rn_value_int(ms);
+        } else {
+            *dst = rn_value_str(s->p + 1, (uint32_t)(q - s->p - 1));
+        }
         s->p = q + 1;
         return true;
     }
