@@ -3,6 +3,8 @@
 -- Runs as is with `runnel run` after `runnel gen s5 --out data/`:
 --   build/runnel run examples/purchases_by_user.sql
 -- prints the changelog of the result ({"op":"+U","value":{...}} per change).
+-- AVG of an INT is an INT (truncated, as in Flink): the average is taken of
+-- the amount as a DOUBLE to keep its fraction.
 CREATE TABLE purchases (
   amount INT,
   user_id INT,
@@ -22,7 +24,7 @@ CREATE TABLE purchases_by_user (
 ) WITH ('connector' = 'print');
 
 INSERT INTO purchases_by_user
-SELECT user_id, COUNT(*), SUM(amount), MAX(amount), AVG(amount)
+SELECT user_id, COUNT(*), SUM(amount), MAX(amount), AVG(CAST(amount AS DOUBLE))
 FROM big_purchases
 GROUP BY user_id
 HAVING COUNT(*) > 1;

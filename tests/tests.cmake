@@ -82,7 +82,7 @@ add_test(NAME oracle.nexmark.seed2
          COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/nexmark/run_nexmark.py ${RUNNEL_BIN}
                  --seed 2 --count 200000 --event-rate 10000)
 set_tests_properties(oracle.nexmark.seed1 oracle.nexmark.seed2 PROPERTIES
-                     LABELS "oracle" TIMEOUT 300 ENVIRONMENT "${RUNNEL_PYENV}")
+                     LABELS "oracle" TIMEOUT 600 ENVIRONMENT "${RUNNEL_PYENV}")
 
 # ---- event time and windows ------------------------------------------------
 # tests/window/README.md: TUMBLE/HOP/SESSION aggregates, late rows (routed to

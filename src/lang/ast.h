@@ -209,6 +209,7 @@ struct rn_ast_from {
             rn_ast_join_type type;
             rn_ast_from_t *left, *right;
             rn_ast_expr_t *on; /* NULL for CROSS JOIN / comma join */
+            bool comma;        /* FROM a, b (type RN_JOIN_CROSS) */
         } join;
         rn_ast_expr_t *tvf;    /* an RN_AST_CALL: TUMBLE/HOP/SESSION/CUMULATE */
     };

@@ -1319,8 +1319,10 @@ static rn_ast_from_t *from_clause(parser_t *p)
     rn_ast_from_t *left = table_ref(p);
     for (;;) {
         rn_ast_join_type type;
+        bool comma = false;
         if (testnext(p, RN_TK_COMMA)) {
             type = RN_JOIN_CROSS;
+            comma = true;
         } else if (p_iskw(p, RN_KW_JOIN) || p_iskw(p, RN_KW_INNER)) {
             type = RN_JOIN_INNER;
             testnextkw(p, RN_KW_INNER);
@@ -1345,6 +1347,7 @@ static rn_ast_from_t *from_clause(parser_t *p)
         rn_ast_from_t *j = p_alloc(p, sizeof *j);
         j->kind = RN_AST_FROM_JOIN;
         j->join.type = type;
+        j->join.comma = comma;
         j->join.left = left;
         j->join.right = table_ref(p);
         if (type != RN_JOIN_CROSS) {

@@ -31,7 +31,7 @@ rn_type_id rn_accum_result_type(const rn_agg_spec_t *s)
     case RN_AGG_COUNT:
     case RN_AGG_COUNT_DISTINCT: return RN_TYPE_BIGINT;
     case RN_AGG_SUM: return s->arg_type == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT;
-    case RN_AGG_AVG: return RN_TYPE_DOUBLE;
+    case RN_AGG_AVG: return s->arg_type; /* INT, BIGINT or DOUBLE, as in Flink */
     case RN_AGG_MIN:
     case RN_AGG_MAX:
     case RN_AGG_FIRST_VALUE:
@@ -50,6 +50,8 @@ void rn_accum_explain(rn_buf_t *out, const rn_agg_spec_t *s, const rn_schema_t *
     else if (s->kind == RN_AGG_MAX_BY || s->kind == RN_AGG_MIN_BY)
         rn_buf_appendf(out, "%s(%s, %s)", names[s->kind], in->cols[s->arg].name, in->cols[s->by].name);
     else if (s->kind == RN_AGG_COUNT_DISTINCT) rn_buf_appendf(out, "COUNT(DISTINCT %s)", in->cols[s->arg].name);
+    else if (s->kind == RN_AGG_AVG && s->arg_type != RN_TYPE_DOUBLE) /* an integer average, its type named */
+        rn_buf_appendf(out, "AVG(%s %s)", in->cols[s->arg].name, rn_type_name(s->arg_type));
     else
         rn_buf_appendf(out, "%s(%s)", (unsigned)s->kind < sizeof names / sizeof names[0] ? names[s->kind] : "?",
                        in->cols[s->arg].name);
@@ -310,7 +312,6 @@ rn_err_t rn_accum_add(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t *ac
         if (v->null) return RN_OK;
         acc->n++;
         if (s->arg_type == RN_TYPE_DOUBLE) acc->v.d += v->d;
-        else if (s->kind == RN_AGG_AVG) acc->v.d += (double)v->i;
         else acc->v.i = (int64_t)((uint64_t)acc->v.i + (uint64_t)v->i); /* wraps */
         return RN_OK;
     case RN_AGG_MIN:
@@ -360,8 +361,7 @@ rn_err_t rn_accum_retract(rn_accum_ctx_t *cx, const rn_agg_spec_t *s, rn_accum_t
     case RN_AGG_AVG:
         if (v->null) return RN_OK;
         acc->n--;
-        if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE)
-            acc->v.d -= s->arg_type == RN_TYPE_DOUBLE ? v->d : (double)v->i;
+        if (s->arg_type == RN_TYPE_DOUBLE) acc->v.d -= v->d;
         else acc->v.i = (int64_t)((uint64_t)acc->v.i - (uint64_t)v->i); /* wraps */
         return RN_OK;
     case RN_AGG_MIN:
@@ -420,7 +420,7 @@ void rn_accum_merge(const rn_agg_spec_t *s, rn_accum_t *dst, rn_accum_t *src)
     case RN_AGG_SUM:
     case RN_AGG_AVG:
         dst->n += src->n;
-        if (s->kind == RN_AGG_AVG || s->arg_type == RN_TYPE_DOUBLE) dst->v.d += src->v.d;
+        if (s->arg_type == RN_TYPE_DOUBLE) dst->v.d += src->v.d;
         else dst->v.i = (int64_t)((uint64_t)dst->v.i + (uint64_t)src->v.i);
         return;
     case RN_AGG_MIN:
@@ -466,7 +466,11 @@ rn_value_t rn_accum_result(const rn_agg_spec_t *s, const rn_accum_t *acc)
         return s->arg_type == RN_TYPE_DOUBLE ? rn_value_double(acc->v.d) : rn_value_int(acc->v.i);
     case RN_AGG_AVG:
         if (acc->n <= 0) return RN_VALUE_NULL;
-        return rn_value_double(acc->v.d / (double)acc->n);
+        if (s->arg_type == RN_TYPE_DOUBLE) return rn_value_double(acc->v.d / (double)acc->n);
+        /* Flink's integer AVG: the BIGINT sum divided by the count in integer
+         * arithmetic (truncated toward zero), cast to the argument's type */
+        if (s->arg_type == RN_TYPE_INT) return rn_value_int((int32_t)(acc->v.i / acc->n));
+        return rn_value_int(acc->v.i / acc->n);
     case RN_AGG_MIN:
     case RN_AGG_MAX:
     case RN_AGG_FIRST_VALUE:

@@ -8,7 +8,9 @@
  * each of them adds, retracts and merges input, treats NULL (ignored by
  * all but COUNT(*); an aggregate over no non-NULL input is NULL, a count
  * 0), overflows (an integer SUM wraps around in two's complement, a DOUBLE
- * one follows IEEE; AVG sums as DOUBLE) and types its result
+ * one follows IEEE; AVG sums as its argument does, and an integer AVG is
+ * the integer quotient of that BIGINT sum by the count, truncated toward
+ * zero, as Flink's AvgAggFunction) and types its result
  * (rn_accum_result_type). The operators differ in what they need, chosen
  * by an rn_accum_ctx_t per operator:
  *   - multiset: MIN/MAX keep a multiset of their values (an rn_store_t in

@@ -258,7 +258,7 @@ typedef enum rn_agg_kind {
     RN_AGG_SUM,                 /* SUM(x); NULL when no non-NULL input */
     RN_AGG_MIN,
     RN_AGG_MAX,
-    RN_AGG_AVG,                 /* DOUBLE */
+    RN_AGG_AVG,                 /* the argument's type (an integer one truncates) */
     RN_AGG_FIRST_VALUE,         /* first non-NULL value in arrival order */
     RN_AGG_LAST_VALUE,          /* last non-NULL value in arrival order */
     RN_AGG_MAX_BY,              /* MAX_BY(x, y): x of the row with the largest non-NULL y */

@@ -41,6 +41,9 @@ rn_agg_kind an_agg_kind_of(const char *name, bool *is_agg);
 bool an_ast_equal(const rn_ast_expr_t *a, const rn_ast_expr_t *b);
 void an_collect_aggs(void *ud, const rn_ast_expr_t *e);
 bool an_contains_agg(const rn_ast_expr_t *e);
+/* Whether every column e refers to resolves, unambiguously, in rel (no
+ * error is reported either way). */
+bool an_ast_resolves(const rel_t *rel, const rn_ast_expr_t *e);
 rn_expr_t *an_bind_boolean(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e, const char *what);
 rn_expr_t *an_bind(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e);
 
@@ -54,6 +57,9 @@ view_def_t *an_find_view(analyzer_t *an, const char *name);
 bool an_rel_from_schema(analyzer_t *an, rel_t *rel, rn_op_t *op, const char *qualifier);
 bool an_rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w);
 bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
+/* Argument i of window function call fn, an INTERVAL, in *ms (> 0
+ * unless zero_ok; what names it in errors). False on error (reported). */
+bool an_tvf_interval(analyzer_t *an, const rn_ast_expr_t *fn, int i, bool zero_ok, const char *what, int64_t *ms);
 
 /* join.c: [INNER|LEFT|RIGHT|FULL] JOIN ... ON, regular or interval */
 bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out);
@@ -78,6 +84,22 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
                  const char **names);
 bool an_is_identity(const rel_t *rel, int n, rn_expr_t *const *exprs, const char *const *names);
 bool an_compile_query(analyzer_t *an, const rn_ast_query_t *q, rel_t *out);
+/* The AND-ed conjuncts of a WHERE, and which of them a join took. */
+#define RN_MAX_WHERE_CONJ 64
+typedef struct where_split {
+    const rn_ast_expr_t *conj[RN_MAX_WHERE_CONJ];
+    bool pushed[RN_MAX_WHERE_CONJ];
+    int n;                      /* 0: WHERE is applied whole */
+} where_split_t;
+/* Compiles FROM f into rel, offering the conjuncts of where (may be NULL)
+ * to the join f is (join.c: it pushes conditions over one side before
+ * the join, and a comma join takes its keys), recorded in ws. False on
+ * error (reported). */
+bool an_compile_from_where(analyzer_t *an, const rn_ast_from_t *f, const rn_ast_expr_t *where, where_split_t *ws,
+                           rel_t *rel);
+/* Applies to rel (a Calc) what the join left of where: ws as
+ * an_compile_from_where set it. False on error (reported). */
+bool an_where_filter(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *where, const where_split_t *ws);
 
 /* partition.c: the operator to feed a keyed stateful operator whose key
  * is input columns keys[0..nkeys-1], in that order: input itself when one

@@ -265,6 +265,57 @@ void an_collect_aggs(void *ud, const rn_ast_expr_t *e)
     ast_children(e, an_collect_aggs, c);
 }
 
+/* Whether column reference ref names exactly one column of rel (the
+ * resolution of an_rel_resolve, without reporting anything). */
+static bool ref_resolves(const rel_t *rel, const rn_ast_expr_t *ref)
+{
+    int n = ref->column.nparts;
+    char *const *parts = ref->column.parts;
+    char name[512];
+    size_t len = 0;
+    for (int from = n >= 2 ? 1 : 0;; from = 0) {
+        /* t.col (a qualifier first), then the whole dotted name */
+        len = 0;
+        for (int i = from; i < n; i++) {
+            size_t l = strlen(parts[i]);
+            if (len + l + 2 > sizeof name) return false;
+            if (i > from) name[len++] = '.';
+            memcpy(name + len, parts[i], l);
+            len += l;
+        }
+        name[len] = 0;
+        int found = 0;
+        for (int i = 0; i < rel->ncols; i++) {
+            if (strcmp(rel->cols[i].name, name)) continue;
+            if (from == 1 && (!rel->cols[i].qualifier || strcmp(rel->cols[i].qualifier, parts[0]))) continue;
+            found++;
+        }
+        if (from == 1 && found) return true;
+        if (from == 0) return found == 1;
+    }
+}
+
+typedef struct resolves_visit {
+    const rel_t *rel;
+    bool ok;
+} resolves_visit_t;
+
+static void resolves_visit(void *ud, const rn_ast_expr_t *e)
+{
+    resolves_visit_t *v = ud;
+    if (!v->ok) return;
+    if (e->kind == RN_AST_COLUMN) v->ok = ref_resolves(v->rel, e);
+    else if (e->kind == RN_AST_STAR || e->kind == RN_AST_TABLE_ARG) v->ok = false;
+    else ast_children(e, resolves_visit, v);
+}
+
+bool an_ast_resolves(const rel_t *rel, const rn_ast_expr_t *e)
+{
+    resolves_visit_t v = {.rel = rel, .ok = true};
+    resolves_visit(&v, e);
+    return v.ok;
+}
+
 static void contains_agg_visit(void *ud, const rn_ast_expr_t *e)
 {
     if (an_contains_agg(e)) *(bool *)ud = true;
@@ -418,6 +469,48 @@ static rn_expr_t *bind_binary(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *
     return f->args[0] && f->args[1] ? f : NULL;
 }
 
+/* Which auxiliary function of a legacy group window call e is:
+ * TUMBLE_START/HOP_START/SESSION_START 0, ..._END 1, ..._ROWTIME 2,
+ * ..._PROCTIME 3; -1 for any other expression. */
+static int group_window_aux(const rn_ast_expr_t *e)
+{
+    if (e->kind != RN_AST_CALL) return -1;
+    static const char *fns[] = {"TUMBLE_", "HOP_", "SESSION_"};
+    static const char *parts[] = {"START", "END", "ROWTIME", "PROCTIME"};
+    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++) {
+        size_t l = strlen(fns[f]);
+        if (strncasecmp(e->call.name, fns[f], l)) continue;
+        for (int p = 0; p < 4; p++)
+            if (!strcasecmp(e->call.name + l, parts[p])) return p;
+    }
+    return -1;
+}
+
+/* TUMBLE_START(ts, size) and the like: the window column of the aggregate
+ * grouped by the window call with the same arguments (Flink's legacy
+ * group windows; select.c rewrites that GROUP BY). */
+static rn_expr_t *bind_group_window_aux(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e, int aux)
+{
+    const char *name = e->call.name;
+    size_t fl = strchr(name, '_') - name; /* the window function's part of the name */
+    if (aux == 3) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, e->pos, "%s is not supported: windows are over event time (use %.*s_ROWTIME)", name, (int)fl,
+                 name);
+        return NULL;
+    }
+    const rn_ast_expr_t *w = sc->agg_mode ? sc->group_window : NULL;
+    bool same = w && strlen(w->call.name) == fl && !strncasecmp(w->call.name, name, fl) &&
+                w->call.nargs == e->call.nargs && !e->call.star && !e->call.distinct;
+    for (int i = 0; same && i < e->call.nargs; i++) same = an_ast_equal(w->call.args[i], e->call.args[i]);
+    if (!same) {
+        an_error(an, e->pos, "%s needs GROUP BY %.*s(...) with the same arguments", name, (int)fl, name);
+        return NULL;
+    }
+    int g = sc->group_window_key[aux];
+    return an_mk_column(an, g, sc->out_schema->cols[g].type);
+}
+
 static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
 {
     const char *name = e->call.name;
@@ -428,6 +521,8 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
                  "and Top-N)");
         return NULL;
     }
+    int aux = group_window_aux(e);
+    if (aux >= 0) return bind_group_window_aux(an, sc, e, aux);
     if (is_agg_call(e)) {
         if (sc->agg_mode) {
             for (int i = 0; i < sc->naggs; i++)
@@ -446,9 +541,15 @@ static rn_expr_t *bind_call(analyzer_t *an, scope_t *sc, const rn_ast_expr_t *e)
         static const char *tvfs[] = {"TUMBLE", "HOP", "SESSION", "CUMULATE"};
         for (size_t i = 0; i < sizeof tvfs / sizeof *tvfs; i++)
             if (!strcasecmp(name, tvfs[i])) {
-                an_error(an, e->pos,
-                         "%s is a window table function: use it in FROM TABLE(%s(TABLE t, DESCRIPTOR(ts), ...))",
-                         tvfs[i], tvfs[i]);
+                if (i < 3)
+                    an_error(an, e->pos,
+                             "%s is a window function: use it in FROM TABLE(%s(TABLE t, DESCRIPTOR(ts), ...)), or "
+                             "as a group window in GROUP BY %s(ts, ...)",
+                             tvfs[i], tvfs[i], tvfs[i]);
+                else
+                    an_error(an, e->pos,
+                             "%s is a window table function: use it in FROM TABLE(%s(TABLE t, DESCRIPTOR(ts), ...))",
+                             tvfs[i], tvfs[i]);
                 return NULL;
             }
         if (!strcasecmp(name, "TIMESTAMPDIFF")) {

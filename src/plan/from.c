@@ -266,7 +266,7 @@ bool an_rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w)
 }
 
 /* An INTERVAL argument of a window TVF, in ms (> 0 unless zero_ok). */
-static bool tvf_interval(analyzer_t *an, const rn_ast_expr_t *fn, int i, bool zero_ok, const char *what, int64_t *ms)
+bool an_tvf_interval(analyzer_t *an, const rn_ast_expr_t *fn, int i, bool zero_ok, const char *what, int64_t *ms)
 {
     const rn_ast_expr_t *a = fn->call.args[i];
     if (a->kind != RN_AST_INTERVAL) {
@@ -344,13 +344,13 @@ static bool compile_window_tvf(analyzer_t *an, const rn_ast_expr_t *fn, rel_t *o
     bool ok;
     switch (w->kind) {
     case RN_WINDOW_TUMBLE:
-        ok = tvf_interval(an, fn, 2, false, "size", &w->size_ms) &&
-             (n < 4 || tvf_interval(an, fn, 3, true, "offset", &w->offset_ms));
+        ok = an_tvf_interval(an, fn, 2, false, "size", &w->size_ms) &&
+             (n < 4 || an_tvf_interval(an, fn, 3, true, "offset", &w->offset_ms));
         break;
     case RN_WINDOW_HOP:
-        ok = tvf_interval(an, fn, 2, false, "slide", &w->slide_ms) &&
-             tvf_interval(an, fn, 3, false, "size", &w->size_ms) &&
-             (n < 5 || tvf_interval(an, fn, 4, true, "offset", &w->offset_ms));
+        ok = an_tvf_interval(an, fn, 2, false, "slide", &w->slide_ms) &&
+             an_tvf_interval(an, fn, 3, false, "size", &w->size_ms) &&
+             (n < 5 || an_tvf_interval(an, fn, 4, true, "offset", &w->offset_ms));
         if (ok && w->size_ms % w->slide_ms) {
             an->err = RN_ERR_UNSUPPORTED;
             an_error(an, fn->call.args[3]->pos, "the size of HOP must be a multiple of its slide");
@@ -358,7 +358,7 @@ static bool compile_window_tvf(analyzer_t *an, const rn_ast_expr_t *fn, rel_t *o
         }
         break;
     default:
-        ok = tvf_interval(an, fn, 2, false, "gap", &w->size_ms);
+        ok = an_tvf_interval(an, fn, 2, false, "gap", &w->size_ms);
         break;
     }
     if (!ok) return false;

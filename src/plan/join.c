@@ -1,5 +1,5 @@
 /*
- * join.c - JOIN in FROM: `l [INNER|LEFT|RIGHT|FULL] JOIN r ON cond`,
+ * join.c - JOIN in FROM: `l [INNER|LEFT|RIGHT|FULL] JOIN r ON cond` and `l, r`,
  * compiled to a regular join or an interval join (op/join.h), the way
  * Flink's planner does it.
  *
@@ -25,6 +25,15 @@
  * an interval join keeps both sides'. Two equality keys that are both
  * sides' window_end (a window join of two windowed results) let the join
  * drop rows once the watermark passes their window.
+ *
+ * A comma join (`FROM a, b WHERE ...`) or CROSS JOIN has no ON: its
+ * conditions are the WHERE conjuncts over its two sides (the SELECT
+ * offers them, an_compile_from_where), of which it takes the equality
+ * keys, and the time bounds when they make an interval join; the rest
+ * stays in the WHERE, a filter after the join (or before it, over one
+ * side), as Flink plans it. Without a key or an interval it is refused.
+ * In `FROM a, b, c` the inner comma join (a, b) is offered the conjuncts
+ * first and takes those over its own columns.
  *
  * Part of the analyzer (analyze_int.h).
  */
@@ -265,24 +274,27 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
 {
     if (an_is_lookup_join(f)) return an_compile_lookup_join(an, f, out);
     rn_ast_join_type jt = f->join.type;
-    if (jt == RN_JOIN_CROSS || !f->join.on) {
-        an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, f->pos,
-                 "a join without ON (CROSS JOIN or FROM a, b) is not supported on streams; "
-                 "write FROM a JOIN b ON a.k = b.k");
-        return false;
-    }
-    /* the WHERE conjuncts are for this join, not for joins inside it */
+    /* FROM a, b and CROSS JOIN take their conditions from WHERE */
+    bool cross = jt == RN_JOIN_CROSS || !f->join.on;
+    const char *cross_name = f->join.comma ? "FROM a, b" : "CROSS JOIN";
+    /* the WHERE conjuncts are for this join, not for joins inside it;
+     * but a comma join on the left (FROM a, b, c) is offered them too */
     const rn_ast_expr_t **where = an->where_conj;
     bool *where_pushed = an->where_pushed;
     int nwhere = an->nwhere_conj;
+    bool nested = cross && f->join.left->kind == RN_AST_FROM_JOIN && f->join.left->join.type == RN_JOIN_CROSS;
+    if (!nested) {
+        an->where_conj = NULL;
+        an->where_pushed = NULL;
+        an->nwhere_conj = 0;
+    }
+    join_side_t sides[2];
+    memset(sides, 0, sizeof sides);
+    bool ok = an_compile_from(an, f->join.left, &sides[0].rel);
     an->where_conj = NULL;
     an->where_pushed = NULL;
     an->nwhere_conj = 0;
-    join_side_t sides[2];
-    memset(sides, 0, sizeof sides);
-    if (!an_compile_from(an, f->join.left, &sides[0].rel) || !an_compile_from(an, f->join.right, &sides[1].rel))
-        return false;
+    if (!ok || !an_compile_from(an, f->join.right, &sides[1].rel)) return false;
     for (int i = 0; i < 2; i++) {
         if (sides[i].rel.window) {
             an->err = RN_ERR_UNSUPPORTED;
@@ -310,29 +322,39 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         if (col->src_scan && col->src_col < 0) col->src_scan = NULL;
     }
 
+    /* The conditions: ON's conjuncts; for a cross join the WHERE conjuncts
+     * over its columns (conj_where: their index in where, else -1) */
     const rn_ast_expr_t *conj[MAX_CONJUNCTS];
+    int conj_where[MAX_CONJUNCTS];
     int nconj = 0;
-    if (!an_split_and(f->join.on, conj, &nconj, MAX_CONJUNCTS)) {
+    if (!cross && !an_split_and(f->join.on, conj, &nconj, MAX_CONJUNCTS)) {
         an_error(an, f->join.on->pos, "too many conditions in ON (at most %d joined by AND)", MAX_CONJUNCTS);
         return false;
     }
+    for (int i = 0; i < nconj; i++) conj_where[i] = -1;
+    for (int i = 0; cross && i < nwhere && nconj < MAX_CONJUNCTS; i++)
+        if (!where_pushed[i] && !an_contains_agg(where[i]) && an_ast_resolves(&both, where[i])) {
+            conj_where[nconj] = i;
+            conj[nconj++] = where[i];
+        }
     scope_t sc;
     memset(&sc, 0, sizeof sc);
     sc.rel = &both;
-    sc.where_clause = "in ON";
+    sc.where_clause = cross ? "in WHERE" : "in ON";
     rn_expr_t *bound[MAX_CONJUNCTS];
     for (int i = 0; i < nconj; i++)
-        if (!(bound[i] = an_bind_boolean(an, &sc, conj[i], "a join condition"))) return false;
+        if (!(bound[i] = an_bind_boolean(an, &sc, conj[i], cross ? "the WHERE condition" : "a join condition")))
+            return false;
 
-    /* sort the conjuncts */
-    enum { C_RESIDUAL, C_KEY, C_TIME, C_LEFT, C_RIGHT } what[MAX_CONJUNCTS];
+    /* sort the conjuncts (C_WHERE: a WHERE conjunct a cross join leaves to WHERE) */
+    enum { C_RESIDUAL, C_KEY, C_TIME, C_LEFT, C_RIGHT, C_WHERE } what[MAX_CONJUNCTS];
     bool preserve_left = jt == RN_JOIN_LEFT || jt == RN_JOIN_FULL;
     bool preserve_right = jt == RN_JOIN_RIGHT || jt == RN_JOIN_FULL;
     time_bounds_t tb = {.lcol = -1, .rcol = -1};
     int nkeys = 0;
     for (int i = 0; i < nconj; i++) {
         rn_expr_t *e = bound[i];
-        what[i] = C_RESIDUAL;
+        what[i] = cross ? C_WHERE : C_RESIDUAL;
         if (e->kind == RN_EXPR_FUNC && e->fn == RN_FN_EQ) {
             unsigned a = expr_sides(e->args[0], nl), b = expr_sides(e->args[1], nl);
             if ((a == SIDE_LEFT && b == SIDE_RIGHT) || (a == SIDE_RIGHT && b == SIDE_LEFT)) {
@@ -354,6 +376,7 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
             what[i] = C_TIME;
             continue;
         }
+        if (cross) continue; /* one side's conditions are pushed as WHERE's below */
         unsigned m = expr_sides(e, nl);
         if (m == SIDE_LEFT && !preserve_left) what[i] = C_LEFT;
         else if (m == SIDE_RIGHT && !preserve_right) what[i] = C_RIGHT;
@@ -361,23 +384,37 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     sides[0].nkeys = sides[1].nkeys = nkeys;
     bool interval = tb.has_lower && tb.has_upper && !L->updating && !R->updating;
     if (interval && tb.lower > tb.upper) {
-        an_error(an, f->join.on->pos, "the time bounds of this join leave no interval: %lld ms to %lld ms",
-                 (long long)tb.lower, (long long)tb.upper);
+        an_error(an, cross ? f->pos : f->join.on->pos,
+                 "the time bounds of this join leave no interval: %lld ms to %lld ms", (long long)tb.lower,
+                 (long long)tb.upper);
         return false;
     }
     if (!nkeys && !interval) {
         an->err = RN_ERR_UNSUPPORTED;
-        an_error(an, f->join.on->pos,
-                 "%s needs an equality between the two sides in ON (a.k = b.k), or time bounds on "
-                 "two event-time attributes (an interval join)",
-                 join_name(jt));
+        if (cross)
+            an_error(an, f->pos,
+                     "%s needs an equality between the two sides in WHERE (a.k = b.k), or time bounds on two "
+                     "event-time attributes (an interval join): a join without one (a cross join) is not "
+                     "supported on streams",
+                     cross_name);
+        else
+            an_error(an, f->join.on->pos,
+                     "%s needs an equality between the two sides in ON (a.k = b.k), or time bounds on "
+                     "two event-time attributes (an interval join)",
+                     join_name(jt));
         return false;
+    }
+    /* a cross join's keys (and time bounds, if it is an interval join) are
+     * done with; its other conditions stay WHERE's */
+    for (int i = 0; cross && i < nconj; i++) {
+        if (what[i] == C_TIME && !interval) what[i] = C_WHERE;
+        if (what[i] != C_WHERE) where_pushed[conj_where[i]] = true;
     }
 
     /* WHERE conditions over one side that sees no NULL padding */
     sc.where_clause = "in WHERE";
     for (int i = 0; i < nwhere; i++) {
-        if (an_contains_agg(where[i])) continue;
+        if (where_pushed[i] || an_contains_agg(where[i]) || !an_ast_resolves(&both, where[i])) continue;
         rn_expr_t *e = an_bind_boolean(an, &sc, where[i], "the WHERE condition");
         if (!e) return false;
         unsigned m = expr_sides(e, nl);
@@ -398,7 +435,7 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     int nls = L->ncols, nrs = R->ncols; /* with computed keys */
     rn_expr_t *residual = NULL;
     for (int i = 0; i < nconj; i++) {
-        bool keep = what[i] == C_RESIDUAL || (what[i] == C_TIME && !interval);
+        bool keep = what[i] == C_RESIDUAL || (what[i] == C_TIME && !interval && !cross);
         if (keep && !an_and_into(an, &residual, expr_remap(an, bound[i], nl, 0, nls - nl))) return false;
     }
     int ltime = interval ? tb.lcol : first_rowtime(L);

@@ -71,6 +71,8 @@ typedef struct scope {
     int naggs;
     const rn_ast_expr_t *agg_calls[RN_MAX_AGGS];
     const rn_schema_t *out_schema; /* the aggregate's output */
+    const rn_ast_expr_t *group_window; /* GROUP BY's TUMBLE/HOP/SESSION(ts, ...) call, or NULL */
+    int group_window_key[3];    /* its window_start, window_end, window_time: GROUP BY key numbers */
 } scope_t;
 
 typedef struct analyzer {

@@ -264,19 +264,16 @@ bool an_compile_rank(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel, const 
 
     /* The inner FROM and WHERE */
     rel_t irel;
-    if (!an_compile_from(an, iq->select.from, &irel)) return false;
+    where_split_t ws;
+    if (!an_compile_from_where(an, iq->select.from, iq->select.where, &ws, &irel)) return false;
     if (irel.window) {
         an->err = RN_ERR_UNSUPPORTED;
         an_error(an, irel.window->pos, "ROW_NUMBER() over a window table function is not supported: aggregate the "
                  "window first (GROUP BY window_start, window_end, ...), then rank its rows");
         return false;
     }
+    if (iq->select.where && !an_where_filter(an, &irel, iq->select.where, &ws)) return false;
     scope_t sc = {.rel = &irel};
-    if (iq->select.where) {
-        sc.where_clause = "in WHERE";
-        rn_expr_t *pred = an_bind_boolean(an, &sc, iq->select.where, "the WHERE condition");
-        if (!pred || !an_rel_calc(an, &irel, pred, 0, NULL, NULL)) return false;
-    }
 
     /* Pre-projection: [PARTITION BY..., ORDER BY..., inner items...] */
     int nkeys = over->npartition, nsort = over->norder;

@@ -1,7 +1,8 @@
 /*
  * select.c - a SELECT block to operators: WHERE, the select list, GROUP BY
- * and aggregates (GroupAggregate, or a window aggregate over a window TVF,
- * with late rows sent to a table), HAVING, DISTINCT, and queries with WITH.
+ * and aggregates (GroupAggregate, or a window aggregate over a window TVF
+ * or a legacy group window `GROUP BY TUMBLE(ts, size)`, with late rows sent
+ * to a table), HAVING, DISTINCT, and queries with WITH.
  * The shape it builds is drawn at the top of analyze.c.
  *
  * Part of the analyzer (analyze_int.h).
@@ -429,6 +430,177 @@ static bool agg_ordering(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *call, 
     return *name != NULL;
 }
 
+bool an_compile_from_where(analyzer_t *an, const rn_ast_from_t *f, const rn_ast_expr_t *where, where_split_t *ws,
+                           rel_t *rel)
+{
+    ws->n = 0;
+    memset(ws->pushed, 0, sizeof ws->pushed);
+    /* over a join, WHERE conditions may go into the join (or before it) */
+    if (where && f->kind == RN_AST_FROM_JOIN && an_split_and(where, ws->conj, &ws->n, RN_MAX_WHERE_CONJ)) {
+        an->where_conj = ws->conj;
+        an->nwhere_conj = ws->n;
+        an->where_pushed = ws->pushed;
+    } else {
+        ws->n = 0;
+    }
+    bool ok = an_compile_from(an, f, rel);
+    an->where_conj = NULL;
+    an->nwhere_conj = 0;
+    an->where_pushed = NULL;
+    return ok;
+}
+
+bool an_where_filter(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *where, const where_split_t *ws)
+{
+    scope_t sc = {.rel = rel, .where_clause = "in WHERE"};
+    rn_expr_t *pred = NULL;
+    if (!ws->n) {
+        pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
+        if (!pred) return false;
+    }
+    for (int i = 0; i < ws->n; i++) {
+        if (ws->pushed[i]) continue;
+        rn_expr_t *x = an_bind_boolean(an, &sc, ws->conj[i], "the WHERE condition");
+        if (!x || !an_and_into(an, &pred, x)) return false;
+    }
+    return !pred || an_rel_calc(an, rel, pred, 0, NULL, NULL);
+}
+
+/* The window kind a legacy group window function names (TUMBLE, HOP,
+ * SESSION), or -1. */
+static int group_window_kind(const rn_ast_expr_t *e)
+{
+    if (e->kind != RN_AST_CALL || e->call.over) return -1;
+    if (!strcasecmp(e->call.name, "TUMBLE")) return RN_WINDOW_TUMBLE;
+    if (!strcasecmp(e->call.name, "HOP")) return RN_WINDOW_HOP;
+    if (!strcasecmp(e->call.name, "SESSION")) return RN_WINDOW_SESSION;
+    return -1;
+}
+
+/* A column reference to name, made up for a rewritten GROUP BY. */
+static rn_ast_expr_t *made_column(analyzer_t *an, const char *name, rn_pos_t pos)
+{
+    rn_ast_expr_t *e = an_alloc(an, sizeof *e);
+    char **parts = an_alloc(an, sizeof *parts);
+    if (!e || !parts) return NULL;
+    memset(e, 0, sizeof *e);
+    e->kind = RN_AST_COLUMN;
+    e->pos = pos;
+    parts[0] = (char *)name;
+    e->column.nparts = 1;
+    e->column.parts = parts;
+    return e;
+}
+
+/* Flink's legacy group window functions: GROUP BY k, ..., TUMBLE(ts,
+ * size) | HOP(ts, slide, size) | SESSION(ts, gap), ts an event-time
+ * attribute of rel, with TUMBLE_START(ts, size) etc. in the select list
+ * (bind.c). Mapped onto the window aggregate of a window TVF: the window
+ * (a SESSION partitioned by the other keys, which must then be columns)
+ * becomes rel's window, and the call in GROUP BY its virtual window
+ * columns ($window_start, $window_end, $window_time: names no query can
+ * clash with). *group and *ngroup get the rewritten GROUP BY, sc the call
+ * and its keys; without such a call nothing changes. False on error
+ * (reported). */
+static bool legacy_group_window(analyzer_t *an, rel_t *rel, const rn_ast_query_t *q, scope_t *sc,
+                                const rn_ast_expr_t ***group, int *ngroup)
+{
+    const rn_ast_expr_t *call = NULL;
+    for (int g = 0; g < q->select.ngroup; g++) {
+        if (group_window_kind(q->select.group_by[g]) < 0) continue;
+        if (call) {
+            an->err = RN_ERR_UNSUPPORTED;
+            an_error(an, q->select.group_by[g]->pos, "GROUP BY takes one group window function (TUMBLE, HOP or "
+                     "SESSION), not two");
+            return false;
+        }
+        call = q->select.group_by[g];
+    }
+    if (!call) return true;
+    const char *fn = call->call.name;
+    rn_window_kind kind = (rn_window_kind)group_window_kind(call);
+    if (rel->window) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, call->pos, "GROUP BY %s(...) over a window table function: group by its window_start and "
+                 "window_end instead", fn);
+        return false;
+    }
+    if (rel->updating) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, call->pos, "GROUP BY %s(...) needs an insert-only input; this one carries updates", fn);
+        return false;
+    }
+    int nargs = kind == RN_WINDOW_HOP ? 3 : 2;
+    if (call->call.nargs != nargs || call->call.star || call->call.distinct) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, call->pos, "GROUP BY %s takes %s", fn,
+                 kind == RN_WINDOW_TUMBLE ? "(time_attr, size)"
+                 : kind == RN_WINDOW_HOP  ? "(time_attr, slide, size)"
+                                          : "(time_attr, gap)");
+        return false;
+    }
+    const rn_ast_expr_t *ts = call->call.args[0];
+    if (ts->kind != RN_AST_COLUMN) {
+        an_error(an, ts->pos, "the first argument of GROUP BY %s must be an event-time column", fn);
+        return false;
+    }
+    int c = an_rel_resolve(an, rel, ts);
+    if (c < 0) return false;
+    if (!rel->cols[c].rowtime) {
+        an_error(an, ts->pos, "column '%s' is not an event-time attribute; declare WATERMARK FOR %s AS ... in its "
+                 "table", rel->cols[c].name, rel->cols[c].name);
+        return false;
+    }
+    rel_window_t *w = an_alloc(an, sizeof *w);
+    if (!w) return false;
+    memset(w, 0, sizeof *w);
+    w->kind = kind;
+    w->fn = kind == RN_WINDOW_TUMBLE ? "TUMBLE" : kind == RN_WINDOW_HOP ? "HOP" : "SESSION";
+    w->pos = call->pos;
+    w->time_col = c;
+    bool ok = kind == RN_WINDOW_HOP ? an_tvf_interval(an, call, 1, false, "slide", &w->slide_ms) &&
+                                          an_tvf_interval(an, call, 2, false, "size", &w->size_ms)
+                                    : an_tvf_interval(an, call, 1, false, kind == RN_WINDOW_SESSION ? "gap" : "size",
+                                                      &w->size_ms);
+    if (!ok) return false;
+    if (kind == RN_WINDOW_HOP && w->size_ms % w->slide_ms) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, call->call.args[2]->pos, "the size of HOP must be a multiple of its slide");
+        return false;
+    }
+    int n = q->select.ngroup - 1 + 3;
+    const rn_ast_expr_t **keys = an_alloc(an, sizeof *keys * (size_t)n);
+    if (!keys) return false;
+    int k = 0;
+    for (int g = 0; g < q->select.ngroup; g++) {
+        const rn_ast_expr_t *e = q->select.group_by[g];
+        if (e == call) continue;
+        if (kind == RN_WINDOW_SESSION) {
+            if (e->kind != RN_AST_COLUMN) {
+                an->err = RN_ERR_UNSUPPORTED;
+                an_error(an, e->pos, "GROUP BY with SESSION(...) takes column names besides the window");
+                return false;
+            }
+            int kc = an_rel_resolve(an, rel, e);
+            if (kc < 0) return false;
+            w->partition[w->npartition++] = kc;
+        }
+        keys[k++] = e;
+    }
+    an_rel_use(rel, c);
+    if (!an_rel_add_window_cols(an, rel, w)) return false;
+    static const char *names[] = {"$window_start", "$window_end", "$window_time"};
+    for (int i = 0; i < 3; i++) {
+        rel->cols[rel->ncols - 3 + i].name = names[i];
+        sc->group_window_key[i] = k;
+        if (!(keys[k++] = made_column(an, names[i], call->pos))) return false;
+    }
+    sc->group_window = call;
+    *group = keys;
+    *ngroup = n;
+    return true;
+}
+
 static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
 {
     if (!q->select.from) {
@@ -437,44 +609,21 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         return false;
     }
     const rn_ast_expr_t *where = q->select.where;
-    /* over a join, WHERE conditions on one side may go before the join */
-    const rn_ast_expr_t *conj[64];
-    bool pushed[64] = {false};
-    int nconj = 0;
+    where_split_t ws;
     if (an_is_rank_query(an, q)) {
+        ws.n = 0;
         if (!an_compile_rank(an, q, rel, &where)) return false; /* rank.c */
-    } else {
-        if (where && q->select.from->kind == RN_AST_FROM_JOIN && an_split_and(where, conj, &nconj, 64)) {
-            an->where_conj = conj;
-            an->nwhere_conj = nconj;
-            an->where_pushed = pushed;
-        } else {
-            nconj = 0;
-        }
-        bool from_ok = an_compile_from(an, q->select.from, rel);
-        an->where_conj = NULL;
-        an->nwhere_conj = 0;
-        an->where_pushed = NULL;
-        if (!from_ok) return false;
+    } else if (!an_compile_from_where(an, q->select.from, where, &ws, rel)) {
+        return false;
     }
     /* a window TVF without an aggregate yields its rows (window_rows) */
     if (rel->window && !query_aggregates(q) && !window_rows(an, rel)) return false;
     scope_t sc = {.rel = rel};
-    if (where) {
-        sc.where_clause = "in WHERE";
-        rn_expr_t *pred = NULL;
-        if (!nconj) {
-            pred = an_bind_boolean(an, &sc, where, "the WHERE condition");
-            if (!pred) return false;
-        }
-        for (int i = 0; i < nconj; i++) {
-            if (pushed[i]) continue;
-            rn_expr_t *x = an_bind_boolean(an, &sc, conj[i], "the WHERE condition");
-            if (!x || !an_and_into(an, &pred, x)) return false;
-        }
-        if (pred && !an_rel_calc(an, rel, pred, 0, NULL, NULL)) return false;
-        sc.where_clause = NULL;
-    }
+    if (where && !an_where_filter(an, rel, where, &ws)) return false;
+    /* GROUP BY ..., TUMBLE(ts, size): the window of a window TVF */
+    const rn_ast_expr_t **group = (const rn_ast_expr_t **)q->select.group_by;
+    int ngroup = q->select.ngroup;
+    if (!legacy_group_window(an, rel, q, &sc, &group, &ngroup)) return false;
 
     /* Is this an aggregate query? */
     agg_collect_t col = {.an = an, .sc = &sc};
@@ -505,8 +654,6 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
     }
 
     /* GROUP BY: keys (or, for DISTINCT, the select items) */
-    const rn_ast_expr_t **group = NULL;
-    int ngroup = q->select.ngroup;
     if (distinct) {
         if (ngroup || sc.naggs) {
             an->err = RN_ERR_UNSUPPORTED;
@@ -524,8 +671,6 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
             }
             group[i] = q->select.items[i].expr;
         }
-    } else {
-        group = (const rn_ast_expr_t **)q->select.group_by;
     }
     if (ngroup > RN_MAX_GROUP) {
         an_error(an, q->pos, "too many GROUP BY expressions (at most %d)", RN_MAX_GROUP);
@@ -678,7 +823,7 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         switch (kind) {
         case RN_AGG_COUNT: s->result_type = RN_TYPE_BIGINT; break;
         case RN_AGG_SUM: s->result_type = t == RN_TYPE_DOUBLE ? RN_TYPE_DOUBLE : RN_TYPE_BIGINT; break;
-        case RN_AGG_AVG: s->result_type = RN_TYPE_DOUBLE; break;
+        case RN_AGG_AVG: s->result_type = t; break; /* Flink: an integer average is an integer */
         default: s->result_type = t; break;
         }
         pre[npre_used] = x;

@@ -158,5 +158,82 @@ def q22(ev):
              "dir3": split_index(b["url"], "/", 5)} for b in ev["bid"]]
 
 
-QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q5": q5, "q7": q7, "q8": q8, "q15": q15, "q20": q20, "q21": q21,
-           "q22": q22}
+def avg_int(values):
+    """Flink's AVG of a BIGINT: the sum divided by the count in integer
+    arithmetic, truncated toward zero (Java's long division)."""
+    s, n = sum(values), len(values)
+    q = abs(s) // n
+    return q if s >= 0 else -q
+
+
+def joined_in_time(ev):
+    """q4/q9's `FROM auction A, bid B WHERE A.id = B.auction AND
+    B.dateTime BETWEEN A.dateTime AND A.expires`: (auction, bid) pairs,
+    bids in file order per auction."""
+    bids = collections.defaultdict(list)
+    for b in ev["bid"]:
+        bids[b["auction"]].append(b)
+    return [(a, b) for a in ev["auction"] for b in bids[a["id"]] if a["dateTime"] <= b["dateTime"] <= a["expires"]]
+
+
+def q4(ev):
+    final = {}
+    for a, b in joined_in_time(ev):
+        k = (a["id"], a["category"])
+        final[k] = max(final.get(k, b["price"]), b["price"])
+    by_category = collections.defaultdict(list)
+    for (_, category), price in final.items():
+        by_category[category].append(price)
+    return [{"id": category, "final": avg_int(prices)} for category, prices in by_category.items()]
+
+
+def q9(ev):
+    best = {}
+    for a, b in joined_in_time(ev):
+        # ORDER BY B.price DESC, B.dateTime ASC: the first such bid wins a tie
+        if a["id"] not in best or (-b["price"], b["dateTime"]) < (-best[a["id"]][1]["price"],
+                                                                   best[a["id"]][1]["dateTime"]):
+            best[a["id"]] = (a, b)
+    cols = ("id", "itemName", "description", "initialBid", "reserve", "dateTime", "expires", "seller", "category",
+            "extra")
+    return [dict({c: a[c] for c in cols}, auction=b["auction"], bidder=b["bidder"], price=b["price"],
+                 bid_dateTime=b["dateTime"], bid_extra=b["extra"]) for a, b in best.values()]
+
+
+def q11(ev):
+    """Sessions per bidder: its bids sorted by time chain while consecutive
+    ones are less than the gap apart (runnel's SESSION windows,
+    docs/event-time.md); a session is [first, last + gap)."""
+    gap = 10 * SECOND
+    times = collections.defaultdict(list)
+    for b in ev["bid"]:
+        times[b["bidder"]].append(b["dateTime"])
+    rows = []
+    for bidder, ts in times.items():
+        ts.sort()
+        start, count = ts[0], 1
+        for prev, t in zip(ts, ts[1:]):
+            if t - prev < gap:
+                count += 1
+                continue
+            rows.append({"bidder": bidder, "bid_count": count, "starttime": start, "endtime": prev + gap})
+            start, count = t, 1
+        rows.append({"bidder": bidder, "bid_count": count, "starttime": start, "endtime": ts[-1] + gap})
+    return rows
+
+
+def q17(ev):
+    groups = collections.defaultdict(list)
+    for b in ev["bid"]:
+        day = datetime.datetime.fromtimestamp(b["dateTime"] / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+        groups[(b["auction"], day)].append(b["price"])
+    return [{"auction": auction, "day": day, "total_bids": len(p),
+             "rank1_bids": sum(1 for x in p if x < 10000),
+             "rank2_bids": sum(1 for x in p if 10000 <= x < 1000000),
+             "rank3_bids": sum(1 for x in p if x >= 1000000),
+             "min_price": min(p), "max_price": max(p), "avg_price": avg_int(p), "sum_price": sum(p)}
+            for (auction, day), p in groups.items()]
+
+
+QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5, "q7": q7, "q8": q8, "q9": q9, "q11": q11,
+           "q15": q15, "q17": q17, "q20": q20, "q21": q21, "q22": q22}

@@ -10,7 +10,8 @@ Semantics modelled (the runnel contract): SQL three-valued logic; NULL in,
 NULL out; integer '/' truncates toward zero, '%' takes the dividend's sign,
 integer division by zero is NULL; strings compare bytewise (Python's code
 point order is UTF-8 byte order); COUNT -> BIGINT, SUM of integers ->
-BIGINT, AVG -> DOUBLE; aggregates skip NULLs, SUM/MIN/MAX/AVG of no values
+BIGINT, AVG -> the argument's type (of integers: the sum divided by the
+count, truncated toward zero, as in Flink); aggregates skip NULLs, SUM/MIN/MAX/AVG of no values
 is NULL; GROUP BY puts NULLs in one group.
 """
 import json
@@ -382,7 +383,7 @@ class Agg:
         if fn == "COUNT":
             self.type = BIGINT
         elif fn == "AVG":
-            self.type = DOUBLE
+            self.type = arg.type  # Flink: an integer average is an integer
         elif fn == "SUM":
             self.type = DOUBLE if arg.type == DOUBLE else BIGINT
         else:
@@ -392,6 +393,9 @@ class Agg:
     def sql(self, d):
         if self.arg is None:
             return "COUNT(*)"
+        if d == "sqlite" and self.fn == "AVG" and self.type != DOUBLE:
+            # SQLite's AVG is REAL; its integer '/' truncates toward zero
+            return "(SUM(%s) / COUNT(%s))" % (self.arg.sql(d), self.arg.sql(d))
         return "%s(%s%s)" % (self.fn, "DISTINCT " if self.distinct else "", self.arg.sql(d))
 
     def eval_group(self, rows):
@@ -410,7 +414,10 @@ class Agg:
             return min(vals)
         if self.fn == "MAX":
             return max(vals)
-        return sum(vals) / len(vals)
+        if self.type == DOUBLE:
+            return sum(vals) / len(vals)
+        q = abs(sum(vals)) // len(vals)  # truncated toward zero
+        return q if sum(vals) >= 0 else -q
 
 
 class AggRef(Expr):

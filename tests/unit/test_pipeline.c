@@ -368,7 +368,10 @@ static void test_compile_diagnostics(void)
                RN_ERR_CONFIG, "'connector'");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT a.page_id\n"
                                 "FROM @events a, events b;\n",
-               RN_ERR_UNSUPPORTED, "a join without ON");
+               RN_ERR_UNSUPPORTED, "FROM a, b needs an equality between the two sides in WHERE");
+    check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT a.page_id\n"
+                                "FROM @events a CROSS JOIN events b WHERE a.page_id > b.page_id;\n",
+               RN_ERR_UNSUPPORTED, "CROSS JOIN needs an equality between the two sides in WHERE");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT a.page_id\n"
                                 "FROM events a JOIN events b ON @a.page_id > b.page_id;\n",
                RN_ERR_UNSUPPORTED, "needs an equality between the two sides");

@@ -373,12 +373,12 @@ static void test_session_merge_many(void)
                             {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_MAX, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
-                            {RN_AGG_AVG, 1, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+                            {RN_AGG_AVG, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_FIRST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_LAST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
     rn_schema_t *out = schema_of(11, "ws:TS", "we:TS", "wt:TS", "n:BIGINT", "s:BIGINT", "mn:BIGINT",
-                                 "mx:BIGINT", "av:DOUBLE", "cd:BIGINT", "f:BIGINT", "l:BIGINT");
+                                 "mx:BIGINT", "av:BIGINT", "cd:BIGINT", "f:BIGINT", "l:BIGINT");
     rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 0, 8, aggs, out, f.errbuf, sizeof f.errbuf);
     RN_REQUIRE(op != NULL);
     rn_op_t *cap = capture_new(op, 0, true);
@@ -396,7 +396,7 @@ static void test_session_merge_many(void)
     RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
     RN_CHECK_EQ_INT(rn_window_open_windows(op), 1);
     RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 0), RN_OK);
-    RN_CHECK_EQ_STR(take(cap), "+I(0,110,109,17,19,1,9,3.8,4,5,3)");
+    RN_CHECK_EQ_STR(take(cap), "+I(0,110,109,17,19,1,9,3,4,5,3)");
     rn_op_free(cap);
     rn_op_free(op);
     rn_schema_unref(out);
@@ -1026,7 +1026,7 @@ static void brute_aggs(const rrow_t *rows, const int *idx, int n, char *out, siz
     char avg[32], sums[32], mns[32], lx[32];
     snprintf(sums, sizeof sums, "%lld", (long long)sum);
     snprintf(mns, sizeof mns, "%lld", (long long)mn);
-    snprintf(avg, sizeof avg, "%g", cx ? (double)sum / (double)cx : 0.0);
+    snprintf(avg, sizeof avg, "%lld", (long long)(cx ? sum / cx : 0)); /* integer AVG truncates */
     snprintf(lx, sizeof lx, "%lld", (long long)last_x);
     snprintf(out, outsz, "%lld,%lld,%d,%s,%s,%s,%s,%s,%s", (long long)cnt, (long long)cx, distinct,
              cx ? sums : "null", cx ? mns : "null", mx_s >= 0 ? rstr[mx_s] : "null", cx ? avg : "null",
@@ -1139,11 +1139,11 @@ static int random_run_cut(const rn_window_spec_t *w, uint64_t seed, int nrows, i
                             {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_MIN, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_MAX, 3, RN_TYPE_STRING, RN_TYPE_STRING},
-                            {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+                            {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_FIRST_VALUE, 3, RN_TYPE_STRING, RN_TYPE_STRING},
                             {RN_AGG_LAST_VALUE, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
     rn_schema_t *out = schema_of(13, "ws:TS", "we:TS", "wt:TS", "k:BIGINT", "n:BIGINT", "cx:BIGINT",
-                                 "cd:BIGINT", "sum:BIGINT", "mn:BIGINT", "mxs:STRING", "av:DOUBLE",
+                                 "cd:BIGINT", "sum:BIGINT", "mn:BIGINT", "mxs:STRING", "av:BIGINT",
                                  "fs:STRING", "lx:BIGINT");
     rn_op_t *op = rn_window_aggregate_new(f.feeder, w, 1, 9, aggs, out, f.errbuf, sizeof f.errbuf);
     if (!op) {
@@ -1394,13 +1394,13 @@ static const rn_agg_spec_t snap_aggs[] = {
     {RN_AGG_FIRST_VALUE, 3, RN_TYPE_STRING, RN_TYPE_STRING},
     {RN_AGG_LAST_VALUE, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
     {RN_AGG_MAX, 3, RN_TYPE_STRING, RN_TYPE_STRING},
-    {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_DOUBLE},
+    {RN_AGG_AVG, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
 };
 
 static rn_schema_t *snap_out(void)
 {
     return schema_of(10, "ws:TS", "we:TS", "wt:TS", "k:STRING", "n:BIGINT", "cd:BIGINT", "fs:STRING",
-                     "lx:BIGINT", "mx:STRING", "av:DOUBLE");
+                     "lx:BIGINT", "mx:STRING", "av:BIGINT");
 }
 
 /* The window configurations of the damage tests: sessions with lateness

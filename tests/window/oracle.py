@@ -16,7 +16,8 @@ what runnel must output for window aggregates over them:
    windows per key by chaining the key's rows sorted by rowtime while
    consecutive rowtimes are less than the gap apart (session = [first,
    last + gap)); then COUNT(*), COUNT(DISTINCT page), COUNT(amount),
-   SUM/MIN/MAX/AVG(amount), FIRST_VALUE/LAST_VALUE (first and last non-NULL
+   SUM/MIN/MAX/AVG(amount) (AVG of an INT truncated toward zero, as in Flink),
+   FIRST_VALUE/LAST_VALUE (first and last non-NULL
    value in arrival order) per window and key.
 
 Nothing here simulates operators, firing or state: the final answer only
@@ -174,6 +175,13 @@ def sessions(rows, gap, keyed):
     return {k: sorted(v, key=lambda r: r.idx) for k, v in groups.items()}
 
 
+def avg_int(values):
+    """AVG of an INT, as in Flink: the integer quotient of the sum by the
+    count, truncated toward zero (written to the DOUBLE sink column)."""
+    total, n = sum(values), len(values)
+    return abs(total) // n * (1 if total >= 0 else -1)
+
+
 def first_non_null(values):
     for v in values:
         if v is not None:
@@ -202,7 +210,7 @@ def aggregates(rows):
         "total": sum(amounts) if amounts else None,
         "min_amount": min(amounts) if amounts else None,
         "max_amount": max(amounts) if amounts else None,
-        "avg_amount": float(sum(amounts)) / len(amounts) if amounts else None,
+        "avg_amount": float(avg_int(amounts)) if amounts else None,
         "first_page": first_non_null(pages),
         "last_page": first_non_null(reversed(pages)),
         "first_amount": first_non_null(r.amount for r in rows),

@@ -575,6 +575,8 @@ def self_test(args):
              "first_page": "/a", "last_page": "/c", "first_amount": 4, "last_amount": -2,
              "page_at_max": "/b", "page_at_min": "/a"},
          "aggregates")
+    t.eq([oracle.avg_int(v) for v in ([-3, -2], [3, 2], [-7], [5, -6])], [-2, 2, -7, 0],
+         "AVG of an INT truncates toward zero")
     # MAX_BY/MIN_BY: a tie keeps the earliest-arrived row; no amount: NULL
     wins, _, _ = results(mk([(1, 1.0, None, "/n"), (1, 1.2, 5, "/x"), (1, 1.1, 5, "/y")]), 5000, 0,
                          "tumble", size=1000)
