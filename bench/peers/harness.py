@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -183,8 +184,9 @@ def run_adapter(engine, query, bs, out_topic, logpath, timeout):
         return {"status": "n/a", "why": "no adapter"}
     with open(logpath, "w") as errf:
         t0 = time.time()
+        # a session of its own, so that a timeout kills the engine under the adapter too
         proc = subprocess.Popen([exe, query, bs, out_topic], stdout=subprocess.PIPE, stderr=errf, text=True,
-                                cwd=ROOT)
+                                cwd=ROOT, start_new_session=True)
         peak = [0]
         stop = threading.Event()
 
@@ -197,7 +199,7 @@ def run_adapter(engine, query, bs, out_topic, logpath, timeout):
         try:
             stdout, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             stdout, _ = proc.communicate()
             stop.set()
             return {"status": "failed", "why": "timeout after %d s" % timeout, "pid": proc.pid}
