@@ -171,6 +171,10 @@ typedef struct rn_connector {
     /* True when key columns are left out of the value ('value.fields-include'
      * = 'EXCEPT_KEY'). May be NULL. */
     bool (*value_excludes_key)(const void *conf);
+    /* How a sink's JSON keys and values write timestamps
+     * ('json.timestamp-format.standard' and its 'key.'/'value.' forms); the
+     * default (epoch ms) is left in place when unset. May be NULL. */
+    void (*json_timestamps)(const void *conf, rn_json_ts_format *key, rn_json_ts_format *value);
     /* The local file the table reads or writes in `runnel run` (the
      * 'filesystem' connector), or NULL: the runtime checks that no sink
      * writes a file a source reads. May be NULL. */

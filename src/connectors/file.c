@@ -435,6 +435,15 @@ static void file_sink_close(rn_sink_io_t *io)
     rn_free(s);
 }
 
+/* The discarding writer's typed path: rows are taken and dropped without
+ * being formatted (as Flink's blackhole sink drops its rows). */
+static rn_err_t discard_write_rows(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
+                                   const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size)
+{
+    (void)io, (void)batch, (void)rows, (void)n, (void)layout, (void)errbuf, (void)errbuf_size;
+    return RN_OK;
+}
+
 rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_format format,
                            rn_sink_io_t **out, char *errbuf, size_t errbuf_size)
 {
@@ -459,6 +468,7 @@ rn_err_t rn_file_sink_open(rn_file_outs_t *files, const char *path, rn_line_form
     s->format = format;
     rn_buf_init(&s->line);
     s->base.write = file_sink_write;
+    if (!path) s->base.write_rows = discard_write_rows;
     s->base.flush = file_sink_flush;
     s->base.close = file_sink_close;
     *out = &s->base;
@@ -477,11 +487,14 @@ bool rn_file_same(const char *a, const char *b)
 typedef struct fs_conf {
     const char *path;           /* file path ('-' = stdin/stdout) */
     const char *format;         /* json */
+    const char *json_ts;        /* 'json.timestamp-format.standard', or NULL */
 } fs_conf_t;
 
 static const rn_option_spec_t fs_options[] = {
     {"path", RN_OPT_STRING, NULL, offsetof(fs_conf_t, path), NULL, true, "file of JSON lines"},
     {"format", RN_OPT_ENUM, "json", offsetof(fs_conf_t, format), "json", false, "record format"},
+    {"json.timestamp-format.standard", RN_OPT_ENUM, NULL, offsetof(fs_conf_t, json_ts), "SQL|ISO-8601", false,
+     "timestamps in written records as strings (default: epoch ms)"},
     {NULL},
 };
 
@@ -510,6 +523,13 @@ static void fs_describe(const void *conf, rn_buf_t *out)
     rn_buf_appendf(out, "path=%s, format=%s", c->path, c->format);
 }
 
+static void fs_json_timestamps(const void *conf, rn_json_ts_format *key, rn_json_ts_format *value)
+{
+    (void)key;
+    const fs_conf_t *c = conf;
+    if (c->json_ts) rn_json_ts_format_parse(c->json_ts, value);
+}
+
 const rn_connector_t rn_connector_filesystem = {
     .name = "filesystem",
     .alias = "file",
@@ -522,6 +542,7 @@ const rn_connector_t rn_connector_filesystem = {
     .open_sink = fs_open_sink,
     .describe = fs_describe,
     .file_path = fs_file_path,
+    .json_timestamps = fs_json_timestamps,
 };
 
 typedef struct print_conf {

@@ -123,6 +123,9 @@ typedef struct kafka_conf {
     const char *key_format;       /* 'key.format' */
     const char *key_fields;       /* 'key.fields' */
     const char *value_format;     /* 'value.format' */
+    const char *json_ts;          /* 'json.timestamp-format.standard' (the value's) */
+    const char *key_json_ts;      /* 'key.json.timestamp-format.standard' */
+    const char *value_json_ts;    /* 'value.json.timestamp-format.standard' */
     const char *fields_include;   /* 'value.fields-include' */
     const char *dlq_topic;        /* 'dlq.topic' */
     const char *sink_partitioner; /* 'sink.partitioner' */
@@ -143,6 +146,12 @@ static const rn_option_spec_t kafka_options[] = {
     {"key.format", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, key_format), "json|raw", false, "key format"},
     {"key.fields", RN_OPT_STRING, NULL, offsetof(kafka_conf_t, key_fields), NULL, false, "columns read from the key, ';'-separated"},
     {"value.format", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, value_format), "json", false, "value format"},
+    {"json.timestamp-format.standard", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, json_ts), "SQL|ISO-8601", false,
+     "timestamps in written values as strings (default: epoch ms)"},
+    {"key.json.timestamp-format.standard", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, key_json_ts), "SQL|ISO-8601", false,
+     "timestamps in written keys as strings (default: epoch ms)"},
+    {"value.json.timestamp-format.standard", RN_OPT_ENUM, NULL, offsetof(kafka_conf_t, value_json_ts), "SQL|ISO-8601",
+     false, "as 'json.timestamp-format.standard'"},
     {"value.fields-include", RN_OPT_ENUM, "ALL", offsetof(kafka_conf_t, fields_include), "ALL|EXCEPT_KEY", false, "whether key columns are in the value"},
     {"dlq.topic", RN_OPT_STRING, "dlq", offsetof(kafka_conf_t, dlq_topic), NULL, false, "dead-letter topic for undecodable records"},
     {"sink.partitioner", RN_OPT_ENUM, "default", offsetof(kafka_conf_t, sink_partitioner), "default|fixed|round-robin", false, "how records map to partitions"},
@@ -2108,6 +2117,14 @@ static bool kafka_value_excludes_key(const void *conf)
     return !strcmp(c->fields_include, "EXCEPT_KEY");
 }
 
+static void kafka_json_timestamps(const void *conf, rn_json_ts_format *key, rn_json_ts_format *value)
+{
+    const kafka_conf_t *c = conf;
+    /* the option values were checked against the spec's choices */
+    if (c->key_json_ts) rn_json_ts_format_parse(c->key_json_ts, key);
+    if (c->value_json_ts || c->json_ts) rn_json_ts_format_parse(c->value_json_ts ? c->value_json_ts : c->json_ts, value);
+}
+
 const rn_connector_t rn_connector_kafka = {
     .name = "kafka",
     .shared = true,
@@ -2125,6 +2142,7 @@ const rn_connector_t rn_connector_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .json_timestamps = kafka_json_timestamps,
     .open_txn = kafka_open_txn,
     .exactly_once = kafka_exactly_once,
     .open_exchange = kafka_open_exchange,
@@ -2147,6 +2165,7 @@ const rn_connector_t rn_connector_upsert_kafka = {
     .metadata = kafka_metadata,
     .key_fields = kafka_key_fields,
     .value_excludes_key = kafka_value_excludes_key,
+    .json_timestamps = kafka_json_timestamps,
     .open_txn = kafka_open_txn,
     .exactly_once = kafka_exactly_once,
     .open_exchange = kafka_open_exchange,

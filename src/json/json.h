@@ -84,6 +84,27 @@ void rn_json_write_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v);
 void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
                        const int *col_idx, int n);
 
+/* How TIMESTAMP and TIMESTAMP_LTZ values are written: epoch milliseconds
+ * (runnel's default), or the strings of Flink's JSON format option
+ * 'json.timestamp-format.standard' = 'SQL' ("2024-05-01 10:00:00.12",
+ * LTZ with a trailing "Z") or 'ISO-8601' ("2024-05-01T10:00:00.12", LTZ
+ * "...Z"): UTC, the fraction without trailing zeros and left out when 0,
+ * as Java's formatters print them. */
+typedef enum rn_json_ts_format {
+    RN_JSON_TS_EPOCH_MS = 0,
+    RN_JSON_TS_SQL,
+    RN_JSON_TS_ISO8601,
+} rn_json_ts_format;
+
+/* The format named by an option value ("SQL", "ISO-8601"; NULL = epoch
+ * ms). Returns false for any other name. */
+bool rn_json_ts_format_parse(const char *name, rn_json_ts_format *out);
+/* rn_json_write_value with timestamps written as fmt says. */
+void rn_json_write_value_fmt(rn_buf_t *out, rn_type_id t, const rn_value_t *v, rn_json_ts_format fmt);
+/* rn_json_write_row with timestamps written as fmt says. */
+void rn_json_write_row_fmt(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
+                           const int *col_idx, int n, rn_json_ts_format fmt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,8 @@
  */
 #include "json/json.h"
 
+#include "core/timeparse.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -169,8 +171,47 @@ void rn_json_write_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)
     }
 }
 
-void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
-                       const int *col_idx, int n)
+bool rn_json_ts_format_parse(const char *name, rn_json_ts_format *out)
+{
+    if (!name) *out = RN_JSON_TS_EPOCH_MS;
+    else if (!strcmp(name, "SQL")) *out = RN_JSON_TS_SQL;
+    else if (!strcmp(name, "ISO-8601")) *out = RN_JSON_TS_ISO8601;
+    else return false;
+    return true;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.f]" (SQL) or with a 'T' (ISO-8601), "Z" after an
+ * LTZ value: Flink's TimeFormats, whose fractions print no trailing zeros. */
+static void write_timestamp_string(rn_buf_t *out, int64_t ms, bool ltz, rn_json_ts_format fmt)
+{
+    char tmp[48];
+    int n = rn_time_format(ms, tmp, sizeof tmp);
+    if (n < 4) {
+        rn_buf_append(out, "null", 4);
+        return;
+    }
+    while (tmp[n - 1] == '0') n--; /* "...SS.120" -> "...SS.12", "...SS.000" -> "...SS." */
+    if (tmp[n - 1] == '.') n--;
+    if (fmt == RN_JSON_TS_ISO8601) {
+        char *sp = strchr(tmp, ' ');
+        if (sp) *sp = 'T';
+    }
+    rn_buf_appendc(out, '"');
+    rn_buf_append(out, tmp, (size_t)n);
+    if (ltz) rn_buf_appendc(out, 'Z');
+    rn_buf_appendc(out, '"');
+}
+
+void rn_json_write_value_fmt(rn_buf_t *out, rn_type_id t, const rn_value_t *v, rn_json_ts_format fmt)
+{
+    if (fmt != RN_JSON_TS_EPOCH_MS && !v->null && (t == RN_TYPE_TIMESTAMP || t == RN_TYPE_TIMESTAMP_LTZ))
+        write_timestamp_string(out, v->i, t == RN_TYPE_TIMESTAMP_LTZ, fmt);
+    else
+        rn_json_write_value(out, t, v);
+}
+
+void rn_json_write_row_fmt(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
+                           const int *col_idx, int n, rn_json_ts_format fmt)
 {
     if (!col_idx) n = schema->ncols;
     rn_buf_appendc(out, '{');
@@ -180,7 +221,13 @@ void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *con
         if (k) rn_buf_appendc(out, ',');
         rn_json_write_string(out, col->name, strlen(col->name));
         rn_buf_appendc(out, ':');
-        rn_json_write_value(out, col->type->id, &cols[c][row]);
+        rn_json_write_value_fmt(out, col->type->id, &cols[c][row], fmt);
     }
     rn_buf_appendc(out, '}');
+}
+
+void rn_json_write_row(rn_buf_t *out, const rn_schema_t *schema, rn_value_t *const *cols, int row,
+                       const int *col_idx, int n)
+{
+    rn_json_write_row_fmt(out, schema, cols, row, col_idx, n, RN_JSON_TS_EPOCH_MS);
 }

@@ -130,6 +130,11 @@ struct rn_reader {
      * the shared reader, which the pipeline's transaction and checkpoints
      * must see as one consumer; NULL for a reader of its own. */
     rn_reader_t *under;
+    /* Optional: the source has read its end of input from what the reader
+     * handed out (a repartition topic: every upstream task ended) and
+     * calls next() no more; whatever else arrives for it may be dropped.
+     * Called at most once. */
+    void (*ended)(rn_reader_t *r);
 };
 
 /* ---- exactly-once: one transaction for a pipeline's outputs ----------- */

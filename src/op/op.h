@@ -53,6 +53,7 @@
 #include "core/buf.h"
 #include "core/value.h"
 #include "expr/expr.h"
+#include "json/json.h"
 #include "op/io.h"
 #include "runnel.h"
 
@@ -519,6 +520,9 @@ void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io);
  * metadata columns and, with 'value.fields-include' = 'EXCEPT_KEY', key
  * columns are left out). Returns RN_ERR_NOMEM on OOM. */
 rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols);
+/* How the JSON records' keys and values write timestamps (default: both
+ * epoch milliseconds; 'json.timestamp-format.standard'). */
+void rn_sink_set_json_timestamps(rn_op_t *op, rn_json_ts_format key, rn_json_ts_format value);
 /* Makes the sink's writer deliver everything written so far and wait for
  * the acknowledgement (io->flush), retrying while it answers RN_ERR_RETRY
  * as rn_sink_set_retry says. */

@@ -66,6 +66,8 @@ typedef struct sink {
     int *pk;
     int nvalue;                 /* columns written to the value, -1 = all */
     int *value_cols;
+    rn_json_ts_format key_ts;   /* how timestamps are written in keys and values */
+    rn_json_ts_format value_ts; /* ('json.timestamp-format.standard'; default epoch ms) */
     rn_sink_io_t *io;           /* owned */
     rn_buf_t key, value, scratch;
     int64_t max_retries;        /* 'sink.max-retries': flushes retried after RN_ERR_RETRY, -1 = forever */
@@ -94,16 +96,30 @@ static bool sink_wait(const sink_t *s, int ms)
     return !(s->stop && *s->stop);
 }
 
-/* Called with err, the answer of a write, write_rows or flush of the
- * writer: when it is RN_ERR_RETRY, flushes again with backoff until the
- * writer has delivered everything it holds. Returns RN_OK then; err
- * unchanged when it was not RN_ERR_RETRY; the flush's other error; or
- * RN_ERR_IO when 'sink.max-retries' tries failed or a stop was requested
- * (errbuf says which, and the writer's last message). */
-static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_size)
+/* What sink_backoff tries again, and how it speaks of it. */
+typedef struct sink_try {
+    rn_err_t (*again)(sink_t *s, void *arg, char *errbuf, size_t errbuf_size); /* the call retried */
+    void *arg;
+    const char *doing;          /* "retrying", "committing checkpoint 7 again" (the log's words) */
+    const char *kept;           /* ", writes kept" or "" (after "input paused" in the log) */
+    /* Writes the failure into errbuf: stopped, or 'sink.max-retries'
+     * reached after tries; why is the writer's last message. */
+    void (*give_up)(const sink_t *s, void *arg, bool stopped, int64_t tries, const char *why, char *errbuf,
+                    size_t errbuf_size);
+} sink_try_t;
+
+/* Called with err, the answer of a writer call that failed (already
+ * counted in s->errors): while it is RN_ERR_RETRY, waits with backoff
+ * (100 ms doubling to 5 s) and calls t->again. Returns RN_OK once a try
+ * succeeds (*tries_out says after how many retries), err unchanged when it
+ * was not RN_ERR_RETRY, another error of a try, or RN_ERR_IO when
+ * 'sink.max-retries' tries failed or a stop was requested (errbuf says
+ * which, and the writer's last message). A warning per try while the
+ * waits grow, then one each 5 s, and one a minute once the outage has
+ * lasted a minute. */
+static rn_err_t sink_backoff(sink_t *s, rn_err_t err, const sink_try_t *t, int64_t *tries_out, char *errbuf,
+                             size_t errbuf_size)
 {
-    if (err != RN_OK) s->errors++;
-    if (err != RN_ERR_RETRY) return err;
     int wait_ms = SINK_BACKOFF_MS;
     int64_t tries = 0;
     int64_t last_log = 0; /* wall-clock ms of the last warning */
@@ -111,32 +127,62 @@ static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_
     char why[512];
     while (err == RN_ERR_RETRY) {
         snprintf(why, sizeof why, "%s", errbuf_size ? errbuf : "");
-        if (s->max_retries >= 0 && tries >= s->max_retries) {
-            snprintf(errbuf, errbuf_size, "sink %s: giving up after %lld retries ('sink.max-retries'): %s",
-                     s->label, (long long)tries, why);
-            return RN_ERR_IO;
+        bool stopped = s->stop && *s->stop;
+        if (stopped || (s->max_retries >= 0 && tries >= s->max_retries)) {
+            t->give_up(s, t->arg, stopped, tries, why, errbuf, errbuf_size);
+            err = RN_ERR_IO;
+            break;
         }
-        if (s->stop && *s->stop) {
-            snprintf(errbuf, errbuf_size, "sink %s: stopped while its writes were not delivered "
-                     "(nothing after them is committed; they are written again on restart): %s", s->label, why);
-            return RN_ERR_IO;
-        }
-        /* a warning per try while the waits grow, then one each 5 s, and
-         * one a minute once the outage has lasted a minute */
         int64_t now = rn_clock_wall_ms();
         int64_t every = now - since >= SINK_QUIET_AFTER_MS ? SINK_QUIET_AFTER_MS : SINK_BACKOFF_MAX_MS;
         if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= every) {
-            rn_log_warn("sink %s: %s; retrying in %d ms (try %lld, %lld s since the first failure; input paused, "
-                        "writes kept)", s->label, why, wait_ms, (long long)tries + 1, (long long)(now - since) / 1000);
+            rn_log_warn("sink %s: %s; %s in %d ms (try %lld, %lld s since the first failure; input paused%s)",
+                        s->label, why, t->doing, wait_ms, (long long)tries + 1, (long long)(now - since) / 1000,
+                        t->kept);
             last_log = now;
         }
         if (!sink_wait(s, wait_ms)) continue; /* reports the stop above */
         wait_ms = wait_ms * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : wait_ms * 2;
         tries++;
         s->retries++;
-        err = s->io->flush(s->io, errbuf, errbuf_size);
+        err = t->again(s, t->arg, errbuf, errbuf_size);
         if (err != RN_OK) s->errors++;
     }
+    if (tries_out) *tries_out = tries;
+    return err;
+}
+
+static rn_err_t sink_flush_again(sink_t *s, void *arg, char *errbuf, size_t errbuf_size)
+{
+    (void)arg;
+    return s->io->flush(s->io, errbuf, errbuf_size);
+}
+
+static void sink_flush_give_up(const sink_t *s, void *arg, bool stopped, int64_t tries, const char *why,
+                               char *errbuf, size_t errbuf_size)
+{
+    (void)arg;
+    if (stopped)
+        snprintf(errbuf, errbuf_size, "sink %s: stopped while its writes were not delivered "
+                 "(nothing after them is committed; they are written again on restart): %s", s->label, why);
+    else
+        snprintf(errbuf, errbuf_size, "sink %s: giving up after %lld retries ('sink.max-retries'): %s",
+                 s->label, (long long)tries, why);
+}
+
+/* Called with err, the answer of a write, write_rows or flush of the
+ * writer: when it is RN_ERR_RETRY, flushes again with backoff until the
+ * writer has delivered everything it holds (sink_backoff). Returns RN_OK
+ * then; err unchanged when it was not RN_ERR_RETRY; the flush's other
+ * error; or RN_ERR_IO when 'sink.max-retries' tries failed or a stop was
+ * requested (errbuf says which, and the writer's last message). */
+static rn_err_t sink_retry(sink_t *s, rn_err_t err, char *errbuf, size_t errbuf_size)
+{
+    if (err != RN_OK) s->errors++;
+    if (err != RN_ERR_RETRY) return err;
+    const sink_try_t t = {sink_flush_again, NULL, "retrying", ", writes kept", sink_flush_give_up};
+    int64_t tries = 0;
+    err = sink_backoff(s, err, &t, &tries, errbuf, errbuf_size);
     if (err == RN_OK) rn_log_warn("sink %s: delivered again after %lld retries", s->label, (long long)tries);
     return err;
 }
@@ -158,10 +204,10 @@ static rn_err_t sink_write_row(rn_op_t *op, sink_t *s, const rn_batch_t *in, int
 {
     rn_buf_clear(&s->key);
     rn_buf_clear(&s->value);
-    if (with_key) rn_json_write_row(&s->key, op->schema, in->cols, r, s->pk, s->npk);
+    if (with_key) rn_json_write_row_fmt(&s->key, op->schema, in->cols, r, s->pk, s->npk, s->key_ts);
     if (!as_delete)
-        rn_json_write_row(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
-                          s->nvalue >= 0 ? s->nvalue : op->schema->ncols);
+        rn_json_write_row_fmt(&s->value, op->schema, in->cols, r, s->nvalue >= 0 ? s->value_cols : NULL,
+                              s->nvalue >= 0 ? s->nvalue : op->schema->ncols, s->value_ts);
     if (s->key.oom || s->value.oom) return RN_ERR_NOMEM;
     rn_err_t err = s->io->write(s->io, with_key ? s->key.data : NULL, s->key.len,
                                 as_delete ? NULL : s->value.data, s->value.len,
@@ -368,6 +414,13 @@ void rn_sink_set_io(rn_op_t *op, rn_sink_io_t *io)
     s->io = io;
 }
 
+void rn_sink_set_json_timestamps(rn_op_t *op, rn_json_ts_format key, rn_json_ts_format value)
+{
+    sink_t *s = op->priv;
+    s->key_ts = key;
+    s->value_ts = value;
+}
+
 rn_err_t rn_sink_set_value_columns(rn_op_t *op, int n, const int *cols)
 {
     sink_t *s = op->priv;
@@ -480,6 +533,29 @@ static bool sink_unhold(const rn_op_t *op, rn_snap_reader_t *rd, rn_batch_t *b, 
 /* Gives rows[0..n) bytes (pending layout) to the writer and commits them
  * once as checkpoint ckpt of writer; retries RN_ERR_RETRY as sink_retry
  * does, calling commit_once again. */
+/* One commit of a two-phase sink's rows (io->commit_once's arguments). */
+typedef struct sink_commit {
+    const char *writer;
+    uint64_t ckpt, keep_from;
+} sink_commit_t;
+
+static rn_err_t sink_commit_again(sink_t *s, void *arg, char *errbuf, size_t errbuf_size)
+{
+    const sink_commit_t *cm = arg;
+    return s->io->commit_once(s->io, s->commit_name, cm->writer, cm->ckpt, cm->keep_from, errbuf, errbuf_size);
+}
+
+static void sink_commit_give_up(const sink_t *s, void *arg, bool stopped, int64_t tries, const char *why,
+                                char *errbuf, size_t errbuf_size)
+{
+    (void)tries;
+    const sink_commit_t *cm = arg;
+    snprintf(errbuf, errbuf_size,
+             "sink %s: checkpoint %llu is not committed (%s; the process that restores the checkpoint "
+             "commits it): %s", s->label, (unsigned long long)cm->ckpt,
+             stopped ? "stopped" : "'sink.max-retries' reached", why);
+}
+
 static rn_err_t sink_commit_rows(rn_op_t *op, sink_t *s, const char *writer, uint64_t ckpt, uint64_t keep_from,
                                  const void *rows, size_t len, uint32_t n, char *errbuf, size_t errbuf_size)
 {
@@ -520,34 +596,13 @@ static rn_err_t sink_commit_rows(rn_op_t *op, sink_t *s, const char *writer, uin
         s->errors++;
         return err;
     }
-    int wait_ms = SINK_BACKOFF_MS;
-    int64_t tries = 0, since = rn_clock_wall_ms(), last_log = 0;
-    while ((err = s->io->commit_once(s->io, s->commit_name, writer, ckpt, keep_from, errbuf, errbuf_size)) ==
-           RN_ERR_RETRY) {
-        s->errors++;
-        char why[512];
-        snprintf(why, sizeof why, "%s", errbuf_size ? errbuf : "");
-        if ((s->max_retries >= 0 && tries >= s->max_retries) || !sink_wait(s, 0)) {
-            snprintf(errbuf, errbuf_size,
-                     "sink %s: checkpoint %llu is not committed (%s; the process that restores the checkpoint "
-                     "commits it): %s", s->label, (unsigned long long)ckpt,
-                     s->stop && *s->stop ? "stopped" : "'sink.max-retries' reached", why);
-            return RN_ERR_IO;
-        }
-        int64_t now = rn_clock_wall_ms();
-        if (wait_ms < SINK_BACKOFF_MAX_MS || now - last_log >= SINK_BACKOFF_MAX_MS) {
-            rn_log_warn("sink %s: %s; committing checkpoint %llu again in %d ms (try %lld, %lld s since the first "
-                        "failure; input paused)", s->label, why, (unsigned long long)ckpt, wait_ms,
-                        (long long)tries + 1, (long long)(now - since) / 1000);
-            last_log = now;
-        }
-        sink_wait(s, wait_ms);
-        wait_ms = wait_ms * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : wait_ms * 2;
-        tries++;
-        s->retries++;
-    }
+    sink_commit_t cm = {writer, ckpt, keep_from};
+    char doing[64];
+    snprintf(doing, sizeof doing, "committing checkpoint %llu again", (unsigned long long)ckpt);
+    const sink_try_t t = {sink_commit_again, &cm, doing, "", sink_commit_give_up};
+    err = sink_commit_again(s, &cm, errbuf, errbuf_size);
     if (err != RN_OK) s->errors++;
-    return err;
+    return sink_backoff(s, err, &t, NULL, errbuf, errbuf_size);
 }
 
 rn_err_t rn_sink_commit(rn_op_t *op, const char *writer, uint64_t ckpt, uint64_t keep_from, char *errbuf,

@@ -1117,7 +1117,10 @@ static rn_err_t source_poll_exchange(rn_op_t *op, source_t *s, rn_ctx_t *ctx, bo
     s->records += (uint64_t)n;
     if (b && (err = source_exchange_emit(op, s, b, ctx, now)) != RN_OK) return err;
     if (!*eof && source_exchange_ended(s)) *eof = true;
-    if (*eof) s->exhausted = true;
+    if (*eof && !s->exhausted) {
+        s->exhausted = true;
+        if (s->reader->ended) s->reader->ended(s->reader);
+    }
     return source_tick(op, s, ctx, now, *eof);
 }
 

@@ -23,6 +23,7 @@ typedef struct split_view {
     rn_record_t *part;          /* its part of the last batch */
     int npart, at;              /* records in part / handed out */
     bool closed;
+    bool ended;                 /* its source read its end and polls no more */
 } split_view_t;
 
 struct split {
@@ -43,6 +44,15 @@ static bool split_pending(const split_t *s)
     for (int i = 0; i < s->n; i++)
         if (s->views[i]->at < s->views[i]->npart) return true;
     return false;
+}
+
+/* The view that fetches and commits: the first whose source still polls
+ * (view 0 until its source ended; any view once all have). */
+static split_view_t *split_fetcher(const split_t *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!s->views[i]->ended) return s->views[i];
+    return s->views[0];
 }
 
 static split_view_t *split_view_of(split_t *s, const char *topic)
@@ -137,6 +147,7 @@ static rn_err_t split_fetch(split_t *s, int max, int wait_ms, char *errbuf, size
                      s->under->where, s->batch[i].topic ? s->batch[i].topic : "(none)");
             return RN_ERR_FATAL;
         }
+        if (v->ended) continue; /* its source polls no more: nothing it needs (marks after its end) */
         v->part[v->npart++] = s->batch[i];
     }
     return RN_OK;
@@ -149,7 +160,7 @@ static rn_err_t view_next(rn_reader_t *r, rn_record_t *recs, int max, int *n, bo
     split_t *s = v->s;
     *n = 0;
     *eof = false;
-    if (v->idx == 0 && !split_pending(s) && !s->eof) {
+    if (v == split_fetcher(s) && !split_pending(s) && !s->eof) {
         rn_err_t err = split_fetch(s, max, r->wait_ms, errbuf, errbuf_size);
         if (err != RN_OK) return err;
     }
@@ -169,9 +180,18 @@ static rn_err_t view_commit(rn_reader_t *r, bool final, char *errbuf, size_t err
     split_t *s = v->s;
     /* one commit covers every view; none while a part is not handed out
      * (its records would count as processed: they are read again instead) */
-    if (v->idx != 0 || !s->under->commit || split_pending(s)) return RN_OK;
+    if (v != split_fetcher(s) || !s->under->commit || split_pending(s)) return RN_OK;
     split_sync_hooks(s);
     return s->under->commit(s->under, final, errbuf, errbuf_size);
+}
+
+/* rn_reader_t.ended: the view's records are no longer wanted; the next
+ * view fetches from now on. */
+static void view_ended(rn_reader_t *r)
+{
+    split_view_t *v = (split_view_t *)r;
+    v->ended = true;
+    v->at = v->npart; /* dropped: its source will not ask for them */
 }
 
 static rn_err_t view_dead_letter(rn_reader_t *r, const rn_record_t *rec, const char *error, char *errbuf,
@@ -267,6 +287,7 @@ rn_err_t rn_reader_split(rn_reader_t *under, const char *const *topics, int n, r
         v->s = s;
         v->idx = i;
         v->base.next = view_next;
+        v->base.ended = view_ended;
         v->base.close = view_close;
         v->base.where = under->where;
         v->base.wait_ms = under->wait_ms;

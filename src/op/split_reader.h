@@ -17,7 +17,11 @@
  * comes first, so at the end of a round every record fetched is handed out
  * and processed: positions, commits and checkpoints between rounds stay
  * exact. A view's position() still accounts for records not yet handed
- * out, and commits wait while any are.
+ * out, and commits wait while any are. A bounded run's input may end
+ * sooner on one side (every upstream task of its repartition topic
+ * ended): that source says so (rn_reader_t.ended) and polls no more, so
+ * the next view fetches and commits from then on, and records of the
+ * ended topic (marks only) are dropped.
  *
  * Hooks. What the pipeline sets on the views (sync_outputs, the checkpoint
  * hooks, commit_limit, resumed, txn, ckpt_name) reaches the shared reader

@@ -573,6 +573,11 @@ bool an_insert_into(analyzer_t *an, table_def_t *t, const int *target_cols, int 
     rn_buf_free(&label);
     if (!sink || !an_connect(an, rel->op, sink)) return false;
     if (!sink_value_columns(an, t, sink, nkey, key)) return false;
+    if (t->conn->json_timestamps) {
+        rn_json_ts_format key_ts = RN_JSON_TS_EPOCH_MS, value_ts = RN_JSON_TS_EPOCH_MS;
+        t->conn->json_timestamps(t->conf, &key_ts, &value_ts);
+        rn_sink_set_json_timestamps(sink, key_ts, value_ts);
+    }
     sink_def_t *sd = rn_realloc(an->p->sinks, sizeof *sd * (size_t)(an->p->nsinks + 1));
     if (!sd) {
         an_oom(an);

@@ -250,17 +250,10 @@ static rn_err_t take_sink(rn_ckpt_run_t *c, rn_ckpt_builder_t *b, const rn_op_t 
 
 /* After checkpoint id is durable and its positions committed: commits
  * each two-phase sink's pending rows; the database may forget its records
- * of this process's checkpoints older than its oldest file left. */
-static rn_err_t commit_sinks(rn_ckpt_run_t *c, uint64_t id, char *errbuf, size_t errbuf_size)
+ * of this process's checkpoints older than keep_from, the oldest file
+ * left (0: keep them all). */
+static rn_err_t commit_sinks(rn_ckpt_run_t *c, uint64_t id, uint64_t keep_from, char *errbuf, size_t errbuf_size)
 {
-    if (!c->nsinks) return RN_OK;
-    uint64_t keep_from = 0;
-    char why[512];
-    rn_ckpt_list_t list = {0};
-    if (rn_ckpt_list(c->dir, c->prefix, &list, why, sizeof why) == RN_OK)
-        for (size_t i = 0; i < list.n; i++)
-            if (!keep_from || list.entries[i].id < keep_from) keep_from = list.entries[i].id;
-    rn_ckpt_list_free(&list);
     for (int i = 0; i < c->nsinks; i++) {
         rn_err_t err = rn_sink_commit(c->sinks[i], c->tag, id, keep_from, errbuf, errbuf_size);
         if (err != RN_OK) return err;
@@ -319,19 +312,26 @@ rn_err_t rn_ckpt_run_take(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size)
     rn_ckpt_list_t list = {0};
     const char **keep = NULL;
     size_t nkeep = 0;
+    uint64_t keep_from = 0; /* the oldest file left after pruning (0: unknown) */
     if (rn_ckpt_list(c->dir, c->prefix, &list, why, sizeof why) == RN_OK &&
         (keep = rn_calloc(list.n + 1, sizeof *keep))) {
         keep[nkeep++] = c->name;
-        for (size_t i = 0; i < list.n; i++)
-            if (list.entries[i].id / 1000 + CKPT_KEEP_MS + 3 * (uint64_t)c->interval_ms > (uint64_t)t0) keep[nkeep++] = list.entries[i].name;
-        if (rn_ckpt_prune(c->dir, c->prefix, (size_t)c->retained, keep, nkeep, NULL, why, sizeof why) != RN_OK)
+        for (size_t i = 0; i < list.n; i++) {
+            bool recent = list.entries[i].id / 1000 + CKPT_KEEP_MS + 3 * (uint64_t)c->interval_ms > (uint64_t)t0;
+            if (recent) keep[nkeep++] = list.entries[i].name;
+            /* the list is newest first: kept are the first `retained` and the recent */
+            if (i < (size_t)c->retained || recent || !strcmp(list.entries[i].name, c->name)) keep_from = list.entries[i].id;
+        }
+        if (rn_ckpt_prune(c->dir, c->prefix, (size_t)c->retained, keep, nkeep, NULL, why, sizeof why) != RN_OK) {
             rn_log_warn("checkpoint: %s", why);
+            keep_from = list.n ? list.entries[list.n - 1].id : 0; /* some may be left: the oldest listed */
+        }
     }
     rn_free(keep);
     rn_ckpt_list_free(&list);
     /* two-phase sinks: only now, after the file and the positions (a
      * crash before this point restores this file and commits from it) */
-    if ((err = commit_sinks(c, id, errbuf, errbuf_size)) != RN_OK) return err;
+    if ((err = commit_sinks(c, id, keep_from, errbuf, errbuf_size)) != RN_OK) return err;
     rn_log_debug("checkpoint %s/%s: %zu bytes in %lld ms", c->dir, c->name, bytes,
                  (long long)(rn_clock_wall_ms() - t0));
     return RN_OK;
@@ -387,6 +387,18 @@ static bool file_prefix(const char *name, char *out, size_t size)
     return true;
 }
 
+/* The tag alone ("<tag>") of such a file name, or false. */
+static bool file_tag(const char *name, char *out, size_t size)
+{
+    char prefix[RN_CKPT_NAME_MAX + 1];
+    if (!file_prefix(name, prefix, sizeof prefix)) return false;
+    size_t n = strlen(prefix) - strlen("ckpt-") - 1; /* without "ckpt-" and the last '-' */
+    if (n + 1 > size) return false;
+    memcpy(out, prefix + 5, n);
+    out[n] = '\0';
+    return true;
+}
+
 /* The named file cannot be read (why): the newest older file of the same
  * process holding the position of (src, topic, partition) is loaded
  * instead. Returns RN_OK, or an error explaining both. */
@@ -436,13 +448,10 @@ static rn_err_t restore_sinks(rn_ckpt_run_t *c, char *errbuf, size_t errbuf_size
 {
     if (!c->nsinks || !strcmp(c->sinks_done, c->cache_name)) return RN_OK;
     char writer[RN_CKPT_NAME_MAX + 1];
-    if (!file_prefix(c->cache_name, writer, sizeof writer)) {
+    if (!file_tag(c->cache_name, writer, sizeof writer)) {
         snprintf(errbuf, errbuf_size, "checkpoint %s/%s: not a checkpoint file name", c->dir, c->cache_name);
         return RN_ERR_DECODE;
     }
-    size_t wl = strlen(writer);
-    memmove(writer, writer + 5, wl - 5); /* "ckpt-<tag>-" -> "<tag>" */
-    writer[wl - 6] = '\0';
     uint64_t id = rn_ckpt_id(c->cache);
     for (int i = 0; i < c->nsinks; i++) {
         const char *name = secname(c, "sink", c->sinks[i]->id, NULL, 0);

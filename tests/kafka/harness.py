@@ -7,6 +7,7 @@ Python confluent-kafka client: an independent implementation), and drive
 `runnel run` as a user would. Every wait polls a condition with a
 deadline; nothing sleeps for a fixed time to synchronize.
 """
+import atexit
 import collections
 import json
 import os
@@ -200,6 +201,22 @@ def run_copy(path):
     return copy
 
 
+_started = []  # every Runnel of this test process, killed at its end if still running
+
+
+def _kill_leftovers():
+    """A failed check or a timeout leaves its processes running: they
+    would go on loading the machine (and the shared cluster) during the
+    tests after this one."""
+    for r in _started:
+        if r.proc.poll() is None:
+            r.proc.kill()
+            r.proc.wait()
+
+
+atexit.register(_kill_leftovers)
+
+
 class Runnel:
     """A `runnel run` process; stderr goes to a log file shown on failure."""
 
@@ -215,6 +232,7 @@ class Runnel:
         cmd += list(args)
         log("start %s: %s" % (name, " ".join(cmd)))
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        _started.append(self)
 
     def output(self):
         with open(self.log_path, "rb") as f:

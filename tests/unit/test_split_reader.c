@@ -4,7 +4,8 @@
  * exactly once; only view 0 fetches, and only once every part is handed
  * out; positions and commits account for records not handed out yet; the
  * hooks set on the views reach the shared reader; assignment() is per
- * topic; the shared reader closes with the last view.
+ * topic; the shared reader closes with the last view; once view 0's
+ * source ended, view 1 fetches and commits.
  */
 #include "rn_test.h"
 
@@ -205,6 +206,47 @@ static void test_position_and_commit_wait(void)
     v[1]->close(v[1]);
 }
 
+/* View 0's source reads its end first (a bounded run: every upstream
+ * task of its topic ended) and polls no more: view 1 then fetches, gets
+ * all of its records, and commits; view 0's later records are dropped.
+ * Before the fix, view 1 waited for fetches that never came. */
+static void test_first_view_ended(void)
+{
+    fake_t f;
+    fake_init(&f, "a0 b0 a1 b1 b0 a0 b1", 2);
+    rn_reader_t *v[2];
+    const char *topics[2] = {"a", "b"};
+    RN_REQUIRE(rn_reader_split(&f.base, topics, 2, v) == RN_OK);
+    rn_record_t recs[8];
+    int n = 0;
+    bool eof = false;
+    char err[128];
+    RN_REQUIRE(v[0]->next(v[0], recs, 8, &n, &eof, err, sizeof err) == RN_OK); /* a0 | b0 */
+    RN_CHECK_EQ_INT(n, 1);
+    RN_REQUIRE(v[1]->next(v[1], recs, 8, &n, &eof, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_INT(n, 1);
+    RN_CHECK_EQ_INT(recs[0].position, 1);
+    v[0]->ended(v[0]);
+    int64_t seen[8];
+    int nseen = 0, calls = 0;
+    eof = false;
+    while (!eof && calls++ < 20) {
+        RN_REQUIRE(v[1]->next(v[1], recs, 8, &n, &eof, err, sizeof err) == RN_OK);
+        for (int k = 0; k < n; k++) seen[nseen++] = recs[k].position;
+    }
+    RN_CHECK(eof);
+    RN_CHECK_EQ_INT(nseen, 3); /* b1 b0 b1; a1 and a0 dropped */
+    const int64_t want[3] = {3, 4, 6};
+    for (int i = 0; i < 3 && i < nseen; i++) RN_CHECK_EQ_INT(seen[i], want[i]);
+    RN_CHECK(v[0]->commit(v[0], false, err, sizeof err) == RN_OK); /* ended: not the committer */
+    RN_CHECK_EQ_INT(f.commits, 0);
+    RN_CHECK(v[1]->commit(v[1], true, err, sizeof err) == RN_OK);
+    RN_CHECK_EQ_INT(f.commits, 1);
+    v[0]->close(v[0]);
+    v[1]->close(v[1]);
+    RN_CHECK_EQ_INT(f.closes, 1);
+}
+
 static rn_err_t take_hook(void *opaque, char *name, size_t size, char *errbuf, size_t errbuf_size)
 {
     (void)errbuf;
@@ -277,5 +319,6 @@ int main(void)
     RN_RUN(test_small_max);
     RN_RUN(test_position_and_commit_wait);
     RN_RUN(test_hooks_and_assignment);
+    RN_RUN(test_first_view_ended);
     return rn_test_summary();
 }
