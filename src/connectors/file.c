@@ -560,10 +560,20 @@ typedef struct blackhole_conf {
 
 static const rn_option_spec_t blackhole_options[] = {{NULL}};
 
+/* The blackhole's typed path: rows are counted (by the sink operator),
+ * never formatted, as Flink's blackhole does not serialize either. */
+static rn_err_t blackhole_write_rows(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
+                                     const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size)
+{
+    return RN_OK;
+}
+
 static rn_err_t blackhole_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                     char *errbuf, size_t errbuf_size)
 {
-    return rn_file_sink_open(NULL, NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
+    rn_err_t err = rn_file_sink_open(NULL, NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
+    if (err == RN_OK) (*out)->write_rows = blackhole_write_rows;
+    return err;
 }
 
 const rn_connector_t rn_connector_blackhole = {
