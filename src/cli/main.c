@@ -143,12 +143,16 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
         total += rn_source_records(s);
         fprintf(stderr, "runnel: source %s: %llu records, %llu undecodable\n", rn_source_label(s),
                 (unsigned long long)rn_source_records(s), (unsigned long long)rn_source_errors(s));
+        if (rn_source_align_pauses(s))
+            fprintf(stderr, "runnel: source %s: watermark alignment paused a partition %llu times\n",
+                    rn_source_label(s), (unsigned long long)rn_source_align_pauses(s));
     }
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);
         if (strcmp(op->vt->kind, "WindowAggregate") && strcmp(op->vt->kind, "WindowRows")) continue;
-        fprintf(stderr, "runnel: window #%d: %llu late rows, %zu windows still open\n", op->id,
-                (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op));
+        fprintf(stderr, "runnel: window #%d: %llu late rows, %zu windows still open, at most %zu\n", op->id,
+                (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op),
+                rn_window_peak_windows(op));
     }
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);

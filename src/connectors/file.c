@@ -584,7 +584,7 @@ static const rn_option_spec_t blackhole_options[] = {{NULL}};
 static rn_err_t blackhole_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_sink_io_t **out,
                                     char *errbuf, size_t errbuf_size)
 {
-    return rn_file_sink_open(NULL, NULL, RN_LINES_VALUE, out, errbuf, errbuf_size);
+    return rn_file_sink_open(NULL, NULL, RN_LINES_VALUE, out, errbuf, errbuf_size); /* discards */
 }
 
 const rn_connector_t rn_connector_blackhole = {

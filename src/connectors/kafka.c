@@ -38,6 +38,11 @@
  * ("table 'x': assigned user-events[0-3]"): rare, and what an operator
  * watching a group wants to see.
  *
+ * Prefetch is bounded (kafka_client.c); on librdkafka before 2.2 the
+ * reader wakes the fetchers when the queue runs low (kr_nudge). Watermark
+ * alignment pauses and resumes partitions through kr_pause, and learns
+ * which are read to their bounded end through kr_at_end.
+ *
  * Bounded reading ('scan.bounded.mode' = 'latest-offset') is per process:
  * the reader ends once every partition it owns has reached the high
  * watermark that partition had when this process was first assigned it.
@@ -191,6 +196,7 @@ typedef struct kafka_part {
                                   * to be deleted (0 = none) */
     int64_t resume;              /* revoked by an eager rebalance: where to go on if the
                                   * next assignment gives it back (-1 = from the group) */
+    bool aligned;                /* paused by watermark alignment (kr_pause) */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -247,6 +253,11 @@ typedef struct kafka_reader {
     int purges;                /* requests in flight */
     int64_t purged_ms;         /* when the last request was sent */
     int64_t purge_warned_ms;   /* when a failed purge was last reported */
+    int nudge_below;           /* librdkafka < 2.2: wake the fetchers when fewer messages are
+                                * queued (kr_nudge); 0 = never */
+    int64_t nudge_bytes;       /* ... and fewer bytes than this (estimated) */
+    uint64_t seen_msgs, seen_bytes; /* records handed out and their value bytes (the mean size) */
+    int64_t nudged_ms;         /* when they were last woken */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
@@ -333,6 +344,34 @@ static void kr_finish(kafka_reader_t *r, kafka_part_t *p)
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
     rd_kafka_pause_partitions(r->k->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* rn_reader_t.pause: watermark alignment. librdkafka drops what it
+ * prefetched for a paused partition and, on resume, fetches from the
+ * offset after the last message handed out (its application position),
+ * which is next. A partition finished by bounded mode stays paused. */
+static void kr_pause(rn_reader_t *base, const char *topic, int32_t partition, bool pause)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    kafka_part_t *p = kr_find(r, topic, partition, false);
+    if (!p || !p->assigned || p->aligned == pause) return;
+    p->aligned = pause;
+    if (p->done) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (pause)
+        rd_kafka_pause_partitions(r->k->rk, l);
+    else
+        rd_kafka_resume_partitions(r->k->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* rn_reader_t.at_end */
+static bool kr_at_end(rn_reader_t *base, const char *topic, int32_t partition)
+{
+    kafka_reader_t *r = (kafka_reader_t *)base;
+    kafka_part_t *p = kr_find(r, topic, partition, false);
+    return p && p->assigned && p->done;
 }
 
 /* Bounded mode: true once the reader owns its assignment and every owned
@@ -551,6 +590,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
             p->marked = false;
         }
         p->assigned = true;
+        p->aligned = false; /* (assigned afresh: fetching; the source decides again) */
         p->next = p->committed = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
         if (p->resume < 0) rd_kafka_topic_partition_list_add(need, a->topic, a->partition);
@@ -727,6 +767,9 @@ static void kr_revoke(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *
          * so if the partition comes back, reading again from the commit
          * would count those rows twice. */
         p->resume = !coop && !lost && !r->closing && p->next >= 0 ? p->next : -1;
+        /* librdkafka keeps an application's pause across assignments:
+         * lift alignment's before the partition goes */
+        if (p->aligned) kr_pause(&r->base, p->topic, p->partition, false);
         p->assigned = false;
         p->next = p->committed = -1;
     }
@@ -964,6 +1007,7 @@ static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errb
         s->headers = r->want_headers ? kr_headers(r, m, &rec->hlen) : KAFKA_NO_OFFSET;
         rec->klen = m->key ? m->key_len : 0;
         rec->len = m->payload ? m->len : 0;
+        r->seen_bytes += rec->len + rec->klen;
         if (!r->want_headers) rec->hlen = 0;
         rec->topic = rd_kafka_topic_name(m->rkt);
         rec->partition = m->partition;
@@ -985,6 +1029,7 @@ static rn_err_t kr_fill(kafka_reader_t *r, rn_record_t *recs, int *n, char *errb
         recs[i].data = s->value == KAFKA_NO_OFFSET ? NULL : r->bytes.data + s->value;
         recs[i].headers = s->headers == KAFKA_NO_OFFSET ? NULL : r->bytes.data + s->headers;
     }
+    r->seen_msgs += (uint64_t)out;
     *n = out;
     return RN_OK;
 }
@@ -1106,6 +1151,45 @@ static bool kr_group_done(kafka_reader_t *r)
     return r->group_done = done;
 }
 
+/* librdkafka before 2.2 stops fetching while its queue holds
+ * queued.min.messages or queued.max.messages.kbytes, and looks again only
+ * when a broker thread wakes up: on network activity, or after up to 1 s.
+ * With a prefetch bounded to a fraction of a second of reading
+ * (kafka_client.c) the queue runs dry long before that. So when the queue
+ * is below half its bound while the brokers hold records not fetched yet
+ * (their end offsets, as the last fetches told, beyond what is queued),
+ * the reader wakes the brokers leading its partitions with a cheap
+ * request (their end offsets), at most every 5 ms: each wakeup looks at
+ * the queue again and fetches. librdkafka 2.2 and later back off for
+ * 'fetch.queue.backoff.ms' instead, which runnel sets. */
+static void kr_nudge(kafka_reader_t *r)
+{
+    if (!r->nudge_below) return;
+    int64_t queued = (int64_t)rd_kafka_queue_length(r->queue);
+    if (queued >= r->nudge_below) return;
+    if (r->seen_msgs && queued * (int64_t)(r->seen_bytes / r->seen_msgs) >= r->nudge_bytes) return;
+    int64_t now = kr_now_ms();
+    if (now - r->nudged_ms < 5) return;
+    int64_t behind = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        kafka_part_t *p = &r->parts[i];
+        int64_t lo, hi;
+        if (!p->assigned || p->done || p->aligned || p->next < 0 ||
+            rd_kafka_get_watermark_offsets(r->k->rk, p->topic, p->partition, &lo, &hi) || hi <= p->next)
+            continue;
+        behind += hi - p->next;
+    }
+    if (behind <= queued) return; /* all fetched: the brokers are not stalled, they wait for news */
+    r->nudged_ms = now;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].assigned && !r->parts[i].done && !r->parts[i].aligned)
+            rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition)->offset =
+                RD_KAFKA_OFFSET_END;
+    if (l->cnt) rd_kafka_offsets_for_times(r->k->rk, l, 1000);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof, char *errbuf,
                         size_t errbuf_size)
 {
@@ -1124,6 +1208,7 @@ static rn_err_t kr_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, b
         }
         r->capmsgs = max;
     }
+    kr_nudge(r);
     ssize_t got = rd_kafka_consume_batch_queue(r->queue, 0, r->msgs, (size_t)max);
     if (got == 0) {
         /* Nothing queued: wait for one message, then take what came with it. */
@@ -1484,6 +1569,8 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     r->base.dead_letter = kr_dead_letter;
     r->base.assignment = kr_assignment;
     r->base.position = kr_position;
+    r->base.pause = kr_pause;
+    r->base.at_end = kr_at_end;
 
     /* a join input: members of one process sort together by client.id
      * (the broker's member id starts with it), and the range assignor
@@ -1515,6 +1602,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
         goto fail;
     }
     kr_group_settings(r);
+    r->nudge_below = rn_kafka_prefetch_nudge(r->k, &r->nudge_bytes);
     r->started_wall_ms = kr_wall_ms();
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)

@@ -268,7 +268,11 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         "enable.auto.commit", "false",              /* positions are committed by commit() */
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",            /* 'group-offsets' without offsets */
-        "queued.min.messages", "1000000",           /* prefetch deeper: > 3M records/s */
+        /* prefetch: bounded (docs/kafka.md, "Prefetch"); the count is
+         * librdkafka's default, the bytes half of it, and fetch.max.bytes
+         * follows them */
+        "queued.min.messages", "100000",
+        "queued.max.messages.kbytes", "32768",
         /* a sink waiting for its destination (op/sink.c retries an outage
          * forever) stops the polling; after the default 5 min the group
          * would drop this member and its records, already counted in the
@@ -297,6 +301,12 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
     const char *const quiet[] = {"log_level", "3", NULL};
     const char *const contexts[] = {"debug", debug, NULL};
     const char *const *logging = !debug ? quiet : strcmp(debug, "1") ? contexts : NULL;
+    /* librdkafka 2.2+ waits fetch.queue.backoff.ms (1 s) before it looks
+     * at a full queue again; the bounded prefetch lasts ~0.1 s of reading */
+    const char *const backoff[] = {"fetch.queue.backoff.ms", "10", NULL};
+    if (spec->role != RN_KAFKA_PRODUCER && rd_kafka_version() >= 0x020200ff &&
+        (err = kafka_set_all(conf, spec->label, backoff, errbuf, errbuf_size)) != RN_OK)
+        goto fail;
     if ((err = kafka_set_all(conf, spec->label, common, errbuf, errbuf_size)) != RN_OK ||
         (err = kafka_set_all(conf, spec->label, logging, errbuf, errbuf_size)) != RN_OK ||
         (err = kafka_set_all(conf, spec->label, spec->role == RN_KAFKA_PRODUCER ? producer : consumer, errbuf,
@@ -395,6 +405,21 @@ fail:
     rn_free(bootstrap);
     rn_kafka_close(k);
     return err;
+}
+
+int rn_kafka_prefetch_nudge(const rn_kafka_t *k, int64_t *bytes)
+{
+    *bytes = 0;
+    if (k->role == RN_KAFKA_PRODUCER || rd_kafka_version() >= 0x020200ff) return 0;
+    const rd_kafka_conf_t *conf = rd_kafka_conf(k->rk);
+    char v[64];
+    size_t n = sizeof v;
+    long msgs = 100000, kbytes = 65536;
+    if (rd_kafka_conf_get(conf, "queued.min.messages", v, &n) == RD_KAFKA_CONF_OK) msgs = atol(v);
+    n = sizeof v;
+    if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", v, &n) == RD_KAFKA_CONF_OK) kbytes = atol(v);
+    *bytes = (int64_t)kbytes * 1000 / 2; /* (librdkafka counts 1000 bytes a kbyte) */
+    return (int)(msgs / 2);
 }
 
 /* ---- connecting and topics -------------------------------------------- */

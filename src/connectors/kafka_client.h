@@ -170,6 +170,13 @@ void rn_kafka_note_error(rn_kafka_t *k, rd_kafka_resp_err_t err, const char *rea
  * released before. NULL is a no-op. */
 void rn_kafka_close(rn_kafka_t *k);
 
+/* A consumer on librdkafka before 2.2, which looks at a full prefetch
+ * queue again only when a broker thread wakes (kafka.c kr_nudge): half
+ * its queued.min.messages, and in *bytes half its
+ * queued.max.messages.kbytes in bytes. 0 for other clients and later
+ * librdkafka versions ('fetch.queue.backoff.ms'). */
+int rn_kafka_prefetch_nudge(const rn_kafka_t *k, int64_t *bytes /* out */);
+
 /* Starts an in-process Kafka-protocol cluster (librdkafka's mock cluster)
  * with nbrokers brokers on loopback and writes its bootstrap list to
  * bootstrap. Idempotent: a second call returns the running one's list.

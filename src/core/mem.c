@@ -7,6 +7,7 @@
 #include "core/mem.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,22 @@ size_t rn_mem_rss(void)
     return n == 2 && page > 0 ? (size_t)resident * (size_t)page : 0;
 }
 
+/* The peak is the kernel's high-water mark of this address space
+ * (VmHWM). getrusage's ru_maxrss is not: Linux carries it across execve,
+ * so a process started by a large parent through vfork (Python's
+ * subprocess, posix_spawn) reports that parent's peak as its own. */
 size_t rn_mem_rss_peak(void)
 {
-    struct rusage ru;
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (fp) {
+        char line[256];
+        unsigned long long kib = 0;
+        bool found = false;
+        while (!found && fgets(line, sizeof line, fp)) found = sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+        fclose(fp);
+        if (found) return (size_t)kib * 1024;
+    }
+    struct rusage ru; /* no /proc: the best the system offers */
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (size_t)ru.ru_maxrss * 1024; /* Linux: KiB */
 }

@@ -27,7 +27,9 @@ size_t rn_mem_used(void);
 
 /* The process's resident memory as the kernel counts it (everything:
  * state, buffers, the Kafka client, the binary): now (/proc/self/statm)
- * and the peak so far (getrusage ru_maxrss). 0 if unknown. */
+ * and the peak so far (VmHWM of /proc/self/status: this address space's
+ * high-water mark, not getrusage's ru_maxrss, which can hold the peak of
+ * the process that exec'd this one). 0 if unknown. */
 size_t rn_mem_rss(void);
 size_t rn_mem_rss_peak(void);
 

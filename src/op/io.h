@@ -100,6 +100,15 @@ struct rn_reader {
      * after the last one handed out (consumer lag), from what the reader
      * already knows (no round trip); -1 when it cannot tell yet. */
     int64_t (*lag)(rn_reader_t *r, const char *topic, int32_t partition);
+    /* Optional, for watermark alignment (docs/event-time.md): stops
+     * (pause true) or restarts fetching partition (topic, partition) of
+     * the assignment; no record of it is handed out while it is paused,
+     * and reading goes on after the last one handed out. A rebalance
+     * resumes every partition (the caller decides again). at_end: true
+     * once a bounded reader has read the partition to its end (it will
+     * deliver nothing more). */
+    void (*pause)(rn_reader_t *r, const char *topic, int32_t partition, bool pause);
+    bool (*at_end)(rn_reader_t *r, const char *topic, int32_t partition);
     /* Checkpoints (docs/checkpoints.md), set by the pipeline when they are
      * on; a reader without them ignores them. ckpt_name: the checkpoint
      * file that the positions of the next commit() belong to, named in

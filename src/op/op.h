@@ -335,6 +335,9 @@ void rn_window_set_late_output(rn_op_t *op, rn_op_t *late);
  * for a WindowRows operator (held sessions). */
 uint64_t rn_window_late_rows(const rn_op_t *op);
 size_t rn_window_open_windows(const rn_op_t *op);
+/* The most windows (sessions) a window aggregate held at once, counted
+ * after each batch's rows went in (0 for window rows). */
+size_t rn_window_peak_windows(const rn_op_t *op);
 
 /* A window TVF used without an aggregate (op/window_rows.c): every input
  * row with its window. Input columns 0..nkeys-1 are the SESSION PARTITION
@@ -453,7 +456,25 @@ typedef struct rn_watermark_spec {
     const rn_expr_t *expr;      /* the WATERMARK expression, bound over the table */
     int64_t idle_timeout_ms;    /* a partition silent this long stops holding back; 0 = never */
     int64_t quiet_timeout_ms;   /* no data at all this long: follow the wall clock; 0 = never */
+    int64_t align_drift_ms;     /* watermark alignment: a partition this far ahead of the others
+                                 * is paused (rn_align_pause); 0 = never */
 } rn_watermark_spec_t;
+
+/* 'scan.watermark.alignment.max-drift' when a table does not set it. */
+#define RN_ALIGN_DEFAULT_DRIFT_MS 600000
+
+/* Watermark alignment (docs/event-time.md), the decision for one
+ * partition: true if a partition whose watermark is wm should be paused
+ * (not fetched) while ref is the lowest watermark of the table's
+ * partitions that still deliver, given the allowed drift max_drift (ms);
+ * paused says whether it is paused now. It is paused when it runs more
+ * than max_drift ahead of ref, and resumed once it is within max_drift / 2
+ * (each pause drops what was prefetched for it, so it should not flap).
+ * Never with max_drift <= 0, and not before both watermarks exist
+ * (RN_WM_MIN) or once ref is at the end (RN_WM_MAX). */
+bool rn_align_pause(int64_t wm, int64_t ref, int64_t max_drift, bool paused);
+/* How many times watermark alignment paused a partition of this source. */
+uint64_t rn_source_align_pauses(const rn_op_t *op);
 
 /* Gives the source a rowtime and watermark: rows with a NULL rowtime go
  * to the dead-letter output, every emitted row carries the watermark in

@@ -20,7 +20,11 @@
  * back, and a quiet table follows the wall clock. Each row is stamped with
  * the watermark in force when it arrived, and the source remembers, per
  * partition, where rows of not yet emitted windows begin so that commits
- * never pass them.
+ * never pass them. Watermark alignment, as Flink's: a partition whose
+ * watermark runs more than 'scan.watermark.alignment.max-drift' ahead of
+ * the lowest one is paused at the reader until the others catch up
+ * (source_align), so a catch-up over a backlog does not open windows far
+ * ahead of the watermark.
  */
 #include "op/io.h"
 #include "core/clock.h"
@@ -167,6 +171,11 @@ typedef struct wm_split {
     int32_t partition;
     bool assigned;              /* owned now (always true without assignment tracking) */
     bool idle;                  /* silent for idle_timeout: not holding the watermark */
+    bool paused;                /* paused by watermark alignment (source_align) */
+    bool unpaused;              /* resumed and not delivered since: not idle (it has records,
+                                 * fetching them again takes a while) */
+    bool ended;                 /* read to the end of a bounded read (rn_reader_t.at_end):
+                                 * nothing more comes, it holds nothing back */
     int64_t wm;                 /* max of the WATERMARK expression so far */
     int64_t last_ms;            /* wall clock of the last record (or of the assignment) */
     held_mark_t *marks;         /* commit marks (see held_mark_t) */
@@ -182,6 +191,8 @@ typedef struct wm_split {
     uint32_t nended;            /* tasks ended */
 } wm_split_t;
 
+#define RN_ALIGN_RUNS 8 /* runs of records whose spans alignment's granularity follows */
+
 typedef struct source_time {
     bool on;                    /* the table has a WATERMARK */
     rn_watermark_spec_t spec;
@@ -194,6 +205,15 @@ typedef struct source_time {
     int64_t last_any_ms;        /* wall clock of the last record of any split, 0 = none */
     bool quiet;                 /* following the wall clock */
     bool eof;
+    uint64_t pauses;            /* partitions paused by watermark alignment so far */
+    /* Alignment's granularity: how much event time one run of records of
+     * one partition (what one fetch brings) spans, over the last
+     * RN_ALIGN_RUNS runs that no pause or resume interrupted;
+     * source_align never pauses for less than twice that. */
+    int run_split;              /* the split of the last record, plus 1 (0: none yet) */
+    int64_t run_from;           /* its watermark after the first record of its run */
+    int64_t run_span[RN_ALIGN_RUNS]; /* spans of the last runs (ring) */
+    int run_next;               /* next slot of run_span */
 } source_time_t;
 
 /* The columns one JSON document (value or key) fills. */
@@ -573,6 +593,14 @@ static rn_err_t source_sync_assignment(source_t *s, int64_t now)
     rn_reader_t *r = s->reader;
     if (!r->assignment || r->assignment_version == s->time.assignment_version) return RN_OK;
     s->time.assignment_version = r->assignment_version;
+    /* the reader resumed what it gave up; the others are decided afresh */
+    for (int i = 0; i < s->time.nsplits; i++) {
+        wm_split_t *sp = &s->time.splits[i];
+        if (!sp->paused) continue;
+        if (r->pause) r->pause(r, sp->topic, sp->partition, false);
+        sp->paused = false;
+        sp->last_ms = now;
+    }
     enum { MAXP = 4096 };
     static _Thread_local const char *topics[MAXP]; /* per thread: workers (runtime/workers.c) */
     static _Thread_local int32_t parts[MAXP];
@@ -601,7 +629,7 @@ static int64_t source_min_active(const source_t *s, int *argmin, bool *none)
     *argmin = -1;
     for (int i = 0; i < s->time.nsplits; i++) {
         const wm_split_t *sp = &s->time.splits[i];
-        if (!sp->assigned || sp->idle) continue;
+        if (!sp->assigned || sp->idle || sp->ended) continue;
         if (*none || sp->wm < m) {
             m = sp->wm;
             *argmin = i;
@@ -641,6 +669,20 @@ static void source_update_wm(source_t *s, int64_t now)
     }
 }
 
+/* Marks the splits a bounded read has finished as ended: like Flink's
+ * finished splits they no longer hold the watermark back (and are not
+ * aligned), so the windows of the partitions still being read fire as
+ * they go instead of at the end of the whole input. */
+static void source_check_ended(source_t *s)
+{
+    rn_reader_t *r = s->reader;
+    if (!r || !r->at_end) return;
+    for (int i = 0; i < s->time.nsplits; i++) {
+        wm_split_t *sp = &s->time.splits[i];
+        sp->ended = sp->assigned && r->at_end(r, sp->topic, sp->partition);
+    }
+}
+
 /* Marks splits silent for the idle timeout as idle (wall clock only). */
 static void source_check_idle(source_t *s, int64_t now)
 {
@@ -648,7 +690,9 @@ static void source_check_idle(source_t *s, int64_t now)
     if (!t->wall || t->spec.idle_timeout_ms <= 0) return;
     for (int i = 0; i < t->nsplits; i++) {
         wm_split_t *sp = &t->splits[i];
-        if (!sp->assigned || sp->idle || now - sp->last_ms < t->spec.idle_timeout_ms) continue;
+        if (!sp->assigned || sp->idle || sp->paused || now - sp->last_ms < t->spec.idle_timeout_ms) continue;
+        /* resumed by alignment with records left: not idle, only slow to come back */
+        if (sp->unpaused && (!s->reader->lag || s->reader->lag(s->reader, sp->topic, sp->partition) != 0)) continue;
         sp->idle = true;
         char name[256];
         split_name(s, sp, name, sizeof name);
@@ -656,6 +700,67 @@ static void source_check_idle(source_t *s, int64_t now)
                     name, (long long)(now - sp->last_ms));
     }
 }
+
+bool rn_align_pause(int64_t wm, int64_t ref, int64_t max_drift, bool paused)
+{
+    if (max_drift <= 0 || wm == RN_WM_MIN || ref == RN_WM_MIN || ref == RN_WM_MAX || wm <= ref) return false;
+    return (uint64_t)wm - (uint64_t)ref > (uint64_t)(paused ? max_drift / 2 : max_drift);
+}
+
+/* Watermark alignment: pauses the partitions running too far ahead of
+ * the lowest watermark of those that still deliver (assigned, not idle,
+ * not at the end of a bounded read, not paused, with a watermark; when
+ * none is left, the lowest paused one, which then resumes), resumes those
+ * back within reach. A paused partition does not go idle: it holds the
+ * table's watermark as before, so pausing changes no result. */
+static void source_align(source_t *s, int64_t now)
+{
+    source_time_t *t = &s->time;
+    rn_reader_t *r = s->reader;
+    if (t->spec.align_drift_ms <= 0 || !r || !r->pause || t->eof || t->nsplits < 2) return;
+    int64_t ref = RN_WM_MAX, low_paused = RN_WM_MAX;
+    bool any = false;
+    for (int i = 0; i < t->nsplits; i++) {
+        const wm_split_t *sp = &t->splits[i];
+        /* (a partition without records yet does not hold alignment back:
+         * it will start at its own time, and those ahead of the others
+         * should not be read meanwhile) */
+        if (!sp->assigned || sp->idle || sp->ended || sp->wm == RN_WM_MIN) continue;
+        if (sp->paused) {
+            if (sp->wm < low_paused) low_paused = sp->wm;
+            continue;
+        }
+        if (!any || sp->wm < ref) ref = sp->wm;
+        any = true;
+    }
+    if (!any) ref = low_paused;
+    /* a partition runs ahead by what one fetch of it brings anyway:
+     * pausing for that would drop and fetch it again and again */
+    int64_t drift = t->spec.align_drift_ms;
+    for (int i = 0; i < RN_ALIGN_RUNS; i++)
+        if (t->run_span[i] > drift / 2) drift = 2 * t->run_span[i];
+    for (int i = 0; i < t->nsplits; i++) {
+        wm_split_t *sp = &t->splits[i];
+        if (!sp->assigned) continue;
+        bool want = !sp->idle && !sp->ended && rn_align_pause(sp->wm, ref, drift, sp->paused);
+        if (want == sp->paused) continue;
+        r->pause(r, sp->topic, sp->partition, want);
+        /* the run going on spans the pause (a partition read alone), not
+         * one fetch: it does not count */
+        t->run_split = 0;
+        sp->paused = want;
+        sp->unpaused = !want;
+        sp->last_ms = now; /* (idle time counts from the resume) */
+        if (want) t->pauses++;
+        char name[256];
+        split_name(s, sp, name, sizeof name);
+        rn_log_debug("table '%s': %s %s after %llu records (its watermark is %lld ms ahead of %lld)", s->label,
+                     want ? "pausing" : "resuming", name, (unsigned long long)sp->records,
+                     (long long)(sp->wm - ref), (long long)ref);
+    }
+}
+
+uint64_t rn_source_align_pauses(const rn_op_t *op) { return ((const source_t *)op->priv)->time.pauses; }
 
 /* Notes record (position, rowtime) of split sp for the commit marks. */
 static rn_err_t split_mark(wm_split_t *sp, int64_t position, int64_t rowtime)
@@ -745,7 +850,7 @@ void rn_source_describe_partitions(const rn_op_t *op, rn_buf_t *out)
         split_name(s, sp, name, sizeof name);
         if (sp->wm == RN_WM_MIN) snprintf(ts, sizeof ts, "none");
         else rn_time_format(sp->wm, ts, sizeof ts);
-        rn_buf_appendf(out, "%s %s%s\n", name, ts, sp->idle ? " (idle)" : "");
+        rn_buf_appendf(out, "%s %s%s\n", name, ts, sp->idle ? " (idle)" : sp->paused ? " (paused: ahead)" : "");
     }
 }
 
@@ -788,6 +893,17 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
         if (!sp) return RN_ERR_NOMEM;
         b->rowwm[r] = t->wm;
         sp->records++;
+        sp->unpaused = false;
+        int idx = (int)(sp - t->splits) + 1;
+        if (idx != t->run_split) { /* a run of another partition begins: note the last one's span */
+            const wm_split_t *last = t->run_split ? &t->splits[t->run_split - 1] : NULL;
+            if (last && t->run_from != RN_WM_MIN && last->wm > t->run_from) {
+                t->run_span[t->run_next] = last->wm - t->run_from;
+                t->run_next = (t->run_next + 1) % RN_ALIGN_RUNS;
+            }
+            t->run_split = idx;
+            t->run_from = RN_WM_MIN; /* from after this record: a jump to it is no span */
+        }
         if (!s->reader->assignment) sp->assigned = true;
         sp->last_ms = now;
         if (sp->idle) {
@@ -807,6 +923,7 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
                 if (!none && m > t->wm) t->wm = m;
             }
         }
+        if (t->run_from == RN_WM_MIN) t->run_from = sp->wm;
     }
     t->last_any_ms = now;
     t->quiet = false;
@@ -864,8 +981,10 @@ static rn_err_t source_tick(rn_op_t *op, source_t *s, rn_ctx_t *ctx, int64_t now
         s->time.eof = true;
         s->time.wm = RN_WM_MAX;
     } else {
+        source_check_ended(s);
         source_check_idle(s, now);
         source_update_wm(s, now);
+        if (!s->exchange) source_align(s, now);
     }
     op->watermark = s->time.wm;
     return rn_op_watermark(op, s->time.wm, ctx);

@@ -242,6 +242,18 @@ static int64_t view_lag(rn_reader_t *r, const char *topic, int32_t partition)
     return s->under->lag(s->under, topic, partition);
 }
 
+static void view_pause(rn_reader_t *r, const char *topic, int32_t partition, bool pause)
+{
+    split_t *s = ((split_view_t *)r)->s;
+    s->under->pause(s->under, topic, partition, pause);
+}
+
+static bool view_at_end(rn_reader_t *r, const char *topic, int32_t partition)
+{
+    split_t *s = ((split_view_t *)r)->s;
+    return s->under->at_end(s->under, topic, partition);
+}
+
 static void split_free(split_t *s)
 {
     for (int i = 0; i < s->n; i++) {
@@ -297,6 +309,8 @@ rn_err_t rn_reader_split(rn_reader_t *under, const char *const *topics, int n, r
         v->base.assignment_version = under->assignment_version;
         v->base.position = under->position ? view_position : NULL;
         v->base.lag = under->lag ? view_lag : NULL;
+        v->base.pause = under->pause ? view_pause : NULL;
+        v->base.at_end = under->at_end ? view_at_end : NULL;
         v->base.under = under;
     }
     s->open = n;

@@ -178,6 +178,7 @@ typedef struct win_agg {
     rn_store_t *windows;        /* TUMBLE/HOP: (start, key) -> win_t */
     rn_store_t *keys;           /* SESSION: key -> sess_key_t */
     size_t nsessions;           /* SESSION: sessions held */
+    size_t peak_open;           /* most windows (sessions) held after a batch's rows went in */
     size_t win_size;            /* bytes of a win_t with its accumulators */
     rn_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) by end, retained (fired) by end,
                                    * unfired sessions by start */
@@ -763,6 +764,8 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
         err = win_accept(a, &o, in, r, tv->i);
         if (err != RN_OK) return err;
     }
+    size_t open = a->w.kind == RN_WINDOW_SESSION ? a->nsessions : rn_store_count(a->windows);
+    if (open > a->peak_open) a->peak_open = open;
 
     /* Late updates of emitted windows, coalesced per batch. */
     for (size_t i = 0; i < a->ntouched; i++) {
@@ -1316,6 +1319,12 @@ uint64_t rn_window_late_rows(const rn_op_t *op)
     if (rn_is_window_rows(op)) return rn_window_rows_late_rows(op);
     const win_agg_t *a = op->priv;
     return a->late_rows;
+}
+
+size_t rn_window_peak_windows(const rn_op_t *op)
+{
+    if (rn_is_window_rows(op)) return 0;
+    return ((const win_agg_t *)op->priv)->peak_open;
 }
 
 size_t rn_window_open_windows(const rn_op_t *op)

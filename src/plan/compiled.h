@@ -48,6 +48,7 @@ typedef struct table_def {
     rn_expr_t *wm_expr;         /* the WATERMARK expression */
     int64_t idle_timeout_ms;    /* 'scan.watermark.idle-timeout' */
     int64_t quiet_timeout_ms;   /* 'scan.watermark.quiet-timeout' */
+    int64_t align_drift_ms;     /* 'scan.watermark.alignment.max-drift' (0 = off) */
     rn_op_t *source;            /* the shared scan, once a query reads the table */
     rn_dash_conf_t *dash;       /* shown on the dashboard (the 'dashboard' connector, or
                                  * 'dashboard' = 'true'): its options; else NULL */

@@ -204,6 +204,7 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
 {
     t->idle_timeout_ms = 5000;
     t->quiet_timeout_ms = 10000;
+    t->align_drift_ms = RN_ALIGN_DEFAULT_DRIFT_MS;
     int n = st->create_table.noptions;
     rn_option_t *kept = an_alloc(an, sizeof *kept * (size_t)(n + 1));
     const rn_ast_option_t **asts = an_alloc(an, sizeof *asts * (size_t)(n + 1));
@@ -213,6 +214,7 @@ static bool table_time_options(analyzer_t *an, table_def_t *t, const rn_ast_stmt
         const rn_ast_option_t *o = &st->create_table.options[i];
         int64_t *dst = !strcmp(o->key, "scan.watermark.idle-timeout")    ? &t->idle_timeout_ms
                        : !strcmp(o->key, "scan.watermark.quiet-timeout") ? &t->quiet_timeout_ms
+                       : !strcmp(o->key, "scan.watermark.alignment.max-drift") ? &t->align_drift_ms
                                                                          : NULL;
         if (!dst) {
             asts[t->noptions] = o;

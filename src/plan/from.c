@@ -158,7 +158,8 @@ static rn_op_t *table_source(analyzer_t *an, table_def_t *t, rn_pos_t pos)
         if (t->not_null[c]) rn_source_set_not_null(op, c);
     if (t->rowtime >= 0 && t->wm_expr) {
         rn_watermark_spec_t w = {.rowtime_col = t->rowtime, .expr = t->wm_expr,
-                                 .idle_timeout_ms = t->idle_timeout_ms, .quiet_timeout_ms = t->quiet_timeout_ms};
+                                 .idle_timeout_ms = t->idle_timeout_ms, .quiet_timeout_ms = t->quiet_timeout_ms,
+                                 .align_drift_ms = t->align_drift_ms};
         rn_source_set_watermark(op, &w);
     }
     if (an->check_only) return op; /* a private scan that is never fed */

@@ -27,7 +27,7 @@
 static bool override_keeps(const rn_connector_t *c, const char *key)
 {
     if (!strcmp(key, "connector") || !strcmp(key, "scan.watermark.idle-timeout") ||
-        !strcmp(key, "scan.watermark.quiet-timeout"))
+        !strcmp(key, "scan.watermark.quiet-timeout") || !strcmp(key, "scan.watermark.alignment.max-drift"))
         return true;
     if (!strcmp(key, "sink.max-retries") && (c->roles & RN_ROLE_SINK)) return true;
     if (rn_dash_is_option(key) && (c->roles & RN_ROLE_SINK) && c != &rn_connector_dashboard) return true;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,50 @@ static void test_mem_counts_and_fails_on_demand(void)
     RN_CHECK(a != NULL);
     RN_CHECK(b == NULL);
     rn_free(a);
+}
+
+/* The printed peak is this process's own: a parent's (or this process's
+ * before an exec) does not count, and memory touched and given back does. */
+static void test_rss_peak_is_this_process(void)
+{
+    size_t before = rn_mem_rss_peak();
+    RN_REQUIRE(before > 0);
+    size_t big = (size_t)64 << 20;
+    /* a mapping of its own, given back by munmap (free may keep it: ASan) */
+    char *p = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    RN_REQUIRE(p != MAP_FAILED);
+    for (size_t i = 0; i < big; i += 4096) ((volatile char *)p)[i] = 1;
+    size_t during = rn_mem_rss();
+    munmap(p, big);
+    RN_CHECK(rn_mem_rss_peak() + (1 << 20) >= during); /* (the two counters differ by a few pages) */
+    RN_CHECK(rn_mem_rss_peak() >= before + big / 2);
+    RN_CHECK(rn_mem_rss() + big / 2 < rn_mem_rss_peak());
+    /* a child that touches 128 MiB and then execs this binary: the new
+     * program's peak must not include the 128 MiB (getrusage's ru_maxrss
+     * would, Linux keeps it across execve) */
+    int fds[2];
+    RN_REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    RN_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        size_t n = (size_t)128 << 20;
+        char *q = malloc(n);
+        for (size_t i = 0; q && i < n; i += 4096) ((volatile char *)q)[i] = 2;
+        dup2(fds[1], 1);
+        execl("/proc/self/exe", "test_core", "--print-rss-peak", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[64] = "";
+    ssize_t got = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    RN_REQUIRE(got > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    out[got] = '\0';
+    unsigned long long peak = strtoull(out, NULL, 10);
+    RN_CHECK(peak > 0);
+    RN_CHECK(peak < ((unsigned long long)100 << 20));
 }
 
 static void test_arena_reuses_chunks(void)
@@ -295,9 +340,14 @@ static void test_mkdir(void)
     RN_CHECK_EQ_INT(system(cmd), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--print-rss-peak")) { /* test_rss_peak_is_this_process */
+        printf("%zu\n", rn_mem_rss_peak());
+        return 0;
+    }
     RN_RUN(test_mem_counts_and_fails_on_demand);
+    RN_RUN(test_rss_peak_is_this_process);
     RN_RUN(test_arena_reuses_chunks);
     RN_RUN(test_buf_appends);
     RN_RUN(test_crc32c_known_answers);

@@ -6,9 +6,12 @@
  * assignment; a probe operator downstream records every watermark the
  * source delivers. Idle timeouts run on the wall clock, so the idle cases
  * poll until the source reports what they wait for (with a deadline).
+ * Watermark alignment: the decision (rn_align_pause) and the source
+ * pausing and resuming the scripted reader's partitions.
  */
 #include "connectors/connector.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "json/json.h"
@@ -31,6 +34,9 @@ typedef struct script_reader {
     int nassigned;                     /* the assignment reported */
     int32_t assigned[8];
     int64_t position;
+    bool paused[8];                    /* by watermark alignment (script_pause) */
+    int pause_calls;                   /* pause/resume calls */
+    bool at_end[8];                    /* partitions read to their end */
 } script_reader_t;
 
 static rn_err_t script_next(rn_reader_t *base, rn_record_t *recs, int max, int *n, bool *eof, char *errbuf,
@@ -55,6 +61,20 @@ static int script_assignment(rn_reader_t *base, const char **topics, int32_t *pa
         partitions[i] = r->assigned[i];
     }
     return r->nassigned;
+}
+
+static void script_pause(rn_reader_t *base, const char *topic, int32_t partition, bool pause)
+{
+    script_reader_t *r = (script_reader_t *)base;
+    RN_CHECK(!strcmp(topic, TOPIC));
+    RN_CHECK(r->paused[partition] != pause); /* only changes are asked for */
+    r->paused[partition] = pause;
+    r->pause_calls++;
+}
+
+static bool script_at_end(rn_reader_t *base, const char *topic, int32_t partition)
+{
+    return ((script_reader_t *)base)->at_end[partition];
 }
 
 /* Queues a record of partition p with event time T0 + seconds. */
@@ -109,7 +129,7 @@ typedef struct fixture {
 
 /* A source over {ts TIMESTAMP(3)} with WATERMARK FOR ts AS ts, the idle
  * timeout idle_ms on the wall clock, and partitions 0..nparts-1 assigned. */
-static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
+static bool fixture_open_align(fixture_t *f, int64_t idle_ms, int nparts, int64_t drift_ms)
 {
     memset(f, 0, sizeof *f);
     f->schema = rn_schema_new(1);
@@ -118,7 +138,8 @@ static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
     f->source = rn_source_new(f->schema, "events", "script");
     f->probe = rn_op_new(&probe_vtable, f->schema, f->source);
     rn_op_connect(f->source, f->probe, 0);
-    rn_watermark_spec_t w = {.rowtime_col = 0, .expr = &f->rowtime, .idle_timeout_ms = idle_ms};
+    rn_watermark_spec_t w = {.rowtime_col = 0, .expr = &f->rowtime, .idle_timeout_ms = idle_ms,
+                             .align_drift_ms = drift_ms};
     rn_source_set_watermark(f->source, &w);
     rn_source_use_wall_clock(f->source, true);
     f->reader = rn_calloc(1, sizeof *f->reader);
@@ -126,6 +147,8 @@ static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
     f->reader->base.close = script_close;
     f->reader->base.where = "script";
     f->reader->base.assignment = script_assignment;
+    f->reader->base.pause = script_pause;
+    f->reader->base.at_end = script_at_end;
     int32_t parts[8];
     for (int i = 0; i < nparts; i++) parts[i] = i;
     script_assign(f->reader, nparts, parts);
@@ -133,6 +156,12 @@ static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
     rn_arena_init(&f->arena, 1 << 16);
     f->ctx = (rn_ctx_t){.arena = &f->arena, .errbuf = f->err, .errbuf_size = sizeof f->err};
     return rn_source_open(f->source, &f->reader->base, f->dlq, f->err, sizeof f->err) == RN_OK;
+}
+
+/* Without watermark alignment. */
+static bool fixture_open(fixture_t *f, int64_t idle_ms, int nparts)
+{
+    return fixture_open_align(f, idle_ms, nparts, 0);
 }
 
 static void fixture_close(fixture_t *f)
@@ -237,11 +266,121 @@ static void test_revoked_partition(void)
     fixture_close(&f);
 }
 
+/* True if the source reports partition p idle. */
+static bool part_idle(fixture_t *f, int p)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    rn_source_describe_partitions(f->source, &b);
+    char name[32];
+    snprintf(name, sizeof name, TOPIC "[%d] ", p);
+    const char *at = b.data ? strstr(b.data, name) : NULL;
+    const char *eol = at ? strchr(at, '\n') : NULL;
+    bool idle = at && eol && memmem(at, (size_t)(eol - at), "(idle)", 6);
+    rn_buf_free(&b);
+    return idle;
+}
+
+/* The decision: pause beyond the drift, resume within half of it, never
+ * without both watermarks, at the end, or with alignment off. */
+static void test_align_decision(void)
+{
+    const int64_t d = 60000, ref = T0;
+    RN_CHECK(!rn_align_pause(ref + d, ref, d, false));      /* exactly the drift: allowed */
+    RN_CHECK(rn_align_pause(ref + d + 1, ref, d, false));   /* beyond it: paused */
+    RN_CHECK(rn_align_pause(ref + d, ref, d, true));        /* paused stays paused ... */
+    RN_CHECK(rn_align_pause(ref + d / 2 + 1, ref, d, true));
+    RN_CHECK(!rn_align_pause(ref + d / 2, ref, d, true));   /* ... until within half the drift */
+    RN_CHECK(!rn_align_pause(ref - 5000, ref, d, false));   /* behind */
+    RN_CHECK(!rn_align_pause(ref - 5000, ref, d, true));
+    RN_CHECK(!rn_align_pause(ref + 10 * d, ref, 0, false)); /* off */
+    RN_CHECK(!rn_align_pause(ref + 10 * d, RN_WM_MIN, d, false)); /* a partition without a watermark */
+    RN_CHECK(!rn_align_pause(RN_WM_MIN, ref, d, true));
+    RN_CHECK(!rn_align_pause(RN_WM_MAX - 1, RN_WM_MAX, d, true)); /* the end */
+    RN_CHECK(rn_align_pause(RN_WM_MAX - 1, RN_WM_MIN + 1, d, false)); /* no overflow */
+}
+
+/* A partition running ahead is paused, stays paused (and does not go
+ * idle) while the others catch up, and resumes when they have; a
+ * rebalance lifts every pause; the watermark is the one without
+ * alignment throughout. */
+static void test_align_pauses_and_resumes(void)
+{
+    fixture_t f;
+    RN_REQUIRE(fixture_open_align(&f, 30, 2, 60000));
+    script_reader_t *r = f.reader;
+    script_push(r, 0, 10);
+    script_push(r, 1, 5);
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 5000);
+    RN_CHECK(!r->paused[0] && !r->paused[1]);
+    script_push(r, 0, 200); /* 195 s ahead of partition 1 */
+    script_push(r, 1, 6);
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 6000);
+    RN_CHECK(r->paused[0] && !r->paused[1]);
+    /* paused far longer than the idle timeout: not idle (it holds the
+     * watermark as before) */
+    int64_t until = rn_clock_wall_ms() + 100;
+    while (rn_clock_wall_ms() < until) {
+        script_push(r, 1, 7);
+        RN_CHECK_EQ_INT(poll_once(&f), T0 + 7000);
+    }
+    RN_CHECK(r->paused[0]);
+    RN_CHECK(!part_idle(&f, 0));
+    script_push(r, 1, 150); /* 50 s behind: more than half the drift */
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 150000);
+    RN_CHECK(r->paused[0]);
+    script_push(r, 1, 175); /* 25 s behind: resumed */
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 175000);
+    RN_CHECK(!r->paused[0] && !r->paused[1]);
+    /* resumed, its records not fetched again yet: still not idle */
+    until = rn_clock_wall_ms() + 100;
+    while (rn_clock_wall_ms() < until) {
+        script_push(r, 1, 175);
+        RN_CHECK_EQ_INT(poll_once(&f), T0 + 175000);
+    }
+    RN_CHECK(!part_idle(&f, 0));
+    RN_CHECK(!r->paused[0]);
+    script_push(r, 0, 400); /* ahead again */
+    script_push(r, 1, 176);
+    poll_once(&f);
+    RN_CHECK(r->paused[0]);
+    int calls = r->pause_calls;
+    int32_t both[] = {0, 1};
+    script_assign(r, 2, both); /* a rebalance: resumed, and decided again */
+    script_push(r, 1, 177);
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 177000);
+    RN_CHECK(r->paused[0]);
+    RN_CHECK_EQ_INT(r->pause_calls, calls + 2);
+    /* partition 1 read to its end: nothing holds partition 0 any more */
+    r->at_end[1] = true;
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 400000); /* and the watermark is partition 0's */
+    RN_CHECK(!r->paused[0]);
+    fixture_close(&f);
+}
+
+/* Alignment off (max-drift 0): nothing is ever paused. */
+static void test_align_off(void)
+{
+    fixture_t f;
+    RN_REQUIRE(fixture_open(&f, 0, 2));
+    script_push(f.reader, 0, 10);
+    script_push(f.reader, 1, 5);
+    poll_once(&f);
+    script_push(f.reader, 0, 100000);
+    script_push(f.reader, 1, 6);
+    RN_CHECK_EQ_INT(poll_once(&f), T0 + 6000);
+    RN_CHECK_EQ_INT(f.reader->pause_calls, 0);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     RN_RUN(test_min_over_partitions);
     RN_RUN(test_idle_partition);
     RN_RUN(test_rebalance_keeps_idle);
     RN_RUN(test_revoked_partition);
+    RN_RUN(test_align_decision);
+    RN_RUN(test_align_pauses_and_resumes);
+    RN_RUN(test_align_off);
     return rn_test_summary();
 }
