@@ -401,7 +401,10 @@ def main():
                 runs = []
                 for i in range(1, (nruns if e in engines else 1) + 1):
                     topic = "peers-out-%s-%s-%s-%d" % (stamp, e, q, i)
-                    fut = admin.create_topics([NewTopic(topic, 1, 1)])
+                    # kept forever: engines that stamp results with their event
+                    # time (Kafka Streams, Flink) would otherwise see them
+                    # deleted by the 7-day retention as soon as a segment rolls
+                    fut = admin.create_topics([NewTopic(topic, 1, 1, config={"retention.ms": "-1"})])
                     fut[topic].result(30)
                     logpath = os.path.join(logdir, "%s-%s-%d.log" % (e, q, i))
                     log("%s %s run %d/%d -> %s" % (e, q, i, nruns, topic))
