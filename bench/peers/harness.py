@@ -242,7 +242,10 @@ def to_ms(v):
 
 
 def norm_value(v):
-    if isinstance(v, float):
+    """Numbers by value, to 6 significant digits: an integral DECIMAL is an
+    integer in one engine's JSON (Flink: 9127443) and a float in another's
+    (runnel: 9127443.0), so integers are rounded like floats."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float("%.6g" % v)
     return v
 
