@@ -73,6 +73,14 @@ namespace od = simdjson::ondemand;
 
 namespace {
 
+/* A key as the plain-record scanner compares it: '"name":' with its quotes
+ * and colon, as three masked words (zero-filled). */
+struct ftok {
+    uint64_t w[3];    /* the token's bytes */
+    uint64_t mask[3]; /* which bytes of w are significant */
+    uint32_t len;     /* bytes in the token; 0: none */
+};
+
 /* One node of the key trie. */
 struct jnode {
     char *name;       /* unescaped key (owned); NULL for the root */
@@ -92,9 +100,9 @@ struct jnode {
     rn_type_id type0; /* its type, kept here for the fast path */
     int hint_first;   /* child that matched first last time (learned), -1 */
     int hint_next;    /* sibling that matched after this one last time, -1 */
-    uint64_t tok[3];  /* the scanner's key token '"name":' (zero-filled), when toklen > 0 */
-    uint64_t tmask[3]; /* which bytes of tok are significant */
-    uint32_t toklen;  /* bytes in the token; 0: the name is not printable ASCII or too long */
+    ftok tok;         /* the scanner's token of this key (len 0: not printable ASCII, or too long) */
+    ftok skip_first;  /* as a parent: the unrequested key its objects start with (learned) */
+    ftok skip_next;   /* the unrequested key that follows this one (learned) */
 };
 
 /* State of one rn_json_decode call. */
@@ -792,12 +800,6 @@ namespace {
 
 enum { FAST_MAX_DEPTH = 32 };
 
-/* A scan of the document [p, end); RN_JSON_PADDING readable bytes follow end. */
-struct fscan {
-    const char *p;   /* next byte */
-    const char *end; /* end of the document */
-};
-
 /* A number as scanned: its value is (neg ? -1 : 1) * w * 10^exp10. */
 struct fnum {
     uint64_t w;    /* the digits (exact when !big) */
@@ -809,53 +811,110 @@ struct fnum {
 
 } // namespace
 
+/* The scanner keeps its position in a local pointer that every step takes
+ * and returns (NULL: give up), so that it lives in a register; bytes past
+ * the document's end are readable (RN_JSON_PADDING) but never decide
+ * anything. */
+
 static inline bool fast_ws(unsigned char ch) { return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r'; }
 
-static inline void fast_skip_ws(fscan *s)
+/* The first byte at or after p that is not JSON whitespace (or end). */
+static inline const char *fast_ws_skip(const char *p, const char *end)
 {
-    /* compact JSON has none: one compare (bytes past end are readable) */
-    while ((unsigned char)*s->p <= ' ' && s->p < s->end && fast_ws((unsigned char)*s->p)) s->p++;
+    if (__builtin_expect((unsigned char)*p > ' ', 1)) return p; /* compact JSON: one compare */
+    while (p < end && fast_ws((unsigned char)*p)) p++;
+    return p;
 }
 
-/* True if the 8 bytes at p are all ASCII digits. */
-static inline bool fast_eight_digits(const char *p)
+/* True if the byte at p may follow a number or literal. */
+static inline bool fast_terminal(const char *p, const char *end)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return ((v & 0xF0F0F0F0F0F0F0F0ull) | (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
-           0x3333333333333333ull;
+    if (p >= end) return true;
+    unsigned char ch = (unsigned char)*p;
+    return ch == ',' || ch == '}' || ch == ']' || fast_ws(ch);
 }
 
-/* The value of the 8 ASCII digits at p (little-endian SWAR). */
-static inline uint64_t fast_parse_eight(const char *p)
+/* Sets *t to the token of key name (len bytes), or len 0 when the name is
+ * not printable ASCII without '"' and '\\' or does not fit. */
+static void ftok_set(ftok *t, const char *name, size_t len)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
+    *t = ftok{};
+    if (len + 3 > sizeof t->w) return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < 0x20 || ch > 0x7E || ch == '"' || ch == '\\') return;
+    }
+    unsigned char tb[sizeof t->w] = {0}, tm[sizeof t->w] = {0};
+    tb[0] = '"';
+    memcpy(tb + 1, name, len);
+    tb[len + 1] = '"';
+    tb[len + 2] = ':';
+    memset(tm, 0xFF, len + 3);
+    memcpy(t->w, tb, sizeof t->w);
+    memcpy(t->mask, tm, sizeof t->mask);
+    t->len = (uint32_t)(len + 3);
+}
+
+/* True if the token t is at p (wholly before end). A match is exactly that
+ * plain key and its colon. */
+static inline bool ftok_at(const ftok &t, const char *p, const char *end)
+{
+    if (!t.len || (size_t)(end - p) < t.len) return false;
+    uint64_t w0, w1, w2;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    memcpy(&w2, p + 16, 8);
+    return (((w0 & t.mask[0]) ^ t.w[0]) | ((w1 & t.mask[1]) ^ t.w[1]) | ((w2 & t.mask[2]) ^ t.w[2])) == 0;
+}
+
+/* The number of leading ASCII digits of the 8 bytes in v (little-endian
+ * order: v's lowest byte first), 0..8. A byte's flag is exact up to the
+ * first non-digit: the only carry, from a byte of 0xFA or more, goes to
+ * later bytes. */
+static inline int fast_digit_run(uint64_t v)
+{
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, zeros = 0x3030303030303030ull;
+    uint64_t x = ((v & hi) ^ zeros) | (((v + 0x0606060606060606ull) & hi) ^ zeros);
+    return x ? __builtin_ctzll(x) >> 3 : 8;
+}
+
+/* The value of 8 ASCII digits in v (little-endian SWAR). */
+static inline uint64_t fast_parse_eight_v(uint64_t v)
+{
     v -= 0x3030303030303030ull;
     v = v * 10 + (v >> 8);
     return (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
             (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >> 32;
 }
 
+/* The value of the first n (1..7) ASCII digits in v: they move to the top
+ * and '0's fill in below. */
+static inline uint64_t fast_parse_head(uint64_t v, int n)
+{
+    unsigned s = 8u * (unsigned)(8 - n);
+    return fast_parse_eight_v((v << s) | (0x3030303030303030ull >> (64 - s)));
+}
+
 /* Adds the digits at p (before end) to *w and *nd; returns the first byte
  * after them. */
 static inline const char *fast_digits(const char *p, const char *end, uint64_t *w, int *nd)
 {
-    while (end - p >= 8 && fast_eight_digits(p)) {
-        *w = *w * 100000000u + fast_parse_eight(p);
+    static const uint64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    for (;;) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        int n = fast_digit_run(v);
+        if (n > end - p) n = (int)(end - p); /* digits in the padding are not the document's */
+        if (n <= 0) return p;
+        if (n < 8) {
+            *w = *w * p10[n] + fast_parse_head(v, n);
+            *nd += n;
+            return p + n;
+        }
+        *w = *w * 100000000u + fast_parse_eight_v(v);
         *nd += 8;
         p += 8;
     }
-    for (; p < end && (unsigned)(*p - '0') <= 9; p++, (*nd)++) *w = *w * 10 + (unsigned)(*p - '0');
-    return p;
-}
-
-/* True if ch may follow a number or literal. */
-static inline bool fast_terminal(const fscan *s)
-{
-    if (s->p >= s->end) return true;
-    unsigned char ch = (unsigned char)*s->p;
-    return ch == ',' || ch == '}' || ch == ']' || fast_ws(ch);
 }
 
 /* The closing quote of the string whose body starts at p, or NULL if the
@@ -902,11 +961,11 @@ static const char *fast_string(const char *p, const char *end)
     }
 }
 
-/* Scans a JSON number at s->p (strictly: no leading zeros, digits after
- * '.' and 'e'); false if there is none. */
-static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
+/* Scans a JSON number at p (strictly: no leading zeros, digits after '.'
+ * and 'e'); returns the byte after it, or NULL if there is none or what
+ * follows may not follow a number. */
+static inline __attribute__((always_inline)) const char *fast_number(const char *p, const char *end, fnum *n)
 {
-    const char *p = s->p, *end = s->end;
     n->exp10 = 0;
     n->neg = false;
     n->integer = true;
@@ -915,7 +974,7 @@ static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
         n->neg = true;
         p++;
     }
-    if (p >= end || (unsigned)(*p - '0') > 9) return false;
+    if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
     int nd = 0;
     uint64_t w = 0;
     if (*p == '0')
@@ -925,7 +984,7 @@ static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
     if (p < end && *p == '.') {
         p++;
         n->integer = false;
-        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
         int before = nd;
         p = fast_digits(p, end, &w, &nd);
         n->exp10 = before - nd;
@@ -936,45 +995,65 @@ static inline __attribute__((always_inline)) bool fast_number(fscan *s, fnum *n)
         n->integer = false;
         bool eneg = false;
         if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
         int e = 0;
         for (; p < end && (unsigned)(*p - '0') <= 9; p++)
             if (e < 10000) e = e * 10 + (*p - '0');
         n->exp10 += eneg ? -e : e;
     }
     if (nd > 18 || n->exp10 > 9999 || n->exp10 < -9999) n->big = true; /* w may have wrapped */
-    s->p = p;
-    return fast_terminal(s);
+    return fast_terminal(p, end) ? p : nullptr;
+}
+
+/* Scans an integer of at most 18 digits at p into *out: returns the byte
+ * after it, or NULL for anything else (a fraction, an exponent, more
+ * digits), which the general number path then decides. */
+static inline const char *fast_int(const char *p, const char *end, int64_t *out)
+{
+    bool neg = *p == '-';
+    p += neg;
+    if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
+    const char *digits = p;
+    uint64_t w = 0;
+    if (*p == '0')
+        p++;
+    else
+        for (; p < end && (unsigned)(*p - '0') <= 9; p++) w = w * 10 + (unsigned)(*p - '0');
+    if (p - digits > 18 || !fast_terminal(p, end)) return nullptr;
+    *out = neg ? -(int64_t)w : (int64_t)w;
+    return p;
 }
 
 /* Skips the digits at p (before end). */
 static inline const char *fast_skip_digits(const char *p, const char *end)
 {
-    while (end - p >= 8 && fast_eight_digits(p)) p += 8;
-    while (p < end && (unsigned)(*p - '0') <= 9) p++;
-    return p;
+    for (;;) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        int n = fast_digit_run(v);
+        p += n;
+        if (n < 8 || p >= end) return p < end ? p : end;
+    }
 }
 
-/* Checks and skips a JSON number at s->p, as fast_number without its value. */
-static bool fast_skip_number(fscan *s)
+/* Checks and skips a JSON number at p, as fast_number without its value. */
+static inline const char *fast_skip_number(const char *p, const char *end)
 {
-    const char *p = s->p, *end = s->end;
     if (p < end && *p == '-') p++;
-    if (p >= end || (unsigned)(*p - '0') > 9) return false;
+    if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
     p = *p == '0' ? p + 1 : fast_skip_digits(p, end);
     if (p < end && *p == '.') {
         p++;
-        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
         p = fast_skip_digits(p, end);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
         if (p < end && (*p == '+' || *p == '-')) p++;
-        if (p >= end || (unsigned)(*p - '0') > 9) return false;
+        if (p >= end || (unsigned)(*p - '0') > 9) return nullptr;
         p = fast_skip_digits(p, end);
     }
-    s->p = p;
-    return fast_terminal(s);
+    return fast_terminal(p, end) ? p : nullptr;
 }
 
 /* The number as a double when that is exact (Clinger's fast path, as
@@ -991,238 +1070,207 @@ static inline bool fast_double(const fnum *n, double *out)
     return true;
 }
 
-/* Scans the literal word (true, false, null) at s->p. */
-static inline bool fast_literal(fscan *s, const char *word, size_t n)
+/* Scans the literal word (true, false, null) at p. */
+static inline const char *fast_literal(const char *p, const char *end, const char *word, size_t n)
 {
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return false;
-    s->p += n;
-    return fast_terminal(s);
+    if ((size_t)(end - p) < n || memcmp(p, word, n) != 0) return nullptr;
+    p += n;
+    return fast_terminal(p, end) ? p : nullptr;
 }
 
-/* Skips (and checks) one JSON value at s->p. */
-static bool fast_skip(fscan *s, int depth)
+/* Skips (and checks) one JSON value at p. */
+static const char *fast_skip(const char *p, const char *end, int depth)
 {
-    if (s->p >= s->end) return false;
-    switch (*s->p) {
+    if (p >= end) return nullptr;
+    switch (*p) {
     case '"': {
-        const char *q = fast_string(s->p + 1, s->end);
-        if (!q) return false;
-        s->p = q + 1;
-        return true;
+        const char *q = fast_string(p + 1, end);
+        return q ? q + 1 : nullptr;
     }
-    case 't': return fast_literal(s, "true", 4);
-    case 'f': return fast_literal(s, "false", 5);
-    case 'n': return fast_literal(s, "null", 4);
+    case 't': return fast_literal(p, end, "true", 4);
+    case 'f': return fast_literal(p, end, "false", 5);
+    case 'n': return fast_literal(p, end, "null", 4);
     case '{':
     case '[': {
-        if (depth >= FAST_MAX_DEPTH) return false;
-        bool obj = *s->p == '{';
+        if (depth >= FAST_MAX_DEPTH) return nullptr;
+        bool obj = *p == '{';
         char close = obj ? '}' : ']';
-        s->p++;
-        fast_skip_ws(s);
-        if (s->p < s->end && *s->p == close) {
-            s->p++;
-            return true;
-        }
+        p = fast_ws_skip(p + 1, end);
+        if (p < end && *p == close) return p + 1;
         for (;;) {
             if (obj) {
-                if (s->p >= s->end || *s->p != '"') return false;
-                const char *q = fast_string(s->p + 1, s->end);
-                if (!q) return false;
-                s->p = q + 1;
-                fast_skip_ws(s);
-                if (s->p >= s->end || *s->p != ':') return false;
-                s->p++;
-                fast_skip_ws(s);
+                if (p >= end || *p != '"') return nullptr;
+                const char *q = fast_string(p + 1, end);
+                if (!q) return nullptr;
+                p = fast_ws_skip(q + 1, end);
+                if (p >= end || *p != ':') return nullptr;
+                p = fast_ws_skip(p + 1, end);
             }
-            if (!fast_skip(s, depth + 1)) return false;
-            fast_skip_ws(s);
-            if (s->p >= s->end) return false;
-            if (*s->p == close) {
-                s->p++;
-                return true;
-            }
-            if (*s->p != ',') return false;
-            s->p++;
-            fast_skip_ws(s);
+            if (!(p = fast_skip(p, end, depth + 1))) return nullptr;
+            p = fast_ws_skip(p, end);
+            if (p >= end) return nullptr;
+            if (*p == close) return p + 1;
+            if (*p != ',') return nullptr;
+            p = fast_ws_skip(p + 1, end);
         }
     }
-    default: return fast_skip_number(s);
+    default: return fast_skip_number(p, end);
     }
 }
 
-static bool fast_object(jctx *c, fscan *s, int p, int depth);
+static const char *fast_object(jctx *c, const char *p, const char *end, int node, int depth);
 
-/* Converts the value at s->p for trie node k, as visit() would. */
-static bool fast_visit(jctx *c, fscan *s, int k, int depth)
+/* Converts the value at p for trie node k, as visit() would; returns the
+ * byte after it. */
+static inline const char *fast_visit(jctx *c, const char *p, const char *end, int k, int depth)
 {
     rn_json_decoder_t *dec = c->dec;
     const jnode &n = dec->nodes[k];
-    if (s->p >= s->end) return false;
-    unsigned char ch = (unsigned char)*s->p;
-    if (n.first_child >= 0) {
-        if (n.nleaf) return false; /* the object's text as well: simdjson's */
+    if (p >= end) return nullptr;
+    unsigned char ch = (unsigned char)*p;
+    if (__builtin_expect(n.first_child >= 0, 0)) {
+        if (n.nleaf) return nullptr; /* the object's text as well: simdjson's */
         for (int i = 0; i < n.ndesc; i++) c->cols[dec->desc_idx[n.desc_first + i]][c->row] = RN_VALUE_NULL;
-        if (ch == '{') return depth < FAST_MAX_DEPTH && fast_object(c, s, k, depth + 1);
-        return fast_skip(s, depth); /* null or another type: nothing below is set */
+        if (ch == '{') return depth < FAST_MAX_DEPTH ? fast_object(c, p, end, k, depth + 1) : nullptr;
+        return fast_skip(p, end, depth); /* null or another type: nothing below is set */
     }
-    if (n.nleaf != 1) return false;
+    if (n.nleaf != 1) return nullptr;
     rn_value_t *dst = &c->cols[n.leaf0][c->row];
     rn_type_id ty = n.type0;
     switch (ch) {
     case '"': {
         bool ts = ty == RN_TYPE_TIMESTAMP || ty == RN_TYPE_TIMESTAMP_LTZ;
-        if (ty != RN_TYPE_STRING && !ts) return false;
-        const char *q = fast_plain_string(s->p + 1, s->end);
-        if (!q) return false;
+        if (ty != RN_TYPE_STRING && !ts) return nullptr;
+        const char *q = fast_plain_string(p + 1, end);
+        if (!q) return nullptr;
         if (ts) { /* a date-time text, as to_timestamp reads it first */
             int64_t ms;
-            if (!rn_time_parse(s->p + 1, (size_t)(q - s->p - 1), &ms)) return false;
+            if (!rn_time_parse(p + 1, (size_t)(q - p - 1), &ms)) return nullptr;
             *dst = rn_value_int(ms);
         } else {
-            *dst = rn_value_str(s->p + 1, (uint32_t)(q - s->p - 1));
+            *dst = rn_value_str(p + 1, (uint32_t)(q - p - 1));
         }
-        s->p = q + 1;
-        return true;
+        return q + 1;
     }
     case 'n':
-        if (!fast_literal(s, "null", 4)) return false;
+        if (!(p = fast_literal(p, end, "null", 4))) return nullptr;
         *dst = RN_VALUE_NULL;
-        return true;
+        return p;
     case 't':
     case 'f':
-        if (ty != RN_TYPE_BOOLEAN || !(ch == 't' ? fast_literal(s, "true", 4) : fast_literal(s, "false", 5)))
-            return false;
+        if (ty != RN_TYPE_BOOLEAN) return nullptr;
+        if (!(p = ch == 't' ? fast_literal(p, end, "true", 4) : fast_literal(p, end, "false", 5))) return nullptr;
         *dst = rn_value_bool(ch == 't');
-        return true;
+        return p;
     default: {
+        if (ty == RN_TYPE_INT || ty == RN_TYPE_BIGINT) {
+            int64_t iv;
+            if (!(p = fast_int(p, end, &iv))) return nullptr;
+            if (ty == RN_TYPE_INT && (iv < INT32_MIN || iv > INT32_MAX)) return nullptr;
+            *dst = rn_value_int(iv);
+            return p;
+        }
         fnum num;
-        if (!fast_number(s, &num)) return false;
+        if (!(p = fast_number(p, end, &num))) return nullptr;
         double d;
         switch (ty) {
-        case RN_TYPE_INT:
-        case RN_TYPE_BIGINT: {
-            if (!num.integer || num.big) return false;
-            int64_t iv = num.neg ? -(int64_t)num.w : (int64_t)num.w;
-            if (ty == RN_TYPE_INT && (iv < INT32_MIN || iv > INT32_MAX)) return false;
-            *dst = rn_value_int(iv);
-            return true;
-        }
         case RN_TYPE_DOUBLE:
-            if (!fast_double(&num, &d)) return false;
+            if (!fast_double(&num, &d)) return nullptr;
             *dst = rn_value_double(d);
-            return true;
+            return p;
         case RN_TYPE_TIMESTAMP:
         case RN_TYPE_TIMESTAMP_LTZ:
-            if (!fast_double(&num, &d) || !(d > -9e12 && d < 9e12)) return false;
+            if (!fast_double(&num, &d) || !(d > -9e12 && d < 9e12)) return nullptr;
             *dst = rn_value_int(rn_time_from_epoch_seconds(d));
-            return true;
-        default: return false;
+            return p;
+        default: return nullptr;
         }
     }
     }
 }
 
-/* Scans the object at s->p ('{'), matching its keys against the children
- * of trie node p (as walk() does, with the same key-order hints). */
-/* Scans the key at s->p and its colon; *k is the child of trie node p it
- * names (guess, the child expected next, is tried first), or -1. False
- * when the key is not plain. */
-static inline bool fast_key(fscan *s, const jnode *nodes, int p, int guess, int *k)
-{
-    /* The expected key with its quotes and colon, compared as three
-     * words (the padding makes 24 bytes readable): a match is exactly
-     * that plain key. */
-    if (guess >= 0 && nodes[guess].toklen && (size_t)(s->end - s->p) >= nodes[guess].toklen) {
-        const jnode &g = nodes[guess];
-        uint64_t w0, w1, w2;
-        memcpy(&w0, s->p, 8);
-        memcpy(&w1, s->p + 8, 8);
-        memcpy(&w2, s->p + 16, 8);
-        if (((w0 & g.tmask[0]) ^ g.tok[0]) == 0 && ((w1 & g.tmask[1]) ^ g.tok[1]) == 0 &&
-            ((w2 & g.tmask[2]) ^ g.tok[2]) == 0) {
-            *k = guess;
-            s->p += g.toklen;
-            fast_skip_ws(s);
-            return true;
-        }
-    }
-    if (s->p >= s->end || *s->p != '"') return false;
-    const char *raw = s->p + 1;
-    const char *q = fast_plain_string(raw, s->end);
-    if (!q) return false; /* an escaped key: simdjson's path compares it unescaped */
-    s->p = q + 1;
-    fast_skip_ws(s);
-    if (s->p >= s->end || *s->p != ':') return false;
-    s->p++;
-    fast_skip_ws(s);
-    uint64_t head;
-    memcpy(&head, raw, 8);
-    size_t avail = (size_t)(s->end - raw);
-    *k = -1;
-    if (guess >= 0 && raw_equal(nodes[guess], raw, head, avail)) {
-        *k = guess;
-        return true;
-    }
-    for (int j = nodes[p].first_child; j >= 0; j = nodes[j].next_sibling)
-        if (raw_equal(nodes[j], raw, head, avail)) {
-            *k = j;
-            break;
-        }
-    return true;
-}
-
-/* Scans the object at s->p ('{'), matching its keys against the children
- * of trie node p (as walk() does, with the same key-order hints). */
-static bool fast_object(jctx *c, fscan *s, int p, int depth)
+/* Scans the object at p ('{'), matching its keys against the children of
+ * trie node `node` (as walk() does, with the same key-order hints), and
+ * returns the byte after its '}'.
+ *
+ * Records of a stream nearly always share a key order, so the keys are
+ * expected: after the object's start (or after requested key k) the
+ * scanner first tries the token of the requested key that came next last
+ * time (hint_first, hint_next), then the token of the unrequested key that
+ * came next last time (skip_first, skip_next), whose value it skips; only
+ * a key that is neither is scanned and looked up among the children, and
+ * the unrequested one learned for its place. */
+static const char *fast_object(jctx *c, const char *p, const char *end, int node, int depth)
 {
     jnode *nodes = c->dec->nodes;
-    s->p++;
-    fast_skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return true;
-    }
-    int prev = -1;
-    int guess = nodes[p].hint_first;
+    p = fast_ws_skip(p + 1, end);
+    if (p < end && *p == '}') return p + 1;
+    int prev = -1;                      /* the last requested key seen */
+    int guess = nodes[node].hint_first; /* the requested key expected next */
+    ftok *skip = &nodes[node].skip_first; /* the unrequested key expected next */
+    bool skipped = false;               /* an unrequested key was skipped since prev */
     for (;;) {
-        int k;
-        if (!fast_key(s, nodes, p, guess, &k)) return false;
+        int k = -1;
+        if (guess >= 0 && ftok_at(nodes[guess].tok, p, end)) {
+            k = guess;
+            p += nodes[guess].tok.len;
+        } else if (!skipped && ftok_at(*skip, p, end)) {
+            p += skip->len;
+            skipped = true;
+        } else {
+            if (p >= end || *p != '"') return nullptr;
+            const char *raw = p + 1;
+            const char *q = fast_plain_string(raw, end);
+            if (!q) return nullptr; /* an escaped key: simdjson's path compares it unescaped */
+            p = fast_ws_skip(q + 1, end);
+            if (p >= end || *p != ':') return nullptr;
+            p++;
+            uint64_t head;
+            memcpy(&head, raw, 8);
+            size_t avail = (size_t)(end - raw);
+            for (int j = nodes[node].first_child; j >= 0; j = nodes[j].next_sibling)
+                if (raw_equal(nodes[j], raw, head, avail)) {
+                    k = j;
+                    break;
+                }
+            if (k < 0 && !skipped) {
+                ftok_set(skip, raw, (size_t)(q - raw)); /* learn it for this place */
+                skipped = true;
+            }
+        }
+        p = fast_ws_skip(p, end);
         if (k < 0) {
-            if (!fast_skip(s, depth)) return false;
+            if (!(p = fast_skip(p, end, depth))) return nullptr;
         } else {
             /* Learn the key order: records of a stream usually share it. */
             if (prev < 0)
-                nodes[p].hint_first = k;
+                nodes[node].hint_first = k;
             else
                 nodes[prev].hint_next = k;
             prev = k;
             guess = nodes[k].hint_next;
-            if (!fast_visit(c, s, k, depth)) return false;
+            skip = &nodes[k].skip_next;
+            skipped = false;
+            if (!(p = fast_visit(c, p, end, k, depth))) return nullptr;
         }
-        fast_skip_ws(s);
-        if (s->p >= s->end) return false;
-        if (*s->p == '}') {
-            s->p++;
-            return true;
-        }
-        if (*s->p != ',') return false;
-        s->p++;
-        fast_skip_ws(s);
+        p = fast_ws_skip(p, end);
+        if (p >= end) return nullptr;
+        if (*p == '}') return p + 1;
+        if (*p != ',') return nullptr;
+        p = fast_ws_skip(p + 1, end);
     }
 }
 
 /* Decodes a plain record; false leaves the row to the simdjson path. */
 static bool fast_decode(jctx *c)
 {
-    fscan s = {c->buf, c->buf + c->len};
-    fast_skip_ws(&s);
-    if (s.p >= s.end || *s.p != '{') return false;
+    const char *end = c->buf + c->len;
+    const char *p = fast_ws_skip(c->buf, end);
+    if (p >= end || *p != '{') return false;
     rn_json_decoder_t *dec = c->dec;
     for (int i = 0; i < dec->nfields; i++) c->cols[i][c->row] = RN_VALUE_NULL;
-    if (!fast_object(c, &s, 0, 1)) return false;
-    fast_skip_ws(&s);
-    return s.p == s.end;
+    if (!(p = fast_object(c, p, end, 0, 1))) return false;
+    return fast_ws_skip(p, end) == end;
 }
 
 static rn_err_t finish(jctx *c, od::document &doc, od::object &obj);
@@ -1368,23 +1416,8 @@ static int trie_child(rn_json_decoder_t *dec, int p, const char *name)
     }
     /* The scanner's token: the key with its quotes and colon, for names of
      * printable ASCII (the scanner accepts nothing else in a key). */
-    n.toklen = 0;
-    if (len + 3 <= sizeof n.tok) {
-        unsigned char tb[sizeof n.tok] = {0}, tm[sizeof n.tok] = {0};
-        bool ascii = true;
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7E) ascii = false;
-        if (ascii && n.plain) {
-            tb[0] = '"';
-            memcpy(tb + 1, name, len);
-            tb[len + 1] = '"';
-            tb[len + 2] = ':';
-            memset(tm, 0xFF, len + 3);
-            memcpy(n.tok, tb, sizeof n.tok);
-            memcpy(n.tmask, tm, sizeof n.tmask);
-            n.toklen = (uint32_t)(len + 3);
-        }
-    }
+    n.tok.len = n.skip_first.len = n.skip_next.len = 0;
+    if (n.plain) ftok_set(&n.tok, name, len);
     if (last < 0)
         dec->nodes[p].first_child = k;
     else
