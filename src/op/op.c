@@ -70,6 +70,34 @@ rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to)
     return RN_OK;
 }
 
+rn_err_t rn_op_replace(rn_op_t *dup, rn_op_t *keep)
+{
+    if (dup->noutputs) {
+        rn_op_output_t *o = rn_realloc(keep->outputs, sizeof *o * (size_t)(keep->noutputs + dup->noutputs));
+        if (!o) return RN_ERR_NOMEM;
+        keep->outputs = o;
+    }
+    for (int i = 0; i < dup->noutputs; i++) {
+        rn_op_t *d = dup->outputs[i].op;
+        int port = dup->outputs[i].port;
+        d->inputs[port].op = keep;
+        if (port == 0) d->input = keep;
+        keep->outputs[keep->noutputs++] = dup->outputs[i];
+    }
+    dup->noutputs = 0;
+    for (int i = 0; i < dup->ninputs; i++) {
+        rn_op_t *u = dup->inputs[i].op;
+        if (!u) continue;
+        int w = 0;
+        for (int j = 0; j < u->noutputs; j++)
+            if (u->outputs[j].op != dup || u->outputs[j].port != i) u->outputs[w++] = u->outputs[j];
+        u->noutputs = w;
+        dup->inputs[i].op = NULL;
+    }
+    dup->input = NULL;
+    return RN_OK;
+}
+
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx)
 {
     RN_ASSERT(rn_batch_valid(batch));

@@ -176,6 +176,12 @@ rn_err_t rn_op_connect(rn_op_t *op, rn_op_t *downstream, int port);
  * the runtime cuts the graph at a remote Exchange. Returns RN_OK or
  * RN_ERR_UNSUPPORTED if `to` already has outputs. */
 rn_err_t rn_op_move_outputs(rn_op_t *from, rn_op_t *to);
+/* Sub-plan reuse (plan/reuse.c): every consumer of dup reads keep
+ * instead (keep's outputs grow by dup's, in their order), and dup is
+ * detached from its inputs, left unconnected for the caller to free.
+ * dup and keep must compute the same rows. Returns RN_OK, or RN_ERR_NOMEM
+ * with the graph unchanged. */
+rn_err_t rn_op_replace(rn_op_t *dup, rn_op_t *keep);
 /* Pushes batch to every output of op, each on its edge's port. */
 rn_err_t rn_op_emit(rn_op_t *op, const rn_batch_t *batch, rn_ctx_t *ctx);
 
@@ -331,6 +337,8 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
 /* Sends late input rows (as batches of the input schema) to late, which
  * is not connected as an output. Also for a WindowRows operator. */
 void rn_window_set_late_output(rn_op_t *op, rn_op_t *late);
+/* Whether late rows of window aggregate op go to a late-rows table. */
+bool rn_window_has_late_output(const rn_op_t *op);
 /* Late rows seen so far, and windows (or sessions) currently held. Also
  * for a WindowRows operator (held sessions). */
 uint64_t rn_window_late_rows(const rn_op_t *op);

@@ -1314,6 +1314,12 @@ void rn_window_set_late_output(rn_op_t *op, rn_op_t *late)
     a->late = late;
 }
 
+bool rn_window_has_late_output(const rn_op_t *op)
+{
+    if (rn_is_window_rows(op)) return true; /* not asked for: say yes, the careful answer */
+    return ((const win_agg_t *)op->priv)->late != NULL;
+}
+
 uint64_t rn_window_late_rows(const rn_op_t *op)
 {
     if (rn_is_window_rows(op)) return rn_window_rows_late_rows(op);

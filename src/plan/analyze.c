@@ -155,5 +155,6 @@ rn_err_t rn_analyze(rn_pipeline_t *p, char *errbuf, size_t errbuf_size)
             p->views[i].compiling = false;
         }
     }
+    if (!an.failed) an_reuse_subplans(&an);
     return an.failed ? an.err : RN_OK;
 }

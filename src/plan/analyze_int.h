@@ -30,6 +30,9 @@ void *an_alloc(analyzer_t *an, size_t size);
 char *an_strdup(analyzer_t *an, const char *s);
 rn_op_t *an_track(analyzer_t *an, rn_op_t *op);
 bool an_connect(analyzer_t *an, rn_op_t *from, rn_op_t *to);
+/* Sub-plan reuse (reuse.c): merges operators that compute the same rows
+ * from the same inputs, and renumbers the rest. False on OOM (reported). */
+bool an_reuse_subplans(analyzer_t *an);
 
 /* bind.c */
 const rn_type_t *an_type(analyzer_t *an, const rn_ast_type_t *t);

@@ -107,6 +107,10 @@ struct rn_pipeline {
     int nviews;
     rn_op_t **ops;              /* every operator, owned */
     int nops;
+    rn_op_t **retired;          /* operators merged away by sub-plan reuse (plan/reuse.c),
+                                 * unconnected: owned, and freed last, since the consumers
+                                 * they fed may still point at their schemas */
+    int nretired;
     rn_op_t **sources;          /* shared scans that are fed at run time */
     int nsources;
     sink_def_t *sinks;

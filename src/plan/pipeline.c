@@ -98,6 +98,8 @@ void rn_pipeline_free(rn_pipeline_t *p)
             p->ops[i] = NULL;
         }
     for (int i = 0; i < p->nops; i++) rn_op_free(p->ops[i]);
+    for (int i = 0; i < p->nretired; i++) rn_op_free(p->retired[i]);
+    rn_free(p->retired);
     if (p->txn) p->txn->close(p->txn); /* after the sinks and Exchanges that wrote in it */
     for (int i = 0; i < p->ntables; i++) rn_schema_unref(p->tables[i].schema);
     rn_free(p->ops);
