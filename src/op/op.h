@@ -319,6 +319,10 @@ typedef struct rn_window_spec {
                                  * changed results of open windows */
     int start_col;              /* GIVEN: input column of each row's window_start; time_col then
                                  * holds its window_end, and the row's rowtime is window_end - 1 */
+    bool proctime;              /* TUMBLE/HOP over processing time (time_col holds PROCTIME()):
+                                 * no row is late, a window fires once processing time
+                                 * (ctx->now_ms) reaches its end, and every one at the end of
+                                 * input; lateness_ms must be 0 */
 } rn_window_spec_t;
 
 /* A window aggregate. Input columns 0..nkeys-1 are the GROUP BY keys other

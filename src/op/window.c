@@ -676,6 +676,14 @@ static rn_err_t win_early_fire(win_agg_t *a, rn_op_out_t *o)
 
 /* ---- operator ----------------------------------------------------------- */
 
+/* What closes windows: the watermark wm, or for processing-time windows
+ * the processing time (all of them once the input ends). */
+static int64_t win_close_time(const win_agg_t *a, int64_t wm, const rn_ctx_t *ctx)
+{
+    if (!a->w.proctime || wm == RN_WM_MAX) return wm;
+    return ctx->now_ms;
+}
+
 /* Sends the late rows listed in idx to the late output. */
 static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *idx, int n,
                                rn_ctx_t *ctx)
@@ -749,7 +757,7 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
             given = tv->null || sv->null || sv->i >= tv->i ? RN_VALUE_NULL : rn_value_int(tv->i - 1);
             tv = &given;
         }
-        if (tv->null || (in->rowwm && row_is_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
+        if (tv->null || (!a->w.proctime && in->rowwm && row_is_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
             if (!late) {
                 late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows);
                 if (!late) return RN_ERR_NOMEM;
@@ -777,8 +785,9 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
         if (err != RN_OK) return err;
     }
     a->ntouched = 0;
-    /* Windows created (or re-opened) behind the watermark fire now. */
-    err = win_advance(a, &o, op->watermark);
+    /* Windows created (or re-opened) behind the watermark fire now; so do
+     * processing-time windows whose end has passed. */
+    err = win_advance(a, &o, win_close_time(a, op->watermark, ctx));
     if (err == RN_OK) err = win_early_fire(a, &o);
     if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
@@ -793,7 +802,7 @@ static rn_err_t window_watermark(rn_op_t *op, int64_t wm, rn_ctx_t *ctx)
     win_agg_t *a = op->priv;
     rn_op_out_t o = {.op = op, .ctx = ctx};
     op->watermark = wm;
-    rn_err_t err = win_advance(a, &o, wm);
+    rn_err_t err = win_advance(a, &o, win_close_time(a, wm, ctx));
     if (err == RN_OK) err = win_early_fire(a, &o);
     if (err == RN_OK) err = rn_op_out_flush(&o);
     if (err != RN_OK) return err;
@@ -806,6 +815,8 @@ static int64_t window_held_since(const rn_op_t *op)
     /* TUMBLE/HOP windows all have one size: the earliest end has the
      * earliest start. */
     const win_t *w = rn_heap_top(&a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING]);
+    /* processing-time windows hold rows of any event time */
+    if (a->w.proctime) return w ? INT64_MIN : INT64_MAX;
     if (w && a->w.kind == RN_WINDOW_GIVEN) return w->end - 1; /* its rows' rowtime */
     return w ? w->start : INT64_MAX;
 }
@@ -830,6 +841,7 @@ static void window_explain(const rn_op_t *op, rn_buf_t *out)
         rn_buf_appends(out, ", offset ");
         rn_duration_append(out, w->offset_ms);
     }
+    if (w->proctime) rn_buf_appends(out, ", processing time");
     rn_buf_appends(out, w->kind == RN_WINDOW_SESSION ? ") partition by [" : ") group by [");
     for (int k = 0; k < a->nkeys; k++)
         rn_buf_appendf(out, "%s%s", k ? ", " : "", a->in_schema->cols[k].name);
@@ -1250,6 +1262,8 @@ static const char *window_check(const rn_op_t *input, const rn_window_spec_t *w,
         return "HOP size must be a positive multiple of the slide";
     if (w->lateness_ms < 0) return "allowed lateness must not be negative";
     if (w->early_fire_ms < 0) return "early-fire delay must not be negative";
+    if (w->proctime && ((w->kind != RN_WINDOW_TUMBLE && w->kind != RN_WINDOW_HOP) || w->lateness_ms))
+        return "processing-time windows are TUMBLE or HOP, without allowed lateness";
     for (int i = 0; i < naggs; i++) {
         if ((unsigned)aggs[i].kind > RN_AGG_MIN_BY) return "unknown aggregate kind";
         if (aggs[i].kind == RN_AGG_COUNT_STAR ? aggs[i].arg != -1

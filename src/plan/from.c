@@ -258,7 +258,8 @@ bool an_rel_add_window_cols(analyzer_t *an, rel_t *rel, rel_window_t *w)
         c->type = &rn_type_timestamp;
         c->src_col = -1;
         c->window_col = i + 1;
-        c->rowtime = i == 2;
+        c->rowtime = i == 2 && !w->proctime;
+        c->proctime = i == 2 && w->proctime;
     }
     rel->cols = cols;
     rel->ncols += 3;
@@ -334,10 +335,18 @@ static bool compile_window_tvf(analyzer_t *an, const rn_ast_expr_t *fn, rel_t *o
     }
     int c = an_rel_resolve(an, out, d->call.args[0]);
     if (c < 0) return false;
-    if (!out->cols[c].rowtime) {
+    if (!out->cols[c].rowtime && !out->cols[c].proctime) {
         an_error(an, d->call.args[0]->pos,
-                 "column '%s' is not an event-time attribute of '%s'; declare WATERMARK FOR %s AS ... in its table",
+                 "column '%s' is neither an event-time attribute of '%s' (declare WATERMARK FOR %s AS ... in its "
+                 "table) nor a processing-time one (a column AS PROCTIME())",
                  out->cols[c].name, targ->table_arg.table, out->cols[c].name);
+        return false;
+    }
+    w->proctime = !out->cols[c].rowtime;
+    if (w->proctime && w->kind == RN_WINDOW_SESSION) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, d->call.args[0]->pos, "SESSION windows take event time only; '%s' is processing time",
+                 out->cols[c].name);
         return false;
     }
     an_rel_use(out, c);
@@ -448,6 +457,9 @@ bool an_compile_from(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         out->source = src;
         for (int i = 0; i < out->ncols; i++) out->cols[i].src_col = i;
         if (t->rowtime >= 0 && t->wm_expr) out->cols[t->rowtime].rowtime = true;
+        for (int i = 0; t->computed && i < out->ncols && i < t->ncols; i++)
+            out->cols[i].proctime = t->computed[i] && t->computed[i]->kind == RN_EXPR_FUNC &&
+                                    t->computed[i]->fn == RN_FN_PROCTIME;
         out->updating = top->updating;
         return true;
     }

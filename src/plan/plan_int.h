@@ -29,6 +29,8 @@ typedef struct rel_col {
     rn_op_t *src_scan;          /* that scan when it is not rel->source (a join's
                                  * columns come from two), else NULL */
     bool rowtime;               /* an event-time attribute (WATERMARK FOR, window_time) */
+    bool proctime;              /* a processing-time attribute: PROCTIME(), a column computed
+                                 * AS PROCTIME(), a processing-time window's window_time */
     int window_col;             /* a window TVF's column: 1 window_start, 2 window_end,
                                  * 3 window_time (not in rel->op's rows); 0 otherwise */
     int window_bound;           /* a windowed relation's real column (window rows, a window
@@ -44,6 +46,7 @@ typedef struct rel_window {
     int time_col;               /* rel column named by DESCRIPTOR (RN_WINDOW_GIVEN: window_end) */
     int start_col;              /* RN_WINDOW_GIVEN: the rel column holding window_start */
     int64_t size_ms, slide_ms, offset_ms;
+    bool proctime;              /* over a processing-time attribute (TUMBLE, HOP) */
     int npartition;             /* SESSION PARTITION BY columns (rel columns) */
     int partition[RN_MAX_GROUP];
 } rel_window_t;

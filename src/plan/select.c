@@ -50,6 +50,7 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
             rel->cols[i].src_col = old[i].src_col;
             rel->cols[i].src_scan = old[i].src_scan;
             rel->cols[i].rowtime = old[i].rowtime;
+            rel->cols[i].proctime = old[i].proctime;
             rel->cols[i].window_bound = old[i].window_bound;
         }
         if (window && !an_rel_add_window_cols(an, rel, window)) return false;
@@ -59,7 +60,10 @@ bool an_rel_calc(analyzer_t *an, rel_t *rel, rn_expr_t *pred, int n, rn_expr_t *
                 rel->cols[i].src_col = old[exprs[i]->col].src_col;
                 rel->cols[i].src_scan = old[exprs[i]->col].src_scan;
                 rel->cols[i].rowtime = old[exprs[i]->col].rowtime;
+                rel->cols[i].proctime = old[exprs[i]->col].proctime;
                 rel->cols[i].window_bound = old[exprs[i]->col].window_bound;
+            } else if (exprs[i]->kind == RN_EXPR_FUNC && exprs[i]->fn == RN_FN_PROCTIME) {
+                rel->cols[i].proctime = true;
             }
     }
     rel->updating = updating;
@@ -250,9 +254,9 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                       rn_type_scalar(specs[a].result_type));
     rn_window_spec_t w = {.kind = win->kind, .time_col = time_col, .size_ms = win->size_ms,
                           .slide_ms = win->slide_ms, .offset_ms = win->offset_ms,
-                          .lateness_ms = given ? 0 : an->allow_lateness_ms,
+                          .lateness_ms = given || win->proctime ? 0 : an->allow_lateness_ms,
                           .early_fire_ms = an->early_fire ? an->early_fire_ms : 0,
-                          .start_col = given ? time_col + 1 : 0};
+                          .start_col = given ? time_col + 1 : 0, .proctime = win->proctime};
     rn_op_t *in = an_exchange_for(an, rel->op, nkeys, time_col);
     rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, specs, wschema, an->errbuf,
                                                              an->errbuf_size))
@@ -282,8 +286,11 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
     grel->updating = wop->updating;
     if (!an_rel_calc(an, grel, NULL, nout, ex, names)) return false;
     for (int g = 0; g < ngroup; g++) {
-        grel->cols[g].rowtime = wcol[g] == 3;
-        grel->cols[g].window_bound = wcol[g]; /* a window aggregate can follow */
+        /* a window aggregate can follow an event-time one; a processing-time
+         * window's bounds are plain timestamps after it */
+        grel->cols[g].rowtime = wcol[g] == 3 && !win->proctime;
+        grel->cols[g].proctime = wcol[g] == 3 && win->proctime;
+        grel->cols[g].window_bound = win->proctime ? 0 : wcol[g];
     }
     *out_schema = rn_schema_ref(grel->op->schema);
     return true;
@@ -341,6 +348,12 @@ static bool window_rows(analyzer_t *an, rel_t *rel)
 {
     rel_window_t *win = rel->window;
     int nfrom = rel->ncols - 3, nkeys = win->npartition;
+    if (win->proctime) {
+        an->err = RN_ERR_UNSUPPORTED;
+        an_error(an, win->pos, "%s over processing time is only supported with a GROUP BY window_start, "
+                 "window_end (a window aggregate)", win->fn);
+        return false;
+    }
     const rel_t from_rel = *rel;
     bool late = an->late_table != NULL && !an->check_only;
     for (int i = 0; i < nfrom; i++) an_rel_use(rel, i);

@@ -13,14 +13,16 @@ their output topics equal the batch oracle of tests/nexmark/oracle.py.
    computes each query in plain Python; the output topic must hold the
    same rows as a multiset. Over Kafka a query's windows and joins see
    eight partitions with watermarks of their own, where the file run sees
-   one: results must not change.
+   one: results must not change. q12's windows are of processing time,
+   so only their shape (10 s on the grid, within the run's wall clock)
+   and the bids per bidder over all windows are compared.
 4. q5 again over a copy of bid with every record in partition 0 of 8:
    seven partitions end at once, empty. q5 chains four repartition topics
    and a join of two of them; a bounded run once hung there (the join's
    first input ended, and the shared consumer was never polled again for
    the second).
 
-    test_nexmark_kafka.py [QUERY ...]      default: q0 q3 q5 q7 q8
+    test_nexmark_kafka.py [QUERY ...]      default: q0 q3 q5 q7 q8 q12
 """
 import collections
 import json
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import harness
 from harness import check, log
@@ -39,7 +42,7 @@ import oracle  # noqa: E402
 
 SEED, COUNT = 5, 20000
 TOPICS = ["person", "auction", "bid"]
-QUERIES = sys.argv[1:] or ["q0", "q3", "q5", "q7", "q8"]
+QUERIES = sys.argv[1:] or ["q0", "q3", "q5", "q7", "q8", "q12"]
 
 
 def canon(row):
@@ -51,6 +54,28 @@ def sources(sql_path):
     with open(sql_path, encoding="utf-8") as f:
         text = f.read()
     return [m.group(1) for m in re.finditer(r"CREATE TABLE (\w+) \((?:[^;]*?)'connector' = 'kafka'", text)]
+
+
+def check_proctime_windows(b, out, ev, started_ms, ended_ms):
+    """q12 counts bids per bidder in 10 s windows of processing time, so
+    which window holds a bid depends on when it was read: every window is
+    10 s on the 10 s grid and lies within the run's wall clock, and per
+    bidder the counts over all windows add up to the bidder's bids."""
+    rows = [json.loads(m["value"]) for m in harness.consume(b, out)]
+    size = 10000
+    for r in rows:
+        check(r["endtime"] - r["starttime"] == size and r["starttime"] % size == 0,
+              "q12: window %s is not a 10 s TUMBLE window" % r)
+        check(started_ms - size <= r["starttime"] <= ended_ms,
+              "q12: window %s is not in the run's processing time [%d, %d]" % (r, started_ms, ended_ms))
+    got = collections.Counter()
+    for r in rows:
+        got[r["bidder"]] += r["bid_count"]
+    want = collections.Counter(bid["bidder"] for bid in ev["bid"])
+    check(got == want, "q12: bids per bidder over all windows differ from the input: %d bidders, %d expected"
+          % (len(got), len(want)))
+    log("q12 -> %s: %d windows of processing time, %d bids per bidder equal the input"
+        % (out, len(rows), sum(got.values())))
 
 
 def test(env):
@@ -90,12 +115,17 @@ def test(env):
         args = ["--brokers", b, "--connector", sink + "=kafka", "--set", sink + ".topic=" + out] + extra
         for t in sources(sql):
             args += ["--set", t + ".scan.bounded.mode=latest-offset"]
+        started_ms = time.time() * 1000
         r = harness.Runnel("nexmark-" + out, sql, {}, args)
         rc = r.wait(240)
+        ended_ms = time.time() * 1000
         text = r.output()
         check(rc == 0, "%s: runnel exited with %d:\n%s" % (q, rc, text[-3000:]))
         check(" 0 undecodable" in text and not re.search(r"[1-9]\d* late rows", text),
               "%s: undecodable records or late rows:\n%s" % (q, text[-3000:]))
+        if q == "q12":
+            check_proctime_windows(b, out, ev, started_ms, ended_ms)
+            continue
         got = collections.Counter(canon(json.loads(m["value"])) for m in harness.consume(b, out))
         want = collections.Counter(canon(row) for row in oracle.QUERIES[q](ev))
         extra, missing = got - want, want - got

@@ -235,5 +235,21 @@ def q17(ev):
             for (auction, day), p in groups.items()]
 
 
-QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5, "q7": q7, "q8": q8, "q9": q9, "q11": q11,
+# `runnel test --now`: the fixed processing time the queries run at
+# (run_nexmark.py passes it), in epoch seconds
+NOW_S = "1714557617.250"
+
+
+def q12(ev):
+    """TUMBLE 10 s over processing time: at a fixed processing time every
+    bid falls into the window holding it, which fires at the end of input."""
+    size = 10 * SECOND
+    now = round(float(NOW_S) * 1000)
+    start = now - now % size
+    counts = collections.Counter(b["bidder"] for b in ev["bid"])
+    return [{"bidder": bidder, "bid_count": n, "starttime": start, "endtime": start + size}
+            for bidder, n in counts.items()]
+
+
+QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5, "q7": q7, "q8": q8, "q9": q9, "q11": q11, "q12": q12,
            "q15": q15, "q17": q17, "q20": q20, "q21": q21, "q22": q22}

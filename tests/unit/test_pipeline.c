@@ -377,7 +377,7 @@ static void test_compile_diagnostics(void)
                RN_ERR_UNSUPPORTED, "needs an equality between the two sides");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT page_id\n"
                                 "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(@big), INTERVAL '1' MINUTE));\n",
-               RN_ERR_ANALYZE, "not an event-time attribute");
+               RN_ERR_ANALYZE, "neither an event-time attribute");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows\n@SELECT big FROM events;\n", RN_ERR_ANALYZE,
                "use CAST");
     check_diag(EVENTS OUT_KAFKA "INSERT INTO out_rows SELECT page_id,@, user_id FROM events;\n",

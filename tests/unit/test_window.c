@@ -254,6 +254,65 @@ static void test_tumble_counts(void)
     fix_free(&f);
 }
 
+/* Processing-time TUMBLE: a row's window is that of its PROCTIME() value
+ * (the column); no row is late, whatever the watermark; a window fires
+ * when processing time reaches its end (at a watermark or a batch), and
+ * every open one at the end of input. */
+static void test_proctime_tumble(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:STRING", "pt:TS"));
+    rn_window_spec_t w = tumble(10, 1);
+    w.proctime = true;
+    rn_schema_t *out = schema_of(5, "window_start:TS", "window_end:TS", "window_time:TS", "k:STRING", "n:BIGINT");
+    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf);
+    RN_REQUIRE(op != NULL);
+    rn_op_t *cap = capture_new(op, 0, true);
+
+    f.ctx.now_ms = 3;
+    rn_batch_t *b = fix_batch(&f, true);
+    ROW(b, 500, S("a"), I(3)); /* far behind the event-time watermark: not late here */
+    ROW(b, 500, S("b"), I(3));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(rn_window_late_rows(op), 0);
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MIN); /* holds rows of any event time */
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 1000, 9), RN_OK); /* the watermark does not close it, 9 ms does not */
+    RN_CHECK_EQ_STR(take(cap), "");
+    RN_CHECK_EQ_INT(cap->watermark, 1000); /* forwarded as is */
+    f.ctx.now_ms = 9;
+    b = fix_batch(&f, true);
+    ROW(b, 1000, S("a"), I(9));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_INT(fix_wm(&f, op, 1000, 10), RN_OK); /* processing time reaches 10 */
+    RN_CHECK_EQ_STR(take(cap), "+I(0,10,9,a,2) +I(0,10,9,b,1)");
+    RN_CHECK_EQ_INT(op->vt->held_since(op), INT64_MAX);
+
+    f.ctx.now_ms = 14;
+    b = fix_batch(&f, true);
+    ROW(b, 1000, S("a"), I(14));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    f.ctx.now_ms = 25; /* the next batch comes after the window's end: it fires with it */
+    b = fix_batch(&f, true);
+    ROW(b, 1000, S("b"), I(25));
+    RN_CHECK_EQ_INT(fix_push(&f, op, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(10,20,19,a,1)");
+    RN_CHECK_EQ_INT(fix_wm(&f, op, RN_WM_MAX, 26), RN_OK); /* end of input */
+    RN_CHECK_EQ_STR(take(cap), "+I(20,30,29,b,1)");
+
+    rn_window_spec_t bad = w;
+    bad.lateness_ms = 5;
+    RN_CHECK(rn_window_aggregate_new(f.feeder, &bad, 1, 1, &COUNT_STAR, out, f.errbuf, sizeof f.errbuf) == NULL);
+    rn_buf_t e;
+    rn_buf_init(&e);
+    op->vt->explain(op, &e);
+    RN_CHECK(e.data && strstr(e.data, "TUMBLE(pt, 10 ms, processing time)"));
+    rn_buf_free(&e);
+    rn_op_free(cap);
+    rn_op_free(op);
+    rn_schema_unref(out);
+    fix_free(&f);
+}
+
 static void test_tumble_offset(void)
 {
     fix_t f;
@@ -2207,6 +2266,7 @@ static void test_partition_snapshots_merge(void)
 int main(void)
 {
     RN_RUN(test_tumble_counts);
+    RN_RUN(test_proctime_tumble);
     RN_RUN(test_tumble_offset);
     RN_RUN(test_hop_counts);
     RN_RUN(test_session_merge);
