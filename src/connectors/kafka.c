@@ -413,6 +413,12 @@ static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts
     if (r->bounded || r->start == START_LATEST || r->start == START_TIMESTAMP)
         if (!(ends = kr_offsets_at(r, fresh, RD_KAFKA_OFFSET_END))) return;
     if (r->start == START_TIMESTAMP && !(starts = kr_offsets_at(r, fresh, r->start_ts))) goto done;
+    /* 'earliest-offset' starts at each partition's first offset, looked up
+     * here rather than assigned as the logical BEGINNING: librdkafka looks
+     * that up only once the partition has joined its leader's thread, and
+     * right after a first assignment it has not, so it retries after a
+     * fixed 500 ms: half a second before the first record. */
+    if (r->start == START_EARLIEST && !(starts = kr_offsets_at(r, fresh, RD_KAFKA_OFFSET_BEGINNING))) goto done;
     for (int i = 0; i < fresh->cnt; i++) {
         const rd_kafka_topic_partition_t *f = &fresh->elems[i];
         kafka_part_t *p = kr_find(r, f->topic, f->partition, false);
@@ -422,7 +428,7 @@ static void kr_resolve(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts
         if (p->next >= 0)
             ; /* taken over from a member of this run: a->offset is its commit */
         else if (r->start == START_EARLIEST)
-            a->offset = RD_KAFKA_OFFSET_BEGINNING;
+            a->offset = p->next = starts->elems[i].offset >= 0 ? starts->elems[i].offset : 0;
         else if (r->start != START_GROUP)
             a->offset = p->next = at;
         if (r->bounded) {
