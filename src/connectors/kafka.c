@@ -322,18 +322,30 @@ static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
 }
 
 /* rn_reader_t.lag: the partition's high watermark as the last fetch
- * response told it (librdkafka's cache, no round trip) less the offset
- * after the last record handed out; -1 before both are known. */
+ * response told it (librdkafka's cache, no round trip) less the
+ * consumer's position: the offset after the last record handed out, or
+ * librdkafka's application position where that is further on (it steps
+ * over the control records that end transactions, which are never handed
+ * out; without it a partition written by a transactional producer would
+ * seem to hold one record more forever). Records of a transaction not
+ * committed yet count (the high watermark covers them): they come once it
+ * commits. -1 before both are known. The source keeps a partition with
+ * records left from going idle (source_check_idle). */
 static int64_t kr_lag(rn_reader_t *base, const char *topic, int32_t partition)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
     if (!topic) return -1;
     kafka_part_t *p = kr_find(r, topic, partition, false);
     int64_t lo = -1, hi = -1;
-    if (!p || p->next < 0) return -1;
-    if (rd_kafka_get_watermark_offsets(r->k->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
-        return -1;
-    return hi > p->next ? hi - p->next : 0;
+    if (!p || rd_kafka_get_watermark_offsets(r->k->rk, topic, partition, &lo, &hi) || hi < 0) return -1;
+    int64_t at = p->next;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    if (!rd_kafka_position(r->k->rk, l) && !l->elems[0].err && l->elems[0].offset > at)
+        at = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (at < 0) return -1;
+    return hi > at ? hi - at : 0;
 }
 
 /* Bounded mode: marks p as finished and stops fetching it. */
