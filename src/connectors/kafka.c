@@ -258,6 +258,9 @@ typedef struct kafka_reader {
     int64_t nudge_bytes;       /* ... and fewer bytes than this (estimated) */
     uint64_t seen_msgs, seen_bytes; /* records handed out and their value bytes (the mean size) */
     int64_t nudged_ms;         /* when they were last woken */
+    int nudge_every_ms;        /* least time between wakeups: KAFKA_NUDGE_MIN_MS, doubled up
+                                * to KAFKA_NUDGE_MAX_MS while none brings records */
+    uint64_t nudged_got;       /* records handed out and queued at the last wakeup */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
@@ -1177,9 +1180,16 @@ static bool kr_group_done(kafka_reader_t *r)
  * is below half its bound while the brokers hold records not fetched yet
  * (their end offsets, as the last fetches told, beyond what is queued),
  * the reader wakes the brokers leading its partitions with a cheap
- * request (their end offsets), at most every 5 ms: each wakeup looks at
- * the queue again and fetches. librdkafka 2.2 and later back off for
- * 'fetch.queue.backoff.ms' instead, which runnel sets. */
+ * request (their end offsets): each wakeup looks at the queue again and
+ * fetches. The request is sent and not waited for (a timeout of 0:
+ * librdkafka drops the answer), so a poll never blocks on it, not even
+ * when a broker is down or slow. Wakeups come at most every 5 ms, and
+ * while one brings no records (an outage: the requests would only pile up
+ * on the broker connections) the interval doubles up to 1 s, librdkafka's
+ * own wakeup; the first record back resets it. librdkafka 2.2 and later
+ * back off for 'fetch.queue.backoff.ms' instead, which runnel sets. */
+#define KAFKA_NUDGE_MIN_MS 5
+#define KAFKA_NUDGE_MAX_MS 1000
 static void kr_nudge(kafka_reader_t *r)
 {
     if (!r->nudge_below) return;
@@ -1187,7 +1197,7 @@ static void kr_nudge(kafka_reader_t *r)
     if (queued >= r->nudge_below) return;
     if (r->seen_msgs && queued * (int64_t)(r->seen_bytes / r->seen_msgs) >= r->nudge_bytes) return;
     int64_t now = kr_now_ms();
-    if (now - r->nudged_ms < 5) return;
+    if (now - r->nudged_ms < r->nudge_every_ms) return;
     int64_t behind = 0;
     for (int i = 0; i < r->nparts; i++) {
         kafka_part_t *p = &r->parts[i];
@@ -1198,13 +1208,23 @@ static void kr_nudge(kafka_reader_t *r)
         behind += hi - p->next;
     }
     if (behind <= queued) return; /* all fetched: the brokers are not stalled, they wait for news */
+    uint64_t got = r->seen_msgs + (uint64_t)queued;
+    if (r->nudged_ms && got == r->nudged_got) { /* the last wakeup brought nothing: back off */
+        r->nudge_every_ms *= 2;
+        if (r->nudge_every_ms > KAFKA_NUDGE_MAX_MS) r->nudge_every_ms = KAFKA_NUDGE_MAX_MS;
+    } else {
+        r->nudge_every_ms = KAFKA_NUDGE_MIN_MS;
+    }
     r->nudged_ms = now;
+    r->nudged_got = got;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
     for (int i = 0; i < r->nparts; i++)
         if (r->parts[i].assigned && !r->parts[i].done && !r->parts[i].aligned)
             rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition)->offset =
                 RD_KAFKA_OFFSET_END;
-    if (l->cnt) rd_kafka_offsets_for_times(r->k->rk, l, 1000);
+    /* (sends the requests to the leaders it knows and returns at once,
+     * RD_KAFKA_RESP_ERR__TIMED_OUT; their answers are dropped) */
+    if (l->cnt) rd_kafka_offsets_for_times(r->k->rk, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -1621,6 +1641,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     }
     kr_group_settings(r);
     r->nudge_below = rn_kafka_prefetch_nudge(r->k, &r->nudge_bytes);
+    r->nudge_every_ms = KAFKA_NUDGE_MIN_MS;
     r->started_wall_ms = kr_wall_ms();
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)
