@@ -197,6 +197,9 @@ typedef struct kafka_part {
     int64_t resume;              /* revoked by an eager rebalance: where to go on if the
                                   * next assignment gives it back (-1 = from the group) */
     bool aligned;                /* paused by watermark alignment (kr_pause) */
+    int64_t start;               /* assigned to start at the group's committed offset: this
+                                  * one (kr_group_starts), its position before it hands
+                                  * anything out (kr_lag); -1 = unknown */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -304,7 +307,7 @@ static kafka_part_t *kr_find(kafka_reader_t *r, const char *topic, int32_t parti
         return NULL;
     }
     p->partition = partition;
-    p->next = p->committed = p->resume = -1;
+    p->next = p->committed = p->resume = p->start = -1;
     r->hint = r->nparts++;
     return p;
 }
@@ -330,10 +333,14 @@ static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
  * librdkafka's application position where that is further on (it steps
  * over the control records that end transactions, which are never handed
  * out; without it a partition written by a transactional producer would
- * seem to hold one record more forever). Records of a transaction not
- * committed yet count (the high watermark covers them): they come once it
- * commits. -1 before both are known. The source keeps a partition with
- * records left from going idle (source_check_idle). */
+ * seem to hold one record more forever); before the partition has handed
+ * anything out, where it starts: the offset its startup mode found
+ * (kr_resolve made it its next) or the group's committed offset. Records
+ * of a transaction not committed yet count (the high watermark covers
+ * them): they come once it commits. -1 while either is unknown (a
+ * partition without a commit starts where 'auto.offset.reset' says, which
+ * is not looked up). The source keeps a partition with records left from
+ * going idle (source_check_idle). */
 static int64_t kr_lag(rn_reader_t *base, const char *topic, int32_t partition)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
@@ -347,6 +354,7 @@ static int64_t kr_lag(rn_reader_t *base, const char *topic, int32_t partition)
     if (!rd_kafka_position(r->k->rk, l) && !l->elems[0].err && l->elems[0].offset > at)
         at = l->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(l);
+    if (at < 0) at = p->start;
     if (at < 0) return -1;
     return hi > at ? hi - at : 0;
 }
@@ -596,6 +604,29 @@ static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *p
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The partitions of parts that start from the group's committed offset
+ * (nothing above gave them another start) learn that offset as their
+ * start: kr_lag's position of a partition before its first record. A
+ * failed lookup (it waits 2 s at most), or a partition without a commit,
+ * leaves it unknown. */
+static void kr_group_starts(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *a = &parts->elems[i];
+        kafka_part_t *p = kr_find(r, a->topic, a->partition, false);
+        if (p && a->offset == RD_KAFKA_OFFSET_INVALID && p->next < 0)
+            rd_kafka_topic_partition_list_add(l, a->topic, a->partition);
+    }
+    int wait_ms = r->k->connect_timeout_ms < 2000 ? r->k->connect_timeout_ms : 2000; /* (only a hint) */
+    if (l->cnt && rd_kafka_committed(r->k->rk, l, wait_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < l->cnt; i++) {
+            kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
+            if (p && !l->elems[i].err && l->elems[i].offset >= 0) p->start = l->elems[i].offset;
+        }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
@@ -613,6 +644,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->assigned = true;
         p->aligned = false; /* (assigned afresh: fetching; the source decides again) */
         p->next = p->committed = -1;
+        p->start = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
         if (p->resume < 0) rd_kafka_topic_partition_list_add(need, a->topic, a->partition);
         if (p->resume >= 0) { /* given back after an eager rebalance: go on where it stopped */
@@ -630,6 +662,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
+    if (r->pending == RN_OK) kr_group_starts(r, parts);
     rd_kafka_topic_partition_list_destroy(fresh);
 }
 

@@ -11,24 +11,34 @@ records of partition 1 are on the broker (below its high watermark) but
 cannot be read until their transaction commits.
 
 tests/kafka/pipelines/idle_lag.sql counts events per user in 10 s tumbling
-windows ('scan.watermark.idle-timeout' = '1 s', no quiet timeout) and
-echoes every row to a second topic. The 2-partition input topic holds:
+windows ('scan.watermark.idle-timeout' = '2 s', no quiet timeout) and
+echoes every row to a second topic. The 3-partition input topic holds:
 
+- partition 0: N events an hour ahead, T+3600 .. T+3600+N-1 s;
 - partition 1: one event at T (committed), then K events T+1 .. T+K s in a
-  transaction left open;
-- partition 0: N events an hour ahead, T+3600 .. T+3600+N-1 s.
+  transaction left open: silent after it has delivered;
+- partition 2: K events T+1 .. T+K s in the same transaction: silent from
+  its assignment on.
+
+The test runs twice: with 'earliest-offset' (partition 2's position before
+its first record is the log start) and with 'group-offsets' after offset 0
+of every partition was committed for runnel's group (its position is that
+commit).
 
 1. runnel reads partition 0 and the first event of partition 1 (their
-   echoes show it), then partition 1 falls silent with K records to read.
-   runnel must say at info level that partition 1 is not idle (it has
-   records left to read), not that it has been idle: had it gone idle, the
-   watermark would have jumped to T+3600 and the K records been late.
-2. The transaction commits; runnel reads the K records, then partition 1
-   is read to its end (past the transaction's commit marker, which is no
-   record) and must now go idle, which lets partition 0's windows fire.
+   echoes show it), then partitions 1 and 2 stay silent with K records to
+   read each. runnel must say at info level that they are not idle (they
+   have records left to read), not that they have been idle: had one gone
+   idle, the watermark would have jumped to T+3600 and its K records been
+   late.
+2. The transaction commits; runnel reads the records, then partitions 1
+   and 2 are read to their end (past the transaction's commit marker,
+   which is no record) and must now go idle, which lets partition 0's
+   windows fire.
 3. One more event in partition 0 at T+7200 moves the watermark past every
    window but its own: the output must then equal the batch oracle of all
-   other events, with partition 1's windows complete and no late rows.
+   other events, with the windows of partitions 1 and 2 complete and no
+   late rows.
 """
 import collections
 import json
@@ -40,9 +50,8 @@ import uuid
 import harness
 from harness import check, log
 
-IN, OUT, ECHO = "idlelag-in", "idlelag-out", "idlelag-echo"
 T = 1714557600  # 2024-05-01 10:00:00 UTC, a window boundary
-K = 100         # events of partition 1 in the open transaction
+K = 100         # events of partitions 1 and 2 each in the open transaction
 N = 100         # events of partition 0, an hour ahead
 USERS = 3
 
@@ -115,42 +124,70 @@ def oracle(events):
                                                "user_id": u, "n": n}): 1 for (s, u), n in counts.items()})
 
 
+# Commits offset 0 of partitions 0-2 of a topic for a consumer group.
+COMMIT_SRC = r"""
+import sys
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, topic, group = sys.argv[1], sys.argv[2], sys.argv[3]
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+c.commit(offsets=[TopicPartition(topic, p, 0) for p in range(3)], asynchronous=False)
+c.close()
+"""
+
+
 def test(env):
     b = env["KAFKA_BOOTSTRAP"]
-    harness.fresh_topics(b, (IN,), partitions=2)
+    for mode in ("earliest-offset", "group-offsets"):
+        run(b, mode)
+
+
+def run(b, mode):
+    IN, OUT, ECHO = ("idlelag-%s-%s" % (t, mode.split("-")[0]) for t in ("in", "out", "echo"))
+    group = "idlelag-%s-%s" % (mode.split("-")[0], harness.RUN_TAG)
+    log("startup mode %s" % mode)
+    harness.fresh_topics(b, (IN,), partitions=3)
     harness.fresh_topics(b, (OUT, ECHO), partitions=1)
     warm = [(1, T)]
     late = [(1 + k % USERS, T + 1 + k) for k in range(K)]
+    never = [(1 + USERS + k % USERS, T + 1 + k) for k in range(K)]  # partition 2's
     ahead = [(1 + k % USERS, T + 3600 + k) for k in range(N)]
     harness.produce(b, IN, [event(u, ts) for u, ts in warm], extra=("--partition", 1))
     harness.produce(b, IN, [event(u, ts) for u, ts in ahead], extra=("--partition", 0))
     txn = TxnProducer(b, IN)
     try:
         txn.do("begin")
-        txn.do([[1, event(u, ts)] for u, ts in late])  # on the broker, not readable yet
+        # on the broker, not readable yet
+        txn.do([[1, event(u, ts)] for u, ts in late] + [[2, event(u, ts)] for u, ts in never])
 
-        env_run = {"IN_TOPIC": IN, "OUT_TOPIC": OUT, "ECHO_TOPIC": ECHO,
-                   "GROUP": "idlelag-%s" % harness.RUN_TAG, "RUNNEL_LOG": "info"}
-        r = harness.Runnel("idlelag", "idle_lag.sql", env_run, ["--brokers", b])
+        if mode == "group-offsets":
+            subprocess.run([harness.PYTHON, "-c", COMMIT_SRC, b, IN, group], check=True, timeout=120)
+        env_run = {"IN_TOPIC": IN, "OUT_TOPIC": OUT, "ECHO_TOPIC": ECHO, "MODE": mode,
+                   "GROUP": group, "RUNNEL_LOG": "info"}
+        r = harness.Runnel("idlelag-" + mode, "idle_lag.sql", env_run, ["--brokers", b])
         harness.consume(b, ECHO, expect=len(warm) + len(ahead), timeout=120)
         log("runnel has read partition 0 and the first event of partition 1")
 
-        held = re.compile(r"%s\[1\] has delivered nothing for \d+ ms but has (\d+) records left" % IN)
-        idle = re.compile(r"%s\[1\] has been idle" % IN)
-        harness.wait_for(lambda: held.search(r.output()) or idle.search(r.output()), 60,
-                         "runnel to find partition 1 silent for the idle timeout")
-        went_idle_early = bool(idle.search(r.output()))
-        m = held.search(r.output())
-        log("partition 1 silent with an open transaction: %s" %
-            ("went idle" if went_idle_early else "not idle, %s records left" % m.group(1)))
+        held = {p: re.compile(r"%s\[%d\] has delivered nothing for \d+ ms but has (\d+) records left"
+                              % (IN, p)) for p in (1, 2)}
+        idle = {p: re.compile(r"%s\[%d\] has been idle" % (IN, p)) for p in (1, 2)}
+
+        def told(p):
+            return held[p].search(r.output()) or idle[p].search(r.output())
+        harness.wait_for(lambda: told(1) and told(2), 60,
+                         "runnel to find partitions 1 and 2 silent for the idle timeout")
+        early = [p for p in (1, 2) if idle[p].search(r.output())]
+        for p in (1, 2):
+            m = held[p].search(r.output())
+            log("partition %d silent with an open transaction: %s" %
+                (p, "went idle" if p in early else "not idle, %s records left" % m.group(1)))
 
         txn.do("commit")
-        # read to its end, past the commit marker: now it is idle
-        harness.wait_for(lambda: len(idle.findall(r.output())) > (1 if went_idle_early else 0), 60,
-                         "partition 1 to go idle once its transaction was read")
+        # read to their end, past the commit marker: now they are idle
+        harness.wait_for(lambda: all(len(idle[p].findall(r.output())) > (p in early) for p in (1, 2)), 60,
+                         "partitions 1 and 2 to go idle once their transaction was read")
         harness.produce(b, IN, [event(1, T + 7200)], extra=("--partition", 0))
 
-        want = oracle(warm + late + ahead)
+        want = oracle(warm + late + never + ahead)
         got = None
         try:
             got = harness.wait_for(lambda: harness.output_covers(b, OUT, want), 60,
@@ -164,15 +201,16 @@ def test(env):
         check(m, "runnel printed no window statistics:\n%s" % text)
         late_rows = int(m.group(1))
         log("%d late rows" % late_rows)
-        check(not went_idle_early,
-              "partition 1 went idle while %d records of it waited in an open transaction" % K)
-        check(late_rows == 0, "%d rows dropped as late" % late_rows)
+        check(not early, "%s: partition(s) %s went idle while %d records of each waited in an open "
+              "transaction" % (mode, early, K))
+        check(late_rows == 0, "%s: %d rows dropped as late" % (mode, late_rows))
         if got is None:
             got = collections.Counter(harness.canon(json.loads(m["value"])) for m in harness.consume(b, OUT))
         missing = want - got
         extra = got - want
-        check(not missing and not extra, "the output differs from the oracle: %d windows missing (e.g. %s), "
-              "%d unexpected (e.g. %s)" % (len(missing), list(missing)[:3], len(extra), list(extra)[:3]))
+        check(not missing and not extra, "%s: the output differs from the oracle: %d windows missing "
+              "(e.g. %s), %d unexpected (e.g. %s)"
+              % (mode, len(missing), list(missing)[:3], len(extra), list(extra)[:3]))
     finally:
         txn.close()
 

@@ -1,5 +1,5 @@
 -- Kafka integration test (tests/kafka/test_idle_lag.py): 10-second
--- tumbling counts per user from ${IN_TOPIC} to ${OUT_TOPIC}, every row
+-- tumbling counts per user from ${IN_TOPIC} (from ${MODE}) to ${OUT_TOPIC}, every row
 -- echoed to ${ECHO_TOPIC} (the test sees what runnel has read). A short
 -- idle timeout, no quiet timeout: only data and idleness move event time.
 CREATE TABLE events (
@@ -7,8 +7,11 @@ CREATE TABLE events (
   ts AS TO_TIMESTAMP_LTZ(CAST(`timestamp` * 1000 AS BIGINT), 3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH ('connector' = 'kafka', 'topic' = '${IN_TOPIC}',
-        'scan.startup.mode' = 'earliest-offset',
-        'scan.watermark.idle-timeout' = '1 s', 'scan.watermark.quiet-timeout' = '0',
+        'scan.startup.mode' = '${MODE}',
+        'scan.watermark.idle-timeout' = '2 s', 'scan.watermark.quiet-timeout' = '0',
+        -- (an empty fetch answers within 100 ms: a partition's high
+        -- watermark is known long before it can be idle)
+        'properties.fetch.wait.max.ms' = '100',
         'properties.group.id' = '${GROUP}');
 CREATE TABLE echo (user_id INT, `timestamp` DOUBLE)
   WITH ('connector' = 'kafka', 'topic' = '${ECHO_TOPIC}');
