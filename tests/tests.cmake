@@ -251,7 +251,7 @@ set_tests_properties(kafka.cluster.stop PROPERTIES FIXTURES_CLEANUP kafka_cluste
                      TIMEOUT 120 RESOURCE_LOCK kafka_cluster)
 foreach(name s5_oracle group broker_restart dlq sasl errors idle_partitions quiet_topic window_restart
              source_deleted restart_after_kill resume_warning scaleout takeover_startup upsert_source
-             joins nexmark_kafka watermark_alignment)
+             joins nexmark_kafka watermark_alignment idle_lag)
   add_test(NAME kafka.${name}
            COMMAND ${Python3_EXECUTABLE} ${RUNNEL_TESTS}/kafka/test_${name}.py)
   set_tests_properties(kafka.${name} PROPERTIES LABELS "kafka" TIMEOUT 600

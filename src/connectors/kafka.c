@@ -197,6 +197,9 @@ typedef struct kafka_part {
     int64_t resume;              /* revoked by an eager rebalance: where to go on if the
                                   * next assignment gives it back (-1 = from the group) */
     bool aligned;                /* paused by watermark alignment (kr_pause) */
+    int64_t start;               /* assigned to start at the group's committed offset: this
+                                  * one (kr_group_starts), its position before it hands
+                                  * anything out (kr_lag); -1 = unknown */
 } kafka_part_t;
 
 /* Where a handed-out record's bytes are in kafka_reader_t.bytes. */
@@ -258,6 +261,9 @@ typedef struct kafka_reader {
     int64_t nudge_bytes;       /* ... and fewer bytes than this (estimated) */
     uint64_t seen_msgs, seen_bytes; /* records handed out and their value bytes (the mean size) */
     int64_t nudged_ms;         /* when they were last woken */
+    int nudge_every_ms;        /* least time between wakeups: KAFKA_NUDGE_MIN_MS, doubled up
+                                * to KAFKA_NUDGE_MAX_MS while none brings records */
+    uint64_t nudged_got;       /* records handed out and queued at the last wakeup */
 } kafka_reader_t;
 
 /* Remembers the first error raised inside a rebalance callback. */
@@ -301,7 +307,7 @@ static kafka_part_t *kr_find(kafka_reader_t *r, const char *topic, int32_t parti
         return NULL;
     }
     p->partition = partition;
-    p->next = p->committed = p->resume = -1;
+    p->next = p->committed = p->resume = p->start = -1;
     r->hint = r->nparts++;
     return p;
 }
@@ -322,18 +328,35 @@ static kafka_part_t *kr_part_of(kafka_reader_t *r, const rd_kafka_message_t *m)
 }
 
 /* rn_reader_t.lag: the partition's high watermark as the last fetch
- * response told it (librdkafka's cache, no round trip) less the offset
- * after the last record handed out; -1 before both are known. */
+ * response told it (librdkafka's cache, no round trip) less the
+ * consumer's position: the offset after the last record handed out, or
+ * librdkafka's application position where that is further on (it steps
+ * over the control records that end transactions, which are never handed
+ * out; without it a partition written by a transactional producer would
+ * seem to hold one record more forever); before the partition has handed
+ * anything out, where it starts: the offset its startup mode found
+ * (kr_resolve made it its next) or the group's committed offset. Records
+ * of a transaction not committed yet count (the high watermark covers
+ * them): they come once it commits. -1 while either is unknown (a
+ * partition without a commit starts where 'auto.offset.reset' says, which
+ * is not looked up). The source keeps a partition with records left from
+ * going idle (source_check_idle). */
 static int64_t kr_lag(rn_reader_t *base, const char *topic, int32_t partition)
 {
     kafka_reader_t *r = (kafka_reader_t *)base;
     if (!topic) return -1;
     kafka_part_t *p = kr_find(r, topic, partition, false);
     int64_t lo = -1, hi = -1;
-    if (!p || p->next < 0) return -1;
-    if (rd_kafka_get_watermark_offsets(r->k->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
-        return -1;
-    return hi > p->next ? hi - p->next : 0;
+    if (!p || rd_kafka_get_watermark_offsets(r->k->rk, topic, partition, &lo, &hi) || hi < 0) return -1;
+    int64_t at = p->next;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    if (!rd_kafka_position(r->k->rk, l) && !l->elems[0].err && l->elems[0].offset > at)
+        at = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (at < 0) at = p->start;
+    if (at < 0) return -1;
+    return hi > at ? hi - at : 0;
 }
 
 /* Bounded mode: marks p as finished and stops fetching it. */
@@ -581,6 +604,29 @@ static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *p
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The partitions of parts that start from the group's committed offset
+ * (nothing above gave them another start) learn that offset as their
+ * start: kr_lag's position of a partition before its first record. A
+ * failed lookup (it waits 2 s at most), or a partition without a commit,
+ * leaves it unknown. */
+static void kr_group_starts(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *a = &parts->elems[i];
+        kafka_part_t *p = kr_find(r, a->topic, a->partition, false);
+        if (p && a->offset == RD_KAFKA_OFFSET_INVALID && p->next < 0)
+            rd_kafka_topic_partition_list_add(l, a->topic, a->partition);
+    }
+    int wait_ms = r->k->connect_timeout_ms < 2000 ? r->k->connect_timeout_ms : 2000; /* (only a hint) */
+    if (l->cnt && rd_kafka_committed(r->k->rk, l, wait_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < l->cnt; i++) {
+            kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
+            if (p && !l->elems[i].err && l->elems[i].offset >= 0) p->start = l->elems[i].offset;
+        }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
@@ -598,6 +644,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
         p->assigned = true;
         p->aligned = false; /* (assigned afresh: fetching; the source decides again) */
         p->next = p->committed = -1;
+        p->start = -1;
         a->offset = RD_KAFKA_OFFSET_INVALID; /* the group's committed offset */
         if (p->resume < 0) rd_kafka_topic_partition_list_add(need, a->topic, a->partition);
         if (p->resume >= 0) { /* given back after an eager rebalance: go on where it stopped */
@@ -615,6 +662,7 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
+    if (r->pending == RN_OK) kr_group_starts(r, parts);
     rd_kafka_topic_partition_list_destroy(fresh);
 }
 
@@ -1165,9 +1213,16 @@ static bool kr_group_done(kafka_reader_t *r)
  * is below half its bound while the brokers hold records not fetched yet
  * (their end offsets, as the last fetches told, beyond what is queued),
  * the reader wakes the brokers leading its partitions with a cheap
- * request (their end offsets), at most every 5 ms: each wakeup looks at
- * the queue again and fetches. librdkafka 2.2 and later back off for
- * 'fetch.queue.backoff.ms' instead, which runnel sets. */
+ * request (their end offsets): each wakeup looks at the queue again and
+ * fetches. The request is sent and not waited for (a timeout of 0:
+ * librdkafka drops the answer), so a poll never blocks on it, not even
+ * when a broker is down or slow. Wakeups come at most every 5 ms, and
+ * while one brings no records (an outage: the requests would only pile up
+ * on the broker connections) the interval doubles up to 1 s, librdkafka's
+ * own wakeup; the first record back resets it. librdkafka 2.2 and later
+ * back off for 'fetch.queue.backoff.ms' instead, which runnel sets. */
+#define KAFKA_NUDGE_MIN_MS 5
+#define KAFKA_NUDGE_MAX_MS 1000
 static void kr_nudge(kafka_reader_t *r)
 {
     if (!r->nudge_below) return;
@@ -1175,7 +1230,7 @@ static void kr_nudge(kafka_reader_t *r)
     if (queued >= r->nudge_below) return;
     if (r->seen_msgs && queued * (int64_t)(r->seen_bytes / r->seen_msgs) >= r->nudge_bytes) return;
     int64_t now = kr_now_ms();
-    if (now - r->nudged_ms < 5) return;
+    if (now - r->nudged_ms < r->nudge_every_ms) return;
     int64_t behind = 0;
     for (int i = 0; i < r->nparts; i++) {
         kafka_part_t *p = &r->parts[i];
@@ -1186,13 +1241,23 @@ static void kr_nudge(kafka_reader_t *r)
         behind += hi - p->next;
     }
     if (behind <= queued) return; /* all fetched: the brokers are not stalled, they wait for news */
+    uint64_t got = r->seen_msgs + (uint64_t)queued;
+    if (r->nudged_ms && got == r->nudged_got) { /* the last wakeup brought nothing: back off */
+        r->nudge_every_ms *= 2;
+        if (r->nudge_every_ms > KAFKA_NUDGE_MAX_MS) r->nudge_every_ms = KAFKA_NUDGE_MAX_MS;
+    } else {
+        r->nudge_every_ms = KAFKA_NUDGE_MIN_MS;
+    }
     r->nudged_ms = now;
+    r->nudged_got = got;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts ? r->nparts : 1);
     for (int i = 0; i < r->nparts; i++)
         if (r->parts[i].assigned && !r->parts[i].done && !r->parts[i].aligned)
             rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition)->offset =
                 RD_KAFKA_OFFSET_END;
-    if (l->cnt) rd_kafka_offsets_for_times(r->k->rk, l, 1000);
+    /* (sends the requests to the leaders it knows and returns at once,
+     * RD_KAFKA_RESP_ERR__TIMED_OUT; their answers are dropped) */
+    if (l->cnt) rd_kafka_offsets_for_times(r->k->rk, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -1609,6 +1674,7 @@ static rn_err_t kr_open(const kafka_conf_t *c, const rn_open_ctx_t *ctx, const c
     }
     kr_group_settings(r);
     r->nudge_below = rn_kafka_prefetch_nudge(r->k, &r->nudge_bytes);
+    r->nudge_every_ms = KAFKA_NUDGE_MIN_MS;
     r->started_wall_ms = kr_wall_ms();
     if ((err = kr_subscribe(r, topics, ntopics, c->topic ? NULL : c->topic_pattern, errbuf, errbuf_size)) !=
         RN_OK)

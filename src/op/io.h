@@ -98,7 +98,9 @@ struct rn_reader {
     void *resumed_opaque;
     /* Optional: how many records partition (topic, partition) holds
      * after the last one handed out (consumer lag), from what the reader
-     * already knows (no round trip); -1 when it cannot tell yet. */
+     * already knows (no round trip); -1 when it cannot tell yet. Also
+     * keeps a partition from going idle (docs/event-time.md): one with
+     * lag > 0 is slow, not idle, however long it has been silent. */
     int64_t (*lag)(rn_reader_t *r, const char *topic, int32_t partition);
     /* Optional, for watermark alignment (docs/event-time.md): stops
      * (pause true) or restarts fetching partition (topic, partition) of

@@ -174,6 +174,8 @@ typedef struct wm_split {
     bool paused;                /* paused by watermark alignment (source_align) */
     bool unpaused;              /* resumed and not delivered since: not idle (it has records,
                                  * fetching them again takes a while) */
+    bool behind;                /* silent past idle_timeout with records left to read
+                                 * (rn_reader_t.lag > 0), so not idle; logged once */
     bool ended;                 /* read to the end of a bounded read (rn_reader_t.at_end):
                                  * nothing more comes, it holds nothing back */
     int64_t wm;                 /* max of the WATERMARK expression so far */
@@ -683,7 +685,13 @@ static void source_check_ended(source_t *s)
     }
 }
 
-/* Marks splits silent for the idle timeout as idle (wall clock only). */
+/* Marks splits silent for the idle timeout as idle (wall clock only).
+ * A split whose reader knows it has records left to read (rn_reader_t.lag
+ * > 0: Kafka's high watermark beyond the consumer's position) is not idle
+ * however long it has been silent: it is slow (a loaded machine, a
+ * prefetch taken by other partitions, a transaction not committed yet),
+ * and were it idle the others would move the watermark past the records
+ * it has still to deliver, which would all be late. */
 static void source_check_idle(source_t *s, int64_t now)
 {
     source_time_t *t = &s->time;
@@ -691,10 +699,24 @@ static void source_check_idle(source_t *s, int64_t now)
     for (int i = 0; i < t->nsplits; i++) {
         wm_split_t *sp = &t->splits[i];
         if (!sp->assigned || sp->idle || sp->paused || now - sp->last_ms < t->spec.idle_timeout_ms) continue;
-        /* resumed by alignment with records left: not idle, only slow to come back */
-        if (sp->unpaused && (!s->reader->lag || s->reader->lag(s->reader, sp->topic, sp->partition) != 0)) continue;
-        sp->idle = true;
+        /* (a bounded read's records past its end are not left to read) */
+        rn_reader_t *r = s->reader;
+        int64_t lag = r && r->lag && !sp->ended ? r->lag(r, sp->topic, sp->partition) : -1;
         char name[256];
+        if (lag > 0) {
+            if (!sp->behind) {
+                split_name(s, sp, name, sizeof name);
+                rn_log_info("table '%s': %s has delivered nothing for %lld ms but has %lld records left to "
+                            "read: not idle, it holds the watermark back",
+                            s->label, name, (long long)(now - sp->last_ms), (long long)lag);
+            }
+            sp->behind = true;
+            continue;
+        }
+        /* resumed by alignment with records left: not idle, only slow to come back */
+        if (sp->unpaused && lag != 0) continue;
+        sp->idle = true;
+        sp->behind = false;
         split_name(s, sp, name, sizeof name);
         fprintf(stderr, "runnel: table '%s': %s has been idle for %lld ms; it no longer holds the watermark back\n", s->label,
                     name, (long long)(now - sp->last_ms));
@@ -894,6 +916,7 @@ static rn_err_t source_assign_time(source_t *s, rn_batch_t *b, rn_ctx_t *ctx, in
         b->rowwm[r] = t->wm;
         sp->records++;
         sp->unpaused = false;
+        sp->behind = false;
         int idx = (int)(sp - t->splits) + 1;
         if (idx != t->run_split) { /* a run of another partition begins: note the last one's span */
             const wm_split_t *last = t->run_split ? &t->splits[t->run_split - 1] : NULL;

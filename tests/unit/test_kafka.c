@@ -829,6 +829,85 @@ static void test_missing_topic(void)
     rd_kafka_destroy(rk);
 }
 
+/* A reader whose queue runs low wakes the fetchers (kr_nudge, librdkafka
+ * before 2.2) without waiting for an answer: with the broker answering
+ * only after 3 s (a broker far away or failing) and the cached end
+ * offsets still promising records, every next() returns within its wait,
+ * where a nudge that waits for its answer held a poll for up to 1 s. Once
+ * the broker answers promptly again the reader reads on to the end. On a
+ * bare mock cluster: the RTT must not slow the other tests' cluster.
+ * (librdkafka 2.2 and later need no nudge: there only the reading is
+ * checked.) */
+#define NUDGE_N 20000
+static void test_nudge_never_blocks(void)
+{
+    char err[512], why[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    RN_REQUIRE(rk != NULL);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    RN_REQUIRE(mc != NULL);
+    char mbs[256];
+    snprintf(mbs, sizeof mbs, "%s", rd_kafka_mock_cluster_bootstraps(mc));
+    RN_REQUIRE(rd_kafka_mock_topic_create(mc, "nudge", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = "test", .brokers = mbs};
+    rn_kafka_t *k = NULL;
+    RN_REQUIRE(rn_kafka_open(&spec, &k, err, sizeof err) == RN_OK);
+    for (int i = 0; i < NUDGE_N; i++) {
+        char value[32];
+        int vl = snprintf(value, sizeof value, "{\"i\":%d}", i);
+        rd_kafka_resp_err_t pe =
+            rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC("nudge"), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, (size_t)vl),
+                              RD_KAFKA_V_END);
+        RN_CHECK(pe == RD_KAFKA_RESP_ERR_NO_ERROR);
+        if (i % 1000 == 999) rd_kafka_poll(k->rk, 0);
+    }
+    RN_CHECK(rn_kafka_flush(k, err, sizeof err) == RN_OK);
+    rn_kafka_close(k);
+
+    /* a prefetch of 200 records: the reader nudges below 100 */
+    rn_option_t opts[] = {OPT("topic", "nudge"), OPT("properties.bootstrap.servers", mbs),
+                          OPT("scan.startup.mode", "earliest-offset"),
+                          OPT("properties.queued.min.messages", "200"),
+                          OPT("properties.queued.max.messages.kbytes", "64"), MOCK_GROUP_TIMING};
+    rn_reader_t *r = NULL;
+    rn_err_t e = open_reader(&rn_connector_kafka, opts, (int)(sizeof opts / sizeof *opts), "nudge", false, &r,
+                             err, sizeof err);
+    if (e != RN_OK) fprintf(stderr, "%s\n", err);
+    RN_REQUIRE(e == RN_OK);
+    r->wait_ms = 10;
+    rn_record_t recs[64];
+    int total = 0, n = 0;
+    bool eof = false;
+    for (int64_t end = now_ms() + WAIT_MS; total < 1000 && now_ms() < end;) {
+        RN_REQUIRE(r->next(r, recs, 64, &n, &eof, err, sizeof err) == RN_OK);
+        total += n;
+    }
+    RN_REQUIRE(total >= 1000);
+    RN_CHECK(rd_kafka_mock_broker_set_rtt(mc, 1, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t worst = 0;
+    for (int64_t end = now_ms() + 2500; now_ms() < end;) {
+        int64_t t0 = now_ms();
+        RN_REQUIRE(r->next(r, recs, 64, &n, &eof, err, sizeof err) == RN_OK);
+        total += n;
+        if (now_ms() - t0 > worst) worst = now_ms() - t0;
+    }
+    if (worst >= 300) fprintf(stderr, "a poll took %lld ms while the broker was slow\n", (long long)worst);
+    RN_CHECK(worst < 300);
+    RN_CHECK(total < NUDGE_N); /* (the slow broker did hold records back) */
+    RN_CHECK(rd_kafka_mock_broker_set_rtt(mc, 1, 0) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int64_t end = now_ms() + WAIT_MS; total < NUDGE_N && now_ms() < end;) {
+        RN_REQUIRE(r->next(r, recs, 64, &n, &eof, err, sizeof err) == RN_OK);
+        total += n;
+    }
+    RN_CHECK_EQ_INT(total, NUDGE_N);
+    r->close(r);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
 /* ---- repartition topics (open_exchange) --------------------------------- */
 
 #define XCH_PARTS 8 /* partitions of the source topic */
@@ -1157,6 +1236,7 @@ int main(void)
         RN_RUN(test_no_brokers);
         RN_RUN(test_unreachable);
         RN_RUN(test_missing_topic);
+        RN_RUN(test_nudge_never_blocks);
         RN_RUN(test_sink_keys_and_tombstone);
         RN_RUN(test_reader_earliest_bounded);
         RN_RUN(test_dead_letter);
