@@ -875,6 +875,38 @@ static rn_err_t pg_commit_once(rn_sink_io_t *io, const char *sink, const char *w
     return pg_flush_pending((pg_sink_t *)io, &mark, errbuf, errbuf_size);
 }
 
+/* rn_sink_io_t.forget_commits */
+static rn_err_t pg_forget_commits(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t keep_from,
+                                  uint64_t *oldest, char *errbuf, size_t errbuf_size)
+{
+    pg_sink_t *s = (pg_sink_t *)io;
+    rn_err_t err = pg_conn_ready(&s->pc, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
+    char keep[24];
+    snprintf(keep, sizeof keep, "%llu", (unsigned long long)keep_from);
+    const char *params[4] = {s->pipeline, sink, writer, keep};
+    rn_buf_t *b = &s->sql;
+    rn_buf_clear(b);
+    rn_buf_appendf(b, "DELETE FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3 AND checkpoint < $4::bigint",
+                   s->qmarks);
+    rn_buf_appendc(b, 0);
+    if (b->oom) return RN_ERR_NOMEM;
+    if ((err = pg_run(&s->pc, b->data, 4, params, "cannot forget old commit records", NULL, NULL, errbuf,
+                      errbuf_size)) != RN_OK)
+        return err;
+    rn_buf_clear(b);
+    rn_buf_appendf(b, "SELECT min(checkpoint) FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3", s->qmarks);
+    rn_buf_appendc(b, 0);
+    if (b->oom) return RN_ERR_NOMEM;
+    PGresult *res = NULL;
+    if ((err = pg_run(&s->pc, b->data, 3, params, "cannot read the commit records", NULL, &res, errbuf,
+                      errbuf_size)) != RN_OK)
+        return err;
+    *oldest = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return RN_OK;
+}
+
 /* Exactly-once: creates the table of commit records when missing, next
  * to the sink's table (in its schema). Two processes creating it at once
  * may collide in the catalog: then it exists, and the second try sees it. */
@@ -967,6 +999,7 @@ rn_err_t rn_jdbc_pg_open_sink(const rn_jdbc_conf_t *c, const rn_open_ctx_t *ctx,
          * them (write_rows then commit_once): no flush of our own */
         s->max_rows = s->interval_ms = 0;
         s->base.commit_once = pg_commit_once;
+        s->base.forget_commits = pg_forget_commits;
         if (!(s->pipeline = rn_strdup(ctx->pipeline ? ctx->pipeline : ""))) err = RN_ERR_NOMEM;
         else err = pg_marks_open(s, c, errbuf, errbuf_size);
     }

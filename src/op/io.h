@@ -242,6 +242,13 @@ struct rn_sink_io {
      * pipeline must stop. */
     rn_err_t (*commit_once)(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t ckpt,
                             uint64_t keep_from, char *errbuf, size_t errbuf_size);
+    /* Optional, with commit_once: a checkpoint with no rows records
+     * nothing, so the records left below keep_from by earlier commits are
+     * deleted by this instead (same rule as commit_once's); *oldest gets
+     * the oldest record of writer and sink left (0: none). Errors are the
+     * caller's to report; nothing is lost by one. */
+    rn_err_t (*forget_commits)(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t keep_from,
+                               uint64_t *oldest, char *errbuf, size_t errbuf_size);
 };
 
 /* Failures of write, write_rows and flush: RN_ERR_RETRY means the

@@ -589,8 +589,9 @@ uint32_t rn_sink_pending_rows(const rn_op_t *op);
  * they stay pending. RN_ERR_NOMEM when out ran out of memory. */
 rn_err_t rn_sink_snapshot_pending(const rn_op_t *op, rn_buf_t *out);
 /* Commits the pending rows as checkpoint ckpt of process tag writer
- * (commit_once, keep_from as there; nothing when there are none) and
- * forgets them. The writer answering RN_ERR_RETRY is retried as
+ * (commit_once, keep_from as there) and forgets them. With none pending
+ * nothing is recorded, but the writer's records left below keep_from
+ * are deleted (forget_commits; a failure there is logged, not returned). The writer answering RN_ERR_RETRY is retried as
  * rn_sink_set_retry says; when that gives up, or on another error, the
  * rows stay pending, the error is returned (errbuf) and the run must stop:
  * a restart restores the checkpoint and commits them then. */

@@ -81,7 +81,12 @@ typedef struct sink {
                                  * (owned); NULL: rows go to the writer as they come */
     rn_buf_t pending;           /* two-phase: the rows since the last checkpoint (layout above) */
     uint32_t npending;          /* rows in pending */
+    uint64_t oldest_record;     /* two-phase: no commit record of the writer below it is left
+                                 * (0: none left; 1 at the start: a predecessor's may be) */
+    int64_t forget_after_ms;    /* two-phase: no forget_commits before then (after a failed one) */
 } sink_t;
+
+#define SINK_FORGET_BACKOFF_MS 30000 /* after a failed forget_commits */
 
 #define SINK_PENDING_VERSION 1  /* of a checkpoint's sink section */
 
@@ -498,6 +503,7 @@ rn_err_t rn_sink_set_two_phase(rn_op_t *op, const char *name, char *errbuf, size
     if (!copy) return RN_ERR_NOMEM;
     rn_free(s->commit_name);
     s->commit_name = copy;
+    s->oldest_record = 1; /* a process before this one (same writer) may have left records */
     return RN_OK;
 }
 
@@ -629,14 +635,40 @@ static rn_err_t sink_commit_rows(rn_op_t *op, sink_t *s, const char *writer, uin
     return sink_backoff(s, err, &t, NULL, errbuf, errbuf_size);
 }
 
+/* A checkpoint without rows records nothing, so its commit deletes no old
+ * records either: where some are left below keep_from (the oldest file
+ * kept), this deletes them, and learns which is the oldest left. A
+ * failure only delays it (it is housekeeping): it is logged and tried
+ * again after SINK_FORGET_BACKOFF_MS. */
+static void sink_forget(sink_t *s, const char *writer, uint64_t keep_from)
+{
+    if (!s->oldest_record || keep_from <= s->oldest_record || !s->io->forget_commits) return;
+    int64_t now = rn_clock_wall_ms();
+    if (now < s->forget_after_ms) return;
+    char why[512] = "";
+    uint64_t oldest = s->oldest_record;
+    if (s->io->forget_commits(s->io, s->commit_name, writer, keep_from, &oldest, why, sizeof why) != RN_OK) {
+        rn_log_warn("sink %s: %s (tried again in %d s)", s->label, why, SINK_FORGET_BACKOFF_MS / 1000);
+        s->forget_after_ms = now + SINK_FORGET_BACKOFF_MS;
+        return;
+    }
+    s->oldest_record = oldest;
+}
+
 rn_err_t rn_sink_commit(rn_op_t *op, const char *writer, uint64_t ckpt, uint64_t keep_from, char *errbuf,
                         size_t errbuf_size)
 {
     sink_t *s = op->priv;
     if (!s->commit_name) return RN_OK;
+    if (!s->npending) {
+        sink_forget(s, writer, keep_from);
+        return RN_OK;
+    }
     rn_err_t err = sink_commit_rows(op, s, writer, ckpt, keep_from, s->pending.data, s->pending.len, s->npending,
                                     errbuf, errbuf_size);
     if (err != RN_OK) return err;
+    /* the commit recorded ckpt and deleted the records below keep_from */
+    s->oldest_record = keep_from ? keep_from : s->oldest_record ? s->oldest_record : ckpt;
     s->io->records += s->npending;
     rn_buf_clear(&s->pending);
     s->npending = 0;
@@ -657,5 +689,8 @@ rn_err_t rn_sink_commit_restored(rn_op_t *op, const char *writer, uint64_t ckpt,
                  (unsigned long long)ckpt, version != SINK_PENDING_VERSION && !rd.bad ? "another format" : "corrupt");
         return RN_ERR_DECODE;
     }
-    return sink_commit_rows(op, s, writer, ckpt, 0, rows, blen, n, errbuf, errbuf_size);
+    rn_err_t err = sink_commit_rows(op, s, writer, ckpt, 0, rows, blen, n, errbuf, errbuf_size);
+    /* (writer may be this process's predecessor: its records are ours to delete) */
+    if (err == RN_OK && n && (!s->oldest_record || ckpt < s->oldest_record)) s->oldest_record = ckpt;
+    return err;
 }

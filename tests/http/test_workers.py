@@ -129,14 +129,28 @@ def main_test(env):
         check([x["name"] for x in pipes] == workers, "pipelines: %s" % [x["name"] for x in pipes])
         check(all(x.get("group") == name for x in pipes), "each worker's group is %s: %s" % (name, pipes))
 
+        last = {}
+
         def counted():
             check(p.poll() is None, "runnel exited %s:\n%s" % (p.returncode, output()))
             try:
                 t = get_json(url, "api/tables/page_views")
             except OSError:
                 return None
-            return t if sum(r[1] for r in t["rows"]) == EVENTS else None
-        harness.wait_for(counted, 120, "page_views to count all %d events" % EVENTS)
+            last["sum"] = sum(r[1] for r in t["rows"])
+            return t if last["sum"] == EVENTS else None
+        try:
+            harness.wait_for(counted, 120, "page_views to count all %d events" % EVENTS)
+        except harness.TestFailure as e:
+            # what was counted (more than EVENTS: read twice), where each
+            # worker stands, and the run's log
+            try:
+                srcs = [(ps["name"], s.get("topic"), s.get("partition"), s.get("records"), s.get("lag"))
+                        for ps in get_json(url, "api/status")["pipelines"] for s in ps["sources"]]
+            except (OSError, ValueError) as why:
+                srcs = "unreadable: %s" % why
+            raise harness.TestFailure("%s: counted %s\nsources (worker, topic, partition, records, lag): %s\n"
+                                      "log:\n%s" % (e, last.get("sum"), srcs, output()))
         # the tables are final now (no more input): read the merge and the copies
         merged = get_json(url, "api/tables/page_views")
         copies = [get_json(url, "api/tables/%s.page_views" % w) for w in workers]

@@ -37,6 +37,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -94,8 +95,11 @@ class Chaos:
         return r
 
     def checkpointed(self, slot):
-        """Whether process slot wrote a checkpoint file since it started."""
-        files = glob.glob(os.path.join(self.ckdir, "ckpt-*.rnck"))
+        """Whether process slot wrote a checkpoint file since it started:
+        one named with its tag (docs/checkpoints.md: the static member id,
+        "-" as "_", at most 40 characters, maybe followed by more)."""
+        tag = re.sub(r"[^A-Za-z0-9_.]", "_", "ck-%s-%s-%s" % (self.name, RUN_ID, slot))[:40]
+        files = glob.glob(os.path.join(self.ckdir, "ckpt-%s*.rnck" % tag))
         return any(os.path.getmtime(f) > self.started[slot] for f in files)
 
     def check_alive_except(self, slot):

@@ -7,7 +7,8 @@
  * the database commit, which finds its rows in the file), the refusal
  * without a transaction, and a crash between the Kafka and the database
  * commit: restoring a partition from that file commits its rows, once per
- * file, and a second process restoring the same file writes nothing again.
+ * file, and a second process restoring the same file writes nothing again;
+ * checkpoints without rows delete the records left below the oldest file.
  */
 #include "core/mem.h"
 #include "plan/pipeline.h"
@@ -126,6 +127,35 @@ static rn_err_t fd_commit_once(rn_sink_io_t *io, const char *sink, const char *w
     return RN_OK;
 }
 
+/* forget_commits: deletes the records of (sink, writer) below keep_from
+ * and tells the oldest left */
+static rn_err_t fd_forget_commits(rn_sink_io_t *io, const char *sink, const char *writer, uint64_t keep_from,
+                                  uint64_t *oldest, char *errbuf, size_t errbuf_size)
+{
+    fake_db_t *db = (fake_db_t *)io;
+    rn_buf_appendf(&events, "db forget below %llu\n", (unsigned long long)keep_from);
+    if (db->fail != RN_OK) {
+        rn_err_t e = db->fail;
+        db->fail = RN_OK;
+        snprintf(errbuf, errbuf_size, "unreachable");
+        return e;
+    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s|%s|", sink, writer);
+    size_t pl = strlen(prefix);
+    int kept = 0;
+    *oldest = 0;
+    for (int i = 0; i < db->nrecords; i++) {
+        uint64_t id = strtoull(db->records[i] + pl, NULL, 10);
+        bool mine = !strncmp(db->records[i], prefix, pl);
+        if (mine && id < keep_from) continue;
+        if (mine && (!*oldest || id < *oldest)) *oldest = id;
+        memmove(db->records[kept++], db->records[i], sizeof db->records[0]);
+    }
+    db->nrecords = kept;
+    return RN_OK;
+}
+
 static fake_db_t *fd_new(void)
 {
     fake_db_t *db = calloc(1, sizeof *db);
@@ -133,6 +163,7 @@ static fake_db_t *fd_new(void)
     db->base.flush = fd_flush;
     db->base.close = fd_close;
     db->base.commit_once = fd_commit_once;
+    db->base.forget_commits = fd_forget_commits;
     return db;
 }
 
@@ -284,6 +315,59 @@ static void test_commit_order_and_restore(void)
     rn_pipeline_free(p);
 }
 
+/* A checkpoint without rows records nothing, and deletes the records
+ * left below keep_from (the oldest checkpoint file kept) when there are
+ * some: a pipeline whose input stopped keeps no more records than files.
+ * A new sink asks once (its predecessor may have left some); a failed
+ * delete is tried again only after a backoff. */
+static void test_idle_checkpoints_forget_records(void)
+{
+    fake_db_t *db;
+    rn_reader_t *r;
+    rn_pipeline_t *p = open_pipeline(&db, &r);
+    RN_REQUIRE(p != NULL);
+    rn_op_t *sink = p->sinks[0].op;
+    char errbuf[512];
+    RN_CHECK_EQ_INT(rn_sink_set_two_phase(sink, "dst", errbuf, sizeof errbuf), RN_OK);
+    take_events(); /* (the test before's) */
+    /* a predecessor's records, 5 and 40 */
+    snprintf(db->records[db->nrecords++], sizeof db->records[0], "dst|w|5");
+    snprintf(db->records[db->nrecords++], sizeof db->records[0], "dst|w|40");
+    snprintf(db->records[db->nrecords++], sizeof db->records[0], "dst|other|1");
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 50, 10, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), "db forget below 10\n");
+    RN_CHECK_EQ_INT(db->nrecords, 2); /* 40, and the other writer's */
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 60, 30, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), ""); /* nothing below 30 is left */
+    /* rows at 100: recorded (with keep_from 30 nothing older goes) */
+    push_rows(p, 2);
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 100, 30, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK(strstr(take_events(), "db commit 2 rows of checkpoint 100 by w") != NULL);
+    RN_CHECK_EQ_INT(db->nrecords, 3);
+    /* idle: the oldest file moves past 40, then past 100 */
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 200, 90, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), "db forget below 90\n");
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 210, 95, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), ""); /* 100 is the oldest left */
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 300, 150, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), "db forget below 150\n");
+    RN_CHECK_EQ_INT(db->nrecords, 1);
+    RN_CHECK_EQ_STR(db->records[0], "dst|other|1");
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 400, 250, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), ""); /* none left: no more deletes */
+    /* a failed delete is logged, not an error, and waits before the next try */
+    push_rows(p, 1);
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 500, 250, errbuf, sizeof errbuf), RN_OK);
+    take_events();
+    db->fail = RN_ERR_RETRY;
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 600, 550, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), "db forget below 550\n");
+    RN_CHECK_EQ_INT(rn_sink_commit(sink, "w", 700, 650, errbuf, sizeof errbuf), RN_OK);
+    RN_CHECK_EQ_STR(take_events(), "");
+    RN_CHECK_EQ_INT(db->nrecords, 2);
+    rn_pipeline_free(p);
+}
+
 static void rm_dir(void)
 {
     DIR *d = opendir(dir);
@@ -308,6 +392,7 @@ int main(void)
     rn_buf_init(&events);
     RN_RUN(test_refused_without_transaction);
     RN_RUN(test_commit_order_and_restore);
+    RN_RUN(test_idle_checkpoints_forget_records);
     rn_buf_free(&events);
     rm_dir();
     return rn_test_summary();
