@@ -163,6 +163,22 @@ print('ok')" ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/examples/${name}.sql ${parts})
   set_tests_properties(cli.explain_${name} PROPERTIES LABELS "cli" TIMEOUT 30)
 endforeach()
 
+# Nexmark q7: `JOIN ... ON B.price = B1.maxprice WHERE B.dateTime BETWEEN
+# B1.dateTime - INTERVAL '10' SECOND AND B1.dateTime`, B1.dateTime a
+# window's window_end, is an interval join (the WHERE's time bounds go into
+# the inner join; window_end counts as an event-time attribute), which
+# keeps 10 s of bids where a regular join keeps them all.
+add_test(NAME cli.explain_nexmark_q7
+         COMMAND ${Python3_EXECUTABLE} -c "
+import re, subprocess, sys
+out = subprocess.run([sys.argv[1], 'explain', sys.argv[2]], capture_output=True, text=True)
+if out.returncode: sys.exit('FAIL: runnel explain exited %d: %s' % (out.returncode, out.stderr))
+want = r'IntervalJoin: INNER \\[price = maxprice\\], dateTime BETWEEN dateTime AND dateTime \\+ 10 s'
+if not re.search(want, out.stdout) or re.search(r'\\bJoin: INNER|where dateTime BETWEEN', out.stdout):
+    sys.exit('FAIL: q7 is not one interval join:\\n%s' % out.stdout)
+print('ok')" ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/bench/nexmark/q7.sql)
+set_tests_properties(cli.explain_nexmark_q7 PROPERTIES LABELS "cli" TIMEOUT 30)
+
 # Hardening regressions (tests/cli/test_hardening.py): a run that would
 # destroy its input, sinks sharing a file, topic names that escape the
 # output directory, --now parsing, dead letters that keep their bytes,

@@ -11,7 +11,8 @@
  *     (`r.ts BETWEEN l.ts - INTERVAL '5' SECOND AND l.ts + INTERVAL ...`,
  *     `r.ts > l.ts`, `r.ts <= l.ts + INTERVAL ...`): when both a lower and
  *     an upper bound are found and both inputs are insert-only, the join is
- *     an interval join on [lower, upper] (strict bounds are +-1 ms);
+ *     an interval join on [lower, upper] (strict bounds are +-1 ms; a
+ *     window's window_end counts as an event-time attribute here);
  *     otherwise these stay conditions like any other;
  *   - a condition over one side only is pushed into that side (a filter
  *     before the join) when that side is not the preserved side of an
@@ -84,10 +85,16 @@ bool an_split_and(const rn_ast_expr_t *e, const rn_ast_expr_t **out, int *n, int
 }
 
 /* A time term: an event-time column of rel c, or c +/- a constant: *col
- * and *ms get them. */
+ * and *ms get them. The window_end of an event-time window's rows or
+ * aggregate counts as one: it is window_time + 1 ms, and a window comes
+ * out only once the watermark reached its window_time, so every row still
+ * to come has a window_end above the watermark, which is what an interval
+ * join needs of its time columns (Nexmark q7 bounds bids by the window_end
+ * of a window's maximum: an interval join keeps 10 s of bids, a regular
+ * join all of them). */
 static bool time_term(const rn_expr_t *e, const rel_t *rel, int *col, int64_t *ms)
 {
-    if (e->kind == RN_EXPR_COLUMN && rel->cols[e->col].rowtime) {
+    if (e->kind == RN_EXPR_COLUMN && (rel->cols[e->col].rowtime || rel->cols[e->col].window_bound == 2)) {
         *col = e->col;
         *ms = 0;
         return true;
@@ -332,7 +339,12 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         return false;
     }
     for (int i = 0; i < nconj; i++) conj_where[i] = -1;
-    for (int i = 0; cross && i < nwhere && nconj < MAX_CONJUNCTS; i++)
+    /* an INNER JOIN ... ON is offered them too, for time bounds only (as
+     * Flink pushes WHERE into an inner join's condition): `ON a.k = b.k
+     * WHERE a.ts BETWEEN b.ts - ... AND b.ts` is an interval join */
+    int non = nconj;
+    bool offered = cross || jt == RN_JOIN_INNER;
+    for (int i = 0; offered && i < nwhere && nconj < MAX_CONJUNCTS; i++)
         if (!where_pushed[i] && !an_contains_agg(where[i]) && an_ast_resolves(&both, where[i])) {
             conj_where[nconj] = i;
             conj[nconj++] = where[i];
@@ -340,11 +352,13 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     scope_t sc;
     memset(&sc, 0, sizeof sc);
     sc.rel = &both;
-    sc.where_clause = cross ? "in WHERE" : "in ON";
     rn_expr_t *bound[MAX_CONJUNCTS];
-    for (int i = 0; i < nconj; i++)
-        if (!(bound[i] = an_bind_boolean(an, &sc, conj[i], cross ? "the WHERE condition" : "a join condition")))
+    for (int i = 0; i < nconj; i++) {
+        bool from_where = cross || i >= non;
+        sc.where_clause = from_where ? "in WHERE" : "in ON";
+        if (!(bound[i] = an_bind_boolean(an, &sc, conj[i], from_where ? "the WHERE condition" : "a join condition")))
             return false;
+    }
 
     /* sort the conjuncts (C_WHERE: a WHERE conjunct a cross join leaves to WHERE) */
     enum { C_RESIDUAL, C_KEY, C_TIME, C_LEFT, C_RIGHT, C_WHERE } what[MAX_CONJUNCTS];
@@ -355,6 +369,10 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     for (int i = 0; i < nconj; i++) {
         rn_expr_t *e = bound[i];
         what[i] = cross ? C_WHERE : C_RESIDUAL;
+        if (!cross && i >= non) { /* a WHERE conjunct offered to an inner join: a time bound or WHERE's */
+            what[i] = time_bound(e, &both, nl, &tb) ? C_TIME : C_WHERE;
+            continue;
+        }
         if (e->kind == RN_EXPR_FUNC && e->fn == RN_FN_EQ) {
             unsigned a = expr_sides(e->args[0], nl), b = expr_sides(e->args[1], nl);
             if ((a == SIDE_LEFT && b == SIDE_RIGHT) || (a == SIDE_RIGHT && b == SIDE_LEFT)) {
@@ -405,8 +423,11 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
         return false;
     }
     /* a cross join's keys (and time bounds, if it is an interval join) are
-     * done with; its other conditions stay WHERE's */
-    for (int i = 0; cross && i < nconj; i++) {
+     * done with; its other conditions stay WHERE's; so do the WHERE
+     * conjuncts offered to an inner join unless they made it an interval
+     * join */
+    for (int i = 0; i < nconj; i++) {
+        if (conj_where[i] < 0) continue;
         if (what[i] == C_TIME && !interval) what[i] = C_WHERE;
         if (what[i] != C_WHERE) where_pushed[conj_where[i]] = true;
     }
