@@ -30,20 +30,25 @@
  * ordered by time, so a row probes the other side with a binary search
  * for the start of its interval and reads only the rows inside it; rows
  * arrive mostly in time order, so insertion mostly appends, and expiry
- * takes the oldest, the front), and in an indexed min-heap per side
- * (core/heap.h) ordered by (expiry, arrival sequence).
+ * takes the oldest, the front), and per side in (expiry, arrival
+ * sequence) order: the rows that arrive in that order (most) in a FIFO
+ * run, O(1) to add and to take; the others in an indexed min-heap
+ * (core/heap.h). Before the run, every row went through the heap, whose
+ * pops (each comparison reading two rows out of cache) were a fifth of
+ * Nexmark q7's time.
  * Each row is one allocation holding its values, strings copied out of the
  * batch arena behind them.
  *
  * Watermarks. The watermark callback reads both port watermarks: left rows
- * whose expiry the right watermark passed are popped from the heap and
+ * whose expiry the right watermark passed are taken (least first) and
  * freed, emitted NULL-padded first if the join is LEFT/FULL and they never
  * matched (exactly once, never before); the same for right rows under the
  * left watermark in RIGHT/FULL. RN_WM_MAX (an ended input) passes every
  * expiry; as op.c calls back when the minimum watermark rises or a
  * watermark (or tick) arrives, the rows an ended input releases go out at
  * the other input's next watermark or tick, or at finish. The cost is
- * O(log n) per expired row, nothing per row kept.
+ * O(1) per expired row of the run, O(log n) of the heap, nothing per row
+ * kept.
  * The output watermark is min(lw, rw) - max(|lower|, |upper|) (RN_WM_MIN
  * and RN_WM_MAX stay what they are, the rest saturates), never lowered; it
  * is forwarded on every callback (unchanged when only processing time
@@ -61,8 +66,8 @@
  * finish (all input ended) emits every pending NULL-padded row, frees the
  * state and forwards RN_WM_MAX.
  *
- * held_since is the smallest time among stored rows (the tops of the two
- * heaps: within a side expiry is time plus a constant). forget_partitions
+ * held_since is the smallest time among stored rows (the least of each
+ * side: within a side expiry is time plus a constant). forget_partitions
  * drops, without emitting, the keys whose partition (rn_key_partition of
  * the key bytes) is revoked.
  *
@@ -83,14 +88,14 @@
  * written whatever the filter.
  * Restore adds the snapshot's entries to those the operator holds (a
  * fresh operator, or one holding other partitions' keys) and pushes their
- * rows onto the heaps. It takes each watermark only when the operator has
+ * rows into the sides' order (run or heap). It takes each watermark only when the operator has
  * none yet: the port watermarks become floors under what the inputs
  * deliver (port_floor), so rows are stored and expired as they were
  * before the snapshot even before the sources deliver their watermarks
  * again, and never against a watermark that went back; the sequence
  * becomes the larger of the two (rows restored from different operators
- * may then share a sequence number: the heap breaks such ties in any
- * order). It checks that values decode as the side's column types, the
+ * may then share a sequence number: such ties go to the heap, which
+ * breaks them in any order). It checks that values decode as the side's column types, the
  * time is not NULL, the key recomputed from the values equals the entry's
  * key (so no key is NULL), sequences are below the snapshot's counter, no
  * key is held already or twice, and nothing is short or left over; else
@@ -111,12 +116,15 @@
 
 typedef struct ij_key ij_key_t;
 
+#define IJ_NO_RUN UINT64_MAX
+
 /* One stored input row. */
 typedef struct ij_row {
     int64_t time;               /* its rowtime */
     int64_t expiry;             /* the last other-side watermark under which it can match */
     uint64_t seq;               /* arrival sequence (ties in the heap) */
-    size_t hidx;                /* position in its side's heap */
+    size_t hidx;                /* position in its side's heap (RN_HEAP_NOWHERE: not there) */
+    uint64_t fpos;              /* position in its side's run (IJ_NO_RUN: not there) */
     ij_key_t *owner;            /* the key entry listing it */
     uint32_t at;                /* its slot in owner->rows */
     uint8_t matched;            /* it has been emitted with a partner */
@@ -127,12 +135,16 @@ typedef struct ij_row {
 /* A store slot: the rows of one key on one side, rows[head .. head + n),
  * ordered by (time, arrival sequence): a probe is a binary search, and
  * expiry (oldest first within a key) drops rows[head]. */
+#define IJ_INLINE_ROWS 2        /* rows a key holds without an array of its own */
+
 struct ij_key {
-    ij_row_t **rows;            /* cap slots (owned array) */
+    ij_row_t **rows;            /* cap slots: inline, or an owned array */
     uint32_t head;              /* first live slot */
     uint32_t n;                 /* live rows */
     uint32_t cap;
     uint64_t hash;              /* hash of the key bytes */
+    ij_row_t *inline_rows[IJ_INLINE_ROWS]; /* the slots of the first rows (most keys hold
+                                 * one or two: one allocation fewer per key) */
 };
 
 typedef struct ij_side {
@@ -142,7 +154,18 @@ typedef struct ij_side {
     int time_col;               /* rowtime column */
     bool outer;                 /* unmatched rows are emitted NULL-padded */
     rn_store_t *store;          /* key bytes -> ij_key_t */
-    rn_heap_t heap;             /* stored rows by (expiry, seq) */
+    /* The stored rows by (expiry, seq): those that arrived in that order
+     * (most: expiry is time plus a constant, and rows come mostly in
+     * time order) in the run, a FIFO of slots run[pos & run_mask] for pos
+     * in [run_head, run_tail), a removed row leaving a NULL (never at
+     * run_head); the others in the heap. The least is the run's head or
+     * the heap's top. */
+    ij_row_t **run;
+    uint64_t run_head, run_tail;
+    size_t run_mask;            /* run's slots - 1 (a power of two), or 0 with none */
+    int64_t run_last_expiry;    /* of the last row put into the run */
+    uint64_t run_last_seq;
+    rn_heap_t heap;
     size_t nrows;               /* rows stored */
     size_t row_bytes;           /* bytes of stored rows and key arrays */
 } ij_side_t;
@@ -213,6 +236,61 @@ static bool ij_row_less(const void *x, const void *y)
     return a->seq < b->seq;
 }
 
+/* ---- the stored rows in expiry order (ij_side_t's run and heap) ---- */
+
+/* Makes room for one more row. RN_OK or RN_ERR_NOMEM (nothing changed). */
+static rn_err_t ij_order_reserve(ij_side_t *s)
+{
+    if (rn_heap_reserve(&s->heap, 1) != RN_OK) return RN_ERR_NOMEM;
+    size_t cap = s->run ? s->run_mask + 1 : 0;
+    if (s->run_tail - s->run_head < cap) return RN_OK;
+    size_t ncap = cap ? cap * 2 : 64;
+    ij_row_t **a = rn_malloc(sizeof *a * ncap);
+    if (!a) return RN_ERR_NOMEM;
+    for (uint64_t pos = s->run_head; pos < s->run_tail; pos++) a[pos & (ncap - 1)] = s->run[pos & s->run_mask];
+    rn_free(s->run);
+    s->run = a;
+    s->run_mask = ncap - 1;
+    return RN_OK;
+}
+
+/* Adds row (expiry and seq set); room was reserved. */
+static void ij_order_push(ij_side_t *s, ij_row_t *row)
+{
+    bool in_order = s->run_head == s->run_tail || row->expiry > s->run_last_expiry ||
+                    (row->expiry == s->run_last_expiry && row->seq > s->run_last_seq);
+    if (!in_order) {
+        row->fpos = IJ_NO_RUN;
+        rn_heap_push(&s->heap, row);
+        return;
+    }
+    row->fpos = s->run_tail++;
+    s->run[row->fpos & s->run_mask] = row;
+    s->run_last_expiry = row->expiry;
+    s->run_last_seq = row->seq;
+}
+
+/* The row of least (expiry, seq), or NULL. */
+static ij_row_t *ij_order_top(const ij_side_t *s)
+{
+    ij_row_t *h = rn_heap_top(&s->heap);
+    ij_row_t *f = s->run_head < s->run_tail ? s->run[s->run_head & s->run_mask] : NULL;
+    if (!f) return h;
+    return h && ij_row_less(h, f) ? h : f;
+}
+
+/* Takes row out (wherever it is). */
+static void ij_order_remove(ij_side_t *s, ij_row_t *row)
+{
+    if (row->fpos == IJ_NO_RUN) {
+        rn_heap_remove(&s->heap, row);
+        return;
+    }
+    s->run[row->fpos & s->run_mask] = NULL;
+    row->fpos = IJ_NO_RUN;
+    while (s->run_head < s->run_tail && !s->run[s->run_head & s->run_mask]) s->run_head++;
+}
+
 /* Store callback: frees a key's rows, taking them out of the heap. */
 static void ij_key_free(void *value, void *opaque)
 {
@@ -220,13 +298,15 @@ static void ij_key_free(void *value, void *opaque)
     ij_key_t *e = value;
     for (uint32_t i = e->head; i < e->head + e->n; i++) {
         ij_row_t *row = e->rows[i];
-        rn_heap_remove(&s->heap, row);
+        ij_order_remove(s, row);
         s->nrows--;
         s->row_bytes -= row->bytes;
         rn_free(row);
     }
-    s->row_bytes -= sizeof *e->rows * e->cap;
-    rn_free(e->rows);
+    if (e->rows != e->inline_rows) {
+        s->row_bytes -= sizeof *e->rows * e->cap;
+        rn_free(e->rows);
+    }
 }
 
 /* Serializes the key columns of row r of side s (values vals[col]) into
@@ -258,6 +338,7 @@ static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
     memset(row, 0, sizeof *row);
     row->bytes = bytes;
     row->hidx = RN_HEAP_NOWHERE;
+    row->fpos = IJ_NO_RUN;
     char *p = (char *)&row->vals[s->ncols];
     for (int c = 0; c < s->ncols; c++) {
         rn_value_t v = vals[c];
@@ -278,7 +359,7 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
 {
     ij_side_t *s = &j->side[si];
     bool created;
-    if (rn_heap_reserve(&s->heap, 1) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
+    if (ij_order_reserve(s) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
         rn_free(row);
         return RN_ERR_NOMEM;
     }
@@ -293,15 +374,20 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
         e->head = 0;
         for (uint32_t i = 0; i < e->n; i++) e->rows[i]->at = i;
     }
+    if (!e->cap) { /* (a new entry) */
+        e->rows = e->inline_rows;
+        e->cap = IJ_INLINE_ROWS;
+    }
     if (e->n == e->cap) {
-        uint32_t cap = e->cap ? e->cap * 2 : 2;
-        ij_row_t **rows = rn_realloc(e->rows, sizeof *rows * cap);
+        uint32_t cap = e->cap * 2;
+        bool was_inline = e->rows == e->inline_rows;
+        ij_row_t **rows = was_inline ? rn_malloc(sizeof *rows * cap) : rn_realloc(e->rows, sizeof *rows * cap);
         if (!rows) {
             rn_free(row);
-            if (e->n == 0) rn_store_remove(s->store, j->key.data, (uint32_t)j->key.len, h);
             return RN_ERR_NOMEM;
         }
-        s->row_bytes += sizeof *rows * (cap - e->cap);
+        if (was_inline) memcpy(rows, e->inline_rows, sizeof *rows * e->cap);
+        s->row_bytes += sizeof *rows * (was_inline ? cap : cap - e->cap);
         e->rows = rows;
         e->cap = cap;
     }
@@ -320,7 +406,7 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     row->at = lo;
     e->rows[lo] = row;
     e->n++;
-    rn_heap_push(&s->heap, row);
+    ij_order_push(s, row);
     s->nrows++;
     s->row_bytes += row->bytes;
     return RN_OK;
@@ -553,12 +639,12 @@ static rn_err_t ij_expire(ijoin_t *j, rn_op_out_t *o, int si, int64_t wm)
 {
     ij_side_t *s = &j->side[si];
     ij_row_t *row;
-    while ((row = rn_heap_top(&s->heap)) && ij_expired(row->expiry, wm)) {
+    while ((row = ij_order_top(s)) && ij_expired(row->expiry, wm)) {
         if (s->outer && !row->matched) {
             rn_err_t err = ij_emit_padded(j, o, si, row->vals, true);
             if (err != RN_OK) return err;
         }
-        rn_heap_pop(&s->heap);
+        ij_order_remove(s, row);
         ij_drop_row(j, s, row);
     }
     return RN_OK;
@@ -597,7 +683,7 @@ static int64_t ij_held_since(const rn_op_t *op)
     const ijoin_t *j = op->priv;
     int64_t held = INT64_MAX;
     for (int s = 0; s < 2; s++) {
-        const ij_row_t *row = rn_heap_top(&j->side[s].heap);
+        const ij_row_t *row = ij_order_top(&j->side[s]);
         if (row && row->time < held) held = row->time;
     }
     return held;
@@ -611,7 +697,8 @@ static size_t ij_state_size(const rn_op_t *op, size_t *keys)
     for (int s = 0; s < 2; s++) {
         const ij_side_t *sd = &j->side[s];
         *keys += rn_store_count(sd->store);
-        bytes += rn_store_bytes(sd->store) + sd->row_bytes + sd->heap.cap * sizeof(void *);
+        bytes += rn_store_bytes(sd->store) + sd->row_bytes + sd->heap.cap * sizeof(void *) +
+                 (sd->run ? (sd->run_mask + 1) * sizeof(void *) : 0);
     }
     return bytes;
 }
@@ -655,6 +742,7 @@ static void ij_free(ijoin_t *j)
     for (int s = 0; s < 2; s++) {
         rn_store_free(j->side[s].store); /* takes the rows out of the heap */
         rn_heap_free(&j->side[s].heap);
+        rn_free(j->side[s].run);
         rn_free(j->side[s].keys);
         if (j->side[s].schema) rn_schema_unref(j->side[s].schema);
     }
