@@ -3,7 +3,8 @@
 --http` over the real Kafka cluster (docs/dashboard.md, "Workers").
 
 Input: an 8-partition topic of click events (user_id, page_id, ts), keyed
-by user_id, produced once both workers hold partitions of it. The pipeline (written to a temporary
+by user_id, produced once both workers hold partitions of it and of the
+GROUP BY's repartition topic. The pipeline (written to a temporary
 file with a name of its own, so its repartition topics are new) writes
 two Kafka tables with 'dashboard' = 'true' (a process with workers reads
 and writes Kafka only, so its dashboard tables are such twins):
@@ -111,18 +112,26 @@ def main_test(env):
         url = output().split("dashboard at ", 1)[1].split()[0]
         workers = [name + "-w1", name + "-w2"]
 
-        # the input only once both workers hold partitions of it: else the
-        # first to start could read (and count) it all alone
+        # the input only once both workers hold partitions of it, and of
+        # the repartition topic of the GROUP BY: else the first to start
+        # could read (and count) it all alone, or count pages whose
+        # partition then moves to the other worker (without checkpoints a
+        # moved partition's state stays behind: docs/checkpoints.md)
         def assigned():
             check(p.poll() is None, "runnel exited %s:\n%s" % (p.returncode, output()))
-            by = {}
+            by, rep = {}, {}
             for ps in get_json(url, "api/status")["pipelines"]:
                 for src in ps["sources"]:
                     if src["topic"] == topic:
                         by.setdefault(ps["name"], set()).add(src["partition"])
-            return by if len(by) == 2 and set().union(*by.values()) == set(range(8)) else None
-        by = harness.wait_for(assigned, 90, "both workers assigned partitions of %s" % topic)
-        log("assigned: %s" % {w: sorted(ps) for w, ps in by.items()})
+                    elif (src["topic"] or "").endswith("-repartition"):
+                        rep.setdefault(ps["name"], set()).add(src["partition"])
+            full = lambda m: len(m) == 2 and all(m.values()) and set().union(*m.values()) == set(range(8))
+            return (by, rep) if full(by) and full(rep) else None
+        by, rep = harness.wait_for(assigned, 90, "both workers assigned partitions of %s and of its repartition "
+                                   "topic" % topic)
+        log("assigned: %s; repartition topic: %s" % ({w: sorted(ps) for w, ps in by.items()},
+                                                     {w: sorted(ps) for w, ps in rep.items()}))
         harness.produce(b, topic, [json.dumps(e) for e in events], key_field="user_id")
 
         pipes = get_json(url, "api/pipelines")["pipelines"]
