@@ -465,18 +465,18 @@ done:
 }
 
 /* With 'group-offsets', partitions first assigned here (fresh) start from
- * the group's committed positions where it has some: the first time that
- * happens, rn_reader_t.resumed hears which. A lookup that fails is
- * skipped: the warning is advice, not a condition to stop. */
+ * the group's committed positions where it has some (kr_group_starts
+ * looked them up into their start): the first time that happens,
+ * rn_reader_t.resumed hears which. A lookup that failed is skipped: the
+ * warning is advice, not a condition to stop. */
 static void kr_tell_resumed(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *fresh)
 {
     if (!r->base.resumed || r->resume_told || r->start != START_GROUP) return;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(fresh);
-    rd_kafka_topic_partition_list_t *had = rd_kafka_topic_partition_list_new(l->cnt);
-    if (rd_kafka_committed(r->k->rk, l, r->k->connect_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        for (int i = 0; i < l->cnt; i++)
-            if (!l->elems[i].err && l->elems[i].offset >= 0)
-                rd_kafka_topic_partition_list_add(had, l->elems[i].topic, l->elems[i].partition);
+    rd_kafka_topic_partition_list_t *had = rd_kafka_topic_partition_list_new(fresh->cnt ? fresh->cnt : 1);
+    for (int i = 0; i < fresh->cnt; i++) {
+        const kafka_part_t *p = kr_find(r, fresh->elems[i].topic, fresh->elems[i].partition, false);
+        if (p && p->start >= 0) rd_kafka_topic_partition_list_add(had, fresh->elems[i].topic, fresh->elems[i].partition);
+    }
     if (had->cnt) {
         rn_buf_t b;
         rn_buf_init(&b);
@@ -489,7 +489,6 @@ static void kr_tell_resumed(kafka_reader_t *r, const rd_kafka_topic_partition_li
         rn_buf_free(&b);
     }
     rd_kafka_topic_partition_list_destroy(had);
-    rd_kafka_topic_partition_list_destroy(l);
 }
 
 /* For a startup mode other than 'group-offsets': the first-time partitions
@@ -606,9 +605,10 @@ static void kr_ckpt_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *p
 
 /* The partitions of parts that start from the group's committed offset
  * (nothing above gave them another start) learn that offset as their
- * start: kr_lag's position of a partition before its first record. A
- * failed lookup (it waits 2 s at most), or a partition without a commit,
- * leaves it unknown. */
+ * start: kr_lag's position of a partition before its first record, and
+ * what kr_tell_resumed tells. A failed lookup (it waits 2 s at most, or
+ * 'connect_timeout' while the resume warning waits for it), or a
+ * partition without a commit, leaves it unknown. */
 static void kr_group_starts(kafka_reader_t *r, const rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
@@ -618,7 +618,8 @@ static void kr_group_starts(kafka_reader_t *r, const rd_kafka_topic_partition_li
         if (p && a->offset == RD_KAFKA_OFFSET_INVALID && p->next < 0)
             rd_kafka_topic_partition_list_add(l, a->topic, a->partition);
     }
-    int wait_ms = r->k->connect_timeout_ms < 2000 ? r->k->connect_timeout_ms : 2000; /* (only a hint) */
+    bool told = !r->base.resumed || r->resume_told || r->start != START_GROUP;
+    int wait_ms = told && r->k->connect_timeout_ms > 2000 ? 2000 : r->k->connect_timeout_ms; /* (a hint) */
     if (l->cnt && rd_kafka_committed(r->k->rk, l, wait_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
         for (int i = 0; i < l->cnt; i++) {
             kafka_part_t *p = kr_find(r, l->elems[i].topic, l->elems[i].partition, false);
@@ -661,8 +662,8 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     rd_kafka_topic_partition_list_destroy(need);
     if (fresh->cnt && r->pending == RN_OK) kr_taken_over(r, parts, fresh);
     if (fresh->cnt && r->pending == RN_OK) kr_resolve(r, parts, fresh);
-    if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
     if (r->pending == RN_OK) kr_group_starts(r, parts);
+    if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
     rd_kafka_topic_partition_list_destroy(fresh);
 }
 
