@@ -136,17 +136,25 @@ try {
   await page.click(`#tabs button[data-pipeline="${owner.name}"]`);
 
   step('sources, sinks and operators equal /api/status of the same time_ms');
-  const readStatus = () => page.evaluate(() => {
+  // waits (in the page, up to 2 s) until the page shows the snapshot of
+  // time_ms want or a newer one, then reads it in the same task: what it
+  // reads is one snapshot, whatever the stream delivers meanwhile
+  const readStatus = (want) => page.evaluate(async (want) => {
+    const deadline = Date.now() + 2000;
+    while (Number(document.body.dataset.statusMs) < want && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     const rows = (sel) => [...document.querySelectorAll(sel + ' tbody tr')].filter((tr) => !tr.querySelector('td.empty'))
       .map((tr) => [...tr.querySelectorAll('td[data-v]')].map((td) => JSON.parse(td.dataset.v)));
     return { ms: Number(document.body.dataset.statusMs), sources: rows('#sources'), sinks: rows('#sinks'),
              dlq: Number(document.getElementById('dlq-count').dataset.v),
              late: [...document.querySelectorAll('#graph g.node')].map((g) => [Number(g.dataset.id), Number(g.dataset.late)]) };
-  });
+  }, want);
   let stMatched = false;
-  // a server with several pipelines publishes often: many tries, each a fresh pair
+  // a server with several pipelines publishes often: the page may show a
+  // newer snapshot by the time it shows this one; many tries, each a fresh pair
   for (let i = 0; i < 300 && !stMatched; i++) {
-    const [shownSt, apiSt] = [await readStatus(), await api('api/status')];
+    const apiSt = await api('api/status');
+    const shownSt = await readStatus(apiSt.time_ms);
     if (shownSt.ms !== apiSt.time_ms) { await page.waitForTimeout(30); continue; }
     stMatched = true;
     const ps = apiSt.pipelines.find((p) => p.name === owner.name);
