@@ -753,6 +753,20 @@ static rn_err_t pg_write_all(pg_sink_t *s, const int *rows, int n, bool del, boo
     return RN_OK;
 }
 
+/* Deletes the commit records of (pipeline, sink, writer) = params[0..2]
+ * below checkpoint params[3]. */
+static rn_err_t pg_forget_below(pg_sink_t *s, const char *const params[4], pg_fail *fail, char *errbuf,
+                                size_t errbuf_size)
+{
+    rn_buf_t *b = &s->sql;
+    rn_buf_clear(b);
+    rn_buf_appendf(b, "DELETE FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3 AND checkpoint < $4::bigint",
+                   s->qmarks);
+    rn_buf_appendc(b, 0);
+    if (b->oom) return RN_ERR_NOMEM;
+    return pg_run(&s->pc, b->data, 4, params, "cannot forget old commit records", fail, NULL, errbuf, errbuf_size);
+}
+
 /* Exactly-once: inserts mark's record in the open transaction; *fresh
  * says whether it was not there yet (the rows are to be written). Then
  * deletes the records of the same sink and writer below keep_from. */
@@ -778,12 +792,7 @@ static rn_err_t pg_mark(pg_sink_t *s, const pg_mark_t *mark, bool *fresh, pg_fai
     PQclear(res);
     if (!mark->keep_from) return RN_OK;
     params[3] = keep;
-    rn_buf_clear(b);
-    rn_buf_appendf(b, "DELETE FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3 AND checkpoint < $4::bigint",
-                   s->qmarks);
-    rn_buf_appendc(b, 0);
-    if (b->oom) return RN_ERR_NOMEM;
-    return pg_run(&s->pc, b->data, 4, params, "cannot forget old commit records", fail, NULL, errbuf, errbuf_size);
+    return pg_forget_below(s, params, fail, errbuf, errbuf_size);
 }
 
 /* Writes the pending set in one transaction and forgets it once committed.
@@ -885,15 +894,8 @@ static rn_err_t pg_forget_commits(rn_sink_io_t *io, const char *sink, const char
     char keep[24];
     snprintf(keep, sizeof keep, "%llu", (unsigned long long)keep_from);
     const char *params[4] = {s->pipeline, sink, writer, keep};
+    if ((err = pg_forget_below(s, params, NULL, errbuf, errbuf_size)) != RN_OK) return err;
     rn_buf_t *b = &s->sql;
-    rn_buf_clear(b);
-    rn_buf_appendf(b, "DELETE FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3 AND checkpoint < $4::bigint",
-                   s->qmarks);
-    rn_buf_appendc(b, 0);
-    if (b->oom) return RN_ERR_NOMEM;
-    if ((err = pg_run(&s->pc, b->data, 4, params, "cannot forget old commit records", NULL, NULL, errbuf,
-                      errbuf_size)) != RN_OK)
-        return err;
     rn_buf_clear(b);
     rn_buf_appendf(b, "SELECT min(checkpoint) FROM %s WHERE pipeline = $1 AND sink = $2 AND writer = $3", s->qmarks);
     rn_buf_appendc(b, 0);

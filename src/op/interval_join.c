@@ -88,15 +88,15 @@
  * written whatever the filter.
  * Restore adds the snapshot's entries to those the operator holds (a
  * fresh operator, or one holding other partitions' keys) and pushes their
- * rows into the sides' order (run or heap). It takes each watermark only when the operator has
- * none yet: the port watermarks become floors under what the inputs
+ * rows into the sides' order (run or heap). It takes each watermark only
+ * when the operator has none yet: the port watermarks become floors under what the inputs
  * deliver (port_floor), so rows are stored and expired as they were
  * before the snapshot even before the sources deliver their watermarks
  * again, and never against a watermark that went back; the sequence
  * becomes the larger of the two (rows restored from different operators
  * may then share a sequence number: such ties go to the heap, which
- * breaks them in any order). It checks that values decode as the side's column types, the
- * time is not NULL, the key recomputed from the values equals the entry's
+ * breaks them in any order). It checks that values decode as the side's
+ * column types, the time is not NULL, the key recomputed from the values equals the entry's
  * key (so no key is NULL), sequences are below the snapshot's counter, no
  * key is held already or twice, and nothing is short or left over; else
  * RN_ERR_DECODE. A failed restore (RN_ERR_NOMEM too) removes the entries
