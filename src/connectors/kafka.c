@@ -628,6 +628,8 @@ static void kr_group_starts(kafka_reader_t *r, const rd_kafka_topic_partition_li
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+static bool kr_take_marks(kafka_reader_t *r);
+
 /* Rebalance: parts are being assigned to this reader. */
 static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
 {
@@ -665,6 +667,11 @@ static void kr_assign(kafka_reader_t *r, rd_kafka_topic_partition_list_t *parts)
     if (r->pending == RN_OK) kr_group_starts(r, parts);
     if (fresh->cnt && r->pending == RN_OK) kr_tell_resumed(r, fresh);
     rd_kafka_topic_partition_list_destroy(fresh);
+    /* Bounded: the end marks of the partitions other members read are
+     * taken now, while none of this consumer's fetches waits at a broker
+     * (at the end of its read one would hold the lookup up to
+     * fetch.wait.max.ms); kr_group_done tries again if this fails. */
+    if (r->bounded && !r->marks_taken && r->pending == RN_OK) r->marks_taken = kr_take_marks(r);
 }
 
 /* True for commit errors that mean "the group is moving on": the
@@ -1127,8 +1134,9 @@ static void kr_note_waiting(kafka_reader_t *r)
 
 /* Bounded mode: adds every partition of the reader's topics that it was
  * never assigned as a watched part, with the high watermark of now as
- * its end mark. Returns false if the cluster could not be asked (the
- * caller tries again later). */
+ * its end mark (called at the first assignment, and by kr_group_done
+ * until it succeeds). Returns false if the cluster could not be asked
+ * (the caller tries again later). */
 static bool kr_take_marks(kafka_reader_t *r)
 {
     const struct rd_kafka_metadata *md = NULL;

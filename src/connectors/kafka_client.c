@@ -273,6 +273,13 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
          * follows them */
         "queued.min.messages", "100000",
         "queued.max.messages.kbytes", "32768",
+        /* a fetch with nothing to return waits this long at the broker,
+         * and every other request of this client to that broker (a
+         * commit, a metadata or offsets lookup, DeleteRecords) waits
+         * behind it: librdkafka's 500 ms made the end of a bounded read
+         * and each synchronous lookup after the input went quiet half a
+         * second slower (docs/kafka.md, "Prefetch") */
+        "fetch.wait.max.ms", "100",
         /* a sink waiting for its destination (op/sink.c retries an outage
          * forever) stops the polling; after the default 5 min the group
          * would drop this member and its records, already counted in the
