@@ -15,14 +15,16 @@
  * values and FIRST_VALUE/LAST_VALUE the arrival sequence of their value, so
  * that sessions merge.
  *
- * Firing order. Windows that have not fired sit in an indexed min-heap
- * ordered by (end, creation sequence), so results come out by window_end
- * and then in creation order, never in hash-table order. Fired windows
+ * Firing order. Windows that have not fired are ordered by (end, creation
+ * sequence), so results come out by window_end and then in creation
+ * order, never in hash-table order: TUMBLE/HOP/GIVEN windows in buckets,
+ * one per distinct end, each a list in creation order (see "pending
+ * windows"), sessions in an indexed min-heap. Fired windows
  * kept for late updates (allowed lateness L > 0) sit in a second heap by
  * end until the watermark passes end + L; with L = 0 a window is freed as
  * soon as it fires. Sessions also sit in a heap by (start, creation) while
  * unfired, which answers held_since. The heaps are core/heap.h's indexed
- * heaps: each window keeps its position in every heap (win_t.hidx), so a
+ * heaps: each window keeps its position in every heap (win_t.*_at), so a
  * session whose bounds move is re-sifted in place and a merged-away session
  * is removed at once (no lazy invalidation).
  *
@@ -127,6 +129,7 @@
  * operator holds what it held.
  */
 #include "core/hash.h"
+#include "core/assert.h"
 #include "core/heap.h"
 #include "core/mem.h"
 #include "core/timeparse.h"
@@ -150,15 +153,32 @@ typedef struct win {
     uint64_t created;           /* creation sequence: breaks ties in firing order */
     uint64_t epoch;             /* input batch in which it was put on the touched list */
     uint64_t hash;              /* TUMBLE/HOP: hash of its store key */
-    size_t hidx[WIN_NHEAPS];    /* position in each heap, RN_HEAP_NOWHERE when not in it */
+    /* Positions in the heaps (RN_HEAP_NOWHERE when not in one). Only
+     * sessions sit in the WIN_PENDING and WIN_BY_START heaps; other
+     * windows use those bytes for their end bucket's list. */
+    size_t retained_at;         /* in the WIN_RETAINED heap */
+    union {
+        size_t session_at[2];   /* SESSION: in the WIN_PENDING, WIN_BY_START heaps */
+        struct {
+            struct win *qprev, *qnext; /* TUMBLE/HOP/GIVEN: neighbours in its end bucket */
+        };
+    };
     size_t touched_at;          /* index in the touched list while epoch is current */
+
     sess_key_t *owner;          /* SESSION: the key entry listing it */
     uint8_t fired;              /* final result emitted; only late updates from now on */
     uint8_t emitted;            /* a row for it is out downstream, not retracted */
     uint8_t dirty;              /* accumulators changed since the last emission */
+    uint8_t queued;             /* TUMBLE/HOP/GIVEN: in an end bucket (pending) */
     rn_buf_t prev;              /* last emitted result, serialized (updating output only) */
     rn_accum_t acc[];           /* one per aggregate (op/accum.h) */
 } win_t;
+
+/* TUMBLE/HOP/GIVEN: the pending windows of one end, by creation. */
+typedef struct win_bucket {
+    int64_t end;
+    win_t *head, *tail;
+} win_bucket_t;
 
 struct sess_key {
     win_t **s;                  /* sessions of the key by start (disjoint, so by end too) */
@@ -180,8 +200,13 @@ typedef struct win_agg {
     size_t nsessions;           /* SESSION: sessions held */
     size_t peak_open;           /* most windows (sessions) held after a batch's rows went in */
     size_t win_size;            /* bytes of a win_t with its accumulators */
-    rn_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) by end, retained (fired) by end,
-                                   * unfired sessions by start */
+    rn_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) sessions by end (other windows: the
+                                   * buckets), retained (fired) by end, unfired sessions by
+                                   * start */
+    win_bucket_t *bk;           /* TUMBLE/HOP/GIVEN pending windows: buckets by end, ascending */
+    size_t bk_first, bk_n;      /* live buckets: bk[bk_first..bk_n), some maybe empty */
+    size_t bk_cap;              /* room in bk */
+    size_t npending;            /* windows in the buckets */
     uint64_t seq;               /* arrival sequence of accepted rows */
     uint64_t created;           /* windows created so far */
     uint64_t epoch;             /* input batches processed */
@@ -191,7 +216,9 @@ typedef struct win_agg {
     bool early_started;         /* last_early is set */
     int64_t last_early;         /* processing time of the last early firing */
     rn_buf_t key;               /* scratch: serialized group key of the current row */
-    rn_buf_t wkey;              /* scratch: window store key; copy of a key being removed */
+    uint64_t key_hash;          /* TUMBLE/HOP/GIVEN: rn_hash_bytes of a->key */
+    rn_buf_t wkey;              /* scratch: window store key (win_prefix bytes for the bounds,
+                                 * then a->key); copy of a key being removed */
     rn_buf_t res;               /* scratch: serialized result (swapped with win_t.prev) */
     rn_accum_ctx_t acx;         /* accumulators: mergeable, no multisets */
 } win_agg_t;
@@ -227,6 +254,42 @@ static bool win_freeable(const win_agg_t *a, int64_t end, int64_t wm)
     return wm >= INT64_MIN + a->w.lateness_ms && end <= wm - a->w.lateness_ms;
 }
 
+/* ---- window store keys ---------------------------------------------------- */
+
+/* Bytes before the group key in a TUMBLE/HOP window's store key: its start
+ * as rn_key_append writes a BIGINT (tag and 8 bytes); GIVEN: then its end. */
+static size_t win_prefix(const win_agg_t *a) { return a->w.kind == RN_WINDOW_GIVEN ? 18 : 9; }
+
+/* The store hash of window [start, end) of the group key whose bytes hash
+ * to key_hash: the key is hashed once per row, not once per window of a
+ * HOP, and its windows' hashes are mixed from it (a 64-bit finalizer, so
+ * every bit of the bounds reaches the table's index and tag bits). */
+static uint64_t win_hash(uint64_t key_hash, int64_t start, int64_t end)
+{
+    uint64_t h = key_hash ^ ((uint64_t)start * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)end * 0xC2B2AE3D27D4EB4Full);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* The store hash of a TUMBLE/HOP/GIVEN window key as the store holds it
+ * (win_get's); false if the key is too short to hold its bounds. */
+static bool win_key_hash(const win_agg_t *a, const void *key, uint32_t klen, uint64_t *out)
+{
+    size_t pre = win_prefix(a);
+    if (klen < pre) return false;
+    const unsigned char *k = key;
+    int64_t start, end;
+    memcpy(&start, k + 1, 8);
+    if (a->w.kind == RN_WINDOW_GIVEN) memcpy(&end, k + 10, 8);
+    else end = rn_time_add_sat(start, a->w.size_ms);
+    *out = win_hash(rn_hash_bytes(k + pre, klen - pre, 0), start, end);
+    return true;
+}
+
 /* ---- firing heaps (core/heap.h) ---------------------------------------- */
 
 /* Pending and retained windows: by (end, creation). */
@@ -243,6 +306,157 @@ static bool win_less_by_start(const void *x, const void *y)
     const win_t *a = x, *b = y;
     if (a->start != b->start) return a->start < b->start;
     return a->created < b->created;
+}
+
+/* ---- pending windows -------------------------------------------------------
+ * Unfired sessions sit in the WIN_PENDING heap. TUMBLE/HOP/GIVEN windows
+ * share a few ends (one per slide on the grid), so they sit in buckets
+ * instead: one per distinct end, in a sorted array, each a list in
+ * creation order. A new window is created after every window held, so it
+ * goes at its bucket's tail; firing takes the first bucket's head. Both
+ * are O(1) plus a binary search over the buckets, and firing touches
+ * only the windows it fires (a heap's sift moved windows all over
+ * memory: 15% of Nexmark q5). */
+
+static bool win_bucketed(const win_agg_t *a) { return a->w.kind != RN_WINDOW_SESSION; }
+
+/* Marks w as in no heap and no bucket. */
+static void win_unplaced(const win_agg_t *a, win_t *w)
+{
+    w->retained_at = RN_HEAP_NOWHERE;
+    if (win_bucketed(a)) {
+        w->qprev = w->qnext = NULL;
+        w->queued = 0;
+    } else {
+        w->session_at[0] = w->session_at[1] = RN_HEAP_NOWHERE;
+    }
+}
+
+/* The index of the first live bucket with end >= end (bk_n if none). */
+static size_t bk_search(const win_agg_t *a, int64_t end)
+{
+    size_t lo = a->bk_first, hi = a->bk_n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->bk[mid].end < end) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Makes room for n more buckets. Returns RN_OK or RN_ERR_NOMEM. */
+static rn_err_t bk_reserve(win_agg_t *a, size_t n)
+{
+    if (a->bk_first > 0 && a->bk_n + n > a->bk_cap) { /* slide the live ones down first */
+        memmove(a->bk, a->bk + a->bk_first, sizeof *a->bk * (a->bk_n - a->bk_first));
+        a->bk_n -= a->bk_first;
+        a->bk_first = 0;
+    }
+    if (a->bk_n + n <= a->bk_cap) return RN_OK;
+    size_t cap = a->bk_cap ? a->bk_cap : 8;
+    while (cap < a->bk_n + n) cap *= 2;
+    win_bucket_t *b = rn_realloc(a->bk, sizeof *b * cap);
+    if (!b) return RN_ERR_NOMEM;
+    a->bk = b;
+    a->bk_cap = cap;
+    return RN_OK;
+}
+
+/* Makes room so that the next pending_push cannot fail. */
+static rn_err_t pending_reserve(win_agg_t *a)
+{
+    if (!win_bucketed(a)) return rn_heap_reserve(&a->heaps[WIN_PENDING], 1);
+    return bk_reserve(a, 1);
+}
+
+/* Queues unfired window w, created after every window queued with its end
+ * (restore: pending_rebuild); room was reserved. */
+static void pending_push(win_agg_t *a, win_t *w)
+{
+    if (!win_bucketed(a)) {
+        rn_heap_push(&a->heaps[WIN_PENDING], w);
+        return;
+    }
+    size_t i = bk_search(a, w->end);
+    if (i == a->bk_n || a->bk[i].end != w->end) {
+        RN_ASSERT(a->bk_n < a->bk_cap);
+        memmove(a->bk + i + 1, a->bk + i, sizeof *a->bk * (a->bk_n - i));
+        a->bk[i] = (win_bucket_t){.end = w->end};
+        a->bk_n++;
+    }
+    win_bucket_t *b = &a->bk[i];
+    RN_ASSERT(!b->tail || b->tail->created <= w->created);
+    w->qprev = b->tail;
+    w->qnext = NULL;
+    if (b->tail) b->tail->qnext = w;
+    else b->head = w;
+    b->tail = w;
+    w->queued = 1;
+    a->npending++;
+}
+
+/* Takes w out of the pending windows, if it is there. */
+static void pending_remove(win_agg_t *a, win_t *w)
+{
+    if (!win_bucketed(a)) {
+        rn_heap_remove(&a->heaps[WIN_PENDING], w);
+        return;
+    }
+    if (!w->queued) return;
+    size_t i = bk_search(a, w->end);
+    RN_ASSERT(i < a->bk_n && a->bk[i].end == w->end);
+    win_bucket_t *b = &a->bk[i];
+    if (w->qprev) w->qprev->qnext = w->qnext;
+    else b->head = w->qnext;
+    if (w->qnext) w->qnext->qprev = w->qprev;
+    else b->tail = w->qprev;
+    w->qprev = w->qnext = NULL;
+    w->queued = 0;
+    a->npending--;
+    /* Empty buckets in front go; one further in stays until it is in front. */
+    while (a->bk_first < a->bk_n && !a->bk[a->bk_first].head) a->bk_first++;
+    if (a->bk_first == a->bk_n) a->bk_first = a->bk_n = 0;
+}
+
+/* The pending window that fires first: least end, then creation. */
+static win_t *pending_top(const win_agg_t *a)
+{
+    if (!win_bucketed(a)) return rn_heap_top(&a->heaps[WIN_PENDING]);
+    return a->bk_first < a->bk_n ? a->bk[a->bk_first].head : NULL;
+}
+
+static int win_cmp_end(const void *x, const void *y);
+
+/* Restore: queues the pending windows held and the n unfired windows of
+ * add together, in (end, creation) order (creation numbers of restored
+ * windows interleave with those held). Returns RN_OK, or RN_ERR_NOMEM
+ * with nothing changed. */
+static rn_err_t pending_rebuild(win_agg_t *a, win_t *const *add, size_t n)
+{
+    size_t total = a->npending + n;
+    win_t **all = rn_malloc(sizeof *all * (total ? total : 1));
+    if (!all) return RN_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = a->bk_first; i < a->bk_n; i++)
+        for (win_t *w = a->bk[i].head; w; w = w->qnext) all[k++] = w;
+    RN_ASSERT(k == a->npending);
+    for (size_t i = 0; i < n; i++) all[k++] = add[i];
+    qsort(all, total, sizeof *all, win_cmp_end);
+    size_t ends = 0;
+    for (size_t i = 0; i < total; i++) ends += i == 0 || all[i]->end != all[i - 1]->end;
+    if (bk_reserve(a, ends) != RN_OK) { /* (the buckets held are as they were) */
+        rn_free(all);
+        return RN_ERR_NOMEM;
+    }
+    a->bk_first = a->bk_n = 0; /* room for ends buckets from 0 */
+    a->npending = 0;
+    for (size_t i = 0; i < total; i++) {
+        all[i]->queued = 0;
+        all[i]->qprev = all[i]->qnext = NULL;
+        pending_push(a, all[i]);
+    }
+    rn_free(all);
+    return RN_OK;
 }
 
 /* ---- accumulators (op/accum.h) ------------------------------------------ */
@@ -271,7 +485,7 @@ static void win_init(win_agg_t *a, win_t *w, int64_t start, int64_t end)
     w->start = start;
     w->end = end;
     w->created = a->created++;
-    for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = RN_HEAP_NOWHERE;
+    win_unplaced(a, w);
     rn_buf_init(&w->prev);
 }
 
@@ -286,7 +500,9 @@ static void win_value_free(void *value, void *opaque)
 
 static void win_unheap(win_agg_t *a, win_t *w)
 {
-    for (int h = 0; h < WIN_NHEAPS; h++) rn_heap_remove(&a->heaps[h], w);
+    if (win_bucketed(a)) pending_remove(a, w);
+    for (int h = 0; h < WIN_NHEAPS; h++)
+        if (h == WIN_RETAINED || !win_bucketed(a)) rn_heap_remove(&a->heaps[h], w);
 }
 
 /* Frees a session (after it left its key's array). */
@@ -383,27 +599,40 @@ static rn_err_t win_add_row(win_agg_t *a, win_t *w, const rn_batch_t *in, int r,
     return RN_OK;
 }
 
+/* Prepares a->wkey for the windows of the current row's key (a->key):
+ * room for the bounds, then the key, which is hashed once. Returns RN_OK
+ * or RN_ERR_NOMEM. */
+static rn_err_t win_key_prepare(win_agg_t *a)
+{
+    size_t pre = win_prefix(a);
+    rn_buf_clear(&a->wkey);
+    if (rn_buf_reserve(&a->wkey, pre + a->key.len) != 0) return RN_ERR_NOMEM;
+    memset(a->wkey.data, 1, pre); /* the tags; the values are win_get's */
+    a->wkey.len = pre;
+    if (a->key.len) rn_buf_append(&a->wkey, a->key.data, a->key.len);
+    if (a->wkey.oom) return RN_ERR_NOMEM;
+    a->key_hash = rn_hash_bytes(a->key.data, a->key.len, 0);
+    return RN_OK;
+}
+
 /* The TUMBLE/HOP/GIVEN window [start, end) of the current row's key
- * (a->key), created if new. Returns NULL on OOM. */
+ * (a->wkey as win_key_prepare left it), created if new. Returns NULL on
+ * OOM. */
 static win_t *win_get(win_agg_t *a, int64_t start, int64_t end)
 {
-    rn_buf_clear(&a->wkey);
-    rn_value_t sv = rn_value_int(start), ev = rn_value_int(end);
-    rn_key_append(&a->wkey, RN_TYPE_BIGINT, &sv);
-    if (a->w.kind == RN_WINDOW_GIVEN) rn_key_append(&a->wkey, RN_TYPE_BIGINT, &ev);
-    if (a->key.len) rn_buf_append(&a->wkey, a->key.data, a->key.len);
-    if (a->wkey.oom) return NULL;
-    uint64_t h = rn_hash_bytes(a->wkey.data, a->wkey.len, 0);
+    memcpy(a->wkey.data + 1, &start, 8); /* as rn_key_append writes a BIGINT */
+    if (a->w.kind == RN_WINDOW_GIVEN) memcpy(a->wkey.data + 10, &end, 8);
+    uint64_t h = win_hash(a->key_hash, start, end);
     bool created;
     win_t *w = rn_store_upsert(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h, &created);
     if (!w || !created) return w;
-    if (rn_heap_reserve(&a->heaps[WIN_PENDING], 1) != RN_OK) {
+    if (pending_reserve(a) != RN_OK) {
         rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
         return NULL;
     }
     win_init(a, w, start, end);
     w->hash = h;
-    rn_heap_push(&a->heaps[WIN_PENDING], w);
+    pending_push(a, w);
     return w;
 }
 
@@ -620,16 +849,16 @@ static rn_err_t win_emit_current(win_agg_t *a, rn_op_out_t *o, win_t *w)
  * frees fired windows with end + L <= wm. */
 static rn_err_t win_advance(win_agg_t *a, rn_op_out_t *o, int64_t wm)
 {
-    rn_heap_t *pending = &a->heaps[WIN_PENDING], *retained = &a->heaps[WIN_RETAINED];
+    rn_heap_t *retained = &a->heaps[WIN_RETAINED];
     win_t *w;
-    while ((w = rn_heap_top(pending)) && w->end <= wm) {
+    while ((w = pending_top(a)) && w->end <= wm) {
         bool freeable = win_freeable(a, w->end, wm);
         if (!freeable && rn_heap_reserve(retained, 1) != RN_OK) return RN_ERR_NOMEM;
         rn_err_t err = win_emit_current(a, o, w);
         if (err != RN_OK) return err;
         w->fired = 1;
-        rn_heap_remove(pending, w);
-        rn_heap_remove(&a->heaps[WIN_BY_START], w);
+        pending_remove(a, w);
+        if (!win_bucketed(a)) rn_heap_remove(&a->heaps[WIN_BY_START], w);
         if (freeable) win_drop(a, w);
         else rn_heap_push(retained, w);
     }
@@ -659,14 +888,20 @@ static rn_err_t win_early_fire(win_agg_t *a, rn_op_out_t *o)
         return RN_OK;
     a->last_early = now;
     const rn_heap_t *pending = &a->heaps[WIN_PENDING];
-    size_t n = 0, len = rn_heap_len(pending);
+    size_t n = 0, len = win_bucketed(a) ? a->npending : rn_heap_len(pending);
     win_t **c = rn_arena_alloc(o->ctx->arena, sizeof *c * (len ? len : 1));
     if (!c) return RN_ERR_NOMEM;
-    for (size_t i = 0; i < len; i++) {
-        win_t *w = rn_heap_at(pending, i);
-        if (w->dirty) c[n++] = w;
+    if (win_bucketed(a)) { /* in firing order already */
+        for (size_t i = a->bk_first; i < a->bk_n; i++)
+            for (win_t *w = a->bk[i].head; w; w = w->qnext)
+                if (w->dirty) c[n++] = w;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            win_t *w = rn_heap_at(pending, i);
+            if (w->dirty) c[n++] = w;
+        }
+        qsort(c, n, sizeof *c, win_cmp_end);
     }
-    qsort(c, n, sizeof *c, win_cmp_end);
     for (size_t i = 0; i < n; i++) {
         rn_err_t err = win_emit_current(a, o, c[i]);
         if (err != RN_OK) return err;
@@ -710,6 +945,7 @@ static rn_err_t win_route_late(win_agg_t *a, const rn_batch_t *in, const int *id
 static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, int r, int64_t t)
 {
     uint64_t seq = a->seq++;
+    if (a->w.kind != RN_WINDOW_SESSION && win_key_prepare(a) != RN_OK) return RN_ERR_NOMEM;
     switch (a->w.kind) {
     case RN_WINDOW_TUMBLE: {
         int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
@@ -814,7 +1050,7 @@ static int64_t window_held_since(const rn_op_t *op)
     const win_agg_t *a = op->priv;
     /* TUMBLE/HOP windows all have one size: the earliest end has the
      * earliest start. */
-    const win_t *w = rn_heap_top(&a->heaps[a->w.kind == RN_WINDOW_SESSION ? WIN_BY_START : WIN_PENDING]);
+    const win_t *w = a->w.kind == RN_WINDOW_SESSION ? rn_heap_top(&a->heaps[WIN_BY_START]) : pending_top(a);
     /* processing-time windows hold rows of any event time */
     if (a->w.proctime) return w ? INT64_MIN : INT64_MAX;
     if (w && a->w.kind == RN_WINDOW_GIVEN) return w->end - 1; /* its rows' rowtime */
@@ -866,6 +1102,7 @@ static void win_agg_free(win_agg_t *a)
     rn_store_free(a->windows);
     rn_store_free(a->keys);
     for (int h = 0; h < WIN_NHEAPS; h++) rn_heap_free(&a->heaps[h]);
+    rn_free(a->bk);
     rn_free(a->touched);
     rn_buf_free(&a->key);
     rn_buf_free(&a->wkey);
@@ -1092,7 +1329,7 @@ static rn_err_t session_read(win_agg_t *a, rn_snap_reader_t *r, sess_key_t *sk, 
     for (uint32_t i = 0; i < n; i++) {
         win_t *w = rn_calloc(1, a->win_size);
         if (!w) return RN_ERR_NOMEM;
-        for (int h = 0; h < WIN_NHEAPS; h++) w->hidx[h] = RN_HEAP_NOWHERE;
+        win_unplaced(a, w);
         w->owner = sk;
         sk->s[sk->n++] = w; /* freed with the key from now on */
         a->nsessions++;
@@ -1104,15 +1341,17 @@ static rn_err_t session_read(win_agg_t *a, rn_snap_reader_t *r, sess_key_t *sk, 
     return RN_OK;
 }
 
-/* Puts every window of the (restored) state in its heaps; they have room. */
+/* Puts a window of the (restored) state in its heaps, which have room;
+ * unfired TUMBLE/HOP/GIVEN windows are pending_rebuild's. */
 static void win_heap_all(win_agg_t *a, win_t *w)
 {
     if (w->fired) {
         rn_heap_push(&a->heaps[WIN_RETAINED], w);
         return;
     }
+    if (win_bucketed(a)) return;
     rn_heap_push(&a->heaps[WIN_PENDING], w);
-    if (a->w.kind == RN_WINDOW_SESSION) rn_heap_push(&a->heaps[WIN_BY_START], w);
+    rn_heap_push(&a->heaps[WIN_BY_START], w);
 }
 
 /* A store entry added by the restore under way: enough to take it back. */
@@ -1166,7 +1405,12 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
             err = RN_ERR_DECODE;
             break;
         }
-        uint64_t h = rn_hash_bytes(k, klen, 0);
+        uint64_t h = 0;
+        if (session) h = rn_hash_bytes(k, klen, 0);
+        else if (!win_key_hash(a, k, klen, &h)) {
+            err = RN_ERR_DECODE;
+            break;
+        }
         if (rn_store_peek(st, k, klen, h)) { /* held already, or twice in the snapshot */
             err = RN_ERR_DECODE;
             break;
@@ -1194,7 +1438,7 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
             nwin += (size_t)sk->n;
         } else {
             win_t *w = v;
-            for (int hh = 0; hh < WIN_NHEAPS; hh++) w->hidx[hh] = RN_HEAP_NOWHERE;
+            win_unplaced(a, w);
             w->hash = h;
             err = win_read(a, &r, w, created);
             if (err == RN_OK && !win_key_valid(a, k, klen, true, w->start, w->end)) err = RN_ERR_DECODE;
@@ -1202,8 +1446,17 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
         }
     }
     if (err == RN_OK && !rn_snap_done(&r)) err = RN_ERR_DECODE;
-    for (int hh = 0; hh < WIN_NHEAPS && err == RN_OK; hh++)
-        if (rn_heap_reserve(&a->heaps[hh], nwin) != RN_OK) err = RN_ERR_NOMEM;
+    for (int hh = 0; hh < WIN_NHEAPS && err == RN_OK; hh++) /* (TUMBLE/HOP/GIVEN: retained only) */
+        if ((session || hh == WIN_RETAINED) && rn_heap_reserve(&a->heaps[hh], nwin) != RN_OK) err = RN_ERR_NOMEM;
+    if (err == RN_OK && !session) { /* the last step that can fail */
+        win_t **unfired = rn_malloc(sizeof *unfired * (nadded ? nadded : 1));
+        size_t nunfired = 0;
+        if (!unfired) err = RN_ERR_NOMEM;
+        for (size_t i = 0; unfired && i < nadded; i++)
+            if (!((win_t *)added[i].v)->fired) unfired[nunfired++] = added[i].v;
+        if (unfired) err = pending_rebuild(a, unfired, nunfired);
+        rn_free(unfired);
+    }
     if (err != RN_OK) {
         /* value_free releases each entry's windows, none in a heap (a
          * session's release also takes it off the session count). */
@@ -1302,7 +1555,8 @@ rn_op_t *rn_window_aggregate_new(rn_op_t *input, const rn_window_spec_t *w, int 
     rn_accum_ctx_init(&a->acx, false, true);
     for (int h = 0; h < WIN_NHEAPS; h++)
         rn_heap_init(&a->heaps[h], h == WIN_BY_START ? win_less_by_start : win_less_by_end,
-                     offsetof(win_t, hidx) + (size_t)h * sizeof(size_t));
+                     h == WIN_RETAINED ? offsetof(win_t, retained_at)
+                                       : offsetof(win_t, session_at) + (h == WIN_BY_START ? sizeof(size_t) : 0));
     if (w->kind == RN_WINDOW_SESSION)
         a->keys = rn_store_new("session-window", sizeof(sess_key_t), sess_key_free, a);
     else a->windows = rn_store_new("window", a->win_size, win_value_free, a);
