@@ -137,12 +137,44 @@ static const uint32_t crc32c_table[256] = {
     0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
 
-uint32_t rn_crc32c_update(uint32_t crc, const void *data, size_t len)
+/* One table lookup per byte: the portable path, and the reference the
+ * unit tests compare the instruction path with. */
+uint32_t rn_crc32c_bytewise(uint32_t crc, const void *data, size_t len)
 {
     const unsigned char *p = data;
     uint32_t c = ~crc;
     while (len--) c = crc32c_table[(c ^ *p++) & 0xff] ^ (c >> 8);
     return ~c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define RN_CRC32C_HW 1
+
+/* SSE4.2's crc32 instruction computes this very CRC, 8 bytes at a time:
+ * checkpoint files of tens of MB took ~1.5 cycles per byte bytewise. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, size_t len)
+{
+    uint64_t c = (uint32_t)~crc;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--) c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t rn_crc32c_update(uint32_t crc, const void *data, size_t len)
+{
+#ifdef RN_CRC32C_HW
+    if (__builtin_cpu_supports("sse4.2")) return crc32c_sse42(crc, data, len);
+#endif
+    return rn_crc32c_bytewise(crc, data, len);
 }
 
 uint32_t rn_crc32c(const void *data, size_t len) { return rn_crc32c_update(0, data, len); }

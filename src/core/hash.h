@@ -31,6 +31,9 @@ uint32_t rn_crc32c(const void *data, size_t len);
 /* Continues a CRC-32C: rn_crc32c_update(rn_crc32c(a, n), b, m) is the CRC
  * of a followed by b; rn_crc32c_update(0, d, n) == rn_crc32c(d, n). */
 uint32_t rn_crc32c_update(uint32_t crc, const void *data, size_t len);
+/* The same CRC one byte at a time, by table (what rn_crc32c_update does on
+ * a CPU without SSE4.2's crc32 instruction). */
+uint32_t rn_crc32c_bytewise(uint32_t crc, const void *data, size_t len);
 
 static inline uint64_t rn_hash_u64(uint64_t x)
 {
