@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -176,23 +177,66 @@ def tree_rss(pid):
     return total
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid):
+    """CPU seconds (user + system) the live processes of PID's tree have used."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / TICK
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def processing_cpu(samples, total, t0, startup_s):
+    """The CPU seconds of processing: the tree's whole CPU (total, from the
+    rusage of the reaped adapter, which counts every descendant its
+    parents waited for) less what it had used by the end of start-up
+    (interpolated between the 50 ms samples of the live tree)."""
+    ready = t0 + startup_s
+    before = [(t, c) for t, c in samples if t <= ready]
+    after = [(t, c) for t, c in samples if t > ready]
+    if not before:
+        at_ready = 0.0
+    elif not after:
+        at_ready = before[-1][1]
+    else:
+        (ta, ca), (tb, cb) = before[-1], after[0]
+        at_ready = ca + (cb - ca) * (ready - ta) / (tb - ta)
+    return max(total - at_ready, 0.0)
+
+
 def run_adapter(engine, query, bs, out_topic, logpath, timeout):
     """Runs the adapter; returns a dict: status ("ok", "n/a", "failed"), rc, peers figures,
-    wall_s, peak_rss (bytes of the process tree)."""
+    wall_s, peak_rss (bytes of the process tree), cpu_s (CPU seconds of the whole tree) and
+    process_cpu_s (those after start-up)."""
     exe = os.path.join(ROOT, "bench", "peers", engine, "query")
     if not os.access(exe, os.X_OK):
         return {"status": "n/a", "why": "no adapter"}
     with open(logpath, "w") as errf:
+        cpu0 = children_cpu()
         t0 = time.time()
         # a session of its own, so that a timeout kills the engine under the adapter too
         proc = subprocess.Popen([exe, query, bs, out_topic], stdout=subprocess.PIPE, stderr=errf, text=True,
                                 cwd=ROOT, start_new_session=True)
         peak = [0]
+        cpu_samples = []  # (time, CPU seconds of the live tree)
         stop = threading.Event()
 
         def sample():
             while not stop.wait(0.05):
                 peak[0] = max(peak[0], tree_rss(proc.pid))
+                cpu_samples.append((time.time(), tree_cpu(proc.pid)))
 
         th = threading.Thread(target=sample, daemon=True)
         th.start()
@@ -206,7 +250,9 @@ def run_adapter(engine, query, bs, out_topic, logpath, timeout):
         stop.set()
         th.join()
         wall = time.time() - t0
-    res = {"rc": proc.returncode, "wall_s": round(wall, 3), "peak_rss": peak[0], "pid": proc.pid}
+        cpu = children_cpu() - cpu0
+    res = {"rc": proc.returncode, "wall_s": round(wall, 3), "peak_rss": peak[0], "pid": proc.pid,
+           "cpu_s": round(cpu, 3)}
     if proc.returncode == 3:
         return dict(res, status="n/a", why="exit 3")
     lines = stdout.strip().splitlines()
@@ -214,6 +260,7 @@ def run_adapter(engine, query, bs, out_topic, logpath, timeout):
         return dict(res, status="failed", why="exit %d%s" % (proc.returncode, "" if lines and lines[-1].startswith(
             "PEERS ") else ", no PEERS line"))
     figures = json.loads(lines[-1][len("PEERS "):])
+    res["process_cpu_s"] = round(processing_cpu(cpu_samples, cpu, t0, figures["startup_s"]), 3)
     return dict(res, status="ok", **{k: figures[k] for k in ("startup_s", "process_s", "records")})
 
 
@@ -309,7 +356,7 @@ def differences(want, got, upsert, limit=5):
 
 # ---- the table ---------------------------------------------------------------------------------
 
-def summarize(runs, ref_eps):
+def summarize(runs, ref_eps, ref_epc=None):
     """One table row's figures from an engine's runs of a query."""
     ok = [r for r in runs if r["status"] == "ok"]
     if any(r["status"] == "n/a" for r in runs):
@@ -331,26 +378,34 @@ def summarize(runs, ref_eps):
     s["events_per_s"] = round(s["records"] / s["process_s"]) if s["process_s"] > 0 else None
     if ref_eps and s["events_per_s"]:
         s["runnel_ratio"] = round(ref_eps / s["events_per_s"], 2)
+    # per core: events per CPU second of processing, the whole process tree's
+    s["process_cpu_s"] = round(statistics.median(r["process_cpu_s"] for r in ok), 3)
+    s["events_per_cpu_s"] = round(s["records"] / s["process_cpu_s"]) if s["process_cpu_s"] > 0 else None
+    if ref_epc and s["events_per_cpu_s"]:
+        s["runnel_cpu_ratio"] = round(ref_epc / s["events_per_cpu_s"], 2)
     return s
 
 
 def table(summary, queries, engines):
-    lines = ["| query | engine | startup s | process s | events/s | runnel/engine | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| query | engine | startup s | process s | events/s | runnel/engine | process CPU s | events/CPU s "
+             "| runnel/engine per CPU s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for q in queries:
         for e in engines:
             s = summary[q][e]
             v = s["verdict"]
             if v == "ok":
                 ratio = "%.2fx" % s["runnel_ratio"] if "runnel_ratio" in s else "-"
-                lines.append("| %s | %s | %.2f | %.2f | %s | %s | %.0f |" % (
+                cratio = "%.2fx" % s["runnel_cpu_ratio"] if "runnel_cpu_ratio" in s else "-"
+                epc = "{:,}".format(s["events_per_cpu_s"]) if s.get("events_per_cpu_s") else "-"
+                lines.append("| %s | %s | %.2f | %.2f | %s | %s | %.2f | %s | %s | %.0f |" % (
                     q, e, s["startup_s"], s["process_s"], "{:,}".format(s["events_per_s"]), ratio,
-                    s["peak_rss_mib"]))
+                    s["process_cpu_s"], epc, cratio, s["peak_rss_mib"]))
             elif v in ("WRONG", "unchecked"):
-                lines.append("| %s | %s | - | - | %s | - | %.0f |" % (
+                lines.append("| %s | %s | - | - | %s | - | - | - | - | %.0f |" % (
                     q, e, v if v == "WRONG" else "unchecked (no runnel result)", s["peak_rss_mib"]))
             else:
-                lines.append("| %s | %s | - | - | %s | - | - |" % (q, e, v if v == "n/a" else "failed (%s)" % s["why"]))
+                lines.append("| %s | %s | - | - | %s | - | - | - | - | - |" % (q, e, v if v == "n/a" else "failed (%s)" % s["why"]))
     return "\n".join(lines)
 
 
@@ -421,9 +476,9 @@ def main():
                         r["check"] = "unchecked" if ref is None else "WRONG" if diff else "ok"
                         if diff:
                             log("%s %s run %d: WRONG result:\n  %s" % (e, q, i, "\n  ".join(diff)))
-                        log("%s %s run %d: startup %.2f s, process %.2f s, %d records, peak RSS %.0f MiB, %s" % (
-                            e, q, i, r["startup_s"], r["process_s"], r["records"], r["peak_rss"] / 2 ** 20,
-                            r["check"]))
+                        log("%s %s run %d: startup %.2f s, process %.2f s (%.2f CPU s), %d records, peak RSS %.0f MiB, "
+                            "%s" % (e, q, i, r["startup_s"], r["process_s"], r["process_cpu_s"], r["records"],
+                                    r["peak_rss"] / 2 ** 20, r["check"]))
                     else:
                         log("%s %s run %d: %s (%s; log %s)" % (e, q, i, r["status"], r.get("why", ""), logpath))
                     if not keep:
@@ -437,7 +492,8 @@ def main():
                         break
                 results[q][e] = runs
                 ref_eps = summary[q]["runnel"].get("events_per_s") if "runnel" in summary[q] else None
-                summary[q][e] = summarize(runs, ref_eps)
+                ref_epc = summary[q]["runnel"].get("events_per_cpu_s") if "runnel" in summary[q] else None
+                summary[q][e] = summarize(runs, ref_eps, ref_epc)
                 failed |= summary[q][e]["verdict"] in ("WRONG", "failed", "unchecked")
             md = save(outbase, stamp, events, nruns, bs, engines, [x for x in queries if x in summary], load_start,
                       summary, results)

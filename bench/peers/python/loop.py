@@ -48,14 +48,18 @@ NO_TIME = -(1 << 62)  # the watermark of a partition that has delivered nothing
 
 
 def process_start():
-    """This process's start, epoch seconds (from /proc; 10 ms resolution), or now."""
+    """This process's start, epoch seconds (from /proc; 10 ms resolution), or now.
+    The time since boot at its start (/proc/self/stat) against the time since
+    boot now (/proc/uptime): /proc/stat's btime is whole seconds, which put
+    the start up to a second early."""
     try:
         with open("/proc/self/stat") as f:
             ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat") as f:
-            btime = next(int(l.split()[1]) for l in f if l.startswith("btime "))
-        return btime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, StopIteration):
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        now = time.time()
+        return now - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
         return time.time()
 
 
