@@ -31,11 +31,14 @@
  * for the start of its interval and reads only the rows inside it; rows
  * arrive mostly in time order, so insertion mostly appends, and expiry
  * takes the oldest, the front), and per side in (expiry, arrival
- * sequence) order: the rows that arrive in that order (most) in a FIFO
- * run, O(1) to add and to take; the others in an indexed min-heap
- * (core/heap.h). Before the run, every row went through the heap, whose
- * pops (each comparison reading two rows out of cache) were a fifth of
- * Nexmark q7's time.
+ * sequence) order: in up to IJ_RUNS FIFO runs, each a sequence of rows
+ * that arrived in that order (patience sorting: rows come in time order
+ * per upstream partition, so a few runs hold the interleaved streams
+ * behind a repartition topic), O(runs) to add and to take; a row that
+ * extends no run when all are in use goes to an indexed min-heap
+ * (core/heap.h). With every row in the heap its pops (each comparison
+ * reading two rows out of cache) were a fifth of Nexmark q7's time on
+ * files; with one run, still 13% over Kafka.
  * Each row is one allocation holding its values, strings copied out of the
  * batch arena behind them.
  *
@@ -124,7 +127,8 @@ typedef struct ij_row {
     int64_t expiry;             /* the last other-side watermark under which it can match */
     uint64_t seq;               /* arrival sequence (ties in the heap) */
     size_t hidx;                /* position in its side's heap (RN_HEAP_NOWHERE: not there) */
-    uint64_t fpos;              /* position in its side's run (IJ_NO_RUN: not there) */
+    uint64_t fpos;              /* position in its run (IJ_NO_RUN: in none) */
+    uint8_t run;                /* which of its side's runs */
     ij_key_t *owner;            /* the key entry listing it */
     uint32_t at;                /* its slot in owner->rows */
     uint8_t matched;            /* it has been emitted with a partner */
@@ -147,6 +151,23 @@ struct ij_key {
                                  * one or two: one allocation fewer per key) */
 };
 
+/* A run: rows that arrived in (expiry, seq) order, a FIFO of slots
+ * slot[pos & mask] for pos in [head, tail), a removed row leaving a NULL
+ * (never at head). Rows arrive in time order per upstream partition, so
+ * behind a repartition topic they come as a few interleaved ordered
+ * streams: each row joins the run it extends most closely (patience
+ * sorting), and only a row that extends none, with every run in use,
+ * goes to the heap. */
+#define IJ_RUNS 16
+
+typedef struct ij_run {
+    ij_row_t **slot;
+    uint64_t head, tail;
+    size_t mask;                /* slots - 1 (a power of two), or 0 with none */
+    int64_t last_expiry;        /* of the last row put in (while not empty) */
+    uint64_t last_seq;
+} ij_run_t;
+
 typedef struct ij_side {
     rn_schema_t *schema;        /* the input's schema (a reference) */
     int ncols;                  /* its columns */
@@ -154,17 +175,10 @@ typedef struct ij_side {
     int time_col;               /* rowtime column */
     bool outer;                 /* unmatched rows are emitted NULL-padded */
     rn_store_t *store;          /* key bytes -> ij_key_t */
-    /* The stored rows by (expiry, seq): those that arrived in that order
-     * (most: expiry is time plus a constant, and rows come mostly in
-     * time order) in the run, a FIFO of slots run[pos & run_mask] for pos
-     * in [run_head, run_tail), a removed row leaving a NULL (never at
-     * run_head); the others in the heap. The least is the run's head or
-     * the heap's top. */
-    ij_row_t **run;
-    uint64_t run_head, run_tail;
-    size_t run_mask;            /* run's slots - 1 (a power of two), or 0 with none */
-    int64_t run_last_expiry;    /* of the last row put into the run */
-    uint64_t run_last_seq;
+    /* The stored rows by (expiry, seq), in up to IJ_RUNS runs and a heap
+     * (ij_order_*): the least is a run's head or the heap's top. */
+    ij_run_t runs[IJ_RUNS];
+    int nruns;                  /* runs in use (some maybe empty) */
     rn_heap_t heap;
     size_t nrows;               /* rows stored */
     size_t row_bytes;           /* bytes of stored rows and key arrays */
@@ -238,45 +252,78 @@ static bool ij_row_less(const void *x, const void *y)
 
 /* ---- the stored rows in expiry order (ij_side_t's run and heap) ---- */
 
-/* Makes room for one more row. RN_OK or RN_ERR_NOMEM (nothing changed). */
-static rn_err_t ij_order_reserve(ij_side_t *s)
+/* The run a row of (expiry, seq) goes to: of the runs it extends (their
+ * last row before it, or empty), the one whose last row is the latest
+ * (an empty one only if no other fits); else a new run while fewer than
+ * IJ_RUNS are in use; else -1, the heap. */
+static int ij_order_pick(const ij_side_t *s, int64_t expiry, uint64_t seq)
 {
-    if (rn_heap_reserve(&s->heap, 1) != RN_OK) return RN_ERR_NOMEM;
-    size_t cap = s->run ? s->run_mask + 1 : 0;
-    if (s->run_tail - s->run_head < cap) return RN_OK;
+    int best = -1, empty = -1;
+    for (int r = 0; r < s->nruns; r++) {
+        const ij_run_t *u = &s->runs[r];
+        if (u->head == u->tail) {
+            if (empty < 0) empty = r;
+            continue;
+        }
+        if (u->last_expiry > expiry || (u->last_expiry == expiry && u->last_seq > seq)) continue;
+        if (best < 0 || u->last_expiry > s->runs[best].last_expiry ||
+            (u->last_expiry == s->runs[best].last_expiry && u->last_seq > s->runs[best].last_seq))
+            best = r;
+    }
+    if (best >= 0) return best;
+    if (empty >= 0) return empty;
+    return s->nruns < IJ_RUNS ? s->nruns : -1;
+}
+
+/* Makes room for one more row of (expiry, seq) where ij_order_pick puts
+ * it. RN_OK or RN_ERR_NOMEM (nothing changed). */
+static rn_err_t ij_order_reserve(ij_side_t *s, int64_t expiry, uint64_t seq)
+{
+    int r = ij_order_pick(s, expiry, seq);
+    if (r < 0) return rn_heap_reserve(&s->heap, 1);
+    ij_run_t *u = &s->runs[r];
+    size_t cap = u->slot ? u->mask + 1 : 0;
+    if (u->tail - u->head < cap) return RN_OK;
     size_t ncap = cap ? cap * 2 : 64;
     ij_row_t **a = rn_malloc(sizeof *a * ncap);
     if (!a) return RN_ERR_NOMEM;
-    for (uint64_t pos = s->run_head; pos < s->run_tail; pos++) a[pos & (ncap - 1)] = s->run[pos & s->run_mask];
-    rn_free(s->run);
-    s->run = a;
-    s->run_mask = ncap - 1;
+    for (uint64_t pos = u->head; pos < u->tail; pos++) a[pos & (ncap - 1)] = u->slot[pos & u->mask];
+    rn_free(u->slot);
+    u->slot = a;
+    u->mask = ncap - 1;
     return RN_OK;
 }
 
-/* Adds row (expiry and seq set); room was reserved. */
+/* Adds row (expiry and seq set) where ij_order_pick says; ij_order_reserve
+ * made room there. */
 static void ij_order_push(ij_side_t *s, ij_row_t *row)
 {
-    bool in_order = s->run_head == s->run_tail || row->expiry > s->run_last_expiry ||
-                    (row->expiry == s->run_last_expiry && row->seq > s->run_last_seq);
-    if (!in_order) {
+    int r = ij_order_pick(s, row->expiry, row->seq);
+    if (r < 0) {
         row->fpos = IJ_NO_RUN;
         rn_heap_push(&s->heap, row);
         return;
     }
-    row->fpos = s->run_tail++;
-    s->run[row->fpos & s->run_mask] = row;
-    s->run_last_expiry = row->expiry;
-    s->run_last_seq = row->seq;
+    if (r == s->nruns) s->nruns++;
+    ij_run_t *u = &s->runs[r];
+    row->run = (uint8_t)r;
+    row->fpos = u->tail++;
+    u->slot[row->fpos & u->mask] = row;
+    u->last_expiry = row->expiry;
+    u->last_seq = row->seq;
 }
 
 /* The row of least (expiry, seq), or NULL. */
 static ij_row_t *ij_order_top(const ij_side_t *s)
 {
-    ij_row_t *h = rn_heap_top(&s->heap);
-    ij_row_t *f = s->run_head < s->run_tail ? s->run[s->run_head & s->run_mask] : NULL;
-    if (!f) return h;
-    return h && ij_row_less(h, f) ? h : f;
+    ij_row_t *best = rn_heap_top(&s->heap);
+    for (int r = 0; r < s->nruns; r++) {
+        const ij_run_t *u = &s->runs[r];
+        if (u->head == u->tail) continue;
+        ij_row_t *f = u->slot[u->head & u->mask];
+        if (!best || ij_row_less(f, best)) best = f;
+    }
+    return best;
 }
 
 /* Takes row out (wherever it is). */
@@ -286,9 +333,10 @@ static void ij_order_remove(ij_side_t *s, ij_row_t *row)
         rn_heap_remove(&s->heap, row);
         return;
     }
-    s->run[row->fpos & s->run_mask] = NULL;
+    ij_run_t *u = &s->runs[row->run];
+    u->slot[row->fpos & u->mask] = NULL;
     row->fpos = IJ_NO_RUN;
-    while (s->run_head < s->run_tail && !s->run[s->run_head & s->run_mask]) s->run_head++;
+    while (u->head < u->tail && !u->slot[u->head & u->mask]) u->head++;
 }
 
 /* Store callback: frees a key's rows, taking them out of the heap. */
@@ -359,7 +407,8 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
 {
     ij_side_t *s = &j->side[si];
     bool created;
-    if (ij_order_reserve(s) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
+    row->expiry = ij_expiry(j, si, row->time);
+    if (ij_order_reserve(s, row->expiry, row->seq) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
         rn_free(row);
         return RN_ERR_NOMEM;
     }
@@ -391,7 +440,6 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
         e->rows = rows;
         e->cap = cap;
     }
-    row->expiry = ij_expiry(j, si, row->time);
     row->owner = e;
     /* after every row of a time <= its own (it is the latest arrival) */
     uint32_t lo = e->head, hi = e->head + e->n;
@@ -689,6 +737,13 @@ static int64_t ij_held_since(const rn_op_t *op)
     return held;
 }
 
+static size_t ij_runs_bytes(const ij_side_t *s)
+{
+    size_t n = 0;
+    for (int r = 0; r < s->nruns; r++) n += s->runs[r].slot ? (s->runs[r].mask + 1) * sizeof(void *) : 0;
+    return n;
+}
+
 static size_t ij_state_size(const rn_op_t *op, size_t *keys)
 {
     const ijoin_t *j = op->priv;
@@ -698,7 +753,7 @@ static size_t ij_state_size(const rn_op_t *op, size_t *keys)
         const ij_side_t *sd = &j->side[s];
         *keys += rn_store_count(sd->store);
         bytes += rn_store_bytes(sd->store) + sd->row_bytes + sd->heap.cap * sizeof(void *) +
-                 (sd->run ? (sd->run_mask + 1) * sizeof(void *) : 0);
+                 ij_runs_bytes(sd);
     }
     return bytes;
 }
@@ -742,7 +797,7 @@ static void ij_free(ijoin_t *j)
     for (int s = 0; s < 2; s++) {
         rn_store_free(j->side[s].store); /* takes the rows out of the heap */
         rn_heap_free(&j->side[s].heap);
-        rn_free(j->side[s].run);
+        for (int r = 0; r < IJ_RUNS; r++) rn_free(j->side[s].runs[r].slot);
         rn_free(j->side[s].keys);
         if (j->side[s].schema) rn_schema_unref(j->side[s].schema);
     }
