@@ -199,10 +199,13 @@ def children_cpu():
 
 
 def processing_cpu(samples, total, t0, startup_s):
-    """The CPU seconds of processing: the tree's whole CPU (total, from the
-    rusage of the reaped adapter, which counts every descendant its
-    parents waited for) less what it had used by the end of start-up
-    (interpolated between the 50 ms samples of the live tree)."""
+    """The CPU seconds of processing: the tree's whole CPU less what it had
+    used by the end of start-up (interpolated between the 50 ms samples of
+    the live tree). The whole is the rusage of the reaped adapter, which
+    counts every descendant its parents waited for, or the last sample of
+    the live tree where that is more (pyspark does not wait for its JVM)."""
+    if samples:
+        total = max(total, max(c for _, c in samples))
     ready = t0 + startup_s
     before = [(t, c) for t, c in samples if t <= ready]
     after = [(t, c) for t, c in samples if t > ready]
