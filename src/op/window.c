@@ -266,13 +266,8 @@ static size_t win_prefix(const win_agg_t *a) { return a->w.kind == RN_WINDOW_GIV
  * every bit of the bounds reaches the table's index and tag bits). */
 static uint64_t win_hash(uint64_t key_hash, int64_t start, int64_t end)
 {
-    uint64_t h = key_hash ^ ((uint64_t)start * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)end * 0xC2B2AE3D27D4EB4Full);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return rn_hash_u64(key_hash ^ ((uint64_t)start * 0x9E3779B97F4A7C15ull) ^
+                       ((uint64_t)end * 0xC2B2AE3D27D4EB4Full));
 }
 
 /* The store hash of a TUMBLE/HOP/GIVEN window key as the store holds it
