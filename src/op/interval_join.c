@@ -275,11 +275,10 @@ static int ij_order_pick(const ij_side_t *s, int64_t expiry, uint64_t seq)
     return s->nruns < IJ_RUNS ? s->nruns : -1;
 }
 
-/* Makes room for one more row of (expiry, seq) where ij_order_pick puts
- * it. RN_OK or RN_ERR_NOMEM (nothing changed). */
-static rn_err_t ij_order_reserve(ij_side_t *s, int64_t expiry, uint64_t seq)
+/* Makes room for one more row in run r (-1: the heap), as ij_order_pick
+ * chose. RN_OK or RN_ERR_NOMEM (nothing changed). */
+static rn_err_t ij_order_reserve(ij_side_t *s, int r)
 {
-    int r = ij_order_pick(s, expiry, seq);
     if (r < 0) return rn_heap_reserve(&s->heap, 1);
     ij_run_t *u = &s->runs[r];
     size_t cap = u->slot ? u->mask + 1 : 0;
@@ -294,11 +293,11 @@ static rn_err_t ij_order_reserve(ij_side_t *s, int64_t expiry, uint64_t seq)
     return RN_OK;
 }
 
-/* Adds row (expiry and seq set) where ij_order_pick says; ij_order_reserve
- * made room there. */
-static void ij_order_push(ij_side_t *s, ij_row_t *row)
+/* Adds row (expiry and seq set) to run r (-1: the heap), ij_order_pick's
+ * choice for it, where ij_order_reserve made room; nothing in between
+ * changed the runs. */
+static void ij_order_push(ij_side_t *s, ij_row_t *row, int r)
 {
-    int r = ij_order_pick(s, row->expiry, row->seq);
     if (r < 0) {
         row->fpos = IJ_NO_RUN;
         rn_heap_push(&s->heap, row);
@@ -408,7 +407,8 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     ij_side_t *s = &j->side[si];
     bool created;
     row->expiry = ij_expiry(j, si, row->time);
-    if (ij_order_reserve(s, row->expiry, row->seq) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
+    int run = ij_order_pick(s, row->expiry, row->seq);
+    if (ij_order_reserve(s, run) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
         rn_free(row);
         return RN_ERR_NOMEM;
     }
@@ -454,7 +454,7 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     row->at = lo;
     e->rows[lo] = row;
     e->n++;
-    ij_order_push(s, row);
+    ij_order_push(s, row, run);
     s->nrows++;
     s->row_bytes += row->bytes;
     return RN_OK;

@@ -128,8 +128,8 @@
  * restore that fails removes the entries it added and merges nothing: the
  * operator holds what it held.
  */
-#include "core/hash.h"
 #include "core/assert.h"
+#include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
 #include "core/timeparse.h"
@@ -164,7 +164,6 @@ typedef struct win {
         };
     };
     size_t touched_at;          /* index in the touched list while epoch is current */
-
     sess_key_t *owner;          /* SESSION: the key entry listing it */
     uint8_t fired;              /* final result emitted; only late updates from now on */
     uint8_t emitted;            /* a row for it is out downstream, not retracted */
