@@ -7,10 +7,9 @@
  *
  * rn_crc32c is the CRC-32C (Castagnoli) checksum that checkpoint files end
  * with (state/checkpoint.h): the polynomial of iSCSI, ext4 and Kafka's
- * record batches, which detects every burst error up to 32 bits. One
- * 256-entry table, a byte per step: simple, a few hundred MB/s; should
- * large checkpoints make it show, slicing-by-8 or the SSE4.2 crc32
- * instruction compute the same value several times faster.
+ * record batches, which detects every burst error up to 32 bits: by the
+ * SSE4.2 crc32 instruction where the CPU has it (several GB/s), else by a
+ * 256-entry table, a byte per step.
  */
 #ifndef RN_HASH_H
 #define RN_HASH_H

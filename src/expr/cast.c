@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtoa.h"
 #include "core/timeparse.h"
 
 /* Result of one scalar conversion. */
@@ -24,24 +25,6 @@ typedef enum cast_res {
 /* ------------------------------------------------------------------ */
 /* CAST                                                                 */
 
-bool rn_expr_shortest_digits(double d, char *digits, int *nd, int *exp)
-{
-    char tmp[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
-        if (p == 17 || strtod(tmp, NULL) == d) break;
-    }
-    /* tmp is [-]D[.DDD]e[+-]XX */
-    const char *t = tmp;
-    bool neg = *t == '-';
-    if (neg) t++;
-    *nd = 0;
-    for (; *t && *t != 'e'; t++)
-        if (*t != '.') digits[(*nd)++] = *t;
-    *exp = atoi(t + 1);
-    return neg;
-}
-
 int rn_expr_format_double(double d, char *buf, size_t bufsize)
 {
     char digits[24];
@@ -49,9 +32,9 @@ int rn_expr_format_double(double d, char *buf, size_t bufsize)
     if (isnan(d)) return snprintf(buf, bufsize, "NaN");
     if (isinf(d)) return snprintf(buf, bufsize, d < 0 ? "-Infinity" : "Infinity");
     if (d == 0) return snprintf(buf, bufsize, signbit(d) ? "-0.0" : "0.0");
-    int nd, exp;
-    bool neg = rn_expr_shortest_digits(d, digits, &nd, &exp);
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    int exp;
+    bool neg;
+    int nd = rn_dtoa_shortest(d, digits, &exp, &neg);
     digits[nd] = '\0';
     char out[48];
     int o = 0;

@@ -90,6 +90,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/dtoa.h"
 
 static rn_err_t eval_func(const rn_expr_t *e, const rn_batch_t *in, rn_arena_t *a,
                           rn_value_t *out);
@@ -284,8 +285,9 @@ static double round_double(double x, int64_t d)
     if (d > 400) return x;
     if (d < -400) return 0.0;
     char digits[24], buf[64];
-    int nd, exp;
-    bool neg = rn_expr_shortest_digits(x, digits, &nd, &exp);
+    int exp;
+    bool neg;
+    int nd = rn_dtoa_shortest(x, digits, &exp, &neg);
     /* digit k has weight 10^(exp - k); keep those with weight >= 10^-d */
     int64_t keep = exp + d + 1;
     if (keep >= nd) return x;

@@ -187,11 +187,6 @@ rn_err_t rn_fn_split_index(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a
 rn_err_t rn_fn_regexp_extract(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* cast.c */
-/* The shortest decimal digits that read back as d (finite, nonzero):
- * digits[0..*nd) with the decimal point after the first digit, times
- * 10^*exp. digits needs 24 bytes. Returns whether d is negative. Also
- * used by ROUND (eval.c). */
-bool rn_expr_shortest_digits(double d, char *digits, int *nd, int *exp);
 rn_err_t rn_fn_cast(const rn_expr_t *e, vec_t *args, int n, rn_arena_t *a, rn_value_t *out);
 
 /* datetime.c */

@@ -5,9 +5,10 @@
  * valid UTF-8, whatever bytes a STRING holds: control characters are
  * escaped, valid multi-byte UTF-8 is copied as is, and each byte that does
  * not start a well-formed UTF-8 sequence becomes \ufffd. DOUBLE uses the
- * shortest %.15g/%.16g/%.17g spelling that reads back to the same bits,
- * with ".0" added to integral values so that they stay floats for a
- * reader (Python's repr does the same); NaN and infinities, which JSON
+ * shortest %.15g/%.16g/%.17g spelling that reads back to the same bits
+ * (computed by core/dtoa.h, not printf), with ".0" added to integral
+ * values so that they stay floats for a reader (Python's repr does the
+ * same); NaN and infinities, which JSON
  * cannot express, are written as null. Timestamps are epoch milliseconds.
  * Everything appends to an rn_buf_t, whose oom flag reports allocation
  * failure once for a whole line.
@@ -15,12 +16,10 @@
 #include "core/mem.h"
 #include "json/json.h"
 
+#include "core/dtoa.h"
 #include "core/timeparse.h"
 
-#include <float.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Length of the well-formed UTF-8 sequence starting at s[0] (RFC 3629: no
@@ -116,32 +115,51 @@ void rn_json_write_string(rn_buf_t *out, const char *s, size_t len)
     rn_buf_appendc(out, '"');
 }
 
-/* Appends the shortest decimal spelling of a finite d that strtod reads
- * back to d, with ".0" added when it would otherwise read as an integer. */
+/* Appends a finite d as printf's "%.15g", "%.16g" or "%.17g" writes it,
+ * the first of them that reads back to d (that is, its shortest digits,
+ * in plain notation for exponents -4 to 14), with ".0" added when it would
+ * otherwise read as an integer. */
 static void write_double(rn_buf_t *out, double d)
 {
-    char tmp[40];
-    static const char *fmts[] = {"%.15g", "%.16g", "%.17g"};
-    int n = 0;
-    for (int k = 0; k < 3; k++) {
-        n = snprintf(tmp, sizeof tmp, fmts[k], d);
-        if (strtod(tmp, NULL) == d) break;
+    char digits[17], tmp[48];
+    int n = 0, exp10;
+    bool neg;
+    if (d == 0) {
+        rn_buf_append(out, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
+        return;
     }
-    if (d != 0 && fabs(d) < DBL_MIN) {
-        /* Subnormals carry fewer digits: 5e-324, not 4.94065645841247e-324. */
-        char t2[40];
-        for (int p = 1; p < 15; p++) {
-            int m = snprintf(t2, sizeof t2, "%.*g", p, d);
-            if (m > 0 && m < n && strtod(t2, NULL) == d) {
-                memcpy(tmp, t2, (size_t)m + 1);
-                n = m;
-                break;
-            }
+    int nd = rn_dtoa_shortest(d, digits, &exp10, &neg);
+    if (neg) tmp[n++] = '-';
+    if (exp10 < -4 || exp10 >= (nd > 15 ? nd : 15)) {
+        tmp[n++] = digits[0];
+        if (nd > 1) {
+            tmp[n++] = '.';
+            memcpy(tmp + n, digits + 1, (size_t)nd - 1);
+            n += nd - 1;
         }
+        unsigned e = (unsigned)(exp10 < 0 ? -exp10 : exp10);
+        tmp[n++] = 'e';
+        tmp[n++] = exp10 < 0 ? '-' : '+';
+        if (e >= 100) tmp[n++] = (char)('0' + e / 100);
+        tmp[n++] = (char)('0' + e / 10 % 10);
+        tmp[n++] = (char)('0' + e % 10);
+    } else if (exp10 >= 0) {
+        for (int i = 0; i <= exp10; i++) tmp[n++] = i < nd ? digits[i] : '0';
+        tmp[n++] = '.';
+        if (nd > exp10 + 1) {
+            memcpy(tmp + n, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
+            n += nd - exp10 - 1;
+        } else {
+            tmp[n++] = '0';
+        }
+    } else {
+        tmp[n++] = '0';
+        tmp[n++] = '.';
+        for (int i = 0; i < -exp10 - 1; i++) tmp[n++] = '0';
+        memcpy(tmp + n, digits, (size_t)nd);
+        n += nd;
     }
-    if (n < 0) n = 0;
     rn_buf_append(out, tmp, (size_t)n);
-    if (!strpbrk(tmp, ".eni")) rn_buf_append(out, ".0", 2);
 }
 
 void rn_json_write_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)

@@ -8,6 +8,7 @@
 #include "core/assert.h"
 #include "core/fs.h"
 #include "core/buf.h"
+#include "core/dtoa.h"
 #include "core/env.h"
 #include "core/hash.h"
 #include "core/mem.h"
@@ -17,6 +18,8 @@
 #include "rn_test.h"
 
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -302,6 +305,69 @@ static void test_epoch_seconds(void)
     RN_CHECK(ms == 7); /* untouched on failure */
 }
 
+/* A spread of doubles for the shortest-digits tests: random bit patterns
+ * (every exponent), integers times 0.908 (Nexmark q1's prices), short
+ * decimals, neighbours of powers of ten and two, the fast path's bounds,
+ * subnormals and the extremes. */
+static double dtoa_sample(uint64_t *rng, int i)
+{
+    *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t r = *rng >> 11 ^ *rng << 7;
+    double x;
+    switch (i % 8) {
+    case 0:
+        memcpy(&x, &r, sizeof x);
+        if (!isfinite(x) || x == 0) x = 1.5;
+        return x;
+    case 1: return 0.908 * (double)(r % 100000000);
+    case 2: return (double)(r % 1000000000) / pow(10, (double)(r >> 40 & 15));
+    case 3: return nextafter(pow(10, (double)((int)(r % 40) - 8)), (r >> 50 & 1) ? 0 : INFINITY);
+    case 4: return ldexp(1.0, (int)(r % 120) - 60) * ((r >> 50 & 1) ? 1 : -1);
+    case 5: {
+        static const double edge[] = {1e-5, 1e15, 9.999999999999999e14, 1.0000000000000001e-5, 0.1, 0.5,
+                                      DBL_MIN, DBL_MAX, 5e-324, DBL_TRUE_MIN * 3, 9007199254740993.0,
+                                      123456789012345.6, 999999999999999.9, 0.30000000000000004};
+        return edge[r % (sizeof edge / sizeof *edge)];
+    }
+    case 6: return (double)(r % 1000000) / 1000 + 1e-3 * (double)(r >> 44 & 7);
+    default: return nextafter((double)(r % 100000) / 100, (r >> 50 & 1) ? 0 : INFINITY);
+    }
+}
+
+/* The 128-bit fast path gives exactly the digits printf and strtod find,
+ * and those read back to the value. */
+static void test_dtoa_shortest_agrees(void)
+{
+    uint64_t rng = 42;
+    int mismatches = 0, fast_range = 0;
+    for (int i = 0; i < 400000; i++) {
+        double x = dtoa_sample(&rng, i);
+        char d1[17], d2[17], txt[40];
+        int e1, e2;
+        bool n1, n2;
+        int k1 = rn_dtoa_shortest(x, d1, &e1, &n1);
+        int k2 = rn_dtoa_shortest_slow(x, d2, &e2, &n2);
+        if (fabs(x) >= 1e-5 && fabs(x) < 1e15) fast_range++;
+        if (k1 != k2 || e1 != e2 || n1 != n2 || memcmp(d1, d2, (size_t)k1)) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "dtoa %.17g: fast %.*s e%d, slow %.*s e%d\n", x, k1, d1, e1, k2, d2, e2);
+            continue;
+        }
+        snprintf(txt, sizeof txt, "%s%c.%.*se%d", n1 ? "-" : "", d1[0], k1 - 1, d1 + 1, e1);
+        if (strtod(txt, NULL) != x && mismatches++ < 5) fprintf(stderr, "dtoa %.17g: %s\n", x, txt);
+        if (k1 > 1 && d1[k1 - 1] == '0' && mismatches++ < 5) fprintf(stderr, "dtoa %.17g: trailing 0\n", x);
+    }
+    RN_CHECK_EQ_INT(mismatches, 0);
+    RN_CHECK(fast_range > 200000);
+    char d[17];
+    int e;
+    bool neg;
+    RN_CHECK_EQ_INT(rn_dtoa_shortest(-0.1, d, &e, &neg), 1);
+    RN_CHECK(d[0] == '1' && e == -1 && neg);
+    RN_CHECK_EQ_INT(rn_dtoa_shortest(0.1 + 0.2, d, &e, &neg), 17);
+    RN_CHECK(memcmp(d, "30000000000000004", 17) == 0 && e == -1 && !neg);
+}
+
 static void test_batch_valid_and_assert(void)
 {
     rn_schema_t *s = rn_schema_new(1);
@@ -377,6 +443,7 @@ int main(int argc, char **argv)
     RN_RUN(test_buf_appends);
     RN_RUN(test_crc32c_known_answers);
     RN_RUN(test_crc32c_paths_agree);
+    RN_RUN(test_dtoa_shortest_agrees);
     RN_RUN(test_hash_distinguishes);
     RN_RUN(test_value_compare_and_schema);
     RN_RUN(test_topic_names);

@@ -4,6 +4,7 @@
  * allocation failure) and the writer (escaping, number formatting, rows,
  * write-then-decode round trips).
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -572,6 +573,62 @@ static void test_write_string_escapes(void)
     rn_buf_free(&b);
 }
 
+/* The spelling printf gives: the first of "%.15g", "%.16g", "%.17g" that
+ * reads back, shorter for subnormals, ".0" after an integral spelling. */
+static void printf_double(char *out, size_t size, double d)
+{
+    static const char *fmts[] = {"%.15g", "%.16g", "%.17g"};
+    int n = 0;
+    for (int k = 0; k < 3; k++) {
+        n = snprintf(out, size, fmts[k], d);
+        if (strtod(out, NULL) == d) break;
+    }
+    if (d != 0 && fabs(d) < DBL_MIN) {
+        char t2[40];
+        for (int p = 1; p < 15; p++) {
+            int m = snprintf(t2, sizeof t2, "%.*g", p, d);
+            if (m > 0 && m < n && strtod(t2, NULL) == d) {
+                memcpy(out, t2, (size_t)m + 1);
+                break;
+            }
+        }
+    }
+    if (!strpbrk(out, ".eni")) strcat(out, ".0");
+}
+
+/* DOUBLEs are written exactly as printf spells them (the writer computes
+ * the digits itself, core/dtoa.h), over random bits and the values
+ * events hold: prices times rates, short decimals, powers' neighbours. */
+static void test_write_doubles_as_printf(void)
+{
+    rn_buf_t b;
+    rn_buf_init(&b);
+    uint64_t rng = 7;
+    int mismatches = 0;
+    for (int i = 0; i < 300000; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = rng >> 11 ^ rng << 7;
+        double x;
+        switch (i % 6) {
+        case 0:
+            memcpy(&x, &r, sizeof x);
+            if (!isfinite(x)) x = -2.5;
+            break;
+        case 1: x = 0.908 * (double)(r % 100000000); break;
+        case 2: x = (double)(r % 1000000000) / pow(10, (double)(r >> 40 & 15)); break;
+        case 3: x = nextafter(pow(10, (double)((int)(r % 44) - 10)), (r >> 50 & 1) ? 0 : INFINITY); break;
+        case 4: x = -(double)(r % 100000000000000000ull); break;
+        default: x = ldexp((double)(r % 1000), (int)(r >> 40 & 127) - 64); break;
+        }
+        char want[64];
+        printf_double(want, sizeof want, x);
+        const char *got = w_value(&b, RN_TYPE_DOUBLE, rn_value_double(x));
+        if (strcmp(got, want) && mismatches++ < 5) fprintf(stderr, "%.17g: wrote %s, printf %s\n", x, got, want);
+    }
+    RN_CHECK_EQ_INT(mismatches, 0);
+    rn_buf_free(&b);
+}
+
 static void test_write_values(void)
 {
     rn_buf_t b;
@@ -709,6 +766,7 @@ int main(void)
     RN_RUN(test_fast_path_agrees);
     RN_RUN(test_write_string_escapes);
     RN_RUN(test_write_values);
+    RN_RUN(test_write_doubles_as_printf);
     RN_RUN(test_write_row_and_round_trip);
     rn_arena_free(&arena);
     return rn_test_summary();

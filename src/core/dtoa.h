@@ -1,0 +1,29 @@
+/*
+ * dtoa.h - the shortest decimal digits of a double that read back to it.
+ *
+ * JSON output, CAST(x AS STRING) and ROUND all need the fewest significant
+ * digits D (1 to 17) such that strtod reads D back to the same bits; of
+ * the D-digit decimals that do, the one nearest to x (what printf's
+ * "%.{D-1}e" prints). The usual way, trying printf with 15, 16 and 17
+ * digits and reading each back with strtod, costs about a microsecond per
+ * value; rn_dtoa_shortest computes the same digits with 128-bit integer
+ * arithmetic for 1e-5 <= |x| < 1e15 (prices, rates, ratios: what events
+ * hold) and falls back to printf and strtod outside that range.
+ */
+#ifndef RN_DTOA_H
+#define RN_DTOA_H
+
+#include <stdbool.h>
+
+/* For a finite x != 0: writes the shortest digits of |x| to digits (no
+ * sign, no trailing zeros, no terminator; room for 17), sets *exp10 so
+ * that |x| reads as digits[0].digits[1..] x 10^*exp10, and returns how
+ * many digits it wrote. *neg says whether x is negative. */
+int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg);
+
+/* The same digits the slow way (printf "%.*e" for 1 to 17 digits, read
+ * back with strtod): what rn_dtoa_shortest falls back to, and the unit
+ * tests' reference. */
+int rn_dtoa_shortest_slow(double x, char digits[17], int *exp10, bool *neg);
+
+#endif
