@@ -1894,7 +1894,35 @@ typedef struct kafka_sink {
     bool round_robin;      /* 'sink.partitioner' = 'round-robin' */
     int32_t npartitions;   /* partitions of the topic (round-robin) */
     uint32_t turn;         /* round-robin: records written */
+    /* Records of the current input batch not yet handed to librdkafka:
+     * their bytes in staged, their places in msgs (offsets into staged
+     * until ks_send_staged makes them pointers; SIZE_MAX: no key, or a
+     * tombstone). At most KS_STAGE_RECORDS or KS_STAGE_BYTES. */
+    rn_buf_t staged;
+    rd_kafka_message_t *msgs;
+    int nmsgs;
 } kafka_sink_t;
+
+#define KS_STAGE_RECORDS 1024
+#define KS_STAGE_BYTES (1u << 20)
+#define KS_NONE SIZE_MAX
+
+/* Hands the staged records to librdkafka in one batch. */
+static rn_err_t ks_send_staged(kafka_sink_t *s, char *errbuf, size_t errbuf_size)
+{
+    if (!s->nmsgs) return RN_OK;
+    if (s->staged.oom) return RN_ERR_NOMEM;
+    for (int i = 0; i < s->nmsgs; i++) {
+        rd_kafka_message_t *m = &s->msgs[i];
+        size_t koff = (size_t)(uintptr_t)m->key, voff = (size_t)(uintptr_t)m->payload;
+        m->key = koff == KS_NONE ? NULL : s->staged.data + koff;
+        m->payload = voff == KS_NONE ? NULL : s->staged.data + voff;
+    }
+    rn_err_t err = rn_kafka_produce_batch(s->k, s->rkt, s->msgs, s->nmsgs, errbuf, errbuf_size);
+    s->nmsgs = 0;
+    rn_buf_clear(&s->staged);
+    return err;
+}
 
 static rn_err_t ks_write(rn_sink_io_t *io, const char *key, size_t klen, const char *value, size_t vlen,
                          rn_rowkind_t kind, char *errbuf, size_t errbuf_size)
@@ -1903,19 +1931,41 @@ static rn_err_t ks_write(rn_sink_io_t *io, const char *key, size_t klen, const c
     int32_t partition = s->fixed         ? 0
                         : s->round_robin ? (int32_t)(s->turn++ % (uint32_t)s->npartitions)
                                          : RD_KAFKA_PARTITION_UA;
-    return rn_kafka_produce(s->k, s->rkt, partition, key, key ? klen : 0, value, value ? vlen : 0, NULL,
-                            errbuf, errbuf_size);
+    if (!s->msgs && !(s->msgs = rn_malloc(sizeof *s->msgs * KS_STAGE_RECORDS))) {
+        snprintf(errbuf, errbuf_size, "sink: out of memory");
+        return RN_ERR_NOMEM;
+    }
+    rd_kafka_message_t *m = &s->msgs[s->nmsgs++];
+    memset(m, 0, sizeof *m);
+    m->partition = partition;
+    m->key = (void *)(uintptr_t)(key ? s->staged.len : KS_NONE);
+    m->key_len = key ? klen : 0;
+    if (key) rn_buf_append(&s->staged, key, klen);
+    m->payload = (void *)(uintptr_t)(value ? s->staged.len : KS_NONE);
+    m->len = value ? vlen : 0;
+    if (value) rn_buf_append(&s->staged, value, vlen);
+    if (s->nmsgs == KS_STAGE_RECORDS || s->staged.len >= KS_STAGE_BYTES)
+        return ks_send_staged(s, errbuf, errbuf_size);
+    return RN_OK;
+}
+
+static rn_err_t ks_write_end(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
+{
+    return ks_send_staged((kafka_sink_t *)io, errbuf, errbuf_size);
 }
 
 static rn_err_t ks_flush(rn_sink_io_t *io, char *errbuf, size_t errbuf_size)
 {
     kafka_sink_t *s = (kafka_sink_t *)io;
-    return rn_kafka_flush(s->k, errbuf, errbuf_size);
+    rn_err_t err = ks_send_staged(s, errbuf, errbuf_size);
+    return err != RN_OK ? err : rn_kafka_flush(s->k, errbuf, errbuf_size);
 }
 
 static void ks_close(rn_sink_io_t *io)
 {
     kafka_sink_t *s = (kafka_sink_t *)io;
+    rn_buf_free(&s->staged);
+    rn_free(s->msgs);
     if (s->rkt) rd_kafka_topic_destroy(s->rkt);
     if (!s->borrowed) rn_kafka_close(s->k);
     rn_free(s);
@@ -1939,6 +1989,7 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
         return RN_ERR_NOMEM;
     }
     s->base.write = ks_write;
+    s->base.write_end = ks_write_end;
     s->base.flush = ks_flush;
     s->base.close = ks_close;
     s->fixed = !strcmp(c->sink_partitioner, "fixed");
@@ -1985,13 +2036,17 @@ typedef struct kafka_exchange {
 
 /* clang-format off */
 /* Producer settings of a repartition topic, before the table's
- * 'properties.*': batches that fill up in a few milliseconds, and lz4
- * (the rows' bytes compress well, at little CPU cost). */
+ * 'properties.*': batches that fill up in a few milliseconds, not
+ * compressed (as Kafka Streams' repartition topics): lz4 halved the bytes
+ * but cost 15-20% of the CPU of a query that repartitions every row
+ * (Nexmark q7 over Kafka, bench/peers/README.md); where the network is
+ * the bottleneck, 'properties.compression.type' = 'lz4' on the source
+ * table turns it back on. */
 static const char *const kx_producer[] = {
     "linger.ms", "5",
     "batch.num.messages", "100000",
     "queue.buffering.max.messages", "1000000",
-    "compression.type", "lz4",
+    "compression.type", "none",
     NULL,
 };
 

@@ -758,6 +758,40 @@ fail:
     return err;
 }
 
+rn_err_t rn_kafka_produce_batch(rn_kafka_t *k, rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, int n,
+                                char *errbuf, size_t errbuf_size)
+{
+    rn_err_t err = RN_OK;
+    k->unpolled += (unsigned)n;
+    if (k->delivery_error[0] || k->unpolled >= KAFKA_POLL_EVERY) {
+        k->unpolled = 0;
+        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) return err;
+    }
+    while (n > 0) {
+        for (int i = 0; i < n; i++) msgs[i]._private = NULL;
+        int good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
+                                          msgs, n);
+        if (good == n) return RN_OK;
+        /* A full queue refuses a record and every one after it: those are
+         * produced again, in order, once librdkafka has delivered some.
+         * Any other error fails as rn_kafka_produce does. */
+        int left = 0;
+        for (int i = 0; i < n; i++) {
+            if (!msgs[i].err) continue;
+            if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                snprintf(errbuf, errbuf_size, "%s: cannot produce to topic '%s': %s", k->runtime_label,
+                         rd_kafka_topic_name(rkt), rd_kafka_err2str(msgs[i].err));
+                return RN_ERR_IO;
+            }
+            msgs[left++] = msgs[i];
+        }
+        n = left;
+        rd_kafka_poll(k->rk, 100);
+        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) return err;
+    }
+    return RN_OK;
+}
+
 rn_err_t rn_kafka_flush(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
 {
     for (;;) {

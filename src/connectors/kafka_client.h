@@ -139,6 +139,15 @@ rn_err_t rn_kafka_produce(rn_kafka_t *k, rd_kafka_topic_t *rkt, int32_t partitio
                           size_t klen, const void *value, size_t vlen, rd_kafka_headers_t *headers,
                           char *errbuf, size_t errbuf_size);
 
+/* Producers: enqueues msgs[0..n) (payload, len, key, key_len and
+ * partition set, partition RD_KAFKA_PARTITION_UA for the partitioner;
+ * bytes copied) for topic rkt, in order, as one call of
+ * rd_kafka_produce_batch: a batch takes the clock and the topic's lock
+ * once instead of per record. Same guarantees as rn_kafka_produce (a full
+ * queue is waited out, nothing dropped); msgs[i].err is overwritten. */
+rn_err_t rn_kafka_produce_batch(rn_kafka_t *k, rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, int n,
+                                char *errbuf, size_t errbuf_size);
+
 /* Producers: waits until every record produced so far is acknowledged
  * (warning every 10 s while it waits), then reports the first failed
  * delivery, if any, as RN_ERR_IO. */

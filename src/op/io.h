@@ -206,6 +206,11 @@ struct rn_sink_io {
      * together, or the flush fails. */
     rn_err_t (*write_rows)(rn_sink_io_t *io, const rn_batch_t *batch, const int *rows, int n,
                            const rn_sink_layout_t *layout, char *errbuf, size_t errbuf_size);
+    /* Optional, with write: called after the records of one input batch
+     * were written. A writer that gathers records to hand them on together
+     * (Kafka: one rd_kafka_produce_batch) hands on what it holds, so no
+     * record waits for the next batch. */
+    rn_err_t (*write_end)(rn_sink_io_t *io, char *errbuf, size_t errbuf_size);
     /* Delivers everything written so far and waits until it is
      * acknowledged (a file: written to the OS; Kafka: acked by the
      * brokers). Fails if any record could not be delivered. */

@@ -327,7 +327,8 @@ static rn_err_t sink_deliver(rn_op_t *op, sink_t *s, const rn_batch_t *in, const
         rn_err_t err = sink_write_row(op, s, in, r, upsert || s->npk > 0, del, ctx);
         if (err != RN_OK) return err;
     }
-    return RN_OK;
+    if (!s->io->write_end || !n) return RN_OK;
+    return sink_retry(s, s->io->write_end(s->io, ctx->errbuf, ctx->errbuf_size), ctx->errbuf, ctx->errbuf_size);
 }
 
 static rn_err_t sink_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)

@@ -264,6 +264,41 @@ static void test_sink_keys_and_tombstone(void)
     raw_free(&raw);
 }
 
+/* Records go to librdkafka in batches (rd_kafka_produce_batch): with a
+ * queue of 5 records the batches of 100 meet a full queue every time,
+ * and every record still arrives once, in order. */
+static void test_sink_batches_wait_out_a_full_queue(void)
+{
+    char err[512];
+    rn_option_t opts[] = {OPT("topic", "t-sink-full"), OPT("properties.bootstrap.servers", bs),
+                          OPT("sink.partitioner", "fixed"), OPT("properties.queue.buffering.max.messages", "5")};
+    rn_sink_io_t *io = NULL;
+    rn_err_t e = open_sink(&rn_connector_kafka, opts, 4, "out", &io, err, sizeof err);
+    if (e != RN_OK) fprintf(stderr, "%s\n", err);
+    RN_REQUIRE(e == RN_OK);
+    RN_REQUIRE(io->write_end != NULL);
+    enum { N = 300 };
+    char value[32];
+    for (int i = 0; i < N; i++) {
+        int vl = snprintf(value, sizeof value, "{\"n\":%d}", i);
+        RN_CHECK(io->write(io, NULL, 0, value, (size_t)vl, RN_ROW_INSERT, err, sizeof err) == RN_OK);
+        if (i % 100 == 99) RN_CHECK(io->write_end(io, err, sizeof err) == RN_OK);
+    }
+    RN_CHECK(io->flush(io, err, sizeof err) == RN_OK);
+    io->close(io);
+
+    static raw_t raw;
+    consume_raw("t-sink-full", RN_KAFKA_EMBEDDED_PARTITIONS, N, &raw);
+    RN_CHECK_EQ_INT(raw.n, N);
+    for (int i = 0; i < raw.n; i++) {
+        int seq = -1;
+        RN_CHECK_EQ_INT(raw.m[i]->partition, 0);
+        RN_CHECK(raw.m[i]->payload && sscanf(raw.m[i]->payload, "{\"n\":%d}", &seq) == 1);
+        RN_CHECK_EQ_INT(seq, i);
+    }
+    raw_free(&raw);
+}
+
 /* ---- readers ------------------------------------------------------------- */
 
 #define READ_TOPIC "t-read"
@@ -1238,6 +1273,7 @@ int main(void)
         RN_RUN(test_missing_topic);
         RN_RUN(test_nudge_never_blocks);
         RN_RUN(test_sink_keys_and_tombstone);
+        RN_RUN(test_sink_batches_wait_out_a_full_queue);
         RN_RUN(test_reader_earliest_bounded);
         RN_RUN(test_dead_letter);
         RN_RUN(test_exchange);
