@@ -202,7 +202,11 @@ typedef struct win_agg {
     rn_heap_t heaps[WIN_NHEAPS]; /* pending (unfired) sessions by end (other windows: the
                                    * buckets), retained (fired) by end, unfired sessions by
                                    * start */
-    win_bucket_t *bk;           /* TUMBLE/HOP/GIVEN pending windows: buckets by end, ascending */
+    win_bucket_t *ring;         /* TUMBLE/HOP pending windows: buckets by end on the grid */
+    size_t ring_cap;            /* slots in ring (a power of two), 0: no ring */
+    int64_t ring_lo, ring_hi;   /* least and greatest end in the ring (while npending) */
+    bool ring_off;              /* TUMBLE/HOP ends too far apart for a ring: the array, for good */
+    win_bucket_t *bk;           /* GIVEN pending windows (TUMBLE/HOP when ring_off): buckets by end, ascending */
     size_t bk_first, bk_n;      /* live buckets: bk[bk_first..bk_n), some maybe empty */
     size_t bk_cap;              /* room in bk */
     size_t npending;            /* windows in the buckets */
@@ -305,12 +309,23 @@ static bool win_less_by_start(const void *x, const void *y)
 /* ---- pending windows -------------------------------------------------------
  * Unfired sessions sit in the WIN_PENDING heap. TUMBLE/HOP/GIVEN windows
  * share a few ends (one per slide on the grid), so they sit in buckets
- * instead: one per distinct end, in a sorted array, each a list in
- * creation order. A new window is created after every window held, so it
- * goes at its bucket's tail; firing takes the first bucket's head. Both
- * are O(1) plus a binary search over the buckets, and firing touches
- * only the windows it fires (a heap's sift moved windows all over
- * memory: 15% of Nexmark q5). */
+ * instead, one per distinct end, each a list in creation order: a new
+ * window is created after every window held, so it goes at its bucket's
+ * tail; firing takes the first bucket's head. Firing touches only the
+ * windows it fires (a heap's sift moved windows all over memory: 15% of
+ * Nexmark q5).
+ *
+ * TUMBLE/HOP ends lie on a grid (offset + k * step, step the size or the
+ * slide), so their buckets are a ring indexed by k: O(1) in and out.
+ * Ends that the ring cannot hold (more than WIN_RING_MAX steps between the
+ * least and the greatest, or off the grid at the time range's edges) and
+ * GIVEN windows' ends, which follow no grid, go into a sorted array
+ * instead (a binary search, and a memmove to open a new end in the
+ * middle: with partitions hours of event time apart, 5% of the tumble
+ * query over Kafka before the ring). */
+
+#define WIN_RING_MIN 64
+#define WIN_RING_MAX 65536
 
 static bool win_bucketed(const win_agg_t *a) { return a->w.kind != RN_WINDOW_SESSION; }
 
@@ -324,6 +339,27 @@ static void win_unplaced(const win_agg_t *a, win_t *w)
     } else {
         w->session_at[0] = w->session_at[1] = RN_HEAP_NOWHERE;
     }
+}
+
+static int64_t ring_step(const win_agg_t *a)
+{
+    return a->w.kind == RN_WINDOW_HOP ? a->w.slide_ms : a->w.kind == RN_WINDOW_TUMBLE ? a->w.size_ms : 0;
+}
+
+/* k of an end offset + k * step; false if end is not on the grid. */
+static bool ring_k(const win_agg_t *a, int64_t end, int64_t *k)
+{
+    int64_t step = ring_step(a), d;
+    if (step <= 0 || __builtin_sub_overflow(end, a->w.offset_ms, &d) || d % step) return false;
+    *k = d / step;
+    return true;
+}
+
+/* The ring's bucket of end (on the grid, within the ring's span). */
+static win_bucket_t *ring_at(const win_agg_t *a, int64_t end)
+{
+    int64_t k = (end - a->w.offset_ms) / ring_step(a);
+    return &a->ring[(uint64_t)k & (a->ring_cap - 1)];
 }
 
 /* The index of the first live bucket with end >= end (bk_n if none). */
@@ -356,11 +392,25 @@ static rn_err_t bk_reserve(win_agg_t *a, size_t n)
     return RN_OK;
 }
 
-/* Makes room so that the next pending_push cannot fail. */
-static rn_err_t pending_reserve(win_agg_t *a)
+static rn_err_t pending_rebuild(win_agg_t *a, win_t *const *add, size_t n, const int64_t *also_end);
+
+/* Makes room so that pushing a window of end next cannot fail. */
+static rn_err_t pending_reserve(win_agg_t *a, int64_t end)
 {
     if (!win_bucketed(a)) return rn_heap_reserve(&a->heaps[WIN_PENDING], 1);
-    return bk_reserve(a, 1);
+    if (!a->ring && !a->ring_off && ring_step(a) > 0 && !a->npending) {
+        if (!(a->ring = rn_calloc(WIN_RING_MIN, sizeof *a->ring))) return RN_ERR_NOMEM;
+        a->ring_cap = WIN_RING_MIN;
+    }
+    if (!a->ring) return bk_reserve(a, 1);
+    int64_t k, klo, khi;
+    if (ring_k(a, end, &k) && ring_k(a, a->npending ? a->ring_lo : end, &klo) &&
+        ring_k(a, a->npending ? a->ring_hi : end, &khi)) {
+        if (k < klo) klo = k;
+        if (k > khi) khi = k;
+        if ((uint64_t)khi - (uint64_t)klo < a->ring_cap) return RN_OK;
+    }
+    return pending_rebuild(a, NULL, 0, &end); /* a larger ring, or the array */
 }
 
 /* Queues unfired window w, created after every window queued with its end
@@ -371,14 +421,23 @@ static void pending_push(win_agg_t *a, win_t *w)
         rn_heap_push(&a->heaps[WIN_PENDING], w);
         return;
     }
-    size_t i = bk_search(a, w->end);
-    if (i == a->bk_n || a->bk[i].end != w->end) {
-        RN_ASSERT(a->bk_n < a->bk_cap);
-        memmove(a->bk + i + 1, a->bk + i, sizeof *a->bk * (a->bk_n - i));
-        a->bk[i] = (win_bucket_t){.end = w->end};
-        a->bk_n++;
+    win_bucket_t *b;
+    if (a->ring) {
+        b = ring_at(a, w->end);
+        if (!b->head) b->end = w->end;
+        RN_ASSERT(b->end == w->end);
+        if (!a->npending || w->end < a->ring_lo) a->ring_lo = w->end;
+        if (!a->npending || w->end > a->ring_hi) a->ring_hi = w->end;
+    } else {
+        size_t i = bk_search(a, w->end);
+        if (i == a->bk_n || a->bk[i].end != w->end) {
+            RN_ASSERT(a->bk_n < a->bk_cap);
+            memmove(a->bk + i + 1, a->bk + i, sizeof *a->bk * (a->bk_n - i));
+            a->bk[i] = (win_bucket_t){.end = w->end};
+            a->bk_n++;
+        }
+        b = &a->bk[i];
     }
-    win_bucket_t *b = &a->bk[i];
     RN_ASSERT(!b->tail || b->tail->created <= w->created);
     w->qprev = b->tail;
     w->qnext = NULL;
@@ -397,9 +456,14 @@ static void pending_remove(win_agg_t *a, win_t *w)
         return;
     }
     if (!w->queued) return;
-    size_t i = bk_search(a, w->end);
-    RN_ASSERT(i < a->bk_n && a->bk[i].end == w->end);
-    win_bucket_t *b = &a->bk[i];
+    win_bucket_t *b;
+    if (a->ring) {
+        b = ring_at(a, w->end);
+    } else {
+        size_t i = bk_search(a, w->end);
+        RN_ASSERT(i < a->bk_n && a->bk[i].end == w->end);
+        b = &a->bk[i];
+    }
     if (w->qprev) w->qprev->qnext = w->qnext;
     else b->head = w->qnext;
     if (w->qnext) w->qnext->qprev = w->qprev;
@@ -407,6 +471,15 @@ static void pending_remove(win_agg_t *a, win_t *w)
     w->qprev = w->qnext = NULL;
     w->queued = 0;
     a->npending--;
+    if (a->ring) {
+        /* The first end moves on to the next bucket that holds windows. */
+        if (a->npending && w->end == a->ring_lo && !b->head) {
+            int64_t step = ring_step(a);
+            do a->ring_lo += step;
+            while (!ring_at(a, a->ring_lo)->head);
+        }
+        return;
+    }
     /* Empty buckets in front go; one further in stays until it is in front. */
     while (a->bk_first < a->bk_n && !a->bk[a->bk_first].head) a->bk_first++;
     if (a->bk_first == a->bk_n) a->bk_first = a->bk_n = 0;
@@ -416,33 +489,86 @@ static void pending_remove(win_agg_t *a, win_t *w)
 static win_t *pending_top(const win_agg_t *a)
 {
     if (!win_bucketed(a)) return rn_heap_top(&a->heaps[WIN_PENDING]);
+    if (a->ring) return a->npending ? ring_at(a, a->ring_lo)->head : NULL;
     return a->bk_first < a->bk_n ? a->bk[a->bk_first].head : NULL;
+}
+
+/* Puts the pending TUMBLE/HOP/GIVEN windows into out in firing order (end,
+ * then creation); out has room for npending. Returns how many. */
+static size_t pending_list(const win_agg_t *a, win_t **out)
+{
+    size_t k = 0;
+    if (a->ring) {
+        for (int64_t e = a->ring_lo; k < a->npending && e <= a->ring_hi; e += ring_step(a)) {
+            const win_bucket_t *b = ring_at(a, e);
+            if (b->head && b->end == e)
+                for (win_t *w = b->head; w; w = w->qnext) out[k++] = w;
+        }
+    } else {
+        for (size_t i = a->bk_first; i < a->bk_n; i++)
+            for (win_t *w = a->bk[i].head; w; w = w->qnext) out[k++] = w;
+    }
+    return k;
 }
 
 static int win_cmp_end(const void *x, const void *y);
 
-/* Restore: queues the pending windows held and the n unfired windows of
- * add together, in (end, creation) order (creation numbers of restored
- * windows interleave with those held). Returns RN_OK, or RN_ERR_NOMEM
- * with nothing changed. */
-static rn_err_t pending_rebuild(win_agg_t *a, win_t *const *add, size_t n)
+/* Queues the pending windows held and the n unfired windows of add
+ * together, in (end, creation) order (restore: creation numbers of
+ * restored windows interleave with those held), in a ring wide enough
+ * for them and *also_end (when not NULL: the end of a window about to be
+ * pushed), or in the sorted array when a ring would be wider than
+ * WIN_RING_MAX or an end is off the grid (then for good). Returns RN_OK,
+ * or RN_ERR_NOMEM with nothing changed. */
+static rn_err_t pending_rebuild(win_agg_t *a, win_t *const *add, size_t n, const int64_t *also_end)
 {
     size_t total = a->npending + n;
     win_t **all = rn_malloc(sizeof *all * (total ? total : 1));
     if (!all) return RN_ERR_NOMEM;
-    size_t k = 0;
-    for (size_t i = a->bk_first; i < a->bk_n; i++)
-        for (win_t *w = a->bk[i].head; w; w = w->qnext) all[k++] = w;
+    size_t k = pending_list(a, all);
     RN_ASSERT(k == a->npending);
     for (size_t i = 0; i < n; i++) all[k++] = add[i];
     qsort(all, total, sizeof *all, win_cmp_end);
-    size_t ends = 0;
-    for (size_t i = 0; i < total; i++) ends += i == 0 || all[i]->end != all[i - 1]->end;
-    if (bk_reserve(a, ends) != RN_OK) { /* (the buckets held are as they were) */
-        rn_free(all);
-        return RN_ERR_NOMEM;
+    /* The ring: from the least k to the greatest, in slots of a power of two. */
+    bool ring = !a->ring_off && ring_step(a) > 0;
+    int64_t klo = INT64_MAX, khi = INT64_MIN, kk;
+    for (size_t i = 0; ring && i <= total; i++) {
+        const int64_t *e = i < total ? &all[i]->end : also_end;
+        if (!e) continue;
+        if (!ring_k(a, *e, &kk)) {
+            ring = false;
+            break;
+        }
+        if (kk < klo) klo = kk;
+        if (kk > khi) khi = kk;
     }
-    a->bk_first = a->bk_n = 0; /* room for ends buckets from 0 */
+    size_t cap = a->ring_cap > WIN_RING_MIN ? a->ring_cap : WIN_RING_MIN;
+    if (ring && klo <= khi) {
+        uint64_t span = (uint64_t)khi - (uint64_t)klo; /* slots - 1 */
+        if (span >= WIN_RING_MAX) ring = false;
+        else
+            while (cap <= span) cap *= 2;
+    }
+    win_bucket_t *r = NULL;
+    if (ring) {
+        if (!(r = rn_calloc(cap, sizeof *r))) {
+            rn_free(all);
+            return RN_ERR_NOMEM;
+        }
+    } else {
+        /* (The array is empty when the windows are in the ring.) */
+        size_t ends = 1;
+        for (size_t i = 0; i < total; i++) ends += i == 0 || all[i]->end != all[i - 1]->end;
+        if (bk_reserve(a, ends) != RN_OK) { /* (the buckets held are as they were) */
+            rn_free(all);
+            return RN_ERR_NOMEM;
+        }
+        a->bk_first = a->bk_n = 0; /* room for ends buckets from 0 */
+        a->ring_off = a->ring_off || ring_step(a) > 0;
+    }
+    rn_free(a->ring);
+    a->ring = r;
+    a->ring_cap = ring ? cap : 0;
     a->npending = 0;
     for (size_t i = 0; i < total; i++) {
         all[i]->queued = 0;
@@ -620,7 +746,7 @@ static win_t *win_get(win_agg_t *a, int64_t start, int64_t end)
     bool created;
     win_t *w = rn_store_upsert(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h, &created);
     if (!w || !created) return w;
-    if (pending_reserve(a) != RN_OK) {
+    if (pending_reserve(a, end) != RN_OK) {
         rn_store_remove(a->windows, a->wkey.data, (uint32_t)a->wkey.len, h);
         return NULL;
     }
@@ -886,9 +1012,11 @@ static rn_err_t win_early_fire(win_agg_t *a, rn_op_out_t *o)
     win_t **c = rn_arena_alloc(o->ctx->arena, sizeof *c * (len ? len : 1));
     if (!c) return RN_ERR_NOMEM;
     if (win_bucketed(a)) { /* in firing order already */
-        for (size_t i = a->bk_first; i < a->bk_n; i++)
-            for (win_t *w = a->bk[i].head; w; w = w->qnext)
-                if (w->dirty) c[n++] = w;
+        n = pending_list(a, c);
+        size_t d = 0;
+        for (size_t i = 0; i < n; i++)
+            if (c[i]->dirty) c[d++] = c[i];
+        n = d;
     } else {
         for (size_t i = 0; i < len; i++) {
             win_t *w = rn_heap_at(pending, i);
@@ -1097,6 +1225,7 @@ static void win_agg_free(win_agg_t *a)
     rn_store_free(a->keys);
     for (int h = 0; h < WIN_NHEAPS; h++) rn_heap_free(&a->heaps[h]);
     rn_free(a->bk);
+    rn_free(a->ring);
     rn_free(a->touched);
     rn_buf_free(&a->key);
     rn_buf_free(&a->wkey);
@@ -1448,7 +1577,7 @@ static rn_err_t window_restore(rn_op_t *op, const void *data, size_t len)
         if (!unfired) err = RN_ERR_NOMEM;
         for (size_t i = 0; unfired && i < nadded; i++)
             if (!((win_t *)added[i].v)->fired) unfired[nunfired++] = added[i].v;
-        if (unfired) err = pending_rebuild(a, unfired, nunfired);
+        if (unfired) err = pending_rebuild(a, unfired, nunfired, NULL);
         rn_free(unfired);
     }
     if (err != RN_OK) {
