@@ -728,15 +728,22 @@ rn_err_t rn_kafka_check(rn_kafka_t *k, char *errbuf, size_t errbuf_size)
     return RN_OK;
 }
 
+/* Before n more records: serves the delivery reports every
+ * KAFKA_POLL_EVERY records, and at once after a failed delivery. */
+static rn_err_t kafka_before_produce(rn_kafka_t *k, int n, char *errbuf, size_t errbuf_size)
+{
+    k->unpolled += (unsigned)n;
+    if (!k->delivery_error[0] && k->unpolled < KAFKA_POLL_EVERY) return RN_OK;
+    k->unpolled = 0;
+    return rn_kafka_check(k, errbuf, errbuf_size);
+}
+
 rn_err_t rn_kafka_produce(rn_kafka_t *k, rd_kafka_topic_t *rkt, int32_t partition, const void *key,
                           size_t klen, const void *value, size_t vlen, rd_kafka_headers_t *headers,
                           char *errbuf, size_t errbuf_size)
 {
-    rn_err_t err = RN_OK;
-    if (k->delivery_error[0] || ++k->unpolled >= KAFKA_POLL_EVERY) {
-        k->unpolled = 0;
-        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) goto fail;
-    }
+    rn_err_t err = kafka_before_produce(k, 1, errbuf, errbuf_size);
+    if (err != RN_OK) goto fail;
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
@@ -761,12 +768,8 @@ fail:
 rn_err_t rn_kafka_produce_batch(rn_kafka_t *k, rd_kafka_topic_t *rkt, rd_kafka_message_t *msgs, int n,
                                 char *errbuf, size_t errbuf_size)
 {
-    rn_err_t err = RN_OK;
-    k->unpolled += (unsigned)n;
-    if (k->delivery_error[0] || k->unpolled >= KAFKA_POLL_EVERY) {
-        k->unpolled = 0;
-        if ((err = rn_kafka_check(k, errbuf, errbuf_size)) != RN_OK) return err;
-    }
+    rn_err_t err = kafka_before_produce(k, n, errbuf, errbuf_size);
+    if (err != RN_OK) return err;
     while (n > 0) {
         for (int i = 0; i < n; i++) msgs[i]._private = NULL;
         int good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,

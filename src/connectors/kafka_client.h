@@ -88,7 +88,7 @@ typedef struct rn_kafka {
     int connect_timeout_ms;   /* open-time wait */
     void *owner;              /* rn_kafka_spec_t.owner */
     int64_t warned_ms;        /* when the last runtime warning was printed */
-    unsigned unpolled;        /* produce calls since callbacks were last served */
+    unsigned unpolled;        /* records produced since callbacks were last served */
     char delivery_error[512]; /* first failed delivery ("delivery to topic ..."), or "" */
     pthread_mutex_t lock;     /* guards the fields below (librdkafka threads log) */
     char last_error[512];     /* last meaningful librdkafka error, cleaned up */

@@ -16,6 +16,8 @@
  */
 #include "core/dtoa.h"
 
+#include "core/assert.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -105,13 +107,13 @@ int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg)
     dtoa_u128 mask = ((dtoa_u128)1 << s) - 1, half = (dtoa_u128)1 << (s - 1);
     for (int p = 15; p <= 17; p++) {
         int k = p - 1 - X; /* in [0, 21] */
-        dtoa_u128 n = (dtoa_u128)f * pow10_u128(k);
+        dtoa_u128 lim = pow10_u128(k);
+        dtoa_u128 n = (dtoa_u128)f * lim;
         dtoa_u128 r = n & mask;
         uint64_t q = (uint64_t)(n >> s);
         if (r > half || (r == half && (q & 1))) q++;
         dtoa_u128 back = (dtoa_u128)q << s;
         dtoa_u128 diff = back >= n ? back - n : n - back;
-        dtoa_u128 lim = pow10_u128(k);
         bool ok = f == 1ull << 52 && back < n ? 4 * diff <= lim
                                               : 2 * diff < lim || (2 * diff == lim && !(f & 1));
         if (!ok) continue;
@@ -120,16 +122,52 @@ int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg)
             q = pow10_u64[p - 1];
             e++;
         }
-        char tmp[17];
         for (int i = p - 1; i >= 0; i--) {
-            tmp[i] = (char)('0' + q % 10);
+            digits[i] = (char)('0' + q % 10);
             q /= 10;
         }
         int nd = p;
-        while (nd > 1 && tmp[nd - 1] == '0') nd--;
-        memcpy(digits, tmp, (size_t)nd);
+        while (nd > 1 && digits[nd - 1] == '0') nd--;
         *exp10 = e;
         return nd;
     }
     return rn_dtoa_shortest_slow(x, digits, exp10, neg);
+}
+
+int rn_dtoa_spell(char *out, const char *digits, int nd, int exp10, bool neg, bool plain)
+{
+    int n = 0;
+    if (neg) out[n++] = '-';
+    if (plain && exp10 >= 0) {
+        RN_ASSERT(exp10 < 17);
+        for (int i = 0; i <= exp10; i++) out[n++] = i < nd ? digits[i] : '0';
+        out[n++] = '.';
+        if (nd > exp10 + 1) {
+            memcpy(out + n, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
+            n += nd - exp10 - 1;
+        } else {
+            out[n++] = '0';
+        }
+    } else if (plain) {
+        RN_ASSERT(exp10 > -5);
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = 0; i < -exp10 - 1; i++) out[n++] = '0';
+        memcpy(out + n, digits, (size_t)nd);
+        n += nd;
+    } else {
+        out[n++] = digits[0];
+        if (nd > 1) {
+            out[n++] = '.';
+            memcpy(out + n, digits + 1, (size_t)nd - 1);
+            n += nd - 1;
+        }
+        unsigned e = (unsigned)(exp10 < 0 ? -exp10 : exp10);
+        out[n++] = 'e';
+        out[n++] = exp10 < 0 ? '-' : '+';
+        if (e >= 100) out[n++] = (char)('0' + e / 100);
+        out[n++] = (char)('0' + e / 10 % 10);
+        out[n++] = (char)('0' + e % 10);
+    }
+    return n;
 }

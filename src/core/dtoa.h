@@ -21,6 +21,18 @@
  * many digits it wrote. *neg says whether x is negative. */
 int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg);
 
+/* Room rn_dtoa_spell needs: a sign, 17 digits, "0." and four zeros, or
+ * a point and an exponent "e-324". */
+#define RN_DTOA_SPELL_MAX 32
+
+/* Spells [-]digits x 10^exp10 (rn_dtoa_shortest's result) into out (no
+ * terminator) and returns its length: in plain notation when plain
+ * ("123.45", "0.00012", "100.0": a point and at least one digit after it;
+ * only for -5 < exp10 < 17), else as d[.ddd]e[+-]XX (at least two
+ * exponent digits, as printf's %e). JSON output and CAST AS STRING
+ * differ only in when they choose plain. */
+int rn_dtoa_spell(char *out, const char *digits, int nd, int exp10, bool neg, bool plain);
+
 /* The same digits the slow way (printf "%.*e" for 1 to 17 digits, read
  * back with strtod): what rn_dtoa_shortest falls back to, and the unit
  * tests' reference. */

@@ -27,43 +27,15 @@ typedef enum cast_res {
 
 int rn_expr_format_double(double d, char *buf, size_t bufsize)
 {
-    char digits[24];
-    int len;
     if (isnan(d)) return snprintf(buf, bufsize, "NaN");
     if (isinf(d)) return snprintf(buf, bufsize, d < 0 ? "-Infinity" : "Infinity");
     if (d == 0) return snprintf(buf, bufsize, signbit(d) ? "-0.0" : "0.0");
+    char digits[17], out[RN_DTOA_SPELL_MAX];
     int exp;
     bool neg;
     int nd = rn_dtoa_shortest(d, digits, &exp, &neg);
-    digits[nd] = '\0';
-    char out[48];
-    int o = 0;
-    if (neg) out[o++] = '-';
-    if (exp >= -4 && exp < 16) {
-        if (exp >= 0) {
-            for (int i = 0; i <= exp; i++) out[o++] = i < nd ? digits[i] : '0';
-            out[o++] = '.';
-            if (nd > exp + 1)
-                for (int i = exp + 1; i < nd; i++) out[o++] = digits[i];
-            else
-                out[o++] = '0';
-        } else {
-            out[o++] = '0';
-            out[o++] = '.';
-            for (int i = 0; i < -exp - 1; i++) out[o++] = '0';
-            for (int i = 0; i < nd; i++) out[o++] = digits[i];
-        }
-        out[o] = '\0';
-    } else {
-        out[o++] = digits[0];
-        if (nd > 1) {
-            out[o++] = '.';
-            for (int i = 1; i < nd; i++) out[o++] = digits[i];
-        }
-        snprintf(out + o, sizeof out - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    }
-    len = snprintf(buf, bufsize, "%s", out);
-    return len;
+    int len = rn_dtoa_spell(out, digits, nd, exp, neg, exp >= -4 && exp < 16);
+    return snprintf(buf, bufsize, "%.*s", len, out);
 }
 
 /* Parses a trimmed decimal integer in [lo, hi]; false if not one. */

@@ -117,49 +117,20 @@ void rn_json_write_string(rn_buf_t *out, const char *s, size_t len)
 
 /* Appends a finite d as printf's "%.15g", "%.16g" or "%.17g" writes it,
  * the first of them that reads back to d (that is, its shortest digits,
- * in plain notation for exponents -4 to 14), with ".0" added when it would
- * otherwise read as an integer. */
+ * in plain notation for exponents -4 to max(15, digits) - 1), with ".0"
+ * added when it would otherwise read as an integer. */
 static void write_double(rn_buf_t *out, double d)
 {
-    char digits[17], tmp[48];
-    int n = 0, exp10;
+    char digits[17], tmp[RN_DTOA_SPELL_MAX];
+    int exp10;
     bool neg;
     if (d == 0) {
         rn_buf_append(out, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
         return;
     }
     int nd = rn_dtoa_shortest(d, digits, &exp10, &neg);
-    if (neg) tmp[n++] = '-';
-    if (exp10 < -4 || exp10 >= (nd > 15 ? nd : 15)) {
-        tmp[n++] = digits[0];
-        if (nd > 1) {
-            tmp[n++] = '.';
-            memcpy(tmp + n, digits + 1, (size_t)nd - 1);
-            n += nd - 1;
-        }
-        unsigned e = (unsigned)(exp10 < 0 ? -exp10 : exp10);
-        tmp[n++] = 'e';
-        tmp[n++] = exp10 < 0 ? '-' : '+';
-        if (e >= 100) tmp[n++] = (char)('0' + e / 100);
-        tmp[n++] = (char)('0' + e / 10 % 10);
-        tmp[n++] = (char)('0' + e % 10);
-    } else if (exp10 >= 0) {
-        for (int i = 0; i <= exp10; i++) tmp[n++] = i < nd ? digits[i] : '0';
-        tmp[n++] = '.';
-        if (nd > exp10 + 1) {
-            memcpy(tmp + n, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
-            n += nd - exp10 - 1;
-        } else {
-            tmp[n++] = '0';
-        }
-    } else {
-        tmp[n++] = '0';
-        tmp[n++] = '.';
-        for (int i = 0; i < -exp10 - 1; i++) tmp[n++] = '0';
-        memcpy(tmp + n, digits, (size_t)nd);
-        n += nd;
-    }
-    rn_buf_append(out, tmp, (size_t)n);
+    bool plain = exp10 >= -4 && exp10 < (nd > 15 ? nd : 15); /* %.{max(15, nd)}g */
+    rn_buf_append(out, tmp, (size_t)rn_dtoa_spell(tmp, digits, nd, exp10, neg, plain));
 }
 
 void rn_json_write_value(rn_buf_t *out, rn_type_id t, const rn_value_t *v)

@@ -206,15 +206,23 @@ static const rn_agg_spec_t COUNT_STAR = {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN
 
 /* ---- TUMBLE / HOP / SESSION basics --------------------------------------- */
 
+/* A TUMBLE(ts, 10 ms) of (k STRING, ts, x BIGINT) rows, COUNT(*) and
+ * SUM(x) per k, on fixture f (initialised here); *out is its schema. */
+static rn_op_t *tumble_count_sum_new(fix_t *f, rn_schema_t **out)
+{
+    fix_init(f, schema_of(3, "k:STRING", "ts:TS", "x:BIGINT"));
+    rn_window_spec_t w = tumble(10, 1);
+    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    *out = schema_of(6, "window_start:TS", "window_end:TS", "window_time:TS", "k:STRING", "n:BIGINT",
+                     "s:BIGINT");
+    return rn_window_aggregate_new(f->feeder, &w, 1, 2, aggs, *out, f->errbuf, sizeof f->errbuf);
+}
+
 static void test_tumble_counts(void)
 {
     fix_t f;
-    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "x:BIGINT"));
-    rn_window_spec_t w = tumble(10, 1);
-    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
-    rn_schema_t *out = schema_of(6, "window_start:TS", "window_end:TS", "window_time:TS", "k:STRING",
-                                 "n:BIGINT", "s:BIGINT");
-    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_schema_t *out;
+    rn_op_t *op = tumble_count_sum_new(&f, &out);
     RN_REQUIRE(op != NULL);
     RN_CHECK(!op->updating);
     RN_CHECK_EQ_STR(op->vt->kind, "WindowAggregate");
@@ -1419,12 +1427,8 @@ static void test_random_against_brute_force(void)
 static void test_ring_edges(void)
 {
     fix_t f;
-    fix_init(&f, schema_of(3, "k:STRING", "ts:TS", "x:BIGINT"));
-    rn_window_spec_t w = tumble(10, 1);
-    rn_agg_spec_t aggs[] = {COUNT_STAR, {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
-    rn_schema_t *out = schema_of(6, "window_start:TS", "window_end:TS", "window_time:TS", "k:STRING",
-                                 "n:BIGINT", "s:BIGINT");
-    rn_op_t *op = rn_window_aggregate_new(f.feeder, &w, 1, 2, aggs, out, f.errbuf, sizeof f.errbuf);
+    rn_schema_t *out;
+    rn_op_t *op = tumble_count_sum_new(&f, &out);
     RN_REQUIRE(op != NULL);
     rn_op_t *cap = capture_new(op, 0, true);
     rn_batch_t *b = fix_batch(&f, true);
