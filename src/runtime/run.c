@@ -849,12 +849,19 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
         /* With checkpoints, state also changes without input: windows
          * fired by idle or quiet partitions (the wall clock) write to
          * sinks, and under exactly-once what they wrote stays invisible
-         * until a checkpoint commits it. */
+         * until a checkpoint commits it. And partitions assigned here
+         * restored their state from a file another process (or an
+         * earlier run) wrote, which their commits name until a
+         * checkpoint of this process names its own: that process prunes
+         * its files, and a quiet partition would point at a deleted one. */
         if (ck && !dirty) {
             uint64_t sig = 0;
             for (int i = 0; i < p->nsinks; i++) sig += rn_sink_records(p->sinks[i].op);
-            for (int i = 0; i < p->nsources; i++)
+            for (int i = 0; i < p->nsources; i++) {
                 if (rn_source_has_watermark(p->sources[i])) sig = sig * 31 + (uint64_t)rn_source_watermark(p->sources[i]);
+                const rn_reader_t *r = rn_source_reader(p->sources[i]);
+                if (r) sig = sig * 31 + r->assignment_version + (r->under ? r->under->assignment_version : 0);
+            }
             dirty = sig != ck_sig;
             ck_sig = sig;
         }

@@ -15,7 +15,7 @@ Subcommands:
   consume TOPIC --out FILE [--expect N] [--until-idle S] [--timeout S] [--read-uncommitted]
   create TOPIC [--partitions P] [--replication R] [--config k=v]...
   delete TOPIC
-  offsets GROUP TOPIC
+  offsets GROUP TOPIC [--metadata]
   topics [--prefix P]
   brokers
   wait-ready --brokers N [--timeout S] [--node ID] [--pid PID]...
@@ -403,7 +403,8 @@ def cmd_offsets(args):
     for tp in res.topic_partitions:
         if tp.error is not None:
             die("offsets %s %s[%d]: %s" % (args.group, tp.topic, tp.partition, tp.error.str()))
-        out[str(tp.partition)] = tp.offset if tp.offset >= 0 else None
+        off = tp.offset if tp.offset >= 0 else None
+        out[str(tp.partition)] = {"offset": off, "metadata": tp.metadata} if args.metadata else off
     print(compact(dict(sorted(out.items(), key=lambda kv: int(kv[0])))))
 
 
@@ -569,6 +570,8 @@ def main(argv=None):
     p.add_argument("group")
     p.add_argument("topic")
     p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--metadata", action="store_true",
+                   help="each partition as {\"offset\": o, \"metadata\": commit metadata}")
     p.set_defaults(fn=cmd_offsets)
 
     p = sub.add_parser("group", parents=[conn], help="state, member count and coordinator broker id of GROUP as {\"state\": s, \"members\": n, \"coordinator\": id}")
