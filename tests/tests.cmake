@@ -179,6 +179,12 @@ if not re.search(want, out.stdout) or re.search(r'\\bJoin: INNER|where dateTime 
 print('ok')" ${RUNNEL_BIN} ${CMAKE_SOURCE_DIR}/bench/nexmark/q7.sql)
 set_tests_properties(cli.explain_nexmark_q7 PROPERTIES LABELS "cli" TIMEOUT 30)
 
+# Window aggregates pre-aggregated before their repartition topic, per
+# 'table.optimizer.agg-phase-strategy' (tests/cli/test_agg_phase.py).
+add_test(NAME cli.agg_phase
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/cli/test_agg_phase.py ${RUNNEL_BIN})
+set_tests_properties(cli.agg_phase PROPERTIES LABELS "cli" TIMEOUT 30)
+
 # Hardening regressions (tests/cli/test_hardening.py): a run that would
 # destroy its input, sinks sharing a file, topic names that escape the
 # output directory, --now parsing, dead letters that keep their bytes,

@@ -351,6 +351,30 @@ size_t rn_window_open_windows(const rn_op_t *op);
  * after each batch's rows went in (0 for window rows). */
 size_t rn_window_peak_windows(const rn_op_t *op);
 
+/* Local pre-aggregation before a window aggregate's Exchange
+ * (op/window_combine.c): each input batch leaves as one row per (pane,
+ * group key), the pane being the TUMBLE window or the HOP slide, with the
+ * partial aggregates of its rows; rows that are late (as the window judges
+ * them) leave alone. Only for what rn_window_combinable accepts: TUMBLE or
+ * HOP over event time with COUNT(*), COUNT, integer SUM, MIN and MAX.
+ * Input is the window aggregate's (keys in columns 0..nkeys-1, aggs' args,
+ * w->time_col); output: the keys, one partial per aggregate (named
+ * agg_names[i]; BIGINT for counts and sums, the argument's type for
+ * MIN/MAX), the rowtime (the latest of the combined rows; their rowwm the
+ * smallest). *global_w and global_aggs[0..naggs) are set to what the
+ * window aggregate after the Exchange must use over this output (counts
+ * merge by SUM). Combines only when its output is a remote Exchange;
+ * otherwise each row becomes its partial alone. NULL when not combinable
+ * or on OOM. */
+bool rn_window_combinable(const rn_window_spec_t *w, int naggs, const rn_agg_spec_t *aggs);
+rn_op_t *rn_window_combine_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, int naggs,
+                               const rn_agg_spec_t *aggs, const char *const *agg_names, rn_window_spec_t *global_w,
+                               rn_agg_spec_t *global_aggs);
+/* Rows a combiner received and rows it sent, while combining. */
+void rn_window_combine_counts(const rn_op_t *op, uint64_t *rows, uint64_t *sent);
+/* Makes the combiner combine whatever its output is (unit tests). */
+void rn_window_combine_always(rn_op_t *op);
+
 /* A window TVF used without an aggregate (op/window_rows.c): every input
  * row with its window. Input columns 0..nkeys-1 are the SESSION PARTITION
  * BY key (nkeys = 0 for TUMBLE/HOP); w->time_col is the rowtime;

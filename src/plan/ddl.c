@@ -9,6 +9,7 @@
  */
 #include "plan/analyze_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -681,6 +682,7 @@ static const char *const set_keys[] = {
     "state.checkpoints.dir",
     "state.checkpoints.num-retained",
     "execution.checkpointing.mode",
+    "table.optimizer.agg-phase-strategy",
 };
 
 /* SET 'key' = 'value': the settings runnel reads apply to the statements
@@ -708,6 +710,16 @@ bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
         }
         an->early_fire = !strcasecmp(v, "true");
         if (an->early_fire && an->early_fire_ms <= 0) an->early_fire_ms = 1000;
+    } else if (!strcmp(k, "table.optimizer.agg-phase-strategy")) {
+        /* Flink's: TWO_PHASE pre-aggregates window aggregates before their
+         * repartition topic (op/window_combine.c), ONE_PHASE does not,
+         * AUTO only those without GROUP BY keys (every row to one place). */
+        if (strcasecmp(v, "AUTO") && strcasecmp(v, "TWO_PHASE") && strcasecmp(v, "ONE_PHASE")) {
+            an->err = RN_ERR_CONFIG;
+            an_error(an, st->pos, "SET '%s': expected 'AUTO', 'TWO_PHASE' or 'ONE_PHASE', not '%s'", k, v);
+            return false;
+        }
+        an->agg_phase = (char)toupper((unsigned char)v[0]);
     } else if (!strcmp(k, "runnel.late-rows.table")) {
         an->late_table = *v ? v : NULL;
         an->late_table_pos = st->pos;

@@ -95,17 +95,22 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
     return PART_UNKNOWN;
 }
 
-rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col)
+bool an_exchange_needed(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys)
 {
     int cols[RN_MAX_GROUP];
     int n = partitioning(an, input, cols, RN_MAX_GROUP);
-    if (n == PART_SINGLE) return input;
+    if (n == PART_SINGLE) return false;
     /* Partitioned by a subset of the key would keep each key's rows
      * together, but the operator could not tell a key's partition from its
      * key bytes: only the same columns in the same order will do. */
     bool same = n > 0 && n == nkeys;
     for (int k = 0; same && k < n; k++) same = cols[k] == keys[k];
-    if (same) return input;
+    return !same;
+}
+
+rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col)
+{
+    if (!an_exchange_needed(an, input, nkeys, keys)) return input;
     rn_op_t *x = an_track(an, rn_exchange_new(input, nkeys, keys, rowtime_col));
     if (!x || !an_connect(an, input, x)) return NULL;
     return x;

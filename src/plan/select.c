@@ -257,8 +257,36 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                           .lateness_ms = given || win->proctime ? 0 : an->allow_lateness_ms,
                           .early_fire_ms = an->early_fire ? an->early_fire_ms : 0,
                           .start_col = given ? time_col + 1 : 0, .proctime = win->proctime};
-    rn_op_t *in = an_exchange_for(an, rel->op, nkeys, time_col);
-    rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, specs, wschema, an->errbuf,
+    /* Rows that cross a repartition topic cross it combined: one row per
+     * window pane and key of each batch, merged after it (local-global
+     * aggregation, op/window_combine.c). By default only without GROUP BY
+     * keys, where every row goes to one place: with keys, the combiner's
+     * hashing costs what the window saves (Nexmark q5: 15% more CPU for a
+     * 5.6x smaller repartition topic; docs/scale-out.md). Not with a
+     * late-rows table, which wants the late rows' FROM columns. */
+    bool combine = an->agg_phase == 'T' || (an->agg_phase != 'O' && nkeys == 0);
+    const rn_agg_spec_t *wspecs = specs;
+    int kcols[RN_MAX_GROUP];
+    for (int k = 0; k < nkeys; k++) kcols[k] = k;
+    rn_op_t *in;
+    if (!late && combine && rn_window_combinable(&w, naggs, specs) &&
+        an_exchange_needed(an, rel->op, nkeys, kcols)) {
+        const char **pnames = an_alloc(an, sizeof *pnames * (size_t)naggs);
+        rn_agg_spec_t *gspecs = an_alloc(an, sizeof *gspecs * (size_t)naggs);
+        if (!pnames || !gspecs) {
+            rn_schema_unref(wschema);
+            return false;
+        }
+        for (int a = 0; a < naggs; a++) pnames[a] = wschema->cols[3 + nkeys + a].name;
+        rn_window_spec_t gw;
+        rn_op_t *comb = an_track(an, rn_window_combine_new(rel->op, &w, nkeys, naggs, specs, pnames, &gw, gspecs));
+        in = comb && an_connect(an, rel->op, comb) ? an_exchange_for(an, comb, nkeys, gw.time_col) : NULL;
+        w = gw;
+        wspecs = gspecs;
+    } else {
+        in = an_exchange_for(an, rel->op, nkeys, time_col);
+    }
+    rn_op_t *wop = in ? an_track(an, rn_window_aggregate_new(in, &w, nkeys, naggs, wspecs, wschema, an->errbuf,
                                                              an->errbuf_size))
                       : NULL;
     rn_schema_unref(wschema);

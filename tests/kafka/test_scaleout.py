@@ -10,6 +10,8 @@ Three pipelines (tests/kafka/pipelines/scaleout_*.sql), each over an
   into an upsert-kafka topic; input keyed by user_id. Compared: the final
   upsert state (key -> value) with the oracle's.
 - tumble: 10 s tumbling windows per page; input keyed by user_id.
+- hop: 10 s windows sliding by 5 s per page, COUNT/SUM/MIN/MAX, which
+  cross the repartition topic pre-aggregated per batch; keyed by user_id.
 - session: sessions per user (5 s gap); input keyed by page_id.
   Windows are compared as multisets of result rows: no duplicates and no
   partial results are allowed in a clean run.
@@ -102,6 +104,7 @@ RUN_ID = "%x" % (int(time.time()) % 0xFFFFFF)
 # kind -> (pipeline template, key field of the input records)
 KINDS = {"pv": ("scaleout_page_views.sql", "user_id"),
          "tumble": ("scaleout_tumble.sql", "user_id"),
+         "hop": ("scaleout_hop.sql", "user_id"),
          "session": ("scaleout_session.sql", "page_id")}
 
 
@@ -185,6 +188,29 @@ def oracle_tumble(events):
          "users": len(viewers[(w, p)])}) for (w, p), n in views.items())
 
 
+HOP_SLIDE_MS, HOP_SIZE_MS = 5000, 10000  # scaleout_hop.sql's windows
+
+
+def oracle_hop(events):
+    """The rows of scaleout_hop.sql (all windows close): per page and HOP
+    window, views, clicks, the sum, least and greatest user_id."""
+    acc = {}
+    for e in events:
+        if e["event_type"] == "end":
+            continue
+        last = ms(e) // HOP_SLIDE_MS * HOP_SLIDE_MS
+        for start in range(last - HOP_SIZE_MS + HOP_SLIDE_MS, last + 1, HOP_SLIDE_MS):
+            a = acc.setdefault((start, e["page_id"]), [0, 0, 0, None, None])
+            a[0] += 1
+            a[1] += e["event_type"] == "click"
+            a[2] += e["user_id"]
+            a[3] = e["user_id"] if a[3] is None else min(a[3], e["user_id"])
+            a[4] = e["user_id"] if a[4] is None else max(a[4], e["user_id"])
+    return collections.Counter(harness.canon(
+        {"window_start": w, "window_end": w + HOP_SIZE_MS, "page_id": p, "views": a[0], "clicks": a[1],
+         "user_sum": a[2], "first_user": a[3], "last_user": a[4]}) for (w, p), a in acc.items())
+
+
 def sessions(times_ms, gap_ms):
     """[(start, end, indexes)] of one key's sorted rowtimes: rows chain while
     consecutive ones are less than gap apart; a session ends gap after its
@@ -215,7 +241,7 @@ def oracle_session(events):
     return rows
 
 
-ORACLES = {"pv": oracle_page_views, "tumble": oracle_tumble, "session": oracle_session}
+ORACLES = {"pv": oracle_page_views, "tumble": oracle_tumble, "hop": oracle_hop, "session": oracle_session}
 
 
 def self_check_oracle():
@@ -488,6 +514,9 @@ def cases():
     out.append(("kill", "pv", run_kill, None))
     out.append(("killtumble", "tumble", run_kill_tumble, None))
     out.append(("tumble2bykey", "tumble", lambda c, ev: run_plain(c, ev, 2), "page_id"))
+    # pre-aggregated before the repartition topic (op/window_combine.c)
+    for n in (1, 2):
+        out.append(("hop%d" % n, "hop", lambda c, ev, n=n: run_plain(c, ev, n), None))
     out.append(("killtumblebykey", "tumble", run_kill_tumble, "page_id"))
     if workers_option():
         for kind in ("pv", "tumble", "session"):
