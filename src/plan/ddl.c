@@ -711,9 +711,9 @@ bool an_set_stmt(analyzer_t *an, const rn_ast_stmt_t *st)
         an->early_fire = !strcasecmp(v, "true");
         if (an->early_fire && an->early_fire_ms <= 0) an->early_fire_ms = 1000;
     } else if (!strcmp(k, "table.optimizer.agg-phase-strategy")) {
-        /* Flink's: TWO_PHASE pre-aggregates window aggregates before their
-         * repartition topic (op/window_combine.c), ONE_PHASE does not,
-         * AUTO only those without GROUP BY keys (every row to one place). */
+        /* Flink's: AUTO and TWO_PHASE pre-aggregate window aggregates
+         * before their repartition topic (op/window_combine.c), ONE_PHASE
+         * does not. */
         if (strcasecmp(v, "AUTO") && strcasecmp(v, "TWO_PHASE") && strcasecmp(v, "ONE_PHASE")) {
             an->err = RN_ERR_CONFIG;
             an_error(an, st->pos, "SET '%s': expected 'AUTO', 'TWO_PHASE' or 'ONE_PHASE', not '%s'", k, v);

@@ -18,7 +18,7 @@
  *
  * Which operators: those whose behaviour is their explain line, their
  * output schema and their inputs - Calc, Exchange (with its rowtime
- * column, which explain does not show), GroupAggregate, and a
+ * column, which explain does not show), GroupAggregate, WindowCombine, and a
  * WindowAggregate without a late-rows table (each copy would write the
  * late rows once). An Exchange in front of a join stays its own: the
  * runtime reads a join's two repartition topics in one consumer group. Explain lines name columns, so nothing is merged over
@@ -45,7 +45,8 @@ static bool names_unique(const rn_schema_t *s)
 static bool mergeable_kind(const rn_op_t *op)
 {
     const char *k = op->vt->kind;
-    if (rn_is_calc(op) || rn_is_exchange(op) || !strcmp(k, "GroupAggregate")) return true;
+    if (rn_is_calc(op) || rn_is_exchange(op) || !strcmp(k, "GroupAggregate") || !strcmp(k, "WindowCombine"))
+        return true;
     return !strcmp(k, "WindowAggregate") && !rn_window_has_late_output(op);
 }
 

@@ -259,12 +259,10 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                           .start_col = given ? time_col + 1 : 0, .proctime = win->proctime};
     /* Rows that cross a repartition topic cross it combined: one row per
      * window pane and key of each batch, merged after it (local-global
-     * aggregation, op/window_combine.c). By default only without GROUP BY
-     * keys, where every row goes to one place: with keys, the combiner's
-     * hashing costs what the window saves (Nexmark q5: 15% more CPU for a
-     * 5.6x smaller repartition topic; docs/scale-out.md). Not with a
-     * late-rows table, which wants the late rows' FROM columns. */
-    bool combine = an->agg_phase == 'T' || (an->agg_phase != 'O' && nkeys == 0);
+     * aggregation, op/window_combine.c; Nexmark q5 ~10% and q7 ~8% less
+     * CPU, docs/scale-out.md). Not with a late-rows table, which wants the
+     * late rows' FROM columns. */
+    bool combine = an->agg_phase != 'O';
     const rn_agg_spec_t *wspecs = specs;
     int kcols[RN_MAX_GROUP];
     for (int k = 0; k < nkeys; k++) kcols[k] = k;

@@ -5,8 +5,6 @@
 -- MAX. The input ${IN_TOPIC} is keyed by user_id and the table declares no
 -- key; the watermark and timeouts are as in scaleout_tumble.sql (no row is
 -- late; one 'end' event far in the future per partition closes every window).
--- With GROUP BY keys the combiner is off unless asked for.
-SET 'table.optimizer.agg-phase-strategy' = 'TWO_PHASE';
 CREATE TABLE user_events (
   event_type STRING, user_id INT, page_id INT, `timestamp` DOUBLE,
   ts AS TO_TIMESTAMP_LTZ(CAST(`timestamp` * 1000 AS BIGINT), 3),
