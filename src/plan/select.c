@@ -259,8 +259,8 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
                           .start_col = given ? time_col + 1 : 0, .proctime = win->proctime};
     /* Rows that cross a repartition topic cross it combined: one row per
      * window pane and key of each batch, merged after it (local-global
-     * aggregation, op/window_combine.c; Nexmark q5 ~10% and q7 ~8% less
-     * CPU, docs/scale-out.md). Not with a late-rows table, which wants the
+     * aggregation, op/window_combine.c; Nexmark q5 10-17% less CPU,
+     * docs/scale-out.md). Not with a late-rows table, which wants the
      * late rows' FROM columns. */
     bool combine = an->agg_phase != 'O';
     const rn_agg_spec_t *wspecs = specs;
