@@ -678,12 +678,7 @@ static void win_drop(win_agg_t *a, win_t *w)
         return;
     }
     win_unheap(a, w);
-    uint32_t klen;
-    const void *key = rn_store_key_of(a->windows, w, &klen);
-    rn_buf_clear(&a->wkey);
-    rn_buf_append(&a->wkey, key, klen);
-    if (a->wkey.oom) return;
-    rn_store_remove(a->windows, a->wkey.data, klen, w->hash);
+    rn_store_remove_value(a->windows, w);
 }
 
 /* Puts w on the list of emitted windows changed in this batch. Returns

@@ -408,6 +408,28 @@ void rn_store_remove(rn_store_t *st, const void *key, uint32_t klen, uint64_t ha
     if (i != SIZE_MAX) store_remove_at(st, i);
 }
 
+void rn_store_remove_value(rn_store_t *st, void *v)
+{
+    const entry_hdr_t *e = (const entry_hdr_t *)((const unsigned char *)v - st->hdr);
+    /* the probe of table_find, matching the entry itself: no key compared */
+    size_t mask = st->cap - 1, pos = e->h32 & mask, step = 0;
+    unsigned char tag = hash_tag(e->h32);
+    for (;;) {
+        uint64_t g = group_load(st->ctrl + pos);
+        for (uint64_t m = group_match(g, tag); m; m &= m - 1) {
+            size_t i = (pos + bit_byte(m)) & mask;
+            if (st->ents[i] == e) {
+                store_remove_at(st, i);
+                return;
+            }
+        }
+        RN_ASSERT(!group_empty(g)); /* v is a live entry's */
+        if (group_empty(g)) return;
+        step += GROUP;
+        pos = (pos + step) & mask;
+    }
+}
+
 const void *rn_store_key_of(const rn_store_t *st, const void *v, uint32_t *klen)
 {
     const entry_hdr_t *e = (const entry_hdr_t *)((const unsigned char *)v - st->hdr);

@@ -70,6 +70,9 @@ void *rn_store_upsert(rn_store_t *st, const void *key, uint32_t klen, uint64_t h
 void rn_store_prefetch(const rn_store_t *st, uint64_t hash);
 /* Removes key if present (calling value_free on its slot). */
 void rn_store_remove(rn_store_t *st, const void *key, uint32_t klen, uint64_t hash);
+/* Removes the entry owning value slot v (calling value_free on it), found
+ * by its stored hash and address: no key copy, no key compared. */
+void rn_store_remove_value(rn_store_t *st, void *v);
 /* The key bytes of the entry owning value slot v (valid while the entry lives). */
 const void *rn_store_key_of(const rn_store_t *st, const void *v, uint32_t *klen /* out */);
 

@@ -114,11 +114,19 @@ static void test_store_remove_under_collisions(void)
             RN_REQUIRE(v != NULL);
             *v = i * 10;
         }
-        /* Remove in a scrambled order, checking all others after each. */
+        /* Remove in a scrambled order, every other one by its value slot
+         * (rn_store_remove_value: found by address among equal hashes),
+         * checking all others after each. */
         int bad = 0;
         for (int step = 0; step < N; step++) {
             int i = (step * 37) % N;
-            rn_store_remove(st, &i, sizeof i, h);
+            if (step % 2) {
+                void *v = rn_store_find(st, &i, sizeof i, h);
+                RN_REQUIRE(v != NULL);
+                rn_store_remove_value(st, v);
+            } else {
+                rn_store_remove(st, &i, sizeof i, h);
+            }
             present[i] = false;
             if (rn_store_find(st, &i, sizeof i, h) != NULL) bad++;
             for (int j = 0; j < N; j++) {
