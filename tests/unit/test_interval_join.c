@@ -402,6 +402,52 @@ static void test_inner_symmetric(void)
     world_free(&w);
 }
 
+/* Stored rows beyond what the FIFO runs hold go to the heap; padded rows
+ * still come out in (expiry, arrival) order, each once the watermark
+ * passes its expiry: 300 left rows, 120 of them in falling time order
+ * (more than there are runs: runs and heap both hold rows) and the rest
+ * scattered, many sharing a time, padded under a rising right watermark. */
+static void test_left_expiry_order_past_the_runs(void)
+{
+    world_t w;
+    rn_interval_join_spec_t sp = spec_of(RN_JOIN_KIND_LEFT, -5, 5, false);
+    RN_REQUIRE(world_init(&w, &sp));
+    enum { N = 300 };
+    trow_t l[N];
+    int64_t times[N];
+    for (int i = 0; i < N; i++) {
+        /* 120 falling (each starts a run, or goes to the heap once the
+         * runs are all in use), then scattered; many times twice */
+        times[i] = i < 120 ? 10 * (250 - i) : 10 * ((i * 149) % 260);
+        l[i] = R(1 + i % 7, times[i], 0, i);
+    }
+    for (int i = 0; i < N; i += 10) RN_CHECK_EQ_INT(world_push(&w, 0, l + i, 10), RN_OK);
+    RN_CHECK_EQ_INT(rn_interval_join_rows(w.join, 0), N);
+    RN_CHECK_EQ_INT(world_wm(&w, 0, 0), RN_OK);
+    int bad = 0, out = 0;
+    for (int64_t wm = 3; wm < 2700; wm += 97) {
+        RN_CHECK_EQ_INT(world_wm(&w, 1, wm), RN_OK);
+        int held = 0;
+        for (int i = 0; i < N; i++) held += times[i] + 5 >= wm;
+        if ((int)rn_interval_join_rows(w.join, 0) != held) bad++;
+        out = w.c->nrows;
+        if (out != N - held) bad++;
+    }
+    RN_CHECK_EQ_INT(bad, 0);
+    RN_CHECK_EQ_INT(out, N);
+    /* in order: times rising, equal times in arrival (id) order */
+    int64_t prev_t = -1, prev_id = -1;
+    for (int r = 0; r < w.c->nrows; r++) {
+        long long k, t, x, id;
+        RN_REQUIRE(sscanf(w.c->rows[r], "%lld,%lld,%lld,s%lld|", &k, &t, &x, &id) == 4);
+        if (t < prev_t || (t == prev_t && id < prev_id)) bad++;
+        prev_t = t;
+        prev_id = id;
+    }
+    RN_CHECK_EQ_INT(bad, 0);
+    world_free(&w);
+}
+
 /* LEFT, [1 ms, 600000 ms]: a left row's padded row comes exactly when the
  * right watermark passes t + 600000, not a millisecond before. */
 static void test_left_asymmetric_padding_moment(void)
@@ -1337,6 +1383,7 @@ int main(void)
 {
     RN_RUN(test_inner_symmetric);
     RN_RUN(test_left_asymmetric_padding_moment);
+    RN_RUN(test_left_expiry_order_past_the_runs);
     RN_RUN(test_right_negative);
     RN_RUN(test_full_residual);
     RN_RUN(test_idle_side_finish);
