@@ -51,6 +51,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/timeparse.h"
 #include "core/value.h"
 #include "expr/expr.h"
 #include "json/json.h"
@@ -325,6 +326,26 @@ typedef struct rn_window_spec {
                                  * input; lateness_ms must be 0 */
 } rn_window_spec_t;
 
+/* The largest window start <= t on the grid k * step + offset (step > 0),
+ * saturating at the ends of time: TUMBLE's window (step = size), HOP's
+ * last window and its pane (step = slide). */
+static inline int64_t rn_window_grid_start(int64_t t, int64_t step, int64_t offset)
+{
+    int64_t d = rn_time_sub_sat(t, offset);
+    int64_t q = d / step;
+    if (d % step != 0 && d < 0) q--;
+    int64_t r;
+    if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
+    return rn_time_add_sat(r, offset);
+}
+
+/* Whether a row with rowtime t, arriving under watermark rowwm, is late
+ * with allowed lateness L (docs/event-time.md): t < rowwm - L. */
+static inline bool rn_window_row_late(int64_t t, int64_t rowwm, int64_t lateness)
+{
+    return rowwm >= INT64_MIN + lateness && t < rowwm - lateness;
+}
+
 /* A window aggregate. Input columns 0..nkeys-1 are the GROUP BY keys other
  * than the window columns (for SESSION: the PARTITION BY columns); aggs
  * read their arguments from other input columns; w->time_col is the
@@ -368,8 +389,8 @@ size_t rn_window_peak_windows(const rn_op_t *op);
  * or on OOM. */
 bool rn_window_combinable(const rn_window_spec_t *w, int naggs, const rn_agg_spec_t *aggs);
 rn_op_t *rn_window_combine_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, int naggs,
-                               const rn_agg_spec_t *aggs, const char *const *agg_names, rn_window_spec_t *global_w,
-                               rn_agg_spec_t *global_aggs);
+                               const rn_agg_spec_t *aggs, const char *const *agg_names,
+                               rn_window_spec_t *global_w, rn_agg_spec_t *global_aggs);
 /* Rows a combiner received and rows it sent, while combining. */
 void rn_window_combine_counts(const rn_op_t *op, uint64_t *rows, uint64_t *sent);
 /* Makes the combiner combine whatever its output is (unit tests). */

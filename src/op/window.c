@@ -228,29 +228,6 @@ typedef struct win_agg {
 
 /* ---- arithmetic ------------------------------------------------------- */
 
-/* floor(a / b) for b > 0. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if (a % b != 0 && a < 0) q--;
-    return q;
-}
-
-/* The largest window start <= t on the grid k * step + offset. */
-static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
-{
-    int64_t q = floor_div(rn_time_sub_sat(t, offset), step);
-    int64_t r;
-    if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
-    return rn_time_add_sat(r, offset);
-}
-
-/* Whether a row with rowtime t, arriving under watermark rowwm, is late. */
-static bool row_is_late(int64_t t, int64_t rowwm, int64_t lateness)
-{
-    return rowwm >= INT64_MIN + lateness && t < rowwm - lateness;
-}
-
 /* Whether a fired window ending at end may be freed under watermark wm. */
 static bool win_freeable(const win_agg_t *a, int64_t end, int64_t wm)
 {
@@ -1065,7 +1042,7 @@ static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, i
     if (a->w.kind != RN_WINDOW_SESSION && win_key_prepare(a) != RN_OK) return RN_ERR_NOMEM;
     switch (a->w.kind) {
     case RN_WINDOW_TUMBLE: {
-        int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
+        int64_t start = rn_window_grid_start(t, a->w.size_ms, a->w.offset_ms);
         win_t *w = win_get(a, start, rn_time_add_sat(start, a->w.size_ms));
         if (!w) return RN_ERR_NOMEM;
         return win_add_row(a, w, in, r, seq);
@@ -1076,7 +1053,7 @@ static rn_err_t win_accept(win_agg_t *a, rn_op_out_t *o, const rn_batch_t *in, i
         return win_add_row(a, w, in, r, seq);
     }
     case RN_WINDOW_HOP: {
-        int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
+        int64_t last = rn_window_grid_start(t, a->w.slide_ms, a->w.offset_ms);
         int64_t nwin = a->w.size_ms / a->w.slide_ms;
         for (int64_t k = nwin - 1; k >= 0; k--) {
             int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);
@@ -1110,7 +1087,8 @@ static rn_err_t window_process(rn_op_t *op, int port, const rn_batch_t *in, rn_c
             given = tv->null || sv->null || sv->i >= tv->i ? RN_VALUE_NULL : rn_value_int(tv->i - 1);
             tv = &given;
         }
-        if (tv->null || (!a->w.proctime && in->rowwm && row_is_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
+        if (tv->null ||
+            (!a->w.proctime && in->rowwm && rn_window_row_late(tv->i, in->rowwm[r], a->w.lateness_ms))) {
             if (!late) {
                 late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows);
                 if (!late) return RN_ERR_NOMEM;

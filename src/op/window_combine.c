@@ -35,7 +35,6 @@
 
 #include "core/hash.h"
 #include "core/mem.h"
-#include "core/timeparse.h"
 #include "op/accum.h"
 #include "op/exchange.h"
 #include "op/op.h"
@@ -59,14 +58,6 @@ typedef struct group {
     uint64_t hash;
     int out;                    /* its output row */
 } group_t;
-
-/* floor(a / b) for b > 0. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if (a % b != 0 && a < 0) q--;
-    return q;
-}
 
 bool rn_window_combinable(const rn_window_spec_t *w, int naggs, const rn_agg_spec_t *aggs)
 {
@@ -121,19 +112,16 @@ static void partial_add(const rn_agg_spec_t *s, rn_value_t *p, const rn_batch_t 
     }
 }
 
-/* The pane of rowtime t: its start on the TUMBLE size or HOP slide grid. */
-static int64_t pane_of(const combine_t *c, int64_t t)
+/* Whether g is the group of key (hash h). */
+static bool group_is(const group_t *g, uint64_t h, const rn_buf_t *key)
 {
-    int64_t step = c->w.kind == RN_WINDOW_HOP ? c->w.slide_ms : c->w.size_ms;
-    return floor_div(rn_time_sub_sat(t, c->w.offset_ms), step);
+    return g->hash == h && g->klen == key->len && !memcmp(g->key, key->data, key->len);
 }
 
-/* Whether row r (rowtime t) is late, as the window aggregate judges it. */
-static bool row_is_late(const combine_t *c, const rn_batch_t *in, int r, int64_t t)
+/* The start of rowtime t's pane: its TUMBLE window, or its HOP slide. */
+static int64_t pane_of(const combine_t *c, int64_t t)
 {
-    if (!in->rowwm) return false;
-    int64_t wm = in->rowwm[r], lateness = c->w.lateness_ms;
-    return wm >= INT64_MIN + lateness && t < wm - lateness;
+    return rn_window_grid_start(t, c->w.kind == RN_WINDOW_HOP ? c->w.slide_ms : c->w.size_ms, c->w.offset_ms);
 }
 
 static rn_err_t combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
@@ -151,7 +139,8 @@ static rn_err_t combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_
     out->rowwm = in->rowwm ? rn_arena_alloc(ctx->arena, sizeof *out->rowwm * (size_t)out->cap) : NULL;
     if (!out->cols || !out->kinds || (in->rowwm && !out->rowwm)) return RN_ERR_NOMEM;
     for (int k = 0; k < ncols; k++)
-        if (!(out->cols[k] = rn_arena_alloc(ctx->arena, sizeof **out->cols * (size_t)out->cap))) return RN_ERR_NOMEM;
+        if (!(out->cols[k] = rn_arena_alloc(ctx->arena, sizeof **out->cols * (size_t)out->cap)))
+            return RN_ERR_NOMEM;
     memset(out->kinds, RN_ROW_INSERT, (size_t)out->cap);
 
     bool remote = c->always || (op->noutputs == 1 && rn_is_exchange(op->outputs[0].op) &&
@@ -169,8 +158,8 @@ static rn_err_t combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_
     int m = 0; /* output rows */
     for (int r = 0; r < n; r++) {
         const rn_value_t *tv = rn_batch_value_ptr(in, c->w.time_col, r);
-        group_t *g = NULL;
-        if (table && !tv->null && !row_is_late(c, in, r, tv->i)) {
+        if (table && !tv->null &&
+            !(in->rowwm && rn_window_row_late(tv->i, in->rowwm[r], c->w.lateness_ms))) {
             rn_buf_clear(&c->key);
             rn_value_t pane = rn_value_int(pane_of(c, tv->i));
             rn_key_append(&c->key, RN_TYPE_BIGINT, &pane);
@@ -179,13 +168,12 @@ static rn_err_t combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_
             if (c->key.oom) return RN_ERR_NOMEM;
             uint64_t h = rn_hash_bytes(c->key.data, c->key.len, 0);
             uint32_t i = (uint32_t)h & mask;
-            while (table[i].key &&
-                   !(table[i].hash == h && table[i].klen == c->key.len && !memcmp(table[i].key, c->key.data, c->key.len)))
-                i = (i + 1) & mask;
-            g = &table[i];
+            while (table[i].key && !group_is(&table[i], h, &c->key)) i = (i + 1) & mask;
+            group_t *g = &table[i];
             if (g->key) { /* combined into the group's row */
                 int o = g->out;
-                for (int a = 0; a < c->naggs; a++) partial_add(&c->aggs[a], &out->cols[c->nkeys + a][o], in, r);
+                for (int a = 0; a < c->naggs; a++)
+                    partial_add(&c->aggs[a], &out->cols[c->nkeys + a][o], in, r);
                 if (tv->i > out->cols[c->time_out][o].i) out->cols[c->time_out][o] = *tv;
                 if (out->rowwm && in->rowwm[r] < out->rowwm[o]) out->rowwm[o] = in->rowwm[r];
                 continue;
@@ -248,8 +236,8 @@ static const rn_op_vtable_t combine_vtable = {
 };
 
 rn_op_t *rn_window_combine_new(rn_op_t *input, const rn_window_spec_t *w, int nkeys, int naggs,
-                               const rn_agg_spec_t *aggs, const char *const *agg_names, rn_window_spec_t *global_w,
-                               rn_agg_spec_t *global_aggs)
+                               const rn_agg_spec_t *aggs, const char *const *agg_names,
+                               rn_window_spec_t *global_w, rn_agg_spec_t *global_aggs)
 {
     if (!rn_window_combinable(w, naggs, aggs)) return NULL;
     const rn_schema_t *in = input->schema;
@@ -263,9 +251,9 @@ rn_op_t *rn_window_combine_new(rn_op_t *input, const rn_window_spec_t *w, int nk
         rn_type_id t = s->kind == RN_AGG_MIN || s->kind == RN_AGG_MAX ? s->arg_type : RN_TYPE_BIGINT;
         rn_schema_set(schema, nkeys + a, agg_names[a], rn_type_scalar(t));
         own[a] = *s;
-        global_aggs[a] = (rn_agg_spec_t){.kind = s->kind == RN_AGG_COUNT_STAR || s->kind == RN_AGG_COUNT ? RN_AGG_SUM
-                                                                                                       : s->kind,
-                                         .arg = nkeys + a, .arg_type = t, .result_type = s->result_type};
+        bool count = s->kind == RN_AGG_COUNT_STAR || s->kind == RN_AGG_COUNT; /* merged by SUM */
+        global_aggs[a] = (rn_agg_spec_t){.kind = count ? RN_AGG_SUM : s->kind, .arg = nkeys + a, .arg_type = t,
+                                         .result_type = s->result_type};
     }
     rn_schema_set(schema, nkeys + naggs, in->cols[w->time_col].name, in->cols[w->time_col].type);
     rn_op_t *op = rn_op_new(&combine_vtable, schema, input);

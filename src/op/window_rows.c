@@ -129,17 +129,6 @@ typedef struct wr_out {
 
 /* ---- arithmetic ------------------------------------------------------- */
 
-/* The largest window start <= t on the grid k * step + offset. */
-static int64_t grid_start(int64_t t, int64_t step, int64_t offset)
-{
-    int64_t d = rn_time_sub_sat(t, offset);
-    int64_t q = d / step;
-    if (d % step != 0 && d < 0) q--;
-    int64_t r;
-    if (__builtin_mul_overflow(q, step, &r)) return q < 0 ? INT64_MIN : INT64_MAX;
-    return rn_time_add_sat(r, offset);
-}
-
 /* The watermark forwarded for input watermark wm: wm - L (the end stays
  * the end). */
 static int64_t wr_forward_of(const wr_t *a, int64_t wm)
@@ -440,7 +429,7 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     int64_t L = a->w.lateness_ms;
     for (int r = 0; r < in->nrows && err == RN_OK; r++) {
         const rn_value_t *tv = &in->cols[a->w.time_col][r];
-        if (tv->null || (in->rowwm && in->rowwm[r] >= INT64_MIN + L && tv->i < in->rowwm[r] - L)) {
+        if (tv->null || (in->rowwm && rn_window_row_late(tv->i, in->rowwm[r], L))) {
             if (!late && !(late = rn_arena_alloc(ctx->arena, sizeof *late * (size_t)in->nrows))) return RN_ERR_NOMEM;
             late[nlate++] = r;
             continue;
@@ -448,12 +437,12 @@ static rn_err_t wr_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         int64_t t = tv->i;
         switch (a->w.kind) {
         case RN_WINDOW_TUMBLE: {
-            int64_t start = grid_start(t, a->w.size_ms, a->w.offset_ms);
+            int64_t start = rn_window_grid_start(t, a->w.size_ms, a->w.offset_ms);
             err = emit_input_row(a, &o, in, r, start, rn_time_add_sat(start, a->w.size_ms));
             break;
         }
         case RN_WINDOW_HOP: {
-            int64_t last = grid_start(t, a->w.slide_ms, a->w.offset_ms);
+            int64_t last = rn_window_grid_start(t, a->w.slide_ms, a->w.offset_ms);
             int64_t nwin = a->w.size_ms / a->w.slide_ms;
             for (int64_t k = nwin - 1; k >= 0 && err == RN_OK; k--) {
                 int64_t start = rn_time_sub_sat(last, k * a->w.slide_ms);

@@ -111,11 +111,11 @@ bool an_where_filter(analyzer_t *an, rel_t *rel, const rn_ast_expr_t *where, con
  * (rowtime_col: input's event-time column or -1). NULL on failure
  * (an->failed is set). */
 rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col);
-/* partition.c: whether an_exchange_on would put an Exchange after input. */
-bool an_exchange_needed(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys);
 /* partition.c: an_exchange_on for an operator whose key is input columns
  * 0..nkeys-1 (nkeys <= RN_MAX_GROUP). */
 rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col);
+/* partition.c: whether an_exchange_for would put an Exchange after input. */
+bool an_exchange_needed_for(analyzer_t *an, rn_op_t *input, int nkeys);
 /* partition.c: the inputs of a join keyed by lkeys/rkeys (n columns each,
  * pairwise of one type): both unchanged when one process reads both
  * whole, else each behind an Exchange on its keys (ltime/rtime: event-time

@@ -95,7 +95,8 @@ static int partitioning(analyzer_t *an, const rn_op_t *op, int *cols, int max)
     return PART_UNKNOWN;
 }
 
-bool an_exchange_needed(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys)
+/* Whether an_exchange_on would put an Exchange after input. */
+static bool exchange_needed(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys)
 {
     int cols[RN_MAX_GROUP];
     int n = partitioning(an, input, cols, RN_MAX_GROUP);
@@ -110,18 +111,31 @@ bool an_exchange_needed(analyzer_t *an, rn_op_t *input, int nkeys, const int *ke
 
 rn_op_t *an_exchange_on(analyzer_t *an, rn_op_t *input, int nkeys, const int *keys, int rowtime_col)
 {
-    if (!an_exchange_needed(an, input, nkeys, keys)) return input;
+    if (!exchange_needed(an, input, nkeys, keys)) return input;
     rn_op_t *x = an_track(an, rn_exchange_new(input, nkeys, keys, rowtime_col));
     if (!x || !an_connect(an, input, x)) return NULL;
     return x;
 }
 
-rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col)
+/* keys[0..nkeys) = 0..nkeys-1: an operator's key in its first columns. */
+static void leading_keys(int nkeys, int keys[RN_MAX_GROUP])
 {
-    int keys[RN_MAX_GROUP]; /* the operator's key: input columns 0..nkeys-1 */
     RN_ASSERT(nkeys <= RN_MAX_GROUP); /* the analyzer refuses longer keys */
     for (int k = 0; k < nkeys; k++) keys[k] = k;
+}
+
+rn_op_t *an_exchange_for(analyzer_t *an, rn_op_t *input, int nkeys, int rowtime_col)
+{
+    int keys[RN_MAX_GROUP];
+    leading_keys(nkeys, keys);
     return an_exchange_on(an, input, nkeys, keys, rowtime_col);
+}
+
+bool an_exchange_needed_for(analyzer_t *an, rn_op_t *input, int nkeys)
+{
+    int keys[RN_MAX_GROUP];
+    leading_keys(nkeys, keys);
+    return exchange_needed(an, input, nkeys, keys);
 }
 
 bool an_exchange_join(analyzer_t *an, rn_op_t **left, const int *lkeys, int ltime, rn_op_t **right,

@@ -95,7 +95,8 @@ typedef struct analyzer {
     int64_t state_ttl_ms;       /* 'table.exec.state.ttl' (GROUP BY state), 0 = none */
     const char *late_table;     /* 'runnel.late-rows.table', or NULL */
     char agg_phase;             /* 'table.optimizer.agg-phase-strategy' ('A'UTO, 'T'WO_PHASE,
-                                 * 'O'NE_PHASE): 'O' combines no window rows before a repartition */    /* the WHERE conjuncts of the SELECT whose FROM is the join being
+                                 * 'O'NE_PHASE): 'O' combines no window rows before a repartition */
+    /* the WHERE conjuncts of the SELECT whose FROM is the join being
      * compiled: a join pushes those over one side into it and marks them */
     const rn_ast_expr_t **where_conj;
     int nwhere_conj;

@@ -264,11 +264,8 @@ static bool window_aggregate(analyzer_t *an, scope_t *sc, const rn_ast_query_t *
      * late rows' FROM columns. */
     bool combine = an->agg_phase != 'O';
     const rn_agg_spec_t *wspecs = specs;
-    int kcols[RN_MAX_GROUP];
-    for (int k = 0; k < nkeys; k++) kcols[k] = k;
     rn_op_t *in;
-    if (!late && combine && rn_window_combinable(&w, naggs, specs) &&
-        an_exchange_needed(an, rel->op, nkeys, kcols)) {
+    if (!late && combine && rn_window_combinable(&w, naggs, specs) && an_exchange_needed_for(an, rel->op, nkeys)) {
         const char **pnames = an_alloc(an, sizeof *pnames * (size_t)naggs);
         rn_agg_spec_t *gspecs = an_alloc(an, sizeof *gspecs * (size_t)naggs);
         if (!pnames || !gspecs) {
