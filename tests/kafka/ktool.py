@@ -411,10 +411,19 @@ def cmd_offsets(args):
 def cmd_group(args):
     watch = ErrorWatch()
     a = admin(args, watch)
-    try:
-        d = a.describe_consumer_groups([args.group], request_timeout=args.timeout)[args.group].result()
-    except KafkaException as e:
-        die("group %s: %s" % (args.group, e.args[0].str()))
+    deadline = time.time() + args.timeout
+    while True:
+        try:
+            d = a.describe_consumer_groups([args.group], request_timeout=args.timeout)[args.group].result()
+            break
+        except KafkaException as e:
+            # a cluster just started answers NOT_COORDINATOR (or "loading") for a while
+            err = e.args[0]
+            settling = err.retriable() or err.code() in (KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                                                         KafkaError.COORDINATOR_LOAD_IN_PROGRESS)
+            if not settling or time.time() > deadline:
+                die("group %s: %s" % (args.group, err.str()))
+            time.sleep(0.2)
     state = getattr(d.state, "name", str(d.state))
     coordinator = d.coordinator.id if d.coordinator is not None else None
     print(compact({"state": state, "members": len(d.members), "coordinator": coordinator}))
