@@ -396,6 +396,35 @@ void rn_window_combine_counts(const rn_op_t *op, uint64_t *rows, uint64_t *sent)
 /* Makes the combiner combine whatever its output is (unit tests). */
 void rn_window_combine_always(rn_op_t *op);
 
+/* Local pre-aggregation before a GroupAggregate's Exchange
+ * (op/group_combine.c), for an insert-only input: each input batch leaves
+ * as one row per group key with the partials of its rows (op/combine.h)
+ * and, per COUNT(DISTINCT x), one row per (group key, x) not sent before.
+ * Only for what rn_group_combinable accepts: COUNT(*), COUNT, integer SUM,
+ * MIN, MAX and COUNT(DISTINCT). Input is the aggregate's (keys in columns
+ * 0..nkeys-1, then the aggs' args); output: the keys, then one column per
+ * aggregate: a partial named agg_names[i], or a distinct value named as
+ * the aggregate's argument.
+ * global_aggs[0..naggs) are set to what the GroupAggregate after the
+ * Exchange must use over this output. may_remember: values sent may be
+ * remembered across batches (no state TTL after the Exchange), which
+ * rn_group_combine_remember then turns on. Combines only when its output
+ * is a remote Exchange; otherwise each row becomes its partial alone.
+ * NULL when not combinable or on OOM. */
+bool rn_group_combinable(int naggs, const rn_agg_spec_t *aggs);
+rn_op_t *rn_group_combine_new(rn_op_t *input, int nkeys, int naggs, const rn_agg_spec_t *aggs,
+                              const char *const *agg_names, bool may_remember, rn_agg_spec_t *global_aggs);
+bool rn_is_group_combine(const rn_op_t *op);
+/* Remember the distinct values sent across batches (on: the aggregate's
+ * state survives partition moves and restarts, i.e. checkpoints are
+ * taken; ignored when created with may_remember false). Forgets what it
+ * remembered either way. */
+void rn_group_combine_remember(rn_op_t *op, bool on);
+/* Rows a combiner received and rows it sent, while combining. */
+void rn_group_combine_counts(const rn_op_t *op, uint64_t *rows, uint64_t *sent);
+/* Makes the combiner combine whatever its output is (unit tests). */
+void rn_group_combine_always(rn_op_t *op);
+
 /* A window TVF used without an aggregate (op/window_rows.c): every input
  * row with its window. Input columns 0..nkeys-1 are the SESSION PARTITION
  * BY key (nkeys = 0 for TUMBLE/HOP); w->time_col is the rowtime;

@@ -18,10 +18,11 @@
  *
  * Which operators: those whose behaviour is their explain line, their
  * output schema and their inputs - Calc, Exchange (with its rowtime
- * column, which explain does not show), GroupAggregate, WindowCombine, and a
- * WindowAggregate without a late-rows table (each copy would write the
- * late rows once). An Exchange in front of a join stays its own: the
- * runtime reads a join's two repartition topics in one consumer group. Explain lines name columns, so nothing is merged over
+ * column, which explain does not show), GroupAggregate, WindowCombine,
+ * GroupCombine, and a WindowAggregate without a late-rows table (each copy
+ * would write the late rows once). An Exchange in front of a join stays
+ * its own: the runtime reads a join's two repartition topics in one
+ * consumer group. Explain lines name columns, so nothing is merged over
  * an input with two columns of one name (a join's output), where a name
  * does not say which column. Source scans are shared when they are built;
  * sinks, joins and every other kind are never merged.
@@ -45,7 +46,8 @@ static bool names_unique(const rn_schema_t *s)
 static bool mergeable_kind(const rn_op_t *op)
 {
     const char *k = op->vt->kind;
-    if (rn_is_calc(op) || rn_is_exchange(op) || !strcmp(k, "GroupAggregate") || !strcmp(k, "WindowCombine"))
+    if (rn_is_calc(op) || rn_is_exchange(op) || !strcmp(k, "GroupAggregate") || !strcmp(k, "WindowCombine") ||
+        !strcmp(k, "GroupCombine"))
         return true;
     return !strcmp(k, "WindowAggregate") && !rn_window_has_late_output(op);
 }

@@ -889,8 +889,29 @@ static bool compile_select(analyzer_t *an, const rn_ast_query_t *q, rel_t *rel)
         for (int a = 0; a < sc.naggs; a++)
             rn_schema_set(aschema, ngroup + a, agg_column_name(an, q, sc.agg_calls[a], a),
                           rn_type_scalar(specs[a].result_type));
-        rn_op_t *in = an_exchange_for(an, rel->op, ngroup, -1);
-        rn_op_t *aop = in ? an_track(an, rn_aggregate_new(in, ngroup, sc.naggs, specs, aschema, an->errbuf,
+        /* Rows that cross a repartition topic cross it combined (as for
+         * windows above): per batch one row of partials per group and the
+         * distinct values not sent before (op/group_combine.c). Only over
+         * an insert-only input, where the aggregate's state only grows. */
+        const rn_agg_spec_t *aspecs = specs;
+        rn_op_t *in;
+        if (an->agg_phase != 'O' && !rel->op->updating && rn_group_combinable(sc.naggs, specs) &&
+            an_exchange_needed_for(an, rel->op, ngroup)) {
+            const char **pnames = an_alloc(an, sizeof *pnames * (size_t)sc.naggs);
+            rn_agg_spec_t *gspecs = an_alloc(an, sizeof *gspecs * (size_t)sc.naggs);
+            if (!pnames || !gspecs) {
+                rn_schema_unref(aschema);
+                return false;
+            }
+            for (int a = 0; a < sc.naggs; a++) pnames[a] = aschema->cols[ngroup + a].name;
+            rn_op_t *comb = an_track(an, rn_group_combine_new(rel->op, ngroup, sc.naggs, specs, pnames,
+                                                              an->state_ttl_ms <= 0, gspecs));
+            in = comb && an_connect(an, rel->op, comb) ? an_exchange_for(an, comb, ngroup, -1) : NULL;
+            aspecs = gspecs;
+        } else {
+            in = an_exchange_for(an, rel->op, ngroup, -1);
+        }
+        rn_op_t *aop = in ? an_track(an, rn_aggregate_new(in, ngroup, sc.naggs, aspecs, aschema, an->errbuf,
                                                           an->errbuf_size))
                           : NULL;
         if (aop && an->state_ttl_ms > 0) rn_aggregate_set_ttl(aop, an->state_ttl_ms);

@@ -756,6 +756,11 @@ rn_err_t rn_pipeline_run(rn_pipeline_t *p, const rn_run_opts_t *o, char *errbuf,
             if (err == RN_ERR_NOMEM && errbuf_size && !errbuf[0]) snprintf(errbuf, errbuf_size, "out of memory");
             return err;
         }
+        /* A GroupCombine may send each distinct value once, not once per
+         * batch, where the aggregate's state moves with checkpoints
+         * (op/group_combine.c). */
+        for (int i = 0; i < p->nops; i++)
+            if (rn_is_group_combine(p->ops[i])) rn_group_combine_remember(p->ops[i], ck != NULL);
         for (int i = 0; i < p->nsinks && !ck; i++) {
             if (!rn_sink_two_phase(p->sinks[i].op)) continue;
             snprintf(errbuf, errbuf_size,

@@ -10,7 +10,8 @@
  * snapshots split by partition merge back into the original's state),
  * and forgetting revoked partitions (GroupAggregate's forget_partitions
  * against a run that never saw the revoked keys, rn_op_forget_partitions'
- * walk of the graph).
+ * walk of the graph), and GroupCombine (a GROUP BY combined before its
+ * Exchange emits what it emits alone).
  */
 #include "core/clock.h"
 #include "core/mem.h"
@@ -454,6 +455,155 @@ static void test_aggregate_global_group(void)
     rn_op_free(cap);
     rn_op_free(agg);
     rn_schema_unref(out);
+    fix_free(&f);
+}
+
+
+/* ---- GroupCombine ------------------------------------------------------- */
+
+/* Local-global GROUP BY (op/group_combine.c): the same random insert-only
+ * batches through a combiner and the GroupAggregate with the merging
+ * aggregates it asks for emit exactly the changelog, batch by batch, that
+ * the aggregate alone emits: with every combinable kind (counts, sums,
+ * MIN/MAX of strings, two COUNT(DISTINCT)s, one over strings too long to
+ * remember) and with COUNT(DISTINCT) alone; combining per batch, combining
+ * with sent values remembered, and passing rows through (a local
+ * Exchange). Returns the changelog; *rows and *sent are the combiner's
+ * counts. */
+static char *group_combine_run(int variant, int mode, uint64_t *rows, uint64_t *sent)
+{
+    fix_t f;
+    fix_init(&f, schema_of(3, "k:STRING", "x:BIGINT", "s:STRING"), false);
+    rn_agg_spec_t all[] = {
+        {RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_COUNT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_SUM, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MIN, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
+        {RN_AGG_MAX, 2, RN_TYPE_STRING, RN_TYPE_STRING},
+        {RN_AGG_COUNT_DISTINCT, 2, RN_TYPE_STRING, RN_TYPE_BIGINT},
+    };
+    const char *names[] = {"n", "dx", "cx", "sx", "mn", "mxs", "ds"};
+    rn_agg_spec_t *aggs = variant == 0 ? all : &all[1];
+    int naggs = variant == 0 ? 7 : 1;
+    rn_schema_t *out = variant == 0 ? schema_of(8, "k:STRING", "n:BIGINT", "dx:BIGINT", "cx:BIGINT", "sx:BIGINT",
+                                                "mn:BIGINT", "mxs:STRING", "ds:BIGINT")
+                                    : schema_of(2, "k:STRING", "dx:BIGINT");
+    rn_op_t *comb = NULL, *agg;
+    if (mode > 0) {
+        rn_agg_spec_t gaggs[7];
+        comb = rn_group_combine_new(f.feeder, 1, naggs, aggs, variant == 0 ? names : &names[1], true, gaggs);
+        RN_CHECK(comb != NULL);
+        RN_CHECK(!comb->updating);
+        if (mode >= 2) rn_group_combine_always(comb);
+        rn_group_combine_remember(comb, mode == 3);
+        agg = rn_aggregate_new(comb, 1, naggs, gaggs, out, f.errbuf, sizeof f.errbuf);
+        rn_op_connect(comb, agg, 0);
+    } else {
+        agg = rn_aggregate_new(f.feeder, 1, naggs, aggs, out, f.errbuf, sizeof f.errbuf);
+    }
+    RN_CHECK(agg != NULL);
+    rn_op_t *cap = capture_new(agg);
+    static const char *keys[] = {"a", "b", "c", "dd", "e"};
+    static const char *strs[] = {"", "m", "z", "q", "a string of more than thirty-six bytes, never remembered"};
+    unsigned seed = 11;
+    for (int batch = 0; batch < 300; batch++) {
+        rn_batch_t *b = fix_batch(&f);
+        seed = seed * 1103515245 + 12345;
+        int nrows = 1 + (int)((seed >> 16) % 64);
+        for (int r = 0; r < nrows; r++) {
+            seed = seed * 1103515245 + 12345;
+            unsigned v = seed >> 8;
+            int x = (int)(v % 300) - 20, si = (int)((v >> 8) % 6);
+            ROW(b, RN_ROW_INSERT, S(keys[(v >> 12) % 5]), x < 0 ? N : I(x), si == 5 ? N : S(strs[si]));
+        }
+        if (batch % 50 == 49) {
+            /* a later batch that adds nothing new to some groups */
+            b->nrows = 0;
+            ROW(b, RN_ROW_INSERT, S("a"), I(3), S("m"));
+            ROW(b, RN_ROW_INSERT, S("a"), I(3), S("m"));
+        }
+        RN_CHECK(fix_push(&f, comb ? comb : agg, b) == RN_OK);
+        capture_t *c = cap->priv;
+        rn_buf_appends(&c->text, " |"); /* batch by batch */
+    }
+    *rows = *sent = 0;
+    if (comb) rn_group_combine_counts(comb, rows, sent);
+    capture_t *c = cap->priv;
+    char *text = strdup(c->text.data ? c->text.data : "");
+    rn_op_free(cap);
+    rn_op_free(agg);
+    rn_op_free(comb);
+    rn_schema_unref(out);
+    fix_free(&f);
+    return text;
+}
+
+static void test_group_combine_equals_direct(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        uint64_t rows, sent, per_batch = 0;
+        char *direct = group_combine_run(variant, 0, &rows, &sent);
+        RN_CHECK(strlen(direct) > 2000);
+        for (int mode = 1; mode <= 3; mode++) {
+            char *comb = group_combine_run(variant, mode, &rows, &sent);
+            if (strcmp(direct, comb)) {
+                const char *a = direct, *b = comb;
+                while (*a && *a == *b) a++, b++;
+                fprintf(stderr, "  (variant %d, mode %d) differ at: direct ...%.80s\n  combined ...%.80s\n", variant,
+                        mode, a, b);
+            }
+            RN_CHECK(strcmp(direct, comb) == 0);
+            free(comb);
+            if (mode == 1) RN_CHECK(rows == 0 && sent == 0); /* a local Exchange: nothing combined */
+            if (mode >= 2) RN_CHECK(rows > 9000);
+            if (mode == 2) per_batch = sent;
+            if (mode == 3) RN_CHECK(sent < per_batch * 2 / 3); /* remembered values are sent once */
+        }
+        RN_CHECK(per_batch > 0);
+        free(direct);
+    }
+    rn_agg_spec_t avg = {RN_AGG_AVG, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT};
+    rn_agg_spec_t sum_d = {RN_AGG_SUM, 1, RN_TYPE_DOUBLE, RN_TYPE_DOUBLE};
+    rn_agg_spec_t first = {RN_AGG_FIRST_VALUE, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT};
+    rn_agg_spec_t cd = {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT};
+    RN_CHECK(rn_group_combinable(1, &cd));
+    RN_CHECK(!rn_group_combinable(1, &avg));
+    RN_CHECK(!rn_group_combinable(1, &sum_d)); /* a DOUBLE sum depends on the order */
+    RN_CHECK(!rn_group_combinable(1, &first));
+    RN_CHECK(!rn_group_combinable(0, NULL));
+}
+
+/* Forgotten once sent: with remembering off (no checkpoints, or a state
+ * TTL after the Exchange: may_remember false), every batch sends its
+ * distinct values again; with it on, a value crosses once. */
+static void test_group_combine_remembering(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), false);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    const char *names[] = {"dx"};
+    for (int m = 0; m < 3; m++) {
+        rn_agg_spec_t gaggs[1];
+        rn_op_t *comb = rn_group_combine_new(f.feeder, 1, 1, aggs, names, m != 2, gaggs);
+        RN_REQUIRE(comb != NULL);
+        rn_group_combine_always(comb);
+        rn_group_combine_remember(comb, m != 0);
+        rn_op_t *cap = capture_new(comb);
+        for (int batch = 0; batch < 3; batch++) {
+            rn_batch_t *b = fix_batch(&f);
+            ROW(b, RN_ROW_INSERT, I(1), I(5));
+            ROW(b, RN_ROW_INSERT, I(1), I(5));
+            ROW(b, RN_ROW_INSERT, I(2), N);
+            RN_REQUIRE(fix_push(&f, comb, b) == RN_OK);
+        }
+        /* the group rows make the groups exist (remembered alike) */
+        RN_CHECK_EQ_STR(take(cap), m == 1 ? "+I(1,null) +I(2,null) +I(1,5)"
+                                          : "+I(1,null) +I(2,null) +I(1,5) +I(1,null) +I(2,null) +I(1,5) "
+                                            "+I(1,null) +I(2,null) +I(1,5)");
+        rn_op_free(cap);
+        rn_op_free(comb);
+    }
     fix_free(&f);
 }
 
@@ -2149,6 +2299,8 @@ int main(void)
     RN_RUN(test_aggregate_distinct_outlives_no_group);
     RN_RUN(test_aggregate_state_ttl);
     RN_RUN(test_aggregate_state_ttl_sweep_is_incremental);
+    RN_RUN(test_group_combine_equals_direct);
+    RN_RUN(test_group_combine_remembering);
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);

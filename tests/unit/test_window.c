@@ -1423,15 +1423,18 @@ static void test_random_against_brute_force(void)
  * out-of-order rows (some late, in random batches) through a combiner and
  * the window aggregate with the merging aggregates it asks for emit
  * exactly the changelog (rows, order, batches aside) and late count that
- * the window aggregate alone emits, for TUMBLE and HOP, with allowed
- * lateness and early firing; and the combiner sends one row per batch,
- * pane and key, late rows alone. Aggregates that cannot be combined are refused. */
+ * the window aggregate alone emits, for TUMBLE, HOP and given windows
+ * (rows carrying windows of two lengths, and some that are not windows),
+ * with allowed lateness and early firing; and the combiner sends one row
+ * per batch, pane (a given window: the window) and key, late rows alone. Aggregates that cannot be combined are refused. */
 static char *combine_run(const rn_window_spec_t *w, uint64_t seed, bool combined, uint64_t *late_rows,
                          uint64_t *sent, uint64_t *groups)
 {
     rnd_state = seed;
     fix_t f;
-    fix_init(&f, schema_of(4, "k:BIGINT", "ts:TS", "x:BIGINT", "s:STRING"));
+    bool given = w->kind == RN_WINDOW_GIVEN; /* ts is then the window end, st its start */
+    fix_init(&f, given ? schema_of(5, "k:BIGINT", "ts:TS", "x:BIGINT", "s:STRING", "st:TS")
+                       : schema_of(4, "k:BIGINT", "ts:TS", "x:BIGINT", "s:STRING"));
     rn_agg_spec_t aggs[] = {COUNT_STAR,
                             {RN_AGG_COUNT, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
                             {RN_AGG_SUM, 2, RN_TYPE_BIGINT, RN_TYPE_BIGINT},
@@ -1456,7 +1459,7 @@ static char *combine_run(const rn_window_spec_t *w, uint64_t seed, bool combined
     RN_CHECK(op != NULL);
     rn_op_t *cap = capture_new(op, 4, true);
     int64_t maxt = INT64_MIN, now = 1000000;
-    int64_t step = w->kind == RN_WINDOW_HOP ? w->slide_ms : w->size_ms;
+    int64_t step = w->kind == RN_WINDOW_HOP ? w->slide_ms : given ? 100 : w->size_ms;
     *groups = 0; /* what the combiner should send: per batch, one row per (pane, key), late rows alone */
     for (int i = 0; i < 3000;) {
         int n = 1 + (int)(rnd() % (rnd() % 4 == 0 ? 300 : 40));
@@ -1475,13 +1478,21 @@ static char *combine_run(const rn_window_spec_t *w, uint64_t seed, bool combined
                 sv = rn_value_str(p, (uint32_t)strlen(p));
             }
             int64_t k = rnd() % 4;
-            ROW(b, wm, I(k), I(t), x >= 0 ? I(x) : N, sv);
+            int64_t start = 0, len = 0; /* given windows: 100 or 200 ms from a 100 ms grid */
+            if (given) {
+                start = floor_div(t, 100) * 100;
+                len = rnd() % 40 == 0 ? 0 : (int64_t)(1 + rnd() % 2) * 100; /* 0: not a window (late) */
+                ROW(b, wm, I(k), I(start + len), x >= 0 ? I(x) : N, sv, I(start));
+            } else {
+                ROW(b, wm, I(k), I(t), x >= 0 ? I(x) : N, sv);
+            }
             if (t > maxt) maxt = t;
-            if (wm != RN_WM_MIN && t < wm - w->lateness_ms) {
+            int64_t rt = given ? start + len - 1 : t; /* the rowtime, as the window judges it */
+            if ((given && len == 0) || (wm != RN_WM_MIN && rt < wm - w->lateness_ms)) {
                 (*groups)++;
                 continue;
             }
-            int64_t pane = floor_div(t - w->offset_ms, step);
+            int64_t pane = given ? start * 4 + len / 100 : floor_div(t - w->offset_ms, step);
             bool dup = false;
             for (int q = 0; q < nseen && !dup; q++) dup = seen[q][0] == pane && seen[q][1] == k;
             if (!dup) {
@@ -1520,11 +1531,12 @@ static void test_combined_equals_direct(void)
     rn_window_spec_t kinds[] = {
         {.kind = RN_WINDOW_TUMBLE, .time_col = 1, .size_ms = 100, .offset_ms = 30},
         {.kind = RN_WINDOW_HOP, .time_col = 1, .size_ms = 120, .slide_ms = 40},
+        {.kind = RN_WINDOW_GIVEN, .time_col = 1, .start_col = 4},
     };
     struct {
         int64_t lateness, early;
     } modes[] = {{0, 0}, {80, 0}, {60, 300}};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         for (int m = 0; m < 3; m++) {
             rn_window_spec_t w = kinds[k];
             w.lateness_ms = modes[m].lateness;
