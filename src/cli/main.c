@@ -154,6 +154,15 @@ static void report_counts(const rn_pipeline_t *p, double seconds)
                 (unsigned long long)rn_window_late_rows(op), rn_window_open_windows(op),
                 rn_window_peak_windows(op));
     }
+    for (int i = 0; i < rn_pipeline_nops(p); i++) { /* what pre-aggregation saved a repartition topic */
+        const rn_op_t *op = rn_pipeline_op(p, i);
+        uint64_t rows = 0, sent = 0;
+        if (!strcmp(op->vt->kind, "WindowCombine")) rn_window_combine_counts(op, &rows, &sent);
+        else if (rn_is_group_combine(op)) rn_group_combine_counts(op, &rows, &sent);
+        if (rows)
+            fprintf(stderr, "runnel: %s #%d: %llu rows combined into %llu sent\n", op->vt->kind, op->id,
+                    (unsigned long long)rows, (unsigned long long)sent);
+    }
     for (int i = 0; i < rn_pipeline_nops(p); i++) {
         const rn_op_t *op = rn_pipeline_op(p, i);
         if (!rn_is_lookup_join(op)) continue;

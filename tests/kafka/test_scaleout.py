@@ -412,6 +412,23 @@ def run_plain(case, events, procs, args=()):
     case.produce(events)
     await_oracle(case.b, case.kind, case.out_topic, ORACLES[case.kind](events), case.procs)
     case.stop_all()
+    if case.kind == "pv":
+        check_combined(case)
+
+
+COMBINED = re.compile(r"runnel: GroupCombine #\d+: (\d+) rows combined into (\d+) sent")
+
+
+def check_combined(case):
+    """page_views' GROUP BY is pre-aggregated before its repartition topic
+    (op/group_combine.c): the processes' summaries must say it sent fewer
+    rows than it combined (per batch one per page, each (page, user) once)."""
+    rows = sent = 0
+    for r in case.procs:
+        for a, b in COMBINED.findall(r.output()):
+            rows, sent = rows + int(a), sent + int(b)
+    log("%s: GroupCombine sent %d rows for %d" % (case.name, sent, rows))
+    check(rows > 0 and sent < rows, "%s: no GroupCombine summary, or it sent %d rows for %d" % (case.name, sent, rows))
 
 
 def run_kill(case, events):
