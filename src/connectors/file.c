@@ -270,11 +270,14 @@ rn_err_t rn_file_reader_open_keyed(const char *path, rn_reader_t **out, char *er
 
 /* ---- output files, one writer per file ------------------------------- */
 
+#define FILE_OUT_BUFFER (1 << 20) /* bytes written per write(2) */
+
 /* One open output file, shared by every sink that writes to it. */
 typedef struct file_out {
     struct file_out *next;
     char *path;
     FILE *fp;
+    char *buf;                  /* fp's buffer (FILE_OUT_BUFFER bytes; glibc ignores a size without one) */
     dev_t dev;                  /* identity, to find the same file under */
     ino_t ino;                  /* another spelling of its path */
     bool created;               /* did not exist before the run */
@@ -292,6 +295,7 @@ static void file_out_unref(file_out_t *f)
 {
     if (--f->refs > 0) return;
     if (f->fp) fclose(f->fp);
+    rn_free(f->buf);
     rn_free(f->path);
     rn_free(f);
 }
@@ -355,7 +359,7 @@ static rn_err_t file_out_get(rn_file_outs_t *files, const char *path, file_out_t
         if (!existed) unlink(path);
         return RN_ERR_NOMEM;
     }
-    setvbuf(f->fp, NULL, _IOFBF, 1 << 20);
+    if ((f->buf = rn_malloc(FILE_OUT_BUFFER))) setvbuf(f->fp, f->buf, _IOFBF, FILE_OUT_BUFFER);
     f->dev = st.st_dev;
     f->ino = st.st_ino;
     f->created = !existed;
