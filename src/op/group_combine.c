@@ -30,7 +30,9 @@
  * GC_SLOTS entries (the serialized (aggregate, group key, value) up to
  * GC_KEY_MAX bytes, with its hash): a value whose entry was taken by
  * another, or whose key is longer, is sent again, which changes nothing
- * after the Exchange. A process that restarts starts with an empty table.
+ * after the Exchange. A process that restarts starts with an empty table,
+ * and a batch that fails to leave (an error from downstream) empties it:
+ * what it entered as sent may not have been.
  * An aggregate with no partials (only COUNT(DISTINCT)s) needs its group
  * rows only to make the groups exist (a group of NULLs counts 0) and to
  * keep the order below: a group row is sent when the group has new
@@ -118,18 +120,11 @@ static void gc_put_keys(const group_combine_t *c, rn_batch_t *out, int m, const 
     for (int k = 0; k < c->nkeys; k++) out->cols[k][m] = rn_batch_value(in, k, r);
 }
 
-static rn_err_t group_combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
+/* Combines batch in into the rows to send and sends them. */
+static rn_err_t gc_combine(rn_op_t *op, group_combine_t *c, const rn_batch_t *in, rn_ctx_t *ctx)
 {
-    (void)port;
-    group_combine_t *c = op->priv;
     int n = in->nrows, ndistinct = 0;
     for (int a = 0; a < c->naggs; a++) ndistinct += c->aggs[a].kind == RN_AGG_COUNT_DISTINCT;
-    bool remote = c->always || rn_combine_remote(op);
-    if (!remote) { /* each row its own partial, with its distinct values */
-        rn_batch_t *pass = rn_combine_pass(op->schema, in, c->nkeys, c->naggs, c->aggs, 0, NULL, ctx->arena);
-        if (!pass) return RN_ERR_NOMEM;
-        return n ? rn_op_emit(op, pass, ctx) : RN_OK;
-    }
     rn_batch_t *out = rn_combine_batch(op->schema, n * (1 + ndistinct), in->rowwm != NULL, ctx->arena);
     if (!out) return RN_ERR_NOMEM;
     int m = 0; /* output rows */
@@ -223,6 +218,22 @@ static rn_err_t group_combine_process(rn_op_t *op, int port, const rn_batch_t *i
     c->rows += (uint64_t)n;
     c->out_rows += (uint64_t)m;
     return m ? rn_op_emit(op, out, ctx) : RN_OK;
+}
+
+static rn_err_t group_combine_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t *ctx)
+{
+    (void)port;
+    group_combine_t *c = op->priv;
+    if (!c->always && !rn_combine_remote(op)) { /* each row its own partial, with its distinct values */
+        rn_batch_t *pass = rn_combine_pass(op->schema, in, c->nkeys, c->naggs, c->aggs, 0, NULL, ctx->arena);
+        if (!pass) return RN_ERR_NOMEM;
+        return in->nrows ? rn_op_emit(op, pass, ctx) : RN_OK;
+    }
+    rn_err_t err = gc_combine(op, c, in, ctx);
+    /* Values entered as sent may not have left: forget them all (sending
+     * again is harmless), so that a retried batch sends them. */
+    if (err != RN_OK && c->sent) memset(c->sent, 0, sizeof *c->sent * GC_SLOTS);
+    return err;
 }
 
 static void group_combine_explain(const rn_op_t *op, rn_buf_t *out)

@@ -574,6 +574,53 @@ static void test_group_combine_equals_direct(void)
     RN_CHECK(!rn_group_combinable(0, NULL));
 }
 
+/* A downstream that fails its first batch (as a repartition topic's
+ * writer might), then records as the capture does. */
+static int refuse_once_left;
+static rn_err_t refuse_once_process(rn_op_t *op, int port, const rn_batch_t *b, rn_ctx_t *ctx)
+{
+    if (refuse_once_left > 0) {
+        refuse_once_left--;
+        return RN_ERR_IO;
+    }
+    return capture_process(op, port, b, ctx);
+}
+static const rn_op_vtable_t refuse_once_vt = {
+    .kind = "RefuseOnce", .process = refuse_once_process, .destroy = capture_destroy};
+
+/* A batch whose rows did not leave (its emit failed) is sent whole when
+ * it is processed again: the values it entered as sent are forgotten. */
+static void test_group_combine_failed_send_forgets(void)
+{
+    fix_t f;
+    fix_init(&f, schema_of(2, "k:BIGINT", "x:BIGINT"), false);
+    rn_agg_spec_t aggs[] = {{RN_AGG_COUNT_STAR, -1, RN_TYPE_NULL, RN_TYPE_BIGINT},
+                            {RN_AGG_COUNT_DISTINCT, 1, RN_TYPE_BIGINT, RN_TYPE_BIGINT}};
+    const char *names[] = {"n", "dx"};
+    rn_agg_spec_t gaggs[2];
+    rn_op_t *comb = rn_group_combine_new(f.feeder, 1, 2, aggs, names, true, gaggs);
+    RN_REQUIRE(comb != NULL);
+    rn_group_combine_always(comb);
+    rn_group_combine_remember(comb, true);
+    rn_op_t *cap = rn_op_new(&refuse_once_vt, comb->schema, comb);
+    capture_t *cc = calloc(1, sizeof *cc);
+    rn_buf_init(&cc->text);
+    cap->priv = cc;
+    rn_op_connect(comb, cap, 0);
+    rn_batch_t *b = fix_batch(&f);
+    ROW(b, RN_ROW_INSERT, I(1), I(5));
+    ROW(b, RN_ROW_INSERT, I(1), I(6));
+    refuse_once_left = 1;
+    RN_CHECK_EQ_INT(fix_push(&f, comb, b), RN_ERR_IO);
+    RN_CHECK_EQ_INT(fix_push(&f, comb, b), RN_OK);
+    RN_CHECK_EQ_STR(take(cap), "+I(1,2,null) +I(1,0,5) +I(1,0,6)");
+    RN_CHECK_EQ_INT(fix_push(&f, comb, b), RN_OK); /* and remembered once they left */
+    RN_CHECK_EQ_STR(take(cap), "+I(1,2,null)");
+    rn_op_free(cap);
+    rn_op_free(comb);
+    fix_free(&f);
+}
+
 /* Forgotten once sent: with remembering off (no checkpoints, or a state
  * TTL after the Exchange: may_remember false), every batch sends its
  * distinct values again; with it on, a value crosses once. */
@@ -2301,6 +2348,7 @@ int main(void)
     RN_RUN(test_aggregate_state_ttl_sweep_is_incremental);
     RN_RUN(test_group_combine_equals_direct);
     RN_RUN(test_group_combine_remembering);
+    RN_RUN(test_group_combine_failed_send_forgets);
     RN_RUN(test_calc_filter_keeps_kinds);
     RN_RUN(test_calc_projection);
     RN_RUN(test_sink_upsert_coalesces);
