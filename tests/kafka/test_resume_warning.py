@@ -13,6 +13,7 @@ a page's upserted views are those of the second batch alone.
 """
 import collections
 import json
+import re
 import signal
 
 import harness
@@ -20,7 +21,9 @@ from harness import check, log
 
 IN, OUT, COPY, GROUP = "rw-in", "rw-out", "rw-copy", "rw-test"
 WARNING = "aggregate state is not restored"
-REPARTITION = "%s-4-repartition" % GROUP  # the GROUP BY's (docs/scale-out.md)
+# the GROUP BY's repartition topic is <group>-<operator id>-repartition
+# (docs/scale-out.md); the id is read from runnel's log
+REPARTITION = re.compile(r"repartition topic (%s-\d+-repartition): assigned" % GROUP)
 
 
 def warnings(r):
@@ -46,7 +49,11 @@ def views(lines):
 def test(env):
     b = env["KAFKA_BOOTSTRAP"]
     # the repartition topic too: a fresh start has none (runnel creates it)
-    harness.fresh_topics(b, (IN, OUT, COPY, REPARTITION))
+    harness.fresh_topics(b, (IN, OUT, COPY))
+    old = harness.ktool("topics", "--prefix", GROUP + "-", "--bootstrap", b).stdout.split()
+    for t in old:
+        if t.endswith("-repartition"):
+            harness.ktool("delete", t, "--bootstrap", b, check_rc=False)
     lines = harness.gen_user_events(seed=9, count=6000)
     first, second = lines[:3000], lines[3000:]
     harness.produce(b, IN, first, key_field="user_id")
@@ -73,7 +80,9 @@ def test(env):
     line = w[0]
     # the GROUP BY page_id reads its rows back through a repartition topic
     # (docs/scale-out.md) named after the group: that is what resumes
-    rp = REPARTITION
+    m = REPARTITION.search(r1.output())
+    check(m is not None, "run 1 named no repartition topic of group %s:\n%s" % (GROUP, r1.output()))
+    rp = m.group(1)
     for want in ("table 'events' (read back through repartition topic %s)" % rp, "group '%s'" % rp,
                  "%s[0-7]" % rp, "sink 'page_views'"):
         check(want in line, "the warning lacks %s: %s" % (want, line))
