@@ -212,6 +212,28 @@ static inline void rn_accum_load(rn_agg_kind k, const void *slot, rn_accum_t *ac
     }
 }
 
+/* Adds v to the packed accumulator of s at slot in place, as rn_accum_add
+ * would, when that needs no unpacking: COUNT (its count), SUM of integers
+ * (value, wrapping, and non-NULL count). False for the other kinds, which
+ * go through rn_accum_load, rn_accum_add and rn_accum_store. */
+static inline bool rn_accum_add_packed(const rn_agg_spec_t *s, void *slot, const rn_value_t *v)
+{
+    bool count = s->kind == RN_AGG_COUNT;
+    if (!count && (s->kind != RN_AGG_SUM || s->arg_type == RN_TYPE_DOUBLE)) return false;
+    if (v->null) return true;
+    unsigned char *p = slot;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    w += count ? 1 : (uint64_t)v->i;
+    memcpy(p, &w, 8);
+    if (!count) {
+        memcpy(&w, p + 8, 8);
+        w++;
+        memcpy(p + 8, &w, 8);
+    }
+    return true;
+}
+
 /* Packs acc into slot (the inverse of rn_accum_load; seq is dropped). */
 static inline void rn_accum_store(rn_agg_kind k, void *slot, const rn_accum_t *acc)
 {

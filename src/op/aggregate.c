@@ -445,23 +445,8 @@ static rn_err_t aggregate_process(rn_op_t *op, int port, const rn_batch_t *in, r
         for (int i = 0; i < a->naggs; i++) {
             const rn_agg_spec_t *s = &a->aggs[i];
             if (s->kind == RN_AGG_COUNT_STAR) continue; /* the row count */
-            if (sign > 0 && (s->kind == RN_AGG_COUNT || (s->kind == RN_AGG_SUM && s->arg_type != RN_TYPE_DOUBLE))) {
-                /* in place, as rn_accum_add over the packed slot (op/accum.h):
-                 * COUNT's count; an integer SUM's value (wrapping) and count */
-                const rn_value_t *v = rn_batch_value_ptr(in, s->arg, r);
-                if (v->null) continue;
-                unsigned char *slot = g + a->off[i];
-                uint64_t w;
-                memcpy(&w, slot, 8);
-                w += s->kind == RN_AGG_COUNT ? 1 : (uint64_t)v->i;
-                memcpy(slot, &w, 8);
-                if (s->kind == RN_AGG_SUM) {
-                    memcpy(&w, slot + 8, 8);
-                    w++;
-                    memcpy(slot + 8, &w, 8);
-                }
-                continue;
-            }
+            if (sign > 0 && rn_accum_add_packed(s, g + a->off[i], rn_batch_value_ptr(in, s->arg, r)))
+                continue; /* COUNT, integer SUM: in the slot, unpacked nothing */
             rn_value_t pair[2];
             const rn_value_t *v = rn_accum_input(s, in->cols, r, pair);
             rn_accum_t acc;

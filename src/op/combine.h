@@ -130,22 +130,13 @@ static inline rn_batch_t *rn_combine_pass(const rn_schema_t *schema, const rn_ba
 }
 
 /* A new output batch of schema with room for cap rows (at least 1), all
- * inserts, in the arena; rowwm too when with_rowwm. NULL on OOM. */
+ * inserts (rn_batch_new), in the arena; rowwm too when with_rowwm. NULL
+ * on OOM. */
 static inline rn_batch_t *rn_combine_batch(const rn_schema_t *schema, int cap, bool with_rowwm, rn_arena_t *arena)
 {
-    int ncols = schema->ncols;
-    rn_batch_t *out = rn_arena_alloc(arena, sizeof *out);
-    if (!out) return NULL;
-    memset(out, 0, sizeof *out);
-    out->schema = schema;
-    out->cap = cap > 0 ? cap : 1;
-    out->cols = rn_arena_alloc(arena, sizeof *out->cols * (size_t)(ncols ? ncols : 1));
-    out->kinds = rn_arena_alloc(arena, (size_t)out->cap);
-    out->rowwm = with_rowwm ? rn_arena_alloc(arena, sizeof *out->rowwm * (size_t)out->cap) : NULL;
-    if (!out->cols || !out->kinds || (with_rowwm && !out->rowwm)) return NULL;
-    for (int k = 0; k < ncols; k++)
-        if (!(out->cols[k] = rn_arena_alloc(arena, sizeof **out->cols * (size_t)out->cap))) return NULL;
-    memset(out->kinds, RN_ROW_INSERT, (size_t)out->cap);
+    rn_batch_t *out = rn_batch_new(arena, schema, cap > 0 ? cap : 1);
+    if (out && with_rowwm && !(out->rowwm = rn_arena_alloc(arena, sizeof *out->rowwm * (size_t)out->cap)))
+        return NULL;
     return out;
 }
 

@@ -22,7 +22,7 @@
  * What was sent. A distinct value needs to cross only once: over an
  * insert-only input the aggregate's distinct values only grow, and they
  * stay as long as its groups do, which is always without a state TTL (with
- * one, nothing is remembered: rn_group_combine_new's `remember`) and
+ * one, nothing is remembered: rn_group_combine_new's `may_remember`) and
  * across partition moves and restarts when the aggregate's state moves
  * with checkpoints. So the runtime turns remembering on only where it takes
  * checkpoints (rn_group_combine_remember); otherwise each batch sends its
@@ -40,9 +40,11 @@
  *
  * Order. Group rows leave in order of their first row, then the distinct
  * rows in order of their row, so the aggregate after the Exchange emits
- * the groups of a batch in the order it would have without the combiner. Where the Exchange is local (`runnel test`,
- * one process reading everything) each row becomes its own partial, with
- * its distinct values in their columns: no hashing, nothing remembered.
+ * the groups of a batch in the order it would have without the combiner.
+ * Where the Exchange is local (`runnel test`, one process reading
+ * everything) each row becomes its own partial, with its distinct values
+ * in their columns, passed without a copy (rn_combine_pass): no hashing,
+ * nothing remembered.
  * Late rows do not apply (no window), but each output row keeps the
  * smallest rowwm of the rows it stands for.
  */
@@ -106,12 +108,12 @@ static bool gc_was_sent(group_combine_t *c, const rn_buf_t *key, uint64_t h)
     return false;
 }
 
-/* Appends the (tag, group key) prefix of a remembered key to c->vkey. */
-static void gc_sent_key(group_combine_t *c, uint8_t tag)
+/* Puts the (tag, group key) prefix of a remembered key in c->vkey. */
+static void gc_sent_key(group_combine_t *c, uint8_t tag, const void *gkey, size_t glen)
 {
     rn_buf_clear(&c->vkey);
     rn_buf_appendc(&c->vkey, (char)tag);
-    rn_buf_append(&c->vkey, c->key.data, c->key.len);
+    rn_buf_append(&c->vkey, gkey, glen);
 }
 
 /* Row r's group key columns into out row m. */
@@ -140,8 +142,10 @@ static rn_err_t gc_combine(rn_op_t *op, group_combine_t *c, const rn_batch_t *in
     int ngroups = 0;
     int *first_row = NULL;
     bool *news = NULL;
+    const rn_combine_group_t **groups = NULL; /* their slots, which hold their key bytes */
     if (!c->has_partials && (!(first_row = rn_arena_alloc(ctx->arena, sizeof *first_row * (size_t)n)) ||
-                             !(news = rn_arena_alloc(ctx->arena, sizeof *news * (size_t)n))))
+                             !(news = rn_arena_alloc(ctx->arena, sizeof *news * (size_t)n)) ||
+                             !(groups = rn_arena_alloc(ctx->arena, sizeof *groups * (size_t)n))))
         return RN_ERR_NOMEM;
     for (int r = 0; r < n; r++) {
         rn_buf_clear(&c->key);
@@ -170,6 +174,7 @@ static rn_err_t gc_combine(rn_op_t *op, group_combine_t *c, const rn_batch_t *in
             m++;
         } else {
             if (!rn_combine_claim(g, h, &c->key, ngroups, ctx->arena)) return RN_ERR_NOMEM;
+            groups[ngroups] = g;
             first_row[ngroups] = r;
             news[ngroups++] = false;
         }
@@ -178,7 +183,7 @@ static rn_err_t gc_combine(rn_op_t *op, group_combine_t *c, const rn_batch_t *in
             if (s->kind != RN_AGG_COUNT_DISTINCT) continue;
             const rn_value_t *v = rn_batch_value_ptr(in, s->arg, r);
             if (v->null) continue; /* counts nothing */
-            gc_sent_key(c, (uint8_t)(a + 1));
+            gc_sent_key(c, (uint8_t)(a + 1), c->key.data, c->key.len);
             rn_key_append(&c->vkey, s->arg_type, v);
             if (c->vkey.oom) return RN_ERR_NOMEM;
             if (gc_was_sent(c, &c->vkey, rn_hash_bytes(c->vkey.data, c->vkey.len, 0))) continue;
@@ -190,10 +195,7 @@ static rn_err_t gc_combine(rn_op_t *op, group_combine_t *c, const rn_batch_t *in
     }
     for (int i = 0; i < ngroups; i++) { /* the group rows without partials that are needed */
         int r = first_row[i];
-        rn_buf_clear(&c->key);
-        for (int k = 0; k < c->nkeys; k++)
-            rn_key_append(&c->key, op->input->schema->cols[k].type->id, rn_batch_value_ptr(in, k, r));
-        gc_sent_key(c, 0);
+        gc_sent_key(c, 0, groups[i]->key, groups[i]->klen);
         if (c->vkey.oom) return RN_ERR_NOMEM;
         bool sent_before = gc_was_sent(c, &c->vkey, rn_hash_bytes(c->vkey.data, c->vkey.len, 0));
         if (sent_before && !news[i]) continue;
