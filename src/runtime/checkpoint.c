@@ -53,6 +53,8 @@
 
 #define CKPT_MAX_PARTS 4096     /* partitions of one reader looked at per checkpoint */
 #define CKPT_KEEP_MS 30000      /* files younger than this plus 3 intervals are never pruned */
+#define FP_HEADER_V1 "runnel pipeline state v1\n"
+#define FP_HEADER_V2 "runnel pipeline state v2\n"
 
 /* A stateful operator and the restorable sources that feed it. */
 typedef struct ckpt_op {
@@ -76,6 +78,7 @@ struct rn_ckpt_run {
     uint64_t last_id;
     char name[RN_CKPT_NAME_MAX + 1]; /* the newest file written ("" = none yet) */
     rn_buf_t fp;                /* the fingerprint: one line per stateful operator */
+    rn_buf_t fp_v1;             /* the same without column types, as older files hold it */
     ckpt_op_t *ops;
     int nops;
     rn_op_t **srcs;             /* restorable sources (owned array) */
@@ -112,14 +115,58 @@ static char *default_dir(const char *name)
     return b.data;
 }
 
-/* The fingerprint: what a checkpoint's state must have been written by. */
-static void fingerprint(const rn_ckpt_run_t *c, rn_buf_t *out)
+/* Appends type t as SQL writes it ("BIGINT", "ROW(a INT, b STRING)"). */
+static void append_type(rn_buf_t *out, const rn_type_t *t)
 {
-    rn_buf_appends(out, "runnel pipeline state v1\n");
+    if (t->id != RN_TYPE_ROW) {
+        rn_buf_appends(out, rn_type_name(t->id));
+        return;
+    }
+    rn_buf_appends(out, "ROW(");
+    for (int i = 0; i < t->nfields; i++) {
+        rn_buf_appendf(out, "%s%s ", i ? ", " : "", t->fields[i].name);
+        append_type(out, t->fields[i].type);
+    }
+    rn_buf_appends(out, ")");
+}
+
+/* Appends the columns of schema s with their types: "(a INT, b STRING)". */
+static void append_columns(rn_buf_t *out, const rn_schema_t *s)
+{
+    rn_buf_appends(out, "(");
+    for (int i = 0; s && i < s->ncols; i++) {
+        rn_buf_appendf(out, "%s%s ", i ? ", " : "", s->cols[i].name ? s->cols[i].name : "");
+        append_type(out, s->cols[i].type);
+    }
+    rn_buf_appends(out, ")");
+}
+
+/* Appends what operator op's state is made of beyond its explain line:
+ * the column types of each input and of its output. The same explain line
+ * over a column whose type changed (a SUM of BIGINT that is now DOUBLE, a
+ * key that is now a STRING) would read the old bytes as the new type. */
+static void append_typed_io(rn_buf_t *out, const rn_op_t *op)
+{
+    for (int i = 0; i < op->ninputs; i++) {
+        rn_buf_appends(out, i ? " " : "; in ");
+        append_columns(out, op->inputs[i].op ? op->inputs[i].op->schema : NULL);
+    }
+    rn_buf_appends(out, "; out ");
+    append_columns(out, op->schema);
+}
+
+/* The fingerprint: what a checkpoint's state must have been written by.
+ * Version 2 adds each operator's column types (append_typed_io); version
+ * 1 (typed false), the explain lines alone, is what files written before
+ * typed fingerprints hold: load() still takes those. */
+static void fingerprint(const rn_ckpt_run_t *c, rn_buf_t *out, bool typed)
+{
+    rn_buf_appends(out, typed ? FP_HEADER_V2 : FP_HEADER_V1);
     for (int i = 0; i < c->nops; i++) {
         const rn_op_t *op = c->ops[i].op;
         rn_buf_appendf(out, "#%d %s: ", op->id, op->vt->kind);
         if (op->vt->explain) op->vt->explain(op, out);
+        if (typed) append_typed_io(out, op);
         rn_buf_appends(out, "\n");
     }
     /* a two-phase sink's pending rows are state too (none without one,
@@ -127,7 +174,9 @@ static void fingerprint(const rn_ckpt_run_t *c, rn_buf_t *out)
     for (int i = 0; i < c->nsinks; i++) {
         rn_buf_appendf(out, "#%d %s: ", c->sinks[i]->id, c->sinks[i]->vt->kind);
         c->sinks[i]->vt->explain(c->sinks[i], out);
-        rn_buf_appends(out, ", two-phase\n");
+        rn_buf_appends(out, ", two-phase");
+        if (typed) append_typed_io(out, c->sinks[i]);
+        rn_buf_appends(out, "\n");
     }
 }
 
@@ -139,8 +188,17 @@ static void fingerprint_diff(const char *a, size_t alen, const char *b, size_t b
         const char *an = memchr(a, '\n', (size_t)(ae - a)), *bn = memchr(b, '\n', (size_t)(be - b));
         size_t al = an ? (size_t)(an - a) : (size_t)(ae - a), bl = bn ? (size_t)(bn - b) : (size_t)(be - b);
         if (al != bl || memcmp(a, b, al)) {
-            snprintf(out, size, "its operator '%.*s' is now '%.*s'", (int)(al > 300 ? 300 : al), a,
-                     (int)(bl > 300 ? 300 : bl), b);
+            /* the operator ("#6 GroupAggregate"), then both lines from a
+             * little before where they part */
+            const char *colon = memchr(b, ':', bl);
+            int namelen = colon ? (int)(colon - b) : 0;
+            size_t same = 0;
+            while (same < al && same < bl && a[same] == b[same]) same++;
+            size_t from = same > 40 ? same - 40 : 0;
+            int ashow = (int)(al - from > 100 ? 100 : al - from), bshow = (int)(bl - from > 100 ? 100 : bl - from);
+            snprintf(out, size, "its operator %.*s changed from '%s%.*s%s' to '%s%.*s%s'", namelen > 80 ? 80 : namelen,
+                     b, from ? "..." : "", ashow, a + from, al - from > 100 ? "..." : "", from ? "..." : "", bshow,
+                     b + from, bl - from > 100 ? "..." : "");
             return;
         }
         a += al + (an != NULL);
@@ -361,9 +419,12 @@ static rn_err_t load(rn_ckpt_run_t *c, const char *name, char *errbuf, size_t er
     if (err != RN_OK) return err;
     size_t fplen;
     const char *fp = rn_ckpt_fingerprint(k, &fplen);
-    if (fplen != c->fp.len || memcmp(fp, c->fp.data, fplen)) {
+    const rn_buf_t *want = fplen >= strlen(FP_HEADER_V1) && !memcmp(fp, FP_HEADER_V1, strlen(FP_HEADER_V1))
+                               ? &c->fp_v1
+                               : &c->fp;
+    if (fplen != want->len || memcmp(fp, want->data, fplen)) {
         char why[800];
-        fingerprint_diff(fp, fplen, c->fp.data, c->fp.len, why, sizeof why);
+        fingerprint_diff(fp, fplen, want->data, want->len, why, sizeof why);
         snprintf(errbuf, errbuf_size,
                  "checkpoint %.600s does not fit this pipeline: %s. Restoring it would misread its state; "
                  "run with --from-scratch to start with empty state (or keep the pipeline as it was)",
@@ -576,6 +637,7 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
     c->interval_ms = p->ckpt_interval_ms > 0 ? p->ckpt_interval_ms : RN_CKPT_DEFAULT_INTERVAL_MS;
     c->retained = p->ckpt_retained > 0 ? p->ckpt_retained : RN_CKPT_DEFAULT_RETAINED;
     rn_buf_init(&c->fp);
+    rn_buf_init(&c->fp_v1);
     rn_buf_init(&c->secname);
     c->dir = p->ckpt_dir ? rn_strdup(p->ckpt_dir) : default_dir(name);
     c->srcs = rn_calloc((size_t)nsrcs, sizeof *c->srcs);
@@ -645,8 +707,9 @@ rn_err_t rn_ckpt_run_open(rn_pipeline_t *p, const char *name, int worker, bool f
     rn_buf_free(&member);
     if (worker > 0) snprintf(c->tag + tl, sizeof c->tag - (size_t)tl, "w%d", worker);
     snprintf(c->prefix, sizeof c->prefix, "ckpt-%s-", c->tag);
-    fingerprint(c, &c->fp);
-    if (c->fp.oom) {
+    fingerprint(c, &c->fp, true);
+    fingerprint(c, &c->fp_v1, false);
+    if (c->fp.oom || c->fp_v1.oom) {
         rn_ckpt_run_free(c);
         return RN_ERR_NOMEM;
     }
@@ -686,6 +749,7 @@ void rn_ckpt_run_free(rn_ckpt_run_t *c)
     rn_free(c->dir);
     rn_ckpt_free(c->cache);
     rn_buf_free(&c->fp);
+    rn_buf_free(&c->fp_v1);
     rn_buf_free(&c->secname);
     rn_free(c);
 }

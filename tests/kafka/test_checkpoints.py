@@ -20,8 +20,9 @@ duplicated, aggregates, joins, deduplication and windows included.
   consumer reads both, op/split_reader.h).
 - corrupt: the newest checkpoint file of a stopped run is damaged; the
   restart says so, restores the older one and still ends exact.
-- changed: the pipeline's aggregate changed; the restart refuses the
-  checkpoint naming the operator, and --from-scratch runs.
+- changed: a column's type changed (user_id INT to BIGINT: the same explain
+  lines), then the pipeline's aggregate; each restart refuses the
+  checkpoint naming the operator (and both types), and --from-scratch runs.
 - quiet: two processes, one killed after the input ended; the survivor
   takes its partitions over and writes a checkpoint of its own although
   nothing new arrives.
@@ -498,13 +499,21 @@ def case_changed(b, rnd):
     chaos.stop()
     with open(pipeline) as f:
         sql = f.read()
-    with open(pipeline, "w") as f:  # the same file name: the same pipeline, with another aggregate
-        f.write(sql.replace("COUNT(DISTINCT user_id) AS users", "COUNT(DISTINCT event_type) AS users"))
-    r = chaos.start("a")
-    rc = r.wait(60)
-    out = r.output()
-    check(rc != 0 and "does not fit this pipeline" in out and "GroupAggregate" in out and "--from-scratch" in out,
-          "a changed pipeline was not refused clearly (exit %s):\n%s" % (rc, out[-3000:]))
+    # The same file name: the same pipeline, with a column of another type
+    # (the explain lines are the same: the state's bytes are not), then
+    # with another aggregate.
+    changes = [(("user_id INT", "user_id BIGINT"), ["user_id INT", "user_id BIGINT"]),
+               (("COUNT(DISTINCT user_id) AS users", "COUNT(DISTINCT event_type) AS users"), [])]
+    for (before, after), named in changes:
+        check(before in sql, "the pipeline has no '%s'" % before)
+        with open(pipeline, "w") as f:
+            f.write(sql.replace(before, after))
+        r = chaos.start("a")
+        rc = r.wait(60)
+        out = r.output()
+        check(rc != 0 and "does not fit this pipeline" in out and "GroupAggregate" in out and "--from-scratch" in out
+              and all(n in out for n in named),
+              "a pipeline with %s was not refused clearly (exit %s):\n%s" % (after, rc, out[-3000:]))
     chaos.args = ["--from-scratch"]
     chaos.start("a")
     harness.wait_for(lambda: "assigned" in chaos.procs["a"].output(), 60, "--from-scratch to run")
