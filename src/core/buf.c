@@ -81,14 +81,44 @@ void rn_buf_appendf(rn_buf_t *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The number of decimal digits of u (1 for 0). */
+static inline int decimal_digits(uint64_t u)
+{
+    static const uint64_t p10[20] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
+    int t = (64 - __builtin_clzll(u | 1)) * 1233 >> 12; /* floor(log10(2^bits)): digits - 1, or one less */
+    return t + 1 - (t > 0 && u < p10[t]);
+}
+
 void rn_buf_append_i64(rn_buf_t *b, int64_t v)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = (size_t)decimal_digits(u) + (v < 0);
+    if (b->len + n + 1 > b->cap && rn_buf_reserve(b, n) != 0) return; /* oom is set */
+    char *p = b->data + b->len + n; /* written backwards, in place */
+    b->len += n;
+    *p = '\0';
     while (u >= 100) { /* two digits per division */
         unsigned d = (unsigned)(u % 100);
         u /= 100;
@@ -102,5 +132,4 @@ void rn_buf_append_i64(rn_buf_t *b, int64_t v)
         *--p = (char)('0' + u);
     }
     if (v < 0) *--p = '-';
-    rn_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }

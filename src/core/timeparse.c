@@ -83,7 +83,62 @@ static bool accept(const char *s, size_t len, size_t *i, char c)
     return false;
 }
 
+/* The value of the two digits at p. */
+static inline int two_digits(const unsigned char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+/* The 8 bytes at p as a little-endian word. */
+static inline uint64_t load8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* True if every byte of w that mask marks (0xFF) is an ASCII digit. A
+ * byte of 0xFA or more carries into the next in the second test, but it
+ * fails the first test itself, and the unmarked bytes here are separators
+ * that the caller checks to be below it. */
+static inline bool digits_at(uint64_t w, uint64_t mask)
+{
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, zeros = 0x3030303030303030ull;
+    return ((((w & hi) ^ zeros) | (((w + 0x0606060606060606ull) & hi) ^ zeros)) & mask) == 0;
+}
+
+/* The shape nearly every record writes, "YYYY-MM-DD HH:MM:SS" with an
+ * optional ".fff" ('T' or 't' for the space), without the general
+ * parser's steps: true with *ms when s is exactly that and in range;
+ * false leaves s to the general parser below, which decides the same on
+ * every input. */
+static bool parse_common(const char *s, size_t len, int64_t *ms)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (len != 19 && (len != 23 || u[19] != '.')) return false;
+    if (u[4] != '-' || u[7] != '-' || (u[10] != ' ' && u[10] != 'T' && u[10] != 't') || u[13] != ':' ||
+        u[16] != ':')
+        return false;
+    /* digits: "YYYY-MM-" "DD HH:MM", then ":SS.fff" from byte 15 or
+     * "HH:MM:SS" from byte 11 (no byte past len is read) */
+    if (!digits_at(load8(u), 0x00FFFF00FFFFFFFFull) || !digits_at(load8(u + 8), 0xFFFF00FFFF00FFFFull) ||
+        !(len == 23 ? digits_at(load8(u + 15), 0xFFFFFF00FFFF00FFull) : digits_at(load8(u + 11), 0xFFFF00FFFF00FFFFull)))
+        return false;
+    int y = two_digits(u) * 100 + two_digits(u + 2), mo = two_digits(u + 5), d = two_digits(u + 8);
+    int hh = two_digits(u + 11), mi = two_digits(u + 14), ss = two_digits(u + 17);
+    int frac_ms = len == 23 ? two_digits(u + 20) * 10 + (u[22] - '0') : 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || hh > 23 || mi > 59 || ss > 60) return false;
+    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 +
+          frac_ms;
+    return true;
+}
+
 bool rn_time_parse(const char *s, size_t len, int64_t *ms)
+{
+    return parse_common(s, len, ms) || rn_time_parse_general(s, len, ms);
+}
+
+bool rn_time_parse_general(const char *s, size_t len, int64_t *ms)
 {
     size_t i = 0;
     int hh = 0, mi = 0, ss = 0, frac_ms = 0, off_min = 0;

@@ -18,6 +18,9 @@
  * optional "Z" or "+HH[:MM]"/"-HH[:MM]". Returns false if s is not such a
  * string (nothing is written to *ms then). */
 bool rn_time_parse(const char *s, size_t len, int64_t *ms /* out */);
+/* rn_time_parse without its fast path for the common shape: the general
+ * grammar alone, which the fast path must agree with (unit tests). */
+bool rn_time_parse_general(const char *s, size_t len, int64_t *ms /* out */);
 
 /* Converts epoch seconds (possibly fractional) to epoch milliseconds,
  * rounding to the nearest millisecond. */

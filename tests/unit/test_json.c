@@ -555,6 +555,68 @@ static void test_fast_path_agrees(void)
     rn_json_decoder_free(slow);
 }
 
+/* A small deterministic generator for the randomized tests below. */
+static uint64_t rnd_state = 88172645463325252ull;
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)(rnd_state >> 11);
+}
+
+/* Appends to *o one random piece of a string's body: mostly plain ASCII,
+ * sometimes an escape, a control byte, a quote, valid UTF-8 or a stray
+ * byte over 0x7F (raw: the pieces a document may hold, valid or not). */
+static size_t random_piece(char *o)
+{
+    static const char *const pieces[] = {"\\\"", "\\\\", "\\n", "\\u00e9", "\x01", "\x1f", "\"",
+                                         "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\x7f", "\\"};
+    uint32_t r = rnd() % 64;
+    if (r >= sizeof pieces / sizeof *pieces) {
+        o[0] = (char)(' ' + (r % 90 == '"' - ' ' || r % 90 == '\\' - ' ' ? 0 : r % 90));
+        return 1;
+    }
+    size_t n = strlen(pieces[r]);
+    memcpy(o, pieces[r], n);
+    return n;
+}
+
+/* The scanner's strings agree with simdjson's path wherever the byte that
+ * ends a plain run falls, inside or across its 16-byte steps: documents
+ * with string values of 0 to 70 random pieces. */
+static void test_fast_path_agrees_on_random_strings(void)
+{
+    const char *p[] = {"s", "i"};
+    rn_type_id t[] = {RN_TYPE_STRING, RN_TYPE_INT};
+    rn_json_decoder_t *fast = mk(2, p, t), *slow = mk(2, p, t);
+    RN_REQUIRE(fast != NULL && slow != NULL);
+    rn_json_decoder_set_fast(slow, false);
+    char doc[1024], ef[256];
+    int plain_ok = 0;
+    for (int k = 0; k < 20000; k++) {
+        size_t n = 0;
+        n += (size_t)snprintf(doc, sizeof doc, "{\"%s\":\"", k % 3 ? "s" : "x");
+        int pieces = (int)(rnd() % 71);
+        for (int i = 0; i < pieces; i++) n += rnd() % 4 ? (doc[n] = (char)('a' + i % 26), 1) : random_piece(doc + n);
+        n += (size_t)snprintf(doc + n, sizeof doc - n, "\",\"i\":%d}", k);
+        doc[n] = '\0';
+        rn_err_t rf = dec(fast, doc);
+        rn_value_t vf = cols[0][1];
+        snprintf(ef, sizeof ef, "%s", errbuf);
+        rn_err_t rs = dec(slow, doc);
+        bool same = rf == rs && (rf != RN_OK ? !strcmp(ef, errbuf)
+                                             : vf.null == cols[0][1].null &&
+                                                   (vf.null || rn_value_equal(RN_TYPE_STRING, &vf, &cols[0][1])));
+        if (!same) fprintf(stderr, "  differs: %s\n", doc);
+        RN_REQUIRE(same);
+        plain_ok += rf == RN_OK;
+    }
+    RN_CHECK(plain_ok > 1000 && plain_ok < 19000); /* both outcomes were tried */
+    rn_json_decoder_free(fast);
+    rn_json_decoder_free(slow);
+}
+
 static void test_write_string_escapes(void)
 {
     rn_buf_t b;
@@ -571,6 +633,64 @@ static void test_write_string_escapes(void)
     RN_CHECK_EQ_STR(b.data, "\"\"");
     RN_CHECK(!b.oom);
     rn_buf_free(&b);
+}
+
+/* rn_json_write_string against the rule written out byte by byte: ASCII
+ * other than controls, '"' and '\\' as is, well-formed UTF-8 as is, the
+ * named escapes, \u00XX for other controls, \ufffd for any other byte;
+ * random strings of 0 to 70 pieces, so that each kind of byte falls at
+ * every offset of the writer's 16-byte steps. */
+static void test_write_string_matches_the_rule(void)
+{
+    rn_buf_t got, want;
+    rn_buf_init(&got);
+    rn_buf_init(&want);
+    char s[1024];
+    for (int k = 0; k < 20000; k++) {
+        size_t n = 0;
+        int pieces = (int)(rnd() % 71);
+        for (int i = 0; i < pieces; i++) n += rnd() % 3 ? (s[n] = (char)('A' + i % 26), 1) : random_piece(s + n);
+        rn_buf_clear(&got);
+        rn_buf_clear(&want);
+        rn_json_write_string(&got, s, n);
+        rn_buf_appendc(&want, '"');
+        const unsigned char *u = (const unsigned char *)s;
+        for (size_t i = 0; i < n;) {
+            unsigned char c = u[i];
+            size_t seq = c < 0x80                            ? 1
+                         : c >= 0xC2 && c <= 0xDF            ? 2
+                         : c >= 0xE0 && c <= 0xEF            ? 3
+                         : c >= 0xF0 && c <= 0xF4            ? 4
+                                                             : 0;
+            bool ok = seq > 1 && i + seq <= n;
+            for (size_t j = 1; ok && j < seq; j++) ok = (u[i + j] & 0xC0) == 0x80;
+            if (ok && ((c == 0xE0 && u[i + 1] < 0xA0) || (c == 0xED && u[i + 1] >= 0xA0) ||
+                       (c == 0xF0 && u[i + 1] < 0x90) || (c == 0xF4 && u[i + 1] >= 0x90)))
+                ok = false;
+            if (ok) {
+                rn_buf_append(&want, s + i, seq);
+                i += seq;
+                continue;
+            }
+            if (c == '"') rn_buf_appends(&want, "\\\"");
+            else if (c == '\\') rn_buf_appends(&want, "\\\\");
+            else if (c == '\n') rn_buf_appends(&want, "\\n");
+            else if (c == '\t') rn_buf_appends(&want, "\\t");
+            else if (c == '\r') rn_buf_appends(&want, "\\r");
+            else if (c == '\b') rn_buf_appends(&want, "\\b");
+            else if (c == '\f') rn_buf_appends(&want, "\\f");
+            else if (c < 0x20) rn_buf_appendf(&want, "\\u%04x", c);
+            else if (c >= 0x80) rn_buf_appends(&want, "\\ufffd");
+            else rn_buf_appendc(&want, (char)c);
+            i++;
+        }
+        rn_buf_appendc(&want, '"');
+        bool same = got.len == want.len && !memcmp(got.data, want.data, got.len);
+        if (!same) fprintf(stderr, "  wrote %s\n  want  %s\n", got.data, want.data);
+        RN_REQUIRE(same);
+    }
+    rn_buf_free(&got);
+    rn_buf_free(&want);
 }
 
 /* The spelling printf gives: the first of "%.15g", "%.16g", "%.17g" that
@@ -765,6 +885,8 @@ int main(void)
     RN_RUN(test_decoder_rejects_bad_fields);
     RN_RUN(test_fast_path_agrees);
     RN_RUN(test_write_string_escapes);
+    RN_RUN(test_write_string_matches_the_rule);
+    RN_RUN(test_fast_path_agrees_on_random_strings);
     RN_RUN(test_write_values);
     RN_RUN(test_write_doubles_as_printf);
     RN_RUN(test_write_row_and_round_trip);

@@ -79,6 +79,44 @@ static void test_rejections(void)
     RN_CHECK(!rn_time_parse("2023-10-01T12:00:00Z", 15, &(int64_t){0}));
 }
 
+/* The fast path for "YYYY-MM-DD HH:MM:SS[.fff]" decides as the general
+ * grammar does: every byte of a few such strings replaced by each of the
+ * 256 values, and dates around the ranges' edges. */
+static void test_common_shape_agrees(void)
+{
+    static const char *bases[] = {"2024-05-01 10:00:00.000", "2024-02-29T23:59:60.999", "1999-12-31t00:00:00",
+                                  "2023-02-28 09:09:09", "0000-01-01 00:00:00.001", "9999-12-31 23:59:59"};
+    int fast = 0;
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        char s[32];
+        size_t len = strlen(bases[b]);
+        for (size_t at = 0; at <= len; at++)
+            for (int ch = 0; ch < 256; ch++) {
+                memcpy(s, bases[b], len + 1);
+                if (at < len) s[at] = (char)ch;
+                int64_t a = 7, g = 7;
+                bool ra = rn_time_parse(s, len, &a), rg = rn_time_parse_general(s, len, &g);
+                if (ra != rg || a != g) {
+                    fprintf(stderr, "'%.*s' (byte %zu = %d): %d %lld, general %d %lld\n", (int)len, s, at, ch, ra,
+                            (long long)a, rg, (long long)g);
+                    RN_REQUIRE(0);
+                }
+                fast += ra;
+            }
+    }
+    RN_CHECK(fast > 6 * 10); /* valid ones were among them */
+    static const char *edges[] = {"2023-02-29 00:00:00", "2100-02-29 00:00:00", "2000-02-29 00:00:00",
+                                  "2023-04-31 00:00:00", "2023-00-01 00:00:00", "2023-13-01 00:00:00",
+                                  "2023-01-00 00:00:00", "2023-01-01 24:00:00", "2023-01-01 23:60:00",
+                                  "2023-01-01 23:59:61", "2023-01-01 23:59:60.500", "2023-01-01 23:59:59.5000"};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        int64_t a = 7, g = 7;
+        size_t len = strlen(edges[i]);
+        bool ra = rn_time_parse(edges[i], len, &a), rg = rn_time_parse_general(edges[i], len, &g);
+        RN_CHECK(ra == rg && a == g);
+    }
+}
+
 static void test_leap_years_and_ranges(void)
 {
     RN_CHECK(P("2024-02-29") == 1709164800000LL);
@@ -203,6 +241,7 @@ int main(void)
     RN_RUN(test_zones);
     RN_RUN(test_rejections);
     RN_RUN(test_leap_years_and_ranges);
+    RN_RUN(test_common_shape_agrees);
     RN_RUN(test_epoch_seconds);
     RN_RUN(test_format);
     return rn_test_summary();
