@@ -58,7 +58,9 @@
  * every 5 s, with the usual cause: a killed member holds them until its
  * session times out.
  *
- * Sink. One idempotent producer (acks=all) per sink table; keyed records
+ * Sink. One producer (acks=all; one request in flight, not idempotent:
+ * kafka_client.c says why) per sink table, or the pipeline's transaction
+ * under exactly-once; keyed records
  * go where Java clients would put them (murmur2), unless 'sink.partitioner'
  * says 'fixed' (partition 0) or 'round-robin'. A delete of 'upsert-kafka'
  * is a tombstone. Delivery failures stop the pipeline (kafka_client.c).
@@ -1999,7 +2001,8 @@ static rn_err_t kafka_open_sink(const void *conf, const rn_open_ctx_t *ctx, rn_s
                             .runtime_label = runtime_label,
                             .options = ctx->options,
                             .noptions = ctx->noptions,
-                            .owner = s};
+                            .owner = s,
+                            .at_least_once = true};
     const char *topics[] = {c->topic};
     rn_err_t err = RN_OK;
     if (ctx->txn) { /* exactly-once: the pipeline's transactional producer */

@@ -259,10 +259,26 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         "log.connection.close", "false",
         NULL};
     static const char *const producer[] = {
-        "enable.idempotence", "true",
         "acks", "all",
         "partitioner", "murmur2_random",           /* keyed records land where Java puts them */
         "delivery.report.only.error", "true",
+        NULL};
+    /* An at-least-once sink keeps each partition's order with one
+     * request in flight per broker, not with idempotence: librdkafka 2.0's
+     * idempotent producer sends one request per partition at a time (it
+     * counts messages against the limit of 5 requests) and busy-polls
+     * while one is in flight and the next batch is due, which cost up to
+     * a core while a pipeline wrote many records (docs/kafka.md, "Sinks").
+     * A retried request may then write its records twice, which the sink's
+     * at-least-once allows. Repartition topics (whose duplicates would be
+     * counted twice downstream), dead letters and transactions stay
+     * idempotent: their records are few and large, or must be exact. */
+    static const char *const producer_at_least_once[] = {
+        "enable.idempotence", "false",
+        "max.in.flight.requests.per.connection", "1",
+        NULL};
+    static const char *const producer_idempotent[] = {
+        "enable.idempotence", "true",
         NULL};
     static const char *const consumer[] = {
         "enable.auto.commit", "false",              /* positions are committed by commit() */
@@ -318,6 +334,12 @@ rn_err_t rn_kafka_open(const rn_kafka_spec_t *spec, rn_kafka_t **out, char *errb
         (err = kafka_set_all(conf, spec->label, logging, errbuf, errbuf_size)) != RN_OK ||
         (err = kafka_set_all(conf, spec->label, spec->role == RN_KAFKA_PRODUCER ? producer : consumer, errbuf,
                              errbuf_size)) != RN_OK ||
+        (spec->role == RN_KAFKA_PRODUCER &&
+         (err = kafka_set_all(conf, spec->label,
+                              spec->at_least_once && !kafka_spec_sets(spec, "transactional.id")
+                                  ? producer_at_least_once
+                                  : producer_idempotent,
+                              errbuf, errbuf_size)) != RN_OK) ||
         (err = kafka_set_all(conf, spec->label, spec->defaults, errbuf, errbuf_size)) != RN_OK)
         goto fail;
     for (int i = 0; i < spec->noptions; i++) {

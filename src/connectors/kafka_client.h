@@ -69,6 +69,10 @@ typedef struct rn_kafka_spec {
                                            * gets "-w<worker>" so workers do not fence each other */
     const char *instance_suffix;          /* appended to a static group.instance.id (after
                                            * "-w<worker>"), or NULL */
+    bool at_least_once;                   /* a producer that may write a record twice when a
+                                           * request is retried (an at-least-once sink): one
+                                           * request in flight instead of idempotence
+                                           * (kafka_client.c says why); false: idempotent */
 } rn_kafka_spec_t;
 
 /* One librdkafka handle and what is known about it. The configuration's

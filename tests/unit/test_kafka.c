@@ -802,6 +802,47 @@ static void test_env_substitution(void)
     RN_CHECK(strstr(err, "properties.acks") != NULL);
 }
 
+/* The producers' delivery settings (docs/kafka.md, "Sinks"): an
+ * at-least-once sink keeps order with one request in flight, not
+ * idempotence; a transactional producer and the others (repartition
+ * topics, dead letters) are idempotent; a table's properties win. */
+static void test_producer_settings(void)
+{
+    char err[512];
+    struct {
+        rn_option_t opt[1];
+        bool at_least_once;
+        const char *defaults[5];
+        const char *idempotence, *inflight;
+    } cases[] = {
+        {{OPT("properties.client.id", "x")}, true, {NULL}, "false", "1"},
+        {{OPT("properties.enable.idempotence", "true")}, true, {NULL}, "true", "1"},
+        {{OPT("properties.client.id", "x")}, true, {"transactional.id", "rn-test-txn", NULL}, "true", NULL},
+        {{OPT("properties.client.id", "x")}, false, {NULL}, "true", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER, .label = "table 't'", .options = cases[i].opt,
+                                .noptions = 1, .brokers = bs, .at_least_once = cases[i].at_least_once,
+                                .defaults = cases[i].defaults[0] ? cases[i].defaults : NULL};
+        rn_kafka_t *k = NULL;
+        RN_REQUIRE(rn_kafka_open(&spec, &k, err, sizeof err) == RN_OK);
+        char val[64];
+        size_t n = sizeof val;
+        RN_CHECK(rd_kafka_conf_get(rd_kafka_conf(k->rk), "enable.idempotence", val, &n) == RD_KAFKA_CONF_OK);
+        RN_CHECK_EQ_STR(val, cases[i].idempotence);
+        n = sizeof val;
+        RN_CHECK(rd_kafka_conf_get(rd_kafka_conf(k->rk), "acks", val, &n) == RD_KAFKA_CONF_OK);
+        RN_CHECK(!strcmp(val, "-1") || !strcmp(val, "all"));
+        if (cases[i].inflight) {
+            n = sizeof val;
+            RN_CHECK(rd_kafka_conf_get(rd_kafka_conf(k->rk), "max.in.flight.requests.per.connection", val, &n) ==
+                     RD_KAFKA_CONF_OK);
+            RN_CHECK_EQ_STR(val, cases[i].inflight);
+        }
+        rn_kafka_close(k);
+    }
+}
+
 static void test_no_brokers(void)
 {
     char err[512];
@@ -1268,6 +1309,7 @@ int main(void)
     }
     if (!getenv("ONLY_GROUP")) {
         RN_RUN(test_env_substitution);
+        RN_RUN(test_producer_settings);
         RN_RUN(test_no_brokers);
         RN_RUN(test_unreachable);
         RN_RUN(test_missing_topic);
