@@ -2,6 +2,8 @@
  * buf.c - growable byte buffer; see buf.h.
  */
 #include "core/buf.h"
+
+#include "core/dtoa.h"
 #include "core/mem.h"
 
 #include <stdio.h>
@@ -84,28 +86,8 @@ void rn_buf_appendf(rn_buf_t *b, const char *fmt, ...)
 /* The number of decimal digits of u (1 for 0). */
 static inline int decimal_digits(uint64_t u)
 {
-    static const uint64_t p10[20] = {1ull,
-                                     10ull,
-                                     100ull,
-                                     1000ull,
-                                     10000ull,
-                                     100000ull,
-                                     1000000ull,
-                                     10000000ull,
-                                     100000000ull,
-                                     1000000000ull,
-                                     10000000000ull,
-                                     100000000000ull,
-                                     1000000000000ull,
-                                     10000000000000ull,
-                                     100000000000000ull,
-                                     1000000000000000ull,
-                                     10000000000000000ull,
-                                     100000000000000000ull,
-                                     1000000000000000000ull,
-                                     10000000000000000000ull};
     int t = (64 - __builtin_clzll(u | 1)) * 1233 >> 12; /* floor(log10(2^bits)): digits - 1, or one less */
-    return t + 1 - (t > 0 && u < p10[t]);
+    return t + 1 - (t > 0 && u < rn_pow10_u64[t]);
 }
 
 void rn_buf_append_i64(rn_buf_t *b, int64_t v)

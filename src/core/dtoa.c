@@ -27,7 +27,7 @@
 
 __extension__ typedef unsigned __int128 dtoa_u128;
 
-static const uint64_t pow10_u64[20] = {
+const uint64_t rn_pow10_u64[20] = {
     1ull,
     10ull,
     100ull,
@@ -52,7 +52,7 @@ static const uint64_t pow10_u64[20] = {
 
 static dtoa_u128 pow10_u128(int k)
 {
-    return k < 20 ? pow10_u64[k] : (dtoa_u128)pow10_u64[19] * pow10_u64[k - 19];
+    return k < 20 ? rn_pow10_u64[k] : (dtoa_u128)rn_pow10_u64[19] * rn_pow10_u64[k - 19];
 }
 
 /* Digits and exponent of a "%.*e" spelling: [-]D[.DDD]e[+-]XX. */
@@ -99,10 +99,10 @@ int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg)
     uint64_t ip = s < 64 ? f >> s : 0;
     if (ip) {
         X = 0;
-        while (X < 19 && ip >= pow10_u64[X + 1]) X++;
+        while (X < 19 && ip >= rn_pow10_u64[X + 1]) X++;
     } else {
         X = -1;
-        while (X > -6 && (((dtoa_u128)f * pow10_u64[-X]) >> s) == 0) X--;
+        while (X > -6 && (((dtoa_u128)f * rn_pow10_u64[-X]) >> s) == 0) X--;
     }
     dtoa_u128 mask = ((dtoa_u128)1 << s) - 1, half = (dtoa_u128)1 << (s - 1);
     for (int p = 15; p <= 17; p++) {
@@ -118,8 +118,8 @@ int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg)
                                               : 2 * diff < lim || (2 * diff == lim && !(f & 1));
         if (!ok) continue;
         int e = X;
-        if (q == pow10_u64[p]) { /* rounded up to the next power of ten */
-            q = pow10_u64[p - 1];
+        if (q == rn_pow10_u64[p]) { /* rounded up to the next power of ten */
+            q = rn_pow10_u64[p - 1];
             e++;
         }
         for (int i = p - 1; i >= 0; i--) {

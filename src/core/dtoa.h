@@ -14,12 +14,16 @@
 #define RN_DTOA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* For a finite x != 0: writes the shortest digits of |x| to digits (no
  * sign, no trailing zeros, no terminator; room for 17), sets *exp10 so
  * that |x| reads as digits[0].digits[1..] x 10^*exp10, and returns how
  * many digits it wrote. *neg says whether x is negative. */
 int rn_dtoa_shortest(double x, char digits[17], int *exp10, bool *neg);
+
+/* 10^k for k in 0..19 (also the integer writer's digit count, buf.c). */
+extern const uint64_t rn_pow10_u64[20];
 
 /* Room rn_dtoa_spell needs: a sign, 17 digits, "0." and four zeros, or
  * a point and an exponent "e-324". */
