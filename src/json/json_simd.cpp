@@ -56,10 +56,6 @@
 #include <cstring>
 #include <new>
 #include <string_view>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -67,6 +63,7 @@ extern "C" {
 #include "core/mem.h"
 #include "core/timeparse.h"
 #include "json/json.h"
+#include "json/plain.h"
 #pragma GCC diagnostic pop
 }
 
@@ -927,14 +924,9 @@ static inline const char *fast_digits(const char *p, const char *end, uint64_t *
  * end inside the buffer. */
 static inline const char *fast_plain_string(const char *p, const char *end)
 {
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+#if defined(RN_JSON_PLAIN_SSE2)
     while (p < end) {
-        __m128i v = _mm_loadu_si128((const __m128i *)p);
-        /* signed: bytes over 0x7F are negative, so below 0x20 too */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned bits = rn_json_unplain16(p);
         if (bits) {
             const char *at = p + __builtin_ctz(bits);
             return at < end && *at == '"' ? at : nullptr;

@@ -15,15 +15,13 @@
  */
 #include "core/mem.h"
 #include "json/json.h"
+#include "json/plain.h"
 
 #include "core/dtoa.h"
 #include "core/timeparse.h"
 
 #include <math.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* Length of the well-formed UTF-8 sequence starting at s[0] (RFC 3629: no
  * overlongs, no surrogates, nothing above U+10FFFF), or 0 if there is none. */
@@ -81,14 +79,9 @@ void rn_json_write_base64(rn_buf_t *out, const void *data, size_t len)
 static size_t plain_ascii_prefix(const unsigned char *p, size_t len)
 {
     size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+#if defined(RN_JSON_PLAIN_SSE2)
     for (; i + 16 <= len; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        /* signed: bytes over 0x7F are negative, so below 0x20 too */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned bits = rn_json_unplain16(p + i);
         if (bits) return i + (size_t)__builtin_ctz(bits);
     }
 #endif
