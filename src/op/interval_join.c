@@ -27,24 +27,35 @@
  * downstream, like any late row passing through an operator.
  * Stored rows live in an rn_store per side, keyed by the key
  * columns serialized with rn_key_append (an entry holds the key's rows
- * ordered by time, so a row probes the other side with a binary search
- * for the start of its interval and reads only the rows inside it; rows
+ * ordered by time, each slot holding its row's time beside the pointer,
+ * so a row probes the other side with a binary search over the slots for
+ * the start of its interval and reads only the rows inside it; rows
  * arrive mostly in time order, so insertion mostly appends, and expiry
- * takes the oldest, the front), and per side in (expiry, arrival
+ * mostly takes the oldest, the front; a row taken from the middle is
+ * found by its time, as rows do not record their slots: renumbering the
+ * rows behind an insertion cost a cache miss per row of a popular key,
+ * a fifth of q7's CPU over Kafka), and per side in (expiry, arrival
  * sequence) order: in up to IJ_RUNS FIFO runs, each a sequence of rows
  * that arrived in that order (patience sorting: rows come in time order
  * per upstream partition, so a few runs hold the interleaved streams
- * behind a repartition topic), O(runs) to add and to take; a row that
- * extends no run when all are in use goes to an indexed min-heap
- * (core/heap.h). With every row in the heap its pops (each comparison
- * reading two rows out of cache) were a fifth of Nexmark q7's time on
- * files; with one run, still 13% over Kafka. Behind a repartition topic
- * of 8 partitions, each fed by 8 upstream tasks, rows come in up to 64
- * such sequences: with 16 runs most went to the heap (12% of q7's CPU),
- * hence 64, each run keeping its head's (expiry, seq) so that finding
- * the least reads no row.
- * Each row is one allocation holding its values, strings copied out of the
- * batch arena behind them.
+ * behind a repartition topic); a row that extends no run when all are in
+ * use goes to an indexed min-heap (core/heap.h). With every row in the
+ * heap its pops (each comparison reading two rows out of cache) were a
+ * fifth of Nexmark q7's time on files; with one run, still 13% over
+ * Kafka. Behind a repartition topic of 8 partitions, each fed by 8
+ * upstream tasks, rows come in up to 64 such sequences: with 16 runs most
+ * went to the heap (12% of q7's CPU), hence 64. The non-empty runs are
+ * kept ordered by their last rows, so the run a row extends is a binary
+ * search, O(log runs); each run keeps its head's (expiry, seq), so that
+ * finding the least reads no row, O(runs). Expiry on a side that emits
+ * nothing (not outer) needs no order: it empties each run's expired head
+ * and then the heap's; an outer side takes the least each time, since its
+ * NULL-padded rows go out in (expiry, seq) order.
+ * Rows come from a pool per side (core/pool.h: they expire about in the
+ * order they came), each holding its values, strings copied out of the
+ * batch arena behind them. A batch's keys are serialized and hashed
+ * first and their store slots prefetched, then the rows stored and
+ * probed.
  *
  * Watermarks. The watermark callback reads both port watermarks: left rows
  * whose expiry the right watermark passed are taken (least first) and
@@ -109,9 +120,11 @@
  * RN_ERR_DECODE. A failed restore (RN_ERR_NOMEM too) removes the entries
  * it added, leaving the operator as it was.
  */
+#include "core/assert.h"
 #include "core/hash.h"
 #include "core/heap.h"
 #include "core/mem.h"
+#include "core/pool.h"
 #include "core/timeparse.h"
 #include "op/join.h"
 #include "op/op.h"
@@ -134,24 +147,30 @@ typedef struct ij_row {
     uint64_t fpos;              /* position in its run (IJ_NO_RUN: in none) */
     uint8_t run;                /* which of its side's runs */
     ij_key_t *owner;            /* the key entry listing it */
-    uint32_t at;                /* its slot in owner->rows */
     uint8_t matched;            /* it has been emitted with a partner */
-    size_t bytes;               /* size of this allocation */
     rn_value_t vals[];          /* one per column of its side; strings point behind them */
 } ij_row_t;
 
 /* A store slot: the rows of one key on one side, rows[head .. head + n),
  * ordered by (time, arrival sequence): a probe is a binary search, and
- * expiry (oldest first within a key) drops rows[head]. */
+ * expiry (oldest first within a key) drops rows[head]. Each slot keeps its
+ * row's time beside the pointer, so that the searches (a probe, where a
+ * row goes, a row taken out of the middle) read only the array, not the
+ * rows: a popular key holds hundreds of rows, each out of cache. */
 #define IJ_INLINE_ROWS 2        /* rows a key holds without an array of its own */
 
+typedef struct ij_slot {
+    int64_t time;               /* row->time */
+    ij_row_t *row;
+} ij_slot_t;
+
 struct ij_key {
-    ij_row_t **rows;            /* cap slots: inline, or an owned array */
+    ij_slot_t *rows;            /* cap slots: inline, or an owned array */
     uint32_t head;              /* first live slot */
     uint32_t n;                 /* live rows */
     uint32_t cap;
     uint64_t hash;              /* hash of the key bytes */
-    ij_row_t *inline_rows[IJ_INLINE_ROWS]; /* the slots of the first rows (most keys hold
+    ij_slot_t inline_rows[IJ_INLINE_ROWS]; /* the slots of the first rows (most keys hold
                                  * one or two: one allocation fewer per key) */
 };
 
@@ -185,9 +204,13 @@ typedef struct ij_side {
      * (ij_order_*): the least is a run's head or the heap's top. */
     ij_run_t runs[IJ_RUNS];
     int nruns;                  /* runs in use (some maybe empty) */
+    uint8_t order[IJ_RUNS];     /* the non-empty runs by (last_expiry, last_seq), least
+                                 * first: where a row goes is a binary search */
+    int norder;
     rn_heap_t heap;
+    rn_pool_t pool;             /* where its rows live (they expire about in arrival order) */
     size_t nrows;               /* rows stored */
-    size_t row_bytes;           /* bytes of stored rows and key arrays */
+    size_t array_bytes;         /* bytes of the keys' row arrays (the rows: pool.bytes) */
 } ij_side_t;
 
 typedef struct ijoin {
@@ -202,7 +225,6 @@ typedef struct ijoin {
                                  * none); ij_port_wm never reads less */
     uint64_t seq;               /* rows stored so far */
     rn_buf_t key;               /* scratch: a row's key */
-    rn_buf_t kcopy;             /* scratch: copy of a key being removed */
 } ijoin_t;
 
 /* ---- arithmetic ------------------------------------------------------- */
@@ -261,23 +283,27 @@ static bool ij_row_less(const void *x, const void *y)
 /* The run a row of (expiry, seq) goes to: of the runs it extends (their
  * last row before it, or empty), the one whose last row is the latest
  * (an empty one only if no other fits); else a new run while fewer than
- * IJ_RUNS are in use; else -1, the heap. */
+ * IJ_RUNS are in use; else -1, the heap. The non-empty runs are kept in
+ * order of their last rows (s->order), which adding a row to the latest
+ * run it extends never disturbs (its last row moves up, but not past the
+ * next run's, which the row does not extend), so the pick is a binary
+ * search: O(log runs) per row, not O(runs). */
+static bool ij_run_extended_by(const ij_run_t *u, int64_t expiry, uint64_t seq)
+{
+    return u->last_expiry < expiry || (u->last_expiry == expiry && u->last_seq <= seq);
+}
+
 static int ij_order_pick(const ij_side_t *s, int64_t expiry, uint64_t seq)
 {
-    int best = -1, empty = -1;
-    for (int r = 0; r < s->nruns; r++) {
-        const ij_run_t *u = &s->runs[r];
-        if (u->head == u->tail) {
-            if (empty < 0) empty = r;
-            continue;
-        }
-        if (u->last_expiry > expiry || (u->last_expiry == expiry && u->last_seq > seq)) continue;
-        if (best < 0 || u->last_expiry > s->runs[best].last_expiry ||
-            (u->last_expiry == s->runs[best].last_expiry && u->last_seq > s->runs[best].last_seq))
-            best = r;
+    int lo = 0, hi = s->norder; /* the first run in order that the row does not extend */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ij_run_extended_by(&s->runs[s->order[mid]], expiry, seq)) lo = mid + 1;
+        else hi = mid;
     }
-    if (best >= 0) return best;
-    if (empty >= 0) return empty;
+    if (lo > 0) return s->order[lo - 1];
+    for (int r = 0; r < s->nruns; r++)
+        if (s->runs[r].head == s->runs[r].tail) return r;
     return s->nruns < IJ_RUNS ? s->nruns : -1;
 }
 
@@ -311,9 +337,12 @@ static void ij_order_push(ij_side_t *s, ij_row_t *row, int r)
     }
     if (r == s->nruns) s->nruns++;
     ij_run_t *u = &s->runs[r];
-    if (u->head == u->tail) {
+    if (u->head == u->tail) { /* it extends no other run: first in order */
         u->head_expiry = row->expiry;
         u->head_seq = row->seq;
+        memmove(s->order + 1, s->order, (size_t)s->norder);
+        s->order[0] = (uint8_t)r;
+        s->norder++;
     }
     row->run = (uint8_t)r;
     row->fpos = u->tail++;
@@ -356,6 +385,12 @@ static void ij_order_remove(ij_side_t *s, ij_row_t *row)
     row->fpos = IJ_NO_RUN;
     uint64_t head = u->head;
     while (u->head < u->tail && !u->slot[u->head & u->mask]) u->head++;
+    if (u->head == u->tail && head != u->tail) { /* emptied: out of the order */
+        int i = 0;
+        while (s->order[i] != row->run) i++;
+        memmove(s->order + i, s->order + i + 1, (size_t)(s->norder - i - 1));
+        s->norder--;
+    }
     if (u->head != head && u->head < u->tail) {
         const ij_row_t *h = u->slot[u->head & u->mask];
         u->head_expiry = h->expiry;
@@ -369,35 +404,38 @@ static void ij_key_free(void *value, void *opaque)
     ij_side_t *s = opaque;
     ij_key_t *e = value;
     for (uint32_t i = e->head; i < e->head + e->n; i++) {
-        ij_row_t *row = e->rows[i];
+        ij_row_t *row = e->rows[i].row;
         ij_order_remove(s, row);
         s->nrows--;
-        s->row_bytes -= row->bytes;
-        rn_free(row);
+        rn_pool_free(&s->pool, row);
     }
     if (e->rows != e->inline_rows) {
-        s->row_bytes -= sizeof *e->rows * e->cap;
+        s->array_bytes -= sizeof *e->rows * e->cap;
         rn_free(e->rows);
     }
 }
 
-/* Serializes the key columns of row r of side s (values vals[col]) into
- * j->key. Returns false if a key column is NULL (the row never matches);
- * true otherwise (j->key.oom tells of OOM). */
-static bool ij_make_key(ijoin_t *j, const ij_side_t *s, const rn_value_t *const *cols, int r)
+/* Appends the key columns of row r of side s (values vals[col]),
+ * serialized, to key. Returns false if a key column is NULL (the row
+ * never matches; key is then as it was); true otherwise (key->oom tells
+ * of OOM). */
+static bool ij_make_key(ijoin_t *j, const ij_side_t *s, const rn_value_t *const *cols, int r, rn_buf_t *key)
 {
-    rn_buf_clear(&j->key);
+    size_t start = key->len;
     for (int k = 0; k < j->nkeys; k++) {
         const rn_value_t *v = &cols[s->keys[k]][r];
-        if (v->null) return false;
-        rn_key_append(&j->key, s->schema->cols[s->keys[k]].type->id, v);
+        if (v->null) {
+            key->len = start;
+            return false;
+        }
+        rn_key_append(key, s->schema->cols[s->keys[k]].type->id, v);
     }
     return true;
 }
 
 /* Copies the values of one row (vals[c] for each column of side s, strings
  * included) into a new stored row, not stored yet. Returns NULL on OOM. */
-static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
+static ij_row_t *ij_row_alloc(ij_side_t *s, const rn_value_t *vals)
 {
     size_t strbytes = 0;
     for (int c = 0; c < s->ncols; c++) {
@@ -405,10 +443,9 @@ static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
         if (!v->null && s->schema->cols[c].type->id == RN_TYPE_STRING) strbytes += v->len;
     }
     size_t bytes = sizeof(ij_row_t) + sizeof(rn_value_t) * (size_t)s->ncols + strbytes;
-    ij_row_t *row = rn_malloc(bytes);
+    ij_row_t *row = rn_pool_alloc(&s->pool, bytes);
     if (!row) return NULL;
     memset(row, 0, sizeof *row);
-    row->bytes = bytes;
     row->hidx = RN_HEAP_NOWHERE;
     row->fpos = IJ_NO_RUN;
     char *p = (char *)&row->vals[s->ncols];
@@ -424,29 +461,28 @@ static ij_row_t *ij_row_alloc(const ij_side_t *s, const rn_value_t *vals)
     return row;
 }
 
-/* Stores row (time set, key in j->key, h its hash) on side si: into its
- * key's entry and the heap. Returns RN_OK or RN_ERR_NOMEM (row freed,
- * nothing changed). */
-static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
+/* Stores row (time set) under key (klen bytes, h their hash) on side si:
+ * into its key's entry and the run or heap. Returns RN_OK or RN_ERR_NOMEM
+ * (row freed, nothing changed). */
+static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, const void *key, uint32_t klen, uint64_t h)
 {
     ij_side_t *s = &j->side[si];
     bool created;
     row->expiry = ij_expiry(j, si, row->time);
     int run = ij_order_pick(s, row->expiry, row->seq);
-    if (ij_order_reserve(s, run) != RN_OK || rn_buf_reserve(&j->kcopy, j->key.len) != 0) {
-        rn_free(row);
+    if (ij_order_reserve(s, run) != RN_OK) {
+        rn_pool_free(&s->pool, row);
         return RN_ERR_NOMEM;
     }
-    ij_key_t *e = rn_store_upsert(s->store, j->key.data, (uint32_t)j->key.len, h, &created);
+    ij_key_t *e = rn_store_upsert(s->store, key, klen, h, &created);
     if (!e) {
-        rn_free(row);
+        rn_pool_free(&s->pool, row);
         return RN_ERR_NOMEM;
     }
     if (created) e->hash = h;
     if (e->head + e->n == e->cap && e->head > 0) { /* slide the live rows to the front */
         memmove(e->rows, e->rows + e->head, sizeof *e->rows * e->n);
         e->head = 0;
-        for (uint32_t i = 0; i < e->n; i++) e->rows[i]->at = i;
     }
     if (!e->cap) { /* (a new entry) */
         e->rows = e->inline_rows;
@@ -455,13 +491,13 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     if (e->n == e->cap) {
         uint32_t cap = e->cap * 2;
         bool was_inline = e->rows == e->inline_rows;
-        ij_row_t **rows = was_inline ? rn_malloc(sizeof *rows * cap) : rn_realloc(e->rows, sizeof *rows * cap);
+        ij_slot_t *rows = was_inline ? rn_malloc(sizeof *rows * cap) : rn_realloc(e->rows, sizeof *rows * cap);
         if (!rows) {
-            rn_free(row);
+            rn_pool_free(&s->pool, row);
             return RN_ERR_NOMEM;
         }
         if (was_inline) memcpy(rows, e->inline_rows, sizeof *rows * e->cap);
-        s->row_bytes += sizeof *rows * (was_inline ? cap : cap - e->cap);
+        s->array_bytes += sizeof *rows * (was_inline ? cap : cap - e->cap);
         e->rows = rows;
         e->cap = cap;
     }
@@ -470,46 +506,42 @@ static rn_err_t ij_store_row(ijoin_t *j, int si, ij_row_t *row, uint64_t h)
     uint32_t lo = e->head, hi = e->head + e->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (e->rows[mid]->time <= row->time) lo = mid + 1;
+        if (e->rows[mid].time <= row->time) lo = mid + 1;
         else hi = mid;
     }
     uint32_t end = e->head + e->n;
     if (lo < end) memmove(e->rows + lo + 1, e->rows + lo, sizeof *e->rows * (end - lo));
-    for (uint32_t i = lo + 1; i <= end; i++) e->rows[i]->at = i;
-    row->at = lo;
-    e->rows[lo] = row;
+    e->rows[lo] = (ij_slot_t){.time = row->time, .row = row};
     e->n++;
     ij_order_push(s, row, run);
     s->nrows++;
-    s->row_bytes += row->bytes;
     return RN_OK;
 }
 
 /* Frees a row already out of the heap, removing it from its key entry
  * (and the entry once empty). */
-static void ij_drop_row(ijoin_t *j, ij_side_t *s, ij_row_t *row)
+static void ij_drop_row(ij_side_t *s, ij_row_t *row)
 {
     ij_key_t *e = row->owner;
-    if (row->at == e->head) { /* the oldest: what expiry drops */
+    if (e->rows[e->head].row == row) { /* the oldest: what expiry mostly drops */
         e->head++;
-    } else {
-        uint32_t end = e->head + e->n;
-        memmove(e->rows + row->at, e->rows + row->at + 1, sizeof *e->rows * (end - row->at - 1));
-        for (uint32_t i = row->at; i < end - 1; i++) e->rows[i]->at = i;
+    } else { /* found by its time: rows do not know their slots, so that
+              * adding one never has to renumber the rows behind it */
+        uint32_t lo = e->head, hi = e->head + e->n, end = hi;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (e->rows[mid].time < row->time) lo = mid + 1;
+            else hi = mid;
+        }
+        while (e->rows[lo].row != row) lo++;
+        RN_ASSERT(lo < end);
+        memmove(e->rows + lo, e->rows + lo + 1, sizeof *e->rows * (end - lo - 1));
     }
     if (--e->n == 0) e->head = 0;
     s->nrows--;
-    s->row_bytes -= row->bytes;
-    rn_free(row);
+    rn_pool_free(&s->pool, row);
     if (e->n > 0) return;
-    uint32_t klen;
-    const void *key = rn_store_key_of(s->store, e, &klen);
-    /* The key lives in the entry being removed: copy it first (kcopy has
-     * room for every stored key, reserved when the key was stored). */
-    rn_buf_clear(&j->kcopy);
-    if (klen) rn_buf_append(&j->kcopy, key, klen);
-    if (j->kcopy.oom) return; /* keep the empty entry */
-    rn_store_remove(s->store, j->kcopy.data, klen, e->hash);
+    rn_store_remove_value(s->store, e);
 }
 
 /* ---- emission ----------------------------------------------------------- */
@@ -659,24 +691,45 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
     ij_pairs_t p = {.op = op, .ctx = ctx, .port = port, .in = in, .matched = matched, .mine = mine};
     rn_err_t err;
 
-    /* Store each row a later row of the other side can still match (its
-     * own side's rows are never its partners, so before probing is as
-     * good as after), then collect its candidates. */
+    /* The key bytes and hashes of the whole batch first, the store slots
+     * they lead to prefetched, so that the misses overlap; then store each
+     * row a later row of the other side can still match (its own side's
+     * rows are never its partners, so before probing is as good as after)
+     * and collect its candidates. */
+    uint32_t *koff = rn_arena_alloc(ctx->arena, sizeof *koff * (size_t)in->nrows);
+    uint32_t *klens = rn_arena_alloc(ctx->arena, sizeof *klens * (size_t)in->nrows);
+    uint64_t *hash = rn_arena_alloc(ctx->arena, sizeof *hash * (size_t)in->nrows);
+    if (!koff || !klens || !hash) return RN_ERR_NOMEM;
+    rn_buf_clear(&j->key);
     for (int r = 0; r < in->nrows; r++) {
+        koff[r] = (uint32_t)j->key.len;
+        bool keyed = !in->cols[me->time_col][r].null &&
+                     ij_make_key(j, me, (const rn_value_t *const *)in->cols, r, &j->key);
+        klens[r] = keyed ? (uint32_t)j->key.len - koff[r] : UINT32_MAX;
+    }
+    if (j->key.oom) return RN_ERR_NOMEM;
+    for (int r = 0; r < in->nrows; r++) {
+        if (klens[r] == UINT32_MAX) continue;
+        hash[r] = rn_hash_bytes(j->key.data + koff[r], klens[r], 0);
+        rn_store_prefetch(me->store, hash[r]);
+        rn_store_prefetch(other->store, hash[r]);
+    }
+    for (int r = 0; r < in->nrows; r++) {
+        if (klens[r] == UINT32_MAX) continue;
         const rn_value_t *tv = &in->cols[me->time_col][r];
-        if (tv->null || !ij_make_key(j, me, (const rn_value_t *const *)in->cols, r)) continue;
-        if (j->key.oom) return RN_ERR_NOMEM;
-        uint64_t h = rn_hash_bytes(j->key.data, j->key.len, 0);
+        const unsigned char *key = (const unsigned char *)j->key.data + koff[r];
+        uint32_t klen = klens[r];
+        uint64_t h = hash[r];
         if (!ij_expired(ij_expiry(j, port, tv->i), other_wm)) {
             for (int c = 0; c < me->ncols; c++) vals[c] = rn_batch_value(in, c, r);
             ij_row_t *row = ij_row_alloc(me, vals);
             if (!row) return RN_ERR_NOMEM;
             row->time = tv->i;
             row->seq = j->seq++;
-            if ((err = ij_store_row(j, port, row, h)) != RN_OK) return err;
+            if ((err = ij_store_row(j, port, row, key, klen, h)) != RN_OK) return err;
             mine[r] = row;
         }
-        ij_key_t *e = rn_store_peek(other->store, j->key.data, (uint32_t)j->key.len, h);
+        ij_key_t *e = rn_store_peek(other->store, key, klen, h);
         if (!e || !e->n) continue;
         /* the other side's times that can match: [from, to] */
         int64_t from = port == 0 ? rn_time_add_sat(tv->i, j->lower) : rn_time_sub_sat(tv->i, j->upper);
@@ -684,11 +737,11 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         uint32_t lo = e->head, hi = e->head + e->n;
         while (lo < hi) {
             uint32_t mid = lo + (hi - lo) / 2;
-            if (e->rows[mid]->time < from) lo = mid + 1;
+            if (e->rows[mid].time < from) lo = mid + 1;
             else hi = mid;
         }
-        for (uint32_t i = lo; i < e->head + e->n && e->rows[i]->time <= to; i++) {
-            ij_row_t *s = e->rows[i];
+        for (uint32_t i = lo; i < e->head + e->n && e->rows[i].time <= to; i++) {
+            ij_row_t *s = e->rows[i].row;
             bool in_range = port == 0 ? ij_in_interval(j, tv->i, s->time) : ij_in_interval(j, s->time, tv->i);
             if (in_range && (err = pairs_add(j, &p, r, s)) != RN_OK) return err;
         }
@@ -712,13 +765,28 @@ static rn_err_t ij_expire(ijoin_t *j, rn_op_out_t *o, int si, int64_t wm)
 {
     ij_side_t *s = &j->side[si];
     ij_row_t *row;
+    if (!s->outer) { /* nothing to emit, so no order to keep: each run, then the heap */
+        for (int r = 0; r < s->nruns; r++) {
+            ij_run_t *u = &s->runs[r];
+            while (u->head != u->tail && ij_expired(u->head_expiry, wm)) {
+                row = u->slot[u->head & u->mask];
+                ij_order_remove(s, row);
+                ij_drop_row(s, row);
+            }
+        }
+        while ((row = rn_heap_top(&s->heap)) && ij_expired(row->expiry, wm)) {
+            ij_order_remove(s, row);
+            ij_drop_row(s, row);
+        }
+        return RN_OK;
+    }
     while ((row = ij_order_top(s)) && ij_expired(row->expiry, wm)) {
         if (s->outer && !row->matched) {
             rn_err_t err = ij_emit_padded(j, o, si, row->vals, true);
             if (err != RN_OK) return err;
         }
         ij_order_remove(s, row);
-        ij_drop_row(j, s, row);
+        ij_drop_row(s, row);
     }
     return RN_OK;
 }
@@ -777,7 +845,7 @@ static size_t ij_state_size(const rn_op_t *op, size_t *keys)
     for (int s = 0; s < 2; s++) {
         const ij_side_t *sd = &j->side[s];
         *keys += rn_store_count(sd->store);
-        bytes += rn_store_bytes(sd->store) + sd->row_bytes + sd->heap.cap * sizeof(void *) +
+        bytes += rn_store_bytes(sd->store) + sd->array_bytes + sd->pool.bytes + sd->heap.cap * sizeof(void *) +
                  ij_runs_bytes(sd);
     }
     return bytes;
@@ -821,13 +889,13 @@ static void ij_free(ijoin_t *j)
     if (!j) return;
     for (int s = 0; s < 2; s++) {
         rn_store_free(j->side[s].store); /* takes the rows out of the heap */
+        rn_pool_destroy(&j->side[s].pool);
         rn_heap_free(&j->side[s].heap);
         for (int r = 0; r < IJ_RUNS; r++) rn_free(j->side[s].runs[r].slot);
         rn_free(j->side[s].keys);
         if (j->side[s].schema) rn_schema_unref(j->side[s].schema);
     }
     rn_buf_free(&j->key);
-    rn_buf_free(&j->kcopy);
     rn_free(j);
 }
 
@@ -903,7 +971,7 @@ static rn_err_t ij_snapshot(const rn_op_t *op, rn_buf_t *out, const rn_part_filt
             rn_snap_put_bytes(out, k, klen);
             rn_snap_put_u32(out, e->n);
             for (uint32_t i = e->head; i < e->head + e->n; i++) {
-                const ij_row_t *row = e->rows[i];
+                const ij_row_t *row = e->rows[i].row;
                 rn_snap_put_u64(out, row->seq);
                 rn_snap_put_u8(out, row->matched);
                 rn_buf_clear(&vals);
@@ -957,7 +1025,7 @@ static rn_err_t ij_read_key(ijoin_t *j, rn_snap_reader_t *r, int si, const void 
         row->time = vals[s->time_col].i;
         row->seq = seq;
         row->matched = matched;
-        rn_err_t err = ij_store_row(j, si, row, h);
+        rn_err_t err = ij_store_row(j, si, row, j->key.data, (uint32_t)j->key.len, h);
         if (err != RN_OK) return err;
         *added = true;
     }
@@ -1114,7 +1182,6 @@ rn_op_t *rn_interval_join_new(rn_op_t *left, rn_op_t *right, const rn_interval_j
     j->outwm = RN_WM_MIN;
     j->port_floor[0] = j->port_floor[1] = RN_WM_MIN;
     rn_buf_init(&j->key);
-    rn_buf_init(&j->kcopy);
     const rn_op_t *in[2] = {left, right};
     const int *keys[2] = {spec->left_keys, spec->right_keys};
     for (int s = 0; s < 2; s++) {
@@ -1125,6 +1192,7 @@ rn_op_t *rn_interval_join_new(rn_op_t *left, rn_op_t *right, const rn_interval_j
         sd->outer = spec->kind == RN_JOIN_KIND_FULL ||
                     spec->kind == (s == 0 ? RN_JOIN_KIND_LEFT : RN_JOIN_KIND_RIGHT);
         rn_heap_init(&sd->heap, ij_row_less, offsetof(ij_row_t, hidx));
+        rn_pool_init(&sd->pool, 0);
         sd->keys = rn_malloc(sizeof *sd->keys * (size_t)(spec->nkeys ? spec->nkeys : 1));
         if (!sd->keys) goto oom;
         if (spec->nkeys) memcpy(sd->keys, keys[s], sizeof *sd->keys * (size_t)spec->nkeys);

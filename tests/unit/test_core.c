@@ -12,6 +12,7 @@
 #include "core/env.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/pool.h"
 #include "core/text.h"
 #include "core/timeparse.h"
 #include "core/value.h"
@@ -46,6 +47,83 @@ static void test_mem_counts_and_fails_on_demand(void)
     RN_CHECK(a != NULL);
     RN_CHECK(b == NULL);
     rn_free(a);
+}
+
+/* The pool: objects FIFO, in random order, large ones, a block kept as
+ * the spare, every byte given back, and OOM reported. Each object is
+ * filled with its own byte and checked before it is freed, so objects
+ * that overlapped would fail. */
+static void test_pool_objects(void)
+{
+    size_t before = rn_mem_used();
+    rn_pool_t p;
+    rn_pool_init(&p, 4096);
+    enum { N = 3000 };
+    static unsigned char *obj[N];
+    static size_t len[N];
+    uint64_t seed = 7;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            len[i] = (size_t)(seed >> 33) % (i % 97 == 0 ? 3000 : 200); /* some beyond a quarter block */
+            obj[i] = rn_pool_alloc(&p, len[i]);
+            RN_REQUIRE(obj[i] != NULL);
+            RN_CHECK(((uintptr_t)obj[i] & 7) == 0);
+            memset(obj[i], i & 0xff, len[i]);
+        }
+        RN_CHECK(p.bytes >= N * 8);
+        /* round 0: in order; 1: newest first; 2: a shuffled order */
+        int order[N];
+        for (int i = 0; i < N; i++) order[i] = round == 1 ? N - 1 - i : i;
+        if (round == 2)
+            for (int i = N - 1; i > 0; i--) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                int k = (int)((seed >> 33) % (uint64_t)(i + 1)), t = order[i];
+                order[i] = order[k];
+                order[k] = t;
+            }
+        for (int n = 0; n < N; n++) {
+            int i = order[n];
+            for (size_t b = 0; b < len[i]; b++)
+                if (obj[i][b] != (unsigned char)(i & 0xff)) {
+                    RN_CHECK(!"a pool object was overwritten");
+                    break;
+                }
+            rn_pool_free(&p, obj[i]);
+        }
+        /* all freed: at most the block being carved and the spare remain */
+        RN_CHECK(p.bytes <= 2 * (4096 + 64));
+    }
+    rn_pool_free(&p, NULL);
+    rn_pool_destroy(&p);
+    RN_CHECK(p.bytes == 0);
+    RN_CHECK(rn_mem_used() == before);
+
+    /* a stream made and expired in order reuses two blocks */
+    rn_pool_init(&p, 4096);
+    void *window[64] = {0};
+    size_t most = 0;
+    for (int i = 0; i < 20000; i++) {
+        rn_pool_free(&p, window[i % 64]);
+        window[i % 64] = rn_pool_alloc(&p, 100);
+        RN_REQUIRE(window[i % 64] != NULL);
+        if (p.bytes > most) most = p.bytes;
+    }
+    RN_CHECK(most <= 4 * (4096 + 64));
+    for (int i = 0; i < 64; i++) rn_pool_free(&p, window[i]);
+    rn_pool_destroy(&p);
+
+    /* OOM: NULL, and the pool still works afterwards */
+    rn_pool_init(&p, 0);
+    rn_mem_fail_after(0);
+    RN_CHECK(rn_pool_alloc(&p, 10) == NULL);
+    RN_CHECK(rn_pool_alloc(&p, 1 << 20) == NULL);
+    rn_mem_fail_after(-1);
+    void *x = rn_pool_alloc(&p, 10);
+    RN_CHECK(x != NULL);
+    rn_pool_free(&p, x);
+    rn_pool_destroy(&p);
+    RN_CHECK(rn_mem_used() == before);
 }
 
 /* The printed peak is this process's own: a parent's (or this process's
@@ -440,6 +518,7 @@ int main(int argc, char **argv)
     RN_RUN(test_mem_counts_and_fails_on_demand);
     RN_RUN(test_rss_peak_is_this_process);
     RN_RUN(test_arena_reuses_chunks);
+    RN_RUN(test_pool_objects);
     RN_RUN(test_buf_appends);
     RN_RUN(test_crc32c_known_answers);
     RN_RUN(test_crc32c_paths_agree);
