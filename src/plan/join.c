@@ -258,8 +258,14 @@ static int first_rowtime(const rel_t *rel)
     return -1;
 }
 
+/* Whether column c of rel is a window's end: an event-time window's
+ * window_end by lineage, under whatever name a projection gave it
+ * (`window_end AS endtime`, Nexmark q5; Flink follows window attributes
+ * through projections alike), or a TIMESTAMP column named window_end (a
+ * window result read back from a topic). */
 static bool is_window_end(const rel_t *rel, int c)
 {
+    if (rel->cols[c].window_bound == 2) return true;
     return !strcasecmp(rel->cols[c].name, "window_end") &&
            (rel->cols[c].type->id == RN_TYPE_TIMESTAMP || rel->cols[c].type->id == RN_TYPE_TIMESTAMP_LTZ);
 }
@@ -461,6 +467,16 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     }
     int ltime = interval ? tb.lcol : first_rowtime(L);
     int rtime = interval ? tb.rcol - nl : first_rowtime(R);
+    /* A window join: the equality key that is both sides' window end */
+    int wkey = -1;
+    for (int k = 0; k < nkeys && !interval && wkey < 0; k++)
+        if (is_window_end(L, sides[0].keys[k]) && is_window_end(R, sides[1].keys[k])) wkey = k;
+    /* Its watermark drops the windows, so it must cross a repartition
+     * topic even where no event-time attribute was selected (Nexmark q5
+     * keeps only window_start and window_end): the window ends carry it
+     * then (never NULL: a window's by lineage) */
+    if (wkey >= 0 && ltime < 0 && L->cols[sides[0].keys[wkey]].window_bound == 2) ltime = sides[0].keys[wkey];
+    if (wkey >= 0 && rtime < 0 && R->cols[sides[1].keys[wkey]].window_bound == 2) rtime = sides[1].keys[wkey];
     rn_op_t *lop = L->op, *rop = R->op;
     if (!an_exchange_join(an, &lop, sides[0].keys, ltime, &rop, sides[1].keys, rtime, nkeys)) return false;
 
@@ -503,11 +519,7 @@ bool an_compile_join(analyzer_t *an, const rn_ast_from_t *f, rel_t *out)
     if (!an_track(an, op)) return false;
     if (!interval) {
         if (an->state_ttl_ms > 0) rn_join_set_ttl(op, an->state_ttl_ms);
-        for (int k = 0; k < nkeys; k++)
-            if (is_window_end(L, sides[0].keys[k]) && is_window_end(R, sides[1].keys[k])) {
-                rn_join_set_window_end(op, sides[0].keys[k], sides[1].keys[k]);
-                break;
-            }
+        if (wkey >= 0) rn_join_set_window_end(op, sides[0].keys[wkey], sides[1].keys[wkey]);
     }
 
     /* the joined relation: both sides' columns, computed keys dropped */
