@@ -1853,7 +1853,14 @@ static rn_err_t kafka_open_txn(const void *conf, const rn_open_ctx_t *ctx, rn_tx
     rn_buf_free(&tag);
     snprintf(label, sizeof label, "table '%s'", ctx->table);
     snprintf(runtime_label, sizeof runtime_label, "transactional producer '%s'", id);
-    const char *const defaults[] = {"transactional.id", id, "transaction.timeout.ms", "60000", NULL};
+    /* linger.ms 100 (librdkafka: 5): librdkafka 2.0's idempotent producer
+     * busy-polls while a request is in flight and the next batch is due
+     * (docs/kafka.md, "Sinks"), and a batch lingering longer is due less
+     * often; nothing waits for it, as read_committed consumers see the
+     * records at the transaction's commit, which flushes at once. Nexmark
+     * q0 exactly-once: 2.9-3.4 -> 2.5-2.8 CPU s. */
+    const char *const defaults[] = {"transactional.id", id, "transaction.timeout.ms", "60000", "linger.ms", "100",
+                                    NULL};
     rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER,
                             .label = label,
                             .runtime_label = runtime_label,
