@@ -708,16 +708,18 @@ static rn_err_t ij_process(rn_op_t *op, int port, const rn_batch_t *in, rn_ctx_t
         klens[r] = keyed ? (uint32_t)j->key.len - koff[r] : UINT32_MAX;
     }
     if (j->key.oom) return RN_ERR_NOMEM;
+    /* (no equality keys: every key is empty, and the buffer may have no bytes at all) */
+    const unsigned char *keys = j->key.data ? (const unsigned char *)j->key.data : (const unsigned char *)"";
     for (int r = 0; r < in->nrows; r++) {
         if (klens[r] == UINT32_MAX) continue;
-        hash[r] = rn_hash_bytes(j->key.data + koff[r], klens[r], 0);
+        hash[r] = rn_hash_bytes(keys + koff[r], klens[r], 0);
         rn_store_prefetch(me->store, hash[r]);
         rn_store_prefetch(other->store, hash[r]);
     }
     for (int r = 0; r < in->nrows; r++) {
         if (klens[r] == UINT32_MAX) continue;
         const rn_value_t *tv = &in->cols[me->time_col][r];
-        const unsigned char *key = (const unsigned char *)j->key.data + koff[r];
+        const unsigned char *key = keys + koff[r];
         uint32_t klen = klens[r];
         uint64_t h = hash[r];
         if (!ij_expired(ij_expiry(j, port, tv->i), other_wm)) {
