@@ -1857,8 +1857,8 @@ static rn_err_t kafka_open_txn(const void *conf, const rn_open_ctx_t *ctx, rn_tx
      * busy-polls while a request is in flight and the next batch is due
      * (docs/kafka.md, "Sinks"), and a batch lingering longer is due less
      * often; nothing waits for it, as read_committed consumers see the
-     * records at the transaction's commit, which flushes at once. Nexmark
-     * q0 exactly-once: 2.9-3.4 -> 2.5-2.8 CPU s. */
+     * records at the transaction's commit, which flushes at once
+     * (docs/kafka.md has the figures: Nexmark q0 exactly-once). */
     const char *const defaults[] = {"transactional.id", id, "transaction.timeout.ms", "60000", "linger.ms", "100",
                                     NULL};
     rn_kafka_spec_t spec = {.role = RN_KAFKA_PRODUCER,

@@ -64,9 +64,10 @@ static inline unsigned char *raw_varint(unsigned char *p, uint64_t v)
 
 static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 
-/* Appends row r of batch to b as the record format has it (kind, rowwm,
- * every column with put_value's encoding): one reservation for the whole
- * row, then plain stores, instead of a bounds check per byte. */
+/* Appends row r of batch to b as the record format has it (exchange.h:
+ * kind, rowwm, and per column a presence byte and the value): one
+ * reservation for the whole row, then plain stores, instead of a bounds
+ * check per byte. */
 static void put_row(rn_buf_t *b, const rn_batch_t *batch, int r)
 {
     const rn_schema_t *s = batch->schema;

@@ -385,7 +385,7 @@ static void ij_order_remove(ij_side_t *s, ij_row_t *row)
     row->fpos = IJ_NO_RUN;
     uint64_t head = u->head;
     while (u->head < u->tail && !u->slot[u->head & u->mask]) u->head++;
-    if (u->head == u->tail && head != u->tail) { /* emptied: out of the order */
+    if (u->head == u->tail) { /* emptied (it held row): out of the order */
         int i = 0;
         while (s->order[i] != row->run) i++;
         memmove(s->order + i, s->order + i + 1, (size_t)(s->norder - i - 1));
@@ -533,8 +533,8 @@ static void ij_drop_row(ij_side_t *s, ij_row_t *row)
             if (e->rows[mid].time < row->time) lo = mid + 1;
             else hi = mid;
         }
-        while (e->rows[lo].row != row) lo++;
-        RN_ASSERT(lo < end);
+        while (lo < end && e->rows[lo].row != row) lo++;
+        RN_ASSERT(lo < end); /* among the slots of its time */
         memmove(e->rows + lo, e->rows + lo + 1, sizeof *e->rows * (end - lo - 1));
     }
     if (--e->n == 0) e->head = 0;
@@ -783,7 +783,7 @@ static rn_err_t ij_expire(ijoin_t *j, rn_op_out_t *o, int si, int64_t wm)
         return RN_OK;
     }
     while ((row = ij_order_top(s)) && ij_expired(row->expiry, wm)) {
-        if (s->outer && !row->matched) {
+        if (!row->matched) { /* (an outer side: the others returned above) */
             rn_err_t err = ij_emit_padded(j, o, si, row->vals, true);
             if (err != RN_OK) return err;
         }
