@@ -77,6 +77,15 @@ def sets(*pairs):
     return out
 
 
+def mtime(path):
+    """path's modification time, or -inf once it is gone: the process may
+    prune a file between the listing and this look at it."""
+    try:
+        return os.path.getmtime(path)
+    except FileNotFoundError:
+        return float("-inf")
+
+
 class Chaos:
     """Processes of one pipeline that get killed and restarted."""
 
@@ -105,7 +114,7 @@ class Chaos:
         input or not (the quiet case)."""
         prefix = "ckpt-" + re.sub(r"[^A-Za-z0-9_.]", "_", "ck-%s-%s-%s" % (self.name, RUN_ID, slot))
         files = glob.glob(os.path.join(self.ckdir, prefix + "*.rnck"))
-        return any(os.path.getmtime(f) > self.started[slot] for f in files)
+        return any(mtime(f) > self.started[slot] for f in files)
 
     def outputs(self):
         """The last lines each process printed, for a failure message."""
